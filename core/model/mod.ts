@@ -1,0 +1,57 @@
+/**
+ * The data model: labels, matchers, metric types.
+ *
+ * @module
+ */
+export {
+  checkLabelName,
+  checkLabelValue,
+  checkMetricName,
+  compareLabels,
+  formatSeries,
+  fromPairs,
+  getLabel,
+  type Label,
+  LABEL_NAME_REGEXP,
+  type LabelProblem,
+  type Labels,
+  labelsEqual,
+  labelsKey,
+  labelsToObject,
+  LIMITS,
+  METRIC_NAME,
+  METRIC_NAME_REGEXP,
+  metricName,
+  seriesId,
+  seriesIdInput,
+  toLabels,
+  validateSeries,
+} from "./labels.ts";
+export {
+  compileAnchoredRegex,
+  formatMatcher,
+  type Matcher,
+  MatcherRegexError,
+  matchesAll,
+  matchesEmpty,
+  type MatchType,
+  newMatcher,
+} from "./matchers.ts";
+export {
+  isStaleNaN,
+  METRIC_TYPES,
+  type MetricMetadata,
+  type MetricType,
+  STALE_NAN,
+} from "./types.ts";
+export {
+  type Appender,
+  type AppendResult,
+  type Querier,
+  type RejectedSample,
+  type RejectReason,
+  SampleBatch,
+  type SelectHints,
+  type SeriesData,
+  StorageFullError,
+} from "./storage.ts";

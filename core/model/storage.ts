@@ -1,0 +1,158 @@
+/**
+ * The seams between storage and its users: what ingestion appends and what
+ * the query engine reads. The engine and the ingest pipeline depend on these
+ * interfaces only, never on core/tsdb types (as Prometheus's
+ * `storage.Queryable` keeps promql apart from tsdb).
+ *
+ * @module
+ */
+import type { Labels } from "./labels.ts";
+import type { Matcher } from "./matchers.ts";
+import type { MetricMetadata } from "./types.ts";
+
+/** One series and its samples in a time range, ascending by timestamp. */
+export interface SeriesData {
+  readonly labels: Labels;
+  /** Millisecond timestamps, strictly ascending. */
+  readonly t: Float64Array;
+  /** Values, same length as `t`. Stale markers are kept as {@linkcode STALE_NAN}. */
+  readonly v: Float64Array;
+}
+
+/** Time bounds of a read, inclusive, in ms. */
+export interface SelectHints {
+  readonly minT: number;
+  readonly maxT: number;
+  /**
+   * Step in ms of the query that asked, when known. A store may answer from a
+   * downsampled tier when the step is coarser than the tier's resolution.
+   */
+  readonly step?: number;
+}
+
+/** Read access to stored series. */
+export interface Querier {
+  /**
+   * Returns every series matching all matchers with at least one sample in
+   * [minT, maxT], sorted by labels. The arrays are owned by the caller.
+   */
+  select(matchers: readonly Matcher[], hints: SelectHints): Promise<SeriesData[]>;
+  /** Label names of series matching `matchers` (all series when empty), sorted. */
+  labelNames(matchers: readonly Matcher[], hints: SelectHints): Promise<string[]>;
+  /** Values of label `name` over series matching `matchers`, sorted. */
+  labelValues(name: string, matchers: readonly Matcher[], hints: SelectHints): Promise<string[]>;
+  /** Label sets of series matching `matchers`, sorted. */
+  series(matchers: readonly Matcher[], hints: SelectHints): Promise<Labels[]>;
+  /** Metadata by metric name. */
+  metadata(): Promise<Map<string, MetricMetadata>>;
+}
+
+/** Why one sample was not stored. */
+export type RejectReason =
+  | "out_of_bounds"
+  | "too_far_in_future"
+  | "series_limit"
+  | "series_per_metric_limit"
+  | "invalid";
+
+/** One refused sample, by its index in the batch. */
+export interface RejectedSample {
+  readonly index: number;
+  readonly reason: RejectReason;
+  readonly message: string;
+}
+
+/** The outcome of an append: how many were stored durably, and which were not. */
+export interface AppendResult {
+  readonly accepted: number;
+  readonly rejected: readonly RejectedSample[];
+}
+
+/**
+ * A batch of samples to append, column-wise so hot paths allocate no object
+ * per sample. `refs[i]` indexes `series` for sample i.
+ */
+export class SampleBatch {
+  readonly series: Labels[] = [];
+  #refs: Int32Array;
+  #t: Float64Array;
+  #v: Float64Array;
+  #len = 0;
+  #seriesIndex = new Map<string, number>();
+
+  constructor(capacity = 256) {
+    this.#refs = new Int32Array(capacity);
+    this.#t = new Float64Array(capacity);
+    this.#v = new Float64Array(capacity);
+  }
+
+  /** Number of samples. */
+  get length(): number {
+    return this.#len;
+  }
+
+  /** Adds a series (deduplicated by `key`) and returns its index for {@linkcode add}. */
+  addSeries(labels: Labels, key: string): number {
+    let ref = this.#seriesIndex.get(key);
+    if (ref === undefined) {
+      ref = this.series.length;
+      this.series.push(labels);
+      this.#seriesIndex.set(key, ref);
+    }
+    return ref;
+  }
+
+  /** Adds one sample of series `ref`. */
+  add(ref: number, t: number, v: number): void {
+    if (this.#len === this.#t.length) this.#grow();
+    this.#refs[this.#len] = ref;
+    this.#t[this.#len] = t;
+    this.#v[this.#len] = v;
+    this.#len++;
+  }
+
+  #grow(): void {
+    const n = this.#t.length * 2 || 256;
+    const r = new Int32Array(n), t = new Float64Array(n), v = new Float64Array(n);
+    r.set(this.#refs);
+    t.set(this.#t);
+    v.set(this.#v);
+    this.#refs = r;
+    this.#t = t;
+    this.#v = v;
+  }
+
+  /** Series index of sample i. */
+  ref(i: number): number {
+    return this.#refs[i]!;
+  }
+  /** Timestamp (ms) of sample i. */
+  t(i: number): number {
+    return this.#t[i]!;
+  }
+  /** Value of sample i. */
+  v(i: number): number {
+    return this.#v[i]!;
+  }
+}
+
+/** Write access to storage. */
+export interface Appender {
+  /**
+   * Appends a batch. Resolves once every accepted sample is durable (per the
+   * WAL fsync policy); rejected samples are listed, the rest are stored.
+   * Rejects with {@linkcode StorageFullError} when the disk is full, in which
+   * case nothing of this batch is acknowledged.
+   */
+  append(batch: SampleBatch): Promise<AppendResult>;
+  /** Records metadata for a metric name. */
+  setMetadata(name: string, meta: MetricMetadata): Promise<void>;
+}
+
+/** The disk is full (ENOSPC) or the disk budget is used up; maps to HTTP 507. */
+export class StorageFullError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "StorageFullError";
+  }
+}
