@@ -1,0 +1,136 @@
+/**
+ * An in-memory store implementing {@linkcode Querier}: the engine's test
+ * double and the store behind the PromQL conformance runner.
+ *
+ * @module
+ */
+import {
+  compareLabels,
+  type Labels,
+  labelsKey,
+  type Matcher,
+  matchesAll,
+  type MetricMetadata,
+  type Querier,
+  type SelectHints,
+  type SeriesData,
+} from "../model/mod.ts";
+
+interface MemSeries {
+  labels: Labels;
+  t: number[];
+  v: number[];
+  sorted: boolean;
+}
+
+/** A series store held in plain arrays; samples may be added in any order. */
+export class MemStore implements Querier {
+  #series = new Map<string, MemSeries>();
+  #meta = new Map<string, MetricMetadata>();
+
+  /** Adds one sample; a sample at an existing timestamp replaces the old value. */
+  add(labels: Labels, t: number, v: number): void {
+    const key = labelsKey(labels);
+    let s = this.#series.get(key);
+    if (!s) {
+      s = { labels, t: [], v: [], sorted: true };
+      this.#series.set(key, s);
+    }
+    const n = s.t.length;
+    if (n > 0 && s.t[n - 1]! >= t) s.sorted = false;
+    s.t.push(t);
+    s.v.push(v);
+  }
+
+  /** Records metadata for a metric name. */
+  setMetadata(name: string, meta: MetricMetadata): void {
+    this.#meta.set(name, meta);
+  }
+
+  /** Drops every series and all metadata. */
+  clear(): void {
+    this.#series.clear();
+    this.#meta.clear();
+  }
+
+  #normalise(s: MemSeries): void {
+    if (s.sorted) return;
+    // Stable sort by time; the last sample added at a timestamp wins.
+    const idx = s.t.map((_, i) => i).sort((a, b) => s.t[a]! - s.t[b]! || a - b);
+    const t: number[] = [], v: number[] = [];
+    for (const i of idx) {
+      if (t.length > 0 && t[t.length - 1] === s.t[i]) {
+        v[v.length - 1] = s.v[i]!;
+      } else {
+        t.push(s.t[i]!);
+        v.push(s.v[i]!);
+      }
+    }
+    s.t = t;
+    s.v = v;
+    s.sorted = true;
+  }
+
+  #matching(matchers: readonly Matcher[], hints: SelectHints): MemSeries[] {
+    const out: MemSeries[] = [];
+    for (const s of this.#series.values()) {
+      if (!matchesAll(matchers, s.labels)) continue;
+      this.#normalise(s);
+      const lo = lowerBound(s.t, hints.minT);
+      if (lo < s.t.length && s.t[lo]! <= hints.maxT) out.push(s);
+    }
+    out.sort((a, b) => compareLabels(a.labels, b.labels));
+    return out;
+  }
+
+  /** Series matching all matchers with samples in [minT, maxT], sorted by labels. */
+  select(matchers: readonly Matcher[], hints: SelectHints): Promise<SeriesData[]> {
+    const out: SeriesData[] = [];
+    for (const s of this.#matching(matchers, hints)) {
+      const lo = lowerBound(s.t, hints.minT);
+      const hi = lowerBound(s.t, hints.maxT + 1);
+      out.push({
+        labels: s.labels,
+        t: Float64Array.from(s.t.slice(lo, hi)),
+        v: Float64Array.from(s.v.slice(lo, hi)),
+      });
+    }
+    return Promise.resolve(out);
+  }
+
+  /** Label names over matching series, sorted. */
+  labelNames(matchers: readonly Matcher[], hints: SelectHints): Promise<string[]> {
+    const names = new Set<string>();
+    for (const s of this.#matching(matchers, hints)) for (const l of s.labels) names.add(l.name);
+    return Promise.resolve([...names].sort());
+  }
+
+  /** Values of one label over matching series, sorted. */
+  labelValues(name: string, matchers: readonly Matcher[], hints: SelectHints): Promise<string[]> {
+    const values = new Set<string>();
+    for (const s of this.#matching(matchers, hints)) {
+      for (const l of s.labels) if (l.name === name) values.add(l.value);
+    }
+    return Promise.resolve([...values].sort());
+  }
+
+  /** Label sets of matching series, sorted. */
+  series(matchers: readonly Matcher[], hints: SelectHints): Promise<Labels[]> {
+    return Promise.resolve(this.#matching(matchers, hints).map((s) => s.labels));
+  }
+
+  /** Metadata by metric name. */
+  metadata(): Promise<Map<string, MetricMetadata>> {
+    return Promise.resolve(new Map(this.#meta));
+  }
+}
+
+function lowerBound(a: number[], x: number): number {
+  let lo = 0, hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
