@@ -1,0 +1,32 @@
+/**
+ * PromQL: AST, lexer, parser, printer (and the engine, exported by its own files).
+ *
+ * @module
+ */
+export {
+  AGGREGATE_OPS,
+  AGGREGATE_PARAM_TYPES,
+  type AggregateExpr,
+  type AggregateOp,
+  type AtModifier,
+  type BinaryExpr,
+  type BinaryOp,
+  type Call,
+  type Expr,
+  FUNCTIONS,
+  type FunctionSignature,
+  isComparisonOp,
+  isSetOp,
+  type MatrixSelector,
+  type NumberLiteral,
+  type ParenExpr,
+  type PosRange,
+  type StringLiteral,
+  type SubqueryExpr,
+  type UnaryExpr,
+  type ValueType,
+  valueTypeOf,
+  type VectorMatchCardinality,
+  type VectorMatching,
+  type VectorSelector,
+} from "./ast.ts";
