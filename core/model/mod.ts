@@ -55,3 +55,4 @@ export {
   type SeriesData,
   StorageFullError,
 } from "./storage.ts";
+export { formatDuration, parseBytes, parseDuration } from "./units.ts";

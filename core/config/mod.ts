@@ -1,0 +1,13 @@
+/**
+ * Configuration: schema, defaults, layered resolution.
+ *
+ * @module
+ */
+export { type Config, type ConfigInput, configSchema, parseListen } from "./schema.ts";
+export {
+  type FlagOverrides,
+  resolveConfig,
+  type ResolveInput,
+  type ResolveResult,
+  restartOnlyChanges,
+} from "./resolve.ts";

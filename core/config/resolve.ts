@@ -1,0 +1,151 @@
+/**
+ * Resolves the layers of configuration into one read-only {@linkcode Config}:
+ * embedded defaults < YAML file < environment (`PERCH_*`) < command-line flags.
+ * Every problem is reported at once, each with its path.
+ *
+ * @module
+ */
+import { parseDocument } from "yaml";
+import { type Config, configSchema } from "./schema.ts";
+
+/** Overrides from flags; each maps onto one config path. */
+export interface FlagOverrides {
+  readonly dataDir?: string;
+  readonly listen?: string;
+  readonly logLevel?: string;
+}
+
+/** What to resolve. */
+export interface ResolveInput {
+  /** The YAML text of the config file, if there is one. */
+  readonly fileText?: string;
+  /** The file's name, for error messages. */
+  readonly fileName?: string;
+  /** Environment variables; only `PERCH_*` are read. */
+  readonly env?: Readonly<Record<string, string>>;
+  readonly flags?: FlagOverrides;
+}
+
+/** Either a config or every problem found. */
+export type ResolveResult =
+  | { readonly ok: true; readonly config: Config }
+  | { readonly ok: false; readonly errors: readonly string[] };
+
+/** Shorthand variables for the most common settings. */
+const ENV_SHORTHANDS: Record<string, string[]> = {
+  PERCH_LISTEN: ["server", "listen"],
+  PERCH_DATA_DIR: ["storage", "data_dir"],
+  PERCH_LOG_LEVEL: ["log", "level"],
+  PERCH_RETENTION: ["storage", "retention"],
+};
+
+/** Variables that are not config paths. */
+const ENV_IGNORED = new Set(["PERCH_CONFIG"]);
+
+/**
+ * Resolves config layers. Env vars map as `PERCH_LISTEN`, `PERCH_DATA_DIR`,
+ * `PERCH_LOG_LEVEL`, `PERCH_RETENTION`, or generally
+ * `PERCH_<SECTION>__<KEY>` (double underscore between levels, e.g.
+ * `PERCH_STORAGE__FSYNC=interval`); values are read as YAML scalars.
+ */
+export function resolveConfig(input: ResolveInput): ResolveResult {
+  const errors: string[] = [];
+  let raw: Record<string, unknown> = {};
+  const where = input.fileName ?? "config";
+  if (input.fileText !== undefined && input.fileText.trim() !== "") {
+    const doc = parseDocument(input.fileText, { prettyErrors: true, uniqueKeys: true });
+    if (doc.errors.length > 0) {
+      for (const e of doc.errors) {
+        const pos = e.linePos?.[0];
+        const at = pos ? `${where}:${pos.line}:${pos.col}` : where;
+        errors.push(`${at}: ${e.message.split("\n")[0]}`);
+      }
+      return { ok: false, errors };
+    }
+    const value = doc.toJS();
+    if (value !== null && value !== undefined) {
+      if (typeof value !== "object" || Array.isArray(value)) {
+        return { ok: false, errors: [`${where}: must be a mapping of sections`] };
+      }
+      raw = value as Record<string, unknown>;
+    }
+  }
+
+  for (const [name, value] of Object.entries(input.env ?? {})) {
+    if (!name.startsWith("PERCH_") || ENV_IGNORED.has(name)) continue;
+    const path = ENV_SHORTHANDS[name] ??
+      name.slice("PERCH_".length).toLowerCase().split("__").filter((p) => p !== "");
+    if (path.length === 0) continue;
+    setPath(raw, path, envValue(value));
+  }
+
+  const flags = input.flags ?? {};
+  if (flags.listen !== undefined) setPath(raw, ["server", "listen"], flags.listen);
+  if (flags.dataDir !== undefined) setPath(raw, ["storage", "data_dir"], flags.dataDir);
+  if (flags.logLevel !== undefined) setPath(raw, ["log", "level"], flags.logLevel);
+
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      errors.push(`${formatPath(issue.path)}: ${issueMessage(issue)}`);
+    }
+    return { ok: false, errors };
+  }
+  return { ok: true, config: deepFreeze(parsed.data) };
+}
+
+function issueMessage(issue: { code: string; message: string; keys?: string[] }): string {
+  if (issue.code === "unrecognized_keys" && issue.keys) {
+    return `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.join(", ")}`;
+  }
+  return issue.message;
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  if (path.length === 0) return "(top level)";
+  let s = "";
+  for (const p of path) {
+    if (typeof p === "number") s += `[${p}]`;
+    else s += s === "" ? String(p) : `.${String(p)}`;
+  }
+  return s;
+}
+
+function envValue(text: string): unknown {
+  if (/^-?\d+(\.\d+)?$/.test(text)) return Number(text);
+  if (text === "true" || text === "false") return text === "true";
+  return text;
+}
+
+function setPath(obj: Record<string, unknown>, path: readonly string[], value: unknown): void {
+  let cur = obj;
+  for (let i = 0; i < path.length - 1; i++) {
+    const k = path[i]!;
+    const next = cur[k];
+    if (typeof next !== "object" || next === null || Array.isArray(next)) {
+      cur[k] = {};
+    }
+    cur = cur[k] as Record<string, unknown>;
+  }
+  cur[path[path.length - 1]!] = value;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+/**
+ * Lists the settings that differ between two configs but only take effect
+ * after a restart (the listener and the data dir).
+ */
+export function restartOnlyChanges(before: Config, after: Config): string[] {
+  const out: string[] = [];
+  if (before.server.listen !== after.server.listen) out.push("server.listen");
+  if (before.storage.data_dir !== after.storage.data_dir) out.push("storage.data_dir");
+  if (before.storage.block_range !== after.storage.block_range) out.push("storage.block_range");
+  return out;
+}

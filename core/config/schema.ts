@@ -1,0 +1,199 @@
+/**
+ * The configuration schema: every setting, its default and its validation.
+ *
+ * Input is YAML-shaped (snake_case keys, durations like `15s`, sizes like
+ * `64MiB`); output is the resolved, typed {@linkcode Config} with durations in
+ * milliseconds and sizes in bytes. Unknown keys are errors, as in Prometheus,
+ * so a typo never silently falls back to a default.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { parseBytes, parseDuration } from "../model/units.ts";
+
+/** A duration field: `"1h30m"`, `"0"` or a number of seconds. */
+function duration(def: string, opts: { allowZero?: boolean } = {}) {
+  const allowZero = opts.allowZero ?? false;
+  const message = allowZero
+    ? "must be a duration such as 30s, 5m, 1h30m (0 turns it off)"
+    : "must be a positive duration such as 30s, 5m, 1h30m";
+  return z.union([z.string(), z.number()]).prefault(def).transform((v, ctx) => {
+    const ms = typeof v === "number" ? v * 1000 : parseDuration(v.trim());
+    if (ms === undefined || !Number.isFinite(ms) || ms < 0 || (!allowZero && ms === 0)) {
+      ctx.addIssue({ code: "custom", message, input: v });
+      return z.NEVER;
+    }
+    return ms;
+  });
+}
+
+/** A byte size field: `"64MiB"`, `"1GB"`, or a number of bytes. */
+function bytes(def: string | number) {
+  return z.union([z.string(), z.number()]).prefault(def).transform((v, ctx) => {
+    const n = typeof v === "number" ? v : parseBytes(v);
+    if (n === undefined || !Number.isFinite(n) || n < 0) {
+      ctx.addIssue({
+        code: "custom",
+        message: "must be a size such as 512MiB, 1GB or a number of bytes (0 turns it off)",
+        input: v,
+      });
+      return z.NEVER;
+    }
+    return n;
+  });
+}
+
+function positiveInt(def: number) {
+  return z.number({ error: "must be a number" }).int("must be an integer").min(
+    0,
+    "must not be negative",
+  ).prefault(def);
+}
+
+const listenSchema = z.string().prefault("0.0.0.0:8080").refine(
+  (s) => parseListen(s) !== undefined,
+  { message: "must be host:port, e.g. 0.0.0.0:8080 or 127.0.0.1:9090" },
+);
+
+/** Splits `host:port` (IPv6 in brackets); undefined when malformed. */
+export function parseListen(s: string): { hostname: string; port: number } | undefined {
+  const m = /^(\[[^\]]+\]|[^:]*):(\d{1,5})$/.exec(s.trim());
+  if (!m) return undefined;
+  const port = Number(m[2]);
+  if (port > 65535) return undefined;
+  const host = m[1]!.replace(/^\[|\]$/g, "");
+  return { hostname: host === "" ? "0.0.0.0" : host, port };
+}
+
+const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+
+const serverSchema = z.strictObject({
+  listen: listenSchema,
+  /** Largest accepted request body, before decompression. */
+  max_body_bytes: bytes("32MiB"),
+  /** How long stopping may take before Perch exits anyway. */
+  shutdown_timeout: duration("15s"),
+  /** The URL users reach Perch at (links in notifications). */
+  external_url: z.string().prefault(""),
+}).prefault({});
+
+const logSchema = z.strictObject({
+  level: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(", ")}` }).prefault("info"),
+}).prefault({});
+
+const tierSchema = z.strictObject({
+  /** Samples older than this are kept only at `resolution`. */
+  after: duration("24h"),
+  resolution: duration("1m"),
+});
+
+const storageSchema = z.strictObject({
+  /** Where WAL, blocks and the KV database live. Relative to the working directory. */
+  data_dir: z.string().min(1, "must not be empty").prefault("./data"),
+  /** Delete data older than this; 0 keeps everything. */
+  retention: duration("28d", { allowZero: true }),
+  /** Disk budget for the data dir; oldest blocks are deleted first; 0 = no budget. */
+  max_bytes: bytes(0),
+  /** `always`: fsync before every acknowledgement; `interval`: fsync every fsync_interval. */
+  fsync: z.enum(["always", "interval"], { error: "must be always or interval" }).prefault(
+    "always",
+  ),
+  fsync_interval: duration("1s"),
+  /** How late a sample may arrive; 0 rejects every out-of-order sample. */
+  out_of_order_window: z.union([z.literal("unlimited"), z.string(), z.number()]).prefault("1h")
+    .transform((v, ctx) => {
+      if (v === "unlimited") return Infinity;
+      const ms = typeof v === "number" ? v * 1000 : parseDuration(v);
+      if (ms === undefined || ms < 0) {
+        ctx.addIssue({ code: "custom", message: "must be a duration or unlimited", input: v });
+        return z.NEVER;
+      }
+      return ms;
+    }),
+  /** How far ahead of the clock a sample may be. */
+  future_tolerance: duration("10m", { allowZero: true }),
+  block_range: duration("2h"),
+  /** Flush the head early rather than grow past this. */
+  head_memory_budget: bytes("64MiB"),
+  /** Downsampling tiers, ascending by `after`. */
+  downsampling: z.array(tierSchema).prefault([
+    { after: "24h", resolution: "1m" },
+    { after: "7d", resolution: "5m" },
+  ]),
+}).prefault({}).superRefine((s, ctx) => {
+  for (let i = 1; i < s.downsampling.length; i++) {
+    if (s.downsampling[i]!.after <= s.downsampling[i - 1]!.after) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["downsampling", i, "after"],
+        message: "tiers must be in ascending order of after",
+      });
+    }
+  }
+});
+
+const querySchema = z.strictObject({
+  timeout: duration("2m"),
+  max_samples: positiveInt(50_000_000),
+  max_series: positiveInt(100_000),
+  max_concurrent: positiveInt(4),
+  lookback_delta: duration("5m"),
+  cache_max_bytes: bytes("32MiB"),
+}).prefault({});
+
+const limitsSchema = z.strictObject({
+  /** Total series; new series beyond it are refused (429). 0 = no limit. */
+  max_series: positiveInt(1_000_000),
+  max_series_per_metric: positiveInt(0),
+  /** Concurrent append requests before 503 + Retry-After. */
+  max_inflight_appends: positiveInt(64),
+}).prefault({});
+
+const globalSchema = z.strictObject({
+  scrape_interval: duration("15s"),
+  scrape_timeout: duration("10s"),
+  evaluation_interval: duration("1m"),
+  external_labels: z.record(z.string(), z.string()).prefault({}),
+}).prefault({});
+
+const selfScrapeSchema = z.strictObject({
+  enabled: z.boolean({ error: "must be true or false" }).prefault(true),
+  interval: duration("15s"),
+}).prefault({});
+
+/** Sections owned by later components: accepted as objects, validated by their owners. */
+const looseList = z.array(z.record(z.string(), z.unknown())).prefault([]);
+
+/** The whole configuration file. */
+export const configSchema = z.strictObject({
+  server: serverSchema,
+  log: logSchema,
+  storage: storageSchema,
+  query: querySchema,
+  limits: limitsSchema,
+  global: globalSchema,
+  self_scrape: selfScrapeSchema,
+  scrape_configs: looseList,
+  rule_files: z.array(z.string()).prefault([]),
+  remote_write: looseList,
+  route: z.record(z.string(), z.unknown()).optional(),
+  receivers: looseList,
+  inhibit_rules: looseList,
+  time_intervals: looseList,
+  dashboards: z.strictObject({
+    provision_dir: z.string().prefault(""),
+  }).prefault({}),
+}).superRefine((c, ctx) => {
+  if (c.global.scrape_timeout > c.global.scrape_interval) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["global", "scrape_timeout"],
+      message: "must not be greater than global.scrape_interval",
+    });
+  }
+});
+
+/** The resolved configuration: every field present, durations in ms, sizes in bytes. */
+export type Config = z.output<typeof configSchema>;
+/** What a user may write: every field optional. */
+export type ConfigInput = z.input<typeof configSchema>;

@@ -1,0 +1,6 @@
+/**
+ * Structured logging.
+ *
+ * @module
+ */
+export { type LogFields, Logger, type LogLevel, type LogSink, silentLogger } from "./logger.ts";

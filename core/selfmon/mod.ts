@@ -1,0 +1,28 @@
+/**
+ * Self-monitoring: the metric registry and process metrics.
+ *
+ * @module
+ */
+export {
+  type CollectedSample,
+  Counter,
+  CounterChild,
+  DEFAULT_BUCKETS,
+  escapeLabelValue,
+  formatValue,
+  Gauge,
+  GaugeChild,
+  Histogram,
+  HistogramChild,
+  type MetricOptions,
+  Registry,
+} from "./registry.ts";
+export { registerProcessMetrics } from "./process.ts";
+export {
+  type CheckReport,
+  type CheckResult,
+  HealthChecks,
+  type HealthReport,
+  type HealthStatus,
+  worstStatus,
+} from "./health.ts";
