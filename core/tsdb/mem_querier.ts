@@ -18,8 +18,10 @@ import {
 
 interface MemSeries {
   labels: Labels;
-  t: number[];
-  v: number[];
+  t: Float64Array;
+  // Float64Array keeps the staleness marker's NaN bit pattern; plain arrays may not.
+  v: Float64Array;
+  n: number;
   sorted: boolean;
 }
 
@@ -33,13 +35,21 @@ export class MemStore implements Querier {
     const key = labelsKey(labels);
     let s = this.#series.get(key);
     if (!s) {
-      s = { labels, t: [], v: [], sorted: true };
+      s = { labels, t: new Float64Array(16), v: new Float64Array(16), n: 0, sorted: true };
       this.#series.set(key, s);
     }
-    const n = s.t.length;
+    const n = s.n;
     if (n > 0 && s.t[n - 1]! >= t) s.sorted = false;
-    s.t.push(t);
-    s.v.push(v);
+    if (n === s.t.length) {
+      const t2 = new Float64Array(n * 2), v2 = new Float64Array(n * 2);
+      t2.set(s.t);
+      v2.set(s.v);
+      s.t = t2;
+      s.v = v2;
+    }
+    s.t[n] = t;
+    s.v[n] = v;
+    s.n = n + 1;
   }
 
   /** Records metadata for a metric name. */
@@ -56,18 +66,22 @@ export class MemStore implements Querier {
   #normalise(s: MemSeries): void {
     if (s.sorted) return;
     // Stable sort by time; the last sample added at a timestamp wins.
-    const idx = s.t.map((_, i) => i).sort((a, b) => s.t[a]! - s.t[b]! || a - b);
-    const t: number[] = [], v: number[] = [];
+    const idx = Array.from({ length: s.n }, (_, i) => i);
+    idx.sort((a, b) => s.t[a]! - s.t[b]! || a - b);
+    const t = new Float64Array(s.t.length), v = new Float64Array(s.v.length);
+    let m = 0;
     for (const i of idx) {
-      if (t.length > 0 && t[t.length - 1] === s.t[i]) {
-        v[v.length - 1] = s.v[i]!;
+      if (m > 0 && t[m - 1] === s.t[i]) {
+        v[m - 1] = s.v[i]!;
       } else {
-        t.push(s.t[i]!);
-        v.push(s.v[i]!);
+        t[m] = s.t[i]!;
+        v[m] = s.v[i]!;
+        m++;
       }
     }
     s.t = t;
     s.v = v;
+    s.n = m;
     s.sorted = true;
   }
 
@@ -76,8 +90,8 @@ export class MemStore implements Querier {
     for (const s of this.#series.values()) {
       if (!matchesAll(matchers, s.labels)) continue;
       this.#normalise(s);
-      const lo = lowerBound(s.t, hints.minT);
-      if (lo < s.t.length && s.t[lo]! <= hints.maxT) out.push(s);
+      const lo = lowerBound(s.t, s.n, hints.minT);
+      if (lo < s.n && s.t[lo]! <= hints.maxT) out.push(s);
     }
     out.sort((a, b) => compareLabels(a.labels, b.labels));
     return out;
@@ -87,13 +101,9 @@ export class MemStore implements Querier {
   select(matchers: readonly Matcher[], hints: SelectHints): Promise<SeriesData[]> {
     const out: SeriesData[] = [];
     for (const s of this.#matching(matchers, hints)) {
-      const lo = lowerBound(s.t, hints.minT);
-      const hi = lowerBound(s.t, hints.maxT + 1);
-      out.push({
-        labels: s.labels,
-        t: Float64Array.from(s.t.slice(lo, hi)),
-        v: Float64Array.from(s.v.slice(lo, hi)),
-      });
+      const lo = lowerBound(s.t, s.n, hints.minT);
+      const hi = lowerBound(s.t, s.n, hints.maxT + 1);
+      out.push({ labels: s.labels, t: s.t.slice(lo, hi), v: s.v.slice(lo, hi) });
     }
     return Promise.resolve(out);
   }
@@ -125,8 +135,8 @@ export class MemStore implements Querier {
   }
 }
 
-function lowerBound(a: number[], x: number): number {
-  let lo = 0, hi = a.length;
+function lowerBound(a: Float64Array, n: number, x: number): number {
+  let lo = 0, hi = n;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     if (a[mid]! < x) lo = mid + 1;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { newMatcher, STALE_NAN, toLabels } from "../model/mod.ts";
+import { isStaleNaN, newMatcher, STALE_NAN, toLabels } from "../model/mod.ts";
 import { MemStore } from "./mem_querier.ts";
 
 Deno.test("MemStore.select() returns matching series sorted by labels within the range", async () => {
@@ -15,7 +15,7 @@ Deno.test("MemStore.select() returns matching series sorted by labels within the
     toLabels("m", { a: "2" }),
   ]);
   assert.deepEqual([...got[0]!.t], [1000, 2000]);
-  assert.ok(Number.isNaN(got[0]!.v[1]));
+  assert.ok(isStaleNaN(got[0]!.v[1]!));
   const none = await s.select([newMatcher("=", "__name__", "m")], { minT: 5000, maxT: 6000 });
   assert.equal(none.length, 0);
 });
