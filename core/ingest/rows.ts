@@ -1,0 +1,108 @@
+/**
+ * The common output of every ingestion parser: parsed series and samples,
+ * column-wise, plus metadata and the problems found, so the pipeline can
+ * validate and append them the same way whatever the protocol.
+ *
+ * @module
+ */
+import type { MetricMetadata } from "../model/types.ts";
+
+/**
+ * One problem with the input, naming where it is. `field` is a path such as
+ * `[2].labels.host` (JSON), `line 3 field "temp"` (text protocols) or
+ * `timeseries[5].labels[1]` (remote write); `value` is the offending text,
+ * shortened.
+ */
+export interface IngestProblem {
+  readonly field: string;
+  readonly value: string;
+  readonly message: string;
+  /** 1-based line of the input for text protocols, when known. */
+  readonly line?: number;
+}
+
+/** Longest `value` text kept in a problem. */
+const MAX_PROBLEM_VALUE = 120;
+
+/** Shortens a value for an error message. */
+export function problemValue(s: string): string {
+  return s.length > MAX_PROBLEM_VALUE ? s.slice(0, MAX_PROBLEM_VALUE) + "…" : s;
+}
+
+/**
+ * Rows parsed from one request body. Series and samples are kept in parallel
+ * arrays (no object per sample): sample i belongs to series `sampleSeries[i]`.
+ *
+ * A series is a metric name plus label pairs, not yet validated: the parser
+ * only guarantees they came from well-formed syntax. `seriesRawKey[j]`, when
+ * not empty, is a string that identifies series j uniquely within its
+ * protocol (usually the raw input text of the series); the pipeline caches
+ * validation results by it.
+ */
+export class ParsedRows {
+  /** Metric name of each series. */
+  readonly seriesName: string[] = [];
+  /** Label pairs of each series, flat: `[k0, v0, k1, v1, …]`, in input order. */
+  readonly seriesLabels: string[][] = [];
+  /** Cache key of each series within its protocol, or "" for none. */
+  readonly seriesRawKey: string[] = [];
+  /**
+   * Where each series came from, for messages (e.g. `[2]` or
+   * `timeseries[5]`); "" for line-based input, where `seriesLine` says it.
+   */
+  readonly seriesWhere: string[] = [];
+  /** 1-based line of each series, 0 when not line-based. */
+  readonly seriesLine: number[] = [];
+
+  /** Series index of each sample. */
+  readonly sampleSeries: number[] = [];
+  /** Timestamp (ms) of each sample. */
+  readonly sampleT: number[] = [];
+  /** Value of each sample. */
+  readonly sampleV: number[] = [];
+
+  /** Metadata (type, help, unit) by metric family name. */
+  readonly metadata = new Map<string, MetricMetadata>();
+  /** Input problems; the parser skipped the parts they name. */
+  readonly errors: IngestProblem[] = [];
+  /** Things ignored on purpose (e.g. native histograms), with counts. */
+  readonly warnings: string[] = [];
+  /** Samples the parser dropped because of errors (for counters). */
+  invalidSamples = 0;
+
+  /** Number of series. */
+  get seriesCount(): number {
+    return this.seriesName.length;
+  }
+
+  /** Number of samples. */
+  get sampleCount(): number {
+    return this.sampleT.length;
+  }
+
+  /** Adds a series and returns its index. */
+  addSeries(name: string, labels: string[], rawKey: string, where: string, line = 0): number {
+    const j = this.seriesName.length;
+    this.seriesName.push(name);
+    this.seriesLabels.push(labels);
+    this.seriesRawKey.push(rawKey);
+    this.seriesWhere.push(where);
+    this.seriesLine.push(line);
+    return j;
+  }
+
+  /** Adds a sample of series `j`. */
+  addSample(j: number, t: number, v: number): void {
+    this.sampleSeries.push(j);
+    this.sampleT.push(t);
+    this.sampleV.push(v);
+  }
+
+  /** Records a problem. */
+  addError(field: string, value: string, message: string, line?: number): void {
+    const p: IngestProblem = line === undefined
+      ? { field, value: problemValue(value), message }
+      : { field, value: problemValue(value), message, line };
+    this.errors.push(p);
+  }
+}
