@@ -1,0 +1,497 @@
+/**
+ * Write-ahead log: numbered segment files of CRC-32C-framed records (series
+ * definitions and sample batches; layout in FORMAT.md, "WAL record").
+ *
+ * Durability: {@linkcode Wal.append} resolves only after the record is written
+ * and, with `fsync: "always"` (the default), fsynced. Appends that arrive while
+ * an fsync is running are written together by the next write and share its
+ * fsync (group commit), so many concurrent writers cost one fsync each round.
+ *
+ * `fsync: "interval"` trades safety for flash wear: a record is acknowledged
+ * once written to the OS page cache, and the segment is fsynced every
+ * `fsyncIntervalMs`. A process crash loses nothing; a power cut or kernel
+ * crash loses up to `fsyncIntervalMs` of acknowledged samples.
+ *
+ * A failed write (disk full) is undone by truncating the segment back to its
+ * last good record, so records acknowledged before it stay readable; if even
+ * that fails, the next write starts a new segment.
+ *
+ * @module
+ */
+import { crc32c } from "./crc32c.ts";
+import { ByteReader, ByteWriter } from "./_byte_buf.ts";
+import { joinPath, parseWalSegmentName, walSegmentName } from "./filenames.ts";
+import type { Labels } from "../model/mod.ts";
+
+/** WAL segment format version (byte 4 of every segment). */
+export const WAL_VERSION = 1;
+/** Bytes of a segment header: magic "PWAL", version, 3 reserved. */
+export const WAL_HEADER_BYTES = 8;
+/** Bytes of a record frame before the record: u32 length, u32 CRC-32C. */
+export const WAL_FRAME_BYTES = 8;
+/** Record type: series definitions. */
+export const REC_SERIES = 1;
+/** Record type: a sample batch. */
+export const REC_SAMPLES = 2;
+
+const MAGIC = [0x50, 0x57, 0x41, 0x4c]; // "PWAL"
+
+/** Writes `data` fully to `file`; the default {@linkcode WalOptions.write}. */
+export async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < data.length) off += await file.write(data.subarray(off));
+}
+
+/** Fsyncs a directory so that renames and creations in it are durable. */
+export async function fsyncDir(path: string): Promise<void> {
+  let f: Deno.FsFile | undefined;
+  try {
+    f = await Deno.open(path, { read: true });
+    await f.sync();
+  } catch {
+    // Some platforms cannot fsync a directory; the rename is still atomic.
+  } finally {
+    f?.close();
+  }
+}
+
+/** Options of {@linkcode Wal.open}. */
+export interface WalOptions {
+  /** The WAL directory (created when missing). */
+  dir: string;
+  /** @default "always" */
+  fsync?: "always" | "interval";
+  /** Period of the background fsync in `interval` mode. @default 1000 */
+  fsyncIntervalMs?: number;
+  /** A segment is closed and a new one started past this size. @default 8 MiB */
+  segmentBytes?: number;
+  /** The write function; tests inject faults (a partial write, ENOSPC) here. */
+  write?: (file: Deno.FsFile, data: Uint8Array) => Promise<void>;
+}
+
+interface Pending {
+  rec: Uint8Array;
+  onDurable: ((segment: number) => void) | undefined;
+  resolve: (segment: number) => void;
+  reject: (e: unknown) => void;
+}
+
+/** Counters of one WAL, as plain numbers. */
+export interface WalStats {
+  segments: number;
+  currentSegment: number;
+  bytesWritten: number;
+  fsyncs: number;
+  fsyncSecondsSum: number;
+  records: number;
+  writeErrors: number;
+}
+
+/** An open WAL accepting appends to its newest segment. */
+export class Wal {
+  readonly #dir: string;
+  readonly #fsync: "always" | "interval";
+  readonly #segmentBytes: number;
+  readonly #write: (file: Deno.FsFile, data: Uint8Array) => Promise<void>;
+  #file!: Deno.FsFile;
+  #seg = 0;
+  #size = 0;
+  #segments = new Set<number>();
+  #pending: Pending[] = [];
+  #scheduled = false;
+  #chain: Promise<unknown> = Promise.resolve();
+  #dirty = false;
+  #needRotate = false;
+  #closed = false;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  readonly stats: WalStats = {
+    segments: 0,
+    currentSegment: 0,
+    bytesWritten: 0,
+    fsyncs: 0,
+    fsyncSecondsSum: 0,
+    records: 0,
+    writeErrors: 0,
+  };
+
+  private constructor(opts: WalOptions) {
+    this.#dir = opts.dir;
+    this.#fsync = opts.fsync ?? "always";
+    this.#segmentBytes = opts.segmentBytes ?? 8 << 20;
+    this.#write = opts.write ?? writeAll;
+  }
+
+  /**
+   * Opens the WAL for appending in a new segment after every existing one.
+   * Replay existing segments with {@linkcode replayWal} first.
+   */
+  static async open(opts: WalOptions): Promise<Wal> {
+    const wal = new Wal(opts);
+    await Deno.mkdir(opts.dir, { recursive: true });
+    let max = 0;
+    for await (const e of Deno.readDir(opts.dir)) {
+      const n = parseWalSegmentName(e.name);
+      if (n !== undefined) {
+        wal.#segments.add(n);
+        if (n > max) max = n;
+      }
+    }
+    await wal.#openSegment(max + 1);
+    if (wal.#fsync === "interval") {
+      const timer = setInterval(() => {
+        if (wal.#dirty && !wal.#closed) wal.#enqueue(() => wal.#sync()).catch(() => {});
+      }, opts.fsyncIntervalMs ?? 1000);
+      Deno.unrefTimer(timer as unknown as number);
+      wal.#timer = timer;
+    }
+    return wal;
+  }
+
+  /** Number of the segment now being written. */
+  get currentSegment(): number {
+    return this.#seg;
+  }
+
+  /** Numbers of all segments on disk, ascending. */
+  segments(): number[] {
+    return [...this.#segments].sort((a, b) => a - b);
+  }
+
+  /** Bytes of the segment being written. */
+  get currentSize(): number {
+    return this.#size;
+  }
+
+  /**
+   * Appends one record (type byte + payload, see {@linkcode encodeSamples}).
+   * Resolves with the segment number once durable per the fsync policy;
+   * `onDurable` runs first, synchronously, in WAL order (the head applies
+   * samples there, so head order equals WAL order). Rejects when the write
+   * fails; then the record is not in the WAL.
+   */
+  append(rec: Uint8Array, onDurable?: (segment: number) => void): Promise<number> {
+    if (this.#closed) return Promise.reject(new Error("Cannot append: the WAL is closed"));
+    return new Promise<number>((resolve, reject) => {
+      this.#pending.push({ rec, onDurable, resolve, reject });
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        this.#enqueue(() => this.#writeGroup()).catch(() => {});
+      }
+    });
+  }
+
+  /** Closes the current segment and starts the next; resolves with the new number. */
+  rotate(): Promise<number> {
+    return this.#enqueue(async () => {
+      await this.#rotateNow();
+      return this.#seg;
+    });
+  }
+
+  /** Fsyncs the current segment now (a no-op when nothing is unsynced). */
+  sync(): Promise<void> {
+    return this.#enqueue(() => this.#sync());
+  }
+
+  /** Deletes closed segments for which `canDelete(n)` is true; returns how many. */
+  removeSegments(canDelete: (segment: number) => boolean): Promise<number> {
+    return this.#enqueue(async () => {
+      let removed = 0;
+      for (const n of this.segments()) {
+        if (n === this.#seg || !canDelete(n)) continue;
+        await Deno.remove(joinPath(this.#dir, walSegmentName(n))).catch(() => {});
+        this.#segments.delete(n);
+        removed++;
+      }
+      this.stats.segments = this.#segments.size;
+      return removed;
+    });
+  }
+
+  /** Total bytes of all segments on disk. */
+  async diskBytes(): Promise<number> {
+    let total = 0;
+    for (const n of this.segments()) {
+      try {
+        total += (await Deno.stat(joinPath(this.#dir, walSegmentName(n)))).size;
+      } catch { /* removed meanwhile */ }
+    }
+    return total;
+  }
+
+  /** Writes what is pending, fsyncs and closes; later appends reject. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    await this.#enqueue(() => this.#sync());
+    this.#closed = true;
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    await this.#chain;
+    this.#file.close();
+  }
+
+  #enqueue<T>(op: () => Promise<T>): Promise<T> {
+    const p = this.#chain.then(op);
+    this.#chain = p.catch(() => {});
+    return p;
+  }
+
+  async #openSegment(n: number): Promise<void> {
+    const path = joinPath(this.#dir, walSegmentName(n));
+    const file = await Deno.open(path, { create: true, append: true });
+    const hdr = new Uint8Array(WAL_HEADER_BYTES);
+    hdr.set(MAGIC);
+    hdr[4] = WAL_VERSION;
+    await writeAll(file, hdr);
+    await file.syncData();
+    await fsyncDir(this.#dir);
+    this.#file = file;
+    this.#seg = n;
+    this.#size = WAL_HEADER_BYTES;
+    this.#segments.add(n);
+    this.#dirty = false;
+    this.stats.segments = this.#segments.size;
+    this.stats.currentSegment = n;
+    this.stats.bytesWritten += WAL_HEADER_BYTES;
+  }
+
+  async #rotateNow(): Promise<void> {
+    await this.#sync();
+    this.#file.close();
+    this.#needRotate = false;
+    await this.#openSegment(this.#seg + 1);
+  }
+
+  async #sync(): Promise<void> {
+    if (!this.#dirty) return;
+    const t0 = performance.now();
+    await this.#file.syncData();
+    this.stats.fsyncs++;
+    this.stats.fsyncSecondsSum += (performance.now() - t0) / 1000;
+    this.#dirty = false;
+  }
+
+  async #writeGroup(): Promise<void> {
+    this.#scheduled = false;
+    const group = this.#pending;
+    this.#pending = [];
+    if (group.length === 0) return;
+    let total = 0;
+    for (const g of group) total += WAL_FRAME_BYTES + g.rec.length;
+    const buf = new Uint8Array(total);
+    const dv = new DataView(buf.buffer);
+    let p = 0;
+    for (const g of group) {
+      dv.setUint32(p, g.rec.length, true);
+      dv.setUint32(p + 4, crc32c(g.rec), true);
+      buf.set(g.rec, p + 8);
+      p += 8 + g.rec.length;
+    }
+    const before = this.#size;
+    try {
+      if (this.#needRotate || (before > WAL_HEADER_BYTES && before + total > this.#segmentBytes)) {
+        await this.#rotateNow();
+      }
+      await this.#write(this.#file, buf);
+      this.#size += total;
+      this.#dirty = true;
+      if (this.#fsync === "always") await this.#sync();
+    } catch (e) {
+      this.stats.writeErrors++;
+      if (this.#size === before) {
+        // Undo a partial write so the segment ends at its last good record.
+        try {
+          await this.#file.truncate(this.#size);
+        } catch {
+          this.#needRotate = true;
+        }
+      } else {
+        // The write went through but the fsync failed: the state on disk is unknown.
+        this.#needRotate = true;
+      }
+      for (const g of group) g.reject(e);
+      return;
+    }
+    this.stats.bytesWritten += total;
+    this.stats.records += group.length;
+    for (const g of group) {
+      g.onDurable?.(this.#seg);
+      g.resolve(this.#seg);
+    }
+  }
+}
+
+/** A series definition as logged: numeric ref and labels. */
+export interface SeriesDef {
+  readonly ref: number;
+  readonly labels: Labels;
+}
+
+/** Encodes a series-definitions record (type byte included). */
+export function encodeSeries(defs: readonly SeriesDef[]): Uint8Array {
+  const w = new ByteWriter(64 * defs.length + 8);
+  w.u8(REC_SERIES);
+  w.uvarint(defs.length);
+  for (const d of defs) {
+    w.uvarint(d.ref);
+    w.uvarint(d.labels.length);
+    for (const l of d.labels) {
+      w.str(l.name);
+      w.str(l.value);
+    }
+  }
+  return w.copy();
+}
+
+/** Decodes the payload of a series record (after the type byte). */
+export function decodeSeries(r: ByteReader): SeriesDef[] {
+  const n = r.uvarint();
+  const out: SeriesDef[] = [];
+  for (let i = 0; i < n; i++) {
+    const ref = r.uvarint();
+    const k = r.uvarint();
+    const labels = [];
+    for (let j = 0; j < k; j++) labels.push({ name: r.str(), value: r.str() });
+    out.push({ ref, labels });
+  }
+  return out;
+}
+
+/**
+ * Encodes a samples record (type byte included) from columns [0, n):
+ * timestamps as zig-zag varint deltas from the first one when they are
+ * integers, else raw float64; values as raw float64 (bits kept).
+ */
+export function encodeSamples(
+  refs: Uint32Array | Int32Array | number[],
+  t: Float64Array,
+  v: Float64Array,
+  n: number,
+): Uint8Array {
+  const w = new ByteWriter(16 + n * 12);
+  const base = n > 0 ? t[0] : 0;
+  let raw = !Number.isInteger(base);
+  for (let i = 0; i < n && !raw; i++) {
+    const d = t[i] - base;
+    if (!Number.isInteger(t[i]) || Math.abs(d) >= 2 ** 51) raw = true;
+  }
+  w.u8(REC_SAMPLES);
+  w.u8(raw ? 1 : 0);
+  w.uvarint(n);
+  w.f64(base);
+  for (let i = 0; i < n; i++) {
+    w.uvarint(refs[i]);
+    if (raw) w.f64(t[i]);
+    else w.varint(t[i] - base);
+    w.f64(v[i]);
+  }
+  return w.copy();
+}
+
+/** Decoded columns of a samples record. */
+export interface SamplesColumns {
+  n: number;
+  refs: Uint32Array;
+  t: Float64Array;
+  v: Float64Array;
+}
+
+/** Decodes the payload of a samples record (after the type byte). */
+export function decodeSamples(r: ByteReader): SamplesColumns {
+  const raw = r.u8() === 1;
+  const n = r.uvarint();
+  const base = r.f64();
+  const refs = new Uint32Array(n), t = new Float64Array(n), v = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    refs[i] = r.uvarint();
+    t[i] = raw ? r.f64() : base + r.varint();
+    v[i] = r.f64();
+  }
+  return { n, refs, t, v };
+}
+
+/** What {@linkcode replayWal} found. */
+export interface ReplayResult {
+  segments: number;
+  records: number;
+  /** Bytes cut from the end of the last segment (a torn write). */
+  truncatedBytes: number;
+  /** Segments with a bad record before their end (the rest of each was skipped). */
+  corruptSegments: number[];
+}
+
+/**
+ * Reads every segment in order and calls `onRecord(type, reader, segment)`
+ * per good record. A bad or incomplete record at the end of the newest
+ * segment is a torn write: the file is truncated there. A bad record in an
+ * older segment skips the rest of that segment and is reported. `onRecord`
+ * errors count as a bad record.
+ */
+export async function replayWal(
+  dir: string,
+  onRecord: (type: number, r: ByteReader, segment: number) => void,
+  log?: (msg: string, fields: Record<string, unknown>) => void,
+): Promise<ReplayResult> {
+  const res: ReplayResult = { segments: 0, records: 0, truncatedBytes: 0, corruptSegments: [] };
+  const nums: number[] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      const n = parseWalSegmentName(e.name);
+      if (n !== undefined) nums.push(n);
+    }
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return res;
+    throw e;
+  }
+  nums.sort((a, b) => a - b);
+  for (let si = 0; si < nums.length; si++) {
+    const seg = nums[si];
+    const path = joinPath(dir, walSegmentName(seg));
+    const data = await Deno.readFile(path);
+    res.segments++;
+    const last = si === nums.length - 1;
+    let pos = WAL_HEADER_BYTES;
+    let bad = data.length < WAL_HEADER_BYTES || MAGIC.some((b, i) => data[i] !== b) ||
+      data[4] !== WAL_VERSION;
+    if (bad) pos = 0;
+    const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    while (!bad && pos < data.length) {
+      if (pos + WAL_FRAME_BYTES > data.length) {
+        bad = true;
+        break;
+      }
+      const len = dv.getUint32(pos, true);
+      const crc = dv.getUint32(pos + 4, true);
+      const start = pos + WAL_FRAME_BYTES;
+      if (len === 0 || start + len > data.length || crc32c(data, 0, start, start + len) !== crc) {
+        bad = true;
+        break;
+      }
+      try {
+        const r = new ByteReader(data, start + 1, start + len);
+        onRecord(data[start], r, seg);
+      } catch (e) {
+        log?.("WAL record cannot be applied", { segment: seg, offset: pos, error: String(e) });
+        bad = true;
+        break;
+      }
+      res.records++;
+      pos = start + len;
+    }
+    if (!bad) continue;
+    if (last) {
+      res.truncatedBytes += data.length - pos;
+      log?.("WAL torn tail truncated", { segment: seg, offset: pos, bytes: data.length - pos });
+      const f = await Deno.open(path, { write: true });
+      try {
+        await f.truncate(Math.max(pos, 0));
+        await f.syncData();
+      } finally {
+        f.close();
+      }
+    } else {
+      res.corruptSegments.push(seg);
+      log?.("WAL segment corrupt, rest skipped", { segment: seg, offset: pos });
+    }
+  }
+  return res;
+}
