@@ -1,0 +1,338 @@
+/**
+ * Perch's composition root: flags + env + config file → resolved config →
+ * components started in order (storage → query → ingest → rules → HTTP) and
+ * stopped in reverse on SIGINT/SIGTERM.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { type Config, parseListen, resolveConfig, restartOnlyChanges } from "./core/config/mod.ts";
+import type { FlagOverrides } from "./core/config/mod.ts";
+import { type Component, Lifecycle } from "./core/lifecycle.ts";
+import { Logger, type LogLevel, type LogSink } from "./core/logging/mod.ts";
+import { HealthChecks, Registry, registerProcessMetrics } from "./core/selfmon/mod.ts";
+import { VERSION } from "./core/version.ts";
+import { createApp } from "./routes/app.ts";
+import { systemRoutes } from "./routes/system.ts";
+import { uiRoutes } from "./routes/ui/mod.tsx";
+
+/** How to start Perch. */
+export interface PerchOptions {
+  /** Path of the YAML config file; none means embedded defaults only. */
+  readonly configPath?: string;
+  readonly flags?: FlagOverrides;
+  /** Environment variables (only PERCH_* are read). */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Where log lines go (default stderr). */
+  readonly logSink?: LogSink;
+  /** Watch the config file for changes (default true). */
+  readonly watchConfig?: boolean;
+}
+
+/** A running Perch. */
+export interface Perch {
+  /** The address the HTTP listener is bound to. */
+  readonly addr: { hostname: string; port: number };
+  readonly config: () => Config;
+  readonly logger: Logger;
+  /** Re-reads the config file; the old config stays in force when the new one is rejected. */
+  reload(): Promise<{ ok: true } | { ok: false; errors: readonly string[] }>;
+  /** Stops every component in reverse order; resolves false on a timeout. */
+  stop(): Promise<boolean>;
+}
+
+/** Thrown when the configuration at start is invalid; lists every problem. */
+export class ConfigError extends Error {
+  constructor(readonly errors: readonly string[]) {
+    super(`Invalid configuration:\n  ${errors.join("\n  ")}`);
+    this.name = "ConfigError";
+  }
+}
+
+async function readConfigText(path: string | undefined): Promise<string | undefined> {
+  if (path === undefined) return undefined;
+  try {
+    return await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) throw new ConfigError([`${path}: file not found`]);
+    throw e;
+  }
+}
+
+/** Starts Perch; throws {@linkcode ConfigError} for a bad config. */
+export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
+  const env = options.env ?? {};
+  const resolveFrom = (text: string | undefined) =>
+    resolveConfig({
+      fileText: text,
+      fileName: options.configPath,
+      env,
+      flags: options.flags,
+    });
+  const first = resolveFrom(await readConfigText(options.configPath));
+  if (!first.ok) throw new ConfigError(first.errors);
+  let config = first.config;
+
+  const startedAt = new Date();
+  const logger = new Logger({ level: config.log.level as LogLevel, sink: options.logSink });
+  const log = logger.child("main");
+  const registry = new Registry();
+  const health = new HealthChecks();
+  const lifecycle = new Lifecycle(log);
+  registerProcessMetrics(registry, startedAt.getTime());
+
+  const reloadsTotal = registry.counter({
+    name: "perch_config_reloads_total",
+    help: "Config reloads by result.",
+    labelNames: ["result"],
+  });
+  const lastReloadOk = registry.gauge({
+    name: "perch_config_last_reload_successful",
+    help: "Whether the last config reload attempt succeeded (1) or was rejected (0).",
+  });
+  lastReloadOk.set(1);
+  const reloadListeners: ((c: Config) => void)[] = [];
+
+  async function reload(): Promise<{ ok: true } | { ok: false; errors: readonly string[] }> {
+    let text: string | undefined;
+    try {
+      text = await readConfigText(options.configPath);
+    } catch (e) {
+      const errors = e instanceof ConfigError ? e.errors : [String(e)];
+      return rejected(errors);
+    }
+    const next = resolveFrom(text);
+    if (!next.ok) return rejected(next.errors);
+    const restartOnly = restartOnlyChanges(config, next.config);
+    if (restartOnly.length > 0) {
+      log.warn("config changes that need a restart were not applied", { fields: restartOnly });
+    }
+    config = next.config;
+    logger.setLevel(config.log.level as LogLevel);
+    for (const l of reloadListeners) l(config);
+    reloadsTotal.labels("success").inc();
+    lastReloadOk.set(1);
+    log.info("config reloaded", { file: options.configPath });
+    return { ok: true };
+  }
+
+  function rejected(errors: readonly string[]) {
+    reloadsTotal.labels("failure").inc();
+    lastReloadOk.set(0);
+    log.error("config reload rejected; keeping the previous config", { errors });
+    return { ok: false as const, errors };
+  }
+
+  await Deno.mkdir(config.storage.data_dir, { recursive: true });
+
+  // Components are added here in order: storage → query → ingest → rules → HTTP.
+  health.register("config", () => ({
+    status: lastReloadOk.labels().value === 1 ? "healthy" : "degraded",
+    message: lastReloadOk.labels().value === 1 ? "" : "last reload was rejected",
+  }));
+
+  let ready = false;
+  const listen = parseListen(config.server.listen)!;
+  const app = createApp({
+    logger,
+    registry,
+    maxBodyBytes: () => config.server.max_body_bytes,
+  });
+  app.route(
+    "/",
+    systemRoutes({ health, registry, ready: () => ready, reload }),
+  );
+  app.route(
+    "/",
+    uiRoutes({
+      homeData: async () => ({
+        health: await health.run(),
+        startedAt,
+        dataDir: config.storage.data_dir,
+        listen: config.server.listen,
+      }),
+    }),
+  );
+
+  let server: Deno.HttpServer<Deno.NetAddr> | undefined;
+  let addr = listen;
+  const http: Component = {
+    name: "http",
+    start() {
+      return new Promise<void>((resolve, reject) => {
+        try {
+          server = Deno.serve({
+            hostname: listen.hostname,
+            port: listen.port,
+            onListen: (a) => {
+              addr = { hostname: a.hostname, port: a.port };
+              log.info("listening", { addr: `${a.hostname}:${a.port}`, version: VERSION });
+              resolve();
+            },
+          }, app.fetch);
+        } catch (e) {
+          reject(e);
+        }
+      });
+    },
+    async stop() {
+      await server?.shutdown();
+    },
+  };
+  await lifecycle.start(http);
+
+  // Config file watching (in addition to SIGHUP and POST /-/reload).
+  let watcher: Deno.FsWatcher | undefined;
+  if (options.configPath !== undefined && options.watchConfig !== false) {
+    watcher = watchFile(options.configPath, () => void reload());
+  }
+  ready = true;
+
+  return {
+    get addr() {
+      return addr;
+    },
+    config: () => config,
+    logger,
+    reload,
+    async stop() {
+      ready = false;
+      watcher?.close();
+      return await lifecycle.stopAll(config.server.shutdown_timeout);
+    },
+  };
+}
+
+/** Calls `onChange` (debounced) whenever the file is written or replaced. */
+function watchFile(path: string, onChange: () => void): Deno.FsWatcher | undefined {
+  const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) || "/" : ".";
+  const base = path.slice(path.lastIndexOf("/") + 1);
+  let watcher: Deno.FsWatcher;
+  try {
+    // Editors often replace the file, so watch its directory.
+    watcher = Deno.watchFs(dir, { recursive: false });
+  } catch {
+    return undefined;
+  }
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  (async () => {
+    try {
+      for await (const ev of watcher) {
+        if (!ev.paths.some((p) => p.endsWith("/" + base) || p === base)) continue;
+        if (ev.kind === "access") continue;
+        clearTimeout(timer);
+        timer = setTimeout(onChange, 250);
+      }
+    } catch {
+      // Closed.
+    }
+  })();
+  return watcher;
+}
+
+const HELP = `Perch ${VERSION}: metrics, dashboards and alerts in one binary.
+
+Usage: perch [flags]
+
+Flags:
+  --config <file>       YAML config file (env PERCH_CONFIG); defaults are embedded
+  --data-dir <dir>      Data directory (storage.data_dir, default ./data)
+  --listen <host:port>  HTTP listen address (server.listen, default 0.0.0.0:8080)
+  --log-level <level>   debug, info, warn or error (log.level)
+  --check-config        Validate the configuration and exit
+  --version             Print the version and exit
+  --help                Show this help
+
+Environment: PERCH_LISTEN, PERCH_DATA_DIR, PERCH_LOG_LEVEL, PERCH_RETENTION, and
+PERCH_<SECTION>__<KEY> for any setting (e.g. PERCH_STORAGE__FSYNC=interval).
+Reload the config with SIGHUP, POST /-/reload, or by saving the file.`;
+
+async function main(): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      args: Deno.args,
+      options: {
+        config: { type: "string" },
+        "data-dir": { type: "string" },
+        listen: { type: "string" },
+        "log-level": { type: "string" },
+        "check-config": { type: "boolean" },
+        version: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+      allowPositionals: false,
+    });
+  } catch (e) {
+    console.error(`perch: ${e instanceof Error ? e.message : e}\n\n${HELP}`);
+    return 2;
+  }
+  const v = args.values;
+  if (v.help) {
+    console.log(HELP);
+    return 0;
+  }
+  if (v.version) {
+    console.log(`perch ${VERSION} (deno ${Deno.version.deno})`);
+    return 0;
+  }
+  const env = Deno.env.toObject();
+  const configPath = v.config ?? env.PERCH_CONFIG;
+  const flags: FlagOverrides = {
+    ...(v["data-dir"] !== undefined ? { dataDir: v["data-dir"] } : {}),
+    ...(v.listen !== undefined ? { listen: v.listen } : {}),
+    ...(v["log-level"] !== undefined ? { logLevel: v["log-level"] } : {}),
+  };
+
+  if (v["check-config"]) {
+    let text: string | undefined;
+    try {
+      text = await readConfigText(configPath);
+    } catch (e) {
+      console.error(e instanceof Error ? e.message : e);
+      return 1;
+    }
+    const r = resolveConfig({ fileText: text, fileName: configPath, env, flags });
+    if (!r.ok) {
+      console.error(`Invalid configuration:\n  ${r.errors.join("\n  ")}`);
+      return 1;
+    }
+    console.log("Configuration is valid.");
+    return 0;
+  }
+
+  let perch: Perch;
+  try {
+    perch = await startPerch({ configPath, flags, env });
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(e.message);
+      return 1;
+    }
+    console.error(`perch: cannot start: ${e instanceof Error ? e.stack ?? e.message : e}`);
+    return 1;
+  }
+
+  Deno.addSignalListener("SIGHUP", () => void perch.reload());
+  const stopped = new Promise<boolean>((resolve) => {
+    let stopping = false;
+    const onSignal = (sig: string) => {
+      if (stopping) {
+        perch.logger.warn("second signal: exiting now", { signal: sig });
+        Deno.exit(1);
+      }
+      stopping = true;
+      perch.logger.info("shutting down", { signal: sig });
+      perch.stop().then(resolve, () => resolve(false));
+    };
+    Deno.addSignalListener("SIGINT", () => onSignal("SIGINT"));
+    Deno.addSignalListener("SIGTERM", () => onSignal("SIGTERM"));
+  });
+  const clean = await stopped;
+  return clean ? 0 : 1;
+}
+
+if (import.meta.main) {
+  Deno.exit(await main());
+}

@@ -1,0 +1,135 @@
+/**
+ * Test helpers: start Perch as a child process on a free port with its own
+ * data dir, and wait for it to listen.
+ */
+
+export const ROOT = new URL("../", import.meta.url).pathname;
+
+/** A Perch child process. */
+export interface PerchProcess {
+  readonly url: string;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly process: Deno.ChildProcess;
+  /** Log lines seen so far (parsed JSON when possible). */
+  readonly logs: string[];
+  /** Sends a signal and waits for exit; returns the exit code. */
+  stop(signal?: Deno.Signal): Promise<number>;
+  /** Waits for a log line matching `pred` (bounded by `timeoutMs`). */
+  waitForLog(pred: (line: string) => boolean, timeoutMs?: number): Promise<string>;
+}
+
+/** Options for {@linkcode spawnPerch}. */
+export interface SpawnOptions {
+  readonly args?: readonly string[];
+  readonly env?: Record<string, string>;
+  readonly dataDir?: string;
+  readonly cwd?: string;
+  /** Run this script instead of main.ts (e.g. a bundled file). */
+  readonly script?: string;
+  readonly startTimeoutMs?: number;
+}
+
+/** Starts Perch on 127.0.0.1 with port 0 and resolves once it listens. */
+export async function spawnPerch(opts: SpawnOptions = {}): Promise<PerchProcess> {
+  const dataDir = opts.dataDir ?? await Deno.makeTempDir({ prefix: "perch-test-" });
+  const cmd = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-all",
+      opts.script ?? `${ROOT}main.ts`,
+      "--listen=127.0.0.1:0",
+      `--data-dir=${dataDir}`,
+      ...(opts.args ?? []),
+    ],
+    env: { NO_COLOR: "1", ...opts.env },
+    cwd: opts.cwd ?? ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  });
+  const child = cmd.spawn();
+  const logs: string[] = [];
+  const waiters: { pred: (l: string) => boolean; resolve: (l: string) => void }[] = [];
+  const pump = async (stream: ReadableStream<Uint8Array>) => {
+    const dec = new TextDecoder();
+    let buf = "";
+    for await (const chunk of stream) {
+      buf += dec.decode(chunk, { stream: true });
+      let i;
+      while ((i = buf.indexOf("\n")) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        logs.push(line);
+        for (const w of [...waiters]) {
+          if (w.pred(line)) {
+            waiters.splice(waiters.indexOf(w), 1);
+            w.resolve(line);
+          }
+        }
+      }
+    }
+  };
+  const pumps = Promise.all([pump(child.stdout), pump(child.stderr)]);
+
+  const waitForLog = (pred: (line: string) => boolean, timeoutMs = 20_000) => {
+    const seen = logs.find(pred);
+    if (seen) return Promise.resolve(seen);
+    return new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new Error(`timed out waiting for log line; got:\n${logs.join("\n")}`));
+      }, timeoutMs);
+      waiters.push({
+        pred,
+        resolve: (l) => {
+          clearTimeout(timer);
+          resolve(l);
+        },
+      });
+    });
+  };
+
+  const exited = child.status;
+  const listening = await Promise.race([
+    waitForLog((l) => l.includes('"msg":"listening"'), opts.startTimeoutMs ?? 60_000),
+    exited.then(async (s) => {
+      await pumps;
+      throw new Error(`perch exited with ${s.code} before listening:\n${logs.join("\n")}`);
+    }),
+  ]);
+  const addr = JSON.parse(listening).addr as string;
+  const port = Number(addr.slice(addr.lastIndexOf(":") + 1));
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    dataDir,
+    process: child,
+    logs,
+    waitForLog,
+    async stop(signal: Deno.Signal = "SIGTERM") {
+      try {
+        child.kill(signal);
+      } catch {
+        // Already gone.
+      }
+      const s = await exited;
+      await pumps;
+      return s.code;
+    },
+  };
+}
+
+/** Runs Perch to completion with `args` (for config errors) and returns code and output. */
+export async function runPerch(
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", `${ROOT}main.ts`, ...args],
+    env: { NO_COLOR: "1", ...env },
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
