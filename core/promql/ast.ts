@@ -24,7 +24,10 @@ export type AtModifier = number | "start" | "end";
 /** A float literal: `1`, `0x1f`, `1e3`, `Inf`, `NaN`, or a duration used as a number (`5m` = 300). */
 export interface NumberLiteral {
   readonly type: "NumberLiteral";
+  /** The value; a duration literal's value is in seconds, as in Prometheus. */
   readonly value: number;
+  /** True when written as a duration (`5m`), so the printer writes it back that way. */
+  readonly duration?: boolean;
   readonly pos: PosRange;
 }
 
@@ -38,9 +41,12 @@ export interface StringLiteral {
 /** An instant vector selector: `name{l="v"} offset 5m @ 123`. */
 export interface VectorSelector {
   readonly type: "VectorSelector";
-  /** The metric name when one was given (as identifier or quoted in braces). */
+  /**
+   * The metric name when written before the braces (`foo{...}`). A quoted name inside
+   * the braces (`{"my.metric"}`) is only a `__name__` matcher, as in Prometheus.
+   */
   readonly name?: string;
-  /** All matchers, including `__name__="<name>"` when a name is given. */
+  /** All matchers; when `name` is set, the first is `__name__="<name>"`. */
   readonly matchers: readonly Matcher[];
   /** Offset in ms (0 when absent; may be negative). */
   readonly offset: number;
@@ -57,9 +63,10 @@ export interface MatrixSelector {
   /** Range in ms; for an absolute range, `end - start`. */
   readonly range: number;
   /**
-   * Perch extension: an absolute time range in ms, both ends inclusive in the text
-   * (`metric[2024-01-15T10:00:00Z:2024-01-15T11:00:00Z]`). The engine evaluates the
-   * selector as if at `end` with `range = end - start`.
+   * Perch extension: an absolute time range in ms from the RFC 3339 times in
+   * `metric[2024-01-15T10:00:00Z:2024-01-15T11:00:00Z]`. It selects the samples with
+   * `start <= t <= end` whatever the evaluation time; `offset` and `@` are not
+   * meaningful with it (the parser accepts them as for any range).
    */
   readonly absolute?: { readonly start: number; readonly end: number };
   readonly pos: PosRange;

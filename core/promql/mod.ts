@@ -30,3 +30,7 @@ export {
   type VectorMatching,
   type VectorSelector,
 } from "./ast.ts";
+export { lex, type Token, type TokenKind } from "./lexer.ts";
+export { formatDuration, parseDuration, parseNumber, unquoteString } from "./literals.ts";
+export { parseExpr, PromQLParseError } from "./parser.ts";
+export { formatExpr, formatFloat, formatMatcherText } from "./printer.ts";
