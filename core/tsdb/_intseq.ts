@@ -1,0 +1,279 @@
+/**
+ * Packs a sequence of safe integers x[0..n) whose first element the decoder
+ * already knows. Per sequence it picks the cheapest of 3 orders (values,
+ * deltas, delta-of-deltas) × 3 residual codes (fixed-width frame of
+ * reference, mixed-radix frame of reference, sparse exceptions from a base).
+ * See FORMAT.md (## Chunk) for the bit layout.
+ *
+ * @module
+ */
+import { bitLength, BitReader, BitWriter, unzigzag, varintBits, zigzag } from "./_bitstream.ts";
+
+/** Largest |x| the caller may pass, so that every residual and range stays a safe integer. */
+export const INTSEQ_MAX_ABS = 2 ** 49;
+
+const FIXED = 0;
+const RADIX = 1;
+const SPARSE = 2;
+/** Mixed radix is used only while one digit is ≤ 26 bits, so a group holds ≥ 2 digits. */
+const MAX_RADIX = 2 ** 26;
+/** Groups of mixed-radix digits stay below 2^52. */
+const GROUP_LIMIT = 2 ** 52;
+
+const MAX = 65536;
+const res = [new Float64Array(MAX), new Float64Array(MAX), new Float64Array(MAX)];
+const dec = new Float64Array(MAX);
+
+/** Digits per group and bits per full group for radix `r`. */
+function radixGroup(r: number): { k: number; bits: number } {
+  let k = 1;
+  let p = r;
+  while (p * r <= GROUP_LIMIT) {
+    p *= r;
+    k++;
+  }
+  return { k, bits: bitLength(p - 1) };
+}
+
+function radixBits(r: number, m: number): number {
+  const { k, bits } = radixGroup(r);
+  const rem = m % k;
+  return Math.floor(m / k) * bits + (rem === 0 ? 0 : bitLength(r ** rem - 1));
+}
+
+interface Choice {
+  bits: number;
+  method: number;
+  min: number;
+  range: number; // max - min
+  base: number; // SPARSE
+  exceptions: number; // SPARSE
+}
+
+/** Cheapest residual code for r[0..m). */
+function choose(r: Float64Array, m: number): Choice {
+  let min = Infinity;
+  let max = -Infinity;
+  let cand = 0;
+  let votes = 0;
+  for (let i = 0; i < m; i++) {
+    const x = r[i];
+    if (x < min) min = x;
+    if (x > max) max = x;
+    if (votes === 0) {
+      cand = x;
+      votes = 1;
+    } else if (x === cand) votes++;
+    else votes--;
+  }
+  if (m === 0) return { bits: 10, method: FIXED, min: 0, range: 0, base: 0, exceptions: 0 };
+  const range = max - min;
+  const head = varintBits(zigzag(min));
+  const best: Choice = {
+    bits: head + 6 + m * bitLength(range),
+    method: FIXED,
+    min,
+    range,
+    base: 0,
+    exceptions: 0,
+  };
+  if (range >= 2 && range < MAX_RADIX) {
+    const bits = head + varintBits(range) + radixBits(range + 1, m);
+    if (bits < best.bits) {
+      best.bits = bits;
+      best.method = RADIX;
+    }
+  }
+  if (range > 0) {
+    let bits = varintBits(zigzag(cand));
+    let count = 0;
+    let last = -1;
+    for (let i = 0; i < m && bits < best.bits; i++) {
+      if (r[i] !== cand) {
+        bits += varintBits(i - last - 1) + varintBits(zigzag(r[i] - cand));
+        last = i;
+        count++;
+      }
+    }
+    bits += varintBits(count);
+    if (bits < best.bits) {
+      best.bits = bits;
+      best.method = SPARSE;
+      best.base = cand;
+      best.exceptions = count;
+    }
+  }
+  return best;
+}
+
+/**
+ * Writes x[xs+1 .. xs+n) given that the decoder knows x[xs]. Orders below
+ * `minOrder` are not tried (timestamps use 1). The caller guarantees
+ * |x[i] - x[xs]| ≤ INTSEQ_MAX_ABS for minOrder 1, or |x[i]| ≤ INTSEQ_MAX_ABS.
+ */
+export function encodeIntSeq(
+  w: BitWriter,
+  x: Float64Array,
+  xs: number,
+  n: number,
+  minOrder: number,
+): void {
+  let bestOrder = -1;
+  let best: Choice | undefined;
+  for (let order = minOrder; order <= 2; order++) {
+    const r = res[order];
+    let m = 0;
+    if (order === 0) {
+      for (let i = 1; i < n; i++) r[m++] = x[xs + i];
+    } else if (order === 1) {
+      for (let i = 1; i < n; i++) r[m++] = x[xs + i] - x[xs + i - 1];
+    } else {
+      for (let i = 2; i < n; i++) {
+        r[m++] = x[xs + i] - 2 * x[xs + i - 1] + x[xs + i - 2];
+      }
+    }
+    const c = choose(r, m);
+    if (order === 2 && n >= 2) c.bits += varintBits(zigzag(x[xs + 1] - x[xs]));
+    if (best === undefined || c.bits < best.bits) {
+      best = c;
+      bestOrder = order;
+    }
+  }
+  const c = best!;
+  const order = bestOrder;
+  const r = res[order];
+  const m = order === 2 ? Math.max(0, n - 2) : n - 1;
+  w.write((order << 2) | c.method, 4);
+  if (order === 2 && n >= 2) w.writeVarint(zigzag(x[xs + 1] - x[xs]));
+  if (c.method === FIXED) {
+    w.writeVarint(zigzag(c.min));
+    const width = bitLength(c.range);
+    w.write(width, 6);
+    if (width <= 32) { for (let i = 0; i < m; i++) w.write(r[i] - c.min, width); }
+    else for (let i = 0; i < m; i++) w.writeBig(r[i] - c.min, width);
+  } else if (c.method === RADIX) {
+    w.writeVarint(zigzag(c.min));
+    w.writeVarint(c.range);
+    const radix = c.range + 1;
+    const { k, bits } = radixGroup(radix);
+    for (let g = 0; g < m; g += k) {
+      const digits = Math.min(k, m - g);
+      let acc = 0;
+      for (let j = g + digits - 1; j >= g; j--) acc = acc * radix + (r[j] - c.min);
+      w.writeBig(acc, digits === k ? bits : bitLength(radix ** digits - 1));
+    }
+  } else {
+    w.writeVarint(zigzag(c.base));
+    w.writeVarint(c.exceptions);
+    let last = -1;
+    for (let i = 0; i < m; i++) {
+      if (r[i] !== c.base) {
+        w.writeVarint(i - last - 1);
+        w.writeVarint(zigzag(r[i] - c.base));
+        last = i;
+      }
+    }
+  }
+}
+
+/**
+ * Reads a sequence written by {@linkcode encodeIntSeq} into out[off .. off+n),
+ * with out[off] = x0. Returns false when the bits are malformed.
+ */
+export function decodeIntSeq(
+  rd: BitReader,
+  out: Float64Array,
+  off: number,
+  n: number,
+  x0: number,
+): boolean {
+  out[off] = x0;
+  const head = rd.read(4);
+  const order = head >>> 2;
+  const method = head & 3;
+  if (order > 2) return false;
+  let d1 = 0;
+  if (order === 2 && n >= 2) {
+    const z = rd.readVarint();
+    if (z < 0) return false;
+    d1 = unzigzag(z);
+  }
+  const m = order === 2 ? Math.max(0, n - 2) : n - 1;
+  const r = dec;
+  if (method === FIXED) {
+    const z = rd.readVarint();
+    if (z < 0) return false;
+    const min = unzigzag(z);
+    const width = rd.read(6);
+    if (width > 53) return false;
+    if (width === 0) {
+      for (let i = 0; i < m; i++) r[i] = min;
+    } else if (width <= 32) {
+      const words = rd.words;
+      let pos = rd.pos;
+      const sh = 32 - width;
+      for (let i = 0; i < m; i++, pos += width) {
+        const wi = pos >>> 5;
+        const o = pos & 31;
+        let v = (words[wi] << o) >>> sh;
+        if (o > sh) v = (v | (words[wi + 1] >>> (64 - o - width))) >>> 0;
+        r[i] = min + v;
+      }
+      rd.pos = pos;
+    } else {
+      for (let i = 0; i < m; i++) r[i] = min + rd.readBig(width);
+    }
+  } else if (method === RADIX) {
+    const z = rd.readVarint();
+    const range = rd.readVarint();
+    if (z < 0 || range < 2 || range >= MAX_RADIX) return false;
+    const min = unzigzag(z);
+    const radix = range + 1;
+    const { k, bits } = radixGroup(radix);
+    for (let g = 0; g < m; g += k) {
+      const digits = Math.min(k, m - g);
+      let acc = rd.readBig(digits === k ? bits : bitLength(radix ** digits - 1));
+      for (let j = g, e = g + digits; j < e; j++) {
+        let q = Math.floor(acc / radix);
+        let d = acc - q * radix;
+        if (d < 0) {
+          q--;
+          d += radix;
+        }
+        r[j] = min + d;
+        acc = q;
+      }
+    }
+  } else if (method === SPARSE) {
+    const zb = rd.readVarint();
+    const count = rd.readVarint();
+    if (zb < 0 || count < 0 || count > m) return false;
+    const base = unzigzag(zb);
+    for (let i = 0; i < m; i++) r[i] = base;
+    let i = -1;
+    for (let e = 0; e < count; e++) {
+      const gap = rd.readVarint();
+      const z = rd.readVarint();
+      i += gap + 1;
+      if (gap < 0 || z < 0 || i >= m) return false;
+      r[i] = base + unzigzag(z);
+    }
+  } else {
+    return false;
+  }
+  if (order === 0) {
+    for (let i = 1; i < n; i++) out[off + i] = r[i - 1];
+  } else if (order === 1) {
+    let acc = x0;
+    for (let i = 1; i < n; i++) out[off + i] = acc += r[i - 1];
+  } else if (n >= 2) {
+    let d = d1;
+    let acc = x0 + d;
+    out[off + 1] = acc;
+    for (let i = 2; i < n; i++) {
+      d += r[i - 2];
+      out[off + i] = acc += d;
+    }
+  }
+  return rd.pos <= rd.end;
+}
