@@ -28,6 +28,8 @@ export interface SpawnOptions {
   /** Run this script instead of main.ts (e.g. a bundled file). */
   readonly script?: string;
   readonly startTimeoutMs?: number;
+  /** Extra arguments for `deno run` before the script. */
+  readonly runArgs?: readonly string[];
 }
 
 /** Starts Perch on 127.0.0.1 with port 0 and resolves once it listens. */
@@ -37,6 +39,7 @@ export async function spawnPerch(opts: SpawnOptions = {}): Promise<PerchProcess>
     args: [
       "run",
       "--allow-all",
+      ...(opts.runArgs ?? []),
       opts.script ?? `${ROOT}main.ts`,
       "--listen=127.0.0.1:0",
       `--data-dir=${dataDir}`,
