@@ -56,3 +56,4 @@ export {
   StorageFullError,
 } from "./storage.ts";
 export { formatDuration, parseBytes, parseDuration } from "./units.ts";
+export { type AlertInstance, type AlertSink } from "./alert.ts";
