@@ -353,6 +353,13 @@ export const FUNCTIONS: Readonly<Record<string, FunctionSignature>> = {
   sort_desc: sig([V]),
   sort_by_label: sig([V, STR], V, -1, true),
   sort_by_label_desc: sig([V, STR], V, -1, true),
+  // Experimental: the query's own times (Prometheus 3 duration-expression functions).
+  start: sig([], S, 0, true),
+  end: sig([], S, 0, true),
+  step: sig([], S, 0, true),
+  range: sig([], S, 0, true),
+  min_of: sig([S, S], S, 0, true),
+  max_of: sig([S, S], S, 0, true),
   // Experimental: info metadata join.
   info: sig([V, V], V, 1, true),
 };

@@ -272,6 +272,9 @@ class Parser {
       case "METRIC_IDENT":
         return this.parseVectorSelector(this.next());
     }
+    if ((t.kind === "start" || t.kind === "end") && this.peek(1).kind === "(") {
+      return this.parseCall();
+    }
     if (AGGREGATE_OPS.has(t.kind)) {
       const n = this.peek(1).kind;
       if (n === "(" || n === "by" || n === "without") return this.parseAggregate();
