@@ -1,7 +1,7 @@
 /**
  * Packs a sequence of safe integers x[0..n) whose first element the decoder
- * already knows. Per sequence it picks the cheapest of 3 orders (values,
- * deltas, delta-of-deltas) × 3 residual codes (fixed-width frame of
+ * already knows. Per sequence it picks the cheapest of 4 orders (values,
+ * deltas, delta-of-deltas, distance from a line) × 3 residual codes (fixed-width frame of
  * reference, mixed-radix frame of reference, sparse exceptions from a base).
  * See FORMAT.md (## Chunk) for the bit layout.
  *
@@ -21,7 +21,14 @@ const MAX_RADIX = 2 ** 26;
 const GROUP_LIMIT = 2 ** 52;
 
 const MAX = 65536;
-const res = [new Float64Array(MAX), new Float64Array(MAX), new Float64Array(MAX)];
+const res = [
+  new Float64Array(MAX),
+  new Float64Array(MAX),
+  new Float64Array(MAX),
+  new Float64Array(MAX),
+];
+/** Order 3: residuals from the line x[0] + i·slope (timestamps with scrape jitter). */
+const LINEAR = 3;
 const dec = new Float64Array(MAX);
 
 /** Digits per group and bits per full group for radix `r`. */
@@ -120,10 +127,14 @@ export function encodeIntSeq(
 ): void {
   let bestOrder = -1;
   let best: Choice | undefined;
-  for (let order = minOrder; order <= 2; order++) {
+  const slope = n > 1 ? Math.round((x[xs + n - 1] - x[xs]) / (n - 1)) : 0;
+  for (let order = minOrder; order <= LINEAR; order++) {
     const r = res[order];
     let m = 0;
-    if (order === 0) {
+    if (order === LINEAR) {
+      if (n < 3) continue;
+      for (let i = 1; i < n; i++) r[m++] = x[xs + i] - x[xs] - i * slope;
+    } else if (order === 0) {
       for (let i = 1; i < n; i++) r[m++] = x[xs + i];
     } else if (order === 1) {
       for (let i = 1; i < n; i++) r[m++] = x[xs + i] - x[xs + i - 1];
@@ -134,6 +145,7 @@ export function encodeIntSeq(
     }
     const c = choose(r, m);
     if (order === 2 && n >= 2) c.bits += varintBits(zigzag(x[xs + 1] - x[xs]));
+    if (order === LINEAR) c.bits += varintBits(zigzag(slope));
     if (best === undefined || c.bits < best.bits) {
       best = c;
       bestOrder = order;
@@ -145,6 +157,7 @@ export function encodeIntSeq(
   const m = order === 2 ? Math.max(0, n - 2) : n - 1;
   w.write((order << 2) | c.method, 4);
   if (order === 2 && n >= 2) w.writeVarint(zigzag(x[xs + 1] - x[xs]));
+  if (order === LINEAR) w.writeVarint(zigzag(slope));
   if (c.method === FIXED) {
     w.writeVarint(zigzag(c.min));
     const width = bitLength(c.range);
@@ -191,9 +204,8 @@ export function decodeIntSeq(
   const head = rd.read(4);
   const order = head >>> 2;
   const method = head & 3;
-  if (order > 2) return false;
   let d1 = 0;
-  if (order === 2 && n >= 2) {
+  if ((order === 2 && n >= 2) || order === LINEAR) {
     const z = rd.readVarint();
     if (z < 0) return false;
     d1 = unzigzag(z);
@@ -261,7 +273,9 @@ export function decodeIntSeq(
   } else {
     return false;
   }
-  if (order === 0) {
+  if (order === LINEAR) {
+    for (let i = 1; i < n; i++) out[off + i] = x0 + i * d1 + r[i - 1];
+  } else if (order === 0) {
     for (let i = 1; i < n; i++) out[off + i] = r[i - 1];
   } else if (order === 1) {
     let acc = x0;

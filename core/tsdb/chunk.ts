@@ -225,8 +225,9 @@ function writeChunk(
     excCount = exc;
     if (first < 0) return new Uint8Array(0);
     w.write(scale, 4);
-    w.writeVarint(exc);
+    w.write(exc > 0 ? 1 : 0, 1);
     if (exc > 0) {
+      w.writeVarint(exc);
       const vu = u32View(v);
       let last = -1;
       for (let e = 0; e < exc; e++) {
@@ -342,7 +343,7 @@ export function decodeChunkInto(
     if (!decodeXor(rd, u32View(v), offset, n)) corrupt("bad values");
   } else {
     const scale = rd.read(4);
-    const exc = rd.readVarint();
+    const exc = rd.read(1) === 0 ? 0 : rd.readVarint();
     if (scale > MAX_SCALE || exc < 0 || exc > n) corrupt("bad decimal header");
     let i = -1;
     for (let e = 0; e < exc; e++) {
