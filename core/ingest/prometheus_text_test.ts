@@ -176,6 +176,8 @@ Deno.test("parsePrometheusText() never throws on random input and errors carry l
     for (const e of rows.errors) {
       assert.ok(e.line !== undefined && e.line >= 1 && e.line <= lines, JSON.stringify(text));
     }
-    assert.equal(rows.sampleSeries.length, rows.sampleV.length);
+    for (let i = 0; i < rows.sampleCount; i++) {
+      assert.ok(rows.sampleSeries[i]! >= 0 && rows.sampleSeries[i]! < rows.seriesCount);
+    }
   }
 });

@@ -54,12 +54,18 @@ export class ParsedRows {
   /** 1-based line of each series, 0 when not line-based. */
   readonly seriesLine: number[] = [];
 
-  /** Series index of each sample. */
-  readonly sampleSeries: number[] = [];
+  /**
+   * Series index of each sample; only the first {@linkcode sampleCount}
+   * entries are used. Typed arrays (not JS arrays) so NaN payloads such as
+   * the staleness marker survive; they are replaced when they grow, so read
+   * them after parsing.
+   */
+  sampleSeries: Int32Array = new Int32Array(256);
   /** Timestamp (ms) of each sample. */
-  readonly sampleT: number[] = [];
+  sampleT: Float64Array = new Float64Array(256);
   /** Value of each sample. */
-  readonly sampleV: number[] = [];
+  sampleV: Float64Array = new Float64Array(256);
+  #samples = 0;
 
   /** Metadata (type, help, unit) by metric family name. */
   readonly metadata = new Map<string, MetricMetadata>();
@@ -77,7 +83,7 @@ export class ParsedRows {
 
   /** Number of samples. */
   get sampleCount(): number {
-    return this.sampleT.length;
+    return this.#samples;
   }
 
   /** Adds a series and returns its index. */
@@ -93,9 +99,33 @@ export class ParsedRows {
 
   /** Adds a sample of series `j`. */
   addSample(j: number, t: number, v: number): void {
-    this.sampleSeries.push(j);
-    this.sampleT.push(t);
-    this.sampleV.push(v);
+    const i = this.#samples;
+    if (i === this.sampleT.length) this.#grow();
+    this.sampleSeries[i] = j;
+    this.sampleT[i] = t;
+    this.sampleV[i] = v;
+    this.#samples = i + 1;
+  }
+
+  /** Sets the series of samples `from`… to the end to `j`. */
+  setSampleSeries(from: number, j: number): void {
+    this.sampleSeries.fill(j, from, this.#samples);
+  }
+
+  /** Drops samples from index `n` on. */
+  truncateSamples(n: number): void {
+    if (n < this.#samples) this.#samples = n;
+  }
+
+  #grow(): void {
+    const n = this.sampleT.length * 2;
+    const s = new Int32Array(n), t = new Float64Array(n), v = new Float64Array(n);
+    s.set(this.sampleSeries);
+    t.set(this.sampleT);
+    v.set(this.sampleV);
+    this.sampleSeries = s;
+    this.sampleT = t;
+    this.sampleV = v;
   }
 
   /** Records a problem. */

@@ -66,7 +66,9 @@ export function snappyDecode(src: Uint8Array, maxLength = Infinity): Uint8Array 
         }
         len += 1;
         if (s + len > n) throw new SnappyError("Cannot decode snappy: truncated literal");
-        if (d + len > length) throw new SnappyError("Cannot decode snappy: output overflows length");
+        if (d + len > length) {
+          throw new SnappyError("Cannot decode snappy: output overflows length");
+        }
         if (len < 16) {
           for (let k = 0; k < len; k++) dst[d + k] = src[s + k]!;
         } else {
@@ -102,7 +104,9 @@ export function snappyDecode(src: Uint8Array, maxLength = Infinity): Uint8Array 
     }
     d += len;
   }
-  if (d !== length) throw new SnappyError(`Cannot decode snappy: got ${d} bytes, header says ${length}`);
+  if (d !== length) {
+    throw new SnappyError(`Cannot decode snappy: got ${d} bytes, header says ${length}`);
+  }
   return dst;
 }
 

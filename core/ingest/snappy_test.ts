@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { SnappyError, snappyDecode, snappyEncode, SnappyTooLargeError } from "./snappy.ts";
+import { snappyDecode, snappyEncode, SnappyError, SnappyTooLargeError } from "./snappy.ts";
 import { seededRandom } from "./_test_util.ts";
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);

@@ -35,9 +35,14 @@ export const STALE_NAN: number = (() => {
 
 const staleView = new DataView(new ArrayBuffer(8));
 
-/** True when `v` is the staleness marker (not just any NaN). */
+/**
+ * True when `v` is the staleness marker (not just any NaN). The marker is a
+ * signaling NaN; V8 may quiet it (set bit 51, giving 0x7ff8000000000002) when
+ * it is stored in an array or passes through a DataView, so both forms count.
+ */
 export function isStaleNaN(v: number): boolean {
   if (v === v) return false;
   staleView.setFloat64(0, v);
-  return staleView.getUint32(0) === 0x7ff00000 && staleView.getUint32(4) === 2;
+  const hi = staleView.getUint32(0);
+  return (hi === 0x7ff00000 || hi === 0x7ff80000) && staleView.getUint32(4) === 2;
 }

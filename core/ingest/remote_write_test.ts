@@ -1,0 +1,226 @@
+import assert from "node:assert/strict";
+import { isStaleNaN, STALE_NAN } from "../model/types.ts";
+import { parseRemoteWrite } from "./remote_write.ts";
+import {
+  encodeRemoteWriteBody,
+  encodeWriteRequest,
+  type WriteSeries,
+} from "./remote_write_codec.ts";
+import { snappyDecode } from "./snappy.ts";
+import { FIXED64, LEN, ProtoReader, ProtoWriter, VARINT } from "./_proto.ts";
+import { renderRows, seededRandom } from "./_test_util.ts";
+
+const ascii = (s: string) => [...s].map((c) => c.charCodeAt(0));
+
+/** `up{} 1 @1000` encoded by hand from the .proto definitions. */
+const UP_VECTOR = [
+  0x0a,
+  0x1e, // timeseries, 30 bytes
+  0x0a,
+  0x0e, // label, 14 bytes
+  0x0a,
+  0x08,
+  ...ascii("__name__"),
+  0x12,
+  0x02,
+  ...ascii("up"),
+  0x12,
+  0x0c, // sample, 12 bytes
+  0x09,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0xf0,
+  0x3f, // value 1.0
+  0x10,
+  0xe8,
+  0x07, // timestamp 1000
+];
+
+function series(labels: Record<string, string>, t: number[], v: number[]): WriteSeries {
+  return { labels: Object.entries(labels).map(([name, value]) => ({ name, value })), t, v };
+}
+
+Deno.test("encodeWriteRequest() matches a hand-encoded WriteRequest", () => {
+  const got = encodeWriteRequest({ series: [series({ __name__: "up" }, [1000], [1])] });
+  assert.deepEqual([...got], UP_VECTOR);
+  assert.deepEqual(renderRows(parseRemoteWrite(new Uint8Array(UP_VECTOR))), ["up 1 @1000"]);
+});
+
+Deno.test("parseRemoteWrite() round-trips series, samples and metadata through snappy", () => {
+  const input = [
+    series({ __name__: "http_requests_total", code: "200", method: "GET" }, [1, 2, 3], [
+      10,
+      11,
+      12,
+    ]),
+    series({ __name__: "temp", room: "küche ☃ 😀" }, [-1500, 0], [-0.5, 1e300]),
+    series({ __name__: "big_ts" }, [2 ** 52, -(2 ** 52)], [Infinity, -Infinity]),
+  ];
+  const body = encodeRemoteWriteBody({
+    series: input,
+    metadata: [
+      { family: "http_requests", type: "counter", help: "Requests.", unit: "" },
+      { family: "temp", type: "gauge", help: "", unit: "celsius" },
+      { family: "x", type: "untyped", help: "", unit: "" },
+    ],
+  });
+  const rows = parseRemoteWrite(snappyDecode(body));
+  assert.deepEqual(rows.errors, []);
+  assert.deepEqual(renderRows(rows), [
+    'http_requests_total{code="200",method="GET"} 10 @1',
+    'http_requests_total{code="200",method="GET"} 11 @2',
+    'http_requests_total{code="200",method="GET"} 12 @3',
+    'temp{room="küche ☃ 😀"} -0.5 @-1500',
+    'temp{room="küche ☃ 😀"} 1e+300 @0',
+    `big_ts +Inf @${2 ** 52}`,
+    `big_ts -Inf @${-(2 ** 52)}`,
+  ]);
+  assert.equal(rows.seriesWhere[1], "timeseries[1]");
+  assert.deepEqual(rows.metadata.get("http_requests"), {
+    type: "counter",
+    help: "Requests.",
+    unit: "",
+  });
+  assert.deepEqual(rows.metadata.get("temp"), { type: "gauge", help: "", unit: "celsius" });
+  assert.equal(rows.metadata.get("x")?.type, "untyped");
+  // Raw keys: equal labels, equal keys.
+  assert.notEqual(rows.seriesRawKey[0], "");
+  assert.notEqual(rows.seriesRawKey[0], rows.seriesRawKey[1]);
+});
+
+Deno.test("parseRemoteWrite() keeps NaN payloads so stale markers survive", () => {
+  // A Float64Array, since JS arrays of doubles may canonicalize NaN payloads.
+  const v = new Float64Array([STALE_NAN, NaN]);
+  const body = encodeWriteRequest({
+    series: [{ labels: [{ name: "__name__", value: "a" }], t: [1, 2], v }],
+  });
+  assert.ok(isStaleNaN(v[0]!));
+  // On the wire: Prometheus's exact bit pattern.
+  const at = body.indexOf(0x09) + 1;
+  assert.deepEqual([...body.subarray(at, at + 8)], [2, 0, 0, 0, 0, 0, 0xf0, 0x7f]);
+  const rows = parseRemoteWrite(body);
+  assert.ok(isStaleNaN(rows.sampleV[0]!));
+  assert.ok(Number.isNaN(rows.sampleV[1]!) && !isStaleNaN(rows.sampleV[1]!));
+});
+
+Deno.test("parseRemoteWrite() counts exemplars and native histograms as warnings", () => {
+  const w = new ProtoWriter();
+  const inner = new ProtoWriter();
+  inner.tag(1, LEN);
+  inner.uvarint(10);
+  inner.string(1, "__name__");
+  inner.tag(3, LEN); // exemplar
+  inner.uvarint(2);
+  inner.tag(2, FIXED64 === 1 ? VARINT : VARINT);
+  inner.uvarint(1);
+  inner.tag(4, LEN); // histogram
+  inner.uvarint(0);
+  inner.tag(4, LEN);
+  inner.uvarint(0);
+  const body = inner.finish();
+  w.tag(1, LEN);
+  w.uvarint(body.length);
+  w.ensure(body.length);
+  w.buf.set(body, w.pos);
+  w.pos += body.length;
+  const rows = parseRemoteWrite(w.finish());
+  assert.deepEqual(rows.warnings, ["1 exemplars ignored", "2 native histogram samples ignored"]);
+});
+
+Deno.test("parseRemoteWrite() reports bad series with their index and keeps the others", () => {
+  const body = encodeWriteRequest({
+    series: [
+      series({ job: "x" }, [1], [1]),
+      series({ __name__: "ok" }, [1], [2]),
+      {
+        labels: [{ name: "__name__", value: "d" }, { name: "a", value: "1" }, {
+          name: "a",
+          value: "2",
+        }],
+        t: [1],
+        v: [3],
+      },
+    ],
+  });
+  const rows = parseRemoteWrite(body);
+  assert.deepEqual(renderRows(rows), [
+    "ok 2 @1",
+    "ERR timeseries[0].labels: missing __name__ label",
+    'ERR timeseries[2].labels: duplicate label "a"',
+  ]);
+  assert.equal(rows.invalidSamples, 2);
+});
+
+Deno.test("parseRemoteWrite() refuses a malformed request as a whole", () => {
+  const good = encodeWriteRequest({
+    series: [series({ __name__: "a" }, [1], [1]), series({ __name__: "b" }, [1], [1])],
+  });
+  // Truncated in the second series.
+  const rows = parseRemoteWrite(good.subarray(0, good.length - 3));
+  assert.equal(rows.sampleCount, 0);
+  assert.equal(rows.errors.length, 1);
+  assert.equal(rows.errors[0]!.field, "timeseries[1]");
+  assert.match(rows.errors[0]!.message, /^Cannot decode remote write request: /);
+  // Invalid UTF-8 in a label.
+  const bad = new Uint8Array(UP_VECTOR);
+  bad[UP_VECTOR.indexOf(0x75)] = 0xff; // "u" of "up"
+  assert.match(parseRemoteWrite(bad).errors[0]!.message, /UTF-8/);
+  // Unknown wire type at top level.
+  assert.equal(parseRemoteWrite(new Uint8Array([0x0f])).errors[0]!.field, "body");
+});
+
+Deno.test("ProtoReader.int64() reads what ProtoWriter.int64() writes", () => {
+  const values = [
+    0,
+    1,
+    -1,
+    127,
+    128,
+    -128,
+    2 ** 31,
+    -(2 ** 31),
+    2 ** 32,
+    -(2 ** 32) - 1,
+    2 ** 53 - 1,
+    -(2 ** 53) + 1,
+    1_700_000_000_123,
+  ];
+  const w = new ProtoWriter(4);
+  for (const v of values) w.int64(v);
+  const r = new ProtoReader(w.finish());
+  for (const v of values) assert.equal(r.int64(), v);
+  // -1 is ten bytes of two's complement.
+  const m = new ProtoWriter();
+  m.int64(-1);
+  assert.deepEqual([...m.finish()], [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]);
+});
+
+Deno.test("parseRemoteWrite() never throws on random or mutated input", () => {
+  const rnd = seededRandom(5);
+  const good = encodeWriteRequest({
+    series: [
+      series({ __name__: "a", x: "y" }, [1, 2], [1, 2]),
+      series({ __name__: "b" }, [3], [4]),
+    ],
+    metadata: [{ family: "a", type: "gauge", help: "h", unit: "u" }],
+  });
+  for (let k = 0; k < 3000; k++) {
+    let b: Uint8Array;
+    if (k % 2 === 0) {
+      b = new Uint8Array(rnd.int(60));
+      for (let i = 0; i < b.length; i++) b[i] = rnd.int(256);
+    } else {
+      b = good.slice(0, rnd.int(good.length + 1));
+      for (let m = rnd.int(4); m > 0 && b.length > 0; m--) b[rnd.int(b.length)] = rnd.int(256);
+    }
+    const rows = parseRemoteWrite(b);
+    for (let i = 0; i < rows.sampleCount; i++) {
+      const s = rows.sampleSeries[i]!;
+      assert.ok(s >= 0 && s < rows.seriesCount);
+    }
+  }
+});
