@@ -1,0 +1,268 @@
+/**
+ * Aggregation operators over one step's instant vector, as Prometheus's
+ * `aggregation()` and `aggregationK()`: grouping by/without, Kahan sums,
+ * incremental means on overflow, NaN handling of min/max, topk/bottomk.
+ *
+ * @module
+ */
+import { type Label, type Labels, METRIC_NAME } from "../model/labels.ts";
+import { checkLabelValue } from "../model/labels.ts";
+import type { AggregateOp } from "./ast.ts";
+import { QueryExecutionError } from "./errors.ts";
+import { formatFloatPlain, invalidQuantileWarning, Kahan, quantile } from "./functions.ts";
+import { type ESample, keyOf } from "./value.ts";
+
+/** Grouping of an aggregation. */
+export interface Grouping {
+  readonly labels: readonly string[];
+  readonly without: boolean;
+}
+
+/** Labels of the group a series belongs to. */
+export function groupLabels(labels: Labels, g: Grouping): Labels {
+  const out: Label[] = [];
+  if (g.without) {
+    for (const l of labels) {
+      if (l.name !== METRIC_NAME && !g.labels.includes(l.name)) out.push(l);
+    }
+  } else {
+    for (const l of labels) if (g.labels.includes(l.name)) out.push(l);
+  }
+  return out.length === labels.length ? labels : out;
+}
+
+interface Group {
+  labels: Labels;
+  dropName: boolean;
+  count: number;
+  value: number;
+  kahan: Kahan;
+  mean: number;
+  incremental: boolean;
+  values: number[];
+  samples: ESample[];
+}
+
+/**
+ * Evaluates a simple aggregation (everything except topk, bottomk, limitk,
+ * limit_ratio and count_values) over one step.
+ */
+export function aggregate(
+  op: AggregateOp,
+  input: ESample[],
+  g: Grouping,
+  param: number,
+  warn: (m: string) => void,
+): ESample[] {
+  if (op === "quantile" && (Number.isNaN(param) || param < 0 || param > 1) && input.length > 0) {
+    warn(invalidQuantileWarning(param));
+  }
+  const groups = new Map<string, Group>();
+  for (const s of input) {
+    const gl = groupLabels(s.labels, g);
+    const key = keyOf(gl);
+    let grp = groups.get(key);
+    const f = s.v;
+    if (!grp) {
+      const kahan = new Kahan();
+      kahan.sum = f;
+      grp = {
+        labels: gl,
+        dropName: s.dropName,
+        count: 1,
+        value: op === "stddev" || op === "stdvar" ? 0 : f,
+        kahan,
+        mean: f,
+        incremental: false,
+        values: op === "quantile" ? [f] : [],
+        samples: [],
+      };
+      groups.set(key, grp);
+      continue;
+    }
+    grp.dropName ||= s.dropName;
+    switch (op) {
+      case "sum":
+        grp.kahan.add(f);
+        break;
+      case "avg": {
+        grp.count++;
+        if (!grp.incremental) {
+          const k = new Kahan();
+          k.sum = grp.kahan.sum;
+          k.c = grp.kahan.c;
+          k.add(f);
+          if (Number.isFinite(k.sum) || Number.isNaN(k.sum)) {
+            grp.kahan = k;
+            break;
+          }
+          grp.incremental = true;
+          grp.mean = grp.kahan.sum / (grp.count - 1);
+          grp.kahan.c /= grp.count - 1;
+        }
+        const q = (grp.count - 1) / grp.count;
+        const k = new Kahan();
+        k.sum = q * grp.mean;
+        k.c = q * grp.kahan.c;
+        k.add(f / grp.count);
+        grp.mean = k.sum;
+        grp.kahan.c = k.c;
+        break;
+      }
+      case "count":
+        grp.count++;
+        break;
+      case "group":
+        break;
+      case "max":
+        if (grp.value < f || Number.isNaN(grp.value)) grp.value = f;
+        break;
+      case "min":
+        if (grp.value > f || Number.isNaN(grp.value)) grp.value = f;
+        break;
+      case "stddev":
+      case "stdvar": {
+        grp.count++;
+        const delta = f - grp.mean;
+        grp.mean += delta / grp.count;
+        grp.value += delta * (f - grp.mean);
+        break;
+      }
+      case "quantile":
+        grp.values.push(f);
+        break;
+      default:
+        throw new Error(`BUG: aggregate() called for ${op}`);
+    }
+  }
+  const out: ESample[] = [];
+  for (const grp of groups.values()) {
+    let v: number;
+    switch (op) {
+      case "sum":
+        v = grp.kahan.value();
+        break;
+      case "avg":
+        v = grp.incremental
+          ? grp.mean + grp.kahan.c
+          : grp.kahan.sum / grp.count + grp.kahan.c / grp.count;
+        break;
+      case "count":
+        v = grp.count;
+        break;
+      case "group":
+        v = 1;
+        break;
+      case "stddev":
+        v = Math.sqrt(grp.value / grp.count);
+        break;
+      case "stdvar":
+        v = grp.value / grp.count;
+        break;
+      case "quantile":
+        v = quantile(param, grp.values);
+        break;
+      default:
+        v = grp.value;
+    }
+    out.push({ labels: grp.labels, v, dropName: grp.dropName });
+  }
+  return out;
+}
+
+/** count_values: counts samples per group and distinct value, the value as label `label`. */
+export function countValues(input: ESample[], g: Grouping, label: string): ESample[] {
+  if (label === "" || checkLabelValue(label) !== undefined) {
+    throw new QueryExecutionError(`invalid label name ${JSON.stringify(label)}`);
+  }
+  const groups = new Map<string, ESample>();
+  for (const s of input) {
+    const value = formatFloatPlain(s.v);
+    const gl = groupLabels(s.labels, g).filter((l) => l.name !== label);
+    const labels = [...gl, { name: label, value }].sort((a, b) =>
+      a.name < b.name ? -1 : a.name > b.name ? 1 : 0
+    );
+    const key = keyOf(labels);
+    const grp = groups.get(key);
+    if (grp) grp.v++;
+    else groups.set(key, { labels, v: 1, dropName: false });
+  }
+  return [...groups.values()];
+}
+
+function kFromParam(k: number): number {
+  if (Number.isNaN(k)) throw new QueryExecutionError("Parameter value is NaN");
+  if (k > Number.MAX_SAFE_INTEGER) return Number.MAX_SAFE_INTEGER;
+  if (k < -Number.MAX_SAFE_INTEGER) return 0;
+  return Math.trunc(k);
+}
+
+/** topk, bottomk, limitk and limit_ratio over one step; keeps each sample's labels. */
+export function aggregateK(
+  op: AggregateOp,
+  input: ESample[],
+  g: Grouping,
+  param: number,
+): ESample[] {
+  if (op === "limit_ratio") {
+    if (Number.isNaN(param)) throw new QueryExecutionError("Ratio value is NaN");
+  }
+  const k = op === "limit_ratio" ? 0 : kFromParam(param);
+  if (op !== "limit_ratio" && k < 1) return [];
+  const groups = new Map<string, ESample[]>();
+  for (const s of input) {
+    const key = keyOf(groupLabels(s.labels, g));
+    let arr = groups.get(key);
+    if (!arr) {
+      arr = [];
+      groups.set(key, arr);
+    }
+    arr.push(s);
+  }
+  const out: ESample[] = [];
+  for (const arr of groups.values()) {
+    switch (op) {
+      case "topk":
+      case "bottomk": {
+        const top = op === "topk";
+        // NaN ranks last for both; a stable sort keeps input order among ties.
+        const sorted = arr.slice().sort((a, b) => {
+          const an = Number.isNaN(a.v), bn = Number.isNaN(b.v);
+          if (an || bn) return an === bn ? 0 : an ? 1 : -1;
+          return top ? b.v - a.v : a.v - b.v;
+        });
+        out.push(...sorted.slice(0, k));
+        break;
+      }
+      case "limitk":
+        out.push(...arr.slice(0, k));
+        break;
+      case "limit_ratio":
+        out.push(...limitRatio(arr, param));
+        break;
+      default:
+        throw new Error(`BUG: aggregateK() called for ${op}`);
+    }
+  }
+  return out;
+}
+
+/** A stable 64-bit-ish hash fraction in [0, 1) of a label set (FNV-1a, two lanes). */
+function labelsFraction(labels: Labels): number {
+  const s = keyOf(labels);
+  let h1 = 0x811c9dc5, h2 = 0x01000193 ^ 0x5bd1e995;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193) >>> 0;
+    h2 = Math.imul(h2 ^ c, 0x5bd1e995) >>> 0;
+  }
+  return (h1 * 2 ** 21 + (h2 >>> 11)) / 2 ** 53;
+}
+
+function limitRatio(arr: ESample[], ratio: number): ESample[] {
+  const r = Math.max(-1, Math.min(1, ratio));
+  return arr.filter((s) => {
+    const f = labelsFraction(s.labels);
+    return r >= 0 ? f < r : f >= 1 + r;
+  });
+}

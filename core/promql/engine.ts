@@ -1,0 +1,673 @@
+/**
+ * The PromQL engine: instant and range queries over a {@linkcode Querier}.
+ *
+ * A query runs in two phases. First the AST is walked to find every selector
+ * and the time range it needs (offset, `@`, ranges, subqueries, lookback);
+ * all data is fetched from the querier concurrently. Then the expression is
+ * evaluated synchronously over the fetched arrays, every node over all steps
+ * at once (as Prometheus's `rangeEval`), so a range query evaluates every
+ * step exactly as an instant query at that time would.
+ *
+ * @example
+ * ```ts
+ * const engine = createEngine({ querier });
+ * const { result } = await engine.instantQuery("sum by (job) (rate(http_requests_total[5m]))", Date.now());
+ * ```
+ *
+ * @module
+ */
+import type { Labels } from "../model/labels.ts";
+import { METRIC_NAME } from "../model/labels.ts";
+import type { Querier, SeriesData } from "../model/storage.ts";
+import { isStaleNaN } from "../model/types.ts";
+import { aggregate, aggregateK, countValues } from "./aggregations.ts";
+import type {
+  AggregateExpr,
+  AtModifier,
+  BinaryExpr,
+  Call,
+  Expr,
+  MatrixSelector,
+  SubqueryExpr,
+  VectorSelector,
+} from "./ast.ts";
+import { isSetOp } from "./ast.ts";
+import { scalarBinop, setOp, vectorBinop, vectorScalarBinop } from "./binary.ts";
+import {
+  QueryError,
+  QueryExecutionError,
+  QueryTimeoutError,
+  QueryTooManySamplesError,
+  QueryTooManySeriesError,
+} from "./errors.ts";
+import { evalCall } from "./eval_call.ts";
+import { parseExpr } from "./parser.ts";
+import {
+  type ESample,
+  type EvalValue,
+  keyOf,
+  type MatrixValue,
+  type RangeSeries,
+  type Sample,
+  type Series,
+  type StepScalars,
+  type StepVectors,
+  type Value,
+} from "./value.ts";
+
+/** Engine settings. */
+export interface EngineOptions {
+  /** Where series come from. */
+  readonly querier: Querier;
+  /** How far back an instant selector looks for a sample, ms. @default 300000 */
+  readonly lookbackDelta?: number;
+  /** Query timeout, ms. @default 120000 */
+  readonly timeoutMs?: number;
+  /** Most samples a query may hold at once. @default 50000000 */
+  readonly maxSamples?: number;
+  /** Most series a query may select. @default Infinity */
+  readonly maxSeries?: number;
+  /** Step of subqueries written without one (`x[1h:]`), ms. @default 60000 */
+  readonly defaultSubqueryStep?: number;
+}
+
+/** Query statistics. */
+export interface QueryStats {
+  /** Samples read while evaluating. */
+  samples: number;
+  /** Series fetched from storage. */
+  series: number;
+}
+
+/** What a query returns. */
+export interface QueryResult {
+  readonly result: Value;
+  /** `PromQL warning: …` annotations, each ending with the `(line:col)` of the expression. */
+  readonly warnings: string[];
+  /** `PromQL info: …` annotations. */
+  readonly infos: string[];
+  readonly stats: QueryStats;
+}
+
+/** A PromQL engine bound to a querier. */
+export interface Engine {
+  /** Evaluates `expr` at time `t` (ms). */
+  instantQuery(expr: Expr | string, t: number): Promise<QueryResult>;
+  /** Evaluates `expr` at every step from `start` to `end` (ms, inclusive). */
+  rangeQuery(expr: Expr | string, start: number, end: number, step: number): Promise<QueryResult>;
+}
+
+/** Creates an engine. Errors thrown are {@linkcode QueryError}s or parse errors. */
+export function createEngine(opts: EngineOptions): Engine {
+  const resolved: ResolvedOptions = {
+    querier: opts.querier,
+    lookbackDelta: opts.lookbackDelta ?? 5 * 60_000,
+    timeoutMs: opts.timeoutMs ?? 120_000,
+    maxSamples: opts.maxSamples ?? 50_000_000,
+    maxSeries: opts.maxSeries ?? Infinity,
+    defaultSubqueryStep: opts.defaultSubqueryStep ?? 60_000,
+  };
+  return {
+    instantQuery(expr, t) {
+      return runQuery(resolved, typeof expr === "string" ? parseExpr(expr) : expr, t, t, 0, true);
+    },
+    rangeQuery(expr, start, end, step) {
+      if (!(step > 0)) {
+        throw new QueryExecutionError(
+          "zero or negative query resolution step widths are not accepted",
+        );
+      }
+      if (end < start) throw new QueryExecutionError("end timestamp must not be before start time");
+      const e = typeof expr === "string" ? parseExpr(expr) : expr;
+      const type = unwrapParens(e).type;
+      if (type === "MatrixSelector" || type === "SubqueryExpr") {
+        throw new QueryExecutionError(
+          `invalid expression type "range vector" for range query, must be Scalar or instant Vector`,
+        );
+      }
+      return runQuery(resolved, e, start, end, step, false);
+    },
+  };
+}
+
+interface ResolvedOptions {
+  querier: Querier;
+  lookbackDelta: number;
+  timeoutMs: number;
+  maxSamples: number;
+  maxSeries: number;
+  defaultSubqueryStep: number;
+}
+
+/** Fetched data for one selector. */
+export interface SelData {
+  labels: Labels;
+  t: Float64Array;
+  v: Float64Array;
+  /** 1 where the sample is a staleness marker. */
+  stale: Uint8Array;
+  /** Samples without stale markers, built on first use by range selectors. */
+  clean?: { t: Float64Array; v: Float64Array };
+}
+
+function unwrapParens(e: Expr): Expr {
+  while (e.type === "ParenExpr") e = e.expr;
+  return e;
+}
+
+async function runQuery(
+  opts: ResolvedOptions,
+  expr: Expr,
+  start: number,
+  end: number,
+  step: number,
+  instant: boolean,
+): Promise<QueryResult> {
+  const deadline = Date.now() + opts.timeoutMs;
+  const ranges = new Map<VectorSelector, { minT: number; maxT: number }>();
+  collectRanges(expr, start, end, { start, end, opts, ranges });
+  const data = new Map<VectorSelector, SelData[]>();
+  const stats: QueryStats = { samples: 0, series: 0 };
+  const entries = [...ranges];
+  const fetched = await Promise.all(
+    entries.map(([vs, r]) =>
+      opts.querier.select(vs.matchers, { minT: r.minT, maxT: r.maxT, step: step || undefined })
+    ),
+  );
+  if (Date.now() > deadline) throw new QueryTimeoutError(opts.timeoutMs, "query preparation");
+  for (let i = 0; i < entries.length; i++) {
+    const list = fetched[i]!;
+    stats.series += list.length;
+    if (stats.series > opts.maxSeries) throw new QueryTooManySeriesError(opts.maxSeries);
+    data.set(entries[i]![0], list.map(toSelData));
+  }
+  const steps = instant ? 1 : Math.floor((end - start) / step) + 1;
+  const ts = new Float64Array(steps);
+  for (let i = 0; i < steps; i++) ts[i] = start + i * (step || 0);
+  const ev = new Evaluator(opts, data, start, end, deadline, stats);
+  const top = unwrapParens(expr);
+  let result: Value;
+  if (instant && (top.type === "MatrixSelector" || top.type === "SubqueryExpr")) {
+    const m = ev.eval(expr, ts) as MatrixValue;
+    result = { type: "matrix", series: matrixAt(m, start, ev) };
+  } else {
+    const val = ev.eval(expr, ts);
+    result = finish(val, ts, instant);
+  }
+  return { result, warnings: [...ev.warnings], infos: [...ev.infos], stats };
+}
+
+function toSelData(s: SeriesData): SelData {
+  const n = s.v.length;
+  const stale = new Uint8Array(n);
+  // Check the bit pattern through a Uint32 view: JS numbers do not keep NaN payloads.
+  const words = new Uint32Array(s.v.buffer, s.v.byteOffset, n * 2);
+  const little = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+  const hiIdx = little ? 1 : 0, loIdx = little ? 0 : 1;
+  for (let i = 0; i < n; i++) {
+    if (words[2 * i + hiIdx] === 0x7ff00000 && words[2 * i + loIdx] === 2) stale[i] = 1;
+  }
+  return { labels: s.labels, t: s.t, v: s.v, stale };
+}
+
+interface CollectCtx {
+  start: number;
+  end: number;
+  opts: ResolvedOptions;
+  ranges: Map<VectorSelector, { minT: number; maxT: number }>;
+}
+
+function resolveAt(
+  at: AtModifier | undefined,
+  c: { start: number; end: number },
+): number | undefined {
+  if (at === undefined) return undefined;
+  if (at === "start") return c.start;
+  if (at === "end") return c.end;
+  return at;
+}
+
+function addRange(c: CollectCtx, vs: VectorSelector, minT: number, maxT: number): void {
+  const r = c.ranges.get(vs);
+  if (r) {
+    r.minT = Math.min(r.minT, minT);
+    r.maxT = Math.max(r.maxT, maxT);
+  } else c.ranges.set(vs, { minT, maxT });
+}
+
+function collectRanges(e: Expr, s: number, en: number, c: CollectCtx): void {
+  switch (e.type) {
+    case "NumberLiteral":
+    case "StringLiteral":
+      return;
+    case "VectorSelector": {
+      const at = resolveAt(e.at, c);
+      const a = (at ?? s) - e.offset, b = (at ?? en) - e.offset;
+      addRange(c, e, a - c.opts.lookbackDelta, b);
+      return;
+    }
+    case "MatrixSelector": {
+      const vs = e.vectorSelector;
+      if (e.absolute) {
+        addRange(c, vs, e.absolute.start - vs.offset, e.absolute.end - vs.offset);
+        return;
+      }
+      const at = resolveAt(vs.at, c);
+      const a = (at ?? s) - vs.offset, b = (at ?? en) - vs.offset;
+      addRange(c, vs, a - e.range, b);
+      return;
+    }
+    case "SubqueryExpr": {
+      const at = resolveAt(e.at, c);
+      const a = (at ?? s) - e.offset - e.range, b = (at ?? en) - e.offset;
+      collectRanges(e.expr, a, b, c);
+      return;
+    }
+    case "Call":
+      for (const a of e.args) collectRanges(a, s, en, c);
+      return;
+    case "AggregateExpr":
+      if (e.param) collectRanges(e.param, s, en, c);
+      collectRanges(e.expr, s, en, c);
+      return;
+    case "BinaryExpr":
+      collectRanges(e.lhs, s, en, c);
+      collectRanges(e.rhs, s, en, c);
+      return;
+    case "UnaryExpr":
+    case "ParenExpr":
+      collectRanges(e.expr, s, en, c);
+      return;
+  }
+}
+
+/** Formats the `(line:col)` of a node, as Prometheus's annotations do. */
+export function posString(query: string | undefined, start: number): string {
+  if (query === undefined) return `(1:${start + 1})`;
+  let line = 1, col = 1;
+  for (let i = 0; i < start && i < query.length; i++) {
+    if (query[i] === "\n") {
+      line++;
+      col = 1;
+    } else col++;
+  }
+  return `(${line}:${col})`;
+}
+
+/** The synchronous evaluator over fetched data. */
+export class Evaluator {
+  readonly warnings = new Set<string>();
+  readonly infos = new Set<string>();
+  #ticks = 0;
+
+  constructor(
+    readonly opts: ResolvedOptions,
+    readonly data: Map<VectorSelector, SelData[]>,
+    readonly queryStart: number,
+    readonly queryEnd: number,
+    readonly deadline: number,
+    readonly stats: QueryStats,
+  ) {}
+
+  /** Adds a warning annotation for the node at `pos`. */
+  warn(msg: string, pos: number): void {
+    this.warnings.add(`${msg} ${posString(undefined, pos)}`);
+  }
+
+  /** Adds an info annotation for the node at `pos`. */
+  info(msg: string, pos: number): void {
+    this.infos.add(`${msg} ${posString(undefined, pos)}`);
+  }
+
+  /** Throws a timeout error when past the deadline (checked cheaply). */
+  tick(): void {
+    if ((++this.#ticks & 255) === 0 && Date.now() > this.deadline) {
+      throw new QueryTimeoutError(this.opts.timeoutMs);
+    }
+  }
+
+  /** Counts samples read; throws when a node would hold too many. */
+  countSamples(n: number): void {
+    this.stats.samples += n;
+  }
+
+  /** Checks a node's output size against the sample limit. */
+  checkOutput(n: number): void {
+    if (n > this.opts.maxSamples) throw new QueryTooManySamplesError(this.opts.maxSamples);
+  }
+
+  /** Resolves `@` to ms. */
+  at(at: AtModifier | undefined): number | undefined {
+    return resolveAt(at, { start: this.queryStart, end: this.queryEnd });
+  }
+
+  /** Evaluates a node at every time of `ts`. */
+  eval(e: Expr, ts: Float64Array): EvalValue {
+    if (Date.now() > this.deadline) throw new QueryTimeoutError(this.opts.timeoutMs);
+    switch (e.type) {
+      case "NumberLiteral":
+        return { kind: "scalar", v: new Float64Array(ts.length).fill(e.value) };
+      case "StringLiteral":
+        return { kind: "string", s: e.value };
+      case "ParenExpr":
+        return this.eval(e.expr, ts);
+      case "UnaryExpr": {
+        const v = this.eval(e.expr, ts);
+        if (e.op === "+") return v;
+        if (v.kind === "scalar") return { kind: "scalar", v: v.v.map((x) => -x) };
+        if (v.kind !== "vector") throw new Error("BUG: unary minus on " + v.kind);
+        return {
+          kind: "vector",
+          steps: v.steps.map((vec) =>
+            vec.map((s) => ({ labels: s.labels, v: -s.v, dropName: true }))
+          ),
+        };
+      }
+      case "VectorSelector":
+        return this.evalVectorSelector(e, ts);
+      case "MatrixSelector":
+        return this.evalMatrixSelector(e);
+      case "SubqueryExpr":
+        return this.evalSubquery(e, ts);
+      case "Call":
+        return evalCall(this, e, ts);
+      case "AggregateExpr":
+        return this.evalAggregate(e, ts);
+      case "BinaryExpr":
+        return this.evalBinary(e, ts);
+    }
+  }
+
+  /** Evaluates a node that must be an instant vector. */
+  evalVector(e: Expr, ts: Float64Array): StepVectors {
+    const v = this.eval(e, ts);
+    if (v.kind !== "vector") throw new Error(`BUG: expected an instant vector, got ${v.kind}`);
+    return v;
+  }
+
+  /** Evaluates a node that must be a scalar. */
+  evalScalar(e: Expr, ts: Float64Array): StepScalars {
+    const v = this.eval(e, ts);
+    if (v.kind !== "scalar") throw new Error(`BUG: expected a scalar, got ${v.kind}`);
+    return v;
+  }
+
+  evalVectorSelector(e: VectorSelector, ts: Float64Array): StepVectors {
+    const series = this.data.get(e) ?? [];
+    const steps: ESample[][] = Array.from({ length: ts.length }, () => []);
+    const at = this.at(e.at);
+    const lookback = this.opts.lookbackDelta;
+    let total = 0;
+    for (const s of series) {
+      this.tick();
+      let j = -1; // Index of the last sample at or before the eval time.
+      const n = s.t.length;
+      for (let i = 0; i < ts.length; i++) {
+        const evalT = (at ?? ts[i]!) - e.offset;
+        while (j + 1 < n && s.t[j + 1]! <= evalT) j++;
+        if (j < 0 || s.t[j]! <= evalT - lookback || s.stale[j]) continue;
+        steps[i]!.push({ labels: s.labels, v: s.v[j]!, dropName: false, t: s.t[j]! });
+        total++;
+      }
+    }
+    this.countSamples(total);
+    this.checkOutput(total);
+    return { kind: "vector", steps };
+  }
+
+  /** A matrix selector as a range source. */
+  evalMatrixSelector(e: MatrixSelector): MatrixValue {
+    const vs = e.vectorSelector;
+    const series = (this.data.get(vs) ?? []).map((s) => {
+      const c = cleanSeries(s);
+      return { labels: s.labels, t: c.t, v: c.v, dropName: false };
+    });
+    if (e.absolute) {
+      return {
+        kind: "matrix",
+        series,
+        range: e.absolute.end - e.absolute.start,
+        offset: vs.offset,
+        at: e.absolute.end,
+        closedStart: true,
+      };
+    }
+    return { kind: "matrix", series, range: e.range, offset: vs.offset, at: this.at(vs.at) };
+  }
+
+  /** A subquery: the inner expression on its own step grid, as a range source. */
+  evalSubquery(e: SubqueryExpr, ts: Float64Array): MatrixValue {
+    const at = this.at(e.at);
+    const step = e.step > 0 ? e.step : this.opts.defaultSubqueryStep;
+    const first = (at ?? ts[0]!) - e.offset - e.range;
+    const last = (at ?? ts[ts.length - 1]!) - e.offset;
+    // Align to absolute multiples of the step; the window start is exclusive.
+    let innerStart = step * Math.trunc(first / step);
+    if (innerStart <= first) innerStart += step;
+    const n = innerStart > last ? 0 : Math.floor((last - innerStart) / step) + 1;
+    const inner = new Float64Array(n);
+    for (let i = 0; i < n; i++) inner[i] = innerStart + i * step;
+    const series: RangeSeries[] = [];
+    if (n > 0) {
+      const v = this.eval(e.expr, inner);
+      if (v.kind === "vector") series.push(...toSeries(v, inner));
+      else if (v.kind === "scalar") {
+        series.push({ labels: [], t: inner.slice(), v: v.v.slice(), dropName: false });
+      }
+    }
+    return { kind: "matrix", series, range: e.range, offset: e.offset, at };
+  }
+
+  evalAggregate(e: AggregateExpr, ts: Float64Array): StepVectors {
+    const input = this.evalVector(e.expr, ts);
+    const g = { labels: e.grouping, without: e.without };
+    const steps: ESample[][] = new Array(ts.length);
+    if (e.op === "count_values") {
+      const label = this.eval(e.param!, ts);
+      if (label.kind !== "string") throw new Error("BUG: count_values parameter is not a string");
+      for (let i = 0; i < ts.length; i++) steps[i] = countValues(input.steps[i]!, g, label.s);
+      return { kind: "vector", steps };
+    }
+    const param = e.param ? this.evalScalar(e.param, ts).v : undefined;
+    const k = e.op === "topk" || e.op === "bottomk" || e.op === "limitk" ||
+      e.op === "limit_ratio";
+    const warn = (m: string) => this.warn(m, e.param?.pos.start ?? e.pos.start);
+    for (let i = 0; i < ts.length; i++) {
+      this.tick();
+      const p = param ? param[i]! : NaN;
+      steps[i] = k
+        ? aggregateK(e.op, input.steps[i]!, g, p)
+        : aggregate(e.op, input.steps[i]!, g, p, warn);
+    }
+    return { kind: "vector", steps };
+  }
+
+  evalBinary(e: BinaryExpr, ts: Float64Array): EvalValue {
+    const l = this.eval(e.lhs, ts);
+    const r = this.eval(e.rhs, ts);
+    if (l.kind === "scalar" && r.kind === "scalar") {
+      const v = new Float64Array(ts.length);
+      for (let i = 0; i < ts.length; i++) v[i] = scalarBinop(e.op, l.v[i]!, r.v[i]!);
+      return { kind: "scalar", v };
+    }
+    const steps: ESample[][] = new Array(ts.length);
+    if (l.kind === "vector" && r.kind === "vector") {
+      for (let i = 0; i < ts.length; i++) {
+        this.tick();
+        steps[i] = isSetOp(e.op)
+          ? setOp(e.op as "and" | "or" | "unless", l.steps[i]!, r.steps[i]!, e.matching)
+          : vectorBinop(e.op, l.steps[i]!, r.steps[i]!, e.matching, e.returnBool);
+      }
+      return { kind: "vector", steps };
+    }
+    if (l.kind === "vector" && r.kind === "scalar") {
+      for (let i = 0; i < ts.length; i++) {
+        steps[i] = vectorScalarBinop(e.op, l.steps[i]!, r.v[i]!, false, e.returnBool);
+      }
+      return { kind: "vector", steps };
+    }
+    if (l.kind === "scalar" && r.kind === "vector") {
+      for (let i = 0; i < ts.length; i++) {
+        steps[i] = vectorScalarBinop(e.op, r.steps[i]!, l.v[i]!, true, e.returnBool);
+      }
+      return { kind: "vector", steps };
+    }
+    throw new Error(`BUG: binary ${e.op} on ${l.kind} and ${r.kind}`);
+  }
+}
+
+/** Samples of a fetched series without stale markers. */
+export function cleanSeries(s: SelData): { t: Float64Array; v: Float64Array } {
+  if (s.clean) return s.clean;
+  let n = 0;
+  for (let i = 0; i < s.stale.length; i++) if (!s.stale[i]) n++;
+  if (n === s.t.length) {
+    s.clean = { t: s.t, v: s.v };
+    return s.clean;
+  }
+  const t = new Float64Array(n), v = new Float64Array(n);
+  let k = 0;
+  for (let i = 0; i < s.t.length; i++) {
+    if (s.stale[i]) continue;
+    t[k] = s.t[i]!;
+    v[k] = s.v[i]!;
+    k++;
+  }
+  s.clean = { t, v };
+  return s.clean;
+}
+
+/** Collects step vectors into series keyed by labels (and drop flag). */
+export function toSeries(v: StepVectors, ts: Float64Array): RangeSeries[] {
+  const byKey = new Map<string, { labels: Labels; dropName: boolean; t: number[]; v: number[] }>();
+  for (let i = 0; i < ts.length; i++) {
+    for (const s of v.steps[i]!) {
+      const k = keyOf(s.labels);
+      let e = byKey.get(k);
+      if (!e) {
+        e = { labels: s.labels, dropName: s.dropName, t: [], v: [] };
+        byKey.set(k, e);
+      }
+      e.t.push(ts[i]!);
+      e.v.push(s.v);
+    }
+  }
+  return [...byKey.values()].map((e) => ({
+    labels: e.labels,
+    dropName: e.dropName,
+    t: Float64Array.from(e.t),
+    v: Float64Array.from(e.v),
+  }));
+}
+
+/** Window bounds of a range source at step time `stepT`: (start, end] or [start, end]. */
+export function windowAt(m: MatrixValue, stepT: number): { start: number; end: number } {
+  const end = (m.at ?? stepT) - m.offset;
+  return { start: end - m.range, end };
+}
+
+/** First index with t > x (or >= x when `closed`). */
+export function lowerIndex(t: Float64Array, x: number, closed: boolean): number {
+  let lo = 0, hi = t.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (closed ? t[mid]! < x : t[mid]! <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function matrixAt(m: MatrixValue, t: number, ev: Evaluator): Series[] {
+  const { start, end } = windowAt(m, t);
+  const out: Series[] = [];
+  let total = 0;
+  for (const s of m.series) {
+    const lo = lowerIndex(s.t, start, m.closedStart ?? false);
+    const hi = lowerIndex(s.t, end, false);
+    if (hi <= lo) continue;
+    total += hi - lo;
+    out.push({ labels: dropped(s.labels, s.dropName), t: s.t.slice(lo, hi), v: s.v.slice(lo, hi) });
+  }
+  ev.countSamples(total);
+  ev.checkOutput(total);
+  out.sort((a, b) => compareLabelSets(a.labels, b.labels));
+  checkDuplicates(out.map((s) => s.labels));
+  return out;
+}
+
+function dropped(labels: Labels, drop: boolean): Labels {
+  if (!drop) return labels;
+  return labels.some((l) => l.name === METRIC_NAME)
+    ? labels.filter((l) => l.name !== METRIC_NAME)
+    : labels;
+}
+
+function compareLabelSets(a: Labels, b: Labels): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a[i]!, y = b[i]!;
+    if (x.name !== y.name) return x.name < y.name ? -1 : 1;
+    if (x.value !== y.value) return x.value < y.value ? -1 : 1;
+  }
+  return a.length - b.length;
+}
+
+function checkDuplicates(list: Labels[]): void {
+  const seen = new Set<string>();
+  for (const l of list) {
+    const k = keyOf(l);
+    if (seen.has(k)) {
+      throw new QueryExecutionError("vector cannot contain metrics with the same labelset");
+    }
+    seen.add(k);
+  }
+}
+
+/** Turns the evaluated top node into the public result, dropping names now. */
+function finish(val: EvalValue, ts: Float64Array, instant: boolean): Value {
+  if (val.kind === "string") return { type: "string", t: ts[0]!, v: val.s };
+  if (val.kind === "scalar") {
+    if (instant) return { type: "scalar", t: ts[0]!, v: val.v[0]! };
+    return {
+      type: "matrix",
+      series: [{ labels: [], t: ts.slice(), v: val.v.slice() }],
+    };
+  }
+  if (val.kind === "matrix") throw new Error("BUG: matrix result reached finish()");
+  if (instant) {
+    const samples: Sample[] = val.steps[0]!.map((s) => ({
+      labels: dropped(s.labels, s.dropName),
+      t: ts[0]!,
+      v: s.v,
+    }));
+    checkDuplicates(samples.map((s) => s.labels));
+    return { type: "vector", samples };
+  }
+  // Range: group by final labels; the same labels at one step twice is an error.
+  const byKey = new Map<string, { labels: Labels; t: number[]; v: number[] }>();
+  for (let i = 0; i < ts.length; i++) {
+    for (const s of val.steps[i]!) {
+      const labels = dropped(s.labels, s.dropName);
+      const k = keyOf(labels);
+      let e = byKey.get(k);
+      if (!e) {
+        e = { labels, t: [], v: [] };
+        byKey.set(k, e);
+      }
+      if (e.t.length > 0 && e.t[e.t.length - 1] === ts[i]) {
+        throw new QueryExecutionError("vector cannot contain metrics with the same labelset");
+      }
+      e.t.push(ts[i]!);
+      e.v.push(s.v);
+    }
+  }
+  const series: Series[] = [...byKey.values()].map((e) => ({
+    labels: e.labels,
+    t: Float64Array.from(e.t),
+    v: Float64Array.from(e.v),
+  }));
+  series.sort((a, b) => compareLabelSets(a.labels, b.labels));
+  return { type: "matrix", series };
+}
+
+export { QueryError };

@@ -1,0 +1,456 @@
+/**
+ * PromQL function kernels on plain numbers and sample windows, following the
+ * semantics of Prometheus's `promql/functions.go` (rate extrapolation, Kahan
+ * summation, linear regression, bucket quantiles).
+ *
+ * @module
+ */
+import { QueryExecutionError } from "./errors.ts";
+
+/** Everything a range function may need besides the window. */
+export interface RangeCtx {
+  /** Window start (exclusive) and end (inclusive), ms. */
+  rangeStart: number;
+  rangeEnd: number;
+  /** Window length in ms. */
+  range: number;
+  /** The step's evaluation time in ms. */
+  evalTs: number;
+  /** Scalar arguments other than the range vector, in call order. */
+  args: number[];
+  /** Annotations collected while evaluating. */
+  warn(msg: string): void;
+}
+
+/** A range function over the window `[lo, hi)` of `t`/`v`; undefined = no output. */
+export type RangeFn = (
+  t: Float64Array,
+  v: Float64Array,
+  lo: number,
+  hi: number,
+  ctx: RangeCtx,
+) => number | undefined;
+
+/** Neumaier-compensated summation state, as Prometheus's `kahansum.Inc`. */
+export class Kahan {
+  sum = 0;
+  c = 0;
+  /** Adds one value. */
+  add(inc: number): void {
+    const t = this.sum + inc;
+    if (!Number.isFinite(t) && !Number.isNaN(t)) this.c = 0;
+    else if (Math.abs(this.sum) >= Math.abs(inc)) this.c += (this.sum - t) + inc;
+    else this.c += (inc - t) + this.sum;
+    this.sum = t;
+  }
+  /** The compensated sum. */
+  value(): number {
+    if (!Number.isFinite(this.sum) && !Number.isNaN(this.sum)) return this.sum;
+    return this.sum + this.c;
+  }
+}
+
+function extrapolatedRate(isCounter: boolean, isRate: boolean): RangeFn {
+  return (t, v, lo, hi, ctx) => {
+    const n = hi - lo;
+    if (n < 2) return undefined;
+    const firstT = t[lo]!, lastT = t[hi - 1]!;
+    let result = v[hi - 1]! - v[lo]!;
+    if (isCounter) {
+      for (let i = lo + 1; i < hi; i++) if (v[i]! < v[i - 1]!) result += v[i - 1]!;
+    }
+    let durationToStart = (firstT - ctx.rangeStart) / 1000;
+    let durationToEnd = (ctx.rangeEnd - lastT) / 1000;
+    const sampledInterval = (lastT - firstT) / 1000;
+    const avgBetween = sampledInterval / (n - 1);
+    const threshold = avgBetween * 1.1;
+    if (durationToStart >= threshold) durationToStart = avgBetween / 2;
+    if (isCounter) {
+      let durationToZero = durationToStart;
+      if (result > 0 && v[lo]! >= 0) durationToZero = sampledInterval * (v[lo]! / result);
+      if (durationToZero < durationToStart) durationToStart = durationToZero;
+    }
+    if (durationToEnd >= threshold) durationToEnd = avgBetween / 2;
+    let factor = (sampledInterval + durationToStart + durationToEnd) / sampledInterval;
+    if (isRate) factor /= ctx.range / 1000;
+    return result * factor;
+  };
+}
+
+function instantValue(isRate: boolean): RangeFn {
+  return (t, v, lo, hi) => {
+    if (hi - lo < 2) return undefined;
+    const t0 = t[hi - 2]!, t1 = t[hi - 1]!, v0 = v[hi - 2]!, v1 = v[hi - 1]!;
+    const interval = t1 - t0;
+    if (interval === 0) return undefined;
+    let r = v1;
+    if (!isRate || !(v1 < v0)) r = v1 - v0;
+    if (isRate) r /= interval / 1000;
+    return r;
+  };
+}
+
+/** Least-squares slope and intercept at `interceptTime`, as Prometheus computes them. */
+export function linearRegression(
+  t: Float64Array,
+  v: Float64Array,
+  lo: number,
+  hi: number,
+  interceptTime: number,
+): [number, number] {
+  const sumX = new Kahan(), sumY = new Kahan(), sumXY = new Kahan(), sumX2 = new Kahan();
+  const initY = v[lo]!;
+  let constY = true;
+  let n = 0;
+  for (let i = lo; i < hi; i++) {
+    const y = v[i]!;
+    if (constY && i > lo && y !== initY) constY = false;
+    n++;
+    const x = (t[i]! - interceptTime) / 1000;
+    sumX.add(x);
+    sumY.add(y);
+    sumXY.add(x * y);
+    sumX2.add(x * x);
+  }
+  if (constY) {
+    if (!Number.isFinite(initY) && !Number.isNaN(initY)) return [NaN, NaN];
+    return [0, initY];
+  }
+  const sx = sumX.sum + sumX.c, sy = sumY.sum + sumY.c;
+  const sxy = sumXY.sum + sumXY.c, sx2 = sumX2.sum + sumX2.c;
+  const covXY = sxy - sx * sy / n;
+  const varX = sx2 - sx * sx / n;
+  const slope = covXY / varX;
+  return [slope, sy / n - slope * sx / n];
+}
+
+/** The φ-quantile of values (sorted in place), as Prometheus's `quantile`. */
+export function quantile(q: number, values: number[]): number {
+  if (values.length === 0 || Number.isNaN(q)) return NaN;
+  if (q < 0) return -Infinity;
+  if (q > 1) return Infinity;
+  values.sort((a, b) => (Number.isNaN(a) ? -1 : Number.isNaN(b) ? 1 : a - b));
+  const n = values.length;
+  const rank = q * (n - 1);
+  const lower = Math.max(0, Math.floor(rank));
+  const upper = Math.min(n - 1, lower + 1);
+  const weight = rank - Math.floor(rank);
+  return values[lower]! * (1 - weight) + values[upper]! * weight;
+}
+
+/** The warning Prometheus gives for a quantile outside [0, 1]. */
+export function invalidQuantileWarning(q: number): string {
+  return `PromQL warning: quantile value should be between 0 and 1, got ${formatGoFloat(q)}`;
+}
+
+/** Formats a float as Go's `%g`-like shortest form (`NaN`, `+Inf`, `1e+06`). */
+export function formatGoFloat(v: number): string {
+  if (Number.isNaN(v)) return "NaN";
+  if (v === Infinity) return "+Inf";
+  if (v === -Infinity) return "-Inf";
+  const s = String(v);
+  return s.replace(/e([+-])(\d)$/, "e$10$2");
+}
+
+function avgOverTime(_t: Float64Array, v: Float64Array, lo: number, hi: number): number {
+  let sum = v[lo]!, c = 0, count = 1, mean = 0, incremental = false;
+  for (let i = lo + 1; i < hi; i++) {
+    const f = v[i]!;
+    count = i - lo + 1;
+    if (!incremental) {
+      const k = new Kahan();
+      k.sum = sum;
+      k.c = c;
+      k.add(f);
+      if (Number.isFinite(k.sum) || Number.isNaN(k.sum)) {
+        sum = k.sum;
+        c = k.c;
+        continue;
+      }
+      incremental = true;
+      mean = sum / (count - 1);
+      c /= count - 1;
+    }
+    const q = (count - 1) / count;
+    const k = new Kahan();
+    k.sum = q * mean;
+    k.c = q * c;
+    k.add(f / count);
+    mean = k.sum;
+    c = k.c;
+  }
+  if (incremental) return mean + c;
+  return sum / count + c / count;
+}
+
+function varianceOverTime(v: Float64Array, lo: number, hi: number): number {
+  let count = 0;
+  const mean = new Kahan(), aux = new Kahan();
+  for (let i = lo; i < hi; i++) {
+    const f = v[i]!;
+    count++;
+    const delta = f - (mean.sum + mean.c);
+    mean.add(delta / count);
+    aux.add(delta * (f - (mean.sum + mean.c)));
+  }
+  return (aux.sum + aux.c) / count;
+}
+
+function compareOverTime(cmp: (cur: number, best: number) => boolean, returnTs: boolean): RangeFn {
+  return (t, v, lo, hi) => {
+    if (hi <= lo) return undefined;
+    let best = v[lo]!, ts = t[lo]!;
+    for (let i = lo; i < hi; i++) {
+      if (cmp(v[i]!, best)) {
+        best = v[i]!;
+        ts = t[i]!;
+      }
+    }
+    return returnTs ? ts / 1000 : best;
+  };
+}
+
+function doubleExponentialSmoothing(
+  _t: Float64Array,
+  v: Float64Array,
+  lo: number,
+  hi: number,
+  ctx: RangeCtx,
+): number | undefined {
+  const sf = ctx.args[0]!, tf = ctx.args[1]!;
+  if (!(sf > 0 && sf < 1)) {
+    throw new QueryExecutionError(
+      `invalid smoothing factor. Expected: 0 < sf < 1, got: ${sf.toFixed(6)}`,
+    );
+  }
+  if (!(tf > 0 && tf < 1)) {
+    throw new QueryExecutionError(
+      `invalid trend factor. Expected: 0 < tf < 1, got: ${tf.toFixed(6)}`,
+    );
+  }
+  const l = hi - lo;
+  if (l < 2) return undefined;
+  let s0 = 0, s1 = v[lo]!, b = v[lo + 1]! - v[lo]!;
+  for (let i = 1; i < l; i++) {
+    const x = sf * v[lo + i]!;
+    if (i - 1 !== 0) b = tf * (s1 - s0) + (1 - tf) * b;
+    const y = (1 - sf) * (s1 + b);
+    s0 = s1;
+    s1 = x + y;
+  }
+  return s1;
+}
+
+/** Range functions by name (`absent_over_time` is handled by the engine). */
+export const RANGE_FUNCTIONS: Readonly<Record<string, RangeFn>> = {
+  rate: extrapolatedRate(true, true),
+  increase: extrapolatedRate(true, false),
+  delta: extrapolatedRate(false, false),
+  irate: instantValue(true),
+  idelta: instantValue(false),
+  deriv: (t, v, lo, hi) => hi - lo < 2 ? undefined : linearRegression(t, v, lo, hi, t[lo]!)[0],
+  predict_linear: (t, v, lo, hi, ctx) => {
+    if (hi - lo < 2) return undefined;
+    const [slope, intercept] = linearRegression(t, v, lo, hi, ctx.evalTs);
+    return slope * ctx.args[0]! + intercept;
+  },
+  resets: (_t, v, lo, hi) => {
+    let n = 0;
+    for (let i = lo + 1; i < hi; i++) if (v[i]! < v[i - 1]!) n++;
+    return n;
+  },
+  changes: (_t, v, lo, hi) => {
+    let n = 0;
+    for (let i = lo + 1; i < hi; i++) {
+      const a = v[i - 1]!, b = v[i]!;
+      if (a !== b && !(Number.isNaN(a) && Number.isNaN(b))) n++;
+    }
+    return n;
+  },
+  double_exponential_smoothing: doubleExponentialSmoothing,
+  avg_over_time: avgOverTime,
+  sum_over_time: (_t, v, lo, hi) => {
+    const k = new Kahan();
+    for (let i = lo; i < hi; i++) k.add(v[i]!);
+    return k.value();
+  },
+  count_over_time: (_t, _v, lo, hi) => hi - lo,
+  min_over_time: compareOverTime((cur, best) => cur < best || Number.isNaN(best), false),
+  max_over_time: compareOverTime((cur, best) => cur > best || Number.isNaN(best), false),
+  ts_of_min_over_time: compareOverTime((cur, best) => cur <= best || Number.isNaN(best), true),
+  ts_of_max_over_time: compareOverTime((cur, best) => cur >= best || Number.isNaN(best), true),
+  ts_of_first_over_time: (t, _v, lo) => t[lo]! / 1000,
+  ts_of_last_over_time: (t, _v, _lo, hi) => t[hi - 1]! / 1000,
+  stddev_over_time: (_t, v, lo, hi) => Math.sqrt(varianceOverTime(v, lo, hi)),
+  stdvar_over_time: (_t, v, lo, hi) => varianceOverTime(v, lo, hi),
+  last_over_time: (_t, v, _lo, hi) => v[hi - 1]!,
+  first_over_time: (_t, v, lo) => v[lo]!,
+  present_over_time: () => 1,
+  quantile_over_time: (_t, v, lo, hi, ctx) => {
+    const q = ctx.args[0]!;
+    if (Number.isNaN(q) || q < 0 || q > 1) ctx.warn(invalidQuantileWarning(q));
+    return quantile(q, Array.from(v.subarray(lo, hi)));
+  },
+  mad_over_time: (_t, v, lo, hi) => {
+    const vals = Array.from(v.subarray(lo, hi));
+    const median = quantile(0.5, vals.slice());
+    return quantile(0.5, vals.map((x) => Math.abs(x - median)));
+  },
+};
+
+/** Go's `math.Pow` special cases differ from JS `**` for ±1 bases. */
+export function goPow(x: number, y: number): number {
+  if (y === 0 || x === 1) return 1;
+  if (x === -1 && (y === Infinity || y === -Infinity)) return 1;
+  return x ** y;
+}
+
+function sgn(v: number): number {
+  return v < 0 ? -1 : v > 0 ? 1 : v;
+}
+
+/** Element-wise math functions on instant vectors. */
+export const MATH_FUNCTIONS: Readonly<Record<string, (v: number) => number>> = {
+  abs: Math.abs,
+  ceil: Math.ceil,
+  floor: Math.floor,
+  exp: Math.exp,
+  sqrt: Math.sqrt,
+  ln: Math.log,
+  log2: Math.log2,
+  log10: Math.log10,
+  sin: Math.sin,
+  cos: Math.cos,
+  tan: Math.tan,
+  asin: Math.asin,
+  acos: Math.acos,
+  atan: Math.atan,
+  sinh: Math.sinh,
+  cosh: Math.cosh,
+  tanh: Math.tanh,
+  asinh: Math.asinh,
+  acosh: Math.acosh,
+  atanh: Math.atanh,
+  rad: (v) => v * Math.PI / 180,
+  deg: (v) => v * 180 / Math.PI,
+  sgn,
+};
+
+function utcDate(seconds: number): Date {
+  return new Date(Math.trunc(seconds) * 1000);
+}
+
+/** Date functions on a Unix time in seconds (UTC). */
+export const DATE_FUNCTIONS: Readonly<Record<string, (seconds: number) => number>> = {
+  minute: (s) => utcDate(s).getUTCMinutes(),
+  hour: (s) => utcDate(s).getUTCHours(),
+  day_of_week: (s) => utcDate(s).getUTCDay(),
+  day_of_month: (s) => utcDate(s).getUTCDate(),
+  day_of_year: (s) => {
+    const d = utcDate(s);
+    const start = Date.UTC(d.getUTCFullYear(), 0, 1);
+    return Math.floor((d.getTime() - start) / 86400000) + 1;
+  },
+  days_in_month: (s) => {
+    const d = utcDate(s);
+    return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 0)).getUTCDate();
+  },
+  month: (s) => utcDate(s).getUTCMonth() + 1,
+  year: (s) => utcDate(s).getUTCFullYear(),
+};
+
+/** A classic histogram bucket: upper bound and cumulative count. */
+export interface Bucket {
+  upper: number;
+  count: number;
+}
+
+/** Result of {@linkcode bucketQuantile}. */
+export interface BucketQuantileResult {
+  value: number;
+  forcedMonotonic: boolean;
+}
+
+/**
+ * The φ-quantile from classic buckets (sorted in place), as Prometheus's
+ * `BucketQuantile`: linear interpolation within a bucket, coalescing of equal
+ * bounds, precision fix and forced monotonicity.
+ */
+export function bucketQuantile(q: number, buckets: Bucket[]): BucketQuantileResult {
+  const nan = { value: NaN, forcedMonotonic: false };
+  if (Number.isNaN(q)) return nan;
+  if (q < 0) return { value: -Infinity, forcedMonotonic: false };
+  if (q > 1) return { value: Infinity, forcedMonotonic: false };
+  buckets.sort((a, b) => a.upper - b.upper);
+  if (buckets.length === 0 || buckets[buckets.length - 1]!.upper !== Infinity) return nan;
+  // Coalesce equal upper bounds.
+  const bs: Bucket[] = [];
+  for (const b of buckets) {
+    const last = bs[bs.length - 1];
+    if (last && last.upper === b.upper) last.count += b.count;
+    else bs.push({ upper: b.upper, count: b.count });
+  }
+  // Fix tiny precision errors, then force monotonicity.
+  let prev = bs[0]!.count;
+  for (let i = 1; i < bs.length; i++) {
+    const curr = bs[i]!.count;
+    const delta = Math.abs(curr - prev);
+    if (delta === 0) continue;
+    if (delta / curr <= 1e-12) bs[i]!.count = prev;
+    else prev = curr;
+  }
+  let forced = false;
+  let max = bs[0]!.count;
+  for (let i = 1; i < bs.length; i++) {
+    if (bs[i]!.count > max) max = bs[i]!.count;
+    else if (bs[i]!.count < max) {
+      bs[i]!.count = max;
+      forced = true;
+    }
+  }
+  if (bs.length < 2) return nan;
+  const observations = bs[bs.length - 1]!.count;
+  if (observations === 0) return nan;
+  let rank = q * observations;
+  let b = 0;
+  {
+    let lo = 0, hi = bs.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (bs[mid]!.count >= rank) hi = mid;
+      else lo = mid + 1;
+    }
+    b = lo;
+  }
+  if (b === bs.length - 1) return { value: bs[bs.length - 2]!.upper, forcedMonotonic: forced };
+  if (b === 0 && bs[0]!.upper <= 0) return { value: bs[0]!.upper, forcedMonotonic: forced };
+  let start = 0;
+  const end = bs[b]!.upper;
+  let count = bs[b]!.count;
+  if (b > 0) {
+    start = bs[b - 1]!.upper;
+    count -= bs[b - 1]!.count;
+    rank -= bs[b - 1]!.count;
+  }
+  return { value: start + (end - start) * (rank / count), forcedMonotonic: forced };
+}
+
+/** Formats a float as Go's `strconv.FormatFloat(v, 'f', -1, 64)` (no exponent). */
+export function formatFloatPlain(v: number): string {
+  if (Number.isNaN(v)) return "NaN";
+  if (v === Infinity) return "+Inf";
+  if (v === -Infinity) return "-Inf";
+  const s = String(v);
+  if (!/e/i.test(s)) return s;
+  const m = /^(-?)(\d)(?:\.(\d+))?e([+-]\d+)$/.exec(s);
+  if (!m) return s;
+  const [, sign, d0, frac = "", expS] = m;
+  const exp = Number(expS);
+  const digits = d0! + frac;
+  if (exp >= 0) {
+    const intLen = 1 + exp;
+    if (digits.length <= intLen) return sign + digits + "0".repeat(intLen - digits.length);
+    return sign + digits.slice(0, intLen) + "." + digits.slice(intLen);
+  }
+  return sign + "0." + "0".repeat(-exp - 1) + digits;
+}

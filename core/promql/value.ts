@@ -1,0 +1,95 @@
+/**
+ * Query results (public) and the evaluator's internal per-step values.
+ *
+ * @module
+ */
+import type { Labels } from "../model/labels.ts";
+import { labelsKey } from "../model/labels.ts";
+
+/** One sample of an instant vector result. */
+export interface Sample {
+  readonly labels: Labels;
+  /** Evaluation timestamp in ms. */
+  readonly t: number;
+  readonly v: number;
+}
+
+/** One series of a range result; `t` and `v` have the same length, `t` ascending. */
+export interface Series {
+  readonly labels: Labels;
+  readonly t: Float64Array;
+  readonly v: Float64Array;
+}
+
+/** A query result, as Prometheus's four value types. */
+export type Value =
+  | { readonly type: "scalar"; readonly t: number; readonly v: number }
+  | { readonly type: "string"; readonly t: number; readonly v: string }
+  | { readonly type: "vector"; readonly samples: Sample[] }
+  | { readonly type: "matrix"; readonly series: Series[] };
+
+/** A sample inside the evaluator: labels, value and the delayed `__name__` drop flag. */
+export interface ESample {
+  labels: Labels;
+  v: number;
+  /** `__name__` is removed at the end of evaluation (Prometheus 3 delayed name removal). */
+  dropName: boolean;
+  /** The sample's own timestamp, set only by vector selectors (for `timestamp()`). */
+  t?: number;
+}
+
+/** An instant vector evaluated at every step. */
+export interface StepVectors {
+  readonly kind: "vector";
+  readonly steps: ESample[][];
+}
+
+/** A scalar evaluated at every step. */
+export interface StepScalars {
+  readonly kind: "scalar";
+  readonly v: Float64Array;
+}
+
+/** A string value. */
+export interface StringValue {
+  readonly kind: "string";
+  readonly s: string;
+}
+
+/** A range vector: full series plus how to cut a window per step. */
+export interface RangeSeries {
+  labels: Labels;
+  /** Timestamps (ms), ascending, stale markers already removed. */
+  t: Float64Array;
+  v: Float64Array;
+  dropName: boolean;
+}
+
+/** A range vector source (matrix selector or subquery) for range functions. */
+export interface MatrixValue {
+  readonly kind: "matrix";
+  readonly series: RangeSeries[];
+  /** Window length in ms. */
+  readonly range: number;
+  /** Offset in ms. */
+  readonly offset: number;
+  /** Fixed evaluation time from `@` or an absolute range, else per step. */
+  readonly at?: number;
+  /** True when the window's start is inclusive (absolute ranges `[t1:t2]`). */
+  readonly closedStart?: boolean;
+}
+
+/** Any evaluated node. */
+export type EvalValue = StepVectors | StepScalars | StringValue | MatrixValue;
+
+const keyCache = new WeakMap<Labels, string>();
+
+/** A cached string key for a label set (label arrays are never mutated). */
+export function keyOf(labels: Labels): string {
+  let k = keyCache.get(labels);
+  if (k === undefined) {
+    k = labelsKey(labels);
+    keyCache.set(labels, k);
+  }
+  return k;
+}
