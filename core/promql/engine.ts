@@ -19,13 +19,11 @@
 import type { Labels } from "../model/labels.ts";
 import { METRIC_NAME } from "../model/labels.ts";
 import type { Querier, SeriesData } from "../model/storage.ts";
-import { isStaleNaN } from "../model/types.ts";
 import { aggregate, aggregateK, countValues } from "./aggregations.ts";
 import type {
   AggregateExpr,
   AtModifier,
   BinaryExpr,
-  Call,
   Expr,
   MatrixSelector,
   SubqueryExpr,
