@@ -238,8 +238,12 @@ class Lexer {
         this.emit("(");
         return undefined;
       case ")":
+        if (--this.parenDepth < 0) {
+          // Prometheus replaces the ")" token by the error, positioned after it.
+          this.start = this.pos;
+          return `unexpected right parenthesis ')'`;
+        }
         this.emit(")");
-        if (--this.parenDepth < 0) return `unexpected right parenthesis ')'`;
         return undefined;
       case "{":
         this.emit("{");

@@ -76,6 +76,9 @@ export function parseNumber(text: string): number {
   else if (/^0[oO]?[0-7]+$/.test(plain)) n = parseInt(plain.replace(/^0[oO]?/, ""), 8);
   else if (/^(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(plain)) n = Number(plain);
   else n = NaN;
+  if (n === Infinity) {
+    throw new RangeError(`strconv.ParseFloat: parsing ${JSON.stringify(text)}: value out of range`);
+  }
   if (Number.isNaN(n)) {
     throw new RangeError(`strconv.ParseFloat: parsing ${JSON.stringify(text)}: invalid syntax`);
   }
