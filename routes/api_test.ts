@@ -1,0 +1,190 @@
+import assert from "node:assert/strict";
+import { resolveConfig } from "../core/config/mod.ts";
+import { toLabels } from "../core/model/mod.ts";
+import { createEngine } from "../core/promql/engine.ts";
+import { MemStore } from "../core/tsdb/mem_querier.ts";
+import { apiRoutes } from "./api.ts";
+
+const T0 = Date.UTC(2024, 0, 15, 10, 0, 0);
+
+function setup() {
+  const store = new MemStore();
+  // Two hosts, a counter rising 10/min and a gauge, one sample per 15 s for an hour.
+  for (const host of ["a", "b"]) {
+    for (let i = 0; i <= 240; i++) {
+      const t = T0 + i * 15_000;
+      store.add(
+        toLabels("http_requests_total", { host, job: "web" }),
+        t,
+        i * 2.5 * (host === "a" ? 1 : 2),
+      );
+      store.add(toLabels("temp_celsius", { host }), t, 20 + (i % 4) * 0.25);
+    }
+  }
+  const r = resolveConfig({});
+  if (!r.ok) throw new Error("config");
+  const app = apiRoutes({
+    engine: () => createEngine({ querier: store }),
+    querier: store,
+    config: () => r.config,
+    startedAt: new Date(T0),
+    flags: { "storage.data_dir": "./data" },
+    reloadState: () => ({ ok: true, at: new Date(T0) }),
+    now: () => T0 + 3_600_000,
+  });
+  return { app, store };
+}
+
+async function get(app: ReturnType<typeof setup>["app"], path: string, init?: RequestInit) {
+  const res = await app.request(path, init);
+  return { status: res.status, body: await res.json() };
+}
+
+Deno.test("GET /api/v1/query returns Prometheus's vector shape", async () => {
+  const { app } = setup();
+  const t = (T0 + 3_600_000) / 1000;
+  const r = await get(
+    app,
+    `/api/v1/query?query=sum%20by%20(job)%20(rate(http_requests_total[5m]))&time=${t}`,
+  );
+  assert.equal(r.status, 200);
+  assert.equal(r.body.status, "success");
+  assert.equal(r.body.data.resultType, "vector");
+  assert.deepEqual(r.body.data.result, [{ metric: { job: "web" }, value: [t, "0.5"] }]);
+});
+
+Deno.test("GET /api/v1/query accepts RFC 3339 times and form POSTs", async () => {
+  const { app } = setup();
+  const r = await get(app, "/api/v1/query", {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: "query=temp_celsius%7Bhost%3D%22a%22%7D&time=2024-01-15T10:00:30Z",
+  });
+  assert.equal(r.status, 200);
+  assert.deepEqual(r.body.data.result, [{
+    metric: { __name__: "temp_celsius", host: "a" },
+    value: [(T0 + 30_000) / 1000, "20.5"],
+  }]);
+});
+
+Deno.test("GET /api/v1/query answers scalars and strings", async () => {
+  const { app } = setup();
+  let r = await get(app, "/api/v1/query?query=1%2B1&time=100");
+  assert.deepEqual(r.body.data, { resultType: "scalar", result: [100, "2"] });
+  r = await get(app, "/api/v1/query?query=%22hi%22&time=100.5");
+  assert.deepEqual(r.body.data, { resultType: "string", result: [100.5, "hi"] });
+  r = await get(app, "/api/v1/query?query=1%2F0&time=1");
+  assert.deepEqual(r.body.data.result, [1, "+Inf"]);
+});
+
+Deno.test("GET /api/v1/query maps errors to Prometheus's types and codes", async () => {
+  const { app } = setup();
+  let r = await get(app, "/api/v1/query?query=sum(");
+  assert.equal(r.status, 400);
+  assert.equal(r.body.status, "error");
+  assert.equal(r.body.errorType, "bad_data");
+  assert.match(r.body.error, /^invalid parameter "query": 1:5: parse error/);
+  r = await get(app, "/api/v1/query?query=up&time=yesterday");
+  assert.equal(r.status, 400);
+  assert.match(r.body.error, /invalid parameter "time"/);
+  r = await get(app, "/api/v1/query");
+  assert.equal(r.status, 400);
+  // Many-to-many matching is an execution error: 422.
+  r = await get(
+    app,
+    `/api/v1/query?query=${encodeURIComponent("http_requests_total + on(job) temp_celsius")}&time=${
+      (T0 + 60_000) / 1000
+    }`,
+  );
+  assert.equal(r.status, 422);
+  assert.equal(r.body.errorType, "execution");
+});
+
+Deno.test("GET /api/v1/query_range returns a matrix and validates step", async () => {
+  const { app } = setup();
+  const start = T0 / 1000, end = start + 120;
+  const r = await get(
+    app,
+    `/api/v1/query_range?query=temp_celsius{host="b"}&start=${start}&end=${end}&step=1m`,
+  );
+  assert.equal(r.status, 200);
+  assert.equal(r.body.data.resultType, "matrix");
+  assert.deepEqual(r.body.data.result[0].values, [[start, "20"], [start + 60, "20"], [
+    start + 120,
+    "20",
+  ]]);
+  let bad = await get(app, `/api/v1/query_range?query=up&start=${start}&end=${end}&step=0`);
+  assert.equal(bad.status, 400);
+  assert.match(bad.body.error, /zero or negative query resolution step/);
+  bad = await get(app, `/api/v1/query_range?query=up&start=${start}&end=${start + 100000}&step=1`);
+  assert.match(bad.body.error, /11,000 points/);
+  bad = await get(app, `/api/v1/query_range?query=up&start=${end}&end=${start}&step=1`);
+  assert.match(bad.body.error, /end timestamp must not be before start time/);
+});
+
+Deno.test("series, labels and label values list what is stored", async () => {
+  const { app } = setup();
+  let r = await get(app, "/api/v1/series?match[]=http_requests_total");
+  assert.deepEqual(r.body.data, [
+    { __name__: "http_requests_total", host: "a", job: "web" },
+    { __name__: "http_requests_total", host: "b", job: "web" },
+  ]);
+  r = await get(app, "/api/v1/series");
+  assert.equal(r.status, 400);
+  assert.equal(r.body.error, "no match[] parameter provided");
+  r = await get(app, "/api/v1/labels");
+  assert.deepEqual(r.body.data, ["__name__", "host", "job"]);
+  r = await get(app, "/api/v1/labels?match[]=temp_celsius");
+  assert.deepEqual(r.body.data, ["__name__", "host"]);
+  r = await get(app, "/api/v1/label/__name__/values");
+  assert.deepEqual(r.body.data, ["http_requests_total", "temp_celsius"]);
+  r = await get(app, "/api/v1/label/host/values?limit=1");
+  assert.deepEqual(r.body.data, ["a"]);
+  assert.deepEqual(r.body.warnings, ["results truncated due to limit"]);
+});
+
+Deno.test("the product spec's simple query form returns raw samples or an aggregate", async () => {
+  const { app } = setup();
+  let r = await get(
+    app,
+    "/api/v1/query?metric=temp_celsius&start=2024-01-15T10:00:00Z&end=2024-01-15T10:00:30Z",
+  );
+  assert.equal(r.status, 200);
+  assert.equal(r.body.data.resultType, "matrix");
+  assert.equal(r.body.data.result.length, 2);
+  assert.deepEqual(r.body.data.result[0].values, [[T0 / 1000, "20"], [T0 / 1000 + 15, "20.25"], [
+    T0 / 1000 + 30,
+    "20.5",
+  ]]);
+  r = await get(
+    app,
+    "/api/v1/query?metric=temp_celsius&start=2024-01-15T10:00:00Z&end=2024-01-15T10:01:00Z&func=sum&step=30s",
+  );
+  assert.deepEqual(r.body.data.result, [{
+    metric: {},
+    values: [[T0 / 1000, "40"], [T0 / 1000 + 30, "41"], [T0 / 1000 + 60, "40"]],
+  }]);
+  r = await get(app, "/api/v1/query?metric=temp_celsius&func=median");
+  assert.equal(r.status, 400);
+  assert.match(r.body.error, /"func"/);
+});
+
+Deno.test("format_query, parse_query and status endpoints answer", async () => {
+  const { app } = setup();
+  let r = await get(
+    app,
+    `/api/v1/format_query?query=${encodeURIComponent("sum(rate(x[5m]))by(job)")}`,
+  );
+  assert.equal(r.body.data, "sum by (job) (rate(x[5m]))");
+  r = await get(app, "/api/v1/parse_query?query=up");
+  assert.equal(r.body.data.type, "VectorSelector");
+  r = await get(app, "/api/v1/status/buildinfo");
+  assert.match(r.body.data.version, /^\d+\.\d+\.\d+/);
+  r = await get(app, "/api/v1/status/runtimeinfo");
+  assert.equal(r.body.data.reloadConfigSuccess, true);
+  assert.equal(r.body.data.storageRetention, "28d");
+  r = await get(app, "/api/v1/status/config");
+  assert.match(r.body.data.yaml, /data_dir: \.\/data/);
+  r = await get(app, "/api/v1/status/flags");
+  assert.equal(r.body.data["storage.data_dir"], "./data");
+});
