@@ -151,7 +151,7 @@ export function apiRoutes(deps: ApiDeps): Hono {
   const now = deps.now ?? Date.now;
   const gate = new Gate(() => deps.config().query.max_concurrent);
 
-  const handle = (fn: (c: Context, p: Params) => Promise<Response>) => async (c: Context) => {
+  const handle = (fn: (c: Context, p: Params) => Promise<Response> | Response) => async (c: Context) => {
     try {
       return await fn(c, await readParams(c));
     } catch (e) {
@@ -383,7 +383,7 @@ export function apiRoutes(deps: ApiDeps): Hono {
   app.on(
     ["GET", "POST"],
     "/api/v1/format_query",
-    handle(async (c, p) => {
+    handle((c, p) => {
       const q = p.get("query") ?? "";
       return success(c, formatExpr(parseQuery(q)));
     }),
@@ -392,7 +392,7 @@ export function apiRoutes(deps: ApiDeps): Hono {
   app.on(
     ["GET", "POST"],
     "/api/v1/parse_query",
-    handle(async (c, p) => {
+    handle((c, p) => {
       const q = p.get("query") ?? "";
       return success(c, astJson(parseQuery(q)));
     }),
