@@ -14,6 +14,7 @@ import type { Evaluator } from "./engine.ts";
 import { lowerIndex, windowAt } from "./engine.ts";
 import {
   type Bucket,
+  bucketFraction,
   bucketQuantile,
   DATE_FUNCTIONS,
   invalidQuantileWarning,
@@ -354,54 +355,100 @@ function compareFull(a: Labels, b: Labels): number {
   return a.length - b.length;
 }
 
+interface BucketGroup {
+  labels: Labels;
+  dropName: boolean;
+  buckets: Bucket[];
+}
+
+/** Groups one step's classic bucket series by their labels without `le`. */
+function bucketGroups(ev: Evaluator, vec: ESample[], pos: number): BucketGroup[] {
+  const groups = new Map<string, BucketGroup>();
+  for (const s of vec) {
+    const leLabel = s.labels.find((l) => l.name === "le");
+    const le = leLabel ? parseGoFloat(leLabel.value) : NaN;
+    if (!leLabel || Number.isNaN(le)) {
+      const metric = s.labels.find((l) => l.name === METRIC_NAME)?.value ?? "";
+      ev.warn(
+        `PromQL warning: bucket label "le" is missing or has a malformed value of ${
+          goQuote(leLabel?.value ?? "")
+        } for metric name ${goQuote(metric)}`,
+        pos,
+      );
+      continue;
+    }
+    const labels = s.labels.filter((l) => l.name !== "le");
+    const key = keyOf(labels);
+    let g = groups.get(key);
+    if (!g) {
+      g = { labels, dropName: s.dropName, buckets: [] };
+      groups.set(key, g);
+    }
+    g.buckets.push({ upper: le, count: s.v });
+  }
+  return [...groups.values()];
+}
+
+/** Formats a quantile for a label as Prometheus's `FormatOpenMetricsFloat`. */
+function openMetricsFloat(v: number): string {
+  if (Number.isNaN(v)) return "NaN";
+  if (v === Infinity) return "+Inf";
+  if (v === -Infinity) return "-Inf";
+  const s = String(v);
+  return /^-?\d+$/.test(s) ? s + ".0" : s;
+}
+
 function histogramQuantile(ev: Evaluator, e: Call, ts: Float64Array): StepVectors {
-  const q = ev.evalScalar(e.args[0]!, ts).v;
-  const input = ev.evalVector(e.args[1]!, ts);
+  const multi = e.func === "histogram_quantiles";
+  const vecArg = multi ? e.args[0]! : e.args[1]!;
+  const qArgs = multi ? e.args.slice(2) : [e.args[0]!];
+  const qs = qArgs.map((a) => ev.evalScalar(a, ts).v);
+  const qLabel = multi ? stringArg(ev, e.args[1]!, ts) : "";
+  const input = ev.evalVector(vecArg, ts);
   const steps: ESample[][] = new Array(ts.length);
   for (let i = 0; i < ts.length; i++) {
-    const vec = input.steps[i]!;
-    const qv = q[i]!;
-    if ((Number.isNaN(qv) || qv < 0 || qv > 1) && vec.length > 0) {
-      ev.warn(invalidQuantileWarning(qv), e.args[0]!.pos.start);
-    }
-    const groups = new Map<string, { labels: Labels; dropName: boolean; buckets: Bucket[] }>();
-    for (const s of vec) {
-      const leLabel = s.labels.find((l) => l.name === "le");
-      const le = leLabel ? parseGoFloat(leLabel.value) : NaN;
-      if (!leLabel || Number.isNaN(le)) {
-        const metric = s.labels.find((l) => l.name === METRIC_NAME)?.value ?? "";
-        ev.warn(
-          `PromQL warning: bucket label "le" is missing or has a malformed value of ${
-            goQuote(leLabel?.value ?? "")
-          } for metric name ${goQuote(metric)}`,
-          e.args[1]!.pos.start,
-        );
-        continue;
+    for (let k = 0; k < qs.length; k++) {
+      const qv = qs[k]![i]!;
+      if (Number.isNaN(qv) || qv < 0 || qv > 1) {
+        ev.warn(invalidQuantileWarning(qv), qArgs[k]!.pos.start);
       }
-      const labels = s.labels.filter((l) => l.name !== "le");
-      const key = keyOf(labels);
-      let g = groups.get(key);
-      if (!g) {
-        g = { labels, dropName: s.dropName, buckets: [] };
-        groups.set(key, g);
-      }
-      g.buckets.push({ upper: le, count: s.v });
     }
+    const groups = bucketGroups(ev, input.steps[i]!, vecArg.pos.start);
     const out: ESample[] = [];
-    for (const g of groups.values()) {
-      const r = bucketQuantile(qv, g.buckets);
-      if (r.forcedMonotonic) {
-        const metric = g.labels.find((l) => l.name === METRIC_NAME)?.value ?? "";
-        ev.info(
-          `PromQL info: input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name ${
-            goQuote(metric)
-          }`,
-          e.args[1]!.pos.start,
-        );
+    for (let k = 0; k < qs.length; k++) {
+      const qv = qs[k]![i]!;
+      for (const g of groups) {
+        const r = bucketQuantile(qv, g.buckets.map((b) => ({ ...b })));
+        if (r.forcedMonotonic) {
+          const metric = g.labels.find((l) => l.name === METRIC_NAME)?.value ?? "";
+          ev.info(
+            `PromQL info: input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name ${
+              goQuote(metric)
+            }`,
+            vecArg.pos.start,
+          );
+        }
+        const labels = multi ? setLabel(g.labels, qLabel, openMetricsFloat(qv)) : g.labels;
+        out.push({ labels, v: r.value, dropName: true });
       }
-      out.push({ labels: g.labels, v: r.value, dropName: true });
     }
     steps[i] = out;
+  }
+  return { kind: "vector", steps };
+}
+
+function histogramFraction(ev: Evaluator, e: Call, ts: Float64Array): StepVectors {
+  const lower = ev.evalScalar(e.args[0]!, ts).v;
+  const upper = ev.evalScalar(e.args[1]!, ts).v;
+  const input = ev.evalVector(e.args[2]!, ts);
+  const steps: ESample[][] = new Array(ts.length);
+  for (let i = 0; i < ts.length; i++) {
+    const groups = bucketGroups(ev, input.steps[i]!, e.args[2]!.pos.start);
+    steps[i] = groups.map((g) => ({
+      labels: g.labels,
+      v: bucketFraction(lower[i]!, upper[i]!, g.buckets),
+      dropName: true,
+    }));
   }
   return { kind: "vector", steps };
 }
@@ -523,19 +570,20 @@ export function evalCall(ev: Evaluator, e: Call, ts: Float64Array): EvalValue {
       };
     }
     case "histogram_quantile":
+    case "histogram_quantiles":
       return histogramQuantile(ev, e, ts);
+    case "histogram_fraction":
+      return histogramFraction(ev, e, ts);
     case "histogram_count":
     case "histogram_sum":
     case "histogram_avg":
     case "histogram_stddev":
-    case "histogram_stdvar":
-    case "histogram_fraction": {
+    case "histogram_stdvar": {
       // Native histograms only; float samples are ignored, as in Prometheus.
       for (const a of e.args) ev.eval(a, ts);
       return { kind: "vector", steps: Array.from({ length: ts.length }, () => []) };
     }
     case "info":
-    case "histogram_quantiles":
     case "integral":
       throw new QueryExecutionError(`function ${name} is not supported`);
   }

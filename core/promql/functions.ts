@@ -435,6 +435,35 @@ export function bucketQuantile(q: number, buckets: Bucket[]): BucketQuantileResu
   return { value: start + (end - start) * (rank / count), forcedMonotonic: forced };
 }
 
+/**
+ * The fraction of observations between `lower` and `upper` from classic
+ * buckets. Within a bucket the observations are spread linearly; in a bucket
+ * with an infinite bound they sit at its finite bound. The lowest bucket starts
+ * at 0 when its upper bound is positive, as for quantiles.
+ */
+export function bucketFraction(lower: number, upper: number, buckets: Bucket[]): number {
+  const bs = buckets.slice().sort((a, b) => a.upper - b.upper);
+  if (bs.length === 0 || bs[bs.length - 1]!.upper !== Infinity) return NaN;
+  const total = bs[bs.length - 1]!.count;
+  if (total === 0 || Number.isNaN(lower) || Number.isNaN(upper)) return NaN;
+  if (lower >= upper) return 0;
+  const rank = (x: number): number => {
+    let r = 0, prevCum = 0;
+    for (let i = 0; i < bs.length; i++) {
+      const hi = bs[i]!.upper;
+      const lo = i === 0 ? (hi > 0 ? 0 : -Infinity) : bs[i - 1]!.upper;
+      const count = bs[i]!.count - prevCum;
+      prevCum = bs[i]!.count;
+      if (x <= lo) break;
+      if (x >= hi) r += count;
+      else if (lo === -Infinity) r += count;
+      else if (hi !== Infinity) r += count * (x - lo) / (hi - lo);
+    }
+    return r;
+  };
+  return (rank(upper) - rank(lower)) / total;
+}
+
 /** Formats a float as Go's `strconv.FormatFloat(v, 'f', -1, 64)` (no exponent). */
 export function formatFloatPlain(v: number): string {
   if (Number.isNaN(v)) return "NaN";
