@@ -1,0 +1,414 @@
+/**
+ * Block files: immutable, one per time window, holding every series' chunks,
+ * a series table (refs, chunk offsets and time bounds) and a footer with
+ * version and CRC-32C (layout in FORMAT.md, "Block file").
+ *
+ * Writing is crash-safe: bytes go to `<name>.tmp`, are fsynced, renamed, and
+ * the directory is fsynced. Reading verifies the checksum of the whole file
+ * on open; chunks carry their own checksums, verified on decode.
+ *
+ * @module
+ */
+import { crc32c } from "./crc32c.ts";
+import { decodeChunk, encodeChunk } from "./chunk.ts";
+import { ByteReader, ByteWriter } from "./_byte_buf.ts";
+import { blockFileName, joinPath, TMP_SUFFIX } from "./filenames.ts";
+import { fsyncDir, writeAll } from "./wal.ts";
+import { clip, type Samples } from "./head.ts";
+
+/** Block format version (header byte 4 and footer). */
+export const BLOCK_VERSION = 1;
+/** Chunks inside blocks hold up to this many samples: fewer headers than head chunks. */
+export const BLOCK_CHUNK_SAMPLES = 1024;
+const HEADER_BYTES = 8;
+const FOOTER_BYTES = 44;
+const MAGIC = [0x50, 0x42, 0x4c, 0x4b]; // "PBLK"
+
+/** Thrown when a block file fails its checks. */
+export class BlockCorruptError extends Error {
+  constructor(readonly path: string, message: string) {
+    super(`Block ${path} is corrupt: ${message}`);
+    this.name = "BlockCorruptError";
+  }
+}
+
+/** What a block holds, from its footer. */
+export interface BlockMeta {
+  seq: number;
+  minT: number;
+  maxT: number;
+  samples: number;
+  series: number;
+  /** 0 for a head flush; +1 per compaction. */
+  level: number;
+  bytes: number;
+}
+
+/**
+ * Writes one block file incrementally: series in ascending ref order, each
+ * re-cut into chunks of up to {@linkcode BLOCK_CHUNK_SAMPLES}; data is
+ * streamed to `<seq>.blk.tmp` with a running CRC, and {@linkcode finish}
+ * adds the table and footer, fsyncs, renames and fsyncs the directory.
+ */
+export class BlockFileWriter {
+  readonly #dir: string;
+  readonly #seq: number;
+  readonly #level: number;
+  readonly #chunkSamples: number;
+  readonly #path: string;
+  #file: Deno.FsFile;
+  #buf = new ByteWriter(1 << 20);
+  #crc = 0;
+  #pos = 0;
+  #prevRef = 0;
+  // Table entries: per series ref and chunk count; per chunk len, count, minT, maxT.
+  #sRef: number[] = [];
+  #sChunks: number[] = [];
+  #cLen: number[] = [];
+  #cCount: number[] = [];
+  #cMin: number[] = [];
+  #cMax: number[] = [];
+  #minT = Infinity;
+  #maxT = -Infinity;
+  #samples = 0;
+
+  private constructor(
+    dir: string,
+    seq: number,
+    level: number,
+    chunkSamples: number,
+    file: Deno.FsFile,
+  ) {
+    this.#dir = dir;
+    this.#seq = seq;
+    this.#level = level;
+    this.#chunkSamples = chunkSamples;
+    this.#path = joinPath(dir, blockFileName(seq));
+    this.#file = file;
+    this.#buf.bytes(new Uint8Array([...MAGIC, BLOCK_VERSION, 0, 0, 0]));
+  }
+
+  /** Starts block `seq` in `dir`. */
+  static async create(
+    dir: string,
+    seq: number,
+    level: number,
+    chunkSamples = BLOCK_CHUNK_SAMPLES,
+  ): Promise<BlockFileWriter> {
+    const tmp = joinPath(dir, blockFileName(seq)) + TMP_SUFFIX;
+    const f = await Deno.open(tmp, { create: true, write: true, truncate: true });
+    return new BlockFileWriter(dir, seq, level, chunkSamples, f);
+  }
+
+  /** Adds series `ref` (greater than the previous one) with samples [start, end), ascending. */
+  async add(
+    ref: number,
+    t: Float64Array,
+    v: Float64Array,
+    start = 0,
+    end = t.length,
+  ): Promise<void> {
+    if (end <= start) return;
+    if (ref <= this.#prevRef) throw new Error("BUG: BlockFileWriter refs not ascending");
+    this.#prevRef = ref;
+    this.#sRef.push(ref);
+    let nc = 0;
+    for (let i = start; i < end; i += this.#chunkSamples) {
+      const e = Math.min(end, i + this.#chunkSamples);
+      const c = encodeChunk(t, v, i, e);
+      this.#buf.bytes(c);
+      this.#cLen.push(c.length);
+      this.#cCount.push(e - i);
+      this.#cMin.push(Math.floor(t[i]));
+      this.#cMax.push(Math.ceil(t[e - 1]));
+      nc++;
+    }
+    this.#sChunks.push(nc);
+    if (t[start] < this.#minT) this.#minT = t[start];
+    if (t[end - 1] > this.#maxT) this.#maxT = t[end - 1];
+    this.#samples += end - start;
+    if (this.#buf.pos >= 1 << 20) await this.#drain();
+  }
+
+  async #drain(): Promise<void> {
+    const b = this.#buf.view();
+    this.#crc = crc32c(b, this.#crc);
+    await writeAll(this.#file, b);
+    this.#pos += b.length;
+    this.#buf.reset();
+  }
+
+  /** Writes table and footer, makes the file durable under its final name. */
+  async finish(): Promise<BlockMeta> {
+    try {
+      if (this.#sRef.length === 0) this.#minT = this.#maxT = 0;
+      const tableOffset = this.#pos + this.#buf.pos;
+      const w = this.#buf;
+      const tableStart = w.pos;
+      w.uvarint(this.#sRef.length);
+      const base = Math.floor(this.#minT);
+      let prev = 0, c = 0;
+      for (let i = 0; i < this.#sRef.length; i++) {
+        w.uvarint(this.#sRef[i] - prev);
+        prev = this.#sRef[i];
+        const nc = this.#sChunks[i];
+        w.uvarint(nc);
+        for (let j = 0; j < nc; j++, c++) {
+          w.uvarint(this.#cLen[c]);
+          w.uvarint(this.#cCount[c]);
+          w.uvarint(this.#cMin[c] - base);
+          w.uvarint(this.#cMax[c] - this.#cMin[c]);
+        }
+      }
+      const tableLen = w.pos - tableStart;
+      w.f64(this.#minT);
+      w.f64(this.#maxT);
+      w.f64(this.#samples);
+      w.u32(tableOffset);
+      w.u32(tableLen);
+      w.u8(this.#level);
+      w.u8(BLOCK_VERSION);
+      w.u8(0);
+      w.u8(0);
+      const crc = crc32c(w.view(), this.#crc);
+      w.u32(crc);
+      w.bytes(new Uint8Array(MAGIC));
+      await writeAll(this.#file, w.view());
+      const bytes = this.#pos + w.pos;
+      await this.#file.sync();
+      this.#file.close();
+      await Deno.rename(this.#path + TMP_SUFFIX, this.#path);
+      await fsyncDir(this.#dir);
+      return {
+        seq: this.#seq,
+        minT: this.#minT,
+        maxT: this.#maxT,
+        samples: this.#samples,
+        series: this.#sRef.length,
+        level: this.#level,
+        bytes,
+      };
+    } catch (e) {
+      await this.abort();
+      throw e;
+    }
+  }
+
+  /** Drops the temporary file. */
+  async abort(): Promise<void> {
+    try {
+      this.#file.close();
+    } catch { /* already closed */ }
+    await Deno.remove(this.#path + TMP_SUFFIX).catch(() => {});
+  }
+}
+
+/** An open, verified block: the series table in memory, chunk bytes read on demand. */
+export class BlockReader {
+  readonly meta: BlockMeta;
+  readonly path: string;
+  #file: Deno.FsFile | undefined;
+  #lock: Promise<unknown> = Promise.resolve();
+  #refs: Uint32Array;
+  #first: Uint32Array; // index of each series' first chunk; length series+1
+  #off: Float64Array;
+  #len: Uint32Array;
+  #count: Uint32Array;
+  #cMin: Float64Array;
+  #cMax: Float64Array;
+
+  private constructor(path: string, meta: BlockMeta, table: ParsedTable) {
+    this.path = path;
+    this.meta = meta;
+    this.#refs = table.refs;
+    this.#first = table.first;
+    this.#off = table.off;
+    this.#len = table.len;
+    this.#count = table.count;
+    this.#cMin = table.cMin;
+    this.#cMax = table.cMax;
+  }
+
+  /** Opens `<dir>/<seq>.blk`, verifying its checksum; throws {@linkcode BlockCorruptError}. */
+  static async open(dir: string, seq: number): Promise<BlockReader> {
+    const path = joinPath(dir, blockFileName(seq));
+    const data = await Deno.readFile(path);
+    const { meta, table } = parseBlock(path, data, seq);
+    const r = new BlockReader(path, meta, table);
+    r.#file = await Deno.open(path, { read: true });
+    return r;
+  }
+
+  /** Refs of the series in this block, ascending. */
+  get refs(): Uint32Array {
+    return this.#refs;
+  }
+
+  /** True when the block holds series `ref`. */
+  has(ref: number): boolean {
+    const i = this.#index(ref);
+    return i >= 0;
+  }
+
+  #index(ref: number): number {
+    let lo = 0, hi = this.#refs.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.#refs[mid] < ref) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < this.#refs.length && this.#refs[lo] === ref ? lo : -1;
+  }
+
+  /**
+   * Reads samples of each ref in [minT, maxT]; refs not in the block are
+   * absent from the result. Throws ChunkCorruptError for a bad chunk.
+   */
+  async read(refs: readonly number[], minT: number, maxT: number): Promise<Map<number, Samples>> {
+    const out = new Map<number, Samples>();
+    if (maxT < this.meta.minT || minT > this.meta.maxT) return out;
+    const want: number[] = []; // chunk indexes
+    for (const ref of refs) {
+      const i = this.#index(ref);
+      if (i < 0) continue;
+      for (let c = this.#first[i]; c < this.#first[i + 1]; c++) {
+        if (this.#cMax[c] >= minT && this.#cMin[c] <= maxT) want.push(c);
+      }
+    }
+    if (want.length === 0) return out;
+    const start = this.#off[want[0]];
+    const last = want[want.length - 1];
+    const end = this.#off[last] + this.#len[last];
+    const buf = await this.#readRange(start, end - start);
+    // Decode per series.
+    let k = 0;
+    for (const ref of refs) {
+      const i = this.#index(ref);
+      if (i < 0) continue;
+      const lo = this.#first[i], hi = this.#first[i + 1];
+      while (k < want.length && want[k] < lo) k++;
+      let n = 0;
+      const k0 = k;
+      while (k < want.length && want[k] < hi) n += this.#count[want[k++]];
+      if (n === 0) continue;
+      const t = new Float64Array(n), v = new Float64Array(n);
+      let p = 0;
+      for (let j = k0; j < k; j++) {
+        const c = want[j];
+        const o = this.#off[c] - start;
+        const d = decodeChunk(buf.subarray(o, o + this.#len[c]));
+        t.set(d.t, p);
+        v.set(d.v, p);
+        p += d.t.length;
+      }
+      const s = clip({ t: t.subarray(0, p), v: v.subarray(0, p) }, minT, maxT);
+      if (s.t.length > 0) out.set(ref, s);
+    }
+    return out;
+  }
+
+  /** Every sample of every series (for compaction). */
+  readAll(): Promise<Map<number, Samples>> {
+    return this.read([...this.#refs], -Infinity, Infinity);
+  }
+
+  #readRange(pos: number, n: number): Promise<Uint8Array> {
+    const op = this.#lock.then(async () => {
+      const f = this.#file;
+      if (!f) throw new Error(`Cannot read block ${this.path}: closed`);
+      await f.seek(pos, Deno.SeekMode.Start);
+      const buf = new Uint8Array(n);
+      let got = 0;
+      while (got < n) {
+        const r = await f.read(buf.subarray(got));
+        if (r === null) throw new BlockCorruptError(this.path, "file shorter than its table");
+        got += r;
+      }
+      return buf;
+    });
+    this.#lock = op.catch(() => {});
+    return op;
+  }
+
+  /** Closes the file handle (after pending reads). */
+  async close(): Promise<void> {
+    await this.#lock;
+    this.#file?.close();
+    this.#file = undefined;
+  }
+}
+
+interface ParsedTable {
+  refs: Uint32Array;
+  first: Uint32Array;
+  off: Float64Array;
+  len: Uint32Array;
+  count: Uint32Array;
+  cMin: Float64Array;
+  cMax: Float64Array;
+}
+
+/** Verifies and parses block bytes; throws {@linkcode BlockCorruptError}. */
+export function parseBlock(
+  path: string,
+  data: Uint8Array,
+  seq: number,
+): { meta: BlockMeta; table: ParsedTable } {
+  const fail = (m: string) => new BlockCorruptError(path, m);
+  if (data.length < HEADER_BYTES + FOOTER_BYTES) throw fail("too short");
+  for (let i = 0; i < 4; i++) {
+    if (data[i] !== MAGIC[i] || data[data.length - 4 + i] !== MAGIC[i]) throw fail("bad magic");
+  }
+  if (data[4] !== BLOCK_VERSION) throw fail(`unknown version ${data[4]}`);
+  const crcAt = data.length - 8;
+  const r = new ByteReader(data, crcAt);
+  if (crc32c(data, 0, 0, crcAt) !== r.u32()) throw fail("checksum mismatch");
+  const f = new ByteReader(data, data.length - FOOTER_BYTES);
+  const minT = f.f64(), maxT = f.f64(), samples = f.f64();
+  const tableOffset = f.u32(), tableLen = f.u32();
+  const level = f.u8(), version = f.u8();
+  if (version !== BLOCK_VERSION) throw fail(`unknown footer version ${version}`);
+  if (tableOffset + tableLen > data.length - FOOTER_BYTES) throw fail("table out of range");
+  try {
+    const t = new ByteReader(data, tableOffset, tableOffset + tableLen);
+    const nSeries = t.uvarint();
+    const refs = new Uint32Array(nSeries), first = new Uint32Array(nSeries + 1);
+    const off: number[] = [], len: number[] = [], count: number[] = [];
+    const cMin: number[] = [], cMax: number[] = [];
+    let ref = 0, pos = HEADER_BYTES;
+    const base = Math.floor(minT);
+    for (let i = 0; i < nSeries; i++) {
+      ref += t.uvarint();
+      refs[i] = ref;
+      first[i] = off.length;
+      const nc = t.uvarint();
+      for (let c = 0; c < nc; c++) {
+        const l = t.uvarint();
+        off.push(pos);
+        len.push(l);
+        pos += l;
+        count.push(t.uvarint());
+        const lo = base + t.uvarint();
+        cMin.push(lo);
+        cMax.push(lo + t.uvarint());
+      }
+    }
+    first[nSeries] = off.length;
+    if (pos !== tableOffset) throw fail("chunk lengths do not add up to the table offset");
+    return {
+      meta: { seq, minT, maxT, samples, series: nSeries, level, bytes: data.length },
+      table: {
+        refs,
+        first,
+        off: new Float64Array(off),
+        len: new Uint32Array(len),
+        count: new Uint32Array(count),
+        cMin: new Float64Array(cMin),
+        cMax: new Float64Array(cMax),
+      },
+    };
+  } catch (e) {
+    if (e instanceof BlockCorruptError) throw e;
+    throw fail(`bad series table: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}

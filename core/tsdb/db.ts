@@ -1,0 +1,901 @@
+/**
+ * The storage engine's lifecycle facade: {@linkcode openDB} recovers a data
+ * directory (drops temp files, verifies blocks, quarantines corrupt ones,
+ * replays the WAL into the head) and returns a {@linkcode DB} that is both
+ * the {@linkcode Appender} and the {@linkcode Querier} of core/model.
+ *
+ * Write path: validate per sample → WAL record (+ series definitions) →
+ * fsync (group commit) → head. Background: full block windows are flushed
+ * to block files by a worker, the WAL is checkpointed (segments whose samples
+ * are all in blocks are deleted), blocks are compacted (2h → 6h → 24h) and
+ * retention deletes whole blocks by age and disk budget (two-phase).
+ *
+ * Late samples: a sample is accepted when `t ≥ maxT − outOfOrderWindowMs`,
+ * where maxT is the newest timestamp accepted so far, and rejected as
+ * `out_of_bounds` otherwise; `t > now + futureToleranceMs` is rejected as
+ * `too_far_in_future`. Samples may land in windows already in blocks: they
+ * are flushed as a new, overlapping block, merged at read time and by
+ * compaction. Equal timestamps: the last write wins.
+ *
+ * @module
+ */
+import {
+  type Appender,
+  type AppendResult,
+  type Labels,
+  labelsKey,
+  type Matcher,
+  type MetricMetadata,
+  type Querier,
+  type RejectedSample,
+  type SampleBatch,
+  type SelectHints,
+  type SeriesData,
+  StorageFullError,
+} from "../model/mod.ts";
+import {
+  BLOCK_SUFFIX,
+  blockFileName,
+  BLOCKS_DIR,
+  DELETED_SUFFIX,
+  joinPath,
+  KV_FILE,
+  KV_PREFIX,
+  parseBlockFileName,
+  QUARANTINE_DIR,
+  TMP_SUFFIX,
+  WAL_DIR,
+} from "./filenames.ts";
+import {
+  decodeSamples,
+  decodeSeries,
+  encodeSamples,
+  encodeSeries,
+  REC_SAMPLES,
+  REC_SERIES,
+  replayWal,
+  type SeriesDef,
+  Wal,
+} from "./wal.ts";
+import { commitBatched, SeriesIndex } from "./index.ts";
+import { clip, concat, Head, type Samples } from "./head.ts";
+import { BlockCorruptError, BlockReader } from "./block.ts";
+import { BlockWriteError, BlockWriter, isNoSpace, type SeriesChunks } from "./block_writer.ts";
+import { ChunkCorruptError, decodeChunk } from "./chunk.ts";
+import { DbQuerier } from "./querier.ts";
+import { planCompaction } from "./compact.ts";
+import { planRetention } from "./retention.ts";
+
+/** Log function: level, message, structured fields. */
+export type Logger = (
+  level: "debug" | "info" | "warn" | "error",
+  msg: string,
+  fields: Record<string, unknown>,
+) => void;
+
+/** Options of {@linkcode openDB}. */
+export interface OpenOptions {
+  /** Data directory (created when missing). */
+  dir: string;
+  /** An open Deno KV, or a path to one. @default `<dir>/index.kv` */
+  kv?: Deno.Kv | string;
+  /** WAL fsync policy, see wal.ts. @default "always" */
+  fsync?: "always" | "interval";
+  /** @default 1000 */
+  fsyncIntervalMs?: number;
+  /** Late samples are accepted this far behind the newest one; Infinity allowed. @default 1 h */
+  outOfOrderWindowMs?: number;
+  /** Samples further than this ahead of `now()` are rejected. @default 10 min */
+  futureToleranceMs?: number;
+  /** Blocks whose newest sample is older than this are deleted; 0 = off. @default 0 */
+  retentionMs?: number;
+  /** Disk budget for WAL + blocks + KV; oldest blocks go first, then appends fail; 0 = off. */
+  maxBytes?: number;
+  /** Width of a block window. @default 2 h */
+  blockRangeMs?: number;
+  /** Head memory that triggers an early flush. @default 64 MiB */
+  headMemoryBudgetBytes?: number;
+  logger?: Logger;
+  /** Clock in ms. @default Date.now */
+  now?: () => number;
+  /** Write blocks in a Web Worker. @default true */
+  useWorker?: boolean;
+  /** WAL segment size. @default 8 MiB */
+  walSegmentBytes?: number;
+  /** Period of background flush/compaction/retention; 0 = only on demand. @default 60000 */
+  backgroundIntervalMs?: number;
+  /** Grace period between marking a block deleted and removing its file. @default 60000 */
+  deleteGraceMs?: number;
+  /** Compact blocks in the background. @default true */
+  compaction?: boolean;
+  /** WAL write function (fault injection in tests). */
+  walWrite?: (file: Deno.FsFile, data: Uint8Array) => Promise<void>;
+}
+
+/** Bytes on disk per part. */
+export interface DiskBytes {
+  wal: number;
+  blocks: number;
+  kv: number;
+  total: number;
+}
+
+/** What {@linkcode DB.stats} reports; counters are totals since open. */
+export interface DBStats {
+  series: number;
+  headSeries: number;
+  headSamples: number;
+  headChunks: number;
+  headBytes: number;
+  headMinT: number | null;
+  headMaxT: number | null;
+  blocks: number;
+  blockSamples: number;
+  bytes: DiskBytes;
+  corruptBlocks: number;
+  missingBlocks: number;
+  samplesAppended: number;
+  samplesRejected: number;
+  walFsyncs: number;
+  walFsyncSecondsSum: number;
+  walBytesWritten: number;
+  walTruncatedBytes: number;
+  walCorruptSegments: number;
+  blockBytesWritten: number;
+  flushes: number;
+  flushFailures: number;
+  compactions: number;
+  compactionFailures: number;
+  retentionDeletedBlocks: number;
+  storageFullRejections: number;
+}
+
+/** Health for /health. */
+export interface DBHealth {
+  status: "healthy" | "degraded" | "unhealthy";
+  message: string;
+}
+
+interface Frozen {
+  window: number;
+  chunks: Map<number, Uint8Array[]>;
+}
+
+interface KvBlockEntry {
+  minT: number;
+  maxT: number;
+  level: number;
+}
+
+function blockKey(seq: number): Deno.KvKey {
+  return [KV_PREFIX, "block", seq];
+}
+function flushedKey(window: number): Deno.KvKey {
+  return [KV_PREFIX, "flushed", window];
+}
+
+const noopLogger: Logger = () => {};
+
+/** Opens (and recovers) a database in `opts.dir`. */
+export async function openDB(opts: OpenOptions): Promise<DB> {
+  const db = new DB(opts);
+  await db._open(typeof opts.kv === "object" ? opts.kv : undefined);
+  return db;
+}
+
+/** An open database: Appender and Querier of core/model. */
+export class DB implements Appender, Querier {
+  readonly #dir: string;
+  readonly #walDir: string;
+  readonly #blocksDir: string;
+  readonly #quarantineDir: string;
+  readonly #kvPath: string | undefined;
+  readonly #fsync: "always" | "interval";
+  readonly #oooWindow: number;
+  readonly #futureTolerance: number;
+  readonly #retentionMs: number;
+  readonly #maxBytes: number;
+  readonly #range: number;
+  readonly #flushDelay: number;
+  readonly #headBudget: number;
+  readonly #log: Logger;
+  readonly #now: () => number;
+  readonly #opts: OpenOptions;
+  #kv!: Deno.Kv;
+  #ownKv = false;
+  #wal!: Wal;
+  #index!: SeriesIndex;
+  #head: Head;
+  #writer!: BlockWriter;
+  #querier!: DbQuerier;
+  #blocks = new Map<number, BlockReader>();
+  #nextSeq = 1;
+  #frozen: Frozen[] = [];
+  #segWindows = new Map<number, Set<number>>();
+  #flushedMarks = new Map<number, number>();
+  #logged = new Set<number>();
+  #maxT = -Infinity;
+  #nextFlushCheck = -Infinity;
+  #bgLock: Promise<unknown> = Promise.resolve();
+  #bgRunning = false;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #pendingDeletes: { path: string; at: number; reader: BlockReader }[] = [];
+  #kvBytes = 0;
+  #closed = false;
+  #problems = new Map<string, string>();
+  #c = {
+    corruptBlocks: 0,
+    missingBlocks: 0,
+    samplesAppended: 0,
+    samplesRejected: 0,
+    walTruncatedBytes: 0,
+    walCorruptSegments: 0,
+    blockBytesWritten: 0,
+    flushes: 0,
+    flushFailures: 0,
+    compactions: 0,
+    compactionFailures: 0,
+    retentionDeletedBlocks: 0,
+    storageFullRejections: 0,
+  };
+
+  /** Use {@linkcode openDB}. */
+  constructor(opts: OpenOptions) {
+    this.#opts = opts;
+    this.#dir = opts.dir;
+    this.#walDir = joinPath(opts.dir, WAL_DIR);
+    this.#blocksDir = joinPath(opts.dir, BLOCKS_DIR);
+    this.#quarantineDir = joinPath(opts.dir, QUARANTINE_DIR);
+    this.#kvPath = typeof opts.kv === "string"
+      ? opts.kv
+      : opts.kv === undefined
+      ? joinPath(opts.dir, KV_FILE)
+      : undefined;
+    this.#fsync = opts.fsync ?? "always";
+    this.#oooWindow = opts.outOfOrderWindowMs ?? 3_600_000;
+    this.#futureTolerance = opts.futureToleranceMs ?? 600_000;
+    this.#retentionMs = opts.retentionMs ?? 0;
+    this.#maxBytes = opts.maxBytes ?? 0;
+    this.#range = opts.blockRangeMs ?? 7_200_000;
+    this.#flushDelay = Math.min(this.#oooWindow, this.#range / 2);
+    this.#headBudget = opts.headMemoryBudgetBytes ?? 64 << 20;
+    this.#log = opts.logger ?? noopLogger;
+    this.#now = opts.now ?? Date.now;
+    this.#head = new Head(this.#range);
+  }
+
+  /** @internal Recovery; called by {@linkcode openDB}. */
+  async _open(kv: Deno.Kv | undefined): Promise<void> {
+    await Deno.mkdir(this.#blocksDir, { recursive: true });
+    await Deno.mkdir(this.#walDir, { recursive: true });
+    if (kv) this.#kv = kv;
+    else {
+      this.#kv = await Deno.openKv(this.#kvPath);
+      this.#ownKv = true;
+    }
+    this.#index = await SeriesIndex.load(this.#kv);
+    for (const ref of this.#index.select([])) this.#logged.add(ref);
+    await this.#recoverBlocks();
+    for await (const e of this.#kv.list<number>({ prefix: [KV_PREFIX, "flushed"] })) {
+      this.#flushedMarks.set(e.key[2] as number, e.value);
+    }
+    await this.#replay();
+    this.#wal = await Wal.open({
+      dir: this.#walDir,
+      fsync: this.#fsync,
+      fsyncIntervalMs: this.#opts.fsyncIntervalMs,
+      segmentBytes: this.#opts.walSegmentBytes,
+      write: this.#opts.walWrite,
+    });
+    await this.#index.save();
+    this.#writer = new BlockWriter(this.#opts.useWorker ?? true);
+    this.#querier = new DbQuerier({
+      index: this.#index,
+      read: (refs, minT, maxT) => this.#read(refs, minT, maxT),
+    });
+    await this.#measureKv();
+    const every = this.#opts.backgroundIntervalMs ?? 60_000;
+    if (every > 0) {
+      this.#timer = setInterval(() => this.#background().catch(() => {}), every);
+      Deno.unrefTimer(this.#timer as unknown as number);
+    }
+  }
+
+  async #recoverBlocks(): Promise<void> {
+    const known = new Map<number, KvBlockEntry>();
+    for await (const e of this.#kv.list<KvBlockEntry>({ prefix: [KV_PREFIX, "block"] })) {
+      known.set(e.key[2] as number, e.value);
+    }
+    const onDisk: number[] = [];
+    for await (const e of Deno.readDir(this.#blocksDir)) {
+      const path = joinPath(this.#blocksDir, e.name);
+      if (e.name.endsWith(TMP_SUFFIX) || e.name.endsWith(DELETED_SUFFIX)) {
+        await Deno.remove(path).catch(() => {});
+        this.#log("info", "removed leftover file", { path });
+        continue;
+      }
+      const seq = parseBlockFileName(e.name);
+      if (seq !== undefined) onDisk.push(seq);
+    }
+    try {
+      for await (const e of Deno.readDir(this.#quarantineDir)) {
+        const seq = parseBlockFileName(e.name);
+        if (seq !== undefined && seq >= this.#nextSeq) this.#nextSeq = seq + 1;
+      }
+    } catch { /* no quarantine yet */ }
+    onDisk.sort((a, b) => a - b);
+    const adopt: Deno.AtomicOperation = this.#kv.atomic();
+    let adopted = 0;
+    for (const seq of onDisk) {
+      if (seq >= this.#nextSeq) this.#nextSeq = seq + 1;
+      try {
+        const r = await BlockReader.open(this.#blocksDir, seq);
+        this.#blocks.set(seq, r);
+        if (r.meta.maxT > this.#maxT) this.#maxT = r.meta.maxT;
+        if (!known.has(seq)) {
+          adopt.set(blockKey(seq), { minT: r.meta.minT, maxT: r.meta.maxT, level: r.meta.level });
+          adopted++;
+        }
+      } catch (e) {
+        await this.#quarantine(seq, e);
+      }
+      known.delete(seq);
+    }
+    if (adopted > 0) await adopt.commit();
+    for (const [seq] of known) {
+      if (seq >= this.#nextSeq) this.#nextSeq = seq + 1;
+      this.#c.missingBlocks++;
+      this.#problems.set(`missing:${seq}`, `block ${blockFileName(seq)} is missing`);
+      this.#log("error", "block file missing", { block: blockFileName(seq) });
+      await this.#kv.delete(blockKey(seq));
+    }
+  }
+
+  async #quarantine(seq: number, e: unknown): Promise<void> {
+    await Deno.mkdir(this.#quarantineDir, { recursive: true });
+    const from = joinPath(this.#blocksDir, blockFileName(seq));
+    const to = joinPath(this.#quarantineDir, blockFileName(seq));
+    await Deno.rename(from, to).catch(() => {});
+    await this.#kv.delete(blockKey(seq));
+    this.#c.corruptBlocks++;
+    this.#problems.set(`corrupt:${seq}`, `block ${blockFileName(seq)} is corrupt, quarantined`);
+    this.#log("error", "corrupt block quarantined", {
+      block: blockFileName(seq),
+      error: e instanceof Error ? e.message : String(e),
+    });
+  }
+
+  async #replay(): Promise<void> {
+    let lastSeg = -1, lastW = NaN;
+    let set: Set<number> | undefined;
+    const res = await replayWal(this.#walDir, (type, r, seg) => {
+      if (type === REC_SERIES) {
+        for (const d of decodeSeries(r)) {
+          this.#index.restore(d.ref, d.labels);
+          this.#logged.add(d.ref);
+        }
+      } else if (type === REC_SAMPLES) {
+        const c = decodeSamples(r);
+        if (seg !== lastSeg) {
+          lastSeg = seg;
+          lastW = NaN;
+          set = this.#segWindows.get(seg);
+          if (!set) this.#segWindows.set(seg, set = new Set());
+        }
+        for (let i = 0; i < c.n; i++) {
+          const t = c.t[i];
+          const w = Math.floor(t / this.#range);
+          const mark = this.#flushedMarks.get(w);
+          if (mark !== undefined && mark > seg) continue;
+          if (this.#index.labels(c.refs[i]) === undefined) {
+            throw new Error(`samples for unknown series ref ${c.refs[i]}`);
+          }
+          this.#head.append(c.refs[i], t, c.v[i]);
+          if (t > this.#maxT) this.#maxT = t;
+          if (w !== lastW) {
+            set!.add(w);
+            lastW = w;
+          }
+        }
+      }
+    }, (msg, fields) => this.#log("warn", msg, fields));
+    this.#c.walTruncatedBytes += res.truncatedBytes;
+    this.#c.walCorruptSegments += res.corruptSegments.length;
+    for (const s of res.corruptSegments) {
+      this.#problems.set(`wal:${s}`, `WAL segment ${s} had a corrupt record`);
+    }
+    this.#log("info", "WAL replayed", {
+      segments: res.segments,
+      records: res.records,
+      headSamples: this.#head.stats().samples,
+    });
+  }
+
+  /** The {@linkcode Appender}: this database. */
+  appender(): Appender {
+    return this;
+  }
+
+  /** The {@linkcode Querier}: this database. */
+  querier(): Querier {
+    return this;
+  }
+
+  /**
+   * Appends a batch; resolves once accepted samples are in the WAL (fsynced
+   * with `fsync: "always"`). Rejects with StorageFullError when the disk or
+   * the budget is full; then nothing of the batch is stored.
+   */
+  async append(batch: SampleBatch): Promise<AppendResult> {
+    if (this.#closed) throw new Error("Cannot append: the database is closed");
+    const n = batch.length;
+    const now = this.#now();
+    const minValid = this.#oooWindow === Infinity ? -Infinity : this.#maxT - this.#oooWindow;
+    const maxValid = now + this.#futureTolerance;
+    const seriesRefs = new Int32Array(batch.series.length).fill(-1);
+    const refs = new Uint32Array(n), ts = new Float64Array(n), vs = new Float64Array(n);
+    const rejected: RejectedSample[] = [];
+    const defs: SeriesDef[] = [];
+    let k = 0;
+    for (let i = 0; i < n; i++) {
+      const t = batch.t(i);
+      if (!Number.isFinite(t)) {
+        rejected.push({ index: i, reason: "invalid", message: "timestamp is not a finite number" });
+        continue;
+      }
+      if (t > maxValid) {
+        rejected.push({
+          index: i,
+          reason: "too_far_in_future",
+          message: `timestamp ${t} is more than ${this.#futureTolerance} ms ahead of now`,
+        });
+        continue;
+      }
+      if (t < minValid) {
+        rejected.push({
+          index: i,
+          reason: "out_of_bounds",
+          message: `timestamp ${t} is older than the out-of-order window (before ${minValid})`,
+        });
+        continue;
+      }
+      const bi = batch.ref(i);
+      let ref = seriesRefs[bi];
+      if (ref < 0) {
+        const labels = batch.series[bi];
+        ref = this.#index.getOrCreate(labels, labelsKey(labels)).ref;
+        seriesRefs[bi] = ref;
+        if (!this.#logged.has(ref)) defs.push({ ref, labels });
+      }
+      refs[k] = ref;
+      ts[k] = t;
+      vs[k++] = batch.v(i);
+    }
+    this.#c.samplesRejected += rejected.length;
+    if (k === 0) return { accepted: 0, rejected };
+    const rec = encodeSamples(refs, ts, vs, k);
+    if (this.#maxBytes > 0) await this.#checkBudget(rec.length);
+    const apply = (seg: number) => {
+      let set = this.#segWindows.get(seg);
+      if (!set) this.#segWindows.set(seg, set = new Set());
+      let lastW = NaN;
+      for (let i = 0; i < k; i++) {
+        const t = ts[i];
+        this.#head.append(refs[i], t, vs[i]);
+        if (t > this.#maxT) this.#maxT = t;
+        const w = Math.floor(t / this.#range);
+        if (w !== lastW) {
+          set.add(w);
+          lastW = w;
+        }
+      }
+      for (const d of defs) this.#logged.add(d.ref);
+      this.#c.samplesAppended += k;
+    };
+    try {
+      const pending = defs.length > 0 ? this.#wal.append(encodeSeries(defs)) : undefined;
+      const p = this.#wal.append(rec, apply);
+      if (pending) await pending;
+      await p;
+    } catch (e) {
+      if (isNoSpace(e)) {
+        this.#c.storageFullRejections++;
+        throw new StorageFullError("Cannot append: the disk is full", { cause: e });
+      }
+      throw e;
+    }
+    if (defs.length > 0) {
+      this.#index.save().catch((e) =>
+        this.#log("error", "saving series to KV failed", { error: String(e) })
+      );
+    }
+    if (this.#maxT >= this.#nextFlushCheck || this.#head.bytes > this.#headBudget) {
+      this.#nextFlushCheck = Infinity;
+      this.#background().catch(() => {});
+    }
+    return { accepted: k, rejected };
+  }
+
+  async #checkBudget(extra: number): Promise<void> {
+    let used = await this.#diskBytesTotal();
+    if (used + extra <= this.#maxBytes) return;
+    // Make room by deleting the oldest blocks, as retention by size would.
+    await this.#enqueueBg(() => this.#applyRetention());
+    used = await this.#diskBytesTotal();
+    if (used + extra > this.#maxBytes) {
+      this.#c.storageFullRejections++;
+      throw new StorageFullError(
+        `Cannot append: the disk budget of ${this.#maxBytes} bytes is used up (${used} bytes)`,
+      );
+    }
+  }
+
+  async #diskBytesTotal(): Promise<number> {
+    let blocks = 0;
+    for (const b of this.#blocks.values()) blocks += b.meta.bytes;
+    return (await this.#wal.diskBytes()) + blocks + this.#kvBytes;
+  }
+
+  /** Records metadata for a metric name (kept in KV). */
+  setMetadata(name: string, meta: MetricMetadata): Promise<void> {
+    return this.#index.setMetadata(name, meta);
+  }
+
+  // Querier: delegated to DbQuerier.
+  /** See {@linkcode Querier.select}. */
+  select(matchers: readonly Matcher[], hints: SelectHints): Promise<SeriesData[]> {
+    return this.#querier.select(matchers, hints);
+  }
+  /** See {@linkcode Querier.labelNames}. */
+  labelNames(matchers: readonly Matcher[], hints: SelectHints): Promise<string[]> {
+    return this.#querier.labelNames(matchers, hints);
+  }
+  /** See {@linkcode Querier.labelValues}. */
+  labelValues(name: string, matchers: readonly Matcher[], hints: SelectHints): Promise<string[]> {
+    return this.#querier.labelValues(name, matchers, hints);
+  }
+  /** See {@linkcode Querier.series}. */
+  series(matchers: readonly Matcher[], hints: SelectHints): Promise<Labels[]> {
+    return this.#querier.series(matchers, hints);
+  }
+  /** See {@linkcode Querier.metadata}. */
+  metadata(): Promise<Map<string, MetricMetadata>> {
+    return this.#querier.metadata();
+  }
+
+  async #read(
+    refs: readonly number[],
+    minT: number,
+    maxT: number,
+  ): Promise<Map<number, Samples>[]> {
+    const out: Map<number, Samples>[] = [];
+    const seqs = [...this.#blocks.keys()].sort((a, b) => a - b);
+    for (const seq of seqs) {
+      const b = this.#blocks.get(seq);
+      if (!b || b.meta.maxT < minT || b.meta.minT > maxT) continue;
+      try {
+        out.push(await b.read(refs, minT, maxT));
+      } catch (e) {
+        if (e instanceof ChunkCorruptError || e instanceof BlockCorruptError) {
+          this.#blocks.delete(seq);
+          await b.close();
+          await this.#quarantine(seq, e);
+          continue;
+        }
+        throw e;
+      }
+    }
+    for (const f of this.#frozen) {
+      const lo = f.window * this.#range, hi = lo + this.#range - 1;
+      if (hi < minT || lo > maxT) continue;
+      const m = new Map<number, Samples>();
+      for (const ref of refs) {
+        const chunks = f.chunks.get(ref);
+        if (!chunks) continue;
+        const s = clip(concat(chunks.map((c) => decodeChunk(c))), minT, maxT);
+        if (s.t.length) m.set(ref, s);
+      }
+      out.push(m);
+    }
+    const h = new Map<number, Samples>();
+    for (const ref of refs) {
+      const s = this.#head.read(ref, minT, maxT);
+      if (s.t.length) h.set(ref, s);
+    }
+    out.push(h);
+    return out;
+  }
+
+  #enqueueBg<T>(op: () => Promise<T>): Promise<T> {
+    const p = this.#bgLock.then(op);
+    this.#bgLock = p.catch(() => {});
+    return p;
+  }
+
+  /** Flush of complete windows, compaction, retention; serialized. */
+  #background(): Promise<void> {
+    if (this.#bgRunning || this.#closed) return Promise.resolve();
+    this.#bgRunning = true;
+    return this.#enqueueBg(async () => {
+      try {
+        await this.#flushDue();
+        if (this.#opts.compaction ?? true) await this.#compactOnce();
+        await this.#applyRetention();
+        await this.#purgeDeleted(false);
+      } catch (e) {
+        this.#log("error", "background work failed", { error: String(e) });
+      } finally {
+        this.#bgRunning = false;
+      }
+    });
+  }
+
+  async #flushDue(): Promise<void> {
+    const horizon = this.#maxT - this.#flushDelay;
+    let windows = this.#head.windows();
+    const due = windows.filter((w) => (w + 1) * this.#range <= horizon);
+    if (due.length > 0) await this.#flushWindows(due);
+    if (this.#head.bytes > this.#headBudget) {
+      windows = this.#head.windows();
+      this.#log("info", "head over its memory budget, flushing early", { bytes: this.#head.bytes });
+      await this.#flushWindows(windows.length > 1 ? windows.slice(0, -1) : windows);
+      if (this.#head.bytes > this.#headBudget) await this.#flushWindows(this.#head.windows());
+    }
+    const base = Math.floor(horizon / this.#range) + 1;
+    this.#nextFlushCheck = base * this.#range + this.#flushDelay;
+  }
+
+  /** Persists the whole head into blocks now and checkpoints the WAL. */
+  flush(): Promise<void> {
+    return this.#enqueueBg(() => this.#flushWindows(this.#head.windows()));
+  }
+
+  async #flushWindows(windows: number[]): Promise<void> {
+    if (windows.length === 0) return;
+    const seg = await this.#wal.rotate();
+    for (const w of windows) {
+      const chunks = this.#head.extractWindow(w);
+      if (chunks.size > 0) {
+        const frozen: Frozen = { window: w, chunks };
+        this.#frozen.push(frozen);
+        const seq = this.#nextSeq++;
+        const series: SeriesChunks[] = [...chunks.keys()].sort((a, b) => a - b)
+          .map((ref) => ({ ref, chunks: chunks.get(ref)! }));
+        try {
+          const meta = await this.#writer.flush(this.#blocksDir, seq, series);
+          const r = await BlockReader.open(this.#blocksDir, seq);
+          this.#blocks.set(seq, r);
+          this.#c.blockBytesWritten += meta.bytes;
+          this.#c.flushes++;
+          await this.#kv.atomic()
+            .set(blockKey(seq), { minT: meta.minT, maxT: meta.maxT, level: 0 })
+            .set(flushedKey(w), seg)
+            .commit();
+        } catch (e) {
+          this.#c.flushFailures++;
+          this.#log("error", "block flush failed; data stays in the head and WAL", {
+            window: w,
+            error: e instanceof Error ? e.message : String(e),
+          });
+          for (const [ref, cs] of chunks) {
+            this.#head.restore(
+              ref,
+              concat(cs.map((c) => decodeChunk(c))),
+            );
+          }
+          this.#frozen = this.#frozen.filter((f) => f !== frozen);
+          if (e instanceof BlockWriteError && e.noSpace) {
+            this.#problems.set("flush", "disk full while writing a block");
+          }
+          throw e;
+        }
+        this.#frozen = this.#frozen.filter((f) => f !== frozen);
+        this.#problems.delete("flush");
+      } else {
+        await this.#kv.set(flushedKey(w), seg);
+      }
+      this.#flushedMarks.set(w, seg);
+    }
+    await this.#checkpoint();
+  }
+
+  /** Deletes WAL segments whose samples are all in blocks. */
+  async #checkpoint(): Promise<void> {
+    await this.#index.save();
+    const canDelete = (s: number) => {
+      const ws = this.#segWindows.get(s);
+      if (!ws) return true;
+      for (const w of ws) {
+        const mark = this.#flushedMarks.get(w);
+        if (mark === undefined || mark <= s) return false;
+      }
+      return true;
+    };
+    await this.#wal.removeSegments(canDelete);
+    const live = new Set(this.#wal.segments());
+    for (const s of [...this.#segWindows.keys()]) if (!live.has(s)) this.#segWindows.delete(s);
+    // A mark is needed only while a segment before it remains.
+    const oldest = Math.min(...live);
+    const drop: Deno.KvKey[] = [];
+    for (const [w, mark] of this.#flushedMarks) {
+      if (mark <= oldest) {
+        this.#flushedMarks.delete(w);
+        drop.push(flushedKey(w));
+      }
+    }
+    if (drop.length) await commitBatched(this.#kv, drop.map((key) => ({ key, size: 64 })));
+  }
+
+  async #compactOnce(): Promise<void> {
+    const metas = [...this.#blocks.values()].map((b) => b.meta);
+    const plan = planCompaction(metas, this.#range, this.#maxT - this.#flushDelay);
+    if (!plan) return;
+    const seq = this.#nextSeq++;
+    try {
+      const meta = await this.#writer.compact(this.#blocksDir, seq, plan.level, plan.inputs);
+      const r = await BlockReader.open(this.#blocksDir, seq);
+      let op = this.#kv.atomic().set(blockKey(seq), {
+        minT: meta.minT,
+        maxT: meta.maxT,
+        level: meta.level,
+      });
+      for (const s of plan.inputs) op = op.delete(blockKey(s));
+      this.#blocks.set(seq, r);
+      await op.commit();
+      for (const s of plan.inputs) await this.#markDeleted(s);
+      this.#c.compactions++;
+      this.#c.blockBytesWritten += meta.bytes;
+      this.#log("info", "blocks compacted", {
+        inputs: plan.inputs,
+        output: seq,
+        level: plan.level,
+      });
+    } catch (e) {
+      this.#c.compactionFailures++;
+      this.#log("error", "compaction failed", {
+        error: e instanceof Error ? e.message : String(e),
+      });
+    }
+  }
+
+  /** Phase one of a delete: stop serving the block and rename it aside. */
+  async #markDeleted(seq: number): Promise<void> {
+    const r = this.#blocks.get(seq);
+    if (!r) return;
+    this.#blocks.delete(seq);
+    await this.#kv.delete(blockKey(seq));
+    const path = joinPath(this.#blocksDir, blockFileName(seq));
+    await Deno.rename(path, path + DELETED_SUFFIX).catch(() => {});
+    this.#pendingDeletes.push({ path: path + DELETED_SUFFIX, at: this.#now(), reader: r });
+  }
+
+  /** Phase two: remove files marked at least the grace period ago (all when `force`). */
+  async #purgeDeleted(force: boolean): Promise<void> {
+    const grace = this.#opts.deleteGraceMs ?? 60_000;
+    const now = this.#now();
+    const keep = [];
+    for (const d of this.#pendingDeletes) {
+      if (force || now - d.at >= grace) {
+        await d.reader.close();
+        await Deno.remove(d.path).catch(() => {});
+      } else keep.push(d);
+    }
+    this.#pendingDeletes = keep;
+  }
+
+  async #applyRetention(): Promise<void> {
+    if (this.#retentionMs <= 0 && this.#maxBytes <= 0) return;
+    await this.#measureKv();
+    const metas = [...this.#blocks.values()].map((b) => b.meta);
+    const walBytes = await this.#wal.diskBytes();
+    const drop = planRetention(metas, {
+      now: this.#now(),
+      retentionMs: this.#retentionMs,
+      maxBytes: this.#maxBytes,
+      otherBytes: walBytes + this.#kvBytes,
+    });
+    for (const seq of drop) {
+      await this.#markDeleted(seq);
+      this.#c.retentionDeletedBlocks++;
+      this.#log("info", "retention deleted block", { block: blockFileName(seq) });
+    }
+  }
+
+  /** Runs one round of background work now: flush due windows, compact, retention. */
+  async maintenance(): Promise<void> {
+    await this.#enqueueBg(async () => {
+      await this.#flushDue();
+      if (this.#opts.compaction ?? true) {
+        for (let i = 0; i < 16; i++) {
+          const before = this.#c.compactions;
+          await this.#compactOnce();
+          if (this.#c.compactions === before) break;
+        }
+      }
+      await this.#applyRetention();
+      await this.#purgeDeleted(false);
+    });
+  }
+
+  async #measureKv(): Promise<void> {
+    if (!this.#kvPath) return;
+    let total = 0;
+    for (const suffix of ["", "-wal", "-shm"]) {
+      try {
+        total += (await Deno.stat(this.#kvPath + suffix)).size;
+      } catch { /* absent */ }
+    }
+    this.#kvBytes = total;
+  }
+
+  /** Bytes on disk per part (WAL, blocks, KV). */
+  async diskBytes(): Promise<DiskBytes> {
+    await this.#measureKv();
+    const wal = await this.#wal.diskBytes();
+    let blocks = 0;
+    for await (const e of Deno.readDir(this.#blocksDir)) {
+      if (e.name.endsWith(BLOCK_SUFFIX)) {
+        blocks += (await Deno.stat(joinPath(this.#blocksDir, e.name))).size;
+      }
+    }
+    return { wal, blocks, kv: this.#kvBytes, total: wal + blocks + this.#kvBytes };
+  }
+
+  /** Counters and sizes, as plain numbers. */
+  async stats(): Promise<DBStats> {
+    const h = this.#head.stats();
+    const range = this.#head.timeRange();
+    let blockSamples = 0;
+    for (const b of this.#blocks.values()) blockSamples += b.meta.samples;
+    const ws = this.#wal.stats;
+    return {
+      series: this.#index.size,
+      headSeries: h.series,
+      headSamples: h.samples,
+      headChunks: h.chunks,
+      headBytes: h.chunkBytes + h.bufferBytes,
+      headMinT: range?.minT ?? null,
+      headMaxT: range?.maxT ?? null,
+      blocks: this.#blocks.size,
+      blockSamples,
+      bytes: await this.diskBytes(),
+      walFsyncs: ws.fsyncs,
+      walFsyncSecondsSum: ws.fsyncSecondsSum,
+      walBytesWritten: ws.bytesWritten,
+      ...this.#c,
+    };
+  }
+
+  /** Degraded when blocks were quarantined or missing or a flush failed. */
+  health(): DBHealth {
+    if (this.#closed) return { status: "unhealthy", message: "database is closed" };
+    if (this.#problems.size > 0) {
+      return { status: "degraded", message: [...this.#problems.values()].join("; ") };
+    }
+    return { status: "healthy", message: "ok" };
+  }
+
+  /**
+   * Flushes complete windows into blocks, fsyncs the WAL and closes files.
+   * The open window stays in the WAL and is replayed on the next open; call
+   * {@linkcode flush} first to persist everything into blocks.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    await this.#enqueueBg(() => this.#flushDue()).catch((e) =>
+      this.#log("error", "flush on close failed", { error: String(e) })
+    );
+    this.#closed = true;
+    await this.#bgLock;
+    await this.#wal.close();
+    await this.#index.save().catch((e) =>
+      this.#log("error", "saving series failed", { error: String(e) })
+    );
+    await this.#purgeDeleted(true);
+    this.#writer.close();
+    for (const b of this.#blocks.values()) await b.close();
+    this.#blocks.clear();
+    if (this.#ownKv) this.#kv.close();
+  }
+}

@@ -1,0 +1,451 @@
+/**
+ * The head: recent samples in memory, per series. Each series has sealed,
+ * encoded chunks (at most {@linkcode HEAD_CHUNK_SAMPLES} samples, never
+ * crossing a block window), one open buffer of raw typed arrays, and an
+ * out-of-order (OOO) buffer for late samples.
+ *
+ * Invariants per series: chunks are sorted and disjoint; every OOO sample is
+ * older than the first open-buffer sample; every open-buffer sample is newer
+ * than every chunk sample. A sample at or before the newest chunk goes to the
+ * OOO buffer, which is merged over the chunks at read time and folded into
+ * them when it fills up.
+ *
+ * Duplicates: a sample with the timestamp of a stored one replaces it, so the
+ * last write wins (the OOO buffer wins over chunks, as it was written later).
+ *
+ * @module
+ */
+import { chunkMeta, decodeChunk, encodeChunk } from "./chunk.ts";
+
+/** A head chunk is cut at this many samples (or at a block window boundary). */
+export const HEAD_CHUNK_SAMPLES = 120;
+/** The OOO buffer is folded into the chunks once it holds this many samples. */
+const OOO_FOLD = 120;
+/** Chunks re-encoded after an OOO merge hold up to this many samples. */
+const MERGED_CHUNK_SAMPLES = 1024;
+
+function chunkCount(c: Uint8Array): number {
+  return chunkMeta(c).count;
+}
+
+/** Samples of one series, ascending by timestamp, owned by the receiver. */
+export interface Samples {
+  t: Float64Array;
+  v: Float64Array;
+}
+
+const EMPTY: Samples = { t: new Float64Array(0), v: new Float64Array(0) };
+
+/** Binary search: first index in t[0,n) with t[i] >= x. */
+export function lowerBound(t: Float64Array, n: number, x: number): number {
+  let lo = 0, hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (t[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * Merges two ascending sample runs; on equal timestamps `b` wins (it is the
+ * newer write). Returns new arrays.
+ */
+export function mergeSamples(a: Samples, b: Samples): Samples {
+  if (b.t.length === 0) return a;
+  if (a.t.length === 0) return b;
+  const n = a.t.length + b.t.length;
+  const t = new Float64Array(n), v = new Float64Array(n);
+  let i = 0, j = 0, k = 0;
+  while (i < a.t.length && j < b.t.length) {
+    const x = a.t[i], y = b.t[j];
+    if (x < y) {
+      t[k] = x;
+      v[k++] = a.v[i++];
+    } else {
+      if (x === y) i++;
+      t[k] = y;
+      v[k++] = b.v[j++];
+    }
+  }
+  while (i < a.t.length) {
+    t[k] = a.t[i];
+    v[k++] = a.v[i++];
+  }
+  while (j < b.t.length) {
+    t[k] = b.t[j];
+    v[k++] = b.v[j++];
+  }
+  return k === n ? { t, v } : { t: t.subarray(0, k), v: v.subarray(0, k) };
+}
+
+/** Samples of `s` within [minT, maxT] (a view when possible). */
+export function clip(s: Samples, minT: number, maxT: number): Samples {
+  const n = s.t.length;
+  if (n === 0 || (s.t[0] >= minT && s.t[n - 1] <= maxT)) return s;
+  const lo = lowerBound(s.t, n, minT);
+  let hi = lowerBound(s.t, n, maxT);
+  if (hi < n && s.t[hi] === maxT) hi++;
+  return { t: s.t.subarray(lo, hi), v: s.v.subarray(lo, hi) };
+}
+
+/** Concatenates ascending, disjoint runs. */
+export function concat(parts: Samples[]): Samples {
+  if (parts.length === 0) return EMPTY;
+  if (parts.length === 1) return parts[0];
+  let n = 0;
+  for (const p of parts) n += p.t.length;
+  const t = new Float64Array(n), v = new Float64Array(n);
+  let k = 0;
+  for (const p of parts) {
+    t.set(p.t, k);
+    v.set(p.v, k);
+    k += p.t.length;
+  }
+  return { t, v };
+}
+
+/** One series in the head. */
+class MemSeries {
+  chunks: Uint8Array[] = [];
+  cMin: number[] = [];
+  cMax: number[] = [];
+  bt = new Float64Array(8);
+  bv = new Float64Array(8);
+  bn = 0;
+  ot: Float64Array | null = null;
+  ov: Float64Array | null = null;
+  on = 0;
+
+  get lastChunkMaxT(): number {
+    return this.cMax.length ? this.cMax[this.cMax.length - 1] : -Infinity;
+  }
+}
+
+/** Head counters and gauges, as plain numbers. */
+export interface HeadStats {
+  series: number;
+  samples: number;
+  chunks: number;
+  chunkBytes: number;
+  bufferBytes: number;
+  oooSamples: number;
+}
+
+/** The in-memory head of one database. */
+export class Head {
+  readonly #range: number;
+  readonly #series = new Map<number, MemSeries>();
+  #samples = 0;
+  #chunks = 0;
+  #chunkBytes = 0;
+  #bufferBytes = 0;
+  #ooo = 0;
+
+  /** `blockRangeMs`: chunks never cross a multiple of it. */
+  constructor(blockRangeMs: number) {
+    this.#range = blockRangeMs;
+  }
+
+  /** The block window of timestamp `t`. */
+  window(t: number): number {
+    return Math.floor(t / this.#range);
+  }
+
+  /** Current counters. */
+  stats(): HeadStats {
+    return {
+      series: this.#series.size,
+      samples: this.#samples,
+      chunks: this.#chunks,
+      chunkBytes: this.#chunkBytes,
+      bufferBytes: this.#bufferBytes,
+      oooSamples: this.#ooo,
+    };
+  }
+
+  /** Approximate bytes held (chunks and buffers). */
+  get bytes(): number {
+    return this.#chunkBytes + this.#bufferBytes;
+  }
+
+  /** Refs of series holding samples. */
+  refs(): IterableIterator<number> {
+    return this.#series.keys();
+  }
+
+  /** Appends one sample; an equal timestamp replaces the stored value. */
+  append(ref: number, t: number, v: number): void {
+    let s = this.#series.get(ref);
+    if (!s) {
+      s = new MemSeries();
+      this.#series.set(ref, s);
+      this.#bufferBytes += 16 * s.bt.length;
+    }
+    const oooMax = s.on > 0 ? s.ot![s.on - 1] : -Infinity;
+    if (t > s.lastChunkMaxT && t > oooMax) {
+      if (s.bn === 0) {
+        this.#push(s, t, v);
+        return;
+      }
+      const last = s.bt[s.bn - 1];
+      if (t > last) {
+        if (s.bn >= HEAD_CHUNK_SAMPLES || this.window(t) !== this.window(s.bt[0])) this.#seal(s);
+        this.#push(s, t, v);
+        return;
+      }
+      if (this.window(t) === this.window(s.bt[0])) {
+        this.#insertOpen(s, t, v);
+        return;
+      }
+    }
+    this.#insertOoo(s, t, v);
+  }
+
+  #push(s: MemSeries, t: number, v: number): void {
+    if (s.bn === s.bt.length) this.#growOpen(s);
+    s.bt[s.bn] = t;
+    s.bv[s.bn++] = v;
+    this.#samples++;
+  }
+
+  #growOpen(s: MemSeries): void {
+    const cap = Math.min(Math.max(s.bt.length * 2, 8), Math.max(HEAD_CHUNK_SAMPLES, s.bn + 1));
+    const cap2 = cap <= s.bt.length ? s.bt.length * 2 : cap;
+    const t = new Float64Array(cap2), v = new Float64Array(cap2);
+    t.set(s.bt.subarray(0, s.bn));
+    v.set(s.bv.subarray(0, s.bn));
+    this.#bufferBytes += 16 * (cap2 - s.bt.length);
+    s.bt = t;
+    s.bv = v;
+  }
+
+  #insertOpen(s: MemSeries, t: number, v: number): void {
+    const i = lowerBound(s.bt, s.bn, t);
+    if (i < s.bn && s.bt[i] === t) {
+      s.bv[i] = v;
+      return;
+    }
+    if (s.bn === s.bt.length) this.#growOpen(s);
+    s.bt.copyWithin(i + 1, i, s.bn);
+    s.bv.copyWithin(i + 1, i, s.bn);
+    s.bt[i] = t;
+    s.bv[i] = v;
+    s.bn++;
+    this.#samples++;
+  }
+
+  #insertOoo(s: MemSeries, t: number, v: number): void {
+    if (!s.ot || s.on === s.ot.length) {
+      const cap = s.ot ? s.ot.length * 2 : 16;
+      const nt = new Float64Array(cap), nv = new Float64Array(cap);
+      if (s.ot) {
+        nt.set(s.ot.subarray(0, s.on));
+        nv.set(s.ov!.subarray(0, s.on));
+        this.#bufferBytes -= 16 * s.ot.length;
+      }
+      this.#bufferBytes += 16 * cap;
+      s.ot = nt;
+      s.ov = nv;
+    }
+    const ot = s.ot, ov = s.ov!;
+    const i = lowerBound(ot, s.on, t);
+    if (i < s.on && ot[i] === t) {
+      ov[i] = v;
+      return;
+    }
+    ot.copyWithin(i + 1, i, s.on);
+    ov.copyWithin(i + 1, i, s.on);
+    ot[i] = t;
+    ov[i] = v;
+    s.on++;
+    this.#ooo++;
+    // Counted as a head sample unless it replaces one in a chunk; folding fixes the count.
+    this.#samples++;
+    if (s.on >= OOO_FOLD) this.#fold(s);
+  }
+
+  #seal(s: MemSeries): void {
+    if (s.bn === 0) return;
+    this.#addChunks(s, { t: s.bt.subarray(0, s.bn), v: s.bv.subarray(0, s.bn) });
+    s.bn = 0;
+  }
+
+  /** Cuts ascending samples into chunks per window and ≤ HEAD_CHUNK_SAMPLES, appended in order. */
+  #addChunks(s: MemSeries, d: Samples, at = s.chunks.length): void {
+    const n = d.t.length;
+    const chunks: Uint8Array[] = [], mins: number[] = [], maxs: number[] = [];
+    let i = 0;
+    while (i < n) {
+      const w = this.window(d.t[i]);
+      let j = i + 1;
+      while (j < n && j - i < HEAD_CHUNK_SAMPLES && this.window(d.t[j]) === w) j++;
+      const c = encodeChunk(d.t, d.v, i, j);
+      chunks.push(c);
+      mins.push(d.t[i]);
+      maxs.push(d.t[j - 1]);
+      this.#chunks++;
+      this.#chunkBytes += c.length;
+      i = j;
+    }
+    s.chunks.splice(at, 0, ...chunks);
+    s.cMin.splice(at, 0, ...mins);
+    s.cMax.splice(at, 0, ...maxs);
+  }
+
+  #dropChunks(s: MemSeries, from: number, to: number): void {
+    for (let i = from; i < to; i++) this.#chunkBytes -= s.chunks[i].length;
+    this.#chunks -= to - from;
+    s.chunks.splice(from, to - from);
+    s.cMin.splice(from, to - from);
+    s.cMax.splice(from, to - from);
+  }
+
+  #decodeChunks(s: MemSeries, from: number, to: number): Samples {
+    const parts: Samples[] = [];
+    for (let i = from; i < to; i++) parts.push(decodeChunk(s.chunks[i]));
+    return concat(parts);
+  }
+
+  /** Folds the OOO buffer into the chunks it overlaps. */
+  #fold(s: MemSeries): void {
+    const ooo = { t: s.ot!.slice(0, s.on), v: s.ov!.slice(0, s.on) };
+    const lo = ooo.t[0], hi = ooo.t[ooo.t.length - 1];
+    let from = 0;
+    while (from < s.chunks.length && s.cMax[from] < lo) from++;
+    let to = from;
+    while (to < s.chunks.length && s.cMin[to] <= hi) to++;
+    const old = this.#decodeChunks(s, from, to);
+    const merged = mergeSamples(old, ooo);
+    this.#samples += merged.t.length - old.t.length - s.on;
+    this.#ooo -= s.on;
+    this.#dropChunks(s, from, to);
+    this.#addChunks(s, merged, from);
+    this.#bufferBytes -= 16 * s.ot!.length;
+    s.ot = s.ov = null;
+    s.on = 0;
+  }
+
+  /** Samples of `ref` in [minT, maxT], ascending, deduplicated. */
+  read(ref: number, minT: number, maxT: number): Samples {
+    const s = this.#series.get(ref);
+    if (!s) return EMPTY;
+    const parts: Samples[] = [];
+    for (let i = 0; i < s.chunks.length; i++) {
+      if (s.cMax[i] < minT || s.cMin[i] > maxT) continue;
+      parts.push(clip(decodeChunk(s.chunks[i]), minT, maxT));
+    }
+    let out = concat(parts);
+    if (s.on > 0) {
+      out = mergeSamples(
+        out,
+        clip({ t: s.ot!.slice(0, s.on), v: s.ov!.slice(0, s.on) }, minT, maxT),
+      );
+    }
+    if (s.bn > 0 && s.bt[0] <= maxT && s.bt[s.bn - 1] >= minT) {
+      const open = clip({ t: s.bt.slice(0, s.bn), v: s.bv.slice(0, s.bn) }, minT, maxT);
+      out = out.t.length === 0 ? open : concat([out, open]);
+    }
+    return out;
+  }
+
+  /** Block windows that hold samples, ascending. */
+  windows(): number[] {
+    const ws = new Set<number>();
+    for (const s of this.#series.values()) {
+      for (const t of s.cMin) ws.add(this.window(t));
+      if (s.bn > 0) ws.add(this.window(s.bt[0]));
+      for (let i = 0; i < s.on; i++) ws.add(this.window(s.ot![i]));
+    }
+    return [...ws].sort((a, b) => a - b);
+  }
+
+  /** Smallest and largest timestamp held, or undefined when empty. */
+  timeRange(): { minT: number; maxT: number } | undefined {
+    let minT = Infinity, maxT = -Infinity;
+    for (const s of this.#series.values()) {
+      if (s.cMin.length) minT = Math.min(minT, s.cMin[0]);
+      if (s.on) minT = Math.min(minT, s.ot![0]);
+      if (s.bn) {
+        minT = Math.min(minT, s.bt[0]);
+        maxT = Math.max(maxT, s.bt[s.bn - 1]);
+      }
+      if (s.cMax.length) maxT = Math.max(maxT, s.cMax[s.cMax.length - 1]);
+      if (s.on) maxT = Math.max(maxT, s.ot![s.on - 1]);
+    }
+    return minT <= maxT ? { minT, maxT } : undefined;
+  }
+
+  /**
+   * Removes and returns every sample in block window `w` as encoded chunks per
+   * series (sorted, disjoint, duplicates resolved). Later appends to `w`
+   * start afresh.
+   */
+  extractWindow(w: number): Map<number, Uint8Array[]> {
+    const out = new Map<number, Uint8Array[]>();
+    const lo = w * this.#range, hi = (w + 1) * this.#range;
+    for (const [ref, s] of this.#series) {
+      let from = 0;
+      while (from < s.chunks.length && s.cMax[from] < lo) from++;
+      let to = from;
+      while (to < s.chunks.length && s.cMin[to] < hi) to++;
+      let chunks = s.chunks.slice(from, to);
+      let removed = 0;
+      for (let i = from; i < to; i++) removed += chunkCount(s.chunks[i]);
+      this.#dropChunks(s, from, to);
+      if (s.on > 0) {
+        const a = lowerBound(s.ot!, s.on, lo), b = lowerBound(s.ot!, s.on, hi);
+        if (b > a) {
+          const parts: Samples[] = [];
+          for (const c of chunks) parts.push(decodeChunk(c));
+          const merged = mergeSamples(concat(parts), {
+            t: s.ot!.slice(a, b),
+            v: s.ov!.slice(a, b),
+          });
+          chunks = [];
+          for (let i = 0; i < merged.t.length; i += MERGED_CHUNK_SAMPLES) {
+            chunks.push(
+              encodeChunk(
+                merged.t,
+                merged.v,
+                i,
+                Math.min(merged.t.length, i + MERGED_CHUNK_SAMPLES),
+              ),
+            );
+          }
+          removed += b - a;
+          this.#ooo -= b - a;
+          s.ot!.copyWithin(a, b, s.on);
+          s.ov!.copyWithin(a, b, s.on);
+          s.on -= b - a;
+        }
+      }
+      if (s.bn > 0 && s.bt[0] >= lo && s.bt[0] < hi) {
+        chunks.push(encodeChunk(s.bt, s.bv, 0, s.bn));
+        removed += s.bn;
+        s.bn = 0;
+      }
+      this.#samples -= removed;
+      if (chunks.length > 0) out.set(ref, chunks);
+      if (s.chunks.length === 0 && s.on === 0 && s.bn === 0) {
+        this.#bufferBytes -= 16 * (s.bt.length + (s.ot ? s.ot.length : 0));
+        this.#series.delete(ref);
+      }
+    }
+    if (this.#samples < 0) this.#samples = 0;
+    return out;
+  }
+
+  /** Adds samples back (after a failed flush) where the head has no sample at that timestamp. */
+  restore(ref: number, d: Samples): void {
+    if (d.t.length === 0) return;
+    const have = this.read(ref, d.t[0], d.t[d.t.length - 1]);
+    let j = 0;
+    for (let i = 0; i < d.t.length; i++) {
+      const t = d.t[i];
+      while (j < have.t.length && have.t[j] < t) j++;
+      if (j < have.t.length && have.t[j] === t) continue;
+      this.append(ref, t, d.v[i]);
+    }
+  }
+}

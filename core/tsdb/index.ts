@@ -1,0 +1,250 @@
+/**
+ * Series index: ref ↔ labels, persisted in Deno KV, with in-memory postings
+ * (label pair → ascending refs) that answer matcher lookups.
+ *
+ * Refs are small integers handed out in order and never reused, so blocks
+ * store refs only and the labels live here once (FORMAT.md, "KV key layout").
+ * Postings are rebuilt in memory from the labels on open rather than kept in
+ * KV: that needs no block scan and keeps KV half the size.
+ *
+ * @module
+ */
+import {
+  type Labels,
+  labelsKey,
+  type Matcher,
+  matchesAll,
+  type MetricMetadata,
+} from "../model/mod.ts";
+import { ByteReader, ByteWriter } from "./_byte_buf.ts";
+import { KV_PREFIX } from "./filenames.ts";
+
+/** Format version byte that leads every KV series value. */
+export const KV_SERIES_VERSION = 1;
+/** Deno KV allows 1000 mutations and 800 KB per atomic; stay well inside. */
+const KV_MAX_MUTATIONS = 500;
+const KV_MAX_BYTES = 400_000;
+
+/** KV key of series `ref`. */
+export function seriesKey(ref: number): Deno.KvKey {
+  return [KV_PREFIX, "series", ref];
+}
+/** KV key of the metadata of metric `name`. */
+export function metaKey(name: string): Deno.KvKey {
+  return [KV_PREFIX, "meta", name];
+}
+
+/** Encodes labels as the KV series value. */
+export function encodeLabels(labels: Labels): Uint8Array {
+  const w = new ByteWriter(64);
+  w.u8(KV_SERIES_VERSION);
+  w.uvarint(labels.length);
+  for (const l of labels) {
+    w.str(l.name);
+    w.str(l.value);
+  }
+  return w.copy();
+}
+
+/** Decodes a KV series value. */
+export function decodeLabels(b: Uint8Array): Labels {
+  const r = new ByteReader(b);
+  const ver = r.u8();
+  if (ver !== KV_SERIES_VERSION) throw new Error(`Cannot decode series: unknown version ${ver}`);
+  const n = r.uvarint();
+  const out = [];
+  for (let i = 0; i < n; i++) out.push({ name: r.str(), value: r.str() });
+  return out;
+}
+
+/** Commits KV mutations in batches that respect Deno KV's atomic limits. */
+export async function commitBatched(
+  kv: Deno.Kv,
+  muts: { key: Deno.KvKey; value?: unknown; size: number }[],
+): Promise<void> {
+  let i = 0;
+  while (i < muts.length) {
+    const op = kv.atomic();
+    let n = 0, bytes = 0;
+    while (
+      i < muts.length && n < KV_MAX_MUTATIONS && (n === 0 || bytes + muts[i].size < KV_MAX_BYTES)
+    ) {
+      const m = muts[i++];
+      if (m.value === undefined) op.delete(m.key);
+      else op.set(m.key, m.value);
+      n++;
+      bytes += m.size;
+    }
+    const res = await op.commit();
+    if (!res.ok) throw new Error("BUG: unconditional KV atomic commit failed");
+  }
+}
+
+/** The series index of one database. */
+export class SeriesIndex {
+  readonly #kv: Deno.Kv;
+  readonly #byKey = new Map<string, number>();
+  readonly #labels: (Labels | undefined)[] = [];
+  readonly #postings = new Map<string, Map<string, number[]>>();
+  #allRefs: number[] = [];
+  #unsorted = false;
+  #nextRef = 1;
+  #unsaved: number[] = [];
+  #saving: Promise<void> = Promise.resolve();
+  readonly #meta = new Map<string, MetricMetadata>();
+
+  private constructor(kv: Deno.Kv) {
+    this.#kv = kv;
+  }
+
+  /** Loads every series and metadata entry from KV. */
+  static async load(kv: Deno.Kv): Promise<SeriesIndex> {
+    const idx = new SeriesIndex(kv);
+    for await (const e of kv.list<Uint8Array>({ prefix: [KV_PREFIX, "series"] })) {
+      const ref = e.key[2] as number;
+      idx.#add(ref, decodeLabels(e.value));
+    }
+    for await (const e of kv.list<MetricMetadata>({ prefix: [KV_PREFIX, "meta"] })) {
+      idx.#meta.set(e.key[2] as string, e.value);
+    }
+    return idx;
+  }
+
+  /** Number of series. */
+  get size(): number {
+    return this.#byKey.size;
+  }
+
+  /** Ref of the series with `key` (from labelsKey), or undefined. */
+  lookup(key: string): number | undefined {
+    return this.#byKey.get(key);
+  }
+
+  /** Labels of `ref`, or undefined when unknown. */
+  labels(ref: number): Labels | undefined {
+    return this.#labels[ref];
+  }
+
+  /** Returns the ref of `labels`, creating it (unsaved) when new. `created` tells which. */
+  getOrCreate(labels: Labels, key: string = labelsKey(labels)): { ref: number; created: boolean } {
+    const have = this.#byKey.get(key);
+    if (have !== undefined) return { ref: have, created: false };
+    const ref = this.#nextRef;
+    this.#add(ref, labels, key);
+    this.#unsaved.push(ref);
+    return { ref, created: true };
+  }
+
+  /** Registers a series with a known ref (WAL replay); saves it to KV when new. */
+  restore(ref: number, labels: Labels): void {
+    if (this.#labels[ref] !== undefined) return;
+    this.#add(ref, labels);
+    this.#unsaved.push(ref);
+  }
+
+  #add(ref: number, labels: Labels, key = labelsKey(labels)): void {
+    this.#labels[ref] = labels;
+    this.#byKey.set(key, ref);
+    if (ref >= this.#nextRef) this.#nextRef = ref + 1;
+    if (this.#allRefs.length > 0 && this.#allRefs[this.#allRefs.length - 1] > ref) {
+      this.#unsorted = true;
+    }
+    this.#allRefs.push(ref);
+    for (const l of labels) {
+      let byValue = this.#postings.get(l.name);
+      if (!byValue) this.#postings.set(l.name, byValue = new Map());
+      const list = byValue.get(l.value);
+      if (list) list.push(ref);
+      else byValue.set(l.value, [ref]);
+    }
+  }
+
+  #sortIfNeeded(): void {
+    if (!this.#unsorted) return;
+    const cmp = (a: number, b: number) => a - b;
+    this.#allRefs.sort(cmp);
+    for (const m of this.#postings.values()) for (const l of m.values()) l.sort(cmp);
+    this.#unsorted = false;
+  }
+
+  /** Writes unsaved series to KV in batches; resolves when all up to now are saved. */
+  save(): Promise<void> {
+    const refs = this.#unsaved;
+    this.#unsaved = [];
+    const p = this.#saving.then(() =>
+      commitBatched(
+        this.#kv,
+        refs.map((ref) => {
+          const value = encodeLabels(this.#labels[ref]!);
+          return { key: seriesKey(ref), value, size: value.length + 32 };
+        }),
+      )
+    );
+    this.#saving = p.catch(() => {
+      this.#unsaved.push(...refs);
+    });
+    return p;
+  }
+
+  /** Refs of series matching all matchers, ascending. */
+  select(matchers: readonly Matcher[]): number[] {
+    this.#sortIfNeeded();
+    let candidates: number[] | undefined;
+    for (const m of matchers) {
+      if (m.matches("")) continue; // Also matches series without the label: cannot narrow.
+      const byValue = this.#postings.get(m.name);
+      if (!byValue) return [];
+      let list: number[];
+      if (m.type === "=") {
+        list = byValue.get(m.value) ?? [];
+      } else {
+        const parts: number[][] = [];
+        for (const [value, refs] of byValue) if (m.matches(value)) parts.push(refs);
+        list = parts.length === 1 ? parts[0] : mergeUnion(parts);
+      }
+      candidates = candidates === undefined ? list : intersect(candidates, list);
+      if (candidates.length === 0) return [];
+    }
+    const base = candidates ?? this.#allRefs;
+    const out: number[] = [];
+    for (const ref of base) if (matchesAll(matchers, this.#labels[ref]!)) out.push(ref);
+    return out;
+  }
+
+  /** Sets the metadata of metric `name` and saves it to KV. */
+  async setMetadata(name: string, meta: MetricMetadata): Promise<void> {
+    const old = this.#meta.get(name);
+    if (old && old.type === meta.type && old.help === meta.help && old.unit === meta.unit) return;
+    const value = { type: meta.type, help: meta.help, unit: meta.unit };
+    await this.#kv.set(metaKey(name), value);
+    this.#meta.set(name, value);
+  }
+
+  /** All metadata, by metric name. */
+  metadata(): Map<string, MetricMetadata> {
+    return new Map(this.#meta);
+  }
+}
+
+function intersect(a: number[], b: number[]): number[] {
+  const out: number[] = [];
+  let i = 0, j = 0;
+  while (i < a.length && j < b.length) {
+    if (a[i] === b[j]) {
+      out.push(a[i]);
+      i++;
+      j++;
+    } else if (a[i] < b[j]) i++;
+    else j++;
+  }
+  return out;
+}
+
+function mergeUnion(lists: number[][]): number[] {
+  const all: number[] = [];
+  for (const l of lists) for (const x of l) all.push(x);
+  all.sort((a, b) => a - b);
+  const out: number[] = [];
+  for (const x of all) if (out.length === 0 || out[out.length - 1] !== x) out.push(x);
+  return out;
+}

@@ -1,0 +1,19 @@
+/**
+ * Perch's storage engine: WAL, head, block files, Deno KV series index,
+ * querier, compaction and retention. Byte layouts in FORMAT.md.
+ *
+ * @module
+ */
+export {
+  DB,
+  type DBHealth,
+  type DBStats,
+  type DiskBytes,
+  type Logger,
+  openDB,
+  type OpenOptions,
+} from "./db.ts";
+export { BlockCorruptError, type BlockMeta } from "./block.ts";
+export { type CompactionPlan, planCompaction } from "./compact.ts";
+export { planRetention, type RetentionInput } from "./retention.ts";
+export { MemStore } from "./mem_querier.ts";

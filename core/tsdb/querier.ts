@@ -1,0 +1,99 @@
+/**
+ * Read path: merges blocks, blocks being written and the head into one
+ * ascending, deduplicated run per series. Sources are merged from oldest to
+ * newest write (blocks by sequence, then flushes in progress, then the head),
+ * so on equal timestamps the newest write wins.
+ *
+ * @module
+ */
+import {
+  compareLabels,
+  type Labels,
+  type Matcher,
+  type MetricMetadata,
+  type Querier,
+  type SelectHints,
+  type SeriesData,
+} from "../model/mod.ts";
+import type { SeriesIndex } from "./index.ts";
+import { mergeSamples, type Samples } from "./head.ts";
+
+/** Where the querier reads samples from; implemented by the database. */
+export interface SampleSources {
+  readonly index: SeriesIndex;
+  /**
+   * Samples of `refs` in [minT, maxT], one map per source, ordered from the
+   * oldest write to the newest.
+   */
+  read(refs: readonly number[], minT: number, maxT: number): Promise<Map<number, Samples>[]>;
+}
+
+/** A {@linkcode Querier} over a database's sources. */
+export class DbQuerier implements Querier {
+  constructor(readonly sources: SampleSources) {}
+
+  /** Series matching all matchers with a sample in [minT, maxT], sorted by labels. */
+  async select(matchers: readonly Matcher[], hints: SelectHints): Promise<SeriesData[]> {
+    const refs = this.sources.index.select(matchers);
+    if (refs.length === 0) return [];
+    const parts = await this.sources.read(refs, hints.minT, hints.maxT);
+    const out: SeriesData[] = [];
+    for (const ref of refs) {
+      let m: Samples | undefined;
+      for (const p of parts) {
+        const s = p.get(ref);
+        if (!s || s.t.length === 0) continue;
+        m = m === undefined ? s : mergeSamples(m, s);
+      }
+      if (!m) continue;
+      // Copy when the result is a view into a shared buffer: arrays are owned by the caller.
+      const t = m.t.byteOffset === 0 && m.t.length === m.t.buffer.byteLength / 8
+        ? m.t
+        : m.t.slice();
+      const v = m.v.byteOffset === 0 && m.v.length === m.v.buffer.byteLength / 8
+        ? m.v
+        : m.v.slice();
+      out.push({ labels: this.sources.index.labels(ref)!, t, v });
+    }
+    out.sort((a, b) => compareLabels(a.labels, b.labels));
+    return out;
+  }
+
+  /** Label sets of matching series with data in range, sorted. */
+  async series(matchers: readonly Matcher[], hints: SelectHints): Promise<Labels[]> {
+    return (await this.select(matchers, hints)).map((s) => s.labels);
+  }
+
+  /** Label names over matching series, sorted. */
+  async labelNames(matchers: readonly Matcher[], hints: SelectHints): Promise<string[]> {
+    const names = new Set<string>();
+    for (const l of await this.#labelSets(matchers, hints)) for (const p of l) names.add(p.name);
+    return [...names].sort();
+  }
+
+  /** Values of label `name` over matching series, sorted. */
+  async labelValues(
+    name: string,
+    matchers: readonly Matcher[],
+    hints: SelectHints,
+  ): Promise<string[]> {
+    const values = new Set<string>();
+    for (const l of await this.#labelSets(matchers, hints)) {
+      for (const p of l) if (p.name === name) values.add(p.value);
+    }
+    return [...values].sort();
+  }
+
+  /** Metadata by metric name. */
+  metadata(): Promise<Map<string, MetricMetadata>> {
+    return Promise.resolve(this.sources.index.metadata());
+  }
+
+  #labelSets(matchers: readonly Matcher[], hints: SelectHints): Promise<Labels[]> | Labels[] {
+    // With no matchers and an unbounded range, the index alone answers.
+    if (matchers.length === 0 && hints.minT === -Infinity && hints.maxT === Infinity) {
+      return this.sources.index.select([]).map((r) => this.sources.index.labels(r)!);
+    }
+    return this.series(matchers, hints);
+  }
+}
