@@ -3,6 +3,7 @@
  * config errors, reload, shutdown, and the HTTP shell.
  */
 import assert from "node:assert/strict";
+import { parsePrometheusText } from "../core/ingest/prometheus_text.ts";
 import { runPerch, spawnPerch } from "./_perch.ts";
 
 Deno.test("perch starts with no config file and serves health, readiness and the UI", async () => {
@@ -138,6 +139,43 @@ Deno.test("the HTTP shell answers CORS preflights, unknown paths and self-metric
     assert.match(m, /^# TYPE perch_http_request_duration_seconds histogram$/m);
     assert.match(m, /^process_resident_memory_bytes \d+$/m);
     assert.match(m, /^perch_build_info\{version="[^"]+",.*\} 1$/m);
+  } finally {
+    await p.stop();
+  }
+});
+
+Deno.test("GET /metrics parses back as Prometheus text and passes promtool", async () => {
+  const p = await spawnPerch();
+  try {
+    await (await fetch(`${p.url}/health`)).body?.cancel();
+    const res = await fetch(`${p.url}/metrics`);
+    assert.match(res.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
+    const text = await res.text();
+    const rows = parsePrometheusText(text, { now: Date.now(), openMetrics: false });
+    assert.deepEqual(rows.errors, []);
+    assert.ok(rows.sampleCount > 10, `only ${rows.sampleCount} samples`);
+    const names = new Set(rows.seriesName);
+    for (const n of ["process_resident_memory_bytes", "perch_build_info", "perch_http_requests_total"]) {
+      assert.ok(names.has(n), `missing ${n}`);
+    }
+    assert.equal(rows.metadata.get("perch_http_request_duration_seconds")?.type, "histogram");
+
+    // Debian's promtool is the reference linter for the format, when installed.
+    const promtool = "/usr/bin/promtool";
+    if (await Deno.stat(promtool).then(() => true, () => false)) {
+      const child = new Deno.Command(promtool, {
+        args: ["check", "metrics"],
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const w = child.stdin.getWriter();
+      await w.write(new TextEncoder().encode(text));
+      await w.close();
+      const out = await child.output();
+      const dec = new TextDecoder();
+      assert.equal(out.code, 0, dec.decode(out.stdout) + dec.decode(out.stderr));
+    }
   } finally {
     await p.stop();
   }
