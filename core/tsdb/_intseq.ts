@@ -15,12 +15,16 @@ export const INTSEQ_MAX_ABS = 2 ** 49;
 const FIXED = 0;
 const RADIX = 1;
 const SPARSE = 2;
+const RICE = 3;
+/** Rice: a quotient of ESC or more is written as ESC one-bits and then z in full. */
+const ESC = 24;
+const MAX = 65536;
+const zs = new Float64Array(MAX);
 /** Mixed radix is used only while one digit is ≤ 26 bits, so a group holds ≥ 2 digits. */
 const MAX_RADIX = 2 ** 26;
 /** Groups of mixed-radix digits stay below 2^52. */
 const GROUP_LIMIT = 2 ** 52;
 
-const MAX = 65536;
 const res = [
   new Float64Array(MAX),
   new Float64Array(MAX),
@@ -53,8 +57,47 @@ interface Choice {
   method: number;
   min: number;
   range: number; // max - min
-  base: number; // SPARSE
-  exceptions: number; // SPARSE
+  base: number; // SPARSE; RICE: center
+  exceptions: number; // SPARSE; RICE: k
+  zWidth: number; // RICE: bits of the largest z
+}
+
+const sel = new Float64Array(MAX);
+
+/** The k-th smallest of a[0..n) (Wirth's selection; reorders a). */
+function kth(a: Float64Array, n: number, k: number): number {
+  let l = 0;
+  let h = n - 1;
+  while (l < h) {
+    const x = a[k];
+    let i = l;
+    let j = h;
+    do {
+      while (a[i] < x) i++;
+      while (x < a[j]) j--;
+      if (i <= j) {
+        const t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+        i++;
+        j--;
+      }
+    } while (i <= j);
+    if (j < k) l = i;
+    if (k < i) h = j;
+  }
+  return a[k];
+}
+
+/** Bits of the Rice code of zs[0..m) with parameter k. */
+function riceBits(m: number, k: number, zWidth: number, limit: number): number {
+  const div = 2 ** k;
+  let bits = 0;
+  for (let i = 0; i < m && bits < limit; i++) {
+    const q = Math.floor(zs[i] / div);
+    bits += q < ESC ? q + 1 + k : ESC + zWidth;
+  }
+  return bits;
 }
 
 /** Cheapest residual code for r[0..m). */
@@ -73,7 +116,9 @@ function choose(r: Float64Array, m: number): Choice {
     } else if (x === cand) votes++;
     else votes--;
   }
-  if (m === 0) return { bits: 10, method: FIXED, min: 0, range: 0, base: 0, exceptions: 0 };
+  if (m === 0) {
+    return { bits: 10, method: FIXED, min: 0, range: 0, base: 0, exceptions: 0, zWidth: 0 };
+  }
   const range = max - min;
   const head = varintBits(zigzag(min));
   const best: Choice = {
@@ -83,6 +128,7 @@ function choose(r: Float64Array, m: number): Choice {
     range,
     base: 0,
     exceptions: 0,
+    zWidth: 0,
   };
   if (range >= 2 && range < MAX_RADIX) {
     const bits = head + varintBits(range) + radixBits(range + 1, m);
@@ -111,6 +157,35 @@ function choose(r: Float64Array, m: number): Choice {
     }
   }
   return best;
+}
+
+/** Replaces `best` by a Rice code of r[0..m) when that is smaller. */
+function tryRice(r: Float64Array, m: number, extra: number, best: Choice): void {
+  if (best.range < 4) return;
+  // Rice codes zig-zagged distances from the median: near-optimal for peaked (Laplacian)
+  // residuals, and outliers cost an escape each instead of widening every value.
+  sel.set(r.subarray(0, m));
+  const center = kth(sel, m, m >>> 1);
+  let zmax = 0;
+  for (let i = 0; i < m; i++) {
+    const z = zigzag(r[i] - center);
+    zs[i] = z;
+    sel[i] = z;
+    if (z > zmax) zmax = z;
+  }
+  const zWidth = bitLength(zmax);
+  const head = extra + varintBits(zigzag(center)) + 12;
+  const k0 = Math.max(0, bitLength(kth(sel, m, m >>> 1)) - 1);
+  for (let k = Math.max(0, k0 - 1); k <= Math.min(52, k0 + 2); k++) {
+    const bits = head + riceBits(m, k, zWidth, best.bits - head);
+    if (bits < best.bits) {
+      best.bits = bits;
+      best.method = RICE;
+      best.base = center;
+      best.exceptions = k;
+      best.zWidth = zWidth;
+    }
+  }
 }
 
 /**
@@ -153,6 +228,13 @@ export function encodeIntSeq(
   }
   const c = best!;
   const order = bestOrder;
+  // Rice is tried on the winning order only: it rarely changes which order is best.
+  const extra = order === 2 && n >= 2
+    ? varintBits(zigzag(x[xs + 1] - x[xs]))
+    : order === LINEAR
+    ? varintBits(zigzag(slope))
+    : 0;
+  if (order !== 2 || n > 2) tryRice(res[order], order === 2 ? n - 2 : n - 1, extra, c);
   const r = res[order];
   const m = order === 2 ? Math.max(0, n - 2) : n - 1;
   w.write((order << 2) | c.method, 4);
@@ -174,6 +256,23 @@ export function encodeIntSeq(
       let acc = 0;
       for (let j = g + digits - 1; j >= g; j--) acc = acc * radix + (r[j] - c.min);
       w.writeBig(acc, digits === k ? bits : bitLength(radix ** digits - 1));
+    }
+  } else if (c.method === RICE) {
+    const k = c.exceptions;
+    const div = 2 ** k;
+    w.writeVarint(zigzag(c.base));
+    w.write(k, 6);
+    w.write(c.zWidth, 6);
+    for (let i = 0; i < m; i++) {
+      const z = zigzag(r[i] - c.base);
+      const q = Math.floor(z / div);
+      if (q < ESC) {
+        w.write((1 << (q + 1)) - 2, q + 1);
+        w.writeBig(z - q * div, k);
+      } else {
+        w.write((1 << ESC) - 1, ESC);
+        w.writeBig(z, c.zWidth);
+      }
     }
   } else {
     w.writeVarint(zigzag(c.base));
@@ -271,7 +370,31 @@ export function decodeIntSeq(
       r[i] = base + unzigzag(z);
     }
   } else {
-    return false;
+    const zc = rd.readVarint();
+    const k = rd.read(6);
+    const zWidth = rd.read(6);
+    if (zc < 0 || k > 52 || zWidth > 53) return false;
+    const center = unzigzag(zc);
+    const div = 2 ** k;
+    const words = rd.words;
+    const limit = rd.end + 64;
+    for (let i = 0; i < m; i++) {
+      const pos = rd.pos;
+      if (pos > limit) return false;
+      const wi = pos >>> 5;
+      const o = pos & 31;
+      const win = o === 0 ? words[wi] : (words[wi] << o) | (words[wi + 1] >>> (32 - o));
+      const q = Math.clz32(~win);
+      let z: number;
+      if (q < ESC) {
+        rd.pos = pos + q + 1;
+        z = q * div + rd.readBig(k);
+      } else {
+        rd.pos = pos + ESC;
+        z = rd.readBig(zWidth);
+      }
+      r[i] = center + unzigzag(z);
+    }
   }
   if (order === LINEAR) {
     for (let i = 1; i < n; i++) out[off + i] = x0 + i * d1 + r[i - 1];

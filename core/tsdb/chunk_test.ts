@@ -122,6 +122,21 @@ const valueGens: Record<string, (r: () => number, n: number) => Float64Array> = 
     ),
   mixedScale: (r, n) =>
     Float64Array.from({ length: n }, () => r() < 0.1 ? 1.2345678901 : Math.round(r() * 1000) / 10),
+  laplaceWalk: (r, n) => {
+    const v = new Float64Array(n);
+    let x = 0;
+    for (let i = 0; i < n; i++) {
+      const u = r() - 0.5;
+      x += Math.round(-Math.sign(u) * Math.log(1 - 2 * Math.abs(u)) * 40);
+      v[i] = x / 1000;
+    }
+    return v;
+  },
+  spikes: (r, n) =>
+    Float64Array.from(
+      { length: n },
+      () => r() < 0.02 ? Math.floor(r() * 2 ** 45) : Math.floor(r() * 8),
+    ),
   hugeIntegers: (r, n) => Float64Array.from({ length: n }, () => Math.floor(r() * 2 ** 53)),
   bigSteps: (r, n) => {
     const v = new Float64Array(n);
@@ -272,6 +287,12 @@ Deno.test("encodeChunk() compresses regular decimal series far below Gorilla", (
   // Jitter of ±5 ms costs a few bits per sample, not a varint.
   const jit = encodeChunk(times(r, n, 1), new Float64Array(n).fill(1));
   assert.ok(jit.length / n < 0.75, `jittered times take ${jit.length / n} B/sample`);
+  // Peaked (Laplacian) steps cost little more than their entropy (~7.5 bits at scale 40).
+  const lap = encodeChunk(times(r, 720, 0), valueGens.laplaceWalk(r, 720));
+  assert.ok(lap.length * 8 / 720 < 8.4, `laplace walk takes ${lap.length * 8 / 720} bits/sample`);
+  // A few huge outliers do not widen every other value.
+  const spiky = encodeChunk(times(r, 720, 0), valueGens.spikes(r, 720));
+  assert.ok(spiky.length / 720 < 1.2, `spiky series takes ${spiky.length / 720} B/sample`);
   // A stale marker in a decimal chunk is an exception, not a fallback to XOR.
   const v = valueGens.gauge2(r, n);
   const plain = encodeChunk(t, v).length;
