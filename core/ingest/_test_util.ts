@@ -4,6 +4,16 @@
  *
  * @module
  */
+import { formatSeries } from "../model/labels.ts";
+import type {
+  Appender,
+  AppendResult,
+  RejectedSample,
+  RejectReason,
+  SampleBatch,
+} from "../model/storage.ts";
+import type { MetricMetadata } from "../model/types.ts";
+import type { IngestStatsSink } from "./pipeline.ts";
 import type { ParsedRows } from "./rows.ts";
 
 /**
@@ -63,4 +73,67 @@ export function randomText(
     else s += alphabet[rnd.int(alphabet.length)];
   }
   return s;
+}
+
+/**
+ * An in-test Appender that records what it stores, as `name{…} v @t` text
+ * with canonical labels. It can be told to fail (e.g. with
+ * StorageFullError), to refuse some sample indexes, or to hold appends
+ * until released (for backpressure tests).
+ */
+export class RecordingAppender implements Appender {
+  readonly samples: string[] = [];
+  readonly metadata = new Map<string, MetricMetadata>();
+  batches = 0;
+  failWith: Error | undefined;
+  refuse: ((t: number, v: number) => RejectReason | undefined) | undefined;
+  #hold: Promise<void> | undefined;
+  #release: (() => void) | undefined;
+
+  /** Makes appends wait until {@linkcode release} is called. */
+  hold(): void {
+    this.#hold = new Promise((r) => (this.#release = r));
+  }
+
+  /** Lets held appends finish. */
+  release(): void {
+    this.#release?.();
+    this.#hold = undefined;
+  }
+
+  async append(batch: SampleBatch): Promise<AppendResult> {
+    this.batches++;
+    if (this.#hold) await this.#hold;
+    if (this.failWith) throw this.failWith;
+    const rejected: RejectedSample[] = [];
+    for (let i = 0; i < batch.length; i++) {
+      const t = batch.t(i), v = batch.v(i);
+      const reason = this.refuse?.(t, v);
+      if (reason) {
+        rejected.push({ index: i, reason, message: `refused by test: ${reason}` });
+        continue;
+      }
+      this.samples.push(`${formatSeries(batch.series[batch.ref(i)]!)} ${v} @${t}`);
+    }
+    return { accepted: batch.length - rejected.length, rejected };
+  }
+
+  setMetadata(name: string, meta: MetricMetadata): Promise<void> {
+    this.metadata.set(name, meta);
+    return Promise.resolve();
+  }
+}
+
+/** A stats sink that sums counts by `protocol/outcome`. */
+export function countingStats(): IngestStatsSink & { counts: Record<string, number> } {
+  const counts: Record<string, number> = {};
+  return {
+    counts,
+    onAccepted(protocol, n) {
+      counts[`${protocol}/accepted`] = (counts[`${protocol}/accepted`] ?? 0) + n;
+    },
+    onRejected(protocol, reason, n) {
+      counts[`${protocol}/${reason}`] = (counts[`${protocol}/${reason}`] ?? 0) + n;
+    },
+  };
 }

@@ -1,0 +1,462 @@
+/**
+ * The one append pipeline for push and pull: parsed rows → validated series
+ * → cardinality limits → {@linkcode SampleBatch} → `Appender.append`, with
+ * bounded concurrency (backpressure) and accepted/rejected counters.
+ *
+ * Validation results are cached per protocol by each series' raw key, so a
+ * series seen before costs one map lookup.
+ *
+ * @module
+ */
+import {
+  checkLabelName,
+  type Labels,
+  labelsKey,
+  METRIC_NAME,
+  toLabels,
+  validateSeries,
+} from "../model/labels.ts";
+import {
+  type Appender,
+  type RejectReason,
+  SampleBatch,
+  StorageFullError,
+} from "../model/storage.ts";
+import type { MetricMetadata } from "../model/types.ts";
+import {
+  type Admission,
+  CardinalityLimiter,
+  type CardinalityLimits,
+  type SeriesIndex,
+} from "./limiter.ts";
+import type { IngestProblem, ParsedRows } from "./rows.ts";
+
+/** Why samples were not stored, as counted in `/metrics`. */
+export type RejectionReason =
+  | "parse_error"
+  | "invalid_series"
+  | "series_limit"
+  | "series_per_metric_limit"
+  | "out_of_bounds"
+  | "too_far_in_future"
+  | "invalid"
+  | "storage_full"
+  | "overloaded";
+
+/**
+ * Receives counts of samples by protocol (`json`, `prometheus`, `influx`,
+ * `remote_write`, `scrape`, …); the integrator wires it to self-metrics.
+ */
+export interface IngestStatsSink {
+  onAccepted(protocol: string, n: number): void;
+  onRejected(protocol: string, reason: RejectionReason, n: number): void;
+}
+
+/** Options for {@linkcode IngestPipeline}. */
+export interface IngestPipelineOptions {
+  /** Where samples go. */
+  readonly appender: Appender;
+  /** Cardinality limits. @default {{}} (unlimited) */
+  readonly limits?: CardinalityLimits;
+  /** Storage's series index, asked by the limiter. */
+  readonly seriesIndex?: SeriesIndex;
+  /** Appends running at once. @default {4} */
+  readonly maxInFlight?: number;
+  /** Requests waiting for a slot before new ones get 503. @default {16} */
+  readonly maxQueued?: number;
+  /** Longest wait for a slot, in ms, before 503. @default {10000} */
+  readonly queueTimeoutMs?: number;
+  /** Seconds suggested in `Retry-After` when saturated. @default {1} */
+  readonly retryAfterSeconds?: number;
+  /** Counters sink. */
+  readonly stats?: IngestStatsSink;
+  /** Most problems listed in a result (the total is always given). @default {100} */
+  readonly maxListedErrors?: number;
+}
+
+/** Options of one {@linkcode IngestPipeline.ingest} call. */
+export interface IngestOptions {
+  /**
+   * Labels added to every series, overriding the same names (e.g.
+   * Pushgateway grouping labels).
+   */
+  readonly extraLabels?: Readonly<Record<string, string>>;
+}
+
+/** Cardinality refusals of one request, for the 429 body. */
+export interface CardinalityRefusal {
+  /** New series refused. */
+  readonly refusedSeries: number;
+  readonly maxSeries: number | null;
+  readonly maxSeriesPerMetric: number | null;
+  /** Refused series by metric name (at most 20 names). */
+  readonly byMetric: Record<string, number>;
+}
+
+/** The outcome of one ingest. */
+export interface IngestResult {
+  /** Samples stored durably. */
+  readonly accepted: number;
+  /** Samples not stored (parse, validation, limits, storage). */
+  readonly rejected: number;
+  /** Problems, at most `maxListedErrors`. */
+  readonly errors: IngestProblem[];
+  /** All problems, listed or not. */
+  readonly errorCount: number;
+  /** Set when new series were refused by a cardinality limit. */
+  readonly cardinality?: CardinalityRefusal;
+  /** Parts ignored on purpose (e.g. exemplars). */
+  readonly warnings: string[];
+}
+
+/** The append pipeline is saturated; maps to 503 with `Retry-After`. */
+export class OverloadedError extends Error {
+  constructor(readonly retryAfterSeconds: number) {
+    super("Ingestion is saturated, retry later");
+    this.name = "OverloadedError";
+  }
+}
+
+interface SeriesEntry {
+  readonly labels: Labels;
+  readonly key: string;
+  readonly name: string;
+}
+type CacheEntry = SeriesEntry | { readonly problems: IngestProblem[] };
+
+const CACHE_MAX_ENTRIES = 100_000;
+const CACHE_MAX_CONTEXTS = 64;
+const META_CACHE_MAX = 10_000;
+
+// Codes in the per-series ref table for series that are not in the batch.
+const REF_INVALID = -1, REF_SERIES_LIMIT = -2, REF_METRIC_LIMIT = -3;
+
+/** The shared validation + append pipeline; see the module doc. */
+export class IngestPipeline {
+  readonly #appender: Appender;
+  readonly #limiter: CardinalityLimiter;
+  readonly #stats: IngestStatsSink | undefined;
+  readonly #maxInFlight: number;
+  readonly #maxQueued: number;
+  readonly #queueTimeoutMs: number;
+  readonly #retryAfter: number;
+  readonly #maxListed: number;
+  #inFlight = 0;
+  readonly #waiters: (() => void)[] = [];
+  readonly #cache = new Map<string, Map<string, CacheEntry>>();
+  readonly #metaSeen = new Map<string, string>();
+
+  constructor(options: IngestPipelineOptions) {
+    this.#appender = options.appender;
+    this.#limiter = new CardinalityLimiter(options.limits, options.seriesIndex);
+    this.#stats = options.stats;
+    this.#maxInFlight = options.maxInFlight ?? 4;
+    this.#maxQueued = options.maxQueued ?? 16;
+    this.#queueTimeoutMs = options.queueTimeoutMs ?? 10_000;
+    this.#retryAfter = options.retryAfterSeconds ?? 1;
+    this.#maxListed = options.maxListedErrors ?? 100;
+  }
+
+  /** Appends running now. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /** Requests waiting for a slot now. */
+  get queued(): number {
+    return this.#waiters.length;
+  }
+
+  async #acquire(): Promise<void> {
+    if (this.#inFlight < this.#maxInFlight) {
+      this.#inFlight++;
+      return;
+    }
+    if (this.#waiters.length >= this.#maxQueued) throw new OverloadedError(this.#retryAfter);
+    await new Promise<void>((resolve, reject) => {
+      const wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        const i = this.#waiters.indexOf(wake);
+        if (i >= 0) this.#waiters.splice(i, 1);
+        reject(new OverloadedError(this.#retryAfter));
+      }, this.#queueTimeoutMs);
+      this.#waiters.push(wake);
+    });
+    // The releasing call handed its slot over: #inFlight is unchanged.
+  }
+
+  #release(): void {
+    const next = this.#waiters.shift();
+    if (next) next();
+    else this.#inFlight--;
+  }
+
+  /**
+   * Validates and appends parsed rows. Resolves with what was stored and
+   * what was not (problems name the field). Rejects with
+   * {@linkcode OverloadedError} when saturated and passes on
+   * `StorageFullError` from the appender (nothing of the batch is stored).
+   */
+  async ingest(
+    protocol: string,
+    rows: ParsedRows,
+    options: IngestOptions = {},
+  ): Promise<IngestResult> {
+    try {
+      await this.#acquire();
+    } catch (e) {
+      this.#count(protocol, "overloaded", rows.sampleCount);
+      throw e;
+    }
+    try {
+      return await this.#ingest(protocol, rows, options);
+    } finally {
+      this.#release();
+    }
+  }
+
+  #cacheFor(
+    protocol: string,
+    extra: Readonly<Record<string, string>> | undefined,
+  ): Map<string, CacheEntry> {
+    const ctx = extra === undefined ? protocol : protocol + "\u0000" + JSON.stringify(extra);
+    let m = this.#cache.get(ctx);
+    if (m === undefined) {
+      if (this.#cache.size >= CACHE_MAX_CONTEXTS) this.#cache.clear();
+      m = new Map();
+      this.#cache.set(ctx, m);
+    } else if (m.size >= CACHE_MAX_ENTRIES) {
+      m.clear();
+    }
+    return m;
+  }
+
+  #count(protocol: string, reason: RejectionReason, n: number): void {
+    if (n > 0) this.#stats?.onRejected(protocol, reason, n);
+  }
+
+  async #ingest(protocol: string, rows: ParsedRows, options: IngestOptions): Promise<IngestResult> {
+    const problems: IngestProblem[] = [];
+    let errorCount = rows.errors.length;
+    const listed = (p: IngestProblem) => {
+      errorCount++;
+      if (problems.length < this.#maxListed) problems.push(p);
+    };
+    for (const e of rows.errors) if (problems.length < this.#maxListed) problems.push(e);
+
+    const extra = options.extraLabels;
+    const cache = this.#cacheFor(protocol, extra);
+    const nSeries = rows.seriesCount;
+    const refOf = new Int32Array(nSeries);
+    const batch = new SampleBatch(Math.max(16, rows.sampleCount));
+    const limited = !this.#limiter.unlimited;
+    const admission: Admission = { keys: [], names: [] };
+    const checked = limited ? new Map<string, number>() : undefined;
+    const byMetric: Record<string, number> = {};
+    let refusedSeries = 0;
+
+    for (let j = 0; j < nSeries; j++) {
+      const raw = rows.seriesRawKey[j]!;
+      let entry = raw === "" ? undefined : cache.get(raw);
+      if (entry === undefined) {
+        entry = resolveSeries(rows.seriesName[j]!, rows.seriesLabels[j]!, extra);
+        if (raw !== "") cache.set(raw, entry);
+      }
+      if ("problems" in entry) {
+        refOf[j] = REF_INVALID;
+        for (const p of entry.problems) listed(locate(rows, j, p));
+        continue;
+      }
+      if (checked !== undefined) {
+        let verdict = checked.get(entry.key);
+        if (verdict === undefined) {
+          const r = this.#limiter.admit(entry.key, entry.name, admission);
+          verdict = r === undefined
+            ? 0
+            : r === "series_limit"
+            ? REF_SERIES_LIMIT
+            : REF_METRIC_LIMIT;
+          checked.set(entry.key, verdict);
+          if (verdict !== 0) {
+            refusedSeries++;
+            if (entry.name in byMetric || Object.keys(byMetric).length < 20) {
+              byMetric[entry.name] = (byMetric[entry.name] ?? 0) + 1;
+            }
+            listed(locate(rows, j, {
+              field: "labels",
+              value: entry.name,
+              message: verdict === REF_SERIES_LIMIT
+                ? `new series refused: limits.max_series (${this.#limiter.limits.maxSeries}) reached`
+                : `new series refused: limits.max_series_per_metric (${this.#limiter.limits.maxSeriesPerMetric}) reached for ${entry.name}`,
+            }));
+          }
+        }
+        if (verdict !== 0) {
+          refOf[j] = verdict;
+          continue;
+        }
+      }
+      refOf[j] = batch.addSeries(entry.labels, entry.key);
+    }
+
+    // Samples.
+    const n = rows.sampleCount;
+    const ss = rows.sampleSeries, st = rows.sampleT, sv = rows.sampleV;
+    let invalidSeries = 0, seriesLimit = 0, metricLimit = 0, badTime = 0;
+    const origin = new Int32Array(n); // batch sample → rows series, for messages
+    for (let i = 0; i < n; i++) {
+      const j = ss[i]!;
+      const ref = refOf[j]!;
+      if (ref < 0) {
+        if (ref === REF_INVALID) invalidSeries++;
+        else if (ref === REF_SERIES_LIMIT) seriesLimit++;
+        else metricLimit++;
+        continue;
+      }
+      const t = st[i]!;
+      if (!Number.isSafeInteger(t)) {
+        badTime++;
+        listed(
+          locate(rows, j, {
+            field: "timestamp",
+            value: String(t),
+            message: "timestamp is out of range",
+          }),
+        );
+        continue;
+      }
+      origin[batch.length] = j;
+      batch.add(ref, t, sv[i]!);
+    }
+
+    this.#count(protocol, "parse_error", rows.invalidSamples);
+    this.#count(protocol, "invalid_series", invalidSeries);
+    this.#count(protocol, "invalid", badTime);
+    this.#count(protocol, "series_limit", seriesLimit);
+    this.#count(protocol, "series_per_metric_limit", metricLimit);
+
+    let accepted = 0;
+    let storageRejected = 0;
+    if (batch.length > 0) {
+      let stored = false;
+      try {
+        const res = await this.#appender.append(batch);
+        stored = true;
+        accepted = res.accepted;
+        storageRejected = res.rejected.length;
+        const byReason = new Map<RejectReason, number>();
+        for (const r of res.rejected) {
+          byReason.set(r.reason, (byReason.get(r.reason) ?? 0) + 1);
+          const j = origin[r.index] ?? 0;
+          listed(
+            locate(rows, j, {
+              field: "timestamp",
+              value: String(batch.t(r.index)),
+              message: r.message,
+            }),
+          );
+        }
+        for (const [reason, k] of byReason) {
+          this.#count(protocol, reason, k);
+        }
+      } catch (e) {
+        if (e instanceof StorageFullError) this.#count(protocol, "storage_full", batch.length);
+        throw e;
+      } finally {
+        if (limited) this.#limiter.settle(admission, stored);
+      }
+    } else if (limited) {
+      this.#limiter.settle(admission, false);
+    }
+    if (accepted > 0) this.#stats?.onAccepted(protocol, accepted);
+
+    await this.#storeMetadata(rows.metadata);
+
+    const rejected = rows.invalidSamples + invalidSeries + seriesLimit + metricLimit + badTime +
+      storageRejected;
+    const result: IngestResult = {
+      accepted,
+      rejected,
+      errors: problems,
+      errorCount,
+      warnings: rows.warnings,
+      ...(refusedSeries > 0
+        ? {
+          cardinality: {
+            refusedSeries,
+            maxSeries: finiteOrNull(this.#limiter.limits.maxSeries),
+            maxSeriesPerMetric: finiteOrNull(this.#limiter.limits.maxSeriesPerMetric),
+            byMetric,
+          },
+        }
+        : {}),
+    };
+    return result;
+  }
+
+  async #storeMetadata(meta: ReadonlyMap<string, MetricMetadata>): Promise<void> {
+    for (const [name, m] of meta) {
+      const sig = `${m.type}\u0000${m.help}\u0000${m.unit}`;
+      if (this.#metaSeen.get(name) === sig) continue;
+      if (this.#metaSeen.size >= META_CACHE_MAX) this.#metaSeen.clear();
+      await this.#appender.setMetadata(name, m);
+      this.#metaSeen.set(name, sig);
+    }
+  }
+}
+
+function finiteOrNull(n: number): number | null {
+  return Number.isFinite(n) ? n : null;
+}
+
+/** Validates one parsed series into canonical labels, or its problems. */
+function resolveSeries(
+  name: string,
+  pairs: readonly string[],
+  extra: Readonly<Record<string, string>> | undefined,
+): CacheEntry {
+  const map: Record<string, string> = {};
+  const problems: IngestProblem[] = [];
+  for (let k = 0; k < pairs.length; k += 2) {
+    const key = pairs[k]!;
+    if (key === METRIC_NAME) {
+      problems.push({
+        field: `labels.${key}`,
+        value: key,
+        message: "label names starting with __ are reserved",
+      });
+      continue;
+    }
+    if (Object.hasOwn(map, key)) {
+      problems.push({ field: `labels.${key}`, value: key, message: `duplicate label "${key}"` });
+      continue;
+    }
+    map[key] = pairs[k + 1]!;
+  }
+  if (extra !== undefined) {
+    for (const key in extra) {
+      const m = checkLabelName(key);
+      if (m) problems.push({ field: `labels.${key}`, value: key, message: m });
+      else map[key] = extra[key]!;
+    }
+  }
+  for (const p of validateSeries(name, map)) problems.push(p);
+  if (problems.length > 0) return { problems };
+  const labels = toLabels(name, map);
+  return { labels, key: labelsKey(labels), name };
+}
+
+/** Prefixes a series problem with where the series came from. */
+function locate(rows: ParsedRows, j: number, p: IngestProblem): IngestProblem {
+  const field = p.field === METRIC_NAME ? "name" : p.field;
+  const where = rows.seriesWhere[j]!;
+  const line = rows.seriesLine[j]!;
+  if (where === "" && line > 0) {
+    return { field: `line ${line} ${field}`, value: p.value, message: p.message, line };
+  }
+  if (where === "" || where === "body") return { field, value: p.value, message: p.message };
+  return { field: `${where}.${field}`, value: p.value, message: p.message };
+}

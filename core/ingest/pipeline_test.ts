@@ -1,0 +1,252 @@
+import assert from "node:assert/strict";
+import { StorageFullError } from "../model/storage.ts";
+import { parseInfluxLines } from "./influx.ts";
+import { parseJsonMetrics } from "./json.ts";
+import { IngestPipeline, OverloadedError } from "./pipeline.ts";
+import { parsePrometheusText } from "./prometheus_text.ts";
+import { countingStats, RecordingAppender } from "./_test_util.ts";
+
+const NOW = 1_700_000_000_000;
+const influx = (s: string) => parseInfluxLines(s, { now: NOW, precision: "ms" });
+const prom = (s: string) => parsePrometheusText(s, { now: NOW });
+const json = (v: unknown) => parseJsonMetrics(JSON.stringify(v), { now: NOW });
+
+Deno.test("IngestPipeline.ingest() appends valid rows with canonical labels", async () => {
+  const app = new RecordingAppender();
+  const stats = countingStats();
+  const p = new IngestPipeline({ appender: app, stats });
+  const r = await p.ingest(
+    "influx",
+    influx("cpu,z=1,a=2 user=1,sys=2 1000\ncpu,z=1,a=2 user=3 2000"),
+  );
+  assert.deepEqual(app.samples, [
+    'cpu_user{a="2", z="1"} 1 @1000',
+    'cpu_sys{a="2", z="1"} 2 @1000',
+    'cpu_user{a="2", z="1"} 3 @2000',
+  ]);
+  assert.equal(r.accepted, 3);
+  assert.equal(r.rejected, 0);
+  assert.deepEqual(r.errors, []);
+  assert.deepEqual(stats.counts, { "influx/accepted": 3 });
+  // Empty label values are dropped, as in Prometheus.
+  await p.ingest("prometheus", prom('m{a="",b="x"} 1 5'));
+  assert.equal(app.samples.at(-1), 'm{b="x"} 1 @5');
+});
+
+Deno.test("IngestPipeline.ingest() stores the valid part of a mixed batch and names the bad fields", async () => {
+  const app = new RecordingAppender();
+  const stats = countingStats();
+  const p = new IngestPipeline({ appender: app, stats });
+  const r = await p.ingest(
+    "prometheus",
+    prom('ok 1 1\nbad{__x="1"} 2 2\nbroken\nok 3 3\nbad{__x="1"} 4 4'),
+  );
+  assert.deepEqual(app.samples, ["ok 1 @1", "ok 3 @3"]);
+  assert.equal(r.accepted, 2);
+  assert.equal(r.rejected, 3);
+  assert.deepEqual(r.errors.map((e) => `${e.field}: ${e.message}`), [
+    "line 3: missing value",
+    "line 2 labels.__x: label names starting with __ are reserved",
+    "line 5 labels.__x: label names starting with __ are reserved",
+  ]);
+  assert.equal(r.errorCount, 3);
+  assert.deepEqual(stats.counts, {
+    "prometheus/accepted": 2,
+    "prometheus/parse_error": 1,
+    "prometheus/invalid_series": 2,
+  });
+  // JSON paths.
+  const j = await p.ingest(
+    "json",
+    json([{ name: "a", value: 1 }, { name: "b", value: 1, labels: { "bad-key": "x" } }, {
+      name: "1x",
+      value: 2,
+    }]),
+  );
+  assert.deepEqual(j.errors.map((e) => `${e.field}: ${e.message}`), [
+    "[1].labels.bad-key: label name must match [a-zA-Z_][a-zA-Z0-9_]*",
+    "[2].name: metric name must match [a-zA-Z_:][a-zA-Z0-9_:]*",
+  ]);
+  const single = await p.ingest("json", json({ name: "b", value: 1, labels: { "bad-key": "x" } }));
+  assert.equal(single.errors[0]!.field, "labels.bad-key");
+  // Over-long label values and too many labels.
+  const long = await p.ingest(
+    "json",
+    json({ name: "b", value: 1, labels: { v: "x".repeat(1025) } }),
+  );
+  assert.match(long.errors[0]!.message, /longer than 1024/);
+});
+
+Deno.test("IngestPipeline.ingest() refuses only new series beyond limits.max_series", async () => {
+  const app = new RecordingAppender();
+  const stats = countingStats();
+  const p = new IngestPipeline({ appender: app, stats, limits: { maxSeries: 2 } });
+  const r1 = await p.ingest("prometheus", prom("a 1 1\nb 1 1\nc 1 1\nc 2 2"));
+  assert.deepEqual(app.samples, ["a 1 @1", "b 1 @1"]);
+  assert.equal(r1.rejected, 2);
+  assert.deepEqual(r1.cardinality, {
+    refusedSeries: 1,
+    maxSeries: 2,
+    maxSeriesPerMetric: null,
+    byMetric: { c: 1 },
+  });
+  assert.match(r1.errors[0]!.message, /limits\.max_series \(2\) reached/);
+  // Existing series are still accepted; new ones still refused.
+  const r2 = await p.ingest("prometheus", prom("a 2 2\nd 1 1"));
+  assert.equal(r2.accepted, 1);
+  assert.equal(r2.cardinality?.refusedSeries, 1);
+  assert.equal(stats.counts["prometheus/series_limit"], 3);
+});
+
+Deno.test("IngestPipeline.ingest() enforces limits.max_series_per_metric using the storage index", async () => {
+  const app = new RecordingAppender();
+  const existing = new Set<string>();
+  const perMetric = new Map<string, number>([["temp", 1]]);
+  // Storage already has temp{room="old"}.
+  const p = new IngestPipeline({
+    appender: app,
+    limits: { maxSeriesPerMetric: 2 },
+    seriesIndex: {
+      hasSeries: (k) => existing.has(k),
+      seriesCount: () => existing.size,
+      metricSeriesCount: (n) => perMetric.get(n) ?? 0,
+    },
+  });
+  const r = await p.ingest(
+    "influx",
+    influx("temp,room=a value=1 1\ntemp,room=b value=1 1\nhum,room=a value=1 1"),
+  );
+  // temp_value is a different metric from "temp": the limit counts per name.
+  assert.equal(r.accepted, 3);
+  perMetric.set("temp_value", 2);
+  const r2 = await p.ingest("influx", influx("temp,room=c value=1 2"));
+  assert.equal(r2.accepted, 0);
+  assert.equal(r2.cardinality?.maxSeriesPerMetric, 2);
+  assert.deepEqual(r2.cardinality?.byMetric, { temp_value: 1 });
+  assert.equal(r2.errors[0]!.field, "line 1 labels");
+});
+
+Deno.test("IngestPipeline.ingest() counts series of appends in flight against the limit", async () => {
+  const app = new RecordingAppender();
+  const p = new IngestPipeline({ appender: app, limits: { maxSeries: 1 } });
+  app.hold();
+  const first = p.ingest("prometheus", prom("a 1 1"));
+  await new Promise((r) => setTimeout(r, 0));
+  const second = p.ingest("prometheus", prom("b 1 1"));
+  await new Promise((r) => setTimeout(r, 0));
+  app.release();
+  const [r1, r2] = await Promise.all([first, second]);
+  assert.equal(r1.accepted, 1);
+  assert.equal(r2.accepted, 0);
+  assert.equal(r2.cardinality?.refusedSeries, 1);
+});
+
+Deno.test("IngestPipeline.ingest() applies backpressure with a bounded queue", async () => {
+  const app = new RecordingAppender();
+  const stats = countingStats();
+  const p = new IngestPipeline({
+    appender: app,
+    stats,
+    maxInFlight: 1,
+    maxQueued: 1,
+    retryAfterSeconds: 7,
+  });
+  app.hold();
+  const a = p.ingest("influx", influx("m v=1 1"));
+  const b = p.ingest("influx", influx("m v=2 2"));
+  await new Promise((r) => setTimeout(r, 0));
+  assert.equal(p.inFlight, 1);
+  assert.equal(p.queued, 1);
+  await assert.rejects(p.ingest("influx", influx("m v=3 3\nm v=4 4")), (e: unknown) => {
+    assert.ok(e instanceof OverloadedError);
+    assert.equal(e.retryAfterSeconds, 7);
+    return true;
+  });
+  assert.equal(stats.counts["influx/overloaded"], 2);
+  app.release();
+  assert.equal((await a).accepted, 1);
+  assert.equal((await b).accepted, 1);
+  assert.equal(p.inFlight, 0);
+  assert.equal(p.queued, 0);
+});
+
+Deno.test("IngestPipeline.ingest() times out waiting for a slot", async () => {
+  const app = new RecordingAppender();
+  const p = new IngestPipeline({ appender: app, maxInFlight: 1, queueTimeoutMs: 10 });
+  app.hold();
+  const a = p.ingest("influx", influx("m v=1 1"));
+  await assert.rejects(p.ingest("influx", influx("m v=2 2")), OverloadedError);
+  assert.equal(p.queued, 0);
+  app.release();
+  await a;
+});
+
+Deno.test("IngestPipeline.ingest() passes StorageFullError on and does not register new series", async () => {
+  const app = new RecordingAppender();
+  const stats = countingStats();
+  const p = new IngestPipeline({ appender: app, stats, limits: { maxSeries: 1 } });
+  app.failWith = new StorageFullError("disk full");
+  await assert.rejects(p.ingest("influx", influx("m v=1 1")), StorageFullError);
+  assert.equal(stats.counts["influx/storage_full"], 1);
+  app.failWith = undefined;
+  // The failed series did not use up the limit.
+  const r = await p.ingest("influx", influx("other v=1 1"));
+  assert.equal(r.accepted, 1);
+  assert.equal(p.inFlight, 0);
+});
+
+Deno.test("IngestPipeline.ingest() reports samples storage refused, with their line", async () => {
+  const app = new RecordingAppender();
+  app.refuse = (t) => (t < 0 ? "out_of_bounds" : undefined);
+  const stats = countingStats();
+  const p = new IngestPipeline({ appender: app, stats });
+  const r = await p.ingest("influx", influx("m v=1 1\nm v=2 -5"));
+  assert.equal(r.accepted, 1);
+  assert.equal(r.rejected, 1);
+  assert.deepEqual(r.errors, [{
+    field: "line 2 timestamp",
+    value: "-5",
+    message: "refused by test: out_of_bounds",
+    line: 2,
+  }]);
+  assert.equal(stats.counts["influx/out_of_bounds"], 1);
+});
+
+Deno.test("IngestPipeline.ingest() adds extra labels over pushed ones", async () => {
+  const app = new RecordingAppender();
+  const p = new IngestPipeline({ appender: app });
+  await p.ingest("prometheus", prom('m{job="x",a="1"} 1 1'), {
+    extraLabels: { job: "push", instance: "h" },
+  });
+  assert.deepEqual(app.samples, ['m{a="1", instance="h", job="push"} 1 @1']);
+  // Cached per extra-label set: another grouping gives other labels.
+  await p.ingest("prometheus", prom('m{job="x",a="1"} 1 1'), { extraLabels: { job: "other" } });
+  assert.equal(app.samples[1], 'm{a="1", job="other"} 1 @1');
+  const bad = await p.ingest("prometheus", prom("m 1 1"), { extraLabels: { "bad-name": "x" } });
+  assert.equal(bad.errors[0]!.field, "line 1 labels.bad-name");
+});
+
+Deno.test("IngestPipeline.ingest() stores metadata only when it changes", async () => {
+  const app = new RecordingAppender();
+  let calls = 0;
+  const orig = app.setMetadata.bind(app);
+  app.setMetadata = (n, m) => {
+    calls++;
+    return orig(n, m);
+  };
+  const p = new IngestPipeline({ appender: app });
+  await p.ingest("prometheus", prom("# TYPE m counter\n# HELP m Things.\nm 1 1"));
+  await p.ingest("prometheus", prom("# TYPE m counter\n# HELP m Things.\nm 2 2"));
+  assert.equal(calls, 1);
+  assert.deepEqual(app.metadata.get("m"), { type: "counter", help: "Things.", unit: "" });
+  await p.ingest("prometheus", prom("# TYPE m gauge\nm 2 2"));
+  assert.equal(calls, 2);
+});
+
+Deno.test("IngestPipeline.ingest() lists at most maxListedErrors problems but counts all", async () => {
+  const p = new IngestPipeline({ appender: new RecordingAppender(), maxListedErrors: 3 });
+  const r = await p.ingest("prometheus", prom("x\n".repeat(10)));
+  assert.equal(r.errors.length, 3);
+  assert.equal(r.errorCount, 10);
+  assert.equal(r.rejected, 10);
+});
