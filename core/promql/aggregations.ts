@@ -70,7 +70,7 @@ export function aggregate(
         labels: gl,
         dropName: s.dropName,
         count: 1,
-        value: op === "stddev" || op === "stdvar" ? 0 : f,
+        value: op === "stddev" || op === "stdvar" ? f - f : f, // NaN for NaN or ±Inf.
         kahan,
         mean: f,
         incremental: false,

@@ -158,8 +158,8 @@ export function vectorBinop(
       throw new QueryExecutionError(
         `found duplicate series for the match group ${
           labelsString(matchLabels(rs.labels, m.on, m.labels))
-        } on the ${side} hand-side of the operation: [${labelsString(rs.labels)}, ${
-          labelsString(dup.labels)
+        } on the ${side} hand-side of the operation: [${labelsString(dup.labels)}, ${
+          labelsString(rs.labels)
         }];many-to-many matching not allowed: matching labels must be unique on one side`,
       );
     }
@@ -176,9 +176,9 @@ export function vectorBinop(
     let { v, keep } = applyOp(op, fl, fr);
     if (returnBool) {
       v = keep ? 1 : 0;
-    } else if (!keep) {
-      continue;
+      keep = true;
     }
+    // Matching errors are raised even for samples a comparison filters out.
     const labels = resultLabels(ls.labels, rs.labels, m);
     const seen = matched.get(sig);
     if (m.card === "one-to-one") {
@@ -197,6 +197,7 @@ export function vectorBinop(
         );
       } else seen.add(k);
     }
+    if (!keep) continue;
     out.push({ labels, v, dropName: ls.dropName || !cmp || returnBool });
   }
   return out;

@@ -182,7 +182,7 @@ async function runQuery(
   const steps = instant ? 1 : Math.floor((end - start) / step) + 1;
   const ts = new Float64Array(steps);
   for (let i = 0; i < steps; i++) ts[i] = start + i * (step || 0);
-  const ev = new Evaluator(opts, data, start, end, deadline, stats);
+  const ev = new Evaluator(opts, data, start, end, step, deadline, stats);
   const top = unwrapParens(expr);
   let result: Value;
   if (instant && (top.type === "MatrixSelector" || top.type === "SubqueryExpr")) {
@@ -303,6 +303,7 @@ export class Evaluator {
     readonly data: Map<VectorSelector, SelData[]>,
     readonly queryStart: number,
     readonly queryEnd: number,
+    readonly queryStep: number,
     readonly deadline: number,
     readonly stats: QueryStats,
   ) {}

@@ -479,6 +479,23 @@ export function evalCall(ev: Evaluator, e: Call, ts: Float64Array): EvalValue {
       return { kind: "scalar", v: ts.map((t) => t / 1000) };
     case "pi":
       return { kind: "scalar", v: new Float64Array(ts.length).fill(Math.PI) };
+    case "step":
+      return { kind: "scalar", v: new Float64Array(ts.length).fill(ev.queryStep / 1000) };
+    case "range":
+      return {
+        kind: "scalar",
+        v: new Float64Array(ts.length).fill((ev.queryEnd - ev.queryStart) / 1000),
+      };
+    case "start":
+      return { kind: "scalar", v: new Float64Array(ts.length).fill(ev.queryStart / 1000) };
+    case "end":
+      return { kind: "scalar", v: new Float64Array(ts.length).fill(ev.queryEnd / 1000) };
+    case "min_of":
+    case "max_of": {
+      const a = ev.evalScalar(e.args[0]!, ts).v, b = ev.evalScalar(e.args[1]!, ts).v;
+      const f = name === "min_of" ? Math.min : Math.max;
+      return { kind: "scalar", v: a.map((x, i) => f(x, b[i]!)) };
+    }
     case "vector": {
       const s = ev.evalScalar(e.args[0]!, ts).v;
       return {

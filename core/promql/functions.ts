@@ -293,6 +293,7 @@ export const RANGE_FUNCTIONS: Readonly<Record<string, RangeFn>> = {
   },
   mad_over_time: (_t, v, lo, hi) => {
     const vals = Array.from(v.subarray(lo, hi));
+    if (vals.some(Number.isNaN)) return NaN;
     const median = quantile(0.5, vals.slice());
     return quantile(0.5, vals.map((x) => Math.abs(x - median)));
   },
