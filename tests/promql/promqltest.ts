@@ -539,7 +539,42 @@ async function runCase(
   const v = out.value!;
   const ann = checkAnnot("warning", c.warn, out.warnings) ?? checkAnnot("info", c.info, out.infos);
   const diff = c.range ? compareRange(c, v) : compareInstant(c, v);
-  return diff ?? ann;
+  return diff ?? ann ?? await rangeCheck(c, v, store, engine);
+}
+
+/**
+ * As the upstream harness does, runs an instant eval again as a range query
+ * from t-1m to t+1m at 1m steps and compares the middle step.
+ */
+async function rangeCheck(
+  c: EvalCase,
+  v: TestValue,
+  store: MemStore,
+  engine: EngineUnderTest,
+): Promise<string | undefined> {
+  if (c.range || c.ordered || c.str !== undefined || v.type === "matrix" || v.type === "string") {
+    return undefined;
+  }
+  if (/\b(start|end|range|step)\s*\(\s*\)/.test(c.expr)) return undefined;
+  let out: TestOutcome;
+  try {
+    out = await engine.range(store, c.expr, c.start - 60_000, c.start + 60_000, 60_000);
+  } catch (e) {
+    return `range-query check: ${e instanceof Error ? e.message : e}`;
+  }
+  if (out.error) return `range-query check: unexpected error: ${out.error.message}`;
+  if (out.value?.type !== "matrix") return `range-query check: got ${out.value?.type}`;
+  const samples: { labels: Labels; v: number }[] = [];
+  for (const s of out.value.series) {
+    for (let i = 0; i < s.t.length; i++) {
+      if (s.t[i] === c.start) samples.push({ labels: s.labels, v: s.v[i]! });
+    }
+  }
+  const asValue: TestValue = c.scalar !== undefined && samples.length === 1
+    ? { type: "scalar", v: samples[0]!.v }
+    : { type: "vector", samples };
+  const diff = compareInstant(c, asValue);
+  return diff === undefined ? undefined : `range-query check: ${diff}`;
 }
 
 function compareRange(c: EvalCase, v: TestValue): string | undefined {
