@@ -91,10 +91,10 @@ function kth(a: Float64Array, n: number, k: number): number {
 
 /** Bits of the Rice code of zs[0..m) with parameter k. */
 function riceBits(m: number, k: number, zWidth: number, limit: number): number {
-  const div = 2 ** k;
+  const inv = 2 ** -k;
   let bits = 0;
   for (let i = 0; i < m && bits < limit; i++) {
-    const q = Math.floor(zs[i] / div);
+    const q = Math.floor(zs[i] * inv);
     bits += q < ESC ? q + 1 + k : ESC + zWidth;
   }
   return bits;
@@ -164,7 +164,7 @@ function tryRice(r: Float64Array, m: number, extra: number, best: Choice): void 
   if (best.range < 4) return;
   // Rice codes zig-zagged distances from the median: near-optimal for peaked (Laplacian)
   // residuals, and outliers cost an escape each instead of widening every value.
-  sel.set(r.subarray(0, m));
+  for (let i = 0; i < m; i++) sel[i] = r[i];
   const center = kth(sel, m, m >>> 1);
   let zmax = 0;
   for (let i = 0; i < m; i++) {
@@ -173,10 +173,12 @@ function tryRice(r: Float64Array, m: number, extra: number, best: Choice): void 
     sel[i] = z;
     if (z > zmax) zmax = z;
   }
-  const zWidth = bitLength(zmax);
-  const head = extra + varintBits(zigzag(center)) + 12;
+  // For Laplacian residuals the best k is about log2 of the median z; outliers do not move it.
   const k0 = Math.max(0, bitLength(kth(sel, m, m >>> 1)) - 1);
-  for (let k = Math.max(0, k0 - 1); k <= Math.min(52, k0 + 2); k++) {
+  const head = extra + varintBits(zigzag(center)) + 12;
+  if (head + m * k0 >= best.bits) return;
+  const zWidth = bitLength(zmax);
+  for (let k = Math.max(0, k0 - 1); k <= Math.min(52, k0 + 1); k++) {
     const bits = head + riceBits(m, k, zWidth, best.bits - head);
     if (bits < best.bits) {
       best.bits = bits;
