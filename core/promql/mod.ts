@@ -34,3 +34,18 @@ export { lex, type Token, type TokenKind } from "./lexer.ts";
 export { formatDuration, parseDuration, parseNumber, unquoteString } from "./literals.ts";
 export { parseExpr, PromQLParseError } from "./parser.ts";
 export { formatExpr, formatFloat, formatMatcherText } from "./printer.ts";
+export {
+  createEngine,
+  type Engine,
+  type EngineOptions,
+  type QueryResult,
+  type QueryStats,
+} from "./engine.ts";
+export {
+  QueryError,
+  QueryExecutionError,
+  QueryTimeoutError,
+  QueryTooManySamplesError,
+  QueryTooManySeriesError,
+} from "./errors.ts";
+export type { Sample, Series, Value } from "./value.ts";
