@@ -121,10 +121,7 @@ async function child(dir: string) {
     queryMs,
     queriedSamples: n,
     blocks: st.blocks,
-    parts: await (async () => {
-      const d = { ...st.bytes };
-      return d;
-    })(),
+    parts: st.bytes,
     blockBytesWritten: st.blockBytesWritten,
     kvBytes: st.bytes.kv,
   }));
