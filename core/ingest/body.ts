@@ -1,0 +1,122 @@
+/**
+ * Reads a request body with a size limit that also holds after
+ * decompression (gzip bombs stop at the limit), for `Content-Encoding`
+ * identity, gzip, deflate and snappy (block format, as remote write uses).
+ *
+ * @module
+ */
+import { snappyDecode, SnappyError, SnappyTooLargeError } from "./snappy.ts";
+
+/** The body is larger than allowed (maps to HTTP 413). */
+export class BodyTooLargeError extends RangeError {
+  constructor(readonly limit: number) {
+    super(`Request body is larger than the limit of ${limit} bytes (after decompression)`);
+    this.name = "BodyTooLargeError";
+  }
+}
+
+/** The body cannot be decoded as its Content-Encoding says (HTTP 400). */
+export class BodyEncodingError extends SyntaxError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "BodyEncodingError";
+  }
+}
+
+/** The Content-Encoding is not supported (HTTP 415). */
+export class UnsupportedEncodingError extends TypeError {
+  constructor(readonly encoding: string) {
+    super(`Content-Encoding "${encoding}" is not supported; use gzip, deflate or snappy`);
+    this.name = "UnsupportedEncodingError";
+  }
+}
+
+/** Options for {@linkcode readBody}. */
+export interface ReadBodyOptions {
+  /** The Content-Encoding header, or null. */
+  readonly encoding: string | null;
+  /** Encoding assumed when the header is absent (remote write: "snappy"). @default {"identity"} */
+  readonly defaultEncoding?: string;
+  /** Most bytes, compressed and uncompressed. */
+  readonly maxBytes: number;
+}
+
+/**
+ * Reads and decompresses a body. Throws {@linkcode BodyTooLargeError},
+ * {@linkcode BodyEncodingError} or {@linkcode UnsupportedEncodingError}.
+ */
+export async function readBody(
+  body: ReadableStream<Uint8Array> | null,
+  options: ReadBodyOptions,
+): Promise<Uint8Array> {
+  const enc = (options.encoding ?? "").trim().toLowerCase() || options.defaultEncoding ||
+    "identity";
+  if (body === null) return new Uint8Array(0);
+  switch (enc) {
+    case "identity":
+      return await readAll(body, options.maxBytes, false);
+    case "gzip":
+    case "x-gzip":
+    case "deflate": {
+      const format = enc === "deflate" ? "deflate" : "gzip";
+      const stream = body.pipeThrough(
+        new DecompressionStream(format) as unknown as ReadableWritablePair<Uint8Array, Uint8Array>,
+      );
+      return await readAll(stream, options.maxBytes, true);
+    }
+    case "snappy": {
+      const raw = await readAll(body, options.maxBytes, false);
+      try {
+        return snappyDecode(raw, options.maxBytes);
+      } catch (e) {
+        if (e instanceof SnappyTooLargeError) throw new BodyTooLargeError(options.maxBytes);
+        if (e instanceof SnappyError) throw new BodyEncodingError(e.message);
+        throw e;
+      }
+    }
+    default:
+      await body.cancel().catch(() => {});
+      throw new UnsupportedEncodingError(enc);
+  }
+}
+
+async function readAll(
+  stream: ReadableStream<Uint8Array>,
+  max: number,
+  decompressing: boolean,
+): Promise<Uint8Array> {
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.length;
+      if (total > max) {
+        await reader.cancel().catch(() => {});
+        throw new BodyTooLargeError(max);
+      }
+      chunks.push(value);
+    }
+  } catch (e) {
+    if (e instanceof BodyTooLargeError) throw e;
+    if (decompressing) {
+      throw new BodyEncodingError(
+        `Cannot decompress request body: ${e instanceof Error ? e.message : String(e)}`,
+        { cause: e },
+      );
+    }
+    throw e;
+  } finally {
+    reader.releaseLock();
+  }
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(total);
+  let o = 0;
+  for (const c of chunks) {
+    out.set(c, o);
+    o += c.length;
+  }
+  return out;
+}

@@ -1,0 +1,58 @@
+/**
+ * Ingestion: pure parsers for every push protocol (JSON, Prometheus text /
+ * OpenMetrics, InfluxDB line protocol, remote write), the remote write
+ * encoder, body decoding with limits, and the one append pipeline
+ * (validation, cardinality limits, backpressure, counters) shared by push
+ * and scrape.
+ *
+ * @module
+ */
+export {
+  BodyEncodingError,
+  BodyTooLargeError,
+  readBody,
+  type ReadBodyOptions,
+  UnsupportedEncodingError,
+} from "./body.ts";
+export {
+  type InfluxParseOptions,
+  type InfluxPrecision,
+  influxPrecision,
+  parseInfluxLines,
+} from "./influx.ts";
+export { type JsonParseOptions, parseJsonMetrics, parseJsonTimestamp } from "./json.ts";
+export {
+  type Admission,
+  CardinalityLimiter,
+  type CardinalityLimits,
+  type LimitReason,
+  type SeriesIndex,
+} from "./limiter.ts";
+export {
+  type CardinalityRefusal,
+  type IngestOptions,
+  IngestPipeline,
+  type IngestPipelineOptions,
+  type IngestResult,
+  type IngestStatsSink,
+  OverloadedError,
+  type RejectionReason,
+} from "./pipeline.ts";
+export { endsWithEof, parsePrometheusText, type PrometheusTextOptions } from "./prometheus_text.ts";
+export { parseRemoteWrite } from "./remote_write.ts";
+export {
+  encodeRemoteWriteBody,
+  encodeWriteRequest,
+  type WriteMetadata,
+  type WriteRequestInput,
+  type WriteSeries,
+} from "./remote_write_codec.ts";
+export { type IngestProblem, ParsedRows } from "./rows.ts";
+export {
+  snappyDecode,
+  snappyEncode,
+  SnappyError,
+  SnappyTooLargeError,
+  snappyUncompressedLength,
+} from "./snappy.ts";
+export { decodeBase64Text, sanitizeLabelName, sanitizeMetricName } from "./_util.ts";

@@ -1,0 +1,280 @@
+/**
+ * The HTTP edge of push ingestion. Each endpoint reads the body (size
+ * limit after decompression), runs the protocol's pure parser, hands the
+ * rows to the shared pipeline and maps the outcome to a status:
+ *
+ * | outcome                              | status                                  |
+ * |--------------------------------------|-----------------------------------------|
+ * | all stored                           | 200 `{}` (JSON, Pushgateway), 204 (Influx, remote write, import) |
+ * | some or all input invalid            | 400 `{"errors":[…],"accepted":n,…}` (valid samples ARE stored) |
+ * | body too large                       | 413                                     |
+ * | unsupported Content-Encoding / RW 2.0| 415                                     |
+ * | new series refused by a limit        | 429 with `cardinality` details          |
+ * | pipeline saturated                   | 503 with `Retry-After`                  |
+ * | storage full                         | 507                                     |
+ *
+ * @module
+ */
+import { Hono } from "hono";
+import type { Context } from "hono";
+import { StorageFullError } from "../core/model/storage.ts";
+import {
+  BodyEncodingError,
+  BodyTooLargeError,
+  decodeBase64Text,
+  influxPrecision,
+  type IngestPipeline,
+  type IngestProblem,
+  type IngestResult,
+  OverloadedError,
+  type ParsedRows,
+  parseInfluxLines,
+  parseJsonMetrics,
+  parsePrometheusText,
+  parseRemoteWrite,
+  readBody,
+  UnsupportedEncodingError,
+} from "../core/ingest/mod.ts";
+import { checkLabelName } from "../core/model/labels.ts";
+
+/** What the ingest routes need. */
+export interface IngestDeps {
+  /** The shared append pipeline. */
+  readonly pipeline: IngestPipeline;
+  /** Clock for samples without a timestamp (ms). @default {Date.now} */
+  readonly now?: () => number;
+  /** Largest body in bytes, after decompression. @default {67108864} (64 MiB) */
+  readonly maxBodyBytes?: number;
+}
+
+const DEFAULT_MAX_BODY = 64 << 20;
+
+class BadRequest extends Error {
+  constructor(readonly problem: IngestProblem) {
+    super(problem.message);
+  }
+}
+
+/** Builds the push ingestion routes; see the module doc for statuses. */
+export function ingestRoutes(deps: IngestDeps): Hono {
+  const app = new Hono();
+  const now = deps.now ?? Date.now;
+  const maxBytes = deps.maxBodyBytes ?? DEFAULT_MAX_BODY;
+
+  async function body(c: Context, defaultEncoding?: string): Promise<Uint8Array> {
+    const len = Number(c.req.header("content-length") ?? "NaN");
+    if (len > maxBytes) throw new BodyTooLargeError(maxBytes);
+    return await readBody(c.req.raw.body, {
+      encoding: c.req.header("content-encoding") ?? null,
+      defaultEncoding,
+      maxBytes,
+    });
+  }
+
+  async function text(c: Context): Promise<string> {
+    return new TextDecoder().decode(await body(c));
+  }
+
+  async function run(
+    c: Context,
+    protocol: string,
+    parse: () => Promise<ParsedRows>,
+    ok: () => Response,
+    extraLabels?: Record<string, string>,
+  ): Promise<Response> {
+    try {
+      const rows = await parse();
+      const result = await deps.pipeline.ingest(protocol, rows, { extraLabels });
+      return outcome(c, result) ?? ok();
+    } catch (e) {
+      return failure(c, e);
+    }
+  }
+
+  app.post("/api/v1/metrics", (c) =>
+    run(
+      c,
+      "json",
+      async () => parseJsonMetrics(await text(c), { now: now() }),
+      () => c.json({}, 200),
+    ));
+
+  app.post("/api/v1/import/prometheus", (c) =>
+    run(
+      c,
+      "prometheus",
+      async () => parsePrometheusText(await text(c), { now: now(), openMetrics: isOpenMetrics(c) }),
+      () => c.body(null, 204),
+    ));
+
+  const pushgateway = (c: Context) => {
+    let labels: Record<string, string>;
+    try {
+      labels = groupingLabels(new URL(c.req.url).pathname);
+    } catch (e) {
+      return failure(c, e);
+    }
+    return run(
+      c,
+      "pushgateway",
+      async () => parsePrometheusText(await text(c), { now: now(), openMetrics: isOpenMetrics(c) }),
+      () => c.json({}, 200),
+      labels,
+    );
+  };
+  // `/metrics/*`, not `/metrics/job/*`: the job may come as `job@base64`.
+  app.put("/metrics/*", pushgateway);
+  app.post("/metrics/*", pushgateway);
+
+  const influx = (c: Context) => {
+    const param = c.req.query("precision");
+    const precision = influxPrecision(param);
+    if (precision === undefined) {
+      return c.json({
+        errors: [{
+          field: "precision",
+          value: param ?? "",
+          message: "precision must be ns, us, ms, s, m or h",
+        }],
+        accepted: 0,
+      }, 400);
+    }
+    return run(
+      c,
+      "influx",
+      async () => parseInfluxLines(await text(c), { now: now(), precision }),
+      () => c.body(null, 204),
+    );
+  };
+  app.post("/write", influx);
+  app.post("/api/v2/write", influx);
+  // InfluxDB clients ping first, and Telegraf asks to create its database.
+  app.on(["GET", "HEAD"], "/ping", (c) => c.body(null, 204));
+  app.post("/query", (c) => c.json({ results: [{ statement_id: 0 }] }, 200));
+
+  app.post("/api/v1/write", (c) => {
+    const type = c.req.header("content-type") ?? "";
+    if (/proto=io\.prometheus\.write\.v2\.Request/.test(type)) {
+      return c.json({
+        errors: [{
+          field: "content-type",
+          value: type,
+          message: "remote write 2.0 is not supported, send 1.0",
+        }],
+        accepted: 0,
+      }, 415);
+    }
+    return run(
+      c,
+      "remote_write",
+      async () => parseRemoteWrite(await body(c, "snappy")),
+      () => c.body(null, 204),
+    );
+  });
+
+  return app;
+}
+
+function isOpenMetrics(c: Context): boolean | undefined {
+  const type = c.req.header("content-type") ?? "";
+  return type.includes("application/openmetrics-text") ? true : undefined;
+}
+
+/** The error response for a result with problems, or undefined when all went in. */
+function outcome(c: Context, r: IngestResult): Response | undefined {
+  if (r.errorCount === 0 && r.cardinality === undefined) return undefined;
+  const body = {
+    message: r.accepted > 0
+      ? `${r.accepted} samples were stored; ${r.rejected} were rejected (see errors)`
+      : `No samples were stored; ${r.rejected} were rejected (see errors)`,
+    accepted: r.accepted,
+    rejected: r.rejected,
+    errors: r.errors.map((e) => ({ field: e.field, value: e.value, message: e.message })),
+    ...(r.errorCount > r.errors.length ? { errorsNotListed: r.errorCount - r.errors.length } : {}),
+    ...(r.cardinality ? { cardinality: r.cardinality } : {}),
+  };
+  return c.json(body, r.cardinality ? 429 : 400);
+}
+
+/** Maps a thrown error to a response; unknown errors are rethrown (500 by Hono). */
+function failure(c: Context, e: unknown): Response {
+  const err = (status: 400 | 413 | 415 | 503 | 507, problem: IngestProblem) =>
+    c.json({ errors: [problem], accepted: 0 }, status);
+  if (e instanceof BadRequest) return err(400, e.problem);
+  if (e instanceof BodyTooLargeError) {
+    return err(413, { field: "body", value: "", message: e.message });
+  }
+  if (e instanceof UnsupportedEncodingError) {
+    return err(415, { field: "content-encoding", value: e.encoding, message: e.message });
+  }
+  if (e instanceof BodyEncodingError) {
+    return err(400, { field: "body", value: "", message: e.message });
+  }
+  if (e instanceof OverloadedError) {
+    c.header("Retry-After", String(e.retryAfterSeconds));
+    return err(503, { field: "", value: "", message: e.message });
+  }
+  if (e instanceof StorageFullError) {
+    return err(507, { field: "", value: "", message: `Storage is full: ${e.message}` });
+  }
+  throw e;
+}
+
+/**
+ * Grouping labels from a Pushgateway path `/metrics/job/<job>{/<label>/<value>}`.
+ * A `@base64` suffix on a name means the value is base64url-encoded (as the
+ * Pushgateway allows, for values with `/`); `=` alone encodes "".
+ */
+export function groupingLabels(pathname: string): Record<string, string> {
+  const prefix = "/metrics/";
+  const rest = pathname.startsWith(prefix) ? pathname.slice(prefix.length) : pathname;
+  const parts = rest.split("/");
+  if (parts.length > 0 && parts[parts.length - 1] === "") parts.pop();
+  if (parts.length < 2 || parts.length % 2 !== 0) {
+    throw new BadRequest({
+      field: "path",
+      value: pathname,
+      message: "path must be /metrics/job/<job>{/<label>/<value>}",
+    });
+  }
+  const out: Record<string, string> = {};
+  for (let i = 0; i < parts.length; i += 2) {
+    let name: string, value: string;
+    try {
+      name = decodeURIComponent(parts[i]!);
+      value = decodeURIComponent(parts[i + 1]!);
+    } catch {
+      throw new BadRequest({
+        field: "path",
+        value: pathname,
+        message: "path is not valid percent-encoding",
+      });
+    }
+    if (name.endsWith("@base64")) {
+      name = name.slice(0, -7);
+      const decoded = value === "=" ? "" : decodeBase64Text(value);
+      if (decoded === undefined) {
+        throw new BadRequest({
+          field: `path.${name}`,
+          value,
+          message: "value is not valid base64",
+        });
+      }
+      value = decoded;
+    }
+    const problem = checkLabelName(name);
+    if (problem) throw new BadRequest({ field: `path.${name}`, value: name, message: problem });
+    if (i === 0 && name !== "job") {
+      throw new BadRequest({
+        field: "path",
+        value: pathname,
+        message: "path must start with /metrics/job/",
+      });
+    }
+    if (name === "job" && value === "") {
+      throw new BadRequest({ field: "path.job", value: "", message: "job must not be empty" });
+    }
+    out[name] = value;
+  }
+  return out;
+}
