@@ -1,0 +1,217 @@
+/**
+ * The product spec's threshold rule form
+ * (`{id, name, expression, operator, threshold, duration, evaluation_interval,
+ * labels, annotations, resolve_threshold?}`), its validation, and its
+ * normalisation into an {@linkcode AlertingRule} in a group of its own.
+ *
+ * The rule's API expression is `(<expression>) <op> <threshold>`; the evaluator
+ * queries `<expression>` alone and compares per series, so that a firing
+ * instance can use `resolve_threshold` instead (hysteresis).
+ *
+ * @module
+ */
+import { z } from "zod";
+import { checkLabelName } from "../model/labels.ts";
+import { parseDuration } from "../model/units.ts";
+import { valueTypeOf } from "../promql/ast.ts";
+import { parseExpr, PromQLParseError } from "../promql/parser.ts";
+import { formatFloat } from "../promql/printer.ts";
+import {
+  type AlertingRule,
+  OPERATOR_SYMBOL,
+  type RuleGroup,
+  type ThresholdOperator,
+} from "./rule.ts";
+import { checkTemplate } from "./template.ts";
+
+const ID_REGEXP = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+function durationField() {
+  return z.union([z.string(), z.number()]).transform((v, ctx) => {
+    const ms = typeof v === "number" ? v * 1000 : parseDuration(v.trim());
+    if (ms === undefined || !Number.isFinite(ms) || ms < 0) {
+      ctx.addIssue({
+        code: "custom",
+        message: "must be a duration such as 30s, 5m, 1h30m, or a number of seconds",
+        input: v,
+      });
+      return z.NEVER;
+    }
+    return ms;
+  });
+}
+
+const finite = z.number({ error: "must be a number" }).refine(Number.isFinite, "must be finite");
+
+/** The threshold rule as written in a file or sent to `POST /api/v1/alerts`. */
+export const thresholdRuleSchema = z.strictObject({
+  id: z.string().regex(ID_REGEXP, "must be 1-128 characters of A-Z a-z 0-9 _ . - (URL-safe)")
+    .optional(),
+  name: z.string({ error: "must be a string" }).min(1, "must not be empty"),
+  expression: z.string({ error: "must be a string" }).min(1, "must not be empty"),
+  operator: z.enum(["gt", "lt", "ge", "le", "eq", "ne"], {
+    error: "must be one of gt, lt, ge, le, eq, ne",
+  }),
+  threshold: finite,
+  resolve_threshold: finite.optional(),
+  duration: durationField().prefault(0),
+  evaluation_interval: durationField().optional(),
+  keep_firing_for: durationField().prefault(0),
+  labels: z.record(z.string(), z.string({ error: "must be a string" })).prefault({}),
+  annotations: z.record(z.string(), z.string({ error: "must be a string" })).prefault({}),
+  no_data: z.enum(["ok", "firing"], { error: "must be ok or firing" }).prefault("ok"),
+});
+
+/** A validated threshold rule; durations in ms. */
+export type ThresholdRuleSpec = z.output<typeof thresholdRuleSchema>;
+
+/** A threshold rule with its id and evaluation interval filled in. */
+export interface ThresholdRule extends ThresholdRuleSpec {
+  readonly id: string;
+  readonly evaluation_interval: number;
+}
+
+/** A problem with one field. */
+export interface FieldProblem {
+  readonly field: string;
+  readonly message: string;
+}
+
+/** Derives an id from a name: lowercase, URL-safe. */
+export function slugId(name: string): string {
+  const s = name.toLowerCase().replace(/[^a-z0-9_.-]+/g, "-").replace(/^-+|-+$/g, "");
+  return (s || "rule").slice(0, 128);
+}
+
+/** Validates the shape (zod) of a threshold rule; returns the spec or every problem. */
+export function parseThresholdRule(
+  input: unknown,
+): { ok: true; spec: ThresholdRuleSpec } | { ok: false; errors: FieldProblem[] } {
+  const r = thresholdRuleSchema.safeParse(input);
+  if (r.success) return { ok: true, spec: r.data };
+  return {
+    ok: false,
+    errors: r.error.issues.map((i) => ({
+      field: i.path.join(".") || "(root)",
+      message: i.code === "unrecognized_keys"
+        ? `unknown field(s) ${(i as { keys: string[] }).keys.join(", ")}`
+        : i.message,
+    })),
+  };
+}
+
+/**
+ * Checks what the schema cannot (PromQL, label names, templates, hysteresis
+ * direction) and builds the rule's group. `file` is the rule file or `"api"`.
+ */
+export function normaliseThresholdRule(
+  spec: ThresholdRuleSpec,
+  opts: { file: string; defaultIntervalMs: number },
+): { ok: true; rule: ThresholdRule; group: RuleGroup } | { ok: false; errors: FieldProblem[] } {
+  const errors: FieldProblem[] = [];
+  const id = spec.id ?? slugId(spec.name);
+  let query;
+  try {
+    query = parseExpr(spec.expression);
+    const t = valueTypeOf(query);
+    if (t !== "vector" && t !== "scalar") {
+      errors.push({
+        field: "expression",
+        message: `must return an instant vector or scalar, not ${t}`,
+      });
+    }
+  } catch (e) {
+    if (!(e instanceof PromQLParseError)) throw e;
+    errors.push({ field: "expression", message: e.message });
+  }
+  const op = spec.operator as ThresholdOperator;
+  const rt = spec.resolve_threshold;
+  if (rt !== undefined) {
+    if (op === "eq" || op === "ne") {
+      errors.push({ field: "resolve_threshold", message: `not allowed with operator ${op}` });
+    } else if ((op === "gt" || op === "ge") && rt > spec.threshold) {
+      errors.push({
+        field: "resolve_threshold",
+        message: `must not be above threshold ${spec.threshold} for operator ${op}`,
+      });
+    } else if ((op === "lt" || op === "le") && rt < spec.threshold) {
+      errors.push({
+        field: "resolve_threshold",
+        message: `must not be below threshold ${spec.threshold} for operator ${op}`,
+      });
+    }
+  }
+  for (const [k, v] of Object.entries(spec.labels)) {
+    const m = checkLabelName(k);
+    if (m) errors.push({ field: `labels.${k}`, message: m });
+    if (k === "alertname") errors.push({ field: `labels.${k}`, message: "is set from name" });
+    const tm = checkTemplate(v);
+    if (tm) errors.push({ field: `labels.${k}`, message: tm });
+  }
+  for (const [k, v] of Object.entries(spec.annotations)) {
+    const m = checkLabelName(k);
+    if (m) errors.push({ field: `annotations.${k}`, message: m });
+    const tm = checkTemplate(v);
+    if (tm) errors.push({ field: `annotations.${k}`, message: tm });
+  }
+  const interval = spec.evaluation_interval ?? opts.defaultIntervalMs;
+  if (interval <= 0) errors.push({ field: "evaluation_interval", message: "must be positive" });
+  if (errors.length > 0 || !query) return { ok: false, errors };
+
+  const rule: ThresholdRule = { ...spec, id, evaluation_interval: interval };
+  const alerting: AlertingRule = {
+    kind: "alerting",
+    key: `threshold\u001f${id}`,
+    name: spec.name,
+    expr: `(${spec.expression}) ${OPERATOR_SYMBOL[op]} ${formatFloat(spec.threshold)}`,
+    query,
+    forMs: spec.duration,
+    keepFiringForMs: spec.keep_firing_for,
+    labels: spec.labels,
+    annotations: spec.annotations,
+    threshold: { op, value: spec.threshold, resolve: rt },
+    noData: spec.no_data,
+    thresholdId: id,
+  };
+  return {
+    ok: true,
+    rule,
+    group: {
+      name: `threshold/${id}`,
+      file: opts.file,
+      intervalMs: interval,
+      limit: 0,
+      rules: [alerting],
+    },
+  };
+}
+
+/** Warnings that do not reject a rule (an interval too long for its duration). */
+export function thresholdWarnings(rule: ThresholdRule): string[] {
+  if (rule.duration > 0 && rule.evaluation_interval > rule.duration / 2) {
+    return [
+      `evaluation_interval ${rule.evaluation_interval / 1000}s is longer than half the duration ` +
+      `${rule.duration / 1000}s: the alert fires late or misses short breaches`,
+    ];
+  }
+  return [];
+}
+
+/** The rule as the API returns it: durations as Prometheus durations in seconds. */
+export function thresholdRuleJSON(rule: ThresholdRule): Record<string, unknown> {
+  return {
+    id: rule.id,
+    name: rule.name,
+    expression: rule.expression,
+    operator: rule.operator,
+    threshold: rule.threshold,
+    ...(rule.resolve_threshold !== undefined ? { resolve_threshold: rule.resolve_threshold } : {}),
+    duration: rule.duration / 1000,
+    evaluation_interval: rule.evaluation_interval / 1000,
+    keep_firing_for: rule.keep_firing_for / 1000,
+    labels: rule.labels,
+    annotations: rule.annotations,
+    no_data: rule.no_data,
+    expr: `(${rule.expression}) ${OPERATOR_SYMBOL[rule.operator]} ${formatFloat(rule.threshold)}`,
+  };
+}
