@@ -1,0 +1,57 @@
+import assert from "node:assert/strict";
+import { Head, mergeSamples } from "./head.ts";
+import { decodeChunk } from "./chunk.ts";
+
+const R = 7_200_000;
+
+function pts(s: { t: Float64Array; v: Float64Array }): [number, number][] {
+  return [...s.t].map((t, i) => [t, s.v[i]]);
+}
+
+Deno.test("Head keeps a series sorted with late samples folded over sealed chunks", () => {
+  const h = new Head(R);
+  for (let i = 0; i < 1000; i++) h.append(1, i * 10, i);
+  // Late samples between existing ones, more than one OOO buffer's worth.
+  for (let i = 0; i < 300; i++) h.append(1, i * 10 + 5, -i);
+  const got = h.read(1, -Infinity, Infinity);
+  assert.equal(got.t.length, 1300);
+  for (let i = 1; i < got.t.length; i++) assert.ok(got.t[i] > got.t[i - 1]);
+  assert.deepEqual(pts(h.read(1, 0, 15)), [[0, 0], [5, -0], [10, 1], [15, -1]]);
+  assert.equal(h.stats().samples, 1300);
+});
+
+Deno.test("Head lets the last write win for equal timestamps in every buffer", () => {
+  const h = new Head(R);
+  for (let i = 0; i < 300; i++) h.append(1, i, 1);
+  h.append(1, 5, 2); // in a sealed chunk → OOO buffer wins
+  h.append(1, 295, 3); // in the open buffer
+  h.append(1, 5, 4); // again, in the OOO buffer
+  const got = h.read(1, 0, 1000);
+  assert.equal(got.t.length, 300);
+  assert.equal(got.v[5], 4);
+  assert.equal(got.v[295], 3);
+});
+
+Deno.test("Head.extractWindow returns a window's samples as chunks and keeps the rest", () => {
+  const h = new Head(R);
+  for (let i = 0; i < 500; i++) h.append(7, R - 2500 * 10 + i * 100, i); // crosses into window 1
+  h.append(7, R - 1, 99); // late sample into window 0
+  const w0 = h.extractWindow(0);
+  const chunks = w0.get(7)!;
+  const all = chunks.map((c) => decodeChunk(c)).reduce((a, b) => mergeSamples(a, b));
+  assert.ok(all.t.every((t) => t < R));
+  assert.equal(all.t[all.t.length - 1], R - 1);
+  const rest = h.read(7, -Infinity, Infinity);
+  assert.ok(rest.t.length > 0 && rest.t.every((t) => t >= R));
+  assert.equal(all.t.length + rest.t.length, 501);
+  assert.deepEqual(h.windows(), [1]);
+});
+
+Deno.test("Head never puts samples of two block windows in one chunk", () => {
+  const h = new Head(R);
+  h.append(1, R - 10, 1);
+  h.append(1, R + 10, 2);
+  const w0 = h.extractWindow(0).get(1)!;
+  assert.equal(w0.length, 1);
+  assert.deepEqual(pts(decodeChunk(w0[0])), [[R - 10, 1]]);
+});
