@@ -16,10 +16,24 @@ import { type ESample, keyOf } from "./value.ts";
 export interface Grouping {
   readonly labels: readonly string[];
   readonly without: boolean;
+  /** Group labels by input label set, reused across steps (label sets are shared). */
+  readonly cache?: Map<Labels, Labels>;
 }
 
 /** Labels of the group a series belongs to. */
 export function groupLabels(labels: Labels, g: Grouping): Labels {
+  const cache = g.cache;
+  if (cache) {
+    const hit = cache.get(labels);
+    if (hit) return hit;
+    const gl = computeGroupLabels(labels, g);
+    cache.set(labels, gl);
+    return gl;
+  }
+  return computeGroupLabels(labels, g);
+}
+
+function computeGroupLabels(labels: Labels, g: Grouping): Labels {
   const out: Label[] = [];
   if (g.without) {
     for (const l of labels) {

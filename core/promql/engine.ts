@@ -32,7 +32,6 @@ import type {
 import { isSetOp } from "./ast.ts";
 import { scalarBinop, setOp, vectorBinop, vectorScalarBinop } from "./binary.ts";
 import {
-  QueryError,
   QueryExecutionError,
   QueryTimeoutError,
   QueryTooManySamplesError,
@@ -459,7 +458,7 @@ export class Evaluator {
 
   evalAggregate(e: AggregateExpr, ts: Float64Array): StepVectors {
     const input = this.evalVector(e.expr, ts);
-    const g = { labels: e.grouping, without: e.without };
+    const g = { labels: e.grouping, without: e.without, cache: new Map<Labels, Labels>() };
     const steps: ESample[][] = new Array(ts.length);
     if (e.op === "count_values") {
       const label = this.eval(e.param!, ts);
@@ -668,5 +667,3 @@ function finish(val: EvalValue, ts: Float64Array, instant: boolean): Value {
   series.sort((a, b) => compareLabelSets(a.labels, b.labels));
   return { type: "matrix", series };
 }
-
-export { QueryError };
