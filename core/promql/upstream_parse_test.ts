@@ -1,6 +1,6 @@
 /**
  * Parses every `eval` expression of Prometheus's own test scripts
- * (`../shared/promql-tests/upstream/*.test`) and checks that it parses and
+ * (`tests/promql/testdata/upstream/*.test`) and checks that it parses and
  * survives a print → parse round trip. Expressions that need features Perch
  * does not support are listed in {@linkcode UNSUPPORTED} with the reason.
  */
@@ -10,7 +10,7 @@ import { parseExpr } from "./parser.ts";
 import { formatExpr } from "./printer.ts";
 import { stripForCompare } from "./_test_util.ts";
 
-const DIR = new URL("../../../shared/promql-tests/upstream/", import.meta.url);
+const DIR = new URL("../../tests/promql/testdata/upstream/", import.meta.url);
 
 interface Case {
   file: string;

@@ -15,7 +15,7 @@ import {
   type TestOutcome,
 } from "./promqltest.ts";
 
-const DIR = new URL("../../../shared/promql-tests/upstream/", import.meta.url);
+const DIR = new URL("./testdata/upstream/", import.meta.url);
 
 /** Files whose in-scope cases count towards the target. */
 const TARGET_FILES = [

@@ -1,6 +1,6 @@
 /**
  * A runner for Prometheus's PromQL test-script format (`promqltest`), as
- * summarised in `/work/shared/promql-tests/FORMAT.md`: `load`, `clear` and
+ * summarised in `tests/promql/testdata/FORMAT.md`: `load`, `clear` and
  * `eval` blocks with expected results and `expect` lines.
  *
  * The runner knows nothing about the engine: it loads series into a
