@@ -1,0 +1,525 @@
+/**
+ * `scrape_configs`: the Prometheus-compatible subset Perch understands, its
+ * defaults and its validation. The top-level config schema keeps the section
+ * as a loose list; {@linkcode parseScrapeConfigs} validates it and reports
+ * every problem at once, each naming its path, e.g.
+ * `scrape_configs[0].static_configs[0].targets[1]: …`.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { parseBytes, parseDuration } from "../model/units.ts";
+import {
+  compileRelabelRule,
+  DEFAULT_RELABEL_REGEX,
+  RELABEL_ACTIONS,
+  type RelabelAction,
+  type RelabelRule,
+} from "./relabel.ts";
+
+/** How a scrape authenticates. */
+export type ScrapeAuth =
+  | { readonly kind: "none" }
+  | {
+    readonly kind: "basic";
+    readonly username: string;
+    readonly password: string;
+    /** Read at every scrape when set (wins over `password`). */
+    readonly passwordFile: string;
+  }
+  | {
+    readonly kind: "authorization";
+    /** `Bearer` unless configured. */
+    readonly type: string;
+    readonly credentials: string;
+    /** Read at every scrape when set (wins over `credentials`). */
+    readonly credentialsFile: string;
+  };
+
+/** One `static_configs` entry. */
+export interface StaticConfig {
+  readonly targets: readonly string[];
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/** One `file_sd_configs` entry. */
+export interface FileSdConfig {
+  /** Paths; the last element may be a glob (`*.json`, `*.yml`). Absolute when a base dir was given. */
+  readonly files: readonly string[];
+  /** Re-read every file this often (ms), besides watching for changes. */
+  readonly refreshInterval: number;
+}
+
+/** A resolved scrape config: every field present, durations in ms. */
+export interface ScrapeConfig {
+  readonly jobName: string;
+  readonly scrapeInterval: number;
+  readonly scrapeTimeout: number;
+  readonly metricsPath: string;
+  readonly scheme: "http" | "https";
+  readonly params: Readonly<Record<string, readonly string[]>>;
+  readonly auth: ScrapeAuth;
+  readonly staticConfigs: readonly StaticConfig[];
+  readonly fileSdConfigs: readonly FileSdConfig[];
+  readonly honorLabels: boolean;
+  readonly honorTimestamps: boolean;
+  readonly relabelConfigs: readonly RelabelRule[];
+  readonly metricRelabelConfigs: readonly RelabelRule[];
+  /** Most samples per scrape after metric relabeling; 0 = no limit. */
+  readonly sampleLimit: number;
+  /** Most labels per series (with `__name__`); 0 = no limit. */
+  readonly labelLimit: number;
+  /** Largest uncompressed body in bytes. */
+  readonly bodySizeLimit: number;
+  /**
+   * A stable text of everything above, to tell on reload whether the job
+   * changed.
+   */
+  readonly fingerprint: string;
+}
+
+/** The parts of `global` scrape configs default from. */
+export interface ScrapeGlobals {
+  /** ms */
+  readonly scrape_interval: number;
+  /** ms */
+  readonly scrape_timeout: number;
+}
+
+/** Options of {@linkcode parseScrapeConfigs}. */
+export interface ParseScrapeOptions {
+  /** Directory relative `file_sd_configs` paths are resolved against (the config file's). */
+  readonly baseDir?: string;
+}
+
+/** Either every config, or every problem (path-prefixed strings). */
+export type ParseScrapeResult =
+  | { readonly ok: true; readonly configs: ScrapeConfig[]; readonly errors?: undefined }
+  | { readonly ok: false; readonly errors: string[]; readonly configs?: undefined };
+
+/** Used when `body_size_limit` is 0 or absent: a scrape body can never exhaust memory. */
+export const DEFAULT_BODY_SIZE_LIMIT = 64 * 1024 * 1024;
+
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+const durationText = z.union([z.string(), z.number()], {
+  error: "must be a duration such as 15s, 1m",
+});
+
+const labelName = z.string({ error: "must be a string" }).regex(
+  LABEL_NAME,
+  "must be a label name matching [a-zA-Z_][a-zA-Z0-9_]*",
+);
+
+const labelMap = z.record(labelName, z.string({ error: "must be a string" }), {
+  error: "must be a mapping of label names to strings",
+});
+
+const relabelSchema = z.strictObject({
+  source_labels: z.array(labelName, { error: "must be a list of label names" }).optional(),
+  separator: z.string().optional(),
+  regex: z.string({ error: "must be a string" }).optional(),
+  modulus: z.number({ error: "must be a number" }).int("must be an integer").positive(
+    "must be positive",
+  ).optional(),
+  target_label: z.string({ error: "must be a string" }).optional(),
+  replacement: z.string({ error: "must be a string" }).optional(),
+  action: z.string({ error: "must be a string" }).optional(),
+});
+
+const targetText = z.string({ error: "must be a string" }).superRefine((t, ctx) => {
+  const m = checkTargetAddress(t);
+  if (m) ctx.addIssue({ code: "custom", message: m });
+});
+
+const scrapeConfigSchema = z.strictObject({
+  job_name: z.string({ error: "is required (a string)" }).min(1, "must not be empty"),
+  scrape_interval: durationText.optional(),
+  scrape_timeout: durationText.optional(),
+  metrics_path: z.string({ error: "must be a string" }).refine(
+    (p) => p.startsWith("/"),
+    "must start with /",
+  ).optional(),
+  scheme: z.enum(["http", "https"], { error: "must be http or https" }).optional(),
+  params: z.record(z.string(), z.array(z.string()), {
+    error: "must map parameter names to lists of strings",
+  }).optional(),
+  basic_auth: z.strictObject({
+    username: z.string({ error: "must be a string" }).optional(),
+    password: z.string({ error: "must be a string" }).optional(),
+    password_file: z.string({ error: "must be a string" }).optional(),
+  }).optional(),
+  bearer_token: z.string({ error: "must be a string" }).optional(),
+  bearer_token_file: z.string({ error: "must be a string" }).optional(),
+  authorization: z.strictObject({
+    type: z.string({ error: "must be a string" }).optional(),
+    credentials: z.string({ error: "must be a string" }).optional(),
+    credentials_file: z.string({ error: "must be a string" }).optional(),
+  }).optional(),
+  static_configs: z.array(
+    z.strictObject({
+      targets: z.array(targetText, { error: "must be a list of host:port" }).optional(),
+      labels: labelMap.optional(),
+    }),
+  ).optional(),
+  file_sd_configs: z.array(
+    z.strictObject({
+      files: z.array(z.string().min(1, "must not be empty"), { error: "must be a list of paths" })
+        .min(1, "must list at least one file"),
+      refresh_interval: durationText.optional(),
+    }),
+  ).optional(),
+  honor_labels: z.boolean({ error: "must be true or false" }).optional(),
+  honor_timestamps: z.boolean({ error: "must be true or false" }).optional(),
+  relabel_configs: z.array(relabelSchema).optional(),
+  metric_relabel_configs: z.array(relabelSchema).optional(),
+  sample_limit: z.number({ error: "must be a number" }).int("must be an integer").min(
+    0,
+    "must not be negative",
+  ).optional(),
+  label_limit: z.number({ error: "must be a number" }).int("must be an integer").min(
+    0,
+    "must not be negative",
+  ).optional(),
+  body_size_limit: z.union([z.string(), z.number()]).optional(),
+});
+
+type RawScrapeConfig = z.output<typeof scrapeConfigSchema>;
+type RawRelabel = z.output<typeof relabelSchema>;
+type Path = (string | number)[];
+
+/**
+ * Returns a message when `addr` cannot be a scrape address (`host:port` or
+ * `host`, no scheme or path), else undefined.
+ */
+export function checkTargetAddress(addr: string): string | undefined {
+  if (addr === "") return "must not be empty";
+  if (addr.includes("/")) {
+    return `"${addr}" is not a valid host:port (give the path in metrics_path and the scheme in scheme)`;
+  }
+  if (/\s/.test(addr)) return `"${addr}" is not a valid host:port (contains whitespace)`;
+  const m = /^(\[[^\]]+\]|[^:\[\]]+)(?::(\d+))?$/.exec(addr);
+  if (!m) return `"${addr}" is not a valid host:port`;
+  if (m[2] !== undefined && (Number(m[2]) < 1 || Number(m[2]) > 65535)) {
+    return `"${addr}" has a port out of range`;
+  }
+  return undefined;
+}
+
+/** Formats a path like `scrape_configs[0].static_configs[1].targets[2]`. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const p of path) {
+    if (typeof p === "number") out += `[${p}]`;
+    else out += out === "" ? String(p) : `.${String(p)}`;
+  }
+  return out;
+}
+
+function durationMs(v: string | number | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v === "number") return Number.isFinite(v) && v >= 0 ? v * 1000 : undefined;
+  return parseDuration(v.trim());
+}
+
+/**
+ * Validates `scrape_configs` (the raw list from the config file) against
+ * Prometheus's rules and fills in defaults from `global`. Reports every
+ * problem at once; each names its path from `scrape_configs`.
+ */
+export function parseScrapeConfigs(
+  raw: unknown,
+  global: ScrapeGlobals,
+  options: ParseScrapeOptions = {},
+): ParseScrapeResult {
+  const errors: string[] = [];
+  if (raw === undefined || raw === null) return { ok: true, configs: [] };
+  if (!Array.isArray(raw)) {
+    return { ok: false, errors: ["scrape_configs: must be a list of scrape configs"] };
+  }
+  const configs: ScrapeConfig[] = [];
+  const seenJobs = new Map<string, number>();
+  raw.forEach((item, i) => {
+    const base: Path = ["scrape_configs", i];
+    const parsed = scrapeConfigSchema.safeParse(item);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) {
+        const msg = issue.code === "unrecognized_keys"
+          ? `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.join(", ")}`
+          : issue.message;
+        errors.push(`${formatPath([...base, ...issue.path])}: ${msg}`);
+      }
+      return;
+    }
+    const at = (...p: Path) => formatPath([...base, ...p]);
+    const before = errors.length;
+    const c = resolveOne(parsed.data, global, options, at, errors);
+    const prev = seenJobs.get(parsed.data.job_name);
+    if (prev !== undefined) {
+      errors.push(
+        `${at("job_name")}: "${parsed.data.job_name}" is already used by scrape_configs[${prev}]`,
+      );
+    } else {
+      seenJobs.set(parsed.data.job_name, i);
+    }
+    if (c && errors.length === before) configs.push(c);
+  });
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, configs };
+}
+
+function resolveOne(
+  r: RawScrapeConfig,
+  global: ScrapeGlobals,
+  options: ParseScrapeOptions,
+  at: (...p: Path) => string,
+  errors: string[],
+): ScrapeConfig | undefined {
+  const interval = r.scrape_interval === undefined
+    ? global.scrape_interval
+    : durationMs(r.scrape_interval);
+  if (interval === undefined || interval <= 0) {
+    errors.push(`${at("scrape_interval")}: must be a positive duration such as 15s, 1m`);
+  }
+  let timeout = r.scrape_timeout === undefined ? undefined : durationMs(r.scrape_timeout);
+  if (r.scrape_timeout !== undefined && (timeout === undefined || timeout <= 0)) {
+    errors.push(`${at("scrape_timeout")}: must be a positive duration such as 10s`);
+  }
+  if (interval !== undefined && interval > 0) {
+    if (timeout === undefined) {
+      // As Prometheus: the global timeout, but never longer than this job's interval.
+      timeout = Math.min(global.scrape_timeout, interval);
+    } else if (timeout > interval) {
+      errors.push(
+        `${at("scrape_timeout")}: must not be greater than scrape_interval (${r.scrape_timeout} > ${
+          r.scrape_interval ?? "global.scrape_interval"
+        })`,
+      );
+    }
+  }
+
+  // Authentication: at most one way.
+  const ways = [
+    r.basic_auth ? "basic_auth" : "",
+    r.authorization ? "authorization" : "",
+    r.bearer_token !== undefined ? "bearer_token" : "",
+    r.bearer_token_file !== undefined ? "bearer_token_file" : "",
+  ].filter((w) => w !== "");
+  if (ways.length > 1) {
+    errors.push(`${at(ways[1]!)}: at most one of ${ways.join(", ")} may be set`);
+  }
+  let auth: ScrapeAuth = { kind: "none" };
+  if (r.basic_auth) {
+    const b = r.basic_auth;
+    if (b.password !== undefined && b.password_file !== undefined) {
+      errors.push(
+        `${at("basic_auth", "password_file")}: at most one of password and password_file`,
+      );
+    }
+    auth = {
+      kind: "basic",
+      username: b.username ?? "",
+      password: b.password ?? "",
+      passwordFile: b.password_file ? resolvePath(b.password_file, options) : "",
+    };
+  } else if (r.authorization) {
+    const a = r.authorization;
+    if (a.credentials !== undefined && a.credentials_file !== undefined) {
+      errors.push(
+        `${
+          at("authorization", "credentials_file")
+        }: at most one of credentials and credentials_file`,
+      );
+    }
+    if (a.type !== undefined && a.type.toLowerCase() === "basic") {
+      errors.push(`${at("authorization", "type")}: use basic_auth for Basic authentication`);
+    }
+    auth = {
+      kind: "authorization",
+      type: a.type ?? "Bearer",
+      credentials: a.credentials ?? "",
+      credentialsFile: a.credentials_file ? resolvePath(a.credentials_file, options) : "",
+    };
+  } else if (r.bearer_token !== undefined || r.bearer_token_file !== undefined) {
+    auth = {
+      kind: "authorization",
+      type: "Bearer",
+      credentials: r.bearer_token ?? "",
+      credentialsFile: r.bearer_token_file ? resolvePath(r.bearer_token_file, options) : "",
+    };
+  }
+
+  const fileSd: FileSdConfig[] = [];
+  (r.file_sd_configs ?? []).forEach((f, k) => {
+    const refresh = f.refresh_interval === undefined ? 300_000 : durationMs(f.refresh_interval);
+    if (refresh === undefined || refresh <= 0) {
+      errors.push(`${at("file_sd_configs", k, "refresh_interval")}: must be a positive duration`);
+    }
+    f.files.forEach((file, n) => {
+      const m = checkSdFilePattern(file);
+      if (m) errors.push(`${at("file_sd_configs", k, "files", n)}: ${m}`);
+    });
+    fileSd.push({
+      files: f.files.map((p) => resolvePath(p, options)),
+      refreshInterval: refresh ?? 300_000,
+    });
+  });
+
+  let bodySizeLimit = DEFAULT_BODY_SIZE_LIMIT;
+  if (r.body_size_limit !== undefined) {
+    const n = typeof r.body_size_limit === "number"
+      ? r.body_size_limit
+      : parseBytes(r.body_size_limit);
+    if (n === undefined || !Number.isFinite(n) || n < 0) {
+      errors.push(`${at("body_size_limit")}: must be a size such as 10MiB or a number of bytes`);
+    } else if (n > 0) bodySizeLimit = n;
+  }
+
+  const relabelConfigs = compileRules(r.relabel_configs ?? [], at, "relabel_configs", errors);
+  const metricRelabelConfigs = compileRules(
+    r.metric_relabel_configs ?? [],
+    at,
+    "metric_relabel_configs",
+    errors,
+  );
+
+  const staticConfigs: StaticConfig[] = (r.static_configs ?? []).map((s) => ({
+    targets: s.targets ?? [],
+    labels: s.labels ?? {},
+  }));
+
+  if (interval === undefined || timeout === undefined) return undefined;
+  const resolved = {
+    jobName: r.job_name,
+    scrapeInterval: interval,
+    scrapeTimeout: timeout,
+    metricsPath: r.metrics_path ?? "/metrics",
+    scheme: r.scheme ?? "http",
+    params: r.params ?? {},
+    auth,
+    staticConfigs,
+    fileSdConfigs: fileSd,
+    honorLabels: r.honor_labels ?? false,
+    honorTimestamps: r.honor_timestamps ?? true,
+    relabelConfigs,
+    metricRelabelConfigs,
+    sampleLimit: r.sample_limit ?? 0,
+    labelLimit: r.label_limit ?? 0,
+    bodySizeLimit,
+  } as const;
+  return { ...resolved, fingerprint: fingerprintOf(resolved) };
+}
+
+/** A stable text of a resolved config (regexes by source). */
+function fingerprintOf(c: Omit<ScrapeConfig, "fingerprint">): string {
+  return JSON.stringify(c, (k, v) => (k === "re" ? undefined : v));
+}
+
+function resolvePath(p: string, options: ParseScrapeOptions): string {
+  if (options.baseDir === undefined || p.startsWith("/")) return p;
+  return `${options.baseDir.replace(/\/+$/, "")}/${p}`;
+}
+
+/** Globs are allowed in the last path element only, as in Prometheus. */
+function checkSdFilePattern(p: string): string | undefined {
+  const slash = p.lastIndexOf("/");
+  const dir = slash < 0 ? "" : p.slice(0, slash);
+  if (/[*?\[]/.test(dir)) return "globs are allowed in the file name only, not in directories";
+  if (!/\.(json|ya?ml)$/.test(p)) return "must end in .json, .yml or .yaml";
+  return undefined;
+}
+
+function compileRules(
+  raw: readonly RawRelabel[],
+  at: (...p: Path) => string,
+  field: string,
+  errors: string[],
+): RelabelRule[] {
+  const out: RelabelRule[] = [];
+  raw.forEach((r, k) => {
+    const where = (sub?: string) => sub === undefined ? at(field, k) : at(field, k, sub);
+    const action = (r.action ?? "replace").toLowerCase() as RelabelAction;
+    if (!RELABEL_ACTIONS.includes(action)) {
+      errors.push(
+        `${where("action")}: unknown relabel action "${r.action}" (one of ${
+          RELABEL_ACTIONS.join(", ")
+        })`,
+      );
+      return;
+    }
+    const problem = checkRule(action, r);
+    if (problem) {
+      errors.push(`${where(problem.field)}: ${problem.message}`);
+      return;
+    }
+    try {
+      out.push(compileRelabelRule({
+        action,
+        sourceLabels: r.source_labels,
+        separator: r.separator,
+        regex: r.regex,
+        targetLabel: r.target_label,
+        replacement: r.replacement,
+        modulus: r.modulus,
+      }));
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      errors.push(`${where("regex")}: invalid regular expression: ${msg}`);
+    }
+  });
+  return out;
+}
+
+const TEMPLATE_TARGET = /^(?:(?:[a-zA-Z_]|\$(?:\{\w+\}|\w+))+\w*)+$/;
+
+/** Prometheus's cross-field checks of a relabel rule. */
+function checkRule(
+  action: RelabelAction,
+  r: RawRelabel,
+): { field?: string; message: string } | undefined {
+  const target = r.target_label ?? "";
+  const needsTarget = ["replace", "hashmod", "lowercase", "uppercase", "keepequal", "dropequal"];
+  if (needsTarget.includes(action) && target === "") {
+    return { field: "target_label", message: `is required for the ${action} action` };
+  }
+  if (action === "replace" && target !== "") {
+    const ok = target.includes("$") ? TEMPLATE_TARGET.test(target) : LABEL_NAME.test(target);
+    if (!ok) return { field: "target_label", message: `"${target}" is not a valid label name` };
+  }
+  if (
+    ["hashmod", "lowercase", "uppercase", "keepequal", "dropequal"].includes(action) &&
+    !LABEL_NAME.test(target)
+  ) {
+    return { field: "target_label", message: `"${target}" is not a valid label name` };
+  }
+  if (action === "hashmod" && r.modulus === undefined) {
+    return { field: "modulus", message: "is required (non-zero) for the hashmod action" };
+  }
+  if (
+    ["lowercase", "uppercase", "keepequal", "dropequal"].includes(action) &&
+    r.replacement !== undefined && r.replacement !== "$1"
+  ) {
+    return { field: "replacement", message: `can not be set for the ${action} action` };
+  }
+  if (
+    (action === "keepequal" || action === "dropequal") &&
+    ((r.regex !== undefined && r.regex !== DEFAULT_RELABEL_REGEX) || r.modulus !== undefined ||
+      (r.separator !== undefined && r.separator !== ";"))
+  ) {
+    return { message: `the ${action} action takes only source_labels and target_label` };
+  }
+  if (
+    (action === "labeldrop" || action === "labelkeep") &&
+    (r.source_labels !== undefined || r.target_label !== undefined || r.modulus !== undefined ||
+      (r.separator !== undefined && r.separator !== ";") ||
+      (r.replacement !== undefined && r.replacement !== "$1"))
+  ) {
+    return { message: `the ${action} action takes only regex` };
+  }
+  if (action === "labelmap" && !TEMPLATE_TARGET.test(r.replacement ?? "$1")) {
+    return {
+      field: "replacement",
+      message: `"${r.replacement}" is not a valid label name template`,
+    };
+  }
+  return undefined;
+}
