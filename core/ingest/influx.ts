@@ -122,6 +122,15 @@ function unescapeKey(s: string): string {
   return last === 0 ? s : out + s.slice(last);
 }
 
+/**
+ * Parsed series keys (measurement + tags text) and field names, shared by
+ * all requests: agents send the same series again and again. The label
+ * arrays are shared, so nobody may change them. Cleared when full.
+ */
+const seriesCache = new Map<string, { prefix: string; labels: string[] }>();
+const fieldNames = new Map<string, string>();
+const SERIES_CACHE_MAX = 50_000;
+
 class LineParser {
   // Scratch space for the fields of one line, reused across lines.
   #fieldKeys: string[] = [];
@@ -159,7 +168,20 @@ class LineParser {
     // Measurement.
     let i = this.#scan(s, e, false);
     if (i === s) return this.#lineError(s, e, line, "missing measurement");
-    const measurement = unescapeKey(t.slice(s, i));
+    const mEnd = i;
+    // Series key (measurement and tags) seen before: reuse its parse.
+    let keyEnd = mEnd;
+    while (keyEnd < e && t.charCodeAt(keyEnd) !== SPACE) {
+      keyEnd += t.charCodeAt(keyEnd) === BACKSLASH ? 2 : 1;
+    }
+    if (keyEnd > e) keyEnd = e;
+    const seriesKey = t.slice(s, keyEnd);
+    const known = seriesCache.get(seriesKey);
+    if (known !== undefined) {
+      this.#fields(s, e, line, keyEnd, seriesKey, known.prefix, known.labels);
+      return;
+    }
+    const measurement = unescapeKey(t.slice(s, mEnd));
     const labels: string[] = [];
     // Tags.
     while (i < e && t.charCodeAt(i) === COMMA) {
@@ -176,7 +198,24 @@ class LineParser {
       labels.push(sanitizeLabelName(key), unescapeKey(t.slice(vs, ve)));
       i = ve;
     }
-    const keyEnd = i;
+    if (i !== keyEnd) throw new Error("BUG: influx series key scan disagrees with tag parse");
+    const prefix = sanitizeMetricName(measurement) + "_";
+    if (seriesCache.size >= SERIES_CACHE_MAX) seriesCache.clear();
+    seriesCache.set(seriesKey, { prefix, labels });
+    this.#fields(s, e, line, keyEnd, seriesKey, prefix, labels);
+  }
+
+  #fields(
+    s: number,
+    e: number,
+    line: number,
+    keyEnd: number,
+    seriesKey: string,
+    prefix: string,
+    labels: string[],
+  ): void {
+    const t = this.text;
+    let i = keyEnd;
     if (i >= e) return this.#lineError(s, e, line, "missing fields");
     while (i < e && t.charCodeAt(i) === SPACE) i++;
     if (i >= e) return this.#lineError(s, e, line, "missing fields");
@@ -184,9 +223,11 @@ class LineParser {
     const keys = this.#fieldKeys, values = this.#fieldValues;
     keys.length = 0;
     values.length = 0;
+    let firstKeyEnd = -1;
     for (;;) {
       const ks = i;
       const ke = this.#scan(ks, e, true);
+      if (firstKeyEnd < 0) firstKeyEnd = ke;
       if (ke === ks) return this.#lineError(s, e, line, `empty field key at column ${ks - s + 1}`);
       const rawKey = t.slice(ks, ke);
       if (ke >= e || t.charCodeAt(ke) !== EQUALS) {
@@ -269,8 +310,6 @@ class LineParser {
       }
     }
     // Emit one series per valid field.
-    const seriesKey = t.slice(s, keyEnd);
-    const prefix = sanitizeMetricName(measurement) + "_";
     for (let f = 0; f < keys.length; f++) {
       const v = values[f]!;
       const rawKey = keys[f]!;
@@ -287,8 +326,17 @@ class LineParser {
         this.rows.invalidSamples++;
         continue;
       }
-      const name = prefix + sanitizeLabelName(unescapeKey(rawKey));
-      const j = this.rows.addSeries(name, labels, seriesKey + " " + rawKey, "", line);
+      let suffix = fieldNames.get(rawKey);
+      if (suffix === undefined) {
+        suffix = sanitizeLabelName(unescapeKey(rawKey));
+        if (fieldNames.size >= SERIES_CACHE_MAX) fieldNames.clear();
+        fieldNames.set(rawKey, suffix);
+      }
+      const name = prefix + suffix;
+      // The first field's raw key is one slice of the line (series key,
+      // spaces, field key): unique per series and cheaper than a concat.
+      const key = f === 0 ? t.slice(s, firstKeyEnd) : seriesKey + " " + rawKey;
+      const j = this.rows.addSeries(name, labels, key, "", line);
       this.rows.addSample(j, ts, v);
     }
   }

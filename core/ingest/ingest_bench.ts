@@ -1,0 +1,194 @@
+/**
+ * Ingestion throughput on the deterministic edge workload (2,000 series:
+ * 100 hosts × 20 metrics, labels host and job), in requests of 10,000
+ * samples (5 scrapes of every series), per protocol.
+ *
+ * `deno bench` runs parse + pipeline per protocol against an appender that
+ * stores nothing. Run as a script to print samples/s on one core:
+ *
+ *   deno run --allow-all core/ingest/ingest_bench.ts [--batches=40] [--storage]
+ *
+ * It prints, per protocol: parse only; parse + pipeline (validation, cache,
+ * SampleBatch) with a null appender; and through the Hono routes
+ * (`app.request`, body decoding included, no socket). With `--storage` it
+ * also runs the routes over the real core/tsdb database (WAL fsync
+ * "always") in a temp dir.
+ *
+ * @module
+ */
+import { SampleBatch } from "../model/storage.ts";
+import type { Appender, AppendResult } from "../model/storage.ts";
+import { generateEdgeWorkload } from "../tsdb/edge_workload.ts";
+import { parseInfluxLines } from "./influx.ts";
+import { parseJsonMetrics } from "./json.ts";
+import { IngestPipeline } from "./pipeline.ts";
+import { parsePrometheusText } from "./prometheus_text.ts";
+import { parseRemoteWrite } from "./remote_write.ts";
+import { encodeRemoteWriteBody } from "./remote_write_codec.ts";
+import type { ParsedRows } from "./rows.ts";
+import { snappyDecode } from "./snappy.ts";
+
+const SCRAPES_PER_REQUEST = 5; // × 2,000 series = 10,000 samples
+const NOW = Date.UTC(2024, 0, 2);
+
+/** Request bodies of every protocol for `batches` requests of the workload. */
+export function buildBodies(batches: number): {
+  influx: string[];
+  influxPerSeries: string[];
+  prometheus: string[];
+  json: string[];
+  remoteWrite: Uint8Array[];
+  samplesPerRequest: number;
+} {
+  const series = [
+    ...generateEdgeWorkload({ hosts: 100, durationMs: batches * SCRAPES_PER_REQUEST * 10_000 }),
+  ];
+  const influx: string[] = [], influxPerSeries: string[] = [], prometheus: string[] = [];
+  const json: string[] = [], remoteWrite: Uint8Array[] = [];
+  const name = (k: number) => series[k]!.labels.find((l) => l.name === "__name__")!.value;
+  const host = (k: number) => series[k]!.labels.find((l) => l.name === "host")!.value;
+  for (let b = 0; b < batches; b++) {
+    const from = b * SCRAPES_PER_REQUEST, to = from + SCRAPES_PER_REQUEST;
+    let lp = "", lps = "", pt = "";
+    const js: unknown[] = [];
+    const rw: { labels: typeof series[0]["labels"]; t: Float64Array; v: Float64Array }[] = [];
+    for (let i = from; i < to; i++) {
+      // Telegraf style: one line per host and scrape, 20 fields.
+      for (let k = 0; k < series.length; k += 20) {
+        const fields: string[] = [];
+        for (let m = k; m < k + 20; m++) fields.push(`${name(m)}=${series[m]!.v[i]}`);
+        lp += `node,host=${host(k)},job=node ${fields.join(",")} ${series[k]!.t[i]}000000\n`;
+      }
+      for (let k = 0; k < series.length; k++) {
+        const s = series[k]!;
+        lps += `${name(k)},host=${host(k)},job=node value=${s.v[i]} ${s.t[i]}000000\n`;
+        pt += `${name(k)}{host="${host(k)}",job="node"} ${s.v[i]} ${s.t[i]}\n`;
+      }
+    }
+    for (const s of series) {
+      const samples = [];
+      for (let i = from; i < to; i++) samples.push({ value: s.v[i], timestamp: s.t[i] });
+      js.push({
+        name: s.labels[0]!.value,
+        labels: { host: host(series.indexOf(s)), job: "node" },
+        samples,
+      });
+      rw.push({ labels: s.labels, t: s.t.subarray(from, to), v: s.v.subarray(from, to) });
+    }
+    influx.push(lp);
+    influxPerSeries.push(lps);
+    prometheus.push(pt);
+    json.push(JSON.stringify(js));
+    remoteWrite.push(encodeRemoteWriteBody({ series: rw }));
+  }
+  return {
+    influx,
+    influxPerSeries,
+    prometheus,
+    json,
+    remoteWrite,
+    samplesPerRequest: series.length * SCRAPES_PER_REQUEST,
+  };
+}
+
+/** An appender that stores nothing and accepts everything. */
+export class NullAppender implements Appender {
+  samples = 0;
+  append(batch: SampleBatch): Promise<AppendResult> {
+    this.samples += batch.length;
+    return Promise.resolve({ accepted: batch.length, rejected: [] });
+  }
+  setMetadata(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+type Parser = (i: number) => ParsedRows;
+
+function parsers(bodies: ReturnType<typeof buildBodies>): Record<string, Parser> {
+  return {
+    "line protocol (20 fields/line)": (i) => parseInfluxLines(bodies.influx[i]!, { now: NOW }),
+    "line protocol (1 field/line)": (i) =>
+      parseInfluxLines(bodies.influxPerSeries[i]!, { now: NOW }),
+    "remote write": (i) => parseRemoteWrite(snappyDecode(bodies.remoteWrite[i]!)),
+    "prometheus text": (i) => parsePrometheusText(bodies.prometheus[i]!, { now: NOW }),
+    "json": (i) => parseJsonMetrics(bodies.json[i]!, { now: NOW }),
+  };
+}
+
+if (!import.meta.main) {
+  const bodies = buildBodies(4);
+  const pipeline = new IngestPipeline({ appender: new NullAppender() });
+  for (const [name, parse] of Object.entries(parsers(bodies))) {
+    let i = 0;
+    Deno.bench(`parse + pipeline, 10,000 samples: ${name}`, { group: "ingest" }, async () => {
+      const rows = parse(i++ % 4);
+      const r = await pipeline.ingest(name, rows);
+      if (r.accepted !== bodies.samplesPerRequest) throw new Error(`BUG: ${r.accepted} accepted`);
+    });
+  }
+}
+
+async function timed(n: number, samples: number, f: (i: number) => unknown): Promise<string> {
+  await f(0); // warm up caches and JIT
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) await f(i);
+  const s = (performance.now() - t0) / 1000;
+  return `${Math.round((n * samples) / s).toLocaleString("en-US").padStart(11)} samples/s`;
+}
+
+async function main(): Promise<void> {
+  const arg = (k: string) => Deno.args.find((a) => a.startsWith(`--${k}`));
+  const batches = Number(arg("batches")?.split("=")[1] ?? 40);
+  const withStorage = arg("storage") !== undefined;
+  const bodies = buildBodies(batches);
+  const per = bodies.samplesPerRequest;
+  console.log(`edge workload: 2,000 series, ${batches} requests × ${per} samples, one core`);
+  const { ingestRoutes } = await import("../../routes/ingest.ts");
+  const routes: Record<string, [string, (i: number) => BodyInit, Record<string, string>]> = {
+    "line protocol (20 fields/line)": ["/write", (i) => bodies.influx[i]!, {}],
+    "line protocol (1 field/line)": ["/write", (i) => bodies.influxPerSeries[i]!, {}],
+    "remote write": ["/api/v1/write", (i) => bodies.remoteWrite[i]! as Uint8Array<ArrayBuffer>, {
+      "content-encoding": "snappy",
+    }],
+    "prometheus text": ["/api/v1/import/prometheus", (i) => bodies.prometheus[i]!, {}],
+    "json": ["/api/v1/metrics", (i) => bodies.json[i]!, {}],
+  };
+  for (const [name, parse] of Object.entries(parsers(bodies))) {
+    const pipeline = new IngestPipeline({ appender: new NullAppender() });
+    const app = ingestRoutes({ pipeline, now: () => NOW });
+    const [path, body, headers] = routes[name]!;
+    const parseOnly = await timed(batches, per, (i) => parse(i % batches));
+    const piped = await timed(batches, per, (i) => pipeline.ingest(name, parse(i % batches)));
+    const http = await timed(batches, per, async (i) => {
+      const res = await app.request(path, { method: "POST", body: body(i % batches), headers });
+      if (res.status >= 300) throw new Error(`BUG: ${res.status} ${await res.text()}`);
+    });
+    console.log(`${name.padEnd(31)} parse ${parseOnly} | +pipeline ${piped} | routes ${http}`);
+  }
+  if (withStorage) {
+    const { openDB } = await import("../tsdb/db.ts");
+    for (const name of ["line protocol (20 fields/line)", "remote write"]) {
+      const dir = await Deno.makeTempDir({ prefix: "perch-ingest-bench-" });
+      const db = await openDB({
+        dir,
+        fsync: "always",
+        outOfOrderWindowMs: Infinity,
+        futureToleranceMs: Infinity,
+        backgroundIntervalMs: 0,
+      });
+      const pipeline = new IngestPipeline({ appender: db });
+      const app = ingestRoutes({ pipeline, now: () => NOW });
+      const [path, body, headers] = routes[name]!;
+      const rate = await timed(batches - 1, per, async (i) => {
+        const res = await app.request(path, { method: "POST", body: body(i), headers });
+        if (res.status >= 300) throw new Error(`BUG: ${res.status} ${await res.text()}`);
+      });
+      await db.close();
+      await Deno.remove(dir, { recursive: true });
+      console.log(`${name.padEnd(31)} routes + tsdb (fsync always, 1 request at a time) ${rate}`);
+    }
+  }
+}
+
+if (import.meta.main) await main();
