@@ -10,9 +10,21 @@ import { type Config, parseListen, resolveConfig, restartOnlyChanges } from "./c
 import type { FlagOverrides } from "./core/config/mod.ts";
 import { type Component, Lifecycle } from "./core/lifecycle.ts";
 import { Logger, type LogLevel, type LogSink } from "./core/logging/mod.ts";
-import { HealthChecks, Registry, registerProcessMetrics } from "./core/selfmon/mod.ts";
+import {
+  HealthChecks,
+  Registry,
+  registerIngestMetrics,
+  registerProcessMetrics,
+  registerStorageMetrics,
+} from "./core/selfmon/mod.ts";
+import { type DB, openDB } from "./core/tsdb/mod.ts";
+import { createEngine, type Engine } from "./core/promql/mod.ts";
+import { IngestPipeline } from "./core/ingest/mod.ts";
 import { VERSION } from "./core/version.ts";
+import { adminRoutes } from "./routes/admin.ts";
+import { apiRoutes } from "./routes/api.ts";
 import { createApp } from "./routes/app.ts";
+import { ingestRoutes } from "./routes/ingest.ts";
 import { systemRoutes } from "./routes/system.ts";
 import { uiRoutes } from "./routes/ui/mod.tsx";
 
@@ -91,6 +103,7 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
     help: "Whether the last config reload attempt succeeded (1) or was rejected (0).",
   });
   lastReloadOk.set(1);
+  let lastReloadAt = startedAt;
   const reloadListeners: ((c: Config) => void)[] = [];
 
   async function reload(): Promise<{ ok: true } | { ok: false; errors: readonly string[] }> {
@@ -112,6 +125,7 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
     for (const l of reloadListeners) l(config);
     reloadsTotal.labels("success").inc();
     lastReloadOk.set(1);
+    lastReloadAt = new Date();
     log.info("config reloaded", { file: options.configPath });
     return { ok: true };
   }
@@ -124,8 +138,72 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
   }
 
   await Deno.mkdir(config.storage.data_dir, { recursive: true });
+  const dataDir = config.storage.data_dir;
 
   // Components are added here in order: storage → query → ingest → rules → HTTP.
+
+  // Storage.
+  let db: DB | undefined;
+  const tsdbLog = logger.child("tsdb");
+  await lifecycle.start({
+    name: "storage",
+    async start() {
+      const s = config.storage;
+      db = await openDB({
+        dir: dataDir,
+        fsync: s.fsync,
+        fsyncIntervalMs: s.fsync_interval,
+        outOfOrderWindowMs: s.out_of_order_window,
+        futureToleranceMs: s.future_tolerance,
+        retentionMs: s.retention,
+        maxBytes: s.max_bytes,
+        blockRangeMs: s.block_range,
+        headMemoryBudgetBytes: s.head_memory_budget,
+        logger: (level, msg, fields) => tsdbLog.log(level, msg, fields),
+      });
+    },
+    async stop() {
+      await db?.close();
+    },
+  });
+  const storage = db!;
+  health.register("storage", () => storage.health());
+  registerStorageMetrics(registry, () => storage.stats());
+
+  // Query.
+  const makeEngine = (c: Config): Engine =>
+    createEngine({
+      querier: storage,
+      lookbackDelta: c.query.lookback_delta,
+      timeoutMs: c.query.timeout,
+      maxSamples: c.query.max_samples,
+      maxSeries: c.query.max_series || Infinity,
+    });
+  let engine = makeEngine(config);
+  reloadListeners.push((c) => engine = makeEngine(c));
+
+  // Ingest: one pipeline for push and scrape; rebuilt when limits change.
+  const ingestStats = registerIngestMetrics(registry);
+  const makePipeline = (c: Config) =>
+    new IngestPipeline({
+      appender: storage,
+      limits: {
+        maxSeries: c.limits.max_series,
+        maxSeriesPerMetric: c.limits.max_series_per_metric,
+      },
+      maxInFlight: Math.max(1, Math.min(c.limits.max_inflight_appends, 8)),
+      maxQueued: c.limits.max_inflight_appends,
+      stats: ingestStats,
+    });
+  let pipeline = makePipeline(config);
+  reloadListeners.push((c) => {
+    if (JSON.stringify(c.limits) !== JSON.stringify(pipelineLimits)) {
+      pipeline = makePipeline(c);
+      pipelineLimits = c.limits;
+    }
+  });
+  let pipelineLimits = config.limits;
+
   health.register("config", () => ({
     status: lastReloadOk.labels().value === 1 ? "healthy" : "degraded",
     message: lastReloadOk.labels().value === 1 ? "" : "last reload was rejected",
@@ -142,6 +220,30 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
     "/",
     systemRoutes({ health, registry, ready: () => ready, reload }),
   );
+  app.route(
+    "/",
+    ingestRoutes({
+      pipeline: new Proxy({} as IngestPipeline, {
+        get: (_t, prop) => {
+          const v = Reflect.get(pipeline, prop, pipeline);
+          return typeof v === "function" ? v.bind(pipeline) : v;
+        },
+      }),
+      maxBodyBytes: config.server.max_body_bytes * 4,
+    }),
+  );
+  app.route(
+    "/",
+    apiRoutes({
+      engine: () => engine,
+      querier: storage,
+      config: () => config,
+      startedAt,
+      flags: flagValues(options),
+      reloadState: () => ({ ok: lastReloadOk.labels().value === 1, at: lastReloadAt }),
+    }),
+  );
+  app.route("/", adminRoutes({ storage, querier: storage }));
   app.route(
     "/",
     uiRoutes({
@@ -200,6 +302,17 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
       watcher?.close();
       return await lifecycle.stopAll(config.server.shutdown_timeout);
     },
+  };
+}
+
+/** The effective flags, for `/api/v1/status/flags`. */
+function flagValues(options: PerchOptions): Record<string, string> {
+  const f = options.flags ?? {};
+  return {
+    "config.file": options.configPath ?? "",
+    "storage.data_dir": f.dataDir ?? "",
+    "web.listen_address": f.listen ?? "",
+    "log.level": f.logLevel ?? "",
   };
 }
 

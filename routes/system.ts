@@ -26,10 +26,14 @@ export function systemRoutes(deps: SystemDeps): Hono {
   });
 
   app.on(["GET", "HEAD"], "/-/healthy", (c) => c.text("Perch is Healthy.\n"));
-  app.on(["GET", "HEAD"], "/-/ready", (c) =>
-    deps.ready()
-      ? c.text("Perch is Ready.\n")
-      : c.text("Service Unavailable: Perch is starting.\n", 503));
+  app.on(
+    ["GET", "HEAD"],
+    "/-/ready",
+    (c) =>
+      deps.ready()
+        ? c.text("Perch is Ready.\n")
+        : c.text("Service Unavailable: Perch is starting.\n", 503),
+  );
 
   app.on(["POST", "PUT"], "/-/reload", async (c) => {
     const result = await deps.reload();
@@ -37,8 +41,8 @@ export function systemRoutes(deps: SystemDeps): Hono {
     return c.json({ status: "error", error: "config rejected", errors: result.errors }, 500);
   });
 
-  app.get("/metrics", (c) => {
-    return c.body(deps.registry.expose(), 200, {
+  app.get("/metrics", async (c) => {
+    return c.body(await deps.registry.collect(), 200, {
       "Content-Type": "text/plain; version=0.0.4; charset=utf-8",
     });
   });

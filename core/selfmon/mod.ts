@@ -26,3 +26,8 @@ export {
   type HealthStatus,
   worstStatus,
 } from "./health.ts";
+export {
+  registerIngestMetrics,
+  registerStorageMetrics,
+  type StorageStats,
+} from "./storage_metrics.ts";

@@ -238,6 +238,27 @@ class CollectedFamily implements Family {
 /** Holds metric families and writes them out. */
 export class Registry {
   readonly #families = new Map<string, Family>();
+  readonly #refreshers: (() => Promise<void> | void)[] = [];
+
+  /**
+   * Adds a function run before each {@linkcode Registry.collect}, to refresh
+   * values that are expensive or asynchronous to read (storage stats).
+   */
+  onCollect(refresh: () => Promise<void> | void): void {
+    this.#refreshers.push(refresh);
+  }
+
+  /** Runs the refreshers (a failing one is skipped), then {@linkcode Registry.expose}. */
+  async collect(): Promise<string> {
+    await Promise.all(this.#refreshers.map(async (r) => {
+      try {
+        await r();
+      } catch {
+        // A failing refresher leaves its metrics at their last values.
+      }
+    }));
+    return this.expose();
+  }
 
   #add<F extends Family>(f: F): F {
     if (this.#families.has(f.options.name)) {

@@ -18,12 +18,21 @@ function parse(text: string) {
 
 Deno.test("Registry.expose() writes text that parses back to the same values", () => {
   const r = new Registry();
-  const c = r.counter({ name: "perch_things_total", help: "Things.\nSecond line \\ here.", labelNames: ["kind"] });
+  const c = r.counter({
+    name: "perch_things_total",
+    help: "Things.\nSecond line \\ here.",
+    labelNames: ["kind"],
+  });
   c.labels('we"ird\\va\nlue').inc(3);
   c.labels("plain").inc();
   const g = r.gauge({ name: "perch_level", help: "Level." });
   g.set(-2.5);
-  const h = r.histogram({ name: "perch_latency_seconds", help: "Latency.", labelNames: ["route"], buckets: [0.1, 1] });
+  const h = r.histogram({
+    name: "perch_latency_seconds",
+    help: "Latency.",
+    labelNames: ["route"],
+    buckets: [0.1, 1],
+  });
   h.labels("/x").observe(0.05);
   h.labels("/x").observe(0.5);
   h.labels("/x").observe(7);
