@@ -148,28 +148,158 @@ export interface SeriesChunks {
   chunks: Uint8Array[];
 }
 
-/** Sends block jobs to one worker (or runs them inline). */
+/**
+ * A reason when `url` is a file URL of a file that does not exist (checked
+ * first so Deno does not print an uncaught worker error), else undefined.
+ */
+function moduleMissing(url: string | URL): string | undefined {
+  const u = new URL(url);
+  if (u.protocol !== "file:") return undefined;
+  try {
+    Deno.statSync(u);
+    return undefined;
+  } catch (e) {
+    return e instanceof Deno.errors.NotFound ? `module ${u.href} not found` : undefined;
+  }
+}
+
+/** The message a block worker posts once its modules have loaded. */
+export const WORKER_READY = "perch-block-worker-ready";
+
+/** Options of {@linkcode BlockWriter}. */
+export interface BlockWriterOptions {
+  /** Run jobs in a Web Worker; false runs them inline. @default true */
+  useWorker?: boolean;
+  /** Module of the worker. @default `./block_worker.ts` beside this file */
+  workerUrl?: string | URL;
+  /** A worker that has not said it is ready by then is given up on. @default 10000 */
+  readyTimeoutMs?: number;
+  /** An idle worker is stopped after this long (its heap freed) and restarted on demand; 0 = never. @default 30000 */
+  idleMs?: number;
+  /** Receives the one warning when the writer falls back to inline jobs. */
+  log?: (level: "warn" | "info", msg: string, fields: Record<string, unknown>) => void;
+}
+
+/**
+ * Sends block jobs to one worker, or runs them inline.
+ *
+ * The worker is started on the first job and must post
+ * {@linkcode WORKER_READY} within `readyTimeoutMs`. When it cannot be
+ * created, fails to load its module (a single-file build without
+ * `block_worker.ts` beside it) or stays silent, the writer logs one warning
+ * and runs this and every later job inline on the calling thread. An idle
+ * worker is terminated after `idleMs` so its heap does not stay resident.
+ */
 export class BlockWriter {
+  readonly #url: string | URL;
+  readonly #readyTimeout: number;
+  readonly #idleMs: number;
+  readonly #log: BlockWriterOptions["log"];
+  #inline: boolean;
   #worker: Worker | undefined;
+  #ready: Promise<Worker | undefined> | undefined;
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
   #next = 1;
   #waiting = new Map<number, (r: BlockJobResult) => void>();
+  #starts = 0;
+  #closed = false;
 
-  constructor(useWorker = true) {
-    if (useWorker) {
-      this.#worker = new Worker(new URL("./block_worker.ts", import.meta.url), { type: "module" });
-      this.#worker.onmessage = (e: MessageEvent<BlockJobResult>) => {
+  /** `opts` may be a boolean (the former `useWorker` argument). */
+  constructor(opts: boolean | BlockWriterOptions = true) {
+    const o = typeof opts === "boolean" ? { useWorker: opts } : opts;
+    this.#inline = !(o.useWorker ?? true);
+    this.#url = o.workerUrl ?? new URL("./block_worker.ts", import.meta.url);
+    this.#readyTimeout = o.readyTimeoutMs ?? 10_000;
+    this.#idleMs = o.idleMs ?? 30_000;
+    this.#log = o.log;
+  }
+
+  /** How jobs run now: "worker" (running or startable) or "inline" (after a fallback). */
+  get mode(): "worker" | "inline" {
+    return this.#inline ? "inline" : "worker";
+  }
+
+  /** True while a worker (and its heap) exists. */
+  get workerRunning(): boolean {
+    return this.#worker !== undefined;
+  }
+
+  /** How many times a worker was started. */
+  get workerStarts(): number {
+    return this.#starts;
+  }
+
+  #fallBack(reason: string): undefined {
+    this.#stopWorker();
+    if (!this.#inline) {
+      this.#inline = true;
+      this.#log?.("warn", "block worker unavailable, writing blocks on the main thread", {
+        reason,
+        worker: String(this.#url),
+      });
+    }
+    return undefined;
+  }
+
+  #stopWorker(): void {
+    if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
+    this.#worker?.terminate();
+    this.#worker = undefined;
+    this.#ready = undefined;
+  }
+
+  /** The ready worker, starting one when needed; undefined means run inline. */
+  #getWorker(): Promise<Worker | undefined> {
+    if (this.#inline || this.#closed) return Promise.resolve(undefined);
+    if (this.#ready) return this.#ready;
+    const missing = moduleMissing(this.#url);
+    if (missing) return Promise.resolve(this.#fallBack(missing));
+    let w: Worker;
+    try {
+      w = new Worker(this.#url, { type: "module" });
+    } catch (e) {
+      return Promise.resolve(this.#fallBack(e instanceof Error ? e.message : String(e)));
+    }
+    this.#starts++;
+    this.#worker = w;
+    const ready = new Promise<Worker | undefined>((resolve) => {
+      let settled = false;
+      const timer = setTimeout(() => {
+        if (settled) return;
+        settled = true;
+        resolve(this.#fallBack(`no ready message within ${this.#readyTimeout} ms`));
+      }, this.#readyTimeout);
+      w.onmessage = (e: MessageEvent<BlockJobResult | typeof WORKER_READY>) => {
+        if (e.data === WORKER_READY) {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          resolve(w);
+          return;
+        }
         const done = this.#waiting.get(e.data.id);
         this.#waiting.delete(e.data.id);
         done?.(e.data);
       };
-      this.#worker.onerror = (e) => {
+      w.onerror = (e) => {
         e.preventDefault();
+        if (!settled) {
+          settled = true;
+          clearTimeout(timer);
+          resolve(this.#fallBack(e.message ?? "worker error"));
+          return;
+        }
+        // A crash after start: fail the jobs in flight; the next job starts a new worker.
         for (const [id, done] of this.#waiting) {
           done({ id, ok: false, message: `block worker failed: ${e.message}`, noSpace: false });
         }
         this.#waiting.clear();
+        if (this.#worker === w) this.#stopWorker();
       };
-    }
+    });
+    this.#ready = ready;
+    return ready;
   }
 
   /** Writes the head chunks of one window (series sorted by ref) as block `seq`. */
@@ -213,13 +343,16 @@ export class BlockWriter {
   }
 
   async #run(job: BlockJob, transfer: ArrayBuffer[]): Promise<BlockMeta> {
+    if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
+    const w = await this.#getWorker();
     let res: BlockJobResult;
-    const w = this.#worker;
     if (w) {
       res = await new Promise<BlockJobResult>((resolve) => {
         this.#waiting.set(job.id, resolve);
         w.postMessage(job, transfer);
       });
+      this.#armIdle();
     } else {
       res = await runBlockJob(job);
     }
@@ -227,9 +360,19 @@ export class BlockWriter {
     return res.meta;
   }
 
+  #armIdle(): void {
+    if (this.#idleMs <= 0 || this.#waiting.size > 0 || !this.#worker) return;
+    if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
+    this.#idleTimer = setTimeout(() => {
+      this.#idleTimer = undefined;
+      if (this.#waiting.size === 0) this.#stopWorker();
+    }, this.#idleMs);
+    Deno.unrefTimer(this.#idleTimer as unknown as number);
+  }
+
   /** Stops the worker; await pending jobs first. */
   close(): void {
-    this.#worker?.terminate();
-    this.#worker = undefined;
+    this.#closed = true;
+    this.#stopWorker();
   }
 }

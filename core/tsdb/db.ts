@@ -98,8 +98,16 @@ export interface OpenOptions {
   logger?: Logger;
   /** Clock in ms. @default Date.now */
   now?: () => number;
-  /** Write blocks in a Web Worker. @default true */
+  /**
+   * Write blocks in a Web Worker. When the worker cannot start (a single-file
+   * build without `block_worker.ts`), blocks are written inline after one
+   * warning. @default true
+   */
   useWorker?: boolean;
+  /** Module of the block worker. @default `./block_worker.ts` beside db.ts's sibling block_writer.ts */
+  blockWorkerUrl?: string | URL;
+  /** The block worker is stopped after this long idle, freeing its heap; 0 = never. @default 30000 */
+  blockWorkerIdleMs?: number;
   /** WAL segment size. @default 8 MiB */
   walSegmentBytes?: number;
   /** Period of background flush/compaction/retention; 0 = only on demand. @default 60000 */
@@ -288,7 +296,12 @@ export class DB implements Appender, Querier {
       write: this.#opts.walWrite,
     });
     await this.#index.save();
-    this.#writer = new BlockWriter(this.#opts.useWorker ?? true);
+    this.#writer = new BlockWriter({
+      useWorker: this.#opts.useWorker ?? true,
+      workerUrl: this.#opts.blockWorkerUrl,
+      idleMs: this.#opts.blockWorkerIdleMs,
+      log: (level, msg, fields) => this.#log(level, msg, fields),
+    });
     this.#querier = new DbQuerier({
       index: this.#index,
       read: (refs, minT, maxT) => this.#read(refs, minT, maxT),
