@@ -1,0 +1,29 @@
+/**
+ * Forwarding to an external Alertmanager: `POST <url>/api/v2/alerts` with
+ * its v2 postable-alert shape. Resolved alerts carry their `endsAt`.
+ *
+ * @module
+ */
+import type { AlertmanagerConfig } from "../config.ts";
+import type { Notification } from "../notification.ts";
+import { type ChannelSender, httpHeaders, postJson } from "./channel.ts";
+
+/** Alertmanager's postable alerts for a notification. */
+export function alertmanagerPayload(n: Notification): Record<string, unknown>[] {
+  return n.alerts.map((a) => {
+    const out: Record<string, unknown> = {
+      labels: { ...a.labels },
+      annotations: { ...a.annotations },
+      startsAt: new Date(a.startsAt).toISOString(),
+      generatorURL: a.generatorURL,
+    };
+    if (a.endsAt > 0) out.endsAt = new Date(a.endsAt).toISOString();
+    return out;
+  });
+}
+
+/** Posts the alerts to an Alertmanager. */
+export const sendAlertmanager: ChannelSender<AlertmanagerConfig> = (n, c, ctx) => {
+  const body = JSON.stringify(alertmanagerPayload(n));
+  return postJson(ctx.fetch, `${c.url}/api/v2/alerts`, body, httpHeaders(c.http), c.http.timeoutMs);
+};

@@ -1,0 +1,660 @@
+/**
+ * The notify sections of Perch's config (`route`, `receivers`,
+ * `inhibit_rules`, `time_intervals`) in Alertmanager's own syntax, plus
+ * Perch's `alertmanager_configs` receiver type and per-channel `rate_limit`.
+ *
+ * {@linkcode parseNotifyConfig} validates the raw sections and compiles them
+ * (durations in ms, matchers compiled, templates parsed), reporting every
+ * problem at once with its path.
+ *
+ * @module
+ */
+import { z } from "zod";
+import type { Matcher } from "../model/matchers.ts";
+import { LABEL_NAME_REGEXP } from "../model/labels.ts";
+import { parseDuration } from "../model/units.ts";
+import { parseMatcher } from "./label_matchers.ts";
+import { compileTemplate, TemplateError } from "./template.ts";
+import { compileTimeInterval, type RawTimeInterval, type TimeInterval } from "./time_intervals.ts";
+
+/** A node of the routing tree, with inherited settings filled in. */
+export interface RouteConfig {
+  /** Position in the tree, e.g. `"0"` for the root, `"0.2.1"` for a grandchild. */
+  readonly id: string;
+  readonly receiver: string;
+  /** Label names to group by; `"all"` for `['...']`. */
+  readonly groupBy: readonly string[] | "all";
+  readonly groupWait: number;
+  readonly groupInterval: number;
+  readonly repeatInterval: number;
+  readonly matchers: readonly Matcher[];
+  readonly continue: boolean;
+  readonly muteTimeIntervals: readonly string[];
+  readonly activeTimeIntervals: readonly string[];
+  readonly routes: readonly RouteConfig[];
+}
+
+/** Basic or bearer auth and extra headers for an HTTP channel. */
+export interface HttpConfig {
+  readonly basicAuth?: { readonly username: string; readonly password: string };
+  readonly bearerToken?: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly timeoutMs: number;
+}
+
+/** Token bucket: `burst` notifications at once, refilled at `burst` per `period`. */
+export interface RateLimit {
+  readonly burst: number;
+  readonly periodMs: number;
+}
+
+interface ChannelBase {
+  readonly sendResolved: boolean;
+  readonly rateLimit?: RateLimit;
+}
+
+/** `webhook_configs[]`. */
+export interface WebhookConfig extends ChannelBase {
+  readonly type: "webhook";
+  readonly url: string;
+  readonly maxAlerts: number;
+  readonly http: HttpConfig;
+  /** Perch extension: a template for the whole body instead of the v4 JSON. */
+  readonly bodyTemplate?: string;
+}
+
+/** `email_configs[]`. */
+export interface EmailConfig extends ChannelBase {
+  readonly type: "email";
+  readonly to: string;
+  readonly from: string;
+  /** `host:port`; port 465 means implicit TLS. */
+  readonly smarthost: string;
+  readonly hello: string;
+  readonly authUsername?: string;
+  readonly authPassword?: string;
+  readonly authIdentity?: string;
+  readonly requireTls: boolean;
+  /** Extra CA certificates (PEM) to trust, from `tls_config.ca_file` or `tls_config.ca`. */
+  readonly caFile?: string;
+  readonly ca?: string;
+  readonly serverName?: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly html: string;
+  readonly text: string;
+  readonly timeoutMs: number;
+}
+
+/** `slack_configs[]`. */
+export interface SlackConfig extends ChannelBase {
+  readonly type: "slack";
+  readonly apiUrl: string;
+  readonly channel: string;
+  readonly username: string;
+  readonly color: string;
+  readonly title: string;
+  readonly titleLink: string;
+  readonly pretext: string;
+  readonly text: string;
+  readonly fallback: string;
+  readonly iconEmoji: string;
+  readonly iconUrl: string;
+  readonly http: HttpConfig;
+}
+
+/** `pagerduty_configs[]` (Events API v2). */
+export interface PagerDutyConfig extends ChannelBase {
+  readonly type: "pagerduty";
+  readonly routingKey: string;
+  readonly url: string;
+  readonly client: string;
+  readonly clientUrl: string;
+  readonly description: string;
+  readonly severity: string;
+  readonly source: string;
+  readonly class: string;
+  readonly component: string;
+  readonly group: string;
+  readonly details: Readonly<Record<string, string>>;
+  readonly http: HttpConfig;
+}
+
+/** `alertmanager_configs[]` (Perch): forward to an Alertmanager's `POST /api/v2/alerts`. */
+export interface AlertmanagerConfig extends ChannelBase {
+  readonly type: "alertmanager";
+  /** Base URL, e.g. `http://am:9093`. */
+  readonly url: string;
+  readonly http: HttpConfig;
+}
+
+/** One delivery channel of a receiver. */
+export type ChannelConfig =
+  | WebhookConfig
+  | EmailConfig
+  | SlackConfig
+  | PagerDutyConfig
+  | AlertmanagerConfig;
+
+/** A named receiver with its channels. */
+export interface ReceiverConfig {
+  readonly name: string;
+  readonly channels: readonly ChannelConfig[];
+}
+
+/** One inhibition rule. */
+export interface InhibitRule {
+  readonly sourceMatchers: readonly Matcher[];
+  readonly targetMatchers: readonly Matcher[];
+  readonly equal: readonly string[];
+}
+
+/** The compiled notify config. */
+export interface NotifyConfig {
+  /** Undefined when nothing is configured: alerts are kept but not sent. */
+  readonly route?: RouteConfig;
+  readonly receivers: ReadonlyMap<string, ReceiverConfig>;
+  readonly inhibitRules: readonly InhibitRule[];
+  readonly timeIntervals: ReadonlyMap<string, readonly TimeInterval[]>;
+}
+
+/** The raw sections as they appear in the config file. */
+export interface RawNotifyConfig {
+  readonly route?: unknown;
+  readonly receivers?: unknown;
+  readonly inhibit_rules?: unknown;
+  readonly time_intervals?: unknown;
+}
+
+/** Alertmanager's route defaults. */
+export const ROUTE_DEFAULTS = {
+  groupWait: 30_000,
+  groupInterval: 300_000,
+  repeatInterval: 4 * 3600_000,
+} as const;
+
+const DEFAULT_PAGERDUTY_URL = "https://events.pagerduty.com/v2/enqueue";
+
+const duration = z.string({ error: "must be a duration such as 30s, 5m, 4h" }).refine(
+  (s) => (parseDuration(s) ?? -1) > 0,
+  "must be a positive duration such as 30s, 5m, 4h",
+);
+const url = z.string({ error: "must be a URL" }).refine((s) => {
+  try {
+    const u = new URL(s);
+    return u.protocol === "http:" || u.protocol === "https:";
+  } catch {
+    return false;
+  }
+}, "must be a URL");
+const str = z.string({ error: "must be a string" });
+const strMap = z.record(z.string(), z.string({ error: "must be a string" }));
+const bool = z.boolean({ error: "must be true or false" });
+
+const httpConfigSchema = z.strictObject({
+  basic_auth: z.strictObject({ username: str, password: str }).optional(),
+  authorization: z.strictObject({ type: str.optional(), credentials: str }).optional(),
+  bearer_token: str.optional(),
+  follow_redirects: bool.optional(),
+  timeout: duration.optional(),
+}).optional();
+
+const rateLimitSchema = z.strictObject({
+  burst: z.number({ error: "must be a number" }).int("must be an integer").min(
+    1,
+    "must be at least 1",
+  ),
+  period: duration,
+}).optional();
+
+const common = {
+  send_resolved: bool.optional(),
+  rate_limit: rateLimitSchema,
+};
+
+const webhookSchema = z.strictObject({
+  ...common,
+  url,
+  http_config: httpConfigSchema,
+  headers: strMap.optional(),
+  max_alerts: z.number().int().min(0, "must not be negative").optional(),
+  body_template: str.optional(),
+});
+
+const emailSchema = z.strictObject({
+  ...common,
+  to: str.min(1, "must not be empty"),
+  from: str.min(1, "must not be empty"),
+  smarthost: str.refine((s) => /^[^\s:]+:\d{1,5}$/.test(s), "must be host:port"),
+  hello: str.optional(),
+  auth_username: str.optional(),
+  auth_password: str.optional(),
+  auth_identity: str.optional(),
+  require_tls: bool.optional(),
+  tls_config: z.strictObject({
+    ca_file: str.optional(),
+    ca: str.optional(),
+    server_name: str.optional(),
+    insecure_skip_verify: z.literal(false, {
+      error: "insecure_skip_verify is not supported; trust the server's CA with ca_file",
+    }).optional(),
+  }).optional(),
+  headers: strMap.optional(),
+  html: str.optional(),
+  text: str.optional(),
+  timeout: duration.optional(),
+});
+
+const slackSchema = z.strictObject({
+  ...common,
+  api_url: url,
+  channel: str.optional(),
+  username: str.optional(),
+  color: str.optional(),
+  title: str.optional(),
+  title_link: str.optional(),
+  pretext: str.optional(),
+  text: str.optional(),
+  fallback: str.optional(),
+  icon_emoji: str.optional(),
+  icon_url: str.optional(),
+  http_config: httpConfigSchema,
+});
+
+const pagerdutySchema = z.strictObject({
+  ...common,
+  routing_key: str.min(1, "must not be empty"),
+  url: url.optional(),
+  client: str.optional(),
+  client_url: str.optional(),
+  description: str.optional(),
+  severity: str.optional(),
+  source: str.optional(),
+  class: str.optional(),
+  component: str.optional(),
+  group: str.optional(),
+  details: strMap.optional(),
+  http_config: httpConfigSchema,
+});
+
+const alertmanagerSchema = z.strictObject({
+  ...common,
+  url,
+  http_config: httpConfigSchema,
+});
+
+const receiverSchema = z.strictObject({
+  name: str.min(1, "must not be empty"),
+  webhook_configs: z.array(webhookSchema).optional(),
+  email_configs: z.array(emailSchema).optional(),
+  slack_configs: z.array(slackSchema).optional(),
+  pagerduty_configs: z.array(pagerdutySchema).optional(),
+  alertmanager_configs: z.array(alertmanagerSchema).optional(),
+});
+
+const matcherList = z.array(str).optional();
+const legacyMatch = strMap.optional();
+
+interface RawRoute {
+  receiver?: string;
+  group_by?: string[];
+  group_wait?: string;
+  group_interval?: string;
+  repeat_interval?: string;
+  matchers?: string[];
+  match?: Record<string, string>;
+  match_re?: Record<string, string>;
+  continue?: boolean;
+  mute_time_intervals?: string[];
+  active_time_intervals?: string[];
+  routes?: RawRoute[];
+}
+
+const routeSchema: z.ZodType<RawRoute> = z.lazy(() =>
+  z.strictObject({
+    receiver: str.optional(),
+    group_by: z.array(str).optional(),
+    group_wait: duration.optional(),
+    group_interval: duration.optional(),
+    repeat_interval: duration.optional(),
+    matchers: matcherList,
+    match: legacyMatch,
+    match_re: legacyMatch,
+    continue: bool.optional(),
+    mute_time_intervals: z.array(str).optional(),
+    active_time_intervals: z.array(str).optional(),
+    routes: z.array(routeSchema).optional(),
+  })
+);
+
+const inhibitSchema = z.strictObject({
+  source_matchers: matcherList,
+  target_matchers: matcherList,
+  source_match: legacyMatch,
+  source_match_re: legacyMatch,
+  target_match: legacyMatch,
+  target_match_re: legacyMatch,
+  equal: z.array(str).optional(),
+});
+
+const timeIntervalSchema = z.strictObject({
+  name: str.min(1, "must not be empty"),
+  time_intervals: z.array(z.strictObject({
+    times: z.array(z.strictObject({ start_time: str, end_time: str })).optional(),
+    weekdays: z.array(str).optional(),
+    days_of_month: z.array(z.union([str, z.number()]).transform(String)).optional(),
+    months: z.array(z.union([str, z.number()]).transform(String)).optional(),
+    years: z.array(z.union([str, z.number()]).transform(String)).optional(),
+    location: str.optional(),
+  })),
+});
+
+const sectionsSchema = z.object({
+  route: routeSchema.optional(),
+  receivers: z.array(receiverSchema).optional(),
+  inhibit_rules: z.array(inhibitSchema).optional(),
+  time_intervals: z.array(timeIntervalSchema).optional(),
+});
+
+/** Validates and compiles the notify sections; returns every problem found. */
+export function parseNotifyConfig(
+  raw: RawNotifyConfig,
+): { config: NotifyConfig } | { errors: string[] } {
+  const parsed = sectionsSchema.safeParse({
+    route: raw.route ?? undefined,
+    receivers: raw.receivers ?? undefined,
+    inhibit_rules: raw.inhibit_rules ?? undefined,
+    time_intervals: raw.time_intervals ?? undefined,
+  });
+  if (!parsed.success) {
+    return {
+      errors: parsed.error.issues.map((i) => {
+        const msg = i.code === "unrecognized_keys"
+          ? `unknown field${i.keys.length > 1 ? "s" : ""} ${i.keys.join(", ")}`
+          : i.message;
+        return `${formatPath(i.path)}: ${msg}`;
+      }),
+    };
+  }
+  const s = parsed.data;
+  const errors: string[] = [];
+
+  const timeIntervals = new Map<string, TimeInterval[]>();
+  (s.time_intervals ?? []).forEach((ti, i) => {
+    if (timeIntervals.has(ti.name)) {
+      errors.push(`time_intervals[${i}].name: duplicate time interval ${JSON.stringify(ti.name)}`);
+    }
+    const list = ti.time_intervals.map((raw, j) => {
+      const errs: string[] = [];
+      const c = compileTimeInterval(raw as RawTimeInterval, errs);
+      for (const e of errs) errors.push(`time_intervals[${i}].time_intervals[${j}].${e}`);
+      return c;
+    });
+    timeIntervals.set(ti.name, list);
+  });
+
+  const receivers = new Map<string, ReceiverConfig>();
+  (s.receivers ?? []).forEach((r, i) => {
+    const at = `receivers[${i}]`;
+    if (receivers.has(r.name)) {
+      errors.push(`${at}.name: duplicate receiver ${JSON.stringify(r.name)}`);
+    }
+    const channels: ChannelConfig[] = [];
+    const tpl = (path: string, src: string) => checkTemplate(`${at}.${path}`, src, errors);
+    r.webhook_configs?.forEach((c, j) => {
+      if (c.body_template) tpl(`webhook_configs[${j}].body_template`, c.body_template);
+      channels.push({
+        type: "webhook",
+        url: c.url,
+        sendResolved: c.send_resolved ?? true,
+        rateLimit: rateLimit(c.rate_limit),
+        maxAlerts: c.max_alerts ?? 0,
+        http: httpConfig(c.http_config, c.headers),
+        bodyTemplate: c.body_template,
+      });
+    });
+    r.email_configs?.forEach((c, j) => {
+      const p = `email_configs[${j}]`;
+      const headers = { ...(c.headers ?? {}) };
+      for (const [k, v] of Object.entries(headers)) tpl(`${p}.headers.${k}`, v);
+      if (c.html) tpl(`${p}.html`, c.html);
+      if (c.text) tpl(`${p}.text`, c.text);
+      channels.push({
+        type: "email",
+        sendResolved: c.send_resolved ?? false,
+        rateLimit: rateLimit(c.rate_limit),
+        to: c.to,
+        from: c.from,
+        smarthost: c.smarthost,
+        hello: c.hello ?? "localhost",
+        authUsername: c.auth_username,
+        authPassword: c.auth_password,
+        authIdentity: c.auth_identity,
+        requireTls: c.require_tls ?? true,
+        caFile: c.tls_config?.ca_file,
+        ca: c.tls_config?.ca,
+        serverName: c.tls_config?.server_name,
+        headers,
+        html: c.html ?? '{{ template "email.default.html" . }}',
+        text: c.text ?? '{{ template "email.default.text" . }}',
+        timeoutMs: c.timeout ? parseDuration(c.timeout)! : 30_000,
+      });
+    });
+    r.slack_configs?.forEach((c, j) => {
+      const p = `slack_configs[${j}]`;
+      for (const f of ["color", "title", "title_link", "pretext", "text", "fallback"] as const) {
+        const v = c[f];
+        if (v) tpl(`${p}.${f}`, v);
+      }
+      channels.push({
+        type: "slack",
+        sendResolved: c.send_resolved ?? false,
+        rateLimit: rateLimit(c.rate_limit),
+        apiUrl: c.api_url,
+        channel: c.channel ?? "",
+        username: c.username ?? "Perch",
+        color: c.color ?? '{{ if eq .Status "firing" }}danger{{ else }}good{{ end }}',
+        title: c.title ?? '{{ template "slack.default.title" . }}',
+        titleLink: c.title_link ?? '{{ template "slack.default.titlelink" . }}',
+        pretext: c.pretext ?? "",
+        text: c.text ?? '{{ template "slack.default.text" . }}',
+        fallback: c.fallback ?? '{{ template "slack.default.title" . }}',
+        iconEmoji: c.icon_emoji ?? "",
+        iconUrl: c.icon_url ?? "",
+        http: httpConfig(c.http_config),
+      });
+    });
+    r.pagerduty_configs?.forEach((c, j) => {
+      const p = `pagerduty_configs[${j}]`;
+      for (const f of ["description", "severity", "source", "client", "client_url"] as const) {
+        const v = c[f];
+        if (v) tpl(`${p}.${f}`, v);
+      }
+      channels.push({
+        type: "pagerduty",
+        sendResolved: c.send_resolved ?? true,
+        rateLimit: rateLimit(c.rate_limit),
+        routingKey: c.routing_key,
+        url: c.url ?? DEFAULT_PAGERDUTY_URL,
+        client: c.client ?? "Perch",
+        clientUrl: c.client_url ?? "{{ .ExternalURL }}",
+        description: c.description ?? '{{ template "pagerduty.default.description" . }}',
+        severity: c.severity ?? "error",
+        source: c.source ?? "{{ .Receiver }}",
+        class: c.class ?? "",
+        component: c.component ?? "",
+        group: c.group ?? "",
+        details: c.details ?? {
+          firing: '{{ template "pagerduty.default.instances" .Alerts.Firing }}',
+          resolved: '{{ template "pagerduty.default.instances" .Alerts.Resolved }}',
+          num_firing: "{{ .Alerts.Firing | len }}",
+          num_resolved: "{{ .Alerts.Resolved | len }}",
+        },
+        http: httpConfig(c.http_config),
+      });
+    });
+    r.alertmanager_configs?.forEach((c) => {
+      channels.push({
+        type: "alertmanager",
+        sendResolved: c.send_resolved ?? true,
+        rateLimit: rateLimit(c.rate_limit),
+        url: c.url.replace(/\/+$/, ""),
+        http: httpConfig(c.http_config),
+      });
+    });
+    receivers.set(r.name, { name: r.name, channels });
+  });
+
+  let route: RouteConfig | undefined;
+  if (s.route) {
+    if (!s.route.receiver) errors.push("route.receiver: the root route must name a receiver");
+    if (s.route.matchers?.length || s.route.match || s.route.match_re) {
+      errors.push("route: the root route must not have matchers");
+    }
+    if (s.route.continue) errors.push("route.continue: the root route cannot continue");
+    route = compileRoute(s.route, "route", "0", undefined, receivers, timeIntervals, errors);
+  } else if (receivers.size > 0) {
+    errors.push("route: required when receivers are configured");
+  }
+
+  const inhibitRules: InhibitRule[] = (s.inhibit_rules ?? []).map((r, i) => {
+    const at = `inhibit_rules[${i}]`;
+    const rule = {
+      sourceMatchers: matchers(r.source_matchers, r.source_match, r.source_match_re, errors, {
+        list: `${at}.source_matchers`,
+        match: `${at}.source_match`,
+        matchRe: `${at}.source_match_re`,
+      }),
+      targetMatchers: matchers(r.target_matchers, r.target_match, r.target_match_re, errors, {
+        list: `${at}.target_matchers`,
+        match: `${at}.target_match`,
+        matchRe: `${at}.target_match_re`,
+      }),
+      equal: r.equal ?? [],
+    };
+    rule.equal.forEach((l, j) => {
+      if (!LABEL_NAME_REGEXP.test(l)) errors.push(`${at}.equal[${j}]: invalid label name`);
+    });
+    return rule;
+  });
+
+  if (errors.length > 0) return { errors };
+  return { config: { route, receivers, inhibitRules, timeIntervals } };
+}
+
+function compileRoute(
+  r: RawRoute,
+  at: string,
+  id: string,
+  parent: RouteConfig | undefined,
+  receivers: ReadonlyMap<string, ReceiverConfig>,
+  timeIntervals: ReadonlyMap<string, unknown>,
+  errors: string[],
+): RouteConfig {
+  const receiver = r.receiver ?? parent?.receiver ?? "";
+  if (r.receiver !== undefined && !receivers.has(r.receiver)) {
+    errors.push(`${at}.receiver: unknown receiver ${JSON.stringify(r.receiver)}`);
+  }
+  let groupBy: readonly string[] | "all" = parent?.groupBy ?? [];
+  if (r.group_by) {
+    if (r.group_by.includes("...")) {
+      if (r.group_by.length > 1) errors.push(`${at}.group_by: '...' must be the only entry`);
+      groupBy = "all";
+    } else {
+      r.group_by.forEach((l, i) => {
+        if (!LABEL_NAME_REGEXP.test(l)) errors.push(`${at}.group_by[${i}]: invalid label name`);
+      });
+      groupBy = [...new Set(r.group_by)].sort();
+    }
+  }
+  const intervals = (field: string, list: string[] | undefined) => {
+    (list ?? []).forEach((n, i) => {
+      if (!timeIntervals.has(n)) {
+        errors.push(`${at}.${field}[${i}]: unknown time interval ${JSON.stringify(n)}`);
+      }
+    });
+    return list ?? [];
+  };
+  const node: RouteConfig = {
+    id,
+    receiver,
+    groupBy,
+    groupWait: r.group_wait ? parseDuration(r.group_wait)! : parent?.groupWait ??
+      ROUTE_DEFAULTS.groupWait,
+    groupInterval: r.group_interval ? parseDuration(r.group_interval)! : parent?.groupInterval ??
+      ROUTE_DEFAULTS.groupInterval,
+    repeatInterval: r.repeat_interval
+      ? parseDuration(r.repeat_interval)!
+      : parent?.repeatInterval ??
+        ROUTE_DEFAULTS.repeatInterval,
+    matchers: matchers(r.matchers, r.match, r.match_re, errors, {
+      list: `${at}.matchers`,
+      match: `${at}.match`,
+      matchRe: `${at}.match_re`,
+    }),
+    continue: r.continue ?? false,
+    muteTimeIntervals: intervals("mute_time_intervals", r.mute_time_intervals),
+    activeTimeIntervals: intervals("active_time_intervals", r.active_time_intervals),
+    routes: [],
+  };
+  (node as { routes: readonly RouteConfig[] }).routes = (r.routes ?? []).map((child, i) =>
+    compileRoute(child, `${at}.routes[${i}]`, `${id}.${i}`, node, receivers, timeIntervals, errors)
+  );
+  return node;
+}
+
+function matchers(
+  list: string[] | undefined,
+  match: Record<string, string> | undefined,
+  matchRe: Record<string, string> | undefined,
+  errors: string[],
+  at: { list: string; match: string; matchRe: string },
+): Matcher[] {
+  const out: Matcher[] = [];
+  const add = (path: string, m: Matcher | string) => {
+    if (typeof m === "string") errors.push(`${path}: ${m}`);
+    else out.push(m);
+  };
+  (list ?? []).forEach((s, i) => add(`${at.list}[${i}]`, parseMatcher(s)));
+  for (const [k, v] of Object.entries(match ?? {})) {
+    add(`${at.match}.${k}`, parseMatcher(`${k}=${JSON.stringify(v)}`));
+  }
+  for (const [k, v] of Object.entries(matchRe ?? {})) {
+    add(`${at.matchRe}.${k}`, parseMatcher(`${k}=~${JSON.stringify(v)}`));
+  }
+  return out;
+}
+
+function httpConfig(
+  c: z.output<typeof httpConfigSchema>,
+  headers: Record<string, string> = {},
+): HttpConfig {
+  const bearer = c?.authorization ? c.authorization.credentials : c?.bearer_token;
+  return {
+    basicAuth: c?.basic_auth,
+    bearerToken: bearer,
+    headers,
+    timeoutMs: c?.timeout ? parseDuration(c.timeout)! : 10_000,
+  };
+}
+
+function rateLimit(c: z.output<typeof rateLimitSchema>): RateLimit | undefined {
+  return c ? { burst: c.burst, periodMs: parseDuration(c.period)! } : undefined;
+}
+
+function checkTemplate(path: string, src: string, errors: string[]): void {
+  try {
+    compileTemplate(src);
+  } catch (e) {
+    if (e instanceof TemplateError) errors.push(`${path}: cannot parse template: ${e.message}`);
+    else throw e;
+  }
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  let s = "";
+  for (const p of path) {
+    if (typeof p === "number") s += `[${p}]`;
+    else s += s === "" ? String(p) : `.${String(p)}`;
+  }
+  return s || "(top level)";
+}

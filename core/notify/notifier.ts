@@ -1,0 +1,174 @@
+/**
+ * The notifier: wires config, dispatcher, silences and the durable queue
+ * together and is what the rest of Perch talks to.
+ *
+ * @module
+ */
+import type { AlertSink } from "../model/alert.ts";
+import type { Logger } from "../logging/mod.ts";
+import type { Registry } from "../selfmon/mod.ts";
+import { sendAlertmanager } from "./channels/alertmanager.ts";
+import type { ChannelSender } from "./channels/channel.ts";
+import { sendEmail } from "./channels/email.ts";
+import { sendPagerDuty } from "./channels/pagerduty.ts";
+import { sendSlack } from "./channels/slack.ts";
+import { sendWebhook } from "./channels/webhook.ts";
+import { type Clock, realClock } from "./clock.ts";
+import type { ChannelConfig, NotifyConfig } from "./config.ts";
+import { type AlertStatus, Dispatcher } from "./dispatcher.ts";
+import { type DeliveryLogEntry, DeliveryQueue, type Job, type QueueOptions } from "./queue.ts";
+import { type Silence, type SilenceInput, Silences, type SilenceState } from "./silences.ts";
+
+/** Options for {@linkcode createNotifier}. */
+export interface NotifierOptions {
+  readonly kv: Deno.Kv;
+  readonly config: NotifyConfig;
+  readonly logger: Logger;
+  readonly registry: Registry;
+  /** @default the wall clock */
+  readonly clock?: Clock;
+  /** Perch's URL, for links in notifications. */
+  readonly externalURL: string;
+  /** @default globalThis.fetch */
+  readonly fetch?: typeof fetch;
+  /** Retry, backoff and breaker settings. */
+  readonly queue?: QueueOptions;
+  /** Longest allowed silence. @default 1 week */
+  readonly maxSilenceDurationMs?: number;
+  /** How long expired silences stay visible. @default 5 days */
+  readonly silenceRetentionMs?: number;
+  /**
+   * Firing alerts not refreshed through `put()` for this long count as
+   * resolved; set it above the longest rule evaluation interval. @default 15m
+   */
+  readonly resolveTimeoutMs?: number;
+}
+
+/** The silences part of the notifier. */
+export interface SilencesApi {
+  list(): (Silence & { state: SilenceState })[];
+  get(id: string): Silence & { state: SilenceState };
+  /** Creates or updates; throws SilenceValidationError / SilenceNotFoundError. */
+  upsert(input: SilenceInput): Promise<Silence>;
+  /** Ends a silence now; throws SilenceNotFoundError. */
+  expire(id: string): Promise<void>;
+}
+
+/** What {@linkcode createNotifier} returns. */
+export interface Notifier {
+  /** Hand alerts over here (core/rules). */
+  readonly sink: AlertSink;
+  /** Loads silences and pending deliveries from KV and starts timers. */
+  start(): Promise<void>;
+  /** Stops timers and waits for attempts in flight. */
+  stop(): Promise<void>;
+  /** Applies a new config (already validated by parseNotifyConfig). */
+  reload(config: NotifyConfig): void;
+  readonly silences: SilencesApi;
+  /** Delivery-log entries, newest first. */
+  deliveryLog(opts?: { limit?: number; receiver?: string }): Promise<DeliveryLogEntry[]>;
+  /** Notifications waiting for delivery (or retry). */
+  pending(): Job[];
+  /** Alerts known to the dispatcher with their silenced/inhibited status. */
+  alerts(): AlertStatus[];
+  /** Waits until no flush or delivery attempt is in progress (tests). */
+  idle(): Promise<void>;
+}
+
+/** The default senders per channel type. */
+export const SENDERS: Readonly<Record<ChannelConfig["type"], ChannelSender>> = {
+  webhook: sendWebhook as ChannelSender,
+  email: sendEmail as ChannelSender,
+  slack: sendSlack as ChannelSender,
+  pagerduty: sendPagerDuty as ChannelSender,
+  alertmanager: sendAlertmanager as ChannelSender,
+};
+
+/** Builds the notifier. Call `start()` before use. */
+export function createNotifier(opts: NotifierOptions): Notifier {
+  const clock = opts.clock ?? realClock;
+  const logger = opts.logger.child("notify");
+  const r = opts.registry;
+  const labelNames = ["receiver", "channel"];
+  const metrics = {
+    sent: r.counter({
+      name: "perch_notifications_sent_total",
+      help: "Notifications delivered, by receiver and channel.",
+      labelNames,
+    }),
+    failed: r.counter({
+      name: "perch_notifications_failed_total",
+      help: "Notifications given up on after retries or a permanent error.",
+      labelNames,
+    }),
+    retried: r.counter({
+      name: "perch_notifications_retried_total",
+      help: "Delivery attempts that failed and were scheduled for retry.",
+      labelNames,
+    }),
+    latency: r.histogram({
+      name: "perch_notification_latency_seconds",
+      help: "Time from enqueue to successful delivery.",
+      labelNames: ["channel"],
+      buckets: [0.05, 0.1, 0.5, 1, 5, 30, 60, 300, 900],
+    }),
+  };
+  let config = opts.config;
+  const queue = new DeliveryQueue({
+    kv: opts.kv,
+    clock,
+    logger,
+    senders: SENDERS,
+    fetch: opts.fetch ?? globalThis.fetch,
+    metrics,
+    config: () => config,
+    options: opts.queue,
+  });
+  r.collected("gauge", {
+    name: "perch_notification_queue_length",
+    help: "Notifications waiting for delivery or retry.",
+  }, () => [{ value: queue.length }]);
+  const silences = new Silences(opts.kv, {
+    maxDurationMs: opts.maxSilenceDurationMs,
+    retentionMs: opts.silenceRetentionMs,
+  });
+  const dispatcher = new Dispatcher({
+    kv: opts.kv,
+    clock,
+    logger,
+    queue,
+    silences,
+    externalURL: opts.externalURL,
+    resolveTimeoutMs: opts.resolveTimeoutMs ?? 15 * 60_000,
+  }, config);
+
+  return {
+    sink: { put: (alerts, now) => dispatcher.put(alerts, now) },
+    async start() {
+      await silences.load();
+      await queue.start();
+      dispatcher.start();
+    },
+    async stop() {
+      await dispatcher.stop();
+      await queue.stop();
+    },
+    reload(next) {
+      config = next;
+      dispatcher.reload(next);
+    },
+    silences: {
+      list: () => silences.list(clock.now()),
+      get: (id) => silences.get(id, clock.now()),
+      upsert: (input) => silences.upsert(input, clock.now()),
+      expire: (id) => silences.expire(id, clock.now()),
+    },
+    deliveryLog: (o) => queue.deliveryLog(o),
+    pending: () => queue.pending(),
+    alerts: () => dispatcher.alerts(clock.now()),
+    async idle() {
+      await dispatcher.idle();
+      await queue.idle();
+    },
+  };
+}
