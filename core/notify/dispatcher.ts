@@ -311,6 +311,7 @@ export class Dispatcher {
         status: firing.length > 0 ? "firing" : "resolved",
         alerts,
         externalURL: this.deps.externalURL,
+        validForMs: g.route.repeatInterval + g.route.groupInterval,
       };
       const id = createHash("sha256").update(
         [

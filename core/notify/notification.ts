@@ -26,6 +26,11 @@ export interface Notification {
   readonly status: "firing" | "resolved";
   readonly alerts: readonly NotificationAlert[];
   readonly externalURL: string;
+  /**
+   * How long the firing state stays true without another notification
+   * (repeat_interval + group_interval); forwarding sets `endsAt` from it.
+   */
+  readonly validForMs?: number;
 }
 
 /** Go's zero time, which Alertmanager sends for "not ended". */

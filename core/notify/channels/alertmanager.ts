@@ -8,8 +8,12 @@ import type { AlertmanagerConfig } from "../config.ts";
 import type { Notification } from "../notification.ts";
 import { type ChannelSender, httpHeaders, postJson } from "./channel.ts";
 
-/** Alertmanager's postable alerts for a notification. */
-export function alertmanagerPayload(n: Notification): Record<string, unknown>[] {
+/**
+ * Alertmanager's postable alerts for a notification. Firing alerts get an
+ * `endsAt` of `now` + the route's repeat and group intervals, so Alertmanager
+ * does not resolve them (after its `resolve_timeout`) between repeats.
+ */
+export function alertmanagerPayload(n: Notification, now: number): Record<string, unknown>[] {
   return n.alerts.map((a) => {
     const out: Record<string, unknown> = {
       labels: { ...a.labels },
@@ -18,12 +22,13 @@ export function alertmanagerPayload(n: Notification): Record<string, unknown>[] 
       generatorURL: a.generatorURL,
     };
     if (a.endsAt > 0) out.endsAt = new Date(a.endsAt).toISOString();
+    else if (n.validForMs) out.endsAt = new Date(now + n.validForMs).toISOString();
     return out;
   });
 }
 
 /** Posts the alerts to an Alertmanager. */
 export const sendAlertmanager: ChannelSender<AlertmanagerConfig> = (n, c, ctx) => {
-  const body = JSON.stringify(alertmanagerPayload(n));
+  const body = JSON.stringify(alertmanagerPayload(n, ctx.now));
   return postJson(ctx.fetch, `${c.url}/api/v2/alerts`, body, httpHeaders(c.http), c.http.timeoutMs);
 };

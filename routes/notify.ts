@@ -1,0 +1,243 @@
+/**
+ * Notification routes: silences under `/api/v1/silences` (Perch's
+ * `{status, data}` envelope) and `/api/v2/silences` (Alertmanager's shape,
+ * so amtool and Grafana work), the delivery log at `/api/v1/notifications`,
+ * and Alertmanager-compatible `POST/GET /api/v2/alerts`.
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { Hono } from "hono";
+import type { Context } from "hono";
+import type { AlertInstance } from "../core/model/alert.ts";
+import {
+  type Notifier,
+  type Silence,
+  SilenceNotFoundError,
+  type SilenceState,
+  SilenceValidationError,
+} from "../core/notify/mod.ts";
+import { jsonError } from "./errors.ts";
+
+/** What the notify routes need. */
+export interface NotifyDeps {
+  readonly notifier: Notifier;
+  /** @default Date.now */
+  readonly now?: () => number;
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/** A silence in Alertmanager's v2 `gettableSilence` shape. */
+function v2Silence(s: Silence & { state: SilenceState }) {
+  return {
+    id: s.id,
+    status: { state: s.state },
+    updatedAt: iso(s.updatedAt),
+    matchers: s.matchers.map((m) => ({ ...m, isEqual: m.isEqual ?? true })),
+    startsAt: iso(s.startsAt),
+    endsAt: iso(s.endsAt),
+    createdBy: s.createdBy,
+    comment: s.comment,
+  };
+}
+
+function silenceError(c: Context, e: unknown): Response {
+  if (e instanceof SilenceValidationError) {
+    return jsonError(
+      c,
+      400,
+      e.message,
+      e.errors.map((x) => ({ field: x.field, message: x.message })),
+    );
+  }
+  if (e instanceof SilenceNotFoundError) return jsonError(c, 404, e.message);
+  throw e;
+}
+
+async function body(c: Context): Promise<Record<string, unknown> | undefined> {
+  try {
+    const b = await c.req.json();
+    return b && typeof b === "object" && !Array.isArray(b) ? b : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Builds the notify router. */
+export function notifyRoutes(deps: NotifyDeps): Hono {
+  const app = new Hono();
+  const n = deps.notifier;
+  const now = deps.now ?? Date.now;
+
+  // Perch's API.
+  app.get("/api/v1/silences", (c) => {
+    const data = n.silences.list().map(v2Silence);
+    return c.json({ status: "success", data });
+  });
+  app.get("/api/v1/silences/:id", (c) => {
+    try {
+      return c.json({
+        status: "success",
+        data: v2Silence(n.silences.get(c.req.param("id") ?? "")),
+      });
+    } catch (e) {
+      return silenceError(c, e);
+    }
+  });
+  app.post("/api/v1/silences", async (c) => {
+    const b = await body(c);
+    if (!b) return jsonError(c, 400, "Request body must be a JSON object");
+    try {
+      const s = await n.silences.upsert(b);
+      return c.json({ status: "success", data: { silenceID: s.id } });
+    } catch (e) {
+      return silenceError(c, e);
+    }
+  });
+  app.delete("/api/v1/silences/:id", async (c) => {
+    try {
+      await n.silences.expire(c.req.param("id") ?? "");
+      return c.json({ status: "success" });
+    } catch (e) {
+      return silenceError(c, e);
+    }
+  });
+
+  // Alertmanager's API v2.
+  app.get("/api/v2/silences", (c) => c.json(n.silences.list().map(v2Silence)));
+  app.post("/api/v2/silences", async (c) => {
+    const b = await body(c);
+    if (!b) return jsonError(c, 400, "Request body must be a JSON object");
+    try {
+      const s = await n.silences.upsert(b);
+      return c.json({ silenceID: s.id });
+    } catch (e) {
+      return silenceError(c, e);
+    }
+  });
+  for (const path of ["/api/v2/silence/:id", "/api/v2/silences/:id"]) {
+    app.get(path, (c) => {
+      try {
+        return c.json(v2Silence(n.silences.get(c.req.param("id") ?? "")));
+      } catch (e) {
+        return silenceError(c, e);
+      }
+    });
+    app.delete(path, async (c) => {
+      try {
+        await n.silences.expire(c.req.param("id") ?? "");
+        return c.body(null, 200);
+      } catch (e) {
+        return silenceError(c, e);
+      }
+    });
+  }
+
+  app.get("/api/v1/notifications", async (c) => {
+    const limitText = c.req.query("limit");
+    const limit = limitText === undefined ? 100 : Number(limitText);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) {
+      return jsonError(c, 400, "limit must be an integer from 1 to 10000", [
+        { field: "limit", value: limitText, message: "must be an integer from 1 to 10000" },
+      ]);
+    }
+    const receiver = c.req.query("receiver") || undefined;
+    const log = await n.deliveryLog({ limit, receiver });
+    const pending = n.pending().filter((j) => !receiver || j.receiver === receiver).map((j) => ({
+      id: j.id,
+      time: iso(j.createdAt),
+      receiver: j.receiver,
+      channel: j.channelType,
+      groupKey: j.notification.groupKey,
+      state: j.notification.status,
+      alerts: j.notification.alerts.map((a) => ({
+        fingerprint: a.fingerprint,
+        alertname: a.labels.alertname ?? "",
+        status: a.status,
+      })),
+      success: null,
+      pending: true,
+      error: j.lastError,
+      attempts: j.attempts,
+      nextAttemptAt: iso(j.nextAttemptAt),
+    }));
+    const done = log.map((e) => ({
+      ...e,
+      time: iso(e.time),
+      createdAt: iso(e.createdAt),
+      pending: false,
+    }));
+    return c.json({ status: "success", data: [...pending, ...done] });
+  });
+
+  // Alertmanager-compatible alert intake, so Prometheus or vmalert can send here.
+  app.post("/api/v2/alerts", async (c) => {
+    let raw: unknown;
+    try {
+      raw = await c.req.json();
+    } catch {
+      return jsonError(c, 400, "Request body must be a JSON array of alerts");
+    }
+    if (!Array.isArray(raw)) {
+      return jsonError(c, 400, "Request body must be a JSON array of alerts");
+    }
+    const t = now();
+    const alerts: AlertInstance[] = [];
+    const errors: { field: string; message: string }[] = [];
+    raw.forEach((a, i) => {
+      const labels = a?.labels;
+      if (!labels || typeof labels !== "object" || Object.keys(labels).length === 0) {
+        errors.push({ field: `[${i}].labels`, message: "must be a non-empty object" });
+        return;
+      }
+      const startsAt = a.startsAt ? Date.parse(a.startsAt) : t;
+      const endsAt = a.endsAt ? Date.parse(a.endsAt) : 0;
+      if (!Number.isFinite(startsAt) || !Number.isFinite(endsAt)) {
+        errors.push({ field: `[${i}]`, message: "startsAt/endsAt must be RFC 3339 times" });
+        return;
+      }
+      const keys = Object.keys(labels).sort();
+      alerts.push({
+        fingerprint: createHash("sha256").update(keys.map((k) => `${k}=${labels[k]}\n`).join(""))
+          .digest("hex"),
+        labels: Object.fromEntries(keys.map((k) => [k, String(labels[k])])),
+        annotations: a.annotations && typeof a.annotations === "object" ? a.annotations : {},
+        startsAt,
+        // A future endsAt is Prometheus's "valid until": still firing for now.
+        endsAt: endsAt > t ? 0 : endsAt,
+        generatorURL: typeof a.generatorURL === "string" ? a.generatorURL : "",
+      });
+    });
+    if (errors.length > 0) return jsonError(c, 400, "Invalid alerts", errors);
+    await n.sink.put(alerts, t);
+    return c.body(null, 200);
+  });
+
+  app.get("/api/v2/alerts", (c) =>
+    c.json(
+      n.alerts().map((s) => ({
+        fingerprint: s.alert.fingerprint,
+        labels: s.alert.labels,
+        annotations: s.alert.annotations,
+        startsAt: iso(s.alert.startsAt),
+        endsAt: s.alert.endsAt > 0 ? iso(s.alert.endsAt) : "0001-01-01T00:00:00Z",
+        updatedAt: iso(now()),
+        generatorURL: s.alert.generatorURL,
+        receivers: [...new Set(s.receivers)].map((name) => ({ name })),
+        status: {
+          state: s.status === "resolved"
+            ? "unprocessed"
+            : s.silencedBy.length > 0 || s.inhibitedBy.length > 0
+            ? "suppressed"
+            : "active",
+          silencedBy: s.silencedBy,
+          inhibitedBy: s.inhibitedBy,
+        },
+      })),
+    ));
+
+  return app;
+}

@@ -1,0 +1,103 @@
+import assert from "node:assert/strict";
+import { alert, setup, webhookConfig } from "../core/notify/_test_util.ts";
+import { notifyRoutes } from "./notify.ts";
+
+Deno.test("silences API: create, list, get, expire in both shapes", async () => {
+  await using t = await setup(webhookConfig());
+  const app = notifyRoutes({ notifier: t.notifier, now: () => t.clock.now() });
+  const endsAt = new Date(t.clock.now() + 3600_000).toISOString();
+  let res = await app.request("/api/v2/silences", {
+    method: "POST",
+    body: JSON.stringify({
+      matchers: [{ name: "alertname", value: "A", isRegex: false, isEqual: true }],
+      startsAt: new Date(t.clock.now()).toISOString(),
+      endsAt,
+      createdBy: "me",
+      comment: "maintenance",
+    }),
+  });
+  assert.equal(res.status, 200);
+  const { silenceID } = await res.json();
+  res = await app.request(`/api/v2/silence/${silenceID}`);
+  const s = await res.json();
+  assert.equal(s.status.state, "active");
+  assert.equal(s.endsAt, endsAt);
+  assert.deepEqual(s.matchers, [{ name: "alertname", value: "A", isRegex: false, isEqual: true }]);
+  res = await app.request("/api/v1/silences");
+  assert.equal((await res.json()).data.length, 1);
+  res = await app.request(`/api/v1/silences/${silenceID}`, { method: "DELETE" });
+  assert.equal(res.status, 200);
+  res = await app.request(`/api/v1/silences/${silenceID}`);
+  assert.equal((await res.json()).data.status.state, "expired");
+  res = await app.request(`/api/v2/silence/nope`, { method: "DELETE" });
+  assert.equal(res.status, 404);
+});
+
+Deno.test("silences API rejects silences without an end or longer than the maximum", async () => {
+  await using t = await setup(webhookConfig());
+  const app = notifyRoutes({ notifier: t.notifier, now: () => t.clock.now() });
+  const post = (b: unknown) =>
+    app.request("/api/v1/silences", { method: "POST", body: JSON.stringify(b) });
+  let res = await post({ matchers: ['alertname="A"'], createdBy: "me" });
+  assert.equal(res.status, 400);
+  assert.equal((await res.json()).errors[0].field, "endsAt");
+  res = await post({
+    matchers: ['alertname="A"'],
+    createdBy: "me",
+    endsAt: t.clock.now() + 8 * 86_400_000,
+  });
+  assert.equal(res.status, 400);
+  assert.match((await res.json()).errors[0].message, /longer than the maximum/);
+  res = await post({
+    matchers: ['alertname=~".*"'],
+    createdBy: "me",
+    endsAt: t.clock.now() + 1000,
+  });
+  assert.equal(res.status, 400);
+  assert.match((await res.json()).errors[0].message, /empty string/);
+  res = await post({ matchers: ['alertname=~"("'], createdBy: "me", endsAt: t.clock.now() + 1000 });
+  assert.equal((await res.json()).errors[0].field, "matchers[0]");
+});
+
+Deno.test("GET /api/v1/notifications lists deliveries and pending retries", async () => {
+  await using t = await setup(webhookConfig(), { statuses: [503] });
+  const app = notifyRoutes({ notifier: t.notifier, now: () => t.clock.now() });
+  await t.notifier.sink.put([alert({ alertname: "A" })], t.clock.now());
+  await t.clock.advance(30_000);
+  let data = (await (await app.request("/api/v1/notifications")).json()).data;
+  assert.equal(data.length, 1);
+  assert.equal(data[0].pending, true);
+  assert.equal(data[0].attempts, 1);
+  assert.match(data[0].error, /HTTP 503/);
+  await t.clock.advance(60_000);
+  data = (await (await app.request("/api/v1/notifications?receiver=hook")).json()).data;
+  assert.equal(data.length, 1);
+  assert.equal(data[0].success, true);
+  assert.equal(data[0].attempts, 2);
+  assert.equal(data[0].receiver, "hook");
+  assert.equal(data[0].channel, "webhook");
+  assert.equal(data[0].state, "firing");
+  assert.equal(data[0].alerts[0].alertname, "A");
+  const bad = await app.request("/api/v1/notifications?limit=0");
+  assert.equal(bad.status, 400);
+});
+
+Deno.test("POST /api/v2/alerts feeds the dispatcher like Alertmanager", async () => {
+  await using t = await setup(webhookConfig());
+  const app = notifyRoutes({ notifier: t.notifier, now: () => t.clock.now() });
+  const res = await app.request("/api/v2/alerts", {
+    method: "POST",
+    body: JSON.stringify([{
+      labels: { alertname: "Ext", job: "x" },
+      annotations: { summary: "s" },
+    }]),
+  });
+  assert.equal(res.status, 200);
+  await t.clock.advance(30_000);
+  assert.equal(t.requests.length, 1);
+  const list = await (await app.request("/api/v2/alerts")).json();
+  assert.equal(list[0].labels.alertname, "Ext");
+  assert.equal(list[0].status.state, "active");
+  const bad = await app.request("/api/v2/alerts", { method: "POST", body: "[{}]" });
+  assert.equal(bad.status, 400);
+});
