@@ -1,0 +1,79 @@
+/**
+ * Alert and recording rules: rule files, the threshold form, the alert state
+ * machine, templates, scheduling and KV persistence.
+ *
+ * @module
+ */
+export {
+  alertFingerprint,
+  type AlertRecord,
+  type AlertState,
+  DEFAULT_STEP_CONTEXT,
+  NODATA_LABEL,
+  type QuerySample,
+  resolveAll,
+  type SentState,
+  stepAlerts,
+  type StepContext,
+  type StepResult,
+  type Transition,
+} from "./alert_state.ts";
+export { type Clock, realClock, type TimerId } from "./clock.ts";
+export { RuleConflictError, RuleNotFoundError, RuleValidationError } from "./errors.ts";
+export { formatE as formatAlertValue } from "./_format.ts";
+export { expandGlobs, globToRegExp } from "./glob.ts";
+export {
+  generatorURL,
+  GroupRunner,
+  type QueryFunc,
+  type RuleStatus,
+  toAlertInstance,
+} from "./group.ts";
+export { type LoadResult, loadRuleFiles, parseRuleFile } from "./loader.ts";
+export {
+  type ActiveAlert,
+  createRuleManager,
+  type EngineLike,
+  engineQueryFunc,
+  type GroupInfo,
+  type ReloadResult,
+  type RuleInfo,
+  type RuleManager,
+  type RuleManagerOptions,
+  type RuleTestResult,
+  type ThresholdRuleInfo,
+} from "./manager.ts";
+export {
+  type AlertingRule,
+  compareThreshold,
+  formatRuleError,
+  groupKey,
+  type NoDataPolicy,
+  OPERATOR_SYMBOL,
+  type RecordingRule,
+  type Rule,
+  type RuleError,
+  type RuleGroup,
+  type ThresholdCondition,
+  type ThresholdOperator,
+} from "./rule.ts";
+export { RULE_KEYS, RuleStore } from "./store.ts";
+export {
+  checkTemplate,
+  expandTemplate,
+  parseTemplate,
+  renderTemplate,
+  type Template,
+  type TemplateData,
+  TemplateParseError,
+  TemplateRenderError,
+} from "./template.ts";
+export {
+  type FieldProblem,
+  normaliseThresholdRule,
+  parseThresholdRule,
+  type ThresholdRule,
+  thresholdRuleJSON,
+  thresholdRuleSchema,
+  type ThresholdRuleSpec,
+} from "./threshold.ts";
