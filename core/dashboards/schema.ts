@@ -10,16 +10,9 @@
  */
 import { z } from "zod";
 
-/** Number of columns of the panel grid. */
-export const GRID_COLUMNS = 24;
+import { GRID_COLUMNS, LEGEND_CALCS, PANEL_TYPES, type PanelType } from "./constants.ts";
 
-/** Panel kinds a dashboard can show. */
-export const PANEL_TYPES = ["line", "bar", "stat", "gauge", "heatmap", "table"] as const;
-/** One of {@linkcode PANEL_TYPES}. */
-export type PanelType = (typeof PANEL_TYPES)[number];
-
-/** Legend calculations. */
-export const LEGEND_CALCS = ["min", "max", "avg", "last"] as const;
+export { GRID_COLUMNS, LEGEND_CALCS, PANEL_TYPES, type PanelType };
 
 const ID_REGEXP = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 const VAR_NAME_REGEXP = /^[a-zA-Z_][a-zA-Z0-9_]*$/;

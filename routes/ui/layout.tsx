@@ -32,9 +32,17 @@ export function Island<P extends object>(
   );
 }
 
+/** Which island bundle a page loads: `app` (light) or `dash` (with charts). */
+export type Bundle = "app" | "dash";
+
 /** The page frame. */
 export function Page(
-  { title, path, children }: { title: string; path: string; children: ComponentChildren },
+  { title, path, children, bundle = "app" }: {
+    title: string;
+    path: string;
+    children: ComponentChildren;
+    bundle?: Bundle;
+  },
 ) {
   return (
     <html lang="en">
@@ -44,19 +52,27 @@ export function Page(
         <meta name="color-scheme" content="light dark" />
         <title>{`${title} · Perch`}</title>
         <link rel="stylesheet" href={assetUrl("/static/style.css")} />
-        <script type="module" src={assetUrl("/static/app.js")} defer></script>
+        <script type="module" src={assetUrl(`/static/${bundle}.js`)} defer></script>
       </head>
       <body>
+        <a class="skip" href="#main">Skip to content</a>
         <header class="top">
           <a class="brand" href="/">Perch</a>
           <nav aria-label="Main">
             {NAV.map((n) => (
-              <a href={n.href} aria-current={n.href === path ? "page" : undefined}>{n.label}</a>
+              <a
+                href={n.href}
+                aria-current={n.href === path || (n.href !== "/" && path.startsWith(n.href))
+                  ? "page"
+                  : undefined}
+              >
+                {n.label}
+              </a>
             ))}
           </nav>
           <span class="muted">v{VERSION}</span>
         </header>
-        <main>{children}</main>
+        <main id="main">{children}</main>
       </body>
     </html>
   );

@@ -1,0 +1,434 @@
+/**
+ * The dashboard view: toolbar (time range, refresh, variables, live state),
+ * panels on the 24-column grid, and the editor. View state lives in the URL.
+ * Data comes from `/api/v1/query_range` first, then live over `/ws` when a
+ * refresh interval is set and the range ends at `now` (polling when the
+ * socket is down).
+ *
+ * @module
+ */
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
+import type { Dashboard, Panel, Variable } from "../core/dashboards/schema.ts";
+import { parseRefresh, parseTimeExpr, stepFor } from "../core/dashboards/time_range.ts";
+import { formatDuration } from "../core/model/units.ts";
+import { ALL_VALUE, interpolate, parseLabelValuesQuery } from "../core/dashboards/variables.ts";
+import { ApiError, labelValues, type MatrixSeries, queryRange } from "./api.ts";
+import { applyDelta, LiveConnection, type LiveMessage, liveUrl } from "./live.ts";
+import { PanelBody, type PanelState } from "./panels.tsx";
+import { DashboardEditorBar, PanelEditor, PanelEditTools } from "./PanelEditor.tsx";
+import { TimePicker } from "./TimePicker.tsx";
+import { type ViewState, writeViewState } from "./url_state.ts";
+
+/** Grid row height in CSS pixels. */
+export const ROW_PX = 36;
+
+/** Props of the dashboard island (the server fills them from the URL). */
+export interface DashboardProps {
+  readonly dashboard: Dashboard;
+  readonly view: ViewState;
+  /** The server's clock at render time, so the first render matches. */
+  readonly now: number;
+}
+
+function resolvedRange(from: string, to: string, now: number): { start: number; end: number } {
+  const start = parseTimeExpr(from, now) ?? now - 3600_000;
+  const end = parseTimeExpr(to, now) ?? now;
+  return end > start ? { start, end } : { start: end - 3600_000, end };
+}
+
+/** The step of a panel: depends only on range and panel width, so clients share queries. */
+export function panelStep(rangeMs: number, w: number): number {
+  return stepFor(rangeMs, Math.max(200, (1200 * w) / 24), 3, 1000);
+}
+
+function builtins(rangeMs: number, step: number) {
+  const scrape = 15_000;
+  return {
+    interval: formatDuration(step),
+    rateInterval: formatDuration(Math.max(4 * scrape, step + scrape)),
+    range: formatDuration(Math.max(1000, Math.round(rangeMs / 1000) * 1000)),
+  };
+}
+
+function VariablePicker(
+  { v, options, value, onChange }: {
+    v: Variable;
+    options: string[];
+    value: string[];
+    onChange: (x: string[]) => void;
+  },
+) {
+  const label = v.label ?? v.name;
+  const all = v.includeAll ? [ALL_VALUE, ...options] : options;
+  const name = (o: string) => (o === ALL_VALUE ? "All" : o);
+  if (!v.multi) {
+    return (
+      <label class="var">
+        <span>{label}</span>
+        <select
+          data-testid={`var-${v.name}`}
+          value={value[0] ?? ""}
+          onChange={(e) => onChange([(e.target as HTMLSelectElement).value])}
+        >
+          {all.map((o) => <option key={o} value={o}>{name(o)}</option>)}
+          {value[0] !== undefined && !all.includes(value[0]) && (
+            <option value={value[0]}>{name(value[0])}</option>
+          )}
+        </select>
+      </label>
+    );
+  }
+  return (
+    <details class="var multi" data-testid={`var-${v.name}`}>
+      <summary>
+        {label}: {value.length === 0 ? "none" : value.map(name).join(", ")}
+      </summary>
+      <div class="var-options">
+        {all.map((o) => (
+          <label>
+            <input
+              type="checkbox"
+              checked={value.includes(o)}
+              onChange={(e) => {
+                const on = (e.target as HTMLInputElement).checked;
+                if (o === ALL_VALUE) onChange(on ? [ALL_VALUE] : []);
+                else {onChange(
+                    on
+                      ? [...value.filter((x) => x !== ALL_VALUE), o]
+                      : value.filter((x) => x !== o),
+                  );}
+              }}
+            />
+            {name(o)}
+          </label>
+        ))}
+      </div>
+    </details>
+  );
+}
+
+/** The dashboard island. */
+export default function DashboardView(props: DashboardProps) {
+  const [dash, setDash] = useState<Dashboard>(props.dashboard);
+  const [saved, setSaved] = useState<Dashboard>(props.dashboard);
+  const [tr, setTr] = useState({ from: props.view.from, to: props.view.to });
+  const [refresh, setRefresh] = useState(props.view.refresh);
+  const [vars, setVars] = useState<Record<string, string[]>>(props.view.vars);
+  const [varOptions, setVarOptions] = useState<Record<string, string[]>>({});
+  const [states, setStates] = useState<Record<number, PanelState>>({});
+  const [edit, setEdit] = useState(props.view.edit);
+  const [editing, setEditing] = useState<number | null>(null);
+  const [nowMs, setNowMs] = useState(props.now);
+  const [fieldErrors, setFieldErrors] = useState<{ field: string; message: string }[]>([]);
+  const live = useRef<LiveConnection | null>(null);
+  const [liveState, setLiveState] = useState<string>("off");
+
+  const range = useMemo(() => resolvedRange(tr.from, tr.to, nowMs), [tr.from, tr.to, nowMs]);
+  const refreshMs = parseRefresh(refresh) ?? 0;
+  const isLive = refreshMs > 0 && tr.to === "now";
+
+  // Keep the URL in step with the view.
+  useEffect(() => {
+    const qs = writeViewState({ from: tr.from, to: tr.to, refresh, vars, edit });
+    if (location.search.slice(1) !== qs) {
+      history.replaceState(null, "", `${location.pathname}?${qs}`);
+    }
+  }, [tr.from, tr.to, refresh, vars, edit]);
+
+  // Variable options from label values (a variable may use earlier ones).
+  useEffect(() => {
+    const ctl = new AbortController();
+    (async () => {
+      const out: Record<string, string[]> = {};
+      for (const v of dash.variables) {
+        if (v.type === "custom") {
+          out[v.name] = v.options;
+          continue;
+        }
+        const q = parseLabelValuesQuery(v.query);
+        if (!q) continue;
+        try {
+          const sel = q.selector ? interpolate(q.selector, vars, undefined, out) : undefined;
+          out[v.name] = await labelValues(q.label, sel, ctl.signal);
+        } catch (e) {
+          if ((e as Error).name === "AbortError") return;
+          out[v.name] = [];
+        }
+      }
+      setVarOptions(out);
+      // Pick a value for variables that have none.
+      setVars((cur) => {
+        let changed = false;
+        const next = { ...cur };
+        for (const v of dash.variables) {
+          if ((next[v.name]?.length ?? 0) === 0) {
+            const first = v.includeAll ? ALL_VALUE : out[v.name]?.[0];
+            if (first !== undefined) {
+              next[v.name] = [first];
+              changed = true;
+            }
+          }
+        }
+        return changed ? next : cur;
+      });
+    })();
+    return () => ctl.abort();
+  }, [dash.variables, JSON.stringify(vars)]);
+
+  const queries = useMemo(() => {
+    const span = range.end - range.start;
+    return dash.panels.map((p) => {
+      const step = panelStep(span, p.gridPos.w);
+      return {
+        panel: p,
+        step,
+        exprs: p.targets.map((t) => interpolate(t.expr, vars, builtins(span, step), varOptions)),
+      };
+    });
+  }, [dash.panels, range.start, range.end, vars, varOptions]);
+
+  const setPanel = (id: number, f: (s: PanelState) => PanelState) =>
+    setStates((cur) => ({ ...cur, [id]: f(cur[id] ?? { status: "idle" }) }));
+
+  // Load over HTTP (first paint, range changes, and polling while the socket is down).
+  const loadAll = (signal: AbortSignal) => {
+    for (const q of queries) {
+      if (q.exprs.length === 0) {
+        setPanel(q.panel.id, () => ({ status: "ok", results: [], updatedAt: Date.now() }));
+        continue;
+      }
+      setPanel(q.panel.id, (s) => ({ ...s, status: s.results ? s.status : "loading" }));
+      Promise.all(
+        q.exprs.map((e) =>
+          e.trim()
+            ? queryRange(e, range.start, range.end, q.step, signal)
+            : Promise.resolve({ resultType: "matrix" as const, result: [] })
+        ),
+      )
+        .then((rs) => {
+          const results = rs.map((r) => (r.resultType === "matrix" ? r.result : []));
+          setPanel(q.panel.id, () => ({ status: "ok", results, updatedAt: Date.now() }));
+        })
+        .catch((e) => {
+          if ((e as Error).name === "AbortError") return;
+          setPanel(q.panel.id, (s) => ({ ...s, status: "error", error: (e as ApiError).message }));
+        });
+    }
+  };
+
+  useEffect(() => {
+    const ctl = new AbortController();
+    loadAll(ctl.signal);
+    return () => ctl.abort();
+  }, [queries]);
+
+  // Refresh: the clock moves on; with a relative range, live updates or polling.
+  useEffect(() => {
+    if (!(refreshMs > 0)) return;
+    const id = setInterval(() => {
+      if (!isLive) return;
+      if (live.current?.state.value !== "open") setNowMs(Date.now());
+    }, refreshMs);
+    return () => clearInterval(id);
+  }, [refreshMs, isLive]);
+
+  // Live subscriptions.
+  useEffect(() => {
+    if (!isLive || typeof WebSocket === "undefined") {
+      setLiveState("off");
+      return;
+    }
+    if (!live.current) {
+      live.current = new LiveConnection(liveUrl());
+    }
+    const conn = live.current;
+    const unsub = conn.state.subscribe((s) => setLiveState(s));
+    const span = range.end - range.start;
+    const ids: string[] = [];
+    for (const q of queries) {
+      q.exprs.forEach((expr, ti) => {
+        if (!expr.trim()) return;
+        const panelId = `${q.panel.id}:${ti}`;
+        ids.push(panelId);
+        conn.subscribe(
+          { panelId, query: expr, range: span, step: q.step, every: refreshMs },
+          (m: LiveMessage) => {
+            if (m.type === "error") {
+              setPanel(q.panel.id, (s) => ({ ...s, status: "error", error: m.error }));
+              return;
+            }
+            setPanel(q.panel.id, (s) => {
+              const results: MatrixSeries[][] = [...(s.results ?? q.exprs.map(() => []))];
+              results[ti] = m.type === "result" ? m.series : applyDelta(results[ti] ?? [], m);
+              return { status: "ok", results, updatedAt: Date.now() };
+            });
+            // Keep the x axis sliding with the data.
+            setNowMs((cur) => Math.max(cur, m.end * 1000));
+          },
+        );
+      });
+    }
+    for (const id of conn.ids()) if (!ids.includes(id)) conn.unsubscribe(id);
+    return () => {
+      unsub();
+    };
+  }, [
+    isLive,
+    queries.map((q) => `${q.panel.id}|${q.step}|${q.exprs.join("\n")}`).join(";"),
+    tr.from,
+    refreshMs,
+  ]);
+
+  useEffect(() => () => live.current?.close(), []);
+
+  const onZoom = (start: number, end: number) => setTr({ from: String(start), to: String(end) });
+  const editingPanel = dash.panels.find((p) => p.id === editing);
+  const panelIndex = (id: number) => dash.panels.findIndex((p) => p.id === id);
+  const bottom = dash.panels.reduce((m, p) => Math.max(m, p.gridPos.y + p.gridPos.h), 0);
+
+  return (
+    <div class="dashboard" data-dashboard={dash.id}>
+      <div class="toolbar" role="toolbar" aria-label="Dashboard controls">
+        <h1 class="dash-title">{dash.title}</h1>
+        <div class="vars">
+          {dash.variables.map((v) => (
+            <VariablePicker
+              v={v}
+              options={varOptions[v.name] ?? []}
+              value={vars[v.name] ?? []}
+              onChange={(x) => setVars({ ...vars, [v.name]: x })}
+            />
+          ))}
+        </div>
+        <TimePicker
+          range={tr}
+          onChange={(r) => {
+            setTr(r);
+            setNowMs(Date.now());
+          }}
+          refresh={refresh}
+          onRefresh={setRefresh}
+        />
+        <span class={`live-state live-${liveState}`} data-testid="live-state" title="Live updates">
+          {liveState === "off"
+            ? ""
+            : liveState === "open"
+            ? "● live"
+            : liveState === "reconnecting"
+            ? "○ reconnecting…"
+            : `○ ${liveState}`}
+        </span>
+        {!edit && (
+          <button type="button" onClick={() => setEdit(true)} data-testid="edit-button">
+            Edit
+          </button>
+        )}
+      </div>
+      {edit && (
+        <DashboardEditorBar
+          dash={dash}
+          saved={saved}
+          errors={fieldErrors}
+          onChange={setDash}
+          onSaved={(d) => {
+            setDash(d);
+            setSaved(d);
+            setFieldErrors([]);
+            setEdit(false);
+            setEditing(null);
+          }}
+          onErrors={setFieldErrors}
+          onCancel={() => {
+            setDash(saved);
+            setFieldErrors([]);
+            setEdit(false);
+            setEditing(null);
+          }}
+          onAddPanel={() => {
+            const id = Math.max(0, ...dash.panels.map((p) => p.id)) + 1;
+            const p: Panel = {
+              id,
+              type: "line",
+              title: `Panel ${id}`,
+              gridPos: { x: 0, y: bottom, w: 12, h: 8 },
+              targets: [{ expr: "", legendFormat: "", refId: "A" }],
+              options: { unit: "", thresholds: [], legend: { show: true, calcs: ["last"] } },
+            };
+            setDash({ ...dash, panels: [...dash.panels, p] });
+            setEditing(id);
+          }}
+        />
+      )}
+      {edit && editingPanel && (
+        <PanelEditor
+          key={editingPanel.id}
+          panel={editingPanel}
+          index={panelIndex(editingPanel.id)}
+          errors={fieldErrors}
+          onChange={(p) =>
+            setDash({ ...dash, panels: dash.panels.map((x) => (x.id === p.id ? p : x)) })}
+          onClose={() => setEditing(null)}
+        />
+      )}
+      <div
+        class="grid24"
+        style={{ gridTemplateRows: `repeat(${Math.max(1, bottom)}, ${ROW_PX}px)` }}
+      >
+        {dash.panels.map((p) => {
+          const s = states[p.id] ?? { status: "idle" as const };
+          const g = p.gridPos;
+          return (
+            <section
+              class={`panel panel-${p.type}${s.status === "error" ? " has-error" : ""}`}
+              key={p.id}
+              data-panel-id={p.id}
+              data-status={s.status}
+              data-updated={s.updatedAt ?? ""}
+              aria-labelledby={`panel-title-${p.id}`}
+              style={{
+                gridColumn: `${g.x + 1} / span ${g.w}`,
+                gridRow: `${g.y + 1} / span ${g.h}`,
+                "--h": `${g.h * ROW_PX}px`,
+              }}
+            >
+              <header class="panel-head">
+                <h2 id={`panel-title-${p.id}`} title={p.description ?? ""}>{p.title}</h2>
+                {s.status === "loading" && <span class="muted" aria-live="polite">loading…</span>}
+                {edit && (
+                  <PanelEditTools
+                    panel={p}
+                    onEdit={() => setEditing(p.id)}
+                    onChange={(np) =>
+                      setDash({
+                        ...dash,
+                        panels: dash.panels.map((x) => (x.id === p.id ? np : x)),
+                      })}
+                    onDelete={() => {
+                      setDash({ ...dash, panels: dash.panels.filter((x) => x.id !== p.id) });
+                      if (editing === p.id) setEditing(null);
+                    }}
+                  />
+                )}
+              </header>
+              <div class="panel-body">
+                {s.status === "error" && <p class="error panel-error" role="alert">{s.error}</p>}
+                {s.status !== "error" && (
+                  <PanelBody
+                    panel={p}
+                    state={s}
+                    range={range}
+                    syncKey={`dash-${dash.id}`}
+                    onZoom={onZoom}
+                  />
+                )}
+              </div>
+            </section>
+          );
+        })}
+      </div>
+      {dash.panels.length === 0 && (
+        <p class="muted">This dashboard has no panels yet. Use Edit → Add panel.</p>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,145 @@
+/**
+ * Browser helpers for Perch's HTTP APIs (Prometheus shapes). Every call
+ * resolves to a value or throws an {@linkcode ApiError} with the server's
+ * message; a 404 becomes `ApiError.status === 404` so pages can say the API
+ * is not available instead of failing.
+ *
+ * @module
+ */
+
+/** One series of a matrix result, as the Prometheus API returns it. */
+export interface MatrixSeries {
+  readonly metric: Record<string, string>;
+  /** `[seconds, "value"]` pairs, ascending. */
+  readonly values: [number, string][];
+}
+
+/** One sample of a vector result. */
+export interface VectorSample {
+  readonly metric: Record<string, string>;
+  readonly value: [number, string];
+}
+
+/** Query statistics when `stats=all` was asked for. */
+export interface ApiStats {
+  readonly samples?: { readonly totalQueryableSamples?: number };
+  readonly series?: number;
+}
+
+/** A `query` / `query_range` result. */
+export type QueryData =
+  | { resultType: "matrix"; result: MatrixSeries[]; stats?: ApiStats }
+  | { resultType: "vector"; result: VectorSample[]; stats?: ApiStats }
+  | { resultType: "scalar" | "string"; result: [number, string]; stats?: ApiStats };
+
+/** A failed API call. */
+export class ApiError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+    this.name = "ApiError";
+  }
+}
+
+/** GETs (or POSTs) `path` and returns `data` of a Prometheus-style envelope. */
+export async function apiGet<T>(
+  path: string,
+  params?: Record<string, string | string[]>,
+  signal?: AbortSignal,
+): Promise<T> {
+  const qs = new URLSearchParams();
+  for (const [k, v] of Object.entries(params ?? {})) {
+    for (const x of Array.isArray(v) ? v : [v]) qs.append(k, x);
+  }
+  const q = qs.toString();
+  let res: Response;
+  try {
+    // Long queries go in a form body so URLs stay short.
+    res = q.length > 1500
+      ? await fetch(path, {
+        method: "POST",
+        body: qs,
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        signal,
+      })
+      : await fetch(q ? `${path}?${q}` : path, { signal });
+  } catch (e) {
+    if ((e as Error).name === "AbortError") throw e;
+    throw new ApiError(0, `Cannot reach Perch: ${(e as Error).message}`);
+  }
+  let body: { status?: string; data?: unknown; error?: string };
+  try {
+    body = await res.json();
+  } catch {
+    throw new ApiError(res.status, `${path}: ${res.status} ${res.statusText}`);
+  }
+  if (!res.ok || body.status === "error") {
+    throw new ApiError(res.status, body.error ?? `${path}: ${res.status} ${res.statusText}`);
+  }
+  return ("data" in body ? body.data : body) as T;
+}
+
+/** Sends JSON and returns the parsed JSON response or throws with field errors. */
+export async function sendJson<T>(method: string, path: string, body: unknown): Promise<T> {
+  const res = await fetch(path, {
+    method,
+    body: JSON.stringify(body),
+    headers: { "content-type": "application/json" },
+  });
+  const text = await res.text();
+  const parsed = text ? JSON.parse(text) : {};
+  if (!res.ok) {
+    throw new FieldErrors(res.status, parsed.error ?? res.statusText, parsed.errors ?? []);
+  }
+  return parsed as T;
+}
+
+/** A rejected save: the message and errors by field path. */
+export class FieldErrors extends ApiError {
+  constructor(
+    status: number,
+    message: string,
+    readonly fields: { field: string; message: string }[],
+  ) {
+    super(status, message);
+  }
+}
+
+/** Runs a range query; times in ms, step in ms. */
+export function queryRange(
+  query: string,
+  start: number,
+  end: number,
+  step: number,
+  signal?: AbortSignal,
+  stats = false,
+): Promise<QueryData> {
+  return apiGet<QueryData>("/api/v1/query_range", {
+    query,
+    start: String(start / 1000),
+    end: String(end / 1000),
+    step: String(step / 1000),
+    ...(stats ? { stats: "all" } : {}),
+  }, signal);
+}
+
+/** Runs an instant query at `time` ms. */
+export function queryInstant(
+  query: string,
+  time: number,
+  signal?: AbortSignal,
+): Promise<QueryData> {
+  return apiGet<QueryData>("/api/v1/query", { query, time: String(time / 1000) }, signal);
+}
+
+/** Values of a label, optionally restricted by a selector. */
+export function labelValues(
+  label: string,
+  match?: string,
+  signal?: AbortSignal,
+): Promise<string[]> {
+  return apiGet<string[]>(
+    `/api/v1/label/${encodeURIComponent(label)}/values`,
+    match ? { "match[]": match } : {},
+    signal,
+  );
+}

@@ -1,0 +1,146 @@
+/**
+ * Turns Prometheus matrix results into uPlot's columnar data (`[xs, ys…]`
+ * with ascending x in seconds and `null` gaps), legend names and legend
+ * calculations; and classic `_bucket` series into heatmap cells.
+ *
+ * @module
+ */
+import type { MatrixSeries } from "./api.ts";
+
+/** One drawn series. */
+export interface ChartSeries {
+  readonly name: string;
+  readonly metric: Record<string, string>;
+}
+
+/** Columnar chart data: `data[0]` are x seconds, `data[i+1]` series i. */
+export interface ChartData {
+  readonly series: ChartSeries[];
+  readonly data: [number[], ...(number | null)[][]];
+}
+
+/** Legend text from a `{{label}}` template, or the series in selector form. */
+export function legendName(metric: Record<string, string>, format: string): string {
+  if (format) {
+    return format.replace(/\{\{\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*\}\}/g, (_, k) => metric[k] ?? "");
+  }
+  const name = metric.__name__ ?? "";
+  const rest = Object.keys(metric).filter((k) => k !== "__name__").sort()
+    .map((k) => `${k}="${metric[k]}"`);
+  if (rest.length === 0) return name || "{}";
+  return `${name}{${rest.join(", ")}}`;
+}
+
+/** Parses a Prometheus sample value string (`"+Inf"`, `"NaN"`, numbers). */
+export function sampleValue(s: string): number {
+  if (s === "+Inf") return Infinity;
+  if (s === "-Inf") return -Infinity;
+  return Number(s);
+}
+
+/** Aligns several matrix results (one per target) into columnar data. */
+export function toChartData(
+  results: readonly { series: readonly MatrixSeries[]; legendFormat: string }[],
+): ChartData {
+  const xsSet = new Set<number>();
+  for (const r of results) for (const s of r.series) for (const [t] of s.values) xsSet.add(t);
+  const xs = [...xsSet].sort((a, b) => a - b);
+  const index = new Map<number, number>();
+  xs.forEach((x, i) => index.set(x, i));
+  const series: ChartSeries[] = [];
+  const ys: (number | null)[][] = [];
+  for (const r of results) {
+    for (const s of r.series) {
+      const col: (number | null)[] = new Array(xs.length).fill(null);
+      for (const [t, v] of s.values) {
+        const n = sampleValue(v);
+        col[index.get(t)!] = Number.isFinite(n) ? n : null;
+      }
+      series.push({ name: legendName(s.metric, r.legendFormat), metric: s.metric });
+      ys.push(col);
+    }
+  }
+  return { series, data: [xs, ...ys] };
+}
+
+/** Legend calculations over one column, ignoring gaps. */
+export interface SeriesCalcs {
+  min: number;
+  max: number;
+  avg: number;
+  last: number;
+}
+
+/** Computes min, max, avg and last of a column (NaN when empty). */
+export function calcs(col: readonly (number | null)[]): SeriesCalcs {
+  let min = Infinity, max = -Infinity, sum = 0, n = 0, last = NaN;
+  for (const v of col) {
+    if (v === null || v !== v) continue;
+    if (v < min) min = v;
+    if (v > max) max = v;
+    sum += v;
+    n++;
+    last = v;
+  }
+  return n === 0 ? { min: NaN, max: NaN, avg: NaN, last: NaN } : { min, max, avg: sum / n, last };
+}
+
+/** Heatmap cells: per time column, the count in each bucket (non-cumulative). */
+export interface HeatmapData {
+  /** Times in seconds. */
+  readonly xs: number[];
+  /** Upper bounds, ascending (the last may be +Inf). */
+  readonly bounds: number[];
+  /** `counts[b][i]`: observations in bucket b at xs[i]. */
+  readonly counts: number[][];
+  readonly maxCount: number;
+}
+
+/**
+ * Converts classic histogram `_bucket` series (cumulative, with an `le`
+ * label, one per bound) into per-bucket counts over time. Series without
+ * `le` are ignored; buckets of several label sets at one bound are summed.
+ */
+export function toHeatmap(series: readonly MatrixSeries[]): HeatmapData {
+  const byBound = new Map<number, Map<number, number>>();
+  const xsSet = new Set<number>();
+  for (const s of series) {
+    const le = s.metric.le;
+    if (le === undefined) continue;
+    const b = sampleValue(le);
+    let m = byBound.get(b);
+    if (!m) byBound.set(b, m = new Map());
+    for (const [t, v] of s.values) {
+      xsSet.add(t);
+      m.set(t, (m.get(t) ?? 0) + sampleValue(v));
+    }
+  }
+  const xs = [...xsSet].sort((a, b) => a - b);
+  const bounds = [...byBound.keys()].sort((a, b) => a - b);
+  const counts: number[][] = [];
+  let maxCount = 0;
+  bounds.forEach((b, bi) => {
+    const cur = byBound.get(b)!;
+    const prev = bi > 0 ? byBound.get(bounds[bi - 1]!)! : undefined;
+    const row = xs.map((x) => {
+      const c = (cur.get(x) ?? 0) - (prev?.get(x) ?? 0);
+      return Number.isFinite(c) && c > 0 ? c : 0;
+    });
+    for (const c of row) if (c > maxCount) maxCount = c;
+    counts.push(row);
+  });
+  return { xs, bounds, counts, maxCount };
+}
+
+/** The colour of `v` by thresholds (sorted ascending by value); `fallback` without any. */
+export function thresholdColor(
+  v: number,
+  thresholds: readonly { value: number; color: string }[],
+  fallback: string,
+): string {
+  if (thresholds.length === 0 || v !== v) return fallback;
+  const sorted = [...thresholds].sort((a, b) => a.value - b.value);
+  let c = sorted[0]!.color;
+  for (const t of sorted) if (v >= t.value) c = t.color;
+  return c;
+}
