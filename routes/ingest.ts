@@ -85,7 +85,7 @@ export function ingestRoutes(deps: IngestDeps): Hono {
     try {
       const rows = await parse();
       const result = await deps.pipeline.ingest(protocol, rows, { extraLabels });
-      return outcome(c, result) ?? ok();
+      return outcome(c, result, protocol === "influx") ?? ok();
     } catch (e) {
       return failure(c, e);
     }
@@ -180,13 +180,27 @@ function isOpenMetrics(c: Context): boolean | undefined {
   return type.includes("application/openmetrics-text") ? true : undefined;
 }
 
-/** The error response for a result with problems, or undefined when all went in. */
-function outcome(c: Context, r: IngestResult): Response | undefined {
+/**
+ * The error response for a result with problems, or undefined when all went
+ * in. For InfluxDB clients (`influx`) the body also has InfluxDB 1.x's
+ * `error` string (`partial write: …` when some points were stored), which
+ * the influx CLI and Telegraf print.
+ */
+function outcome(c: Context, r: IngestResult, influx = false): Response | undefined {
   if (r.errorCount === 0 && r.cardinality === undefined) return undefined;
+  const message = r.accepted > 0
+    ? `${r.accepted} samples were stored; ${r.rejected} were rejected (see errors)`
+    : `No samples were stored; ${r.rejected} were rejected (see errors)`;
+  const first = r.errors[0];
   const body = {
-    message: r.accepted > 0
-      ? `${r.accepted} samples were stored; ${r.rejected} were rejected (see errors)`
-      : `No samples were stored; ${r.rejected} were rejected (see errors)`,
+    ...(influx
+      ? {
+        error: `${r.accepted > 0 ? "partial write: " : ""}${
+          first ? `${first.field}: ${first.message}` : message
+        } dropped=${r.rejected}`,
+      }
+      : {}),
+    message,
     accepted: r.accepted,
     rejected: r.rejected,
     errors: r.errors.map((e) => ({ field: e.field, value: e.value, message: e.message })),

@@ -100,6 +100,13 @@ Deno.test("POST /write and /api/v2/write take line protocol with precision and a
     'line 1 field "s"',
     "line 2",
   ]);
+  // InfluxDB 1.x's error string, which the influx CLI and Telegraf print.
+  assert.equal(
+    body.error,
+    'partial write: line 1 field "s": string field values are not supported, only numbers and booleans dropped=2',
+  );
+  res = await app.request("/write", { method: "POST", body: "bad" });
+  assert.doesNotMatch((await res.json()).error, /partial write/);
   assert.equal((await app.request("/ping")).status, 204);
   assert.equal((await app.request("/query?q=CREATE+DATABASE+x", { method: "POST" })).status, 200);
 });

@@ -144,8 +144,10 @@ class LineParser {
     readonly now: number,
   ) {}
 
+  /** Refuses a whole line; it counts as one rejected sample (at least one was lost). */
   #lineError(s: number, e: number, line: number, message: string): void {
     this.rows.addError(`line ${line}`, this.text.slice(s, e), message, line);
+    this.rows.invalidSamples++;
   }
 
   /** Scans a key or tag value from i until an unescaped stop char; returns the end. */
@@ -292,6 +294,7 @@ class LineParser {
         );
       }
       if (!isIntegerText(tsText)) {
+        this.rows.invalidSamples += keys.length;
         return this.rows.addError(
           `line ${line} timestamp`,
           tsText,
@@ -301,6 +304,7 @@ class LineParser {
       }
       ts = integerTextToMs(tsText, this.dropDigits, this.mul);
       if (!Number.isSafeInteger(ts)) {
+        this.rows.invalidSamples += keys.length;
         return this.rows.addError(
           `line ${line} timestamp`,
           tsText,
