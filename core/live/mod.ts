@@ -1,0 +1,14 @@
+/**
+ * Live updates for dashboards: the subscription hub behind `/ws`.
+ *
+ * @module
+ */
+export {
+  type Clock,
+  type LiveClient,
+  type LiveConnection,
+  LiveHub,
+  type LiveHubOptions,
+  type LiveQueryFn,
+  type LiveSeries,
+} from "./hub.ts";

@@ -1,0 +1,51 @@
+/**
+ * `GET /ws`: the live dashboard WebSocket (protocol in
+ * core/live/PROTOCOL.md), backed by a {@linkcode LiveHub}.
+ *
+ * @module
+ */
+import { Hono } from "hono";
+import type { LiveHub, LiveQueryFn } from "../core/live/mod.ts";
+import type { Engine } from "../core/promql/engine.ts";
+
+/** What the WebSocket route needs. */
+export interface WsDeps {
+  readonly hub: LiveHub;
+}
+
+/** Adapts a PromQL engine to the hub's query function. */
+export function engineQueryFn(engine: () => Engine): LiveQueryFn {
+  return async (expr, start, end, step) => {
+    const r = await engine().rangeQuery(expr, start, end, step);
+    const v = r.result;
+    if (v.type === "matrix") return v.series;
+    if (v.type === "scalar") return [{ labels: [], t: [v.t], v: [v.v] }];
+    throw new Error(`expected a range result, got ${v.type}`);
+  };
+}
+
+/** The `/ws` route. */
+export function wsRoutes(deps: WsDeps): Hono {
+  const app = new Hono();
+  app.get("/ws", (c) => {
+    if ((c.req.header("upgrade") ?? "").toLowerCase() !== "websocket") {
+      return c.json({ error: "expected a WebSocket upgrade" }, 426);
+    }
+    const { socket, response } = Deno.upgradeWebSocket(c.req.raw, { idleTimeout: 60 });
+    let conn: ReturnType<LiveHub["connect"]> | undefined;
+    socket.onopen = () => {
+      conn = deps.hub.connect({
+        send: (text) => socket.send(text),
+        bufferedAmount: () => socket.bufferedAmount,
+        close: (code, reason) => socket.close(code, reason),
+      });
+    };
+    socket.onmessage = (ev) => {
+      if (typeof ev.data === "string") conn?.handle(ev.data);
+    };
+    socket.onclose = () => conn?.close();
+    socket.onerror = () => conn?.close();
+    return response;
+  });
+  return app;
+}
