@@ -16,6 +16,7 @@ import {
   RuleNotFoundError,
   RuleValidationError,
   thresholdRuleJSON,
+  thresholdWarnings,
 } from "../core/rules/mod.ts";
 
 /** What the rules routes need. */
@@ -149,7 +150,12 @@ export function rulesRoutes(deps: RulesDeps): Hono {
     if (!b.ok) return b.res;
     try {
       const rule = await rules.createThresholdRule(b.body);
-      return c.json({ status: "success", data: thresholdRuleJSON(rule) }, 201);
+      const warnings = thresholdWarnings(rule);
+      return c.json({
+        status: "success",
+        data: thresholdRuleJSON(rule),
+        ...(warnings.length ? { warnings } : {}),
+      }, 201);
     } catch (e) {
       return mapError(c, e);
     }

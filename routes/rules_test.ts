@@ -58,6 +58,14 @@ Deno.test("product spec check: POST /api/v1/alerts, push high values, fires; pus
     assert.equal(created.json.data.id, "cpu-high");
     assert.equal(created.json.data.expr, "(cpu_usage_percent) > 90");
     assert.equal(created.json.data.duration, 120);
+    assert.equal(created.json.warnings, undefined);
+    const late = await req("POST", "/api/v1/alerts", {
+      ...CPU_RULE,
+      id: "late",
+      evaluation_interval: "2m",
+    });
+    assert.match(late.json.warnings[0], /longer than half the duration/);
+    await req("DELETE", "/api/v1/alerts/late");
 
     const fired: number[] = [];
     for (let i = 0; i < 4; i++) {

@@ -88,6 +88,14 @@ export function generatorURL(externalURL: string, expr: string): string {
   return `${externalURL.replace(/\/$/, "")}/graph?g0.expr=${encodeURIComponent(expr)}&g0.tab=1`;
 }
 
+/**
+ * The key notify can dedupe hand-overs by: the same alert re-put (resends,
+ * restarts) has the same key; a new firing period or its resolution has a new one.
+ */
+export function alertIdempotencyKey(a: AlertInstance): string {
+  return `${a.fingerprint}:${a.startsAt}:${a.endsAt > 0 ? "resolved" : "firing"}`;
+}
+
 /** An alert record as the sink sees it. */
 export function toAlertInstance(
   rec: AlertRecord,

@@ -23,6 +23,7 @@ export { RuleConflictError, RuleNotFoundError, RuleValidationError } from "./err
 export { formatE as formatAlertValue } from "./_format.ts";
 export { expandGlobs, globToRegExp } from "./glob.ts";
 export {
+  alertIdempotencyKey,
   generatorURL,
   GroupRunner,
   type QueryFunc,
@@ -76,4 +77,5 @@ export {
   thresholdRuleJSON,
   thresholdRuleSchema,
   type ThresholdRuleSpec,
+  thresholdWarnings,
 } from "./threshold.ts";

@@ -535,8 +535,11 @@ export function checkTemplate(source: string): string | undefined {
   }
 }
 
+const CACHE_MAX = 1000;
+const cache = new Map<string, Template>();
+
 /**
- * Renders `source` (parsed on demand, cached by the caller if hot). On any
+ * Renders `source` (parsed once and cached). On any
  * error returns the raw text plus a note, and the error, so the caller can log.
  */
 export function expandTemplate(
@@ -545,7 +548,13 @@ export function expandTemplate(
 ): { text: string; error?: string } {
   if (!source.includes("{{")) return { text: source };
   try {
-    return { text: renderTemplate(parseTemplate(source), d) };
+    let t = cache.get(source);
+    if (!t) {
+      if (cache.size >= CACHE_MAX) cache.clear();
+      t = parseTemplate(source);
+      cache.set(source, t);
+    }
+    return { text: renderTemplate(t, d) };
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     return { text: `${source} (template error: ${msg})`, error: msg };
