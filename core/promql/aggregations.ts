@@ -238,14 +238,7 @@ export function aggregateK(
     switch (op) {
       case "topk":
       case "bottomk": {
-        const top = op === "topk";
-        // NaN ranks last for both; a stable sort keeps input order among ties.
-        const sorted = arr.slice().sort((a, b) => {
-          const an = Number.isNaN(a.v), bn = Number.isNaN(b.v);
-          if (an || bn) return an === bn ? 0 : an ? 1 : -1;
-          return top ? b.v - a.v : a.v - b.v;
-        });
-        out.push(...sorted.slice(0, k));
+        out.push(...selectK(arr, k, op === "topk"));
         break;
       }
       case "limitk":
@@ -259,6 +252,54 @@ export function aggregateK(
     }
   }
   return out;
+}
+
+/**
+ * The k largest (or smallest) samples, chosen and ordered as Prometheus does,
+ * so that ties resolve the same way: a bounded binary min-heap (max-heap for
+ * bottomk) in Go's container/heap algorithm, where a later sample replaces
+ * the heap top only when strictly better, then the heap array sorted
+ * best-first by a stable sort (Go's sort.Sort is an insertion sort, stable,
+ * for the small k seen in practice).
+ */
+function selectK(input: ESample[], k: number, top: boolean): ESample[] {
+  // less(a, b): a belongs nearer the heap top (it is "worse"); NaN is worst.
+  const less = (a: ESample, b: ESample) => {
+    if (Number.isNaN(a.v) && !Number.isNaN(b.v)) return true;
+    return top ? a.v < b.v : a.v > b.v;
+  };
+  const h: ESample[] = [];
+  const up = (j: number) => {
+    for (;;) {
+      const i = (j - 1) >> 1;
+      if (j <= 0 || !less(h[j]!, h[i]!)) break;
+      [h[i], h[j]] = [h[j]!, h[i]!];
+      j = i;
+    }
+  };
+  const down = (i: number) => {
+    const n = h.length;
+    for (;;) {
+      const j1 = 2 * i + 1;
+      if (j1 >= n) break;
+      let j = j1;
+      if (j1 + 1 < n && less(h[j1 + 1]!, h[j1]!)) j = j1 + 1;
+      if (!less(h[j]!, h[i]!)) break;
+      [h[i], h[j]] = [h[j]!, h[i]!];
+      i = j;
+    }
+  };
+  for (const s of input) {
+    if (h.length < k) {
+      h.push(s);
+      up(h.length - 1);
+    } else if (less(h[0]!, s)) {
+      h[0] = s;
+      down(0);
+    }
+  }
+  // Best first: a stable sort by the reversed heap order.
+  return h.sort((a, b) => less(b, a) ? -1 : less(a, b) ? 1 : 0);
 }
 
 /** A stable 64-bit-ish hash fraction in [0, 1) of a label set (FNV-1a, two lanes). */
