@@ -236,7 +236,11 @@ export function createRuleManager(opts: RuleManagerOptions): RuleManager {
   let fileGroups: RuleGroup[] = [];
   let fileThresholds: ThresholdRule[] = [];
   const api = new Map<string, ThresholdRule>();
+  /** Alert state of rules not loaded because the rule files had errors at start. */
+  const parked = new Map<string, Map<string, AlertRecord>>();
   let started = false;
+  /** True while the rule files have failed to load since start (no good load yet). */
+  let filesBroken = false;
   let lock: Promise<unknown> = Promise.resolve();
 
   function serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -306,8 +310,16 @@ export function createRuleManager(opts: RuleManagerOptions): RuleManager {
     await store.write([], all);
   }
 
-  /** Replaces the runners with ones for the current rules, carrying state by rule key. */
+  /**
+   * Replaces the runners with ones for the current rules, carrying state by
+   * rule key. Alerts of rules that are gone are resolved, unless the rule
+   * files failed to load since start: then they are parked, untouched,
+   * until a good load, so a typo never resolves every alert.
+   */
   async function apply(state: Map<string, Map<string, AlertRecord>>): Promise<void> {
+    const reconcile = !filesBroken;
+    for (const [k, m] of parked) if (!state.has(k)) state.set(k, m);
+    parked.clear();
     const groups = [...fileGroups, ...apiGroups()];
     const next = new Map<string, GroupRunner>();
     for (const g of groups) {
@@ -330,7 +342,8 @@ export function createRuleManager(opts: RuleManagerOptions): RuleManager {
       next.set(runner.key, runner);
     }
     runners = next;
-    await resolveOrphans(state);
+    if (reconcile) await resolveOrphans(state);
+    else for (const [k, m] of state) parked.set(k, m);
     if (started) { for (const r of runners.values()) r.start(); }
   }
 
@@ -418,6 +431,7 @@ export function createRuleManager(opts: RuleManagerOptions): RuleManager {
           if (!m) state.set(r.ruleKey, m = new Map());
           m.set(r.fingerprint, r);
         }
+        filesBroken = !loaded.ok;
         await apply(state);
         // Deliveries cut short by a crash: the transition is in KV, the hand-over may not have happened.
         const now = clock.now();
@@ -457,6 +471,7 @@ export function createRuleManager(opts: RuleManagerOptions): RuleManager {
         const state = await detach();
         fileGroups = loaded.groups;
         fileThresholds = loaded.thresholds;
+        filesBroken = false;
         await apply(state);
         logger.info("Rules reloaded", { groups: runners.size });
         return { ok: true, errors: [], warnings: loaded.warnings };
@@ -550,6 +565,13 @@ export function createRuleManager(opts: RuleManagerOptions): RuleManager {
         await store.deleteThresholdRule(id);
         api.delete(id);
         await apply(await detach());
+        // With broken rule files other orphans stay parked, but this rule is gone for sure.
+        const key = `threshold\u001f${id}`;
+        const left = parked.get(key);
+        if (left) {
+          parked.delete(key);
+          await resolveOrphans(new Map([[key, left]]));
+        }
       }),
 
     async testThresholdRule(id) {

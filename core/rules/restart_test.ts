@@ -162,3 +162,26 @@ Deno.test("restart with the rule removed: its firing alert is resolved and put o
     await c.close();
   });
 });
+
+Deno.test("restart with a broken rule file parks alert state instead of resolving it", async () => {
+  await withKv(async (kvPath) => {
+    const mem = new MemStore();
+    const a = await runFor({ kvPath, mem, files: { "r.yml": FILE } }, 3, 95);
+    const keys = a.sink.keys();
+    const end = a.clock.now();
+    await a.close();
+    const files: Record<string, string> = { "r.yml": FILE.replace("temp > 90", "temp >") };
+    const b = await harness({ kvPath, mem, files, clockStart: end });
+    const res = await b.manager.start();
+    assert.equal(res.ok, false);
+    assert.equal(b.sink.puts.length, 0, "nothing resolved");
+    assert.equal((await Array.fromAsync(b.kv.list({ prefix: ["rules", "alert"] }))).length, 1);
+    files["r.yml"] = FILE;
+    assert.ok((await b.manager.reload()).ok);
+    assert.equal(b.manager.alerts()[0]!.state, "firing");
+    b.push("temp", { room: "a" }, 95);
+    await b.clock.advance(M);
+    assert.deepEqual(b.sink.keys(), keys, "same alert, no new firing period");
+    await b.close();
+  });
+});
