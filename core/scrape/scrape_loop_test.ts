@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
+import { IngestPipeline } from "../ingest/pipeline.ts";
 import { silentLogger } from "../logging/mod.ts";
+import { isStaleNaN, metricName, type SampleBatch } from "../model/mod.ts";
 import { realClock } from "./clock.ts";
 import { ScrapeLoop } from "./scrape_loop.ts";
 import {
@@ -336,6 +338,46 @@ Deno.test("ScrapeLoop.stop() aborts an in-flight scrape promptly", async () => {
     await p;
     assert.ok(performance.now() - t0 < 1000);
     assert.equal(rec.batches.length, 0, "an aborted scrape writes nothing");
+  } finally {
+    await srv.close();
+  }
+});
+
+Deno.test("ScrapeLoop output passes the shared ingest pipeline, staleness markers included", async () => {
+  const srv = exposition({ body: BODY });
+  try {
+    // Checked as appended: V8 may canonicalise a NaN once it is stored in an object field.
+    const stored: { name: string; stale: boolean }[] = [];
+    const pipeline = new IngestPipeline({
+      appender: {
+        append(batch: SampleBatch) {
+          for (let i = 0; i < batch.length; i++) {
+            stored.push({
+              name: metricName(batch.series[batch.ref(i)]!),
+              stale: isStaleNaN(batch.v(i)),
+            });
+          }
+          return Promise.resolve({ accepted: batch.length, rejected: [] });
+        },
+        setMetadata: () => Promise.resolve(),
+      },
+    });
+    const cfg = config({});
+    const clock = new FakeClock();
+    const loop = new ScrapeLoop({
+      target: target(cfg, srv.address),
+      config: cfg,
+      appendRows: (rows, protocol) => pipeline.ingest(protocol, rows),
+      clock,
+      logger: silentLogger(),
+    });
+    await loop.scrapeOnce();
+    assert.equal(stored.filter((s) => s.name === "temp_celsius").length, 2);
+    srv.state.body = "";
+    await clock.advance(15_000);
+    await loop.scrapeOnce();
+    const stale = stored.slice(-10).filter((s) => s.stale).map((s) => s.name).sort();
+    assert.deepEqual(stale, ["door_opens_total", "temp_celsius", "temp_celsius"]);
   } finally {
     await srv.close();
   }
