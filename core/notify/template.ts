@@ -30,7 +30,7 @@ type Arg =
   | { k: "field"; base: string | null; path: string[] }
   | { k: "lit"; v: unknown }
   | { k: "call"; fn: string; args: Arg[] }
-  | { k: "sub"; p: Pipe };
+  | { k: "sub"; p: Pipe; path?: string[] };
 type Pipe = Arg[]; // First is a call or value; rest are calls fed the previous value.
 
 /** A compiled template. */
@@ -191,7 +191,7 @@ function parsePipe(src: string): Pipe {
   let pos = 0;
   function parseCmd(): Arg {
     const args: Arg[] = [];
-    while (pos < toks.length && toks[pos] !== "|" && toks[pos] !== ")") {
+    while (pos < toks.length && toks[pos] !== "|" && !toks[pos]!.startsWith(")")) {
       const t = toks[pos++]!;
       if (t === "(") {
         const inner: Arg[] = [parseCmd()];
@@ -199,8 +199,13 @@ function parsePipe(src: string): Pipe {
           pos++;
           inner.push(parseCmd());
         }
-        if (toks[pos++] !== ")") throw new TemplateError(`missing ) in {{${src}}}`);
-        args.push({ k: "sub", p: inner });
+        const close = toks[pos++];
+        if (close === undefined || !close.startsWith(")")) {
+          throw new TemplateError(`missing ) in {{${src}}}`);
+        }
+        // `(pipeline).Field.Sub` reads fields of the pipeline's value.
+        const path = close.length > 1 ? close.slice(2).split(".") : undefined;
+        args.push({ k: "sub", p: inner, path });
       } else args.push(term(t));
     }
     if (args.length === 0) throw new TemplateError(`empty command in {{${src}}}`);
@@ -242,7 +247,7 @@ function term(t: string): Arg {
 
 function lexArgs(src: string): string[] {
   const out: string[] = [];
-  const re = /\s*("(?:[^"\\]|\\.)*"|`[^`]*`|[|()]|[^\s|()]+)/y;
+  const re = /\s*("(?:[^"\\]|\\.)*"|`[^`]*`|\)(?:\.\w+)+|[|()]|[^\s|()]+)/y;
   let m: RegExpExecArray | null;
   re.lastIndex = 0;
   while (re.lastIndex < src.length && (m = re.exec(src))) {
@@ -325,8 +330,15 @@ function evalArg(a: Arg, dot: unknown, ctx: Ctx, piped: unknown, hasPiped: boole
   switch (a.k) {
     case "lit":
       return a.v;
-    case "sub":
-      return evalPipe(a.p, dot, ctx);
+    case "sub": {
+      let v = evalPipe(a.p, dot, ctx);
+      for (const key of a.path ?? []) {
+        if (v === null || v === undefined) return undefined;
+        const next = (v as Record<string, unknown>)[key];
+        v = typeof next === "function" ? (next as () => unknown).call(v) : next;
+      }
+      return v;
+    }
     case "field": {
       let v: unknown;
       if (a.base === null) v = dot;

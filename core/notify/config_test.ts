@@ -1,0 +1,130 @@
+import assert from "node:assert/strict";
+import { parseNotifyConfig, type RawNotifyConfig } from "./config.ts";
+import { matchRoutes } from "./route.ts";
+
+function errorsOf(raw: RawNotifyConfig): string[] {
+  const r = parseNotifyConfig(raw);
+  return "errors" in r ? r.errors : [];
+}
+
+const receivers = [{ name: "r", webhook_configs: [{ url: "http://x.test/" }] }];
+
+Deno.test("parseNotifyConfig() names the path of each problem", () => {
+  const f = (raw: RawNotifyConfig, want: string) => {
+    const errs = errorsOf(raw);
+    assert.ok(errs.some((e) => e.startsWith(want)), `want ${want}, got ${JSON.stringify(errs)}`);
+  };
+  f({
+    route: { receiver: "r" },
+    receivers: [receivers[0]!, { name: "b", webhook_configs: [{ url: "nope" }] }],
+  }, "receivers[1].webhook_configs[0].url: must be a URL");
+  f({ route: { receiver: "x" }, receivers }, 'route.receiver: unknown receiver "x"');
+  f(
+    { route: { receiver: "r", routes: [{ receiver: "q" }] }, receivers },
+    'route.routes[0].receiver: unknown receiver "q"',
+  );
+  f(
+    { route: { receiver: "r", routes: [{ matchers: ['severity=~"("'] }] }, receivers },
+    'route.routes[0].matchers[0]: Cannot compile regex "("',
+  );
+  f(
+    { route: { receiver: "r", group_wait: "soon" }, receivers },
+    "route.group_wait: must be a positive duration such as 30s, 5m, 4h",
+  );
+  f(
+    { route: { receiver: "r", mute_time_intervals: ["night"] }, receivers },
+    'route.mute_time_intervals[0]: unknown time interval "night"',
+  );
+  f({
+    route: { receiver: "r" },
+    receivers: [{ name: "r", email_configs: [{ to: "a", from: "b", smarthost: "nohost" }] }],
+  }, "receivers[0].email_configs[0].smarthost: must be host:port");
+  f(
+    { route: { receiver: "r" }, receivers: [{ name: "r", pagerduty_configs: [{}] }] },
+    "receivers[0].pagerduty_configs[0].routing_key: must be a string",
+  );
+  f({ receivers }, "route: required when receivers are configured");
+  f(
+    { route: { receiver: "r" }, receivers: [...receivers, ...receivers] },
+    'receivers[1].name: duplicate receiver "r"',
+  );
+  f(
+    { route: { receiver: "r", group_by: ["a-b"] }, receivers },
+    "route.group_by[0]: invalid label name",
+  );
+  f({ route: { receiver: "r", bogus: 1 } as never, receivers }, "route: unknown field bogus");
+  f({
+    route: { receiver: "r" },
+    receivers,
+    time_intervals: [{ name: "t", time_intervals: [{ weekdays: ["funday"] }] }],
+  }, 'time_intervals[0].time_intervals[0].weekdays[0]: cannot parse "funday"');
+  f({
+    route: { receiver: "r" },
+    receivers,
+    time_intervals: [{ name: "t", time_intervals: [{ location: "Mars/Base" }] }],
+  }, 'time_intervals[0].time_intervals[0].location: unknown time zone "Mars/Base"');
+});
+
+Deno.test("parseNotifyConfig() accepts an Alertmanager routing section as pasted", () => {
+  const r = parseNotifyConfig({
+    route: {
+      receiver: "team-X-mails",
+      group_by: ["alertname", "cluster", "service"],
+      group_wait: "30s",
+      group_interval: "5m",
+      repeat_interval: "3h",
+      routes: [
+        {
+          matchers: ['service=~"foo1|foo2|baz"'],
+          receiver: "team-X-mails",
+          routes: [{ matchers: ['severity="critical"'], receiver: "team-X-pager" }],
+        },
+        { match: { service: "files" }, receiver: "team-Y-mails", group_by: ["..."] },
+      ],
+    },
+    inhibit_rules: [{
+      source_matchers: ['severity="critical"'],
+      target_matchers: ['severity="warning"'],
+      equal: ["alertname", "cluster", "service"],
+    }],
+    receivers: [
+      {
+        name: "team-X-mails",
+        email_configs: [{
+          to: "team-X+alerts@example.org",
+          from: "am@example.org",
+          smarthost: "localhost:25",
+        }],
+      },
+      { name: "team-X-pager", pagerduty_configs: [{ routing_key: "abc" }] },
+      {
+        name: "team-Y-mails",
+        email_configs: [{
+          to: "team-Y+alerts@example.org",
+          from: "am@example.org",
+          smarthost: "localhost:25",
+        }],
+      },
+    ],
+  });
+  if ("errors" in r) throw new Error(r.errors.join("\n"));
+  const route = r.config.route!;
+  const recv = (labels: Record<string, string>) =>
+    matchRoutes(route, labels).map((x) => x.receiver);
+  assert.deepEqual(recv({ service: "foo1", severity: "critical" }), ["team-X-pager"]);
+  assert.deepEqual(recv({ service: "foo2", severity: "warning" }), ["team-X-mails"]);
+  assert.deepEqual(recv({ service: "files" }), ["team-Y-mails"]);
+  assert.deepEqual(recv({ service: "other" }), ["team-X-mails"]);
+  const pager = matchRoutes(route, { service: "baz", severity: "critical" })[0]!;
+  assert.equal(pager.repeatInterval, 3 * 3600_000, "inherited from the root");
+  assert.deepEqual(pager.groupBy, ["alertname", "cluster", "service"]);
+  assert.equal(matchRoutes(route, { service: "files" })[0]!.groupBy, "all");
+  assert.equal(r.config.receivers.get("team-X-mails")!.channels[0]!.sendResolved, false);
+  assert.equal(r.config.receivers.get("team-X-pager")!.channels[0]!.sendResolved, true);
+});
+
+Deno.test("parseNotifyConfig() with nothing configured sends nothing", () => {
+  const r = parseNotifyConfig({});
+  assert.ok("config" in r);
+  assert.equal(r.config.route, undefined);
+});
