@@ -1,0 +1,112 @@
+/**
+ * Test helpers: a fake remote write receiver on loopback and a temp DB.
+ *
+ * @module
+ */
+import { parseRemoteWrite, snappyDecode } from "../ingest/mod.ts";
+import { type Labels, labelsKey, SampleBatch, toLabels } from "../model/mod.ts";
+import { type DB, openDB } from "../tsdb/mod.ts";
+
+/** A receiver that records every sample, with a switchable answer. */
+export interface FakeReceiver {
+  readonly url: string;
+  /** Samples received per series key (`name{a="b"}`), in arrival order. */
+  readonly samples: Map<string, { t: number; v: number }[]>;
+  /** Status to answer with next (200 by default). */
+  status: number;
+  requests: number;
+  total(): number;
+  close(): Promise<void>;
+}
+
+/** Starts a fake receiver on 127.0.0.1. */
+export function fakeReceiver(): Promise<FakeReceiver> {
+  const samples = new Map<string, { t: number; v: number }[]>();
+  const r = {
+    url: "",
+    samples,
+    status: 200,
+    requests: 0,
+    total() {
+      let n = 0;
+      for (const l of samples.values()) n += l.length;
+      return n;
+    },
+    close: async () => {},
+  };
+  return new Promise((resolve) => {
+    const server = Deno.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      onListen: (a) => {
+        r.url = `http://127.0.0.1:${a.port}/api/v1/write`;
+        r.close = () => server.shutdown();
+        resolve(r);
+      },
+    }, async (req) => {
+      r.requests++;
+      const body = new Uint8Array(await req.arrayBuffer());
+      if (r.status !== 200) return new Response("injected failure", { status: r.status });
+      const rows = parseRemoteWrite(snappyDecode(body));
+      for (let i = 0; i < rows.sampleCount; i++) {
+        const j = rows.sampleSeries[i]!;
+        const pairs = rows.seriesLabels[j]!;
+        const map: Record<string, string> = {};
+        for (let k = 0; k < pairs.length; k += 2) map[pairs[k]!] = pairs[k + 1]!;
+        const key = seriesText(toLabels(rows.seriesName[j]!, map));
+        let l = samples.get(key);
+        if (!l) samples.set(key, l = []);
+        l.push({ t: rows.sampleT[i]!, v: rows.sampleV[i]! });
+      }
+      return new Response(null, { status: 204 });
+    });
+  });
+}
+
+/** `name{a="b",…}` of canonical labels. */
+export function seriesText(labels: Labels): string {
+  const name = labels.find((l) => l.name === "__name__")?.value ?? "";
+  const rest = labels.filter((l) => l.name !== "__name__").map((l) => `${l.name}="${l.value}"`);
+  return `${name}{${rest.join(",")}}`;
+}
+
+/** Opens a DB in a temp dir, without worker or background timer. */
+export async function tempDB(dir?: string): Promise<{ db: DB; dir: string }> {
+  dir ??= await Deno.makeTempDir({ prefix: "perch-remote-" });
+  const db = await openDB({
+    dir,
+    useWorker: false,
+    backgroundIntervalMs: 0,
+    outOfOrderWindowMs: Infinity,
+  });
+  return { db, dir };
+}
+
+/** A batch of samples for series `name{i="<k>"}`, k < nSeries, at the given times. */
+export function batchOf(
+  name: string,
+  nSeries: number,
+  times: readonly number[],
+  value: (k: number, t: number) => number = (k, t) => k * 1e6 + t / 1000,
+): SampleBatch {
+  const b = new SampleBatch();
+  for (let k = 0; k < nSeries; k++) {
+    const labels = toLabels(name, { i: String(k) });
+    const ref = b.addSeries(labels, labelsKey(labels));
+    for (const t of times) b.add(ref, t, value(k, t));
+  }
+  return b;
+}
+
+/** Polls `cond` every 20 ms until true or `timeoutMs` passes. */
+export async function waitFor(
+  cond: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+  what = "condition",
+): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
