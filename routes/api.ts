@@ -13,6 +13,7 @@ import { labelsToObject, type Querier } from "../core/model/mod.ts";
 import { formatExpr, formatFloat, parseExpr, PromQLParseError } from "../core/promql/mod.ts";
 import type { Engine, QueryResult } from "../core/promql/engine.ts";
 import { QueryError, QueryTimeoutError } from "../core/promql/errors.ts";
+import type { RangeResultCache } from "../core/promql/result_cache.ts";
 import type { Value } from "../core/promql/value.ts";
 import { VERSION } from "../core/version.ts";
 import {
@@ -34,6 +35,8 @@ export interface ApiDeps {
   readonly flags: Readonly<Record<string, string>>;
   readonly reloadState: () => { ok: boolean; at: Date };
   readonly now?: () => number;
+  /** Caches the immutable part of range query results when set. */
+  readonly rangeCache?: RangeResultCache;
 }
 
 /** The most points a range query may return per series, as Prometheus. */
@@ -151,13 +154,14 @@ export function apiRoutes(deps: ApiDeps): Hono {
   const now = deps.now ?? Date.now;
   const gate = new Gate(() => deps.config().query.max_concurrent);
 
-  const handle = (fn: (c: Context, p: Params) => Promise<Response> | Response) => async (c: Context) => {
-    try {
-      return await fn(c, await readParams(c));
-    } catch (e) {
-      return mapError(c, e);
-    }
-  };
+  const handle =
+    (fn: (c: Context, p: Params) => Promise<Response> | Response) => async (c: Context) => {
+      try {
+        return await fn(c, await readParams(c));
+      } catch (e) {
+        return mapError(c, e);
+      }
+    };
 
   async function runQuery(
     p: Params,
@@ -286,7 +290,12 @@ export function apiRoutes(deps: ApiDeps): Hono {
       );
     }
     const expr = parseQuery(q);
-    const r = await runQuery(p, (e) => e.rangeQuery(expr, start, end, step));
+    const cache = deps.rangeCache;
+    const r = await runQuery(
+      p,
+      (e) =>
+        cache ? cache.rangeQuery(e, expr, start, end, step) : e.rangeQuery(expr, start, end, step),
+    );
     return success(c, withStats(toApiData(r.result), r, p), r.warnings, r.infos);
   });
 

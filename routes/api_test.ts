@@ -2,12 +2,13 @@ import assert from "node:assert/strict";
 import { resolveConfig } from "../core/config/mod.ts";
 import { toLabels } from "../core/model/mod.ts";
 import { createEngine } from "../core/promql/engine.ts";
+import { RangeResultCache } from "../core/promql/result_cache.ts";
 import { MemStore } from "../core/tsdb/mem_querier.ts";
 import { apiRoutes } from "./api.ts";
 
 const T0 = Date.UTC(2024, 0, 15, 10, 0, 0);
 
-function setup() {
+function setup(rangeCache?: RangeResultCache) {
   const store = new MemStore();
   // Two hosts, a counter rising 10/min and a gauge, one sample per 15 s for an hour.
   for (const host of ["a", "b"]) {
@@ -31,6 +32,7 @@ function setup() {
     flags: { "storage.data_dir": "./data" },
     reloadState: () => ({ ok: true, at: new Date(T0) }),
     now: () => T0 + 3_600_000,
+    rangeCache,
   });
   return { app, store };
 }
@@ -187,4 +189,20 @@ Deno.test("format_query, parse_query and status endpoints answer", async () => {
   assert.match(r.body.data.yaml, /data_dir: \.\/data/);
   r = await get(app, "/api/v1/status/flags");
   assert.equal(r.body.data["storage.data_dir"], "./data");
+});
+
+Deno.test("GET /api/v1/query_range answers from the range cache exactly as without it", async () => {
+  const cache = new RangeResultCache({ immutableBefore: () => T0 + 40 * 60_000 });
+  const cached = setup(cache).app, plain = setup().app;
+  const path = `/api/v1/query_range?query=${encodeURIComponent("rate(http_requests_total[5m])")}` +
+    `&start=${T0 / 1000 + 300}&end=${T0 / 1000 + 3600}&step=60`;
+  const want = await get(plain, path);
+  assert.equal(want.status, 200);
+  assert.equal(want.body.data.result.length, 2);
+  assert.deepEqual(await get(cached, path), want);
+  assert.deepEqual(await get(cached, path), want);
+  assert.deepEqual({ hits: cache.stats().hits, misses: cache.stats().misses }, {
+    hits: 1,
+    misses: 1,
+  });
 });

@@ -88,6 +88,8 @@ export interface QueryResult {
 
 /** A PromQL engine bound to a querier. */
 export interface Engine {
+  /** The settings that change answers (for result caches to key on). */
+  readonly settings: { readonly lookbackDelta: number; readonly defaultSubqueryStep: number };
   /** Evaluates `expr` at time `t` (ms). */
   instantQuery(expr: Expr | string, t: number): Promise<QueryResult>;
   /** Evaluates `expr` at every step from `start` to `end` (ms, inclusive). */
@@ -105,6 +107,10 @@ export function createEngine(opts: EngineOptions): Engine {
     defaultSubqueryStep: opts.defaultSubqueryStep ?? 60_000,
   };
   return {
+    settings: {
+      lookbackDelta: resolved.lookbackDelta,
+      defaultSubqueryStep: resolved.defaultSubqueryStep,
+    },
     instantQuery(expr, t) {
       return runQuery(resolved, typeof expr === "string" ? parseExpr(expr) : expr, t, t, 0, true);
     },

@@ -48,4 +48,9 @@ export {
   QueryTooManySamplesError,
   QueryTooManySeriesError,
 } from "./errors.ts";
+export {
+  RangeResultCache,
+  type RangeResultCacheOptions,
+  type RangeResultCacheStats,
+} from "./result_cache.ts";
 export type { Sample, Series, Value } from "./value.ts";

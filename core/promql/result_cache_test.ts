@@ -1,0 +1,177 @@
+import assert from "node:assert/strict";
+import { toLabels } from "../model/labels.ts";
+import { STALE_NAN } from "../model/types.ts";
+import { MemStore } from "../tsdb/mem_querier.ts";
+import { createEngine, type Engine, type QueryResult } from "./engine.ts";
+import { RangeResultCache } from "./result_cache.ts";
+
+const MIN = 60_000;
+
+/** Counters and gauges over 0..60 min at 10 s; `upTo` keeps samples with t < upTo. */
+function samples(): { labels: ReturnType<typeof toLabels>; t: number; v: number }[] {
+  const out = [];
+  for (let h = 0; h < 6; h++) {
+    const c = toLabels("requests_total", { host: `h${h}`, region: h % 2 ? "eu" : "us" });
+    const g = toLabels("temp", { host: `h${h}` });
+    let v = h * 10;
+    for (let i = 0; i < 360; i++) {
+      const t = i * 10_000 + h * 7 + 3;
+      v = i === 100 + h * 20 ? 1 : v + ((i * 7 + h) % 5);
+      out.push({ labels: c, t, v });
+      if (h === 2 && i >= 150 && i < 200) continue; // A gap.
+      out.push({ labels: g, t, v: h === 3 && i === 250 ? STALE_NAN : 20 + ((i * 3 + h) % 11) / 4 });
+    }
+  }
+  return out;
+}
+
+/** Adds the samples with from <= t < to. */
+function fill(s: MemStore, from: number, to: number): MemStore {
+  for (const x of samples()) if (x.t >= from && x.t < to) s.add(x.labels, x.t, x.v);
+  return s;
+}
+
+function store(): MemStore {
+  return fill(new MemStore(), 0, Infinity);
+}
+
+/** Wraps an engine, counting the steps it is asked to evaluate. */
+function counting(engine: Engine): Engine & { steps: number } {
+  const c = {
+    settings: engine.settings,
+    steps: 0,
+    instantQuery: engine.instantQuery.bind(engine),
+    rangeQuery(e: Parameters<Engine["rangeQuery"]>[0], start: number, end: number, step: number) {
+      c.steps += Math.floor((end - start) / step) + 1;
+      return engine.rangeQuery(e, start, end, step);
+    },
+  };
+  return c;
+}
+
+function plain(r: QueryResult): unknown {
+  if (r.result.type !== "matrix") return r.result;
+  return {
+    series: r.result.series.map((s) => ({ labels: s.labels, t: [...s.t], v: [...s.v] })),
+    warnings: [...r.warnings].sort(),
+  };
+}
+
+const QUERIES = [
+  "requests_total",
+  "rate(requests_total[5m])",
+  "sum by (region) (rate(requests_total[2m]))",
+  "temp",
+  "avg_over_time(temp[3m])",
+  "max_over_time(rate(requests_total[1m])[5m:30s])",
+  "temp offset 7m",
+  "temp offset -2m",
+  "topk(2, temp)",
+  'absent(temp{host="h2"})',
+  "vector(1) + time()",
+  "temp > 21",
+  "histogram_quantile(0.5, temp)",
+];
+
+Deno.test("RangeResultCache answers exactly as the engine over overlapping, shifting ranges", async () => {
+  // The head grows by a minute between queries; the boundary follows.
+  let boundary = 40 * MIN;
+  const data = fill(new MemStore(), 0, boundary);
+  const engine = createEngine({ querier: data });
+  const cache = new RangeResultCache({ immutableBefore: () => boundary });
+  const step = 20_000;
+  const ranges: [number, number][] = [
+    [10 * MIN, 30 * MIN],
+    [20 * MIN, 50 * MIN], // Overlaps the first; crosses the boundary.
+    [5 * MIN, 58 * MIN], // Covers both, with gaps on either side.
+    [12 * MIN + 20_000, 14 * MIN], // Inside a cached extent.
+  ];
+  for (const q of [...QUERIES, ...QUERIES]) {
+    for (const [s, e] of ranges) {
+      const want = await engine.rangeQuery(q, s, e, step);
+      const got = await cache.rangeQuery(engine, q, s, e, step);
+      assert.deepEqual(plain(got), plain(want), `${q} over [${s}, ${e}]`);
+    }
+    fill(data, boundary, boundary + MIN);
+    boundary += MIN;
+  }
+  const st = cache.stats();
+  assert.ok(st.hits > 0 && st.misses > 0 && st.bytes > 0, JSON.stringify(st));
+});
+
+Deno.test("RangeResultCache evaluates only the mutable steps of a repeated query", async () => {
+  const engine = counting(createEngine({ querier: store() }));
+  const cache = new RangeResultCache({ immutableBefore: () => 40 * MIN });
+  const q = "sum by (region) (rate(requests_total[5m]))";
+  const first = await cache.rangeQuery(engine, q, 0, 59 * MIN, MIN);
+  assert.equal(engine.steps, 60);
+  assert.deepEqual(cache.stats(), { hits: 0, misses: 1, bytes: cache.stats().bytes, extents: 1 });
+  engine.steps = 0;
+  const again = await cache.rangeQuery(engine, q, 0, 59 * MIN, MIN);
+  // Steps 0..39m read only data before 40m; 40m..59m are evaluated again.
+  assert.equal(engine.steps, 20);
+  assert.equal(cache.stats().hits, 1);
+  assert.deepEqual(plain(again), plain(first));
+});
+
+Deno.test("RangeResultCache sees new head data and, after invalidate(), old writes", async () => {
+  const s = store();
+  const engine = createEngine({ querier: s });
+  const cache = new RangeResultCache({ immutableBefore: () => 40 * MIN });
+  const q = "max_over_time(temp[1m])";
+  await cache.rangeQuery(engine, q, 0, 59 * MIN, MIN);
+  // A new sample in the mutable part shows at once.
+  s.add(toLabels("temp", { host: "h0" }), 50 * MIN - 1, 99);
+  let got = await cache.rangeQuery(engine, q, 0, 59 * MIN, MIN);
+  assert.deepEqual(plain(got), plain(await engine.rangeQuery(q, 0, 59 * MIN, MIN)));
+  // An out-of-order write into the immutable part: storage must report it.
+  s.add(toLabels("temp", { host: "h0" }), 10 * MIN - 1, 77);
+  got = await cache.rangeQuery(engine, q, 0, 59 * MIN, MIN);
+  const fresh = await engine.rangeQuery(q, 0, 59 * MIN, MIN);
+  assert.notDeepEqual(plain(got), plain(fresh)); // Stale until storage calls invalidate().
+  cache.invalidate(10 * MIN - 1, 10 * MIN - 1);
+  got = await cache.rangeQuery(engine, q, 0, 59 * MIN, MIN);
+  assert.deepEqual(plain(got), plain(fresh));
+});
+
+Deno.test("RangeResultCache stays within its byte budget, evicting the least recently used", async () => {
+  const engine = counting(createEngine({ querier: store() }));
+  const probe = new RangeResultCache({ immutableBefore: () => 60 * MIN });
+  await probe.rangeQuery(engine, "temp", 0, 59 * MIN, MIN); // 6 series × 60 points.
+  const one = probe.stats().bytes;
+  assert.ok(one > 6 * 60 * 16 && one < 20_000, `${one}`);
+  // Room for two such results, not three.
+  const max = Math.floor(2.5 * one);
+  const cache = new RangeResultCache({ immutableBefore: () => 60 * MIN, maxBytes: max });
+  await cache.rangeQuery(engine, "temp", 0, 59 * MIN, MIN);
+  await cache.rangeQuery(engine, "temp + 1", 0, 59 * MIN, MIN);
+  await cache.rangeQuery(engine, "temp", 0, 59 * MIN, MIN); // Touch: now most recent.
+  assert.equal(cache.stats().hits, 1);
+  await cache.rangeQuery(engine, "temp * 2", 0, 59 * MIN, MIN); // Evicts "temp + 1".
+  assert.ok(cache.stats().bytes <= max, `${cache.stats().bytes}`);
+  engine.steps = 0;
+  await cache.rangeQuery(engine, "temp", 0, 59 * MIN, MIN);
+  assert.equal(engine.steps, 0);
+  await cache.rangeQuery(engine, "temp + 1", 0, 59 * MIN, MIN);
+  assert.equal(engine.steps, 60);
+});
+
+Deno.test("RangeResultCache never caches queries pinned with @", async () => {
+  const engine = counting(createEngine({ querier: store() }));
+  const cache = new RangeResultCache({ immutableBefore: () => 60 * MIN });
+  for (const q of ["temp @ end()", "rate(requests_total[5m] @ 600)", "temp @ start() + temp"]) {
+    const want = await engine.rangeQuery(q, 10 * MIN, 20 * MIN, MIN);
+    assert.deepEqual(
+      plain(await cache.rangeQuery(engine, q, 10 * MIN, 20 * MIN, MIN)),
+      plain(want),
+    );
+    assert.deepEqual(
+      plain(await cache.rangeQuery(engine, q, 10 * MIN, 30 * MIN, MIN)),
+      plain(
+        await engine.rangeQuery(q, 10 * MIN, 30 * MIN, MIN),
+      ),
+    );
+  }
+  assert.equal(cache.stats().extents, 0);
+  assert.equal(cache.stats().hits + cache.stats().misses, 0);
+});
