@@ -12,19 +12,26 @@ import { type Component, Lifecycle } from "./core/lifecycle.ts";
 import { Logger, type LogLevel, type LogSink } from "./core/logging/mod.ts";
 import {
   HealthChecks,
-  Registry,
   registerIngestMetrics,
   registerProcessMetrics,
   registerStorageMetrics,
+  Registry,
 } from "./core/selfmon/mod.ts";
 import { type DB, openDB } from "./core/tsdb/mod.ts";
 import { createEngine, type Engine } from "./core/promql/mod.ts";
 import { IngestPipeline } from "./core/ingest/mod.ts";
+import { createScrapeManager, parseScrapeConfigs, type ScrapeConfig } from "./core/scrape/mod.ts";
+import { createNotifier, type NotifyConfig, parseNotifyConfig } from "./core/notify/mod.ts";
+import { createRuleManager, engineQueryFunc } from "./core/rules/mod.ts";
+import { BUILTIN_RULE_FILES } from "./core/rules/_builtin_files.ts";
 import { VERSION } from "./core/version.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { apiRoutes } from "./routes/api.ts";
 import { createApp } from "./routes/app.ts";
 import { ingestRoutes } from "./routes/ingest.ts";
+import { notifyRoutes } from "./routes/notify.ts";
+import { rulesRoutes } from "./routes/rules.ts";
+import { scrapeRoutes } from "./routes/scrape.ts";
 import { systemRoutes } from "./routes/system.ts";
 import { uiRoutes } from "./routes/ui/mod.tsx";
 
@@ -71,19 +78,71 @@ async function readConfigText(path: string | undefined): Promise<string | undefi
   }
 }
 
+/** Sections validated by their components, compiled once per (re)load. */
+interface Parts {
+  readonly scrape: readonly ScrapeConfig[];
+  readonly notify: NotifyConfig;
+}
+
+type Resolved =
+  | { ok: true; config: Config; parts: Parts }
+  | { ok: false; errors: readonly string[] };
+
+/**
+ * Resolves the config layers and validates the sections owned by
+ * components (scrape, notify), so a bad section rejects the whole config.
+ */
+export function resolveAll(
+  text: string | undefined,
+  configPath: string | undefined,
+  env: Readonly<Record<string, string>>,
+  flags: FlagOverrides | undefined,
+): Resolved {
+  const r = resolveConfig({ fileText: text, fileName: configPath, env, flags });
+  if (!r.ok) return r;
+  const c = r.config;
+  const errors: string[] = [];
+  const baseDir = configDir(configPath);
+  const scrape = parseScrapeConfigs(c.scrape_configs, c.global, { baseDir });
+  if (!scrape.ok) errors.push(...scrape.errors);
+  const notify = parseNotifyConfig({
+    route: c.route,
+    receivers: c.receivers,
+    inhibit_rules: c.inhibit_rules,
+    time_intervals: c.time_intervals,
+  });
+  if ("errors" in notify) errors.push(...notify.errors);
+  if (errors.length > 0 || !scrape.ok || "errors" in notify) return { ok: false, errors };
+  return { ok: true, config: c, parts: { scrape: scrape.configs, notify: notify.config } };
+}
+
+/** The directory relative paths in the config file are resolved against. */
+function configDir(configPath: string | undefined): string {
+  if (configPath === undefined || !configPath.includes("/")) return ".";
+  return configPath.slice(0, configPath.lastIndexOf("/")) || "/";
+}
+
+/** Rule file patterns: the shipped ones, then the config's, relative to the config file. */
+function ruleFilePatterns(c: Config, configPath: string | undefined): string[] {
+  const dir = configDir(configPath);
+  const own = c.rule_files.map((f) => f.startsWith("/") || dir === "." ? f : `${dir}/${f}`);
+  return [...(c.self_monitoring_rules ? Object.keys(BUILTIN_RULE_FILES) : []), ...own];
+}
+
+function readRuleFile(path: string): Promise<string> {
+  const builtin = BUILTIN_RULE_FILES[path];
+  return builtin !== undefined ? Promise.resolve(builtin) : Deno.readTextFile(path);
+}
+
 /** Starts Perch; throws {@linkcode ConfigError} for a bad config. */
 export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
   const env = options.env ?? {};
   const resolveFrom = (text: string | undefined) =>
-    resolveConfig({
-      fileText: text,
-      fileName: options.configPath,
-      env,
-      flags: options.flags,
-    });
+    resolveAll(text, options.configPath, env, options.flags);
   const first = resolveFrom(await readConfigText(options.configPath));
   if (!first.ok) throw new ConfigError(first.errors);
   let config = first.config;
+  let parts = first.parts;
 
   const startedAt = new Date();
   const logger = new Logger({ level: config.log.level as LogLevel, sink: options.logSink });
@@ -104,7 +163,7 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
   });
   lastReloadOk.set(1);
   let lastReloadAt = startedAt;
-  const reloadListeners: ((c: Config) => void)[] = [];
+  const reloadListeners: ((c: Config, p: Parts) => void | Promise<void>)[] = [];
 
   async function reload(): Promise<{ ok: true } | { ok: false; errors: readonly string[] }> {
     let text: string | undefined;
@@ -121,8 +180,15 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
       log.warn("config changes that need a restart were not applied", { fields: restartOnly });
     }
     config = next.config;
+    parts = next.parts;
     logger.setLevel(config.log.level as LogLevel);
-    for (const l of reloadListeners) l(config);
+    for (const l of reloadListeners) {
+      try {
+        await l(config, parts);
+      } catch (e) {
+        log.error("a component failed to apply the new config", { error: e });
+      }
+    }
     reloadsTotal.labels("success").inc();
     lastReloadOk.set(1);
     lastReloadAt = new Date();
@@ -180,7 +246,9 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
       maxSeries: c.query.max_series || Infinity,
     });
   let engine = makeEngine(config);
-  reloadListeners.push((c) => engine = makeEngine(c));
+  reloadListeners.push((c) => {
+    engine = makeEngine(c);
+  });
 
   // Ingest: one pipeline for push and scrape; rebuilt when limits change.
   const ingestStats = registerIngestMetrics(registry);
@@ -203,6 +271,99 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
     }
   });
   let pipelineLimits = config.limits;
+  const ingest = (protocol: string, rows: Parameters<IngestPipeline["ingest"]>[1]) =>
+    pipeline.ingest(protocol, rows);
+
+  // State for everything that is not samples: alert state, silences,
+  // delivery queue, scrape targets added at run time, dashboards.
+  let kv: Deno.Kv | undefined;
+  await lifecycle.start({
+    name: "state",
+    async start() {
+      kv = await Deno.openKv(`${dataDir}/state.kv`);
+    },
+    stop() {
+      kv?.close();
+      return Promise.resolve();
+    },
+  });
+  const stateKv = kv!;
+
+  // Scrape (after ingest: scrapes go through the same pipeline).
+  const scraper = createScrapeManager({
+    configs: parts.scrape,
+    appendRows: (rows, protocol) => ingest(protocol, rows),
+    kv: stateKv,
+    logger,
+    registry,
+    selfMetrics: () => registry.collect(),
+    selfScrape: config.self_scrape,
+    selfAddress: config.server.listen,
+    global: config.global,
+  });
+  await lifecycle.start({
+    name: "scrape",
+    start: () => scraper.start(),
+    stop: () => scraper.stop(),
+  });
+  reloadListeners.push((c, p) =>
+    scraper.reload(p.scrape, { selfScrape: c.self_scrape, global: c.global })
+  );
+
+  // Notifications, then rules (rules hand alerts to the notifier).
+  const notifier = createNotifier({
+    kv: stateKv,
+    config: parts.notify,
+    logger,
+    registry,
+    externalURL: config.server.external_url,
+    // Above the longest rule interval, so a firing alert is refreshed in time.
+    resolveTimeoutMs: Math.max(15 * 60_000, 4 * config.global.evaluation_interval),
+  });
+  await lifecycle.start({
+    name: "notify",
+    start: () => notifier.start(),
+    stop: () => notifier.stop(),
+  });
+  reloadListeners.push((_c, p) => notifier.reload(p.notify));
+
+  const rules = createRuleManager({
+    kv: stateKv,
+    query: engineQueryFunc({ instantQuery: (expr, t) => engine.instantQuery(expr, t) }),
+    appender: storage,
+    sink: notifier.sink,
+    logger,
+    registry,
+    ruleFiles: ruleFilePatterns(config, options.configPath),
+    readFile: readRuleFile,
+    evaluationIntervalMs: config.global.evaluation_interval,
+    externalURL: config.server.external_url,
+    externalLabels: config.global.external_labels,
+  });
+  let rulesOk = true;
+  await lifecycle.start({
+    name: "rules",
+    async start() {
+      const r = await rules.start();
+      rulesOk = r.ok;
+      if (!r.ok) {
+        log.error("rule files have errors; their rules are not loaded", { errors: r.errors });
+      }
+    },
+    stop: () => rules.stop(),
+  });
+  reloadListeners.push(async (c) => {
+    const r = await rules.reload(ruleFilePatterns(c, options.configPath));
+    rulesOk = r.ok;
+    if (!r.ok) log.error("rule files rejected; keeping the previous rules", { errors: r.errors });
+  });
+  health.register(
+    "rules",
+    () =>
+      rulesOk
+        ? { status: "healthy" }
+        : { status: "degraded", message: "rule files have errors (see the log and /api/v1/rules)" },
+  );
 
   health.register("config", () => ({
     status: lastReloadOk.labels().value === 1 ? "healthy" : "degraded",
@@ -244,6 +405,9 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
     }),
   );
   app.route("/", adminRoutes({ storage, querier: storage }));
+  app.route("/", scrapeRoutes({ manager: scraper }));
+  app.route("/", rulesRoutes({ rules }));
+  app.route("/", notifyRoutes({ notifier }));
   app.route(
     "/",
     uiRoutes({

@@ -54,3 +54,14 @@ Deno.test("the committed embedded assets match a fresh build", async () => {
   const text = new TextDecoder().decode(r.stderr) + new TextDecoder().decode(r.stdout);
   assert.equal(r.code, 0, text);
 });
+
+Deno.test("the embedded rule files match rules/", async () => {
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", `${ROOT}tools/embed_rules.ts`, "--check"],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(r.stderr) + new TextDecoder().decode(r.stdout);
+  assert.equal(r.code, 0, text);
+});

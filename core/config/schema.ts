@@ -175,6 +175,8 @@ export const configSchema = z.strictObject({
   self_scrape: selfScrapeSchema,
   scrape_configs: looseList,
   rule_files: z.array(z.string()).prefault([]),
+  /** Load the rule files shipped with Perch (self-monitoring alerts). */
+  self_monitoring_rules: z.boolean({ error: "must be true or false" }).prefault(true),
   remote_write: looseList,
   route: z.record(z.string(), z.unknown()).optional(),
   receivers: looseList,

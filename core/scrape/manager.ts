@@ -48,7 +48,7 @@ export interface ScrapeManagerOptions {
   /** @default {realClock} */
   readonly clock?: Clock;
   /** Perch's own exposition text, scraped in-process for the `perch` job. */
-  readonly selfMetrics?: () => string;
+  readonly selfMetrics?: () => string | Promise<string>;
   /** @default {{enabled: true, interval: 15000}} */
   readonly selfScrape?: SelfScrapeSettings;
   /** The `instance` of the self-scrape target (Perch's listen address). @default {"localhost:8080"} */
@@ -306,7 +306,7 @@ class ScrapePool {
  * const scrape = createScrapeManager({
  *   configs, logger, registry, kv,
  *   appendRows: (rows, p) => pipeline.ingest(p, rows),
- *   selfMetrics: () => registry.expose(),
+ *   selfMetrics: () => registry.collect(),
  * });
  * await scrape.start();
  * ```
@@ -377,10 +377,8 @@ export function createScrapeManager(opts: ScrapeManagerOptions): ScrapeManager {
   function selfFetch(): FetchFn | undefined {
     const fn = opts.selfMetrics;
     if (!fn) return undefined;
-    return () =>
-      Promise.resolve(
-        new Response(fn(), { headers: { "content-type": "text/plain; version=0.0.4" } }),
-      );
+    return async () =>
+      new Response(await fn(), { headers: { "content-type": "text/plain; version=0.0.4" } });
   }
 
   function apiGroupsByJob(): Map<string, TargetGroup[]> {
