@@ -570,7 +570,7 @@ async function main(): Promise<number> {
       console.error(e instanceof Error ? e.message : e);
       return 1;
     }
-    const r = resolveConfig({ fileText: text, fileName: configPath, env, flags });
+    const r = resolveAll(text, configPath, env, flags);
     if (!r.ok) {
       console.error(`Invalid configuration:\n  ${r.errors.join("\n  ")}`);
       return 1;

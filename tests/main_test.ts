@@ -19,7 +19,7 @@ Deno.test("perch starts with no config file and serves health, readiness and the
       assert.ok(["healthy", "degraded", "unhealthy"].includes(check.status!));
       assert.ok(!Number.isNaN(Date.parse(check.last_checked!)));
     }
-    assert.equal((await (await fetch(`${p.url}/-/healthy`)).text()), "Perch is Healthy.\n");
+    assert.equal(await (await fetch(`${p.url}/-/healthy`)).text(), "Perch is Healthy.\n");
     assert.equal((await fetch(`${p.url}/-/ready`)).status, 200);
     await (await fetch(`${p.url}/-/ready`)).body?.cancel();
     const page = await fetch(`${p.url}/`);
@@ -55,6 +55,21 @@ Deno.test("perch exits non-zero on an invalid config and lists every error", asy
   assert.match(r.stderr, /storage\.fsync: must be always or interval/);
   assert.match(r.stderr, /log\.level: must be one of/);
 
+  // Sections validated by their components are part of the same report.
+  const sections = `${dir}/sections.yml`;
+  await Deno.writeTextFile(
+    sections,
+    'receivers:\n  - name: x\n    webhook_configs: [{url: "nope"}]\n' +
+      'scrape_configs:\n  - job_name: a\n    static_configs: [{targets: ["http://x"]}]\n',
+  );
+  const s = await runPerch([`--config=${sections}`, `--data-dir=${dir}/data`]);
+  assert.equal(s.code, 1);
+  assert.match(
+    s.stderr,
+    /scrape_configs\[0\]\.static_configs\[0\]\.targets\[0\]: "http:\/\/x" is not a valid host:port/,
+  );
+  assert.match(s.stderr, /receivers\[0\]\.webhook_configs\[0\]\.url: must be a URL/);
+
   const missing = await runPerch([`--config=${dir}/nope.yml`]);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /nope\.yml: file not found/);
@@ -87,7 +102,10 @@ Deno.test("a rejected reload keeps the old config in force; a good one applies",
     assert.match(r.body.error, /server\.max_body_bytes/);
 
     // A broken file is rejected with its errors; the limit stays.
-    await Deno.writeTextFile(file, "server:\n  max_body_bytes: 1MiB\nstorage:\n  retention: soon\n");
+    await Deno.writeTextFile(
+      file,
+      "server:\n  max_body_bytes: 1MiB\nstorage:\n  retention: soon\n",
+    );
     r = await post("/-/reload");
     assert.equal(r.status, 500);
     assert.deepEqual(r.body.errors, [
@@ -135,7 +153,10 @@ Deno.test("the HTTP shell answers CORS preflights, unknown paths and self-metric
     assert.match((await nf.json()).error, /not found/);
 
     const m = await (await fetch(`${p.url}/metrics`)).text();
-    assert.match(m, /^perch_http_requests_total\{handler="\/health|other",method="[A-Z]+",code="\d+"\} \d+$/m);
+    assert.match(
+      m,
+      /^perch_http_requests_total\{handler="\/health|other",method="[A-Z]+",code="\d+"\} \d+$/m,
+    );
     assert.match(m, /^# TYPE perch_http_request_duration_seconds histogram$/m);
     assert.match(m, /^process_resident_memory_bytes \d+$/m);
     assert.match(m, /^perch_build_info\{version="[^"]+",.*\} 1$/m);
@@ -155,7 +176,9 @@ Deno.test("GET /metrics parses back as Prometheus text and passes promtool", asy
     assert.deepEqual(rows.errors, []);
     assert.ok(rows.sampleCount > 10, `only ${rows.sampleCount} samples`);
     const names = new Set(rows.seriesName);
-    for (const n of ["process_resident_memory_bytes", "perch_build_info", "perch_http_requests_total"]) {
+    for (
+      const n of ["process_resident_memory_bytes", "perch_build_info", "perch_http_requests_total"]
+    ) {
       assert.ok(names.has(n), `missing ${n}`);
     }
     assert.equal(rows.metadata.get("perch_http_request_duration_seconds")?.type, "histogram");
