@@ -232,11 +232,16 @@ export class BlockReader {
   /** Opens `<dir>/<seq>.blk`, verifying its checksum; throws {@linkcode BlockCorruptError}. */
   static async open(dir: string, seq: number): Promise<BlockReader> {
     const path = joinPath(dir, blockFileName(seq));
-    const data = await Deno.readFile(path);
-    const { meta, table } = parseBlock(path, data, seq);
-    const r = new BlockReader(path, meta, table);
-    r.#file = await Deno.open(path, { read: true });
-    return r;
+    const f = await Deno.open(path, { read: true });
+    try {
+      const { meta, table } = await verifyAndParse(path, f, seq);
+      const r = new BlockReader(path, meta, table);
+      r.#file = f;
+      return r;
+    } catch (e) {
+      f.close();
+      throw e;
+    }
   }
 
   /** Refs of the series in this block, ascending. */
@@ -348,6 +353,58 @@ interface ParsedTable {
   cMax: Float64Array;
 }
 
+const VERIFY_PIECE = 256 << 10;
+let verifyBuf: Uint8Array | undefined;
+
+async function readFully(f: Deno.FsFile, buf: Uint8Array, path: string): Promise<void> {
+  let got = 0;
+  while (got < buf.length) {
+    const n = await f.read(buf.subarray(got));
+    if (n === null) throw new BlockCorruptError(path, "file shorter than expected");
+    got += n;
+  }
+}
+
+/**
+ * Verifies a block file's magic, versions and CRC-32C by streaming it through
+ * one small buffer, then reads and parses only its footer and series table.
+ */
+async function verifyAndParse(
+  path: string,
+  f: Deno.FsFile,
+  seq: number,
+): Promise<{ meta: BlockMeta; table: ParsedTable }> {
+  const fail = (m: string) => new BlockCorruptError(path, m);
+  const size = (await f.stat()).size;
+  if (size < HEADER_BYTES + FOOTER_BYTES) throw fail("too short");
+  const buf = verifyBuf ??= new Uint8Array(VERIFY_PIECE);
+  const crcAt = size - 8;
+  let crc = 0, pos = 0;
+  await f.seek(0, Deno.SeekMode.Start);
+  while (pos < crcAt) {
+    const piece = buf.subarray(0, Math.min(buf.length, crcAt - pos));
+    await readFully(f, piece, path);
+    if (pos === 0) {
+      for (let i = 0; i < 4; i++) if (piece[i] !== MAGIC[i]) throw fail("bad magic");
+      if (piece[4] !== BLOCK_VERSION) throw fail(`unknown version ${piece[4]}`);
+    }
+    crc = crc32c(piece, crc);
+    pos += piece.length;
+  }
+  // Footer plus table, read separately (the table is small against the chunks).
+  const foot = new Uint8Array(FOOTER_BYTES);
+  await f.seek(size - FOOTER_BYTES, Deno.SeekMode.Start);
+  await readFully(f, foot, path);
+  for (let i = 0; i < 4; i++) if (foot[FOOTER_BYTES - 4 + i] !== MAGIC[i]) throw fail("bad magic");
+  if (crc !== new ByteReader(foot, FOOTER_BYTES - 8).u32()) throw fail("checksum mismatch");
+  const tableOffset = new ByteReader(foot, 24).u32(), tableLen = new ByteReader(foot, 28).u32();
+  if (tableOffset + tableLen > size - FOOTER_BYTES) throw fail("table out of range");
+  const tail = new Uint8Array(size - tableOffset);
+  await f.seek(tableOffset, Deno.SeekMode.Start);
+  await readFully(f, tail, path);
+  return parseTail(path, tail, tableOffset, seq);
+}
+
 /** Verifies and parses block bytes; throws {@linkcode BlockCorruptError}. */
 export function parseBlock(
   path: string,
@@ -363,14 +420,31 @@ export function parseBlock(
   const crcAt = data.length - 8;
   const r = new ByteReader(data, crcAt);
   if (crc32c(data, 0, 0, crcAt) !== r.u32()) throw fail("checksum mismatch");
+  return parseTail(path, data, 0, seq);
+}
+
+/**
+ * Parses footer and table from `data`, the file's bytes from `dataOffset` to
+ * its end (checksum already verified).
+ */
+function parseTail(
+  path: string,
+  data: Uint8Array,
+  dataOffset: number,
+  seq: number,
+): { meta: BlockMeta; table: ParsedTable } {
+  const fail = (m: string) => new BlockCorruptError(path, m);
+  const fileSize = dataOffset + data.length;
   const f = new ByteReader(data, data.length - FOOTER_BYTES);
   const minT = f.f64(), maxT = f.f64(), samples = f.f64();
   const tableOffset = f.u32(), tableLen = f.u32();
   const level = f.u8(), version = f.u8();
   if (version !== BLOCK_VERSION) throw fail(`unknown footer version ${version}`);
-  if (tableOffset + tableLen > data.length - FOOTER_BYTES) throw fail("table out of range");
+  if (tableOffset < dataOffset || tableOffset + tableLen > fileSize - FOOTER_BYTES) {
+    throw fail("table out of range");
+  }
   try {
-    const t = new ByteReader(data, tableOffset, tableOffset + tableLen);
+    const t = new ByteReader(data, tableOffset - dataOffset, tableOffset - dataOffset + tableLen);
     const nSeries = t.uvarint();
     const refs = new Uint32Array(nSeries), first = new Uint32Array(nSeries + 1);
     const off: number[] = [], len: number[] = [], count: number[] = [];
@@ -396,7 +470,7 @@ export function parseBlock(
     first[nSeries] = off.length;
     if (pos !== tableOffset) throw fail("chunk lengths do not add up to the table offset");
     return {
-      meta: { seq, minT, maxT, samples, series: nSeries, level, bytes: data.length },
+      meta: { seq, minT, maxT, samples, series: nSeries, level, bytes: fileSize },
       table: {
         refs,
         first,

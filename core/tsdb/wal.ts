@@ -70,11 +70,13 @@ export interface WalOptions {
 }
 
 interface Pending {
-  rec: Uint8Array;
   onDurable: ((segment: number) => void) | undefined;
   resolve: (segment: number) => void;
   reject: (e: unknown) => void;
 }
+
+/** A group buffer larger than this is dropped after its write rather than kept for reuse. */
+const KEEP_BUFFER_BYTES = 1 << 20;
 
 /** Counters of one WAL, as plain numbers. */
 export interface WalStats {
@@ -98,6 +100,10 @@ export class Wal {
   #size = 0;
   #segments = new Set<number>();
   #pending: Pending[] = [];
+  /** Framed records of `#pending`, copied in at append time. */
+  #pendBuf = new ByteWriter(64 << 10);
+  /** The buffer of the previous write, reused for the next group. */
+  #spareBuf: ByteWriter | undefined;
   #scheduled = false;
   #chain: Promise<unknown> = Promise.resolve();
   #dirty = false;
@@ -171,8 +177,14 @@ export class Wal {
    */
   append(rec: Uint8Array, onDurable?: (segment: number) => void): Promise<number> {
     if (this.#closed) return Promise.reject(new Error("Cannot append: the WAL is closed"));
+    // Frame and copy now: `rec` may be the caller's scratch buffer.
+    const b = this.#pendBuf;
+    b.ensure(WAL_FRAME_BYTES + rec.length);
+    b.u32(rec.length);
+    b.u32(crc32c(rec));
+    b.bytes(rec);
     return new Promise<number>((resolve, reject) => {
-      this.#pending.push({ rec, onDurable, resolve, reject });
+      this.#pending.push({ onDurable, resolve, reject });
       if (!this.#scheduled) {
         this.#scheduled = true;
         this.#enqueue(() => this.#writeGroup()).catch(() => {});
@@ -254,6 +266,11 @@ export class Wal {
     this.stats.bytesWritten += WAL_HEADER_BYTES;
   }
 
+  #recycle(b: ByteWriter): void {
+    b.reset();
+    if (b.buf.length <= KEEP_BUFFER_BYTES) this.#spareBuf = b;
+  }
+
   async #rotateNow(): Promise<void> {
     await this.#sync();
     this.#file.close();
@@ -275,17 +292,11 @@ export class Wal {
     const group = this.#pending;
     this.#pending = [];
     if (group.length === 0) return;
-    let total = 0;
-    for (const g of group) total += WAL_FRAME_BYTES + g.rec.length;
-    const buf = new Uint8Array(total);
-    const dv = new DataView(buf.buffer);
-    let p = 0;
-    for (const g of group) {
-      dv.setUint32(p, g.rec.length, true);
-      dv.setUint32(p + 4, crc32c(g.rec), true);
-      buf.set(g.rec, p + 8);
-      p += 8 + g.rec.length;
-    }
+    const gb = this.#pendBuf;
+    this.#pendBuf = this.#spareBuf ?? new ByteWriter(64 << 10);
+    this.#spareBuf = undefined;
+    const buf = gb.view();
+    const total = buf.length;
     const before = this.#size;
     try {
       if (this.#needRotate || (before > WAL_HEADER_BYTES && before + total > this.#segmentBytes)) {
@@ -308,9 +319,11 @@ export class Wal {
         // The write went through but the fsync failed: the state on disk is unknown.
         this.#needRotate = true;
       }
+      this.#recycle(gb);
       for (const g of group) g.reject(e);
       return;
     }
+    this.#recycle(gb);
     this.stats.bytesWritten += total;
     this.stats.records += group.length;
     for (const g of group) {
@@ -409,6 +422,59 @@ export function decodeSamples(r: ByteReader): SamplesColumns {
   return { n, refs, t, v };
 }
 
+/** Segment versions replay accepts. */
+const READ_VERSIONS = [1, WAL_VERSION];
+/** Replay reads segments in pieces of this size (plus any record that is larger). */
+const READ_PIECE = 256 << 10;
+
+/**
+ * Reads a file front to back through one reusable buffer, so replay holds
+ * one piece of a segment rather than the whole file.
+ */
+class SegmentReader {
+  #buf = new Uint8Array(READ_PIECE);
+  #start = 0;
+  #end = 0;
+  #eof = false;
+  #file: Deno.FsFile | undefined;
+
+  start(f: Deno.FsFile): void {
+    this.#file = f;
+    this.#start = this.#end = 0;
+    this.#eof = false;
+    if (this.#buf.length > 4 * READ_PIECE) this.#buf = new Uint8Array(READ_PIECE);
+  }
+
+  get available(): number {
+    return this.#end - this.#start;
+  }
+
+  /** The next `n` bytes (a view valid until the next call), or undefined at end of file. */
+  async need(n: number): Promise<Uint8Array | undefined> {
+    while (this.#end - this.#start < n && !this.#eof) {
+      if (this.#start > 0) {
+        this.#buf.copyWithin(0, this.#start, this.#end);
+        this.#end -= this.#start;
+        this.#start = 0;
+      }
+      if (this.#buf.length < n) {
+        const b = new Uint8Array(Math.max(n, this.#buf.length * 2));
+        b.set(this.#buf.subarray(0, this.#end));
+        this.#buf = b;
+      }
+      const got = await this.#file!.read(this.#buf.subarray(this.#end));
+      if (got === null) this.#eof = true;
+      else this.#end += got;
+    }
+    if (this.#end - this.#start < n) return undefined;
+    return this.#buf.subarray(this.#start, this.#start + n);
+  }
+
+  consume(n: number): void {
+    this.#start += n;
+  }
+}
+
 /** What {@linkcode replayWal} found. */
 export interface ReplayResult {
   segments: number;
@@ -443,50 +509,66 @@ export async function replayWal(
     throw e;
   }
   nums.sort((a, b) => a - b);
+  const reader = new SegmentReader();
   for (let si = 0; si < nums.length; si++) {
     const seg = nums[si];
     const path = joinPath(dir, walSegmentName(seg));
-    const data = await Deno.readFile(path);
     res.segments++;
     const last = si === nums.length - 1;
-    let pos = WAL_HEADER_BYTES;
-    let bad = data.length < WAL_HEADER_BYTES || MAGIC.some((b, i) => data[i] !== b) ||
-      data[4] !== WAL_VERSION;
-    if (bad) pos = 0;
-    const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
-    while (!bad && pos < data.length) {
-      if (pos + WAL_FRAME_BYTES > data.length) {
-        bad = true;
-        break;
+    const f = await Deno.open(path, { read: true });
+    let pos = 0, size = 0, bad = false;
+    try {
+      size = (await f.stat()).size;
+      reader.start(f);
+      const hdr = await reader.need(WAL_HEADER_BYTES);
+      bad = hdr === undefined || MAGIC.some((b, i) => hdr[i] !== b) ||
+        !READ_VERSIONS.includes(hdr[4]);
+      if (!bad) {
+        pos = WAL_HEADER_BYTES;
+        reader.consume(WAL_HEADER_BYTES);
       }
-      const len = dv.getUint32(pos, true);
-      const crc = dv.getUint32(pos + 4, true);
-      const start = pos + WAL_FRAME_BYTES;
-      if (len === 0 || start + len > data.length || crc32c(data, 0, start, start + len) !== crc) {
-        bad = true;
-        break;
+      while (!bad) {
+        const frame = await reader.need(WAL_FRAME_BYTES);
+        if (frame === undefined) {
+          bad = reader.available > 0;
+          break;
+        }
+        const len = frame[0] | (frame[1] << 8) | (frame[2] << 16) | (frame[3] * 2 ** 24);
+        const crc = (frame[4] | (frame[5] << 8) | (frame[6] << 16) | (frame[7] << 24)) >>> 0;
+        if (len === 0 || pos + WAL_FRAME_BYTES + len > size) {
+          bad = true;
+          break;
+        }
+        const rec = await reader.need(WAL_FRAME_BYTES + len);
+        if (rec === undefined || crc32c(rec, 0, WAL_FRAME_BYTES) !== crc) {
+          bad = true;
+          break;
+        }
+        try {
+          const r = new ByteReader(rec, WAL_FRAME_BYTES + 1);
+          onRecord(rec[WAL_FRAME_BYTES], r, seg);
+        } catch (e) {
+          log?.("WAL record cannot be applied", { segment: seg, offset: pos, error: String(e) });
+          bad = true;
+          break;
+        }
+        reader.consume(WAL_FRAME_BYTES + len);
+        res.records++;
+        pos += WAL_FRAME_BYTES + len;
       }
-      try {
-        const r = new ByteReader(data, start + 1, start + len);
-        onRecord(data[start], r, seg);
-      } catch (e) {
-        log?.("WAL record cannot be applied", { segment: seg, offset: pos, error: String(e) });
-        bad = true;
-        break;
-      }
-      res.records++;
-      pos = start + len;
+    } finally {
+      f.close();
     }
     if (!bad) continue;
     if (last) {
-      res.truncatedBytes += data.length - pos;
-      log?.("WAL torn tail truncated", { segment: seg, offset: pos, bytes: data.length - pos });
-      const f = await Deno.open(path, { write: true });
+      res.truncatedBytes += size - pos;
+      log?.("WAL torn tail truncated", { segment: seg, offset: pos, bytes: size - pos });
+      const w = await Deno.open(path, { write: true });
       try {
-        await f.truncate(Math.max(pos, 0));
-        await f.syncData();
+        await w.truncate(Math.max(pos, 0));
+        await w.syncData();
       } finally {
-        f.close();
+        w.close();
       }
     } else {
       res.corruptSegments.push(seg);
