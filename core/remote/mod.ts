@@ -21,3 +21,20 @@ export { type Cursor, REMOTE_KV_PREFIX, RemoteStore } from "./late_log.ts";
 export { REMOTE_KV_FILE, RemoteWriteManager, type RemoteWriteOptions } from "./manager.ts";
 export { registerRemoteWriteMetrics } from "./metrics.ts";
 export { type ReadWindow, type TrackedSample, WriteTracker } from "./write_tracker.ts";
+export { federate, type FederateOptions } from "./federate.ts";
+export {
+  type ExportOptions,
+  exportStream,
+  formatExportValue,
+  parseExportValue,
+  parseImportLines,
+} from "./export.ts";
+export {
+  createSnapshot,
+  exportKv,
+  type SnapshotKv,
+  snapshotName,
+  type SnapshotOptions,
+  type SnapshotResult,
+  SNAPSHOTS_DIR,
+} from "./snapshot.ts";
