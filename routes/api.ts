@@ -465,7 +465,10 @@ function withStats(data: { resultType: string; result: unknown }, r: QueryResult
   if (p.get("stats") === undefined) return data;
   return {
     ...data,
-    stats: { samples: { totalQueryableSamples: r.stats.samples }, series: r.stats.series },
+    stats: {
+      samples: { totalQueryableSamples: r.stats.samples, peakSamples: r.stats.peakSamples },
+      series: r.stats.series,
+    },
   };
 }
 

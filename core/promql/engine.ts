@@ -60,7 +60,12 @@ export interface EngineOptions {
   readonly lookbackDelta?: number;
   /** Query timeout, ms. @default 120000 */
   readonly timeoutMs?: number;
-  /** Most samples a query may hold at once. @default 50000000 */
+  /**
+   * Most samples a query may hold at once, counted as Prometheus does: the
+   * running sum of every intermediate result still needed (a node's inputs
+   * are released once it has its output) plus the window a range function is
+   * reading. @default 50000000
+   */
   readonly maxSamples?: number;
   /** Most series a query may select. @default Infinity */
   readonly maxSeries?: number;
@@ -72,6 +77,11 @@ export interface EngineOptions {
 export interface QueryStats {
   /** Samples read while evaluating. */
   samples: number;
+  /**
+   * The most samples held at once (Prometheus's `peakSamples`): every live
+   * intermediate result plus the range window being read.
+   */
+  peakSamples: number;
   /** Series fetched from storage. */
   series: number;
 }
@@ -170,13 +180,22 @@ async function runQuery(
   const ranges = new Map<VectorSelector, { minT: number; maxT: number }>();
   collectRanges(expr, start, end, { start, end, opts, ranges });
   const data = new Map<VectorSelector, SelData[]>();
-  const stats: QueryStats = { samples: 0, series: 0 };
+  const stats: QueryStats = { samples: 0, series: 0, peakSamples: 0 };
   const entries = [...ranges];
-  const fetched = await Promise.all(
-    entries.map(([vs, r]) =>
-      opts.querier.select(vs.matchers, { minT: r.minT, maxT: r.maxT, step: step || undefined })
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const fetched = await Promise.race([
+    Promise.all(
+      entries.map(([vs, r]) =>
+        opts.querier.select(vs.matchers, { minT: r.minT, maxT: r.maxT, step: step || undefined })
+      ),
     ),
-  );
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new QueryTimeoutError(opts.timeoutMs, "query preparation")),
+        Math.max(0, deadline - Date.now()),
+      );
+    }),
+  ]).finally(() => clearTimeout(timer));
   if (Date.now() > deadline) throw new QueryTimeoutError(opts.timeoutMs, "query preparation");
   for (let i = 0; i < entries.length; i++) {
     const list = fetched[i]!;
@@ -302,6 +321,8 @@ export class Evaluator {
   readonly warnings = new Set<string>();
   readonly infos = new Set<string>();
   #ticks = 0;
+  /** Samples held by intermediate results still alive. */
+  #held = 0;
 
   constructor(
     readonly opts: ResolvedOptions,
@@ -330,13 +351,18 @@ export class Evaluator {
     }
   }
 
-  /** Counts samples read; throws when a node would hold too many. */
+  /** Counts samples read (for statistics). */
   countSamples(n: number): void {
     this.stats.samples += n;
   }
 
-  /** Checks a node's output size against the sample limit. */
-  checkOutput(n: number): void {
+  /**
+   * Checks that `extra` samples more than those held now fit under the
+   * limit, and records the peak. Nodes call it while building big outputs.
+   */
+  checkHeld(extra: number): void {
+    const n = this.#held + extra;
+    if (n > this.stats.peakSamples) this.stats.peakSamples = n;
     if (n > this.opts.maxSamples) throw new QueryTooManySamplesError(this.opts.maxSamples);
   }
 
@@ -345,9 +371,25 @@ export class Evaluator {
     return resolveAt(at, { start: this.queryStart, end: this.queryEnd });
   }
 
-  /** Evaluates a node at every time of `ts`. */
+  /**
+   * Evaluates a node at every time of `ts`. Its output is held (counted
+   * towards the sample limit) until the caller's own node is done, when the
+   * caller's output replaces it.
+   */
   eval(e: Expr, ts: Float64Array): EvalValue {
     if (Date.now() > this.deadline) throw new QueryTimeoutError(this.opts.timeoutMs);
+    if (e.type === "ParenExpr") return this.eval(e.expr, ts);
+    const before = this.#held;
+    const v = this.evalNode(e, ts);
+    const n = heldSize(v);
+    // Inputs (counted in #held by the nested calls) and output coexist here.
+    this.checkHeld(n);
+    this.#held = before + n;
+    return v;
+  }
+
+  /** Evaluates one node; the children go through {@linkcode eval}. */
+  evalNode(e: Expr, ts: Float64Array): EvalValue {
     switch (e.type) {
       case "NumberLiteral":
         return { kind: "scalar", v: new Float64Array(ts.length).fill(e.value) };
@@ -413,9 +455,9 @@ export class Evaluator {
         steps[i]!.push({ labels: s.labels, v: s.v[j]!, dropName: false, t: s.t[j]! });
         total++;
       }
+      this.checkHeld(total);
     }
     this.countSamples(total);
-    this.checkOutput(total);
     return { kind: "vector", steps };
   }
 
@@ -429,6 +471,7 @@ export class Evaluator {
     if (e.absolute) {
       return {
         kind: "matrix",
+        fromSelector: true,
         series,
         range: e.absolute.end - e.absolute.start,
         offset: vs.offset,
@@ -436,7 +479,14 @@ export class Evaluator {
         closedStart: true,
       };
     }
-    return { kind: "matrix", series, range: e.range, offset: vs.offset, at: this.at(vs.at) };
+    return {
+      kind: "matrix",
+      fromSelector: true,
+      series,
+      range: e.range,
+      offset: vs.offset,
+      at: this.at(vs.at),
+    };
   }
 
   /** A subquery: the inner expression on its own step grid, as a range source. */
@@ -506,17 +556,42 @@ export class Evaluator {
     }
     if (l.kind === "vector" && r.kind === "scalar") {
       for (let i = 0; i < ts.length; i++) {
+        this.tick();
         steps[i] = vectorScalarBinop(e.op, l.steps[i]!, r.v[i]!, false, e.returnBool);
       }
       return { kind: "vector", steps };
     }
     if (l.kind === "scalar" && r.kind === "vector") {
       for (let i = 0; i < ts.length; i++) {
+        this.tick();
         steps[i] = vectorScalarBinop(e.op, r.steps[i]!, l.v[i]!, true, e.returnBool);
       }
       return { kind: "vector", steps };
     }
     throw new Error(`BUG: binary ${e.op} on ${l.kind} and ${r.kind}`);
+  }
+}
+
+/**
+ * Samples an evaluated value holds for the sample limit. A matrix
+ * selector's windows are counted by the range function reading them (one
+ * window at a time, as Prometheus), so only subquery matrices count here.
+ */
+function heldSize(v: EvalValue): number {
+  switch (v.kind) {
+    case "vector": {
+      let n = 0;
+      for (const s of v.steps) n += s.length;
+      return n;
+    }
+    case "matrix": {
+      if (v.fromSelector) return 0;
+      let n = 0;
+      for (const s of v.series) n += s.t.length;
+      return n;
+    }
+    default:
+      return 0;
   }
 }
 
@@ -593,7 +668,7 @@ function matrixAt(m: MatrixValue, t: number, ev: Evaluator): Series[] {
     out.push({ labels: dropped(s.labels, s.dropName), t: s.t.slice(lo, hi), v: s.v.slice(lo, hi) });
   }
   ev.countSamples(total);
-  ev.checkOutput(total);
+  ev.checkHeld(total);
   out.sort((a, b) => compareLabelSets(a.labels, b.labels));
   checkDuplicates(out.map((s) => s.labels));
   return out;

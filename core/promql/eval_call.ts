@@ -274,7 +274,7 @@ function rangeCall(ev: Evaluator, e: Call, ts: Float64Array): EvalValue {
     warn: (msg) => ev.warn(msg, argPos),
   };
   const closed = m.closedStart ?? false;
-  let loaded = 0;
+  let loaded = 0, out = 0;
   for (const s of m.series) {
     ev.tick();
     let lo = 0, hi = 0;
@@ -290,6 +290,8 @@ function rangeCall(ev: Evaluator, e: Call, ts: Float64Array): EvalValue {
       }
       if (hi <= lo) continue;
       loaded += hi - lo;
+      // This window is held while the function reads it, with the output so far.
+      ev.checkHeld(out + hi - lo);
       for (let k = 0; k < scalars.length; k++) args[k] = scalars[k]![i]!;
       ctx.rangeStart = start;
       ctx.rangeEnd = end;
@@ -297,6 +299,7 @@ function rangeCall(ev: Evaluator, e: Call, ts: Float64Array): EvalValue {
       const v = fn(s.t, s.v, lo, hi, ctx);
       if (v === undefined) continue;
       produced = true;
+      out++;
       steps[i]!.push({ labels: s.labels, v, dropName: keepName ? s.dropName : true });
     }
     if (produced && (name === "rate" || name === "increase")) {

@@ -311,7 +311,7 @@ function fromExtent(x: Extent, from: number, to: number): QueryResult {
     result: { type: "matrix", series },
     warnings: x.warnings,
     infos: x.infos,
-    stats: { samples: 0, series: 0 },
+    stats: zero(),
   };
 }
 
@@ -332,7 +332,7 @@ function joinExtents(a: Extent, b: Extent): Extent {
 }
 
 function zero() {
-  return { samples: 0, series: 0 };
+  return { samples: 0, series: 0, peakSamples: 0 };
 }
 
 function union(a: string[], b: string[]): string[] {
@@ -357,6 +357,7 @@ function mergeResults(parts: QueryResult[]): QueryResult {
     for (const i of p.infos) infos.add(i);
     stats.samples += p.stats.samples;
     stats.series += p.stats.series;
+    stats.peakSamples = Math.max(stats.peakSamples, p.stats.peakSamples);
   }
   const series: Series[] = [];
   for (const e of byKey.values()) {

@@ -77,6 +77,8 @@ export interface MatrixValue {
   readonly at?: number;
   /** True when the window's start is inclusive (absolute ranges `[t1:t2]`). */
   readonly closedStart?: boolean;
+  /** True for a matrix selector: series are stored data, read one window at a time. */
+  readonly fromSelector?: boolean;
 }
 
 /** Any evaluated node. */
