@@ -10,6 +10,7 @@
  */
 import { z } from "zod";
 import { parseBytes, parseDuration } from "../model/units.ts";
+import { authSchema } from "../auth/config.ts";
 
 /** A duration field: `"1h30m"`, `"0"` or a number of seconds. */
 function duration(def: string, opts: { allowZero?: boolean } = {}) {
@@ -178,6 +179,8 @@ export const configSchema = z.strictObject({
   /** Load the rule files shipped with Perch (self-monitoring alerts). */
   self_monitoring_rules: z.boolean({ error: "must be true or false" }).prefault(true),
   remote_write: looseList,
+  /** Access control per scope and TLS; off by default (core/auth). */
+  auth: authSchema,
   route: z.record(z.string(), z.unknown()).optional(),
   receivers: looseList,
   inhibit_rules: looseList,

@@ -1,0 +1,198 @@
+/**
+ * Credential checks for the three access scopes. Every secret is compared
+ * as a SHA-256 digest in constant time (the time does not depend on where
+ * two digests differ), whether it was configured in plain text or hashed.
+ *
+ * Admin credentials are accepted in every scope; read and write credentials
+ * only in their own. A scope with no credentials configured is open.
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+import type { AuthConfig } from "./config.ts";
+
+/** An access scope. `public` routes (health probes, CORS preflight) need none. */
+export type Scope = "write" | "read" | "admin" | "public";
+
+/** The outcome of a check. */
+export type AuthResult =
+  | { readonly ok: true; readonly principal: string }
+  /** 401: no or unknown credentials; 403: valid credentials of another scope. */
+  | { readonly ok: false; readonly status: 401 | 403; readonly challenge: string };
+
+interface ScopeCreds {
+  readonly users: Map<string, Uint8Array>;
+  readonly tokens: Uint8Array[];
+}
+
+/** SHA-256 of a UTF-8 string. */
+export function sha256(s: string): Uint8Array {
+  return new Uint8Array(createHash("sha256").update(s, "utf8").digest());
+}
+
+/** Hex SHA-256 of a secret, as written in `password_sha256` / `token_sha256`. */
+export function sha256Hex(s: string): string {
+  return createHash("sha256").update(s, "utf8").digest("hex");
+}
+
+function fromHex(h: string): Uint8Array {
+  const out = new Uint8Array(h.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(h.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+/** Compares two byte strings in time independent of their contents. */
+export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
+  let diff = a.length ^ b.length;
+  const n = Math.max(a.length, b.length);
+  for (let i = 0; i < n; i++) diff |= (a[i] ?? 0) ^ (b[i] ?? 0);
+  return diff === 0;
+}
+
+function credsOf(c: AuthConfig["read"]): ScopeCreds {
+  const users = new Map<string, Uint8Array>();
+  for (const u of c.users) {
+    users.set(
+      u.username,
+      u.password !== undefined ? sha256(u.password) : fromHex(u.password_sha256!),
+    );
+  }
+  const tokens = c.tokens.map((t) =>
+    t.token !== undefined ? sha256(t.token) : fromHex(t.token_sha256!)
+  );
+  return { users, tokens };
+}
+
+/** Parsed `Authorization` header. */
+type Presented =
+  | { kind: "basic"; user: string; digest: Uint8Array }
+  | { kind: "bearer"; digest: Uint8Array }
+  | { kind: "none" };
+
+function parseAuthorization(header: string | null | undefined): Presented {
+  if (!header) return { kind: "none" };
+  const sp = header.indexOf(" ");
+  if (sp < 0) return { kind: "none" };
+  const scheme = header.slice(0, sp).toLowerCase();
+  const value = header.slice(sp + 1).trim();
+  if (scheme === "bearer") return { kind: "bearer", digest: sha256(value) };
+  if (scheme === "basic") {
+    let text: string;
+    try {
+      text = new TextDecoder().decode(Uint8Array.from(atob(value), (c) => c.charCodeAt(0)));
+    } catch {
+      return { kind: "none" };
+    }
+    const colon = text.indexOf(":");
+    if (colon < 0) return { kind: "none" };
+    return { kind: "basic", user: text.slice(0, colon), digest: sha256(text.slice(colon + 1)) };
+  }
+  return { kind: "none" };
+}
+
+/** Checks requests against the configured credentials; build one per config. */
+export class Authenticator {
+  readonly #scopes: Record<"write" | "read" | "admin", ScopeCreds>;
+
+  constructor(config: AuthConfig) {
+    this.#scopes = {
+      write: credsOf(config.write),
+      read: credsOf(config.read),
+      admin: credsOf(config.admin),
+    };
+  }
+
+  /** True when a scope has credentials configured (else it is open). */
+  protects(scope: Scope): boolean {
+    if (scope === "public") return false;
+    const s = this.#scopes[scope];
+    return s.users.size > 0 || s.tokens.length > 0;
+  }
+
+  /** True when no scope is protected. */
+  get open(): boolean {
+    return !this.protects("write") && !this.protects("read") && !this.protects("admin");
+  }
+
+  #matches(s: ScopeCreds, p: Presented): string | undefined {
+    if (p.kind === "basic") {
+      const want = s.users.get(p.user);
+      // Compare against a dummy digest for unknown users, so timing does not reveal them.
+      const ok = constantTimeEqual(want ?? DUMMY, p.digest) && want !== undefined;
+      return ok ? p.user : undefined;
+    }
+    if (p.kind === "bearer") {
+      let hit = false;
+      for (const t of s.tokens) hit = constantTimeEqual(t, p.digest) || hit;
+      return hit ? "token" : undefined;
+    }
+    return undefined;
+  }
+
+  /** Checks an `Authorization` header for a scope. */
+  check(scope: Scope, authorization: string | null | undefined): AuthResult {
+    if (scope === "public" || !this.protects(scope)) return { ok: true, principal: "anonymous" };
+    const p = parseAuthorization(authorization);
+    const challenge = this.#scopes[scope].users.size > 0 || this.#scopes.admin.users.size > 0
+      ? 'Basic realm="Perch", charset="UTF-8"'
+      : 'Bearer realm="Perch"';
+    if (p.kind === "none") return { ok: false, status: 401, challenge };
+    const own = this.#matches(this.#scopes[scope], p);
+    if (own !== undefined) return { ok: true, principal: own };
+    if (scope !== "admin") {
+      const admin = this.#matches(this.#scopes.admin, p);
+      if (admin !== undefined) return { ok: true, principal: admin };
+    }
+    for (const other of ["write", "read", "admin"] as const) {
+      if (other !== scope && this.#matches(this.#scopes[other], p) !== undefined) {
+        return { ok: false, status: 403, challenge };
+      }
+    }
+    return { ok: false, status: 401, challenge };
+  }
+}
+
+const DUMMY = sha256("perch-dummy-password");
+
+/**
+ * The scope of a request. A table, first match wins:
+ *
+ * | scope  | requests                                                                  |
+ * |--------|---------------------------------------------------------------------------|
+ * | public | `OPTIONS *`, `GET /health`, `GET /-/healthy`, `GET /-/ready`               |
+ * | write  | `POST/PUT` on `/api/v1/write`, `/api/v2/write`, `/write`, `/query` (Influx), `/api/v1/import*`, `/api/v1/metrics`, `/metrics/*` (Pushgateway), `/api/v2/alerts` |
+ * | admin  | anything under `/-/` (reload, quit) and `/api/v1/admin/`; `POST/PUT/PATCH/DELETE` on `/api/v1/rules`, `/api/v1/alerts`, `/api/v1/silences`, `/api/v2/silences`, `/api/v1/scrape`, `/api/dashboards` (except `validate`) |
+ * | read   | everything else: query API, UI pages, static files, `/ws`, `/federate`, `/api/v1/export`, `/metrics` |
+ */
+export function scopeOf(method: string, path: string): Scope {
+  const m = method.toUpperCase();
+  if (m === "OPTIONS") return "public";
+  if (path === "/health" || path === "/-/healthy" || path === "/-/ready") return "public";
+  const mutating = m === "POST" || m === "PUT" || m === "PATCH" || m === "DELETE";
+  if (
+    mutating &&
+    (/^\/(api\/v1\/write|api\/v2\/write|write|query|api\/v1\/metrics|api\/v2\/alerts)$/.test(
+      path,
+    ) ||
+      /^\/api\/v1\/import(\/|$)/.test(path) || /^\/metrics\/./.test(path))
+  ) return "write";
+  if (path.startsWith("/-/") || path.startsWith("/api/v1/admin/")) return "admin";
+  if (
+    mutating &&
+    (/^\/api\/v1\/(rules|alerts|silences|scrape)(\/|$)/.test(path) ||
+      /^\/api\/v2\/silences(\/|$)/.test(path) ||
+      (/^\/api\/dashboards(\/|$)/.test(path) && path !== "/api/dashboards/validate"))
+  ) return "admin";
+  return "read";
+}
+
+/** Deno.serve TLS options from `auth.tls` (files read now), or `{}` for plain HTTP. */
+export async function tlsServeOptions(
+  config: AuthConfig,
+): Promise<{ cert: string; key: string } | Record<never, never>> {
+  if (!config.tls) return {};
+  return {
+    cert: await Deno.readTextFile(config.tls.cert_file),
+    key: await Deno.readTextFile(config.tls.key_file),
+  };
+}

@@ -1,0 +1,90 @@
+import assert from "node:assert/strict";
+import { Authenticator, authSchema, constantTimeEqual, scopeOf, sha256Hex } from "./mod.ts";
+
+const basic = (u: string, p: string) => "Basic " + btoa(`${u}:${p}`);
+
+function auth() {
+  return new Authenticator(authSchema.parse({
+    read: { users: [{ username: "viewer", password_sha256: sha256Hex("view-pass") }] },
+    write: { tokens: [{ token: "write-token-0123456789" }] },
+    admin: { users: [{ username: "root", password: "admin-pass" }] },
+  }));
+}
+
+Deno.test("scopeOf() classifies ingest, admin, public and read routes", () => {
+  const f = (m: string, p: string, want: string) => assert.equal(scopeOf(m, p), want, `${m} ${p}`);
+  f("POST", "/api/v1/write", "write");
+  f("POST", "/api/v1/import", "write");
+  f("POST", "/api/v1/import/prometheus", "write");
+  f("PUT", "/metrics/job/x", "write");
+  f("POST", "/api/v2/write", "write");
+  f("POST", "/-/reload", "admin");
+  f("POST", "/api/v1/admin/tsdb/snapshot", "admin");
+  f("POST", "/api/v1/silences", "admin");
+  f("DELETE", "/api/dashboards/abc", "admin");
+  f("POST", "/api/dashboards/validate", "read");
+  f("GET", "/api/v1/query", "read");
+  f("POST", "/api/v1/query", "read");
+  f("GET", "/metrics", "read");
+  f("GET", "/federate", "read");
+  f("GET", "/ws", "read");
+  f("GET", "/health", "public");
+  f("OPTIONS", "/api/v1/write", "public");
+});
+
+Deno.test("Authenticator refuses missing or wrong credentials with 401", () => {
+  const a = auth();
+  for (const scope of ["read", "write", "admin"] as const) {
+    const r = a.check(scope, undefined);
+    assert.equal(r.ok, false);
+    assert.equal(!r.ok && r.status, 401);
+  }
+  assert.equal(a.check("read", basic("viewer", "wrong")).ok, false);
+  assert.equal(a.check("read", basic("nobody", "view-pass")).ok, false);
+  assert.equal(a.check("write", "Bearer nope").ok, false);
+});
+
+Deno.test("Authenticator accepts each scope's credentials, hashed or plain, and admin everywhere", () => {
+  const a = auth();
+  assert.deepEqual(a.check("read", basic("viewer", "view-pass")), {
+    ok: true,
+    principal: "viewer",
+  });
+  assert.equal(a.check("write", "Bearer write-token-0123456789").ok, true);
+  assert.equal(a.check("admin", basic("root", "admin-pass")).ok, true);
+  assert.equal(a.check("read", basic("root", "admin-pass")).ok, true);
+  assert.equal(a.check("write", basic("root", "admin-pass")).ok, true);
+});
+
+Deno.test("Authenticator answers 403 for credentials of another scope", () => {
+  const a = auth();
+  const r = a.check("admin", basic("viewer", "view-pass"));
+  assert.equal(!r.ok && r.status, 403);
+  const w = a.check("read", "Bearer write-token-0123456789");
+  assert.equal(!w.ok && w.status, 403);
+});
+
+Deno.test("Authenticator leaves scopes without credentials open, and is open by default", () => {
+  const a = new Authenticator(authSchema.parse({ admin: { tokens: [{ token: "x".repeat(20) }] } }));
+  assert.equal(a.check("read", undefined).ok, true);
+  assert.equal(a.check("admin", undefined).ok, false);
+  assert.equal(new Authenticator(authSchema.parse(undefined)).open, true);
+});
+
+Deno.test("authSchema names the path of bad entries", () => {
+  const r = authSchema.safeParse({
+    read: { users: [{ username: "a" }], tokens: [{ token_sha256: "xyz" }] },
+    tls: { cert_file: "c.pem" },
+  });
+  assert.equal(r.success, false);
+  const paths = r.error!.issues.map((i) => i.path.join("."));
+  assert.ok(paths.includes("read.users.0"), paths.join());
+  assert.ok(paths.includes("read.tokens.0.token_sha256"), paths.join());
+  assert.ok(paths.includes("tls.key_file"), paths.join());
+});
+
+Deno.test("constantTimeEqual() compares contents and lengths", () => {
+  assert.equal(constantTimeEqual(Uint8Array.of(1, 2), Uint8Array.of(1, 2)), true);
+  assert.equal(constantTimeEqual(Uint8Array.of(1, 2), Uint8Array.of(1, 3)), false);
+  assert.equal(constantTimeEqual(Uint8Array.of(1, 2), Uint8Array.of(1, 2, 0)), false);
+});

@@ -1,0 +1,71 @@
+/**
+ * The `auth:` config section: optional credentials per scope (write, read,
+ * admin) and an optional TLS listener. Off by default: a scope without
+ * credentials is open.
+ *
+ * ```yaml
+ * auth:
+ *   read:
+ *     users: [{ username: grafana, password_sha256: "<64 hex>" }]
+ *     tokens: [{ token_sha256: "<64 hex>" }]
+ *   write:
+ *     tokens: [{ token: "plain-text-token" }]
+ *   admin:
+ *     users: [{ username: admin, password: "plain" }]
+ *   tls: { cert_file: /etc/perch/cert.pem, key_file: /etc/perch/key.pem }
+ * ```
+ *
+ * Secrets are stored as the hex SHA-256 of the password or token (or in
+ * plain text); see core/remote/README.md, "Locking a LAN-exposed box".
+ *
+ * @module
+ */
+import { z } from "zod";
+
+const HEX64 = /^[0-9a-fA-F]{64}$/;
+const str = z.string({ error: "must be a string" });
+const sha = str.regex(HEX64, "must be 64 hex digits (the SHA-256 of the secret)");
+
+const userSchema = z.strictObject({
+  username: str.min(1, "must not be empty").refine((u) => !u.includes(":"), {
+    message: "must not contain ':'",
+  }),
+  password: str.min(1, "must not be empty").optional(),
+  password_sha256: sha.optional(),
+}).superRefine((u, ctx) => {
+  if ((u.password === undefined) === (u.password_sha256 === undefined)) {
+    ctx.addIssue({ code: "custom", message: "give exactly one of password and password_sha256" });
+  }
+});
+
+const tokenSchema = z.strictObject({
+  token: str.min(16, "must be at least 16 characters").optional(),
+  token_sha256: sha.optional(),
+}).superRefine((t, ctx) => {
+  if ((t.token === undefined) === (t.token_sha256 === undefined)) {
+    ctx.addIssue({ code: "custom", message: "give exactly one of token and token_sha256" });
+  }
+});
+
+const scopeSchema = z.strictObject({
+  users: z.array(userSchema).prefault([]),
+  tokens: z.array(tokenSchema).prefault([]),
+}).prefault({});
+
+/** The `auth:` section; add it to core/config/schema.ts as `auth: authSchema`. */
+export const authSchema = z.strictObject({
+  /** Ingest endpoints. */
+  write: scopeSchema,
+  /** Query API, UI, /ws, /federate, export, /metrics. */
+  read: scopeSchema,
+  /** Reload, flush, snapshot, delete, rule/alert/silence/dashboard/scrape mutations. */
+  admin: scopeSchema,
+  /** Serve HTTPS instead of HTTP. */
+  tls: z.strictObject({
+    cert_file: str.min(1, "must not be empty"),
+    key_file: str.min(1, "must not be empty"),
+  }).optional(),
+}).prefault({});
+
+/** The resolved `auth:` section. */
+export type AuthConfig = z.output<typeof authSchema>;

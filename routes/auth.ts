@@ -1,0 +1,29 @@
+/**
+ * Access control middleware: maps each request to a scope
+ * ({@linkcode scopeOf}) and checks its `Authorization` header. 401 with a
+ * `WWW-Authenticate` challenge without (valid) credentials, 403 for valid
+ * credentials of another scope. Mount it first: `app.use("*", authMiddleware(…))`.
+ *
+ * @module
+ */
+import type { MiddlewareHandler } from "hono";
+import { type Authenticator, scopeOf } from "../core/auth/mod.ts";
+
+/** Builds the middleware; `auth` is read per request, so a reload applies at once. */
+export function authMiddleware(auth: () => Authenticator): MiddlewareHandler {
+  return async function checkAuth(c, next) {
+    const a = auth();
+    if (a.open) return await next();
+    const scope = scopeOf(c.req.method, c.req.path);
+    const r = a.check(scope, c.req.header("authorization"));
+    if (r.ok) return await next();
+    if (r.status === 401) c.header("WWW-Authenticate", r.challenge);
+    return c.json({
+      status: "error",
+      errorType: r.status === 401 ? "unauthorized" : "forbidden",
+      error: r.status === 401
+        ? `authentication required for the ${scope} scope`
+        : `these credentials do not grant the ${scope} scope`,
+    }, r.status);
+  };
+}
