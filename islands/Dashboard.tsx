@@ -148,7 +148,9 @@ export default function DashboardView(props: DashboardProps) {
         const q = parseLabelValuesQuery(v.query);
         if (!q) continue;
         try {
-          const sel = q.selector ? interpolate(q.selector, vars, undefined, out) : undefined;
+          const sel = q.selector
+            ? interpolate(q.selector, vars, undefined, out, regexVars)
+            : undefined;
           out[v.name] = await labelValues(q.label, sel, ctl.signal);
         } catch (e) {
           if ((e as Error).name === "AbortError") return;
@@ -175,6 +177,10 @@ export default function DashboardView(props: DashboardProps) {
     return () => ctl.abort();
   }, [dash.variables, JSON.stringify(vars)]);
 
+  const regexVars = useMemo(
+    () => new Set(dash.variables.filter((v) => v.multi || v.includeAll).map((v) => v.name)),
+    [dash.variables],
+  );
   const queries = useMemo(() => {
     const span = range.end - range.start;
     return dash.panels.map((p) => {
@@ -182,10 +188,12 @@ export default function DashboardView(props: DashboardProps) {
       return {
         panel: p,
         step,
-        exprs: p.targets.map((t) => interpolate(t.expr, vars, builtins(span, step), varOptions)),
+        exprs: p.targets.map((t) =>
+          interpolate(t.expr, vars, builtins(span, step), varOptions, regexVars)
+        ),
       };
     });
-  }, [dash.panels, range.start, range.end, vars, varOptions]);
+  }, [dash.panels, range.start, range.end, vars, varOptions, regexVars]);
 
   const setPanel = (id: number, f: (s: PanelState) => PanelState) =>
     setStates((cur) => ({ ...cur, [id]: f(cur[id] ?? { status: "idle" }) }));

@@ -199,6 +199,9 @@ export function QueryInput(
   const [suggest, setSuggest] = useState<string[]>([]);
   const ref = useRef<HTMLTextAreaElement>(null);
   const [word, setWord] = useState({ word: "", start: 0, inBraces: false });
+  // A save error for this query is shown until the user edits the query.
+  const [editedSinceServerError, setEdited] = useState(false);
+  useEffect(() => setEdited(false), [serverError]);
 
   useEffect(() => {
     if (!value.trim()) {
@@ -231,7 +234,7 @@ export function QueryInput(
     setSuggest([]);
     ref.current?.focus();
   };
-  const shown = serverError || err;
+  const shown = (!editedSinceServerError && serverError) || err;
   return (
     <div class="query-input">
       <textarea
@@ -244,6 +247,7 @@ export function QueryInput(
         aria-describedby={shown ? `${id}-err` : undefined}
         onInput={(e) => {
           const t = e.target as HTMLTextAreaElement;
+          setEdited(true);
           onChange(t.value);
           complete(t.value, t.selectionStart);
         }}

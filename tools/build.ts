@@ -26,6 +26,11 @@ async function bundleIslands(entry: string): Promise<string> {
         "--quiet",
         "--platform=browser",
         "--minify",
+        // Browser code needs the automatic JSX runtime: the server's "precompile"
+        // transform turns static markup into strings and drops event handlers.
+        "--config",
+        new URL("tools/browser.json", root).pathname,
+        "--no-lock",
         "-o",
         tmp,
         new URL(entry, root).pathname,

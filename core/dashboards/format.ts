@@ -76,6 +76,14 @@ export function resolveUnit(
   metadataUnit?: (metric: string) => string | undefined,
 ): string {
   if (panelUnit) return panelUnit;
+  // Counting series or changes gives a plain number, whatever was counted.
+  if (
+    /^\s*(count|count_values|group|absent|absent_over_time|changes|resets|count_over_time)\b/.test(
+      expr,
+    )
+  ) {
+    return "";
+  }
   const m = /([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(\{|\[|\)|$)/.exec(stripFunctions(expr));
   if (!m) return "";
   const metric = m[1]!;

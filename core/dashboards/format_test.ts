@@ -45,4 +45,6 @@ Deno.test("resolveUnit() prefers the panel option, then metadata, then the suffi
     "seconds",
   );
   assert.equal(resolveUnit("", "rate(process_cpu_seconds_total[1m])"), "");
+  assert.equal(resolveUnit("", "count(temp_celsius)"), "");
+  assert.equal(resolveUnit("", "count by (room) (temp_celsius)"), "");
 });

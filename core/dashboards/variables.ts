@@ -29,6 +29,11 @@ export function escapeRegex(v: string): string {
   return v.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
+/** Escapes `\\` and `"` so a value can sit inside a double-quoted PromQL string. */
+export function escapeForString(v: string): string {
+  return v.replace(/\\/g, "\\\\").replace(/"/g, '\\"');
+}
+
 /** Built-in interval values substituted for `$__interval` and friends. */
 export interface BuiltinIntervals {
   /** The query step, as a duration (`30s`). */
@@ -43,16 +48,19 @@ const VAR_REF =
   /\$\{([a-zA-Z_][a-zA-Z0-9_]*)(?::[a-z]+)?\}|\[\[([a-zA-Z_][a-zA-Z0-9_]*)\]\]|\$([a-zA-Z_][a-zA-Z0-9_]*)/g;
 
 /**
- * Replaces `$name`, `${name}` and `[[name]]` in `expr`. One value is
- * inserted as is; several become `(a|b)` with each value regex-escaped (for
- * use in `=~` matchers, as Grafana does); All becomes `.*` unless the
- * variable's options are given in `all`. Unknown names are left alone.
+ * Replaces `$name`, `${name}` and `[[name]]` in `expr`. Values are escaped
+ * for a double-quoted PromQL string. Several values become `(a|b)` with each
+ * value regex-escaped (for `=~` matchers, as Grafana does), and so does one
+ * value of a variable in `regexVars` (multi-value or All variables); All
+ * becomes `.*` unless the variable's options are given in `all`. Unknown
+ * names are left alone.
  */
 export function interpolate(
   expr: string,
   values: Readonly<Record<string, readonly string[]>>,
   builtins?: BuiltinIntervals,
   all?: Readonly<Record<string, readonly string[]>>,
+  regexVars?: ReadonlySet<string>,
 ): string {
   return expr.replace(VAR_REF, (whole, a?: string, b?: string, c?: string) => {
     const name = (a ?? b ?? c)!;
@@ -69,9 +77,10 @@ export function interpolate(
       if (!opts || opts.length === 0) return ".*";
       list = opts;
     }
-    if (list.length === 1) return list[0]!;
     if (list.length === 0) return "";
-    return `(${list.map(escapeRegex).join("|")})`;
+    if (list.length === 1 && !regexVars?.has(name)) return escapeForString(list[0]!);
+    const alts = list.map((x) => escapeForString(escapeRegex(x)));
+    return alts.length === 1 ? alts[0]! : `(${alts.join("|")})`;
   });
 }
 

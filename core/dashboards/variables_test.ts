@@ -13,7 +13,12 @@ Deno.test("parseLabelValuesQuery() reads one- and two-argument forms", () => {
 Deno.test("interpolate() inserts one value, a regex group for several, .* for All", () => {
   const b = { interval: "30s", rateInterval: "2m", range: "6h" };
   assert.equal(interpolate('up{host="$host"}', { host: ["a"] }), 'up{host="a"}');
-  assert.equal(interpolate('up{host=~"$host"}', { host: ["a.b", "c"] }), 'up{host=~"(a\\.b|c)"}');
+  assert.equal(interpolate('up{host=~"$host"}', { host: ["a.b", "c"] }), 'up{host=~"(a\\\\.b|c)"}');
+  assert.equal(interpolate('up{h="$h"}', { h: ['say "hi"\\'] }), 'up{h="say \\"hi\\"\\\\"}');
+  assert.equal(
+    interpolate('up{h=~"$h"}', { h: ["a.b"] }, undefined, undefined, new Set(["h"])),
+    'up{h=~"a\\\\.b"}',
+  );
   assert.equal(interpolate('up{host=~"${host}"}', { host: [ALL_VALUE] }), 'up{host=~".*"}');
   assert.equal(
     interpolate('up{host=~"[[host]]"}', { host: [ALL_VALUE] }, b, { host: ["x", "y"] }),

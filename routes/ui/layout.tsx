@@ -50,6 +50,7 @@ export function Page(
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <meta name="color-scheme" content="light dark" />
+        <link rel="icon" href="data:," />
         <title>{`${title} · Perch`}</title>
         <link rel="stylesheet" href={assetUrl("/static/style.css")} />
         <script type="module" src={assetUrl(`/static/${bundle}.js`)} defer></script>
