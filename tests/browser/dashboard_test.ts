@@ -145,6 +145,19 @@ Deno.test({
         },
       );
 
+      await t.step("hydration does not move the server-rendered panels", async () => {
+        const rects = `[...document.querySelectorAll('.panel')].map((p) => {
+          const r = p.getBoundingClientRect(); return [r.x, r.y, r.width, r.height].map(Math.round).join(","); })`;
+        await b.send("Emulation.setScriptExecutionDisabled", { value: true });
+        await b.goto(`${srv.url}/d/rooms`);
+        const ssr = await b.eval<string[]>(rects);
+        await b.send("Emulation.setScriptExecutionDisabled", { value: false });
+        await b.goto(`${srv.url}/d/rooms?refresh=5s`);
+        await b.waitFor(`document.querySelector('[data-panel-id="1"]').dataset.status === "ok"`);
+        assert.equal(ssr.length, 4);
+        assert.deepEqual(await b.eval<string[]>(rects), ssr);
+      });
+
       await t.step("new samples appear over /ws without a reload", async () => {
         await b.eval(`window.__marker = 42`);
         await b.waitFor(
