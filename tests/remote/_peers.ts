@@ -1,0 +1,182 @@
+/**
+ * Real peers from Debian for the edge-to-core tests: VictoriaMetrics and
+ * Prometheus on loopback, each in its own temp dir, stopped by their pid.
+ */
+
+export const VM_BIN = "/usr/bin/victoria-metrics";
+export const PROM_BIN = "/usr/bin/prometheus";
+
+/** True when the binary exists; otherwise prints why the test is skipped. */
+export function have(bin: string): boolean {
+  try {
+    Deno.statSync(bin);
+    return true;
+  } catch {
+    console.warn(`SKIPPED: ${bin} is not installed (apt install victoria-metrics prometheus)`);
+    return false;
+  }
+}
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+/** A running peer process. */
+export interface Peer {
+  readonly url: string;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly output: string[];
+  /** Stops it (SIGTERM, then SIGKILL after 10 s) and waits for exit. */
+  stop(): Promise<void>;
+}
+
+async function waitHttp(url: string, timeoutMs: number, proc: Deno.ChildProcess, out: string[]) {
+  const end = Date.now() + timeoutMs;
+  let exited = false;
+  proc.status.then(() => exited = true);
+  while (Date.now() < end) {
+    if (exited) throw new Error(`peer exited early:\n${out.join("")}`);
+    try {
+      const r = await fetch(url);
+      await r.body?.cancel();
+      if (r.ok) return;
+    } catch { /* not yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`peer not ready at ${url} after ${timeoutMs} ms:\n${out.join("")}`);
+}
+
+function spawn(bin: string, args: string[]): { proc: Deno.ChildProcess; out: string[] } {
+  const proc = new Deno.Command(bin, { args, stdout: "piped", stderr: "piped" }).spawn();
+  const out: string[] = [];
+  const pump = async (s: ReadableStream<Uint8Array>) => {
+    const d = new TextDecoder();
+    for await (const c of s) {
+      out.push(d.decode(c));
+      if (out.length > 400) out.splice(0, 200);
+    }
+  };
+  pump(proc.stdout);
+  pump(proc.stderr);
+  return { proc, out };
+}
+
+async function stopProc(proc: Deno.ChildProcess): Promise<void> {
+  try {
+    proc.kill("SIGTERM");
+  } catch { /* gone */ }
+  const t = setTimeout(() => {
+    try {
+      proc.kill("SIGKILL");
+    } catch { /* gone */ }
+  }, 10_000);
+  await proc.status;
+  clearTimeout(t);
+}
+
+/** Starts VictoriaMetrics (single node) on loopback. */
+export async function startVM(
+  opts: { port?: number; dataDir?: string; extra?: string[] } = {},
+): Promise<Peer> {
+  const port = opts.port ?? freePort();
+  const dataDir = opts.dataDir ?? await Deno.makeTempDir({ prefix: "perch-vm-" });
+  const { proc, out } = spawn(VM_BIN, [
+    `-httpListenAddr=127.0.0.1:${port}`,
+    `-storageDataPath=${dataDir}`,
+    "-retentionPeriod=100y",
+    "-search.latencyOffset=0s",
+    "-search.disableCache",
+    ...(opts.extra ?? []),
+  ]);
+  const url = `http://127.0.0.1:${port}`;
+  await waitHttp(`${url}/health`, 30_000, proc, out);
+  return { url, port, dataDir, output: out, stop: () => stopProc(proc) };
+}
+
+/** Starts Prometheus with the remote write receiver and the given scrape configs (YAML). */
+export async function startPrometheus(scrapeYaml = "scrape_configs: []\n"): Promise<Peer> {
+  const port = freePort();
+  const dataDir = await Deno.makeTempDir({ prefix: "perch-prom-" });
+  const cfg = `${dataDir}/prometheus.yml`;
+  await Deno.writeTextFile(cfg, `global:\n  scrape_interval: 1s\n${scrapeYaml}`);
+  const { proc, out } = spawn(PROM_BIN, [
+    `--config.file=${cfg}`,
+    `--storage.tsdb.path=${dataDir}/data`,
+    `--web.listen-address=127.0.0.1:${port}`,
+    "--web.enable-remote-write-receiver",
+  ]);
+  const url = `http://127.0.0.1:${port}`;
+  await waitHttp(`${url}/-/ready`, 30_000, proc, out);
+  return { url, port, dataDir, output: out, stop: () => stopProc(proc) };
+}
+
+/** VictoriaMetrics's raw samples per series key `name{a="b"}` via its export API. */
+export async function vmExport(
+  url: string,
+  match: string,
+): Promise<Map<string, { t: number[]; v: (number | null)[] }>> {
+  const res = await fetch(
+    `${url}/api/v1/export?match[]=${encodeURIComponent(match)}&start=0&end=${
+      Math.ceil(Date.now() / 1000) + 3600
+    }`,
+  );
+  const text = await res.text();
+  if (!res.ok) throw new Error(`VM export: ${res.status} ${text}`);
+  const out = new Map<string, { t: number[]; v: (number | null)[] }>();
+  for (const line of text.split("\n")) {
+    if (!line.trim()) continue;
+    const o = JSON.parse(line) as {
+      metric: Record<string, string>;
+      values: (number | null)[];
+      timestamps: number[];
+    };
+    const key = seriesKey(o.metric);
+    const e = out.get(key) ?? { t: [], v: [] };
+    e.t.push(...o.timestamps);
+    e.v.push(...o.values);
+    out.set(key, e);
+  }
+  return out;
+}
+
+/** `name{a="b",…}` from a label object, labels sorted. */
+export function seriesKey(metric: Record<string, string>): string {
+  const rest = Object.keys(metric).filter((k) => k !== "__name__").sort()
+    .map((k) => `${k}="${metric[k]}"`);
+  return `${metric.__name__ ?? ""}{${rest.join(",")}}`;
+}
+
+/** Runs an instant PromQL query on a Prometheus-API peer; returns `[labels, value]` rows. */
+export async function promQuery(
+  url: string,
+  query: string,
+  time?: number,
+): Promise<[Record<string, string>, string][]> {
+  const u = `${url}/api/v1/query?query=${encodeURIComponent(query)}` +
+    (time ? `&time=${time / 1000}` : "");
+  const res = await fetch(u);
+  const j = await res.json();
+  if (j.status !== "success") throw new Error(`query ${query}: ${JSON.stringify(j)}`);
+  return j.data.result.map((r: { metric: Record<string, string>; value: [number, string] }) => [
+    r.metric,
+    r.value[1],
+  ]);
+}
+
+/** Polls until `cond` holds (bounded). */
+export async function eventually(
+  cond: () => Promise<boolean> | boolean,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
