@@ -24,6 +24,8 @@ import { createScrapeManager, parseScrapeConfigs, type ScrapeConfig } from "./co
 import { createNotifier, type NotifyConfig, parseNotifyConfig } from "./core/notify/mod.ts";
 import { createRuleManager, engineQueryFunc } from "./core/rules/mod.ts";
 import { BUILTIN_RULE_FILES } from "./core/rules/_builtin_files.ts";
+import { DashboardStore, dirSource, provisionDashboards } from "./core/dashboards/mod.ts";
+import { LiveHub } from "./core/live/mod.ts";
 import { VERSION } from "./core/version.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { apiRoutes } from "./routes/api.ts";
@@ -32,6 +34,8 @@ import { ingestRoutes } from "./routes/ingest.ts";
 import { notifyRoutes } from "./routes/notify.ts";
 import { rulesRoutes } from "./routes/rules.ts";
 import { scrapeRoutes } from "./routes/scrape.ts";
+import { dashboardRoutes } from "./routes/dashboards.ts";
+import { engineQueryFn, wsRoutes } from "./routes/ws.ts";
 import { systemRoutes } from "./routes/system.ts";
 import { uiRoutes } from "./routes/ui/mod.tsx";
 
@@ -370,6 +374,43 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
     message: lastReloadOk.labels().value === 1 ? "" : "last reload was rejected",
   }));
 
+  // Dashboards: stored in state.kv; the built-in overview and a directory
+  // of JSON files are provisioned at start (a user's edits are kept).
+  const dashboards = new DashboardStore(stateKv);
+  const provisionFrom = (c: Config) => {
+    const dir = c.dashboards.provision_dir;
+    if (dir === "") return undefined;
+    return dirSource(dir.startsWith("/") ? dir : `${configDir(options.configPath)}/${dir}`);
+  };
+  const provision = async (c: Config) => {
+    const rep = await provisionDashboards(dashboards, provisionFrom(c));
+    for (const e of rep.errors) log.error("dashboard not provisioned", { ...e });
+  };
+  await provision(config);
+  reloadListeners.push((c) => provision(c));
+
+  // Live panel updates over /ws.
+  const slowClients = registry.counter({
+    name: "perch_live_slow_clients_dropped_total",
+    help: "WebSocket clients dropped because they could not keep up.",
+  });
+  const hub = new LiveHub({
+    query: engineQueryFn(() => engine),
+    clock: { now: Date.now },
+    onSlowClient: () => slowClients.inc(),
+  });
+  await lifecycle.start({
+    name: "live",
+    start() {
+      hub.start(1000);
+      return Promise.resolve();
+    },
+    stop() {
+      hub.closeAll();
+      return Promise.resolve();
+    },
+  });
+
   let ready = false;
   const listen = parseListen(config.server.listen)!;
   const app = createApp({
@@ -408,6 +449,8 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
   app.route("/", scrapeRoutes({ manager: scraper }));
   app.route("/", rulesRoutes({ rules }));
   app.route("/", notifyRoutes({ notifier }));
+  app.route("/", dashboardRoutes({ store: dashboards }));
+  app.route("/", wsRoutes({ hub }));
   app.route(
     "/",
     uiRoutes({
@@ -417,6 +460,7 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
         dataDir: config.storage.data_dir,
         listen: config.server.listen,
       }),
+      dashboards,
     }),
   );
 

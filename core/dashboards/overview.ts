@@ -13,9 +13,9 @@ import type { DashboardInput } from "./schema.ts";
 /** Self-metrics the overview (and the home page) read, by role. */
 export const OVERVIEW_METRICS = {
   /** Counter of samples accepted by ingestion (all protocols and scrapes). */
-  ingested: "perch_ingest_samples_total",
-  /** Gauge: series in the head. */
-  series: "perch_tsdb_head_series",
+  ingested: "perch_ingest_samples_accepted_total",
+  /** Gauge: series in storage. */
+  series: "perch_tsdb_series",
   /** Gauge: bytes used on disk by the data directory. */
   disk: "perch_tsdb_disk_bytes",
   /** Counter of HTTP requests by handler and code. */
@@ -93,7 +93,7 @@ export const OVERVIEW_DASHBOARD: DashboardInput = {
     {
       id: 6,
       type: "line",
-      title: "Series in the head",
+      title: "Series",
       gridPos: { x: 12, y: 4, w: 12, h: 8 },
       targets: [{ expr: `sum(${M.series})`, legendFormat: "series", refId: "A" }],
     },
