@@ -321,6 +321,8 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
     logger,
     registry,
     externalURL: config.server.external_url,
+    maxSilenceDurationMs: config.silences.max_duration,
+    silenceRetentionMs: config.silences.retention,
     // Above the longest rule interval, so a firing alert is refreshed in time.
     resolveTimeoutMs: Math.max(15 * 60_000, 4 * config.global.evaluation_interval),
   });

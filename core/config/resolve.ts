@@ -147,5 +147,6 @@ export function restartOnlyChanges(before: Config, after: Config): string[] {
   if (before.server.listen !== after.server.listen) out.push("server.listen");
   if (before.storage.data_dir !== after.storage.data_dir) out.push("storage.data_dir");
   if (before.storage.block_range !== after.storage.block_range) out.push("storage.block_range");
+  if (JSON.stringify(before.silences) !== JSON.stringify(after.silences)) out.push("silences");
   return out;
 }

@@ -185,6 +185,12 @@ export const configSchema = z.strictObject({
   receivers: looseList,
   inhibit_rules: looseList,
   time_intervals: looseList,
+  silences: z.strictObject({
+    /** Longest silence that may be created. */
+    max_duration: duration("1w"),
+    /** How long expired silences stay visible for audit. */
+    retention: duration("5d"),
+  }).prefault({}),
   dashboards: z.strictObject({
     provision_dir: z.string().prefault(""),
   }).prefault({}),
