@@ -21,8 +21,11 @@ export const VARINT = 0, FIXED64 = 1, LEN = 2, FIXED32 = 5;
 export class ProtoReader {
   pos: number;
   readonly view: DataView;
+  /** End of the bytes found by the last {@linkcode len} call. */
+  lenEnd = 0;
 
-  constructor(readonly buf: Uint8Array, start = 0, readonly end = buf.length) {
+  /** `end` may be moved to read a nested message with the same reader. */
+  constructor(readonly buf: Uint8Array, start = 0, public end = buf.length) {
     this.pos = start;
     this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   }
@@ -93,6 +96,18 @@ export class ProtoReader {
     return [s, s + n];
   }
 
+  /**
+   * Reads a length prefix and returns the start of the bytes, their end in
+   * {@linkcode lenEnd}; advances past them. Allocates nothing.
+   */
+  len(): number {
+    const n = this.uint32();
+    const s = this.pos;
+    if (s + n > this.end) throw new ProtoError("length-delimited field runs past its message");
+    this.pos = this.lenEnd = s + n;
+    return s;
+  }
+
   /** Skips a field of the given wire type. */
   skip(wire: number): void {
     switch (wire) {
@@ -104,7 +119,7 @@ export class ProtoReader {
         this.pos += 8;
         return;
       case LEN:
-        this.bytes();
+        this.len();
         return;
       case FIXED32:
         if (this.pos + 4 > this.end) throw new ProtoError("truncated fixed32");

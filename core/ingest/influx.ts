@@ -21,8 +21,13 @@
  * stays as is. String field values may hold `\"` and `\\`. Lines starting
  * with `#` are comments. A newline always ends a line (as in VictoriaMetrics).
  *
- * A syntax error refuses the whole line; a bad field value refuses only that
- * field.
+ * A syntax error refuses the whole line (counted as one rejected sample); a
+ * bad field value refuses only that field.
+ *
+ * Speed: parsed series keys are cached across requests (see `seriesCache`),
+ * each series is listed once per request (at its first line; every sample
+ * keeps its own line in `sampleLine`), and plain decimals and timestamps are
+ * read without slicing the text.
  *
  * @module
  */
@@ -122,19 +127,45 @@ function unescapeKey(s: string): string {
   return last === 0 ? s : out + s.slice(last);
 }
 
+/** One `<measurement>_<field>` series of a series key, shared by all requests. */
+interface FieldSeries {
+  /** Metric name. */
+  readonly name: string;
+  /** Raw key for the pipeline's cache: series key text, a space, raw field key. */
+  readonly key: string;
+  /** Parse call that last added this series to its rows, and its index there. */
+  epoch: number;
+  j: number;
+}
+
+/** A parsed series key (measurement and tags), shared by all requests. */
+interface SeriesKeyEntry {
+  readonly prefix: string;
+  /** Label pairs; shared, so nobody may change them. */
+  readonly labels: string[];
+  /** Series by raw field key. */
+  readonly fields: Map<string, FieldSeries>;
+}
+
 /**
- * Parsed series keys (measurement + tags text) and field names, shared by
- * all requests: agents send the same series again and again. The label
- * arrays are shared, so nobody may change them. Cleared when full.
+ * Parsed series keys by their raw text: agents send the same series again
+ * and again, so a known series costs one lookup for its key and one per
+ * field. Cleared when full.
  */
-const seriesCache = new Map<string, { prefix: string; labels: string[] }>();
-const fieldNames = new Map<string, string>();
+const seriesCache = new Map<string, SeriesKeyEntry>();
 const SERIES_CACHE_MAX = 50_000;
+const FIELDS_PER_KEY_MAX = 1_000;
+/** Counts parse calls, so a series is added once per request (see FieldSeries.epoch). */
+let parseEpoch = 0;
+
+/** Exact powers of ten (all are exact doubles up to 1e22). */
+const POW10 = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`));
 
 class LineParser {
   // Scratch space for the fields of one line, reused across lines.
   #fieldKeys: string[] = [];
   #fieldValues: number[] = [];
+  readonly #epoch = ++parseEpoch;
 
   constructor(
     readonly text: string,
@@ -167,44 +198,63 @@ class LineParser {
 
   parseLine(s: number, e: number, line: number): void {
     const t = this.text;
-    // Measurement.
-    let i = this.#scan(s, e, false);
-    if (i === s) return this.#lineError(s, e, line, "missing measurement");
-    const mEnd = i;
-    // Series key (measurement and tags) seen before: reuse its parse.
-    let keyEnd = mEnd;
-    while (keyEnd < e && t.charCodeAt(keyEnd) !== SPACE) {
-      keyEnd += t.charCodeAt(keyEnd) === BACKSLASH ? 2 : 1;
+    // Series key (measurement and tags): up to the first unescaped space.
+    let keyEnd = s;
+    while (keyEnd < e) {
+      const c = t.charCodeAt(keyEnd);
+      if (c === SPACE) break;
+      keyEnd += c === BACKSLASH ? 2 : 1;
     }
     if (keyEnd > e) keyEnd = e;
     const seriesKey = t.slice(s, keyEnd);
-    const known = seriesCache.get(seriesKey);
-    if (known !== undefined) {
-      this.#fields(s, e, line, keyEnd, seriesKey, known.prefix, known.labels);
-      return;
+    let entry = seriesCache.get(seriesKey);
+    if (entry === undefined) {
+      entry = this.#seriesKey(s, e, line, keyEnd, seriesKey);
+      if (entry === undefined) return;
     }
-    const measurement = unescapeKey(t.slice(s, mEnd));
+    this.#fields(s, e, line, keyEnd, seriesKey, entry);
+  }
+
+  /** Parses a series key not seen before, caches it, or reports the line. */
+  #seriesKey(
+    s: number,
+    e: number,
+    line: number,
+    keyEnd: number,
+    seriesKey: string,
+  ): SeriesKeyEntry | undefined {
+    const t = this.text;
+    // Measurement.
+    let i = this.#scan(s, e, false);
+    if (i === s) return void this.#lineError(s, e, line, "missing measurement");
+    const measurement = unescapeKey(t.slice(s, i));
     const labels: string[] = [];
     // Tags.
     while (i < e && t.charCodeAt(i) === COMMA) {
       const ks = i + 1;
       const ke = this.#scan(ks, e, true);
-      if (ke === ks) return this.#lineError(s, e, line, `empty tag key at column ${ks - s + 1}`);
+      if (ke === ks) {
+        return void this.#lineError(s, e, line, `empty tag key at column ${ks - s + 1}`);
+      }
       const key = unescapeKey(t.slice(ks, ke));
       if (ke >= e || t.charCodeAt(ke) !== EQUALS) {
-        return this.#lineError(s, e, line, `missing "=" after tag key "${key}"`);
+        return void this.#lineError(s, e, line, `missing "=" after tag key "${key}"`);
       }
       const vs = ke + 1;
       const ve = this.#scan(vs, e, false);
-      if (ve === vs) return this.#lineError(s, e, line, `missing value of tag "${key}"`);
+      if (ve === vs) return void this.#lineError(s, e, line, `missing value of tag "${key}"`);
       labels.push(sanitizeLabelName(key), unescapeKey(t.slice(vs, ve)));
       i = ve;
     }
     if (i !== keyEnd) throw new Error("BUG: influx series key scan disagrees with tag parse");
-    const prefix = sanitizeMetricName(measurement) + "_";
+    const entry: SeriesKeyEntry = {
+      prefix: sanitizeMetricName(measurement) + "_",
+      labels,
+      fields: new Map(),
+    };
     if (seriesCache.size >= SERIES_CACHE_MAX) seriesCache.clear();
-    seriesCache.set(seriesKey, { prefix, labels });
-    this.#fields(s, e, line, keyEnd, seriesKey, prefix, labels);
+    seriesCache.set(seriesKey, entry);
+    return entry;
   }
 
   #fields(
@@ -213,8 +263,7 @@ class LineParser {
     line: number,
     keyEnd: number,
     seriesKey: string,
-    prefix: string,
-    labels: string[],
+    entry: SeriesKeyEntry,
   ): void {
     const t = this.text;
     let i = keyEnd;
@@ -225,17 +274,15 @@ class LineParser {
     const keys = this.#fieldKeys, values = this.#fieldValues;
     keys.length = 0;
     values.length = 0;
-    let firstKeyEnd = -1;
     for (;;) {
       const ks = i;
       const ke = this.#scan(ks, e, true);
-      if (firstKeyEnd < 0) firstKeyEnd = ke;
       if (ke === ks) return this.#lineError(s, e, line, `empty field key at column ${ks - s + 1}`);
       const rawKey = t.slice(ks, ke);
       if (ke >= e || t.charCodeAt(ke) !== EQUALS) {
         return this.#lineError(s, e, line, `missing "=" after field key "${unescapeKey(rawKey)}"`);
       }
-      let vs = ke + 1;
+      const vs = ke + 1;
       let ve: number;
       if (vs < e && t.charCodeAt(vs) === QUOTE) {
         ve = vs + 1;
@@ -256,7 +303,6 @@ class LineParser {
         ve++;
         keys.push(rawKey);
         values.push(STRING_FIELD);
-        vs = ve;
       } else {
         ve = vs;
         while (ve < e) {
@@ -268,7 +314,8 @@ class LineParser {
           return this.#lineError(s, e, line, `missing value of field "${unescapeKey(rawKey)}"`);
         }
         keys.push(rawKey);
-        values.push(fieldValue(t.slice(vs, ve)));
+        const fast = decimalRange(t, vs, ve);
+        values.push(fast === fast ? fast : fieldValue(t.slice(vs, ve)));
       }
       i = ve;
       if (i < e && t.charCodeAt(i) === COMMA) {
@@ -283,7 +330,7 @@ class LineParser {
     if (i < e) {
       const tsStart = i;
       while (i < e && t.charCodeAt(i) !== SPACE) i++;
-      const tsText = t.slice(tsStart, i);
+      const tsEnd = i;
       while (i < e && t.charCodeAt(i) === SPACE) i++;
       if (i < e) {
         return this.#lineError(
@@ -293,33 +340,38 @@ class LineParser {
           `unexpected text after the timestamp at column ${i - s + 1}`,
         );
       }
-      if (!isIntegerText(tsText)) {
-        this.rows.invalidSamples += keys.length;
-        return this.rows.addError(
-          `line ${line} timestamp`,
-          tsText,
-          "timestamp must be an integer",
-          line,
-        );
+      ts = integerRangeToMs(t, tsStart, tsEnd, this.dropDigits, this.mul);
+      if (ts !== ts) {
+        const tsText = t.slice(tsStart, tsEnd);
+        if (isIntegerText(tsText)) ts = integerTextToMs(tsText, this.dropDigits, this.mul);
+        else {
+          this.rows.invalidSamples += keys.length;
+          return this.rows.addError(
+            `line ${line} timestamp`,
+            tsText,
+            "timestamp must be an integer",
+            line,
+          );
+        }
       }
-      ts = integerTextToMs(tsText, this.dropDigits, this.mul);
       if (!Number.isSafeInteger(ts)) {
         this.rows.invalidSamples += keys.length;
         return this.rows.addError(
           `line ${line} timestamp`,
-          tsText,
+          t.slice(tsStart, tsEnd),
           "timestamp is out of range",
           line,
         );
       }
     }
-    // Emit one series per valid field.
+    // Emit one sample per valid field; a series once per request.
+    const rows = this.rows;
     for (let f = 0; f < keys.length; f++) {
       const v = values[f]!;
       const rawKey = keys[f]!;
       if (v !== v || v === STRING_FIELD) {
         const key = unescapeKey(rawKey);
-        this.rows.addError(
+        rows.addError(
           `line ${line} field "${key}"`,
           key,
           v === STRING_FIELD
@@ -327,27 +379,81 @@ class LineParser {
             : "field value must be a finite number, an integer (1i), an unsigned (1u) or a boolean",
           line,
         );
-        this.rows.invalidSamples++;
+        rows.invalidSamples++;
         continue;
       }
-      let suffix = fieldNames.get(rawKey);
-      if (suffix === undefined) {
-        suffix = sanitizeLabelName(unescapeKey(rawKey));
-        if (fieldNames.size >= SERIES_CACHE_MAX) fieldNames.clear();
-        fieldNames.set(rawKey, suffix);
+      let fs = entry.fields.get(rawKey);
+      if (fs === undefined) {
+        if (entry.fields.size >= FIELDS_PER_KEY_MAX) entry.fields.clear();
+        fs = {
+          name: entry.prefix + sanitizeLabelName(unescapeKey(rawKey)),
+          key: seriesKey + " " + rawKey,
+          epoch: 0,
+          j: 0,
+        };
+        entry.fields.set(rawKey, fs);
       }
-      const name = prefix + suffix;
-      // The first field's raw key is one slice of the line (series key,
-      // spaces, field key): unique per series and cheaper than a concat.
-      const key = f === 0 ? t.slice(s, firstKeyEnd) : seriesKey + " " + rawKey;
-      const j = this.rows.addSeries(name, labels, key, "", line);
-      this.rows.addSample(j, ts, v);
+      if (fs.epoch !== this.#epoch) {
+        fs.epoch = this.#epoch;
+        fs.j = rows.addSeries(fs.name, entry.labels, fs.key, "", line);
+      }
+      rows.addSample(fs.j, ts, v, line);
     }
   }
 }
 
 /** Marker for a string field (Infinity never comes out of fieldValue). */
 const STRING_FIELD = Infinity;
+
+/**
+ * Parses `[+-]digits[.digits]` in text[s, e) with at most 15 digits, exactly
+ * as `Number()` would (an exact integer divided by an exact power of ten is
+ * correctly rounded); NaN for anything else, which the caller parses the
+ * slow way.
+ */
+function decimalRange(t: string, s: number, e: number): number {
+  let i = s;
+  let c = t.charCodeAt(i);
+  const neg = c === 45;
+  if (neg || c === 43) i++;
+  let m = 0, digits = 0, frac = -1;
+  for (; i < e; i++) {
+    c = t.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      m = m * 10 + (c - 48);
+      digits++;
+      if (frac >= 0) frac++;
+    } else if (c === 46 && frac < 0) frac = 0;
+    else return NaN;
+  }
+  if (digits === 0 || digits > 15) return NaN;
+  const v = frac > 0 ? m / POW10[frac]! : m;
+  return neg ? -v : v;
+}
+
+/**
+ * Converts the integer timestamp text[s, e) to ms like
+ * {@linkcode integerTextToMs}, without slicing, when the kept digits are at
+ * most 15; NaN otherwise (also for non-integer text), for the slow path.
+ */
+function integerRangeToMs(t: string, s: number, e: number, drop: number, mul: number): number {
+  let i = s;
+  const c0 = t.charCodeAt(i);
+  const neg = c0 === 45;
+  if (neg || c0 === 43) i++;
+  const keep = e - i - drop;
+  if (e - i === 0 || keep > 15) return NaN;
+  let head = 0, tailNonZero = false;
+  for (let k = 0; i < e; i++, k++) {
+    const c = t.charCodeAt(i);
+    if (c < 48 || c > 57) return NaN;
+    if (k < keep) head = head * 10 + (c - 48);
+    else if (c !== 48) tailNonZero = true;
+  }
+  if (drop === 0) return (neg ? -head : head) * mul;
+  if (!neg || (head === 0 && !tailNonZero)) return head;
+  return -(head + (tailNonZero ? 1 : 0));
+}
 
 /** The number a field value stands for, or NaN when it is invalid. */
 function fieldValue(s: string): number {

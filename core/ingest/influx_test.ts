@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { type InfluxPrecision, influxPrecision, parseInfluxLines } from "./influx.ts";
 import { randomText, renderRows, seededRandom } from "./_test_util.ts";
+import { integerTextToMs } from "./_util.ts";
 
 const NOW = 1_700_000_000_000;
 
@@ -164,11 +165,16 @@ Deno.test("parseInfluxLines() refuses bad field values one by one", () => {
   }
 });
 
-Deno.test("parseInfluxLines() series keys differ per field and per tag set", () => {
+Deno.test("parseInfluxLines() lists each series once per request, keyed per field and tag set", () => {
   const rows = parseInfluxLines("m,a=1 x=1,y=2\nm,a=2 x=1\nm,a=1 x=3", { now: NOW });
-  const keys = rows.seriesRawKey;
-  assert.equal(new Set(keys).size, 3);
-  assert.equal(keys[0], keys[3]);
+  assert.equal(rows.seriesCount, 3);
+  assert.equal(new Set(rows.seriesRawKey).size, 3);
+  assert.deepEqual([...rows.sampleSeries.subarray(0, rows.sampleCount)], [0, 1, 2, 0]);
+  assert.deepEqual(rows.seriesLine, [1, 1, 2]);
+  // The next request lists them again, from its own lines.
+  const again = parseInfluxLines("m,a=2 x=5", { now: NOW });
+  assert.deepEqual(renderRows(again), [`m_x{a="2"} 5 @${NOW}`]);
+  assert.deepEqual(again.seriesLine, [1]);
 });
 
 Deno.test("parseInfluxLines() never throws on random input and errors carry lines", () => {
@@ -207,5 +213,64 @@ Deno.test("parseInfluxLines() never throws on random input and errors carry line
       assert.ok(Number.isFinite(rows.sampleV[i]!));
       assert.ok(Number.isSafeInteger(rows.sampleT[i]!));
     }
+  }
+});
+
+Deno.test("parseInfluxLines() reads numbers and timestamps exactly as Number() would", () => {
+  const rnd = seededRandom(7);
+  const digits = (n: number) => Array.from({ length: n }, () => rnd.int(10)).join("");
+  const precisions: InfluxPrecision[] = ["ns", "us", "ms", "s", "m", "h"];
+  for (let k = 0; k < 3000; k++) {
+    const sign = ["", "-", "+"][rnd.int(3)]!;
+    const int = digits(rnd.int(12)), frac = digits(rnd.int(12));
+    const dot = rnd.int(4) > 0 || int === "";
+    const value = `${sign}${int}${dot ? "." : ""}${frac}` +
+      (rnd.int(8) === 0 ? `e${rnd.int(30) - 15}` : "");
+    const ts = `${["", "-"][rnd.int(2)]}${digits(1 + rnd.int(19))}`;
+    const precision = precisions[rnd.int(precisions.length)]!;
+    const rows = parseInfluxLines(`m v=${value} ${ts}`, { now: NOW, precision });
+    const want = Number(value);
+    if (value.replace(/[+-]/, "") === "." || value.replace(/[+-]/, "") === "" || want !== want) {
+      assert.equal(rows.sampleCount, 0, value);
+      continue;
+    }
+    const drop = { ns: 6, us: 3, ms: 0, s: 0, m: 0, h: 0 }[precision];
+    const mul = { ns: 1, us: 1, ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[precision];
+    const wantT = integerTextToMs(ts, drop, mul);
+    if (!Number.isSafeInteger(wantT)) {
+      assert.equal(rows.sampleCount, 0, ts);
+      continue;
+    }
+    assert.equal(rows.sampleCount, 1, `${value} ${ts}`);
+    assert.ok(Object.is(rows.sampleV[0], want), `${value}: ${rows.sampleV[0]} !== ${want}`);
+    assert.ok(
+      Object.is(rows.sampleT[0], wantT),
+      `${ts} ${precision}: ${rows.sampleT[0]} !== ${wantT}`,
+    );
+  }
+});
+
+Deno.test("parseInfluxLines() gives the same rows for known and new series", () => {
+  const rnd = seededRandom(11);
+  for (let k = 0; k < 300; k++) {
+    const lines: string[] = [];
+    for (let l = 0; l < 1 + rnd.int(6); l++) {
+      const tags = Array.from({ length: rnd.int(3) }, (_, i) => `,t${i}=v${rnd.int(3)}`).join("");
+      const fields = Array.from(
+        { length: 1 + rnd.int(3) },
+        (_, i) => `f${rnd.int(3) + i}=${rnd.int(9)}`,
+      );
+      lines.push(`m${rnd.int(2)}${tags} ${fields.join(",")} ${rnd.int(5)}000000`);
+    }
+    const text = lines.join("\n");
+    const fresh = `fresh${k}_` + text.replaceAll("\nm", `\nfresh${k}_m`);
+    const first = renderRows(parseInfluxLines(fresh, { now: NOW }));
+    const second = renderRows(parseInfluxLines(fresh, { now: NOW }));
+    assert.deepEqual(second, first, text);
+    // Line by line gives the same samples as the whole text.
+    const oneByOne = lines.flatMap((_, i) =>
+      renderRows(parseInfluxLines(fresh.split("\n")[i]!, { now: NOW }))
+    );
+    assert.deepEqual(oneByOne, first, text);
   }
 });

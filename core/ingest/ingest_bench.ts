@@ -6,16 +6,22 @@
  * `deno bench` runs parse + pipeline per protocol against an appender that
  * stores nothing. Run as a script to print samples/s on one core:
  *
- *   deno run --allow-all core/ingest/ingest_bench.ts [--batches=40] [--storage]
+ *   deno run --allow-all core/ingest/ingest_bench.ts [--batches=40] [--storage] [--http]
+ *     [--only=<protocol name part>]
  *
  * It prints, per protocol: parse only; parse + pipeline (validation, cache,
  * SampleBatch) with a null appender; and through the Hono routes
  * (`app.request`, body decoding included, no socket). With `--storage` it
  * also runs the routes over the real core/tsdb database (WAL fsync
- * "always") in a temp dir.
+ * "always") in a temp dir; with `--http` the same through a real socket
+ * (`Deno.serve` on 127.0.0.1, the client is `fetch` in this process). Both
+ * say which share of the time the storage append took. Each rate is given
+ * by the wall clock and by this process's CPU time, since the machine may
+ * be shared.
  *
  * @module
  */
+import process from "node:process";
 import { SampleBatch } from "../model/storage.ts";
 import type { Appender, AppendResult } from "../model/storage.ts";
 import { generateEdgeWorkload } from "../tsdb/edge_workload.ts";
@@ -129,21 +135,56 @@ if (!import.meta.main) {
   }
 }
 
-async function timed(n: number, samples: number, f: (i: number) => unknown): Promise<string> {
-  await f(0); // warm up caches and JIT
-  const t0 = performance.now();
+/** Wall-clock and process CPU rates of `n` calls of `f`, after a few warm-up calls. */
+async function timed(
+  n: number,
+  samples: number,
+  f: (i: number) => unknown,
+): Promise<{ wall: number; cpu: number; text: string }> {
+  for (let i = 0; i < Math.min(3, n); i++) await f(i); // warm up caches and JIT tiers
+  const c0 = cpuMs(), t0 = performance.now();
   for (let i = 0; i < n; i++) await f(i);
-  const s = (performance.now() - t0) / 1000;
-  return `${Math.round((n * samples) / s).toLocaleString("en-US").padStart(11)} samples/s`;
+  const wall = (n * samples) / ((performance.now() - t0) / 1000);
+  const cpu = (n * samples) / ((cpuMs() - c0) / 1000);
+  const fmt = (x: number) => Math.round(x).toLocaleString("en-US").padStart(10);
+  return { wall, cpu, text: `${fmt(wall)}/s (cpu ${fmt(cpu)}/s)` };
+}
+
+/** User + system CPU time of this process, in ms (all threads). */
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+/** Wraps an appender to add up the time its appends take. */
+function timing(appender: Appender): Appender & { ms: number } {
+  const t = {
+    ms: 0,
+    async append(batch: SampleBatch) {
+      const t0 = performance.now();
+      try {
+        return await appender.append(batch);
+      } finally {
+        t.ms += performance.now() - t0;
+      }
+    },
+    setMetadata: appender.setMetadata.bind(appender),
+  };
+  return t;
 }
 
 async function main(): Promise<void> {
   const arg = (k: string) => Deno.args.find((a) => a.startsWith(`--${k}`));
   const batches = Number(arg("batches")?.split("=")[1] ?? 40);
   const withStorage = arg("storage") !== undefined;
+  const overHttp = arg("http") !== undefined;
+  const only = arg("only")?.split("=")[1];
   const bodies = buildBodies(batches);
   const per = bodies.samplesPerRequest;
-  console.log(`edge workload: 2,000 series, ${batches} requests × ${per} samples, one core`);
+  console.log(
+    `edge workload: 2,000 series, ${batches} requests × ${per} samples, one request at a time; ` +
+      "rates are samples/s by the wall clock and by this process's CPU time",
+  );
   const { ingestRoutes } = await import("../../routes/ingest.ts");
   const routes: Record<string, [string, (i: number) => BodyInit, Record<string, string>]> = {
     "line protocol (20 fields/line)": ["/write", (i) => bodies.influx[i]!, {}],
@@ -154,7 +195,9 @@ async function main(): Promise<void> {
     "prometheus text": ["/api/v1/import/prometheus", (i) => bodies.prometheus[i]!, {}],
     "json": ["/api/v1/metrics", (i) => bodies.json[i]!, {}],
   };
+  const selected = (name: string) => only === undefined || name.includes(only);
   for (const [name, parse] of Object.entries(parsers(bodies))) {
+    if (!selected(name)) continue;
     const pipeline = new IngestPipeline({ appender: new NullAppender() });
     const app = ingestRoutes({ pipeline, now: () => NOW });
     const [path, body, headers] = routes[name]!;
@@ -164,11 +207,18 @@ async function main(): Promise<void> {
       const res = await app.request(path, { method: "POST", body: body(i % batches), headers });
       if (res.status >= 300) throw new Error(`BUG: ${res.status} ${await res.text()}`);
     });
-    console.log(`${name.padEnd(31)} parse ${parseOnly} | +pipeline ${piped} | routes ${http}`);
+    console.log(`${name.padEnd(31)} parse ${parseOnly.text}`);
+    console.log(`${"".padEnd(31)} +pipeline (null appender) ${piped.text}`);
+    console.log(`${"".padEnd(31)} routes (app.request) ${http.text}`);
   }
-  if (withStorage) {
-    const { openDB } = await import("../tsdb/db.ts");
-    for (const name of ["line protocol (20 fields/line)", "remote write"]) {
+  if (!withStorage && !overHttp) return;
+  const { openDB } = await import("../tsdb/db.ts");
+  for (
+    const name of ["line protocol (20 fields/line)", "line protocol (1 field/line)", "remote write"]
+  ) {
+    if (!selected(name)) continue;
+    for (const mode of [withStorage ? "routes" : "", overHttp ? "http" : ""]) {
+      if (mode === "") continue;
       const dir = await Deno.makeTempDir({ prefix: "perch-ingest-bench-" });
       const db = await openDB({
         dir,
@@ -177,16 +227,39 @@ async function main(): Promise<void> {
         futureToleranceMs: Infinity,
         backgroundIntervalMs: 0,
       });
-      const pipeline = new IngestPipeline({ appender: db });
+      const appender = timing(db);
+      const pipeline = new IngestPipeline({ appender });
       const app = ingestRoutes({ pipeline, now: () => NOW });
       const [path, body, headers] = routes[name]!;
+      let send: (i: number) => Promise<Response>;
+      let server: Deno.HttpServer<Deno.NetAddr> | undefined;
+      if (mode === "http") {
+        server = Deno.serve(
+          { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+          app.fetch,
+        );
+        const url = `http://127.0.0.1:${server.addr.port}${path}`;
+        send = (i) => fetch(url, { method: "POST", body: body(i), headers });
+      } else {
+        send = async (i) => await app.request(path, { method: "POST", body: body(i), headers });
+      }
+      let total = 0, calls = 0;
       const rate = await timed(batches - 1, per, async (i) => {
-        const res = await app.request(path, { method: "POST", body: body(i), headers });
+        if (calls++ === Math.min(3, batches - 1)) appender.ms = total = 0; // after the warm-up
+        const t0 = performance.now();
+        const res = await send(i);
         if (res.status >= 300) throw new Error(`BUG: ${res.status} ${await res.text()}`);
+        await res.body?.cancel();
+        total += performance.now() - t0;
       });
+      await server?.shutdown();
       await db.close();
       await Deno.remove(dir, { recursive: true });
-      console.log(`${name.padEnd(31)} routes + tsdb (fsync always, 1 request at a time) ${rate}`);
+      const share = Math.round((100 * appender.ms) / total);
+      console.log(
+        `${name.padEnd(31)} ${mode === "http" ? "HTTP socket" : "routes"} + tsdb (fsync always) ` +
+          `${rate.text}; storage append ${share}% of the time`,
+      );
     }
   }
 }

@@ -306,7 +306,7 @@ export class IngestPipeline {
     const n = rows.sampleCount;
     const ss = rows.sampleSeries, st = rows.sampleT, sv = rows.sampleV;
     let invalidSeries = 0, seriesLimit = 0, metricLimit = 0, badTime = 0;
-    const origin = new Int32Array(n); // batch sample → rows series, for messages
+    const origin = new Int32Array(n); // batch sample → rows sample, for messages
     for (let i = 0; i < n; i++) {
       const j = ss[i]!;
       const ref = refOf[j]!;
@@ -324,11 +324,11 @@ export class IngestPipeline {
             field: "timestamp",
             value: String(t),
             message: "timestamp is out of range",
-          }),
+          }, rows.sampleLine[i]!),
         );
         continue;
       }
-      origin[batch.length] = j;
+      origin[batch.length] = i;
       batch.add(ref, t, sv[i]!);
     }
 
@@ -350,13 +350,13 @@ export class IngestPipeline {
         const byReason = new Map<RejectReason, number>();
         for (const r of res.rejected) {
           byReason.set(r.reason, (byReason.get(r.reason) ?? 0) + 1);
-          const j = origin[r.index] ?? 0;
+          const i = origin[r.index] ?? 0;
           listed(
-            locate(rows, j, {
+            locate(rows, rows.sampleSeries[i]!, {
               field: "timestamp",
               value: String(batch.t(r.index)),
               message: r.message,
-            }),
+            }, rows.sampleLine[i]!),
           );
         }
         for (const [reason, k] of byReason) {
@@ -449,11 +449,14 @@ function resolveSeries(
   return { labels, key: labelsKey(labels), name };
 }
 
-/** Prefixes a series problem with where the series came from. */
-function locate(rows: ParsedRows, j: number, p: IngestProblem): IngestProblem {
+/**
+ * Prefixes a problem with where its series (or, given `sampleLine`, its
+ * sample) came from.
+ */
+function locate(rows: ParsedRows, j: number, p: IngestProblem, sampleLine = 0): IngestProblem {
   const field = p.field === METRIC_NAME ? "name" : p.field;
   const where = rows.seriesWhere[j]!;
-  const line = rows.seriesLine[j]!;
+  const line = sampleLine > 0 ? sampleLine : rows.seriesLine[j]!;
   if (where === "" && line > 0) {
     return { field: `line ${line} ${field}`, value: p.value, message: p.message, line };
   }

@@ -361,7 +361,7 @@ class TextParser {
     }
     // Anything after "#" is an exemplar: skipped.
     const j = this.rows.addSeries(name, labels, t.slice(s, keyEnd), "", line);
-    this.rows.addSample(j, ts, v);
+    this.rows.addSample(j, ts, v, line);
   }
 }
 

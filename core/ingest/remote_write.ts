@@ -13,6 +13,10 @@
  *                          string help = 4; string unit = 5; }
  * ```
  *
+ * Series are cached across requests by the raw bytes of their labels, so a
+ * known series is not decoded again, and a series repeated in one request is
+ * listed once.
+ *
  * Exemplars and native histograms are skipped and counted in a warning.
  * A malformed message refuses the whole request (as Prometheus does), since
  * nothing after the fault can be trusted.
@@ -35,26 +39,57 @@ const RW_TYPES: readonly MetricType[] = [
   "gauge", // STATESET
 ];
 
+/** A decoded series, shared by all requests (see {@linkcode seriesCache}). */
+interface RwSeries {
+  readonly name: string;
+  /** Label pairs without `__name__`; shared, so nobody may change them. */
+  readonly labels: string[];
+  /** The raw key, for the pipeline's cache. */
+  readonly key: string;
+  /** Why the series is refused, or "" (then `problemValue` names the culprit). */
+  readonly problem: string;
+  readonly problemValue: string;
+  /** Parse call that last added this series to its rows, and its index there. */
+  epoch: number;
+  j: number;
+}
+
+/**
+ * Decoded series by the raw bytes of their labels (as a string, one char per
+ * byte): senders repeat the same series in every request, so a known series
+ * costs one lookup and no UTF-8 decoding. Cleared when full.
+ */
+const seriesCache = new Map<string, RwSeries>();
+const SERIES_CACHE_MAX = 100_000;
+/** Counts parse calls, so a series is added once per request. */
+let parseEpoch = 0;
+
 /** Decodes a remote write WriteRequest into rows; never throws on bad input. */
 export function parseRemoteWrite(body: Uint8Array): ParsedRows {
   const rows = new ParsedRows();
   const counts = { exemplars: 0, histograms: 0 };
+  const epoch = ++parseEpoch;
   let index = 0;
   let at = "body";
   try {
     const r = new ProtoReader(body);
-    while (r.pos < r.end) {
+    while (r.pos < body.length) {
       at = "body";
       const tag = r.uint32();
       const field = tag >>> 3, wire = tag & 7;
       if (field === 1 && wire === LEN) {
         at = `timeseries[${index}]`;
-        const [s, e] = r.bytes();
-        timeSeries(rows, body, s, e, index++, counts);
+        const s = r.len();
+        const e = r.lenEnd;
+        r.pos = s;
+        r.end = e;
+        timeSeries(rows, r, index++, counts, epoch);
+        r.pos = e;
+        r.end = body.length;
       } else if (field === 3 && wire === LEN) {
         at = "metadata";
-        const [s, e] = r.bytes();
-        metadata(rows, body, s, e);
+        const s = r.len();
+        metadata(rows, body, s, r.lenEnd);
       } else {
         r.skip(wire);
       }
@@ -73,92 +108,123 @@ export function parseRemoteWrite(body: Uint8Array): ParsedRows {
   return rows;
 }
 
+/** Reads one TimeSeries in [r.pos, r.end); labels are decoded only for new series. */
 function timeSeries(
   rows: ParsedRows,
-  buf: Uint8Array,
-  s: number,
-  e: number,
+  r: ProtoReader,
   index: number,
   counts: { exemplars: number; histograms: number },
+  epoch: number,
 ): void {
-  const r = new ProtoReader(buf, s, e);
-  const labels: string[] = [];
-  let name = "";
-  let hasName = false;
+  const buf = r.buf, s = r.pos, e = r.end;
   let keyStart = -1, keyEnd = -1, contiguous = true;
-  let firstSample = -1;
-  let duplicate = "";
+  const firstSample = rows.sampleCount;
   while (r.pos < e) {
     const fieldStart = r.pos;
     const tag = r.uint32();
     const field = tag >>> 3, wire = tag & 7;
     if (field === 1 && wire === LEN) {
-      const [ls, le] = r.bytes();
+      r.len();
       if (keyStart < 0) keyStart = fieldStart;
       else if (keyEnd !== fieldStart) contiguous = false;
-      keyEnd = le;
-      const lr = new ProtoReader(buf, ls, le);
-      let ln = "", lv = "";
-      while (lr.pos < le) {
-        const t = lr.uint32();
-        if ((t >>> 3) === 1 && (t & 7) === LEN) {
-          const [a, b] = lr.bytes();
-          ln = decodeUtf8(buf, a, b);
-        } else if ((t >>> 3) === 2 && (t & 7) === LEN) {
-          const [a, b] = lr.bytes();
-          lv = decodeUtf8(buf, a, b);
-        } else lr.skip(t & 7);
-      }
-      if (ln === "__name__") {
-        if (hasName) duplicate = ln;
-        name = lv;
-        hasName = true;
-      } else {
-        for (let k = 0; k < labels.length; k += 2) if (labels[k] === ln) duplicate = ln;
-        labels.push(ln, lv);
-      }
+      keyEnd = r.lenEnd;
     } else if (field === 2 && wire === LEN) {
-      const [ss, se] = r.bytes();
-      const sr = new ProtoReader(buf, ss, se);
+      const ss = r.len();
+      const se = r.lenEnd;
+      r.pos = ss;
       let v = 0, t = 0;
-      while (sr.pos < se) {
-        const st = sr.uint32();
+      while (r.pos < se) {
+        const st = r.uint32();
         const sf = st >>> 3, sw = st & 7;
-        if (sf === 1 && sw === FIXED64) v = sr.double();
-        else if (sf === 2 && sw === VARINT) t = sr.int64();
-        else sr.skip(sw);
+        if (sf === 1 && sw === FIXED64) v = r.double();
+        else if (sf === 2 && sw === VARINT) t = r.int64();
+        else r.skip(sw);
       }
-      if (firstSample < 0) firstSample = rows.sampleCount;
-      // The series index is set below, once the labels are complete.
+      if (r.pos !== se) throw new ProtoError("sample runs past its message");
+      // The series index is set below, once the labels are known.
       rows.addSample(-1, t, v);
     } else if (field === 3 && wire === LEN) {
-      r.bytes();
+      r.len();
       counts.exemplars++;
     } else if (field === 4 && wire === LEN) {
-      r.bytes();
+      r.len();
       counts.histograms++;
     } else {
       r.skip(wire);
     }
   }
-  const where = `timeseries[${index}]`;
-  const n = firstSample < 0 ? 0 : rows.sampleCount - firstSample;
-  let problem = "";
-  if (duplicate !== "") problem = `duplicate label "${duplicate}"`;
-  else if (!hasName) problem = "missing __name__ label";
-  if (problem !== "") {
-    rows.addError(`${where}.labels`, duplicate || labelsText(labels), problem);
+  const n = rows.sampleCount - firstSample;
+  let series: RwSeries | undefined;
+  const rawKey = keyStart >= 0 && contiguous ? bytesKey(buf, keyStart, keyEnd) : "";
+  if (rawKey !== "") series = seriesCache.get(rawKey);
+  if (series === undefined) {
+    series = decodeSeries(buf, s, e, rawKey);
+    if (rawKey !== "") {
+      if (seriesCache.size >= SERIES_CACHE_MAX) seriesCache.clear();
+      seriesCache.set(rawKey, series);
+    }
+  }
+  if (series.problem !== "") {
+    rows.addError(`timeseries[${index}].labels`, series.problemValue, series.problem);
     rows.invalidSamples += n;
-    dropSamplesFrom(rows, firstSample);
+    rows.truncateSamples(firstSample);
     return;
   }
-  const rawKey = keyStart >= 0 && contiguous ? bytesKey(buf, keyStart, keyEnd) : "";
-  const j = rows.addSeries(name, labels, rawKey, where);
-  if (firstSample >= 0) rows.setSampleSeries(firstSample, j);
+  if (series.epoch !== epoch || rawKey === "") {
+    series.epoch = epoch;
+    series.j = rows.addSeries(series.name, series.labels, series.key, `timeseries[${index}]`);
+  }
+  if (n > 0) rows.setSampleSeries(firstSample, series.j);
 }
 
-function dropSamplesFrom(rows: ParsedRows, first: number): void {
-  if (first >= 0) rows.truncateSamples(first);
+/** Decodes the labels of the TimeSeries in buf[s, e). */
+function decodeSeries(buf: Uint8Array, s: number, e: number, key: string): RwSeries {
+  const r = new ProtoReader(buf, s, e);
+  const labels: string[] = [];
+  let name = "";
+  let hasName = false;
+  let duplicate = "";
+  while (r.pos < e) {
+    const tag = r.uint32();
+    if (tag !== ((1 << 3) | LEN)) {
+      r.skip(tag & 7);
+      continue;
+    }
+    const ls = r.len();
+    const le = r.lenEnd;
+    let ln = "", lv = "";
+    r.pos = ls;
+    r.end = le;
+    while (r.pos < le) {
+      const t = r.uint32();
+      if ((t >>> 3) === 1 && (t & 7) === LEN) {
+        const a = r.len();
+        ln = decodeUtf8(buf, a, r.lenEnd);
+      } else if ((t >>> 3) === 2 && (t & 7) === LEN) {
+        const a = r.len();
+        lv = decodeUtf8(buf, a, r.lenEnd);
+      } else r.skip(t & 7);
+    }
+    r.pos = le;
+    r.end = e;
+    if (ln === "__name__") {
+      if (hasName) duplicate = ln;
+      name = lv;
+      hasName = true;
+    } else {
+      for (let k = 0; k < labels.length; k += 2) if (labels[k] === ln) duplicate = ln;
+      labels.push(ln, lv);
+    }
+  }
+  let problem = "", problemValue = "";
+  if (duplicate !== "") {
+    problem = `duplicate label "${duplicate}"`;
+    problemValue = duplicate;
+  } else if (!hasName) {
+    problem = "missing __name__ label";
+    problemValue = labelsText(labels);
+  }
+  return { name, labels, key, problem, problemValue, epoch: 0, j: 0 };
 }
 
 function labelsText(labels: string[]): string {

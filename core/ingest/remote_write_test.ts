@@ -224,3 +224,42 @@ Deno.test("parseRemoteWrite() never throws on random or mutated input", () => {
     }
   }
 });
+
+Deno.test("parseRemoteWrite() lists a repeated series once and decodes known series the same", () => {
+  const body = encodeWriteRequest({
+    series: [
+      series({ __name__: "a", x: "1" }, [1, 2], [1, 2]),
+      series({ __name__: "b" }, [1], [5]),
+      series({ __name__: "a", x: "1" }, [3], [3]),
+      series({ x: "no name" }, [4], [4]),
+    ],
+  });
+  const first = parseRemoteWrite(body);
+  assert.equal(first.seriesCount, 2);
+  assert.deepEqual(renderRows(first), [
+    'a{x="1"} 1 @1',
+    'a{x="1"} 2 @2',
+    "b 5 @1",
+    'a{x="1"} 3 @3',
+    "ERR timeseries[3].labels: missing __name__ label",
+  ]);
+  // Second time the series come from the cache: same rows, same problems.
+  const again = parseRemoteWrite(body);
+  assert.deepEqual(renderRows(again), renderRows(first));
+  assert.equal(again.invalidSamples, 1);
+  assert.deepEqual(again.seriesWhere, ["timeseries[0]", "timeseries[1]"]);
+  // Random series sets parse alike from a cold and a warm cache.
+  const rnd = seededRandom(9);
+  for (let k = 0; k < 200; k++) {
+    const list: WriteSeries[] = [];
+    for (let i = 0; i < 1 + rnd.int(5); i++) {
+      const labels: Record<string, string> = { __name__: `m${k}_${rnd.int(3)}` };
+      for (let l = 0; l < rnd.int(3); l++) labels[`l${rnd.int(3)}`] = `v${rnd.int(3)}`;
+      list.push(series(labels, [i], [rnd.int(100)]));
+    }
+    const b = encodeWriteRequest({ series: list });
+    const cold = renderRows(parseRemoteWrite(b));
+    assert.equal(cold.length, list.length);
+    assert.deepEqual(renderRows(parseRemoteWrite(b)), cold);
+  }
+});

@@ -65,6 +65,8 @@ export class ParsedRows {
   sampleT: Float64Array = new Float64Array(256);
   /** Value of each sample. */
   sampleV: Float64Array = new Float64Array(256);
+  /** 1-based input line of each sample, 0 when not line-based. */
+  sampleLine: Int32Array = new Int32Array(256);
   #samples = 0;
 
   /** Metadata (type, help, unit) by metric family name. */
@@ -97,13 +99,14 @@ export class ParsedRows {
     return j;
   }
 
-  /** Adds a sample of series `j`. */
-  addSample(j: number, t: number, v: number): void {
+  /** Adds a sample of series `j`, from input line `line` (0 when not line-based). */
+  addSample(j: number, t: number, v: number, line = 0): void {
     const i = this.#samples;
     if (i === this.sampleT.length) this.#grow();
     this.sampleSeries[i] = j;
     this.sampleT[i] = t;
     this.sampleV[i] = v;
+    this.sampleLine[i] = line;
     this.#samples = i + 1;
   }
 
@@ -120,12 +123,15 @@ export class ParsedRows {
   #grow(): void {
     const n = this.sampleT.length * 2;
     const s = new Int32Array(n), t = new Float64Array(n), v = new Float64Array(n);
+    const l = new Int32Array(n);
     s.set(this.sampleSeries);
     t.set(this.sampleT);
     v.set(this.sampleV);
+    l.set(this.sampleLine);
     this.sampleSeries = s;
     this.sampleT = t;
     this.sampleV = v;
+    this.sampleLine = l;
   }
 
   /** Records a problem. */
