@@ -26,6 +26,14 @@ import { createRuleManager, engineQueryFunc } from "./core/rules/mod.ts";
 import { BUILTIN_RULE_FILES } from "./core/rules/_builtin_files.ts";
 import { DashboardStore, dirSource, provisionDashboards } from "./core/dashboards/mod.ts";
 import { LiveHub } from "./core/live/mod.ts";
+import {
+  parseRemoteWriteConfigs,
+  registerRemoteWriteMetrics,
+  REMOTE_KV_FILE,
+  type RemoteWriteConfig,
+  RemoteWriteManager,
+} from "./core/remote/mod.ts";
+import { Authenticator, tlsServeOptions } from "./core/auth/mod.ts";
 import { VERSION } from "./core/version.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { apiRoutes } from "./routes/api.ts";
@@ -36,6 +44,8 @@ import { rulesRoutes } from "./routes/rules.ts";
 import { scrapeRoutes } from "./routes/scrape.ts";
 import { dashboardRoutes } from "./routes/dashboards.ts";
 import { engineQueryFn, wsRoutes } from "./routes/ws.ts";
+import { remoteRoutes } from "./routes/remote.ts";
+import { authMiddleware } from "./routes/auth.ts";
 import { systemRoutes } from "./routes/system.ts";
 import { uiRoutes } from "./routes/ui/mod.tsx";
 
@@ -86,6 +96,7 @@ async function readConfigText(path: string | undefined): Promise<string | undefi
 interface Parts {
   readonly scrape: readonly ScrapeConfig[];
   readonly notify: NotifyConfig;
+  readonly remoteWrite: readonly RemoteWriteConfig[];
 }
 
 type Resolved =
@@ -116,8 +127,16 @@ export function resolveAll(
     time_intervals: c.time_intervals,
   });
   if ("errors" in notify) errors.push(...notify.errors);
-  if (errors.length > 0 || !scrape.ok || "errors" in notify) return { ok: false, errors };
-  return { ok: true, config: c, parts: { scrape: scrape.configs, notify: notify.config } };
+  const remoteWrite = parseRemoteWriteConfigs(c.remote_write);
+  if (!remoteWrite.ok) errors.push(...remoteWrite.errors);
+  if (errors.length > 0 || !scrape.ok || "errors" in notify || !remoteWrite.ok) {
+    return { ok: false, errors };
+  }
+  return {
+    ok: true,
+    config: c,
+    parts: { scrape: scrape.configs, notify: notify.config, remoteWrite: remoteWrite.configs },
+  };
 }
 
 /** The directory relative paths in the config file are resolved against. */
@@ -240,6 +259,31 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
   health.register("storage", () => storage.health());
   registerStorageMetrics(registry, () => storage.stats());
 
+  // Remote write out: endpoints read storage through their own cursors. Every
+  // writer appends through `appender`, so late samples behind a cursor are
+  // tracked and still sent.
+  let remote: RemoteWriteManager | undefined;
+  await lifecycle.start({
+    name: "remote_write",
+    async start() {
+      remote = await RemoteWriteManager.open({
+        querier: storage,
+        kv: `${dataDir}/${REMOTE_KV_FILE}`,
+        logger: logger.child("remote"),
+        externalLabels: () => config.global.external_labels,
+        retentionMs: config.storage.retention,
+      });
+      await remote.apply(parts.remoteWrite);
+    },
+    async stop() {
+      await remote?.close();
+    },
+  });
+  const remoteWrite = remote!;
+  const appender = remoteWrite.appender(storage);
+  registerRemoteWriteMetrics(registry, () => remoteWrite.stats());
+  reloadListeners.push((_c, p) => remoteWrite.apply(p.remoteWrite));
+
   // Query.
   const makeEngine = (c: Config): Engine =>
     createEngine({
@@ -258,7 +302,7 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
   const ingestStats = registerIngestMetrics(registry);
   const makePipeline = (c: Config) =>
     new IngestPipeline({
-      appender: storage,
+      appender,
       limits: {
         maxSeries: c.limits.max_series,
         maxSeriesPerMetric: c.limits.max_series_per_metric,
@@ -336,7 +380,7 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
   const rules = createRuleManager({
     kv: stateKv,
     query: engineQueryFunc({ instantQuery: (expr, t) => engine.instantQuery(expr, t) }),
-    appender: storage,
+    appender,
     sink: notifier.sink,
     logger,
     registry,
@@ -420,6 +464,12 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
     registry,
     maxBodyBytes: () => config.server.max_body_bytes,
   });
+  // Access control per scope (write, read, admin); open unless configured.
+  let authenticator = new Authenticator(config.auth);
+  reloadListeners.push((c) => {
+    authenticator = new Authenticator(c.auth);
+  });
+  app.use("*", authMiddleware(() => authenticator));
   app.route(
     "/",
     systemRoutes({ health, registry, ready: () => ready, reload }),
@@ -455,6 +505,22 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
   app.route("/", wsRoutes({ hub }));
   app.route(
     "/",
+    remoteRoutes({
+      querier: storage,
+      pipeline: { ingest: (protocol, rows, o) => pipeline.ingest(protocol, rows, o) },
+      storage,
+      dataDir,
+      snapshotKvs: () => [
+        { file: "index.kv" },
+        { file: "state.kv", kv: stateKv },
+        { file: REMOTE_KV_FILE },
+      ],
+      externalLabels: () => config.global.external_labels,
+      lookbackMs: () => config.query.lookback_delta,
+    }),
+  );
+  app.route(
+    "/",
     uiRoutes({
       homeData: async () => ({
         health: await health.run(),
@@ -466,6 +532,7 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
     }),
   );
 
+  const tls = await tlsServeOptions(config.auth);
   let server: Deno.HttpServer<Deno.NetAddr> | undefined;
   let addr = listen;
   const http: Component = {
@@ -476,6 +543,7 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
           server = Deno.serve({
             hostname: listen.hostname,
             port: listen.port,
+            ...tls,
             onListen: (a) => {
               addr = { hostname: a.hostname, port: a.port };
               log.info("listening", { addr: `${a.hostname}:${a.port}`, version: VERSION });

@@ -32,7 +32,7 @@ import { BadParam, MIN_TIME, parseMatchParam, parseTime } from "./api_params.ts"
 export interface RemoteRoutesDeps {
   readonly querier: Querier;
   /** The shared ingest pipeline (import goes through it). */
-  readonly pipeline: IngestPipeline;
+  readonly pipeline: Pick<IngestPipeline, "ingest">;
   /** Storage (flushed before a snapshot). */
   readonly storage: { flush(): Promise<void> };
   readonly dataDir: string;

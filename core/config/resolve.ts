@@ -148,5 +148,6 @@ export function restartOnlyChanges(before: Config, after: Config): string[] {
   if (before.storage.data_dir !== after.storage.data_dir) out.push("storage.data_dir");
   if (before.storage.block_range !== after.storage.block_range) out.push("storage.block_range");
   if (JSON.stringify(before.silences) !== JSON.stringify(after.silences)) out.push("silences");
+  if (JSON.stringify(before.auth.tls) !== JSON.stringify(after.auth.tls)) out.push("auth.tls");
   return out;
 }
