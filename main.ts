@@ -18,7 +18,7 @@ import {
   Registry,
 } from "./core/selfmon/mod.ts";
 import { type DB, openDB } from "./core/tsdb/mod.ts";
-import { createEngine, type Engine } from "./core/promql/mod.ts";
+import { createEngine, type Engine, RangeResultCache } from "./core/promql/mod.ts";
 import { IngestPipeline } from "./core/ingest/mod.ts";
 import { createScrapeManager, parseScrapeConfigs, type ScrapeConfig } from "./core/scrape/mod.ts";
 import { createNotifier, type NotifyConfig, parseNotifyConfig } from "./core/notify/mod.ts";
@@ -294,6 +294,38 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
       maxSeries: c.query.max_series || Infinity,
     });
   let engine = makeEngine(config);
+
+  // Range results over data that can no longer change are cached. "Can no
+  // longer change" is conservatively older than the out-of-order window
+  // (nothing is cached with an unlimited window); retention deleting blocks
+  // changes old data too, so the cache is cleared when it does.
+  const rangeCache = new RangeResultCache({
+    maxBytes: config.query.cache_max_bytes,
+    immutableBefore: () => Date.now() - config.storage.out_of_order_window,
+  });
+  // Query settings (lookback) shape cached results: start afresh on reload.
+  reloadListeners.push(() => rangeCache.clear());
+  let retentionDeletions = 0;
+  const cacheGuard = setInterval(async () => {
+    const deleted = (await storage.stats()).retentionDeletedBlocks;
+    if (deleted !== retentionDeletions) {
+      retentionDeletions = deleted;
+      rangeCache.clear();
+    }
+  }, 30_000);
+  Deno.unrefTimer(cacheGuard);
+  registry.collected("counter", {
+    name: "perch_query_cache_hits_total",
+    help: "Range-query steps answered from the result cache.",
+  }, () => [{ value: rangeCache.stats().hits }]);
+  registry.collected("counter", {
+    name: "perch_query_cache_misses_total",
+    help: "Range-query steps computed because they were not cached.",
+  }, () => [{ value: rangeCache.stats().misses }]);
+  registry.collected("gauge", {
+    name: "perch_query_cache_bytes",
+    help: "Estimated bytes held by the range-query result cache.",
+  }, () => [{ value: rangeCache.stats().bytes }]);
   reloadListeners.push((c) => {
     engine = makeEngine(c);
   });
@@ -490,6 +522,7 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
     "/",
     apiRoutes({
       engine: () => engine,
+      rangeCache,
       querier: storage,
       config: () => config,
       startedAt,
@@ -578,6 +611,7 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
     async stop() {
       ready = false;
       watcher?.close();
+      clearInterval(cacheGuard);
       return await lifecycle.stopAll(config.server.shutdown_timeout);
     },
   };

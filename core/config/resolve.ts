@@ -149,5 +149,8 @@ export function restartOnlyChanges(before: Config, after: Config): string[] {
   if (before.storage.block_range !== after.storage.block_range) out.push("storage.block_range");
   if (JSON.stringify(before.silences) !== JSON.stringify(after.silences)) out.push("silences");
   if (JSON.stringify(before.auth.tls) !== JSON.stringify(after.auth.tls)) out.push("auth.tls");
+  if (before.query.cache_max_bytes !== after.query.cache_max_bytes) {
+    out.push("query.cache_max_bytes");
+  }
   return out;
 }
