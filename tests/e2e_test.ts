@@ -17,7 +17,9 @@ async function json(res: Response) {
 }
 
 async function instant(url: string, query: string, t: number) {
-  const res = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(query)}&time=${t / 1000}`);
+  const res = await fetch(
+    `${url}/api/v1/query?query=${encodeURIComponent(query)}&time=${t / 1000}`,
+  );
   const body = await json(res);
   assert.equal(res.status, 200, JSON.stringify(body));
   return body.data.result as { metric: Record<string, string>; value: [number, string] }[];
@@ -91,7 +93,10 @@ Deno.test("samples pushed with every protocol are queryable and survive a restar
     }]);
     assert.deepEqual((await instant(url, "weather_temp", now))[0]?.value, [now / 1000, "21.5"]);
     assert.deepEqual((await instant(url, "weather_humidity", now))[0]?.value, [now / 1000, "40"]);
-    assert.deepEqual((await instant(url, "pump_rpm", now))[0]?.metric, { __name__: "pump_rpm", site: "north" });
+    assert.deepEqual((await instant(url, "pump_rpm", now))[0]?.metric, {
+      __name__: "pump_rpm",
+      site: "north",
+    });
     assert.deepEqual((await instant(url, "door_open", now))[0]?.value, [now / 1000, "1"]);
     assert.equal((await instant(url, "good_v", now)).length, 1);
   };
@@ -123,6 +128,31 @@ Deno.test("samples pushed with every protocol are queryable and survive a restar
   p = await spawnPerch({ dataDir });
   try {
     await expectAll(p.url);
+  } finally {
+    await p.stop();
+  }
+});
+
+Deno.test("range queries over old data are answered from the result cache, identically", async () => {
+  const p = await spawnPerch({ env: { PERCH_SELF_SCRAPE__ENABLED: "false" } });
+  try {
+    const t0 = Math.floor(Date.now() / 60_000) * 60_000 - 3 * 3_600_000;
+    const lines: string[] = [];
+    for (let i = 0; i < 120; i++) lines.push(`old_gauge{k="v"} ${i % 7} ${t0 + i * 30_000}`);
+    const res = await fetch(`${p.url}/api/v1/import/prometheus`, {
+      method: "POST",
+      body: lines.join("\n"),
+    });
+    assert.equal(res.status, 204, await res.text());
+    const q = `/api/v1/query_range?query=${encodeURIComponent("max_over_time(old_gauge[5m])")}` +
+      `&start=${t0 / 1000}&end=${t0 / 1000 + 3600}&step=60`;
+    const first = await json(await fetch(p.url + q));
+    const second = await json(await fetch(p.url + q));
+    assert.deepEqual(second, first);
+    assert.equal(first.data.result[0].values.length, 61);
+    const m = await (await fetch(`${p.url}/metrics`)).text();
+    const hits = Number(/^perch_query_cache_hits_total (\d+)/m.exec(m)?.[1]);
+    assert.ok(hits > 0, `cache hits: ${hits}`);
   } finally {
     await p.stop();
   }
