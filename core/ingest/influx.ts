@@ -33,6 +33,7 @@
  */
 import { ParsedRows } from "./rows.ts";
 import {
+  detach,
   integerTextToMs,
   isIntegerText,
   parseNumber,
@@ -129,6 +130,8 @@ function unescapeKey(s: string): string {
 
 /** One `<measurement>_<field>` series of a series key, shared by all requests. */
 interface FieldSeries {
+  /** The field key as written (escapes kept). */
+  readonly raw: string;
   /** Metric name. */
   readonly name: string;
   /** Raw key for the pipeline's cache: series key text, a space, raw field key. */
@@ -145,7 +148,16 @@ interface SeriesKeyEntry {
   readonly labels: string[];
   /** Series by raw field key. */
   readonly fields: Map<string, FieldSeries>;
+  /**
+   * The field series last seen at each position of a line: agents write
+   * fields in a stable order, so a field is usually found by comparing its
+   * text here, with no slice and no map lookup.
+   */
+  readonly order: FieldSeries[];
 }
+
+/** Fields per line whose position is remembered in `SeriesKeyEntry.order`. */
+const ORDER_MAX = 64;
 
 /**
  * Parsed series keys by their raw text: agents send the same series again
@@ -163,7 +175,7 @@ const POW10 = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`));
 
 class LineParser {
   // Scratch space for the fields of one line, reused across lines.
-  #fieldKeys: string[] = [];
+  #fieldSeries: FieldSeries[] = [];
   #fieldValues: number[] = [];
   readonly #epoch = ++parseEpoch;
 
@@ -243,17 +255,18 @@ class LineParser {
       const vs = ke + 1;
       const ve = this.#scan(vs, e, false);
       if (ve === vs) return void this.#lineError(s, e, line, `missing value of tag "${key}"`);
-      labels.push(sanitizeLabelName(key), unescapeKey(t.slice(vs, ve)));
+      labels.push(detach(sanitizeLabelName(key)), detach(unescapeKey(t.slice(vs, ve))));
       i = ve;
     }
     if (i !== keyEnd) throw new Error("BUG: influx series key scan disagrees with tag parse");
     const entry: SeriesKeyEntry = {
-      prefix: sanitizeMetricName(measurement) + "_",
+      prefix: detach(sanitizeMetricName(measurement) + "_"),
       labels,
       fields: new Map(),
+      order: [],
     };
     if (seriesCache.size >= SERIES_CACHE_MAX) seriesCache.clear();
-    seriesCache.set(seriesKey, entry);
+    seriesCache.set(detach(seriesKey), entry);
     return entry;
   }
 
@@ -271,17 +284,19 @@ class LineParser {
     while (i < e && t.charCodeAt(i) === SPACE) i++;
     if (i >= e) return this.#lineError(s, e, line, "missing fields");
     // Fields.
-    const keys = this.#fieldKeys, values = this.#fieldValues;
+    const keys = this.#fieldSeries, values = this.#fieldValues;
     keys.length = 0;
     values.length = 0;
     for (;;) {
       const ks = i;
       const ke = this.#scan(ks, e, true);
       if (ke === ks) return this.#lineError(s, e, line, `empty field key at column ${ks - s + 1}`);
-      const rawKey = t.slice(ks, ke);
       if (ke >= e || t.charCodeAt(ke) !== EQUALS) {
-        return this.#lineError(s, e, line, `missing "=" after field key "${unescapeKey(rawKey)}"`);
+        const key = unescapeKey(t.slice(ks, ke));
+        return this.#lineError(s, e, line, `missing "=" after field key "${key}"`);
       }
+      const fs = this.#fieldSeriesOf(entry, seriesKey, ks, ke, keys.length);
+      const rawKey = fs.raw;
       const vs = ke + 1;
       let ve: number;
       if (vs < e && t.charCodeAt(vs) === QUOTE) {
@@ -301,7 +316,7 @@ class LineParser {
           );
         }
         ve++;
-        keys.push(rawKey);
+        keys.push(fs);
         values.push(STRING_FIELD);
       } else {
         ve = vs;
@@ -313,7 +328,7 @@ class LineParser {
         if (ve === vs) {
           return this.#lineError(s, e, line, `missing value of field "${unescapeKey(rawKey)}"`);
         }
-        keys.push(rawKey);
+        keys.push(fs);
         const fast = decimalRange(t, vs, ve);
         values.push(fast === fast ? fast : fieldValue(t.slice(vs, ve)));
       }
@@ -368,9 +383,9 @@ class LineParser {
     const rows = this.rows;
     for (let f = 0; f < keys.length; f++) {
       const v = values[f]!;
-      const rawKey = keys[f]!;
+      const fs = keys[f]!;
       if (v !== v || v === STRING_FIELD) {
-        const key = unescapeKey(rawKey);
+        const key = unescapeKey(fs.raw);
         rows.addError(
           `line ${line} field "${key}"`,
           key,
@@ -382,23 +397,48 @@ class LineParser {
         rows.invalidSamples++;
         continue;
       }
-      let fs = entry.fields.get(rawKey);
-      if (fs === undefined) {
-        if (entry.fields.size >= FIELDS_PER_KEY_MAX) entry.fields.clear();
-        fs = {
-          name: entry.prefix + sanitizeLabelName(unescapeKey(rawKey)),
-          key: seriesKey + " " + rawKey,
-          epoch: 0,
-          j: 0,
-        };
-        entry.fields.set(rawKey, fs);
-      }
       if (fs.epoch !== this.#epoch) {
         fs.epoch = this.#epoch;
         fs.j = rows.addSeries(fs.name, entry.labels, fs.key, "", line);
       }
       rows.addSample(fs.j, ts, v, line);
     }
+  }
+
+  /** The series of the field key text[ks, ke), the `nf`-th field of its line. */
+  #fieldSeriesOf(
+    entry: SeriesKeyEntry,
+    seriesKey: string,
+    ks: number,
+    ke: number,
+    nf: number,
+  ): FieldSeries {
+    const t = this.text;
+    let fs: FieldSeries | undefined = entry.order[nf];
+    if (fs !== undefined) {
+      const raw = fs.raw, n = raw.length;
+      if (n === ke - ks) {
+        let q = 0;
+        while (q < n && raw.charCodeAt(q) === t.charCodeAt(ks + q)) q++;
+        if (q === n) return fs;
+      }
+    }
+    const rawKey = t.slice(ks, ke);
+    fs = entry.fields.get(rawKey);
+    if (fs === undefined) {
+      if (entry.fields.size >= FIELDS_PER_KEY_MAX) entry.fields.clear();
+      const raw = detach(rawKey);
+      fs = {
+        raw,
+        name: detach(entry.prefix + sanitizeLabelName(unescapeKey(raw))),
+        key: detach(seriesKey + " " + raw),
+        epoch: 0,
+        j: 0,
+      };
+      entry.fields.set(raw, fs);
+    }
+    if (nf < ORDER_MAX) entry.order[nf] = fs;
+    return fs;
   }
 }
 

@@ -30,6 +30,7 @@ import {
   type SeriesIndex,
 } from "./limiter.ts";
 import type { IngestProblem, ParsedRows } from "./rows.ts";
+import { detach } from "./_util.ts";
 
 /** Why samples were not stored, as counted in `/metrics`. */
 export type RejectionReason =
@@ -263,7 +264,7 @@ export class IngestPipeline {
       let entry = raw === "" ? undefined : cache.get(raw);
       if (entry === undefined) {
         entry = resolveSeries(rows.seriesName[j]!, rows.seriesLabels[j]!, extra);
-        if (raw !== "") cache.set(raw, entry);
+        if (raw !== "") cache.set(detach(raw), entry);
       }
       if ("problems" in entry) {
         refOf[j] = REF_INVALID;
@@ -402,8 +403,13 @@ export class IngestPipeline {
       const sig = `${m.type}\u0000${m.help}\u0000${m.unit}`;
       if (this.#metaSeen.get(name) === sig) continue;
       if (this.#metaSeen.size >= META_CACHE_MAX) this.#metaSeen.clear();
-      await this.#appender.setMetadata(name, m);
-      this.#metaSeen.set(name, sig);
+      const kept = detach(name);
+      await this.#appender.setMetadata(kept, {
+        ...m,
+        help: detach(m.help),
+        unit: detach(m.unit),
+      });
+      this.#metaSeen.set(kept, detach(sig));
     }
   }
 }
@@ -412,7 +418,10 @@ function finiteOrNull(n: number): number | null {
   return Number.isFinite(n) ? n : null;
 }
 
-/** Validates one parsed series into canonical labels, or its problems. */
+/**
+ * Validates one parsed series into canonical labels, or its problems. The
+ * strings kept are detached from the request body (see `detach`).
+ */
 function resolveSeries(
   name: string,
   pairs: readonly string[],
@@ -421,7 +430,7 @@ function resolveSeries(
   const map: Record<string, string> = {};
   const problems: IngestProblem[] = [];
   for (let k = 0; k < pairs.length; k += 2) {
-    const key = pairs[k]!;
+    const key = detach(pairs[k]!);
     if (key === METRIC_NAME) {
       problems.push({
         field: `labels.${key}`,
@@ -434,7 +443,7 @@ function resolveSeries(
       problems.push({ field: `labels.${key}`, value: key, message: `duplicate label "${key}"` });
       continue;
     }
-    map[key] = pairs[k + 1]!;
+    map[key] = detach(pairs[k + 1]!);
   }
   if (extra !== undefined) {
     for (const key in extra) {
@@ -443,6 +452,7 @@ function resolveSeries(
       else map[key] = extra[key]!;
     }
   }
+  name = detach(name);
   for (const p of validateSeries(name, map)) problems.push(p);
   if (problems.length > 0) return { problems };
   const labels = toLabels(name, map);
