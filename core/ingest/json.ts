@@ -168,6 +168,11 @@ function metric(rows: ParsedRows, input: unknown, where: string, now: number): v
     rows.invalidSamples++;
     return;
   }
+  if (m.samples !== undefined && m.samples.length === 0) {
+    // Refused rather than ignored, so a bad name or label is never silently let through.
+    rows.addError(at("samples"), "[]", "samples must hold at least one sample");
+    return;
+  }
   const labels: string[] = [];
   for (const k in m.labels) {
     if (k === "le" && type === "histogram") {

@@ -198,3 +198,80 @@ Deno.test("parseJsonMetrics() never throws on random input", () => {
     for (const e of rows.errors) assert.ok(e.field.length > 0 && e.message.length > 0);
   }
 });
+
+Deno.test("parseJsonMetrics() accounts for every metric of random documents by its index", () => {
+  const rnd = seededRandom(21);
+  const pick = <T>(xs: readonly T[]): T => xs[rnd.int(xs.length)]!;
+  const anyValue = (): unknown =>
+    pick([
+      () => rnd.next() * 100 - 50,
+      () => String(rnd.int(1000)),
+      () => pick(["NaN", "+Inf", "-Inf", "", "x", "1e400", "0x10"]),
+      () => pick([null, true, false, [], {}]),
+      () => 2 ** 63,
+    ])();
+  const metric = (): Record<string, unknown> => {
+    const m: Record<string, unknown> = {};
+    if (rnd.int(10) > 0) m.name = pick(["temp", "a_b:c", "1bad", "", "x".repeat(300), 5]);
+    const form = rnd.int(4);
+    if (form === 0) m.value = anyValue();
+    if (form === 1) {
+      m.samples = Array.from({ length: rnd.int(4) }, () => ({
+        value: anyValue(),
+        ...(rnd.int(2)
+          ? { timestamp: pick([0, 1.7e9, 1.7e12, "2024-01-02T03:04:05Z", "x", -1]) }
+          : {}),
+      }));
+    }
+    if (form === 2) {
+      m.type = pick(["histogram", 2, "counter", "nope", 9]);
+      m.value = {
+        buckets: Object.fromEntries(
+          Array.from({ length: rnd.int(4) }, () => [pick(["0.1", "1", "+Inf", "x"]), rnd.int(9)]),
+        ),
+        sum: anyValue(),
+        count: rnd.int(9),
+      };
+    }
+    if (rnd.int(3) === 0) {
+      m.labels = Object.fromEntries(
+        Array.from({ length: rnd.int(4) }, () => [
+          pick(["host", "__x", "1a", "", "job"]),
+          pick(["a", "", 1, null]),
+        ]),
+      );
+    }
+    if (rnd.int(4) === 0) m.timestamp = pick([1.7e9, "bad", 1.7e18, -5, "2024-01-02T03:04:05Z"]);
+    if (rnd.int(8) === 0) m.extra = anyValue();
+    return m;
+  };
+  for (let k = 0; k < 1500; k++) {
+    const n = 1 + rnd.int(5);
+    const doc = Array.from({ length: n }, metric);
+    const rows = parseJsonMetrics(JSON.stringify(doc), { now: NOW });
+    const seen = new Set<number>();
+    for (const w of rows.seriesWhere) {
+      const m = /^\[(\d+)\]/.exec(w);
+      assert.ok(m, `series from ${w}`);
+      seen.add(Number(m[1]));
+    }
+    for (const e of rows.errors) {
+      assert.ok(e.message.length > 0);
+      const m = /^\[(\d+)\]/.exec(e.field);
+      assert.ok(m, `error field ${e.field} names no metric`);
+      assert.ok(Number(m[1]) < n, e.field);
+      seen.add(Number(m[1]));
+    }
+    assert.equal(seen.size, n, JSON.stringify(doc));
+    for (let i = 0; i < rows.sampleCount; i++) {
+      assert.ok(Number.isSafeInteger(rows.sampleT[i]!));
+    }
+  }
+});
+
+Deno.test("parseJsonMetrics() refuses an empty samples list by its path", () => {
+  f([{ name: "a", value: 1, timestamp: 1_700_000_000_000 }, { name: "", samples: [] }], [
+    "a 1 @1700000000000",
+    "ERR [1].samples: samples must hold at least one sample",
+  ]);
+});

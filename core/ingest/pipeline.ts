@@ -10,6 +10,7 @@
  */
 import {
   checkLabelName,
+  checkMetricName,
   type Labels,
   labelsKey,
   METRIC_NAME,
@@ -400,6 +401,8 @@ export class IngestPipeline {
 
   async #storeMetadata(meta: ReadonlyMap<string, MetricMetadata>): Promise<void> {
     for (const [name, m] of meta) {
+      // Metadata of a name no series may have is dropped (its samples were refused).
+      if (checkMetricName(name) !== undefined) continue;
       const sig = `${m.type}\u0000${m.help}\u0000${m.unit}`;
       if (this.#metaSeen.get(name) === sig) continue;
       if (this.#metaSeen.size >= META_CACHE_MAX) this.#metaSeen.clear();

@@ -4,7 +4,7 @@ import { parseInfluxLines } from "./influx.ts";
 import { parseJsonMetrics } from "./json.ts";
 import { IngestPipeline, OverloadedError } from "./pipeline.ts";
 import { parsePrometheusText } from "./prometheus_text.ts";
-import { countingStats, RecordingAppender } from "./_test_util.ts";
+import { countingStats, RecordingAppender, seededRandom } from "./_test_util.ts";
 
 const NOW = 1_700_000_000_000;
 const influx = (s: string) => parseInfluxLines(s, { now: NOW, precision: "ms" });
@@ -249,4 +249,53 @@ Deno.test("IngestPipeline.ingest() lists at most maxListedErrors problems but co
   assert.equal(r.errors.length, 3);
   assert.equal(r.errorCount, 10);
   assert.equal(r.rejected, 10);
+});
+
+Deno.test("IngestPipeline.ingest() stores no metadata for names no series may have", async () => {
+  const app = new RecordingAppender();
+  const p = new IngestPipeline({ appender: app });
+  await p.ingest("prometheus", prom("# TYPE ok counter\n# TYPE 1bad gauge\nok 1 1\n"));
+  assert.deepEqual([...app.metadata.keys()], ["ok"]);
+});
+
+Deno.test("IngestPipeline.ingest() accounts for every sample of random input in counters", async () => {
+  const rnd = seededRandom(33);
+  const app = new RecordingAppender();
+  app.refuse = (t) => (t % 7 === 3 ? "out_of_bounds" : undefined);
+  const stats = countingStats();
+  const p = new IngestPipeline({ appender: app, stats, limits: { maxSeriesPerMetric: 3 } });
+  const pick = <T>(xs: readonly T[]): T => xs[rnd.int(xs.length)]!;
+  let accepted = 0, rejected = 0;
+  for (let k = 0; k < 300; k++) {
+    const lines: string[] = [];
+    for (let l = 0; l < 1 + rnd.int(8); l++) {
+      const tag = pick(["", ",h=a", ",h=b", ",h=c", ",h=d", ",__x=1", ",h=", ",h=a,h=b"]);
+      const fields = Array.from(
+        { length: 1 + rnd.int(3) },
+        () => `${pick(["v", "w", "1x"])}=${pick(["1", "2i", "t", '"s"', "x", "-0.5", "NaN"])}`,
+      );
+      lines.push(`${pick(["m", "n", ""])}${tag} ${fields.join(",")} ${pick(["", "10", "x", "3"])}`);
+    }
+    const rows = influx(lines.join("\n"));
+    const before = app.samples.length;
+    const r = await p.ingest("influx", rows);
+    assert.equal(r.accepted, app.samples.length - before);
+    assert.equal(r.accepted + r.rejected, rows.sampleCount + rows.invalidSamples, lines.join("\n"));
+    assert.ok(r.errorCount >= r.errors.length);
+    if (r.rejected > 0) assert.ok(r.errorCount > 0);
+    accepted += r.accepted;
+    rejected += r.rejected;
+  }
+  const counted = Object.entries(stats.counts);
+  assert.equal(stats.counts["influx/accepted"], accepted);
+  assert.equal(
+    counted.filter(([k]) => k !== "influx/accepted").reduce((a, [, n]) => a + n, 0),
+    rejected,
+  );
+  // Each kind of refusal was exercised.
+  for (
+    const reason of ["parse_error", "invalid_series", "series_per_metric_limit", "out_of_bounds"]
+  ) {
+    assert.ok((stats.counts[`influx/${reason}`] ?? 0) > 0, reason);
+  }
 });

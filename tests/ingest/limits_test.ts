@@ -1,0 +1,82 @@
+/**
+ * Body limits through a real Perch process and its HTTP stack: gzip bombs
+ * stop at the limit after decompression (413) without a long stall, and
+ * oversized plain or chunked bodies are refused; the server keeps serving.
+ */
+import assert from "node:assert/strict";
+import { spawnPerch } from "../_perch.ts";
+
+/** Gzips `mib` MiB of newlines, streaming, so the test never holds them. */
+async function gzipBomb(mib: number): Promise<Uint8Array<ArrayBuffer>> {
+  const chunk = new Uint8Array(1 << 20).fill(10);
+  let n = 0;
+  const source = new ReadableStream<Uint8Array>({
+    pull(c) {
+      if (n++ < mib) c.enqueue(chunk);
+      else c.close();
+    },
+  });
+  const gz = source.pipeThrough(
+    new CompressionStream("gzip") as unknown as ReadableWritablePair<Uint8Array, Uint8Array>,
+  );
+  return new Uint8Array(await new Response(gz).arrayBuffer());
+}
+
+Deno.test("Perch answers 413 to gzip bombs and oversized bodies, and keeps serving", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "perch-limits-" });
+  await Deno.writeTextFile(`${dir}/perch.yml`, "server:\n  max_body_bytes: 1MiB\n");
+  const p = await spawnPerch({ args: [`--config=${dir}/perch.yml`] });
+  try {
+    const bomb = await gzipBomb(256);
+    assert.ok(bomb.length < 1 << 20, `bomb is ${bomb.length} bytes`); // passes the raw limit
+    for (
+      const path of ["/write", "/api/v1/write", "/api/v1/metrics", "/api/v1/import/prometheus"]
+    ) {
+      const t0 = Date.now();
+      const res = await fetch(`${p.url}${path}`, {
+        method: "POST",
+        headers: { "content-encoding": "gzip" },
+        body: bomb,
+      });
+      const body = await res.json();
+      assert.equal(res.status, 413, `${path}: ${JSON.stringify(body)}`);
+      assert.match(
+        body.errors[0].message,
+        /larger than the limit of \d+ bytes \(after decompression\)/,
+      );
+      // Reading stopped at the limit (4 MiB here), not after 256 MiB.
+      assert.ok(Date.now() - t0 < 5_000, `${path} took ${Date.now() - t0} ms`);
+    }
+
+    // A plain body over the limit, with Content-Length and chunked.
+    const big = new Uint8Array(2 << 20).fill(10);
+    let res = await fetch(`${p.url}/write`, { method: "POST", body: big });
+    assert.equal(res.status, 413, await res.text());
+    let sent = 0;
+    const chunked = new ReadableStream<Uint8Array>({
+      pull(c) {
+        if (sent++ < 8) c.enqueue(new Uint8Array(512 << 10).fill(10));
+        else c.close();
+      },
+    });
+    res = await fetch(`${p.url}/write`, { method: "POST", body: chunked });
+    assert.equal(res.status, 413, await res.text());
+
+    // Still serving: a small gzip write goes in and is queryable.
+    const small = await new Response(
+      new Blob(["after_bomb v=7\n"]).stream().pipeThrough(new CompressionStream("gzip")),
+    ).arrayBuffer();
+    res = await fetch(`${p.url}/write`, {
+      method: "POST",
+      headers: { "content-encoding": "gzip" },
+      body: small,
+    });
+    assert.equal(res.status, 204, await res.text());
+    const q = await (await fetch(`${p.url}/api/v1/query?query=after_bomb_v`)).json();
+    assert.equal(q.data.result[0]?.value[1], "7");
+  } finally {
+    await p.stop();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    await Deno.remove(p.dataDir, { recursive: true }).catch(() => {});
+  }
+});
