@@ -550,6 +550,7 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
       ],
       externalLabels: () => config.global.external_labels,
       lookbackMs: () => config.query.lookback_delta,
+      retentionMs: () => config.storage.retention,
     }),
   );
   app.route(
