@@ -259,6 +259,7 @@ export class IngestPipeline {
     const checked = limited ? new Map<string, number>() : undefined;
     const byMetric: Record<string, number> = {};
     let refusedSeries = 0;
+    let invalidProblems: Map<number, { problems: IngestProblem[]; lastLine: number }> | undefined;
 
     for (let j = 0; j < nSeries; j++) {
       const raw = rows.seriesRawKey[j]!;
@@ -269,7 +270,12 @@ export class IngestPipeline {
       }
       if ("problems" in entry) {
         refOf[j] = REF_INVALID;
-        for (const p of entry.problems) listed(locate(rows, j, p));
+        // Line-based input: listed below at every line the series is on.
+        if (rows.seriesLine[j]! > 0) {
+          (invalidProblems ??= new Map()).set(j, { problems: entry.problems, lastLine: 0 });
+        } else {
+          for (const p of entry.problems) listed(locate(rows, j, p));
+        }
         continue;
       }
       if (checked !== undefined) {
@@ -313,8 +319,15 @@ export class IngestPipeline {
       const j = ss[i]!;
       const ref = refOf[j]!;
       if (ref < 0) {
-        if (ref === REF_INVALID) invalidSeries++;
-        else if (ref === REF_SERIES_LIMIT) seriesLimit++;
+        if (ref === REF_INVALID) {
+          invalidSeries++;
+          const bad = invalidProblems?.get(j);
+          const line = rows.sampleLine[i]!;
+          if (bad !== undefined && line !== bad.lastLine) {
+            bad.lastLine = line;
+            for (const p of bad.problems) listed(locate(rows, j, p, line));
+          }
+        } else if (ref === REF_SERIES_LIMIT) seriesLimit++;
         else metricLimit++;
         continue;
       }

@@ -21,7 +21,7 @@
  */
 import type { MetricType } from "../model/types.ts";
 import { ParsedRows } from "./rows.ts";
-import { isIntegerText, parseNumber } from "./_util.ts";
+import { detach, isIntegerText, parseNumber } from "./_util.ts";
 
 /** Options for {@linkcode parsePrometheusText}. */
 export interface PrometheusTextOptions {
@@ -120,6 +120,56 @@ function unescapeHelp(s: string): string {
   return s.replace(/\\([\\n])/g, (_m, c: string) => c === "n" ? "\n" : "\\");
 }
 
+/** A parsed series, shared by all requests. */
+interface PromSeries {
+  readonly name: string;
+  /** Label pairs; shared, so nobody may change them. */
+  readonly labels: string[];
+  /** The series text, the pipeline's cache key. */
+  readonly key: string;
+  /** Parse call that last added this series to its rows, and its index there. */
+  epoch: number;
+  j: number;
+}
+
+/**
+ * Parsed series by their text (`name{labels}` as written): targets expose
+ * the same series at every scrape. Cleared when full.
+ */
+const seriesCache = new Map<string, PromSeries>();
+const SERIES_CACHE_MAX = 100_000;
+/** Counts parse calls, so a series is added once per request. */
+let parseEpoch = 0;
+
+/**
+ * Where the series text of a sample line starting at s ends, found quickly:
+ * after the name when no `{` follows, else after the `}` closing the labels
+ * (skipping quoted strings). -1 when there is no such end. Only used as a
+ * cache key; the full parse decides what is valid.
+ */
+function seriesTextEnd(t: string, s: number, e: number): number {
+  let i = s;
+  let c = 0;
+  while (i < e) {
+    c = t.charCodeAt(i);
+    if (c === LBRACE || c === SPACE || c === TAB) break;
+    i++;
+  }
+  if (i >= e) return -1;
+  if (c !== LBRACE) return i;
+  for (i++; i < e; i++) {
+    c = t.charCodeAt(i);
+    if (c === RBRACE) return i + 1;
+    if (c !== QUOTE) continue;
+    for (i++; i < e; i++) {
+      c = t.charCodeAt(i);
+      if (c === BACKSLASH) i++;
+      else if (c === QUOTE) break;
+    }
+  }
+  return -1;
+}
+
 class SyntaxProblem {
   constructor(readonly message: string) {}
 }
@@ -128,6 +178,10 @@ class TextParser {
   eof = false;
   // Position after the last quoted string read.
   #pos = 0;
+  // Results of #parseSeries.
+  #name = "";
+  #labels: string[] = EMPTY;
+  readonly #epoch = ++parseEpoch;
 
   constructor(
     readonly text: string,
@@ -205,7 +259,12 @@ class TextParser {
     this.rows.invalidSamples++;
   }
 
-  sample(s: number, e: number, line: number): void {
+  /**
+   * Parses the metric name and labels of a sample line from s; sets
+   * {@linkcode #name} and {@linkcode #labels} and returns where they end, or
+   * -1 after reporting the line.
+   */
+  #parseSeries(s: number, e: number, line: number): number {
     const t = this.text;
     let i = s;
     let name = "";
@@ -216,11 +275,11 @@ class TextParser {
       if (i < e) {
         const c = t.charCodeAt(i);
         if (c !== LBRACE && c !== SPACE && c !== TAB) {
-          return this.#err(s, e, line, `invalid character ${JSON.stringify(t[i])} in metric name`);
+          return this.#fail(s, e, line, `invalid character ${JSON.stringify(t[i])} in metric name`);
         }
       }
     } else if (t.charCodeAt(i) !== LBRACE) {
-      return this.#err(s, e, line, `invalid character ${JSON.stringify(t[i])} at line start`);
+      return this.#fail(s, e, line, `invalid character ${JSON.stringify(t[i])} at line start`);
     }
     let labels: string[] = EMPTY;
     if (i < e && t.charCodeAt(i) === LBRACE) {
@@ -228,7 +287,7 @@ class TextParser {
       i++;
       for (;;) {
         while (i < e && (t.charCodeAt(i) === SPACE || t.charCodeAt(i) === TAB)) i++;
-        if (i >= e) return this.#err(s, e, line, "missing } after labels");
+        if (i >= e) return this.#fail(s, e, line, "missing } after labels");
         let c = t.charCodeAt(i);
         if (c === RBRACE) {
           i++;
@@ -238,7 +297,7 @@ class TextParser {
         const col = i - s + 1;
         if (c === QUOTE) {
           const r = this.#quoted(i, e);
-          if (r instanceof SyntaxProblem) return this.#err(s, e, line, r.message);
+          if (r instanceof SyntaxProblem) return this.#fail(s, e, line, r.message);
           lname = r;
           i = this.#pos;
         } else if (isNameStart(c) && c !== 58) {
@@ -247,36 +306,36 @@ class TextParser {
           while (i < e && isNameChar(t.charCodeAt(i)) && t.charCodeAt(i) !== 58) i++;
           lname = t.slice(ls, i);
         } else {
-          return this.#err(s, e, line, `invalid label name at column ${col}`);
+          return this.#fail(s, e, line, `invalid label name at column ${col}`);
         }
         while (i < e && (t.charCodeAt(i) === SPACE || t.charCodeAt(i) === TAB)) i++;
         c = i < e ? t.charCodeAt(i) : -1;
         if (c === COMMA || c === RBRACE) {
           // A quoted string without "=": the metric name (Prometheus 3 syntax).
           if (t.charCodeAt(s + col - 1) !== QUOTE) {
-            return this.#err(s, e, line, `missing "=" after label name "${lname}"`);
+            return this.#fail(s, e, line, `missing "=" after label name "${lname}"`);
           }
-          if (name !== "") return this.#err(s, e, line, "metric name given twice");
+          if (name !== "") return this.#fail(s, e, line, "metric name given twice");
           name = lname;
           if (c === COMMA) i++;
           continue;
         }
-        if (c !== EQUALS) return this.#err(s, e, line, `missing "=" after label name "${lname}"`);
+        if (c !== EQUALS) return this.#fail(s, e, line, `missing "=" after label name "${lname}"`);
         i++;
         while (i < e && (t.charCodeAt(i) === SPACE || t.charCodeAt(i) === TAB)) i++;
         if (i >= e || t.charCodeAt(i) !== QUOTE) {
-          return this.#err(s, e, line, `label value of "${lname}" must be quoted`);
+          return this.#fail(s, e, line, `label value of "${lname}" must be quoted`);
         }
         const r = this.#quoted(i, e);
-        if (r instanceof SyntaxProblem) return this.#err(s, e, line, r.message);
+        if (r instanceof SyntaxProblem) return this.#fail(s, e, line, r.message);
         i = this.#pos;
         if (lname === "__name__") {
-          if (name !== "") return this.#err(s, e, line, "metric name given twice");
+          if (name !== "") return this.#fail(s, e, line, "metric name given twice");
           name = r;
         } else {
           for (let k = 0; k < labels.length; k += 2) {
             if (labels[k] === lname) {
-              return this.#err(s, e, line, `duplicate label "${lname}"`);
+              return this.#fail(s, e, line, `duplicate label "${lname}"`);
             }
           }
           labels.push(lname, r);
@@ -291,11 +350,38 @@ class TextParser {
           i++;
           break;
         }
-        return this.#err(s, e, line, `expected "," or "}" at column ${i - s + 1}`);
+        return this.#fail(s, e, line, `expected "," or "}" at column ${i - s + 1}`);
       }
     }
-    if (name === "") return this.#err(s, e, line, "missing metric name");
-    const keyEnd = i;
+    if (name === "") return this.#fail(s, e, line, "missing metric name");
+    this.#name = name;
+    this.#labels = labels;
+    return i;
+  }
+
+  #fail(s: number, e: number, line: number, message: string): number {
+    this.#err(s, e, line, message);
+    return -1;
+  }
+
+  sample(s: number, e: number, line: number): void {
+    const t = this.text;
+    // A series seen before (same text) costs one lookup.
+    const quickEnd = seriesTextEnd(t, s, e);
+    const rawKey = quickEnd > s ? t.slice(s, quickEnd) : "";
+    let series = rawKey === "" ? undefined : seriesCache.get(rawKey);
+    let i: number;
+    if (series !== undefined) i = quickEnd;
+    else {
+      i = this.#parseSeries(s, e, line);
+      if (i < 0) return;
+      const key = detach(t.slice(s, i));
+      series = { name: detach(this.#name), labels: this.#labels.map(detach), key, epoch: 0, j: 0 };
+      if (i === quickEnd) {
+        if (seriesCache.size >= SERIES_CACHE_MAX) seriesCache.clear();
+        seriesCache.set(key, series);
+      }
+    }
     // Value.
     if (i >= e) return this.#err(s, e, line, "missing value");
     if (t.charCodeAt(i) !== SPACE && t.charCodeAt(i) !== TAB) {
@@ -360,8 +446,11 @@ class TextParser {
       return this.#err(s, e, line, `unexpected text at column ${i - s + 1}`);
     }
     // Anything after "#" is an exemplar: skipped.
-    const j = this.rows.addSeries(name, labels, t.slice(s, keyEnd), "", line);
-    this.rows.addSample(j, ts, v, line);
+    if (series.epoch !== this.#epoch) {
+      series.epoch = this.#epoch;
+      series.j = this.rows.addSeries(series.name, series.labels, series.key, "", line);
+    }
+    this.rows.addSample(series.j, ts, v, line);
   }
 }
 

@@ -139,10 +139,40 @@ Deno.test("parsePrometheusText() rejects malformed lines with the line number", 
   f("a 1 1\n\nbad\n# c\nb 2 2", ["a 1 @1", "b 2 @2", "ERR line 3: missing value"]);
 });
 
-Deno.test("parsePrometheusText() gives each series a distinct raw key", () => {
-  const rows = parsePrometheusText('a{x="1"} 1\na{x="2"} 1\na{x="1"} 2\nb 1', { now: NOW });
-  assert.equal(rows.seriesRawKey[0], rows.seriesRawKey[2]);
+Deno.test("parsePrometheusText() lists each series once per request with a distinct raw key", () => {
+  const text = 'a{x="1"} 1\na{x="2"} 1\na{x="1"} 2\nb 1';
+  const rows = parsePrometheusText(text, { now: NOW });
+  assert.equal(rows.seriesCount, 3);
   assert.equal(new Set(rows.seriesRawKey).size, 3);
+  assert.deepEqual([...rows.sampleSeries.subarray(0, 4)], [0, 1, 0, 2]);
+  assert.deepEqual([...rows.sampleLine.subarray(0, 4)], [1, 2, 3, 4]);
+  // Known series (from the cache) give the same rows.
+  assert.deepEqual(renderRows(parsePrometheusText(text, { now: NOW })), renderRows(rows));
+});
+
+Deno.test("parsePrometheusText() gives the same rows for known and new series", () => {
+  const rnd = seededRandom(17);
+  const pick = <T>(xs: readonly T[]): T => xs[rnd.int(xs.length)]!;
+  for (let k = 0; k < 500; k++) {
+    const lines = Array.from({ length: 1 + rnd.int(6) }, () => {
+      const labels = Array.from(
+        { length: rnd.int(3) },
+        () =>
+          `${pick(["a", "b", "__name__", '"q.n"'])}=${
+            pick(['"1"', '"x}y"', '"a\\"b"', '"\\n"', "1"])
+          }`,
+      );
+      const series = pick([`m${k}`, `m${k}_x`, ""]) +
+        (labels.length > 0 || rnd.int(2) ? `{${labels.join(pick([",", ", "]))}}` : "");
+      return `${series}${pick([" ", "\t", ""])}${pick(["1", "NaN", "x"])} ${pick(["", "5", "t"])}`;
+    });
+    const text = lines.join("\n");
+    const cold = renderRows(parsePrometheusText(text, { now: NOW }));
+    assert.deepEqual(renderRows(parsePrometheusText(text, { now: NOW })), cold, text);
+    const oneByOne = lines.flatMap((l) => renderRows(parsePrometheusText(l, { now: NOW })));
+    const sorted = (xs: string[]) => [...xs.filter((x) => !x.startsWith("ERR"))];
+    assert.deepEqual(sorted(oneByOne), sorted(cold), text);
+  }
 });
 
 Deno.test("parsePrometheusText() never throws on random input and errors carry lines", () => {
