@@ -344,15 +344,18 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
       stats: ingestStats,
     });
   let pipeline = makePipeline(config);
+  let pipelineLimits = config.limits;
   reloadListeners.push((c) => {
     if (JSON.stringify(c.limits) !== JSON.stringify(pipelineLimits)) {
       pipeline = makePipeline(c);
       pipelineLimits = c.limits;
     }
   });
-  let pipelineLimits = config.limits;
-  const ingest = (protocol: string, rows: Parameters<IngestPipeline["ingest"]>[1]) =>
-    pipeline.ingest(protocol, rows);
+  // Routes and scrapes keep this handle; the pipeline behind it is rebuilt
+  // when limits change on reload.
+  const pipelineHandle: Pick<IngestPipeline, "ingest"> = {
+    ingest: (protocol, rows, o) => pipeline.ingest(protocol, rows, o),
+  };
 
   // State for everything that is not samples: alert state, silences,
   // delivery queue, scrape targets added at run time, dashboards.
@@ -372,7 +375,7 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
   // Scrape (after ingest: scrapes go through the same pipeline).
   const scraper = createScrapeManager({
     configs: parts.scrape,
-    appendRows: (rows, protocol) => ingest(protocol, rows),
+    appendRows: (rows, protocol) => pipelineHandle.ingest(protocol, rows),
     kv: stateKv,
     logger,
     registry,
@@ -509,12 +512,7 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
   app.route(
     "/",
     ingestRoutes({
-      pipeline: new Proxy({} as IngestPipeline, {
-        get: (_t, prop) => {
-          const v = Reflect.get(pipeline, prop, pipeline);
-          return typeof v === "function" ? v.bind(pipeline) : v;
-        },
-      }),
+      pipeline: pipelineHandle,
       maxBodyBytes: config.server.max_body_bytes * 4,
     }),
   );
@@ -540,7 +538,7 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
     "/",
     remoteRoutes({
       querier: storage,
-      pipeline: { ingest: (protocol, rows, o) => pipeline.ingest(protocol, rows, o) },
+      pipeline: pipelineHandle,
       storage,
       dataDir,
       snapshotKvs: () => [

@@ -40,7 +40,7 @@ import { checkLabelName } from "../core/model/labels.ts";
 /** What the ingest routes need. */
 export interface IngestDeps {
   /** The shared append pipeline. */
-  readonly pipeline: IngestPipeline;
+  readonly pipeline: Pick<IngestPipeline, "ingest">;
   /** Clock for samples without a timestamp (ms). @default {Date.now} */
   readonly now?: () => number;
   /** Largest body in bytes, after decompression. @default {67108864} (64 MiB) */
