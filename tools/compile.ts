@@ -44,6 +44,9 @@ await run([
   "compile",
   "--allow-all",
   "--unstable-kv",
+  // The block writer runs in a Web Worker loaded by URL; embed its module.
+  "--include",
+  "core/tsdb/block_worker.ts",
   "--output",
   values.output!,
   ...(values.target ? ["--target", values.target] : []),
