@@ -49,7 +49,6 @@ import {
 import {
   decodeSamples,
   decodeSeries,
-  encodeSamples,
   encodeSeries,
   REC_SAMPLES,
   REC_SERIES,
@@ -58,6 +57,7 @@ import {
   Wal,
 } from "./wal.ts";
 import { commitBatched, SeriesIndex } from "./index.ts";
+import { REC_SAMPLES_V2, SampleDecoder, type SampleSource } from "./wal_codec.ts";
 import { clip, concat, Head, type Samples } from "./head.ts";
 import { BlockCorruptError, BlockReader } from "./block.ts";
 import { BlockWriteError, BlockWriter, isNoSpace, type SeriesChunks } from "./block_writer.ts";
@@ -183,6 +183,25 @@ function flushedKey(window: number): Deno.KvKey {
 }
 
 const noopLogger: Logger = () => {};
+
+/** The accepted samples of a batch, as the WAL encoder and the head read them. */
+class BatchSamples implements SampleSource {
+  constructor(
+    readonly batch: SampleBatch,
+    readonly seriesRefs: Int32Array,
+    readonly keep: Uint32Array | null,
+    readonly n: number,
+  ) {}
+  ref(i: number): number {
+    return this.seriesRefs[this.batch.ref(this.keep ? this.keep[i] : i)];
+  }
+  t(i: number): number {
+    return this.batch.t(this.keep ? this.keep[i] : i);
+  }
+  v(i: number): number {
+    return this.batch.v(this.keep ? this.keep[i] : i);
+  }
+}
 
 /** Opens (and recovers) a database in `opts.dir`. */
 export async function openDB(opts: OpenOptions): Promise<DB> {
@@ -381,12 +400,34 @@ export class DB implements Appender, Querier {
   async #replay(): Promise<void> {
     let lastSeg = -1, lastW = NaN;
     let set: Set<number> | undefined;
+    const decoder = new SampleDecoder();
     const res = await replayWal(this.#walDir, (type, r, seg) => {
       if (type === REC_SERIES) {
         for (const d of decodeSeries(r)) {
           this.#index.restore(d.ref, d.labels);
           this.#logged.add(d.ref);
         }
+      } else if (type === REC_SAMPLES_V2) {
+        if (seg !== lastSeg) {
+          lastSeg = seg;
+          lastW = NaN;
+          set = this.#segWindows.get(seg);
+          if (!set) this.#segWindows.set(seg, set = new Set());
+        }
+        decoder.decode(r, seg, (ref, t, v) => {
+          const w = Math.floor(t / this.#range);
+          const mark = this.#flushedMarks.get(w);
+          if (mark !== undefined && mark > seg) return;
+          if (this.#index.labels(ref) === undefined) {
+            throw new Error(`samples for unknown series ref ${ref}`);
+          }
+          this.#head.append(ref, t, v);
+          if (t > this.#maxT) this.#maxT = t;
+          if (w !== lastW) {
+            set!.add(w);
+            lastW = w;
+          }
+        });
       } else if (type === REC_SAMPLES) {
         const c = decodeSamples(r);
         if (seg !== lastSeg) {
@@ -446,55 +487,59 @@ export class DB implements Appender, Querier {
     const minValid = this.#oooWindow === Infinity ? -Infinity : this.#maxT - this.#oooWindow;
     const maxValid = now + this.#futureTolerance;
     const seriesRefs = new Int32Array(batch.series.length).fill(-1);
-    const refs = new Uint32Array(n), ts = new Float64Array(n), vs = new Float64Array(n);
     const rejected: RejectedSample[] = [];
     const defs: SeriesDef[] = [];
+    // Indexes of accepted samples, only when some are rejected.
+    let keep: Uint32Array | null = null;
     let k = 0;
     for (let i = 0; i < n; i++) {
       const t = batch.t(i);
+      let why: RejectedSample | undefined;
       if (!Number.isFinite(t)) {
-        rejected.push({ index: i, reason: "invalid", message: "timestamp is not a finite number" });
-        continue;
-      }
-      if (t > maxValid) {
-        rejected.push({
+        why = { index: i, reason: "invalid", message: "timestamp is not a finite number" };
+      } else if (t > maxValid) {
+        why = {
           index: i,
           reason: "too_far_in_future",
           message: `timestamp ${t} is more than ${this.#futureTolerance} ms ahead of now`,
-        });
-        continue;
-      }
-      if (t < minValid) {
-        rejected.push({
+        };
+      } else if (t < minValid) {
+        why = {
           index: i,
           reason: "out_of_bounds",
           message: `timestamp ${t} is older than the out-of-order window (before ${minValid})`,
-        });
+        };
+      }
+      if (why) {
+        rejected.push(why);
+        if (!keep) {
+          keep = new Uint32Array(n);
+          for (let j = 0; j < i; j++) keep[j] = j;
+        }
         continue;
       }
       const bi = batch.ref(i);
-      let ref = seriesRefs[bi];
-      if (ref < 0) {
+      if (seriesRefs[bi] < 0) {
         const labels = batch.series[bi];
-        ref = this.#index.getOrCreate(labels, labelsKey(labels)).ref;
+        const ref = this.#index.getOrCreate(labels, labelsKey(labels)).ref;
         seriesRefs[bi] = ref;
         if (!this.#logged.has(ref)) defs.push({ ref, labels });
       }
-      refs[k] = ref;
-      ts[k] = t;
-      vs[k++] = batch.v(i);
+      if (keep) keep[k] = i;
+      k++;
     }
     this.#c.samplesRejected += rejected.length;
     if (k === 0) return { accepted: 0, rejected };
-    const rec = encodeSamples(refs, ts, vs, k);
-    if (this.#maxBytes > 0) await this.#checkBudget(rec.length);
+    const src = new BatchSamples(batch, seriesRefs, keep, k);
+    // About 2 bytes per sample compressed; the budget check needs only an estimate.
+    if (this.#maxBytes > 0) await this.#checkBudget(16 + k * 4);
     const apply = (seg: number) => {
       let set = this.#segWindows.get(seg);
       if (!set) this.#segWindows.set(seg, set = new Set());
       let lastW = NaN;
       for (let i = 0; i < k; i++) {
-        const t = ts[i];
-        this.#head.append(refs[i], t, vs[i]);
+        const t = src.t(i);
+        this.#head.append(src.ref(i), t, src.v(i));
         if (t > this.#maxT) this.#maxT = t;
         const w = Math.floor(t / this.#range);
         if (w !== lastW) {
@@ -507,7 +552,7 @@ export class DB implements Appender, Querier {
     };
     try {
       const pending = defs.length > 0 ? this.#wal.append(encodeSeries(defs)) : undefined;
-      const p = this.#wal.append(rec, apply);
+      const p = this.#wal.appendSamples(src, apply);
       if (pending) await pending;
       await p;
     } catch (e) {

@@ -63,6 +63,7 @@ async function run(series: EdgeSeries[], fsync: "always" | "interval") {
   await Promise.all(inflight);
   const ingestMs = performance.now() - t0;
   const rssIngestWithWorkload = Deno.memoryUsage().rss;
+  await db.maintenance(); // flush due windows now so their bytes are counted here
   const st0 = await db.stats();
   await db.close();
   // Memory of the store alone: a fresh process opens the directory (WAL replay
@@ -87,6 +88,11 @@ async function run(series: EdgeSeries[], fsync: "always" | "interval") {
     blocks: out.blocks,
     walFsyncs: st0.walFsyncs,
     walFsyncMeanMs: st0.walFsyncs ? +(1000 * st0.walFsyncSecondsSum / st0.walFsyncs).toFixed(2) : 0,
+    walBytesWrittenPerSample: +(st0.walBytesWritten / total).toFixed(2),
+    blockBytesWrittenPerSample: +((st0.blockBytesWritten + out.blockBytesWritten) / total).toFixed(
+      2,
+    ),
+    compactions: out.compactions,
     appBytesWrittenPerSample: +(written / total).toFixed(2),
     deviceBytesWrittenPerSample: io0 !== undefined && io1 !== undefined
       ? +((io1 - io0) / total).toFixed(2)
@@ -111,6 +117,7 @@ async function child(dir: string) {
   got.length = 0;
   const rssQueryMiB = mib();
   await db.flush();
+  await db.maintenance(); // compaction counts towards bytes written
   const st = await db.stats();
   await db.close();
   const rssFlushMiB = mib();
@@ -123,6 +130,7 @@ async function child(dir: string) {
     blocks: st.blocks,
     parts: st.bytes,
     blockBytesWritten: st.blockBytesWritten,
+    compactions: st.compactions,
     kvBytes: st.bytes.kv,
   }));
 }

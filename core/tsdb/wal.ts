@@ -21,10 +21,11 @@
 import { crc32c } from "./crc32c.ts";
 import { ByteReader, ByteWriter } from "./_byte_buf.ts";
 import { joinPath, parseWalSegmentName, walSegmentName } from "./filenames.ts";
+import { SampleEncoder, type SampleSource } from "./wal_codec.ts";
 import type { Labels } from "../model/mod.ts";
 
 /** WAL segment format version (byte 4 of every segment). */
-export const WAL_VERSION = 1;
+export const WAL_VERSION = 2;
 /** Bytes of a segment header: magic "PWAL", version, 3 reserved. */
 export const WAL_HEADER_BYTES = 8;
 /** Bytes of a record frame before the record: u32 length, u32 CRC-32C. */
@@ -70,6 +71,8 @@ export interface WalOptions {
 }
 
 interface Pending {
+  rec: Uint8Array | undefined;
+  src: SampleSource | undefined;
   onDurable: ((segment: number) => void) | undefined;
   resolve: (segment: number) => void;
   reject: (e: unknown) => void;
@@ -100,10 +103,10 @@ export class Wal {
   #size = 0;
   #segments = new Set<number>();
   #pending: Pending[] = [];
-  /** Framed records of `#pending`, copied in at append time. */
-  #pendBuf = new ByteWriter(64 << 10);
-  /** The buffer of the previous write, reused for the next group. */
-  #spareBuf: ByteWriter | undefined;
+  /** The group being written is encoded here; reused while small. */
+  #buf = new ByteWriter(64 << 10);
+  /** Per-segment state of compressed samples records. */
+  #enc = new SampleEncoder();
   #scheduled = false;
   #chain: Promise<unknown> = Promise.resolve();
   #dirty = false;
@@ -176,15 +179,26 @@ export class Wal {
    * fails; then the record is not in the WAL.
    */
   append(rec: Uint8Array, onDurable?: (segment: number) => void): Promise<number> {
+    return this.#push(rec, undefined, onDurable);
+  }
+
+  /**
+   * Appends a compressed samples record (type 3) of `src`, encoded when the
+   * group is written, so `src` must stay unchanged until this resolves or
+   * rejects. Otherwise as {@linkcode append}.
+   */
+  appendSamples(src: SampleSource, onDurable?: (segment: number) => void): Promise<number> {
+    return this.#push(undefined, src, onDurable);
+  }
+
+  #push(
+    rec: Uint8Array | undefined,
+    src: SampleSource | undefined,
+    onDurable: ((segment: number) => void) | undefined,
+  ): Promise<number> {
     if (this.#closed) return Promise.reject(new Error("Cannot append: the WAL is closed"));
-    // Frame and copy now: `rec` may be the caller's scratch buffer.
-    const b = this.#pendBuf;
-    b.ensure(WAL_FRAME_BYTES + rec.length);
-    b.u32(rec.length);
-    b.u32(crc32c(rec));
-    b.bytes(rec);
     return new Promise<number>((resolve, reject) => {
-      this.#pending.push({ onDurable, resolve, reject });
+      this.#pending.push({ rec, src, onDurable, resolve, reject });
       if (!this.#scheduled) {
         this.#scheduled = true;
         this.#enqueue(() => this.#writeGroup()).catch(() => {});
@@ -258,17 +272,13 @@ export class Wal {
     await fsyncDir(this.#dir);
     this.#file = file;
     this.#seg = n;
+    this.#enc.reset();
     this.#size = WAL_HEADER_BYTES;
     this.#segments.add(n);
     this.#dirty = false;
     this.stats.segments = this.#segments.size;
     this.stats.currentSegment = n;
     this.stats.bytesWritten += WAL_HEADER_BYTES;
-  }
-
-  #recycle(b: ByteWriter): void {
-    b.reset();
-    if (b.buf.length <= KEEP_BUFFER_BYTES) this.#spareBuf = b;
   }
 
   async #rotateNow(): Promise<void> {
@@ -287,22 +297,56 @@ export class Wal {
     this.#dirty = false;
   }
 
+  /** Frames every record of `group` into the write buffer; returns its bytes. */
+  #encodeGroup(group: Pending[]): Uint8Array {
+    const w = this.#buf;
+    w.reset();
+    for (const g of group) {
+      const at = w.pos;
+      w.ensure(WAL_FRAME_BYTES);
+      w.pos += WAL_FRAME_BYTES;
+      if (g.rec) w.bytes(g.rec);
+      else this.#enc.encode(w, g.src!);
+      const len = w.pos - at - WAL_FRAME_BYTES;
+      const b = w.buf;
+      b[at] = len & 0xff;
+      b[at + 1] = (len >>> 8) & 0xff;
+      b[at + 2] = (len >>> 16) & 0xff;
+      b[at + 3] = (len >>> 24) & 0xff;
+      const crc = crc32c(b, 0, at + WAL_FRAME_BYTES, w.pos);
+      b[at + 4] = crc & 0xff;
+      b[at + 5] = (crc >>> 8) & 0xff;
+      b[at + 6] = (crc >>> 16) & 0xff;
+      b[at + 7] = (crc >>> 24) & 0xff;
+    }
+    return w.view();
+  }
+
   async #writeGroup(): Promise<void> {
     this.#scheduled = false;
     const group = this.#pending;
     this.#pending = [];
     if (group.length === 0) return;
-    const gb = this.#pendBuf;
-    this.#pendBuf = this.#spareBuf ?? new ByteWriter(64 << 10);
-    this.#spareBuf = undefined;
-    const buf = gb.view();
-    const total = buf.length;
+    let total = 0;
+    try {
+      if (this.#needRotate) await this.#rotateNow();
+      let buf = this.#encodeGroup(group);
+      if (this.#size > WAL_HEADER_BYTES && this.#size + buf.length > this.#segmentBytes) {
+        // Start the next segment and encode again against its fresh state.
+        await this.#rotateNow();
+        buf = this.#encodeGroup(group);
+      }
+      total = buf.length;
+    } catch (e) {
+      this.stats.writeErrors++;
+      this.#enc.reset();
+      this.#needRotate = true;
+      for (const g of group) g.reject(e);
+      return;
+    }
     const before = this.#size;
     try {
-      if (this.#needRotate || (before > WAL_HEADER_BYTES && before + total > this.#segmentBytes)) {
-        await this.#rotateNow();
-      }
-      await this.#write(this.#file, buf);
+      await this.#write(this.#file, this.#buf.view());
       this.#size += total;
       this.#dirty = true;
       if (this.#fsync === "always") await this.#sync();
@@ -310,26 +354,26 @@ export class Wal {
       this.stats.writeErrors++;
       if (this.#size === before) {
         // Undo a partial write so the segment ends at its last good record.
-        try {
-          await this.#file.truncate(this.#size);
-        } catch {
-          this.#needRotate = true;
-        }
-      } else {
-        // The write went through but the fsync failed: the state on disk is unknown.
-        this.#needRotate = true;
+        await this.#file.truncate(this.#size).catch(() => {});
       }
-      this.#recycle(gb);
+      // The samples encoder counted this group as written: continue in a new segment.
+      this.#needRotate = true;
+      this.#releaseBuf();
       for (const g of group) g.reject(e);
       return;
     }
-    this.#recycle(gb);
+    this.#releaseBuf();
     this.stats.bytesWritten += total;
     this.stats.records += group.length;
     for (const g of group) {
       g.onDurable?.(this.#seg);
       g.resolve(this.#seg);
     }
+  }
+
+  #releaseBuf(): void {
+    if (this.#buf.buf.length > KEEP_BUFFER_BYTES) this.#buf = new ByteWriter(64 << 10);
+    else this.#buf.reset();
   }
 }
 

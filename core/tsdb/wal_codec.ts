@@ -1,0 +1,375 @@
+/**
+ * The compressed WAL samples record (type 3, FORMAT.md "WAL"): a bit stream
+ * that codes each sample against the previous sample of the same series in
+ * the same segment: timestamps as delta-of-delta, values as exact decimals
+ * (scaled integers) with an adaptive Rice code of the delta, refs as "next
+ * ref" bits. State lives per segment, so every segment decodes on its own;
+ * the first sample of a series in a segment is written in full.
+ *
+ * The encoder state must match what is on disk: {@linkcode Wal} encodes a
+ * group of records when it writes it and starts a new segment (fresh state)
+ * after any failed write.
+ *
+ * @module
+ */
+import { bitLength, unzigzag, zigzag } from "./_bitstream.ts";
+import type { ByteReader, ByteWriter } from "./_byte_buf.ts";
+
+/** Record type of compressed samples. */
+export const REC_SAMPLES_V2 = 3;
+
+/** Samples to log, read by index; i in [0, n). */
+export interface SampleSource {
+  readonly n: number;
+  ref(i: number): number;
+  t(i: number): number;
+  v(i: number): number;
+}
+
+/** State is kept in arrays indexed by ref; refs are dense counters from 1. */
+const MAX_REF = 2 ** 27;
+const SCALE_RAW = 15;
+const MAX_SCALE = 14;
+const P10 = Array.from({ length: MAX_SCALE + 1 }, (_, k) => 10 ** k);
+const RICE_ESCAPE = 20;
+const T_SAFE = 2 ** 52;
+const M_MAX = 2 ** 49;
+const f64 = new Float64Array(1);
+const u32 = new Uint32Array(f64.buffer);
+
+function isNegZero(x: number): boolean {
+  return x === 0 && 1 / x < 0;
+}
+
+/** Smallest scale at which v is an exact decimal with |m| ≤ 2^49, or SCALE_RAW. */
+function scaleOf(v: number): number {
+  if (!Number.isFinite(v) || isNegZero(v)) return SCALE_RAW;
+  for (let s = 0; s <= MAX_SCALE; s++) {
+    const m = Math.round(v * P10[s]);
+    if (Math.abs(m) > M_MAX) return SCALE_RAW;
+    if ((s === 0 ? m : m / P10[s]) === v) return s;
+  }
+  return SCALE_RAW;
+}
+
+/** m at scale s if v is exact there, else NaN. */
+function mAt(v: number, s: number): number {
+  if (s === SCALE_RAW || !Number.isFinite(v) || isNegZero(v)) return NaN;
+  const m = Math.round(v * P10[s]);
+  if (Math.abs(m) > M_MAX) return NaN;
+  return (s === 0 ? m : m / P10[s]) === v ? m : NaN;
+}
+
+/** Per-series state of one segment, in typed arrays indexed by ref. */
+class State {
+  epoch = new Uint32Array(0); // segment+1 in which the state was set; 0 = none
+  lastT = new Float64Array(0);
+  lastD = new Float64Array(0);
+  lastM = new Float64Array(0);
+  avg = new Float64Array(0);
+  scale = new Uint8Array(0);
+
+  ensure(ref: number): void {
+    if (ref < this.epoch.length) return;
+    if (ref > MAX_REF) {
+      throw new Error(`Cannot code WAL samples: series ref ${ref} above ${MAX_REF}`);
+    }
+    const n = Math.max(ref + 1, this.epoch.length * 2, 256);
+    const grow = <T extends Float64Array | Uint32Array | Uint8Array>(a: T, b: T): T => {
+      b.set(a);
+      return b;
+    };
+    this.epoch = grow(this.epoch, new Uint32Array(n));
+    this.lastT = grow(this.lastT, new Float64Array(n));
+    this.lastD = grow(this.lastD, new Float64Array(n));
+    this.lastM = grow(this.lastM, new Float64Array(n));
+    this.avg = grow(this.avg, new Float64Array(n));
+    this.scale = grow(this.scale, new Uint8Array(n));
+  }
+
+  setTime(ref: number, t: number): void {
+    const p = this.lastT[ref];
+    this.lastD[ref] = Number.isInteger(t) && Math.abs(t) <= T_SAFE && Number.isInteger(p) &&
+        Math.abs(p) <= T_SAFE
+      ? t - p
+      : 0;
+    this.lastT[ref] = t;
+  }
+
+  updateAvg(ref: number, zz: number): void {
+    this.avg[ref] += (Math.min(zz, 2 ** 40) - this.avg[ref]) / 4;
+  }
+}
+
+function riceK(avg: number): number {
+  const b = bitLength(Math.floor(avg));
+  return b > 0 ? b - 1 : 0;
+}
+
+/** A bit writer straight into a {@linkcode ByteWriter} (MSB first). */
+class Bits {
+  cur = 0;
+  fill = 0;
+  constructor(readonly w: ByteWriter) {}
+
+  write(x: number, n: number): void {
+    if (n === 0) return;
+    if (n > 24) {
+      this.write(Math.floor(x / 2 ** 24) >>> 0, n - 24);
+      this.write(x % 2 ** 24, 24);
+      return;
+    }
+    this.cur = this.cur * 2 ** n + x;
+    this.fill += n;
+    while (this.fill >= 8) {
+      this.fill -= 8;
+      const b = Math.floor(this.cur / 2 ** this.fill);
+      this.w.u8(b);
+      this.cur -= b * 2 ** this.fill;
+    }
+  }
+
+  writeBig(x: number, n: number): void {
+    if (n <= 24) this.write(x, n);
+    else {
+      this.write(Math.floor(x / 2 ** 24), n - 24);
+      this.write(x % 2 ** 24, 24);
+    }
+  }
+
+  varint(x: number): void {
+    while (x >= 128) {
+      this.write((x % 128) | 128, 8);
+      x = Math.floor(x / 128);
+    }
+    this.write(x, 8);
+  }
+
+  raw64(x: number): void {
+    f64[0] = x;
+    this.write(u32[1], 32);
+    this.write(u32[0], 32);
+  }
+
+  end(): void {
+    if (this.fill > 0) this.write(0, 8 - this.fill);
+  }
+}
+
+/**
+ * Reads bits MSB first from bytes [start, end) of `buf`; past the end it
+ * yields zero bits (callers compare `pos` with `end`). Its own state, unlike
+ * the chunk codec's shared BitReader, so decoding can call into the head.
+ */
+class BitsIn {
+  pos: number;
+  readonly end: number;
+  constructor(readonly buf: Uint8Array, start: number, end: number) {
+    this.pos = start * 8;
+    this.end = end * 8;
+  }
+
+  read(n: number): number {
+    let x = 0;
+    while (n > 0) {
+      const i = this.pos >>> 3;
+      const byte = this.pos < this.end ? this.buf[i] : 0;
+      const off = this.pos & 7;
+      const take = Math.min(8 - off, n);
+      x = x * 2 ** take + ((byte >>> (8 - off - take)) & ((1 << take) - 1));
+      this.pos += take;
+      n -= take;
+    }
+    return x;
+  }
+
+  readVarint(): number {
+    let x = 0, mul = 1;
+    for (let k = 0; k < 8; k++) {
+      const b = this.read(8);
+      x += (b & 127) * mul;
+      if (b < 128) return x <= Number.MAX_SAFE_INTEGER ? x : -1;
+      mul *= 128;
+    }
+    return -1;
+  }
+}
+
+/** Encodes samples records against one segment's state. */
+export class SampleEncoder {
+  #s = new State();
+  #epoch = 1;
+
+  /** Forgets all state: the next record starts a new segment. */
+  reset(): void {
+    this.#epoch++;
+  }
+
+  /** Appends a type-3 record (type byte included) for `src` to `w`. */
+  encode(w: ByteWriter, src: SampleSource): void {
+    const st = this.#s, ep = this.#epoch;
+    w.u8(REC_SAMPLES_V2);
+    w.uvarint(src.n);
+    const b = new Bits(w);
+    let prevRef = 0;
+    for (let i = 0; i < src.n; i++) {
+      const ref = src.ref(i), t = src.t(i), v = src.v(i);
+      if (ref === prevRef + 1) b.write(0, 1);
+      else {
+        b.write(1, 1);
+        b.varint(zigzag(ref - prevRef - 1));
+      }
+      prevRef = ref;
+      st.ensure(ref);
+      if (st.epoch[ref] !== ep) {
+        st.epoch[ref] = ep;
+        b.raw64(t);
+        st.lastT[ref] = t;
+        st.lastD[ref] = 0;
+        st.avg[ref] = 0;
+        this.#absValue(b, ref, v);
+        continue;
+      }
+      // Time.
+      const lt = st.lastT[ref];
+      const dod = t - lt - st.lastD[ref];
+      if (
+        Number.isInteger(t) && Math.abs(t) <= T_SAFE && Number.isInteger(lt) &&
+        Math.abs(lt) <= T_SAFE && Math.abs(dod) <= T_SAFE && !isNegZero(t)
+      ) {
+        if (dod === 0) b.write(0, 1);
+        else {
+          b.write(2, 2);
+          b.varint(zigzag(dod));
+        }
+      } else {
+        b.write(3, 2);
+        b.raw64(t);
+      }
+      st.setTime(ref, t);
+      // Value.
+      const m = mAt(v, st.scale[ref]);
+      if (m === m) {
+        const zz = zigzag(m - st.lastM[ref]);
+        const k = riceK(st.avg[ref]);
+        const q = Math.floor(zz / 2 ** k);
+        b.write(0, 1);
+        if (q < RICE_ESCAPE) {
+          b.write(2 ** (q + 1) - 2, q + 1); // q ones, then a zero
+          b.writeBig(zz % 2 ** k, k);
+        } else {
+          b.write(2 ** RICE_ESCAPE - 1, RICE_ESCAPE);
+          const L = bitLength(zz);
+          b.write(L, 6);
+          b.writeBig(zz, L);
+        }
+        st.updateAvg(ref, zz);
+        st.lastM[ref] = m;
+      } else {
+        b.write(1, 1);
+        this.#absValue(b, ref, v);
+      }
+    }
+    b.end();
+  }
+
+  #absValue(b: Bits, ref: number, v: number): void {
+    const st = this.#s;
+    const s = scaleOf(v);
+    b.write(s, 4);
+    st.scale[ref] = s;
+    if (s === SCALE_RAW) b.raw64(v);
+    else {
+      const m = mAt(v, s);
+      b.varint(zigzag(m));
+      st.lastM[ref] = m;
+    }
+  }
+}
+
+/** Decodes type-3 records of one segment after another, in WAL order. */
+export class SampleDecoder {
+  #s = new State();
+  #epoch = 0;
+  #segment = -1;
+
+  /**
+   * Decodes the payload of a type-3 record (after the type byte) of
+   * `segment` and calls `onSample` per sample in record order; returns the
+   * count. Records of one segment must come in order; a new segment number
+   * starts fresh state. Throws on a malformed record.
+   */
+  decode(
+    r: ByteReader,
+    segment: number,
+    onSample: (ref: number, t: number, v: number) => void,
+  ): number {
+    if (segment !== this.#segment) {
+      this.#segment = segment;
+      this.#epoch++;
+    }
+    const st = this.#s, ep = this.#epoch;
+    const n = r.uvarint();
+    const rd = new BitsIn(r.buf, r.pos, r.end);
+    r.pos = r.end;
+    const bad = (what: string) => new Error(`Cannot decode WAL samples: ${what}`);
+    const varint = () => {
+      const x = rd.readVarint();
+      if (x < 0) throw bad("bad varint");
+      return x;
+    };
+    const raw64 = () => {
+      u32[1] = rd.read(32);
+      u32[0] = rd.read(32);
+      return f64[0];
+    };
+    const absValue = (ref: number) => {
+      const s = rd.read(4);
+      st.scale[ref] = s;
+      if (s === SCALE_RAW) return raw64();
+      if (s > MAX_SCALE) throw bad("bad scale");
+      const m = unzigzag(varint());
+      st.lastM[ref] = m;
+      return s === 0 ? m : m / P10[s];
+    };
+    let prevRef = 0;
+    for (let i = 0; i < n; i++) {
+      const ref = rd.read(1) === 0 ? prevRef + 1 : prevRef + 1 + unzigzag(varint());
+      if (ref < 1 || ref > 0xffffffff) throw bad("bad series ref");
+      prevRef = ref;
+      st.ensure(ref);
+      let t: number, v: number;
+      if (st.epoch[ref] !== ep) {
+        st.epoch[ref] = ep;
+        t = raw64();
+        st.lastT[ref] = t;
+        st.lastD[ref] = 0;
+        st.avg[ref] = 0;
+        v = absValue(ref);
+      } else {
+        const tag = rd.read(1) === 0 ? 0 : 2 + rd.read(1); // '0', '10' or '11'
+        if (tag === 0) t = st.lastT[ref] + st.lastD[ref];
+        else if (tag === 2) t = st.lastT[ref] + st.lastD[ref] + unzigzag(varint());
+        else t = raw64();
+        st.setTime(ref, t);
+        if (rd.read(1) === 0) {
+          const s = st.scale[ref];
+          if (s > MAX_SCALE) throw bad("delta on a raw value");
+          const k = riceK(st.avg[ref]);
+          let q = 0;
+          while (q < RICE_ESCAPE && rd.read(1) === 1) q++;
+          let zz: number;
+          if (q < RICE_ESCAPE) zz = q * 2 ** k + rd.read(k);
+          else zz = rd.read(rd.read(6));
+          st.updateAvg(ref, zz);
+          const m = st.lastM[ref] + unzigzag(zz);
+          st.lastM[ref] = m;
+          v = s === 0 ? m : m / P10[s];
+        } else v = absValue(ref);
+      }
+      if (rd.pos > rd.end) throw bad("truncated");
+      onSample(ref, t, v);
+    }
+    return n;
+  }
+}
