@@ -28,6 +28,12 @@ export interface SelectHints {
    * downsampled tier when the step is coarser than the tier's resolution.
    */
   readonly step?: number;
+  /**
+   * The PromQL function the selected series feed, when known (e.g. "rate",
+   * "max_over_time"), as Prometheus's SelectHints.Func. A store with
+   * downsampled data picks the matching aggregate (min for min_over_time, …).
+   */
+  readonly func?: string;
 }
 
 /** Read access to stored series. */

@@ -42,6 +42,8 @@ export interface BlockMeta {
   /** 0 for a head flush; +1 per compaction. */
   level: number;
   bytes: number;
+  /** Downsampling resolution in ms (whole seconds); 0 = raw samples. */
+  resolution?: number;
 }
 
 /**
@@ -54,6 +56,7 @@ export class BlockFileWriter {
   readonly #dir: string;
   readonly #seq: number;
   readonly #level: number;
+  readonly #resolutionSec: number;
   readonly #chunkSamples: number;
   readonly #path: string;
   #file: Deno.FsFile;
@@ -78,10 +81,13 @@ export class BlockFileWriter {
     level: number,
     chunkSamples: number,
     file: Deno.FsFile,
+    resolutionMs: number,
   ) {
     this.#dir = dir;
     this.#seq = seq;
     this.#level = level;
+    this.#resolutionSec = Math.round(resolutionMs / 1000);
+    if (this.#resolutionSec > 0xffff) throw new RangeError("Block resolution above 65535 s");
     this.#chunkSamples = chunkSamples;
     this.#path = joinPath(dir, blockFileName(seq));
     this.#file = file;
@@ -94,10 +100,11 @@ export class BlockFileWriter {
     seq: number,
     level: number,
     chunkSamples = BLOCK_CHUNK_SAMPLES,
+    resolutionMs = 0,
   ): Promise<BlockFileWriter> {
     const tmp = joinPath(dir, blockFileName(seq)) + TMP_SUFFIX;
     const f = await Deno.open(tmp, { create: true, write: true, truncate: true });
-    return new BlockFileWriter(dir, seq, level, chunkSamples, f);
+    return new BlockFileWriter(dir, seq, level, chunkSamples, f, resolutionMs);
   }
 
   /** Adds series `ref` (greater than the previous one) with samples [start, end), ascending. */
@@ -168,8 +175,8 @@ export class BlockFileWriter {
       w.u32(tableLen);
       w.u8(this.#level);
       w.u8(BLOCK_VERSION);
-      w.u8(0);
-      w.u8(0);
+      w.u8(this.#resolutionSec & 0xff);
+      w.u8(this.#resolutionSec >>> 8);
       const crc = crc32c(w.view(), this.#crc);
       w.u32(crc);
       w.bytes(new Uint8Array(MAGIC));
@@ -187,6 +194,7 @@ export class BlockFileWriter {
         series: this.#sRef.length,
         level: this.#level,
         bytes,
+        resolution: this.#resolutionSec * 1000,
       };
     } catch (e) {
       await this.abort();
@@ -439,6 +447,7 @@ function parseTail(
   const minT = f.f64(), maxT = f.f64(), samples = f.f64();
   const tableOffset = f.u32(), tableLen = f.u32();
   const level = f.u8(), version = f.u8();
+  const resolution = (f.u8() | (f.u8() << 8)) * 1000;
   if (version !== BLOCK_VERSION) throw fail(`unknown footer version ${version}`);
   if (tableOffset < dataOffset || tableOffset + tableLen > fileSize - FOOTER_BYTES) {
     throw fail("table out of range");
@@ -470,7 +479,7 @@ function parseTail(
     first[nSeries] = off.length;
     if (pos !== tableOffset) throw fail("chunk lengths do not add up to the table offset");
     return {
-      meta: { seq, minT, maxT, samples, series: nSeries, level, bytes: fileSize },
+      meta: { seq, minT, maxT, samples, series: nSeries, level, bytes: fileSize, resolution },
       table: {
         refs,
         first,

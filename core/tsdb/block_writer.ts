@@ -15,6 +15,7 @@
 import { chunkMeta, decodeChunkInto } from "./chunk.ts";
 import { BlockFileWriter, type BlockMeta, BlockReader } from "./block.ts";
 import { mergeSamples, type Samples } from "./head.ts";
+import { AGG, AGG_SLOTS, aggRef, downsampleSeries, type DownsampleSource } from "./downsample.ts";
 
 /** Head chunks of one window: series i owns chunks [chunkStart[i], chunkStart[i+1]). */
 export interface FlushJob {
@@ -38,8 +39,24 @@ export interface CompactJob {
   inputs: number[];
 }
 
+/**
+ * Block `input` (raw, or a finer tier) rewritten at `resolution` ms into
+ * block `seq`; `counters` lists the series refs (ascending) that get the
+ * counter aggregate.
+ */
+export interface DownsampleJob {
+  kind: "downsample";
+  id: number;
+  dir: string;
+  seq: number;
+  level: number;
+  input: number;
+  resolution: number;
+  counters: Uint32Array;
+}
+
 /** A job for the block worker. */
-export type BlockJob = FlushJob | CompactJob;
+export type BlockJob = FlushJob | CompactJob | DownsampleJob;
 
 /** The answer to a {@linkcode BlockJob}. */
 export type BlockJobResult =
@@ -119,10 +136,64 @@ async function runCompact(job: CompactJob): Promise<BlockMeta> {
   }
 }
 
+async function runDownsample(job: DownsampleJob): Promise<BlockMeta> {
+  const r = await BlockReader.open(job.dir, job.input);
+  let w: BlockFileWriter | undefined;
+  try {
+    const fromTier = (r.meta.resolution ?? 0) > 0;
+    // Series refs of the input (pseudo-refs of a tier map back to ref / 8).
+    const refs: number[] = [];
+    for (const x of r.refs) {
+      const ref = fromTier ? Math.floor(x / AGG_SLOTS) : x;
+      if (refs.length === 0 || refs[refs.length - 1] !== ref) refs.push(ref);
+    }
+    const counters = new Set(job.counters);
+    w = await BlockFileWriter.create(job.dir, job.seq, job.level, undefined, job.resolution);
+    const batch = 256;
+    for (let i = 0; i < refs.length; i += batch) {
+      const part = refs.slice(i, i + batch);
+      const want = fromTier ? part.flatMap((ref) => ALL_AGGS.map((a) => aggRef(ref, a))) : part;
+      const got = await r.read(want, -Infinity, Infinity);
+      for (const ref of part) {
+        let src: DownsampleSource;
+        if (fromTier) {
+          const parts = new Map<number, Samples>();
+          for (const a of ALL_AGGS) {
+            const x = got.get(aggRef(ref, a));
+            if (x) parts.set(a, x);
+          }
+          src = { kind: "agg", parts };
+        } else {
+          const x = got.get(ref);
+          if (!x) continue;
+          src = { kind: "raw", s: x };
+        }
+        const out = downsampleSeries(src, job.resolution, counters.has(ref));
+        for (const a of ALL_AGGS) {
+          const x = out.parts.get(a);
+          if (x) await w.add(aggRef(ref, a), x.t, x.v);
+        }
+      }
+    }
+    return await w.finish();
+  } catch (e) {
+    await w?.abort();
+    throw e;
+  } finally {
+    await r.close();
+  }
+}
+
+const ALL_AGGS = Object.values(AGG).sort((a, b) => a - b);
+
 /** Runs one job; used by the worker and inline. */
 export async function runBlockJob(job: BlockJob): Promise<BlockJobResult> {
   try {
-    const meta = job.kind === "flush" ? await runFlush(job) : await runCompact(job);
+    const meta = job.kind === "flush"
+      ? await runFlush(job)
+      : job.kind === "compact"
+      ? await runCompact(job)
+      : await runDownsample(job);
     return { id: job.id, ok: true, meta };
   } catch (e) {
     return {
@@ -368,6 +439,28 @@ export class BlockWriter {
       if (this.#waiting.size === 0) this.#stopWorker();
     }, this.#idleMs);
     Deno.unrefTimer(this.#idleTimer as unknown as number);
+  }
+
+  /** Rewrites block `input` at `resolution` ms as block `seq`. */
+  downsample(
+    dir: string,
+    seq: number,
+    level: number,
+    input: number,
+    resolution: number,
+    counters: Uint32Array,
+  ): Promise<BlockMeta> {
+    const job: DownsampleJob = {
+      kind: "downsample",
+      id: this.#next++,
+      dir,
+      seq,
+      level,
+      input,
+      resolution,
+      counters,
+    };
+    return this.#run(job, [counters.buffer as ArrayBuffer]);
   }
 
   /** Stops the worker; await pending jobs first. */

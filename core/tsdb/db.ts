@@ -65,6 +65,14 @@ import { ChunkCorruptError, decodeChunk } from "./chunk.ts";
 import { DbQuerier } from "./querier.ts";
 import { planCompaction } from "./compact.ts";
 import { planRetention } from "./retention.ts";
+import {
+  AGG,
+  aggRef,
+  DEFAULT_DOWNSAMPLING,
+  type DownsamplingTier,
+  isCounterLike,
+  viewFor,
+} from "./downsample.ts";
 
 /** Log function: level, message, structured fields. */
 export type Logger = (
@@ -116,6 +124,12 @@ export interface OpenOptions {
   deleteGraceMs?: number;
   /** Compact blocks in the background. @default true */
   compaction?: boolean;
+  /**
+   * Downsampling tiers: blocks whose newest sample is older than `afterMs`
+   * are rewritten at `resolutionMs` (see downsample.ts); [] keeps raw data.
+   * @default raw for 24 h, 1 m to 7 d, 5 m after (DEFAULT_DOWNSAMPLING)
+   */
+  downsampling?: readonly DownsamplingTier[];
   /** WAL write function (fault injection in tests). */
   walWrite?: (file: Deno.FsFile, data: Uint8Array) => Promise<void>;
 }
@@ -154,6 +168,8 @@ export interface DBStats {
   flushFailures: number;
   compactions: number;
   compactionFailures: number;
+  downsamplings: number;
+  downsamplingFailures: number;
   retentionDeletedBlocks: number;
   storageFullRejections: number;
 }
@@ -183,6 +199,33 @@ function flushedKey(window: number): Deno.KvKey {
 }
 
 const noopLogger: Logger = () => {};
+
+const TIER_AGGS = Object.values(AGG).sort((a, b) => a - b);
+
+/** Reads a downsampled block: per series the aggregate view `func` needs. */
+async function readTier(
+  b: BlockReader,
+  refs: readonly number[],
+  minT: number,
+  maxT: number,
+  func: string | undefined,
+): Promise<Map<number, Samples>> {
+  const want: number[] = [];
+  for (const ref of refs) for (const a of TIER_AGGS) want.push(aggRef(ref, a));
+  const got = await b.read(want, minT, maxT);
+  const out = new Map<number, Samples>();
+  for (const ref of refs) {
+    const parts = new Map<number, Samples>();
+    for (const a of TIER_AGGS) {
+      const x = got.get(aggRef(ref, a));
+      if (x) parts.set(a, x);
+    }
+    if (parts.size === 0) continue;
+    const v = viewFor(parts, func);
+    if (v && v.t.length > 0) out.set(ref, v);
+  }
+  return out;
+}
 
 /** The accepted samples of a batch, as the WAL encoder and the head read them. */
 class BatchSamples implements SampleSource {
@@ -262,6 +305,8 @@ export class DB implements Appender, Querier {
     flushFailures: 0,
     compactions: 0,
     compactionFailures: 0,
+    downsamplings: 0,
+    downsamplingFailures: 0,
     retentionDeletedBlocks: 0,
     storageFullRejections: 0,
   };
@@ -323,7 +368,7 @@ export class DB implements Appender, Querier {
     });
     this.#querier = new DbQuerier({
       index: this.#index,
-      read: (refs, minT, maxT) => this.#read(refs, minT, maxT),
+      read: (refs, minT, maxT, func) => this.#read(refs, minT, maxT, func),
     });
     await this.#measureKv();
     const every = this.#opts.backgroundIntervalMs ?? 60_000;
@@ -625,6 +670,7 @@ export class DB implements Appender, Querier {
     refs: readonly number[],
     minT: number,
     maxT: number,
+    func?: string,
   ): Promise<Map<number, Samples>[]> {
     const out: Map<number, Samples>[] = [];
     const seqs = [...this.#blocks.keys()].sort((a, b) => a - b);
@@ -632,7 +678,11 @@ export class DB implements Appender, Querier {
       const b = this.#blocks.get(seq);
       if (!b || b.meta.maxT < minT || b.meta.minT > maxT) continue;
       try {
-        out.push(await b.read(refs, minT, maxT));
+        out.push(
+          b.meta.resolution
+            ? await readTier(b, refs, minT, maxT, func)
+            : await b.read(refs, minT, maxT),
+        );
       } catch (e) {
         if (e instanceof ChunkCorruptError || e instanceof BlockCorruptError) {
           this.#blocks.delete(seq);
@@ -678,6 +728,7 @@ export class DB implements Appender, Querier {
       try {
         await this.#flushDue();
         if (this.#opts.compaction ?? true) await this.#compactOnce();
+        await this.#downsampleDue(4);
         await this.#applyRetention();
         await this.#purgeDeleted(false);
       } catch (e) {
@@ -784,8 +835,74 @@ export class DB implements Appender, Querier {
     if (drop.length) await commitBatched(this.#kv, drop.map((key) => ({ key, size: 64 })));
   }
 
+  /**
+   * Rewrites up to `max` blocks that have aged past a downsampling tier at
+   * that tier's resolution (coarsest tier due first), replacing them.
+   */
+  async #downsampleDue(max: number): Promise<void> {
+    const tiers = [...(this.#opts.downsampling ?? DEFAULT_DOWNSAMPLING)]
+      .sort((a, b) => a.afterMs - b.afterMs);
+    if (tiers.length === 0) return;
+    const now = this.#now();
+    let done = 0;
+    for (const b of [...this.#blocks.values()].sort((x, y) => x.meta.seq - y.meta.seq)) {
+      if (done >= max || this.#closed) return;
+      let tier: DownsamplingTier | undefined;
+      for (const t of tiers) if (b.meta.maxT < now - t.afterMs) tier = t;
+      if (!tier || tier.resolutionMs <= (b.meta.resolution ?? 0)) continue;
+      await this.#downsampleBlock(b, tier.resolutionMs);
+      done++;
+    }
+  }
+
+  async #downsampleBlock(b: BlockReader, resolution: number): Promise<void> {
+    const meta0 = b.meta;
+    const seq = this.#nextSeq++;
+    try {
+      const metadata = this.#index.metadata();
+      const counters: number[] = [];
+      let prev = -1;
+      for (const x of b.refs) {
+        const ref = meta0.resolution ? Math.floor(x / 8) : x;
+        if (ref === prev) continue;
+        prev = ref;
+        const name = this.#index.labels(ref)?.find((l) => l.name === "__name__")?.value;
+        if (isCounterLike(name, name ? metadata.get(name)?.type : undefined)) counters.push(ref);
+      }
+      const meta = await this.#writer.downsample(
+        this.#blocksDir,
+        seq,
+        meta0.level,
+        meta0.seq,
+        resolution,
+        new Uint32Array(counters),
+      );
+      const r = await BlockReader.open(this.#blocksDir, seq);
+      this.#blocks.set(seq, r);
+      await this.#kv.atomic()
+        .set(blockKey(seq), { minT: meta.minT, maxT: meta.maxT, level: meta.level })
+        .delete(blockKey(meta0.seq))
+        .commit();
+      await this.#markDeleted(meta0.seq);
+      this.#c.downsamplings++;
+      this.#c.blockBytesWritten += meta.bytes;
+      this.#log("info", "block downsampled", {
+        input: meta0.seq,
+        output: seq,
+        resolutionMs: resolution,
+        bytes: [meta0.bytes, meta.bytes],
+      });
+    } catch (e) {
+      this.#c.downsamplingFailures++;
+      this.#log("error", "downsampling failed", {
+        block: meta0.seq,
+        error: e instanceof Error ? e.message : String(e),
+      });
+    }
+  }
+
   async #compactOnce(): Promise<void> {
-    const metas = [...this.#blocks.values()].map((b) => b.meta);
+    const metas = [...this.#blocks.values()].map((b) => b.meta).filter((m) => !m.resolution);
     const plan = planCompaction(metas, this.#range, this.#maxT - this.#flushDelay);
     if (!plan) return;
     const seq = this.#nextSeq++;
@@ -870,6 +987,7 @@ export class DB implements Appender, Querier {
           if (this.#c.compactions === before) break;
         }
       }
+      await this.#downsampleDue(Infinity);
       await this.#applyRetention();
       await this.#purgeDeleted(false);
     });

@@ -46,6 +46,7 @@ async function run(series: EdgeSeries[], fsync: "always" | "interval") {
     outOfOrderWindowMs: Infinity,
     futureToleranceMs: Infinity,
     backgroundIntervalMs: 0,
+    downsampling: [], // the workload is dated 2024: keep it raw
   });
   const io0 = procWriteBytes();
   const t0 = performance.now();
@@ -107,7 +108,12 @@ async function run(series: EdgeSeries[], fsync: "always" | "interval") {
 
 async function child(dir: string) {
   const mib = () => +(Deno.memoryUsage().rss / 2 ** 20).toFixed(1);
-  const db = await openDB({ dir, outOfOrderWindowMs: Infinity, backgroundIntervalMs: 0 });
+  const db = await openDB({
+    dir,
+    outOfOrderWindowMs: Infinity,
+    backgroundIntervalMs: 0,
+    downsampling: [], // the workload is dated 2024: keep it raw
+  });
   const rssLoadedMiB = mib();
   const q0 = performance.now();
   const got = await db.select([], { minT: -Infinity, maxT: Infinity });

@@ -26,6 +26,7 @@ async function tmpDB(
     now: () => T0 + 100 * H,
     backgroundIntervalMs: 0,
     useWorker: false,
+    downsampling: [],
     ...extra,
   });
   return { db, dir };

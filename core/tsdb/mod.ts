@@ -17,3 +17,10 @@ export { BlockCorruptError, type BlockMeta } from "./block.ts";
 export { type CompactionPlan, planCompaction } from "./compact.ts";
 export { planRetention, type RetentionInput } from "./retention.ts";
 export { MemStore } from "./mem_querier.ts";
+export {
+  AGG,
+  DEFAULT_DOWNSAMPLING,
+  type DownsamplingTier,
+  isCounterLike,
+  viewFor,
+} from "./downsample.ts";

@@ -2,7 +2,8 @@
  * Read path: merges blocks, blocks being written and the head into one
  * ascending, deduplicated run per series. Sources are merged from oldest to
  * newest write (blocks by sequence, then flushes in progress, then the head),
- * so on equal timestamps the newest write wins.
+ * so on equal timestamps the newest write wins. Downsampled blocks answer
+ * with the aggregate `hints.func` needs (downsample.ts, `viewFor`).
  *
  * @module
  */
@@ -25,7 +26,12 @@ export interface SampleSources {
    * Samples of `refs` in [minT, maxT], one map per source, ordered from the
    * oldest write to the newest.
    */
-  read(refs: readonly number[], minT: number, maxT: number): Promise<Map<number, Samples>[]>;
+  read(
+    refs: readonly number[],
+    minT: number,
+    maxT: number,
+    func?: string,
+  ): Promise<Map<number, Samples>[]>;
 }
 
 /** A {@linkcode Querier} over a database's sources. */
@@ -36,7 +42,7 @@ export class DbQuerier implements Querier {
   async select(matchers: readonly Matcher[], hints: SelectHints): Promise<SeriesData[]> {
     const refs = this.sources.index.select(matchers);
     if (refs.length === 0) return [];
-    const parts = await this.sources.read(refs, hints.minT, hints.maxT);
+    const parts = await this.sources.read(refs, hints.minT, hints.maxT, hints.func);
     const out: SeriesData[] = [];
     for (const ref of refs) {
       let m: Samples | undefined;

@@ -180,6 +180,7 @@ async function ingest(
     fsync,
     useWorker: Deno.env.get("PERCH_BENCH_WORKER") !== "0",
     blockWorkerIdleMs: 1000,
+    downsampling: [], // the workload is dated 2024: keep it raw
   });
   const stream = new EdgeStream(hosts);
   const n = hours * 360;
@@ -232,7 +233,7 @@ async function ingest(
 
 async function reopen(dir: string) {
   const before = mem();
-  const db = await openDB({ dir });
+  const db = await openDB({ dir, downsampling: [] });
   const afterReplay = mem();
   const st = await db.stats();
   const q = await db.select([

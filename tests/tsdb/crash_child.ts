@@ -27,6 +27,7 @@ if (import.meta.main) {
     futureToleranceMs: Infinity,
     backgroundIntervalMs: 50,
     deleteGraceMs: 0,
+    downsampling: [], // the test checks every raw sample of old windows
   });
   const enc = new TextEncoder();
   for (let id = Number(startArg);; id++) {
