@@ -263,6 +263,17 @@ export class BlockReader {
     return i >= 0;
   }
 
+  /** True when series `ref` has a chunk overlapping [minT, maxT] (from the table, no IO). */
+  hasData(ref: number, minT: number, maxT: number): boolean {
+    if (maxT < this.meta.minT || minT > this.meta.maxT) return false;
+    const i = this.#index(ref);
+    if (i < 0) return false;
+    for (let c = this.#first[i]; c < this.#first[i + 1]; c++) {
+      if (this.#cMax[c] >= minT && this.#cMin[c] <= maxT) return true;
+    }
+    return false;
+  }
+
   #index(ref: number): number {
     let lo = 0, hi = this.#refs.length;
     while (lo < hi) {

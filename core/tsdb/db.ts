@@ -61,7 +61,7 @@ import { REC_SAMPLES_V2, SampleDecoder, type SampleSource } from "./wal_codec.ts
 import { clip, concat, Head, type Samples } from "./head.ts";
 import { BlockCorruptError, BlockReader } from "./block.ts";
 import { BlockWriteError, BlockWriter, isNoSpace, type SeriesChunks } from "./block_writer.ts";
-import { ChunkCorruptError, decodeChunk } from "./chunk.ts";
+import { ChunkCorruptError, chunkMeta, decodeChunk } from "./chunk.ts";
 import { DbQuerier } from "./querier.ts";
 import { planCompaction } from "./compact.ts";
 import { planRetention } from "./retention.ts";
@@ -369,6 +369,7 @@ export class DB implements Appender, Querier {
     this.#querier = new DbQuerier({
       index: this.#index,
       read: (refs, minT, maxT, func) => this.#read(refs, minT, maxT, func),
+      withData: (refs, minT, maxT) => this.#withData(refs, minT, maxT),
     });
     await this.#measureKv();
     const every = this.#opts.backgroundIntervalMs ?? 60_000;
@@ -711,6 +712,40 @@ export class DB implements Appender, Querier {
       if (s.t.length) h.set(ref, s);
     }
     out.push(h);
+    return out;
+  }
+
+  #withData(refs: readonly number[], minT: number, maxT: number): number[] {
+    const blocks = [...this.#blocks.values()].filter((b) =>
+      b.meta.maxT >= minT && b.meta.minT <= maxT
+    );
+    const frozen = this.#frozen.filter((f) => {
+      const lo = f.window * this.#range;
+      return lo + this.#range - 1 >= minT && lo <= maxT;
+    });
+    const out: number[] = [];
+    outer: for (const ref of refs) {
+      if (this.#head.hasData(ref, minT, maxT)) {
+        out.push(ref);
+        continue;
+      }
+      for (const b of blocks) {
+        const r = b.meta.resolution ? aggRef(ref, AGG.last) : ref;
+        if (b.hasData(r, minT, maxT)) {
+          out.push(ref);
+          continue outer;
+        }
+      }
+      for (const f of frozen) {
+        for (const c of f.chunks.get(ref) ?? []) {
+          const m = chunkMeta(c);
+          if (m.maxT >= minT && m.minT <= maxT) {
+            out.push(ref);
+            continue outer;
+          }
+        }
+      }
+    }
     return out;
   }
 

@@ -349,6 +349,24 @@ export class Head {
     return out;
   }
 
+  /** True when the head holds a sample of `ref` in [minT, maxT] (no decoding). */
+  hasData(ref: number, minT: number, maxT: number): boolean {
+    const s = this.#series.get(ref);
+    if (!s) return false;
+    for (let i = 0; i < s.chunks.length; i++) {
+      if (s.cMax[i] >= minT && s.cMin[i] <= maxT) return true;
+    }
+    if (s.bn > 0) {
+      const i = lowerBound(s.bt, s.bn, minT);
+      if (i < s.bn && s.bt[i] <= maxT) return true;
+    }
+    if (s.on > 0) {
+      const i = lowerBound(s.ot!, s.on, minT);
+      if (i < s.on && s.ot![i] <= maxT) return true;
+    }
+    return false;
+  }
+
   /** Block windows that hold samples, ascending. */
   windows(): number[] {
     const ws = new Set<number>();

@@ -32,6 +32,12 @@ export interface SampleSources {
     maxT: number,
     func?: string,
   ): Promise<Map<number, Samples>[]>;
+  /**
+   * The refs among `refs` (ascending) with data in [minT, maxT], from time
+   * bounds kept per series (block tables, head chunks) without reading
+   * samples. When absent, the querier reads samples instead.
+   */
+  withData?(refs: readonly number[], minT: number, maxT: number): number[];
 }
 
 /** A {@linkcode Querier} over a database's sources. */
@@ -65,9 +71,20 @@ export class DbQuerier implements Querier {
     return out;
   }
 
-  /** Label sets of matching series with data in range, sorted. */
+  /**
+   * Label sets of matching series with data in range, sorted. With
+   * `withData`, "data in range" means a chunk (or head sample) overlapping
+   * it, so a series whose chunk spans the range without a sample inside it
+   * may be listed (as Prometheus answers from block bounds).
+   */
   async series(matchers: readonly Matcher[], hints: SelectHints): Promise<Labels[]> {
-    return (await this.select(matchers, hints)).map((s) => s.labels);
+    const src = this.sources;
+    if (!src.withData) return (await this.select(matchers, hints)).map((s) => s.labels);
+    let refs = src.index.select(matchers);
+    if (hints.minT !== -Infinity || hints.maxT !== Infinity) {
+      refs = src.withData(refs, hints.minT, hints.maxT);
+    }
+    return refs.map((r) => src.index.labels(r)!).sort(compareLabels);
   }
 
   /** Label names over matching series, sorted. */
@@ -100,6 +117,7 @@ export class DbQuerier implements Querier {
     if (matchers.length === 0 && hints.minT === -Infinity && hints.maxT === Infinity) {
       return this.sources.index.select([]).map((r) => this.sources.index.labels(r)!);
     }
+    // Otherwise per-series time bounds do (series() reads no samples).
     return this.series(matchers, hints);
   }
 }
