@@ -4,7 +4,8 @@
  */
 import type { ComponentType } from "preact";
 import HealthPanel from "./HealthPanel.tsx";
-import { AlertsView, DashboardActions, HomeStats, StatusView, TargetsView } from "./pages.tsx";
+import { AlertsView } from "./Alerts.tsx";
+import { DashboardActions, HomeStats, StatusView, TargetsView } from "./pages.tsx";
 
 // deno-lint-ignore no-explicit-any
 export const ISLANDS: Record<string, ComponentType<any>> = {

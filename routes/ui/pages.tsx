@@ -8,7 +8,8 @@
 import type { DashboardSummary } from "../../core/dashboards/mod.ts";
 import DashboardView, { type DashboardProps } from "../../islands/Dashboard.tsx";
 import Explore, { type ExploreProps } from "../../islands/Explore.tsx";
-import { AlertsView, DashboardActions, StatusView, TargetsView } from "../../islands/pages.tsx";
+import { AlertsView } from "../../islands/Alerts.tsx";
+import { DashboardActions, StatusView, TargetsView } from "../../islands/pages.tsx";
 import { Island, Page } from "./layout.tsx";
 
 /** The list of dashboards with create and import. */

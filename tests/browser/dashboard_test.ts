@@ -316,27 +316,90 @@ Deno.test({
           assert.equal(created.status, 201, await created.text());
           await perch.importText([line("temp_celsius", { room: "kitchen" }, 97)]);
           await b.goto(`${url}/alerts`);
+          const row = `[...document.querySelectorAll('[data-testid="alerts-table"] tbody tr')]
+            .find((r) => r.dataset.alertname === "KitchenHot")`;
           await b.waitFor(
-            `[...document.querySelectorAll('[data-testid="alerts-table"] tbody tr')].some((r) =>
-            r.textContent.includes("KitchenHot") && r.querySelector('.badge-firing'))`,
-            20_000,
+            `${row}?.querySelector('.badge-firing')`,
+            15_000,
             "KitchenHot firing on the Alerts page",
           );
-          await b.eval(click('[data-testid="silence-alert"]'));
-          await b.waitFor(`document.querySelector('[data-testid="create-silence"]')`);
+          const cells = await b.eval<string[]>(
+            `[...${row}.querySelectorAll('td')].map((td) => td.textContent)`,
+          );
+          assert.match(cells[1]!, /Kitchen at 97 °C/, "the summary annotation");
+          assert.match(cells[2]!, /room="kitchen"/);
+          assert.equal(cells[3], formatValue(97));
+          // The rule shows with its health and a recent evaluation.
+          const rule = await b.waitFor<string[]>(
+            `(() => { const r = document.querySelector('[data-rule="KitchenHot"]');
+              return r && [...r.querySelectorAll('td')].map((td) => td.textContent); })()`,
+          );
+          assert.match(rule[1]!, /temp_celsius\{room="kitchen"\}\)? > 50/);
+          assert.match(rule[2]!, /^firing/);
+          assert.equal(
+            await b.eval(
+              `document.querySelector('[data-rule="KitchenHot"] td:nth-child(4) .badge').textContent`,
+            ),
+            "ok",
+          );
+          assert.match(rule[4]!, /ago/);
+          // The webhook got the firing notification; the log says it was sent.
+          const sent = await b.waitFor<string>(
+            `[...document.querySelectorAll('[data-testid="notification-log"] tbody tr')]
+              .find((r) => r.textContent.includes("KitchenHot") && r.dataset.result === "sent")
+              ?.textContent`,
+            10_000,
+            "the delivery in the notification log",
+          );
+          assert.match(sent, /hook/);
+          assert.ok(
+            perch.hooks.some((h) =>
+              h.status === "firing" && h.alerts.some((a) => a.labels.alertname === "KitchenHot")
+            ),
+            "the webhook receiver got the firing notification",
+          );
+
+          // Silence it from its row, without the severity label.
+          await b.eval(`${row}.querySelector('[data-testid="silence-alert"]').click()`);
+          await b.waitFor(`document.querySelector('[data-testid="silence-form"]')`);
+          await b.eval(`[...document.querySelectorAll('[data-testid="silence-form"] label')]
+            .find((l) => l.textContent.includes('severity=')).querySelector('input').click()`);
           await b.eval(click('[data-testid="create-silence"]'));
           await b.waitFor(
             `document.querySelector('[data-testid="silences-table"]')?.textContent.includes("KitchenHot")`,
           );
           const silences = await perch.getJson<
-            { status: { state: string }; matchers: { name: string; value: string }[] }[]
+            {
+              id: string;
+              status: { state: string };
+              matchers: { name: string; value: string }[];
+            }[]
           >("/api/v2/silences");
           const active = silences.filter((s) => s.status.state === "active");
           assert.equal(active.length, 1);
-          const m = active[0]!.matchers;
-          assert.ok(m.some((x) => x.name === "alertname" && x.value === "KitchenHot"));
-          assert.ok(m.some((x) => x.name === "room" && x.value === "kitchen"));
+          assert.deepEqual(
+            active[0]!.matchers.map((x) => `${x.name}=${x.value}`).sort(),
+            ["alertname=KitchenHot", "room=kitchen"],
+          );
+          // The alert shows as silenced (the notifier's view of it).
+          await b.waitFor(
+            `${row}?.querySelector('[data-testid="alert-silenced"]')`,
+            10_000,
+            "the silenced mark on the alert",
+          );
           await shot("alerts");
+
+          // Expire it from the page.
+          await b.eval(click('[data-testid="expire-silence"]'));
+          await b.waitFor(
+            `document.querySelector('[data-silence-id="${
+              active[0]!.id
+            }"]')?.dataset.state === "expired"`,
+          );
+          const after = await perch.getJson<{ id: string; status: { state: string } }[]>(
+            "/api/v2/silences",
+          );
+          assert.equal(after.find((s) => s.id === active[0]!.id)?.status.state, "expired");
         },
       );
 
