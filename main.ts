@@ -248,6 +248,7 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
         maxBytes: s.max_bytes,
         blockRangeMs: s.block_range,
         headMemoryBudgetBytes: s.head_memory_budget,
+        downsampling: s.downsampling.map((t) => ({ afterMs: t.after, resolutionMs: t.resolution })),
         logger: (level, msg, fields) => tsdbLog.log(level, msg, fields),
       });
     },
@@ -335,6 +336,8 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
   const makePipeline = (c: Config) =>
     new IngestPipeline({
       appender,
+      // The limiter asks storage which series exist, so limits hold across restarts.
+      seriesIndex: storage,
       limits: {
         maxSeries: c.limits.max_series,
         maxSeriesPerMetric: c.limits.max_series_per_metric,

@@ -157,3 +157,35 @@ Deno.test("range queries over old data are answered from the result cache, ident
     await p.stop();
   }
 });
+
+Deno.test("the series limit refuses new series with 429 and still holds after a restart", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "perch-limit-" });
+  const env = {
+    PERCH_SELF_SCRAPE__ENABLED: "false",
+    PERCH_SELF_MONITORING_RULES: "false",
+    PERCH_LIMITS__MAX_SERIES: "3",
+  };
+  const push = async (url: string, names: string[]) => {
+    const res = await fetch(`${url}/api/v1/import/prometheus`, {
+      method: "POST",
+      body: names.map((n) => `${n} 1`).join("\n"),
+    });
+    return { status: res.status, body: await res.text() };
+  };
+  let p = await spawnPerch({ dataDir, env });
+  try {
+    assert.equal((await push(p.url, ["a", "b", "c"])).status, 204);
+    const refused = await push(p.url, ["d"]);
+    assert.equal(refused.status, 429, refused.body);
+    assert.match(refused.body, /cardinality|series/i);
+  } finally {
+    await p.stop();
+  }
+  p = await spawnPerch({ dataDir, env });
+  try {
+    assert.equal((await push(p.url, ["e"])).status, 429);
+    assert.equal((await push(p.url, ["a", "b"])).status, 204);
+  } finally {
+    await p.stop();
+  }
+});

@@ -178,7 +178,8 @@ async function runQuery(
 ): Promise<QueryResult> {
   const deadline = Date.now() + opts.timeoutMs;
   const ranges = new Map<VectorSelector, { minT: number; maxT: number }>();
-  collectRanges(expr, start, end, { start, end, opts, ranges });
+  const funcs = new Map<VectorSelector, string>();
+  collectRanges(expr, start, end, { start, end, opts, ranges, funcs });
   const data = new Map<VectorSelector, SelData[]>();
   const stats: QueryStats = { samples: 0, series: 0, peakSamples: 0 };
   const entries = [...ranges];
@@ -186,7 +187,12 @@ async function runQuery(
   const fetched = await Promise.race([
     Promise.all(
       entries.map(([vs, r]) =>
-        opts.querier.select(vs.matchers, { minT: r.minT, maxT: r.maxT, step: step || undefined })
+        opts.querier.select(vs.matchers, {
+          minT: r.minT,
+          maxT: r.maxT,
+          step: step || undefined,
+          func: funcs.get(vs),
+        })
       ),
     ),
     new Promise<never>((_, reject) => {
@@ -237,6 +243,8 @@ interface CollectCtx {
   end: number;
   opts: ResolvedOptions;
   ranges: Map<VectorSelector, { minT: number; maxT: number }>;
+  /** The function a range selector feeds, passed to storage as a hint. */
+  funcs: Map<VectorSelector, string>;
 }
 
 function resolveAt(
@@ -286,7 +294,11 @@ function collectRanges(e: Expr, s: number, en: number, c: CollectCtx): void {
       return;
     }
     case "Call":
-      for (const a of e.args) collectRanges(a, s, en, c);
+      for (const a of e.args) {
+        const u = unwrapParens(a);
+        if (u.type === "MatrixSelector") c.funcs.set(u.vectorSelector, e.func);
+        collectRanges(a, s, en, c);
+      }
       return;
     case "AggregateExpr":
       if (e.param) collectRanges(e.param, s, en, c);

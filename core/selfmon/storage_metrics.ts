@@ -28,6 +28,8 @@ export interface StorageStats {
   compactionFailures: number;
   retentionDeletedBlocks: number;
   storageFullRejections: number;
+  downsamplings: number;
+  downsamplingFailures: number;
 }
 
 /** Registers `perch_tsdb_*` metrics read from `stats()` at each collection. */

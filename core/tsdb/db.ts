@@ -1053,6 +1053,21 @@ export class DB implements Appender, Querier {
   }
 
   /** Counters and sizes, as plain numbers. */
+  /** True when a series with this `labelsKey()` exists (for the cardinality limiter). */
+  hasSeries(key: string): boolean {
+    return this.#index.lookup(key) !== undefined;
+  }
+
+  /** Number of series in storage. */
+  seriesCount(): number {
+    return this.#index.size;
+  }
+
+  /** Number of series in storage with this metric name. */
+  metricSeriesCount(name: string): number {
+    return this.#index.countByName(name);
+  }
+
   async stats(): Promise<DBStats> {
     const h = this.#head.stats();
     const range = this.#head.timeRange();

@@ -111,6 +111,11 @@ export class SeriesIndex {
   }
 
   /** Number of series. */
+  /** Number of series with this metric name (postings of `__name__`). */
+  countByName(name: string): number {
+    return this.#postings.get("__name__")?.get(name)?.length ?? 0;
+  }
+
   get size(): number {
     return this.#byKey.size;
   }
