@@ -1,6 +1,7 @@
 /**
  * The dashboard view: toolbar (time range, refresh, variables, live state),
- * panels on the 24-column grid, and the editor. View state lives in the URL.
+ * panels on the 24-column grid, and the editor (panels move and resize by
+ * dragging the title bar or the corner, or with the buttons). View state lives in the URL.
  * Data comes from `/api/v1/query_range` first, then live over `/ws` when a
  * refresh interval is set and the range ends at `now` (polling when the
  * socket is down).
@@ -8,11 +9,14 @@
  * @module
  */
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
-import type { Dashboard, Panel, Variable } from "../core/dashboards/schema.ts";
+import type { Dashboard, GridPos, Panel, Variable } from "../core/dashboards/schema.ts";
+import { GRID_COLUMNS } from "../core/dashboards/constants.ts";
+import { type DragMode, dragTarget, placePanel } from "../core/dashboards/layout.ts";
 import { parseRefresh, parseTimeExpr, stepFor } from "../core/dashboards/time_range.ts";
 import { formatDuration } from "../core/model/units.ts";
 import { ALL_VALUE, interpolate, parseLabelValuesQuery } from "../core/dashboards/variables.ts";
 import { ApiError, labelValues, type MatrixSeries, queryRange } from "./api.ts";
+import { trackGridDrag } from "./grid_drag.ts";
 import { applyDelta, LiveConnection, type LiveMessage, liveUrl } from "./live.ts";
 import { PanelBody, type PanelState } from "./panels.tsx";
 import { DashboardEditorBar, PanelEditor, PanelEditTools } from "./PanelEditor.tsx";
@@ -121,6 +125,8 @@ export default function DashboardView(props: DashboardProps) {
   const [nowMs, setNowMs] = useState(props.now);
   const [fieldErrors, setFieldErrors] = useState<{ field: string; message: string }[]>([]);
   const live = useRef<LiveConnection | null>(null);
+  const gridRef = useRef<HTMLDivElement>(null);
+  const [drag, setDrag] = useState<{ id: number; pos: GridPos } | null>(null);
   const [liveState, setLiveState] = useState<string>("off");
 
   const range = useMemo(() => resolvedRange(tr.from, tr.to, nowMs), [tr.from, tr.to, nowMs]);
@@ -292,7 +298,32 @@ export default function DashboardView(props: DashboardProps) {
   const onZoom = (start: number, end: number) => setTr({ from: String(start), to: String(end) });
   const editingPanel = dash.panels.find((p) => p.id === editing);
   const panelIndex = (id: number) => dash.panels.findIndex((p) => p.id === id);
-  const bottom = dash.panels.reduce((m, p) => Math.max(m, p.gridPos.y + p.gridPos.h), 0);
+  // While dragging, the grid shows where everything would go.
+  const layout = useMemo(
+    () => (drag ? placePanel(dash.panels, drag.id, drag.pos) : dash.panels),
+    [dash.panels, drag],
+  );
+  const bottom = layout.reduce((m, p) => Math.max(m, p.gridPos.y + p.gridPos.h), 0);
+  const beginDrag = (e: PointerEvent, p: Panel, mode: DragMode) => {
+    const grid = gridRef.current;
+    if (!edit || !grid || e.button !== 0) return;
+    if (mode === "move" && (e.target as Element).closest("button, input, select, textarea, a")) {
+      return;
+    }
+    // On a phone the grid is one stacked column: positions cannot be dragged there.
+    if (getComputedStyle(grid).gridTemplateColumns.split(" ").length < GRID_COLUMNS) return;
+    e.preventDefault();
+    const start = p.gridPos;
+    let pos = start;
+    setDrag({ id: p.id, pos });
+    trackGridDrag(e, grid, GRID_COLUMNS, ROW_PX, (dx, dy) => {
+      pos = dragTarget(start, mode, dx, dy);
+      setDrag({ id: p.id, pos });
+    }, (commit) => {
+      setDrag(null);
+      if (commit) setDash((d) => ({ ...d, panels: placePanel(d.panels, p.id, pos) }));
+    });
+  };
 
   return (
     <div class="dashboard" data-dashboard={dash.id}>
@@ -379,17 +410,21 @@ export default function DashboardView(props: DashboardProps) {
         />
       )}
       <div
-        class="grid24"
+        class={`grid24${edit ? " editing" : ""}`}
+        ref={gridRef}
         style={{ gridTemplateRows: `repeat(${Math.max(1, bottom)}, ${ROW_PX}px)` }}
       >
-        {dash.panels.map((p) => {
+        {layout.map((p) => {
           const s = states[p.id] ?? { status: "idle" as const };
           const g = p.gridPos;
           return (
             <section
-              class={`panel panel-${p.type}${s.status === "error" ? " has-error" : ""}`}
+              class={`panel panel-${p.type}${s.status === "error" ? " has-error" : ""}${
+                drag?.id === p.id ? " dragging" : ""
+              }`}
               key={p.id}
               data-panel-id={p.id}
+              data-grid={edit ? `${g.x},${g.y},${g.w},${g.h}` : undefined}
               data-status={s.status}
               data-updated={s.updatedAt ?? ""}
               aria-labelledby={`panel-title-${p.id}`}
@@ -399,7 +434,11 @@ export default function DashboardView(props: DashboardProps) {
                 "--h": `${g.h * ROW_PX}px`,
               }}
             >
-              <header class="panel-head">
+              <header
+                class="panel-head"
+                title={edit ? "Drag to move" : undefined}
+                onPointerDown={edit ? (e) => beginDrag(e, p, "move") : undefined}
+              >
                 <h2 id={`panel-title-${p.id}`} title={p.description ?? ""}>{p.title}</h2>
                 {s.status === "loading" && <span class="muted" aria-live="polite">loading…</span>}
                 {edit && (
@@ -407,10 +446,7 @@ export default function DashboardView(props: DashboardProps) {
                     panel={p}
                     onEdit={() => setEditing(p.id)}
                     onChange={(np) =>
-                      setDash({
-                        ...dash,
-                        panels: dash.panels.map((x) => (x.id === p.id ? np : x)),
-                      })}
+                      setDash({ ...dash, panels: placePanel(dash.panels, np.id, np.gridPos) })}
                     onDelete={() => {
                       setDash({ ...dash, panels: dash.panels.filter((x) => x.id !== p.id) });
                       if (editing === p.id) setEditing(null);
@@ -430,6 +466,15 @@ export default function DashboardView(props: DashboardProps) {
                   />
                 )}
               </div>
+              {edit && (
+                <div
+                  class="resize-handle"
+                  title="Drag to resize"
+                  aria-hidden="true"
+                  data-testid="resize-handle"
+                  onPointerDown={(e) => beginDrag(e, p, "resize")}
+                />
+              )}
             </section>
           );
         })}

@@ -69,7 +69,9 @@ export async function apiGet<T>(
   let body: { status?: string; data?: unknown; error?: string };
   try {
     body = await res.json();
-  } catch {
+  } catch (e) {
+    // An abort while the body streams in is an abort, not a bad response.
+    if (signal?.aborted || (e as Error).name === "AbortError") throw e;
     throw new ApiError(res.status, `${path}: ${res.status} ${res.statusText}`);
   }
   if (!res.ok || body.status === "error") {

@@ -278,15 +278,55 @@ Deno.test({
         await setText(q, "avg(temp_celsius)");
         await setText('[data-testid="panel-title-input"]', "Average temperature");
         await b.waitFor(`!document.querySelector('[data-testid="query-error"]')`);
+        // Drag on the 24-column grid: panel 2 two rows taller from its corner (the panels
+        // below make room), the new panel 12 columns right by its title bar.
+        const cell = await b.eval<{ w: number; h: number }>(`(() => {
+          const g = document.querySelector('.grid24');
+          return { w: (g.getBoundingClientRect().width + 8) / 24, h: 36 + 8 }; })()`);
+        const drag = async (sel: string, dx: number, dy: number) => {
+          const r = await b.eval<{ x: number; y: number }>(`(() => {
+            const el = document.querySelector('${sel}');
+            el.scrollIntoView({ block: "center", inline: "center" });
+            const r = el.getBoundingClientRect();
+            return { x: r.x + Math.min(10, r.width / 2), y: r.y + r.height / 2 }; })()`);
+          await b.mouse("mouseMoved", r.x, r.y);
+          await b.mouse("mousePressed", r.x, r.y);
+          for (const f of [0.25, 0.5, 0.75, 1]) {
+            await b.mouse("mouseMoved", r.x + dx * cell.w * f, r.y + dy * cell.h * f);
+          }
+          await b.mouse("mouseReleased", r.x + dx * cell.w, r.y + dy * cell.h);
+        };
+        const grid = (id: number) =>
+          b.eval<string>(`document.querySelector('[data-panel-id="${id}"]').dataset.grid`);
+        await drag('[data-panel-id="2"] [data-testid="resize-handle"]', 0, 2);
+        assert.equal(await grid(2), "16,0,8,6");
+        assert.equal(await grid(3), "16,6,8,5", "the panel below was pushed down");
+        assert.equal(await grid(4), "0,11,24,4");
+        await drag('[data-panel-id="5"] .panel-head h2', 12, 0);
+        assert.equal(await grid(5), "12,15,12,8");
         await shot("editor");
         await b.eval(click('[data-testid="save-dashboard"]'));
         await b.waitFor(`!document.querySelector('[data-testid="save-dashboard"]')`, 5000);
         const saved = await perch.getJson<
-          { panels: { id: number; title: string; targets: { expr: string }[] }[] }
+          {
+            panels: {
+              id: number;
+              title: string;
+              gridPos: { x: number; y: number; w: number; h: number };
+              targets: { expr: string }[];
+            }[];
+          }
         >("/api/dashboards/rooms");
         const p = saved.panels.find((x) => x.title === "Average temperature");
         assert.ok(p, "the new panel was saved");
         assert.equal(p.targets[0]!.expr, "avg(temp_celsius)");
+        assert.deepEqual(p.gridPos, { x: 12, y: 15, w: 12, h: 8 });
+        assert.deepEqual(saved.panels.find((x) => x.id === 2)!.gridPos, {
+          x: 16,
+          y: 0,
+          w: 8,
+          h: 6,
+        });
         await b.waitFor(
           `document.querySelector('[data-panel-id="${p.id}"]')?.dataset.status === "ok"`,
         );
