@@ -1,33 +1,62 @@
 import assert from "node:assert/strict";
+import { toLabels } from "../model/labels.ts";
 import {
   checkTemplate,
   expandTemplate,
   parseTemplate,
   renderTemplate,
-  sprintf,
+  renderWithQueries,
   type TemplateData,
   TemplateParseError,
+  TemplateQueries,
+  TemplateRenderError,
+  type TemplateSample,
 } from "./template.ts";
-import { formatE, formatG, humanize, humanize1024, humanizeDuration } from "./_format.ts";
+import {
+  formatE,
+  formatF,
+  formatG,
+  humanize,
+  humanize1024,
+  humanizeDuration,
+  humanizeTimestamp,
+  sprintf,
+} from "./_format.ts";
+import { harness } from "./_harness.ts";
 
 const data: TemplateData = {
-  labels: { instance: "web-1:9100", job: "node", severity: "critical" },
+  labels: { instance: "web-1.example.com:9100", job: "node", severity: "critical" },
   value: 1234567,
   externalLabels: { site: "barn" },
-  externalURL: "http://perch:9090",
+  externalURL: "http://perch:9090/perch/",
+  time: Date.UTC(2015, 5, 23, 13, 19, 44, 128),
 };
 
 function r(src: string, d: TemplateData = data): string {
   return renderTemplate(parseTemplate(src), d);
 }
 
+function renderErr(src: string, d: TemplateData = data): string {
+  try {
+    r(src, d);
+  } catch (e) {
+    assert.ok(e instanceof TemplateRenderError, `${src}: ${e}`);
+    return e.message;
+  }
+  throw new Error(`${src} rendered without error`);
+}
+
 Deno.test("renderTemplate() expands labels, value, external labels and URL", () => {
-  assert.equal(r("{{ $labels.instance }} is down"), "web-1:9100 is down");
+  assert.equal(r("{{ $labels.instance }} is down"), "web-1.example.com:9100 is down");
   assert.equal(r("{{ .Labels.job }}/{{ $externalLabels.site }}"), "node/barn");
-  assert.equal(r("{{ $externalURL }}/alerts"), "http://perch:9090/alerts");
-  assert.equal(r("v={{ $value }}"), "v=1.234567e+06");
+  assert.equal(
+    r("{{ $externalURL }}alerts {{ .ExternalURL }}"),
+    "http://perch:9090/perch/alerts http://perch:9090/perch/",
+  );
+  assert.equal(r("v={{ $value }} {{ .Value }}"), "v=1.234567e+06 1.234567e+06");
   assert.equal(r("v={{ $value }}", { labels: {}, value: 95 }), "v=95");
   assert.equal(r("[{{ $labels.missing }}]"), "[]");
+  assert.equal(r("{{ $.Labels.job }}"), "node");
 });
 
 Deno.test("renderTemplate() runs humanize functions and pipelines like Prometheus", () => {
@@ -37,24 +66,310 @@ Deno.test("renderTemplate() runs humanize functions and pipelines like Prometheu
   assert.equal(r("{{ 0.1234 | humanizePercentage }}"), "12.34%");
   assert.equal(r("{{ 93784 | humanizeDuration }}"), "1d 2h 3m 4s");
   assert.equal(r("{{ 0.25 | humanizeDuration }}"), "250ms");
+  assert.equal(r('{{ humanize "1234" }} {{ "0.5" | humanizePercentage }}'), "1.234k 50%");
   assert.equal(r('{{ printf "%.2f" $value }}'), "1234567.00");
   assert.equal(r('{{ $value | printf "%.1f" }}'), "1234567.0");
-  assert.equal(
-    r('{{ $labels.job | toUpper }} {{ toLower "AB" }} {{ title "hello world" }}'),
-    "NODE ab Hello World",
-  );
   assert.equal(r('{{ humanize (printf "%d" 1500) }}'), "1.5k");
-  assert.equal(r("{{ $labels.instance | stripPort }}"), "web-1");
 });
 
-Deno.test("renderTemplate() handles if/else if/else/end and trim markers", () => {
+Deno.test("renderTemplate() handles if/else if/else/end, trim markers and comments", () => {
   const t =
     '{{ if eq $labels.severity "critical" }}PAGE{{ else if gt $value 10.0 }}big{{ else }}ok{{ end }}';
   assert.equal(r(t), "PAGE");
   assert.equal(r(t, { labels: { severity: "warn" }, value: 11 }), "big");
   assert.equal(r(t, { labels: { severity: "warn" }, value: 1 }), "ok");
   assert.equal(r('a  {{- " b " -}}  c'), "a b c");
-  assert.equal(r("x{{/* note */}}y"), "xy");
+  assert.equal(r("x{{/* note */}}y {{- /* trimmed */ -}} z"), "xyz");
+  assert.equal(r('{{ "}}" }}'), "}}");
+});
+
+Deno.test("renderTemplate() ranges over maps, ints and slices with else, break and continue", () => {
+  assert.equal(
+    r("{{ range $k, $v := $labels }}{{ $k }}={{ $v }};{{ end }}"),
+    "instance=web-1.example.com:9100;job=node;severity=critical;",
+  );
+  assert.equal(
+    r("{{ range .Labels }}[{{ . }}]{{ end }}"),
+    "[web-1.example.com:9100][node][critical]",
+  );
+  assert.equal(r("{{ range $externalLabels }}x{{ end }}"), "x");
+  assert.equal(r("{{ range .Labels }}x{{ else }}none{{ end }}", { labels: {}, value: 0 }), "none");
+  assert.equal(r("{{ range 4 }}{{ . }}{{ end }}"), "0123");
+  assert.equal(
+    r("{{ range $i := 9 }}{{ if eq $i 4 }}{{ break }}{{ end }}{{ if eq $i 1 }}{{ continue }}{{ end }}{{ $i }}{{ end }}"),
+    "023",
+  );
+  assert.match(renderErr("{{ range $value }}x{{ end }}"), /range can't iterate over 1.234567e\+06/);
+});
+
+Deno.test("renderTemplate() rebinds dot with with/else with/else", () => {
+  const t =
+    "{{ with $labels.team }}team {{ . }}{{ else with $labels.job }}job {{ . }}{{ else }}nobody{{ end }}";
+  assert.equal(r(t), "job node");
+  assert.equal(r(t, { labels: { team: "ops" }, value: 0 }), "team ops");
+  assert.equal(r(t, { labels: {}, value: 0 }), "nobody");
+  assert.equal(r("{{ with .Labels }}{{ .job }}{{ end }}"), "node");
+});
+
+Deno.test("renderTemplate() declares, assigns and scopes variables", () => {
+  assert.equal(r("{{ $x := 5 }}{{ $x }} {{ $x = 6 }}{{ $x }}"), "5 6");
+  assert.equal(
+    r('{{ $n := 0 }}{{ range $labels }}{{ $n = 1 }}{{ end }}{{ $n }} {{ $s := "a" }}{{ if true }}{{ $s := "b" }}{{ $s }}{{ end }}{{ $s }}'),
+    "1 ba",
+  );
+  assert.equal(r('{{ $v := printf "%.0f" $value }}{{ $v }}'), "1234567");
+  // A variable's scope ends at the `end` of its control structure.
+  assert.throws(
+    () => parseTemplate("{{ if true }}{{ $y := 1 }}{{ end }}{{ $y }}"),
+    TemplateParseError,
+  );
+  assert.throws(() => parseTemplate("{{ $z = 1 }}"), TemplateParseError);
+});
+
+Deno.test("renderTemplate() compares with Go's typing: ints, floats and strings do not mix", () => {
+  assert.equal(
+    r("{{ gt $value 1000.0 }} {{ lt 1 2 }} {{ le 2 2 }} {{ ge 1 2 }} {{ ne 1 2 }}"),
+    "true true true false true",
+  );
+  assert.equal(
+    r('{{ eq $labels.job "db" "node" }} {{ eq "a" "b" }} {{ lt "a" "b" }}'),
+    "true false true",
+  );
+  assert.match(
+    renderErr("{{ gt $value 1 }}"),
+    /error calling gt: incompatible types for comparison/,
+  );
+  assert.match(renderErr('{{ eq 1 "1" }}'), /incompatible types for comparison/);
+  assert.match(renderErr("{{ lt true false }}"), /invalid type for comparison/);
+  // and/or return an operand and stop at the first decisive one; not negates truth.
+  assert.equal(
+    r('{{ and 1 0 2 }} {{ or 0 "" "x" }} {{ not "" }} {{ or "x" (index $labels 5) }}'),
+    "0 x true x",
+  );
+  assert.equal(
+    r('{{ len $labels }} {{ len "ä" }} {{ index $labels "job" }} {{ index $labels "zz" }}.'),
+    "3 2 node .",
+  );
+  assert.equal(r('{{ slice "abcdef" 1 3 }} {{ print 1 2 "a" "b" 3 }}'), "bc 1 2ab3");
+});
+
+Deno.test("printf follows Go's verbs, flags and error notes", () => {
+  const cases: [string, string][] = [
+    [
+      '{{ printf "%s|%d|%f|%.2f|%g|%v|%q|%x" "a" 5 1.5 3.14159 1e21 2.5 "q\\n" 255 }}',
+      'a|5|1.500000|3.14|1e+21|2.5|"q\\n"|ff',
+    ],
+    [
+      '{{ printf "%5.1f|%-4s|%03d|%+d|%x|%X|%o|%b" 3.14159 "ab" 7 5 "hi" 255 8 5 }}',
+      "  3.1|ab  |007|+5|6869|FF|10|101",
+    ],
+    [
+      '{{ printf "%e|%E|%G|%t|%c|%U|%T|%T" 1234.5678 0.000123 1e-10 true 65 65 $labels 1 }}',
+      "1.234568e+03|1.230000E-04|1E-10|true|A|U+0041|map[string]string|int",
+    ],
+    [
+      '{{ printf "%08.3f|%-8.2e|%+.1g|%x" -3.14159 1234.5 0.05 1.0 }}',
+      "-003.142|1.23e+03|+0.05|0x1p+00",
+    ],
+    ['{{ printf "%.4g" 12345.0 }} {{ printf "%.0f %.0f" 2.5 3.5 }}', "1.234e+04 2 4"],
+    [
+      '{{ printf "%d" 1.5 }} {{ printf "%s" 1 }} {{ printf "%f" "x" }}',
+      "%!d(float64=1.5) %!s(int=1) %!f(string=x)",
+    ],
+    [
+      '{{ printf "%d %d" 1 }}|{{ printf "x" 1 "a" }}|{{ printf "%!" }}',
+      "1 %!d(MISSING)|x%!(EXTRA int=1, string=a)|%!!(MISSING)",
+    ],
+    [
+      '{{ printf "%[2]s %[1]s" "a" "b" }} {{ printf "%*d" 4 7 }} {{ printf "%v" $labels.job }}',
+      "b a    7 node",
+    ],
+  ];
+  for (const [src, want] of cases) assert.equal(r(src), want, src);
+  assert.equal(sprintf("%v %v %v", [NaN, Infinity, -Infinity]), "NaN +Inf -Inf");
+});
+
+Deno.test("Prometheus string, URL and time functions behave as in Prometheus", () => {
+  const cases: [string, string][] = [
+    [
+      '{{ title "hello world-wide" }} {{ toUpper "ab" }} {{ toLower "AB" }}',
+      "Hello World-Wide AB ab",
+    ],
+    ['{{ match "^web-\\\\d" $labels.instance }} {{ match "db" $labels.instance }}', "true false"],
+    ['{{ reReplaceAll "(.*?):(\\\\d+)" "$2/$1" $labels.instance }}', "9100/web-1.example.com"],
+    [
+      '{{ reReplaceAll "a*" "-" "baaac" }} {{ reReplaceAll "(?P<h>[a-z]+)" "${h}_$1x$$" "ab" }}',
+      "-b-c- ab_$",
+    ],
+    [
+      '{{ $labels.instance | stripPort }} {{ stripPort "[::1]:9090" }} {{ stripPort "nohost" }}',
+      "web-1.example.com ::1 nohost",
+    ],
+    [
+      '{{ $labels.instance | stripDomain }} {{ stripDomain "10.0.0.1:80" }} {{ stripDomain "a.b" }}',
+      "web-1:9100 10.0.0.1:80 a",
+    ],
+    [
+      '{{ graphLink "up{job=\\"a\\"}" }} {{ tableLink "a b" }}',
+      "/graph?g0.expr=up%7Bjob%3D%22a%22%7D&g0.tab=0 /graph?g0.expr=a+b&g0.tab=1",
+    ],
+    ["{{ externalURL }} {{ pathPrefix }}", "http://perch:9090/perch/ /perch/"],
+    ['{{ parseDuration "1h30m" }} {{ parseDuration "250ms" }}', "5400 0.25"],
+    [
+      "{{ now }} {{ now | humanizeTimestamp }}",
+      "1.435065584128e+09 2015-06-23 13:19:44.128 +0000 UTC",
+    ],
+    [
+      "{{ toTime 1435065584.128 }} {{ humanizeTimestamp 0 }}",
+      "2015-06-23 13:19:44.128 +0000 UTC 1970-01-01 00:00:00 +0000 UTC",
+    ],
+    [
+      '{{ (args 1 "a").arg1 }} {{ (args 1).arg0 }} {{ safeHtml "<b>" }} {{ html "<b>" }} {{ urlquery "a b&" }}',
+      "a 1 <b> &lt;b&gt; a+b%26",
+    ],
+  ];
+  for (const [src, want] of cases) assert.equal(r(src), want, src);
+  assert.match(renderErr('{{ parseDuration "soon" }}'), /not a valid duration string/);
+  assert.match(renderErr('{{ toTime "NaN" }}'), /error calling toTime: value is NaN or Inf/);
+  assert.match(renderErr('{{ match "(" "x" }}'), /error calling match: error parsing regexp/);
+  assert.match(
+    renderErr("{{ toUpper $value }}"),
+    /wrong type for value; expected string; got float64/,
+  );
+  assert.match(renderErr("{{ toUpper 1 }}"), /expected string; found 1/);
+});
+
+function sample(labels: Record<string, string>, value: number): TemplateSample {
+  return { labels: toLabels(labels.__name__, labels), value };
+}
+
+const DB: Record<string, TemplateSample[]> = {
+  up: [
+    sample({ __name__: "up", instance: "b", __value__: "one" }, 1),
+    sample({ __name__: "up", instance: "a" }, 0),
+  ],
+  "some_metric{job='x'}": [sample({ __name__: "some_metric", job: "x" }, 1234.5)],
+  "disk{instance='a'}": [sample({ __name__: "disk", instance: "a" }, 0.5)],
+  empty: [],
+};
+
+function queries(calls: string[] = []): TemplateQueries {
+  return new TemplateQueries((q) => {
+    calls.push(q);
+    const res = DB[q];
+    return res ? Promise.resolve(res) : Promise.reject(new Error(`parse error: unknown ${q}`));
+  });
+}
+
+async function expandAll(srcs: string[], d: Omit<TemplateData, "queries">, qs = queries()) {
+  return await renderWithQueries(
+    qs,
+    () => srcs.map((s) => expandTemplate(s, { ...d, queries: qs })),
+  );
+}
+
+Deno.test("query results feed with, range, first, value, label, strvalue and sortByLabel", async () => {
+  const calls: string[] = [];
+  const out = await expandAll(
+    [
+      `{{ with query "some_metric{job='x'}" }}{{ . | first | value | humanize }}{{ end }}`,
+      `{{ range query "up" }}{{ .Labels.instance }} {{ .Value }};{{ end }}`,
+      `{{ range query "up" | sortByLabel "instance" }}{{ label "instance" . }}={{ value . }};{{ end }}`,
+      `{{ with query "empty" }}x{{ else }}none{{ end }} {{ len (query "up") }}`,
+      `{{ (query "up" | first).Labels.instance }}:{{ query "up" | first | strvalue }}`,
+      `{{ range $i, $s := query "up" }}{{ $i }}{{ $s.Labels.__name__ }}{{ end }}`,
+    ],
+    { labels: {}, value: 0 },
+    queries(calls),
+  );
+  assert.deepEqual(out.map((o) => o.text), [
+    "1.234k",
+    "b 1;a 0;",
+    "a=0;b=1;",
+    "none 2",
+    "b:one",
+    "0up1up",
+  ]);
+  assert.ok(out.every((o) => o.error === undefined));
+  // Each distinct query ran once, however many templates used it.
+  assert.deepEqual(calls.sort(), ["empty", "some_metric{job='x'}", "up"]);
+});
+
+Deno.test("queries built from labels or other query results are fetched in later rounds", async () => {
+  const calls: string[] = [];
+  const out = await expandAll(
+    [
+      `{{ with printf "disk{instance='%s'}" $labels.instance | query }}{{ . | first | value | humanizePercentage }}{{ end }}`,
+      `{{ with query "up" | sortByLabel "instance" | first }}{{ with query (printf "disk{instance='%s'}" .Labels.instance) }}{{ (index . 0).Value }}{{ end }}{{ end }}`,
+    ],
+    { labels: { instance: "a" }, value: 0 },
+    queries(calls),
+  );
+  assert.deepEqual(out.map((o) => o.text), ["50%", "0.5"]);
+  assert.deepEqual(calls, ["disk{instance='a'}", "up"]);
+});
+
+Deno.test("a failing query or an empty first() falls back to the raw text with Go's message", async () => {
+  const [bad, empty, none] = await expandAll([
+    `{{ with query "nope(" }}x{{ end }}`,
+    `{{ query "empty" | first | value }}`,
+    `{{ query "up" }}`,
+  ], { labels: {}, value: 0 });
+  assert.equal(bad!.text, `{{ with query "nope(" }}x{{ end }} (template error: ${bad!.error})`);
+  assert.match(bad!.error!, /executing at <query "nope\(">: error calling query: parse error/);
+  assert.match(empty!.error!, /first\(\) called on vector with no elements/);
+  assert.equal(none!.error, undefined);
+  // Without a TemplateQueries (e.g. a caller that does not fetch), query is an error, not a hang.
+  assert.match(
+    expandTemplate(`{{ query "up" }}`, { labels: {}, value: 0 }).error!,
+    /not available/,
+  );
+});
+
+Deno.test("renderWithQueries() stops after a bounded number of fetch rounds", async () => {
+  let n = 0;
+  const qs = new TemplateQueries(() => Promise.resolve([sample({ x: String(++n) }, 1)]));
+  // Each round's result names the next query: never settles.
+  const src =
+    `{{ $q := "q0" }}{{ range 10 }}{{ $q = (query $q | first).Labels.x | printf "q%s" }}{{ end }}{{ $q }}`;
+  const out = await renderWithQueries(
+    qs,
+    () => expandTemplate(src, { labels: {}, value: 0, queries: qs }),
+    3,
+  );
+  assert.match(out.error!, /nest too deep/);
+  assert.equal(n, 3);
+});
+
+Deno.test("alert annotations run query at the evaluation time through the rule manager", async () => {
+  const file = `
+groups:
+  - name: disks
+    rules:
+      - alert: DiskFull
+        expr: disk_used > 0.9
+        annotations:
+          summary: >-
+            {{ $labels.instance }} at {{ humanizePercentage $value }}, {{ with printf "disk_free_bytes{instance='%s'}" $labels.instance | query }}{{ . | first | value | humanize1024 }}B free{{ end }},
+            {{ len (query "disk_used") }} disks watched at {{ now | humanizeTimestamp }}
+`;
+  const h = await harness({ files: { "r.yml": file }, clockStart: Date.UTC(2024, 0, 1) });
+  try {
+    assert.deepEqual((await h.manager.start()).errors, []);
+    h.push("disk_used", { instance: "a" }, 0.95);
+    h.push("disk_used", { instance: "b" }, 0.5);
+    h.push("disk_free_bytes", { instance: "a" }, 3 * 1024 ** 3);
+    const t = h.clock.now();
+    await h.manager.evaluateAll(t);
+    const a = h.sink.all.find((x) => x.labels.alertname === "DiskFull");
+    assert.ok(a, "DiskFull handed over");
+    assert.equal(
+      a.annotations.summary,
+      `a at 95%, 3GiB free, 2 disks watched at ${humanizeTimestamp(t / 1000)}`,
+    );
+  } finally {
+    await h.close();
+  }
 });
 
 Deno.test("parseTemplate() rejects bad syntax with a position", () => {
@@ -64,46 +379,118 @@ Deno.test("parseTemplate() rejects bad syntax with a position", () => {
     "{{ $undefined }}",
     "{{ if $value }}x",
     "{{ end }}",
-    "{{ range $labels }}{{ end }}",
+    "{{ else }}",
+    "{{ range $labels }}{{ else if true }}{{ end }}",
+    "{{ break }}",
     '{{ "abc }}',
     "{{ $value | }}",
     "{{ }}",
+    '{{ $value | "x" }}',
+    "{{ 1x }}",
+    '{{ define "x" }}{{ end }}',
+    "{{ (1 }}",
+    '{{ printf"%d" 1 }}',
+    "{{/* open }}",
   ];
   for (const b of bad) {
     assert.throws(() => parseTemplate(b), TemplateParseError, b);
-    assert.ok(checkTemplate(b), b);
+    assert.ok(checkTemplate(b)?.startsWith("Cannot parse template at char "), b);
   }
   assert.equal(checkTemplate("{{ $value | humanize }}"), undefined);
+  assert.equal(checkTemplate("{{ range $i, $e := query `up` }}{{ $i }}{{ end }}"), undefined);
 });
 
 Deno.test("expandTemplate() falls back to raw text with an error note on render failure", () => {
   const src = "load {{ humanize $labels.instance }}";
   const out = expandTemplate(src, data);
-  assert.ok(out.error?.includes("cannot convert"));
-  assert.ok(out.text.startsWith(src + " (template error: "));
+  assert.match(
+    out.error!,
+    /^1:9: executing at <humanize \$labels\.instance>: error calling humanize: strconv\.ParseFloat: parsing "web-1\.example\.com:9100": invalid syntax$/,
+  );
+  assert.equal(out.text, `${src} (template error: ${out.error})`);
   assert.equal(expandTemplate("plain", data).text, "plain");
 });
 
-Deno.test("Go number formatting matches fmt for %g, %e and humanize", () => {
+Deno.test("a runaway template stops at the step budget instead of stalling evaluation", () => {
+  const t0 = performance.now();
+  assert.match(renderErr("{{ range 1000000000 }}x{{ end }}"), /exceeded \d+ steps/);
+  assert.ok(performance.now() - t0 < 5000);
+});
+
+Deno.test("Go number formatting rounds half to even on the exact binary value", () => {
   const g: [number, number, string][] = [
-    [2.5, 4, "2.5"],
-    [100, 4, "100"],
-    [12346, 4, "1.235e+04"],
+    [12345, 4, "1.234e+04"], // exact tie: 4 is even
+    [12355, 4, "1.236e+04"], // exact tie: 5 is odd
+    [100.25, 4, "100.2"],
+    [100.75, 4, "100.8"],
+    [0.125, 2, "0.12"], // 0.125 is exact in binary
+    [2.675, 3, "2.67"], // 2.67499999999999982236431605997495353221893310546875
+    [1.0000000000000002, 17, "1.0000000000000002"],
+    [999.95, 4, "1000"], // 999.950000000000045474735088646411895751953125
+    [1e21, -1, "1e+21"],
+    [1e21, 4, "1e+21"],
+    [1e-7, -1, "1e-07"],
+    [1e-7, 4, "1e-07"],
+    [-2.5, 1, "-2"],
+    [-0.00001234, 4, "-1.234e-05"],
     [0.0001234, 4, "0.0001234"],
-    [0.00001234, 4, "1.234e-05"],
-    [1e6, -1, "1e+06"],
     [123456, -1, "123456"],
+    [1234567, -1, "1.234567e+06"],
+    [5e-324, 4, "4.941e-324"],
     [NaN, 4, "NaN"],
-    [-Infinity, -1, "-Inf"],
+    [Infinity, -1, "+Inf"],
+    [-Infinity, 4, "-Inf"],
     [0, 4, "0"],
+    [-0, -1, "-0"],
   ];
-  for (const [v, p, want] of g) assert.equal(formatG(v, p), want, `${v} %.${p}g`);
+  for (const [v, p, want] of g) assert.equal(formatG(v, p), want, `%.${p}g of ${v}`);
+  const f: [number, number, string][] = [
+    [0.5, 0, "0"],
+    [1.5, 0, "2"],
+    [2.5, 0, "2"],
+    [0.125, 2, "0.12"],
+    [0.375, 2, "0.38"],
+    [1e21, 2, "1000000000000000000000.00"],
+    [1e-7, 6, "0.000000"],
+    [-1e-7, 3, "-0.000"],
+    [1.005, 2, "1.00"],
+    [NaN, 2, "NaN"],
+    [-Infinity, 2, "-Inf"],
+  ];
+  for (const [v, p, want] of f) assert.equal(formatF(v, p), want, `%.${p}f of ${v}`);
+  assert.equal(formatE(12345, 3), "1.234e+04");
+  assert.equal(formatE(0, 2), "0.00e+00");
   assert.equal(formatE(1, -1), "1e+00");
-  assert.equal(formatE(0.5, -1), "5e-01");
   assert.equal(formatE(123.25, -1), "1.2325e+02");
+  assert.equal(humanize(100.25), "100.2");
+  assert.equal(humanize(12345), "12.35k"); // 12.345000000000000639488462184... rounds up
+  assert.equal(humanize(-1234), "-1.234k");
   assert.equal(humanize(0.0012), "1.2m");
-  assert.equal(humanize(1000), "1k");
+  assert.equal(humanize(1e-7), "100n");
+  assert.equal(humanize(1e21), "1Z");
   assert.equal(humanize1024(1), "1");
   assert.equal(humanizeDuration(45.5), "45.5s");
-  assert.equal(sprintf("%5.1f|%-4s|%03d|%q|%%", [3.14159, "ab", 7, "x"]), '  3.1|ab  |007|"x"|%');
+  assert.equal(humanizeDuration(-(86400 * 2 + 3600 * 3 + 60 * 4 + 5)), "-2d 3h 4m 5s");
+  assert.equal(humanizeDuration(0.12345), "123.5ms");
+  assert.equal(humanizeTimestamp(-1), "1969-12-31 23:59:59 +0000 UTC");
+  assert.equal(humanizeTimestamp(NaN), "NaN");
+});
+
+Deno.test("formatG() agrees with toPrecision() except on exact decimal ties", () => {
+  // toPrecision rounds ties up, Go to even; elsewhere both are exact.
+  let seed = 42;
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  for (let k = 0; k < 2000; k++) {
+    const v = (rand() - 0.5) * 10 ** Math.floor(rand() * 30 - 15);
+    const p = 1 + Math.floor(rand() * 12);
+    const js = Number(v.toPrecision(p));
+    const go = Number(formatG(v, p));
+    if (js !== go) {
+      // Only possible on an exact tie, where Go's result has an even last digit.
+      assert.ok(
+        Math.abs(js - v) === Math.abs(go - v),
+        `${v} %.${p}g: ${formatG(v, p)} vs ${v.toPrecision(p)}`,
+      );
+    }
+  }
 });
