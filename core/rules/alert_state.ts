@@ -18,7 +18,7 @@
 import { fromPairs, labelsToObject, METRIC_NAME, seriesId } from "../model/labels.ts";
 import type { Labels } from "../model/labels.ts";
 import { type AlertingRule, compareThreshold } from "./rule.ts";
-import { expandTemplate } from "./template.ts";
+import { expandTemplate, type TemplateQueries } from "./template.ts";
 
 /** Persisted states; "inactive" instances are not kept. */
 export type AlertState = "pending" | "firing" | "resolved";
@@ -78,6 +78,11 @@ export interface StepContext {
   readonly resolvedRetentionMs: number;
   /** Most active instances; more is an error and nothing changes. 0 = no limit. */
   readonly limit?: number;
+  /**
+   * Answers the templates' `query` calls (see `renderWithQueries`); without
+   * it, `query` in a template is a render error.
+   */
+  readonly templateQueries?: TemplateQueries;
 }
 
 /** Default flapping and retention settings. */
@@ -137,6 +142,8 @@ export function stepAlerts(
     value,
     externalLabels: ctx.externalLabels,
     externalURL: ctx.externalURL,
+    time: now,
+    queries: ctx.templateQueries,
   });
   const expand = (src: string, labels: Record<string, string>, value: number, what: string) => {
     const r = expandTemplate(src, tdata(labels, value));

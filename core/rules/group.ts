@@ -14,16 +14,49 @@ import { STALE_NAN } from "../model/types.ts";
 import type { Logger } from "../logging/logger.ts";
 import type { Counter, Gauge } from "../selfmon/registry.ts";
 import type { Expr } from "../promql/ast.ts";
-import { type AlertRecord, type QuerySample, stepAlerts, type StepContext } from "./alert_state.ts";
+import { parseExpr } from "../promql/parser.ts";
+import {
+  type AlertRecord,
+  type QuerySample,
+  stepAlerts,
+  type StepContext,
+  type StepResult,
+} from "./alert_state.ts";
 import type { Clock, TimerId } from "./clock.ts";
 import { type AlertingRule, groupKey, type RecordingRule, type RuleGroup } from "./rule.ts";
 import type { RuleStore } from "./store.ts";
+import { renderWithQueries, TemplateQueries } from "./template.ts";
 
 /**
  * Evaluates a PromQL expression at `t` (ms) and returns an instant vector; a
  * scalar result is one sample with no labels. Errors reject the promise.
  */
 export type QueryFunc = (expr: Expr, t: number) => Promise<readonly QuerySample[]>;
+
+/** Runs the PromQL strings of templates' `query` calls through `query` at `ts` (ms). */
+export function templateQueries(query: QueryFunc, ts: number): TemplateQueries {
+  return new TemplateQueries((q) => query(parseExpr(q), ts));
+}
+
+/**
+ * {@linkcode stepAlerts} with the templates' `query` calls answered through
+ * `query` at the evaluation time: the pure step runs again after the queries
+ * it asked for are fetched (once if no template uses `query`).
+ */
+export function stepAlertsWithQueries(
+  rule: AlertingRule,
+  prev: ReadonlyMap<string, AlertRecord>,
+  samples: readonly QuerySample[],
+  ts: number,
+  ctx: StepContext,
+  query: QueryFunc,
+): Promise<StepResult> {
+  const queries = templateQueries(query, ts);
+  return renderWithQueries(
+    queries,
+    () => stepAlerts(rule, prev, samples, ts, { ...ctx, templateQueries: queries }),
+  );
+}
 
 /** Self-metrics of rule evaluation (children by `rule_group` = `file;name`). */
 export interface RuleMetrics {
@@ -282,7 +315,14 @@ export class GroupRunner {
 
   async #alert(rule: AlertingRule, samples: readonly QuerySample[], ts: number): Promise<void> {
     const prev = this.alerts.get(rule.key) ?? new Map<string, AlertRecord>();
-    const res = stepAlerts(rule, prev, samples, ts, { ...this.deps.step, limit: this.group.limit });
+    const res = await stepAlertsWithQueries(
+      rule,
+      prev,
+      samples,
+      ts,
+      { ...this.deps.step, limit: this.group.limit },
+      this.deps.query,
+    );
     for (const e of res.templateErrors) {
       this.deps.metrics.templateErrors.labels(this.key).inc();
       this.deps.logger.warn("Alert template failed to render; raw text used", {

@@ -23,13 +23,18 @@ import {
   DEFAULT_STEP_CONTEXT,
   type QuerySample,
   resolveAll,
-  stepAlerts,
   type StepContext,
   type Transition,
 } from "./alert_state.ts";
 import { type Clock, realClock } from "./clock.ts";
 import { RuleConflictError, RuleNotFoundError, RuleValidationError } from "./errors.ts";
-import { GroupRunner, type QueryFunc, type RuleMetrics, type RuleStatus } from "./group.ts";
+import {
+  GroupRunner,
+  type QueryFunc,
+  type RuleMetrics,
+  type RuleStatus,
+  stepAlertsWithQueries,
+} from "./group.ts";
 import { loadRuleFiles } from "./loader.ts";
 import { type AlertingRule, formatRuleError, type Rule, type RuleGroup } from "./rule.ts";
 import { RuleStore } from "./store.ts";
@@ -586,7 +591,14 @@ export function createRuleManager(opts: RuleManagerOptions): RuleManager {
       const now = clock.now();
       const samples = await opts.query(rule.query, now);
       const prev = new Map(runner.alerts.get(rule.key) ?? []);
-      const res = stepAlerts(rule, prev, samples, now, { ...step, limit: runner.group.limit });
+      const res = await stepAlertsWithQueries(
+        rule,
+        prev,
+        samples,
+        now,
+        { ...step, limit: runner.group.limit },
+        opts.query,
+      );
       const wouldNotify: AlertInstance[] = [];
       for (const t of res.transitions) {
         if (t.to === "firing" || t.to === "resolved") {

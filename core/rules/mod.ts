@@ -28,6 +28,8 @@ export {
   GroupRunner,
   type QueryFunc,
   type RuleStatus,
+  stepAlertsWithQueries,
+  templateQueries,
   toAlertInstance,
 } from "./group.ts";
 export { type LoadResult, loadRuleFiles, parseRuleFile } from "./loader.ts";
@@ -64,10 +66,13 @@ export {
   expandTemplate,
   parseTemplate,
   renderTemplate,
+  renderWithQueries,
   type Template,
   type TemplateData,
   TemplateParseError,
+  TemplateQueries,
   TemplateRenderError,
+  type TemplateSample,
 } from "./template.ts";
 export {
   type FieldProblem,
