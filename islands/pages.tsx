@@ -72,7 +72,41 @@ export function TargetsView() {
   );
 }
 
-/** The status page: build info, TSDB stats, config. */
+/** A key/value list; empty values are left out. */
+function KV(
+  { o, fmt }: { o: Record<string, unknown>; fmt?: Record<string, (v: unknown) => string> },
+) {
+  return (
+    <dl class="kv">
+      {Object.entries(o).filter(([, v]) => v !== "" && v !== null && v !== undefined).map((
+        [k, v],
+      ) => (
+        <>
+          <dt>{k}</dt>
+          <dd>{fmt?.[k] ? fmt[k](v) : typeof v === "object" ? JSON.stringify(v) : String(v)}</dd>
+        </>
+      ))}
+    </dl>
+  );
+}
+
+const msTime = (v: unknown) => (Number(v) > 0 ? new Date(Number(v)).toLocaleString() : "none");
+/** Bytes, or `{wal, blocks, kv, total}` bytes as "total (wal …, blocks …, kv …)". */
+const bytes = (v: unknown) => {
+  const f = (n: unknown) => formatValue(Number(n), "bytes");
+  if (v && typeof v === "object") {
+    const { total, ...parts } = v as Record<string, number>;
+    const rest = Object.entries(parts).map(([k, n]) => `${k} ${f(n)}`).join(", ");
+    return total !== undefined ? `${f(total)} (${rest})` : rest;
+  }
+  return f(v);
+};
+const isoTime = (v: unknown) => {
+  const t = Date.parse(String(v));
+  return Number.isFinite(t) ? new Date(t).toLocaleString() : String(v);
+};
+
+/** The status page: health, build info, TSDB stats and cardinality, config. */
 export function StatusView() {
   const build = useApi<Record<string, string>>("/api/v1/status/buildinfo");
   const tsdb = useApi<
@@ -80,20 +114,14 @@ export function StatusView() {
       headStats?: Record<string, number>;
       seriesCountByMetricName?: { name: string; value: number }[];
       labelValueCountByLabelName?: { name: string; value: number }[];
+      perch?: Record<string, number | Record<string, number>>;
     }
   >("/api/v1/status/tsdb");
   const runtime = useApi<Record<string, unknown>>("/api/v1/status/runtimeinfo");
   const config = useApi<{ yaml: string }>("/api/v1/status/config");
-  const kv = (o: Record<string, unknown>) => (
-    <dl class="kv">
-      {Object.entries(o).map(([k, v]) => (
-        <>
-          <dt>{k}</dt>
-          <dd>{typeof v === "object" ? JSON.stringify(v) : String(v)}</dd>
-        </>
-      ))}
-    </dl>
-  );
+  const health = useApi<
+    { status: string; checks: Record<string, { status: string; message: string }> }
+  >("/health", 0, true);
   const top = (title: string, rows?: { name: string; value: number }[]) =>
     rows && rows.length > 0 && (
       <div>
@@ -101,8 +129,8 @@ export function StatusView() {
         <table class="table">
           <tbody>
             {rows.slice(0, 10).map((r) => (
-              <tr>
-                <td>{r.name}</td>
+              <tr key={r.name}>
+                <td class="name">{r.name}</td>
                 <td class="num">{r.value}</td>
               </tr>
             ))}
@@ -112,20 +140,59 @@ export function StatusView() {
     );
   return (
     <div class="grid">
-      <section class="card">
+      <section class="card" data-testid="status-health">
+        <h2>Health</h2>
+        <Status s={health} what="Health">
+          {(h) => (
+            <dl class="kv">
+              <dt>overall</dt>
+              <dd>
+                <span class={`badge badge-${h.status}`}>{h.status}</span>
+              </dd>
+              {Object.entries(h.checks).map(([k, c]) => (
+                <>
+                  <dt>{k}</dt>
+                  <dd>
+                    <span class={`badge badge-${c.status}`}>{c.status}</span>{" "}
+                    {c.message && c.message !== "ok" && <span class="muted">{c.message}</span>}
+                  </dd>
+                </>
+              ))}
+            </dl>
+          )}
+        </Status>
+      </section>
+      <section class="card" data-testid="status-build">
         <h2>Build</h2>
-        <Status s={build} what="Build info">{kv}</Status>
+        <Status s={build} what="Build info">{(d) => <KV o={d} />}</Status>
       </section>
       <section class="card">
         <h2>Runtime</h2>
-        <Status s={runtime} what="Runtime info">{kv}</Status>
+        <Status s={runtime} what="Runtime info">
+          {(d) => <KV o={d} fmt={{ startTime: isoTime, lastConfigTime: isoTime }} />}
+        </Status>
       </section>
-      <section class="card">
+      <section class="card" data-testid="status-tsdb">
         <h2>TSDB</h2>
         <Status s={tsdb} what="TSDB stats">
           {(d) => (
             <>
-              {d.headStats && kv(d.headStats)}
+              {d.perch && <KV o={d.perch} fmt={{ bytesOnDisk: bytes }} />}
+              {d.headStats && (
+                <>
+                  <h3>Head</h3>
+                  <KV o={d.headStats} fmt={{ minTime: msTime, maxTime: msTime }} />
+                </>
+              )}
+            </>
+          )}
+        </Status>
+      </section>
+      <section class="card">
+        <h2>Cardinality</h2>
+        <Status s={tsdb} what="TSDB stats">
+          {(d) => (
+            <>
               {top("Series by metric (top 10)", d.seriesCountByMetricName)}
               {top("Values by label (top 10)", d.labelValueCountByLabelName)}
             </>

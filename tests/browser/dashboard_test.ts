@@ -467,6 +467,16 @@ Deno.test({
             return t.includes("numSeries") && t.includes(${JSON.stringify(top)}) && t; })()`,
           );
           assert.ok(text.includes(build.data.version), "the version is shown");
+          const storage = await b.waitFor<string>(
+            `[...document.querySelectorAll('[data-testid="status-health"] dt')]
+              .find((dt) => dt.textContent === "storage")?.nextElementSibling.textContent`,
+          );
+          assert.match(storage, /^healthy/);
+          const disk = await b.eval<string>(
+            `[...document.querySelectorAll('[data-testid="status-tsdb"] dt')]
+              .find((dt) => dt.textContent === "bytesOnDisk").nextElementSibling.textContent`,
+          );
+          assert.match(disk, /^[\d.]+ [KMG]?i?B \(wal [\d.]+ [KMG]?i?B, blocks/, disk);
           await shot("status");
         },
       );
