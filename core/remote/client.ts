@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { authorizationHeader } from "../model/http_auth.ts";
 import { VERSION } from "../version.ts";
 import type { RemoteWriteConfig } from "./config.ts";
 
@@ -80,20 +81,8 @@ export class RemoteClient {
     this.#client = Deno.createHttpClient(opts as Deno.CreateHttpClientOptions);
   }
 
-  async #authHeader(): Promise<string | undefined> {
-    const a = this.#config.auth;
-    if (a.kind === "basic") {
-      const pw = a.passwordFile ? (await Deno.readTextFile(a.passwordFile)).trim() : a.password;
-      const bytes = new TextEncoder().encode(`${a.username}:${pw}`);
-      return "Basic " + btoa(String.fromCharCode(...bytes));
-    }
-    if (a.kind === "authorization") {
-      const cred = a.credentialsFile
-        ? (await Deno.readTextFile(a.credentialsFile)).trim()
-        : a.credentials;
-      return `${a.type} ${cred}`;
-    }
-    return undefined;
+  #authHeader(): Promise<string | undefined> {
+    return authorizationHeader(this.#config.auth);
   }
 
   /** Sends a snappy-compressed WriteRequest once; never throws for HTTP or network errors. */

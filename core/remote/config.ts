@@ -12,6 +12,7 @@
  *
  * @module
  */
+import type { HttpAuth } from "../model/http_auth.ts";
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { parseDuration } from "../model/units.ts";
@@ -19,23 +20,7 @@ import { formatPath, parseScrapeConfigs } from "../scrape/config.ts";
 import type { RelabelRule } from "../scrape/relabel.ts";
 
 /** How requests to an endpoint authenticate. */
-export type RemoteAuth =
-  | { readonly kind: "none" }
-  | {
-    readonly kind: "basic";
-    readonly username: string;
-    readonly password: string;
-    /** Read at each request when set (wins over `password`). */
-    readonly passwordFile: string;
-  }
-  | {
-    readonly kind: "authorization";
-    /** `Bearer` unless configured. */
-    readonly type: string;
-    readonly credentials: string;
-    /** Read at each request when set (wins over `credentials`). */
-    readonly credentialsFile: string;
-  };
+export type RemoteAuth = HttpAuth;
 
 /** TLS options of an endpoint (files are read when the client is built). */
 export interface RemoteTls {

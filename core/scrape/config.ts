@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { HttpAuth } from "../model/http_auth.ts";
 import { z } from "zod";
 import { parseBytes, parseDuration } from "../model/units.ts";
 import {
@@ -18,23 +19,7 @@ import {
 } from "./relabel.ts";
 
 /** How a scrape authenticates. */
-export type ScrapeAuth =
-  | { readonly kind: "none" }
-  | {
-    readonly kind: "basic";
-    readonly username: string;
-    readonly password: string;
-    /** Read at every scrape when set (wins over `password`). */
-    readonly passwordFile: string;
-  }
-  | {
-    readonly kind: "authorization";
-    /** `Bearer` unless configured. */
-    readonly type: string;
-    readonly credentials: string;
-    /** Read at every scrape when set (wins over `credentials`). */
-    readonly credentialsFile: string;
-  };
+export type ScrapeAuth = HttpAuth;
 
 /** One `static_configs` entry. */
 export interface StaticConfig {

@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { authorizationHeader } from "../model/http_auth.ts";
 import { parsePrometheusText } from "../ingest/prometheus_text.ts";
 import { ParsedRows } from "../ingest/rows.ts";
 import type { Logger } from "../logging/mod.ts";
@@ -273,18 +274,8 @@ export class ScrapeLoop {
       "User-Agent": `Perch/${VERSION}`,
       "X-Prometheus-Scrape-Timeout-Seconds": String(this.target.timeout / 1000),
     });
-    const auth = cfg.auth;
-    if (auth.kind === "basic") {
-      const pw = auth.passwordFile
-        ? (await this.#readFile(auth.passwordFile)).trim()
-        : auth.password;
-      headers.set("Authorization", "Basic " + btoa(utf8Binary(`${auth.username}:${pw}`)));
-    } else if (auth.kind === "authorization") {
-      const cred = auth.credentialsFile
-        ? (await this.#readFile(auth.credentialsFile)).trim()
-        : auth.credentials;
-      headers.set("Authorization", `${auth.type} ${cred}`);
-    }
+    const authorization = await authorizationHeader(cfg.auth, this.#readFile);
+    if (authorization !== undefined) headers.set("Authorization", authorization);
     const abort = new AbortController();
     this.#abort = abort;
     const timeoutMs = this.target.timeout;
@@ -443,12 +434,6 @@ function entryOf(name: string, labels: ReadonlyMap<string, string>): SeriesEntry
 function addEntry(rows: ParsedRows, e: SeriesEntry, t: number, v: number): void {
   const j = rows.addSeries(e.name, e.pairs, e.key, "scrape");
   rows.addSample(j, t, v);
-}
-
-function utf8Binary(s: string): string {
-  let out = "";
-  for (const b of new TextEncoder().encode(s)) out += String.fromCharCode(b);
-  return out;
 }
 
 /** Reads a response body, failing once it grows past `limit` bytes. */
