@@ -140,13 +140,17 @@ function deepFreeze<T>(value: T): T {
 
 /**
  * Lists the settings that differ between two configs but only take effect
- * after a restart (the listener and the data dir).
+ * after a restart (the listener, storage, silence limits, TLS, cache size).
  */
 export function restartOnlyChanges(before: Config, after: Config): string[] {
   const out: string[] = [];
   if (before.server.listen !== after.server.listen) out.push("server.listen");
-  if (before.storage.data_dir !== after.storage.data_dir) out.push("storage.data_dir");
-  if (before.storage.block_range !== after.storage.block_range) out.push("storage.block_range");
+  // Storage is opened once with its settings.
+  for (const key of Object.keys(before.storage) as (keyof Config["storage"])[]) {
+    if (JSON.stringify(before.storage[key]) !== JSON.stringify(after.storage[key])) {
+      out.push(`storage.${key}`);
+    }
+  }
   if (JSON.stringify(before.silences) !== JSON.stringify(after.silences)) out.push("silences");
   if (JSON.stringify(before.auth.tls) !== JSON.stringify(after.auth.tls)) out.push("auth.tls");
   if (before.query.cache_max_bytes !== after.query.cache_max_bytes) {
