@@ -7,7 +7,7 @@
  */
 import { useEffect, useState } from "preact/hooks";
 import { formatValue } from "../core/dashboards/format.ts";
-import type { ApiAlert } from "./alerts_model.ts";
+import { type ApiAlert, isZeroTime } from "./alerts_model.ts";
 import { queryInstant, sendJson } from "./api.ts";
 import { Labels, since, Status, useApi } from "./_page_util.tsx";
 import { sampleValue } from "./series.ts";
@@ -59,7 +59,7 @@ export function TargetsView() {
                       <td>
                         <Labels labels={x.labels} />
                       </td>
-                      <td>{since(x.lastScrape)} ago</td>
+                      <td>{isZeroTime(x.lastScrape) ? "never" : `${since(x.lastScrape)} ago`}</td>
                       <td>{formatValue(x.lastScrapeDuration, "seconds")}</td>
                       <td class="error">{x.lastError}</td>
                     </tr>
