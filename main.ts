@@ -375,7 +375,12 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
   });
   const stateKv = kv!;
 
-  // Scrape (after ingest: scrapes go through the same pipeline).
+  // Scrape (after ingest: scrapes go through the same pipeline). The self
+  // target is named after the listener; with port 0 the port is only known
+  // once HTTP listens, so self-scrape starts then.
+  const listen = parseListen(config.server.listen)!;
+  const portKnown = listen.port !== 0;
+  let selfAddress = selfTargetAddress(listen.hostname, listen.port);
   const scraper = createScrapeManager({
     configs: parts.scrape,
     appendRows: (rows, protocol) => pipelineHandle.ingest(protocol, rows),
@@ -383,8 +388,8 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
     logger,
     registry,
     selfMetrics: () => registry.collect(),
-    selfScrape: config.self_scrape,
-    selfAddress: config.server.listen,
+    selfScrape: portKnown ? config.self_scrape : { ...config.self_scrape, enabled: false },
+    selfAddress,
     global: config.global,
   });
   await lifecycle.start({
@@ -393,7 +398,7 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
     stop: () => scraper.stop(),
   });
   reloadListeners.push((c, p) =>
-    scraper.reload(p.scrape, { selfScrape: c.self_scrape, global: c.global })
+    scraper.reload(p.scrape, { selfScrape: c.self_scrape, global: c.global, selfAddress })
   );
 
   // Notifications, then rules (rules hand alerts to the notifier).
@@ -496,7 +501,6 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
   });
 
   let ready = false;
-  const listen = parseListen(config.server.listen)!;
   const app = createApp({
     logger,
     registry,
@@ -595,6 +599,14 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
     },
   };
   await lifecycle.start(http);
+  if (!portKnown) {
+    selfAddress = selfTargetAddress(addr.hostname, addr.port);
+    await scraper.reload(parts.scrape, {
+      selfScrape: config.self_scrape,
+      global: config.global,
+      selfAddress,
+    });
+  }
 
   // Config file watching (in addition to SIGHUP and POST /-/reload).
   let watcher: Deno.FsWatcher | undefined;
@@ -617,6 +629,12 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
       return await lifecycle.stopAll(config.server.shutdown_timeout);
     },
   };
+}
+
+/** `host:port` of the self-scrape target, as Prometheus names its own (`localhost:9090`). */
+function selfTargetAddress(hostname: string, port: number): string {
+  const host = hostname === "0.0.0.0" || hostname === "::" ? "localhost" : hostname;
+  return `${host.includes(":") ? `[${host}]` : host}:${port}`;
 }
 
 /** The effective flags, for `/api/v1/status/flags`. */

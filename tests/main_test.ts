@@ -203,3 +203,29 @@ Deno.test("GET /metrics parses back as Prometheus text and passes promtool", asy
     await p.stop();
   }
 });
+
+Deno.test("Perch scrapes itself from the start, also when listening on port 0", async () => {
+  const p = await spawnPerch({ env: { PERCH_SELF_SCRAPE__INTERVAL: "1s" } });
+  try {
+    const deadline = Date.now() + 15_000;
+    let result: { metric: Record<string, string>; value: [number, string] }[] = [];
+    while (Date.now() < deadline) {
+      const r = await (await fetch(`${p.url}/api/v1/query?query=up`)).json();
+      result = r.data.result;
+      if (result.length > 0) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.equal(result.length, 1, "no up series from the self-scrape");
+    assert.deepEqual(result[0]!.metric, {
+      __name__: "up",
+      instance: `127.0.0.1:${p.port}`,
+      job: "perch",
+    });
+    assert.equal(result[0]!.value[1], "1");
+    const own = await (await fetch(`${p.url}/api/v1/query?query=process_resident_memory_bytes`))
+      .json();
+    assert.equal(own.data.result.length, 1);
+  } finally {
+    await p.stop();
+  }
+});

@@ -111,7 +111,7 @@ export interface ScrapeManager {
   /** Applies new configs; unchanged jobs and targets keep running. */
   reload(
     configs: readonly ScrapeConfig[],
-    options?: { selfScrape?: SelfScrapeSettings; global?: ScrapeGlobals },
+    options?: { selfScrape?: SelfScrapeSettings; global?: ScrapeGlobals; selfAddress?: string },
   ): Promise<void>;
   /** Every target with its health. */
   targets(): TargetsSnapshot;
@@ -330,7 +330,7 @@ export function createScrapeManager(opts: ScrapeManagerOptions): ScrapeManager {
   let configs = [...opts.configs];
   let selfScrape: SelfScrapeSettings = opts.selfScrape ?? { enabled: true, interval: 15_000 };
   let global: ScrapeGlobals = opts.global ?? { scrape_interval: 15_000, scrape_timeout: 10_000 };
-  const selfAddress = opts.selfAddress ?? "localhost:8080";
+  let selfAddress = opts.selfAddress ?? "localhost:8080";
   const pools = new Map<string, ScrapePool>();
   const apiTargets = new Map<string, ApiTarget>();
   let started = false;
@@ -484,6 +484,7 @@ export function createScrapeManager(opts: ScrapeManagerOptions): ScrapeManager {
         configs = [...next];
         if (options.selfScrape) selfScrape = options.selfScrape;
         if (options.global) global = options.global;
+        if (options.selfAddress) selfAddress = options.selfAddress;
         if (started) await apply();
       }),
     targets,
