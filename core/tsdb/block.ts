@@ -15,6 +15,10 @@ import { ByteReader, ByteWriter } from "./_byte_buf.ts";
 import { blockFileName, joinPath, TMP_SUFFIX } from "./filenames.ts";
 import { fsyncDir, writeAll } from "./wal.ts";
 import { clip, type Samples } from "./head.ts";
+import type { SampleBuf } from "./_sample_buf.ts";
+
+/** Wanted chunks closer than this are read with one read (bytes in between are skipped). */
+const READ_GAP_BYTES = 256 << 10;
 
 /** Block format version (header byte 4 and footer). */
 export const BLOCK_VERSION = 1;
@@ -224,6 +228,8 @@ export class BlockReader {
   #count: Uint32Array;
   #cMin: Float64Array;
   #cMax: Float64Array;
+  // 1 once a chunk's CRC was verified at a read since open.
+  #verified: Uint8Array;
 
   private constructor(path: string, meta: BlockMeta, table: ParsedTable) {
     this.path = path;
@@ -235,6 +241,7 @@ export class BlockReader {
     this.#count = table.count;
     this.#cMin = table.cMin;
     this.#cMax = table.cMax;
+    this.#verified = new Uint8Array(table.len.length);
   }
 
   /** Opens `<dir>/<seq>.blk`, verifying its checksum; throws {@linkcode BlockCorruptError}. */
@@ -331,6 +338,61 @@ export class BlockReader {
     return out;
   }
 
+  /**
+   * Reads the chunks of `refs` overlapping [minT, maxT] for decoding with
+   * {@linkcode BlockSlice.decodeInto} (by index into `refs`): one read per
+   * run of nearby chunks, no decoding yet. Undefined when nothing overlaps.
+   */
+  async load(refs: readonly number[], minT: number, maxT: number): Promise<BlockSlice | undefined> {
+    if (maxT < this.meta.minT || minT > this.meta.maxT) return undefined;
+    const first = new Int32Array(refs.length + 1);
+    const want: number[] = [];
+    const br = this.#refs, nb = br.length;
+    let j = 0, prev = -1;
+    for (let i = 0; i < refs.length; i++) {
+      first[i] = want.length;
+      const ref = refs[i];
+      if (ref < prev) j = 0; // Not ascending: restart the merge walk.
+      prev = ref;
+      while (j < nb && br[j] < ref) j++;
+      if (j >= nb || br[j] !== ref) continue;
+      for (let c = this.#first[j]; c < this.#first[j + 1]; c++) {
+        if (this.#cMax[c] >= minT && this.#cMin[c] <= maxT) want.push(c);
+      }
+    }
+    first[refs.length] = want.length;
+    if (want.length === 0) return undefined;
+    // Coalesce chunks into reads, in file order.
+    const order = Int32Array.from(want.keys()).sort((a, b) =>
+      this.#off[want[a]] - this.#off[want[b]]
+    );
+    const bufOf = new Int32Array(want.length);
+    const bufs: Uint8Array[] = [], bases: number[] = [];
+    let k = 0;
+    while (k < order.length) {
+      const start = this.#off[want[order[k]]];
+      let end = start + this.#len[want[order[k]]];
+      const k0 = k++;
+      while (k < order.length) {
+        const c = want[order[k]];
+        if (this.#off[c] - end > READ_GAP_BYTES) break;
+        end = Math.max(end, this.#off[c] + this.#len[c]);
+        k++;
+      }
+      for (let x = k0; x < k; x++) bufOf[order[x]] = bufs.length;
+      bufs.push(await this.#readRange(start, end - start));
+      bases.push(start);
+    }
+    return new BlockSlice(this, first, Int32Array.from(want), bufOf, bufs, bases);
+  }
+
+  /** @internal Decodes chunk `c` from `buf` (at file offset `base`) into `out`. */
+  _decode(c: number, buf: Uint8Array, base: number, out: SampleBuf): void {
+    const o = this.#off[c] - base;
+    out.decode(buf.subarray(o, o + this.#len[c]), this.#count[c], this.#verified[c] === 0);
+    this.#verified[c] = 1;
+  }
+
   /** Every sample of every series (for compaction). */
   readAll(): Promise<Map<number, Samples>> {
     return this.read([...this.#refs], -Infinity, Infinity);
@@ -359,6 +421,29 @@ export class BlockReader {
     await this.#lock;
     this.#file?.close();
     this.#file = undefined;
+  }
+}
+
+/** Chunks of some series of one block, read for one query. */
+export class BlockSlice {
+  constructor(
+    readonly block: BlockReader,
+    readonly first: Int32Array,
+    readonly want: Int32Array,
+    readonly bufOf: Int32Array,
+    readonly bufs: Uint8Array[],
+    readonly bases: number[],
+  ) {}
+
+  /**
+   * Appends the chunks of `refs[i]` (the refs given to `load`) to `out`,
+   * ascending; throws ChunkCorruptError for a damaged chunk.
+   */
+  decodeInto(i: number, out: SampleBuf): void {
+    for (let k = this.first[i], e = this.first[i + 1]; k < e; k++) {
+      const b = this.bufOf[k];
+      this.block._decode(this.want[k], this.bufs[b], this.bases[b], out);
+    }
   }
 }
 

@@ -263,13 +263,18 @@ function corrupt(what: string): never {
   throw new ChunkCorruptError(`Cannot decode chunk: ${what}`);
 }
 
-/** Checks the checksum and version and reads the header; leaves `rd` after it. */
-function readHeader(chunk: Uint8Array): { h: Header; rd: BitReader } {
+/**
+ * Checks the checksum (unless `verify` is false) and version and reads the
+ * header; leaves `rd` after it.
+ */
+function readHeader(chunk: Uint8Array, verify = true): { h: Header; rd: BitReader } {
   const len = chunk.length - 4;
   if (len < 4) corrupt(`${chunk.length} bytes is too short`);
-  const stored = (chunk[len] | (chunk[len + 1] << 8) | (chunk[len + 2] << 16) |
-    (chunk[len + 3] << 24)) >>> 0;
-  if (crc32c(chunk, 0, 0, len) !== stored) corrupt("checksum mismatch");
+  if (verify) {
+    const stored = (chunk[len] | (chunk[len + 1] << 8) | (chunk[len + 2] << 16) |
+      (chunk[len + 3] << 24)) >>> 0;
+    if (crc32c(chunk, 0, 0, len) !== stored) corrupt("checksum mismatch");
+  }
   if (chunk[0] !== CHUNK_VERSION) corrupt(`unknown version ${chunk[0]}`);
   const tEnc = chunk[1] >>> 4;
   const vEnc = chunk[1] & 15;
@@ -316,15 +321,19 @@ export function decodeChunk(chunk: Uint8Array): { t: Float64Array; v: Float64Arr
 /**
  * Decodes into caller-provided arrays at `offset` and returns the sample
  * count, for merges without allocation. Throws RangeError when the arrays
- * are too short, ChunkCorruptError when the chunk is damaged.
+ * are too short, ChunkCorruptError when the chunk is damaged. `verify: false`
+ * skips the CRC (for bytes already verified, e.g. a block chunk checked at
+ * its first read or a head chunk this process encoded); the structure is
+ * still checked.
  */
 export function decodeChunkInto(
   chunk: Uint8Array,
   t: Float64Array,
   v: Float64Array,
   offset: number,
+  verify = true,
 ): number {
-  const { h, rd } = readHeader(chunk);
+  const { h, rd } = readHeader(chunk, verify);
   const n = h.count;
   if (!(offset >= 0) || offset + n > t.length || offset + n > v.length) {
     throw new RangeError(`Cannot decode chunk: ${n} samples do not fit at offset ${offset}`);

@@ -58,8 +58,9 @@ import {
 } from "./wal.ts";
 import { commitBatched, SeriesIndex } from "./index.ts";
 import { REC_SAMPLES_V2, SampleDecoder, type SampleSource } from "./wal_codec.ts";
-import { clip, concat, Head, type Samples } from "./head.ts";
-import { BlockCorruptError, BlockReader } from "./block.ts";
+import { concat, Head, type Samples } from "./head.ts";
+import { BlockCorruptError, BlockReader, type BlockSlice } from "./block.ts";
+import { SampleBuf } from "./_sample_buf.ts";
 import { BlockWriteError, BlockWriter, isNoSpace, type SeriesChunks } from "./block_writer.ts";
 import { ChunkCorruptError, chunkMeta, decodeChunk } from "./chunk.ts";
 import { DbQuerier } from "./querier.ts";
@@ -281,6 +282,7 @@ export class DB implements Appender, Querier {
   #blocks = new Map<number, BlockReader>();
   #nextSeq = 1;
   #frozen: Frozen[] = [];
+  #sampleBuf = new SampleBuf();
   #segWindows = new Map<number, Set<number>>();
   #flushedMarks = new Map<number, number>();
   #logged = new Set<number>();
@@ -667,52 +669,92 @@ export class DB implements Appender, Querier {
     return this.#querier.metadata();
   }
 
+  /**
+   * Samples of `refs` in [minT, maxT], merged over blocks (by sequence),
+   * flushes in progress and the head: per series one exact-size pair of
+   * arrays owned by the caller.
+   */
   async #read(
     refs: readonly number[],
     minT: number,
     maxT: number,
     func?: string,
-  ): Promise<Map<number, Samples>[]> {
-    const out: Map<number, Samples>[] = [];
+  ): Promise<Map<number, Samples>> {
     const seqs = [...this.#blocks.keys()].sort((a, b) => a - b);
+    const slices: (BlockSlice | Map<number, Samples>)[] = [];
+    const sliceSeq: number[] = [];
     for (const seq of seqs) {
       const b = this.#blocks.get(seq);
       if (!b || b.meta.maxT < minT || b.meta.minT > maxT) continue;
       try {
-        out.push(
-          b.meta.resolution
-            ? await readTier(b, refs, minT, maxT, func)
-            : await b.read(refs, minT, maxT),
-        );
+        const s = b.meta.resolution
+          ? await readTier(b, refs, minT, maxT, func)
+          : await b.load(refs, minT, maxT);
+        if (s) {
+          slices.push(s);
+          sliceSeq.push(seq);
+        }
       } catch (e) {
         if (e instanceof ChunkCorruptError || e instanceof BlockCorruptError) {
-          this.#blocks.delete(seq);
-          await b.close();
-          await this.#quarantine(seq, e);
+          await this.#dropCorrupt(seq, b, e);
           continue;
         }
         throw e;
       }
     }
-    for (const f of this.#frozen) {
-      const lo = f.window * this.#range, hi = lo + this.#range - 1;
-      if (hi < minT || lo > maxT) continue;
-      const m = new Map<number, Samples>();
-      for (const ref of refs) {
-        const chunks = f.chunks.get(ref);
-        if (!chunks) continue;
-        const s = clip(concat(chunks.map((c) => decodeChunk(c))), minT, maxT);
-        if (s.t.length) m.set(ref, s);
+    const frozen = this.#frozen.filter((f) => {
+      const lo = f.window * this.#range;
+      return lo + this.#range - 1 >= minT && lo <= maxT;
+    });
+    // Synchronous from here on: the scratch buffer is shared.
+    const buf = this.#sampleBuf;
+    const out = new Map<number, Samples>();
+    let bad: number[] | undefined;
+    for (let i = 0; i < refs.length; i++) {
+      const ref = refs[i];
+      buf.reset();
+      for (let k = 0; k < slices.length; k++) {
+        const sl = slices[k];
+        if (sl instanceof Map) {
+          const d = sl.get(ref);
+          if (d) buf.push(d.t, d.v);
+        } else {
+          const n0 = buf.n;
+          try {
+            sl.decodeInto(i, buf);
+          } catch (e) {
+            if (!(e instanceof ChunkCorruptError)) throw e;
+            (bad ??= []).push(sliceSeq[k]);
+            buf.n = n0;
+          }
+        }
+        buf.endSegment();
       }
-      out.push(m);
+      for (const f of frozen) {
+        const cs = f.chunks.get(ref);
+        if (!cs) continue;
+        for (const c of cs) buf.decode(c, chunkMeta(c).count, false);
+        buf.endSegment();
+      }
+      this.#head.readInto(ref, minT, maxT, buf);
+      const r = buf.finish(minT, maxT);
+      if (r) out.set(ref, r);
     }
-    const h = new Map<number, Samples>();
-    for (const ref of refs) {
-      const s = this.#head.read(ref, minT, maxT);
-      if (s.t.length) h.set(ref, s);
+    if (bad) {
+      // Never serve a corrupt block: quarantine it and answer without it.
+      for (const seq of new Set(bad)) {
+        const b = this.#blocks.get(seq);
+        if (b) await this.#dropCorrupt(seq, b, new ChunkCorruptError("chunk checksum mismatch"));
+      }
+      return this.#read(refs, minT, maxT, func);
     }
-    out.push(h);
     return out;
+  }
+
+  async #dropCorrupt(seq: number, b: BlockReader, e: unknown): Promise<void> {
+    this.#blocks.delete(seq);
+    await b.close();
+    await this.#quarantine(seq, e);
   }
 
   #withData(refs: readonly number[], minT: number, maxT: number): number[] {

@@ -16,6 +16,7 @@
  * @module
  */
 import { chunkMeta, decodeChunk, encodeChunk } from "./chunk.ts";
+import type { SampleBuf } from "./_sample_buf.ts";
 
 /** A head chunk is cut at this many samples (or at a block window boundary). */
 export const HEAD_CHUNK_SAMPLES = 120;
@@ -347,6 +348,26 @@ export class Head {
       out = out.t.length === 0 ? open : concat([out, open]);
     }
     return out;
+  }
+
+  /**
+   * Appends the samples of `ref` from chunks and buffers overlapping
+   * [minT, maxT] to `out`, ascending and deduplicated (the caller clips).
+   */
+  readInto(ref: number, minT: number, maxT: number, out: SampleBuf): void {
+    const s = this.#series.get(ref);
+    if (!s) return;
+    if (s.on > 0) {
+      const d = this.read(ref, minT, maxT);
+      out.push(d.t, d.v);
+      return;
+    }
+    for (let i = 0; i < s.chunks.length; i++) {
+      if (s.cMax[i] < minT || s.cMin[i] > maxT) continue;
+      // Head chunks hold at most HEAD_CHUNK_SAMPLES and were encoded by this process.
+      out.decode(s.chunks[i], HEAD_CHUNK_SAMPLES, false);
+    }
+    if (s.bn > 0 && s.bt[0] <= maxT && s.bt[s.bn - 1] >= minT) out.push(s.bt, s.bv, 0, s.bn);
   }
 
   /** True when the head holds a sample of `ref` in [minT, maxT] (no decoding). */

@@ -17,21 +17,22 @@ import {
   type SeriesData,
 } from "../model/mod.ts";
 import type { SeriesIndex } from "./index.ts";
-import { mergeSamples, type Samples } from "./head.ts";
+import type { Samples } from "./head.ts";
 
 /** Where the querier reads samples from; implemented by the database. */
 export interface SampleSources {
   readonly index: SeriesIndex;
   /**
-   * Samples of `refs` in [minT, maxT], one map per source, ordered from the
-   * oldest write to the newest.
+   * Samples of `refs` in [minT, maxT], merged over all sources (newest write
+   * wins), ascending; the arrays are fresh and owned by the caller. Refs
+   * without samples in range are absent.
    */
   read(
     refs: readonly number[],
     minT: number,
     maxT: number,
     func?: string,
-  ): Promise<Map<number, Samples>[]>;
+  ): Promise<Map<number, Samples>>;
   /**
    * The refs among `refs` (ascending) with data in [minT, maxT], from time
    * bounds kept per series (block tables, head chunks) without reading
@@ -46,26 +47,19 @@ export class DbQuerier implements Querier {
 
   /** Series matching all matchers with a sample in [minT, maxT], sorted by labels. */
   async select(matchers: readonly Matcher[], hints: SelectHints): Promise<SeriesData[]> {
-    const refs = this.sources.index.select(matchers);
+    const src = this.sources;
+    let refs = src.index.select(matchers);
+    // Per-series time bounds skip series (and all their reads) without data in range.
+    if (src.withData && refs.length > 0 && (hints.minT !== -Infinity || hints.maxT !== Infinity)) {
+      refs = src.withData(refs, hints.minT, hints.maxT);
+    }
     if (refs.length === 0) return [];
-    const parts = await this.sources.read(refs, hints.minT, hints.maxT, hints.func);
+    const got = await src.read(refs, hints.minT, hints.maxT, hints.func);
     const out: SeriesData[] = [];
     for (const ref of refs) {
-      let m: Samples | undefined;
-      for (const p of parts) {
-        const s = p.get(ref);
-        if (!s || s.t.length === 0) continue;
-        m = m === undefined ? s : mergeSamples(m, s);
-      }
-      if (!m) continue;
-      // Copy when the result is a view into a shared buffer: arrays are owned by the caller.
-      const t = m.t.byteOffset === 0 && m.t.length === m.t.buffer.byteLength / 8
-        ? m.t
-        : m.t.slice();
-      const v = m.v.byteOffset === 0 && m.v.length === m.v.buffer.byteLength / 8
-        ? m.v
-        : m.v.slice();
-      out.push({ labels: this.sources.index.labels(ref)!, t, v });
+      const m = got.get(ref);
+      if (!m || m.t.length === 0) continue;
+      out.push({ labels: src.index.labels(ref)!, t: m.t, v: m.v });
     }
     out.sort((a, b) => compareLabels(a.labels, b.labels));
     return out;

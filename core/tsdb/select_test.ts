@@ -1,0 +1,64 @@
+import assert from "node:assert/strict";
+import { newMatcher, SampleBatch, toLabels } from "../model/mod.ts";
+import { MemStore } from "./mem_querier.ts";
+import { mulberry32 } from "./edge_workload.ts";
+import { openDB } from "./db.ts";
+
+const H = 3_600_000;
+const T0 = 1_700_000_000_000 - (1_700_000_000_000 % (24 * H));
+
+Deno.test("DB.select matches a reference store over random windows across blocks, late writes and head", async () => {
+  const dir = await Deno.makeTempDir();
+  const db = await openDB({
+    dir,
+    now: () => T0 + 100 * H,
+    backgroundIntervalMs: 0,
+    useWorker: false,
+    downsampling: [],
+    outOfOrderWindowMs: Infinity,
+    blockRangeMs: H,
+  });
+  const ref = new MemStore();
+  const rnd = mulberry32(7);
+  const hosts = ["a", "b", "c", "d", "e"];
+  const write = async (n: number, lo: number, hi: number) => {
+    const b = new SampleBatch();
+    for (let i = 0; i < n; i++) {
+      const host = hosts[Math.floor(rnd() * hosts.length)];
+      const labels = toLabels("temp", { host });
+      const t = lo + Math.floor(rnd() * (hi - lo) / 1000) * 1000;
+      const v = Math.round(rnd() * 1e4) / 100;
+      b.add(b.addSeries(labels, host), t, v);
+      ref.add(labels, t, v);
+    }
+    await db.append(b);
+  };
+  // In order over 3 h, flushed: one block per hour.
+  for (let t = T0; t < T0 + 3 * H; t += 60_000) await write(5, t, t + 60_000);
+  await db.flush();
+  // Late writes into flushed windows (overlapping blocks, equal timestamps: last wins).
+  await write(400, T0, T0 + 3 * H);
+  await db.flush();
+  // Head data, in order and late.
+  for (let t = T0 + 3 * H; t < T0 + 4 * H; t += 60_000) await write(3, t, t + 60_000);
+  await write(100, T0 + 2 * H, T0 + 4 * H);
+  const m = [newMatcher("=", "__name__", "temp")];
+  const check = async (minT: number, maxT: number) => {
+    const got = await db.select(m, { minT, maxT });
+    const want = await ref.select(m, { minT, maxT });
+    assert.equal(got.length, want.length, `series in [${minT}, ${maxT}]`);
+    for (let i = 0; i < got.length; i++) {
+      assert.deepEqual(got[i].labels, want[i].labels);
+      assert.deepEqual([...got[i].t], [...want[i].t], `timestamps in [${minT}, ${maxT}]`);
+      assert.deepEqual([...got[i].v], [...want[i].v], `values in [${minT}, ${maxT}]`);
+    }
+  };
+  await check(-Infinity, Infinity);
+  for (let i = 0; i < 40; i++) {
+    const a = T0 - H / 2 + Math.floor(rnd() * 5 * H);
+    await check(a, a + Math.floor(rnd() * H));
+  }
+  await check(T0 + 10 * H, T0 + 11 * H); // empty
+  await db.close();
+  await Deno.remove(dir, { recursive: true });
+});
