@@ -16,6 +16,9 @@ import { lowerBound, mergeSamples, type Samples } from "./head.ts";
 
 /** Scratch kept between series is dropped when larger than this (samples). */
 const KEEP_SAMPLES = 1 << 18;
+/** Results shorter than this are views into a shared slab (one allocation for many series). */
+const SMALL = 256;
+const SLAB = 1 << 14;
 
 /** One series' samples being assembled; reused across series (not reentrant). */
 export class SampleBuf {
@@ -23,6 +26,42 @@ export class SampleBuf {
   v = new Float64Array(4096);
   n = 0;
   #ends: number[] = [];
+  #slabT: Float64Array | undefined;
+  #slabV: Float64Array | undefined;
+  #slabPos = 0;
+
+  /**
+   * Starts a new query: results from now on are not carved from slabs that
+   * earlier results share, so one query's arrays never pin another's memory.
+   */
+  newQuery(): void {
+    this.#slabT = this.#slabV = undefined;
+    this.#slabPos = 0;
+  }
+
+  /** Copies t/v[lo, hi) of the given arrays into fresh (or slab) arrays. */
+  #copy(t: Float64Array, v: Float64Array, lo: number, hi: number): Samples {
+    const k = hi - lo;
+    if (k >= SMALL) return { t: t.slice(lo, hi), v: v.slice(lo, hi) };
+    if (!this.#slabT || this.#slabPos + k > SLAB) {
+      this.#slabT = new Float64Array(SLAB);
+      this.#slabV = new Float64Array(SLAB);
+      this.#slabPos = 0;
+    }
+    const p = this.#slabPos;
+    const ot = this.#slabT.subarray(p, p + k), ov = this.#slabV!.subarray(p, p + k);
+    this.#slabPos = p + k;
+    if (k < 16) {
+      for (let i = 0; i < k; i++) {
+        ot[i] = t[lo + i];
+        ov[i] = v[lo + i];
+      }
+    } else {
+      ot.set(t.subarray(lo, hi));
+      ov.set(v.subarray(lo, hi));
+    }
+    return { t: ot, v: ov };
+  }
 
   /** Starts a new series. */
   reset(): void {
@@ -81,7 +120,7 @@ export class SampleBuf {
       const lo = minT === -Infinity ? 0 : lowerBound(t, n, minT);
       let hi = maxT === Infinity ? n : lowerBound(t, n, maxT);
       if (hi < n && t[hi] === maxT) hi++;
-      if (hi > lo) out = { t: t.slice(lo, hi), v: this.v.slice(lo, hi) };
+      if (hi > lo) out = this.#copy(t, this.v, lo, hi);
     } else {
       let m: Samples = { t: t.subarray(0, ends[0]), v: this.v.subarray(0, ends[0]) };
       for (let i = 1; i < ends.length; i++) {
@@ -92,7 +131,7 @@ export class SampleBuf {
       const lo = lowerBound(m.t, k, minT);
       let hi = lowerBound(m.t, k, maxT);
       if (hi < k && m.t[hi] === maxT) hi++;
-      if (hi > lo) out = { t: m.t.slice(lo, hi), v: m.v.slice(lo, hi) };
+      if (hi > lo) out = this.#copy(m.t, m.v, lo, hi);
     }
     if (this.t.length > KEEP_SAMPLES) {
       this.t = new Float64Array(4096);

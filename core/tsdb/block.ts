@@ -10,12 +10,12 @@
  * @module
  */
 import { crc32c } from "./crc32c.ts";
-import { decodeChunk, encodeChunk } from "./chunk.ts";
+import { encodeChunk } from "./chunk.ts";
 import { ByteReader, ByteWriter } from "./_byte_buf.ts";
 import { blockFileName, joinPath, TMP_SUFFIX } from "./filenames.ts";
 import { fsyncDir, writeAll } from "./wal.ts";
-import { clip, type Samples } from "./head.ts";
-import type { SampleBuf } from "./_sample_buf.ts";
+import type { Samples } from "./head.ts";
+import { SampleBuf } from "./_sample_buf.ts";
 
 /** Wanted chunks closer than this are read with one read (bytes in between are skipped). */
 const READ_GAP_BYTES = 256 << 10;
@@ -297,43 +297,15 @@ export class BlockReader {
    */
   async read(refs: readonly number[], minT: number, maxT: number): Promise<Map<number, Samples>> {
     const out = new Map<number, Samples>();
-    if (maxT < this.meta.minT || minT > this.meta.maxT) return out;
-    const want: number[] = []; // chunk indexes
-    for (const ref of refs) {
-      const i = this.#index(ref);
-      if (i < 0) continue;
-      for (let c = this.#first[i]; c < this.#first[i + 1]; c++) {
-        if (this.#cMax[c] >= minT && this.#cMin[c] <= maxT) want.push(c);
-      }
-    }
-    if (want.length === 0) return out;
-    const start = this.#off[want[0]];
-    const last = want[want.length - 1];
-    const end = this.#off[last] + this.#len[last];
-    const buf = await this.#readRange(start, end - start);
-    // Decode per series.
-    let k = 0;
-    for (const ref of refs) {
-      const i = this.#index(ref);
-      if (i < 0) continue;
-      const lo = this.#first[i], hi = this.#first[i + 1];
-      while (k < want.length && want[k] < lo) k++;
-      let n = 0;
-      const k0 = k;
-      while (k < want.length && want[k] < hi) n += this.#count[want[k++]];
-      if (n === 0) continue;
-      const t = new Float64Array(n), v = new Float64Array(n);
-      let p = 0;
-      for (let j = k0; j < k; j++) {
-        const c = want[j];
-        const o = this.#off[c] - start;
-        const d = decodeChunk(buf.subarray(o, o + this.#len[c]));
-        t.set(d.t, p);
-        v.set(d.v, p);
-        p += d.t.length;
-      }
-      const s = clip({ t: t.subarray(0, p), v: v.subarray(0, p) }, minT, maxT);
-      if (s.t.length > 0) out.set(ref, s);
+    const slice = await this.load(refs, minT, maxT);
+    if (!slice) return out;
+    const buf = new SampleBuf();
+    buf.newQuery();
+    for (let i = 0; i < refs.length; i++) {
+      buf.reset();
+      slice.decodeInto(i, buf);
+      const s = buf.finish(minT, maxT);
+      if (s) out.set(refs[i], s);
     }
     return out;
   }
@@ -363,9 +335,10 @@ export class BlockReader {
     first[refs.length] = want.length;
     if (want.length === 0) return undefined;
     // Coalesce chunks into reads, in file order.
-    const order = Int32Array.from(want.keys()).sort((a, b) =>
-      this.#off[want[a]] - this.#off[want[b]]
-    );
+    const order = Int32Array.from(want.keys());
+    let sorted = true;
+    for (let x = 1; x < want.length && sorted; x++) sorted = want[x] > want[x - 1];
+    if (!sorted) order.sort((a, b) => this.#off[want[a]] - this.#off[want[b]]);
     const bufOf = new Int32Array(want.length);
     const bufs: Uint8Array[] = [], bases: number[] = [];
     let k = 0;

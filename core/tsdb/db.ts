@@ -372,6 +372,7 @@ export class DB implements Appender, Querier {
       index: this.#index,
       read: (refs, minT, maxT, func) => this.#read(refs, minT, maxT, func),
       withData: (refs, minT, maxT) => this.#withData(refs, minT, maxT),
+      mayHaveData: (minT, maxT) => this.#mayHaveData(minT, maxT),
     });
     await this.#measureKv();
     const every = this.#opts.backgroundIntervalMs ?? 60_000;
@@ -708,6 +709,7 @@ export class DB implements Appender, Querier {
     });
     // Synchronous from here on: the scratch buffer is shared.
     const buf = this.#sampleBuf;
+    buf.newQuery();
     const out = new Map<number, Samples>();
     let bad: number[] | undefined;
     for (let i = 0; i < refs.length; i++) {
@@ -757,7 +759,44 @@ export class DB implements Appender, Querier {
     await this.#quarantine(seq, e);
   }
 
+  /**
+   * Timestamp of the oldest sample held (head, blocks being written and
+   * blocks, downsampled tiers included), or null when empty. Synchronous and
+   * cheap: block bounds come from footers, the head keeps its range.
+   */
+  minTime(): number | null {
+    let m = this.#head.timeRange()?.minT ?? Infinity;
+    for (const b of this.#blocks.values()) if (b.meta.minT < m) m = b.meta.minT;
+    for (const f of this.#frozen) {
+      for (const cs of f.chunks.values()) {
+        const t = chunkMeta(cs[0]).minT;
+        if (t < m) m = t;
+      }
+    }
+    return m === Infinity ? null : m;
+  }
+
+  /** Timestamp of the oldest sample in the head (not yet in blocks), or null when empty. */
+  headMinT(): number | null {
+    return this.#head.timeRange()?.minT ?? null;
+  }
+
+  /** True when some source (block, flush in progress, head) may hold data in [minT, maxT]. */
+  #mayHaveData(minT: number, maxT: number): boolean {
+    const h = this.#head.timeRange();
+    if (h && h.maxT >= minT && h.minT <= maxT) return true;
+    for (const b of this.#blocks.values()) {
+      if (b.meta.maxT >= minT && b.meta.minT <= maxT) return true;
+    }
+    for (const f of this.#frozen) {
+      const lo = f.window * this.#range;
+      if (lo + this.#range - 1 >= minT && lo <= maxT) return true;
+    }
+    return false;
+  }
+
   #withData(refs: readonly number[], minT: number, maxT: number): number[] {
+    if (!this.#mayHaveData(minT, maxT)) return [];
     const blocks = [...this.#blocks.values()].filter((b) =>
       b.meta.maxT >= minT && b.meta.minT <= maxT
     );
@@ -765,9 +804,11 @@ export class DB implements Appender, Querier {
       const lo = f.window * this.#range;
       return lo + this.#range - 1 >= minT && lo <= maxT;
     });
+    const h = this.#head.timeRange();
+    const inHead = h !== undefined && h.maxT >= minT && h.minT <= maxT;
     const out: number[] = [];
     outer: for (const ref of refs) {
-      if (this.#head.hasData(ref, minT, maxT)) {
+      if (inHead && this.#head.hasData(ref, minT, maxT)) {
         out.push(ref);
         continue;
       }

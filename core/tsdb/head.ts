@@ -142,6 +142,10 @@ export class Head {
   #chunkBytes = 0;
   #bufferBytes = 0;
   #ooo = 0;
+  // Time range of all held samples; recomputed lazily after samples are removed.
+  #lo = Infinity;
+  #hi = -Infinity;
+  #rangeDirty = false;
 
   /** `blockRangeMs`: chunks never cross a multiple of it. */
   constructor(blockRangeMs: number) {
@@ -177,6 +181,8 @@ export class Head {
 
   /** Appends one sample; an equal timestamp replaces the stored value. */
   append(ref: number, t: number, v: number): void {
+    if (t < this.#lo) this.#lo = t;
+    if (t > this.#hi) this.#hi = t;
     let s = this.#series.get(ref);
     if (!s) {
       s = new MemSeries();
@@ -399,8 +405,18 @@ export class Head {
     return [...ws].sort((a, b) => a - b);
   }
 
-  /** Smallest and largest timestamp held, or undefined when empty. */
+  /** Smallest and largest timestamp held, or undefined when empty (cached: O(1) mostly). */
   timeRange(): { minT: number; maxT: number } | undefined {
+    if (this.#rangeDirty) {
+      const r = this.#scanRange();
+      this.#lo = r ? r.minT : Infinity;
+      this.#hi = r ? r.maxT : -Infinity;
+      this.#rangeDirty = false;
+    }
+    return this.#lo <= this.#hi ? { minT: this.#lo, maxT: this.#hi } : undefined;
+  }
+
+  #scanRange(): { minT: number; maxT: number } | undefined {
     let minT = Infinity, maxT = -Infinity;
     for (const s of this.#series.values()) {
       if (s.cMin.length) minT = Math.min(minT, s.cMin[0]);
@@ -423,6 +439,7 @@ export class Head {
   extractWindow(w: number): Map<number, Uint8Array[]> {
     const out = new Map<number, Uint8Array[]>();
     const lo = w * this.#range, hi = (w + 1) * this.#range;
+    this.#rangeDirty = true;
     for (const [ref, s] of this.#series) {
       let from = 0;
       while (from < s.chunks.length && s.cMax[from] < lo) from++;

@@ -39,6 +39,8 @@ export interface SampleSources {
    * samples. When absent, the querier reads samples instead.
    */
   withData?(refs: readonly number[], minT: number, maxT: number): number[];
+  /** False when no source can hold data in [minT, maxT] (from their time bounds, O(sources)). */
+  mayHaveData?(minT: number, maxT: number): boolean;
 }
 
 /** A {@linkcode Querier} over a database's sources. */
@@ -48,6 +50,7 @@ export class DbQuerier implements Querier {
   /** Series matching all matchers with a sample in [minT, maxT], sorted by labels. */
   async select(matchers: readonly Matcher[], hints: SelectHints): Promise<SeriesData[]> {
     const src = this.sources;
+    if (src.mayHaveData && !src.mayHaveData(hints.minT, hints.maxT)) return [];
     let refs = src.index.select(matchers);
     // Per-series time bounds skip series (and all their reads) without data in range.
     if (src.withData && refs.length > 0 && (hints.minT !== -Infinity || hints.maxT !== Infinity)) {
@@ -74,6 +77,7 @@ export class DbQuerier implements Querier {
   async series(matchers: readonly Matcher[], hints: SelectHints): Promise<Labels[]> {
     const src = this.sources;
     if (!src.withData) return (await this.select(matchers, hints)).map((s) => s.labels);
+    if (src.mayHaveData && !src.mayHaveData(hints.minT, hints.maxT)) return [];
     let refs = src.index.select(matchers);
     if (hints.minT !== -Infinity || hints.maxT !== Infinity) {
       refs = src.withData(refs, hints.minT, hints.maxT);

@@ -62,3 +62,44 @@ Deno.test("DB.select matches a reference store over random windows across blocks
   await db.close();
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("DB.minTime() and headMinT() follow appends, flushes and reopen", async () => {
+  const dir = await Deno.makeTempDir();
+  const opts = {
+    dir,
+    now: () => T0 + 100 * H,
+    backgroundIntervalMs: 0,
+    useWorker: false,
+    downsampling: [],
+    outOfOrderWindowMs: Infinity,
+  };
+  let db = await openDB(opts);
+  assert.equal(db.minTime(), null);
+  assert.equal(db.headMinT(), null);
+  const add = async (t: number) => {
+    const b = new SampleBatch();
+    b.add(b.addSeries(toLabels("temp", { host: "a" }), "a"), t, 1);
+    await db.append(b);
+  };
+  await add(T0 + 5 * H);
+  await add(T0 + 3 * H);
+  assert.equal(db.minTime(), T0 + 3 * H);
+  assert.equal(db.headMinT(), T0 + 3 * H);
+  await db.flush();
+  assert.equal(db.headMinT(), null);
+  assert.equal(db.minTime(), T0 + 3 * H);
+  await add(T0 + 6 * H);
+  await add(T0 + H); // late, behind everything flushed
+  assert.equal(db.headMinT(), T0 + H);
+  assert.equal(db.minTime(), T0 + H);
+  // A window with no data anywhere answers empty; one with data does not.
+  const m = [newMatcher("=", "host", "a")];
+  assert.deepEqual(await db.select(m, { minT: T0 + 7 * H, maxT: T0 + 8 * H }), []);
+  assert.deepEqual(await db.series(m, { minT: T0 + 7 * H, maxT: T0 + 8 * H }), []);
+  assert.equal((await db.select(m, { minT: T0 + 6 * H, maxT: T0 + 8 * H }))[0].t.length, 1);
+  await db.close();
+  db = await openDB(opts);
+  assert.equal(db.minTime(), T0 + H);
+  await db.close();
+  await Deno.remove(dir, { recursive: true });
+});
