@@ -131,6 +131,16 @@ export interface OpenOptions {
    * @default raw for 24 h, 1 m to 7 d, 5 m after (DEFAULT_DOWNSAMPLING)
    */
   downsampling?: readonly DownsamplingTier[];
+  /**
+   * Called with the time range of data that changed behind the head: after
+   * an append whose accepted samples include some older than the head's
+   * oldest sample before it (all of them when the head was empty: late
+   * writes into flushed windows), and when retention, downsampling or a
+   * quarantine removes or rewrites a block (with that block's range). A
+   * range-query result cache invalidates these ranges. Errors it throws are
+   * logged and ignored.
+   */
+  onOldWrite?: (minT: number, maxT: number) => void;
   /** WAL write function (fault injection in tests). */
   walWrite?: (file: Deno.FsFile, data: Uint8Array) => Promise<void>;
 }
@@ -432,6 +442,14 @@ export class DB implements Appender, Querier {
     }
   }
 
+  #notifyOld(minT: number, maxT: number): void {
+    try {
+      this.#opts.onOldWrite?.(minT, maxT);
+    } catch (e) {
+      this.#log("error", "onOldWrite callback failed", { error: String(e) });
+    }
+  }
+
   async #quarantine(seq: number, e: unknown): Promise<void> {
     await Deno.mkdir(this.#quarantineDir, { recursive: true });
     const from = joinPath(this.#blocksDir, blockFileName(seq));
@@ -580,6 +598,8 @@ export class DB implements Appender, Querier {
     this.#c.samplesRejected += rejected.length;
     if (k === 0) return { accepted: 0, rejected };
     const src = new BatchSamples(batch, seriesRefs, keep, k);
+    const floor = this.#opts.onOldWrite ? this.#head.timeRange()?.minT ?? Infinity : -Infinity;
+    let oldLo = Infinity, oldHi = -Infinity;
     // About 2 bytes per sample compressed; the budget check needs only an estimate.
     if (this.#maxBytes > 0) await this.#checkBudget(16 + k * 4);
     const apply = (seg: number) => {
@@ -590,6 +610,10 @@ export class DB implements Appender, Querier {
         const t = src.t(i);
         this.#head.append(src.ref(i), t, src.v(i));
         if (t > this.#maxT) this.#maxT = t;
+        if (t < floor) {
+          if (t < oldLo) oldLo = t;
+          if (t > oldHi) oldHi = t;
+        }
         const w = Math.floor(t / this.#range);
         if (w !== lastW) {
           set.add(w);
@@ -611,6 +635,7 @@ export class DB implements Appender, Querier {
       }
       throw e;
     }
+    if (oldLo <= oldHi) this.#notifyOld(oldLo, oldHi);
     if (defs.length > 0) {
       this.#index.save().catch((e) =>
         this.#log("error", "saving series to KV failed", { error: String(e) })
@@ -757,6 +782,7 @@ export class DB implements Appender, Querier {
     this.#blocks.delete(seq);
     await b.close();
     await this.#quarantine(seq, e);
+    this.#notifyOld(b.meta.minT, b.meta.maxT);
   }
 
   /**
@@ -1002,6 +1028,7 @@ export class DB implements Appender, Querier {
         .delete(blockKey(meta0.seq))
         .commit();
       await this.#markDeleted(meta0.seq);
+      this.#notifyOld(meta0.minT, meta0.maxT);
       this.#c.downsamplings++;
       this.#c.blockBytesWritten += meta.bytes;
       this.#log("info", "block downsampled", {
@@ -1088,7 +1115,9 @@ export class DB implements Appender, Querier {
       otherBytes: walBytes + this.#kvBytes,
     });
     for (const seq of drop) {
+      const m = this.#blocks.get(seq)?.meta;
       await this.#markDeleted(seq);
+      if (m) this.#notifyOld(m.minT, m.maxT);
       this.#c.retentionDeletedBlocks++;
       this.#log("info", "retention deleted block", { block: blockFileName(seq) });
     }

@@ -103,3 +103,51 @@ Deno.test("DB.minTime() and headMinT() follow appends, flushes and reopen", asyn
   await db.close();
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("DB calls onOldWrite for late writes behind the head and for blocks retention deletes", async () => {
+  const dir = await Deno.makeTempDir();
+  const calls: [number, number][] = [];
+  let now = T0 + 10 * H;
+  const db = await openDB({
+    dir,
+    now: () => now,
+    backgroundIntervalMs: 0,
+    useWorker: false,
+    downsampling: [],
+    outOfOrderWindowMs: Infinity,
+    retentionMs: 48 * H,
+    deleteGraceMs: 0,
+    onOldWrite: (a, b) => calls.push([a, b]),
+  });
+  const add = async (...ts: number[]) => {
+    const b = new SampleBatch();
+    const id = b.addSeries(toLabels("temp", { host: "a" }), "a");
+    for (const t of ts) b.add(id, t, 1);
+    await db.append(b);
+  };
+  await add(T0 + 4 * H, T0 + 5 * H);
+  assert.deepEqual(calls, [[T0 + 4 * H, T0 + 5 * H]]); // the head was empty
+  calls.length = 0;
+  await add(T0 + 5 * H + 1000, T0 + 4 * H + 1000); // late, but not behind the head's oldest sample
+  assert.deepEqual(calls, []);
+  await add(T0 + 3 * H, T0 + 5 * H + 2000, T0 + 2 * H); // two behind the head
+  assert.deepEqual(calls, [[T0 + 2 * H, T0 + 3 * H]]);
+  await db.flush();
+  calls.length = 0;
+  await add(T0 + 6 * H); // the head is empty: everything is behind it
+  assert.deepEqual(calls, [[T0 + 6 * H, T0 + 6 * H]]);
+  await db.flush();
+  calls.length = 0;
+  now = T0 + 54 * H; // blocks ending before T0 + 6 h are past retention
+  await db.maintenance();
+  assert.ok(calls.length >= 1, "retention reports the blocks it deletes");
+  const deleted = calls as [number, number][];
+  assert.ok(deleted.some(([a, b]) => a <= T0 + 2 * H && b >= T0 + 3 * H), JSON.stringify(calls));
+  assert.deepEqual(
+    (await db.select([newMatcher("=", "host", "a")], { minT: -Infinity, maxT: Infinity }))
+      .map((s) => [...s.t]),
+    [[T0 + 6 * H]],
+  );
+  await db.close();
+  await Deno.remove(dir, { recursive: true });
+});
