@@ -24,6 +24,14 @@ export const HEAD_CHUNK_SAMPLES = 120;
 const OOO_FOLD = 120;
 /** Chunks re-encoded after an OOO merge hold up to this many samples. */
 const MERGED_CHUNK_SAMPLES = 1024;
+/**
+ * Sealed head chunks are packed into slabs of this size (views into one
+ * buffer) instead of one ArrayBuffer each: one allocation per ~400 chunks, so
+ * the allocator does not keep thousands of freed small blocks after a flush.
+ * A slab is freed when no chunk in it is referenced any more (chunks are cut
+ * in time order, so a flushed window frees its slabs).
+ */
+const SLAB_BYTES = 64 << 10;
 
 function chunkCount(c: Uint8Array): number {
   return chunkMeta(c).count;
@@ -146,6 +154,8 @@ export class Head {
   #lo = Infinity;
   #hi = -Infinity;
   #rangeDirty = false;
+  #slab: Uint8Array | undefined;
+  #slabPos = 0;
 
   /** `blockRangeMs`: chunks never cross a multiple of it. */
   constructor(blockRangeMs: number) {
@@ -287,7 +297,7 @@ export class Head {
       const w = this.window(d.t[i]);
       let j = i + 1;
       while (j < n && j - i < HEAD_CHUNK_SAMPLES && this.window(d.t[j]) === w) j++;
-      const c = encodeChunk(d.t, d.v, i, j);
+      const c = this.#pack(encodeChunk(d.t, d.v, i, j));
       chunks.push(c);
       mins.push(d.t[i]);
       maxs.push(d.t[j - 1]);
@@ -298,6 +308,20 @@ export class Head {
     s.chunks.splice(at, 0, ...chunks);
     s.cMin.splice(at, 0, ...mins);
     s.cMax.splice(at, 0, ...maxs);
+  }
+
+  /** Copies an encoded chunk into the current slab; returns the view. */
+  #pack(c: Uint8Array): Uint8Array {
+    const n = c.length;
+    if (n > SLAB_BYTES / 16) return c;
+    if (!this.#slab || this.#slabPos + n > SLAB_BYTES) {
+      this.#slab = new Uint8Array(SLAB_BYTES);
+      this.#slabPos = 0;
+    }
+    const out = this.#slab.subarray(this.#slabPos, this.#slabPos + n);
+    out.set(c);
+    this.#slabPos += n;
+    return out;
   }
 
   #dropChunks(s: MemSeries, from: number, to: number): void {

@@ -22,7 +22,9 @@
  * inline; PERCH_BENCH_INFLIGHT=n appends in flight (8); PERCH_BENCH_SMAPS=1
  * adds the largest mappings; PERCH_BENCH_TRIM=1 calls glibc malloc_trim (FFI)
  * to show how much RSS is freed-but-retained malloc memory;
- * PERCH_BENCH_ONLY_FLUSH=1 runs the first scenario only.
+ * PERCH_BENCH_ONLY_FLUSH=1 runs the first scenario only; PERCH_BENCH_IDLE_MS=n adds
+ * "afterIdle", measured n ms after the query (V8 gives emptied heap pages
+ * back only after some idle seconds).
  *
  * @module
  */
@@ -216,6 +218,12 @@ async function ingest(
     out.queried = q[0]?.t.length ?? 0;
     await new Promise((r) => setTimeout(r, 1500)); // the idle block worker stops
     out.afterQuery = mem();
+    const idle = Number(Deno.env.get("PERCH_BENCH_IDLE_MS") ?? 0);
+    if (idle > 0) {
+      // V8's memory reducer returns emptied heap pages only after a few idle seconds.
+      await new Promise((r) => setTimeout(r, idle));
+      out.afterIdle = mem();
+    }
     const st = await db.stats();
     out.blocks = st.blocks;
     out.headBytes = st.headBytes;
