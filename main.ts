@@ -233,6 +233,7 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
 
   // Storage.
   let db: DB | undefined;
+  let invalidateOld: (minT: number, maxT: number) => void = () => {};
   const tsdbLog = logger.child("tsdb");
   await lifecycle.start({
     name: "storage",
@@ -250,6 +251,7 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
         headMemoryBudgetBytes: s.head_memory_budget,
         downsampling: s.downsampling.map((t) => ({ afterMs: t.after, resolutionMs: t.resolution })),
         logger: (level, msg, fields) => tsdbLog.log(level, msg, fields),
+        onOldWrite: (minT, maxT) => invalidateOld(minT, maxT),
       });
     },
     async stop() {
@@ -296,25 +298,17 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
     });
   let engine = makeEngine(config);
 
-  // Range results over data that can no longer change are cached. "Can no
-  // longer change" is conservatively older than the out-of-order window
-  // (nothing is cached with an unlimited window); retention deleting blocks
-  // changes old data too, so the cache is cleared when it does.
+  // Range results over data that can no longer change are cached: steps that
+  // read only before the head's oldest sample. Storage reports every write
+  // behind that point and every block it deletes or rewrites (onOldWrite),
+  // and the cache drops what those ranges touched.
   const rangeCache = new RangeResultCache({
     maxBytes: config.query.cache_max_bytes,
-    immutableBefore: () => Date.now() - config.storage.out_of_order_window,
+    immutableBefore: () => storage.headMinT() ?? Date.now(),
   });
+  invalidateOld = (minT, maxT) => rangeCache.invalidate(minT, maxT);
   // Query settings (lookback) shape cached results: start afresh on reload.
   reloadListeners.push(() => rangeCache.clear());
-  let retentionDeletions = 0;
-  const cacheGuard = setInterval(async () => {
-    const deleted = (await storage.stats()).retentionDeletedBlocks;
-    if (deleted !== retentionDeletions) {
-      retentionDeletions = deleted;
-      rangeCache.clear();
-    }
-  }, 30_000);
-  Deno.unrefTimer(cacheGuard);
   registry.collected("counter", {
     name: "perch_query_cache_hits_total",
     help: "Range-query steps answered from the result cache.",
@@ -555,7 +549,7 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
       ],
       externalLabels: () => config.global.external_labels,
       lookbackMs: () => config.query.lookback_delta,
-      retentionMs: () => config.storage.retention,
+      minTime: () => storage.minTime(),
     }),
   );
   app.route(
@@ -625,7 +619,6 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
     async stop() {
       ready = false;
       watcher?.close();
-      clearInterval(cacheGuard);
       return await lifecycle.stopAll(config.server.shutdown_timeout);
     },
   };

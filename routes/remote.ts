@@ -40,8 +40,8 @@ export interface RemoteRoutesDeps {
   readonly snapshotKvs?: () => readonly SnapshotKv[];
   /** `global.external_labels`, added by /federate. */
   readonly externalLabels?: () => Readonly<Record<string, string>>;
-  /** `storage.retention` in ms (0 = unlimited): export never starts before it. */
-  readonly retentionMs?: () => number;
+  /** The oldest stored sample (ms), or null when storage is empty: export starts there. */
+  readonly minTime?: () => number | null;
   /** `query.lookback_delta` in ms. @default 5 min */
   readonly lookbackMs?: () => number;
   /** Largest import body after decompression. @default 256 MiB */
@@ -121,9 +121,9 @@ export function remoteRoutes(deps: RemoteRoutesDeps): Hono {
     const format = p.get("format") === "csv" ? "csv" : "json";
     // Without start: the last 5 years (an explicit start reaches further back).
     if (start === MIN_TIME) start = end - DEFAULT_EXPORT_SPAN;
-    // Nothing older than retention is stored: do not walk empty years.
-    const retention = deps.retentionMs?.() ?? 0;
-    if (retention > 0) start = Math.max(start, now() - retention);
+    // Do not walk empty years before the oldest stored sample.
+    const oldest = deps.minTime?.();
+    if (oldest !== undefined) start = Math.max(start, oldest ?? end);
     return new Response(exportStream(deps.querier, sels, { start, end, format }), {
       headers: {
         "Content-Type": format === "csv" ? "text/csv; charset=utf-8" : "application/stream+json",

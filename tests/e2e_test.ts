@@ -144,6 +144,9 @@ Deno.test("range queries over old data are answered from the result cache, ident
       body: lines.join("\n"),
     });
     assert.equal(res.status, 204, await res.text());
+    // In blocks, the data can only change through writes storage reports.
+    const f = await fetch(`${p.url}/api/v1/admin/tsdb/flush`, { method: "POST" });
+    assert.equal(f.status, 200, await f.text());
     const q = `/api/v1/query_range?query=${encodeURIComponent("max_over_time(old_gauge[5m])")}` +
       `&start=${t0 / 1000}&end=${t0 / 1000 + 3600}&step=60`;
     const first = await json(await fetch(p.url + q));
@@ -153,6 +156,15 @@ Deno.test("range queries over old data are answered from the result cache, ident
     const m = await (await fetch(`${p.url}/metrics`)).text();
     const hits = Number(/^perch_query_cache_hits_total (\d+)/m.exec(m)?.[1]);
     assert.ok(hits > 0, `cache hits: ${hits}`);
+
+    // A late write into the cached range is reported by storage and seen at once.
+    const late = await fetch(`${p.url}/api/v1/import/prometheus`, {
+      method: "POST",
+      body: `old_gauge{k="v"} 100 ${t0 + 45_000}`,
+    });
+    assert.equal(late.status, 204, await late.text());
+    const third = await json(await fetch(p.url + q));
+    assert.equal(third.data.result[0].values[1][1], "100");
   } finally {
     await p.stop();
   }
