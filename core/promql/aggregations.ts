@@ -10,7 +10,7 @@ import { checkLabelValue } from "../model/labels.ts";
 import type { AggregateOp } from "./ast.ts";
 import { QueryExecutionError } from "./errors.ts";
 import { formatFloatPlain, invalidQuantileWarning, Kahan, quantile } from "./functions.ts";
-import { type ESample, keyOf } from "./value.ts";
+import { type ESample, keyOf, type VectorColumns } from "./value.ts";
 
 /** Grouping of an aggregation. */
 export interface Grouping {
@@ -320,4 +320,186 @@ function limitRatio(arr: ESample[], ratio: number): ESample[] {
     const f = labelsFraction(s.labels);
     return r >= 0 ? f < r : f >= 1 + r;
   });
+}
+
+/** Ops {@linkcode aggregateColumns} evaluates. */
+export const COLUMN_AGG_OPS: ReadonlySet<AggregateOp> = new Set<AggregateOp>([
+  "sum",
+  "avg",
+  "count",
+  "group",
+  "min",
+  "max",
+  "stddev",
+  "stdvar",
+  "quantile",
+]);
+
+// Scratch result of kahanAdd (avoids a tuple per call).
+let kSum = 0, kC = 0;
+
+/** Prometheus's `kahansum.Inc(inc, sum, c)`; the result lands in kSum/kC. */
+function kahanAdd(inc: number, sum: number, c: number): void {
+  const t = sum + inc;
+  if (!Number.isFinite(t) && !Number.isNaN(t)) c = 0;
+  else if (Math.abs(sum) >= Math.abs(inc)) c += (sum - t) + inc;
+  else c += (inc - t) + sum;
+  kSum = t;
+  kC = c;
+}
+
+/**
+ * A simple aggregation (an op of {@linkcode COLUMN_AGG_OPS}) over every step
+ * of a columnar vector. Each series' group is found once, not per sample;
+ * per step the result is exactly what {@linkcode aggregate} gives for that
+ * step's vector (same accumulation order, same output order).
+ */
+export function aggregateColumns(
+  op: AggregateOp,
+  cols: VectorColumns,
+  g: Grouping,
+  param: Float64Array | undefined,
+  warn: (m: string) => void,
+  tick: () => void,
+): ESample[][] {
+  if (!COLUMN_AGG_OPS.has(op)) throw new Error(`BUG: aggregateColumns() called for ${op}`);
+  const nSeries = cols.labels.length, nSteps = cols.steps;
+  // Group index of each series.
+  const groupOf = new Int32Array(nSeries);
+  const groupIdx = new Map<string, number>();
+  const groupLbls: Labels[] = [];
+  for (let s = 0; s < nSeries; s++) {
+    const gl = groupLabels(cols.labels[s]!, g);
+    const key = keyOf(gl);
+    let gi = groupIdx.get(key);
+    if (gi === undefined) {
+      gi = groupLbls.length;
+      groupIdx.set(key, gi);
+      groupLbls.push(gl);
+    }
+    groupOf[s] = gi;
+  }
+  const nG = groupLbls.length;
+  const seenAt = new Int32Array(nG).fill(-1);
+  const order = new Int32Array(nG);
+  const count = new Float64Array(nG), value = new Float64Array(nG);
+  const ksum = new Float64Array(nG), kc = new Float64Array(nG), mean = new Float64Array(nG);
+  const incremental = new Uint8Array(nG), drop = new Uint8Array(nG);
+  const values: number[][] = op === "quantile" ? Array.from({ length: nG }, () => []) : [];
+  const { v: colV, present, dropName } = cols;
+  const out: ESample[][] = new Array(nSteps);
+  for (let i = 0; i < nSteps; i++) {
+    tick();
+    let nOrder = 0;
+    for (let s = 0; s < nSeries; s++) {
+      if (!present[s]![i]) continue;
+      const f = colV[s]![i]!;
+      const gi = groupOf[s]!;
+      if (seenAt[gi] !== i) {
+        seenAt[gi] = i;
+        order[nOrder++] = gi;
+        count[gi] = 1;
+        value[gi] = op === "stddev" || op === "stdvar" ? f - f : f; // NaN for NaN or ±Inf.
+        ksum[gi] = f;
+        kc[gi] = 0;
+        mean[gi] = f;
+        incremental[gi] = 0;
+        drop[gi] = dropName[s] ? 1 : 0;
+        if (op === "quantile") {
+          const vs = values[gi]!;
+          vs.length = 0;
+          vs.push(f);
+        }
+        continue;
+      }
+      if (dropName[s]) drop[gi] = 1;
+      switch (op) {
+        case "sum":
+          kahanAdd(f, ksum[gi]!, kc[gi]!);
+          ksum[gi] = kSum;
+          kc[gi] = kC;
+          break;
+        case "avg": {
+          const n = ++count[gi]!;
+          if (!incremental[gi]) {
+            kahanAdd(f, ksum[gi]!, kc[gi]!);
+            if (Number.isFinite(kSum) || Number.isNaN(kSum)) {
+              ksum[gi] = kSum;
+              kc[gi] = kC;
+              break;
+            }
+            incremental[gi] = 1;
+            mean[gi] = ksum[gi]! / (n - 1);
+            kc[gi] = kc[gi]! / (n - 1);
+          }
+          const q = (n - 1) / n;
+          kahanAdd(f / n, q * mean[gi]!, q * kc[gi]!);
+          mean[gi] = kSum;
+          kc[gi] = kC;
+          break;
+        }
+        case "count":
+          count[gi]!++;
+          break;
+        case "group":
+          break;
+        case "max":
+          if (value[gi]! < f || Number.isNaN(value[gi]!)) value[gi] = f;
+          break;
+        case "min":
+          if (value[gi]! > f || Number.isNaN(value[gi]!)) value[gi] = f;
+          break;
+        case "stddev":
+        case "stdvar": {
+          const n = ++count[gi]!;
+          const delta = f - mean[gi]!;
+          mean[gi] = mean[gi]! + delta / n;
+          value[gi] = value[gi]! + delta * (f - mean[gi]!);
+          break;
+        }
+        case "quantile":
+          values[gi]!.push(f);
+          break;
+      }
+    }
+    const p = param ? param[i]! : NaN;
+    if (op === "quantile" && (Number.isNaN(p) || p < 0 || p > 1) && nOrder > 0) {
+      warn(invalidQuantileWarning(p));
+    }
+    const step: ESample[] = new Array(nOrder);
+    for (let k = 0; k < nOrder; k++) {
+      const gi = order[k]!;
+      let v: number;
+      switch (op) {
+        case "sum": {
+          const sum = ksum[gi]!;
+          v = !Number.isFinite(sum) && !Number.isNaN(sum) ? sum : sum + kc[gi]!;
+          break;
+        }
+        case "avg":
+          v = incremental[gi] ? mean[gi]! + kc[gi]! : ksum[gi]! / count[gi]! + kc[gi]! / count[gi]!;
+          break;
+        case "count":
+          v = count[gi]!;
+          break;
+        case "group":
+          v = 1;
+          break;
+        case "stddev":
+          v = Math.sqrt(value[gi]! / count[gi]!);
+          break;
+        case "stdvar":
+          v = value[gi]! / count[gi]!;
+          break;
+        case "quantile":
+          v = quantile(p, values[gi]!);
+          break;
+        default:
+          v = value[gi]!;
+      }
+      step[k] = { labels: groupLbls[gi]!, v, dropName: drop[gi] === 1 };
+    }
+    out[i] = step;
+  }
+  return out;
 }

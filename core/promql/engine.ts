@@ -19,7 +19,13 @@
 import type { Labels } from "../model/labels.ts";
 import { METRIC_NAME } from "../model/labels.ts";
 import type { Querier, SeriesData } from "../model/storage.ts";
-import { aggregate, aggregateK, countValues } from "./aggregations.ts";
+import {
+  aggregate,
+  aggregateColumns,
+  aggregateK,
+  COLUMN_AGG_OPS,
+  countValues,
+} from "./aggregations.ts";
 import type {
   AggregateExpr,
   AtModifier,
@@ -538,6 +544,10 @@ export class Evaluator {
     const k = e.op === "topk" || e.op === "bottomk" || e.op === "limitk" ||
       e.op === "limit_ratio";
     const warn = (m: string) => this.warn(m, e.param?.pos.start ?? e.pos.start);
+    if (input.cols && COLUMN_AGG_OPS.has(e.op)) {
+      const out = aggregateColumns(e.op, input.cols, g, param, warn, () => this.tick());
+      return { kind: "vector", steps: out };
+    }
     for (let i = 0; i < ts.length; i++) {
       this.tick();
       const p = param ? param[i]! : NaN;
@@ -592,6 +602,7 @@ export class Evaluator {
 function heldSize(v: EvalValue): number {
   switch (v.kind) {
     case "vector": {
+      if (v.cols) return v.cols.count;
       let n = 0;
       for (const s of v.steps) n += s.length;
       return n;

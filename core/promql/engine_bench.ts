@@ -54,6 +54,8 @@ export async function loadEdgeDB(): Promise<{ db: DB; dir: string; start: number
     futureToleranceMs: Infinity,
     retentionMs: 0,
     backgroundIntervalMs: 0,
+    // Raw reads only: the generated data is old enough to be downsampled otherwise.
+    downsampling: [],
   });
   const series = [...generateEdgeWorkload({ durationMs: 6 * HOUR })].map((s) => {
     const host = s.labels.find((l) => l.name === "host")!.value;

@@ -16,6 +16,7 @@ import {
   type Bucket,
   bucketFraction,
   bucketQuantile,
+  counterResetPrefix,
   DATE_FUNCTIONS,
   invalidQuantileWarning,
   MATH_FUNCTIONS,
@@ -23,6 +24,7 @@ import {
   type RangeCtx,
 } from "./functions.ts";
 import {
+  ColumnVector,
   type ESample,
   type EvalValue,
   keyOf,
@@ -232,6 +234,9 @@ function matrixArg(ev: Evaluator, e: Expr, ts: Float64Array): MatrixValue {
   return v;
 }
 
+/** Most cells (series × steps) a range function writes as columns. */
+const MAX_COLUMN_CELLS = 1 << 22;
+
 function rangeCall(ev: Evaluator, e: Call, ts: Float64Array): EvalValue {
   const name = e.func;
   const matrixIdx = e.args.findIndex((a) => {
@@ -243,10 +248,10 @@ function rangeCall(ev: Evaluator, e: Call, ts: Float64Array): EvalValue {
     if (i !== matrixIdx) scalars.push(ev.evalScalar(e.args[i]!, ts).v);
   }
   const m = matrixArg(ev, e.args[matrixIdx]!, ts);
-  const steps: ESample[][] = Array.from({ length: ts.length }, () => []);
   const keepName = name === "last_over_time" || name === "first_over_time";
   const argPos = e.args[matrixIdx]!.pos.start;
   if (name === "absent_over_time") {
+    const steps: ESample[][] = Array.from({ length: ts.length }, () => []);
     const present = new Uint8Array(ts.length);
     for (const s of m.series) {
       for (let i = 0; i < ts.length; i++) {
@@ -274,19 +279,48 @@ function rangeCall(ev: Evaluator, e: Call, ts: Float64Array): EvalValue {
     warn: (msg) => ev.warn(msg, argPos),
   };
   const closed = m.closedStart ?? false;
+  const nSteps = ts.length;
+  // Columns (one Float64Array per producing series) unless that would be far
+  // bigger than per-sample output could be (many short-lived series).
+  const columnar = m.series.length * nSteps <= MAX_COLUMN_CELLS;
+  const steps: ESample[][] = columnar ? [] : Array.from({ length: nSteps }, () => []);
+  const cols = columnar
+    ? {
+      labels: [] as Labels[],
+      dropName: [] as boolean[],
+      v: [] as Float64Array[],
+      present: [] as Uint8Array[],
+    }
+    : undefined;
+  let colV = columnar ? new Float64Array(nSteps) : undefined;
+  let colP = columnar ? new Uint8Array(nSteps) : undefined;
+  const counter = name === "rate" || name === "increase";
+  let resets: Int32Array | undefined;
+  const fixedAt = m.at !== undefined;
+  const offset = m.offset, range = m.range;
   let loaded = 0, out = 0;
   for (const s of m.series) {
     ev.tick();
+    const st = s.t, sv = s.v, len = st.length;
+    if (counter && len > 1) {
+      if (!resets || resets.length < len) resets = new Int32Array(Math.max(len, 64));
+      ctx.resets = counterResetPrefix(sv, resets.subarray(0, len));
+    }
     let lo = 0, hi = 0;
     let produced = false;
-    for (let i = 0; i < ts.length; i++) {
-      const { start, end } = windowAt(m, ts[i]!);
-      if (m.at !== undefined || i === 0) {
-        lo = lowerIndex(s.t, start, closed);
-        hi = lowerIndex(s.t, end, false);
+    const dropName = keepName ? s.dropName : true;
+    for (let i = 0; i < nSteps; i++) {
+      const end = (fixedAt ? m.at! : ts[i]!) - offset;
+      const start = end - range;
+      if (fixedAt || i === 0) {
+        lo = lowerIndex(st, start, closed);
+        hi = lowerIndex(st, end, false);
+      } else if (closed) {
+        while (lo < len && st[lo]! < start) lo++;
+        while (hi < len && st[hi]! <= end) hi++;
       } else {
-        while (lo < s.t.length && (closed ? s.t[lo]! < start : s.t[lo]! <= start)) lo++;
-        while (hi < s.t.length && s.t[hi]! <= end) hi++;
+        while (lo < len && st[lo]! <= start) lo++;
+        while (hi < len && st[hi]! <= end) hi++;
       }
       if (hi <= lo) continue;
       loaded += hi - lo;
@@ -296,13 +330,25 @@ function rangeCall(ev: Evaluator, e: Call, ts: Float64Array): EvalValue {
       ctx.rangeStart = start;
       ctx.rangeEnd = end;
       ctx.evalTs = ts[i]!;
-      const v = fn(s.t, s.v, lo, hi, ctx);
+      const v = fn(st, sv, lo, hi, ctx);
       if (v === undefined) continue;
       produced = true;
       out++;
-      steps[i]!.push({ labels: s.labels, v, dropName: keepName ? s.dropName : true });
+      if (colV) {
+        colV[i] = v;
+        colP![i] = 1;
+      } else steps[i]!.push({ labels: s.labels, v, dropName });
     }
-    if (produced && (name === "rate" || name === "increase")) {
+    ctx.resets = undefined;
+    if (produced && cols) {
+      cols.labels.push(s.labels);
+      cols.dropName.push(dropName);
+      cols.v.push(colV!);
+      cols.present.push(colP!);
+      colV = new Float64Array(nSteps);
+      colP = new Uint8Array(nSteps);
+    }
+    if (produced && counter) {
       const metric = s.labels.find((l) => l.name === METRIC_NAME)?.value ?? "";
       if (metric !== "" && !/_(total|sum|count|bucket)$/.test(metric)) {
         ev.info(
@@ -315,6 +361,7 @@ function rangeCall(ev: Evaluator, e: Call, ts: Float64Array): EvalValue {
     }
   }
   ev.countSamples(loaded);
+  if (cols) return new ColumnVector({ ...cols, count: out, steps: nSteps });
   return { kind: "vector", steps };
 }
 

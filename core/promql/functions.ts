@@ -20,6 +20,23 @@ export interface RangeCtx {
   args: number[];
   /** Annotations collected while evaluating. */
   warn(msg: string): void;
+  /**
+   * Optional prefix counts of counter resets of the current series:
+   * `resets[i]` = number of `j` in `1..i` with `v[j] < v[j - 1]`. Lets
+   * counter functions skip the reset scan of windows without one.
+   */
+  resets?: Int32Array;
+}
+
+/** Fills `out[i]` with the number of counter resets among `v[1..i]` (see {@linkcode RangeCtx.resets}). */
+export function counterResetPrefix(v: Float64Array, out: Int32Array): Int32Array {
+  let r = 0;
+  if (v.length > 0) out[0] = 0;
+  for (let i = 1; i < v.length; i++) {
+    if (v[i]! < v[i - 1]!) r++;
+    out[i] = r;
+  }
+  return out;
 }
 
 /** A range function over the window `[lo, hi)` of `t`/`v`; undefined = no output. */
@@ -56,7 +73,7 @@ function extrapolatedRate(isCounter: boolean, isRate: boolean): RangeFn {
     if (n < 2) return undefined;
     const firstT = t[lo]!, lastT = t[hi - 1]!;
     let result = v[hi - 1]! - v[lo]!;
-    if (isCounter) {
+    if (isCounter && (ctx.resets === undefined || ctx.resets[hi - 1]! !== ctx.resets[lo]!)) {
       for (let i = lo + 1; i < hi; i++) if (v[i]! < v[i - 1]!) result += v[i - 1]!;
     }
     let durationToStart = (firstT - ctx.rangeStart) / 1000;

@@ -42,6 +42,47 @@ export interface ESample {
 export interface StepVectors {
   readonly kind: "vector";
   readonly steps: ESample[][];
+  /** The same vector as per-series columns, when the producer built it so. */
+  readonly cols?: VectorColumns;
+}
+
+/**
+ * An instant vector over all steps as one column per series (no per-sample
+ * objects). At each step, the vector is the present series in series order.
+ */
+export interface VectorColumns {
+  readonly labels: Labels[];
+  readonly dropName: boolean[];
+  /** `v[s][i]`: series `s` at step `i` (meaningful only where `present[s][i]`). */
+  readonly v: Float64Array[];
+  /** 1 where series `s` has a sample at step `i`. */
+  readonly present: Uint8Array[];
+  /** Number of present samples in all columns. */
+  readonly count: number;
+  /** Number of steps (each column's length). */
+  readonly steps: number;
+}
+
+/** A {@linkcode StepVectors} backed by columns; `steps` is built on first use. */
+export class ColumnVector implements StepVectors {
+  readonly kind = "vector" as const;
+  #steps: ESample[][] | undefined;
+  constructor(readonly cols: VectorColumns) {}
+  /** Per-step samples, in series order (materialized once). */
+  get steps(): ESample[][] {
+    if (this.#steps) return this.#steps;
+    const { labels, dropName, v, present, steps: n } = this.cols;
+    const out: ESample[][] = new Array(n);
+    for (let i = 0; i < n; i++) out[i] = [];
+    for (let s = 0; s < labels.length; s++) {
+      const vs = v[s]!, ps = present[s]!, l = labels[s]!, d = dropName[s]!;
+      for (let i = 0; i < n; i++) {
+        if (ps[i]) out[i]!.push({ labels: l, v: vs[i]!, dropName: d });
+      }
+    }
+    this.#steps = out;
+    return out;
+  }
 }
 
 /** A scalar evaluated at every step. */
