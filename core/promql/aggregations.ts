@@ -387,6 +387,7 @@ export function aggregateColumns(
   const incremental = new Uint8Array(nG), drop = new Uint8Array(nG);
   const values: number[][] = op === "quantile" ? Array.from({ length: nG }, () => []) : [];
   const { v: colV, present, dropName } = cols;
+  if (SERIES_MAJOR_OPS.has(op)) return seriesMajor(op, cols, groupOf, groupLbls, tick);
   const out: ESample[][] = new Array(nSteps);
   for (let i = 0; i < nSteps; i++) {
     tick();
@@ -498,6 +499,94 @@ export function aggregateColumns(
           v = value[gi]!;
       }
       step[k] = { labels: groupLbls[gi]!, v, dropName: drop[gi] === 1 };
+    }
+    out[i] = step;
+  }
+  return out;
+}
+
+const SERIES_MAJOR_OPS: ReadonlySet<AggregateOp> = new Set<AggregateOp>([
+  "sum",
+  "count",
+  "group",
+  "min",
+  "max",
+]);
+
+/**
+ * sum, count, group, min and max accumulated one series column at a time
+ * (cache-friendly, no per-sample branching on the op) into a group × step
+ * grid. Samples of a group at a step still meet in series order, so sums are
+ * bit-identical to the step-at-a-time path; output per step is ordered by
+ * each group's first present series, as there.
+ */
+function seriesMajor(
+  op: AggregateOp,
+  cols: VectorColumns,
+  groupOf: Int32Array,
+  groupLbls: Labels[],
+  tick: () => void,
+): ESample[][] {
+  const nSeries = cols.labels.length, nSteps = cols.steps, nG = groupLbls.length;
+  const cells = nG * nSteps;
+  // First present series of each group at each step (-1: group absent).
+  const first = new Int32Array(cells).fill(-1);
+  const acc = new Float64Array(cells), comp = new Float64Array(cells);
+  const drop = new Uint8Array(cells);
+  for (let s = 0; s < nSeries; s++) {
+    tick();
+    const v = cols.v[s]!, p = cols.present[s]!, d = cols.dropName[s] ? 1 : 0;
+    const base = groupOf[s]! * nSteps;
+    for (let i = 0; i < nSteps; i++) {
+      if (!p[i]) continue;
+      const idx = base + i, f = v[i]!;
+      if (first[idx]! < 0) {
+        first[idx] = s;
+        acc[idx] = op === "count" ? 1 : f;
+        drop[idx] = d;
+        continue;
+      }
+      if (d) drop[idx] = 1;
+      if (op === "sum") {
+        const sum = acc[idx]!;
+        const t = sum + f;
+        if (!Number.isFinite(t) && !Number.isNaN(t)) comp[idx] = 0;
+        else if (Math.abs(sum) >= Math.abs(f)) comp[idx] = comp[idx]! + ((sum - t) + f);
+        else comp[idx] = comp[idx]! + ((f - t) + sum);
+        acc[idx] = t;
+      } else if (op === "count") acc[idx] = acc[idx]! + 1;
+      else if (op === "max") {
+        const cur = acc[idx]!;
+        if (cur < f || Number.isNaN(cur)) acc[idx] = f;
+      } else if (op === "min") {
+        const cur = acc[idx]!;
+        if (cur > f || Number.isNaN(cur)) acc[idx] = f;
+      }
+    }
+  }
+  const out: ESample[][] = new Array(nSteps);
+  const order: number[] = [];
+  for (let i = 0; i < nSteps; i++) {
+    order.length = 0;
+    let sorted = true, last = -1;
+    for (let gi = 0; gi < nG; gi++) {
+      const f = first[gi * nSteps + i]!;
+      if (f < 0) continue;
+      if (f < last) sorted = false;
+      last = f;
+      order.push(gi);
+    }
+    if (!sorted) order.sort((a, b) => first[a * nSteps + i]! - first[b * nSteps + i]!);
+    const step: ESample[] = new Array(order.length);
+    for (let k = 0; k < order.length; k++) {
+      const gi = order[k]!, idx = gi * nSteps + i;
+      let v: number;
+      if (op === "sum") {
+        const sum = acc[idx]!;
+        v = !Number.isFinite(sum) && !Number.isNaN(sum) ? sum : sum + comp[idx]!;
+      } else if (op === "group") v = 1;
+      else v = acc[idx]!;
+      step[k] = { labels: groupLbls[gi]!, v, dropName: drop[idx] === 1 };
     }
     out[i] = step;
   }
