@@ -1,0 +1,219 @@
+/**
+ * Resident memory of a whole Perch process holding the edge workload
+ * (2,000 series, 10 s, 6 h = 4.32 M samples), measured from outside:
+ *
+ *   deno run -A tools/rss_whole.ts [--hours=6] [--hosts=100] [--idle=35000]
+ *     [--v8=--max-semi-space-size=1] [--conc=2] [--batch=10000]
+ *
+ * Starts `deno run -A --v8-flags=<v8> main.ts --listen=127.0.0.1:0
+ * --data-dir=<tmp>` with retention off, an unlimited out-of-order window
+ * (the workload is dated 2024) and no downsampling (a list cannot come from
+ * the environment, so a temp config file sets it). Pushes the workload by
+ * remote write in batches of `--batch` samples (`--conc` requests in
+ * flight), flushes the head (`POST /api/v1/admin/tsdb/flush`), runs
+ * dashboard-like queries, then waits `--idle` ms. After each stage it prints
+ * the child's VmRSS, VmHWM (peak), RssAnon and RssFile from
+ * /proc/<pid>/status, in MiB, as one JSON line; the last line sums it up.
+ * Other `PERCH_*` variables of this process are passed to the child, so a
+ * default can be tried without editing anything (e.g.
+ * `PERCH_QUERY__CACHE_MAX_BYTES=4MiB`).
+ *
+ * @module
+ */
+import { encodeRemoteWriteBody, type WriteSeries } from "../core/ingest/mod.ts";
+import { SampleBatch } from "../core/model/mod.ts";
+import { EdgeStream } from "../core/tsdb/rss_bench.ts";
+
+const arg = (k: string, d: string): string => {
+  const a = Deno.args.find((x) => x.startsWith(`--${k}=`));
+  return a ? a.slice(k.length + 3) : d;
+};
+
+const hours = Number(arg("hours", "6"));
+const hosts = Number(arg("hosts", "100"));
+const idleMs = Number(arg("idle", "35000"));
+const v8Flags = arg("v8", "--max-semi-space-size=1");
+const conc = Number(arg("conc", "2"));
+const batchSamples = Number(arg("batch", "10000"));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** VmRSS, VmHWM, RssAnon and RssFile of `pid` in MiB. */
+function procMem(pid: number): Record<string, number> {
+  const text = Deno.readTextFileSync(`/proc/${pid}/status`);
+  const out: Record<string, number> = {};
+  for (const k of ["VmRSS", "VmHWM", "RssAnon", "RssFile"]) {
+    const m = new RegExp(`^${k}:\\s+(\\d+) kB`, "m").exec(text);
+    out[k] = m ? +(Number(m[1]) / 1024).toFixed(1) : NaN;
+  }
+  const threads = /^Threads:\s+(\d+)/m.exec(text);
+  out.threads = threads ? Number(threads[1]) : NaN;
+  return out;
+}
+
+const dir = await Deno.makeTempDir({ prefix: "perch_rss_whole_" });
+const configPath = `${dir}/perch.yaml`;
+await Deno.writeTextFile(
+  configPath,
+  "storage:\n  downsampling: []\n",
+);
+const env: Record<string, string> = {};
+for (const [k, v] of Object.entries(Deno.env.toObject())) if (k.startsWith("PERCH_")) env[k] = v;
+env.PERCH_STORAGE__OUT_OF_ORDER_WINDOW = "unlimited";
+env.PERCH_STORAGE__RETENTION = "0";
+env.PERCH_STORAGE__FSYNC ??= "always";
+
+const mainTs = new URL("../main.ts", import.meta.url).pathname;
+const child = new Deno.Command(Deno.execPath(), {
+  args: [
+    "run",
+    "-A",
+    ...(v8Flags === "" ? [] : [`--v8-flags=${v8Flags}`]),
+    mainTs,
+    "--listen=127.0.0.1:0",
+    `--data-dir=${dir}/data`,
+    `--config=${configPath}`,
+  ],
+  env,
+  stdout: "piped",
+  stderr: "piped",
+}).spawn();
+const pid = child.pid;
+
+// The listening port comes from the "listening" log line.
+let resolvePort: (p: number) => void;
+const portP = new Promise<number>((r) => resolvePort = r);
+const tail: string[] = [];
+async function readLines(stream: ReadableStream<Uint8Array>) {
+  const dec = new TextDecoder();
+  let buf = "";
+  for await (const chunk of stream) {
+    buf += dec.decode(chunk, { stream: true });
+    let i;
+    while ((i = buf.indexOf("\n")) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      const m = /listening.*?127\.0\.0\.1:(\d+)/.exec(line);
+      if (m) resolvePort(Number(m[1]));
+      tail.push(line);
+      if (tail.length > 20) tail.shift();
+    }
+  }
+}
+const readers = [readLines(child.stdout), readLines(child.stderr)];
+const port = await Promise.race([
+  portP,
+  child.status.then((s) => {
+    throw new Error(`child exited (${s.code}) before listening:\n${tail.join("\n")}`);
+  }),
+  sleep(60_000).then(() => {
+    throw new Error(`no listening line in 60 s:\n${tail.join("\n")}`);
+  }),
+]);
+const base = `http://127.0.0.1:${port}`;
+const stages: Record<string, Record<string, number>> = {};
+function stage(name: string, extra: Record<string, unknown> = {}) {
+  const m = procMem(pid);
+  stages[name] = m;
+  console.log(JSON.stringify({ stage: name, ...m, ...extra }));
+}
+
+await sleep(2000);
+stage("started");
+
+// Ingest: scrapes grouped into bodies of `batchSamples` samples.
+const stream = new EdgeStream(hosts);
+const nSeries = stream.labels.length;
+const scrapesPerBody = Math.max(1, Math.floor(batchSamples / nSeries));
+const scrapes = hours * 360;
+const t0 = performance.now();
+const inflight: Promise<void>[] = [];
+let peakDuringIngest = 0;
+for (let s = 0; s < scrapes; s += scrapesPerBody) {
+  const k = Math.min(scrapesPerBody, scrapes - s);
+  const ts = Array.from({ length: nSeries }, () => new Float64Array(k));
+  const vs = Array.from({ length: nSeries }, () => new Float64Array(k));
+  for (let j = 0; j < k; j++) {
+    const fresh = new SampleBatch(nSeries);
+    stream.next(fresh);
+    for (let i = 0; i < fresh.length; i++) {
+      ts[fresh.ref(i)]![j] = fresh.t(i);
+      vs[fresh.ref(i)]![j] = fresh.v(i);
+    }
+  }
+  const series: WriteSeries[] = stream.labels.map((labels, i) => ({
+    labels,
+    t: ts[i]!,
+    v: vs[i]!,
+  }));
+  const body = encodeRemoteWriteBody({ series });
+  inflight.push(
+    fetch(`${base}/api/v1/write`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/x-protobuf",
+        "content-encoding": "snappy",
+        "x-prometheus-remote-write-version": "0.1.0",
+      },
+      body: body as Uint8Array<ArrayBuffer>,
+    }).then(async (r) => {
+      const text = await r.text();
+      if (r.status >= 300) throw new Error(`write: ${r.status} ${text}`);
+    }),
+  );
+  if (inflight.length >= conc) await inflight.shift();
+  if ((s / scrapesPerBody) % 20 === 0) {
+    peakDuringIngest = Math.max(peakDuringIngest, procMem(pid).VmRSS);
+  }
+}
+await Promise.all(inflight);
+const ingestS = (performance.now() - t0) / 1000;
+stage("afterIngest", {
+  samples: scrapes * nSeries,
+  samplesPerSec: Math.round(scrapes * nSeries / ingestS),
+  sampledPeakRSS: peakDuringIngest,
+});
+
+const fr = await fetch(`${base}/api/v1/admin/tsdb/flush`, { method: "POST" });
+await fr.body?.cancel();
+if (fr.status >= 300) throw new Error(`flush: ${fr.status}`);
+stage("afterFlush");
+
+// Dashboard-like queries over the whole range at a 1-minute step.
+const start = Date.UTC(2024, 0, 1) / 1000, end = start + hours * 3600;
+const queries = [
+  "sum by (host) (rate(node_network_receive_bytes_total[5m]))",
+  "avg(cpu_usage_percent)",
+  'temperature_celsius{host=~"host-00.*"}',
+  "topk(5, node_load1)",
+  "max_over_time(request_latency_milliseconds[10m])",
+];
+const tq = performance.now();
+for (let round = 0; round < 2; round++) {
+  for (const q of queries) {
+    const u = new URL(`${base}/api/v1/query_range`);
+    u.searchParams.set("query", q);
+    u.searchParams.set("start", String(start));
+    u.searchParams.set("end", String(end));
+    u.searchParams.set("step", "60");
+    const r = await fetch(u);
+    const text = await r.text();
+    if (r.status !== 200) throw new Error(`query ${q}: ${r.status} ${text.slice(0, 200)}`);
+  }
+}
+stage("afterQueries", { queryMs: Math.round(performance.now() - tq) });
+
+const tIdle = performance.now();
+while (performance.now() - tIdle < idleMs) {
+  await sleep(Math.min(5000, idleMs));
+}
+stage("afterIdle", { idleMs });
+
+child.kill("SIGTERM");
+await child.status;
+await Promise.all(readers);
+await Deno.remove(dir, { recursive: true });
+console.log(JSON.stringify({
+  summary: Object.fromEntries(Object.entries(stages).map(([k, m]) => [k, m.VmRSS])),
+  peakHWM: stages.afterIdle?.VmHWM,
+  v8Flags,
+}));
