@@ -3,7 +3,7 @@
  * (2,000 series, 10 s, 6 h = 4.32 M samples), measured from outside:
  *
  *   deno run -A tools/rss_whole.ts [--hours=6] [--hosts=100] [--idle=35000]
- *     [--v8=--max-semi-space-size=1] [--conc=2] [--batch=10000]
+ *     [--v8=--max-semi-space-size=1] [--conc=2] [--batch=10000] [--smaps]
  *
  * Starts `deno run -A --v8-flags=<v8> main.ts --listen=127.0.0.1:0
  * --data-dir=<tmp>` with retention off, an unlimited out-of-order window
@@ -49,6 +49,32 @@ function procMem(pid: number): Record<string, number> {
   out.threads = threads ? Number(threads[1]) : NaN;
   return out;
 }
+
+/** RSS per mapping name (MiB), the largest first; anonymous maps grouped by size. */
+function smaps(pid: number): Record<string, number> {
+  const by = new Map<string, number>();
+  let name = "";
+  let size = 0;
+  for (const line of Deno.readTextFileSync(`/proc/${pid}/smaps`).split("\n")) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (head) name = head[1] || "[anon]";
+    else if (line.startsWith("Size:")) size = parseInt(line.slice(5));
+    else if (line.startsWith("Rss:")) {
+      const key = name !== "[anon]"
+        ? name.replace(/^.*\//, "")
+        : size >= 60_000
+        ? "[anon 64M arena]"
+        : size >= 1024
+        ? "[anon >=1M]"
+        : "[anon <1M]";
+      by.set(key, (by.get(key) ?? 0) + parseInt(line.slice(4)));
+    }
+  }
+  return Object.fromEntries(
+    [...by].sort((a, b) => b[1] - a[1]).slice(0, 7).map(([k, v]) => [k, +(v / 1024).toFixed(1)]),
+  );
+}
+const showSmaps = Deno.args.includes("--smaps");
 
 const dir = await Deno.makeTempDir({ prefix: "perch_rss_whole_" });
 const configPath = `${dir}/perch.yaml`;
@@ -115,6 +141,7 @@ function stage(name: string, extra: Record<string, unknown> = {}) {
   const m = procMem(pid);
   stages[name] = m;
   console.log(JSON.stringify({ stage: name, ...m, ...extra }));
+  if (showSmaps) console.log(JSON.stringify({ stage: name, smaps: smaps(pid) }));
 }
 
 await sleep(2000);
@@ -167,9 +194,10 @@ for (let s = 0; s < scrapes; s += scrapesPerBody) {
 }
 await Promise.all(inflight);
 const ingestS = (performance.now() - t0) / 1000;
+const samplesPerSec = Math.round(scrapes * nSeries / ingestS);
 stage("afterIngest", {
   samples: scrapes * nSeries,
-  samplesPerSec: Math.round(scrapes * nSeries / ingestS),
+  samplesPerSec,
   sampledPeakRSS: peakDuringIngest,
 });
 
@@ -200,7 +228,8 @@ for (let round = 0; round < 2; round++) {
     if (r.status !== 200) throw new Error(`query ${q}: ${r.status} ${text.slice(0, 200)}`);
   }
 }
-stage("afterQueries", { queryMs: Math.round(performance.now() - tq) });
+const queryMs = Math.round(performance.now() - tq);
+stage("afterQueries", { queryMs });
 
 const tIdle = performance.now();
 while (performance.now() - tIdle < idleMs) {
@@ -215,5 +244,7 @@ await Deno.remove(dir, { recursive: true });
 console.log(JSON.stringify({
   summary: Object.fromEntries(Object.entries(stages).map(([k, m]) => [k, m.VmRSS])),
   peakHWM: stages.afterIdle?.VmHWM,
+  samplesPerSec,
+  queryMs,
   v8Flags,
 }));
