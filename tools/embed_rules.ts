@@ -30,7 +30,9 @@ if (import.meta.main) {
   if (Deno.args.includes("--check")) {
     const current = await Deno.readTextFile(out).catch(() => "");
     if (current !== text) {
-      console.error("core/rules/_builtin_files.ts is stale: run `deno run -A tools/embed_rules.ts`");
+      console.error(
+        "core/rules/_builtin_files.ts is stale: run `deno run -A tools/embed_rules.ts`",
+      );
       Deno.exit(1);
     }
     console.log("core/rules/_builtin_files.ts is up to date");

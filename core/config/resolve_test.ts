@@ -98,14 +98,18 @@ unknown_section: {}
 
 Deno.test("resolveConfig() checks fields against each other", () => {
   const errors = errorsOf({
-    fileText: "storage:\n  downsampling:\n    - {after: 7d, resolution: 5m}\n    - {after: 1d, resolution: 1m}\n",
+    fileText:
+      "storage:\n  downsampling:\n    - {after: 7d, resolution: 5m}\n    - {after: 1d, resolution: 1m}\n",
   });
   assert.deepEqual(errors, [
     "storage.downsampling[1].after: tiers must be in ascending order of after",
   ]);
-  assert.deepEqual(errorsOf({ fileText: "global:\n  scrape_interval: 5s\n  scrape_timeout: 10s\n" }), [
-    "global.scrape_timeout: must not be greater than global.scrape_interval",
-  ]);
+  assert.deepEqual(
+    errorsOf({ fileText: "global:\n  scrape_interval: 5s\n  scrape_timeout: 10s\n" }),
+    [
+      "global.scrape_timeout: must not be greater than global.scrape_interval",
+    ],
+  );
 });
 
 Deno.test("resolveConfig() reports YAML syntax errors with file, line and column", () => {
@@ -118,7 +122,8 @@ Deno.test("resolveConfig() reports YAML syntax errors with file, line and column
 });
 
 Deno.test("resolveConfig() layers defaults < file < env < flags", () => {
-  const fileText = "server:\n  listen: 127.0.0.1:1000\nstorage:\n  data_dir: /file\n  fsync: always\n";
+  const fileText =
+    "server:\n  listen: 127.0.0.1:1000\nstorage:\n  data_dir: /file\n  fsync: always\n";
   const c = configOf({
     fileText,
     env: {

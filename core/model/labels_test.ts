@@ -59,7 +59,7 @@ Deno.test("checkLabelName() enforces pattern, length and reserved prefix", () =>
 
 Deno.test("checkLabelValue() enforces the length limit and well-formed text", () => {
   assert.equal(checkLabelValue(""), undefined);
-  assert.equal(checkLabelValue("any text, even <script> and \"quotes\""), undefined);
+  assert.equal(checkLabelValue('any text, even <script> and "quotes"'), undefined);
   assert.equal(checkLabelValue("x".repeat(LIMITS.maxLabelValueLength)), undefined);
   assert.match(checkLabelValue("x".repeat(LIMITS.maxLabelValueLength + 1))!, /longer than 1024/);
   assert.match(checkLabelValue("bad \ud800 surrogate")!, /UTF-8/);

@@ -3,9 +3,9 @@ import { fromPairs } from "./labels.ts";
 import {
   compileAnchoredRegex,
   formatMatcher,
+  MatcherRegexError,
   matchesAll,
   matchesEmpty,
-  MatcherRegexError,
   newMatcher,
 } from "./matchers.ts";
 
