@@ -139,7 +139,7 @@ const querySchema = z.strictObject({
   max_series: positiveInt(100_000),
   max_concurrent: positiveInt(4),
   lookback_delta: duration("5m"),
-  cache_max_bytes: bytes("32MiB"),
+  cache_max_bytes: bytes("8MiB"),
 }).prefault({});
 
 const limitsSchema = z.strictObject({
