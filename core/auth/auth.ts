@@ -161,7 +161,7 @@ const DUMMY = sha256("perch-dummy-password");
  * |--------|---------------------------------------------------------------------------|
  * | public | `OPTIONS *`, `GET /health`, `GET /-/healthy`, `GET /-/ready`               |
  * | write  | `POST/PUT` on `/api/v1/write`, `/api/v2/write`, `/write`, `/query` (Influx), `/api/v1/import*`, `/api/v1/metrics`, `/metrics/*` (Pushgateway), `/api/v2/alerts` |
- * | admin  | anything under `/-/` (reload, quit) and `/api/v1/admin/`; `POST/PUT/PATCH/DELETE` on `/api/v1/rules`, `/api/v1/alerts`, `/api/v1/silences`, `/api/v2/silences`, `/api/v1/scrape`, `/api/dashboards` (except `validate`) |
+ * | admin  | anything under `/-/` (reload, quit) and `/api/v1/admin/`; `POST/PUT/PATCH/DELETE` on `/api/v1/rules`, `/api/v1/alerts`, `/api/v1/silences`, `/api/v2/silence(s)`, `/api/v1/scrape`, `/api/dashboards` (except `validate`) |
  * | read   | everything else: query API, UI pages, static files, `/ws`, `/federate`, `/api/v1/export`, `/metrics` |
  */
 export function scopeOf(method: string, path: string): Scope {
@@ -180,7 +180,7 @@ export function scopeOf(method: string, path: string): Scope {
   if (
     mutating &&
     (/^\/api\/v1\/(rules|alerts|silences|scrape)(\/|$)/.test(path) ||
-      /^\/api\/v2\/silences(\/|$)/.test(path) ||
+      /^\/api\/v2\/silences?(\/|$)/.test(path) ||
       (/^\/api\/dashboards(\/|$)/.test(path) && path !== "/api/dashboards/validate"))
   ) return "admin";
   return "read";

@@ -32,6 +32,12 @@ Deno.test("scopeOf() classifies ingest, admin, public and read routes", () => {
   f("OPTIONS", "/api/v1/write", "public");
 });
 
+Deno.test("scopeOf() needs admin to expire a silence through Alertmanager's singular path", () => {
+  // Alertmanager v2 deletes silences at /api/v2/silence/{id}; a read token must not.
+  assert.equal(scopeOf("DELETE", "/api/v2/silence/abc"), "admin");
+  assert.equal(scopeOf("GET", "/api/v2/silence/abc"), "read");
+});
+
 Deno.test("Authenticator refuses missing or wrong credentials with 401", () => {
   const a = auth();
   for (const scope of ["read", "write", "admin"] as const) {
