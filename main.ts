@@ -188,7 +188,21 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
   let lastReloadAt = startedAt;
   const reloadListeners: ((c: Config, p: Parts) => void | Promise<void>)[] = [];
 
-  async function reload(): Promise<{ ok: true } | { ok: false; errors: readonly string[] }> {
+  // Reloads run one at a time (SIGHUP, /-/reload and the file watcher may
+  // overlap), and none once stop() has begun: components may be closed.
+  let stopping = false;
+  let reloadChain: Promise<unknown> = Promise.resolve();
+  function reload(): Promise<{ ok: true } | { ok: false; errors: readonly string[] }> {
+    const r = reloadChain.then(() =>
+      stopping
+        ? { ok: false as const, errors: ["Perch is stopping; the config was not reloaded"] }
+        : reloadNow()
+    );
+    reloadChain = r.catch(() => {});
+    return r;
+  }
+
+  async function reloadNow(): Promise<{ ok: true } | { ok: false; errors: readonly string[] }> {
     let text: string | undefined;
     try {
       text = await readConfigText(options.configPath);
@@ -603,7 +617,7 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
   }
 
   // Config file watching (in addition to SIGHUP and POST /-/reload).
-  let watcher: Deno.FsWatcher | undefined;
+  let watcher: { close(): void } | undefined;
   if (options.configPath !== undefined && options.watchConfig !== false) {
     watcher = watchFile(options.configPath, () => void reload());
   }
@@ -618,7 +632,9 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
     reload,
     async stop() {
       ready = false;
+      stopping = true;
       watcher?.close();
+      await reloadChain;
       return await lifecycle.stopAll(config.server.shutdown_timeout);
     },
   };
@@ -642,7 +658,7 @@ function flagValues(options: PerchOptions): Record<string, string> {
 }
 
 /** Calls `onChange` (debounced) whenever the file is written or replaced. */
-function watchFile(path: string, onChange: () => void): Deno.FsWatcher | undefined {
+function watchFile(path: string, onChange: () => void): { close(): void } | undefined {
   const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) || "/" : ".";
   const base = path.slice(path.lastIndexOf("/") + 1);
   let watcher: Deno.FsWatcher;
@@ -665,7 +681,13 @@ function watchFile(path: string, onChange: () => void): Deno.FsWatcher | undefin
       // Closed.
     }
   })();
-  return watcher;
+  return {
+    close() {
+      // A save just before closing must not fire after it.
+      clearTimeout(timer);
+      watcher.close();
+    },
+  };
 }
 
 const HELP = `Perch ${VERSION}: metrics, dashboards and alerts in one binary.
