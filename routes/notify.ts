@@ -10,8 +10,10 @@ import { createHash } from "node:crypto";
 import { Hono } from "hono";
 import type { Context } from "hono";
 import type { AlertInstance } from "../core/model/alert.ts";
+import { type Matcher, newMatcher } from "../core/model/mod.ts";
 import {
   type Notifier,
+  parseMatcher,
   type Silence,
   SilenceNotFoundError,
   type SilenceState,
@@ -216,9 +218,46 @@ export function notifyRoutes(deps: NotifyDeps): Hono {
     return c.body(null, 200);
   });
 
-  app.get("/api/v2/alerts", (c) =>
-    c.json(
-      n.alerts().map((s) => ({
+  // Alertmanager's filters: active/silenced/inhibited/unprocessed (default
+  // true), filter (label matchers, all must match) and receiver (regex).
+  app.get("/api/v2/alerts", (c) => {
+    const flag = (name: string) => c.req.query(name) !== "false";
+    const show = {
+      active: flag("active"),
+      silenced: flag("silenced"),
+      inhibited: flag("inhibited"),
+    };
+    const matchers: Matcher[] = [];
+    for (const text of c.req.queries("filter") ?? []) {
+      const m = parseMatcher(text);
+      if (typeof m === "string") {
+        return jsonError(c, 400, m, [{ field: "filter", value: text, message: m }]);
+      }
+      matchers.push(m);
+    }
+    const receiverText = c.req.query("receiver");
+    let receiver: Matcher | undefined;
+    if (receiverText) {
+      try {
+        // RE2, fully anchored, as Alertmanager's Go regexp.
+        receiver = newMatcher("=~", "receiver", receiverText);
+      } catch (e) {
+        const message = `invalid receiver regex: ${(e as Error).message}`;
+        return jsonError(c, 400, message, [{ field: "receiver", value: receiverText, message }]);
+      }
+    }
+    const shown = n.alerts().filter((s) => {
+      // Alertmanager does not list alerts whose endsAt has passed.
+      if (s.status === "resolved") return false;
+      if (!matchers.every((m) => m.matches(s.alert.labels[m.name] ?? ""))) return false;
+      if (receiver && !s.receivers.some((r) => receiver.matches(r))) return false;
+      if (s.silencedBy.length > 0 && !show.silenced) return false;
+      if (s.inhibitedBy.length > 0 && !show.inhibited) return false;
+      if (s.silencedBy.length === 0 && s.inhibitedBy.length === 0 && !show.active) return false;
+      return true;
+    });
+    return c.json(
+      shown.map((s) => ({
         fingerprint: s.alert.fingerprint,
         labels: s.alert.labels,
         annotations: s.alert.annotations,
@@ -228,16 +267,13 @@ export function notifyRoutes(deps: NotifyDeps): Hono {
         generatorURL: s.alert.generatorURL,
         receivers: [...new Set(s.receivers)].map((name) => ({ name })),
         status: {
-          state: s.status === "resolved"
-            ? "unprocessed"
-            : s.silencedBy.length > 0 || s.inhibitedBy.length > 0
-            ? "suppressed"
-            : "active",
+          state: s.silencedBy.length > 0 || s.inhibitedBy.length > 0 ? "suppressed" : "active",
           silencedBy: s.silencedBy,
           inhibitedBy: s.inhibitedBy,
         },
       })),
-    ));
+    );
+  });
 
   return app;
 }

@@ -101,3 +101,49 @@ Deno.test("POST /api/v2/alerts feeds the dispatcher like Alertmanager", async ()
   const bad = await app.request("/api/v2/alerts", { method: "POST", body: "[{}]" });
   assert.equal(bad.status, 400);
 });
+
+Deno.test("GET /api/v2/alerts leaves out resolved alerts and honours Alertmanager's filters", async () => {
+  await using t = await setup(webhookConfig());
+  const app = notifyRoutes({ notifier: t.notifier, now: () => t.clock.now() });
+  const now = t.clock.now();
+  const post = (b: unknown) =>
+    app.request("/api/v2/alerts", { method: "POST", body: JSON.stringify(b) });
+  assert.equal(
+    (await post([
+      { labels: { alertname: "Loud", job: "a" } },
+      { labels: { alertname: "Quiet", job: "b" } },
+      {
+        labels: { alertname: "Gone", job: "c" },
+        startsAt: new Date(now - 120_000).toISOString(),
+        endsAt: new Date(now - 60_000).toISOString(),
+      },
+    ])).status,
+    200,
+  );
+  const silence = await app.request("/api/v2/silences", {
+    method: "POST",
+    body: JSON.stringify({
+      matchers: [{ name: "alertname", value: "Quiet", isRegex: false, isEqual: true }],
+      startsAt: new Date(now).toISOString(),
+      endsAt: new Date(now + 3600_000).toISOString(),
+      createdBy: "me",
+      comment: "c",
+    }),
+  });
+  assert.equal(silence.status, 200);
+  const names = async (q: string) => {
+    const res = await app.request(`/api/v2/alerts${q}`);
+    assert.equal(res.status, 200, q);
+    return (await res.json()).map((a: { labels: { alertname: string } }) => a.labels.alertname)
+      .sort();
+  };
+  // Alertmanager drops alerts whose endsAt has passed.
+  assert.deepEqual(await names(""), ["Loud", "Quiet"]);
+  // amtool asks for silenced=false by default.
+  assert.deepEqual(await names("?silenced=false"), ["Loud"]);
+  assert.deepEqual(await names("?active=false"), ["Quiet"]);
+  assert.deepEqual(await names(`?filter=${encodeURIComponent('job="a"')}`), ["Loud"]);
+  assert.deepEqual(await names(`?filter=${encodeURIComponent("alertname=~Lo.*")}`), ["Loud"]);
+  const bad = await app.request(`/api/v2/alerts?filter=${encodeURIComponent("no matcher")}`);
+  assert.equal(bad.status, 400);
+});
