@@ -140,7 +140,8 @@ function deepFreeze<T>(value: T): T {
 
 /**
  * Lists the settings that differ between two configs but only take effect
- * after a restart (the listener, storage, silence limits, TLS, cache size).
+ * after a restart (the listener, storage, silence limits, TLS, cache size,
+ * external URL, default rule evaluation interval).
  */
 export function restartOnlyChanges(before: Config, after: Config): string[] {
   const out: string[] = [];
@@ -153,6 +154,11 @@ export function restartOnlyChanges(before: Config, after: Config): string[] {
   }
   if (JSON.stringify(before.silences) !== JSON.stringify(after.silences)) out.push("silences");
   if (JSON.stringify(before.auth.tls) !== JSON.stringify(after.auth.tls)) out.push("auth.tls");
+  // Rules and notifications are built with these at start.
+  if (before.server.external_url !== after.server.external_url) out.push("server.external_url");
+  if (before.global.evaluation_interval !== after.global.evaluation_interval) {
+    out.push("global.evaluation_interval");
+  }
   if (before.query.cache_max_bytes !== after.query.cache_max_bytes) {
     out.push("query.cache_max_bytes");
   }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { resolveConfig } from "./resolve.ts";
+import { resolveConfig, restartOnlyChanges } from "./resolve.ts";
 
 function errorsOf(input: Parameters<typeof resolveConfig>[0]): readonly string[] {
   const r = resolveConfig(input);
@@ -147,4 +147,20 @@ Deno.test("resolveConfig() names env overrides that are invalid", () => {
   assert.deepEqual(errors, [
     "storage.retention: must be a duration such as 30s, 5m, 1h30m (0 turns it off)",
   ]);
+});
+
+Deno.test("restartOnlyChanges() reports settings read only at start (external URL, evaluation interval)", () => {
+  const cfg = (text: string) => {
+    const r = resolveConfig({ fileText: text });
+    if (!r.ok) throw new Error(r.errors.join("; "));
+    return r.config;
+  };
+  const before = cfg("");
+  const after = cfg(
+    "server:\n  external_url: https://perch.example/\nglobal:\n  evaluation_interval: 30s\n",
+  );
+  const changed = restartOnlyChanges(before, after);
+  assert.ok(changed.includes("server.external_url"), String(changed));
+  assert.ok(changed.includes("global.evaluation_interval"), String(changed));
+  assert.deepEqual(restartOnlyChanges(before, cfg("")), []);
 });
