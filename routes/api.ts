@@ -489,7 +489,8 @@ function redact(value: unknown): unknown {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
       out[k] =
-        /password|secret|token|routing_key|api_key|authorization/i.test(k) && typeof v === "string"
+        /password|secret|token|routing_key|api_key|api_url|webhook_url|authorization/i.test(k) &&
+          typeof v === "string"
           ? "<secret>"
           : redact(v);
     }

@@ -206,3 +206,23 @@ Deno.test("GET /api/v1/query_range answers from the range cache exactly as witho
     misses: 1,
   });
 });
+
+Deno.test("GET /api/v1/status/config hides the secret in a Slack api_url", async () => {
+  const r = resolveConfig({
+    fileText: "receivers:\n  - name: chat\n    slack_configs:\n" +
+      "      - api_url: https://hooks.slack.com/services/T000/B000/XXXXSECRETXXXX\n",
+  });
+  if (!r.ok) throw new Error(r.errors.join("; "));
+  const app = apiRoutes({
+    engine: () => createEngine({ querier: new MemStore() }),
+    querier: new MemStore(),
+    config: () => r.config,
+    startedAt: new Date(T0),
+    flags: {},
+    reloadState: () => ({ ok: true, at: new Date(T0) }),
+  });
+  const res = await get(app, "/api/v1/status/config");
+  assert.equal(res.status, 200);
+  assert.doesNotMatch(res.body.data.yaml, /XXXXSECRETXXXX/);
+  assert.match(res.body.data.yaml, /api_url: <secret>/);
+});
