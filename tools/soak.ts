@@ -15,7 +15,8 @@
  * - 3 long-lived `/ws` connections with subscriptions, and one more opened and
  *   closed every 10 s;
  * - a silence created and expired every 30 s.
- * Every 30 s it records the child's VmRSS (/proc/<pid>/status), its /metrics
+ * Every 30 s it records the child's VmRSS (/proc/<pid>/status), its /metrics (V8 heap used,
+ * head bytes,
  * (open fds, head series, HTTP requests by code, notifications, rule
  * evaluation failures) and counts warn/error log lines. At the end it prints a
  * table over time and the findings: RSS growth after warm-up (MiB/min, least
@@ -412,6 +413,8 @@ async function silenceOnce() {
 interface Row {
   t: number;
   rssMiB: number;
+  heapMiB: number;
+  headMiB: number;
   fds: number;
   headSeries: number;
   http: Record<string, number>;
@@ -461,6 +464,8 @@ async function sample() {
   rows.push({
     t: elapsed(),
     rssMiB: rss,
+    heapMiB: sumOf(m, "perch_heap_used_bytes") / 2 ** 20,
+    headMiB: sumOf(m, "perch_tsdb_head_bytes") / 2 ** 20,
     fds: sumOf(m, "process_open_fds"),
     headSeries: sumOf(m, "perch_tsdb_head_series"),
     http,
@@ -506,13 +511,26 @@ await receiver.shutdown();
 // ---------------------------------------------------------------- report
 const codes = [...new Set(rows.flatMap((r) => Object.keys(r.http)))].sort();
 console.log(
-  ["t(s)", "RSS MiB", "fds", "head", ...codes.map((c) => `http ${c}`), "sent", "failed", "retried"]
+  [
+    "t(s)",
+    "RSS MiB",
+    "heap MiB",
+    "head MiB",
+    "fds",
+    "head",
+    ...codes.map((c) => `http ${c}`),
+    "sent",
+    "failed",
+    "retried",
+  ]
     .concat(["rulefail", "warn/err", "ws msgs", "ws disc"]).join("\t"),
 );
 for (const r of rows) {
   console.log([
     (r.t / 1000).toFixed(0),
     r.rssMiB.toFixed(1),
+    r.heapMiB.toFixed(1),
+    r.headMiB.toFixed(2),
     r.fds,
     r.headSeries,
     ...codes.map((c) => r.http[c] ?? 0),
@@ -542,6 +560,7 @@ function slope(xs: number[], ys: number[]): number {
 }
 const warm = rows.filter((r) => r.t >= warmupMs && Number.isFinite(r.rssMiB));
 const rssSlope = slope(warm.map((r) => r.t / 60_000), warm.map((r) => r.rssMiB));
+const heapSlope = slope(warm.map((r) => r.t / 60_000), warm.map((r) => r.heapMiB));
 const fdSlope = slope(warm.map((r) => r.t / 60_000), warm.map((r) => r.fds));
 const first = rows[0]!;
 const last = rows[rows.length - 1]!;
@@ -579,6 +598,8 @@ console.log(JSON.stringify({
     maxMiB: Math.max(...rows.map((r) => r.rssMiB)),
   },
   rssSlopeMiBPerMinAfterWarmup: +rssSlope.toFixed(3),
+  heapUsedSlopeMiBPerMinAfterWarmup: +heapSlope.toFixed(3),
+  headMiB: { start: first.headMiB, end: last.headMiB },
   fds: { start: first.fds, end: last.fds, slopePerMin: +fdSlope.toFixed(3) },
   http: last.http,
   notifications: { sent: last.notifSent, failed: last.notifFailed, retried: last.notifRetried },
