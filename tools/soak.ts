@@ -15,9 +15,8 @@
  * - 3 long-lived `/ws` connections with subscriptions, and one more opened and
  *   closed every 10 s;
  * - a silence created and expired every 30 s.
- * Every 30 s it records the child's VmRSS (/proc/<pid>/status), its /metrics (V8 heap used,
- * head bytes,
- * (open fds, head series, HTTP requests by code, notifications, rule
+ * Every 30 s it records the child's VmRSS (/proc/<pid>/status), its /metrics
+ * (V8 heap used, head bytes, open fds, head series, HTTP requests by code, notifications, rule
  * evaluation failures) and counts warn/error log lines. At the end it prints a
  * table over time and the findings: RSS growth after warm-up (MiB/min, least
  * squares), fd growth, 5xx, error logs, rule evaluation failures, notification
