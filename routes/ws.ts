@@ -24,6 +24,9 @@ export function engineQueryFn(engine: () => Engine): LiveQueryFn {
   };
 }
 
+/** Largest client message accepted, in characters (a subscribe is well under 4 KiB). */
+const MAX_MESSAGE_CHARS = 64 * 1024;
+
 /** The `/ws` route. */
 export function wsRoutes(deps: WsDeps): Hono {
   const app = new Hono();
@@ -41,7 +44,13 @@ export function wsRoutes(deps: WsDeps): Hono {
       });
     };
     socket.onmessage = (ev) => {
-      if (typeof ev.data === "string") conn?.handle(ev.data);
+      // Client messages are small JSON commands; anything else closes the socket.
+      if (typeof ev.data !== "string" || ev.data.length > MAX_MESSAGE_CHARS) {
+        socket.close(1009, "message too big or not text");
+        conn?.close();
+        return;
+      }
+      conn?.handle(ev.data);
     };
     socket.onclose = () => conn?.close();
     socket.onerror = () => conn?.close();

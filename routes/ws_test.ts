@@ -50,3 +50,20 @@ Deno.test("/ws without an upgrade is refused with 426", async () => {
   const r = await wsRoutes({ hub }).request("/ws");
   assert.equal(r.status, 426);
 });
+
+Deno.test("/ws closes a connection that sends an oversized message", async () => {
+  const hub = new LiveHub({ clock: { now: () => 0 }, query: () => Promise.resolve([]) });
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    wsRoutes({ hub }).fetch,
+  );
+  const ws = new WebSocket(`ws://127.0.0.1:${server.addr.port}/ws`);
+  await new Promise((r) => (ws.onopen = r));
+  const closed = new Promise<CloseEvent>((r) => (ws.onclose = r));
+  ws.send(JSON.stringify({ type: "ping", pad: "x".repeat(200_000) }));
+  const ev = await closed;
+  assert.equal(ev.code, 1009);
+  for (let i = 0; i < 50 && hub.clientCount > 0; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(hub.clientCount, 0);
+  await server.shutdown();
+});
