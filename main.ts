@@ -528,7 +528,8 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
     "/",
     ingestRoutes({
       pipeline: pipelineHandle,
-      maxBodyBytes: config.server.max_body_bytes * 4,
+      // After decompression a body may grow; it is bounded at 4x the wire limit.
+      maxBodyBytes: () => config.server.max_body_bytes * 4,
     }),
   );
   app.route(

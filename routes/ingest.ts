@@ -44,7 +44,7 @@ export interface IngestDeps {
   /** Clock for samples without a timestamp (ms). @default {Date.now} */
   readonly now?: () => number;
   /** Largest body in bytes, after decompression. @default {67108864} (64 MiB) */
-  readonly maxBodyBytes?: number;
+  readonly maxBodyBytes?: number | (() => number);
 }
 
 const DEFAULT_MAX_BODY = 64 << 20;
@@ -59,10 +59,12 @@ class BadRequest extends Error {
 export function ingestRoutes(deps: IngestDeps): Hono {
   const app = new Hono();
   const now = deps.now ?? Date.now;
-  const maxBytes = deps.maxBodyBytes ?? DEFAULT_MAX_BODY;
+  const limit = deps.maxBodyBytes ?? DEFAULT_MAX_BODY;
+  const maxBodyBytes = typeof limit === "function" ? limit : () => limit;
 
   async function body(c: Context, defaultEncoding?: string): Promise<Uint8Array> {
     const len = Number(c.req.header("content-length") ?? "NaN");
+    const maxBytes = maxBodyBytes();
     if (len > maxBytes) throw new BodyTooLargeError(maxBytes);
     return await readBody(c.req.raw.body, {
       encoding: c.req.header("content-encoding") ?? null,
