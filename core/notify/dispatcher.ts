@@ -31,6 +31,12 @@ import { anyIntervalContains } from "./time_intervals.ts";
 /** What was last notified for one group, receiver and channel. */
 export interface NflogEntry {
   readonly firing: readonly string[];
+  /**
+   * Fingerprints the receiver was last told are firing and not yet told are
+   * resolved. Unlike `firing`, a silence does not clear them, so a damped
+   * (flapping) alert and its resolution still reach the receiver.
+   */
+  readonly notified?: readonly string[];
   readonly resolved: readonly string[];
   /** When the last notification was enqueued. */
   readonly sentAt: number;
@@ -262,6 +268,7 @@ export class Dispatcher {
     const got = await this.deps.kv.get<NflogEntry>(nfKey);
     const entry = got.value;
     const prevFiring = new Set(entry?.firing ?? []);
+    const notified = new Set(entry?.notified ?? entry?.firing ?? []);
     const firing: NotificationAlert[] = [];
     const resolved: NotificationAlert[] = [];
     const mutedFps = new Set<string>();
@@ -274,7 +281,7 @@ export class Dispatcher {
       let st = status;
       if (s.alert.flapping) {
         // Damped: show the state last notified; a never-notified flapping alert waits.
-        if (prevFiring.has(fp)) st = "firing";
+        if (notified.has(fp)) st = "firing";
         else continue;
       }
       const na = toNotificationAlert(s.alert, st, now);
@@ -283,7 +290,7 @@ export class Dispatcher {
     for (const fp of mutedFps) prevFiring.delete(fp);
     const firingSet = new Set(firing.map((a) => a.fingerprint));
     const newFiring = firing.some((a) => !prevFiring.has(a.fingerprint));
-    const newlyResolved = resolved.some((a) => prevFiring.has(a.fingerprint));
+    const newlyResolved = resolved.some((a) => notified.has(a.fingerprint));
     const repeat = firing.length > 0 && entry !== null &&
       now - entry.sentAt >= g.route.repeatInterval;
     const send = newFiring || (channel.sendResolved && newlyResolved) || repeat;
@@ -291,8 +298,16 @@ export class Dispatcher {
       entry.firing.every((f) => firingSet.has(f));
     if (!send && (sameSets || (entry === null && firingSet.size === 0))) return undefined;
 
+    // What the receiver believes after this round: only a sent notification changes it.
+    const inView = new Set(view.map((x) => x.s.alert.fingerprint));
+    const believed = new Set([...notified].filter((fp) => inView.has(fp)));
+    if (send) {
+      if (channel.sendResolved) { for (const a of resolved) believed.delete(a.fingerprint); }
+      for (const fp of firingSet) believed.add(fp);
+    }
     const next: NflogEntry = {
       firing: [...firingSet].sort(),
+      notified: [...believed].sort(),
       resolved: resolved.map((a) => a.fingerprint).sort(),
       sentAt: send ? now : entry?.sentAt ?? 0,
       seq: (entry?.seq ?? 0) + (send ? 1 : 0),

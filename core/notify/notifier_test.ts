@@ -265,3 +265,37 @@ Deno.test("a reload regroups alerts without sending them again", async () => {
   await t.clock.advance(10 * MIN);
   assert.equal(t.requests.length, 1);
 });
+
+Deno.test("a notified alert that flaps while silenced still gets its resolved notification", async () => {
+  await using t = await setup(webhookConfig({ group_interval: "1m" }));
+  const start = t.clock.now();
+  const firing = () => alert({ alertname: "F" }, { startsAt: start });
+  await t.notifier.sink.put([firing()], t.clock.now());
+  await t.clock.advance(MIN);
+  assert.equal(t.requests.length, 1, "notified as firing");
+  // Silenced for a while, during which it starts flapping.
+  const s = await t.notifier.silences.upsert({
+    matchers: ['alertname="F"'],
+    endsAt: t.clock.now() + 5 * MIN,
+    createdBy: "ops",
+  });
+  for (let i = 0; i < 4; i++) {
+    await t.notifier.sink.put([
+      alert({ alertname: "F" }, { startsAt: start, flapping: true }),
+    ], t.clock.now());
+    await t.clock.advance(MIN);
+  }
+  await t.notifier.silences.expire(s.id);
+  // Still flapping after the silence: damped, the receiver keeps "firing".
+  await t.notifier.sink.put(
+    [alert({ alertname: "F" }, { startsAt: start, flapping: true })],
+    t.clock.now(),
+  );
+  await t.clock.advance(MIN);
+  // It settles and resolves: the receiver must hear it.
+  const end = t.clock.now();
+  await t.notifier.sink.put([alert({ alertname: "F" }, { startsAt: start, endsAt: end })], end);
+  await t.clock.advance(2 * MIN);
+  const statuses = t.requests.map((r) => (r.body as WebhookPayload).status);
+  assert.equal(statuses.at(-1), "resolved", `got ${statuses.join(",")}`);
+});
