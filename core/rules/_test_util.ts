@@ -6,53 +6,9 @@
 import type { AlertInstance, AlertSink } from "../model/alert.ts";
 import type { Labels } from "../model/labels.ts";
 import type { Appender, AppendResult, SampleBatch } from "../model/storage.ts";
-import type { Clock, TimerId } from "./clock.ts";
 
-interface FakeTimer {
-  readonly id: TimerId;
-  readonly at: number;
-  readonly fn: () => void | Promise<void>;
-}
-
-/** A manual clock: `advance(ms)` runs due timers in order, awaiting each callback. */
-export class FakeClock implements Clock {
-  #now: number;
-  #nextId = 1;
-  #timers: FakeTimer[] = [];
-  constructor(start = Date.UTC(2024, 0, 1)) {
-    this.#now = start;
-  }
-  now(): number {
-    return this.#now;
-  }
-  setTimeout(fn: () => void | Promise<void>, ms: number): TimerId {
-    const id = this.#nextId++;
-    this.#timers.push({ id, at: this.#now + Math.max(0, ms), fn });
-    return id;
-  }
-  clearTimeout(id: TimerId): void {
-    this.#timers = this.#timers.filter((t) => t.id !== id);
-  }
-  /** Moves time forward by `ms`, running due timers (and awaiting the work they start). */
-  async advance(ms: number): Promise<void> {
-    const target = this.#now + ms;
-    for (;;) {
-      await settle();
-      let next: FakeTimer | undefined;
-      for (const t of this.#timers) if (t.at <= target && (!next || t.at < next.at)) next = t;
-      if (!next) break;
-      this.#timers = this.#timers.filter((t) => t !== next);
-      if (next.at > this.#now) this.#now = next.at;
-      await next.fn();
-    }
-    this.#now = target;
-    await settle();
-  }
-}
-
-async function settle(): Promise<void> {
-  for (let i = 0; i < 3; i++) await new Promise((r) => setTimeout(r, 0));
-}
+/** The shared fake clock (core/clock.ts). */
+export { FakeClock } from "../clock.ts";
 
 /** A sink that records every put. */
 export class RecordingSink implements AlertSink {

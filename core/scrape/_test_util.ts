@@ -6,7 +6,6 @@
  */
 import type { ParsedRows } from "../ingest/rows.ts";
 import { isStaleNaN } from "../model/types.ts";
-import type { Clock, TimerId } from "./clock.ts";
 import { parseScrapeConfigs, type ScrapeConfig } from "./config.ts";
 import type { AppendRows } from "./scrape_loop.ts";
 import { populateTarget, type Target } from "./targets.ts";
@@ -114,42 +113,5 @@ export function target(
   return r.target;
 }
 
-/**
- * A manual clock: `advance(ms)` runs due timers in order, awaiting each
- * callback (so a scrape started by a timer finishes before time moves on).
- */
-export class FakeClock implements Clock {
-  #now: number;
-  #id = 1;
-  #timers: { id: number; at: number; fn: () => void | Promise<void> }[] = [];
-  constructor(start = Date.UTC(2024, 0, 1)) {
-    this.#now = start;
-  }
-  now(): number {
-    return this.#now;
-  }
-  setTimeout(fn: () => void | Promise<void>, ms: number): TimerId {
-    const id = this.#id++;
-    this.#timers.push({ id, at: this.#now + Math.max(0, ms), fn });
-    return id;
-  }
-  clearTimeout(id: TimerId): void {
-    this.#timers = this.#timers.filter((t) => t.id !== id);
-  }
-  get pending(): number {
-    return this.#timers.length;
-  }
-  async advance(ms: number): Promise<void> {
-    const end = this.#now + ms;
-    for (;;) {
-      await new Promise((r) => setTimeout(r, 0));
-      let next: { id: number; at: number; fn: () => void | Promise<void> } | undefined;
-      for (const t of this.#timers) if (t.at <= end && (!next || t.at < next.at)) next = t;
-      if (!next) break;
-      this.#timers = this.#timers.filter((t) => t !== next);
-      if (next.at > this.#now) this.#now = next.at;
-      await next.fn();
-    }
-    this.#now = end;
-  }
-}
+/** The shared fake clock (core/clock.ts). */
+export { FakeClock } from "../clock.ts";
