@@ -12,7 +12,7 @@
  *
  * @module
  */
-import type { HttpAuth } from "../model/http_auth.ts";
+import { type HttpAuth, resolveHttpAuth } from "../model/http_auth.ts";
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { parseDuration } from "../model/units.ts";
@@ -245,55 +245,10 @@ function resolveOne(r: Raw, at: (...p: Path) => string, errors: string[]): Remot
     }
   }
 
-  const ways = [
-    r.basic_auth ? "basic_auth" : "",
-    r.authorization ? "authorization" : "",
-    r.bearer_token !== undefined ? "bearer_token" : "",
-    r.bearer_token_file !== undefined ? "bearer_token_file" : "",
-  ].filter((w) => w !== "");
-  if (ways.length > 1) {
-    errors.push(`${at(ways[1]!)}: at most one of ${ways.join(", ")} may be set`);
-  }
-  let auth: RemoteAuth = { kind: "none" };
-  if (r.basic_auth) {
-    const b = r.basic_auth;
-    if (b.password !== undefined && b.password_file !== undefined) {
-      errors.push(
-        `${at("basic_auth", "password_file")}: at most one of password and password_file`,
-      );
-    }
-    if (!b.username) errors.push(`${at("basic_auth", "username")}: is required`);
-    auth = {
-      kind: "basic",
-      username: b.username ?? "",
-      password: b.password ?? "",
-      passwordFile: b.password_file ?? "",
-    };
-  } else if (r.authorization) {
-    const a = r.authorization;
-    if (a.credentials !== undefined && a.credentials_file !== undefined) {
-      errors.push(
-        `${at("authorization", "credentials_file")}: at most one of credentials and ` +
-          "credentials_file",
-      );
-    }
-    if (a.type !== undefined && a.type.toLowerCase() === "basic") {
-      errors.push(`${at("authorization", "type")}: use basic_auth for Basic authentication`);
-    }
-    auth = {
-      kind: "authorization",
-      type: a.type ?? "Bearer",
-      credentials: a.credentials ?? "",
-      credentialsFile: a.credentials_file ?? "",
-    };
-  } else if (r.bearer_token !== undefined || r.bearer_token_file !== undefined) {
-    auth = {
-      kind: "authorization",
-      type: "Bearer",
-      credentials: r.bearer_token ?? "",
-      credentialsFile: r.bearer_token_file ?? "",
-    };
-  }
+  const auth: RemoteAuth = resolveHttpAuth(r, errors, {
+    at: (...p) => at(...p),
+    requireUsername: true,
+  });
 
   let tls: RemoteTls | undefined;
   if (r.tls_config) {

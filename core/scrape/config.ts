@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { HttpAuth } from "../model/http_auth.ts";
+import { type HttpAuth, resolveHttpAuth } from "../model/http_auth.ts";
 import { z } from "zod";
 import { parseBytes, parseDuration } from "../model/units.ts";
 import {
@@ -283,55 +283,10 @@ function resolveOne(
   }
 
   // Authentication: at most one way.
-  const ways = [
-    r.basic_auth ? "basic_auth" : "",
-    r.authorization ? "authorization" : "",
-    r.bearer_token !== undefined ? "bearer_token" : "",
-    r.bearer_token_file !== undefined ? "bearer_token_file" : "",
-  ].filter((w) => w !== "");
-  if (ways.length > 1) {
-    errors.push(`${at(ways[1]!)}: at most one of ${ways.join(", ")} may be set`);
-  }
-  let auth: ScrapeAuth = { kind: "none" };
-  if (r.basic_auth) {
-    const b = r.basic_auth;
-    if (b.password !== undefined && b.password_file !== undefined) {
-      errors.push(
-        `${at("basic_auth", "password_file")}: at most one of password and password_file`,
-      );
-    }
-    auth = {
-      kind: "basic",
-      username: b.username ?? "",
-      password: b.password ?? "",
-      passwordFile: b.password_file ? resolvePath(b.password_file, options) : "",
-    };
-  } else if (r.authorization) {
-    const a = r.authorization;
-    if (a.credentials !== undefined && a.credentials_file !== undefined) {
-      errors.push(
-        `${
-          at("authorization", "credentials_file")
-        }: at most one of credentials and credentials_file`,
-      );
-    }
-    if (a.type !== undefined && a.type.toLowerCase() === "basic") {
-      errors.push(`${at("authorization", "type")}: use basic_auth for Basic authentication`);
-    }
-    auth = {
-      kind: "authorization",
-      type: a.type ?? "Bearer",
-      credentials: a.credentials ?? "",
-      credentialsFile: a.credentials_file ? resolvePath(a.credentials_file, options) : "",
-    };
-  } else if (r.bearer_token !== undefined || r.bearer_token_file !== undefined) {
-    auth = {
-      kind: "authorization",
-      type: "Bearer",
-      credentials: r.bearer_token ?? "",
-      credentialsFile: r.bearer_token_file ? resolvePath(r.bearer_token_file, options) : "",
-    };
-  }
+  const auth: ScrapeAuth = resolveHttpAuth(r, errors, {
+    at: (...p) => at(...p),
+    filePath: (p) => resolvePath(p, options),
+  });
 
   const fileSd: FileSdConfig[] = [];
   (r.file_sd_configs ?? []).forEach((f, k) => {
