@@ -82,15 +82,10 @@ dashboards:
   provision_dir: ${dir}/dashboards
 `,
   );
-  // A fixed port, not 0: the self-scrape target is the configured listen
-  // address, and port 0 is not a valid target.
-  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (probe.addr as Deno.NetAddr).port;
-  probe.close();
   let p: PerchProcess;
   try {
     p = await spawnPerch({
-      args: [`--config=${dir}/perch.yml`, `--listen=127.0.0.1:${port}`],
+      args: [`--config=${dir}/perch.yml`],
       dataDir: `${dir}/data`,
     });
   } catch (e) {
