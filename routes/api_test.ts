@@ -226,3 +226,20 @@ Deno.test("GET /api/v1/status/config hides the secret in a Slack api_url", async
   assert.doesNotMatch(res.body.data.yaml, /XXXXSECRETXXXX/);
   assert.match(res.body.data.yaml, /api_url: <secret>/);
 });
+
+Deno.test("GET /api/v1/query_range over data older than the head, end - start not a multiple of step", async () => {
+  // Everything queried lies before the head's oldest sample: the cache holds
+  // the whole range. Prometheus's grid stops at the last step <= end.
+  for (const maxBytes of [0, 8 << 20]) {
+    const cache = new RangeResultCache({ immutableBefore: () => T0 + 86_400_000, maxBytes });
+    const cached = setup(cache).app, plain = setup().app;
+    const path = `/api/v1/query_range?query=${
+      encodeURIComponent("sum(rate(http_requests_total[5m]))")
+    }&start=${T0 / 1000 + 300}&end=${T0 / 1000 + 3590}&step=60`;
+    const want = await get(plain, path);
+    assert.equal(want.status, 200);
+    assert.equal(want.body.data.result[0].values.length, 55);
+    assert.deepEqual(await get(cached, path), want, `maxBytes ${maxBytes}`);
+    assert.deepEqual(await get(cached, path), want, `maxBytes ${maxBytes}, again`);
+  }
+});

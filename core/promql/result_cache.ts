@@ -39,7 +39,10 @@ import { keyOf } from "./value.ts";
 
 /** Cache settings. */
 export interface RangeResultCacheOptions {
-  /** Most bytes of cached results (an estimate: 16 per point plus labels). @default 33554432 */
+  /**
+   * Most bytes of cached results (an estimate: 16 per point plus labels); 0
+   * turns the cache off. @default 33554432
+   */
   readonly maxBytes?: number;
   /**
    * Samples older than this time (ms) no longer change, except through
@@ -147,6 +150,8 @@ export class RangeResultCache {
     step: number,
   ): Promise<QueryResult> {
     const e = typeof expr === "string" ? parseExpr(expr) : expr;
+    // A zero budget turns the cache off: the query goes to the engine whole.
+    if (this.#maxBytes <= 0) return await engine.rangeQuery(e, start, end, step);
     const reach = step > 0 && end >= start ? reachOf(e, engine) : undefined;
     if (reach === undefined) return await engine.rangeQuery(e, start, end, step);
     // The last step whose reads all lie before the immutable boundary.
@@ -198,7 +203,9 @@ export class RangeResultCache {
       computed.push(toExtent(r, t, immEnd));
       missed = true;
     }
-    if (immEnd < end) {
+    // The grid's last step is start + n·step, which may lie before `end`
+    // when the range is not a multiple of the step: then nothing is left.
+    if (lastImm < n) {
       const r = await engine.rangeQuery(e, immEnd + step, end, step);
       pieces.push({ result: r, from: immEnd + step, to: end, cached: false });
     }

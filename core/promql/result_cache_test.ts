@@ -175,3 +175,45 @@ Deno.test("RangeResultCache never caches queries pinned with @", async () => {
   assert.equal(cache.stats().extents, 0);
   assert.equal(cache.stats().hits + cache.stats().misses, 0);
 });
+
+Deno.test("RangeResultCache answers ranges that are not a multiple of the step and lie wholly before the head", async () => {
+  // The whole queried range is immutable (an earlier day, or data flushed out
+  // of the head): the grid's last step falls before `end`, and nothing is left
+  // to evaluate after it.
+  const engine = createEngine({ querier: store() });
+  const cache = new RangeResultCache({ immutableBefore: () => 24 * 60 * MIN });
+  const ranges: [number, number, number][] = [
+    [0, 59 * MIN + 30_000, MIN],
+    [7_000, 41 * MIN, 20_000],
+    [3 * MIN, 3 * MIN + 59_999, MIN], // A single step.
+    [0, 59 * MIN + 30_000, MIN], // Again, now from the cache.
+  ];
+  for (const q of QUERIES) {
+    for (const [s, e, step] of ranges) {
+      const want = await engine.rangeQuery(q, s, e, step);
+      const got = await cache.rangeQuery(engine, q, s, e, step);
+      assert.deepEqual(plain(got), plain(want), `${q} over [${s}, ${e}] step ${step}`);
+    }
+  }
+  assert.ok(cache.stats().hits > 0, JSON.stringify(cache.stats()));
+});
+
+Deno.test("RangeResultCache with a zero byte budget is off: every query goes to the engine whole", async () => {
+  const reference = createEngine({ querier: store() });
+  const engine = counting(createEngine({ querier: store() }));
+  let calls = 0;
+  const rangeQuery = engine.rangeQuery;
+  engine.rangeQuery = (...a) => (calls++, rangeQuery(...a));
+  const cache = new RangeResultCache({ immutableBefore: () => 40 * MIN, maxBytes: 0 });
+  const q = "sum by (region) (rate(requests_total[5m]))";
+  for (let i = 0; i < 3; i++) {
+    const got = await cache.rangeQuery(engine, q, 30_000, 59 * MIN + 45_000, MIN);
+    assert.deepEqual(
+      plain(got),
+      plain(await reference.rangeQuery(q, 30_000, 59 * MIN + 45_000, MIN)),
+    );
+  }
+  assert.equal(calls, 3); // One whole evaluation per query, never split at the boundary.
+  assert.equal(engine.steps, 3 * 60);
+  assert.deepEqual(cache.stats(), { hits: 0, misses: 0, bytes: 0, extents: 0 });
+});
