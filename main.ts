@@ -542,6 +542,7 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
       startedAt,
       flags: flagValues(options),
       reloadState: () => ({ ok: lastReloadOk.labels().value === 1, at: lastReloadAt }),
+      alertmanagers: () => alertmanagerUrls(parts.notify),
     }),
   );
   app.route("/", adminRoutes({ storage, querier: storage }));
@@ -796,4 +797,15 @@ async function main(): Promise<number> {
 
 if (import.meta.main) {
   Deno.exit(await main());
+}
+
+/** The alert intake URLs of every `alertmanager_configs` channel, for `/api/v1/alertmanagers`. */
+function alertmanagerUrls(notify: NotifyConfig): string[] {
+  const urls = new Set<string>();
+  for (const r of notify.receivers.values()) {
+    for (const ch of r.channels) {
+      if (ch.type === "alertmanager") urls.add(`${ch.url.replace(/\/+$/, "")}/api/v2/alerts`);
+    }
+  }
+  return [...urls];
 }

@@ -37,6 +37,8 @@ export interface ApiDeps {
   readonly now?: () => number;
   /** Caches the immutable part of range query results when set. */
   readonly rangeCache?: RangeResultCache;
+  /** Alertmanager alert URLs alerts are forwarded to (`alertmanager_configs`). @default none */
+  readonly alertmanagers?: () => readonly string[];
 }
 
 /** The most points a range query may return per series, as Prometheus. */
@@ -166,13 +168,19 @@ export function apiRoutes(deps: ApiDeps): Hono {
   async function runQuery(
     p: Params,
     run: (engine: Engine) => Promise<QueryResult>,
-  ): Promise<QueryResult> {
+  ): Promise<TimedResult> {
     const timeoutText = p.get("timeout");
     let timeout = deps.config().query.timeout;
     if (timeoutText !== undefined) {
       timeout = Math.min(timeout, parseDurationParam("timeout", timeoutText));
     }
-    return await gate.run(timeout, () => run(deps.engine()));
+    const t0 = performance.now();
+    let queued = 0;
+    const r = await gate.run(timeout, () => {
+      queued = performance.now() - t0;
+      return run(deps.engine());
+    });
+    return { ...r, execQueue: queued / 1000, execTotal: (performance.now() - t0) / 1000 };
   }
 
   const query = handle(async (c, p) => {
@@ -369,6 +377,27 @@ export function apiRoutes(deps: ApiDeps): Hono {
     }),
   );
 
+  // Perch stores no exemplars: the answer is Prometheus's for a store without any.
+  app.on(
+    ["GET", "POST"],
+    "/api/v1/query_exemplars",
+    handle((c, p) => {
+      const start = parseTime("start", p.get("start"), MIN_TIME);
+      const end = parseTime("end", p.get("end"), MAX_TIME);
+      if (end < start) {
+        return apiError(c, "bad_data", "end timestamp must not be before start timestamp");
+      }
+      parseQuery(p.get("query") ?? "");
+      return success(c, []);
+    }),
+  );
+
+  app.get("/api/v1/alertmanagers", (c) =>
+    success(c, {
+      activeAlertmanagers: (deps.alertmanagers?.() ?? []).map((url) => ({ url })),
+      droppedAlertmanagers: [],
+    }));
+
   app.get(
     "/api/v1/metadata",
     handle(async (c, p) => {
@@ -461,12 +490,38 @@ function parseQuery(q: string) {
   }
 }
 
-function withStats(data: { resultType: string; result: unknown }, r: QueryResult, p: Params) {
-  if (p.get("stats") === undefined) return data;
+/** A query result with the time it waited for a slot and the time in all (seconds). */
+interface TimedResult extends QueryResult {
+  readonly execQueue: number;
+  readonly execTotal: number;
+}
+
+/**
+ * Adds Prometheus's `stats` object when the `stats` parameter is not empty:
+ * `timings` (seconds) and `samples`. Perch counts samples per query, not per
+ * step, so `stats=all` has no `totalQueryableSamplesPerStep`.
+ */
+function withStats(data: { resultType: string; result: unknown }, r: TimedResult, p: Params) {
+  const param = p.get("stats");
+  if (param === undefined || param === "") return data;
+  const t = r.stats.timings;
+  const evalTotal = t ? t.preparation + t.innerEval + t.resultSort : 0;
   return {
     ...data,
     stats: {
-      samples: { totalQueryableSamples: r.stats.samples, peakSamples: r.stats.peakSamples },
+      timings: {
+        evalTotalTime: evalTotal,
+        resultSortTime: t?.resultSort ?? 0,
+        queryPreparationTime: t?.preparation ?? 0,
+        innerEvalTime: t?.innerEval ?? 0,
+        execQueueTime: r.execQueue,
+        execTotalTime: r.execTotal,
+      },
+      samples: {
+        totalQueryableSamples: r.stats.samples,
+        samplesRead: r.stats.samples,
+        peakSamples: r.stats.peakSamples,
+      },
       series: r.stats.series,
     },
   };

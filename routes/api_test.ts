@@ -243,3 +243,64 @@ Deno.test("GET /api/v1/query_range over data older than the head, end - start no
     assert.deepEqual(await get(cached, path), want, `maxBytes ${maxBytes}, again`);
   }
 });
+
+Deno.test("stats=all adds Prometheus's timings and samples to a query result", async () => {
+  const { app } = setup();
+  const t = (T0 + 3_600_000) / 1000;
+  const r = await get(app, `/api/v1/query?query=rate(http_requests_total[5m])&time=${t}&stats=all`);
+  assert.equal(r.status, 200);
+  const s = r.body.data.stats;
+  for (
+    const k of [
+      "evalTotalTime",
+      "resultSortTime",
+      "queryPreparationTime",
+      "innerEvalTime",
+      "execQueueTime",
+      "execTotalTime",
+    ]
+  ) {
+    assert.equal(typeof s.timings[k], "number", k);
+    assert.ok(s.timings[k] >= 0, k);
+  }
+  assert.ok(s.timings.execTotalTime >= s.timings.evalTotalTime);
+  // Two series, 20 samples each in the 5 m window (15 s apart, left-open as in Prometheus 3).
+  assert.equal(s.samples.totalQueryableSamples, 40);
+  assert.ok(s.samples.peakSamples > 0);
+  const none = await get(app, `/api/v1/query?query=1&time=${t}`);
+  assert.equal(none.body.data.stats, undefined);
+});
+
+Deno.test("GET /api/v1/query_exemplars answers an empty list, and 400 for a bad query", async () => {
+  const { app } = setup();
+  let r = await get(app, "/api/v1/query_exemplars?query=http_requests_total&start=0&end=100");
+  assert.deepEqual(r, { status: 200, body: { status: "success", data: [] } });
+  r = await get(app, "/api/v1/query_exemplars?query=sum(&start=0&end=100");
+  assert.equal(r.status, 400);
+  assert.equal(r.body.errorType, "bad_data");
+  r = await get(app, "/api/v1/query_exemplars?query=up&start=100&end=1");
+  assert.equal(r.status, 400);
+});
+
+Deno.test("GET /api/v1/alertmanagers lists the Alertmanagers alerts go to", async () => {
+  const r = resolveConfig({});
+  if (!r.ok) throw new Error("config");
+  const store = new MemStore();
+  const app = apiRoutes({
+    engine: () => createEngine({ querier: store }),
+    querier: store,
+    config: () => r.config,
+    startedAt: new Date(T0),
+    flags: {},
+    reloadState: () => ({ ok: true, at: new Date(T0) }),
+    alertmanagers: () => ["http://am:9093/api/v2/alerts"],
+  });
+  assert.deepEqual((await get(app, "/api/v1/alertmanagers")).body.data, {
+    activeAlertmanagers: [{ url: "http://am:9093/api/v2/alerts" }],
+    droppedAlertmanagers: [],
+  });
+  assert.deepEqual((await get(setup().app, "/api/v1/alertmanagers")).body.data, {
+    activeAlertmanagers: [],
+    droppedAlertmanagers: [],
+  });
+});

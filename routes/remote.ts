@@ -80,7 +80,9 @@ export function remoteRoutes(deps: RemoteRoutesDeps): Hono {
   app.get("/federate", (c) => {
     let sels;
     try {
-      sels = selectors(new URL(c.req.url).searchParams);
+      const q = new URL(c.req.url).searchParams;
+      // Without match[] Prometheus federates nothing (200, empty body), not an error.
+      sels = q.has("match[]") || q.has("match") ? selectors(q) : [];
     } catch (e) {
       if (e instanceof BadParam) return badData(c, e.message);
       throw e;

@@ -70,8 +70,12 @@ Deno.test("GET /federate writes the latest sample per series with Prometheus sem
     ].join("\n"),
   );
   // `gone` ended with a staleness marker, `old` is past the lookback.
+  // Without match[] Prometheus answers 200 with nothing, and so does Perch.
   const none = await app.request("/federate");
-  assert.equal(none.status, 400);
+  assert.equal(none.status, 200);
+  assert.equal(await none.text(), "");
+  const bad = await app.request("/federate?match[]=%7B");
+  assert.equal(bad.status, 400);
   await db.close();
 });
 

@@ -90,6 +90,12 @@ export interface QueryStats {
   peakSamples: number;
   /** Series fetched from storage. */
   series: number;
+  /**
+   * Wall time in seconds of the phases, as Prometheus's `stats.timings`:
+   * fetching from storage, evaluating, shaping and sorting the result.
+   * Absent when the result did not come from an evaluation.
+   */
+  timings?: { preparation: number; innerEval: number; resultSort: number };
 }
 
 /** What a query returns. */
@@ -183,6 +189,7 @@ async function runQuery(
   instant: boolean,
 ): Promise<QueryResult> {
   const deadline = Date.now() + opts.timeoutMs;
+  const t0 = performance.now();
   const ranges = new Map<VectorSelector, { minT: number; maxT: number }>();
   const funcs = new Map<VectorSelector, string>();
   collectRanges(expr, start, end, { start, end, opts, ranges, funcs });
@@ -221,13 +228,22 @@ async function runQuery(
   const ev = new Evaluator(opts, data, start, end, step, deadline, stats);
   const top = unwrapParens(expr);
   let result: Value;
+  const t1 = performance.now();
+  let t2: number;
   if (instant && (top.type === "MatrixSelector" || top.type === "SubqueryExpr")) {
     const m = ev.eval(expr, ts) as MatrixValue;
+    t2 = performance.now();
     result = { type: "matrix", series: matrixAt(m, start, ev) };
   } else {
     const val = ev.eval(expr, ts);
+    t2 = performance.now();
     result = finish(val, ts, instant);
   }
+  stats.timings = {
+    preparation: (t1 - t0) / 1000,
+    innerEval: (t2 - t1) / 1000,
+    resultSort: (performance.now() - t2) / 1000,
+  };
   return { result, warnings: [...ev.warnings], infos: [...ev.infos], stats };
 }
 

@@ -226,6 +226,9 @@ export class ScrapeLoop {
     const up = error === "" ? 1 : 0;
     const values = [up, seconds, scraped, post, added];
     this.#report.forEach((e, i) => addEntry(rows, e, start, values[i]!));
+    for (const [name, help] of REPORT_HELP) {
+      rows.metadata.set(name, { type: "gauge", help, unit: "" });
+    }
     await this.#appendSafely(rows);
 
     const job = this.target.pool;
@@ -416,13 +419,19 @@ export class ScrapeLoop {
   }
 }
 
-const REPORT_NAMES = [
-  "up",
-  "scrape_duration_seconds",
-  "scrape_samples_scraped",
-  "scrape_samples_post_metric_relabeling",
-  "scrape_series_added",
+/** Metadata of the series every scrape writes, so `/api/v1/metadata?metric=up` lists them. */
+const REPORT_HELP: readonly (readonly [string, string])[] = [
+  ["up", "1 when the last scrape of the target succeeded, 0 when it failed."],
+  ["scrape_duration_seconds", "How long the last scrape took, in seconds."],
+  ["scrape_samples_scraped", "Samples the target exposed in the last scrape."],
+  [
+    "scrape_samples_post_metric_relabeling",
+    "Samples left after metric relabeling in the last scrape.",
+  ],
+  ["scrape_series_added", "Series seen for the first time in the last scrape."],
 ];
+/** Names of the report series, in the order `#scrape` writes their values. */
+const REPORT_NAMES = REPORT_HELP.map(([name]) => name);
 
 function entryOf(name: string, labels: ReadonlyMap<string, string>): SeriesEntry {
   const keys = [...labels.keys()].filter((k) => k !== METRIC_NAME && labels.get(k) !== "").sort();
