@@ -19,7 +19,7 @@ Deno.test("resolveConfig() with nothing gives the embedded defaults", () => {
   assert.equal(c.storage.data_dir, "./data");
   assert.equal(c.storage.fsync, "always");
   assert.equal(c.storage.retention, 28 * 86_400_000);
-  assert.equal(c.storage.out_of_order_window, 3_600_000);
+  assert.equal(c.storage.out_of_order_window, Infinity);
   assert.deepEqual(c.storage.downsampling, [
     { after: 86_400_000, resolution: 60_000 },
     { after: 7 * 86_400_000, resolution: 300_000 },
@@ -48,7 +48,7 @@ storage:
   retention: 0
   fsync: interval
   fsync_interval: 500ms
-  out_of_order_window: unlimited
+  out_of_order_window: 2h
   max_bytes: 2GB
 query:
   timeout: 30  # seconds
@@ -59,7 +59,7 @@ query:
   assert.equal(c.storage.retention, 0);
   assert.equal(c.storage.fsync, "interval");
   assert.equal(c.storage.fsync_interval, 500);
-  assert.equal(c.storage.out_of_order_window, Infinity);
+  assert.equal(c.storage.out_of_order_window, 7_200_000);
   assert.equal(c.storage.max_bytes, 2e9);
   assert.equal(c.query.timeout, 30_000);
 });

@@ -100,8 +100,14 @@ const storageSchema = z.strictObject({
     "always",
   ),
   fsync_interval: duration("1s"),
-  /** How late a sample may arrive; 0 rejects every out-of-order sample. */
-  out_of_order_window: z.union([z.literal("unlimited"), z.string(), z.number()]).prefault("1h")
+  /**
+   * Opt-in limit on how far a sample may lie behind the newest sample of its
+   * own series; `unlimited` (the default) accepts everything newer than
+   * `retention`, 0 rejects every out-of-order sample.
+   */
+  out_of_order_window: z.union([z.literal("unlimited"), z.string(), z.number()]).prefault(
+    "unlimited",
+  )
     .transform((v, ctx) => {
       if (v === "unlimited") return Infinity;
       const ms = typeof v === "number" ? v * 1000 : parseDuration(v);

@@ -40,6 +40,7 @@ export type RejectionReason =
   | "series_limit"
   | "series_per_metric_limit"
   | "out_of_bounds"
+  | "out_of_order"
   | "too_far_in_future"
   | "invalid"
   | "storage_full"

@@ -56,6 +56,7 @@ export interface Querier {
 /** Why one sample was not stored. */
 export type RejectReason =
   | "out_of_bounds"
+  | "out_of_order"
   | "too_far_in_future"
   | "series_limit"
   | "series_per_metric_limit"

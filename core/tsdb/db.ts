@@ -10,12 +10,18 @@
  * are all in blocks are deleted), blocks are compacted (2h → 6h → 24h) and
  * retention deletes whole blocks by age and disk budget (two-phase).
  *
- * Late samples: a sample is accepted when `t ≥ maxT − outOfOrderWindowMs`,
- * where maxT is the newest timestamp accepted so far, and rejected as
- * `out_of_bounds` otherwise; `t > now + futureToleranceMs` is rejected as
- * `too_far_in_future`. Samples may land in windows already in blocks: they
- * are flushed as a new, overlapping block, merged at read time and by
- * compaction. Equal timestamps: the last write wins.
+ * Late data is data: any sample newer than the retention horizon
+ * (`now − retentionMs`) is accepted, however far behind other series or
+ * connections it is; older ones are rejected as `out_of_bounds`, and
+ * `t > now + futureToleranceMs` as `too_far_in_future`. An opt-in
+ * `outOfOrderWindowMs` limits how far a sample may lie behind the newest
+ * sample of its own series (`out_of_order`); a sample in order for its own
+ * series is never refused because another series is ahead. Late samples go
+ * to the head's per-series out-of-order buffer; the windows they touch are
+ * flushed in the background as one block per window (overlapping older
+ * blocks), merged at read time and by compaction; late samples into a
+ * downsampled window are merged into that tier's aggregates. Equal
+ * timestamps: the last write wins.
  *
  * @module
  */
@@ -92,7 +98,10 @@ export interface OpenOptions {
   fsync?: "always" | "interval";
   /** @default 1000 */
   fsyncIntervalMs?: number;
-  /** Late samples are accepted this far behind the newest one; Infinity allowed. @default 1 h */
+  /**
+   * Opt-in limit: a sample older than the newest sample of its own series
+   * by more than this is rejected (`out_of_order`). @default Infinity (off)
+   */
   outOfOrderWindowMs?: number;
   /** Samples further than this ahead of `now()` are rejected. @default 10 min */
   futureToleranceMs?: number;
@@ -297,6 +306,8 @@ export class DB implements Appender, Querier {
   #flushedMarks = new Map<number, number>();
   #logged = new Set<number>();
   #maxT = -Infinity;
+  /** Newest timestamp per series ref, kept only when an out-of-order window is set. */
+  #seriesMaxT: Float64Array | undefined;
   #nextFlushCheck = -Infinity;
   #bgLock: Promise<unknown> = Promise.resolve();
   #bgRunning = false;
@@ -336,7 +347,7 @@ export class DB implements Appender, Querier {
       ? joinPath(opts.dir, KV_FILE)
       : undefined;
     this.#fsync = opts.fsync ?? "always";
-    this.#oooWindow = opts.outOfOrderWindowMs ?? 3_600_000;
+    this.#oooWindow = opts.outOfOrderWindowMs ?? Infinity;
     this.#futureTolerance = opts.futureToleranceMs ?? 600_000;
     this.#retentionMs = opts.retentionMs ?? 0;
     this.#maxBytes = opts.maxBytes ?? 0;
@@ -490,6 +501,7 @@ export class DB implements Appender, Querier {
           }
           this.#head.append(ref, t, v);
           if (t > this.#maxT) this.#maxT = t;
+          if (this.#oooWindow !== Infinity) this.#noteSeriesMaxT(ref, t);
           if (w !== lastW) {
             set!.add(w);
             lastW = w;
@@ -513,6 +525,7 @@ export class DB implements Appender, Querier {
           }
           this.#head.append(c.refs[i], t, c.v[i]);
           if (t > this.#maxT) this.#maxT = t;
+          if (this.#oooWindow !== Infinity) this.#noteSeriesMaxT(c.refs[i], t);
           if (w !== lastW) {
             set!.add(w);
             lastW = w;
@@ -551,11 +564,13 @@ export class DB implements Appender, Querier {
     if (this.#closed) throw new Error("Cannot append: the database is closed");
     const n = batch.length;
     const now = this.#now();
-    const minValid = this.#oooWindow === Infinity ? -Infinity : this.#maxT - this.#oooWindow;
+    const minValid = this.#retentionMs > 0 ? now - this.#retentionMs : -Infinity;
     const maxValid = now + this.#futureTolerance;
     const seriesRefs = new Int32Array(batch.series.length).fill(-1);
     const rejected: RejectedSample[] = [];
     const defs: SeriesDef[] = [];
+    const limitOoo = this.#oooWindow !== Infinity;
+    const newest = limitOoo ? new Float64Array(batch.series.length).fill(NaN) : undefined;
     // Indexes of accepted samples, only when some are rejected.
     let keep: Uint32Array | null = null;
     let k = 0;
@@ -574,8 +589,20 @@ export class DB implements Appender, Querier {
         why = {
           index: i,
           reason: "out_of_bounds",
-          message: `timestamp ${t} is older than the out-of-order window (before ${minValid})`,
+          message: `timestamp ${t} is older than the retention period (before ${minValid})`,
         };
+      } else if (limitOoo) {
+        const bi = batch.ref(i);
+        let top = newest![bi];
+        if (top !== top) top = newest![bi] = this.#newestOf(batch.series[bi]);
+        if (t < top - this.#oooWindow) {
+          why = {
+            index: i,
+            reason: "out_of_order",
+            message: `timestamp ${t} is more than out_of_order_window (${this.#oooWindow} ms) ` +
+              `behind the newest sample of its series (${top})`,
+          };
+        }
       }
       if (why) {
         rejected.push(why);
@@ -608,8 +635,10 @@ export class DB implements Appender, Querier {
       let lastW = NaN;
       for (let i = 0; i < k; i++) {
         const t = src.t(i);
-        this.#head.append(src.ref(i), t, src.v(i));
+        const ref = src.ref(i);
+        this.#head.append(ref, t, src.v(i));
         if (t > this.#maxT) this.#maxT = t;
+        if (limitOoo) this.#noteSeriesMaxT(ref, t);
         if (t < floor) {
           if (t < oldLo) oldLo = t;
           if (t > oldHi) oldHi = t;
@@ -646,6 +675,23 @@ export class DB implements Appender, Querier {
       this.#background().catch(() => {});
     }
     return { accepted: k, rejected };
+  }
+
+  /** Newest timestamp stored for a series (by labels), -Infinity when unknown. */
+  #newestOf(labels: Labels): number {
+    const ref = this.#index.lookup(labelsKey(labels));
+    const m = this.#seriesMaxT;
+    return ref === undefined || !m || ref >= m.length ? -Infinity : m[ref];
+  }
+
+  #noteSeriesMaxT(ref: number, t: number): void {
+    let m = this.#seriesMaxT;
+    if (!m || ref >= m.length) {
+      const next = new Float64Array(Math.max(1024, (ref + 1) * 2)).fill(-Infinity);
+      if (m) next.set(m);
+      this.#seriesMaxT = m = next;
+    }
+    if (t > m[ref]) m[ref] = t;
   }
 
   async #checkBudget(extra: number): Promise<void> {

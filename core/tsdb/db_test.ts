@@ -82,22 +82,50 @@ Deno.test("DB replays the WAL after close without flush", async () => {
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("DB accepts late samples within the OOO window and rejects older or future ones", async () => {
-  const { db, dir } = await tmpDB({ outOfOrderWindowMs: H, futureToleranceMs: 60_000 });
+Deno.test("DB accepts late samples by default and rejects only what is older than retention or in the future", async () => {
   const now = T0 + 100 * H;
+  const { db, dir } = await tmpDB({ retentionMs: 48 * H, futureToleranceMs: 60_000 });
   await db.append(batch([["a", now, 1]]));
   const res = await db.append(batch([
-    ["a", now - 30 * 60_000, 2], // late, inside the window
-    ["a", now - 2 * H, 3], // older than the window
-    ["a", now + 10 * 60_000, 4], // too far ahead
+    ["b", now - 30 * H, 2], // a day behind series a: accepted
+    ["b", now - 49 * H, 3], // older than retention
+    ["b", now + 10 * 60_000, 4], // too far ahead
+    ["a", now - 47 * H, 5], // late for its own series, newer than retention
   ]));
-  assert.equal(res.accepted, 1);
+  assert.equal(res.accepted, 2);
   assert.deepEqual(res.rejected.map((r) => [r.index, r.reason]), [
     [1, "out_of_bounds"],
     [2, "too_far_in_future"],
   ]);
-  assert.deepEqual(await points(db, "a"), [[now - 30 * 60_000, 2], [now, 1]]);
+  assert.match(res.rejected[0].message, /older than the retention period/);
+  assert.deepEqual(await points(db, "b"), [[now - 30 * H, 2]]);
+  assert.deepEqual(await points(db, "a"), [[now - 47 * H, 5], [now, 1]]);
   await db.close();
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("DB with an opt-in OOO window limits lateness per series, never by other series", async () => {
+  const { db, dir } = await tmpDB({ outOfOrderWindowMs: H, futureToleranceMs: 60_000 });
+  const now = T0 + 100 * H;
+  await db.append(batch([["a", now, 1], ["b", now - 10 * H, 1]]));
+  const res = await db.append(batch([
+    ["a", now - 30 * 60_000, 2], // late, inside the window of a
+    ["a", now - 2 * H, 3], // older than a's window
+    ["b", now - 9 * H, 4], // in order for b although a is 9 h ahead
+    ["b", now - 10 * H - 30 * 60_000, 5], // late for b, inside b's window
+    ["c", now - 50 * H, 6], // a new series: nothing to be late against
+  ]));
+  assert.equal(res.accepted, 4);
+  assert.deepEqual(res.rejected.map((r) => [r.index, r.reason]), [[1, "out_of_order"]]);
+  assert.match(res.rejected[0].message, /out_of_order_window/);
+  assert.deepEqual(await points(db, "a"), [[now - 30 * 60_000, 2], [now, 1]]);
+  assert.equal((await points(db, "b")).length, 3);
+  // The limit survives a restart: the WAL replay restores each series' newest sample.
+  await db.close();
+  const { db: again } = await tmpDB({ outOfOrderWindowMs: H }, dir);
+  const r2 = await again.append(batch([["a", now - 2 * H, 7], ["b", now - 10 * H + 1, 8]]));
+  assert.deepEqual(r2.rejected.map((r) => r.reason), ["out_of_order"]);
+  await again.close();
   await Deno.remove(dir, { recursive: true });
 });
 
