@@ -100,7 +100,7 @@ interface Parts {
 }
 
 type Resolved =
-  | { ok: true; config: Config; parts: Parts }
+  | { ok: true; config: Config; parts: Parts; warnings: readonly string[] }
   | { ok: false; errors: readonly string[] };
 
 /**
@@ -136,6 +136,7 @@ export function resolveAll(
     ok: true,
     config: c,
     parts: { scrape: scrape.configs, notify: notify.config, remoteWrite: remoteWrite.configs },
+    warnings: r.warnings,
   };
 }
 
@@ -170,6 +171,7 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
   const startedAt = new Date();
   const logger = new Logger({ level: config.log.level as LogLevel, sink: options.logSink });
   const log = logger.child("main");
+  for (const w of first.warnings) log.warn(w);
   const registry = new Registry();
   const health = new HealthChecks();
   const lifecycle = new Lifecycle(log);

@@ -70,6 +70,28 @@ Deno.test("POST /api/v1/metrics answers 400 naming fields, and stores the valid 
   assert.equal((await bad.json()).errors[0].field, "body");
 });
 
+Deno.test("POST /api/v1/metrics lists every problem of the product spec's invalid metric in one 400", async () => {
+  const { app, appender } = setup();
+  const res = await app.request("/api/v1/metrics", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: '[{"name":"","type":999,"labels":{},"samples":[]}]',
+  });
+  assert.equal(res.status, 400);
+  const body = await res.json();
+  assert.deepEqual(body.errors, [
+    { field: "[0].name", value: "", message: "name must not be empty" },
+    {
+      field: "[0].type",
+      value: "999",
+      message: "type must be counter, gauge, histogram or summary (or 0–3)",
+    },
+    { field: "[0].samples", value: "[]", message: "samples must not be empty" },
+  ]);
+  assert.equal(body.accepted, 0);
+  assert.deepEqual(appender.samples, []);
+});
+
 Deno.test("POST /write and /api/v2/write take line protocol with precision and answer 204", async () => {
   const { app, appender } = setup();
   let res = await app.request("/write?db=x&precision=s", {

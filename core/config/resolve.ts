@@ -28,7 +28,12 @@ export interface ResolveInput {
 
 /** Either a config or every problem found. */
 export type ResolveResult =
-  | { readonly ok: true; readonly config: Config }
+  | {
+    readonly ok: true;
+    readonly config: Config;
+    /** Things ignored on purpose (e.g. `PERCH_*` variables that are no setting), to log. */
+    readonly warnings: readonly string[];
+  }
   | { readonly ok: false; readonly errors: readonly string[] };
 
 /** Shorthand variables for the most common settings. */
@@ -46,7 +51,9 @@ const ENV_IGNORED = new Set(["PERCH_CONFIG"]);
  * Resolves config layers. Env vars map as `PERCH_LISTEN`, `PERCH_DATA_DIR`,
  * `PERCH_LOG_LEVEL`, `PERCH_RETENTION`, or generally
  * `PERCH_<SECTION>__<KEY>` (double underscore between levels, e.g.
- * `PERCH_STORAGE__FSYNC=interval`); values are read as YAML scalars.
+ * `PERCH_STORAGE__FSYNC=interval`); values are read as YAML scalars. A
+ * variable whose first part names no config section is ignored and listed
+ * in `warnings`; an unknown key inside a known section is an error.
  */
 export function resolveConfig(input: ResolveInput): ResolveResult {
   const errors: string[] = [];
@@ -71,11 +78,22 @@ export function resolveConfig(input: ResolveInput): ResolveResult {
     }
   }
 
+  const warnings: string[] = [];
   for (const [name, value] of Object.entries(input.env ?? {})) {
     if (!name.startsWith("PERCH_") || ENV_IGNORED.has(name)) continue;
     const path = ENV_SHORTHANDS[name] ??
       name.slice("PERCH_".length).toLowerCase().split("__").filter((p) => p !== "");
     if (path.length === 0) continue;
+    // A variable that names no section (PERCH_HOME, PERCH_DIR, a wrapper
+    // script's own) is not meant for Perch: ignored with a warning. Within a
+    // known section, an unknown key is a typo and an error, as in the file.
+    if (!Object.hasOwn(configSchema.shape, path[0]!)) {
+      warnings.push(
+        `environment variable ${name} is not a Perch setting and was ignored ` +
+          `(settings are PERCH_<SECTION>__<KEY>, e.g. PERCH_STORAGE__RETENTION)`,
+      );
+      continue;
+    }
     setPath(raw, path, envValue(value));
   }
 
@@ -91,7 +109,7 @@ export function resolveConfig(input: ResolveInput): ResolveResult {
     }
     return { ok: false, errors };
   }
-  return { ok: true, config: deepFreeze(parsed.data) };
+  return { ok: true, config: deepFreeze(parsed.data), warnings };
 }
 
 function issueMessage(issue: { code: string; message: string; keys?: string[] }): string {

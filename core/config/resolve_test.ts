@@ -149,6 +149,21 @@ Deno.test("resolveConfig() names env overrides that are invalid", () => {
   ]);
 });
 
+Deno.test("resolveConfig() ignores PERCH_ variables that name no section, with a warning", () => {
+  const r = resolveConfig({
+    env: { PERCH_DIR: "/opt/perch", PERCH_HOME: "/home/perch", PERCH_STORAGE__FSYNC: "interval" },
+  });
+  if (!r.ok) throw new Error(`unexpected errors: ${r.errors.join("; ")}`);
+  assert.equal(r.config.storage.fsync, "interval");
+  assert.equal(r.warnings.length, 2);
+  assert.match(r.warnings[0]!, /PERCH_DIR is not a Perch setting and was ignored/);
+  assert.match(r.warnings[1]!, /PERCH_HOME is not a Perch setting/);
+  // A mistyped key in a known section is still an error.
+  assert.deepEqual(errorsOf({ env: { PERCH_STORAGE__FSYNK: "interval" } }), [
+    "storage: unknown field fsynk",
+  ]);
+});
+
 Deno.test("restartOnlyChanges() reports settings read only at start (external URL, evaluation interval)", () => {
   const cfg = (text: string) => {
     const r = resolveConfig({ fileText: text });

@@ -7,8 +7,12 @@
  * - the flat form `{"name", "value", "labels"?, "timestamp"?, "type"?}`
  *
  * `type` is "counter" | "gauge" | "histogram" | "summary" | "untyped" or
- * 0 | 1 | 2 (counter, gauge, histogram). Counter values must not be
- * negative. Label values may be strings, numbers or booleans (kept as text).
+ * 0 | 1 | 2 | 3 (counter, gauge, histogram, summary). Counter values must not
+ * be negative. Label values may be strings, numbers or booleans (kept as text).
+ *
+ * Every problem of a metric is reported at once, each naming its field and
+ * what is allowed (`name must not be empty`, `type must be counter, …`,
+ * `samples must not be empty`); a metric with any problem stores nothing.
  *
  * A histogram value is `{"buckets": {"0.1": n, …, "+Inf": n}, "sum": s,
  * "count": c}` with cumulative bucket counts; it is stored as the classic
@@ -26,6 +30,7 @@ import { z } from "zod";
 import type { MetricType } from "../model/types.ts";
 import { ParsedRows } from "./rows.ts";
 import { integerTextToMs, isIntegerText, parseNumber } from "./_util.ts";
+import { checkLabelName, checkMetricName } from "../model/labels.ts";
 
 /** Options for {@linkcode parseJsonMetrics}. */
 export interface JsonParseOptions {
@@ -33,32 +38,53 @@ export interface JsonParseOptions {
   readonly now: number;
 }
 
+const TYPE_MESSAGE = "type must be counter, gauge, histogram or summary (or 0–3)";
+const VALUE_MESSAGE = "value must be a number or {buckets, sum, count}";
+
 const histogramValue = z.object({
-  buckets: z.record(z.string(), z.number().nonnegative()),
-  sum: z.number(),
-  count: z.number().nonnegative(),
+  buckets: z.record(z.string(), z.number().nonnegative(), {
+    error: "buckets must map bounds to non-negative counts",
+  }),
+  sum: z.number({ error: "sum must be a number" }),
+  count: z.number({ error: "count must be a non-negative number" }).nonnegative({
+    error: "count must be a non-negative number",
+  }),
 });
-const value = z.union([z.number(), histogramValue]);
-const timestamp = z.union([z.string(), z.number()]).optional();
+const value = z.union([z.number(), histogramValue], { error: VALUE_MESSAGE });
+const timestamp = z.union([z.string(), z.number()], {
+  error: "timestamp must be RFC 3339 or a unix time number",
+}).optional();
 const metricSchema = z.object({
-  name: z.string(),
+  name: z.string({ error: "name must be a string" }),
   type: z.union([
     z.enum(["counter", "gauge", "histogram", "summary", "untyped"]),
     z.literal(0),
     z.literal(1),
     z.literal(2),
-  ]).optional(),
-  labels: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
-  help: z.string().optional(),
-  unit: z.string().optional(),
-  samples: z.array(z.object({ value, timestamp })).optional(),
+    z.literal(3),
+  ], { error: TYPE_MESSAGE }).optional(),
+  labels: z.record(
+    z.string(),
+    z.union([z.string(), z.number(), z.boolean()], {
+      error: "label value must be a string, number or boolean",
+    }),
+    { error: "labels must be an object of label names to values" },
+  ).optional(),
+  help: z.string({ error: "help must be a string" }).optional(),
+  unit: z.string({ error: "unit must be a string" }).optional(),
+  samples: z.array(
+    z.object({ value, timestamp }, { error: "a sample must be {value, timestamp}" }),
+    {
+      error: "samples must be a list of {value, timestamp}",
+    },
+  ).optional(),
   value: value.optional(),
   timestamp,
-});
+}, { error: "a metric must be a JSON object" });
 
 type HistogramValue = z.infer<typeof histogramValue>;
 
-const NUMERIC_TYPES: readonly MetricType[] = ["counter", "gauge", "histogram"];
+const NUMERIC_TYPES: readonly MetricType[] = ["counter", "gauge", "histogram", "summary"];
 
 /** Seconds below this magnitude, then ms, µs, ns (see {@linkcode parseJsonTimestamp}). */
 const SECONDS_BELOW = 1e11, MILLIS_BELOW = 1e14, MICROS_BELOW = 1e17;
@@ -146,11 +172,60 @@ export function parseJsonMetrics(text: string, options: JsonParseOptions): Parse
   return rows;
 }
 
+/**
+ * Problems of one metric that do not depend on the others: the name, label
+ * names, and the choice between `value` and `samples`. Checked on the raw
+ * input, so they are reported together with any type errors.
+ */
+function metricProblems(input: unknown): [path: string, value: unknown, message: string][] {
+  if (input === null || typeof input !== "object" || Array.isArray(input)) return [];
+  const m = input as Record<string, unknown>;
+  const out: [string, unknown, string][] = [];
+  if (m.name === "") out.push(["name", "", "name must not be empty"]);
+  else if (typeof m.name === "string") {
+    const problem = checkMetricName(m.name);
+    if (problem) out.push(["name", m.name, problem]);
+  }
+  if (m.labels !== null && typeof m.labels === "object" && !Array.isArray(m.labels)) {
+    for (const k in m.labels) {
+      const problem = checkLabelName(k);
+      if (problem) out.push([`labels.${k}`, k, problem]);
+    }
+  }
+  if (m.samples !== undefined && m.value !== undefined) {
+    out.push(["value", m.value, 'give either "value" or "samples", not both']);
+  } else if (m.samples === undefined && m.value === undefined) {
+    out.push(["", "", 'metric needs "value" or "samples"']);
+  } else if (Array.isArray(m.samples) && m.samples.length === 0) {
+    // Refused rather than ignored, so a bad name or label is never silently let through.
+    out.push(["samples", "[]", "samples must not be empty"]);
+  }
+  return out;
+}
+
+const FIELD_ORDER = ["name", "type", "labels", "help", "unit", "value", "samples", "timestamp"];
+
 function metric(rows: ParsedRows, input: unknown, where: string, now: number): void {
   const parsed = metricSchema.safeParse(input);
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      rows.addError(pathText(where, issue.path), show(valueAt(input, issue.path)), issue.message);
+  const problems = metricProblems(input);
+  if (!parsed.success || problems.length > 0) {
+    for (const issue of parsed.error?.issues ?? []) {
+      problems.push([pathText("", issue.path), valueAt(input, issue.path), issue.message]);
+    }
+    // In the order of the documented shape, so the report reads top to bottom.
+    const rank = (path: string) => {
+      const i = FIELD_ORDER.indexOf(path.split(/[.[]/)[0]!);
+      return i < 0 ? FIELD_ORDER.length : i;
+    };
+    problems.sort((a, b) => rank(a[0]) - rank(b[0]));
+    for (const [path, value, message] of problems) {
+      rows.addError(
+        path === "" || path === "body"
+          ? (where === "" ? "body" : where)
+          : `${where}${where === "" || path.startsWith("[") ? "" : "."}${path}`,
+        show(value),
+        message,
+      );
     }
     rows.invalidSamples++;
     return;
@@ -158,21 +233,6 @@ function metric(rows: ParsedRows, input: unknown, where: string, now: number): v
   const m = parsed.data;
   const at = (field: string) => (where === "" ? field : `${where}.${field}`);
   const type: MetricType | undefined = typeof m.type === "number" ? NUMERIC_TYPES[m.type] : m.type;
-  if (m.samples !== undefined && m.value !== undefined) {
-    rows.addError(at("value"), show(m.value), 'give either "value" or "samples", not both');
-    rows.invalidSamples++;
-    return;
-  }
-  if (m.samples === undefined && m.value === undefined) {
-    rows.addError(where === "" ? "body" : where, "", 'metric needs "value" or "samples"');
-    rows.invalidSamples++;
-    return;
-  }
-  if (m.samples !== undefined && m.samples.length === 0) {
-    // Refused rather than ignored, so a bad name or label is never silently let through.
-    rows.addError(at("samples"), "[]", "samples must hold at least one sample");
-    return;
-  }
   const labels: string[] = [];
   for (const k in m.labels) {
     if (k === "le" && type === "histogram") {

@@ -114,20 +114,21 @@ Deno.test("parseJsonMetrics() names the exact field of each problem", () => {
   f("{", [
     "ERR body: Cannot parse JSON: Expected property name or '}' in JSON at position 1 (line 1 column 2)",
   ]);
-  f("42", ["ERR body: Invalid input: expected object, received number"]);
-  f({ value: 1 }, ["ERR name: Invalid input: expected string, received undefined"]);
+  f("42", ["ERR body: a metric must be a JSON object"]);
+  f({ value: 1 }, ["ERR name: name must be a string"]);
   f({ name: "a" }, ['ERR body: metric needs "value" or "samples"']);
   f({ name: "a", value: 1, samples: [] }, [
     'ERR value: give either "value" or "samples", not both',
   ]);
   f({ name: "a", value: "1" }, [
-    "ERR value: Invalid input",
+    "ERR value: value must be a number or {buckets, sum, count}",
   ]);
-  f({ name: "a", type: 999, value: 1 }, ["ERR type: Invalid input"]);
-  f({ name: "a", type: "meter", value: 1 }, ["ERR type: Invalid input"]);
+  const typeMessage = "type must be counter, gauge, histogram or summary (or 0–3)";
+  f({ name: "a", type: 999, value: 1 }, [`ERR type: ${typeMessage}`]);
+  f({ name: "a", type: "meter", value: 1 }, [`ERR type: ${typeMessage}`]);
   f([{ name: "ok", value: 1 }, { name: "b", value: 1, labels: { host: {} } }], [
     `ok 1 @${NOW}`,
-    "ERR [1].labels.host: Invalid input",
+    "ERR [1].labels.host: label value must be a string, number or boolean",
   ]);
   f({ name: "c", type: "counter", samples: [{ value: 1 }, { value: -1 }] }, [
     `c 1 @${NOW}`,
@@ -272,6 +273,24 @@ Deno.test("parseJsonMetrics() accounts for every metric of random documents by i
 Deno.test("parseJsonMetrics() refuses an empty samples list by its path", () => {
   f([{ name: "a", value: 1, timestamp: 1_700_000_000_000 }, { name: "", samples: [] }], [
     "a 1 @1700000000000",
-    "ERR [1].samples: samples must hold at least one sample",
+    "ERR [1].name: name must not be empty",
+    "ERR [1].samples: samples must not be empty",
   ]);
+});
+
+Deno.test("parseJsonMetrics() reports every problem of a metric at once, in field order", () => {
+  // The product spec's validation example.
+  f([{ name: "", type: 999, labels: {}, samples: [] }], [
+    "ERR [0].name: name must not be empty",
+    "ERR [0].type: type must be counter, gauge, histogram or summary (or 0–3)",
+    "ERR [0].samples: samples must not be empty",
+  ]);
+  f({ name: "9x", labels: { "a-b": "1", ok: [] }, samples: [{ value: "x" }], type: 3 }, [
+    "ERR name: metric name must match [a-zA-Z_:][a-zA-Z0-9_:]*",
+    "ERR labels.a-b: label name must match [a-zA-Z_][a-zA-Z0-9_]*",
+    "ERR labels.ok: label value must be a string, number or boolean",
+    "ERR samples[0].value: value must be a number or {buckets, sum, count}",
+  ]);
+  // 3 is summary.
+  f({ name: "s", type: 3, value: 2 }, [`s 2 @${NOW}`]);
 });
