@@ -1,0 +1,401 @@
+/**
+ * Same answers in every storage state: the differential dataset (_dataset.ts)
+ * is stored by a real database (core/tsdb) and queried through the real HTTP
+ * API (routes/api.ts: parameters, engine, range cache, JSON encoding) while
+ * the data sits in the head; after a restart that replays the WAL; in
+ * flushed blocks; after a restart that opens those blocks; with late samples
+ * in the head over flushed blocks, then flushed into overlapping blocks, then
+ * merged by compaction and reopened; each with the range-result cache off,
+ * cold and warm. Every answer (status, error, result, warnings, infos) must
+ * equal the one from the head. A downsampled tier is checked on the queries
+ * where its documented aggregate semantics (downsample.ts) give raw answers
+ * exactly: minute-aligned evaluation times over 1 m windows, ranges a whole
+ * number of minutes, selections without NaN samples for sums.
+ *
+ * The query set is the Prometheus differential list plus Perch-only
+ * functions, ranges not aligned to their step, ranges reaching past either
+ * end of the data, `@ start()`/`@ end()`, offsets, subqueries, staleness and
+ * raw range vectors across block boundaries. Each range query also runs
+ * shifted by a few steps, so warm answers are assembled from cached extents
+ * and freshly evaluated pieces.
+ *
+ * In-process with a fixed clock: no timing, bounded work (about 250
+ * queries × 20 passes over 32 series).
+ */
+import assert from "node:assert/strict";
+import type { Hono } from "hono";
+import { resolveConfig } from "../../core/config/mod.ts";
+import { SampleBatch } from "../../core/model/mod.ts";
+import { createEngine } from "../../core/promql/engine.ts";
+import { RangeResultCache } from "../../core/promql/result_cache.ts";
+import { type DB, openDB, type OpenOptions } from "../../core/tsdb/db.ts";
+import { apiRoutes } from "../../routes/api.ts";
+import {
+  type Answer,
+  buildDataset,
+  type Built,
+  firstDifference,
+  MIN,
+  normalise,
+  queries,
+  type Query,
+  queryPath,
+} from "./_dataset.ts";
+
+const H = 60 * MIN;
+/** Aligned to 2 h, so block windows of 10 m and 2 h both start here. */
+const T0 = Date.UTC(2024, 4, 6, 8, 0);
+const DATA = buildDataset(T0);
+
+/** Queries beyond the Prometheus list; times relative to T0. */
+function moreQueries(): Query[] {
+  const list: Query[] = [];
+  const I = 30 * MIN + 3_000;
+  const abs = (ms: number) => (T0 + ms) / 1000;
+  const inst = (q: string, at = I, ordered = false) => list.push({ q, at, ordered });
+  const rng = (q: string, from: number, to: number, step: number) =>
+    list.push({ q, range: { from, to, step } });
+  const G = 'temperature_celsius{host!="h-2"}';
+  for (
+    const f of [
+      "stddev_over_time",
+      "stdvar_over_time",
+      "mad_over_time",
+      "first_over_time",
+      "ts_of_first_over_time",
+      "ts_of_last_over_time",
+      "ts_of_min_over_time",
+      "ts_of_max_over_time",
+    ]
+  ) inst(`${f}(${G}[7m])`);
+  inst(`quantile_over_time(0.25, ${G}[7m])`);
+  inst(`double_exponential_smoothing(${G}[10m], 0.5, 0.3)`);
+  inst("quantile(1.5, temperature_celsius)"); // A warning.
+  inst("rate(temperature_celsius[5m])"); // An info: not a counter.
+  inst('absent_over_time(batch_jobs_running{job="etl"}[2m])', 25 * MIN);
+  for (
+    const f of ["exp", "sqrt", "log2", "log10", "ceil", "floor", "sin", "cos", "atan", "deg", "sgn"]
+  ) inst(`${f}(${G} / 10 - 2)`);
+  inst(`clamp_min(${G}, 25) + clamp_max(${G}, 22)`);
+  inst("pi() * 2");
+  for (
+    const f of ["day_of_week", "day_of_month", "day_of_year", "days_in_month", "month", "year"]
+  ) {
+    inst(`${f}(timestamp(node_info))`);
+  }
+  inst('sort_by_label(node_info, "version", "host")', I, true);
+  inst('sort_by_label_desc(temperature_celsius, "region", "host")', I, true);
+  inst("limitk(2, http_requests_total)");
+  inst("stddev by (job) (http_requests_total)");
+  inst("stdvar(temperature_celsius)");
+  inst("group(temperature_celsius)");
+  inst("http_requests_total % 7 == bool 0");
+  inst('node_info unless ignoring (version) temperature_celsius{region="eu"}');
+  inst("sum by (host) (temperature_celsius) / on (host) group_right node_info");
+  inst("temperature_celsius @ start() - temperature_celsius offset 1h");
+  inst(`avg_over_time(temperature_celsius[5m:20s] @ ${abs(25 * MIN)})`);
+  inst("rate(http_requests_total[5m])[20m:2m]");
+  inst("temperature_celsius[3m]", 20 * MIN + 30_000); // Across a 10 m block boundary.
+  inst("http_requests_total[90s] offset 9m", 20 * MIN);
+  inst("batch_jobs_running[2m]", 21 * MIN);
+  inst("count_over_time(batch_jobs_running[5m])", 22 * MIN);
+  inst("temperature_celsius", 40 * MIN); // On a window edge.
+  inst("temperature_celsius", 44 * MIN + 59_000);
+  inst("temperature_celsius", 50 * MIN); // After the last sample, within the lookback.
+  inst("temperature_celsius", -MIN); // Before the first sample.
+
+  rng("temperature_celsius", -10 * MIN, 50 * MIN + 1_000, 90_000); // Past both ends.
+  rng("rate(http_requests_total[3m])", 19 * MIN, 21 * MIN + 500, 7_000); // Step < scrape.
+  rng("temperature_celsius", -3 * H, -2 * H + 45_000, MIN); // Wholly before the data.
+  rng("sum by (region) (rate(http_requests_total[5m]))", 0, 45 * MIN - 1, 5 * MIN);
+  rng("temperature_celsius @ end()", 10 * MIN, 30 * MIN + 17_000, MIN);
+  rng("rate(http_requests_total[5m] @ start())", 10 * MIN, 30 * MIN + 17_000, MIN);
+  rng(`temperature_celsius @ ${abs(22 * MIN)}`, 10 * MIN, 30 * MIN + 17_000, MIN);
+  rng("temperature_celsius offset -3m", 5 * MIN + 1, 40 * MIN, 45_000);
+  rng("http_requests_total offset 7m", 5 * MIN + 1, 40 * MIN, 45_000);
+  rng("max_over_time(temperature_celsius[10m:1m])", 10 * MIN, 44 * MIN + 30_000, MIN);
+  rng(
+    "deriv(rate(http_requests_total[2m])[8m:30s] offset 1m)",
+    12 * MIN + 3_000,
+    43 * MIN,
+    2 * MIN,
+  );
+  rng("batch_jobs_running", 19 * MIN, 26 * MIN + 5_000, 10_000); // Over the staleness marker.
+  rng("last_over_time(batch_jobs_running[2m])", 19 * MIN, 26 * MIN + 5_000, 10_000);
+  rng(`stddev_over_time(${G}[6m])`, 7 * MIN + 11, 41 * MIN, 53_000);
+  rng(`quantile(0.9, ${G})`, 0, 44 * MIN + 59_000, MIN);
+  rng("max by (host) (temperature_celsius)", 0, 44 * MIN + 59_000, 15_000);
+  rng("topk(3, rate(http_requests_total[5m]))", 6 * MIN, 44 * MIN + 1, MIN);
+  rng('count_values("v", batch_jobs_running)', 10 * MIN, 25 * MIN + 1, MIN);
+  rng("vector(1)", 3 * MIN, 4 * MIN + 59_999, MIN);
+  rng("histogram_quantile(0.9, rate(request_duration_seconds_bucket[5m]))", 5 * MIN, 45 * MIN, MIN);
+  return list;
+}
+
+/** Each range query, then the same shifted by a few steps (with an unaligned end). */
+function withShifted(list: Query[]): Query[] {
+  const out = [...list];
+  for (const q of list) {
+    if (!q.range) continue;
+    const { from, to, step } = q.range;
+    out.push({ q: q.q, range: { from: from - 3 * step, to: to - 2 * step + 1, step } });
+  }
+  return out;
+}
+
+const ALL = withShifted([...queries(), ...moreQueries()]);
+
+/**
+ * The queries a 1 m tier answers exactly as raw data: evaluation times on
+ * the minute (the data never has a sample on one), ranges of whole minutes,
+ * no NaN samples under sums (the tier's aggregates skip NaN).
+ */
+function tierQueries(): Query[] {
+  const list: Query[] = [];
+  const R = { from: 10 * MIN, to: 44 * MIN, step: MIN };
+  const R2 = { from: 4 * MIN, to: 42 * MIN, step: 2 * MIN };
+  const both = (q: string, at = 30 * MIN) =>
+    list.push({ q, at }, { q, range: R }, { q, range: R2 });
+  both("temperature_celsius");
+  both("http_requests_total");
+  both("node_info");
+  both("batch_jobs_running", 21 * MIN);
+  both("timestamp(temperature_celsius)");
+  both("min_over_time(temperature_celsius[5m])");
+  both("max_over_time(temperature_celsius[10m])");
+  both("max_over_time(http_requests_total[3m])");
+  both('sum_over_time(temperature_celsius{host!="h-2"}[4m])');
+  both("last_over_time(temperature_celsius[5m])");
+  both("present_over_time(batch_jobs_running[2m])", 22 * MIN);
+  both("sum by (region) (temperature_celsius)");
+  both("max by (host) (temperature_celsius)");
+  both('quantile(0.9, temperature_celsius{host!="h-2"})');
+  both("topk(2, http_requests_total)");
+  both("sum by (job) (http_requests_total)");
+  return list;
+}
+
+const TIER = tierQueries();
+
+/** A database lineage and the API over it, as main.ts wires them. */
+interface Stack {
+  db: DB;
+  /** The API with the range cache on. */
+  cached: Hono;
+  /** The API without a cache. */
+  plain: Hono;
+  cache: RangeResultCache;
+}
+
+let now = T0 + H;
+
+async function openStack(dir: string, extra: Partial<OpenOptions>): Promise<Stack> {
+  const late: { cache?: RangeResultCache } = {}; // Set once the database is open.
+  const db = await openDB({
+    dir,
+    now: () => now,
+    backgroundIntervalMs: 0,
+    useWorker: false,
+    downsampling: [],
+    outOfOrderWindowMs: 2 * H,
+    onOldWrite: (minT, maxT) => late.cache?.invalidate(minT, maxT),
+    ...extra,
+  });
+  const cache = late.cache = new RangeResultCache({
+    maxBytes: 8 << 20,
+    immutableBefore: () => db.headMinT() ?? now,
+  });
+  const r = resolveConfig({});
+  if (!r.ok) throw new Error(r.errors.join("; "));
+  const api = (rangeCache?: RangeResultCache) =>
+    apiRoutes({
+      engine: () => createEngine({ querier: db }),
+      querier: db,
+      config: () => r.config,
+      startedAt: new Date(T0),
+      flags: {},
+      reloadState: () => ({ ok: true, at: new Date(T0) }),
+      now: () => now,
+      rangeCache,
+    });
+  return { db, cached: api(cache), plain: api(), cache };
+}
+
+/** Appends `data` (samples passing `keep`) in one batch per minute of data, as ingest would. */
+async function load(db: DB, data: Built[], keep: (i: number) => boolean): Promise<number> {
+  let total = 0;
+  for (let m = 0; m <= 46; m++) {
+    const lo = T0 + m * MIN, hi = lo + MIN;
+    const b = new SampleBatch();
+    for (const s of data) {
+      const ref = b.addSeries(s.labels, JSON.stringify(s.labels));
+      for (let i = 0; i < s.t.length; i++) {
+        if (s.t[i]! >= lo && s.t[i]! < hi && keep(i)) b.add(ref, s.t[i]!, s.v[i]!);
+      }
+    }
+    const res = await db.append(b);
+    assert.equal(res.accepted, b.length, `minute ${m}: ${JSON.stringify(res)}`);
+    total += b.length;
+  }
+  return total;
+}
+
+/** The whole answer, normalised: status, error, result, warnings and infos. */
+async function answer(app: Hono, q: Query): Promise<string> {
+  const res = await app.request(queryPath(q, T0));
+  const body = await res.json();
+  const a = body.status === "success"
+    ? {
+      status: "success",
+      resultType: body.data.resultType,
+      result: body.data.result,
+      warnings: body.warnings ?? [],
+      infos: body.infos ?? [],
+    }
+    : { status: body.status, code: res.status, errorType: body.errorType, error: body.error };
+  return JSON.stringify(normalise(a as Answer, q.ordered ?? false));
+}
+
+async function answers(app: Hono, list: Query[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const q of list) out.push(await answer(app, q));
+  return out;
+}
+
+function describe(q: Query): string {
+  return q.range
+    ? `${q.q} (range ${q.range.from / 1000}s..${q.range.to / 1000}s step ${q.range.step / 1000}s)`
+    : `${q.q} (instant at +${q.at! / 1000}s)`;
+}
+
+/** Differences between a state's answers and the reference, one line each. */
+function compare(state: string, list: Query[], got: string[], want: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < list.length; i++) {
+    if (got[i] === want[i]) continue;
+    const d = firstDifference(JSON.parse(got[i]!), JSON.parse(want[i]!));
+    out.push(`${state}: ${describe(list[i]!)}\n    ${d.slice(0, 400)}`);
+  }
+  return out;
+}
+
+Deno.test({
+  name:
+    "PromQL answers are identical in every storage state, through the range cache cold and warm",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn(t) {
+    const failures: string[] = [];
+    let ref: string[] = [], tierRef: string[] = [];
+
+    /** Checks one state: no cache, then the range cache cold, then warm. */
+    const check = async (state: string, s: Stack, opts: { cache?: boolean } = {}) => {
+      await t.step(state, async () => {
+        const before = failures.length;
+        failures.push(...compare(state, ALL, await answers(s.plain, ALL), ref));
+        if (opts.cache ?? true) {
+          s.cache.clear();
+          failures.push(...compare(`${state}, cache cold`, ALL, await answers(s.cached, ALL), ref));
+          const hits = s.cache.stats().hits;
+          failures.push(...compare(`${state}, cache warm`, ALL, await answers(s.cached, ALL), ref));
+          if (s.db.headMinT() === null) {
+            // Everything is immutable: the warm pass is answered from the cache.
+            assert.ok(s.cache.stats().hits > hits, `${state}: ${JSON.stringify(s.cache.stats())}`);
+          }
+        }
+        assert.equal(failures.length, before, failures.slice(before, before + 20).join("\n"));
+      });
+    };
+
+    // Lineage A: one 2 h block window holds all the data.
+    const dirA = await Deno.makeTempDir({ prefix: "perch-states-a-" });
+    let a = await openStack(dirA, { blockRangeMs: 2 * H });
+    const n = await load(a.db, DATA, () => true);
+    assert.ok(n > 4000, `${n} samples`);
+    ref = await answers(a.plain, ALL);
+    tierRef = await answers(a.plain, TIER);
+    const nonEmpty = ref.filter((x) => /"result":\[\{/.test(x) || /"result":\[[\d.]/.test(x));
+    assert.ok(nonEmpty.length >= ALL.length * 0.8, `${nonEmpty.length}/${ALL.length} non-empty`);
+    assert.ok(
+      ref.some((x) => x.includes('"status":"error"')) &&
+        ref.some((x) => x.includes('warnings":["')),
+      "the reference has errors and warnings to compare",
+    );
+    await check("head", a);
+
+    await a.db.close();
+    a = await openStack(dirA, { blockRangeMs: 2 * H });
+    let st = await a.db.stats();
+    assert.deepEqual([st.blocks, st.headSamples], [0, n], "restart replays the WAL into the head");
+    await check("restart (WAL replay)", a);
+
+    await a.db.flush();
+    st = await a.db.stats();
+    assert.deepEqual([st.blocks, st.headSamples], [1, 0]);
+    await check("flushed block", a);
+
+    await a.db.close();
+    a = await openStack(dirA, { blockRangeMs: 2 * H });
+    assert.equal((await a.db.stats()).blocks, 1);
+    await check("restart (blocks)", a);
+    await a.db.close();
+    await Deno.remove(dirA, { recursive: true });
+
+    // Lineage B: 10 m block windows; a quarter of the samples arrive late,
+    // after the rest was flushed.
+    const dirB = await Deno.makeTempDir({ prefix: "perch-states-b-" });
+    let b = await openStack(dirB, { blockRangeMs: 10 * MIN });
+    const early = await load(b.db, DATA, (i) => i % 4 !== 1);
+    await b.db.flush(); // Appends already flushed and compacted complete windows.
+    st = await b.db.stats();
+    assert.ok(st.blocks >= 2 && st.headSamples === 0, JSON.stringify(st));
+    // Warm the cache on the early data: the late writes below must invalidate it.
+    await answers(b.cached, ALL);
+    assert.ok(b.cache.stats().extents > 0);
+    const late = await load(b.db, DATA, (i) => i % 4 === 1);
+    assert.equal(early + late, n);
+    await check("late samples in the head over flushed blocks", b);
+
+    // The same cache, warmed on early data, now serves the merged data.
+    await b.db.flush();
+    const flushed = await b.db.stats();
+    assert.ok(flushed.blocks > st.blocks && flushed.headSamples === 0, JSON.stringify(flushed));
+    await t.step("late samples flushed, cache warmed before they arrived", async () => {
+      const got = compare("stale cache", ALL, await answers(b.cached, ALL), ref);
+      assert.equal(got.length, 0, got.slice(0, 20).join("\n"));
+    });
+    await check("late samples flushed into overlapping blocks", b);
+
+    await b.db.maintenance();
+    st = await b.db.stats();
+    assert.ok(
+      st.compactions > flushed.compactions && st.blocks < flushed.blocks,
+      JSON.stringify(st),
+    );
+    await check("compacted blocks with late samples merged", b);
+
+    await b.db.close();
+    b = await openStack(dirB, { blockRangeMs: 10 * MIN });
+    await check("restart after compaction", b);
+    await b.db.close();
+
+    // A 1 m tier: every block is older than an hour once the clock moves on.
+    now = T0 + 24 * H;
+    b = await openStack(dirB, {
+      blockRangeMs: 10 * MIN,
+      downsampling: [{ afterMs: H, resolutionMs: MIN }],
+    });
+    await b.db.maintenance();
+    st = await b.db.stats();
+    assert.ok(st.downsamplings > 0 && st.headSamples === 0, JSON.stringify(st));
+    await t.step("downsampled 1 m tier (exact-semantics queries)", async () => {
+      const got = compare("1m tier", TIER, await answers(b.plain, TIER), tierRef);
+      assert.equal(got.length, 0, got.slice(0, 20).join("\n"));
+      const cold = compare("1m tier, cache", TIER, await answers(b.cached, TIER), tierRef);
+      const warm = compare("1m tier, cache warm", TIER, await answers(b.cached, TIER), tierRef);
+      assert.equal(cold.length + warm.length, 0, [...cold, ...warm].slice(0, 20).join("\n"));
+    });
+    await b.db.close();
+    await Deno.remove(dirB, { recursive: true });
+  },
+});
