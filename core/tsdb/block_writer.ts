@@ -15,7 +15,15 @@
 import { chunkMeta, decodeChunkInto } from "./chunk.ts";
 import { BlockFileWriter, type BlockMeta, BlockReader } from "./block.ts";
 import { mergeSamples, type Samples } from "./head.ts";
-import { AGG, AGG_SLOTS, aggRef, downsampleSeries, type DownsampleSource } from "./downsample.ts";
+import {
+  AGG,
+  AGG_SLOTS,
+  aggRef,
+  downsampleSeries,
+  type DownsampleSource,
+  mergeIntoTier,
+  type SeriesAggregates,
+} from "./downsample.ts";
 
 /** Head chunks of one window: series i owns chunks [chunkStart[i], chunkStart[i+1]). */
 export interface FlushJob {
@@ -42,7 +50,10 @@ export interface CompactJob {
 /**
  * Block `input` (raw, or a finer tier) rewritten at `resolution` ms into
  * block `seq`; `counters` lists the series refs (ascending) that get the
- * counter aggregate.
+ * counter aggregate. `merge` lists downsampled blocks that already cover
+ * part of the input's time: their aggregates and the input are merged into
+ * the one output (late data into a downsampled window, see
+ * {@linkcode mergeIntoTier}).
  */
 export interface DownsampleJob {
   kind: "downsample";
@@ -53,6 +64,7 @@ export interface DownsampleJob {
   input: number;
   resolution: number;
   counters: Uint32Array;
+  merge?: number[];
 }
 
 /** A job for the block worker. */
@@ -136,39 +148,63 @@ async function runCompact(job: CompactJob): Promise<BlockMeta> {
   }
 }
 
+/** Aggregates of `ref` in a downsampled block's read result, or undefined. */
+function tierParts(got: Map<number, Samples>, ref: number): Map<number, Samples> | undefined {
+  let parts: Map<number, Samples> | undefined;
+  for (const a of ALL_AGGS) {
+    const x = got.get(aggRef(ref, a));
+    if (x) (parts ??= new Map()).set(a, x);
+  }
+  return parts;
+}
+
 async function runDownsample(job: DownsampleJob): Promise<BlockMeta> {
   const r = await BlockReader.open(job.dir, job.input);
+  const into: BlockReader[] = [];
   let w: BlockFileWriter | undefined;
   try {
+    for (const seq of job.merge ?? []) into.push(await BlockReader.open(job.dir, seq));
     const fromTier = (r.meta.resolution ?? 0) > 0;
-    // Series refs of the input (pseudo-refs of a tier map back to ref / 8).
-    const refs: number[] = [];
-    for (const x of r.refs) {
-      const ref = fromTier ? Math.floor(x / AGG_SLOTS) : x;
-      if (refs.length === 0 || refs[refs.length - 1] !== ref) refs.push(ref);
-    }
+    // Series refs of the inputs (pseudo-refs of a tier map back to ref / 8).
+    const all = new Set<number>();
+    for (const x of r.refs) all.add(fromTier ? Math.floor(x / AGG_SLOTS) : x);
+    for (const m of into) for (const x of m.refs) all.add(Math.floor(x / AGG_SLOTS));
+    const refs = [...all].sort((a, b) => a - b);
     const counters = new Set(job.counters);
-    w = await BlockFileWriter.create(job.dir, job.seq, job.level, undefined, job.resolution);
+    const level = Math.max(job.level, ...into.map((m) => m.meta.level));
+    w = await BlockFileWriter.create(job.dir, job.seq, level, undefined, job.resolution);
     const batch = 256;
     for (let i = 0; i < refs.length; i += batch) {
       const part = refs.slice(i, i + batch);
-      const want = fromTier ? part.flatMap((ref) => ALL_AGGS.map((a) => aggRef(ref, a))) : part;
-      const got = await r.read(want, -Infinity, Infinity);
+      const aggs = part.flatMap((ref) => ALL_AGGS.map((a) => aggRef(ref, a)));
+      const got = await r.read(fromTier ? aggs : part, -Infinity, Infinity);
+      const old: Map<number, Samples>[] = [];
+      for (const m of into) old.push(await m.read(aggs, -Infinity, Infinity));
       for (const ref of part) {
-        let src: DownsampleSource;
+        const counter = counters.has(ref);
+        let src: DownsampleSource | undefined;
         if (fromTier) {
-          const parts = new Map<number, Samples>();
-          for (const a of ALL_AGGS) {
-            const x = got.get(aggRef(ref, a));
-            if (x) parts.set(a, x);
-          }
-          src = { kind: "agg", parts };
+          const parts = tierParts(got, ref);
+          if (parts) src = { kind: "agg", parts };
         } else {
           const x = got.get(ref);
-          if (!x) continue;
-          src = { kind: "raw", s: x };
+          if (x) src = { kind: "raw", s: x };
         }
-        const out = downsampleSeries(src, job.resolution, counters.has(ref));
+        // Existing aggregates of this series, oldest block first.
+        let tier: Map<number, Samples> | undefined;
+        for (const g of old) {
+          const p = tierParts(g, ref);
+          if (!p) continue;
+          tier = tier
+            ? mergeIntoTier(tier, { kind: "agg", parts: p }, job.resolution, counter).parts
+            : p;
+        }
+        let out: SeriesAggregates;
+        if (tier && src) out = mergeIntoTier(tier, src, job.resolution, counter);
+        else if (tier) {
+          out = downsampleSeries({ kind: "agg", parts: tier }, job.resolution, counter);
+        } else if (src) out = downsampleSeries(src, job.resolution, counter);
+        else continue;
         for (const a of ALL_AGGS) {
           const x = out.parts.get(a);
           if (x) await w.add(aggRef(ref, a), x.t, x.v);
@@ -181,6 +217,7 @@ async function runDownsample(job: DownsampleJob): Promise<BlockMeta> {
     throw e;
   } finally {
     await r.close();
+    for (const m of into) await m.close();
   }
 }
 
@@ -441,7 +478,10 @@ export class BlockWriter {
     Deno.unrefTimer(this.#idleTimer as unknown as number);
   }
 
-  /** Rewrites block `input` at `resolution` ms as block `seq`. */
+  /**
+   * Rewrites block `input` at `resolution` ms as block `seq`, merged with
+   * the downsampled blocks `merge` (ascending seq) when given.
+   */
   downsample(
     dir: string,
     seq: number,
@@ -449,6 +489,7 @@ export class BlockWriter {
     input: number,
     resolution: number,
     counters: Uint32Array,
+    merge: number[] = [],
   ): Promise<BlockMeta> {
     const job: DownsampleJob = {
       kind: "downsample",
@@ -459,6 +500,7 @@ export class BlockWriter {
       input,
       resolution,
       counters,
+      merge,
     };
     return this.#run(job, [counters.buffer as ArrayBuffer]);
   }

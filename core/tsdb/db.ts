@@ -1037,6 +1037,7 @@ export class DB implements Appender, Querier {
     let done = 0;
     for (const b of [...this.#blocks.values()].sort((x, y) => x.meta.seq - y.meta.seq)) {
       if (done >= max || this.#closed) return;
+      if (!this.#blocks.has(b.meta.seq)) continue; // merged into a tier this round
       let tier: DownsamplingTier | undefined;
       for (const t of tiers) if (b.meta.maxT < now - t.afterMs) tier = t;
       if (!tier || tier.resolutionMs <= (b.meta.resolution ?? 0)) continue;
@@ -1045,17 +1046,35 @@ export class DB implements Appender, Querier {
     }
   }
 
+  /**
+   * Downsampled blocks (other than `b`) whose windows at `resolution` overlap
+   * `b`: late data into a downsampled window is merged into them.
+   */
+  #tiersOverlapping(b: BlockReader, resolution: number): BlockReader[] {
+    const lo = Math.floor(b.meta.minT / resolution) * resolution;
+    const hi = (Math.floor(b.meta.maxT / resolution) + 1) * resolution - 1;
+    const out: BlockReader[] = [];
+    for (const x of this.#blocks.values()) {
+      const m = x.meta;
+      if (x === b || !m.resolution || m.resolution > resolution) continue;
+      if (b.meta.resolution && m.resolution <= b.meta.resolution) continue;
+      const xlo = Math.floor(m.minT / resolution) * resolution;
+      if (m.maxT >= lo && xlo <= hi) out.push(x);
+    }
+    return out.sort((x, y) => x.meta.seq - y.meta.seq);
+  }
+
   async #downsampleBlock(b: BlockReader, resolution: number): Promise<void> {
     const meta0 = b.meta;
+    const into = this.#tiersOverlapping(b, resolution);
     const seq = this.#nextSeq++;
     try {
       const metadata = this.#index.metadata();
       const counters: number[] = [];
-      let prev = -1;
-      for (const x of b.refs) {
-        const ref = meta0.resolution ? Math.floor(x / 8) : x;
-        if (ref === prev) continue;
-        prev = ref;
+      const refs = new Set<number>();
+      for (const x of b.refs) refs.add(meta0.resolution ? Math.floor(x / 8) : x);
+      for (const t of into) for (const x of t.refs) refs.add(Math.floor(x / 8));
+      for (const ref of [...refs].sort((x, y) => x - y)) {
         const name = this.#index.labels(ref)?.find((l) => l.name === "__name__")?.value;
         if (isCounterLike(name, name ? metadata.get(name)?.type : undefined)) counters.push(ref);
       }
@@ -1066,14 +1085,17 @@ export class DB implements Appender, Querier {
         meta0.seq,
         resolution,
         new Uint32Array(counters),
+        into.map((t) => t.meta.seq),
       );
       const r = await BlockReader.open(this.#blocksDir, seq);
       this.#blocks.set(seq, r);
-      await this.#kv.atomic()
+      let op = this.#kv.atomic()
         .set(blockKey(seq), { minT: meta.minT, maxT: meta.maxT, level: meta.level })
-        .delete(blockKey(meta0.seq))
-        .commit();
+        .delete(blockKey(meta0.seq));
+      for (const t of into) op = op.delete(blockKey(t.meta.seq));
+      await op.commit();
       await this.#markDeleted(meta0.seq);
+      for (const t of into) await this.#markDeleted(t.meta.seq);
       this.#notifyOld(meta0.minT, meta0.maxT);
       this.#c.downsamplings++;
       this.#c.blockBytesWritten += meta.bytes;
@@ -1082,6 +1104,7 @@ export class DB implements Appender, Querier {
         output: seq,
         resolutionMs: resolution,
         bytes: [meta0.bytes, meta.bytes],
+        ...(into.length ? { mergedInto: into.map((t) => t.meta.seq) } : {}),
       });
     } catch (e) {
       this.#c.downsamplingFailures++;

@@ -194,3 +194,115 @@ export function isCounterLike(name: string | undefined, type: string | undefined
   if (type === "gauge") return false;
   return name !== undefined && /_(total|count|sum|bucket)$/.test(name);
 }
+
+/** Merges two ascending runs keeping both points on equal timestamps (`a`'s first). */
+function unionRuns(a: Samples | undefined, b: Samples | undefined): Samples | undefined {
+  if (!a || a.t.length === 0) return b;
+  if (!b || b.t.length === 0) return a;
+  const n = a.t.length + b.t.length;
+  const t = new Float64Array(n), v = new Float64Array(n);
+  let i = 0, j = 0, k = 0;
+  while (i < a.t.length || j < b.t.length) {
+    if (j >= b.t.length || (i < a.t.length && a.t[i] <= b.t[j])) {
+      t[k] = a.t[i];
+      v[k++] = a.v[i++];
+    } else {
+      t[k] = b.t[j];
+      v[k++] = b.v[j++];
+    }
+  }
+  return { t, v };
+}
+
+/** `s` without the points at timestamps in `drop` (ascending). */
+function without(s: Samples | undefined, drop: readonly number[]): Samples | undefined {
+  if (!s || drop.length === 0) return s;
+  const t: number[] = [], v: number[] = [];
+  let j = 0;
+  for (let i = 0; i < s.t.length; i++) {
+    while (j < drop.length && drop[j] < s.t[i]) j++;
+    if (j < drop.length && drop[j] === s.t[i]) continue;
+    t.push(s.t[i]);
+    v.push(s.v[i]);
+  }
+  return { t: new Float64Array(t), v: new Float64Array(v) };
+}
+
+/**
+ * Merges late data into the aggregates of a downsampled series: the result
+ * has one point per `resolution` window, as if the late samples had been
+ * there when the window was downsampled. `tier` holds the existing
+ * aggregates (at `resolution` or finer); `late` is raw samples or a finer
+ * tier's aggregates.
+ *
+ * Per window: count and sum add up, min and max combine, last is the point
+ * with the greater timestamp and the counter keeps both runs' points. Equal
+ * timestamps follow "last write wins" as far as aggregates allow: a late raw
+ * sample at the timestamp of the window's last aggregated sample (its
+ * `last` point) replaces that sample in last, count, sum and the counter
+ * (min and max cannot forget a value). Any other raw sample that was already
+ * aggregated cannot be recognised and is added.
+ */
+export function mergeIntoTier(
+  tier: ReadonlyMap<number, Samples>,
+  late: DownsampleSource,
+  resolution: number,
+  counter: boolean,
+): SeriesAggregates {
+  const add = downsampleSeries(late, resolution, counter).parts;
+  const base = new Map(tier);
+  const tl = tier.get(AGG.last);
+  if (late.kind === "raw" && tl) {
+    // Late raw samples that rewrite a window's last aggregated sample.
+    const raw = late.s.t;
+    const replaced: number[] = [];
+    const cnt = base.get(AGG.count), sum = base.get(AGG.sum);
+    const cv = cnt ? cnt.v.slice() : undefined, sv = sum ? sum.v.slice() : undefined;
+    const drop: number[] = [];
+    let j = 0;
+    for (let i = 0; i < tl.t.length; i++) {
+      const t = tl.t[i];
+      while (j < raw.length && raw[j] < t) j++;
+      if (j >= raw.length || raw[j] !== t) continue;
+      replaced.push(t);
+      const old = tl.v[i];
+      if (old !== old || !cnt || !cv) continue;
+      const k = binaryFind(cnt.t, t);
+      if (k < 0) continue;
+      cv[k] -= 1;
+      if (sv && sum && sum.t[k] === t) sv[k] -= old;
+      if (cv[k] <= 0) drop.push(t);
+    }
+    if (replaced.length > 0) {
+      if (cnt && cv) base.set(AGG.count, without({ t: cnt.t, v: cv }, drop)!);
+      if (sum && sv) base.set(AGG.sum, without({ t: sum.t, v: sv }, drop)!);
+      for (const a of [AGG.min, AGG.max]) {
+        const x = without(base.get(a), drop);
+        if (x) base.set(a, x);
+      }
+      for (const a of [AGG.last, AGG.counter]) {
+        const x = without(base.get(a), replaced);
+        if (x) base.set(a, x);
+      }
+    }
+  }
+  const merged = new Map<number, Samples>();
+  for (const a of Object.values(AGG)) {
+    const x = unionRuns(base.get(a), add.get(a));
+    if (x && x.t.length > 0) merged.set(a, x);
+  }
+  if (counter && !merged.has(AGG.counter) && merged.has(AGG.last)) {
+    merged.set(AGG.counter, merged.get(AGG.last)!);
+  }
+  return downsampleSeries({ kind: "agg", parts: merged }, resolution, counter);
+}
+
+function binaryFind(t: Float64Array, x: number): number {
+  let lo = 0, hi = t.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (t[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < t.length && t[lo] === x ? lo : -1;
+}
