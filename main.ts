@@ -21,7 +21,12 @@ import { type DB, openDB } from "./core/tsdb/mod.ts";
 import { createEngine, type Engine, RangeResultCache } from "./core/promql/mod.ts";
 import { IngestPipeline } from "./core/ingest/mod.ts";
 import { createScrapeManager, parseScrapeConfigs, type ScrapeConfig } from "./core/scrape/mod.ts";
-import { createNotifier, type NotifyConfig, parseNotifyConfig } from "./core/notify/mod.ts";
+import {
+  createNotifier,
+  type NotifyConfig,
+  parseNotifyConfig,
+  type QueueOptions,
+} from "./core/notify/mod.ts";
 import { createRuleManager, engineQueryFunc } from "./core/rules/mod.ts";
 import { BUILTIN_RULE_FILES } from "./core/rules/_builtin_files.ts";
 import { DashboardStore, dirSource, provisionDashboards } from "./core/dashboards/mod.ts";
@@ -418,6 +423,7 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
     logger,
     registry,
     externalURL: config.server.external_url,
+    queue: deliveryOptions(config),
     maxSilenceDurationMs: config.silences.max_duration,
     silenceRetentionMs: config.silences.retention,
     // Above the longest rule interval, so a firing alert is refreshed in time.
@@ -428,7 +434,7 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
     start: () => notifier.start(),
     stop: () => notifier.stop(),
   });
-  reloadListeners.push((_c, p) => notifier.reload(p.notify));
+  reloadListeners.push((c, p) => notifier.reload(p.notify, deliveryOptions(c)));
 
   const rules = createRuleManager({
     kv: stateKv,
@@ -645,6 +651,15 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
 }
 
 /** `host:port` of the self-scrape target, as Prometheus names its own (`localhost:9090`). */
+/** The notification retry settings of a config. */
+function deliveryOptions(c: Config): QueueOptions {
+  return {
+    initialBackoffMs: c.notifications.min_backoff,
+    maxBackoffMs: c.notifications.max_backoff,
+    maxAgeMs: c.notifications.max_age,
+  };
+}
+
 function selfTargetAddress(hostname: string, port: number): string {
   const host = hostname === "0.0.0.0" || hostname === "::" ? "localhost" : hostname;
   return `${host.includes(":") ? `[${host}]` : host}:${port}`;

@@ -85,6 +85,8 @@ export interface DeliveryEntry {
   readonly alerts: readonly { fingerprint: string; alertname: string; status: string }[];
   /** `null` while pending. */
   readonly success: boolean | null;
+  /** How a finished delivery ended (absent in older entries and pending ones). */
+  readonly outcome?: "delivered" | "failed" | "superseded" | "expired" | string;
   readonly pending: boolean;
   readonly error?: string;
   readonly attempts: number;
@@ -134,7 +136,7 @@ export function sortSilences(list: readonly ApiSilence[]): ApiSilence[] {
 /** The outcome of a delivery as a short word and a detail. */
 export function deliveryResult(
   e: DeliveryEntry,
-): { kind: "sent" | "failed" | "pending"; text: string } {
+): { kind: "sent" | "failed" | "pending" | "superseded"; text: string } {
   if (e.pending || e.success === null) {
     const next = e.nextAttemptAt
       ? `, next try ${new Date(e.nextAttemptAt).toLocaleTimeString()}`
@@ -146,6 +148,10 @@ export function deliveryResult(
   }
   if (e.success) {
     return { kind: "sent", text: e.attempts > 1 ? `sent after ${e.attempts} tries` : "sent" };
+  }
+  if (e.outcome === "superseded") {
+    const tries = e.attempts > 0 ? ` after ${e.attempts} tries` : "";
+    return { kind: "superseded", text: `replaced by a newer notification for the group${tries}` };
   }
   return {
     kind: "failed",

@@ -85,4 +85,21 @@ Deno.test("deliveryResult() tells sent, retried, failed and pending deliveries a
   const pending = deliveryResult({ ...base, success: null, pending: true, attempts: 2 });
   assert.equal(pending.kind, "pending");
   assert.match(pending.text, /attempt 2/);
+  const superseded = deliveryResult({
+    ...base,
+    success: false,
+    outcome: "superseded",
+    attempts: 9,
+  });
+  assert.equal(superseded.kind, "superseded");
+  assert.match(superseded.text, /replaced by a newer notification for the group after 9 tries/);
+  const expired = deliveryResult({
+    ...base,
+    success: false,
+    outcome: "expired",
+    attempts: 1400,
+    error: "expired: not delivered within 1d",
+  });
+  assert.equal(expired.kind, "failed");
+  assert.match(expired.text, /^gave up after 1400 tries: expired: not delivered/);
 });

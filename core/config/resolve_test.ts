@@ -179,3 +179,22 @@ Deno.test("restartOnlyChanges() reports settings read only at start (external UR
   assert.ok(changed.includes("global.evaluation_interval"), String(changed));
   assert.deepEqual(restartOnlyChanges(before, cfg("")), []);
 });
+
+Deno.test("resolveConfig() notification delivery: defaults and a named error", () => {
+  const c = configOf({});
+  assert.deepEqual(c.notifications, {
+    min_backoff: 1000,
+    max_backoff: 60_000,
+    max_age: 86_400_000,
+  });
+  const errors = errorsOf({ fileText: "notifications:\n  min_backoff: 2m\n  max_backoff: 1m\n" });
+  assert.ok(
+    errors.some((e) => e.includes("notifications.min_backoff") && e.includes("max_backoff")),
+    errors.join("\n"),
+  );
+  assert.ok(
+    errorsOf({ fileText: "notifications:\n  max_age: soon\n" }).some((e) =>
+      e.includes("notifications.max_age")
+    ),
+  );
+});

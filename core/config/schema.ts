@@ -197,10 +197,26 @@ export const configSchema = z.strictObject({
     /** How long expired silences stay visible for audit. */
     retention: duration("5d"),
   }).prefault({}),
+  /** Delivery of notifications: retried until delivered, superseded or older than max_age. */
+  notifications: z.strictObject({
+    /** First retry after a failed delivery; each next one waits ×1.5 longer. */
+    min_backoff: duration("1s"),
+    /** Longest wait between two tries of a receiver that is down. */
+    max_backoff: duration("1m"),
+    /** A notification not delivered this long after it was due is given up (logged, counted). */
+    max_age: duration("24h"),
+  }).prefault({}),
   dashboards: z.strictObject({
     provision_dir: z.string().prefault(""),
   }).prefault({}),
 }).superRefine((c, ctx) => {
+  if (c.notifications.min_backoff > c.notifications.max_backoff) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["notifications", "min_backoff"],
+      message: "must not be greater than notifications.max_backoff",
+    });
+  }
   if (c.global.scrape_timeout > c.global.scrape_interval) {
     ctx.addIssue({
       code: "custom",

@@ -42,12 +42,21 @@ export interface Recorded {
   readonly at: number;
 }
 
-/** A fetch that records requests and answers with `statuses` in turn (then 200). */
-export function fakeFetch(clock: { now(): number }, statuses: number[] = []) {
+/**
+ * A fetch that records requests and answers with `statuses` in turn (then
+ * 200), or with what `statuses(now)` says; status 0 is a refused connection.
+ */
+export function fakeFetch(
+  clock: { now(): number },
+  statuses: number[] | ((now: number) => number) = [],
+) {
   const requests: Recorded[] = [];
   const answered: number[] = [];
+  /** Clock time of every call, answered or not. */
+  const calls: number[] = [];
   const f = (input: string | URL | Request, init?: RequestInit) => {
-    const status = statuses.shift() ?? 200;
+    const status = typeof statuses === "function" ? statuses(clock.now()) : statuses.shift() ?? 200;
+    calls.push(clock.now());
     const text = String(init?.body ?? "");
     let body: unknown = text;
     try {
@@ -65,19 +74,24 @@ export function fakeFetch(clock: { now(): number }, statuses: number[] = []) {
     if (status === 0) return Promise.reject(new TypeError("connection refused"));
     return Promise.resolve(new Response(status === 200 ? "ok" : "nope", { status }));
   };
-  return { fetch: f as typeof fetch, requests, answered, statuses };
+  return { fetch: f as typeof fetch, requests, answered, calls, statuses };
 }
 
 /** A notifier on a fake clock with an in-memory KV. */
 export async function setup(
   raw: RawNotifyConfig,
-  opts: { statuses?: number[]; kv?: Deno.Kv; clock?: FakeClock } & Partial<NotifierOptions> = {},
+  opts: {
+    statuses?: number[] | ((now: number) => number);
+    kv?: Deno.Kv;
+    clock?: FakeClock;
+  } & Partial<NotifierOptions> = {},
 ): Promise<{
   notifier: Notifier;
   clock: FakeClock;
   kv: Deno.Kv;
   requests: Recorded[];
   answered: number[];
+  calls: number[];
   registry: Registry;
   [Symbol.asyncDispose](): Promise<void>;
 }> {
@@ -104,6 +118,7 @@ export async function setup(
     kv,
     requests: ff.requests,
     answered: ff.answered,
+    calls: ff.calls,
     registry,
     async [Symbol.asyncDispose]() {
       await notifier.stop();

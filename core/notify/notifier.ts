@@ -62,8 +62,11 @@ export interface Notifier {
   start(): Promise<void>;
   /** Stops timers and waits for attempts in flight. */
   stop(): Promise<void>;
-  /** Applies a new config (already validated by parseNotifyConfig). */
-  reload(config: NotifyConfig): void;
+  /**
+   * Applies a new config (already validated by parseNotifyConfig) and, when
+   * given, new retry settings.
+   */
+  reload(config: NotifyConfig, queue?: QueueOptions): void;
   readonly silences: SilencesApi;
   /** Delivery-log entries, newest first. */
   deliveryLog(opts?: { limit?: number; receiver?: string }): Promise<DeliveryLogEntry[]>;
@@ -98,7 +101,17 @@ export function createNotifier(opts: NotifierOptions): Notifier {
     }),
     failed: r.counter({
       name: "perch_notifications_failed_total",
-      help: "Notifications given up on after retries or a permanent error.",
+      help: "Notifications given up on after an error a retry cannot fix (e.g. HTTP 400, 401).",
+      labelNames,
+    }),
+    expired: r.counter({
+      name: "perch_notifications_expired_total",
+      help: "Notifications given up on because they were not delivered within the maximum age.",
+      labelNames,
+    }),
+    superseded: r.counter({
+      name: "perch_notifications_superseded_total",
+      help: "Undelivered notifications replaced by a newer one for the same group.",
       labelNames,
     }),
     retried: r.counter({
@@ -153,8 +166,9 @@ export function createNotifier(opts: NotifierOptions): Notifier {
       await dispatcher.stop();
       await queue.stop();
     },
-    reload(next) {
+    reload(next, queueOptions) {
       config = next;
+      if (queueOptions) queue.setOptions(queueOptions);
       dispatcher.reload(next);
     },
     silences: {

@@ -2,13 +2,22 @@
  * The durable delivery queue. Every notification is written to Deno KV as a
  * job before any delivery is tried; jobs are delivered per channel in the
  * order they were enqueued (a failing head job holds back the ones behind
- * it), retried with exponential backoff and jitter, and deleted in the same
- * atomic KV operation that writes their delivery-log entry. A restart reloads
- * pending jobs and carries on.
+ * it) and deleted in the same atomic KV operation that writes their
+ * delivery-log entry. A restart reloads pending jobs and carries on.
+ *
+ * A job whose delivery fails with a retryable error is never abandoned while
+ * it is still true: it is retried at Alertmanager's pace (1 s, growing ×1.5
+ * per try to at most 1 min, with jitter) until it is delivered, superseded by
+ * a newer job for the same group on the same channel (the older one is
+ * dropped and only the newest is sent, carrying the resolutions the older
+ * one would have told), or older than `maxAgeMs` (then it is logged as
+ * expired and counted). Errors a retry cannot fix (e.g. HTTP 400, 401) end
+ * the job at once.
  *
  * Per channel there is a token-bucket rate limit (limited jobs wait) and a
  * circuit breaker (after `breakerThreshold` consecutive failures the channel
- * pauses for `breakerCooldownMs`; the next attempt is a probe).
+ * pauses for `breakerCooldownMs`, at most the longest backoff; the next
+ * attempt is a probe). Both only delay: neither ever drops a job.
  *
  * Delivery is at least once towards the receiver: a crash after the receiver
  * accepted a notification but before the KV commit re-sends it, with the same
@@ -18,6 +27,7 @@
  * @module
  */
 import type { Logger } from "../logging/mod.ts";
+import { formatDuration } from "../model/units.ts";
 import type { Counter, Gauge, Histogram } from "../selfmon/mod.ts";
 import type { ChannelSender, SendResult } from "./channels/channel.ts";
 import type { Clock, TimerId } from "./clock.ts";
@@ -57,23 +67,36 @@ export interface DeliveryLogEntry {
   readonly state: "firing" | "resolved";
   readonly alerts: readonly { fingerprint: string; alertname: string; status: string }[];
   readonly success: boolean;
+  /**
+   * How delivery ended: delivered; failed (an error a retry cannot fix);
+   * superseded (a newer notification for the group replaced it); expired
+   * (not delivered within the maximum age). Absent in entries written
+   * before it existed: read `success`.
+   */
+  readonly outcome?: DeliveryOutcome;
   readonly error?: string;
   readonly attempts: number;
 }
 
+/** How a job left the queue. */
+export type DeliveryOutcome = "delivered" | "failed" | "superseded" | "expired";
+
 /** Retry and breaker settings. */
 export interface QueueOptions {
-  /** @default 5 */
-  readonly maxAttempts?: number;
-  /** First retry delay; doubles per attempt. @default 40s (5 tries span ~10 min) */
+  /** First retry delay; grows ×{@linkcode BACKOFF_FACTOR} per attempt. @default 1s */
   readonly initialBackoffMs?: number;
-  /** @default 5m */
+  /** Longest delay between two tries (also caps the jitter). @default 1m */
   readonly maxBackoffMs?: number;
   /** Random spread of each delay, ± this fraction. @default 0.2 */
   readonly jitter?: number;
+  /**
+   * A job not delivered this long after it was enqueued is given up:
+   * logged, counted and written to the delivery log as expired. @default 24h
+   */
+  readonly maxAgeMs?: number;
   /** @default 5 */
   readonly breakerThreshold?: number;
-  /** @default 2m */
+  /** Capped at `maxBackoffMs`. @default 1m */
   readonly breakerCooldownMs?: number;
   /** How long delivery-log entries are kept. @default 7 days */
   readonly logRetentionMs?: number;
@@ -86,6 +109,10 @@ export interface QueueMetrics {
   readonly sent: Counter;
   readonly failed: Counter;
   readonly retried: Counter;
+  /** Jobs dropped because a newer one for the same group replaced them. */
+  readonly superseded?: Counter;
+  /** Jobs given up after the maximum age. */
+  readonly expired?: Counter;
   readonly latency: Histogram;
   readonly queueLength?: Gauge;
 }
@@ -98,7 +125,13 @@ interface Lane {
   bucket?: TokenBucket;
 }
 
-/** Exponential backoff with jitter for the n-th retry (n ≥ 1). */
+/** Growth of the retry delay per attempt (Alertmanager's backoff multiplier). */
+export const BACKOFF_FACTOR = 1.5;
+
+/**
+ * Exponential backoff with jitter for the n-th retry (n ≥ 1): `initial` ×
+ * 1.5ⁿ⁻¹, spread by ± `jitter`, never above `max`.
+ */
 export function backoffMs(
   attempt: number,
   initial: number,
@@ -106,8 +139,13 @@ export function backoffMs(
   jitter: number,
   random: () => number,
 ): number {
-  const base = Math.min(max, initial * 2 ** (attempt - 1));
-  return Math.round(base * (1 + jitter * (2 * random() - 1)));
+  const base = Math.min(max, initial * BACKOFF_FACTOR ** (attempt - 1));
+  return Math.round(Math.min(max, base * (1 + jitter * (2 * random() - 1))));
+}
+
+/** Powers of two: the attempts whose failure is logged as a warning (the rest at debug). */
+function loudAttempt(n: number): boolean {
+  return (n & (n - 1)) === 0;
 }
 
 /** The durable queue; see the module doc. */
@@ -120,7 +158,7 @@ export class DeliveryQueue {
   readonly #metrics: QueueMetrics;
   readonly #config: () => NotifyConfig;
   readonly #lanes = new Map<string, Lane>();
-  readonly #o: Required<QueueOptions>;
+  #o: Required<QueueOptions>;
   #timer: TimerId | undefined;
   #timerAt = Infinity;
   #running = false;
@@ -144,17 +182,13 @@ export class DeliveryQueue {
     this.#fetch = opts.fetch;
     this.#metrics = opts.metrics;
     this.#config = opts.config;
-    const o = opts.options ?? {};
-    this.#o = {
-      maxAttempts: o.maxAttempts ?? 5,
-      initialBackoffMs: o.initialBackoffMs ?? 40_000,
-      maxBackoffMs: o.maxBackoffMs ?? 300_000,
-      jitter: o.jitter ?? 0.2,
-      breakerThreshold: o.breakerThreshold ?? 5,
-      breakerCooldownMs: o.breakerCooldownMs ?? 120_000,
-      logRetentionMs: o.logRetentionMs ?? 7 * 86_400_000,
-      random: o.random ?? Math.random,
-    };
+    this.#o = resolveOptions(opts.options ?? {});
+  }
+
+  /** Applies new retry settings (a config reload); pending jobs keep their next try time. */
+  setOptions(options: QueueOptions): void {
+    this.#o = resolveOptions(options);
+    this.#schedule();
   }
 
   /** Loads pending jobs from KV and starts delivering. */
@@ -192,7 +226,9 @@ export class DeliveryQueue {
   addToAtomic(op: Deno.AtomicOperation, job: Job): void {
     op.check({ key: KEYS.seen(job.id), versionstamp: null });
     op.set(KEYS.job(job.id), job);
-    op.set(KEYS.seen(job.id), job.createdAt, { expireIn: this.#o.logRetentionMs });
+    op.set(KEYS.seen(job.id), job.createdAt, {
+      expireIn: Math.max(this.#o.logRetentionMs, this.#o.maxAgeMs + 86_400_000),
+    });
   }
 
   /** Makes committed jobs visible to the delivery loop. */
@@ -252,19 +288,41 @@ export class DeliveryQueue {
     return c && c.type === j.channelType ? c : undefined;
   }
 
-  /** When a lane's head may be tried. */
+  /** The lane's token bucket for `head`'s channel, kept in step with the config. */
+  #bucket(lane: Lane, head: Job, now: number): TokenBucket | undefined {
+    const c = this.#channel(head);
+    if (!c?.rateLimit) return lane.bucket = undefined;
+    if (!lane.bucket || lane.bucket.limit !== c.rateLimit) {
+      lane.bucket = new TokenBucket(c.rateLimit, now);
+    }
+    return lane.bucket;
+  }
+
+  /** When the head may be sent: its next try, the breaker and the rate limit. */
+  #sendAt(lane: Lane, head: Job, now: number): number {
+    const t = Math.max(head.nextAttemptAt, lane.openUntil);
+    const bucket = this.#bucket(lane, head, now);
+    return bucket ? Math.max(t, bucket.readyAt(Math.max(now, t))) : t;
+  }
+
+  /**
+   * When the lane needs its turn: to send its head, or earlier to drop a
+   * head that a newer job of its group supersedes or that has expired.
+   */
   #readyAt(lane: Lane, now: number): number {
     const head = lane.jobs[0];
     if (!head || lane.busy) return Infinity;
-    let t = Math.max(head.nextAttemptAt, lane.openUntil);
-    const c = this.#channel(head);
-    if (c?.rateLimit) {
-      if (!lane.bucket || lane.bucket.limit !== c.rateLimit) {
-        lane.bucket = new TokenBucket(c.rateLimit, now);
-      }
-      t = Math.max(t, lane.bucket.readyAt(Math.max(now, t)));
-    } else lane.bucket = undefined;
-    return t;
+    if (this.#supersededAt(lane, 0) >= 0) return now;
+    return Math.min(this.#sendAt(lane, head, now), head.createdAt + this.#o.maxAgeMs);
+  }
+
+  /** The index of the newest job of the same group after `i`, or -1. */
+  #supersededAt(lane: Lane, i: number): number {
+    const key = lane.jobs[i]!.notification.groupKey;
+    for (let k = lane.jobs.length - 1; k > i; k--) {
+      if (lane.jobs[k]!.notification.groupKey === key) return k;
+    }
+    return -1;
   }
 
   #schedule(): void {
@@ -274,8 +332,7 @@ export class DeliveryQueue {
     for (const lane of this.#lanes.values()) {
       const t = this.#readyAt(lane, now);
       if (t <= now) {
-        lane.bucket?.take(now);
-        const p = this.#attempt(lane).finally(() => {
+        const p = this.#turn(lane).finally(() => {
           this.#inflight.delete(p);
           this.#schedule();
         });
@@ -294,86 +351,163 @@ export class DeliveryQueue {
     }
   }
 
-  async #attempt(lane: Lane): Promise<void> {
+  /** One turn of a lane: drop superseded and expired jobs, then try the head if it is due. */
+  async #turn(lane: Lane): Promise<void> {
     lane.busy = true;
     try {
-      const head = lane.jobs[0]!;
-      const job: Job = { ...head, attempts: head.attempts + 1 };
-      // Count the attempt durably first, so a crash loop cannot retry forever.
-      await this.#kv.set(KEYS.job(job.id), job);
-      lane.jobs[0] = job;
-      const channel = this.#channel(job);
-      let result: SendResult;
-      if (!channel) {
-        result = { ok: false, retry: false, error: "receiver or channel no longer configured" };
-      } else {
-        const sender = this.#senders[channel.type];
-        try {
-          result = await sender(job.notification, channel, {
-            fetch: this.#fetch,
-            logger: this.#log,
-            idempotencyKey: job.id,
-            now: this.#clock.now(),
-          });
-        } catch (e) {
-          result = { ok: false, retry: true, error: `BUG: sender threw: ${String(e)}` };
-        }
-      }
+      await this.#dropStale(lane);
+      const head = lane.jobs[0];
+      if (!head) return;
       const now = this.#clock.now();
-      if (result.ok) {
-        lane.failures = 0;
-        lane.openUntil = 0;
-        await this.#finish(lane, job, now, true);
-        return;
+      if (this.#sendAt(lane, head, now) > now) return;
+      lane.bucket?.take(now);
+      await this.#attempt(lane, head);
+    } finally {
+      lane.busy = false;
+    }
+  }
+
+  /**
+   * Drops every job that a newer job of its group follows in the lane (the
+   * newer one takes over the resolutions only the older one carried), and
+   * every job older than the maximum age.
+   */
+  async #dropStale(lane: Lane): Promise<void> {
+    for (let i = 0; i < lane.jobs.length;) {
+      const k = this.#supersededAt(lane, i);
+      if (k < 0) {
+        i++;
+        continue;
       }
-      lane.failures++;
+      const old = lane.jobs[i]!;
+      const newer = lane.jobs[k]!;
+      const merged = carryResolutions(old, newer);
+      const now = this.#clock.now();
+      const op = this.#kv.atomic().delete(KEYS.job(old.id));
+      op.set(
+        KEYS.log(now, old.id),
+        this.#entry(old, now, "superseded", `superseded by newer notification ${newer.id}`),
+        { expireIn: this.#o.logRetentionMs },
+      );
+      if (merged !== newer) op.set(KEYS.job(newer.id), merged);
+      await this.#commit(op);
+      // Jobs are only appended meanwhile, so both indexes still hold.
+      lane.jobs[k] = merged;
+      lane.jobs.splice(i, 1);
+      this.#updateGauge();
+      this.#metrics.superseded?.labels(old.receiver, old.channelType).inc();
+      this.#log.info("notification superseded by a newer one for its group", {
+        receiver: old.receiver,
+        channel: old.channelType,
+        group: old.notification.groupKey,
+        attempts: old.attempts,
+      });
+    }
+    const now = this.#clock.now();
+    for (const job of [...lane.jobs]) {
+      if (now - job.createdAt < this.#o.maxAgeMs) continue;
+      const error = `expired: not delivered within ${formatDuration(this.#o.maxAgeMs)}` +
+        (job.lastError ? `; last error: ${job.lastError}` : "");
+      this.#log.error("notification expired undelivered", {
+        receiver: job.receiver,
+        channel: job.channelType,
+        group: job.notification.groupKey,
+        attempts: job.attempts,
+        error,
+      });
+      await this.#finish(lane, { ...job, lastError: error }, now, "expired");
+    }
+  }
+
+  async #attempt(lane: Lane, head: Job): Promise<void> {
+    const job: Job = { ...head, attempts: head.attempts + 1 };
+    // Count the attempt durably first: a crash loop shows in the attempts.
+    await this.#kv.set(KEYS.job(job.id), job);
+    lane.jobs[0] = job;
+    const channel = this.#channel(job);
+    let result: SendResult;
+    if (!channel) {
+      result = { ok: false, retry: false, error: "receiver or channel no longer configured" };
+    } else {
+      const sender = this.#senders[channel.type];
+      try {
+        result = await sender(job.notification, channel, {
+          fetch: this.#fetch,
+          logger: this.#log,
+          idempotencyKey: job.id,
+          now: this.#clock.now(),
+        });
+      } catch (e) {
+        result = { ok: false, retry: true, error: `BUG: sender threw: ${String(e)}` };
+      }
+    }
+    const now = this.#clock.now();
+    if (result.ok) {
       if (lane.failures >= this.#o.breakerThreshold) {
-        lane.openUntil = now + this.#o.breakerCooldownMs;
-        this.#log.warn("notification channel circuit open", {
+        this.#log.info("notification channel recovered", {
+          receiver: job.receiver,
+          channel: job.channelType,
+          failures: lane.failures,
+        });
+      }
+      lane.failures = 0;
+      lane.openUntil = 0;
+      await this.#finish(lane, job, now, "delivered");
+      return;
+    }
+    lane.failures++;
+    if (lane.failures >= this.#o.breakerThreshold) {
+      lane.openUntil = now + Math.min(this.#o.breakerCooldownMs, this.#o.maxBackoffMs);
+      if (lane.failures === this.#o.breakerThreshold) {
+        this.#log.warn("notification channel circuit open; retrying at most every cooldown", {
           receiver: job.receiver,
           channel: job.channelType,
           failures: lane.failures,
           until: new Date(lane.openUntil).toISOString(),
         });
       }
-      if (result.retry && job.attempts < this.#o.maxAttempts) {
-        const delay = Math.max(
-          result.retryAfterMs ?? 0,
-          backoffMs(
-            job.attempts,
-            this.#o.initialBackoffMs,
-            this.#o.maxBackoffMs,
-            this.#o.jitter,
-            this.#o.random,
-          ),
-        );
-        const next: Job = { ...job, nextAttemptAt: now + delay, lastError: result.error };
-        await this.#kv.set(KEYS.job(job.id), next);
-        lane.jobs[0] = next;
-        this.#metrics.retried.labels(job.receiver, job.channelType).inc();
-        this.#log.warn("notification failed, will retry", {
-          receiver: job.receiver,
-          channel: job.channelType,
-          attempt: job.attempts,
-          retry_in_ms: delay,
-          error: result.error,
-        });
-        return;
-      }
-      this.#log.error("notification failed, giving up", {
+    }
+    if (!result.retry) {
+      this.#log.error("notification failed with an error a retry cannot fix", {
         receiver: job.receiver,
         channel: job.channelType,
         attempts: job.attempts,
         error: result.error,
       });
-      await this.#finish(lane, { ...job, lastError: result.error }, now, false);
-    } finally {
-      lane.busy = false;
+      await this.#finish(lane, { ...job, lastError: result.error }, now, "failed");
+      return;
     }
+    const delay = Math.max(
+      result.retryAfterMs ?? 0,
+      backoffMs(
+        job.attempts,
+        this.#o.initialBackoffMs,
+        this.#o.maxBackoffMs,
+        this.#o.jitter,
+        this.#o.random,
+      ),
+    );
+    // Not later than the expiry, which then ends the job on time.
+    const at = Math.min(now + delay, job.createdAt + this.#o.maxAgeMs);
+    const next: Job = { ...job, nextAttemptAt: at, lastError: result.error };
+    await this.#kv.set(KEYS.job(job.id), next);
+    lane.jobs[0] = next;
+    this.#metrics.retried.labels(job.receiver, job.channelType).inc();
+    const fields = {
+      receiver: job.receiver,
+      channel: job.channelType,
+      attempt: job.attempts,
+      retry_in_ms: at - now,
+      error: result.error,
+    };
+    // A receiver down for a day is tried ~1,500 times: warn on tries 1, 2, 4, 8, …
+    if (loudAttempt(job.attempts)) this.#log.warn("notification failed, will retry", fields);
+    else this.#log.debug("notification failed, will retry", fields);
   }
 
-  async #finish(lane: Lane, job: Job, now: number, success: boolean): Promise<void> {
-    const entry: DeliveryLogEntry = {
+  #entry(job: Job, now: number, outcome: DeliveryOutcome, error?: string): DeliveryLogEntry {
+    const success = outcome === "delivered";
+    return {
       id: job.id,
       time: now,
       createdAt: job.createdAt,
@@ -388,23 +522,68 @@ export class DeliveryQueue {
         status: a.status,
       })),
       success,
-      error: success ? undefined : job.lastError,
+      outcome,
+      error: success ? undefined : error ?? job.lastError,
       attempts: job.attempts,
     };
-    // Dequeue and log in one atomic step: a delivered job is never tried again.
-    const res = await this.#kv.atomic()
-      .delete(KEYS.job(job.id))
-      .set(KEYS.log(now, job.id), entry, { expireIn: this.#o.logRetentionMs })
-      .commit();
+  }
+
+  async #commit(op: Deno.AtomicOperation): Promise<void> {
+    const res = await op.commit();
     if (!res.ok) throw new Error("BUG: unconditional KV commit failed");
-    lane.jobs.shift();
+  }
+
+  /** Ends `job` (which is in `lane`): dequeue and log in one atomic step. */
+  async #finish(lane: Lane, job: Job, now: number, outcome: DeliveryOutcome): Promise<void> {
+    // A finished job is never tried again, also after a crash right here.
+    await this.#commit(
+      this.#kv.atomic()
+        .delete(KEYS.job(job.id))
+        .set(KEYS.log(now, job.id), this.#entry(job, now, outcome), {
+          expireIn: this.#o.logRetentionMs,
+        }),
+    );
+    const i = lane.jobs.findIndex((j) => j.id === job.id);
+    if (i >= 0) lane.jobs.splice(i, 1);
     this.#updateGauge();
     const labels = [job.receiver, job.channelType] as const;
-    if (success) {
+    if (outcome === "delivered") {
       this.#metrics.sent.labels(...labels).inc();
       this.#metrics.latency.labels(job.channelType).observe((now - job.createdAt) / 1000);
+    } else if (outcome === "expired") {
+      this.#metrics.expired?.labels(...labels).inc();
     } else {
       this.#metrics.failed.labels(...labels).inc();
     }
   }
+}
+
+function resolveOptions(o: QueueOptions): Required<QueueOptions> {
+  return {
+    initialBackoffMs: o.initialBackoffMs ?? 1_000,
+    maxBackoffMs: o.maxBackoffMs ?? 60_000,
+    jitter: o.jitter ?? 0.2,
+    maxAgeMs: o.maxAgeMs ?? 86_400_000,
+    breakerThreshold: o.breakerThreshold ?? 5,
+    breakerCooldownMs: o.breakerCooldownMs ?? 60_000,
+    logRetentionMs: o.logRetentionMs ?? 7 * 86_400_000,
+    random: o.random ?? Math.random,
+  };
+}
+
+/**
+ * `newer` with the resolved alerts that only `old` carried: a receiver that
+ * never got `old` still learns that those alerts resolved. Firing alerts of
+ * `old` missing from `newer` are no longer firing and are left out.
+ */
+export function carryResolutions(old: Job, newer: Job): Job {
+  const have = new Set(newer.notification.alerts.map((a) => a.fingerprint));
+  const extra = old.notification.alerts.filter((a) =>
+    a.status === "resolved" && !have.has(a.fingerprint)
+  );
+  if (extra.length === 0) return newer;
+  return {
+    ...newer,
+    notification: { ...newer.notification, alerts: [...newer.notification.alerts, ...extra] },
+  };
 }
