@@ -280,7 +280,14 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
     },
   });
   const storage = db!;
-  health.register("storage", () => storage.health());
+  health.register("storage", () => {
+    const h = storage.health();
+    return {
+      status: h.status,
+      message: h.message,
+      ...(h.incidents ? { details: { incidents: h.incidents } } : {}),
+    };
+  });
   registerStorageMetrics(registry, () => storage.stats());
 
   // Remote write out: endpoints read storage through their own cursors. Every

@@ -1,6 +1,8 @@
 /**
- * TSDB admin and status routes: `POST /api/v1/admin/tsdb/flush` and
- * `GET /api/v1/status/tsdb` (Prometheus's shape plus Perch's storage numbers).
+ * TSDB admin and status routes: `POST /api/v1/admin/tsdb/flush`,
+ * `POST /api/v1/admin/health/ack` (acknowledge storage incidents: health
+ * turns healthy again) and `GET /api/v1/status/tsdb` (Prometheus's shape plus
+ * Perch's storage numbers).
  *
  * @module
  */
@@ -10,6 +12,8 @@ import { type Labels, newMatcher, type Querier } from "../core/model/mod.ts";
 /** The storage facade the routes need. */
 export interface AdminStorage {
   flush(): Promise<void>;
+  /** Marks every open storage incident seen; resolves with how many. */
+  acknowledgeIncidents(): Promise<number>;
   stats(): Promise<{
     series: number;
     headSeries: number;
@@ -75,6 +79,11 @@ export function adminRoutes(deps: AdminDeps): Hono {
   app.post("/api/v1/admin/tsdb/flush", async (c) => {
     await deps.storage.flush();
     return c.json({ status: "success", data: {} });
+  });
+
+  app.post("/api/v1/admin/health/ack", async (c) => {
+    const acknowledged = await deps.storage.acknowledgeIncidents();
+    return c.json({ status: "success", data: { acknowledged } });
   });
 
   app.get("/api/v1/status/tsdb", async (c) => {

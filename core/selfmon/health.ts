@@ -12,6 +12,8 @@ export type HealthStatus = "healthy" | "degraded" | "unhealthy";
 export interface CheckResult {
   readonly status: HealthStatus;
   readonly message?: string;
+  /** Structured detail shown as is (storage: the unacknowledged incidents). */
+  readonly details?: Readonly<Record<string, unknown>>;
 }
 
 /** One check's latest result, as `/health` reports it. */
@@ -19,6 +21,7 @@ export interface CheckReport {
   readonly status: HealthStatus;
   readonly last_checked: string;
   readonly message: string;
+  readonly details?: Readonly<Record<string, unknown>>;
 }
 
 /** The `/health` document. */
@@ -86,7 +89,12 @@ export class HealthChecks {
     const checks: Record<string, CheckReport> = {};
     for (const [name, r] of results) {
       status = worstStatus(status, r.status);
-      checks[name] = { status: r.status, last_checked: at, message: r.message ?? "" };
+      checks[name] = {
+        status: r.status,
+        last_checked: at,
+        message: r.message ?? "",
+        ...(r.details ? { details: r.details } : {}),
+      };
     }
     return { status, timestamp: at, checks };
   }

@@ -30,6 +30,15 @@ export interface StorageStats {
   storageFullRejections: number;
   downsamplings: number;
   downsamplingFailures: number;
+  /** What recovery skipped, quarantined or rebuilt (core/tsdb/recovery.ts). */
+  incidents?: {
+    open: number;
+    byKind: Partial<Record<string, number>>;
+    samplesLost: number;
+    recordsSkipped: number;
+    bytesSkipped: number;
+    acknowledged: number;
+  };
 }
 
 /** Registers `perch_tsdb_*` metrics read from `stats()` at each collection. */
@@ -117,6 +126,54 @@ export function registerStorageMetrics(
     "Appends refused because the disk or budget was full.",
     (s) => s.storageFullRejections,
   );
+  const inc = (read: (i: NonNullable<StorageStats["incidents"]>) => number) => (s: StorageStats) =>
+    s.incidents ? read(s.incidents) : 0;
+  registry.collected("counter", {
+    name: "perch_storage_incidents_total",
+    help:
+      "Damage found by recovery since start, by kind (skipped WAL, quarantined file, rebuilt index, ...).",
+    labelNames: ["kind"],
+  }, () =>
+    Object.entries(last?.incidents?.byKind ?? {}).map(([kind, value]) => ({
+      labels: { kind },
+      value: value ?? 0,
+    })));
+  gauge(
+    "perch_storage_incidents_open",
+    "Storage incidents not yet acknowledged (POST /api/v1/admin/health/ack); health is degraded while above 0.",
+    inc((i) => i.open),
+  );
+  counter(
+    "perch_storage_incidents_acknowledged_total",
+    "Storage incidents acknowledged by an admin since start.",
+    inc((i) => i.acknowledged),
+  );
+  counter(
+    "perch_storage_lost_samples_total",
+    "Samples known lost to damage since start (a lower bound: damaged bytes hide how many they held).",
+    inc((i) => i.samplesLost),
+  );
+  counter(
+    "perch_storage_wal_skipped_bytes_total",
+    "Damaged WAL bytes skipped at replay since start.",
+    inc((i) => i.bytesSkipped),
+  );
+  counter(
+    "perch_storage_wal_skipped_records_total",
+    "Intact WAL records skipped at replay since start because they followed damage.",
+    inc((i) => i.recordsSkipped),
+  );
+  registry.collected("counter", {
+    name: "perch_storage_quarantined_files_total",
+    help: "Files moved to quarantine/ since start, by kind (block, kv).",
+    labelNames: ["kind"],
+  }, () => {
+    const k = last?.incidents?.byKind ?? {};
+    return [
+      { labels: { kind: "block" }, value: k.block_quarantined ?? 0 },
+      { labels: { kind: "kv" }, value: k.kv_quarantined ?? 0 },
+    ];
+  });
 }
 
 /** Counters of ingested samples, by protocol and rejection reason. */

@@ -51,6 +51,7 @@ import {
   QUARANTINE_DIR,
   TMP_SUFFIX,
   WAL_DIR,
+  walSegmentName,
 } from "./filenames.ts";
 import {
   decodeSamples,
@@ -63,9 +64,10 @@ import {
   Wal,
 } from "./wal.ts";
 import { commitBatched, SeriesIndex } from "./index.ts";
-import { REC_SAMPLES_V2, SampleDecoder, type SampleSource } from "./wal_codec.ts";
+import { REC_SAMPLES_SYNC, REC_SAMPLES_V2, SampleDecoder, type SampleSource } from "./wal_codec.ts";
+import { IncidentLog, type StorageIncident } from "./recovery.ts";
 import { concat, Head, type Samples } from "./head.ts";
-import { BlockCorruptError, BlockReader, type BlockSlice } from "./block.ts";
+import { BlockCorruptError, type BlockMeta, BlockReader, type BlockSlice } from "./block.ts";
 import { SampleBuf } from "./_sample_buf.ts";
 import { BlockWriteError, BlockWriter, isNoSpace, type SeriesChunks } from "./block_writer.ts";
 import { ChunkCorruptError, chunkMeta, decodeChunk } from "./chunk.ts";
@@ -150,6 +152,11 @@ export interface OpenOptions {
    * logged and ignored.
    */
   onOldWrite?: (minT: number, maxT: number) => void;
+  /**
+   * Where recovery records what it skipped, quarantined or rebuilt (shared
+   * with the KV files main.ts opens). @default the data dir's incidents.json
+   */
+  incidents?: IncidentLog;
   /** WAL write function (fault injection in tests). */
   walWrite?: (file: Deno.FsFile, data: Uint8Array) => Promise<void>;
 }
@@ -183,6 +190,12 @@ export interface DBStats {
   walBytesWritten: number;
   walTruncatedBytes: number;
   walCorruptSegments: number;
+  /** Damaged WAL bytes skipped at replay. */
+  walSkippedBytes: number;
+  /** Intact WAL records skipped at replay because they followed damage (until a sync point). */
+  walSkippedRecords: number;
+  /** Samples known lost at replay (in skipped records, or of series whose definition was lost). */
+  walLostSamples: number;
   blockBytesWritten: number;
   flushes: number;
   flushFailures: number;
@@ -192,12 +205,23 @@ export interface DBStats {
   downsamplingFailures: number;
   retentionDeletedBlocks: number;
   storageFullRejections: number;
+  /** Recovery incidents: open now, and counted since start. */
+  incidents: {
+    open: number;
+    byKind: Partial<Record<string, number>>;
+    samplesLost: number;
+    recordsSkipped: number;
+    bytesSkipped: number;
+    acknowledged: number;
+  };
 }
 
 /** Health for /health. */
 export interface DBHealth {
   status: "healthy" | "degraded" | "unhealthy";
   message: string;
+  /** Recovery incidents not yet acknowledged (see recovery.ts). */
+  incidents?: StorageIncident[];
 }
 
 interface Frozen {
@@ -219,6 +243,15 @@ function flushedKey(window: number): Deno.KvKey {
 }
 
 const noopLogger: Logger = () => {};
+
+/** "2024-01-01T00:00:00.000Z to 2024-01-01T02:00:00.000Z" (numbers when out of range). */
+function isoRange(minT: number, maxT: number): string {
+  const iso = (t: number) => {
+    const d = new Date(t);
+    return Number.isNaN(d.getTime()) ? String(t) : d.toISOString();
+  };
+  return `${iso(minT)} to ${iso(maxT)}`;
+}
 
 const TIER_AGGS = Object.values(AGG).sort((a, b) => a - b);
 
@@ -316,6 +349,7 @@ export class DB implements Appender, Querier {
   #kvBytes = 0;
   #closed = false;
   #problems = new Map<string, string>();
+  #incidents!: IncidentLog;
   #c = {
     corruptBlocks: 0,
     missingBlocks: 0,
@@ -323,6 +357,9 @@ export class DB implements Appender, Querier {
     samplesRejected: 0,
     walTruncatedBytes: 0,
     walCorruptSegments: 0,
+    walSkippedBytes: 0,
+    walSkippedRecords: 0,
+    walLostSamples: 0,
     blockBytesWritten: 0,
     flushes: 0,
     flushFailures: 0,
@@ -363,6 +400,7 @@ export class DB implements Appender, Querier {
   async _open(kv: Deno.Kv | undefined): Promise<void> {
     await Deno.mkdir(this.#blocksDir, { recursive: true });
     await Deno.mkdir(this.#walDir, { recursive: true });
+    this.#incidents = this.#opts.incidents ?? await IncidentLog.open(this.#dir, this.#now);
     if (kv) this.#kv = kv;
     else {
       this.#kv = await Deno.openKv(this.#kvPath);
@@ -444,11 +482,17 @@ export class DB implements Appender, Querier {
       known.delete(seq);
     }
     if (adopted > 0) await adopt.commit();
-    for (const [seq] of known) {
+    for (const [seq, entry] of known) {
       if (seq >= this.#nextSeq) this.#nextSeq = seq + 1;
       this.#c.missingBlocks++;
-      this.#problems.set(`missing:${seq}`, `block ${blockFileName(seq)} is missing`);
       this.#log("error", "block file missing", { block: blockFileName(seq) });
+      this.#incidents.add({
+        id: `block_missing:${seq}`,
+        kind: "block_missing",
+        file: `${BLOCKS_DIR}/${blockFileName(seq)}`,
+        message: `block ${blockFileName(seq)} (${isoRange(entry.minT, entry.maxT)}) is missing; ` +
+          "its samples are lost",
+      });
       await this.#kv.delete(blockKey(seq));
     }
   }
@@ -461,17 +505,29 @@ export class DB implements Appender, Querier {
     }
   }
 
-  async #quarantine(seq: number, e: unknown): Promise<void> {
+  async #quarantine(seq: number, e: unknown, meta?: BlockMeta): Promise<void> {
     await Deno.mkdir(this.#quarantineDir, { recursive: true });
     const from = joinPath(this.#blocksDir, blockFileName(seq));
     const to = joinPath(this.#quarantineDir, blockFileName(seq));
+    let bytes: number | undefined;
+    try {
+      bytes = (await Deno.stat(from)).size;
+    } catch { /* gone */ }
     await Deno.rename(from, to).catch(() => {});
     await this.#kv.delete(blockKey(seq));
     this.#c.corruptBlocks++;
-    this.#problems.set(`corrupt:${seq}`, `block ${blockFileName(seq)} is corrupt, quarantined`);
-    this.#log("error", "corrupt block quarantined", {
-      block: blockFileName(seq),
-      error: e instanceof Error ? e.message : String(e),
+    const why = e instanceof Error ? e.message : String(e);
+    this.#log("error", "corrupt block quarantined", { block: blockFileName(seq), error: why });
+    this.#incidents.add({
+      id: `block_quarantined:${seq}`,
+      kind: "block_quarantined",
+      file: `${BLOCKS_DIR}/${blockFileName(seq)}`,
+      quarantined: `${QUARANTINE_DIR}/${blockFileName(seq)}`,
+      message: `block ${blockFileName(seq)}${
+        meta ? ` (${isoRange(meta.minT, meta.maxT)})` : ""
+      } failed its checks (${why}) and was quarantined; its samples are not served`,
+      ...(meta ? { samples: meta.samples } : {}),
+      ...(bytes !== undefined ? { bytes } : {}),
     });
   }
 
@@ -479,64 +535,81 @@ export class DB implements Appender, Querier {
     let lastSeg = -1, lastW = NaN;
     let set: Set<number> | undefined;
     const decoder = new SampleDecoder();
+    // Samples of series whose definition was lost (per segment): dropped and counted.
+    const orphans = new Map<number, number>();
+    const track = (seg: number) => {
+      if (seg === lastSeg) return;
+      lastSeg = seg;
+      lastW = NaN;
+      set = this.#segWindows.get(seg);
+      if (!set) this.#segWindows.set(seg, set = new Set());
+    };
+    const apply = (seg: number, ref: number, t: number, v: number) => {
+      const w = Math.floor(t / this.#range);
+      const mark = this.#flushedMarks.get(w);
+      if (mark !== undefined && mark > seg) return;
+      if (this.#index.labels(ref) === undefined) {
+        orphans.set(seg, (orphans.get(seg) ?? 0) + 1);
+        return;
+      }
+      this.#head.append(ref, t, v);
+      if (t > this.#maxT) this.#maxT = t;
+      if (this.#oooWindow !== Infinity) this.#noteSeriesMaxT(ref, t);
+      if (w !== lastW) {
+        set!.add(w);
+        lastW = w;
+      }
+    };
     const res = await replayWal(this.#walDir, (type, r, seg) => {
       if (type === REC_SERIES) {
         for (const d of decodeSeries(r)) {
           this.#index.restore(d.ref, d.labels);
           this.#logged.add(d.ref);
         }
-      } else if (type === REC_SAMPLES_V2) {
-        if (seg !== lastSeg) {
-          lastSeg = seg;
-          lastW = NaN;
-          set = this.#segWindows.get(seg);
-          if (!set) this.#segWindows.set(seg, set = new Set());
-        }
-        decoder.decode(r, seg, (ref, t, v) => {
-          const w = Math.floor(t / this.#range);
-          const mark = this.#flushedMarks.get(w);
-          if (mark !== undefined && mark > seg) return;
-          if (this.#index.labels(ref) === undefined) {
-            throw new Error(`samples for unknown series ref ${ref}`);
-          }
-          this.#head.append(ref, t, v);
-          if (t > this.#maxT) this.#maxT = t;
-          if (this.#oooWindow !== Infinity) this.#noteSeriesMaxT(ref, t);
-          if (w !== lastW) {
-            set!.add(w);
-            lastW = w;
-          }
-        });
+      } else if (type === REC_SAMPLES_V2 || type === REC_SAMPLES_SYNC) {
+        track(seg);
+        decoder.decode(r, seg, (ref, t, v) => apply(seg, ref, t, v), type === REC_SAMPLES_SYNC);
       } else if (type === REC_SAMPLES) {
+        track(seg);
         const c = decodeSamples(r);
-        if (seg !== lastSeg) {
-          lastSeg = seg;
-          lastW = NaN;
-          set = this.#segWindows.get(seg);
-          if (!set) this.#segWindows.set(seg, set = new Set());
-        }
-        for (let i = 0; i < c.n; i++) {
-          const t = c.t[i];
-          const w = Math.floor(t / this.#range);
-          const mark = this.#flushedMarks.get(w);
-          if (mark !== undefined && mark > seg) continue;
-          if (this.#index.labels(c.refs[i]) === undefined) {
-            throw new Error(`samples for unknown series ref ${c.refs[i]}`);
-          }
-          this.#head.append(c.refs[i], t, c.v[i]);
-          if (t > this.#maxT) this.#maxT = t;
-          if (this.#oooWindow !== Infinity) this.#noteSeriesMaxT(c.refs[i], t);
-          if (w !== lastW) {
-            set!.add(w);
-            lastW = w;
-          }
-        }
+        for (let i = 0; i < c.n; i++) apply(seg, c.refs[i], c.t[i], c.v[i]);
       }
     }, (msg, fields) => this.#log("warn", msg, fields));
     this.#c.walTruncatedBytes += res.truncatedBytes;
     this.#c.walCorruptSegments += res.corruptSegments.length;
-    for (const s of res.corruptSegments) {
-      this.#problems.set(`wal:${s}`, `WAL segment ${s} had a corrupt record`);
+    for (const d of res.damage) {
+      const file = `${WAL_DIR}/${walSegmentName(d.segment)}`;
+      this.#c.walSkippedBytes += d.bytes;
+      this.#c.walSkippedRecords += d.records;
+      this.#c.walLostSamples += d.samples;
+      const lost = d.records > 0
+        ? `; ${d.records} intact records after it (${d.samples} samples) could not be decoded ` +
+          "without it and were skipped up to the next sync point"
+        : "";
+      this.#incidents.add({
+        id: `wal:${d.segment}:${d.offset}`,
+        kind: d.tail ? "wal_torn_tail" : "wal_damage",
+        file,
+        message: d.tail
+          ? `the last ${d.bytes} bytes of ${file} were unreadable (a write cut short by a crash ` +
+            `or power loss, or damage) and were cut off${lost}`
+          : `${d.bytes} damaged bytes at offset ${d.offset} of ${file} were skipped; reading ` +
+            `went on after them${lost}`,
+        bytes: d.bytes,
+        records: d.records,
+        samples: d.samples,
+      });
+    }
+    for (const [seg, n] of orphans) {
+      const file = `${WAL_DIR}/${walSegmentName(seg)}`;
+      this.#c.walLostSamples += n;
+      this.#incidents.add({
+        id: `wal_orphans:${seg}`,
+        kind: "wal_unknown_series",
+        file,
+        message: `${n} samples in ${file} belong to series whose definition was lost; dropped`,
+        samples: n,
+      });
     }
     this.#log("info", "WAL replayed", {
       segments: res.segments,
@@ -827,7 +900,7 @@ export class DB implements Appender, Querier {
   async #dropCorrupt(seq: number, b: BlockReader, e: unknown): Promise<void> {
     this.#blocks.delete(seq);
     await b.close();
-    await this.#quarantine(seq, e);
+    await this.#quarantine(seq, e, b.meta);
     this.#notifyOld(b.meta.minT, b.meta.maxT);
   }
 
@@ -1270,16 +1343,43 @@ export class DB implements Appender, Querier {
       walFsyncSecondsSum: ws.fsyncSecondsSum,
       walBytesWritten: ws.bytesWritten,
       ...this.#c,
+      incidents: { open: this.#incidents.list().length, ...this.#incidents.counts },
     };
   }
 
-  /** Degraded when blocks were quarantined or missing or a flush failed. */
+  /**
+   * Degraded while a flush fails or recovery incidents (quarantined or
+   * missing blocks, skipped WAL, rebuilt KV) are not yet acknowledged.
+   */
   health(): DBHealth {
     if (this.#closed) return { status: "unhealthy", message: "database is closed" };
-    if (this.#problems.size > 0) {
-      return { status: "degraded", message: [...this.#problems.values()].join("; ") };
+    const incidents = this.#incidents.list();
+    if (this.#problems.size > 0 || incidents.length > 0) {
+      const parts = [...this.#problems.values()];
+      if (incidents.length > 0) {
+        const lost = incidents.reduce((n, i) => n + (i.samples ?? 0), 0);
+        parts.push(
+          `${incidents.length} storage incident(s) not yet acknowledged` +
+            (lost > 0 ? ` (at least ${lost} samples lost)` : "") + ": " +
+            incidents.slice(-3).map((i) => i.message).join("; "),
+        );
+      }
+      return { status: "degraded", message: parts.join("; "), incidents };
     }
     return { status: "healthy", message: "ok" };
+  }
+
+  /** The incident log recovery writes to (shared with main.ts's KV checks). */
+  get incidents(): IncidentLog {
+    return this.#incidents;
+  }
+
+  /**
+   * Acknowledges every open incident (a person has seen them); health turns
+   * healthy again unless a live problem remains. Resolves with how many.
+   */
+  async acknowledgeIncidents(): Promise<number> {
+    return await this.#incidents.acknowledge();
   }
 
   /**
@@ -1300,6 +1400,7 @@ export class DB implements Appender, Querier {
       this.#log("error", "saving series failed", { error: String(e) })
     );
     await this.#purgeDeleted(true);
+    await this.#incidents.flush();
     this.#writer.close();
     for (const b of this.#blocks.values()) await b.close();
     this.#blocks.clear();

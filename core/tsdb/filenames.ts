@@ -9,7 +9,9 @@
  *   blocks/000001.blk.tmp   a block being written (dropped on open)
  *   blocks/000001.blk.del   a block marked for deletion (removed after the grace period)
  *   quarantine/000001.blk   a block that failed its checksum, moved aside, never served
+ *   quarantine/index.kv.<time>  a damaged KV file (or incidents.json) moved aside at open
  *   index.kv                the Deno KV database (series index, metadata, block list)
+ *   incidents.json          what recovery skipped, quarantined or rebuilt, until acknowledged
  * ```
  *
  * @module
@@ -23,6 +25,8 @@ export const BLOCKS_DIR = "blocks";
 export const QUARANTINE_DIR = "quarantine";
 /** The Deno KV database file when no KV is passed in. */
 export const KV_FILE = "index.kv";
+/** Storage incidents not yet acknowledged (recovery.ts). */
+export const INCIDENTS_FILE = "incidents.json";
 /** Suffix of a file being written; such files are dropped on open. */
 export const TMP_SUFFIX = ".tmp";
 /** Suffix of a block marked for deletion (phase one of the two-phase delete). */

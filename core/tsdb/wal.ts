@@ -21,11 +21,11 @@
 import { crc32c } from "./crc32c.ts";
 import { ByteReader, ByteWriter } from "./_byte_buf.ts";
 import { joinPath, parseWalSegmentName, walSegmentName } from "./filenames.ts";
-import { SampleEncoder, type SampleSource } from "./wal_codec.ts";
+import { REC_SAMPLES_SYNC, REC_SAMPLES_V2, SampleEncoder, type SampleSource } from "./wal_codec.ts";
 import type { Labels } from "../model/mod.ts";
 
 /** WAL segment format version (byte 4 of every segment). */
-export const WAL_VERSION = 2;
+export const WAL_VERSION = 3;
 /** Bytes of a segment header: magic "PWAL", version, 3 reserved. */
 export const WAL_HEADER_BYTES = 8;
 /** Bytes of a record frame before the record: u32 length, u32 CRC-32C. */
@@ -467,7 +467,7 @@ export function decodeSamples(r: ByteReader): SamplesColumns {
 }
 
 /** Segment versions replay accepts. */
-const READ_VERSIONS = [1, WAL_VERSION];
+const READ_VERSIONS = [1, 2, WAL_VERSION];
 /** Replay reads segments in pieces of this size (plus any record that is larger). */
 const READ_PIECE = 256 << 10;
 
@@ -519,29 +519,79 @@ class SegmentReader {
   }
 }
 
+/** A damaged stretch of a segment that replay skipped. */
+export interface WalDamage {
+  segment: number;
+  /** Byte offset of the first unreadable byte. */
+  offset: number;
+  /** Unreadable bytes skipped (frames that failed their length or CRC check). */
+  bytes: number;
+  /**
+   * Intact records skipped after the damage because they are coded against
+   * state the damaged bytes held (until the next sync point).
+   */
+  records: number;
+  /** Samples in those intact records: known losses (the damaged bytes held more). */
+  samples: number;
+  /** The damage ran to the end of the newest segment, which was cut there (a torn write). */
+  tail: boolean;
+}
+
 /** What {@linkcode replayWal} found. */
 export interface ReplayResult {
   segments: number;
   records: number;
   /** Bytes cut from the end of the last segment (a torn write). */
   truncatedBytes: number;
-  /** Segments with a bad record before their end (the rest of each was skipped). */
+  /** Segments with damage before their end (reading went on after it). */
   corruptSegments: number[];
+  /** Every damaged stretch, in WAL order. */
+  damage: WalDamage[];
+}
+
+/** Record types replay knows; anything else with a good CRC is treated as damage. */
+const KNOWN_TYPES = new Set([REC_SERIES, REC_SAMPLES, REC_SAMPLES_V2, REC_SAMPLES_SYNC]);
+
+/** Number of samples a samples record says it holds (its first varint), or 0. */
+function samplesIn(rec: Uint8Array): number {
+  const type = rec[WAL_FRAME_BYTES];
+  try {
+    if (type === REC_SAMPLES_V2 || type === REC_SAMPLES_SYNC) {
+      return new ByteReader(rec, WAL_FRAME_BYTES + 1).uvarint();
+    }
+    if (type === REC_SAMPLES) {
+      const r = new ByteReader(rec, WAL_FRAME_BYTES + 2);
+      return r.uvarint();
+    }
+  } catch { /* unreadable count */ }
+  return 0;
 }
 
 /**
  * Reads every segment in order and calls `onRecord(type, reader, segment)`
- * per good record. A bad or incomplete record at the end of the newest
- * segment is a torn write: the file is truncated there. A bad record in an
- * older segment skips the rest of that segment and is reported. `onRecord`
- * errors count as a bad record.
+ * per good record.
+ *
+ * Damage is skipped, not fatal: a frame whose length or CRC-32C is wrong
+ * starts a damaged stretch, and reading resumes at the next offset where a
+ * whole frame with a known type checks out. Compressed samples records
+ * (type 3) after damage depend on state the damaged bytes may have changed,
+ * so they are skipped (and counted) until the next sync point (type 4, or a
+ * self-contained type 2 record); series definitions are always applied. A
+ * stretch that runs to the end of the newest segment is a torn write: the
+ * file is cut there. `onRecord` errors count as damage at that record.
  */
 export async function replayWal(
   dir: string,
   onRecord: (type: number, r: ByteReader, segment: number) => void,
   log?: (msg: string, fields: Record<string, unknown>) => void,
 ): Promise<ReplayResult> {
-  const res: ReplayResult = { segments: 0, records: 0, truncatedBytes: 0, corruptSegments: [] };
+  const res: ReplayResult = {
+    segments: 0,
+    records: 0,
+    truncatedBytes: 0,
+    corruptSegments: [],
+    damage: [],
+  };
   const nums: number[] = [];
   try {
     for await (const e of Deno.readDir(dir)) {
@@ -560,64 +610,133 @@ export async function replayWal(
     res.segments++;
     const last = si === nums.length - 1;
     const f = await Deno.open(path, { read: true });
-    let pos = 0, size = 0, bad = false;
+    let pos = 0, size = 0;
+    let cutAt = -1;
+    const found: WalDamage[] = [];
+    let cur: WalDamage | undefined;
+    let needSync = false;
+    /** Starts (or extends) a damaged stretch at `pos` and scans for the next good frame. */
+    const skipDamage = async (): Promise<boolean> => {
+      found.push(
+        cur = { segment: seg, offset: pos, bytes: 0, records: 0, samples: 0, tail: false },
+      );
+      needSync = true;
+      for (;;) {
+        reader.consume(1);
+        pos++;
+        cur.bytes++;
+        const fr = await reader.need(WAL_FRAME_BYTES + 1);
+        if (fr === undefined) {
+          cur.bytes += reader.available;
+          return false;
+        }
+        const len = fr[0] | (fr[1] << 8) | (fr[2] << 16) | (fr[3] * 2 ** 24);
+        if (len === 0 || pos + WAL_FRAME_BYTES + len > size || !KNOWN_TYPES.has(fr[8])) continue;
+        const rec = await reader.need(WAL_FRAME_BYTES + len);
+        const crc = (fr[4] | (fr[5] << 8) | (fr[6] << 16) | (fr[7] << 24)) >>> 0;
+        if (rec !== undefined && crc32c(rec, 0, WAL_FRAME_BYTES) === crc) return true;
+      }
+    };
     try {
       size = (await f.stat()).size;
       reader.start(f);
       const hdr = await reader.need(WAL_HEADER_BYTES);
-      bad = hdr === undefined || MAGIC.some((b, i) => hdr[i] !== b) ||
-        !READ_VERSIONS.includes(hdr[4]);
-      if (!bad) {
+      if (hdr === undefined) {
+        cutAt = 0;
+      } else {
+        if (MAGIC.some((b, i) => hdr[i] !== b) || !READ_VERSIONS.includes(hdr[4])) {
+          // A damaged header: the records after it may still be good.
+          found.push({
+            segment: seg,
+            offset: 0,
+            bytes: WAL_HEADER_BYTES,
+            records: 0,
+            samples: 0,
+            tail: false,
+          });
+        }
         pos = WAL_HEADER_BYTES;
         reader.consume(WAL_HEADER_BYTES);
       }
-      while (!bad) {
+      while (cutAt < 0) {
         const frame = await reader.need(WAL_FRAME_BYTES);
         if (frame === undefined) {
-          bad = reader.available > 0;
+          if (reader.available > 0) {
+            if (!(await skipDamage())) {
+              cutAt = cur!.offset;
+              break;
+            }
+            continue;
+          }
           break;
         }
         const len = frame[0] | (frame[1] << 8) | (frame[2] << 16) | (frame[3] * 2 ** 24);
         const crc = (frame[4] | (frame[5] << 8) | (frame[6] << 16) | (frame[7] << 24)) >>> 0;
-        if (len === 0 || pos + WAL_FRAME_BYTES + len > size) {
-          bad = true;
-          break;
+        let rec: Uint8Array | undefined;
+        if (len !== 0 && pos + WAL_FRAME_BYTES + len <= size) {
+          rec = await reader.need(WAL_FRAME_BYTES + len);
+          if (rec !== undefined && crc32c(rec, 0, WAL_FRAME_BYTES) !== crc) rec = undefined;
         }
-        const rec = await reader.need(WAL_FRAME_BYTES + len);
-        if (rec === undefined || crc32c(rec, 0, WAL_FRAME_BYTES) !== crc) {
-          bad = true;
-          break;
+        if (rec === undefined || !KNOWN_TYPES.has(rec[WAL_FRAME_BYTES])) {
+          if (!(await skipDamage())) {
+            cutAt = cur!.offset;
+            break;
+          }
+          continue;
         }
-        try {
-          const r = new ByteReader(rec, WAL_FRAME_BYTES + 1);
-          onRecord(rec[WAL_FRAME_BYTES], r, seg);
-        } catch (e) {
-          log?.("WAL record cannot be applied", { segment: seg, offset: pos, error: String(e) });
-          bad = true;
-          break;
+        const type = rec[WAL_FRAME_BYTES];
+        if (type === REC_SAMPLES_SYNC || type === REC_SAMPLES) {
+          needSync = false;
+          cur = undefined;
+        }
+        if (needSync && type === REC_SAMPLES_V2) {
+          cur!.records++;
+          cur!.samples += samplesIn(rec);
+        } else {
+          try {
+            onRecord(type, new ByteReader(rec, WAL_FRAME_BYTES + 1), seg);
+            res.records++;
+          } catch (e) {
+            log?.("WAL record cannot be applied", { segment: seg, offset: pos, error: String(e) });
+            found.push(
+              cur = {
+                segment: seg,
+                offset: pos,
+                bytes: WAL_FRAME_BYTES + len,
+                records: 0,
+                samples: samplesIn(rec),
+                tail: false,
+              },
+            );
+            if (type === REC_SAMPLES_V2 || type === REC_SAMPLES_SYNC) needSync = true;
+          }
         }
         reader.consume(WAL_FRAME_BYTES + len);
-        res.records++;
         pos += WAL_FRAME_BYTES + len;
       }
     } finally {
       f.close();
     }
-    if (!bad) continue;
-    if (last) {
-      res.truncatedBytes += size - pos;
-      log?.("WAL torn tail truncated", { segment: seg, offset: pos, bytes: size - pos });
+    if (cutAt >= 0 && last) {
+      const d = found[found.length - 1];
+      if (d && d.offset === cutAt) d.tail = true;
+      res.truncatedBytes += size - cutAt;
+      log?.("WAL torn tail truncated", { segment: seg, offset: cutAt, bytes: size - cutAt });
       const w = await Deno.open(path, { write: true });
       try {
-        await w.truncate(Math.max(pos, 0));
+        await w.truncate(cutAt);
         await w.syncData();
       } finally {
         w.close();
       }
-    } else {
-      res.corruptSegments.push(seg);
-      log?.("WAL segment corrupt, rest skipped", { segment: seg, offset: pos });
     }
+    for (const d of found) {
+      res.damage.push(d);
+      if (!d.tail) {
+        log?.("WAL damage skipped", { ...d });
+      }
+    }
+    if (found.some((d) => !d.tail)) res.corruptSegments.push(seg);
   }
   return res;
 }

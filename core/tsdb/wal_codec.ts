@@ -17,6 +17,18 @@ import type { ByteReader, ByteWriter } from "./_byte_buf.ts";
 
 /** Record type of compressed samples. */
 export const REC_SAMPLES_V2 = 3;
+/**
+ * Record type of compressed samples that start from fresh state (a sync
+ * point): a reader that skipped a damaged record resumes decoding here.
+ */
+export const REC_SAMPLES_SYNC = 4;
+/** A sync point is written at least this many record bytes after the previous one. */
+export const SYNC_MIN_BYTES = 32 << 10;
+/**
+ * ...and at least this many bytes per series written in full since then, so
+ * the full first samples after a sync cost at most about 8% of the WAL.
+ */
+export const SYNC_BYTES_PER_SERIES = 128;
 
 /** Samples to log, read by index; i in [0, n). */
 export interface SampleSource {
@@ -199,16 +211,35 @@ class BitsIn {
 export class SampleEncoder {
   #s = new State();
   #epoch = 1;
+  #sync = true;
+  #since = 0;
+  #fresh = 0;
 
-  /** Forgets all state: the next record starts a new segment. */
+  /** Forgets all state: the next record starts a new segment (and is a sync point). */
   reset(): void {
     this.#epoch++;
+    this.#sync = true;
   }
 
-  /** Appends a type-3 record (type byte included) for `src` to `w`. */
+  /**
+   * Appends a samples record (type byte included) for `src` to `w`: type 4
+   * with fresh state when a sync point is due (see {@linkcode SYNC_MIN_BYTES}),
+   * else type 3.
+   */
   encode(w: ByteWriter, src: SampleSource): void {
+    if (
+      !this.#sync &&
+      this.#since >= Math.max(SYNC_MIN_BYTES, SYNC_BYTES_PER_SERIES * this.#fresh)
+    ) this.#sync = true;
+    if (this.#sync) {
+      this.#sync = false;
+      this.#epoch++;
+      this.#since = 0;
+      this.#fresh = 0;
+    }
+    const start = w.pos;
     const st = this.#s, ep = this.#epoch;
-    w.u8(REC_SAMPLES_V2);
+    w.u8(this.#since === 0 ? REC_SAMPLES_SYNC : REC_SAMPLES_V2);
     w.uvarint(src.n);
     const b = new Bits(w);
     let prevRef = 0;
@@ -223,6 +254,7 @@ export class SampleEncoder {
       st.ensure(ref);
       if (st.epoch[ref] !== ep) {
         st.epoch[ref] = ep;
+        this.#fresh++;
         b.raw64(t);
         st.lastT[ref] = t;
         st.lastD[ref] = 0;
@@ -271,6 +303,7 @@ export class SampleEncoder {
       }
     }
     b.end();
+    this.#since += Math.max(1, w.pos - start);
   }
 
   #absValue(b: Bits, ref: number, v: number): void {
@@ -287,7 +320,7 @@ export class SampleEncoder {
   }
 }
 
-/** Decodes type-3 records of one segment after another, in WAL order. */
+/** Decodes type-3 and type-4 records of one segment after another, in WAL order. */
 export class SampleDecoder {
   #s = new State();
   #epoch = 0;
@@ -297,14 +330,16 @@ export class SampleDecoder {
    * Decodes the payload of a type-3 record (after the type byte) of
    * `segment` and calls `onSample` per sample in record order; returns the
    * count. Records of one segment must come in order; a new segment number
-   * starts fresh state. Throws on a malformed record.
+   * or `sync` (a type-4 record) starts fresh state. Throws on a malformed
+   * record.
    */
   decode(
     r: ByteReader,
     segment: number,
     onSample: (ref: number, t: number, v: number) => void,
+    sync = false,
   ): number {
-    if (segment !== this.#segment) {
+    if (segment !== this.#segment || sync) {
       this.#segment = segment;
       this.#epoch++;
     }

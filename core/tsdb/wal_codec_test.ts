@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { STALE_NAN } from "../model/mod.ts";
 import { ByteReader, ByteWriter } from "./_byte_buf.ts";
-import { REC_SAMPLES_V2, SampleDecoder, SampleEncoder, type SampleSource } from "./wal_codec.ts";
+import {
+  REC_SAMPLES_SYNC,
+  REC_SAMPLES_V2,
+  SampleDecoder,
+  SampleEncoder,
+  type SampleSource,
+} from "./wal_codec.ts";
 import { generateEdgeWorkload, mulberry32 } from "./edge_workload.ts";
 import { Wal } from "./wal.ts";
 import { replayWal } from "./wal.ts";
@@ -44,10 +50,10 @@ function roundTrip(records: Cols[], segmentOf = (_i: number) => 1): number {
     enc.encode(w, records[r]);
     const rec = w.copy();
     bytes += rec.length;
-    assert.equal(rec[0], REC_SAMPLES_V2);
+    assert.ok(rec[0] === REC_SAMPLES_V2 || rec[0] === REC_SAMPLES_SYNC);
     const got: [number, number, number][] = [];
     const rd = new ByteReader(rec, 1);
-    dec.decode(rd, seg, (ref, t, v) => got.push([ref, t, v]));
+    dec.decode(rd, seg, (ref, t, v) => got.push([ref, t, v]), rec[0] === REC_SAMPLES_SYNC);
     assert.equal(rd.pos, rec.length, "whole record consumed");
     const c = records[r];
     assert.equal(got.length, c.n);
@@ -164,8 +170,8 @@ Deno.test("Wal.appendSamples replays across rotation and after a failed write", 
   const got: [number, number, number][] = [];
   const dec = new SampleDecoder();
   const res = await replayWal(dir, (type, r, seg) => {
-    assert.equal(type, REC_SAMPLES_V2);
-    dec.decode(r, seg, (ref, t, v) => got.push([ref, t, v]));
+    assert.ok(type === REC_SAMPLES_V2 || type === REC_SAMPLES_SYNC);
+    dec.decode(r, seg, (ref, t, v) => got.push([ref, t, v]), type === REC_SAMPLES_SYNC);
   });
   assert.deepEqual(got, want);
   assert.equal(res.corruptSegments.length, 0);

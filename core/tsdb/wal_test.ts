@@ -13,6 +13,7 @@ import {
 import { STALE_NAN } from "../model/mod.ts";
 import { joinPath, walSegmentName } from "./filenames.ts";
 import { ByteReader } from "./_byte_buf.ts";
+import { REC_SAMPLES_SYNC, SampleDecoder } from "./wal_codec.ts";
 
 function samplesRec(ref: number, t0: number, n: number): Uint8Array {
   const refs = new Uint32Array(n).fill(ref);
@@ -88,7 +89,7 @@ Deno.test("replayWal truncates a torn tail at the last good record", async () =>
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("replayWal skips the rest of a corrupt older segment and reads the next", async () => {
+Deno.test("replayWal skips a damaged record in an older segment and reads on", async () => {
   const dir = await Deno.makeTempDir();
   const wal = await Wal.open({ dir });
   await wal.append(samplesRec(1, 0, 10));
@@ -150,4 +151,76 @@ Deno.test("encodeSamples keeps NaN bit patterns and fractional timestamps", () =
   assert.deepEqual([...c.t], [1.5, 2.25]);
   assert.deepEqual([...c.refs], [7, 8]);
   assert.deepEqual(new Uint8Array(c.v.buffer), new Uint8Array(v.buffer));
+});
+
+/** Appends `n` compressed records of 50 series each (1 sample per series per record). */
+async function writeCompressed(dir: string, n: number) {
+  const wal = await Wal.open({ dir });
+  for (let r = 0; r < n; r++) {
+    const refs = Array.from({ length: 50 }, (_, i) => i + 1);
+    await wal.appendSamples({
+      n: refs.length,
+      ref: (i) => refs[i],
+      t: () => 1_700_000_000_000 + r * 10_000,
+      v: (i) => (r * 7 + i * 13) % 1000 + 0.25,
+    });
+  }
+  await wal.close();
+}
+
+async function readCompressed(dir: string) {
+  const got: { ref: number; t: number; v: number }[] = [];
+  const dec = new SampleDecoder();
+  const res = await replayWal(dir, (type, r, seg) => {
+    dec.decode(r, seg, (ref, t, v) => got.push({ ref, t, v }), type === REC_SAMPLES_SYNC);
+  });
+  return { got, res };
+}
+
+Deno.test("replayWal resumes after damage mid-segment at the next sync point and counts the loss", async () => {
+  const dir = await Deno.makeTempDir();
+  await writeCompressed(dir, 2000);
+  const path = joinPath(dir, walSegmentName(1));
+  const data = await Deno.readFile(path);
+  const at = Math.floor(data.length / 3);
+  data.fill(0, at, at + 4096); // a zeroed page
+  await Deno.writeFile(path, data);
+  const { got, res } = await readCompressed(dir);
+  // Every sample served is one that was written.
+  const rec = (s: { t: number }) => (s.t - 1_700_000_000_000) / 10_000;
+  for (const s of got) {
+    assert.equal(s.v, (rec(s) * 7 + (s.ref - 1) * 13) % 1000 + 0.25, `sample ${JSON.stringify(s)}`);
+  }
+  assert.equal(res.damage.length, 1);
+  const d = res.damage[0];
+  assert.equal(d.tail, false);
+  assert.equal(d.offset > 0 && d.offset <= at, true);
+  assert.ok(d.bytes >= 4096 - 64, `skipped ${d.bytes} bytes`);
+  // Records after the damage up to the next sync point are skipped and counted.
+  const lostRecords = 2000 - got.length / 50;
+  assert.ok(d.samples === d.records * 50);
+  assert.ok(lostRecords > d.records, "the damaged bytes held records too");
+  // Far less than the rest of the segment is lost, and the newest records are read.
+  assert.ok(lostRecords < 2000 / 3, `lost ${lostRecords} of 2000 records`);
+  assert.equal(Math.max(...got.map(rec)), 1999);
+  assert.deepEqual(res.corruptSegments, [1]);
+  // The newest segment is not cut at damage that has good records after it.
+  assert.equal((await Deno.stat(path)).size, data.length);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("replayWal reads past a flipped byte and a damaged header", async () => {
+  const dir = await Deno.makeTempDir();
+  await writeCompressed(dir, 400);
+  const path = joinPath(dir, walSegmentName(1));
+  const data = await Deno.readFile(path);
+  data[2] ^= 0xff; // header magic
+  data[Math.floor(data.length / 2)] ^= 0x01;
+  await Deno.writeFile(path, data);
+  const { got, res } = await readCompressed(dir);
+  assert.equal(res.damage.length, 2);
+  assert.equal(res.damage[0].offset, 0);
+  assert.ok(got.length > 0 && got.length < 400 * 50);
+  assert.equal(Math.max(...got.map((s) => s.t)), 1_700_000_000_000 + 399 * 10_000);
+  await Deno.remove(dir, { recursive: true });
 });
