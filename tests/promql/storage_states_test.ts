@@ -30,6 +30,7 @@ import { createEngine } from "../../core/promql/engine.ts";
 import { RangeResultCache } from "../../core/promql/result_cache.ts";
 import { type DB, openDB, type OpenOptions } from "../../core/tsdb/db.ts";
 import { apiRoutes } from "../../routes/api.ts";
+import { spawnPerch } from "../_perch.ts";
 import {
   type Answer,
   buildDataset,
@@ -40,6 +41,7 @@ import {
   queries,
   type Query,
   queryPath,
+  remoteWrite,
 } from "./_dataset.ts";
 
 const H = 60 * MIN;
@@ -240,9 +242,11 @@ async function load(db: DB, data: Built[], keep: (i: number) => boolean): Promis
   return total;
 }
 
+type Asker = { request(path: string): Response | Promise<Response> };
+
 /** The whole answer, normalised: status, error, result, warnings and infos. */
-async function answer(app: Hono, q: Query): Promise<string> {
-  const res = await app.request(queryPath(q, T0));
+async function answer(app: Asker, q: Query, t0 = T0): Promise<string> {
+  const res = await app.request(queryPath(q, t0));
   const body = await res.json();
   const a = body.status === "success"
     ? {
@@ -256,9 +260,9 @@ async function answer(app: Hono, q: Query): Promise<string> {
   return JSON.stringify(normalise(a as Answer, q.ordered ?? false));
 }
 
-async function answers(app: Hono, list: Query[]): Promise<string[]> {
+async function answers(app: Asker, list: Query[], t0 = T0): Promise<string[]> {
   const out: string[] = [];
-  for (const q of list) out.push(await answer(app, q));
+  for (const q of list) out.push(await answer(app, q, t0));
   return out;
 }
 
@@ -397,5 +401,56 @@ Deno.test({
     });
     await b.db.close();
     await Deno.remove(dirB, { recursive: true });
+  },
+});
+
+Deno.test({
+  name: "a Perch process answers alike from its head, after a flush (cache cold and warm), " +
+    "and after a restart with query.cache_max_bytes: 0",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    // Recent data, inside the default out-of-order window; queried after a
+    // flush, every range lies wholly before the head (the 422 of issue 19).
+    const t0 = Math.floor((Date.now() - 55 * MIN) / MIN) * MIN;
+    const list = ALL.filter((q) => !q.q.includes("@")); // `@ <time>` is relative to T0.
+    let perch = await spawnPerch();
+    const dataDir = perch.dataDir;
+    const at = (url: string): Asker => ({ request: (path) => fetch(url + path) });
+    const metric = async (name: string) => {
+      const text = await (await fetch(`${perch.url}/metrics`)).text();
+      return Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1]);
+    };
+    try {
+      await remoteWrite(perch.url, buildDataset(t0));
+      const want = await answers(at(perch.url), list, t0);
+      assert.ok(want.filter((x) => x.includes('"code":422')).length <= 2);
+
+      const flushed = await fetch(`${perch.url}/api/v1/admin/tsdb/flush`, { method: "POST" });
+      assert.equal(flushed.status, 200, await flushed.text());
+      for (const pass of ["cache cold", "cache warm"]) {
+        const got = compare(`flushed, ${pass}`, list, await answers(at(perch.url), list, t0), want);
+        assert.equal(got.length, 0, got.slice(0, 20).join("\n"));
+      }
+      assert.ok(await metric("perch_query_cache_hits_total") > 0);
+      assert.ok(await metric("perch_query_cache_bytes") > 0);
+      await perch.stop();
+
+      perch = await spawnPerch({ dataDir, env: { PERCH_QUERY__CACHE_MAX_BYTES: "0" } });
+      for (const pass of ["first", "again"]) {
+        const got = compare(
+          `cache off, ${pass}`,
+          list,
+          await answers(at(perch.url), list, t0),
+          want,
+        );
+        assert.equal(got.length, 0, got.slice(0, 20).join("\n"));
+      }
+      const counters = ["hits_total", "misses_total", "bytes"].map((c) => `perch_query_cache_${c}`);
+      assert.deepEqual(await Promise.all(counters.map(metric)), [0, 0, 0]);
+    } finally {
+      await perch.stop();
+      await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+    }
   },
 });
