@@ -19,7 +19,7 @@ import {
 } from "./core/selfmon/mod.ts";
 import { type DB, openDB } from "./core/tsdb/mod.ts";
 import { createEngine, type Engine, RangeResultCache } from "./core/promql/mod.ts";
-import { IngestPipeline } from "./core/ingest/mod.ts";
+import { IngestPipeline, KvInfluxDatabases } from "./core/ingest/mod.ts";
 import { createScrapeManager, parseScrapeConfigs, type ScrapeConfig } from "./core/scrape/mod.ts";
 import {
   createNotifier,
@@ -545,6 +545,7 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
       pipeline: pipelineHandle,
       // After decompression a body may grow; it is bounded at 4x the wire limit.
       maxBodyBytes: () => config.server.max_body_bytes * 4,
+      influxDatabases: new KvInfluxDatabases(stateKv),
     }),
   );
   app.route(

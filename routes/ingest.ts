@@ -19,13 +19,17 @@ import { Hono } from "hono";
 import type { Context } from "hono";
 import { StorageFullError } from "../core/model/storage.ts";
 import {
+  answerInfluxQuery,
   BodyEncodingError,
   BodyTooLargeError,
   decodeBase64Text,
+  type InfluxDatabaseStore,
   influxPrecision,
+  InfluxQueryError,
   type IngestPipeline,
   type IngestProblem,
   type IngestResult,
+  MemInfluxDatabases,
   OverloadedError,
   type ParsedRows,
   parseInfluxLines,
@@ -45,7 +49,12 @@ export interface IngestDeps {
   readonly now?: () => number;
   /** Largest body in bytes, after decompression. @default {67108864} (64 MiB) */
   readonly maxBodyBytes?: number | (() => number);
+  /** Influx 1.x database names (`CREATE DATABASE`, `/write?db=`). @default in memory */
+  readonly influxDatabases?: InfluxDatabaseStore;
 }
+
+/** The InfluxDB version `/ping` reports: the 1.x API Perch answers. */
+const INFLUX_VERSION = "1.8.10";
 
 const DEFAULT_MAX_BODY = 64 << 20;
 
@@ -128,7 +137,10 @@ export function ingestRoutes(deps: IngestDeps): Hono {
   app.put("/metrics/*", pushgateway);
   app.post("/metrics/*", pushgateway);
 
-  const influx = (c: Context) => {
+  const databases = deps.influxDatabases ?? new MemInfluxDatabases();
+  const influx = async (c: Context) => {
+    const db = c.req.query("db");
+    if (db !== undefined && db !== "") await databases.add(db);
     const param = c.req.query("precision");
     const precision = influxPrecision(param);
     if (precision === undefined) {
@@ -150,9 +162,32 @@ export function ingestRoutes(deps: IngestDeps): Hono {
   };
   app.post("/write", influx);
   app.post("/api/v2/write", influx);
-  // InfluxDB clients ping first, and Telegraf asks to create its database.
-  app.on(["GET", "HEAD"], "/ping", (c) => c.body(null, 204));
-  app.post("/query", (c) => c.json({ results: [{ statement_id: 0 }] }, 200));
+  // InfluxDB clients ping first (the CLI prints the version header), and
+  // Telegraf asks to create its database.
+  app.on(["GET", "HEAD"], "/ping", (c) => {
+    c.header("X-Influxdb-Version", INFLUX_VERSION);
+    c.header("X-Influxdb-Build", "OSS");
+    if (c.req.query("verbose") === "true") return c.json({ version: INFLUX_VERSION }, 200);
+    return c.body(null, 204);
+  });
+  app.on(["GET", "POST"], "/query", async (c) => {
+    c.header("X-Influxdb-Version", INFLUX_VERSION);
+    let q = c.req.query("q");
+    if (q === undefined && c.req.method === "POST") {
+      const type = c.req.header("content-type") ?? "";
+      if (type.includes("application/x-www-form-urlencoded")) {
+        q = new URLSearchParams(await text(c)).get("q") ?? undefined;
+      } else if (type.includes("application/vnd.influxql")) {
+        q = await text(c);
+      }
+    }
+    try {
+      return c.json({ results: await answerInfluxQuery(q ?? "", databases) }, 200);
+    } catch (e) {
+      if (e instanceof InfluxQueryError) return c.json({ error: e.message }, 400);
+      throw e;
+    }
+  });
 
   app.post("/api/v1/write", (c) => {
     const type = c.req.header("content-type") ?? "";

@@ -312,3 +312,27 @@ Deno.test("ingest routes answer 503 with Retry-After when saturated and 507 when
   assert.equal(full.status, 507);
   assert.match((await full.json()).errors[0].message, /Storage is full/);
 });
+
+Deno.test("/ping reports an InfluxDB version and /query answers GET and POST statements", async () => {
+  const { app } = setup();
+  let res = await app.request("/ping");
+  assert.equal(res.status, 204);
+  assert.equal(res.headers.get("x-influxdb-version"), "1.8.10");
+  res = await app.request("/query", {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: "q=CREATE+DATABASE+telegraf",
+  });
+  assert.deepEqual(await res.json(), { results: [{ statement_id: 0 }] });
+  // Writing with db= makes the database known too.
+  res = await app.request("/write?db=sensors", { method: "POST", body: "t v=1 1\n" });
+  assert.equal(res.status, 204);
+  res = await app.request("/query?q=SHOW%20DATABASES");
+  assert.deepEqual((await res.json()).results[0].series[0].values, [["sensors"], ["telegraf"]]);
+  res = await app.request("/query?q=SELECT%20*%20FROM%20t");
+  assert.equal(res.status, 200);
+  assert.match((await res.json()).results[0].error, /PromQL/);
+  res = await app.request("/query");
+  assert.equal(res.status, 400);
+  assert.match((await res.json()).error, /missing required parameter "q"/);
+});

@@ -20,6 +20,15 @@ export {
   influxPrecision,
   parseInfluxLines,
 } from "./influx.ts";
+export {
+  answerInfluxQuery,
+  type InfluxDatabaseStore,
+  InfluxQueryError,
+  type InfluxStatementResult,
+  KvInfluxDatabases,
+  MemInfluxDatabases,
+  SELECT_MESSAGE,
+} from "./influx_query.ts";
 export { type JsonParseOptions, parseJsonMetrics, parseJsonTimestamp } from "./json.ts";
 export {
   type Admission,
