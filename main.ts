@@ -546,6 +546,14 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
       // After decompression a body may grow; it is bounded at 4x the wire limit.
       maxBodyBytes: () => config.server.max_body_bytes * 4,
       influxDatabases: new KvInfluxDatabases(stateKv),
+      otlp: () => ({
+        promoteResourceAttributes: config.otlp.promote_resource_attributes,
+        promoteScopeMetadata: config.otlp.promote_scope_metadata,
+        addMetricSuffixes: config.otlp.add_metric_suffixes,
+        keepIdentifyingResourceAttributes: config.otlp.keep_identifying_resource_attributes,
+        delta: config.otlp.delta,
+        lookbackMs: config.query.lookback_delta,
+      }),
     }),
   );
   app.route(

@@ -23,6 +23,10 @@ import {
   BodyEncodingError,
   BodyTooLargeError,
   decodeBase64Text,
+  decodeOtlpJson,
+  decodeOtlpProto,
+  encodeOtlpResponse,
+  encodeRpcStatus,
   type InfluxDatabaseStore,
   influxPrecision,
   InfluxQueryError,
@@ -30,13 +34,18 @@ import {
   type IngestProblem,
   type IngestResult,
   MemInfluxDatabases,
+  OtlpDeltaState,
+  OtlpJsonError,
+  type OtlpSettings,
   OverloadedError,
   type ParsedRows,
   parseInfluxLines,
   parseJsonMetrics,
   parsePrometheusText,
   parseRemoteWrite,
+  ProtoError,
   readBody,
+  translateOtlp,
   UnsupportedEncodingError,
 } from "../core/ingest/mod.ts";
 import { checkLabelName } from "../core/model/labels.ts";
@@ -51,6 +60,8 @@ export interface IngestDeps {
   readonly maxBodyBytes?: number | (() => number);
   /** Influx 1.x database names (`CREATE DATABASE`, `/write?db=`). @default in memory */
   readonly influxDatabases?: InfluxDatabaseStore;
+  /** OTLP translation settings, read per request. @default {() => ({})} */
+  readonly otlp?: () => OtlpSettings;
 }
 
 /** The InfluxDB version `/ping` reports: the 1.x API Perch answers. */
@@ -208,6 +219,71 @@ export function ingestRoutes(deps: IngestDeps): Hono {
       () => c.body(null, 204),
     );
   });
+
+  // OTLP/HTTP metrics (protobuf or JSON), at Prometheus's path and OTLP's default path.
+  const otlpDelta = new OtlpDeltaState();
+  const otlp = async (c: Context): Promise<Response> => {
+    const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+    const json = type === "application/json";
+    const reply = (status: 200 | 400 | 413 | 415 | 503 | 507, rejected: number, msg: string) => {
+      if (status !== 200) {
+        // OTLP/HTTP error bodies are a google.rpc.Status (code 3 INVALID_ARGUMENT, 8 RESOURCE_EXHAUSTED, 14 UNAVAILABLE).
+        const code = status === 400 || status === 415 ? 3 : status === 503 ? 14 : 8;
+        return json
+          ? c.json({ code, message: msg }, status)
+          : c.body(encodeRpcStatus(code, msg) as Uint8Array<ArrayBuffer>, status, {
+            "content-type": "application/x-protobuf",
+          });
+      }
+      if (json) {
+        return c.json(
+          rejected > 0 || msg !== ""
+            ? { partialSuccess: { rejectedDataPoints: String(rejected), errorMessage: msg } }
+            : {},
+          200,
+        );
+      }
+      return c.body(encodeOtlpResponse(rejected, msg) as Uint8Array<ArrayBuffer>, 200, {
+        "content-type": "application/x-protobuf",
+      });
+    };
+    if (!json && type !== "application/x-protobuf" && type !== "") {
+      return reply(
+        415,
+        0,
+        `content-type must be application/x-protobuf or application/json, not ${type}`,
+      );
+    }
+    try {
+      const bytes = await body(c);
+      const req = json ? decodeOtlpJson(new TextDecoder().decode(bytes)) : decodeOtlpProto(bytes);
+      const tr = translateOtlp(req, deps.otlp?.() ?? {}, otlpDelta);
+      const r = await deps.pipeline.ingest("otlp", tr.rows);
+      const first = r.errors.slice(0, 3).map((e) => `${e.field}: ${e.message}`);
+      let msg = first.join("; ");
+      if (r.errorCount > first.length) msg += ` (and ${r.errorCount - first.length} more)`;
+      if (r.cardinality) {
+        msg = (msg ? msg + "; " : "") + "new series refused by a cardinality limit";
+      }
+      return reply(200, r.rejected, r.rejected > 0 || msg !== "" ? msg : "");
+    } catch (e) {
+      if (e instanceof ProtoError) {
+        return reply(400, 0, `body is not a valid OTLP request: ${e.message}`);
+      }
+      if (e instanceof OtlpJsonError) return reply(400, 0, e.message);
+      if (e instanceof BodyTooLargeError) return reply(413, 0, e.message);
+      if (e instanceof UnsupportedEncodingError) return reply(415, 0, e.message);
+      if (e instanceof BodyEncodingError) return reply(400, 0, e.message);
+      if (e instanceof OverloadedError) {
+        c.header("Retry-After", String(e.retryAfterSeconds));
+        return reply(503, 0, e.message);
+      }
+      if (e instanceof StorageFullError) return reply(507, 0, `Storage is full: ${e.message}`);
+      throw e;
+    }
+  };
+  app.post("/api/v1/otlp/v1/metrics", otlp);
+  app.post("/v1/metrics", otlp);
 
   return app;
 }

@@ -163,6 +163,22 @@ const globalSchema = z.strictObject({
   external_labels: z.record(z.string(), z.string()).prefault({}),
 }).prefault({});
 
+/** OpenTelemetry (OTLP/HTTP) ingestion, translated as Prometheus 3 does. */
+const otlpSchema = z.strictObject({
+  /** Resource attributes copied onto every series as labels. */
+  promote_resource_attributes: z.array(z.string().min(1, "must not be empty")).prefault([]),
+  /** Add otel_scope_name/version/schema_url and otel_scope_<attribute> labels. */
+  promote_scope_metadata: z.boolean({ error: "must be true or false" }).prefault(false),
+  /** Unit and type suffixes on metric names (`_seconds`, `_total`, `_ratio`). */
+  add_metric_suffixes: z.boolean({ error: "must be true or false" }).prefault(true),
+  /** Keep service.name/namespace/instance.id on target_info as well. */
+  keep_identifying_resource_attributes: z.boolean({ error: "must be true or false" }).prefault(
+    false,
+  ),
+  /** Delta sums and histograms: turned into cumulative per series, or refused. */
+  delta: z.enum(["convert", "reject"], { error: "must be convert or reject" }).prefault("convert"),
+}).prefault({});
+
 const selfScrapeSchema = z.strictObject({
   enabled: z.boolean({ error: "must be true or false" }).prefault(true),
   interval: duration("15s"),
@@ -180,6 +196,7 @@ export const configSchema = z.strictObject({
   limits: limitsSchema,
   global: globalSchema,
   self_scrape: selfScrapeSchema,
+  otlp: otlpSchema,
   scrape_configs: looseList,
   rule_files: z.array(z.string()).prefault([]),
   /** Load the rule files shipped with Perch (self-monitoring alerts). */

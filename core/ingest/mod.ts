@@ -56,6 +56,16 @@ export {
   type WriteRequestInput,
   type WriteSeries,
 } from "./remote_write_codec.ts";
+export {
+  encodeOtlpResponse,
+  encodeRpcStatus,
+  OtlpDeltaState,
+  type OtlpSettings,
+  type OtlpTranslation,
+  translateOtlp,
+} from "./otlp.ts";
+export { decodeOtlpJson, decodeOtlpProto, OtlpJsonError, type OtlpRequest } from "./otlp_decode.ts";
+export { ProtoError } from "./_proto.ts";
 export { type IngestProblem, ParsedRows } from "./rows.ts";
 export {
   snappyDecode,
