@@ -74,6 +74,7 @@ Deno.test("every mutating route mounted by main.ts needs write or admin credenti
   const readOnlyPosts = new Set([
     "/api/v1/query",
     "/api/v1/query_range",
+    "/api/v1/query_exemplars",
     "/api/v1/series",
     "/api/v1/labels",
     "/api/v1/format_query",
