@@ -18,7 +18,7 @@ import {
   Registry,
 } from "./core/selfmon/mod.ts";
 import { type DB, openDB } from "./core/tsdb/mod.ts";
-import { createEngine, type Engine, RangeResultCache } from "./core/promql/mod.ts";
+import { createEngine, type Engine, MemoryPool, RangeResultCache } from "./core/promql/mod.ts";
 import { IngestPipeline, KvInfluxDatabases } from "./core/ingest/mod.ts";
 import { createScrapeManager, parseScrapeConfigs, type ScrapeConfig } from "./core/scrape/mod.ts";
 import {
@@ -315,15 +315,25 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
   registerRemoteWriteMetrics(registry, () => remoteWrite.stats());
   reloadListeners.push((_c, p) => remoteWrite.apply(p.remoteWrite));
 
-  // Query.
-  const makeEngine = (c: Config): Engine =>
-    createEngine({
+  // Query. Every query (API, rules, /ws) reserves its memory estimate from
+  // one pool (query.max_memory), which outlives engines rebuilt on reload.
+  const queryMemory = new MemoryPool(config.query.max_memory);
+  const makeEngine = (c: Config): Engine => {
+    queryMemory.limit = c.query.max_memory;
+    return createEngine({
       querier: storage,
       lookbackDelta: c.query.lookback_delta,
       timeoutMs: c.query.timeout,
       maxSamples: c.query.max_samples,
       maxSeries: c.query.max_series || Infinity,
+      maxSteps: c.query.max_steps,
+      memory: queryMemory,
     });
+  };
+  registry.collected("gauge", {
+    name: "perch_query_memory_reserved_bytes",
+    help: "Estimated memory reserved by queries in flight (limit: query.max_memory).",
+  }, () => [{ value: queryMemory.used }]);
   let engine = makeEngine(config);
 
   // Range results over data that can no longer change are cached: steps that

@@ -11,8 +11,8 @@ import { stringify as toYaml } from "yaml";
 import type { Config } from "../core/config/mod.ts";
 import { labelsToObject, type Querier } from "../core/model/mod.ts";
 import { formatExpr, formatFloat, parseExpr, PromQLParseError } from "../core/promql/mod.ts";
-import type { Engine, QueryResult } from "../core/promql/engine.ts";
-import { QueryError, QueryTimeoutError } from "../core/promql/errors.ts";
+import { type Engine, MAX_RANGE_POINTS, type QueryResult } from "../core/promql/engine.ts";
+import { QueryError, QueryOverloadError, QueryTimeoutError } from "../core/promql/errors.ts";
 import type { RangeResultCache } from "../core/promql/result_cache.ts";
 import type { Value } from "../core/promql/value.ts";
 import { VERSION } from "../core/version.ts";
@@ -40,9 +40,6 @@ export interface ApiDeps {
   /** Alertmanager alert URLs alerts are forwarded to (`alertmanager_configs`). @default none */
   readonly alertmanagers?: () => readonly string[];
 }
-
-/** The most points a range query may return per series, as Prometheus. */
-const MAX_POINTS = 11_000;
 
 type ErrorType = "bad_data" | "execution" | "timeout" | "canceled" | "internal" | "unavailable";
 const ERROR_STATUS: Record<ErrorType, 400 | 422 | 503 | 500> = {
@@ -290,7 +287,7 @@ export function apiRoutes(deps: ApiDeps): Hono {
         `invalid parameter "step": zero or negative query resolution step widths are not accepted. Try a positive integer`,
       );
     }
-    if ((end - start) / step > MAX_POINTS) {
+    if ((end - start) / step > MAX_RANGE_POINTS) {
       return apiError(
         c,
         "bad_data",
@@ -584,6 +581,10 @@ function mapError(c: Context, e: unknown): Response {
     return apiError(c, "bad_data", `invalid parameter "query": ${e.message}`);
   }
   if (e instanceof QueryTimeoutError) return apiError(c, "timeout", e.message);
+  if (e instanceof QueryOverloadError) {
+    c.header("Retry-After", "1");
+    return apiError(c, "unavailable", e.message);
+  }
   if (e instanceof QueryError) return apiError(c, "execution", e.message);
   if (e instanceof SyntaxError || e instanceof RangeError) {
     return apiError(c, "bad_data", e.message);

@@ -136,3 +136,21 @@ export async function runPerch(
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
+
+/** VmRSS, VmHWM (peak), RssAnon and RssFile of `pid` in MiB, and its thread count. */
+export function procMem(pid: number): Record<string, number> {
+  const text = Deno.readTextFileSync(`/proc/${pid}/status`);
+  const out: Record<string, number> = {};
+  for (const k of ["VmRSS", "VmHWM", "RssAnon", "RssFile"]) {
+    const m = new RegExp(`^${k}:\\s+(\\d+) kB`, "m").exec(text);
+    out[k] = m ? +(Number(m[1]) / 1024).toFixed(1) : NaN;
+  }
+  const threads = /^Threads:\s+(\d+)/m.exec(text);
+  out.threads = threads ? Number(threads[1]) : NaN;
+  return out;
+}
+
+/** Resets the peak RSS (VmHWM) of `pid`, so a later read shows the peak since now. */
+export function resetPeakRss(pid: number): void {
+  Deno.writeTextFileSync(`/proc/${pid}/clear_refs`, "5");
+}

@@ -23,6 +23,7 @@
 import { encodeRemoteWriteBody, type WriteSeries } from "../core/ingest/mod.ts";
 import { SampleBatch } from "../core/model/mod.ts";
 import { EdgeStream } from "../core/tsdb/rss_bench.ts";
+import { procMem } from "../tests/_perch.ts";
 
 const arg = (k: string, d: string): string => {
   const a = Deno.args.find((x) => x.startsWith(`--${k}=`));
@@ -36,19 +37,6 @@ const v8Flags = arg("v8", "--max-semi-space-size=1");
 const conc = Number(arg("conc", "2"));
 const batchSamples = Number(arg("batch", "10000"));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** VmRSS, VmHWM, RssAnon and RssFile of `pid` in MiB. */
-function procMem(pid: number): Record<string, number> {
-  const text = Deno.readTextFileSync(`/proc/${pid}/status`);
-  const out: Record<string, number> = {};
-  for (const k of ["VmRSS", "VmHWM", "RssAnon", "RssFile"]) {
-    const m = new RegExp(`^${k}:\\s+(\\d+) kB`, "m").exec(text);
-    out[k] = m ? +(Number(m[1]) / 1024).toFixed(1) : NaN;
-  }
-  const threads = /^Threads:\s+(\d+)/m.exec(text);
-  out.threads = threads ? Number(threads[1]) : NaN;
-  return out;
-}
 
 /** RSS per mapping name (MiB), the largest first; anonymous maps grouped by size. */
 function smaps(pid: number): Record<string, number> {

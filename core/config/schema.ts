@@ -143,6 +143,13 @@ const querySchema = z.strictObject({
   timeout: duration("2m"),
   max_samples: positiveInt(50_000_000),
   max_series: positiveInt(100_000),
+  /** Most steps of one subquery's grid over the query range. */
+  max_steps: z.number({ error: "must be a number" }).int("must be an integer").min(
+    1,
+    "must be at least 1",
+  ).prefault(100_000),
+  /** Memory all queries in flight may use together (estimated); 0 = no limit. */
+  max_memory: bytes("256MiB"),
   max_concurrent: positiveInt(4),
   lookback_delta: duration("5m"),
   cache_max_bytes: bytes("8MiB"),

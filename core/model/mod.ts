@@ -55,5 +55,5 @@ export {
   type SeriesData,
   StorageFullError,
 } from "./storage.ts";
-export { formatDuration, parseBytes, parseDuration } from "./units.ts";
+export { formatBytes, formatDuration, parseBytes, parseDuration } from "./units.ts";
 export { type AlertInstance, type AlertSink } from "./alert.ts";

@@ -34,6 +34,13 @@ export interface SelectHints {
    * downsampled data picks the matching aggregate (min for min_over_time, …).
    */
   readonly func?: string;
+  /**
+   * Called with the sample count of each series as it is read, before the
+   * next one is; it may throw to stop the read (the error rejects `select`).
+   * The query engine checks its series, memory and time limits here, so a
+   * huge selection is refused while it is read rather than after.
+   */
+  readonly onRead?: (samples: number) => void;
 }
 
 /** Read access to stored series. */

@@ -83,3 +83,14 @@ export function parseBytes(text: string): number | undefined {
   if (unit === undefined) return undefined;
   return Math.round(Number(m[1]) * unit);
 }
+
+/** Formats a byte count for people: `512 B`, `12.3 MiB`, `1.0 GiB`. */
+export function formatBytes(n: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return `${i === 0 ? n : n.toFixed(1)} ${units[i]}`;
+}

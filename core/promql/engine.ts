@@ -42,7 +42,17 @@ import {
   QueryTimeoutError,
   QueryTooManySamplesError,
   QueryTooManySeriesError,
+  QueryTooManyStepsError,
 } from "./errors.ts";
+import {
+  LOADED_SAMPLE_BYTES,
+  LOADED_SERIES_BYTES,
+  MemoryPool,
+  QueryBudget,
+  SAMPLE_BYTES,
+  STEP_BYTES,
+} from "./budget.ts";
+import { formatDuration } from "./literals.ts";
 import { evalCall } from "./eval_call.ts";
 import { parseExpr } from "./parser.ts";
 import {
@@ -77,7 +87,21 @@ export interface EngineOptions {
   readonly maxSeries?: number;
   /** Step of subqueries written without one (`x[1h:]`), ms. @default 60000 */
   readonly defaultSubqueryStep?: number;
+  /**
+   * Most steps of one subquery's evaluation grid (over the whole query
+   * range), checked before anything is fetched. @default 100000
+   */
+  readonly maxSteps?: number;
+  /**
+   * The memory budget shared by every query of the process
+   * (`query.max_memory`); a query reserves its estimate from it as it grows.
+   * @default an unlimited pool of its own
+   */
+  readonly memory?: MemoryPool;
 }
+
+/** The most points a range query may have per series, as Prometheus. */
+export const MAX_RANGE_POINTS = 11_000;
 
 /** Query statistics. */
 export interface QueryStats {
@@ -96,6 +120,8 @@ export interface QueryStats {
    * Absent when the result did not come from an evaluation.
    */
   timings?: { preparation: number; innerEval: number; resultSort: number };
+  /** The largest memory estimate of the query, bytes (see budget.ts). */
+  peakBytes: number;
 }
 
 /** What a query returns. */
@@ -127,22 +153,36 @@ export function createEngine(opts: EngineOptions): Engine {
     maxSamples: opts.maxSamples ?? 50_000_000,
     maxSeries: opts.maxSeries ?? Infinity,
     defaultSubqueryStep: opts.defaultSubqueryStep ?? 60_000,
+    maxSteps: opts.maxSteps ?? 100_000,
+    memory: opts.memory ?? new MemoryPool(0),
   };
   return {
     settings: {
       lookbackDelta: resolved.lookbackDelta,
       defaultSubqueryStep: resolved.defaultSubqueryStep,
     },
-    instantQuery(expr, t) {
-      return runQuery(resolved, typeof expr === "string" ? parseExpr(expr) : expr, t, t, 0, true);
+    async instantQuery(expr, t) {
+      return await runQuery(
+        resolved,
+        typeof expr === "string" ? parseExpr(expr) : expr,
+        t,
+        t,
+        0,
+        true,
+      );
     },
-    rangeQuery(expr, start, end, step) {
+    async rangeQuery(expr, start, end, step) {
       if (!(step > 0)) {
         throw new QueryExecutionError(
           "zero or negative query resolution step widths are not accepted",
         );
       }
       if (end < start) throw new QueryExecutionError("end timestamp must not be before start time");
+      if ((end - start) / step > MAX_RANGE_POINTS) {
+        throw new QueryExecutionError(
+          "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)",
+        );
+      }
       const e = typeof expr === "string" ? parseExpr(expr) : expr;
       const type = unwrapParens(e).type;
       if (type === "MatrixSelector" || type === "SubqueryExpr") {
@@ -150,7 +190,7 @@ export function createEngine(opts: EngineOptions): Engine {
           `invalid expression type "range vector" for range query, must be Scalar or instant Vector`,
         );
       }
-      return runQuery(resolved, e, start, end, step, false);
+      return await runQuery(resolved, e, start, end, step, false);
     },
   };
 }
@@ -162,6 +202,8 @@ interface ResolvedOptions {
   maxSamples: number;
   maxSeries: number;
   defaultSubqueryStep: number;
+  maxSteps: number;
+  memory: MemoryPool;
 }
 
 /** Fetched data for one selector. */
@@ -190,61 +232,142 @@ async function runQuery(
 ): Promise<QueryResult> {
   const deadline = Date.now() + opts.timeoutMs;
   const t0 = performance.now();
-  const ranges = new Map<VectorSelector, { minT: number; maxT: number }>();
-  const funcs = new Map<VectorSelector, string>();
-  collectRanges(expr, start, end, { start, end, opts, ranges, funcs });
-  const data = new Map<VectorSelector, SelData[]>();
-  const stats: QueryStats = { samples: 0, series: 0, peakSamples: 0 };
-  const entries = [...ranges];
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const fetched = await Promise.race([
-    Promise.all(
-      entries.map(([vs, r]) =>
-        opts.querier.select(vs.matchers, {
-          minT: r.minT,
-          maxT: r.maxT,
-          step: step || undefined,
-          func: funcs.get(vs),
-        })
-      ),
-    ),
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new QueryTimeoutError(opts.timeoutMs, "query preparation")),
-        Math.max(0, deadline - Date.now()),
-      );
-    }),
-  ]).finally(() => clearTimeout(timer));
-  if (Date.now() > deadline) throw new QueryTimeoutError(opts.timeoutMs, "query preparation");
-  for (let i = 0; i < entries.length; i++) {
-    const list = fetched[i]!;
-    stats.series += list.length;
-    if (stats.series > opts.maxSeries) throw new QueryTooManySeriesError(opts.maxSeries);
-    data.set(entries[i]![0], list.map(toSelData));
-  }
   const steps = instant ? 1 : Math.floor((end - start) / step) + 1;
-  const ts = new Float64Array(steps);
-  for (let i = 0; i < steps; i++) ts[i] = start + i * (step || 0);
-  const ev = new Evaluator(opts, data, start, end, step, deadline, stats);
-  const top = unwrapParens(expr);
-  let result: Value;
-  const t1 = performance.now();
-  let t2: number;
-  if (instant && (top.type === "MatrixSelector" || top.type === "SubqueryExpr")) {
-    const m = ev.eval(expr, ts) as MatrixValue;
-    t2 = performance.now();
-    result = { type: "matrix", series: matrixAt(m, start, ev) };
-  } else {
-    const val = ev.eval(expr, ts);
-    t2 = performance.now();
-    result = finish(val, ts, instant);
+  // Cost the step grids before anything is fetched or allocated.
+  const budget = new QueryBudget(opts.memory);
+  const grid = { start, end, last: start + (steps - 1) * step, steps };
+  const planBytes = planGrids(expr, grid, opts) * STEP_BYTES;
+  const stats: QueryStats = { samples: 0, series: 0, peakSamples: 0, peakBytes: 0 };
+  try {
+    budget.need(planBytes);
+    const ranges = new Map<VectorSelector, { minT: number; maxT: number }>();
+    const funcs = new Map<VectorSelector, string>();
+    collectRanges(expr, start, end, { start, end, opts, ranges, funcs });
+    const data = new Map<VectorSelector, SelData[]>();
+    const entries = [...ranges];
+    // Storage reports every series it reads: series, memory and the deadline
+    // are checked while reading, not after everything is in memory.
+    let loadedBytes = 0;
+    const onRead = (samples: number) => {
+      if (++stats.series > opts.maxSeries) throw new QueryTooManySeriesError(opts.maxSeries);
+      loadedBytes += LOADED_SERIES_BYTES + samples * LOADED_SAMPLE_BYTES;
+      budget.need(planBytes + loadedBytes);
+      if (Date.now() > deadline) throw new QueryTimeoutError(opts.timeoutMs, "query preparation");
+    };
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const fetched = await Promise.race([
+      Promise.all(
+        entries.map(([vs, r]) =>
+          opts.querier.select(vs.matchers, {
+            minT: r.minT,
+            maxT: r.maxT,
+            step: step || undefined,
+            func: funcs.get(vs),
+            onRead,
+          })
+        ),
+      ),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new QueryTimeoutError(opts.timeoutMs, "query preparation")),
+          Math.max(0, deadline - Date.now()),
+        );
+      }),
+    ]).finally(() => clearTimeout(timer));
+    if (Date.now() > deadline) throw new QueryTimeoutError(opts.timeoutMs, "query preparation");
+    let series = 0;
+    for (let i = 0; i < entries.length; i++) {
+      const list = fetched[i]!;
+      series += list.length;
+      if (series > opts.maxSeries) throw new QueryTooManySeriesError(opts.maxSeries);
+      data.set(entries[i]![0], list.map(toSelData));
+    }
+    stats.series = series;
+    const ts = new Float64Array(steps);
+    for (let i = 0; i < steps; i++) ts[i] = start + i * (step || 0);
+    const ev = new Evaluator(opts, data, start, end, step, deadline, stats, {
+      budget,
+      base: planBytes + loadedBytes,
+    });
+    const top = unwrapParens(expr);
+    let result: Value;
+    const t1 = performance.now();
+    let t2: number;
+    if (instant && (top.type === "MatrixSelector" || top.type === "SubqueryExpr")) {
+      const m = ev.eval(expr, ts) as MatrixValue;
+      t2 = performance.now();
+      result = { type: "matrix", series: matrixAt(m, start, ev) };
+    } else {
+      const val = ev.eval(expr, ts);
+      t2 = performance.now();
+      result = finish(val, ts, instant);
+    }
+    stats.timings = {
+      preparation: (t1 - t0) / 1000,
+      innerEval: (t2 - t1) / 1000,
+      resultSort: (performance.now() - t2) / 1000,
+    };
+    return { result, warnings: [...ev.warnings], infos: [...ev.infos], stats };
+  } finally {
+    stats.peakBytes = budget.peak;
+    budget.release();
   }
-  stats.timings = {
-    preparation: (t1 - t0) / 1000,
-    innerEval: (t2 - t1) / 1000,
-    resultSort: (performance.now() - t2) / 1000,
+}
+
+/**
+ * Walks the step grids a query evaluates on (the outer one, and one per
+ * subquery, computed exactly as {@linkcode Evaluator.evalSubquery} will) and
+ * returns the number of node-steps: each node evaluated on a grid of n steps
+ * costs n. Throws {@linkcode QueryTooManyStepsError} for a subquery grid over
+ * `maxSteps`, before anything is allocated.
+ */
+export function planGrids(
+  expr: Expr,
+  grid: { start: number; end: number; last: number; steps: number },
+  opts: { maxSteps: number; defaultSubqueryStep: number },
+): number {
+  const { start, end } = grid;
+  let total = 0;
+  const walk = (e: Expr, first: number, last: number, n: number): void => {
+    if (e.type === "ParenExpr") return walk(e.expr, first, last, n);
+    total += n;
+    switch (e.type) {
+      case "SubqueryExpr": {
+        const at = resolveAt(e.at, { start, end });
+        const step = e.step > 0 ? e.step : opts.defaultSubqueryStep;
+        const lo = (at ?? first) - e.offset - e.range;
+        const hi = (at ?? last) - e.offset;
+        let innerStart = step * Math.trunc(lo / step);
+        if (innerStart <= lo) innerStart += step;
+        const inner = innerStart > hi ? 0 : Math.floor((hi - innerStart) / step) + 1;
+        if (inner > opts.maxSteps) {
+          throw new QueryTooManyStepsError(
+            inner,
+            opts.maxSteps,
+            `subquery [${formatDuration(e.range)}:${formatDuration(step)}]`,
+          );
+        }
+        // The subquery's output (a matrix) is counted by the samples it holds.
+        if (inner > 0) walk(e.expr, innerStart, innerStart + (inner - 1) * step, inner);
+        return;
+      }
+      case "Call":
+        for (const a of e.args) walk(a, first, last, n);
+        return;
+      case "AggregateExpr":
+        if (e.param) walk(e.param, first, last, n);
+        return walk(e.expr, first, last, n);
+      case "BinaryExpr":
+        walk(e.lhs, first, last, n);
+        return walk(e.rhs, first, last, n);
+      case "UnaryExpr":
+        return walk(e.expr, first, last, n);
+      default:
+        return;
+    }
   };
-  return { result, warnings: [...ev.warnings], infos: [...ev.infos], stats };
+  walk(expr, start, grid.last, grid.steps);
+  return total;
 }
 
 function toSelData(s: SeriesData): SelData {
@@ -366,6 +489,8 @@ export class Evaluator {
     readonly queryStep: number,
     readonly deadline: number,
     readonly stats: QueryStats,
+    /** The query's memory reservation and the bytes planned and loaded before evaluation. */
+    readonly memory?: { readonly budget: QueryBudget; readonly base: number },
   ) {}
 
   /** Adds a warning annotation for the node at `pos`. */
@@ -396,8 +521,10 @@ export class Evaluator {
    */
   checkHeld(extra: number): void {
     const n = this.#held + extra;
-    if (n > this.stats.peakSamples) this.stats.peakSamples = n;
+    if (n <= this.stats.peakSamples) return;
+    this.stats.peakSamples = n;
     if (n > this.opts.maxSamples) throw new QueryTooManySamplesError(this.opts.maxSamples);
+    this.memory?.budget.need(this.memory.base + n * SAMPLE_BYTES);
   }
 
   /** Resolves `@` to ms. */

@@ -147,6 +147,7 @@ function labelReplace(ev: Evaluator, e: Call, ts: Float64Array): StepVectors {
   const names = re.namedGroups();
   const cache = new Map<Labels, Labels | null>();
   const steps = input.steps.map((vec) => {
+    ev.tick();
     const out = vec.map((s) => {
       let labels = cache.get(s.labels);
       if (labels === undefined) {
@@ -189,6 +190,7 @@ function labelJoin(ev: Evaluator, e: Call, ts: Float64Array): StepVectors {
   const input = ev.evalVector(e.args[0]!, ts);
   const cache = new Map<Labels, Labels>();
   const steps = input.steps.map((vec) => {
+    ev.tick();
     const out = vec.map((s) => {
       let labels = cache.get(s.labels);
       if (!labels) {

@@ -38,16 +38,21 @@ export {
   createEngine,
   type Engine,
   type EngineOptions,
+  MAX_RANGE_POINTS,
   type QueryResult,
   type QueryStats,
 } from "./engine.ts";
 export {
   QueryError,
   QueryExecutionError,
+  QueryMemoryError,
+  QueryOverloadError,
   QueryTimeoutError,
   QueryTooManySamplesError,
   QueryTooManySeriesError,
+  QueryTooManyStepsError,
 } from "./errors.ts";
+export { MemoryPool, QueryBudget } from "./budget.ts";
 export {
   RangeResultCache,
   type RangeResultCacheOptions,

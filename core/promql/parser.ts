@@ -79,8 +79,52 @@ export class PromQLParseError extends SyntaxError {
 export function parseExpr(input: string): Expr {
   const p = new Parser(input);
   const expr = p.parseTop();
+  // Chains of binary operators nest without recursion in the parser; the
+  // evaluator and the checks below recurse, so bound the tree's depth too.
+  if (astDepth(expr) > MAX_NESTING) {
+    throw new PromQLParseError(input, expr.pos, NESTING_MESSAGE);
+  }
   checkAST(input, expr);
   return expr;
+}
+
+/**
+ * How deeply an expression may nest (parentheses, function arguments,
+ * operands of operators). Far beyond any written query; keeps every
+ * recursive walk over the tree well inside the stack.
+ */
+export const MAX_NESTING = 500;
+const NESTING_MESSAGE = `expression nests too deeply (more than ${MAX_NESTING} levels)`;
+
+/** The depth of an expression tree, walked without recursion. */
+function astDepth(root: Expr): number {
+  let max = 0;
+  const stack: [Expr, number][] = [[root, 1]];
+  while (stack.length > 0) {
+    const [e, d] = stack.pop()!;
+    if (d > max) max = d;
+    switch (e.type) {
+      case "ParenExpr":
+      case "UnaryExpr":
+      case "SubqueryExpr":
+        stack.push([e.expr, d + 1]);
+        break;
+      case "BinaryExpr":
+        stack.push([e.lhs, d + 1], [e.rhs, d + 1]);
+        break;
+      case "Call":
+        for (const a of e.args) stack.push([a, d + 1]);
+        break;
+      case "AggregateExpr":
+        stack.push([e.expr, d + 1]);
+        if (e.param) stack.push([e.param, d + 1]);
+        break;
+      case "MatrixSelector":
+        stack.push([e.vectorSelector, d + 1]);
+        break;
+    }
+  }
+  return max;
 }
 
 // Binary operator precedence, higher binds tighter.
@@ -124,6 +168,7 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 class Parser {
   private readonly tokens: Token[];
   private i = 0;
+  private depth = 0;
 
   constructor(private readonly input: string) {
     this.tokens = lex(input);
@@ -173,6 +218,18 @@ class Parser {
   // ---- expressions ----
 
   private parseBinary(minPrec: number): Expr {
+    if (++this.depth > MAX_NESTING) {
+      const t = this.peek();
+      this.error({ start: t.pos, end: t.end }, NESTING_MESSAGE);
+    }
+    try {
+      return this.parseBinaryChain(minPrec);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private parseBinaryChain(minPrec: number): Expr {
     let lhs = this.parseUnary();
     for (;;) {
       const opTok = this.peek();

@@ -339,7 +339,7 @@ function joinExtents(a: Extent, b: Extent): Extent {
 }
 
 function zero() {
-  return { samples: 0, series: 0, peakSamples: 0 };
+  return { samples: 0, series: 0, peakSamples: 0, peakBytes: 0 };
 }
 
 function union(a: string[], b: string[]): string[] {
@@ -365,6 +365,7 @@ function mergeResults(parts: QueryResult[]): QueryResult {
     stats.samples += p.stats.samples;
     stats.series += p.stats.series;
     stats.peakSamples = Math.max(stats.peakSamples, p.stats.peakSamples);
+    stats.peakBytes = Math.max(stats.peakBytes, p.stats.peakBytes);
   }
   const series: Series[] = [];
   for (const e of byKey.values()) {

@@ -429,7 +429,7 @@ export class DB implements Appender, Querier {
     });
     this.#querier = new DbQuerier({
       index: this.#index,
-      read: (refs, minT, maxT, func) => this.#read(refs, minT, maxT, func),
+      read: (refs, minT, maxT, func, onRead) => this.#read(refs, minT, maxT, func, onRead),
       withData: (refs, minT, maxT) => this.#withData(refs, minT, maxT),
       mayHaveData: (minT, maxT) => this.#mayHaveData(minT, maxT),
     });
@@ -824,6 +824,7 @@ export class DB implements Appender, Querier {
     minT: number,
     maxT: number,
     func?: string,
+    onRead?: (samples: number) => void,
   ): Promise<Map<number, Samples>> {
     const seqs = [...this.#blocks.keys()].sort((a, b) => a - b);
     const slices: (BlockSlice | Map<number, Samples>)[] = [];
@@ -884,7 +885,10 @@ export class DB implements Appender, Querier {
       }
       this.#head.readInto(ref, minT, maxT, buf);
       const r = buf.finish(minT, maxT);
-      if (r) out.set(ref, r);
+      if (r) {
+        onRead?.(r.t.length);
+        out.set(ref, r);
+      }
     }
     if (bad) {
       // Never serve a corrupt block: quarantine it and answer without it.
@@ -892,7 +896,7 @@ export class DB implements Appender, Querier {
         const b = this.#blocks.get(seq);
         if (b) await this.#dropCorrupt(seq, b, new ChunkCorruptError("chunk checksum mismatch"));
       }
-      return this.#read(refs, minT, maxT, func);
+      return this.#read(refs, minT, maxT, func, onRead);
     }
     return out;
   }

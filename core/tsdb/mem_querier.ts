@@ -100,10 +100,15 @@ export class MemStore implements Querier {
   /** Series matching all matchers with samples in [minT, maxT], sorted by labels. */
   select(matchers: readonly Matcher[], hints: SelectHints): Promise<SeriesData[]> {
     const out: SeriesData[] = [];
-    for (const s of this.#matching(matchers, hints)) {
-      const lo = lowerBound(s.t, s.n, hints.minT);
-      const hi = lowerBound(s.t, s.n, hints.maxT + 1);
-      out.push({ labels: s.labels, t: s.t.slice(lo, hi), v: s.v.slice(lo, hi) });
+    try {
+      for (const s of this.#matching(matchers, hints)) {
+        const lo = lowerBound(s.t, s.n, hints.minT);
+        const hi = lowerBound(s.t, s.n, hints.maxT + 1);
+        hints.onRead?.(hi - lo);
+        out.push({ labels: s.labels, t: s.t.slice(lo, hi), v: s.v.slice(lo, hi) });
+      }
+    } catch (e) {
+      return Promise.reject(e);
     }
     return Promise.resolve(out);
   }

@@ -32,6 +32,7 @@ export interface SampleSources {
     minT: number,
     maxT: number,
     func?: string,
+    onRead?: (samples: number) => void,
   ): Promise<Map<number, Samples>>;
   /**
    * The refs among `refs` (ascending) with data in [minT, maxT], from time
@@ -57,7 +58,7 @@ export class DbQuerier implements Querier {
       refs = src.withData(refs, hints.minT, hints.maxT);
     }
     if (refs.length === 0) return [];
-    const got = await src.read(refs, hints.minT, hints.maxT, hints.func);
+    const got = await src.read(refs, hints.minT, hints.maxT, hints.func, hints.onRead);
     const out: SeriesData[] = [];
     for (const ref of refs) {
       const m = got.get(ref);

@@ -44,7 +44,8 @@ Deno.test("a query over max_samples gets a clear 422 and Perch stays healthy", a
     assert.deepEqual(await res.json(), {
       status: "error",
       errorType: "execution",
-      error: "query processing would load too many samples into memory in query execution",
+      error:
+        "query processing would load too many samples into memory in query execution (query.max_samples: 5000)",
     });
 
     res = await fetch(`${perch.url}/-/healthy`);
