@@ -665,7 +665,7 @@ export class Evaluator {
     const series: RangeSeries[] = [];
     if (n > 0) {
       const v = this.eval(e.expr, inner);
-      if (v.kind === "vector") series.push(...toSeries(v, inner));
+      if (v.kind === "vector") series.push(...toSeries(v, inner, () => this.tick()));
       else if (v.kind === "scalar") {
         series.push({ labels: [], t: inner.slice(), v: v.v.slice(), dropName: false });
       }
@@ -783,9 +783,14 @@ export function cleanSeries(s: SelData): { t: Float64Array; v: Float64Array } {
 }
 
 /** Collects step vectors into series keyed by labels (and drop flag). */
-export function toSeries(v: StepVectors, ts: Float64Array): RangeSeries[] {
+export function toSeries(
+  v: StepVectors,
+  ts: Float64Array,
+  tick: () => void = () => {},
+): RangeSeries[] {
   const byKey = new Map<string, { labels: Labels; dropName: boolean; t: number[]; v: number[] }>();
   for (let i = 0; i < ts.length; i++) {
+    tick();
     for (const s of v.steps[i]!) {
       const k = keyOf(s.labels);
       let e = byKey.get(k);
