@@ -15,17 +15,53 @@ import { ByteReader, ByteWriter } from "./_byte_buf.ts";
 import { blockFileName, joinPath, TMP_SUFFIX } from "./filenames.ts";
 import { fsyncDir, writeAll } from "./wal.ts";
 import type { Samples } from "./head.ts";
+import type { Labels } from "../model/mod.ts";
 import { SampleBuf } from "./_sample_buf.ts";
 
 /** Wanted chunks closer than this are read with one read (bytes in between are skipped). */
 const READ_GAP_BYTES = 256 << 10;
 
-/** Block format version (header byte 4 and footer). */
-export const BLOCK_VERSION = 1;
+/** Block format version (header byte 4 and footer); 2 adds the labels table. */
+export const BLOCK_VERSION = 2;
+/** Block versions readers accept. */
+const READ_VERSIONS = [1, 2];
 /** Chunks inside blocks hold up to this many samples: fewer headers than head chunks. */
 export const BLOCK_CHUNK_SAMPLES = 1024;
 const HEADER_BYTES = 8;
-const FOOTER_BYTES = 44;
+const FOOTER_BYTES_V1 = 44;
+const FOOTER_BYTES = 52;
+
+/**
+ * Labels of series, encoded for a block's labels table: entry i (series
+ * `refs[i]`, ascending) is `data[off[i], off[i+1])` = k varint, then k ×
+ * (name str, value str). Built on the main thread from the series index.
+ */
+export interface LabelsBlob {
+  refs: Uint32Array;
+  off: Uint32Array;
+  data: Uint8Array;
+}
+
+/** Encodes `labelsOf(ref)` for each ref (ascending; refs without labels are left out). */
+export function encodeLabelsBlob(
+  refs: Iterable<number>,
+  labelsOf: (ref: number) => readonly { name: string; value: string }[] | undefined,
+): LabelsBlob {
+  const w = new ByteWriter(1 << 12);
+  const rs: number[] = [], off: number[] = [0];
+  for (const ref of refs) {
+    const labels = labelsOf(ref);
+    if (!labels) continue;
+    w.uvarint(labels.length);
+    for (const l of labels) {
+      w.str(l.name);
+      w.str(l.value);
+    }
+    rs.push(ref);
+    off.push(w.pos);
+  }
+  return { refs: new Uint32Array(rs), off: new Uint32Array(off), data: w.copy() };
+}
 const MAGIC = [0x50, 0x42, 0x4c, 0x4b]; // "PBLK"
 
 /** Thrown when a block file fails its checks. */
@@ -48,6 +84,11 @@ export interface BlockMeta {
   bytes: number;
   /** Downsampling resolution in ms (whole seconds); 0 = raw samples. */
   resolution?: number;
+  /** Format version; 1 has no labels table (its series need index.kv). */
+  version?: number;
+  /** File offset and length of the labels table (version 2); 0 when absent. */
+  labelsOffset?: number;
+  labelsLen?: number;
 }
 
 /**
@@ -78,6 +119,7 @@ export class BlockFileWriter {
   #minT = Infinity;
   #maxT = -Infinity;
   #samples = 0;
+  #labels: LabelsBlob | undefined;
 
   private constructor(
     dir: string,
@@ -109,6 +151,14 @@ export class BlockFileWriter {
     const tmp = joinPath(dir, blockFileName(seq)) + TMP_SUFFIX;
     const f = await Deno.open(tmp, { create: true, write: true, truncate: true });
     return new BlockFileWriter(dir, seq, level, chunkSamples, f, resolutionMs);
+  }
+
+  /**
+   * Sets the labels written to the block's labels table, for each series
+   * added (a downsampled block's pseudo-refs map to ref / 8).
+   */
+  setLabels(labels: LabelsBlob): void {
+    this.#labels = labels;
   }
 
   /** Adds series `ref` (greater than the previous one) with samples [start, end), ascending. */
@@ -172,11 +222,17 @@ export class BlockFileWriter {
         }
       }
       const tableLen = w.pos - tableStart;
+      // Labels table: the series' labels, so the block reads without index.kv.
+      const labelsStart = w.pos;
+      this.#writeLabels(w);
+      const labelsLen = w.pos - labelsStart;
       w.f64(this.#minT);
       w.f64(this.#maxT);
       w.f64(this.#samples);
       w.u32(tableOffset);
       w.u32(tableLen);
+      w.u32(tableOffset + tableLen);
+      w.u32(labelsLen);
       w.u8(this.#level);
       w.u8(BLOCK_VERSION);
       w.u8(this.#resolutionSec & 0xff);
@@ -203,6 +259,31 @@ export class BlockFileWriter {
     } catch (e) {
       await this.abort();
       throw e;
+    }
+  }
+
+  #writeLabels(w: ByteWriter): void {
+    const lb = this.#labels;
+    const div = this.#resolutionSec > 0 ? 8 : 1;
+    const want: number[] = [];
+    for (const x of this.#sRef) {
+      const ref = Math.floor(x / div);
+      if (want.length === 0 || want[want.length - 1] !== ref) want.push(ref);
+    }
+    const idx: number[] = [];
+    if (lb) {
+      let j = 0;
+      for (const ref of want) {
+        while (j < lb.refs.length && lb.refs[j] < ref) j++;
+        if (j < lb.refs.length && lb.refs[j] === ref) idx.push(j);
+      }
+    }
+    w.uvarint(idx.length);
+    let prev = 0;
+    for (const j of idx) {
+      w.uvarint(lb!.refs[j] - prev);
+      prev = lb!.refs[j];
+      w.bytes(lb!.data.subarray(lb!.off[j], lb!.off[j + 1]));
     }
   }
 
@@ -366,6 +447,37 @@ export class BlockReader {
     this.#verified[c] = 1;
   }
 
+  /**
+   * The labels table: labels of every series in the block, by ref (a
+   * downsampled block lists real refs). Empty for a version 1 block.
+   * Throws {@linkcode BlockCorruptError} when the table is malformed.
+   */
+  async labels(): Promise<Map<number, Labels>> {
+    const out = new Map<number, Labels>();
+    const len = this.meta.labelsLen ?? 0;
+    if (len === 0) return out;
+    const buf = await this.#readRange(this.meta.labelsOffset!, len);
+    try {
+      const r = new ByteReader(buf);
+      const n = r.uvarint();
+      let ref = 0;
+      for (let i = 0; i < n; i++) {
+        ref += r.uvarint();
+        const k = r.uvarint();
+        const labels = [];
+        for (let j = 0; j < k; j++) labels.push({ name: r.str(), value: r.str() });
+        out.set(ref, labels);
+      }
+      if (r.pos !== len) throw new Error("trailing bytes");
+    } catch (e) {
+      throw new BlockCorruptError(
+        this.path,
+        `bad labels table: ${e instanceof Error ? e.message : e}`,
+      );
+    }
+    return out;
+  }
+
   /** Every sample of every series (for compaction). */
   readAll(): Promise<Map<number, Samples>> {
     return this.read([...this.#refs], -Infinity, Infinity);
@@ -453,33 +565,36 @@ async function verifyAndParse(
 ): Promise<{ meta: BlockMeta; table: ParsedTable }> {
   const fail = (m: string) => new BlockCorruptError(path, m);
   const size = (await f.stat()).size;
-  if (size < HEADER_BYTES + FOOTER_BYTES) throw fail("too short");
+  if (size < HEADER_BYTES + FOOTER_BYTES_V1) throw fail("too short");
   const buf = verifyBuf ??= new Uint8Array(VERIFY_PIECE);
   const crcAt = size - 8;
-  let crc = 0, pos = 0;
+  let crc = 0, pos = 0, version = 0;
   await f.seek(0, Deno.SeekMode.Start);
   while (pos < crcAt) {
     const piece = buf.subarray(0, Math.min(buf.length, crcAt - pos));
     await readFully(f, piece, path);
     if (pos === 0) {
       for (let i = 0; i < 4; i++) if (piece[i] !== MAGIC[i]) throw fail("bad magic");
-      if (piece[4] !== BLOCK_VERSION) throw fail(`unknown version ${piece[4]}`);
+      version = piece[4];
+      if (!READ_VERSIONS.includes(version)) throw fail(`unknown version ${version}`);
     }
     crc = crc32c(piece, crc);
     pos += piece.length;
   }
+  const footBytes = version === 1 ? FOOTER_BYTES_V1 : FOOTER_BYTES;
+  if (size < HEADER_BYTES + footBytes) throw fail("too short");
   // Footer plus table, read separately (the table is small against the chunks).
-  const foot = new Uint8Array(FOOTER_BYTES);
-  await f.seek(size - FOOTER_BYTES, Deno.SeekMode.Start);
+  const foot = new Uint8Array(footBytes);
+  await f.seek(size - footBytes, Deno.SeekMode.Start);
   await readFully(f, foot, path);
-  for (let i = 0; i < 4; i++) if (foot[FOOTER_BYTES - 4 + i] !== MAGIC[i]) throw fail("bad magic");
-  if (crc !== new ByteReader(foot, FOOTER_BYTES - 8).u32()) throw fail("checksum mismatch");
+  for (let i = 0; i < 4; i++) if (foot[footBytes - 4 + i] !== MAGIC[i]) throw fail("bad magic");
+  if (crc !== new ByteReader(foot, footBytes - 8).u32()) throw fail("checksum mismatch");
   const tableOffset = new ByteReader(foot, 24).u32(), tableLen = new ByteReader(foot, 28).u32();
-  if (tableOffset + tableLen > size - FOOTER_BYTES) throw fail("table out of range");
+  if (tableOffset + tableLen > size - footBytes) throw fail("table out of range");
   const tail = new Uint8Array(size - tableOffset);
   await f.seek(tableOffset, Deno.SeekMode.Start);
   await readFully(f, tail, path);
-  return parseTail(path, tail, tableOffset, seq);
+  return parseTail(path, tail, tableOffset, seq, version);
 }
 
 /** Verifies and parses block bytes; throws {@linkcode BlockCorruptError}. */
@@ -489,15 +604,15 @@ export function parseBlock(
   seq: number,
 ): { meta: BlockMeta; table: ParsedTable } {
   const fail = (m: string) => new BlockCorruptError(path, m);
-  if (data.length < HEADER_BYTES + FOOTER_BYTES) throw fail("too short");
+  if (data.length < HEADER_BYTES + FOOTER_BYTES_V1) throw fail("too short");
   for (let i = 0; i < 4; i++) {
     if (data[i] !== MAGIC[i] || data[data.length - 4 + i] !== MAGIC[i]) throw fail("bad magic");
   }
-  if (data[4] !== BLOCK_VERSION) throw fail(`unknown version ${data[4]}`);
+  if (!READ_VERSIONS.includes(data[4])) throw fail(`unknown version ${data[4]}`);
   const crcAt = data.length - 8;
   const r = new ByteReader(data, crcAt);
   if (crc32c(data, 0, 0, crcAt) !== r.u32()) throw fail("checksum mismatch");
-  return parseTail(path, data, 0, seq);
+  return parseTail(path, data, 0, seq, data[4]);
 }
 
 /**
@@ -509,17 +624,29 @@ function parseTail(
   data: Uint8Array,
   dataOffset: number,
   seq: number,
+  headerVersion: number,
 ): { meta: BlockMeta; table: ParsedTable } {
   const fail = (m: string) => new BlockCorruptError(path, m);
   const fileSize = dataOffset + data.length;
-  const f = new ByteReader(data, data.length - FOOTER_BYTES);
+  const footBytes = headerVersion === 1 ? FOOTER_BYTES_V1 : FOOTER_BYTES;
+  const f = new ByteReader(data, data.length - footBytes);
   const minT = f.f64(), maxT = f.f64(), samples = f.f64();
   const tableOffset = f.u32(), tableLen = f.u32();
+  let labelsOffset = 0, labelsLen = 0;
+  if (headerVersion >= 2) {
+    labelsOffset = f.u32();
+    labelsLen = f.u32();
+  }
   const level = f.u8(), version = f.u8();
   const resolution = (f.u8() | (f.u8() << 8)) * 1000;
-  if (version !== BLOCK_VERSION) throw fail(`unknown footer version ${version}`);
-  if (tableOffset < dataOffset || tableOffset + tableLen > fileSize - FOOTER_BYTES) {
+  if (version !== headerVersion) throw fail(`footer version ${version} is not ${headerVersion}`);
+  if (tableOffset < dataOffset || tableOffset + tableLen > fileSize - footBytes) {
     throw fail("table out of range");
+  }
+  if (
+    labelsLen > 0 && (labelsOffset < dataOffset || labelsOffset + labelsLen > fileSize - footBytes)
+  ) {
+    throw fail("labels table out of range");
   }
   try {
     const t = new ByteReader(data, tableOffset - dataOffset, tableOffset - dataOffset + tableLen);
@@ -548,7 +675,19 @@ function parseTail(
     first[nSeries] = off.length;
     if (pos !== tableOffset) throw fail("chunk lengths do not add up to the table offset");
     return {
-      meta: { seq, minT, maxT, samples, series: nSeries, level, bytes: fileSize, resolution },
+      meta: {
+        seq,
+        minT,
+        maxT,
+        samples,
+        series: nSeries,
+        level,
+        bytes: fileSize,
+        resolution,
+        version,
+        labelsOffset,
+        labelsLen,
+      },
       table: {
         refs,
         first,

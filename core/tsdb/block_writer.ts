@@ -13,7 +13,7 @@
  * @module
  */
 import { chunkMeta, decodeChunkInto } from "./chunk.ts";
-import { BlockFileWriter, type BlockMeta, BlockReader } from "./block.ts";
+import { BlockFileWriter, type BlockMeta, BlockReader, type LabelsBlob } from "./block.ts";
 import { mergeSamples, type Samples } from "./head.ts";
 import {
   AGG,
@@ -35,6 +35,8 @@ export interface FlushJob {
   chunkStart: Uint32Array;
   chunkLen: Uint32Array;
   data: Uint8Array;
+  /** Labels of the series, for the block's labels table (set by {@linkcode BlockWriter}). */
+  labels?: LabelsBlob;
 }
 
 /** Blocks `inputs` (ascending seq: later wins) merged into block `seq`. */
@@ -45,6 +47,8 @@ export interface CompactJob {
   seq: number;
   level: number;
   inputs: number[];
+  /** Labels of the series, for the block's labels table (set by {@linkcode BlockWriter}). */
+  labels?: LabelsBlob;
 }
 
 /**
@@ -65,6 +69,8 @@ export interface DownsampleJob {
   resolution: number;
   counters: Uint32Array;
   merge?: number[];
+  /** Labels of the series, for the block's labels table (set by {@linkcode BlockWriter}). */
+  labels?: LabelsBlob;
 }
 
 /** A job for the block worker. */
@@ -88,6 +94,7 @@ let scratchV = new Float64Array(4096);
 
 async function runFlush(job: FlushJob): Promise<BlockMeta> {
   const w = await BlockFileWriter.create(job.dir, job.seq, 0);
+  if (job.labels) w.setLabels(job.labels);
   try {
     const offs = new Uint32Array(job.chunkLen.length + 1);
     for (let i = 0; i < job.chunkLen.length; i++) offs[i + 1] = offs[i] + job.chunkLen[i];
@@ -123,6 +130,7 @@ async function runCompact(job: CompactJob): Promise<BlockMeta> {
     for (const r of readers) for (const ref of r.refs) all.add(ref);
     const refs = [...all].sort((a, b) => a - b);
     w = await BlockFileWriter.create(job.dir, job.seq, job.level);
+    if (job.labels) w.setLabels(job.labels);
     // Bound memory: read a batch of series at a time from every input.
     const perSeries = readers.reduce((n, r) => n + r.meta.samples / Math.max(1, r.meta.series), 0);
     const batch = Math.max(1, Math.floor(400_000 / Math.max(1, perSeries)));
@@ -173,6 +181,7 @@ async function runDownsample(job: DownsampleJob): Promise<BlockMeta> {
     const counters = new Set(job.counters);
     const level = Math.max(job.level, ...into.map((m) => m.meta.level));
     w = await BlockFileWriter.create(job.dir, job.seq, level, undefined, job.resolution);
+    if (job.labels) w.setLabels(job.labels);
     const batch = 256;
     for (let i = 0; i < refs.length; i += batch) {
       const part = refs.slice(i, i + batch);
@@ -284,6 +293,11 @@ export interface BlockWriterOptions {
   readyTimeoutMs?: number;
   /** An idle worker is stopped after this long (its heap freed) and restarted on demand; 0 = never. @default 30000 */
   idleMs?: number;
+  /**
+   * Labels of `refs` (all series when undefined) for blocks' labels tables;
+   * without it blocks are written with an empty labels table.
+   */
+  labels?: (refs?: Uint32Array) => LabelsBlob;
   /** Receives the one warning when the writer falls back to inline jobs. */
   log?: (level: "warn" | "info", msg: string, fields: Record<string, unknown>) => void;
 }
@@ -303,6 +317,7 @@ export class BlockWriter {
   readonly #readyTimeout: number;
   readonly #idleMs: number;
   readonly #log: BlockWriterOptions["log"];
+  readonly #labels: BlockWriterOptions["labels"];
   #inline: boolean;
   #worker: Worker | undefined;
   #ready: Promise<Worker | undefined> | undefined;
@@ -320,6 +335,7 @@ export class BlockWriter {
     this.#readyTimeout = o.readyTimeoutMs ?? 10_000;
     this.#idleMs = o.idleMs ?? 30_000;
     this.#log = o.log;
+    this.#labels = o.labels;
   }
 
   /** How jobs run now: "worker" (running or startable) or "inline" (after a fallback). */
@@ -451,6 +467,15 @@ export class BlockWriter {
   }
 
   async #run(job: BlockJob, transfer: ArrayBuffer[]): Promise<BlockMeta> {
+    if (!job.labels && this.#labels) {
+      job.labels = this.#labels(job.kind === "flush" ? job.refs : undefined);
+      transfer = [
+        ...transfer,
+        job.labels.refs.buffer as ArrayBuffer,
+        job.labels.off.buffer as ArrayBuffer,
+        job.labels.data.buffer as ArrayBuffer,
+      ];
+    }
     if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
     this.#idleTimer = undefined;
     const w = await this.#getWorker();

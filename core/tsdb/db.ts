@@ -65,9 +65,15 @@ import {
 } from "./wal.ts";
 import { commitBatched, SeriesIndex } from "./index.ts";
 import { REC_SAMPLES_SYNC, REC_SAMPLES_V2, SampleDecoder, type SampleSource } from "./wal_codec.ts";
-import { IncidentLog, type StorageIncident } from "./recovery.ts";
+import { IncidentLog, openCheckedKv, type StorageIncident } from "./recovery.ts";
 import { concat, Head, type Samples } from "./head.ts";
-import { BlockCorruptError, type BlockMeta, BlockReader, type BlockSlice } from "./block.ts";
+import {
+  BlockCorruptError,
+  type BlockMeta,
+  BlockReader,
+  type BlockSlice,
+  encodeLabelsBlob,
+} from "./block.ts";
 import { SampleBuf } from "./_sample_buf.ts";
 import { BlockWriteError, BlockWriter, isNoSpace, type SeriesChunks } from "./block_writer.ts";
 import { ChunkCorruptError, chunkMeta, decodeChunk } from "./chunk.ts";
@@ -350,6 +356,8 @@ export class DB implements Appender, Querier {
   #closed = false;
   #problems = new Map<string, string>();
   #incidents!: IncidentLog;
+  /** index.kv was replaced by a fresh one: series come back from blocks and the WAL. */
+  #rebuildIndex = false;
   #c = {
     corruptBlocks: 0,
     missingBlocks: 0,
@@ -401,18 +409,54 @@ export class DB implements Appender, Querier {
     await Deno.mkdir(this.#blocksDir, { recursive: true });
     await Deno.mkdir(this.#walDir, { recursive: true });
     this.#incidents = this.#opts.incidents ?? await IncidentLog.open(this.#dir, this.#now);
-    if (kv) this.#kv = kv;
-    else {
-      this.#kv = await Deno.openKv(this.#kvPath);
+    if (kv) {
+      this.#kv = kv;
+      this.#index = await SeriesIndex.load(this.#kv);
+    } else {
+      // A damaged index.kv is quarantined and rebuilt from blocks and the WAL.
+      const path = this.#kvPath!;
+      const cut = path.lastIndexOf("/");
+      let index: SeriesIndex | undefined;
+      const opened = await openCheckedKv(cut < 0 ? "." : path.slice(0, cut), path.slice(cut + 1), {
+        incidents: this.#incidents,
+        now: this.#now,
+        consequence: "The series index is rebuilt from the blocks' series tables and the WAL; " +
+          "metric metadata (type, help, unit) is re-learned as it is pushed or scraped again.",
+        verify: async (k) => {
+          index = await SeriesIndex.load(k);
+        },
+        log: (level, msg, fields) => this.#log(level, msg, fields),
+      });
+      this.#kv = opened.kv;
       this.#ownKv = true;
+      this.#index = index ?? await SeriesIndex.load(this.#kv);
+      this.#rebuildIndex = opened.fresh;
     }
-    this.#index = await SeriesIndex.load(this.#kv);
     for (const ref of this.#index.select([])) this.#logged.add(ref);
     await this.#recoverBlocks();
+    const fromBlocks = this.#rebuildIndex ? await this.#reindexFromBlocks() : undefined;
     for await (const e of this.#kv.list<number>({ prefix: [KV_PREFIX, "flushed"] })) {
       this.#flushedMarks.set(e.key[2] as number, e.value);
     }
     await this.#replay();
+    if (fromBlocks) {
+      const total = this.#index.size;
+      const v1 = fromBlocks.unindexed;
+      this.#incidents.add({
+        id: `index_rebuilt:${this.#now()}`,
+        kind: "index_rebuilt",
+        file: KV_FILE,
+        message: `the series index was rebuilt: ${fromBlocks.series} series from the labels ` +
+          `tables of ${fromBlocks.blocks} blocks, ${total - fromBlocks.series} more from the WAL` +
+          (v1.length > 0
+            ? `; ${v1.length} blocks of format version 1 carry no labels and their series ` +
+              `cannot be found (${v1.map(blockFileName).join(", ")})`
+            : ""),
+        ...(v1.length > 0
+          ? { samples: v1.reduce((n, seq) => n + (this.#blocks.get(seq)?.meta.samples ?? 0), 0) }
+          : {}),
+      });
+    }
     this.#wal = await Wal.open({
       dir: this.#walDir,
       fsync: this.#fsync,
@@ -422,6 +466,8 @@ export class DB implements Appender, Querier {
     });
     await this.#index.save();
     this.#writer = new BlockWriter({
+      labels: (refs) =>
+        encodeLabelsBlob(refs ?? this.#index.select([]), (ref) => this.#index.labels(ref)),
       useWorker: this.#opts.useWorker ?? true,
       workerUrl: this.#opts.blockWorkerUrl,
       idleMs: this.#opts.blockWorkerIdleMs,
@@ -495,6 +541,36 @@ export class DB implements Appender, Querier {
       });
       await this.#kv.delete(blockKey(seq));
     }
+  }
+
+  /**
+   * Restores every series named in the blocks' labels tables into the (fresh)
+   * index under its ref. A block whose labels table is unreadable is
+   * quarantined; version 1 blocks have none and are listed.
+   */
+  async #reindexFromBlocks(): Promise<{ series: number; blocks: number; unindexed: number[] }> {
+    let blocks = 0;
+    const unindexed: number[] = [];
+    const before = this.#index.size;
+    for (const [seq, b] of [...this.#blocks].sort((x, y) => x[0] - y[0])) {
+      if ((b.meta.version ?? 1) < 2) {
+        unindexed.push(seq);
+        continue;
+      }
+      try {
+        for (const [ref, labels] of await b.labels()) this.#index.restore(ref, labels);
+        blocks++;
+      } catch (e) {
+        await this.#dropCorrupt(seq, b, e);
+      }
+    }
+    await this.#index.save();
+    for (const ref of this.#index.select([])) this.#logged.add(ref);
+    this.#log("warn", "series index rebuilt from blocks", {
+      series: this.#index.size - before,
+      blocks,
+    });
+    return { series: this.#index.size - before, blocks, unindexed };
   }
 
   #notifyOld(minT: number, maxT: number): void {

@@ -2,8 +2,9 @@
  * Series index: ref ↔ labels, persisted in Deno KV, with in-memory postings
  * (label pair → ascending refs) that answer matcher lookups.
  *
- * Refs are small integers handed out in order and never reused, so blocks
- * store refs only and the labels live here once (FORMAT.md, "KV key layout").
+ * Refs are small integers handed out in order and never reused. The index is
+ * a cache: every block also carries its series' labels (FORMAT.md, "Block"),
+ * so a damaged index.kv is rebuilt from blocks and the WAL.
  * Postings are rebuilt in memory from the labels on open rather than kept in
  * KV: that needs no block scan and keeps KV half the size.
  *
@@ -17,10 +18,11 @@ import {
   type MetricMetadata,
 } from "../model/mod.ts";
 import { ByteReader, ByteWriter } from "./_byte_buf.ts";
+import { crc32c } from "./crc32c.ts";
 import { KV_PREFIX } from "./filenames.ts";
 
-/** Format version byte that leads every KV series value. */
-export const KV_SERIES_VERSION = 1;
+/** Format version byte that leads every KV series value (2: with a trailing CRC-32C). */
+export const KV_SERIES_VERSION = 2;
 /** Deno KV allows 1000 mutations and 800 KB per atomic; stay well inside. */
 const KV_MAX_MUTATIONS = 500;
 const KV_MAX_BYTES = 400_000;
@@ -43,17 +45,25 @@ export function encodeLabels(labels: Labels): Uint8Array {
     w.str(l.name);
     w.str(l.value);
   }
+  w.u32(crc32c(w.view()));
   return w.copy();
 }
 
-/** Decodes a KV series value. */
+/** Decodes a KV series value (version 1, or 2 with its CRC checked); throws when damaged. */
 export function decodeLabels(b: Uint8Array): Labels {
-  const r = new ByteReader(b);
-  const ver = r.u8();
-  if (ver !== KV_SERIES_VERSION) throw new Error(`Cannot decode series: unknown version ${ver}`);
+  const ver = b[0];
+  let end = b.length;
+  if (ver === KV_SERIES_VERSION) {
+    end -= 4;
+    if (end < 1 || crc32c(b, 0, 0, end) !== new ByteReader(b, end).u32()) {
+      throw new Error("Cannot decode series: checksum mismatch");
+    }
+  } else if (ver !== 1) throw new Error(`Cannot decode series: unknown version ${ver}`);
+  const r = new ByteReader(b, 1, end);
   const n = r.uvarint();
   const out = [];
   for (let i = 0; i < n; i++) out.push({ name: r.str(), value: r.str() });
+  if (r.pos !== end) throw new Error("Cannot decode series: trailing bytes");
   return out;
 }
 

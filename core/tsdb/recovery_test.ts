@@ -2,7 +2,17 @@ import assert from "node:assert/strict";
 import { newMatcher, SampleBatch, toLabels } from "../model/mod.ts";
 import { openDB } from "./db.ts";
 import { IncidentLog } from "./recovery.ts";
-import { INCIDENTS_FILE, joinPath, QUARANTINE_DIR, WAL_DIR, walSegmentName } from "./filenames.ts";
+import {
+  blockFileName,
+  BLOCKS_DIR,
+  INCIDENTS_FILE,
+  joinPath,
+  QUARANTINE_DIR,
+  WAL_DIR,
+  walSegmentName,
+} from "./filenames.ts";
+import { BlockReader, encodeLabelsBlob } from "./block.ts";
+import { BlockWriter } from "./block_writer.ts";
 
 const T0 = 1_700_006_400_000;
 
@@ -93,5 +103,102 @@ Deno.test("IncidentLog quarantines an unreadable incidents.json and says so", as
   await log.flush();
   const again = await IncidentLog.open(dir);
   assert.equal(again.list().length, 1, "the new log is readable and kept");
+  await Deno.remove(dir, { recursive: true });
+});
+
+async function everything(db: Awaited<ReturnType<typeof open>>) {
+  const got = await db.select([newMatcher("=", "__name__", "temp")], {
+    minT: -Infinity,
+    maxT: Infinity,
+  });
+  return got.map((s) => ({
+    labels: JSON.stringify(s.labels),
+    t: [...s.t],
+    v: [...s.v],
+  })).sort((a, b) => a.labels < b.labels ? -1 : 1);
+}
+
+for (const damage of ["truncate", "garbage", "flipped value"] as const) {
+  Deno.test(`DB quarantines an index.kv with ${damage} and rebuilds the series from blocks and WAL`, async () => {
+    const dir = await Deno.makeTempDir();
+    await fill(dir);
+    let db = await open(dir);
+    await db.flush(); // the first samples into blocks
+    const b = new SampleBatch();
+    b.add(b.addSeries(toLabels("temp", { host: "late" }), "late"), T0 + 700_000, 7);
+    await db.append(b); // one series only in the WAL
+    const want = await everything(db);
+    await db.close();
+    const kvPath = joinPath(dir, "index.kv");
+    if (damage === "flipped value") {
+      // A label value changed on disk without SQLite noticing: the CRC in the value catches it.
+      const kv = await Deno.openKv(kvPath);
+      const e = await kv.get<Uint8Array>(["tsdb", "series", 3]);
+      const v = new Uint8Array(e.value!);
+      v[v.length - 6] ^= 0x01;
+      await kv.set(["tsdb", "series", 3], v);
+      kv.close();
+    } else {
+      const data = await Deno.readFile(kvPath);
+      if (damage === "truncate") await Deno.writeFile(kvPath, data.subarray(0, 5000));
+      else await Deno.writeFile(kvPath, data.map((_, i) => (i * 7919) & 255));
+    }
+    db = await open(dir);
+    assert.deepEqual(await everything(db), want);
+    const h = db.health();
+    assert.equal(h.status, "degraded");
+    const kinds = h.incidents!.map((i) => i.kind);
+    assert.deepEqual(kinds, ["kv_quarantined", "index_rebuilt"]);
+    assert.match(h.incidents![1].message, /40 series from the labels tables of 1 blocks, 1 more/);
+    const q = [...Deno.readDirSync(joinPath(dir, QUARANTINE_DIR))].map((e) => e.name);
+    assert.ok(q.some((n) => n.startsWith("index.kv.")), q.join(","));
+    await db.close();
+    // The rebuilt index is kept: the next start needs no rebuild.
+    db = await open(dir);
+    assert.deepEqual(await everything(db), want);
+    assert.equal(db.health().incidents?.length, 2);
+    await db.close();
+    await Deno.remove(dir, { recursive: true });
+  });
+}
+
+Deno.test("DB reads a version 1 block (no labels table) and compaction migrates it to version 2", async () => {
+  const dir = await Deno.makeTempDir();
+  let db = await open(dir);
+  const b = new SampleBatch();
+  for (const host of ["a", "b"]) {
+    b.add(b.addSeries(toLabels("temp", { host }), host), T0 + 500_000, 1);
+  }
+  await db.append(b);
+  await db.close();
+  await Deno.copyFile(
+    new URL("./testdata/v1_block.blk", import.meta.url),
+    joinPath(dir, BLOCKS_DIR, blockFileName(1)),
+  );
+  db = await open(dir);
+  const got = await everything(db);
+  assert.deepEqual(got.map((s) => s.v), [
+    [100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 1],
+    [200, 201, 202, 203, 204, 205, 206, 207, 208, 209, 1],
+  ]);
+  assert.equal(db.health().status, "healthy");
+  await db.close();
+
+  const w = new BlockWriter({
+    useWorker: false,
+    labels: (refs) =>
+      encodeLabelsBlob(refs ?? [1, 2], (ref) => toLabels("temp", { host: ref === 1 ? "a" : "b" })),
+  });
+  const blocks = joinPath(dir, BLOCKS_DIR);
+  await w.compact(blocks, 7, 1, [1]);
+  const r = await BlockReader.open(blocks, 7);
+  assert.equal(r.meta.version, 2);
+  assert.deepEqual([...(await r.labels())], [
+    [1, toLabels("temp", { host: "a" })],
+    [2, toLabels("temp", { host: "b" })],
+  ]);
+  assert.equal(r.meta.samples, 20);
+  await r.close();
+  w.close();
   await Deno.remove(dir, { recursive: true });
 });
