@@ -115,6 +115,15 @@ export interface OpenOptions {
   futureToleranceMs?: number;
   /** Blocks whose newest sample is older than this are deleted; 0 = off. @default 0 */
   retentionMs?: number;
+  /**
+   * Late samples into windows behind the flush horizon stay in the head
+   * until their window has had no write for this long, so a back-fill
+   * becomes one block per window rather than one per background round.
+   * @default 5 min
+   */
+  lateFlushIdleMs?: number;
+  /** ... but no longer than this after the first such write. @default 30 min */
+  lateFlushMaxMs?: number;
   /** Disk budget for WAL + blocks + KV; oldest blocks go first, then appends fail; 0 = off. */
   maxBytes?: number;
   /** Width of a block window. @default 2 h */
@@ -345,6 +354,8 @@ export class DB implements Appender, Querier {
   #flushedMarks = new Map<number, number>();
   #logged = new Set<number>();
   #maxT = -Infinity;
+  /** Windows behind the flush horizon that got late writes: clock of the first and last one. */
+  #lateWrites = new Map<number, { first: number; last: number }>();
   /** Newest timestamp per series ref, kept only when an out-of-order window is set. */
   #seriesMaxT: Float64Array | undefined;
   #nextFlushCheck = -Infinity;
@@ -796,6 +807,11 @@ export class DB implements Appender, Querier {
         if (w !== lastW) {
           set.add(w);
           lastW = w;
+          if ((w + 1) * this.#range <= this.#maxT - this.#flushDelay) {
+            const l = this.#lateWrites.get(w);
+            if (l) l.last = now;
+            else this.#lateWrites.set(w, { first: now, last: now });
+          }
         }
       }
       for (const d of defs) this.#logged.add(d.ref);
@@ -1082,10 +1098,21 @@ export class DB implements Appender, Querier {
     });
   }
 
-  async #flushDue(): Promise<void> {
+  /**
+   * Flushes windows behind the flush horizon; a window still receiving late
+   * writes waits (see `lateFlushIdleMs`) unless `force`.
+   */
+  async #flushDue(force = false): Promise<void> {
     const horizon = this.#maxT - this.#flushDelay;
+    const now = this.#now();
+    const idle = this.#opts.lateFlushIdleMs ?? 300_000;
+    const most = this.#opts.lateFlushMaxMs ?? 1_800_000;
+    const settled = (w: number) => {
+      const l = this.#lateWrites.get(w);
+      return force || !l || now - l.last >= idle || now - l.first >= most;
+    };
     let windows = this.#head.windows();
-    const due = windows.filter((w) => (w + 1) * this.#range <= horizon);
+    const due = windows.filter((w) => (w + 1) * this.#range <= horizon && settled(w));
     if (due.length > 0) await this.#flushWindows(due);
     if (this.#head.bytes > this.#headBudget) {
       windows = this.#head.windows();
@@ -1106,6 +1133,7 @@ export class DB implements Appender, Querier {
     if (windows.length === 0) return;
     const seg = await this.#wal.rotate();
     for (const w of windows) {
+      this.#lateWrites.delete(w);
       const chunks = this.#head.extractWindow(w);
       if (chunks.size > 0) {
         const frozen: Frozen = { window: w, chunks };
@@ -1345,10 +1373,10 @@ export class DB implements Appender, Querier {
     }
   }
 
-  /** Runs one round of background work now: flush due windows, compact, retention. */
+  /** Runs one round of background work now: flush due windows (late ones too), compact, retention. */
   async maintenance(): Promise<void> {
     await this.#enqueueBg(async () => {
-      await this.#flushDue();
+      await this.#flushDue(true);
       if (this.#opts.compaction ?? true) {
         for (let i = 0; i < 16; i++) {
           const before = this.#c.compactions;
@@ -1470,7 +1498,7 @@ export class DB implements Appender, Querier {
   async close(): Promise<void> {
     if (this.#closed) return;
     if (this.#timer !== undefined) clearInterval(this.#timer);
-    await this.#enqueueBg(() => this.#flushDue()).catch((e) =>
+    await this.#enqueueBg(() => this.#flushDue(true)).catch((e) =>
       this.#log("error", "flush on close failed", { error: String(e) })
     );
     this.#closed = true;

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { newMatcher, SampleBatch, toLabels } from "../model/mod.ts";
 import { type DB, openDB, type OpenOptions } from "./db.ts";
 import { AGG, downsampleSeries, mergeIntoTier } from "./downsample.ts";
+import { FakeClock } from "../clock.ts";
 
 const H = 3_600_000, D = 24 * H;
 const T0 = 1_700_006_400_000 - (1_700_006_400_000 % D); // a day (and block window) start
@@ -110,6 +111,36 @@ Deno.test("late samples into head, flushed and compacted windows answer as in-or
   await again.close();
   await ref.close();
   for (const d of [dir, refDir, crashDir]) await Deno.remove(d, { recursive: true });
+});
+
+Deno.test("late writes into a flushed window are buffered and written as one block once the window is idle", async () => {
+  const dir = await Deno.makeTempDir();
+  const clock = new FakeClock(T0 + 31 * H);
+  const db = await open(dir, { now: () => clock.now(), backgroundIntervalMs: 5 });
+  const live: Row[] = [];
+  for (let t = T0; t < T0 + 30 * H; t += 60_000) live.push(["a", t, 1]);
+  await db.append(batch(live));
+  await db.maintenance();
+  const before = (await db.stats()).blocks;
+  // Three requests of a back-fill into the first window, a minute apart.
+  for (let i = 0; i < 3; i++) {
+    await db.append(batch([["b", T0 + i * 60_000, i]]));
+    await clock.advance(60_000);
+  }
+  // Background rounds run (every 5 ms) but the window is still being written to.
+  for (let i = 0; i < 20; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal((await db.stats()).blocks, before);
+  assert.equal((await dump(db)).b.length, 3);
+  // Idle for 5 minutes: the next round writes the window as one block.
+  await clock.advance(5 * 60_000);
+  for (let i = 0; i < 500 && (await db.stats()).blocks === before; i++) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.equal((await db.stats()).blocks, before + 1);
+  assert.ok(db.headMinT()! >= T0 + 28 * H, "the late window left the head");
+  assert.equal((await dump(db)).b.length, 3);
+  await db.close();
+  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("late samples into a downsampled window are merged into its aggregates, counted once", async () => {
