@@ -6,7 +6,14 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { type Config, parseListen, resolveConfig, restartOnlyChanges } from "./core/config/mod.ts";
+import { stringify as toYaml } from "yaml";
+import {
+  type Config,
+  parseListen,
+  redactSecrets,
+  resolveConfig,
+  restartOnlyChanges,
+} from "./core/config/mod.ts";
 import type { FlagOverrides } from "./core/config/mod.ts";
 import { type Component, Lifecycle } from "./core/lifecycle.ts";
 import { Logger, type LogLevel, type LogSink } from "./core/logging/mod.ts";
@@ -582,7 +589,15 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
   app.route("/", adminRoutes({ storage, querier: storage }));
   app.route("/", scrapeRoutes({ manager: scraper }));
   app.route("/", rulesRoutes({ rules }));
-  app.route("/", notifyRoutes({ notifier }));
+  app.route(
+    "/",
+    notifyRoutes({
+      notifier,
+      startedAt,
+      alertmanagerConfig: () => alertmanagerYaml(config),
+      receivers: () => [...parts.notify.receivers.keys()],
+    }),
+  );
   app.route("/", dashboardRoutes({ store: dashboards }));
   app.route("/", wsRoutes({ hub }));
   app.route(
@@ -677,6 +692,16 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
 }
 
 /** `host:port` of the self-scrape target, as Prometheus names its own (`localhost:9090`). */
+/** The Alertmanager sections of a config as YAML, secrets hidden (`/api/v2/status`). */
+function alertmanagerYaml(c: Config): string {
+  const sections: Record<string, unknown> = {};
+  for (const k of ["route", "receivers", "inhibit_rules", "time_intervals"] as const) {
+    const v = c[k];
+    if (v !== undefined && !(Array.isArray(v) && v.length === 0)) sections[k] = v;
+  }
+  return toYaml(redactSecrets(sections));
+}
+
 /** The notification retry settings of a config. */
 function deliveryOptions(c: Config): QueueOptions {
   return {

@@ -142,14 +142,15 @@ function SilenceForm(
     const now = Date.now();
     setBusy(true);
     try {
-      const r = await sendJson<{ silenceID: string }>("POST", "/api/v2/silences", {
+      // Perch's own API: its errors name each field (Alertmanager's path answers a string).
+      const r = await sendJson<{ data: { silenceID: string } }>("POST", "/api/v1/silences", {
         matchers,
         startsAt: new Date(now).toISOString(),
         endsAt: new Date(now + draft.hours * 3600_000).toISOString(),
         createdBy: draft.createdBy.trim() || "perch-ui",
         comment: draft.comment.trim() || `silenced ${draft.alertname} from the alerts page`,
       });
-      onCreated(`Silence ${r.silenceID} created.`);
+      onCreated(`Silence ${r.data.silenceID} created.`);
     } catch (e) {
       setErrors(
         e instanceof FieldErrors && e.fields.length > 0

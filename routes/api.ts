@@ -8,14 +8,14 @@
  */
 import { type Context, Hono } from "hono";
 import { stringify as toYaml } from "yaml";
-import type { Config } from "../core/config/mod.ts";
+import { type Config, redactSecrets } from "../core/config/mod.ts";
 import { labelsToObject, type Querier } from "../core/model/mod.ts";
 import { formatExpr, formatFloat, parseExpr, PromQLParseError } from "../core/promql/mod.ts";
 import { type Engine, MAX_RANGE_POINTS, type QueryResult } from "../core/promql/engine.ts";
 import { QueryError, QueryOverloadError, QueryTimeoutError } from "../core/promql/errors.ts";
 import type { RangeResultCache } from "../core/promql/result_cache.ts";
 import type { Value } from "../core/promql/value.ts";
-import { VERSION } from "../core/version.ts";
+import { buildInfo } from "../core/version.ts";
 import {
   BadParam,
   MAX_TIME,
@@ -433,15 +433,7 @@ export function apiRoutes(deps: ApiDeps): Hono {
     }),
   );
 
-  app.get("/api/v1/status/buildinfo", (c) =>
-    success(c, {
-      version: VERSION,
-      revision: "",
-      branch: "",
-      buildUser: "",
-      buildDate: "",
-      goVersion: `deno${Deno.version.deno}`,
-    }));
+  app.get("/api/v1/status/buildinfo", (c) => success(c, buildInfo()));
 
   app.get("/api/v1/status/runtimeinfo", (c) => {
     const cfg = deps.config();
@@ -464,7 +456,10 @@ export function apiRoutes(deps: ApiDeps): Hono {
 
   app.get("/api/v1/status/flags", (c) => success(c, deps.flags));
 
-  app.get("/api/v1/status/config", (c) => success(c, { yaml: toYaml(redact(deps.config())) }));
+  app.get(
+    "/api/v1/status/config",
+    (c) => success(c, { yaml: toYaml(redactSecrets(deps.config())) }),
+  );
 
   function timeHints(p: Params) {
     return {
@@ -532,24 +527,6 @@ function formatRetention(ms: number, bytes: number): string {
   const d = ms / 86_400_000;
   const t = Number.isInteger(d) ? `${d}d` : `${ms / 1000}s`;
   return bytes > 0 ? `${t} or ${bytes}B` : t;
-}
-
-/** Drops values that look like secrets before showing the config. */
-function redact(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(redact);
-  if (value !== null && typeof value === "object") {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) {
-      out[k] =
-        /password|secret|token|routing_key|api_key|api_url|webhook_url|authorization/i.test(k) &&
-          typeof v === "string"
-          ? "<secret>"
-          : redact(v);
-    }
-    return out;
-  }
-  if (value === Infinity) return "unlimited";
-  return value;
 }
 
 /** Prometheus's `U__` escaping of UTF-8 label names in URL paths. */

@@ -2,7 +2,10 @@
  * Notification routes: silences under `/api/v1/silences` (Perch's
  * `{status, data}` envelope) and `/api/v2/silences` (Alertmanager's shape,
  * so amtool and Grafana work), the delivery log at `/api/v1/notifications`,
- * and Alertmanager-compatible `POST/GET /api/v2/alerts`.
+ * and Alertmanager-compatible `POST/GET /api/v2/alerts`, `/api/v2/status`
+ * and `/api/v2/receivers`. Errors under `/api/v2` are a JSON string, as
+ * Alertmanager sends them (amtool prints it); `/api/v1` errors are Perch's
+ * `{error, errors}` object.
  *
  * @module
  */
@@ -11,6 +14,7 @@ import { Hono } from "hono";
 import type { Context } from "hono";
 import type { AlertInstance } from "../core/model/alert.ts";
 import { type Matcher, newMatcher } from "../core/model/mod.ts";
+import { checkLabelName } from "../core/model/labels.ts";
 import {
   type Notifier,
   parseMatcher,
@@ -20,12 +24,32 @@ import {
   SilenceValidationError,
 } from "../core/notify/mod.ts";
 import { jsonError } from "./errors.ts";
+import { buildInfo } from "../core/version.ts";
 
 /** What the notify routes need. */
 export interface NotifyDeps {
   readonly notifier: Notifier;
   /** @default Date.now */
   readonly now?: () => number;
+  /**
+   * The Alertmanager part of the config as YAML, secrets hidden, for
+   * `/api/v2/status` (`amtool config show`). @default ""
+   */
+  readonly alertmanagerConfig?: () => string;
+  /** Names of the configured receivers. @default none */
+  readonly receivers?: () => readonly string[];
+  /** When Perch started (`uptime` in `/api/v2/status`). @default when the routes were built */
+  readonly startedAt?: Date;
+}
+
+/** An `/api/v2` error: a JSON string, as Alertmanager answers. */
+function amError(c: Context, status: 400 | 404 | 500, message: string): Response {
+  return c.json(message, status);
+}
+
+/** Go's zero time, which amtool sends for "not set". */
+function unsetTime(ms: number): boolean {
+  return ms <= 0;
 }
 
 function iso(ms: number): string {
@@ -46,7 +70,10 @@ function v2Silence(s: Silence & { state: SilenceState }) {
   };
 }
 
-function silenceError(c: Context, e: unknown): Response {
+function silenceError(c: Context, e: unknown, v2 = false): Response {
+  if (v2 && (e instanceof SilenceValidationError || e instanceof SilenceNotFoundError)) {
+    return amError(c, e instanceof SilenceNotFoundError ? 404 : 400, e.message);
+  }
   if (e instanceof SilenceValidationError) {
     return jsonError(
       c,
@@ -112,12 +139,12 @@ export function notifyRoutes(deps: NotifyDeps): Hono {
   app.get("/api/v2/silences", (c) => c.json(n.silences.list().map(v2Silence)));
   app.post("/api/v2/silences", async (c) => {
     const b = await body(c);
-    if (!b) return jsonError(c, 400, "Request body must be a JSON object");
+    if (!b) return amError(c, 400, "request body must be a JSON object (a postable silence)");
     try {
       const s = await n.silences.upsert(b);
       return c.json({ silenceID: s.id });
     } catch (e) {
-      return silenceError(c, e);
+      return silenceError(c, e, true);
     }
   });
   for (const path of ["/api/v2/silence/:id", "/api/v2/silences/:id"]) {
@@ -125,7 +152,7 @@ export function notifyRoutes(deps: NotifyDeps): Hono {
       try {
         return c.json(v2Silence(n.silences.get(c.req.param("id") ?? "")));
       } catch (e) {
-        return silenceError(c, e);
+        return silenceError(c, e, true);
       }
     });
     app.delete(path, async (c) => {
@@ -133,10 +160,22 @@ export function notifyRoutes(deps: NotifyDeps): Hono {
         await n.silences.expire(c.req.param("id") ?? "");
         return c.body(null, 200);
       } catch (e) {
-        return silenceError(c, e);
+        return silenceError(c, e, true);
       }
     });
   }
+
+  // Alertmanager's status (`amtool config show`, `amtool cluster show`): Perch
+  // runs no gossip cluster, so the cluster is "disabled" as in a lone Alertmanager.
+  const startedAt = deps.startedAt ?? new Date();
+  app.get("/api/v2/status", (c) =>
+    c.json({
+      cluster: { status: "disabled", peers: [] },
+      config: { original: deps.alertmanagerConfig?.() ?? "" },
+      uptime: startedAt.toISOString(),
+      versionInfo: buildInfo(),
+    }));
+  app.get("/api/v2/receivers", (c) => c.json((deps.receivers?.() ?? []).map((name) => ({ name }))));
 
   app.get("/api/v1/notifications", async (c) => {
     const limitText = c.req.query("limit");
@@ -175,30 +214,42 @@ export function notifyRoutes(deps: NotifyDeps): Hono {
     return c.json({ status: "success", data: [...pending, ...done] });
   });
 
-  // Alertmanager-compatible alert intake, so Prometheus or vmalert can send here.
+  // Alertmanager-compatible alert intake, so Prometheus, vmalert or amtool can send here.
   app.post("/api/v2/alerts", async (c) => {
     let raw: unknown;
     try {
       raw = await c.req.json();
     } catch {
-      return jsonError(c, 400, "Request body must be a JSON array of alerts");
+      return amError(c, 400, "request body must be a JSON array of alerts");
     }
-    if (!Array.isArray(raw)) {
-      return jsonError(c, 400, "Request body must be a JSON array of alerts");
-    }
+    if (!Array.isArray(raw)) return amError(c, 400, "request body must be a JSON array of alerts");
     const t = now();
     const alerts: AlertInstance[] = [];
-    const errors: { field: string; message: string }[] = [];
+    const errors: string[] = [];
     raw.forEach((a, i) => {
       const labels = a?.labels;
       if (!labels || typeof labels !== "object" || Object.keys(labels).length === 0) {
-        errors.push({ field: `[${i}].labels`, message: "must be a non-empty object" });
+        errors.push(`[${i}].labels: at least one label pair required`);
         return;
       }
-      const startsAt = a.startsAt ? Date.parse(a.startsAt) : t;
-      const endsAt = a.endsAt ? Date.parse(a.endsAt) : 0;
+      const bad = Object.keys(labels).map((k) => [k, checkLabelName(k, true)] as const)
+        .find(([, problem]) => problem !== undefined);
+      if (bad) {
+        errors.push(`[${i}].labels.${bad[0]}: ${bad[1]}`);
+        return;
+      }
+      const time = (v: unknown) => typeof v === "string" && v !== "" ? Date.parse(v) : 0;
+      let startsAt = time(a.startsAt);
+      let endsAt = time(a.endsAt);
       if (!Number.isFinite(startsAt) || !Number.isFinite(endsAt)) {
-        errors.push({ field: `[${i}]`, message: "startsAt/endsAt must be RFC 3339 times" });
+        errors.push(`[${i}]: startsAt and endsAt must be RFC 3339 times`);
+        return;
+      }
+      // As Alertmanager: an unset (zero) start is now; an unset end leaves it firing.
+      if (unsetTime(startsAt)) startsAt = unsetTime(endsAt) ? t : Math.min(t, endsAt);
+      if (unsetTime(endsAt)) endsAt = 0;
+      if (endsAt > 0 && endsAt < startsAt) {
+        errors.push(`[${i}]: start time must be before end time`);
         return;
       }
       const keys = Object.keys(labels).sort();
@@ -213,7 +264,7 @@ export function notifyRoutes(deps: NotifyDeps): Hono {
         generatorURL: typeof a.generatorURL === "string" ? a.generatorURL : "",
       });
     });
-    if (errors.length > 0) return jsonError(c, 400, "Invalid alerts", errors);
+    if (errors.length > 0) return amError(c, 400, errors.join("; "));
     await n.sink.put(alerts, t);
     return c.body(null, 200);
   });
@@ -230,9 +281,7 @@ export function notifyRoutes(deps: NotifyDeps): Hono {
     const matchers: Matcher[] = [];
     for (const text of c.req.queries("filter") ?? []) {
       const m = parseMatcher(text);
-      if (typeof m === "string") {
-        return jsonError(c, 400, m, [{ field: "filter", value: text, message: m }]);
-      }
+      if (typeof m === "string") return amError(c, 400, `bad matcher format: ${text}: ${m}`);
       matchers.push(m);
     }
     const receiverText = c.req.query("receiver");
@@ -242,8 +291,7 @@ export function notifyRoutes(deps: NotifyDeps): Hono {
         // RE2, fully anchored, as Alertmanager's Go regexp.
         receiver = newMatcher("=~", "receiver", receiverText);
       } catch (e) {
-        const message = `invalid receiver regex: ${(e as Error).message}`;
-        return jsonError(c, 400, message, [{ field: "receiver", value: receiverText, message }]);
+        return amError(c, 400, `failed to parse receiver param: ${(e as Error).message}`);
       }
     }
     const shown = n.alerts().filter((s) => {

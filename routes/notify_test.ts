@@ -100,6 +100,44 @@ Deno.test("POST /api/v2/alerts feeds the dispatcher like Alertmanager", async ()
   assert.equal(list[0].status.state, "active");
   const bad = await app.request("/api/v2/alerts", { method: "POST", body: "[{}]" });
   assert.equal(bad.status, 400);
+  assert.equal(await bad.json(), "[0].labels: at least one label pair required");
+});
+
+Deno.test("POST /api/v2/alerts: Go's zero times mean now and still firing; errors are strings", async () => {
+  await using t = await setup(webhookConfig({ group_wait: "0s" }), {
+    resolveTimeoutMs: 5 * 60_000,
+  });
+  const app = notifyRoutes({ notifier: t.notifier, now: () => t.clock.now() });
+  const zero = "0001-01-01T00:00:00.000Z";
+  const post = (b: unknown) =>
+    app.request("/api/v2/alerts", { method: "POST", body: JSON.stringify(b) });
+  let res = await post([{ labels: { alertname: "Z" }, startsAt: zero, endsAt: zero }]);
+  assert.equal(res.status, 200);
+  let list = await (await app.request("/api/v2/alerts")).json();
+  assert.equal(list[0].startsAt, new Date(t.clock.now()).toISOString());
+  await t.clock.advance(1_000);
+  assert.equal(t.requests.length, 1, "group_wait 0s notifies at once");
+  // Not refreshed: it resolves after the resolve timeout, like any other alert.
+  await t.clock.advance(5 * 60_000);
+  list = await (await app.request("/api/v2/alerts")).json();
+  assert.equal(list.length, 0);
+
+  res = await post([{
+    labels: { alertname: "Z" },
+    startsAt: new Date(t.clock.now()).toISOString(),
+    endsAt: new Date(t.clock.now() - 60_000).toISOString(),
+  }]);
+  assert.equal(res.status, 400);
+  assert.equal(await res.json(), "[0]: start time must be before end time");
+  res = await post([{ labels: { "bad-name": "x" } }]);
+  assert.equal(res.status, 400);
+  assert.match(await res.json(), /^\[0\]\.labels\.bad-name: label name must match/);
+  res = await app.request("/api/v2/alerts?filter=" + encodeURIComponent("a=~("));
+  assert.equal(res.status, 400);
+  assert.match(await res.json(), /^bad matcher format: a=~\(/);
+  res = await app.request("/api/v2/silence/nope");
+  assert.equal(res.status, 404);
+  assert.equal(await res.json(), "Silence nope not found");
 });
 
 Deno.test("GET /api/v2/alerts leaves out resolved alerts and honours Alertmanager's filters", async () => {

@@ -11,3 +11,4 @@ export {
   type ResolveResult,
   restartOnlyChanges,
 } from "./resolve.ts";
+export { redactSecrets } from "./redact.ts";

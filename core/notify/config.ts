@@ -178,6 +178,11 @@ const duration = z.string({ error: "must be a duration such as 30s, 5m, 4h" }).r
   (s) => (parseDuration(s) ?? -1) > 0,
   "must be a positive duration such as 30s, 5m, 4h",
 );
+/** Alertmanager allows a zero `group_wait` (notify as soon as an alert arrives). */
+const durationOrZero = z.string({ error: "must be a duration such as 0s, 30s, 5m" }).refine(
+  (s) => (parseDuration(s) ?? -1) >= 0,
+  "must be a duration such as 0s, 30s, 5m",
+);
 const url = z.string({ error: "must be a URL" }).refine((s) => {
   try {
     const u = new URL(s);
@@ -313,7 +318,7 @@ const routeSchema: z.ZodType<RawRoute> = z.lazy(() =>
   z.strictObject({
     receiver: str.optional(),
     group_by: z.array(str).optional(),
-    group_wait: duration.optional(),
+    group_wait: durationOrZero.optional(),
     group_interval: duration.optional(),
     repeat_interval: duration.optional(),
     matchers: matcherList,
@@ -578,7 +583,7 @@ function compileRoute(
     id,
     receiver,
     groupBy,
-    groupWait: r.group_wait ? parseDuration(r.group_wait)! : parent?.groupWait ??
+    groupWait: r.group_wait !== undefined ? parseDuration(r.group_wait)! : parent?.groupWait ??
       ROUTE_DEFAULTS.groupWait,
     groupInterval: r.group_interval ? parseDuration(r.group_interval)! : parent?.groupInterval ??
       ROUTE_DEFAULTS.groupInterval,

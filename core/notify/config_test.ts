@@ -29,7 +29,12 @@ Deno.test("parseNotifyConfig() names the path of each problem", () => {
   );
   f(
     { route: { receiver: "r", group_wait: "soon" }, receivers },
-    "route.group_wait: must be a positive duration such as 30s, 5m, 4h",
+    "route.group_wait: must be a duration such as 0s, 30s, 5m",
+  );
+  // As in Alertmanager, group_wait may be zero but group_interval may not.
+  f(
+    { route: { receiver: "r", group_wait: "0s", group_interval: "0s" }, receivers },
+    "route.group_interval: must be a positive duration",
   );
   f(
     { route: { receiver: "r", mute_time_intervals: ["night"] }, receivers },
