@@ -26,7 +26,8 @@ import {
 } from "./core/selfmon/mod.ts";
 import { type DB, openDB } from "./core/tsdb/mod.ts";
 import { createEngine, type Engine, MemoryPool, RangeResultCache } from "./core/promql/mod.ts";
-import { IngestPipeline, KvInfluxDatabases } from "./core/ingest/mod.ts";
+import { IngestPipeline, KvInfluxDatabases, PushRegistry } from "./core/ingest/mod.ts";
+import { realClock } from "./core/clock.ts";
 import { createScrapeManager, parseScrapeConfigs, type ScrapeConfig } from "./core/scrape/mod.ts";
 import {
   createNotifier,
@@ -414,6 +415,24 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
   });
   const stateKv = kv!;
 
+  // Pushed Pushgateway groups: kept in state.kv, exposed again every
+  // self-scrape interval so a batch job's last push stays queryable.
+  const pushRegistry = new PushRegistry({
+    kv: stateKv,
+    append: (rows) => pipelineHandle.ingest("pushgateway", rows),
+    clock: realClock,
+    intervalMs: () => config.self_scrape.interval,
+    logger: logger.child("push"),
+  });
+  await lifecycle.start({
+    name: "push",
+    async start() {
+      await pushRegistry.open();
+      pushRegistry.start();
+    },
+    stop: () => pushRegistry.stop(),
+  });
+
   // Scrape (after ingest: scrapes go through the same pipeline). The self
   // target is named after the listener; with port 0 the port is only known
   // once HTTP listens, so self-scrape starts then.
@@ -571,6 +590,7 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
         delta: config.otlp.delta,
         lookbackMs: config.query.lookback_delta,
       }),
+      pushRegistry,
     }),
   );
   app.route(

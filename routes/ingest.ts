@@ -13,6 +13,13 @@
  * | pipeline saturated                   | 503 with `Retry-After`                  |
  * | storage full                         | 507                                     |
  *
+ * Pushgateway paths (`/metrics/job/<job>{/<label>/<value>}`): `PUT` replaces
+ * the group, `POST` replaces the families it carries, `DELETE` removes the
+ * group (202), `PUT /api/v1/admin/wipe` removes every group (202). With a
+ * push registry the groups are kept and exposed again every interval; a push
+ * with a syntax error then changes nothing (400) and only sets
+ * `push_failure_time_seconds`.
+ *
  * @module
  */
 import { Hono } from "hono";
@@ -44,6 +51,7 @@ import {
   parsePrometheusText,
   parseRemoteWrite,
   ProtoError,
+  type PushRegistry,
   readBody,
   translateOtlp,
   UnsupportedEncodingError,
@@ -58,6 +66,8 @@ export interface IngestDeps {
   readonly now?: () => number;
   /** Largest body in bytes, after decompression. @default {67108864} (64 MiB) */
   readonly maxBodyBytes?: number | (() => number);
+  /** Keeps pushed Pushgateway groups and exposes them every interval. @default none */
+  readonly pushRegistry?: Pick<PushRegistry, "pushed" | "failed" | "delete" | "wipe">;
   /** Influx 1.x database names (`CREATE DATABASE`, `/write?db=`). @default in memory */
   readonly influxDatabases?: InfluxDatabaseStore;
   /** OTLP translation settings, read per request. @default {() => ({})} */
@@ -129,24 +139,53 @@ export function ingestRoutes(deps: IngestDeps): Hono {
       () => c.body(null, 204),
     ));
 
-  const pushgateway = (c: Context) => {
+  const push = deps.pushRegistry;
+  const pushgateway = async (c: Context) => {
     let labels: Record<string, string>;
     try {
       labels = groupingLabels(new URL(c.req.url).pathname);
     } catch (e) {
       return failure(c, e);
     }
-    return run(
-      c,
-      "pushgateway",
-      async () => parsePrometheusText(await text(c), { now: now(), openMetrics: isOpenMetrics(c) }),
-      () => c.json({}, 200),
-      labels,
-    );
+    if (c.req.method === "DELETE") {
+      if (!push) return c.json({ error: "pushed groups are not kept: nothing to delete" }, 404);
+      await push.delete(labels);
+      return c.body(null, 202);
+    }
+    const t = now();
+    try {
+      const rows = parsePrometheusText(await text(c), { now: t, openMetrics: isOpenMetrics(c) });
+      // As the Pushgateway: a push with a syntax error changes nothing.
+      if (push && rows.errors.length > 0) {
+        await push.failed(labels, t);
+        return c.json({
+          message: "No samples were stored; the push has errors (see errors)",
+          accepted: 0,
+          rejected: rows.sampleCount + rows.invalidSamples,
+          errors: rows.errors.map((e) => ({ field: e.field, value: e.value, message: e.message })),
+        }, 400);
+      }
+      const result = await deps.pipeline.ingest("pushgateway", rows, { extraLabels: labels });
+      const bad = outcome(c, result);
+      if (push) {
+        if (bad) await push.failed(labels, t);
+        else await push.pushed(labels, rows, t, c.req.method === "PUT");
+      }
+      return bad ?? c.json({}, 200);
+    } catch (e) {
+      return failure(c, e);
+    }
   };
   // `/metrics/*`, not `/metrics/job/*`: the job may come as `job@base64`.
   app.put("/metrics/*", pushgateway);
   app.post("/metrics/*", pushgateway);
+  app.delete("/metrics/*", pushgateway);
+  // The Pushgateway's admin API: delete every group.
+  app.put("/api/v1/admin/wipe", async (c) => {
+    if (!push) return c.json({ error: "pushed groups are not kept: nothing to wipe" }, 404);
+    await push.wipe();
+    return c.body(null, 202);
+  });
 
   const databases = deps.influxDatabases ?? new MemInfluxDatabases();
   const influx = async (c: Context) => {

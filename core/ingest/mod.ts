@@ -48,6 +48,7 @@ export {
   type RejectionReason,
 } from "./pipeline.ts";
 export { endsWithEof, parsePrometheusText, type PrometheusTextOptions } from "./prometheus_text.ts";
+export { PushRegistry, type PushRegistryOptions } from "./push_registry.ts";
 export { parseRemoteWrite } from "./remote_write.ts";
 export {
   encodeRemoteWriteBody,
