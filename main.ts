@@ -138,7 +138,7 @@ export function resolveAll(
     receivers: c.receivers,
     inhibit_rules: c.inhibit_rules,
     time_intervals: c.time_intervals,
-  });
+  }, { externalLabels: c.global.external_labels });
   if ("errors" in notify) errors.push(...notify.errors);
   const remoteWrite = parseRemoteWriteConfigs(c.remote_write);
   if (!remoteWrite.ok) errors.push(...remoteWrite.errors);
@@ -459,13 +459,19 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
     scraper.reload(p.scrape, { selfScrape: c.self_scrape, global: c.global, selfAddress })
   );
 
+  // Links in notifications: without server.external_url, Prometheus's default
+  // http://<hostname>:<port>, the port known once HTTP listens.
+  const defaultExternalURL = (port: number) =>
+    `${config.auth.tls ? "https" : "http"}://${Deno.hostname()}:${port}`;
+  let externalURL = config.server.external_url || defaultExternalURL(listen.port);
+
   // Notifications, then rules (rules hand alerts to the notifier).
   const notifier = createNotifier({
     kv: stateKv,
     config: parts.notify,
     logger,
     registry,
-    externalURL: config.server.external_url,
+    externalURL: () => externalURL,
     queue: deliveryOptions(config),
     maxSilenceDurationMs: config.silences.max_duration,
     silenceRetentionMs: config.silences.retention,
@@ -664,6 +670,7 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
             ...tls,
             onListen: (a) => {
               addr = { hostname: a.hostname, port: a.port };
+              if (!config.server.external_url) externalURL = defaultExternalURL(a.port);
               log.info("listening", { addr: `${a.hostname}:${a.port}`, version: VERSION });
               resolve();
             },

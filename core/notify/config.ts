@@ -125,6 +125,11 @@ export interface AlertmanagerConfig extends ChannelBase {
   /** Base URL, e.g. `http://am:9093`. */
   readonly url: string;
   readonly http: HttpConfig;
+  /**
+   * `global.external_labels`, added to each forwarded alert that lacks the
+   * label (as Prometheus does towards its Alertmanagers).
+   */
+  readonly externalLabels: Readonly<Record<string, string>>;
 }
 
 /** One delivery channel of a receiver. */
@@ -360,9 +365,16 @@ const sectionsSchema = z.object({
   time_intervals: z.array(timeIntervalSchema).optional(),
 });
 
+/** Settings from outside the notify sections. */
+export interface NotifyConfigOptions {
+  /** `global.external_labels`, for alerts forwarded to an Alertmanager. @default {} */
+  readonly externalLabels?: Readonly<Record<string, string>>;
+}
+
 /** Validates and compiles the notify sections; returns every problem found. */
 export function parseNotifyConfig(
   raw: RawNotifyConfig,
+  options: NotifyConfigOptions = {},
 ): { config: NotifyConfig } | { errors: string[] } {
   const parsed = sectionsSchema.safeParse({
     route: raw.route ?? undefined,
@@ -504,6 +516,7 @@ export function parseNotifyConfig(
         rateLimit: rateLimit(c.rate_limit),
         url: c.url.replace(/\/+$/, ""),
         http: httpConfig(c.http_config),
+        externalLabels: options.externalLabels ?? {},
       });
     });
     receivers.set(r.name, { name: r.name, channels });

@@ -84,7 +84,8 @@ export class Dispatcher {
       logger: Logger;
       queue: DeliveryQueue;
       silences: Silences;
-      externalURL: string;
+      /** Perch's URL; relative generator URLs are made absolute against it. */
+      externalURL: () => string;
       /** Firing alerts not updated for this long count as resolved. */
       resolveTimeoutMs: number;
     },
@@ -284,7 +285,7 @@ export class Dispatcher {
         if (notified.has(fp)) st = "firing";
         else continue;
       }
-      const na = toNotificationAlert(s.alert, st, now);
+      const na = toNotificationAlert(s.alert, st, now, this.deps.externalURL());
       (st === "firing" ? firing : resolved).push(na);
     }
     for (const fp of mutedFps) prevFiring.delete(fp);
@@ -325,7 +326,7 @@ export class Dispatcher {
         groupLabels: g.labels,
         status: firing.length > 0 ? "firing" : "resolved",
         alerts,
-        externalURL: this.deps.externalURL,
+        externalURL: this.deps.externalURL(),
         validForMs: g.route.repeatInterval + g.route.groupInterval,
       };
       const id = createHash("sha256").update(
@@ -370,6 +371,7 @@ function toNotificationAlert(
   a: AlertInstance,
   status: "firing" | "resolved",
   now: number,
+  externalURL: string,
 ): NotificationAlert {
   return {
     fingerprint: a.fingerprint,
@@ -378,7 +380,17 @@ function toNotificationAlert(
     annotations: a.annotations,
     startsAt: a.startsAt,
     endsAt: status === "resolved" ? (a.endsAt > 0 ? a.endsAt : now) : 0,
-    generatorURL: a.generatorURL,
+    generatorURL: absoluteURL(a.generatorURL, externalURL),
     value: a.value,
   };
+}
+
+/**
+ * `url` made absolute against `base` when it is a path (rules write
+ * `/graph?…` links when no external URL is configured), as receivers and an
+ * Alertmanager need a link they can follow.
+ */
+export function absoluteURL(url: string, base: string): string {
+  if (!url.startsWith("/") || url.startsWith("//") || !/^https?:\/\//.test(base)) return url;
+  return base.replace(/\/+$/, "") + url;
 }

@@ -27,8 +27,11 @@ export interface NotifierOptions {
   readonly registry: Registry;
   /** @default the wall clock */
   readonly clock?: Clock;
-  /** Perch's URL, for links in notifications. */
-  readonly externalURL: string;
+  /**
+   * Perch's URL, for links in notifications (a function when it is known
+   * only once HTTP listens).
+   */
+  readonly externalURL: string | (() => string);
   /** @default globalThis.fetch */
   readonly fetch?: typeof fetch;
   /** Retry, backoff and breaker settings. */
@@ -151,7 +154,9 @@ export function createNotifier(opts: NotifierOptions): Notifier {
     logger,
     queue,
     silences,
-    externalURL: opts.externalURL,
+    externalURL: typeof opts.externalURL === "function"
+      ? opts.externalURL
+      : () => opts.externalURL as string,
     resolveTimeoutMs: opts.resolveTimeoutMs ?? 15 * 60_000,
   }, config);
 

@@ -12,11 +12,16 @@ import { type ChannelSender, httpHeaders, postJson } from "./channel.ts";
  * Alertmanager's postable alerts for a notification. Firing alerts get an
  * `endsAt` of `now` + the route's repeat and group intervals, so Alertmanager
  * does not resolve them (after its `resolve_timeout`) between repeats.
+ * `externalLabels` are added where an alert lacks the label, as Prometheus does.
  */
-export function alertmanagerPayload(n: Notification, now: number): Record<string, unknown>[] {
+export function alertmanagerPayload(
+  n: Notification,
+  now: number,
+  externalLabels: Readonly<Record<string, string>> = {},
+): Record<string, unknown>[] {
   return n.alerts.map((a) => {
     const out: Record<string, unknown> = {
-      labels: { ...a.labels },
+      labels: { ...externalLabels, ...a.labels },
       annotations: { ...a.annotations },
       startsAt: new Date(a.startsAt).toISOString(),
       generatorURL: a.generatorURL,
@@ -29,6 +34,7 @@ export function alertmanagerPayload(n: Notification, now: number): Record<string
 
 /** Posts the alerts to an Alertmanager. */
 export const sendAlertmanager: ChannelSender<AlertmanagerConfig> = (n, c, ctx) => {
-  const body = JSON.stringify(alertmanagerPayload(n, ctx.now));
-  return postJson(ctx.fetch, `${c.url}/api/v2/alerts`, body, httpHeaders(c.http), c.http.timeoutMs);
+  const body = JSON.stringify(alertmanagerPayload(n, ctx.now, c.externalLabels));
+  const headers = httpHeaders(c.http, ctx.idempotencyKey);
+  return postJson(ctx.fetch, `${c.url}/api/v2/alerts`, body, headers, c.http.timeoutMs);
 };
