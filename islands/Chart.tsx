@@ -70,6 +70,7 @@ function buildOptions(
   height: number,
   tooltip: HTMLElement,
   onZoom: { current?: (s: number, e: number) => void },
+  xr: { current?: { start: number; end: number } },
 ): { opts: uPlot.Options; data: uPlot.AlignedData } {
   const fg = cssVar("--muted", "#888");
   const grid = cssVar("--border", "#ddd");
@@ -99,7 +100,15 @@ function buildOptions(
     }
     if (s.width > 0) u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
   };
-  const xRange = p.range ? { min: p.range.start / 1000, max: p.range.end / 1000 } : undefined;
+  // The x range is read through a ref, so a sliding live window moves the axis without a rebuild.
+  const xRange = p.range
+    ? {
+      range: (): uPlot.Range.MinMax => {
+        const r = xr.current ?? p.range!;
+        return [r.start / 1000, r.end / 1000];
+      },
+    }
+    : {};
 
   if (p.kind === "heatmap") {
     const h = p.heatmap!;
@@ -110,7 +119,7 @@ function buildOptions(
       legend: { show: false },
       cursor: { ...cursor, points: { show: false } },
       scales: {
-        x: { time: true, ...(xRange ? { range: () => [xRange.min, xRange.max] } : {}) },
+        x: { time: true, ...xRange },
         y: { auto: false, range: () => [0, Math.max(1, n)] },
       },
       axes: [axisX, {
@@ -184,7 +193,7 @@ function buildOptions(
     legend: { show: false },
     cursor,
     scales: {
-      x: { time: true, ...(xRange ? { range: () => [xRange.min, xRange.max] } : {}) },
+      x: { time: true, ...xRange },
       y: {
         range: (_u, lo, hi) => {
           const min = p.min ?? (p.kind === "bar" ? Math.min(0, lo) : lo);
@@ -255,6 +264,8 @@ export default function Chart(p: ChartProps) {
   const shape = useRef("");
   const zoom = useRef(p.onZoom);
   zoom.current = p.onZoom;
+  const xr = useRef(p.range);
+  xr.current = p.range;
 
   useEffect(() => {
     const el = wrap.current!;
@@ -266,6 +277,7 @@ export default function Chart(p: ChartProps) {
         el.clientHeight || 150,
         tip.current!,
         zoom,
+        xr,
       );
       plot.current = new uPlot(opts, data, el);
     };
@@ -275,8 +287,7 @@ export default function Chart(p: ChartProps) {
       p.decimals,
       p.min,
       p.max,
-      p.range?.start,
-      p.range?.end,
+      !!p.range,
       p.kind === "heatmap"
         ? [p.heatmap?.bounds.length, p.heatmap?.xs.length]
         : p.data?.series.map((s) => s.name),

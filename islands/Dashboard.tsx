@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { Component, type ComponentProps } from "preact";
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import type { Dashboard, GridPos, Panel, Variable } from "../core/dashboards/schema.ts";
 import { GRID_COLUMNS } from "../core/dashboards/constants.ts";
@@ -111,6 +112,18 @@ function VariablePicker(
   );
 }
 
+/** A panel body that renders again only when its panel, data or range changed. */
+class MemoPanelBody extends Component<ComponentProps<typeof PanelBody>> {
+  override shouldComponentUpdate(n: ComponentProps<typeof PanelBody>): boolean {
+    const o = this.props;
+    return n.panel !== o.panel || n.state !== o.state || n.range.start !== o.range.start ||
+      n.range.end !== o.range.end || n.syncKey !== o.syncKey;
+  }
+  override render() {
+    return <PanelBody {...this.props} />;
+  }
+}
+
 /** The dashboard island. */
 export default function DashboardView(props: DashboardProps) {
   const [dash, setDash] = useState<Dashboard>(props.dashboard);
@@ -128,10 +141,20 @@ export default function DashboardView(props: DashboardProps) {
   const gridRef = useRef<HTMLDivElement>(null);
   const [drag, setDrag] = useState<{ id: number; pos: GridPos } | null>(null);
   const [liveState, setLiveState] = useState<string>("off");
+  /** End of the newest live window (ms), 0 when not live. */
+  const [liveEnd, setLiveEnd] = useState(0);
 
+  /** The range queried over HTTP; live updates slide {@linkcode shown} instead. */
   const range = useMemo(() => resolvedRange(tr.from, tr.to, nowMs), [tr.from, tr.to, nowMs]);
   const refreshMs = parseRefresh(refresh) ?? 0;
   const isLive = refreshMs > 0 && tr.to === "now";
+  const shown = useMemo(
+    () =>
+      isLive && liveEnd > range.end
+        ? { start: liveEnd - (range.end - range.start), end: liveEnd }
+        : range,
+    [range, isLive, liveEnd],
+  );
 
   // Keep the URL in step with the view.
   useEffect(() => {
@@ -203,38 +226,94 @@ export default function DashboardView(props: DashboardProps) {
 
   const setPanel = (id: number, f: (s: PanelState) => PanelState) =>
     setStates((cur) => ({ ...cur, [id]: f(cur[id] ?? { status: "idle" }) }));
+  // Live messages of one tick arrive together: apply them in one render, not one each.
+  const pending = useRef(new Map<number, ((s: PanelState) => PanelState)[]>());
+  const flushTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const setPanelSoon = (id: number, f: (s: PanelState) => PanelState) => {
+    const l = pending.current.get(id);
+    if (l) l.push(f);
+    else pending.current.set(id, [f]);
+    if (flushTimer.current !== null) return;
+    flushTimer.current = setTimeout(() => {
+      flushTimer.current = null;
+      const batch = pending.current;
+      pending.current = new Map();
+      setStates((cur) => {
+        const next = { ...cur };
+        for (const [pid, fs] of batch) {
+          let st = next[pid] ?? { status: "idle" as const };
+          for (const g of fs) st = g(st);
+          next[pid] = st;
+        }
+        return next;
+      });
+    }, 40);
+  };
 
-  // Load over HTTP (first paint, range changes, and polling while the socket is down).
-  const loadAll = (signal: AbortSignal) => {
-    for (const q of queries) {
-      if (q.exprs.length === 0) {
-        setPanel(q.panel.id, () => ({ status: "ok", results: [], updatedAt: Date.now() }));
-        continue;
-      }
-      setPanel(q.panel.id, (s) => ({ ...s, status: s.results ? s.status : "loading" }));
-      Promise.all(
-        q.exprs.map((e) =>
-          e.trim()
-            ? queryRange(e, range.start, range.end, q.step, signal)
-            : Promise.resolve({ resultType: "matrix" as const, result: [] })
-        ),
-      )
-        .then((rs) => {
-          const results = rs.map((r) => (r.resultType === "matrix" ? r.result : []));
-          setPanel(q.panel.id, () => ({ status: "ok", results, updatedAt: Date.now() }));
-        })
-        .catch((e) => {
-          if ((e as Error).name === "AbortError") return;
-          setPanel(q.panel.id, (s) => ({ ...s, status: "error", error: (e as ApiError).message }));
-        });
+  // Which panels are on (or near) the screen: only those load and stay live.
+  const [visible, setVisible] = useState<ReadonlySet<number>>(() => new Set());
+  useEffect(() => {
+    const grid = gridRef.current;
+    if (!grid || typeof IntersectionObserver === "undefined") {
+      setVisible(new Set(dash.panels.map((p) => p.id)));
+      return;
     }
+    const obs = new IntersectionObserver((entries) => {
+      setVisible((cur) => {
+        const next = new Set(cur);
+        for (const e of entries) {
+          const id = Number((e.target as HTMLElement).dataset.panelId);
+          if (e.isIntersecting) next.add(id);
+          else next.delete(id);
+        }
+        return next.size === cur.size && [...next].every((x) => cur.has(x)) ? cur : next;
+      });
+    }, { rootMargin: "50% 0px" });
+    for (const el of grid.querySelectorAll<HTMLElement>("[data-panel-id]")) obs.observe(el);
+    return () => obs.disconnect();
+  }, [dash.panels.map((p) => p.id).join(",")]);
+
+  // Load over HTTP: first paint, range or query changes, a panel scrolling into view, and
+  // polling while the socket is down. Live ticks never come here: they arrive over /ws.
+  const inflight = useRef(new Map<number, { key: string; ctl: AbortController }>());
+  const loadPanel = (q: (typeof queries)[number], signal: AbortSignal) => {
+    if (q.exprs.length === 0) {
+      setPanel(q.panel.id, () => ({ status: "ok", results: [], updatedAt: Date.now() }));
+      return;
+    }
+    setPanel(q.panel.id, (s) => ({ ...s, status: s.results ? s.status : "loading" }));
+    Promise.all(
+      q.exprs.map((e) =>
+        e.trim()
+          ? queryRange(e, range.start, range.end, q.step, signal)
+          : Promise.resolve({ resultType: "matrix" as const, result: [] })
+      ),
+    )
+      .then((rs) => {
+        const results = rs.map((r) => (r.resultType === "matrix" ? r.result : []));
+        setPanel(q.panel.id, () => ({ status: "ok", results, updatedAt: Date.now() }));
+      })
+      .catch((e) => {
+        if ((e as Error).name === "AbortError") return;
+        setPanel(q.panel.id, (s) => ({ ...s, status: "error", error: (e as ApiError).message }));
+      });
   };
 
   useEffect(() => {
-    const ctl = new AbortController();
-    loadAll(ctl.signal);
-    return () => ctl.abort();
-  }, [queries]);
+    for (const q of queries) {
+      if (!visible.has(q.panel.id)) continue;
+      const key = `${range.start}|${range.end}|${q.step}|${q.exprs.join("\n")}`;
+      const cur = inflight.current.get(q.panel.id);
+      if (cur?.key === key) continue;
+      cur?.ctl.abort();
+      const ctl = new AbortController();
+      inflight.current.set(q.panel.id, { key, ctl });
+      loadPanel(q, ctl.signal);
+    }
+  }, [queries, visible]);
+  useEffect(() => () => {
+    for (const v of inflight.current.values()) v.ctl.abort();
+  }, []);
 
   // Refresh: the clock moves on; with a relative range, live updates or polling.
   useEffect(() => {
@@ -249,7 +328,10 @@ export default function DashboardView(props: DashboardProps) {
   // Live subscriptions.
   useEffect(() => {
     if (!isLive || typeof WebSocket === "undefined") {
+      // An absolute range (or refresh off) is not live: end every subscription.
+      for (const id of live.current?.ids() ?? []) live.current!.unsubscribe(id);
       setLiveState("off");
+      setLiveEnd(0);
       return;
     }
     if (!live.current) {
@@ -260,6 +342,7 @@ export default function DashboardView(props: DashboardProps) {
     const span = range.end - range.start;
     const ids: string[] = [];
     for (const q of queries) {
+      if (!visible.has(q.panel.id)) continue; // off-screen panels are paused
       q.exprs.forEach((expr, ti) => {
         if (!expr.trim()) return;
         const panelId = `${q.panel.id}:${ti}`;
@@ -268,16 +351,16 @@ export default function DashboardView(props: DashboardProps) {
           { panelId, query: expr, range: span, step: q.step, every: refreshMs },
           (m: LiveMessage) => {
             if (m.type === "error") {
-              setPanel(q.panel.id, (s) => ({ ...s, status: "error", error: m.error }));
+              setPanelSoon(q.panel.id, (s) => ({ ...s, status: "error", error: m.error }));
               return;
             }
-            setPanel(q.panel.id, (s) => {
+            setPanelSoon(q.panel.id, (s) => {
               const results: MatrixSeries[][] = [...(s.results ?? q.exprs.map(() => []))];
               results[ti] = m.type === "result" ? m.series : applyDelta(results[ti] ?? [], m);
               return { status: "ok", results, updatedAt: Date.now() };
             });
-            // Keep the x axis sliding with the data.
-            setNowMs((cur) => Math.max(cur, m.end * 1000));
+            // Keep the x axis sliding with the data (without reloading over HTTP).
+            setLiveEnd((cur) => Math.max(cur, m.end * 1000));
           },
         );
       });
@@ -289,11 +372,15 @@ export default function DashboardView(props: DashboardProps) {
   }, [
     isLive,
     queries.map((q) => `${q.panel.id}|${q.step}|${q.exprs.join("\n")}`).join(";"),
+    [...visible].sort().join(","),
     tr.from,
     refreshMs,
   ]);
 
-  useEffect(() => () => live.current?.close(), []);
+  useEffect(() => () => {
+    live.current?.close();
+    if (flushTimer.current !== null) clearTimeout(flushTimer.current);
+  }, []);
 
   const onZoom = (start: number, end: number) => setTr({ from: String(start), to: String(end) });
   const editingPanel = dash.panels.find((p) => p.id === editing);
@@ -457,10 +544,10 @@ export default function DashboardView(props: DashboardProps) {
               <div class="panel-body">
                 {s.status === "error" && <p class="error panel-error" role="alert">{s.error}</p>}
                 {s.status !== "error" && (
-                  <PanelBody
+                  <MemoPanelBody
                     panel={p}
                     state={s}
-                    range={range}
+                    range={shown}
                     syncKey={`dash-${dash.id}`}
                     onZoom={onZoom}
                   />

@@ -61,7 +61,7 @@ export interface LiveHubOptions {
   readonly maxRange?: number;
   /** Most points per series a window may hold. @default 11000 */
   readonly maxPoints?: number;
-  /** Most subscriptions per client. @default 100 */
+  /** Most subscriptions per client. @default 1000 */
   readonly maxSubscriptionsPerClient?: number;
   /** Called when a client is dropped for being slow (for a counter). */
   readonly onSlowClient?: () => void;
@@ -136,7 +136,7 @@ export class LiveHub {
       minStep: 1000,
       maxRange: 31 * 86_400_000,
       maxPoints: 11_000,
-      maxSubscriptionsPerClient: 100,
+      maxSubscriptionsPerClient: 1000,
       ...opts,
     };
   }
