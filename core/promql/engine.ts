@@ -56,16 +56,19 @@ import { formatDuration } from "./literals.ts";
 import { evalCall } from "./eval_call.ts";
 import { parseExpr } from "./parser.ts";
 import {
+  ColumnVector,
   type ESample,
   type EvalValue,
   keyOf,
   type MatrixValue,
+  MAX_COLUMN_CELLS,
   type RangeSeries,
   type Sample,
   type Series,
   type StepScalars,
   type StepVectors,
   type Value,
+  type VectorColumns,
 } from "./value.ts";
 
 /** Engine settings. */
@@ -601,24 +604,51 @@ export class Evaluator {
 
   evalVectorSelector(e: VectorSelector, ts: Float64Array): StepVectors {
     const series = this.data.get(e) ?? [];
-    const steps: ESample[][] = Array.from({ length: ts.length }, () => []);
+    const nSteps = ts.length;
+    // Columns (value, presence, timestamp per series) unless that would be
+    // far bigger than per-sample output could be (many short-lived series).
+    const columnar = series.length * nSteps <= MAX_COLUMN_CELLS;
+    const steps: ESample[][] = columnar ? [] : Array.from({ length: nSteps }, () => []);
+    const cols = {
+      labels: [] as Labels[],
+      dropName: [] as boolean[],
+      v: [] as Float64Array[],
+      present: [] as Uint8Array[],
+      t: [] as Float64Array[],
+    };
     const at = this.at(e.at);
     const lookback = this.opts.lookbackDelta;
     let total = 0;
     for (const s of series) {
       this.tick();
       let j = -1; // Index of the last sample at or before the eval time.
-      const n = s.t.length;
-      for (let i = 0; i < ts.length; i++) {
+      const st = s.t, n = st.length;
+      const colV = columnar ? new Float64Array(nSteps) : undefined;
+      const colP = columnar ? new Uint8Array(nSteps) : undefined;
+      const colT = columnar ? new Float64Array(nSteps) : undefined;
+      const before = total;
+      for (let i = 0; i < nSteps; i++) {
         const evalT = (at ?? ts[i]!) - e.offset;
-        while (j + 1 < n && s.t[j + 1]! <= evalT) j++;
-        if (j < 0 || s.t[j]! <= evalT - lookback || s.stale[j]) continue;
-        steps[i]!.push({ labels: s.labels, v: s.v[j]!, dropName: false, t: s.t[j]! });
+        while (j + 1 < n && st[j + 1]! <= evalT) j++;
+        if (j < 0 || st[j]! <= evalT - lookback || s.stale[j]) continue;
+        if (colV) {
+          colV[i] = s.v[j]!;
+          colP![i] = 1;
+          colT![i] = st[j]!;
+        } else steps[i]!.push({ labels: s.labels, v: s.v[j]!, dropName: false, t: st[j]! });
         total++;
+      }
+      if (colV && total > before) {
+        cols.labels.push(s.labels);
+        cols.dropName.push(false);
+        cols.v.push(colV);
+        cols.present.push(colP!);
+        cols.t.push(colT!);
       }
       this.checkHeld(total);
     }
     this.countSamples(total);
+    if (columnar) return new ColumnVector({ ...cols, count: total, steps: nSteps });
     return { kind: "vector", steps };
   }
 
@@ -874,6 +904,44 @@ function checkDuplicates(list: Labels[]): void {
 }
 
 /** Turns the evaluated top node into the public result, dropping names now. */
+/** {@linkcode finish} of a columnar range result: per series, not per sample. */
+function finishColumns(cols: VectorColumns, ts: Float64Array): Value {
+  const { v, present } = cols;
+  const groups = new Map<string, { labels: Labels; cols: number[] }>();
+  for (let s = 0; s < cols.labels.length; s++) {
+    const labels = dropped(cols.labels[s]!, cols.dropName[s]!);
+    const k = keyOf(labels);
+    const g = groups.get(k);
+    if (g) g.cols.push(s);
+    else groups.set(k, { labels, cols: [s] });
+  }
+  const n = ts.length;
+  const series: Series[] = [];
+  for (const g of groups.values()) {
+    let count = 0;
+    for (let i = 0; i < n; i++) {
+      let here = 0;
+      for (const s of g.cols) here += present[s]![i]!;
+      if (here > 1) {
+        throw new QueryExecutionError("vector cannot contain metrics with the same labelset");
+      }
+      count += here;
+    }
+    const t = new Float64Array(count), out = new Float64Array(count);
+    let o = 0;
+    for (let i = 0; i < n; i++) {
+      for (const s of g.cols) {
+        if (!present[s]![i]) continue;
+        t[o] = ts[i]!;
+        out[o++] = v[s]![i]!;
+      }
+    }
+    series.push({ labels: g.labels, t, v: out });
+  }
+  series.sort((a, b) => compareLabelSets(a.labels, b.labels));
+  return { type: "matrix", series };
+}
+
 function finish(val: EvalValue, ts: Float64Array, instant: boolean): Value {
   if (val.kind === "string") return { type: "string", t: ts[0]!, v: val.s };
   if (val.kind === "scalar") {
@@ -893,6 +961,7 @@ function finish(val: EvalValue, ts: Float64Array, instant: boolean): Value {
     checkDuplicates(samples.map((s) => s.labels));
     return { type: "vector", samples };
   }
+  if (val.cols) return finishColumns(val.cols, ts);
   // Range: group by final labels; the same labels at one step twice is an error.
   const byKey = new Map<string, { labels: Labels; t: number[]; v: number[] }>();
   for (let i = 0; i < ts.length; i++) {

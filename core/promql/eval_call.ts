@@ -29,6 +29,7 @@ import {
   type EvalValue,
   keyOf,
   type MatrixValue,
+  MAX_COLUMN_CELLS,
   type StepVectors,
 } from "./value.ts";
 
@@ -235,9 +236,6 @@ function matrixArg(ev: Evaluator, e: Expr, ts: Float64Array): MatrixValue {
   if (v.kind !== "matrix") throw new Error("BUG: expected a range vector argument");
   return v;
 }
-
-/** Most cells (series × steps) a range function writes as columns. */
-const MAX_COLUMN_CELLS = 1 << 22;
 
 function rangeCall(ev: Evaluator, e: Call, ts: Float64Array): EvalValue {
   const name = e.func;

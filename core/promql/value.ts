@@ -57,11 +57,16 @@ export interface VectorColumns {
   readonly v: Float64Array[];
   /** 1 where series `s` has a sample at step `i`. */
   readonly present: Uint8Array[];
+  /** Each sample's own timestamp, from vector selectors only (for `timestamp()`). */
+  readonly t?: Float64Array[];
   /** Number of present samples in all columns. */
   readonly count: number;
   /** Number of steps (each column's length). */
   readonly steps: number;
 }
+
+/** Most cells (series × steps) a node writes as columns rather than per-step samples. */
+export const MAX_COLUMN_CELLS = 1 << 22;
 
 /** A {@linkcode StepVectors} backed by columns; `steps` is built on first use. */
 export class ColumnVector implements StepVectors {
@@ -71,13 +76,18 @@ export class ColumnVector implements StepVectors {
   /** Per-step samples, in series order (materialized once). */
   get steps(): ESample[][] {
     if (this.#steps) return this.#steps;
-    const { labels, dropName, v, present, steps: n } = this.cols;
+    const { labels, dropName, v, present, t, steps: n } = this.cols;
     const out: ESample[][] = new Array(n);
     for (let i = 0; i < n; i++) out[i] = [];
     for (let s = 0; s < labels.length; s++) {
-      const vs = v[s]!, ps = present[s]!, l = labels[s]!, d = dropName[s]!;
+      const vs = v[s]!, ps = present[s]!, l = labels[s]!, d = dropName[s]!, st = t?.[s];
       for (let i = 0; i < n; i++) {
-        if (ps[i]) out[i]!.push({ labels: l, v: vs[i]!, dropName: d });
+        if (!ps[i]) continue;
+        out[i]!.push(
+          st
+            ? { labels: l, v: vs[i]!, dropName: d, t: st[i]! }
+            : { labels: l, v: vs[i]!, dropName: d },
+        );
       }
     }
     this.#steps = out;

@@ -31,6 +31,8 @@ export interface Peer {
   readonly port: number;
   readonly dataDir: string;
   readonly output: string[];
+  /** Process id (for /proc readings). */
+  readonly pid: number;
   /** Stops it (SIGTERM, then SIGKILL after 10 s) and waits for exit. */
   stop(): Promise<void>;
 }
@@ -95,7 +97,7 @@ export async function startVM(
   ]);
   const url = `http://127.0.0.1:${port}`;
   await waitHttp(`${url}/health`, 30_000, proc, out);
-  return { url, port, dataDir, output: out, stop: () => stopProc(proc) };
+  return { url, port, dataDir, output: out, pid: proc.pid, stop: () => stopProc(proc) };
 }
 
 /** Starts Prometheus with the remote write receiver and the given scrape configs (YAML). */
@@ -112,7 +114,7 @@ export async function startPrometheus(scrapeYaml = "scrape_configs: []\n"): Prom
   ]);
   const url = `http://127.0.0.1:${port}`;
   await waitHttp(`${url}/-/ready`, 30_000, proc, out);
-  return { url, port, dataDir, output: out, stop: () => stopProc(proc) };
+  return { url, port, dataDir, output: out, pid: proc.pid, stop: () => stopProc(proc) };
 }
 
 /** VictoriaMetrics's raw samples per series key `name{a="b"}` via its export API. */

@@ -1,0 +1,233 @@
+/**
+ * Cold range-query latency over HTTP (issue 19's table): the edge workload
+ * (core/tsdb/edge_workload.ts, 100 hosts × 20 metrics, 10 s, 6 h, plus a
+ * `region` label from the host) pushed by remote write over two connections
+ * (each sending half of the series in time order) into a Perch child and,
+ * with `--peers`, into VictoriaMetrics and Prometheus started beside it;
+ * then the four queries, each `--runs` times after one warm-up, uncached
+ * (Perch with `query.cache_max_bytes: 0`, VictoriaMetrics with
+ * `-search.disableCache`; Prometheus has no result cache). Prints the median
+ * per query and system (client-side: request until the whole body is read),
+ * and each process's RSS after the query round.
+ *
+ *   deno run -A tools/query_bench.ts [--runs=20] [--hours=6] [--hosts=100]
+ *     [--peers] [--idle=5000] [--flush] [--cache]
+ *
+ * `--flush` moves Perch's head into blocks before querying; `--cache` leaves
+ * Perch's range cache at its default. Data is dated up to now, so every
+ * system takes it in order. Whole-process RSS over a longer run, with ingest
+ * figures: tools/rss_whole.ts.
+ *
+ * @module
+ */
+import { encodeRemoteWriteBody, type WriteSeries } from "../core/ingest/mod.ts";
+import { toLabels } from "../core/model/mod.ts";
+import { generateEdgeWorkload } from "../core/tsdb/edge_workload.ts";
+import { spawnPerch } from "../tests/_perch.ts";
+import { have, PROM_BIN, startPrometheus, startVM, VM_BIN } from "../tests/remote/_peers.ts";
+
+const arg = (k: string, d: string): string => {
+  const a = Deno.args.find((x) => x.startsWith(`--${k}=`));
+  return a ? a.slice(k.length + 3) : d;
+};
+const runs = Number(arg("runs", "20"));
+const hours = Number(arg("hours", "6"));
+const hosts = Number(arg("hosts", "100"));
+const idleMs = Number(arg("idle", "5000"));
+const withPeers = Deno.args.includes("--peers");
+const flush = Deno.args.includes("--flush");
+const cache = Deno.args.includes("--cache");
+const HOUR = 3_600_000;
+const REGIONS = ["eu-west", "eu-central", "us-east", "ap-south"];
+
+/** The issue's four queries: [name, query, range in ms, step in ms]. */
+export const QUERIES: readonly [string, string, number, number][] = [
+  [
+    "sum by (region)(rate(c[5m])) 6h@60s",
+    "sum by (region) (rate(http_requests_total[5m]))",
+    6 * HOUR,
+    60_000,
+  ],
+  [
+    "avg_over_time(g[10m]) 100 series 6h@60s",
+    "avg_over_time(cpu_usage_percent[10m])",
+    6 * HOUR,
+    60_000,
+  ],
+  ["max by (host)(g) 1h@15s", "max by (host) (cpu_usage_percent)", HOUR, 15_000],
+  ["quantile(0.9, g) 6h@60s", "quantile(0.9, cpu_usage_percent)", 6 * HOUR, 60_000],
+];
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function rssMiB(pid: number): number {
+  const m = /^VmRSS:\s+(\d+) kB/m.exec(Deno.readTextFileSync(`/proc/${pid}/status`));
+  return m ? +(Number(m[1]) / 1024).toFixed(1) : NaN;
+}
+
+/** The workload, newest sample just before now; bodies per connection. */
+function buildBodies(): { bodies: Uint8Array[][]; samples: number; end: number } {
+  const end = Math.floor(Date.now() / 60_000) * 60_000 - 60_000;
+  const series = [
+    ...generateEdgeWorkload({ hosts, durationMs: hours * HOUR, startMs: end - hours * HOUR }),
+  ]
+    .map((s) => {
+      const host = s.labels.find((l) => l.name === "host")!.value;
+      const name = s.labels.find((l) => l.name === "__name__")!.value;
+      const region = REGIONS[Number(host.replace(/\D/g, "")) % REGIONS.length]!;
+      return { labels: toLabels(name, { host, job: "node", region }), t: s.t, v: s.v };
+    });
+  const halves = [series.slice(0, series.length >> 1), series.slice(series.length >> 1)];
+  const n = series[0]!.t.length;
+  const per = Math.max(1, Math.floor(10_000 / halves[0]!.length)); // ~10,000 samples per body.
+  const bodies = halves.map((half) => {
+    const out: Uint8Array[] = [];
+    for (let i = 0; i < n; i += per) {
+      const ws: WriteSeries[] = half.map((s) => ({
+        labels: s.labels,
+        t: s.t.subarray(i, i + per),
+        v: s.v.subarray(i, i + per),
+      }));
+      out.push(encodeRemoteWriteBody({ series: ws }));
+    }
+    return out;
+  });
+  return { bodies, samples: series.length * n, end };
+}
+
+async function push(url: string, bodies: Uint8Array[][]): Promise<number> {
+  const t0 = performance.now();
+  await Promise.all(bodies.map(async (list) => {
+    for (const body of list) {
+      const r = await fetch(`${url}/api/v1/write`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/x-protobuf",
+          "content-encoding": "snappy",
+          "x-prometheus-remote-write-version": "0.1.0",
+        },
+        body: body as Uint8Array<ArrayBuffer>,
+      });
+      const text = await r.text();
+      if (r.status >= 300) throw new Error(`write to ${url}: ${r.status} ${text.slice(0, 300)}`);
+    }
+  }));
+  return (performance.now() - t0) / 1000;
+}
+
+/** Median ms per query, and the result's series × points of the first run. */
+async function timeQueries(url: string, end: number, extra = ""): Promise<string[]> {
+  const out: string[] = [];
+  for (const [, q, range, step] of QUERIES) {
+    const u = `${url}/api/v1/query_range?query=${encodeURIComponent(q)}&start=${
+      (end - range) / 1000
+    }&end=${end / 1000}&step=${step / 1000}${extra}`;
+    const once = async () => {
+      const t0 = performance.now();
+      const r = await fetch(u);
+      const text = await r.text();
+      const ms = performance.now() - t0;
+      if (r.status !== 200) throw new Error(`${q}: ${r.status} ${text.slice(0, 300)}`);
+      return { ms, text };
+    };
+    const first = await once();
+    const res = JSON.parse(first.text).data.result as { values: unknown[] }[];
+    const ms: number[] = [];
+    for (let i = 0; i < runs; i++) ms.push((await once()).ms);
+    ms.sort((a, b) => a - b);
+    out.push(
+      `${ms[ms.length >> 1]!.toFixed(1)} ms (${res.length}×${res[0]?.values.length ?? 0})`,
+    );
+  }
+  return out;
+}
+
+const { bodies, samples, end } = buildBodies();
+console.log(
+  `edge workload: ${hosts * 20} series × ${hours} h at 10 s = ${samples} samples, ` +
+    `${bodies[0]!.length + bodies[1]!.length} bodies; ${runs} runs per query, medians`,
+);
+const columns: { name: string; cells: string[]; rss: number; ingest: string }[] = [];
+
+{
+  const dir = await Deno.makeTempDir({ prefix: "perch-query-bench-" });
+  const cfg = `${dir}/perch.yaml`;
+  await Deno.writeTextFile(cfg, "storage:\n  downsampling: []\n");
+  const p = await spawnPerch({
+    dataDir: `${dir}/data`,
+    args: [`--config=${cfg}`],
+    env: cache ? {} : { PERCH_QUERY__CACHE_MAX_BYTES: "0" },
+    runArgs: ["--v8-flags=--max-semi-space-size=1"],
+  });
+  try {
+    const s = await push(p.url, bodies);
+    if (flush) {
+      const r = await fetch(`${p.url}/api/v1/admin/tsdb/flush`, { method: "POST" });
+      await r.body?.cancel();
+    }
+    await sleep(idleMs);
+    const cells = await timeQueries(p.url, end);
+    columns.push({
+      name: `Perch${cache ? " (cache on)" : ""}`,
+      cells,
+      rss: rssMiB(p.process.pid),
+      ingest: `${(samples / s / 1e6).toFixed(2)} M/s`,
+    });
+  } finally {
+    await p.stop();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+if (withPeers && have(VM_BIN)) {
+  const vm = await startVM();
+  try {
+    const s = await push(vm.url, bodies);
+    await sleep(idleMs);
+    const cells = await timeQueries(vm.url, end, "&nocache=1");
+    columns.push({
+      name: "VictoriaMetrics",
+      cells,
+      rss: rssMiB(vm.pid),
+      ingest: `${(samples / s / 1e6).toFixed(2)} M/s`,
+    });
+  } finally {
+    await vm.stop();
+    await Deno.remove(vm.dataDir, { recursive: true }).catch(() => {});
+  }
+}
+
+if (withPeers && have(PROM_BIN)) {
+  const prom = await startPrometheus();
+  try {
+    const s = await push(prom.url, bodies);
+    await sleep(idleMs);
+    const cells = await timeQueries(prom.url, end);
+    columns.push({
+      name: "Prometheus",
+      cells,
+      rss: rssMiB(prom.pid),
+      ingest: `${(samples / s / 1e6).toFixed(2)} M/s`,
+    });
+  } finally {
+    await prom.stop();
+    await Deno.remove(prom.dataDir, { recursive: true }).catch(() => {});
+  }
+}
+
+const w = 44;
+console.log(["".padEnd(w), ...columns.map((c) => c.name.padEnd(26))].join(" | "));
+for (let i = 0; i < QUERIES.length; i++) {
+  console.log(
+    [QUERIES[i]![0].padEnd(w), ...columns.map((c) => c.cells[i]!.padEnd(26))].join(" | "),
+  );
+}
+console.log(
+  ["RSS after the query round".padEnd(w), ...columns.map((c) => `${c.rss} MiB`.padEnd(26))].join(
+    " | ",
+  ),
+);
+console.log(
+  ["ingest (remote write, 2 connections)".padEnd(w), ...columns.map((c) => c.ingest.padEnd(26))]
+    .join(" | "),
+);
