@@ -1277,7 +1277,12 @@ export class DB implements Appender, Querier {
       await op.commit();
       await this.#markDeleted(meta0.seq);
       for (const t of into) await this.#markDeleted(t.meta.seq);
-      this.#notifyOld(meta0.minT, meta0.maxT);
+      if (into.length === 0) this.#notifyOld(meta0.minT, meta0.maxT);
+      else {
+        // Merged windows may move their points anywhere inside the window.
+        const lo = Math.floor(meta0.minT / resolution) * resolution;
+        this.#notifyOld(lo, (Math.floor(meta0.maxT / resolution) + 1) * resolution - 1);
+      }
       this.#c.downsamplings++;
       this.#c.blockBytesWritten += meta.bytes;
       this.#log("info", "block downsampled", {

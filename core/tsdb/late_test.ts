@@ -147,7 +147,12 @@ Deno.test("late writes into a flushed window are buffered and written as one blo
 Deno.test("late samples into a downsampled window are merged into its aggregates, counted once", async () => {
   const tiers = [{ afterMs: D, resolutionMs: 60_000 }];
   const dir = await Deno.makeTempDir(), refDir = await Deno.makeTempDir();
-  const db = await open(dir, { now: () => T0 + 3 * D, downsampling: tiers });
+  const changed: [number, number][] = [];
+  const db = await open(dir, {
+    now: () => T0 + 3 * D,
+    downsampling: tiers,
+    onOldWrite: (lo, hi) => changed.push([lo, hi]),
+  });
   const ref = await open(refDir, { now: () => T0 + 3 * D });
   const rows: Row[] = [];
   for (let t = T0; t < T0 + 2 * H; t += 10_000) rows.push(["g", t, (t / 10_000) % 7]);
@@ -164,6 +169,8 @@ Deno.test("late samples into a downsampled window are merged into its aggregates
   await db.flush();
   await db.maintenance();
   assert.equal((await db.stats()).blocks, tierOnly, "the late block was merged into the tier");
+  // Caches learn about whole tier windows (the late block starts 5 s into the first one).
+  assert.ok(changed.some(([lo, hi]) => lo <= T0 && hi >= T0 + 59_999), JSON.stringify(changed));
   const final = new Map<number, number>();
   for (const [, t, v] of [...rows, ...late]) final.set(t, v);
   await ref.append(batch([...final].sort((a, b) => a[0] - b[0]).map(([t, v]) => ["g", t, v])));
