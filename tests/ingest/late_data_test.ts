@@ -110,6 +110,11 @@ Deno.test("default config: a day-old buffer after live pushes is stored in every
     );
     assert.equal(r.status, 400);
     assert.match(r.text, /older than the retention period/);
+    const counted = await (await fetch(`${p.url}/metrics`)).text();
+    assert.match(
+      counted,
+      /perch_ingest_samples_rejected_total\{protocol="json",reason="out_of_bounds"\} 1\n/,
+    );
 
     // SIGKILL: the late samples come back from the WAL.
     await p.stop("SIGKILL");
