@@ -202,3 +202,66 @@ Deno.test("hostile queries get clear refusals; Perch stays up and inside twice i
     await Deno.remove(perch.dataDir, { recursive: true }).catch(() => {});
   }
 });
+
+Deno.test("a hostile rule or dashboard panel is refused by the same limits; the rest keep working", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "perch-hostile-rules-" });
+  await Deno.writeTextFile(
+    `${dir}/rules.yml`,
+    [
+      "groups:",
+      "  - name: hostile",
+      "    interval: 1s",
+      "    rules:",
+      "      - record: bad",
+      "        expr: max_over_time(rate(up[1m])[30d:1ms])",
+      "      - record: good",
+      "        expr: vector(1)",
+    ].join("\n"),
+  );
+  await Deno.writeTextFile(`${dir}/perch.yml`, "rule_files: [rules.yml]\n");
+  const perch = await spawnPerch({ args: [`--config=${dir}/perch.yml`] });
+  try {
+    // Rules: the bad one reports the limit, the good one in the same group is healthy.
+    let rules: { name: string; health: string; lastError?: string }[] = [];
+    for (let i = 0; i < 100; i++) {
+      const r = await (await fetch(`${perch.url}/api/v1/rules`)).json();
+      rules = r.data.groups.find((g: { name: string }) => g.name === "hostile")?.rules ?? [];
+      if (rules.every((x) => x.health !== "unknown") && rules.length === 2) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const bad = rules.find((r) => r.name === "bad"), good = rules.find((r) => r.name === "good");
+    assert.equal(bad?.health, "err", JSON.stringify(rules));
+    assert.match(bad!.lastError!, /query\.max_steps/);
+    assert.equal(good?.health, "ok", JSON.stringify(rules));
+
+    // /ws: the hostile panel gets an error naming the limit, the other one its data.
+    const ws = new WebSocket(`ws://127.0.0.1:${perch.port}/ws`);
+    const got = new Map<string, { type: string; error?: string }>();
+    const done = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`only ${[...got.keys()]}`)), 20_000);
+      ws.onmessage = (ev) => {
+        const m = JSON.parse(ev.data);
+        if (m.panelId && !got.has(m.panelId)) got.set(m.panelId, m);
+        if (got.size === 2) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      ws.onerror = () => reject(new Error("websocket error"));
+    });
+    await new Promise((r) => (ws.onopen = r));
+    const sub = (panelId: string, query: string) =>
+      ws.send(JSON.stringify({ type: "subscribe", panelId, query, range: 60_000, step: 1000 }));
+    sub("hostile", "max_over_time(up[30d:1ms])");
+    sub("fine", "vector(1)");
+    await done;
+    ws.close();
+    assert.equal(got.get("hostile")?.type, "error");
+    assert.match(got.get("hostile")!.error!, /query\.max_steps/);
+    assert.equal(got.get("fine")?.type, "result");
+  } finally {
+    assert.equal(await perch.stop(), 0);
+    await Deno.remove(perch.dataDir, { recursive: true }).catch(() => {});
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+});
