@@ -46,7 +46,14 @@ import {
   type RemoteWriteConfig,
   RemoteWriteManager,
 } from "./core/remote/mod.ts";
-import { Authenticator, tlsServeOptions } from "./core/auth/mod.ts";
+import {
+  Authenticator,
+  hasCredentials,
+  isLoopback,
+  loadOrCreateAdminToken,
+  tlsServeOptions,
+  withAdminToken,
+} from "./core/auth/mod.ts";
 import { VERSION } from "./core/version.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { apiRoutes } from "./routes/api.ts";
@@ -59,6 +66,7 @@ import { dashboardRoutes } from "./routes/dashboards.ts";
 import { engineQueryFn, wsRoutes } from "./routes/ws.ts";
 import { remoteRoutes } from "./routes/remote.ts";
 import { authMiddleware } from "./routes/auth.ts";
+import { csrfGuard } from "./routes/csrf.ts";
 import { systemRoutes } from "./routes/system.ts";
 import { uiRoutes } from "./routes/ui/mod.tsx";
 
@@ -570,11 +578,42 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
     logger,
     registry,
     maxBodyBytes: () => config.server.max_body_bytes,
+    corsOrigins: () => config.server.cors_origins,
   });
-  // Access control per scope (write, read, admin); open unless configured.
-  let authenticator = new Authenticator(config.auth);
+  // Cross-origin browser requests and non-JSON bodies never reach admin routes.
+  app.use(
+    "*",
+    csrfGuard({
+      allowedOrigins: () => config.server.cors_origins,
+      externalUrl: () => config.server.external_url,
+    }),
+  );
+  // Access control per scope (write, read, admin). With no credentials
+  // configured and a listener beyond loopback, admin needs a generated token.
+  const adminToken = !hasCredentials(config.auth) && !isLoopback(listen.hostname)
+    ? await loadOrCreateAdminToken(dataDir)
+    : undefined;
+  if (adminToken?.created) {
+    log.warn("generated an admin token: admin actions need it as 'Authorization: Bearer <token>'", {
+      token: adminToken.token,
+      file: adminToken.path,
+      rotate: "delete the file and restart Perch; or configure auth: to replace it",
+    });
+  }
+  const authFor = (c: Config) => {
+    const a = new Authenticator(
+      adminToken && !hasCredentials(c.auth) ? withAdminToken(c.auth, adminToken.token) : c.auth,
+    );
+    const open = a.openScopes();
+    log.info(open.length === 3 ? "access: every scope is open" : "access", {
+      open_scopes: open,
+      ...(adminToken && !hasCredentials(c.auth) ? { admin_token_file: adminToken.path } : {}),
+    });
+    return a;
+  };
+  let authenticator = authFor(config);
   reloadListeners.push((c) => {
-    authenticator = new Authenticator(c.auth);
+    authenticator = authFor(c);
   });
   app.use("*", authMiddleware(() => authenticator));
   app.route(

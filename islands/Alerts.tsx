@@ -23,7 +23,7 @@ import {
   silencedIndex,
   sortSilences,
 } from "./alerts_model.ts";
-import { FieldErrors, sendJson } from "./api.ts";
+import { adminFetch, FieldErrors, sendJson } from "./api.ts";
 import { Labels, since, Status, useApi, useTick } from "./_page_util.tsx";
 import { sampleValue } from "./series.ts";
 
@@ -410,7 +410,7 @@ export function AlertsView() {
     ? silencedIndex(notifierAlerts.data)
     : new Map<string, string[]>();
   const expire = async (s: ApiSilence) => {
-    const r = await fetch(`/api/v2/silence/${encodeURIComponent(s.id)}`, { method: "DELETE" });
+    const r = await adminFetch("DELETE", `/api/v2/silence/${encodeURIComponent(s.id)}`);
     setMsg(r.ok ? "Silence expired." : `Cannot expire the silence: ${r.status}`);
     refresh();
   };

@@ -80,13 +80,42 @@ export async function apiGet<T>(
   return ("data" in body ? body.data : body) as T;
 }
 
+const TOKEN_KEY = "perch.adminToken";
+
+/**
+ * Sends an admin action (always as JSON, which Perch requires there). When
+ * Perch answers 401 with a Bearer challenge (its generated admin token, or
+ * configured tokens), asks for the token once, keeps it in this browser and
+ * retries; a wrong token is forgotten so the next action asks again.
+ */
+export async function adminFetch(method: string, path: string, body?: unknown): Promise<Response> {
+  const send = (token: string | null) =>
+    fetch(path, {
+      method,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      headers: {
+        "content-type": "application/json",
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+      },
+    });
+  let token = globalThis.localStorage?.getItem(TOKEN_KEY) ?? null;
+  let res = await send(token);
+  if (res.status === 401 && /^Bearer/i.test(res.headers.get("www-authenticate") ?? "")) {
+    if (token) globalThis.localStorage?.removeItem(TOKEN_KEY);
+    token = globalThis.prompt?.(
+      "This action needs Perch's admin token (printed in Perch's log at its first start, kept in <data_dir>/admin_token):",
+    ) ?? null;
+    if (token) {
+      res = await send(token.trim());
+      if (res.status !== 401) globalThis.localStorage?.setItem(TOKEN_KEY, token.trim());
+    }
+  }
+  return res;
+}
+
 /** Sends JSON and returns the parsed JSON response or throws with field errors. */
 export async function sendJson<T>(method: string, path: string, body: unknown): Promise<T> {
-  const res = await fetch(path, {
-    method,
-    body: JSON.stringify(body),
-    headers: { "content-type": "application/json" },
-  });
+  const res = await adminFetch(method, path, body);
   const text = await res.text();
   const parsed = text ? JSON.parse(text) : {};
   if (!res.ok) {

@@ -10,6 +10,7 @@ import { bodyLimit } from "hono/body-limit";
 import { routePath } from "hono/route";
 import type { Logger } from "../core/logging/mod.ts";
 import type { Registry } from "../core/selfmon/mod.ts";
+import { scopeOf } from "../core/auth/mod.ts";
 
 /** What the shell needs; routers are mounted by the caller. */
 export interface AppDeps {
@@ -17,6 +18,12 @@ export interface AppDeps {
   readonly registry: Registry;
   /** Current request body limit in bytes (read per request, so reloads apply). */
   readonly maxBodyBytes: () => number;
+  /**
+   * Origins allowed to call admin endpoints from a browser besides Perch's
+   * own (`server.cors_origins`); read and ingest endpoints allow any origin.
+   * @default none
+   */
+  readonly corsOrigins?: () => readonly string[];
 }
 
 /** Builds the application shell; mount routers on the returned app with `app.route("/", r)`. */
@@ -55,10 +62,19 @@ export function createApp(deps: AppDeps): Hono {
     }
   });
 
+  // CORS: any origin may read and push; admin endpoints only answer CORS for
+  // the listed origins (never `*`), so no other page can read or preflight them.
+  const corsOrigins = deps.corsOrigins ?? (() => []);
   app.use(
     "*",
     cors({
-      origin: "*",
+      origin: (origin, c) => {
+        const method = c.req.method === "OPTIONS"
+          ? c.req.header("access-control-request-method") ?? "GET"
+          : c.req.method;
+        if (scopeOf(method, c.req.path) !== "admin") return "*";
+        return corsOrigins().includes(origin) ? origin : null;
+      },
       allowMethods: ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS"],
       allowHeaders: ["Content-Type", "Content-Encoding", "Authorization", "X-Requested-With"],
       maxAge: 600,

@@ -94,7 +94,9 @@ Deno.test("a rejected reload keeps the old config in force; a good one applies",
   const p = await spawnPerch({ args: [`--config=${file}`], dataDir: `${dir}/data` });
   const big = "x".repeat(4096);
   const post = async (path: string, body?: string) => {
-    const res = await fetch(`${p.url}${path}`, { method: "POST", body });
+    // Admin endpoints take JSON only (the body's content does not matter to /-/reload).
+    const headers = body === undefined ? undefined : { "content-type": "application/json" };
+    const res = await fetch(`${p.url}${path}`, { method: "POST", body, headers });
     return { status: res.status, body: await res.json() };
   };
   try {

@@ -4,7 +4,9 @@
  * two digests differ), whether it was configured in plain text or hashed.
  *
  * Admin credentials are accepted in every scope; read and write credentials
- * only in their own. A scope with no credentials configured is open.
+ * only in their own. With no credentials configured anywhere, every scope is
+ * open. Once some scope has credentials, a scope without any is closed
+ * (only admin credentials pass) unless its config says `open: true`.
  *
  * @module
  */
@@ -23,6 +25,8 @@ export type AuthResult =
 interface ScopeCreds {
   readonly users: Map<string, Uint8Array>;
   readonly tokens: Uint8Array[];
+  /** `open: true` in the config. */
+  readonly open: boolean;
 }
 
 /** SHA-256 of a UTF-8 string. */
@@ -60,7 +64,7 @@ function credsOf(c: AuthConfig["read"]): ScopeCreds {
   const tokens = c.tokens.map((t) =>
     t.token !== undefined ? sha256(t.token) : fromHex(t.token_sha256!)
   );
-  return { users, tokens };
+  return { users, tokens, open: c.open };
 }
 
 /** Parsed `Authorization` header. */
@@ -93,6 +97,7 @@ function parseAuthorization(header: string | null | undefined): Presented {
 /** Checks requests against the configured credentials; build one per config. */
 export class Authenticator {
   readonly #scopes: Record<"write" | "read" | "admin", ScopeCreds>;
+  readonly #anyCreds: boolean;
 
   constructor(config: AuthConfig) {
     this.#scopes = {
@@ -100,13 +105,22 @@ export class Authenticator {
       read: credsOf(config.read),
       admin: credsOf(config.admin),
     };
+    this.#anyCreds = Object.values(this.#scopes).some(hasCreds);
   }
 
-  /** True when a scope has credentials configured (else it is open). */
+  /**
+   * True when a scope needs credentials: it has some, or another scope has
+   * some and this one is not marked `open: true`.
+   */
   protects(scope: Scope): boolean {
     if (scope === "public") return false;
     const s = this.#scopes[scope];
-    return s.users.size > 0 || s.tokens.length > 0;
+    return hasCreds(s) || (this.#anyCreds && !s.open);
+  }
+
+  /** The scopes anyone may use, for the start-up log. */
+  openScopes(): ("write" | "read" | "admin")[] {
+    return (["write", "read", "admin"] as const).filter((s) => !this.protects(s));
   }
 
   /** True when no scope is protected. */
@@ -153,6 +167,10 @@ export class Authenticator {
 }
 
 const DUMMY = sha256("perch-dummy-password");
+
+function hasCreds(s: ScopeCreds): boolean {
+  return s.users.size > 0 || s.tokens.length > 0;
+}
 
 /**
  * The scope of a request. A table, first match wins:

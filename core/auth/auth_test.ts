@@ -70,11 +70,30 @@ Deno.test("Authenticator answers 403 for credentials of another scope", () => {
   assert.equal(!w.ok && w.status, 403);
 });
 
-Deno.test("Authenticator leaves scopes without credentials open, and is open by default", () => {
-  const a = new Authenticator(authSchema.parse({ admin: { tokens: [{ token: "x".repeat(20) }] } }));
-  assert.equal(a.check("read", undefined).ok, true);
-  assert.equal(a.check("admin", undefined).ok, false);
+Deno.test("Authenticator is open by default; once a scope has credentials the others close unless open: true", () => {
   assert.equal(new Authenticator(authSchema.parse(undefined)).open, true);
+  assert.deepEqual(new Authenticator(authSchema.parse(undefined)).openScopes(), [
+    "write",
+    "read",
+    "admin",
+  ]);
+  const token = "x".repeat(20);
+  // Only admin configured: read and write are closed too, admin credentials pass everywhere.
+  const a = new Authenticator(authSchema.parse({ admin: { tokens: [{ token }] } }));
+  assert.deepEqual(a.openScopes(), []);
+  for (const scope of ["read", "write", "admin"] as const) {
+    const r = a.check(scope, undefined);
+    assert.equal(!r.ok && r.status, 401, scope);
+    assert.equal(a.check(scope, `Bearer ${token}`).ok, true, scope);
+  }
+  // open: true keeps a scope without credentials open.
+  const b = new Authenticator(authSchema.parse({
+    admin: { tokens: [{ token }] },
+    read: { open: true },
+  }));
+  assert.deepEqual(b.openScopes(), ["read"]);
+  assert.equal(b.check("read", undefined).ok, true);
+  assert.equal(b.check("write", undefined).ok, false);
 });
 
 Deno.test("authSchema names the path of bad entries", () => {

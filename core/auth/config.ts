@@ -1,7 +1,9 @@
 /**
  * The `auth:` config section: optional credentials per scope (write, read,
- * admin) and an optional TLS listener. Off by default: a scope without
- * credentials is open.
+ * admin) and an optional TLS listener. With no credentials anywhere every
+ * scope is open (on a non-loopback listener Perch then generates an admin
+ * token, see admin_token.ts). Once any scope has credentials, a scope
+ * without credentials is closed unless it says `open: true`.
  *
  * ```yaml
  * auth:
@@ -50,6 +52,8 @@ const tokenSchema = z.strictObject({
 const scopeSchema = z.strictObject({
   users: z.array(userSchema).prefault([]),
   tokens: z.array(tokenSchema).prefault([]),
+  /** Leave this scope open although other scopes have credentials. */
+  open: z.boolean({ error: "must be true or false" }).prefault(false),
 }).prefault({});
 
 /** The `auth:` section; add it to core/config/schema.ts as `auth: authSchema`. */

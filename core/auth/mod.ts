@@ -6,6 +6,13 @@
  */
 export { type AuthConfig, authSchema } from "./config.ts";
 export {
+  ADMIN_TOKEN_FILE,
+  hasCredentials,
+  isLoopback,
+  loadOrCreateAdminToken,
+  withAdminToken,
+} from "./admin_token.ts";
+export {
   Authenticator,
   type AuthResult,
   constantTimeEqual,

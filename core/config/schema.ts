@@ -76,7 +76,18 @@ const serverSchema = z.strictObject({
   shutdown_timeout: duration("15s"),
   /** The URL users reach Perch at (links in notifications). */
   external_url: z.string().prefault(""),
+  /**
+   * Origins (`https://host:port`) other than Perch's own whose pages may call
+   * admin endpoints from a browser. Read and ingest endpoints allow any origin.
+   */
+  cors_origins: z.array(
+    z.string().refine((o) => ORIGIN_REGEXP.test(o), {
+      message: "must be an origin such as https://grafana.example:3000 (scheme, host, port)",
+    }),
+  ).prefault([]),
 }).prefault({});
+
+const ORIGIN_REGEXP = /^https?:\/\/[^/\s?#]+$/;
 
 const logSchema = z.strictObject({
   level: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(", ")}` }).prefault("info"),

@@ -65,6 +65,7 @@ receivers:
   try {
     const created = await fetch(`${p.url}/api/v1/alerts`, {
       method: "POST",
+      headers: { "content-type": "application/json" },
       body: JSON.stringify({
         name: "FreezerWarm",
         expression: "freezer_temp_celsius",
@@ -82,6 +83,7 @@ receivers:
     // A bad rule is refused with the field named.
     const bad = await fetch(`${p.url}/api/v1/alerts`, {
       method: "POST",
+      headers: { "content-type": "application/json" },
       body: JSON.stringify({ name: "X", expression: "up", operator: "bigger", threshold: 1 }),
     });
     assert.equal(bad.status, 400);

@@ -342,6 +342,7 @@ Deno.test({
         async () => {
           const created = await fetch(`${url}/api/v1/alerts`, {
             method: "POST",
+            headers: { "content-type": "application/json" },
             body: JSON.stringify({
               name: "KitchenHot",
               expression: 'temp_celsius{room="kitchen"}',
