@@ -329,6 +329,7 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
   const remoteWrite = remote!;
   const appender = remoteWrite.appender(storage);
   registerRemoteWriteMetrics(registry, () => remoteWrite.stats());
+  health.register("remote_write", () => remoteWrite.health());
   reloadListeners.push((_c, p) => remoteWrite.apply(p.remoteWrite));
 
   // Query. Every query (API, rules, /ws) reserves its memory estimate from

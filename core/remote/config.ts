@@ -7,7 +7,7 @@
  *
  * Perch extensions (not in Prometheus) are marked in the README: `backfill`,
  * `queue_config.max_rate`, `queue_config.settle_delay`,
- * `queue_config.max_late_bytes`. Prometheus's `sample_age_limit` is the lag
+ * `queue_config.max_late_bytes`, `queue_config.healthy_lag`. Prometheus's `sample_age_limit` is the lag
  * budget: data older than that when it would be sent is skipped (counted).
  *
  * @module
@@ -51,6 +51,8 @@ export interface QueueConfig {
   readonly settleDelay: number;
   /** Budget of the durable late-sample log of this endpoint. @default 64MiB */
   readonly maxLateBytes: number;
+  /** `/health` is degraded while the endpoint is further behind than this; 0 = never. @default 5m */
+  readonly healthyLag: number;
 }
 
 /** Metadata sending of one endpoint. */
@@ -118,6 +120,7 @@ const queueSchema = z.strictObject({
   settle_delay: durationText.optional(),
   max_late_bytes: z.number({ error: "must be a number of bytes" }).int("must be an integer")
     .min(0, "must not be negative").optional(),
+  healthy_lag: durationText.optional(),
 });
 
 const endpointSchema = z.strictObject({
@@ -284,6 +287,7 @@ function resolveOne(r: Raw, at: (...p: Path) => string, errors: string[]): Remot
     sampleAgeLimit: dur(["queue_config", "sample_age_limit"], q.sample_age_limit, 0, false),
     settleDelay: dur(["queue_config", "settle_delay"], q.settle_delay, 10_000, false),
     maxLateBytes: q.max_late_bytes ?? 64 * 1024 * 1024,
+    healthyLag: dur(["queue_config", "healthy_lag"], q.healthy_lag, 300_000, false),
   };
   const m = r.metadata_config ?? {};
   const metadata: MetadataConfig = {

@@ -19,7 +19,7 @@ import type { Cursor, LateEntry, RemoteStore } from "./late_log.ts";
 import type { TrackedSample, WriteTracker } from "./write_tracker.ts";
 
 /** Why samples were dropped without being sent. */
-export type DropReason = "relabel" | "lag_budget" | "late_budget";
+export type DropReason = "relabel" | "lag_budget" | "late_budget" | "late_log";
 
 /** Counters and gauges of one endpoint. */
 export interface EndpointStats {
@@ -38,6 +38,8 @@ export interface EndpointStats {
   /** Persisted cursor time (ms); everything up to here was handled. */
   cursor: number;
   lagSeconds: number;
+  /** Samples stored that this endpoint has not had acknowledged yet (estimate, ≥ the truth). */
+  pendingSamples: number;
   queueBytes: number;
   lastError: string;
 }
@@ -61,6 +63,7 @@ const ALL = [newMatcher("=~", METRIC_NAME, ".+")];
 const MIN_WIDTH = 1000, MAX_WIDTH = 3_600_000;
 const RELABEL_CACHE_MAX = 100_000;
 const CURSOR_PERSIST_IDLE_MS = 60_000;
+const STOP_GRACE_MS = 5_000;
 
 class Aborted extends Error {}
 
@@ -82,6 +85,7 @@ export class EndpointQueue {
   #nextSendAt = 0;
   #nextMetaAt = 0;
   #wake: (() => void) | undefined;
+  #stopping = false;
 
   constructor(deps: EndpointDeps) {
     this.#d = deps;
@@ -94,12 +98,13 @@ export class EndpointQueue {
       samplesSent: 0,
       samplesFailed: 0,
       samplesRetried: 0,
-      samplesDropped: { relabel: 0, lag_budget: 0, late_budget: 0 },
+      samplesDropped: { relabel: 0, lag_budget: 0, late_budget: 0, late_log: 0 },
       lateSamples: 0,
       requests: 0,
       metadataSent: 0,
       cursor: 0,
       lagSeconds: 0,
+      pendingSamples: 0,
       queueBytes: 0,
       lastError: "",
     };
@@ -111,7 +116,21 @@ export class EndpointQueue {
     s.cursor = this.#cursor.t;
     s.lagSeconds = Math.max(0, (this.#now() - this.#cursor.t) / 1000);
     s.queueBytes = this.#d.store.lateBytes(this.config.name) + this.#inFlightBytes;
+    s.pendingSamples = this.#d.tracker.stored.after(this.#cursor.t) +
+      this.#d.store.lateSamples(this.config.name);
     return s;
+  }
+
+  /** Counts samples that were stored but cannot be sent to this endpoint. */
+  countDropped(reason: DropReason, n: number): void {
+    this.#stats.samplesDropped[reason] += n;
+  }
+
+  /** Whether the endpoint is further behind than `queue_config.healthy_lag` (0: never). */
+  lagging(): { behindMs: number; limitMs: number } | undefined {
+    const limit = this.config.queue.healthyLag;
+    const behind = this.#liveHorizon() - this.#cursor.t;
+    return limit > 0 && behind > limit ? { behindMs: behind, limitMs: limit } : undefined;
   }
 
   /** The in-memory cursor (for tests). */
@@ -139,23 +158,31 @@ export class EndpointQueue {
     this.#loop = this.#run();
   }
 
-  /** Stops sending (an unfinished slice is re-read on the next start) and persists the cursor. */
-  async stop(): Promise<void> {
-    this.#abort.abort();
+  /**
+   * Stops sending (an unfinished slice is re-read on the next start) and
+   * persists the cursor. With `keepTracking`, late samples keep going to the
+   * late log (the endpoint restarts with a new config at once).
+   */
+  async stop(keepTracking = false): Promise<void> {
+    // Let a slice that is being answered finish (a restart then re-sends
+    // nothing); cut it off after a grace period or at the first retry.
+    this.#stopping = true;
     this.#wake?.();
+    const grace = setTimeout(() => this.#abort.abort(), STOP_GRACE_MS);
     await this.#loop;
-    this.#d.tracker.untrack(this.config.name);
+    clearTimeout(grace);
+    if (!keepTracking) this.#d.tracker.untrack(this.config.name);
     await this.#persist(true).catch(() => {});
     this.#client.close();
   }
 
   async #run(): Promise<void> {
-    while (!this.#abort.signal.aborted) {
+    while (!this.#stopping) {
       try {
         const more = await this.#step();
         if (!more) await this.#sleep(this.#idleDelay());
       } catch (e) {
-        if (e instanceof Aborted || this.#abort.signal.aborted) return;
+        if (e instanceof Aborted || this.#stopping) return;
         this.#stats.lastError = e instanceof Error ? e.message : String(e);
         this.#d.log.error("remote write step failed; retrying", {
           remote_name: this.config.name,
@@ -238,7 +265,10 @@ export class EndpointQueue {
     }
     this.#stats.samplesDropped.lag_budget += skipped;
     this.#cursor = { t: floor, lateSeq: this.#cursor.lateSeq };
-    this.#d.tracker.track(this.config.name, floor);
+    this.#d.tracker.track(
+      this.config.name,
+      Math.max(floor, this.#d.tracker.horizon(this.config.name) ?? floor),
+    );
     await this.#persist(true);
     this.#d.log.warn("remote write fell behind its lag budget; oldest unsent data skipped", {
       remote_name: this.config.name,
@@ -269,7 +299,7 @@ export class EndpointQueue {
         });
       }
     }
-    for (;;) {
+    while (!this.#stopping) {
       const items = await store.readLate(name, this.#cursor.lateSeq, 64);
       if (items.length === 0) return;
       const samples: TrackedSample[] = [];
@@ -353,7 +383,7 @@ export class EndpointQueue {
       const now = this.#now();
       const start = Math.max(now, this.#nextSendAt);
       this.#nextSendAt = start + (n * 1000) / q.maxRate;
-      if (start > now) await this.#sleep(start - now);
+      if (start > now) await this.#sleep(start - now, false);
     }
     const body = encodeRemoteWriteBody({ series });
     this.#inFlightBytes += body.length;
@@ -369,6 +399,7 @@ export class EndpointQueue {
     const limit = q.sampleAgeLimit;
     for (let attempt = 0;; attempt++) {
       this.#check();
+      if (attempt > 0 && this.#stopping) throw new Aborted();
       let out: SendOutcome;
       try {
         out = await this.#client.send(body, this.#abort.signal);
@@ -449,18 +480,21 @@ export class EndpointQueue {
     if (this.#abort.signal.aborted) throw new Aborted();
   }
 
-  #sleep(ms: number): Promise<void> {
+  /** Sleeps; stop() cuts short an `interruptible` sleep (the idle wait, a retry backoff). */
+  #sleep(ms: number, interruptible = true): Promise<void> {
     this.#check();
+    if (interruptible && this.#stopping) return Promise.reject(new Aborted());
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.#wake = undefined;
+        if (this.#wake === wake) this.#wake = undefined;
         resolve();
       }, ms);
-      this.#wake = () => {
+      const wake = () => {
         clearTimeout(timer);
         this.#wake = undefined;
         reject(new Aborted());
       };
+      if (interruptible) this.#wake = wake;
     });
   }
 }

@@ -95,11 +95,29 @@ function lateKey(endpoint: string, seq: number): Deno.KvKey {
   return [REMOTE_KV_PREFIX, "late", endpoint, seq];
 }
 
-/** KV access for cursors and late logs of every endpoint. */
+// One KV commit holds at most 800 KiB and 1000 mutations; stay well below.
+const MAX_COMMIT_BYTES = 512 * 1024;
+const MAX_COMMIT_MUTATIONS = 500;
+
+/**
+ * KV access for cursors and late logs of every endpoint.
+ *
+ * Sequences only grow, across restarts too: a new entry's sequence is above
+ * both the highest entry in KV and the cursor's `lateSeq` (entries at or
+ * below `lateSeq` count as sent, so reusing one would lose the entry).
+ *
+ * Entries can be **held**: written before storage has answered the append
+ * they belong to, and not read for sending until released (then kept,
+ * filtered to what storage accepted, or deleted). Reads stop at the oldest
+ * held entry, so the log is sent in sequence order.
+ */
 export class RemoteStore {
   readonly #kv: Deno.Kv;
   readonly #nextSeq = new Map<string, number>();
+  readonly #loading = new Map<string, Promise<void>>();
   readonly #bytes = new Map<string, number>();
+  readonly #samples = new Map<string, number>();
+  readonly #held = new Map<string, Set<number>>();
 
   constructor(kv: Deno.Kv) {
     this.#kv = kv;
@@ -115,17 +133,30 @@ export class RemoteStore {
     await this.#kv.set(cursorKey(endpoint), c);
   }
 
-  /** Loads the sequence and size of an endpoint's late log (call once per endpoint). */
-  async load(endpoint: string): Promise<void> {
-    let last = 0, bytes = 0;
+  /** Loads the sequence and size of an endpoint's late log (once; later calls wait for it). */
+  load(endpoint: string): Promise<void> {
+    let p = this.#loading.get(endpoint);
+    if (!p) {
+      p = this.#load(endpoint);
+      this.#loading.set(endpoint, p);
+      p.catch(() => this.#loading.delete(endpoint));
+    }
+    return p;
+  }
+
+  async #load(endpoint: string): Promise<void> {
+    let last = (await this.cursor(endpoint))?.lateSeq ?? 0;
+    let bytes = 0, samples = 0;
     for await (
       const e of this.#kv.list<LateEntry>({ prefix: [REMOTE_KV_PREFIX, "late", endpoint] })
     ) {
-      last = e.key[3] as number;
+      last = Math.max(last, e.key[3] as number);
       bytes += lateEntryBytes(e.value);
+      samples += e.value.t.length;
     }
-    this.#nextSeq.set(endpoint, last + 1);
+    this.#nextSeq.set(endpoint, Math.max(this.#nextSeq.get(endpoint) ?? 0, last + 1));
     this.#bytes.set(endpoint, bytes);
+    this.#samples.set(endpoint, samples);
   }
 
   /** Bytes held by an endpoint's late log. */
@@ -133,34 +164,112 @@ export class RemoteStore {
     return this.#bytes.get(endpoint) ?? 0;
   }
 
-  /** Appends entries to an endpoint's late log durably; returns their sequences. */
-  async appendLate(endpoint: string, entries: readonly LateEntry[]): Promise<number[]> {
-    if (!this.#nextSeq.has(endpoint)) await this.load(endpoint);
+  /** Samples in an endpoint's late log (not yet sent). */
+  lateSamples(endpoint: string): number {
+    return this.#samples.get(endpoint) ?? 0;
+  }
+
+  /**
+   * Appends entries to an endpoint's late log durably (several commits when
+   * they do not fit in one); returns their sequences. With `hold`, the
+   * entries are not read for sending until {@linkcode release}.
+   */
+  async appendLate(
+    endpoint: string,
+    entries: readonly LateEntry[],
+    hold = false,
+  ): Promise<number[]> {
+    await this.load(endpoint);
     const seqs: number[] = [];
-    let op = this.#kv.atomic();
-    let bytes = 0;
-    for (const e of entries) {
+    for (let i = 0; i < entries.length; i++) {
       const seq = this.#nextSeq.get(endpoint)!;
       this.#nextSeq.set(endpoint, seq + 1);
-      op = op.set(lateKey(endpoint, seq), e);
       seqs.push(seq);
-      bytes += lateEntryBytes(e);
     }
-    await op.commit();
-    this.#bytes.set(endpoint, this.lateBytes(endpoint) + bytes);
+    if (hold) {
+      let held = this.#held.get(endpoint);
+      if (!held) this.#held.set(endpoint, held = new Set());
+      for (const s of seqs) held.add(s);
+    }
+    try {
+      await this.#write(endpoint, seqs, entries);
+    } catch (e) {
+      if (hold) { for (const s of seqs) this.#held.get(endpoint)?.delete(s); }
+      throw e;
+    }
     return seqs;
   }
 
-  /** Entries of an endpoint with a sequence > `after`, oldest first, at most `limit`. */
+  /**
+   * Ends the hold of entries written with `hold`: `entries` replaces them
+   * (fewer or filtered entries; none deletes them all).
+   */
+  async release(
+    endpoint: string,
+    seqs: readonly number[],
+    entries?: readonly LateEntry[],
+  ): Promise<void> {
+    try {
+      if (entries) {
+        const old = await Promise.all(
+          seqs.map((s) => this.#kv.get<LateEntry>(lateKey(endpoint, s))),
+        );
+        for (const o of old) if (o.value) this.#count(endpoint, o.value, -1);
+        const reuse = seqs.slice(0, entries.length);
+        while (reuse.length < entries.length) {
+          const seq = this.#nextSeq.get(endpoint)!;
+          this.#nextSeq.set(endpoint, seq + 1);
+          reuse.push(seq);
+        }
+        await this.#write(endpoint, reuse, entries);
+        await this.#delete(endpoint, seqs.slice(entries.length));
+      }
+    } finally {
+      const held = this.#held.get(endpoint);
+      if (held) { for (const s of seqs) held.delete(s); }
+    }
+  }
+
+  async #write(endpoint: string, seqs: readonly number[], entries: readonly LateEntry[]) {
+    let op = this.#kv.atomic();
+    let bytes = 0, n = 0;
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!;
+      const b = lateEntryBytes(e);
+      if (n > 0 && (bytes + b > MAX_COMMIT_BYTES || n >= MAX_COMMIT_MUTATIONS)) {
+        await op.commit();
+        op = this.#kv.atomic();
+        bytes = n = 0;
+      }
+      op = op.set(lateKey(endpoint, seqs[i]!), e);
+      bytes += b;
+      n++;
+      this.#count(endpoint, e, 1);
+    }
+    if (n > 0) await op.commit();
+  }
+
+  #count(endpoint: string, e: LateEntry, sign: 1 | -1): void {
+    this.#bytes.set(endpoint, Math.max(0, this.lateBytes(endpoint) + sign * lateEntryBytes(e)));
+    this.#samples.set(endpoint, Math.max(0, this.lateSamples(endpoint) + sign * e.t.length));
+  }
+
+  /**
+   * Entries of an endpoint with a sequence > `after`, oldest first, at most
+   * `limit`, stopping before the oldest held entry.
+   */
   async readLate(
     endpoint: string,
     after: number,
     limit: number,
   ): Promise<{ seq: number; entry: LateEntry }[]> {
+    let end = Number.MAX_SAFE_INTEGER;
+    for (const s of this.#held.get(endpoint) ?? []) if (s < end) end = s;
+    if (end <= after + 1) return [];
     const out: { seq: number; entry: LateEntry }[] = [];
     const iter = this.#kv.list<LateEntry>({
       start: lateKey(endpoint, after + 1),
-      end: [REMOTE_KV_PREFIX, "late", endpoint, Number.MAX_SAFE_INTEGER],
+      end: [REMOTE_KV_PREFIX, "late", endpoint, end],
     }, { limit });
     for await (const e of iter) out.push({ seq: e.key[3] as number, entry: e.value });
     return out;
@@ -168,14 +277,31 @@ export class RemoteStore {
 
   /** Deletes the listed entries of an endpoint. */
   async deleteLate(endpoint: string, items: readonly { seq: number; entry: LateEntry }[]) {
-    for (let i = 0; i < items.length; i += 500) {
+    await this.#delete(endpoint, items.map((it) => it.seq));
+    for (const it of items) this.#count(endpoint, it.entry, -1);
+  }
+
+  async #delete(endpoint: string, seqs: readonly number[]): Promise<void> {
+    for (let i = 0; i < seqs.length; i += MAX_COMMIT_MUTATIONS) {
       let op = this.#kv.atomic();
-      for (const it of items.slice(i, i + 500)) op = op.delete(lateKey(endpoint, it.seq));
+      for (const s of seqs.slice(i, i + MAX_COMMIT_MUTATIONS)) op = op.delete(lateKey(endpoint, s));
       await op.commit();
     }
-    let bytes = this.lateBytes(endpoint);
-    for (const it of items) bytes -= lateEntryBytes(it.entry);
-    this.#bytes.set(endpoint, Math.max(0, bytes));
+  }
+
+  /**
+   * Moves the cursor of each listed endpoint back to `t` (keeping its late
+   * log, whose samples after `t` are then read from storage again): a
+   * conservative rebuild that re-sends rather than skips. For a remote.kv
+   * that was lost or damaged, use the oldest sample in storage minus 1.
+   */
+  async rewind(endpoints: readonly string[], t: number): Promise<void> {
+    for (const name of endpoints) {
+      const c = await this.cursor(name);
+      const lateSeq = c?.lateSeq ?? 0;
+      if (c && c.t <= t) continue;
+      await this.setCursor(name, { t, lateSeq });
+    }
   }
 
   /** Removes everything of an endpoint (cursor and late log). */
@@ -185,12 +311,15 @@ export class RemoteStore {
     for await (const e of this.#kv.list({ prefix: [REMOTE_KV_PREFIX, "late", endpoint] })) {
       keys.push(e.key);
     }
-    for (let i = 0; i < keys.length; i += 500) {
+    for (let i = 0; i < keys.length; i += MAX_COMMIT_MUTATIONS) {
       let op = this.#kv.atomic();
-      for (const k of keys.slice(i, i + 500)) op = op.delete(k);
+      for (const k of keys.slice(i, i + MAX_COMMIT_MUTATIONS)) op = op.delete(k);
       await op.commit();
     }
     this.#bytes.delete(endpoint);
-    this.#nextSeq.delete(endpoint);
+    this.#samples.delete(endpoint);
+    this.#loading.delete(endpoint);
+    // Sequences keep growing: the cursor is gone, but a stale reader must
+    // never see a reused number.
   }
 }

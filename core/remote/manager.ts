@@ -7,12 +7,16 @@
  * @module
  */
 import type { Appender, Querier } from "../model/storage.ts";
+import { METRIC_NAME } from "../model/labels.ts";
+import { newMatcher } from "../model/matchers.ts";
 import type { Logger } from "../logging/mod.ts";
 import type { RemoteWriteConfig } from "./config.ts";
 import { EndpointQueue, type EndpointStats } from "./endpoint.ts";
 import { buildLateEntries, RemoteStore } from "./late_log.ts";
-import { WriteTracker } from "./write_tracker.ts";
+import { type LateHold, type TrackedSample, WriteTracker } from "./write_tracker.ts";
 import type { RemoteClient } from "./client.ts";
+
+const SEED_SLICE_MS = 600_000;
 
 /** The KV file of remote write inside the data dir. */
 export const REMOTE_KV_FILE = "remote.kv";
@@ -46,6 +50,8 @@ export class RemoteWriteManager {
   /** Stats of stopped endpoints are kept so counters never go down. */
   readonly #retired = new Map<string, EndpointStats>();
   #lock: Promise<unknown> = Promise.resolve();
+  #seeded = false;
+  #closed = false;
 
   private constructor(o: RemoteWriteOptions, kv: Deno.Kv, own: boolean) {
     this.#o = o;
@@ -53,10 +59,21 @@ export class RemoteWriteManager {
     this.#ownKv = own;
     this.#log = o.logger;
     this.#store = new RemoteStore(kv);
-    this.#tracker = new WriteTracker(async (endpoint, samples) => {
-      await this.#store.appendLate(endpoint, buildLateEntries(samples));
+    const store = this.#store;
+    this.#tracker = new WriteTracker({
+      async hold(endpoint: string, samples: TrackedSample[]): Promise<LateHold> {
+        const seqs = await store.appendLate(endpoint, buildLateEntries(samples), true);
+        return {
+          release: (kept) =>
+            store.release(endpoint, seqs, kept ? buildLateEntries(kept) : undefined),
+        };
+      },
+      async add(endpoint: string, samples: TrackedSample[]): Promise<void> {
+        await store.appendLate(endpoint, buildLateEntries(samples));
+      },
     });
-    this.#tracker.onSinkError = (endpoint, error, n) => {
+    this.#tracker.onLogError = (endpoint, error, n) => {
+      this.#queues.get(endpoint)?.countDropped("late_log", n);
       this.#log.error("remote write could not log late samples; they will not be sent", {
         remote_name: endpoint,
         samples: n,
@@ -98,7 +115,8 @@ export class RemoteWriteManager {
     for (const [name, q] of [...this.#queues]) {
       const c = want.get(name);
       if (c && c.fingerprint === q.config.fingerprint) continue;
-      await q.stop();
+      // A changed endpoint restarts at once: keep logging its late samples.
+      await q.stop(c !== undefined);
       this.#retire(q.stats());
       this.#queues.delete(name);
       if (!c) this.#log.info("remote write endpoint stopped", { remote_name: name });
@@ -118,6 +136,16 @@ export class RemoteWriteManager {
       });
       await q.start();
       this.#queues.set(c.name, q);
+    }
+    if (!this.#seeded && this.#queues.size > 0) {
+      this.#seeded = true;
+      let min = Infinity;
+      for (const q of this.#queues.values()) min = Math.min(min, q.cursor.t);
+      this.#seedCounts(min).catch((e) =>
+        this.#log.debug("remote write could not count stored samples", {
+          error: e instanceof Error ? e.message : String(e),
+        })
+      );
     }
   }
 
@@ -163,7 +191,81 @@ export class RemoteWriteManager {
       }
       out.push(s);
     }
+    this.#prune();
     return out;
+  }
+
+  /** Forgets stored-sample counts every endpoint has passed. */
+  #prune(): void {
+    let min = Infinity;
+    for (const q of this.#queues.values()) min = Math.min(min, q.cursor.t);
+    if (min < Infinity) this.#tracker.stored.prune(min);
+  }
+
+  /**
+   * Counts what storage already holds after the oldest cursor (data stored
+   * before this process started), once, in the background: the pending gauge
+   * then covers a backlog left by a restart.
+   */
+  async #seedCounts(from: number): Promise<void> {
+    const to = (this.#o.now ?? Date.now)();
+    const all = [newMatcher("=~", METRIC_NAME, ".+")];
+    for (let lo = from; lo < to && !this.#closed; lo += SEED_SLICE_MS) {
+      const hi = Math.min(to, lo + SEED_SLICE_MS);
+      for (const s of await this.#o.querier.select(all, { minT: lo + 1, maxT: hi })) {
+        let i = 0;
+        while (i < s.t.length) {
+          const b = Math.floor(s.t[i]! / 10_000);
+          let j = i + 1;
+          while (j < s.t.length && Math.floor(s.t[j]! / 10_000) === b) j++;
+          this.#tracker.stored.add(s.t[i]!, j - i);
+          i = j;
+        }
+      }
+    }
+  }
+
+  /**
+   * Moves every running endpoint's cursor back to `t` and restarts it, so
+   * storage after `t` is sent again (re-send rather than skip). For a
+   * remote.kv that was damaged and rebuilt: `rewind(oldestStoredSample - 1)`.
+   * Endpoints already behind `t` are left alone.
+   */
+  rewind(t: number): Promise<void> {
+    const p = this.#lock.then(async () => {
+      const configs = [...this.#queues.values()].map((q) => q.config);
+      for (const q of this.#queues.values()) {
+        await q.stop(true);
+        this.#retire(q.stats());
+      }
+      this.#queues.clear();
+      await this.#store.rewind(configs.map((c) => c.name), t);
+      await this.#apply(configs);
+    });
+    this.#lock = p.catch(() => {});
+    return p;
+  }
+
+  /**
+   * Endpoints further behind than their `queue_config.healthy_lag`, for
+   * `/health` (degraded while any is).
+   */
+  health(): { status: "healthy" | "degraded"; message?: string } {
+    const behind: string[] = [];
+    for (const q of this.#queues.values()) {
+      const l = q.lagging();
+      if (l) {
+        behind.push(
+          `${q.config.name} is ${Math.round(l.behindMs / 1000)} s behind ` +
+            `(healthy_lag ${Math.round(l.limitMs / 1000)} s; last error: ${
+              q.stats().lastError || "none"
+            })`,
+        );
+      }
+    }
+    return behind.length === 0
+      ? { status: "healthy" }
+      : { status: "degraded", message: `remote write: ${behind.join("; ")}` };
   }
 
   /** The queue of an endpoint (tests, status pages). */
@@ -173,6 +275,7 @@ export class RemoteWriteManager {
 
   /** Stops every endpoint (cursors persisted) and closes an owned KV. */
   async close(): Promise<void> {
+    this.#closed = true;
     await this.apply([]);
     if (this.#ownKv) this.#kv.close();
   }

@@ -28,7 +28,8 @@ export function registerRemoteWriteMetrics(
   }, each((s) => s.samplesRetried));
   registry.collected("counter", {
     name: "perch_remote_write_samples_dropped_total",
-    help: "Samples not sent on purpose: relabel drops, lag budget skips, late log budget.",
+    help:
+      "Samples not sent: relabel drops, lag budget skips, late log budget, late log write errors.",
   }, () =>
     stats().flatMap((s) =>
       Object.entries(s.samplesDropped).map(([reason, value]) => ({
@@ -44,6 +45,10 @@ export function registerRemoteWriteMetrics(
     name: "perch_remote_write_lag_seconds",
     help: "How far the endpoint's cursor is behind now.",
   }, each((s) => s.lagSeconds));
+  registry.collected("gauge", {
+    name: "perch_remote_write_pending_samples",
+    help: "Samples stored but not yet acknowledged by the endpoint (an estimate, never below).",
+  }, each((s) => s.pendingSamples));
   registry.collected("gauge", {
     name: "perch_remote_write_queue_bytes",
     help: "Bytes waiting for the endpoint: the late log plus requests in flight.",

@@ -1,19 +1,27 @@
 /**
- * The append tracker: an {@linkcode Appender} that wraps storage's and tells
- * remote write about samples appended behind an endpoint's read horizon, so
- * that late (out-of-order) samples are never silently lost (README.md, "Late
- * samples").
+ * The append tracker: an {@linkcode Appender} that wraps storage's and makes
+ * sure remote write sees every sample storage stores, whatever its timestamp
+ * and whenever it arrives (README.md, "Nothing stored is skipped").
  *
  * Each endpoint reads storage in time slices. The tracker knows, per
- * endpoint, the horizon H below which storage has been read, and the read
- * window (lo, hi] while a read is running. For each append (numbered when it
- * starts) it decides, once storage has acknowledged it:
+ * endpoint, the horizon H (storage has been read for t ≤ H) and the read
+ * window (lo, hi] while a read runs. Appends are numbered when they start,
+ * and each accepted sample is handled exactly one way:
  *
- * - completed before the window opened → the read sees it: nothing to do;
- * - in flight during the read → uncertain: samples in (lo, hi] are handed to
- *   the reader, which keeps those its read did not return;
- * - started after the read finished → samples with t ≤ H go to the durable
- *   late log of the endpoint before the append is acknowledged.
+ * 1. **Behind the horizon when the append starts** (t ≤ H): written to the
+ *    endpoint's durable late log **before storage sees the append**, held
+ *    back from sending until storage has answered (then kept, filtered to
+ *    what storage accepted, or deleted). A SIGKILL at any point leaves no
+ *    stored sample behind the persisted cursor that is not in the log.
+ * 2. **In flight while a read of its range runs** (the append was in flight
+ *    when the window opened, or started before it closed): handed to the
+ *    reader, which adds what its read did not return; the read waits for
+ *    such appends to finish.
+ * 3. **Otherwise** it is ahead of the horizon and a later read returns it
+ *    (storage makes an append visible before acknowledging it).
+ *
+ * A sample cannot fall between 1 and 3: the horizon only moves when a window
+ * closes, and a window waits for every append that could overlap it.
  *
  * @module
  */
@@ -38,8 +46,19 @@ export interface ReadWindow {
   close(): Promise<TrackedSample[]>;
 }
 
-/** Where late samples of an endpoint go (durably, before the append is acknowledged). */
-export type LateSink = (endpoint: string, samples: TrackedSample[]) => Promise<void>;
+/** Samples logged before storage answered; released once it has. */
+export interface LateHold {
+  /** Keeps only `kept` (all when undefined) and makes them sendable. */
+  release(kept?: readonly TrackedSample[]): Promise<void>;
+}
+
+/** The durable late log the tracker writes to (one per manager). */
+export interface LateLog {
+  /** Writes samples durably, held back from sending until released. */
+  hold(endpoint: string, samples: TrackedSample[]): Promise<LateHold>;
+  /** Writes samples durably, sendable at once. */
+  add(endpoint: string, samples: TrackedSample[]): Promise<void>;
+}
 
 interface Window {
   readonly lo: number;
@@ -56,18 +75,65 @@ interface Track {
   window: Window | undefined;
 }
 
+interface PreLogged {
+  readonly horizon: number;
+  readonly hold: LateHold | undefined;
+  readonly samples: TrackedSample[];
+  readonly index: number[];
+}
+
+const BUCKET_MS = 10_000;
+
+/**
+ * Samples stored per 10 s of timestamp, so an endpoint can tell how many
+ * samples wait after its cursor (the pending gauge).
+ */
+export class StoredCounts {
+  readonly #buckets = new Map<number, { n: number; maxT: number }>();
+
+  /** Counts `n` samples at time `t` (the newest of them). */
+  add(t: number, n = 1): void {
+    const k = Math.floor(t / BUCKET_MS);
+    const b = this.#buckets.get(k);
+    if (!b) this.#buckets.set(k, { n, maxT: t });
+    else {
+      b.n += n;
+      if (t > b.maxT) b.maxT = t;
+    }
+  }
+
+  /** Samples counted after `t` (the bucket holding `t` counts whole unless all of it is ≤ t). */
+  after(t: number): number {
+    const from = Math.floor(t / BUCKET_MS);
+    let n = 0;
+    for (const [k, b] of this.#buckets) if (k >= from && b.maxT > t) n += b.n;
+    return n;
+  }
+
+  /** Forgets buckets entirely at or before `t`. */
+  prune(t: number): void {
+    const upTo = Math.floor(t / BUCKET_MS);
+    for (const [k, b] of this.#buckets) if (k < upTo || b.maxT <= t) this.#buckets.delete(k);
+  }
+}
+
 /** Wraps an Appender and routes late samples to remote write; see the module doc. */
 export class WriteTracker implements Appender {
   #inner: Appender | undefined;
-  readonly #sink: LateSink;
+  readonly #log: LateLog;
   readonly #tracks = new Map<string, Track>();
   readonly #inFlight = new Map<number, Promise<void>>();
   #seq = 0;
-  /** Called when the late sink fails (the append itself succeeded). */
-  onSinkError: (endpoint: string, error: unknown, samples: number) => void = () => {};
+  /** Samples stored, by timestamp (for the pending gauge). */
+  readonly stored = new StoredCounts();
+  /**
+   * Called when the late log cannot be written: the samples are stored but
+   * will not be sent to that endpoint (counted and logged by the caller).
+   */
+  onLogError: (endpoint: string, error: unknown, samples: number) => void = () => {};
 
-  constructor(sink: LateSink, inner?: Appender) {
-    this.#sink = sink;
+  constructor(log: LateLog, inner?: Appender) {
+    this.#log = log;
     this.#inner = inner;
   }
 
@@ -76,8 +142,13 @@ export class WriteTracker implements Appender {
     this.#inner = inner;
   }
 
-  /** Starts tracking an endpoint whose storage reads have covered t ≤ `horizon`. */
+  /**
+   * Starts tracking an endpoint whose storage reads have covered t ≤
+   * `horizon` (or moves an endpoint's horizon, between reads).
+   */
   track(endpoint: string, horizon: number): void {
+    const t = this.#tracks.get(endpoint);
+    if (t?.window) throw new Error(`BUG: endpoint ${endpoint} moved during a read`);
     this.#tracks.set(endpoint, { horizon, window: undefined });
   }
 
@@ -118,17 +189,27 @@ export class WriteTracker implements Appender {
     };
   }
 
-  /** Appends through storage; late samples are logged before this resolves. */
+  /**
+   * Appends through storage. Samples behind an endpoint's horizon are in its
+   * late log before storage is asked; the log is settled before this resolves.
+   */
   async append(batch: SampleBatch): Promise<AppendResult> {
     const inner = this.#inner;
     if (!inner) throw new Error("BUG: WriteTracker has no storage appender");
-    if (this.#tracks.size === 0) return inner.append(batch);
     const id = ++this.#seq;
     let done!: () => void;
     this.#inFlight.set(id, new Promise<void>((r) => done = r));
     try {
-      const res = await inner.append(batch);
-      await this.#observe(id, batch, res);
+      const pre = await this.#prelog(batch);
+      let res: AppendResult;
+      try {
+        res = await inner.append(batch);
+      } catch (e) {
+        await this.#settle(pre, undefined);
+        throw e;
+      }
+      await this.#settle(pre, res);
+      await this.#observe(id, batch, res, pre);
       return res;
     } finally {
       this.#inFlight.delete(id);
@@ -142,30 +223,103 @@ export class WriteTracker implements Appender {
     return this.#inner.setMetadata(name, meta);
   }
 
-  async #observe(id: number, batch: SampleBatch, res: AppendResult): Promise<void> {
+  /** Writes each endpoint's samples behind its horizon to its late log, held. */
+  async #prelog(batch: SampleBatch): Promise<Map<string, PreLogged>> {
+    const out = new Map<string, PreLogged>();
+    const holds: Promise<void>[] = [];
+    for (const [name, track] of this.#tracks) {
+      const horizon = track.horizon;
+      const samples: TrackedSample[] = [];
+      const index: number[] = [];
+      for (let i = 0; i < batch.length; i++) {
+        const t = batch.t(i);
+        if (t <= horizon) {
+          samples.push({ labels: batch.series[batch.ref(i)]!, t, v: batch.v(i) });
+          index.push(i);
+        }
+      }
+      if (samples.length === 0) {
+        out.set(name, { horizon, hold: undefined, samples, index });
+        continue;
+      }
+      holds.push(
+        this.#log.hold(name, samples).then(
+          (hold) => void out.set(name, { horizon, hold, samples, index }),
+          (e) => {
+            this.onLogError(name, e, samples.length);
+            out.set(name, { horizon, hold: undefined, samples: [], index: [] });
+          },
+        ),
+      );
+    }
+    await Promise.all(holds);
+    return out;
+  }
+
+  /** Releases the holds: keeps what storage accepted (nothing if it threw). */
+  async #settle(pre: Map<string, PreLogged>, res: AppendResult | undefined): Promise<void> {
+    let rejected: Set<number> | undefined;
+    if (res && res.rejected.length > 0) rejected = new Set(res.rejected.map((r) => r.index));
+    const work: Promise<void>[] = [];
+    for (const [name, p] of pre) {
+      if (!p.hold) continue;
+      let kept: TrackedSample[] | undefined;
+      if (!res || res.accepted === 0) kept = [];
+      else if (rejected) kept = p.samples.filter((_, k) => !rejected.has(p.index[k]!));
+      work.push(
+        p.hold.release(kept).catch((e) => this.onLogError(name, e, kept?.length ?? 0)),
+      );
+    }
+    await Promise.all(work);
+  }
+
+  async #observe(
+    id: number,
+    batch: SampleBatch,
+    res: AppendResult,
+    pre: Map<string, PreLogged>,
+  ): Promise<void> {
     if (res.accepted === 0) return;
     let rejected: Set<number> | undefined;
     if (res.rejected.length > 0) rejected = new Set(res.rejected.map((r) => r.index));
+    let lastB = NaN, run = 0, maxT = -Infinity;
+    for (let i = 0; i < batch.length; i++) {
+      if (rejected?.has(i)) continue;
+      const t = batch.t(i);
+      const b = Math.floor(t / BUCKET_MS);
+      if (b !== lastB) {
+        if (run > 0) this.stored.add(maxT, run);
+        lastB = b;
+        run = 0;
+        maxT = -Infinity;
+      }
+      if (t > maxT) maxT = t;
+      run++;
+    }
+    if (run > 0) this.stored.add(maxT, run);
+
     const writes: Promise<void>[] = [];
     for (const [name, track] of this.#tracks) {
+      const logged = pre.get(name)?.horizon ?? -Infinity;
       const w = track.window;
       const uncertain = w !== undefined &&
         (w.inFlightAtOpen.has(id) || (id > w.openSeq && id <= w.closeSeq));
+      // Only reachable when an endpoint started or moved while this append
+      // was in flight; kept so that such a sample still goes out.
       const late: TrackedSample[] = [];
       const horizon = track.horizon;
       for (let i = 0; i < batch.length; i++) {
         const t = batch.t(i);
+        if (t <= logged || rejected?.has(i)) continue;
         if (uncertain && t > w.lo && t <= w.hi) {
-          if (rejected?.has(i)) continue;
           w.uncertain.push({ labels: batch.series[batch.ref(i)]!, t, v: batch.v(i) });
         } else if (t <= horizon || (uncertain && t <= w.lo)) {
-          if (rejected?.has(i)) continue;
           late.push({ labels: batch.series[batch.ref(i)]!, t, v: batch.v(i) });
         }
       }
       if (late.length > 0) {
         writes.push(
-          this.#sink(name, late).catch((e) => this.onSinkError(name, e, late.length)),
+          this.#log.add(name, late).catch((e) => this.onLogError(name, e, late.length)),
         );
       }
     }

@@ -9,7 +9,7 @@ import {
   toLabels,
 } from "../model/mod.ts";
 import { sliceSeries } from "./endpoint.ts";
-import { type TrackedSample, WriteTracker } from "./write_tracker.ts";
+import { type LateLog, type TrackedSample, WriteTracker } from "./write_tracker.ts";
 
 const A = toLabels("a", {}), B = toLabels("b", {});
 
@@ -34,33 +34,84 @@ function gatedAppender() {
   return { app, open: () => gates.shift()!() };
 }
 
-Deno.test("WriteTracker logs samples behind the horizon before acknowledging the append", async () => {
-  const logged: [string, TrackedSample[]][] = [];
-  const { app, open } = gatedAppender();
-  const tr = new WriteTracker((e, s) => {
-    logged.push([e, s]);
-    return Promise.resolve();
-  }, app);
+/** A late log in memory: what was held, released, kept and added. */
+function memLog() {
+  const events: string[] = [];
+  const sendable: number[] = [];
+  const log: LateLog = {
+    hold(e, samples) {
+      events.push(`hold ${e} ${samples.map((s) => s.t).join(",")}`);
+      return Promise.resolve({
+        release(kept) {
+          const list = kept ?? samples;
+          events.push(`release ${e} ${list.map((s) => s.t).join(",")}`);
+          sendable.push(...list.map((s) => s.t));
+          return Promise.resolve();
+        },
+      });
+    },
+    add(e, samples) {
+      events.push(`add ${e} ${samples.map((s) => s.t).join(",")}`);
+      sendable.push(...samples.map((s) => s.t));
+      return Promise.resolve();
+    },
+  };
+  return { log, events, sendable };
+}
+
+Deno.test("WriteTracker logs samples behind the horizon before storage sees the append", async () => {
+  const { log, events, sendable } = memLog();
+  const inner: Appender = {
+    append(b: SampleBatch): Promise<AppendResult> {
+      // A SIGKILL right after storage made the batch durable must find the
+      // late sample in the log already.
+      events.push(`storage ${b.length}`);
+      return Promise.resolve({ accepted: b.length, rejected: [] });
+    },
+    setMetadata: () => Promise.resolve(),
+  };
+  const tr = new WriteTracker(log, inner);
   tr.track("x", 100);
-  const p = tr.append(batch(A, [50, 150]));
-  open();
-  await p;
-  assert.deepEqual(logged.map(([e, s]) => [e, s.map((x) => x.t)]), [["x", [50]]]);
+  await tr.append(batch(A, [50, 150]));
+  assert.deepEqual(events, ["hold x 50", "storage 2", "release x 50"]);
+  assert.deepEqual(sendable, [50]);
+});
+
+Deno.test("WriteTracker keeps only what storage accepted in the late log", async () => {
+  const { log, events, sendable } = memLog();
+  let fail = false;
+  const inner: Appender = {
+    append(b: SampleBatch): Promise<AppendResult> {
+      if (fail) return Promise.reject(new Error("disk full"));
+      return Promise.resolve({
+        accepted: b.length - 1,
+        rejected: [{ index: 0, reason: "out_of_bounds", message: "too old" }],
+      });
+    },
+    setMetadata: () => Promise.resolve(),
+  };
+  const tr = new WriteTracker(log, inner);
+  tr.track("x", 100);
+  await tr.append(batch(A, [10, 20, 150]));
+  fail = true;
+  await assert.rejects(tr.append(batch(A, [30])), /disk full/);
+  assert.deepEqual(events, ["hold x 10,20", "release x 20", "hold x 30", "release x "]);
+  assert.deepEqual(sendable, [20]);
 });
 
 Deno.test("WriteTracker hands appends in flight during a read to the reader, not the log", async () => {
-  const logged: number[] = [];
+  const { log, sendable } = memLog();
   const { app, open } = gatedAppender();
-  const tr = new WriteTracker((_e, s) => {
-    logged.push(...s.map((x) => x.t));
-    return Promise.resolve();
-  }, app);
+  const tr = new WriteTracker(log, app);
   tr.track("x", 100);
   const inFlight = tr.append(batch(A, [120, 90])); // started before the window opens
+  await new Promise((r) => setTimeout(r, 0)); // let it reach storage
   const w = tr.openWindow("x", 100, 200);
   const during = tr.append(batch(B, [150, 250])); // starts during the read
+  await new Promise((r) => setTimeout(r, 0));
   const closing = w.close();
   const after = tr.append(batch(A, [180])); // starts after the read finished
+  await new Promise((r) => setTimeout(r, 0));
   open();
   open();
   const uncertain = await closing;
@@ -68,8 +119,22 @@ Deno.test("WriteTracker hands appends in flight during a read to the reader, not
   await Promise.all([inFlight, during, after]);
   assert.deepEqual(uncertain.map((s) => s.t).sort(), [120, 150]);
   // 90 was behind the old horizon; 180 arrived after the read covered (100, 200].
-  assert.deepEqual(logged.sort(), [180, 90]);
+  assert.deepEqual(sendable.sort(), [180, 90]);
   assert.equal(tr.horizon("x"), 200);
+});
+
+Deno.test("WriteTracker: an append that starts before an endpoint is tracked is still handed to its first read", async () => {
+  const { log } = memLog();
+  const { app, open } = gatedAppender();
+  const tr = new WriteTracker(log, app);
+  const early = tr.append(batch(A, [150])); // no endpoint yet
+  await new Promise((r) => setTimeout(r, 0));
+  tr.track("x", 100);
+  const w = tr.openWindow("x", 100, 200);
+  const closing = w.close();
+  open();
+  assert.deepEqual((await closing).map((s) => s.t), [150]);
+  await early;
 });
 
 Deno.test("sliceSeries() keeps uncertain samples the read missed and drops those it saw", () => {

@@ -5,6 +5,8 @@
 
 export const VM_BIN = "/usr/bin/victoria-metrics";
 export const PROM_BIN = "/usr/bin/prometheus";
+export const VMAGENT_BIN = "/usr/bin/vmagent";
+export const NODE_EXPORTER_BIN = "/usr/bin/prometheus-node-exporter";
 
 /** True when the binary exists; otherwise prints why the test is skipped. */
 export function have(bin: string): boolean {
@@ -98,6 +100,50 @@ export async function startVM(
   const url = `http://127.0.0.1:${port}`;
   await waitHttp(`${url}/health`, 30_000, proc, out);
   return { url, port, dataDir, output: out, pid: proc.pid, stop: () => stopProc(proc) };
+}
+
+/** Starts node_exporter on loopback with a few collectors (a bounded, steady set of series). */
+export async function startNodeExporter(): Promise<Peer> {
+  const port = freePort();
+  const { proc, out } = spawn(NODE_EXPORTER_BIN, [
+    `--web.listen-address=127.0.0.1:${port}`,
+    "--collector.disable-defaults",
+    "--collector.cpu",
+    "--collector.loadavg",
+    "--collector.meminfo",
+    "--collector.stat",
+    "--collector.vmstat",
+  ]);
+  const url = `http://127.0.0.1:${port}`;
+  await waitHttp(`${url}/metrics`, 30_000, proc, out);
+  return { url, port, dataDir: "", output: out, stop: () => stopProc(proc) };
+}
+
+/**
+ * Starts vmagent scraping `target` (host:port) every `interval` and
+ * remote-writing to `writeUrl`, buffering on disk while it is unreachable.
+ */
+export async function startVMAgent(
+  o: { target: string; writeUrl: string; interval?: string },
+): Promise<Peer> {
+  const port = freePort();
+  const dataDir = await Deno.makeTempDir({ prefix: "perch-vmagent-" });
+  const cfg = `${dataDir}/scrape.yml`;
+  await Deno.writeTextFile(
+    cfg,
+    `global:\n  scrape_interval: ${o.interval ?? "1s"}\nscrape_configs:\n` +
+      `  - job_name: node\n    static_configs: [{ targets: ["${o.target}"] }]\n`,
+  );
+  const { proc, out } = spawn(VMAGENT_BIN, [
+    `-httpListenAddr=127.0.0.1:${port}`,
+    `-promscrape.config=${cfg}`,
+    `-remoteWrite.url=${o.writeUrl}`,
+    `-remoteWrite.tmpDataPath=${dataDir}/queue`,
+    "-remoteWrite.flushInterval=1s",
+  ]);
+  const url = `http://127.0.0.1:${port}`;
+  await waitHttp(`${url}/health`, 30_000, proc, out);
+  return { url, port, dataDir, output: out, stop: () => stopProc(proc) };
 }
 
 /** Starts Prometheus with the remote write receiver and the given scrape configs (YAML). */

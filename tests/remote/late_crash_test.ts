@@ -1,0 +1,55 @@
+/**
+ * SIGKILL in the worst moment for late data: storage has made a late batch
+ * durable (it is replayed at restart) and the process dies before anything
+ * else runs. After the restart, remote write still sends every sample of it.
+ */
+import assert from "node:assert/strict";
+import { silentLogger } from "../../core/logging/mod.ts";
+import { newMatcher } from "../../core/model/mod.ts";
+import { parseRemoteWriteConfigs, RemoteWriteManager } from "../../core/remote/mod.ts";
+import { fakeReceiver, tempDB, waitFor } from "../../core/remote/_test_util.ts";
+
+Deno.test("a late batch durable in storage when Perch is SIGKILLed is still sent after the restart", async () => {
+  const peer = await fakeReceiver();
+  const dir = await Deno.makeTempDir({ prefix: "perch-late-crash-" });
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("./_late_crash_child.ts", import.meta.url).pathname],
+    env: { DIR: dir, URL: peer.url },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  assert.equal(out.signal, "SIGKILL", text + new TextDecoder().decode(out.stderr));
+  assert.match(text, /^late \d+$/m);
+
+  const { db } = await tempDB(dir);
+  const stored = await db.select([newMatcher("=", "__name__", "buffered")], {
+    minT: 0,
+    maxT: Date.now(),
+  });
+  let n = 0;
+  for (const s of stored) n += s.t.length;
+  assert.equal(n, 200, "storage replayed the batch from its WAL");
+
+  const r = parseRemoteWriteConfigs([{
+    url: peer.url,
+    name: "peer",
+    metadata_config: { send: false },
+    queue_config: { batch_send_deadline: "100ms", settle_delay: "0s", max_rate: 0 },
+  }]);
+  if (!r.ok) throw new Error(r.errors.join("\n"));
+  const m = await RemoteWriteManager.open({
+    querier: db,
+    kv: `${dir}/remote.kv`,
+    logger: silentLogger(),
+  });
+  m.appender(db);
+  await m.apply(r.configs);
+  await waitFor(() => peer.total() >= 200, 10_000, "the late batch downstream").catch((e) => {
+    throw new Error(`${e.message}: ${peer.total()} of 200 samples arrived`);
+  });
+  assert.equal(peer.total(), 200);
+  await m.close();
+  await db.close();
+  await peer.close();
+});
