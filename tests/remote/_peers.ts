@@ -116,7 +116,7 @@ export async function startNodeExporter(): Promise<Peer> {
   ]);
   const url = `http://127.0.0.1:${port}`;
   await waitHttp(`${url}/metrics`, 30_000, proc, out);
-  return { url, port, dataDir: "", output: out, stop: () => stopProc(proc) };
+  return { url, port, dataDir: "", output: out, pid: proc.pid, stop: () => stopProc(proc) };
 }
 
 /**
@@ -143,7 +143,7 @@ export async function startVMAgent(
   ]);
   const url = `http://127.0.0.1:${port}`;
   await waitHttp(`${url}/health`, 30_000, proc, out);
-  return { url, port, dataDir, output: out, stop: () => stopProc(proc) };
+  return { url, port, dataDir, output: out, pid: proc.pid, stop: () => stopProc(proc) };
 }
 
 /** Starts Prometheus with the remote write receiver and the given scrape configs (YAML). */
