@@ -24,7 +24,8 @@ import {
   registerStorageMetrics,
   Registry,
 } from "./core/selfmon/mod.ts";
-import { type DB, openDB } from "./core/tsdb/mod.ts";
+import { type DB, IncidentLog, openCheckedKv, openDB } from "./core/tsdb/mod.ts";
+import { openStateKv, type StateKv } from "./core/state_kv.ts";
 import { createEngine, type Engine, MemoryPool, RangeResultCache } from "./core/promql/mod.ts";
 import { IngestPipeline, KvInfluxDatabases, PushRegistry } from "./core/ingest/mod.ts";
 import { realClock } from "./core/clock.ts";
@@ -268,6 +269,11 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
 
   // Components are added here in order: storage → query → ingest → rules → HTTP.
 
+  // What recovery skips, quarantines or rebuilds in the data dir, kept until
+  // an admin acknowledges it (storage health stays degraded meanwhile).
+  const incidents = await IncidentLog.open(dataDir);
+  const recoveryLog = logger.child("recovery");
+
   // Storage.
   let db: DB | undefined;
   let invalidateOld: (minT: number, maxT: number) => void = () => {};
@@ -289,6 +295,7 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
         downsampling: s.downsampling.map((t) => ({ afterMs: t.after, resolutionMs: t.resolution })),
         logger: (level, msg, fields) => tsdbLog.log(level, msg, fields),
         onOldWrite: (minT, maxT) => invalidateOld(minT, maxT),
+        incidents,
       });
     },
     async stop() {
@@ -310,20 +317,32 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
   // writer appends through `appender`, so late samples behind a cursor are
   // tracked and still sent.
   let remote: RemoteWriteManager | undefined;
+  let remoteKv: Deno.Kv | undefined;
   await lifecycle.start({
     name: "remote_write",
     async start() {
+      // A damaged remote.kv is replaced; cursors then restart at the oldest
+      // stored sample: everything is re-sent rather than anything skipped.
+      const opened = await openCheckedKv(dataDir, REMOTE_KV_FILE, {
+        incidents,
+        consequence: "Remote write endpoints start again from the oldest stored sample: " +
+          "data already sent is sent again rather than anything skipped.",
+        log: (level, msg, fields) => recoveryLog.log(level, msg, fields),
+      });
+      remoteKv = opened.kv;
       remote = await RemoteWriteManager.open({
         querier: storage,
-        kv: `${dataDir}/${REMOTE_KV_FILE}`,
+        kv: opened.kv,
         logger: logger.child("remote"),
         externalLabels: () => config.global.external_labels,
         retentionMs: config.storage.retention,
+        ...(opened.fresh ? { missingCursorFrom: () => storage.minTime() ?? 0 } : {}),
       });
       await remote.apply(parts.remoteWrite);
     },
     async stop() {
       await remote?.close();
+      remoteKv?.close();
     },
   });
   const remoteWrite = remote!;
@@ -411,18 +430,22 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
 
   // State for everything that is not samples: alert state, silences,
   // delivery queue, scrape targets added at run time, dashboards.
-  let kv: Deno.Kv | undefined;
+  // Checked at open; a damaged file is restored from its snapshot.
+  let state: StateKv | undefined;
   await lifecycle.start({
     name: "state",
     async start() {
-      kv = await Deno.openKv(`${dataDir}/state.kv`);
+      state = await openStateKv({
+        dataDir,
+        incidents,
+        log: (level, msg, fields) => recoveryLog.log(level, msg, fields),
+      });
     },
-    stop() {
-      kv?.close();
-      return Promise.resolve();
+    async stop() {
+      await state?.close();
     },
   });
-  const stateKv = kv!;
+  const stateKv = state!.kv;
 
   // Pushed Pushgateway groups: kept in state.kv, exposed again every
   // self-scrape interval so a batch job's last push stays queryable.

@@ -56,6 +56,12 @@ export interface EndpointDeps {
   /** Lag budget when the endpoint sets no `sample_age_limit` (storage retention); 0 = none. */
   readonly retentionMs?: number;
   readonly now?: () => number;
+  /**
+   * Where an endpoint without a cursor starts instead of `now − backfill`:
+   * set after a damaged remote.kv was replaced, so cursors are rebuilt
+   * conservatively (data is re-sent rather than skipped).
+   */
+  readonly missingCursorFrom?: () => number;
   readonly client?: RemoteClient;
 }
 
@@ -148,7 +154,7 @@ export class EndpointQueue {
     await this.#d.store.load(name);
     let c = await this.#d.store.cursor(name);
     if (!c) {
-      c = { t: this.#now() - this.config.backfill, lateSeq: 0 };
+      c = { t: this.#d.missingCursorFrom?.() ?? this.#now() - this.config.backfill, lateSeq: 0 };
       await this.#d.store.setCursor(name, c);
       this.#d.log.info("remote write endpoint starts", { remote_name: name, from: c.t });
     }

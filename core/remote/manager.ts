@@ -36,6 +36,11 @@ export interface RemoteWriteOptions {
   readonly now?: () => number;
   /** Client factory (tests). */
   readonly client?: (c: RemoteWriteConfig) => RemoteClient;
+  /**
+   * Start of endpoints that have no cursor, instead of `now − backfill`
+   * (after a damaged remote.kv was replaced: re-send rather than skip).
+   */
+  readonly missingCursorFrom?: () => number;
 }
 
 /** Manages remote write; see the module doc. */
@@ -132,6 +137,7 @@ export class RemoteWriteManager {
         externalLabels: this.#o.externalLabels,
         retentionMs: this.#o.retentionMs,
         now: this.#o.now,
+        missingCursorFrom: this.#o.missingCursorFrom,
         client: this.#o.client?.(c),
       });
       await q.start();

@@ -30,6 +30,7 @@ export {
   parseImportLines,
 } from "./export.ts";
 export {
+  copyKv,
   createSnapshot,
   exportKv,
   type SnapshotKv,

@@ -95,25 +95,30 @@ async function linkOrCopy(from: string, to: string): Promise<"linked" | "copied"
 export async function exportKv(src: Deno.Kv, path: string): Promise<number> {
   const dst = await Deno.openKv(path);
   try {
-    let n = 0, op = dst.atomic(), inOp = 0, bytes = 0;
-    for await (const e of src.list({ prefix: [] }, { consistency: "strong", batchSize: 500 })) {
-      const size = JSON.stringify(e.key).length + approxSize(e.value);
-      if (inOp >= 500 || bytes + size > 400_000) {
-        await op.commit();
-        op = dst.atomic();
-        inOp = 0;
-        bytes = 0;
-      }
-      op = op.set(e.key, e.value);
-      inOp++;
-      bytes += size;
-      n++;
-    }
-    if (inOp > 0) await op.commit();
-    return n;
+    return await copyKv(src, dst);
   } finally {
     dst.close();
   }
+}
+
+/** Copies every entry of `src` into `dst` in bounded atomic batches; returns the count. */
+export async function copyKv(src: Deno.Kv, dst: Deno.Kv): Promise<number> {
+  let n = 0, op = dst.atomic(), inOp = 0, bytes = 0;
+  for await (const e of src.list({ prefix: [] }, { consistency: "strong", batchSize: 500 })) {
+    const size = JSON.stringify(e.key).length + approxSize(e.value);
+    if (inOp >= 500 || bytes + size > 400_000) {
+      await op.commit();
+      op = dst.atomic();
+      inOp = 0;
+      bytes = 0;
+    }
+    op = op.set(e.key, e.value);
+    inOp++;
+    bytes += size;
+    n++;
+  }
+  if (inOp > 0) await op.commit();
+  return n;
 }
 
 function approxSize(v: unknown): number {

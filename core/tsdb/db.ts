@@ -445,27 +445,28 @@ export class DB implements Appender, Querier {
     }
     for (const ref of this.#index.select([])) this.#logged.add(ref);
     await this.#recoverBlocks();
-    const fromBlocks = this.#rebuildIndex ? await this.#reindexFromBlocks() : undefined;
+    const fromBlocks = await this.#repairIndexFromBlocks();
     for await (const e of this.#kv.list<number>({ prefix: [KV_PREFIX, "flushed"] })) {
       this.#flushedMarks.set(e.key[2] as number, e.value);
     }
+    const known = this.#index.size;
     await this.#replay();
-    if (fromBlocks) {
-      const total = this.#index.size;
-      const v1 = fromBlocks.unindexed;
+    const v1 = fromBlocks.unindexed;
+    if (this.#rebuildIndex || fromBlocks.series > 0 || v1.length > 0) {
+      const what = this.#rebuildIndex
+        ? `the series index was rebuilt: ${fromBlocks.series} series from the labels ` +
+          `tables of ${fromBlocks.blocks} blocks, ${this.#index.size - known} more from the WAL`
+        : `the series index lacked series that blocks hold: ${fromBlocks.series} restored ` +
+          `from the labels tables of ${fromBlocks.blocks} blocks`;
       this.#incidents.add({
         id: `index_rebuilt:${this.#now()}`,
         kind: "index_rebuilt",
         file: KV_FILE,
-        message: `the series index was rebuilt: ${fromBlocks.series} series from the labels ` +
-          `tables of ${fromBlocks.blocks} blocks, ${total - fromBlocks.series} more from the WAL` +
+        message: what +
           (v1.length > 0
-            ? `; ${v1.length} blocks of format version 1 carry no labels and their series ` +
-              `cannot be found (${v1.map(blockFileName).join(", ")})`
+            ? `; ${v1.length} blocks of format version 1 carry no labels and some of their ` +
+              `series cannot be found (${v1.map(blockFileName).join(", ")})`
             : ""),
-        ...(v1.length > 0
-          ? { samples: v1.reduce((n, seq) => n + (this.#blocks.get(seq)?.meta.samples ?? 0), 0) }
-          : {}),
       });
     }
     this.#wal = await Wal.open({
@@ -555,15 +556,25 @@ export class DB implements Appender, Querier {
   }
 
   /**
-   * Restores every series named in the blocks' labels tables into the (fresh)
-   * index under its ref. A block whose labels table is unreadable is
-   * quarantined; version 1 blocks have none and are listed.
+   * Restores series that blocks hold but the index lacks (all of them after
+   * index.kv was replaced; some when KV lost entries without an error) from
+   * the blocks' labels tables, under their refs. A block whose labels table
+   * is unreadable is quarantined; version 1 blocks have none and are listed.
    */
-  async #reindexFromBlocks(): Promise<{ series: number; blocks: number; unindexed: number[] }> {
+  async #repairIndexFromBlocks(): Promise<{ series: number; blocks: number; unindexed: number[] }> {
     let blocks = 0;
     const unindexed: number[] = [];
     const before = this.#index.size;
     for (const [seq, b] of [...this.#blocks].sort((x, y) => x[0] - y[0])) {
+      const div = b.meta.resolution ? 8 : 1;
+      let lacking = false;
+      for (const x of b.refs) {
+        if (this.#index.labels(Math.floor(x / div)) === undefined) {
+          lacking = true;
+          break;
+        }
+      }
+      if (!lacking) continue;
       if ((b.meta.version ?? 1) < 2) {
         unindexed.push(seq);
         continue;
@@ -575,13 +586,13 @@ export class DB implements Appender, Querier {
         await this.#dropCorrupt(seq, b, e);
       }
     }
-    await this.#index.save();
-    for (const ref of this.#index.select([])) this.#logged.add(ref);
-    this.#log("warn", "series index rebuilt from blocks", {
-      series: this.#index.size - before,
-      blocks,
-    });
-    return { series: this.#index.size - before, blocks, unindexed };
+    const series = this.#index.size - before;
+    if (series > 0) {
+      await this.#index.save();
+      for (const ref of this.#index.select([])) this.#logged.add(ref);
+      this.#log("warn", "series restored into the index from blocks", { series, blocks });
+    }
+    return { series, blocks, unindexed };
   }
 
   #notifyOld(minT: number, maxT: number): void {

@@ -24,3 +24,12 @@ export {
   isCounterLike,
   viewFor,
 } from "./downsample.ts";
+export {
+  type IncidentKind,
+  IncidentLog,
+  openCheckedKv,
+  quarantineFile,
+  type StorageIncident,
+  writeAtomic,
+} from "./recovery.ts";
+export { fsyncDir } from "./wal.ts";

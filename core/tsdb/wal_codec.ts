@@ -23,7 +23,7 @@ export const REC_SAMPLES_V2 = 3;
  */
 export const REC_SAMPLES_SYNC = 4;
 /** A sync point is written at least this many record bytes after the previous one. */
-export const SYNC_MIN_BYTES = 32 << 10;
+export const SYNC_MIN_BYTES = 4 << 10;
 /**
  * ...and at least this many bytes per series written in full since then, so
  * the full first samples after a sync cost at most about 8% of the WAL.
