@@ -101,6 +101,14 @@ export interface EngineOptions {
    * @default an unlimited pool of its own
    */
   readonly memory?: MemoryPool;
+  /**
+   * Prometheus's `promql-delayed-name-removal` feature: `__name__` is
+   * dropped only at the end of evaluation. Off, as in Prometheus by default:
+   * functions and operators drop it from their output at once and refuse
+   * results whose series then share a label set. Prometheus's own test
+   * scripts run with it on. @default false
+   */
+  readonly delayedNameRemoval?: boolean;
 }
 
 /** The most points a range query may have per series, as Prometheus. */
@@ -158,6 +166,7 @@ export function createEngine(opts: EngineOptions): Engine {
     defaultSubqueryStep: opts.defaultSubqueryStep ?? 60_000,
     maxSteps: opts.maxSteps ?? 100_000,
     memory: opts.memory ?? new MemoryPool(0),
+    delayedNameRemoval: opts.delayedNameRemoval ?? false,
   };
   return {
     settings: {
@@ -207,6 +216,7 @@ interface ResolvedOptions {
   defaultSubqueryStep: number;
   maxSteps: number;
   memory: MemoryPool;
+  delayedNameRemoval: boolean;
 }
 
 /** Fetched data for one selector. */
@@ -566,12 +576,13 @@ export class Evaluator {
         if (e.op === "+") return v;
         if (v.kind === "scalar") return { kind: "scalar", v: v.v.map((x) => -x) };
         if (v.kind !== "vector") throw new Error("BUG: unary minus on " + v.kind);
-        return {
+        const out: StepVectors = {
           kind: "vector",
           steps: v.steps.map((vec) =>
             vec.map((s) => ({ labels: s.labels, v: -s.v, dropName: true }))
           ),
         };
+        return this.nameDropped(out, false);
       }
       case "VectorSelector":
         return this.evalVectorSelector(e, ts);
@@ -579,13 +590,28 @@ export class Evaluator {
         return this.evalMatrixSelector(e);
       case "SubqueryExpr":
         return this.evalSubquery(e, ts);
-      case "Call":
-        return evalCall(this, e, ts);
+      case "Call": {
+        const v = evalCall(this, e, ts);
+        return v.kind === "vector" ? this.nameDropped(v, e.args.some(isRangeArg)) : v;
+      }
       case "AggregateExpr":
         return this.evalAggregate(e, ts);
-      case "BinaryExpr":
-        return this.evalBinary(e, ts);
+      case "BinaryExpr": {
+        const v = this.evalBinary(e, ts);
+        return v.kind === "vector" ? this.nameDropped(v, false) : v;
+      }
     }
+  }
+
+  /**
+   * Without delayed name removal, drops `__name__` where a function or
+   * operator asked for it, now, and applies {@linkcode checkSameLabelset}.
+   */
+  nameDropped(v: StepVectors, wholeRange: boolean): StepVectors {
+    if (this.opts.delayedNameRemoval) return v;
+    const out = dropNamesNow(v);
+    if (out !== v) checkSameLabelset(out, wholeRange);
+    return out;
   }
 
   /** Evaluates a node that must be an instant vector. */
@@ -890,6 +916,83 @@ function compareLabelSets(a: Labels, b: Labels): number {
     if (x.value !== y.value) return x.value < y.value ? -1 : 1;
   }
   return a.length - b.length;
+}
+
+/** `v` with `__name__` removed from every sample flagged to drop it (`v` itself when none is). */
+function dropNamesNow(v: StepVectors): StepVectors {
+  const named = (l: Labels) => l.some((x) => x.name === METRIC_NAME);
+  if (v.cols) {
+    const { labels, dropName } = v.cols;
+    if (!labels.some((l, s) => dropName[s] && named(l))) return v;
+    return new ColumnVector({
+      ...v.cols,
+      labels: labels.map((l, s) => dropName[s] ? dropped(l, true) : l),
+    });
+  }
+  if (!v.steps.some((step) => step.some((s) => s.dropName && named(s.labels)))) return v;
+  // One dropped label set per input label set, so series keep one identity.
+  const memo = new Map<Labels, Labels>();
+  const drop = (l: Labels) => {
+    let d = memo.get(l);
+    if (d === undefined) memo.set(l, d = dropped(l, true));
+    return d;
+  };
+  return {
+    kind: "vector",
+    steps: v.steps.map((step) =>
+      step.map((s) => s.dropName && named(s.labels) ? { ...s, labels: drop(s.labels) } : s)
+    ),
+  };
+}
+
+function isRangeArg(e: Expr): boolean {
+  const u = unwrapParens(e);
+  return u.type === "MatrixSelector" || u.type === "SubqueryExpr";
+}
+
+/**
+ * Prometheus's check after a function or operator that drops `__name__`:
+ * series whose labels become equal without it may not both be in the
+ * result ("vector cannot contain metrics with the same labelset"), so
+ * `sum(rate({__name__=~"a|b"}[1m]))` fails as `rate(…)` alone does.
+ * For a range-vector function any two such series in the whole result
+ * collide; otherwise only two at the same step do. Labels must already be
+ * without the dropped names.
+ */
+function checkSameLabelset(v: StepVectors, wholeRange: boolean): void {
+  // Distinct label sets first: without a collision there, no step has one.
+  const seen = new Map<string, Labels>();
+  const colliding = new Set<Labels>();
+  const visit = (labels: Labels, drop: boolean) => {
+    if (!drop) return;
+    const k = keyOf(labels);
+    const other = seen.get(k);
+    if (other === undefined) seen.set(k, labels);
+    else if (other !== labels) {
+      colliding.add(other);
+      colliding.add(labels);
+    }
+  };
+  if (v.cols) {
+    for (let s = 0; s < v.cols.labels.length; s++) visit(v.cols.labels[s]!, v.cols.dropName[s]!);
+  } else {
+    for (const step of v.steps) for (const s of step) visit(s.labels, s.dropName);
+  }
+  if (colliding.size === 0) return;
+  if (wholeRange) {
+    throw new QueryExecutionError("vector cannot contain metrics with the same labelset");
+  }
+  for (const step of v.steps) {
+    const keys = new Set<string>();
+    for (const s of step) {
+      if (!s.dropName || !colliding.has(s.labels)) continue;
+      const k = keyOf(s.labels);
+      if (keys.has(k)) {
+        throw new QueryExecutionError("vector cannot contain metrics with the same labelset");
+      }
+      keys.add(k);
+    }
+  }
 }
 
 function checkDuplicates(list: Labels[]): void {

@@ -6,7 +6,7 @@
  * @module
  */
 import { RE2JS } from "re2js";
-import { type Label, type Labels, METRIC_NAME } from "../model/labels.ts";
+import { type Label, LABEL_NAME_REGEXP, type Labels, METRIC_NAME } from "../model/labels.ts";
 import type { Matcher } from "../model/matchers.ts";
 import type { Call, Expr } from "./ast.ts";
 import { QueryExecutionError } from "./errors.ts";
@@ -68,8 +68,12 @@ export function goQuote(s: string): string {
   return out + '"';
 }
 
+/**
+ * Label names follow the one scheme Perch ingests (Prometheus's legacy
+ * `[a-zA-Z_][a-zA-Z0-9_]*`), so a query cannot make a series no push could.
+ */
 function validLabelName(name: string): boolean {
-  return name.length > 0 && name.isWellFormed();
+  return LABEL_NAME_REGEXP.test(name);
 }
 
 /** Expands `$1`, `${name}` and `$$` in a replacement as Go's `regexp.Expand`. */

@@ -312,6 +312,18 @@ export function queries(): Query[] {
   rng("changes(batch_jobs_running[3m])", { from: 15 * MIN, to: 30 * MIN, step: 30_000 });
   rng("time() - timestamp(node_info)", R2);
   rng("sum(http_requests_total) / count(http_requests_total)");
+  // Names are dropped by functions and operators at once (no delayed name
+  // removal): _sum and _count of one job then share a label set, an error
+  // even under an aggregation; comparisons keep the name.
+  const both = `{__name__=~"request_duration_seconds_(sum|count)"}`;
+  inst(`count_over_time(${both}[1m])`);
+  inst(`sum(count_over_time(${both}[1m]))`);
+  inst(`sum(${both} * 2)`);
+  inst(`sum(-${both})`);
+  inst(`abs(${both})`);
+  inst(`${both} > 0`);
+  rng(`sum by (job) (rate(${both}[5m]))`);
+  inst('label_replace(rate(http_requests_total[5m]), "n", "$1", "__name__", "(.+)")');
   return list;
 }
 

@@ -38,6 +38,8 @@ function engineFor(store: MemStore) {
     maxSamples: 10_000,
     timeoutMs: 20_000,
     defaultSubqueryStep: 60_000,
+    // As Prometheus's promqltest runs its scripts.
+    delayedNameRemoval: true,
   });
 }
 
