@@ -31,6 +31,7 @@ import { IngestPipeline, KvInfluxDatabases, PushRegistry } from "./core/ingest/m
 import { realClock } from "./core/clock.ts";
 import { createScrapeManager, parseScrapeConfigs, type ScrapeConfig } from "./core/scrape/mod.ts";
 import {
+  alertmanagerGlobalFields,
   createNotifier,
   type NotifyConfig,
   parseNotifyConfig,
@@ -147,7 +148,13 @@ export function resolveAll(
     receivers: c.receivers,
     inhibit_rules: c.inhibit_rules,
     time_intervals: c.time_intervals,
-  }, { externalLabels: c.global.external_labels });
+    mute_time_intervals: c.mute_time_intervals,
+    templates: c.templates,
+    global: c.global,
+  }, {
+    externalLabels: c.global.external_labels,
+    readFile: (f) => Deno.readTextFileSync(f.startsWith("/") ? f : `${baseDir}/${f}`),
+  });
   if ("errors" in notify) errors.push(...notify.errors);
   const remoteWrite = parseRemoteWriteConfigs(c.remote_write);
   if (!remoteWrite.ok) errors.push(...remoteWrite.errors);
@@ -158,7 +165,7 @@ export function resolveAll(
     ok: true,
     config: c,
     parts: { scrape: scrape.configs, notify: notify.config, remoteWrite: remoteWrite.configs },
-    warnings: r.warnings,
+    warnings: [...r.warnings, ...notify.warnings],
   };
 }
 
@@ -236,6 +243,7 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
     }
     const next = resolveFrom(text);
     if (!next.ok) return rejected(next.errors);
+    for (const w of next.warnings) log.warn(w);
     const restartOnly = restartOnlyChanges(config, next.config);
     if (restartOnly.length > 0) {
       log.warn("config changes that need a restart were not applied", { fields: restartOnly });
@@ -785,7 +793,22 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
 /** The Alertmanager sections of a config as YAML, secrets hidden (`/api/v2/status`). */
 function alertmanagerYaml(c: Config): string {
   const sections: Record<string, unknown> = {};
-  for (const k of ["route", "receivers", "inhibit_rules", "time_intervals"] as const) {
+  const global = Object.fromEntries(
+    Object.keys(alertmanagerGlobalFields).flatMap((k) => {
+      const v = (c.global as Record<string, unknown>)[k];
+      return v === undefined ? [] : [[k, v]];
+    }),
+  );
+  if (Object.keys(global).length > 0) sections.global = global;
+  const names = [
+    "route",
+    "receivers",
+    "inhibit_rules",
+    "time_intervals",
+    "mute_time_intervals",
+    "templates",
+  ] as const;
+  for (const k of names) {
     const v = c[k];
     if (v !== undefined && !(Array.isArray(v) && v.length === 0)) sections[k] = v;
   }
@@ -918,6 +941,7 @@ async function main(): Promise<number> {
       console.error(`Invalid configuration:\n  ${r.errors.join("\n  ")}`);
       return 1;
     }
+    for (const w of r.warnings) console.error(`warning: ${w}`);
     console.log("Configuration is valid.");
     return 0;
   }

@@ -11,6 +11,7 @@
 import { z } from "zod";
 import { parseBytes, parseDuration } from "../model/units.ts";
 import { authSchema } from "../auth/config.ts";
+import { alertmanagerGlobalFields } from "../notify/config.ts";
 
 /** A duration field: `"1h30m"`, `"0"` or a number of seconds. */
 function duration(def: string, opts: { allowZero?: boolean } = {}) {
@@ -179,6 +180,8 @@ const globalSchema = z.strictObject({
   scrape_timeout: duration("10s"),
   evaluation_interval: duration("1m"),
   external_labels: z.record(z.string(), z.string()).prefault({}),
+  // Alertmanager's global settings, so an alertmanager.yml loads as it is.
+  ...alertmanagerGlobalFields,
 }).prefault({});
 
 /** OpenTelemetry (OTLP/HTTP) ingestion, translated as Prometheus 3 does. */
@@ -226,6 +229,10 @@ export const configSchema = z.strictObject({
   receivers: looseList,
   inhibit_rules: looseList,
   time_intervals: looseList,
+  /** Alertmanager's older name for time_intervals. */
+  mute_time_intervals: looseList,
+  /** Alertmanager's template files (not loaded; a warning says so). */
+  templates: z.array(z.string()).prefault([]),
   silences: z.strictObject({
     /** Longest silence that may be created. */
     max_duration: duration("1w"),

@@ -168,6 +168,12 @@ export interface RawNotifyConfig {
   readonly receivers?: unknown;
   readonly inhibit_rules?: unknown;
   readonly time_intervals?: unknown;
+  /** Alertmanager's older name for `time_intervals`; both are read. */
+  readonly mute_time_intervals?: unknown;
+  /** Alertmanager's template files: not loaded (a warning says so). */
+  readonly templates?: unknown;
+  /** The `global` section; its Alertmanager settings are channel defaults. */
+  readonly global?: unknown;
 }
 
 /** Alertmanager's route defaults. */
@@ -197,14 +203,46 @@ const url = z.string({ error: "must be a URL" }).refine((s) => {
   }
 }, "must be a URL");
 const str = z.string({ error: "must be a string" });
+const hostPort = str.refine((s) => /^[^\s:]+:\d{1,5}$/.test(s), "must be host:port");
 const strMap = z.record(z.string(), z.string({ error: "must be a string" }));
 const bool = z.boolean({ error: "must be true or false" });
 
+const tlsConfigSchema = z.strictObject({
+  ca: str.optional(),
+  ca_file: str.optional(),
+  cert: str.optional(),
+  cert_file: str.optional(),
+  key: str.optional(),
+  key_file: str.optional(),
+  server_name: str.optional(),
+  insecure_skip_verify: bool.optional(),
+  min_version: str.optional(),
+  max_version: str.optional(),
+});
+
+/** prometheus/common's HTTP client config, as Alertmanager takes it (+ Perch's `timeout`). */
 const httpConfigSchema = z.strictObject({
-  basic_auth: z.strictObject({ username: str, password: str }).optional(),
-  authorization: z.strictObject({ type: str.optional(), credentials: str }).optional(),
+  basic_auth: z.strictObject({
+    username: str.optional(),
+    username_file: str.optional(),
+    password: str.optional(),
+    password_file: str.optional(),
+  }).optional(),
+  authorization: z.strictObject({
+    type: str.optional(),
+    credentials: str.optional(),
+    credentials_file: str.optional(),
+  }).optional(),
   bearer_token: str.optional(),
+  bearer_token_file: str.optional(),
+  oauth2: z.record(z.string(), z.unknown()).optional(),
+  tls_config: tlsConfigSchema.optional(),
+  proxy_url: str.optional(),
+  no_proxy: str.optional(),
+  proxy_from_environment: bool.optional(),
+  proxy_connect_header: z.record(z.string(), z.unknown()).optional(),
   follow_redirects: bool.optional(),
+  enable_http2: bool.optional(),
   timeout: duration.optional(),
 }).optional();
 
@@ -223,7 +261,8 @@ const common = {
 
 const webhookSchema = z.strictObject({
   ...common,
-  url,
+  url: url.optional(),
+  url_file: str.optional(),
   http_config: httpConfigSchema,
   headers: strMap.optional(),
   max_alerts: z.number().int().min(0, "must not be negative").optional(),
@@ -233,21 +272,16 @@ const webhookSchema = z.strictObject({
 const emailSchema = z.strictObject({
   ...common,
   to: str.min(1, "must not be empty"),
-  from: str.min(1, "must not be empty"),
-  smarthost: str.refine((s) => /^[^\s:]+:\d{1,5}$/.test(s), "must be host:port"),
+  from: str.optional(),
+  smarthost: hostPort.optional(),
   hello: str.optional(),
   auth_username: str.optional(),
   auth_password: str.optional(),
+  auth_password_file: str.optional(),
+  auth_secret: str.optional(),
   auth_identity: str.optional(),
   require_tls: bool.optional(),
-  tls_config: z.strictObject({
-    ca_file: str.optional(),
-    ca: str.optional(),
-    server_name: str.optional(),
-    insecure_skip_verify: z.literal(false, {
-      error: "insecure_skip_verify is not supported; trust the server's CA with ca_file",
-    }).optional(),
-  }).optional(),
+  tls_config: tlsConfigSchema.optional(),
   headers: strMap.optional(),
   html: str.optional(),
   text: str.optional(),
@@ -256,7 +290,8 @@ const emailSchema = z.strictObject({
 
 const slackSchema = z.strictObject({
   ...common,
-  api_url: url,
+  api_url: url.optional(),
+  api_url_file: str.optional(),
   channel: str.optional(),
   username: str.optional(),
   color: str.optional(),
@@ -264,15 +299,27 @@ const slackSchema = z.strictObject({
   title_link: str.optional(),
   pretext: str.optional(),
   text: str.optional(),
+  fields: z.array(z.record(z.string(), z.unknown())).optional(),
+  short_fields: bool.optional(),
+  footer: str.optional(),
   fallback: str.optional(),
+  callback_id: str.optional(),
   icon_emoji: str.optional(),
   icon_url: str.optional(),
+  image_url: str.optional(),
+  thumb_url: str.optional(),
+  link_names: bool.optional(),
+  mrkdwn_in: z.array(str).optional(),
+  actions: z.array(z.record(z.string(), z.unknown())).optional(),
   http_config: httpConfigSchema,
 });
 
 const pagerdutySchema = z.strictObject({
   ...common,
-  routing_key: str.min(1, "must not be empty"),
+  routing_key: str.optional(),
+  routing_key_file: str.optional(),
+  service_key: str.optional(),
+  service_key_file: str.optional(),
   url: url.optional(),
   client: str.optional(),
   client_url: str.optional(),
@@ -283,6 +330,8 @@ const pagerdutySchema = z.strictObject({
   component: str.optional(),
   group: str.optional(),
   details: strMap.optional(),
+  images: z.array(z.record(z.string(), z.unknown())).optional(),
+  links: z.array(z.record(z.string(), z.unknown())).optional(),
   http_config: httpConfigSchema,
 });
 
@@ -292,6 +341,59 @@ const alertmanagerSchema = z.strictObject({
   http_config: httpConfigSchema,
 });
 
+/**
+ * Alertmanager's `global` settings, accepted in Perch's `global` section:
+ * `smtp_*`, `slack_api_url`, `pagerduty_url` and `http_config` are the
+ * defaults of the channels that leave them out, as in Alertmanager; the
+ * settings of receivers Perch lacks are accepted and unused.
+ */
+export const alertmanagerGlobalFields = {
+  resolve_timeout: durationOrZero.optional(),
+  http_config: httpConfigSchema,
+  smtp_from: str.optional(),
+  smtp_hello: str.optional(),
+  smtp_smarthost: hostPort.optional(),
+  smtp_auth_username: str.optional(),
+  smtp_auth_password: str.optional(),
+  smtp_auth_password_file: str.optional(),
+  smtp_auth_secret: str.optional(),
+  smtp_auth_identity: str.optional(),
+  smtp_require_tls: bool.optional(),
+  smtp_tls_config: tlsConfigSchema.optional(),
+  slack_api_url: url.optional(),
+  slack_api_url_file: str.optional(),
+  pagerduty_url: url.optional(),
+  opsgenie_api_url: str.optional(),
+  opsgenie_api_key: str.optional(),
+  opsgenie_api_key_file: str.optional(),
+  wechat_api_url: str.optional(),
+  wechat_api_secret: str.optional(),
+  wechat_api_corp_id: str.optional(),
+  victorops_api_url: str.optional(),
+  victorops_api_key: str.optional(),
+  victorops_api_key_file: str.optional(),
+  telegram_api_url: str.optional(),
+  webex_api_url: str.optional(),
+};
+
+/** Receiver types of Alertmanager that Perch cannot send to: accepted, reported, skipped. */
+const UNSUPPORTED_RECEIVERS = {
+  opsgenie_configs: "OpsGenie",
+  wechat_configs: "WeChat",
+  pushover_configs: "Pushover",
+  victorops_configs: "VictorOps",
+  sns_configs: "Amazon SNS",
+  telegram_configs: "Telegram",
+  discord_configs: "Discord",
+  webex_configs: "Webex",
+  msteams_configs: "Microsoft Teams",
+  msteamsv2_configs: "Microsoft Teams",
+  jira_configs: "Jira",
+  rocketchat_configs: "Rocket.Chat",
+  incidentio_configs: "incident.io",
+  mattermost_configs: "Mattermost",
+} as const;
+
 const receiverSchema = z.strictObject({
   name: str.min(1, "must not be empty"),
   webhook_configs: z.array(webhookSchema).optional(),
@@ -299,6 +401,15 @@ const receiverSchema = z.strictObject({
   slack_configs: z.array(slackSchema).optional(),
   pagerduty_configs: z.array(pagerdutySchema).optional(),
   alertmanager_configs: z.array(alertmanagerSchema).optional(),
+  ...Object.fromEntries(
+    Object.keys(UNSUPPORTED_RECEIVERS).map((k) => [
+      k,
+      z.array(z.record(z.string(), z.unknown())).optional(),
+    ]),
+  ) as unknown as Record<
+    keyof typeof UNSUPPORTED_RECEIVERS,
+    z.ZodOptional<z.ZodArray<z.ZodRecord<z.ZodString, z.ZodUnknown>>>
+  >,
 });
 
 const matcherList = z.array(str).optional();
@@ -363,24 +474,33 @@ const sectionsSchema = z.object({
   receivers: z.array(receiverSchema).optional(),
   inhibit_rules: z.array(inhibitSchema).optional(),
   time_intervals: z.array(timeIntervalSchema).optional(),
+  mute_time_intervals: z.array(timeIntervalSchema).optional(),
+  templates: z.array(str).optional(),
+  // Perch's own global settings are left to Perch's schema.
+  global: z.object(alertmanagerGlobalFields).optional(),
 });
 
 /** Settings from outside the notify sections. */
 export interface NotifyConfigOptions {
   /** `global.external_labels`, for alerts forwarded to an Alertmanager. @default {} */
   readonly externalLabels?: Readonly<Record<string, string>>;
+  /** Reads a `*_file` setting (a secret in a file). @default Deno.readTextFileSync */
+  readonly readFile?: (path: string) => string;
 }
 
 /** Validates and compiles the notify sections; returns every problem found. */
 export function parseNotifyConfig(
   raw: RawNotifyConfig,
   options: NotifyConfigOptions = {},
-): { config: NotifyConfig } | { errors: string[] } {
+): { config: NotifyConfig; warnings: string[] } | { errors: string[] } {
   const parsed = sectionsSchema.safeParse({
     route: raw.route ?? undefined,
     receivers: raw.receivers ?? undefined,
     inhibit_rules: raw.inhibit_rules ?? undefined,
     time_intervals: raw.time_intervals ?? undefined,
+    mute_time_intervals: raw.mute_time_intervals ?? undefined,
+    templates: raw.templates ?? undefined,
+    global: raw.global ?? undefined,
   });
   if (!parsed.success) {
     return {
@@ -394,20 +514,69 @@ export function parseNotifyConfig(
   }
   const s = parsed.data;
   const errors: string[] = [];
+  const warnings: string[] = [];
+  const g = s.global ?? {};
+  const read = options.readFile ?? Deno.readTextFileSync;
+  /** A secret given inline or in a file (`*_file`); undefined when neither. */
+  const secret = (value: string | undefined, file: string | undefined, at: string) => {
+    if (value !== undefined || file === undefined) return value;
+    try {
+      return read(file).trim();
+    } catch (e) {
+      errors.push(`${at}: cannot read ${JSON.stringify(file)}: ${(e as Error).message}`);
+      return "";
+    }
+  };
+  const http = (
+    c: z.output<typeof httpConfigSchema>,
+    at: string,
+    headers?: Record<string, string>,
+  ) => {
+    const path = c ? `${at}.http_config` : "global.http_config";
+    const cfg = c ?? g.http_config;
+    const unsupported = ["oauth2", "proxy_url", "no_proxy", "proxy_from_environment"]
+      .concat("proxy_connect_header")
+      .filter((k) => cfg?.[k as keyof typeof cfg] !== undefined);
+    if (
+      cfg?.tls_config && Object.values(cfg.tls_config).some((v) => v !== undefined && v !== false)
+    ) {
+      unsupported.push("tls_config");
+    }
+    if (unsupported.length > 0) {
+      warnings.push(`${path}: ${unsupported.join(", ")} not supported by Perch; ignored`);
+    }
+    return httpConfig(cfg, headers, (v, f, k) => secret(v, f, `${path}.${k}`));
+  };
+
+  if ((s.templates ?? []).length > 0) {
+    warnings.push(
+      "templates: Perch does not load Alertmanager template files; a message that uses a template " +
+        "they define falls back to plain text",
+    );
+  }
+  if (g.resolve_timeout !== undefined) {
+    warnings.push(
+      "global.resolve_timeout: ignored; Perch resolves an alert that is not refreshed for 15m " +
+        "(at least 4 evaluation intervals)",
+    );
+  }
 
   const timeIntervals = new Map<string, TimeInterval[]>();
-  (s.time_intervals ?? []).forEach((ti, i) => {
-    if (timeIntervals.has(ti.name)) {
-      errors.push(`time_intervals[${i}].name: duplicate time interval ${JSON.stringify(ti.name)}`);
-    }
-    const list = ti.time_intervals.map((raw, j) => {
-      const errs: string[] = [];
-      const c = compileTimeInterval(raw as RawTimeInterval, errs);
-      for (const e of errs) errors.push(`time_intervals[${i}].time_intervals[${j}].${e}`);
-      return c;
+  const addIntervals = (section: string, list: typeof s.time_intervals) =>
+    (list ?? []).forEach((ti, i) => {
+      if (timeIntervals.has(ti.name)) {
+        errors.push(`${section}[${i}].name: duplicate time interval ${JSON.stringify(ti.name)}`);
+      }
+      const compiled = ti.time_intervals.map((raw, j) => {
+        const errs: string[] = [];
+        const c = compileTimeInterval(raw as RawTimeInterval, errs);
+        for (const e of errs) errors.push(`${section}[${i}].time_intervals[${j}].${e}`);
+        return c;
+      });
+      timeIntervals.set(ti.name, compiled);
     });
-    timeIntervals.set(ti.name, list);
-  });
+  addIntervals("time_intervals", s.time_intervals);
+  addIntervals("mute_time_intervals", s.mute_time_intervals);
 
   const receivers = new Map<string, ReceiverConfig>();
   (s.receivers ?? []).forEach((r, i) => {
@@ -417,15 +586,24 @@ export function parseNotifyConfig(
     }
     const channels: ChannelConfig[] = [];
     const tpl = (path: string, src: string) => checkTemplate(`${at}.${path}`, src, errors);
+    const ignored = (path: string, c: Record<string, unknown>, keys: readonly string[]) => {
+      const set = keys.filter((k) => c[k] !== undefined);
+      if (set.length > 0) {
+        warnings.push(`${at}.${path}: ${set.join(", ")} not supported by Perch; ignored`);
+      }
+    };
     r.webhook_configs?.forEach((c, j) => {
-      if (c.body_template) tpl(`webhook_configs[${j}].body_template`, c.body_template);
+      const p = `webhook_configs[${j}]`;
+      if (c.body_template) tpl(`${p}.body_template`, c.body_template);
+      const target = secret(c.url, c.url_file, `${at}.${p}.url_file`);
+      if (!target) errors.push(`${at}.${p}.url: required (or url_file)`);
       channels.push({
         type: "webhook",
-        url: c.url,
+        url: target ?? "",
         sendResolved: c.send_resolved ?? true,
         rateLimit: rateLimit(c.rate_limit),
         maxAlerts: c.max_alerts ?? 0,
-        http: httpConfig(c.http_config, c.headers),
+        http: http(c.http_config, `${at}.${p}`, c.headers),
         bodyTemplate: c.body_template,
       });
     });
@@ -435,21 +613,41 @@ export function parseNotifyConfig(
       for (const [k, v] of Object.entries(headers)) tpl(`${p}.headers.${k}`, v);
       if (c.html) tpl(`${p}.html`, c.html);
       if (c.text) tpl(`${p}.text`, c.text);
+      const from = c.from ?? g.smtp_from;
+      const smarthost = c.smarthost ?? g.smtp_smarthost;
+      if (!from) errors.push(`${at}.${p}.from: required (or global.smtp_from)`);
+      if (!smarthost) errors.push(`${at}.${p}.smarthost: required (or global.smtp_smarthost)`);
+      const tls = c.tls_config ?? g.smtp_tls_config;
+      if (c.auth_secret ?? g.smtp_auth_secret) {
+        warnings.push(`${at}.${p}.auth_secret: CRAM-MD5 is not supported by Perch; ignored`);
+      }
+      if (tls?.insecure_skip_verify) {
+        warnings.push(
+          `${at}.${p}.tls_config.insecure_skip_verify: not supported (Deno cannot skip ` +
+            "verification per connection); the server's certificate is verified: trust its CA " +
+            "with ca_file",
+        );
+      }
+      ignored(`${p}.tls_config`, tls ?? {}, ["cert", "cert_file", "key", "key_file"]);
       channels.push({
         type: "email",
         sendResolved: c.send_resolved ?? false,
         rateLimit: rateLimit(c.rate_limit),
         to: c.to,
-        from: c.from,
-        smarthost: c.smarthost,
-        hello: c.hello ?? "localhost",
-        authUsername: c.auth_username,
-        authPassword: c.auth_password,
-        authIdentity: c.auth_identity,
-        requireTls: c.require_tls ?? true,
-        caFile: c.tls_config?.ca_file,
-        ca: c.tls_config?.ca,
-        serverName: c.tls_config?.server_name,
+        from: from ?? "",
+        smarthost: smarthost ?? "",
+        hello: c.hello ?? g.smtp_hello ?? "localhost",
+        authUsername: c.auth_username ?? g.smtp_auth_username,
+        authPassword: secret(
+          c.auth_password ?? g.smtp_auth_password,
+          c.auth_password_file ?? g.smtp_auth_password_file,
+          `${at}.${p}.auth_password_file`,
+        ),
+        authIdentity: c.auth_identity ?? g.smtp_auth_identity,
+        requireTls: c.require_tls ?? g.smtp_require_tls ?? true,
+        caFile: tls?.ca_file,
+        ca: tls?.ca,
+        serverName: tls?.server_name,
         headers,
         html: c.html ?? '{{ template "email.default.html" . }}',
         text: c.text ?? '{{ template "email.default.text" . }}',
@@ -462,11 +660,27 @@ export function parseNotifyConfig(
         const v = c[f];
         if (v) tpl(`${p}.${f}`, v);
       }
+      ignored(p, c, [
+        "fields",
+        "short_fields",
+        "footer",
+        "callback_id",
+        "image_url",
+        "thumb_url",
+        "link_names",
+        "mrkdwn_in",
+        "actions",
+      ]);
+      const apiUrl = secret(c.api_url, c.api_url_file, `${at}.${p}.api_url_file`) ??
+        secret(g.slack_api_url, g.slack_api_url_file, "global.slack_api_url_file");
+      if (!apiUrl) {
+        errors.push(`${at}.${p}.api_url: required (or api_url_file, global.slack_api_url)`);
+      }
       channels.push({
         type: "slack",
         sendResolved: c.send_resolved ?? false,
         rateLimit: rateLimit(c.rate_limit),
-        apiUrl: c.api_url,
+        apiUrl: apiUrl ?? "",
         channel: c.channel ?? "",
         username: c.username ?? "Perch",
         color: c.color ?? '{{ if eq .Status "firing" }}danger{{ else }}good{{ end }}',
@@ -477,7 +691,7 @@ export function parseNotifyConfig(
         fallback: c.fallback ?? '{{ template "slack.default.title" . }}',
         iconEmoji: c.icon_emoji ?? "",
         iconUrl: c.icon_url ?? "",
-        http: httpConfig(c.http_config),
+        http: http(c.http_config, `${at}.${p}`),
       });
     });
     r.pagerduty_configs?.forEach((c, j) => {
@@ -486,12 +700,23 @@ export function parseNotifyConfig(
         const v = c[f];
         if (v) tpl(`${p}.${f}`, v);
       }
+      ignored(p, c, ["images", "links"]);
+      const routingKey = secret(c.routing_key, c.routing_key_file, `${at}.${p}.routing_key_file`);
+      if (!routingKey) {
+        if (c.service_key !== undefined || c.service_key_file !== undefined) {
+          warnings.push(
+            `${at}.${p}.service_key: Events API v1 is not supported by Perch; this channel is ` +
+              "skipped (use routing_key, Events API v2)",
+          );
+        } else errors.push(`${at}.${p}.routing_key: required (or routing_key_file)`);
+        return;
+      }
       channels.push({
         type: "pagerduty",
         sendResolved: c.send_resolved ?? true,
         rateLimit: rateLimit(c.rate_limit),
-        routingKey: c.routing_key,
-        url: c.url ?? DEFAULT_PAGERDUTY_URL,
+        routingKey,
+        url: c.url ?? g.pagerduty_url ?? DEFAULT_PAGERDUTY_URL,
         client: c.client ?? "Perch",
         clientUrl: c.client_url ?? "{{ .ExternalURL }}",
         description: c.description ?? '{{ template "pagerduty.default.description" . }}',
@@ -506,19 +731,29 @@ export function parseNotifyConfig(
           num_firing: "{{ .Alerts.Firing | len }}",
           num_resolved: "{{ .Alerts.Resolved | len }}",
         },
-        http: httpConfig(c.http_config),
+        http: http(c.http_config, `${at}.${p}`),
       });
     });
-    r.alertmanager_configs?.forEach((c) => {
+    r.alertmanager_configs?.forEach((c, j) => {
       channels.push({
         type: "alertmanager",
         sendResolved: c.send_resolved ?? true,
         rateLimit: rateLimit(c.rate_limit),
         url: c.url.replace(/\/+$/, ""),
-        http: httpConfig(c.http_config),
+        http: http(c.http_config, `${at}.alertmanager_configs[${j}]`),
         externalLabels: options.externalLabels ?? {},
       });
     });
+    for (const [key, name] of Object.entries(UNSUPPORTED_RECEIVERS)) {
+      const n = r[key as keyof typeof UNSUPPORTED_RECEIVERS]?.length ?? 0;
+      if (n > 0) {
+        warnings.push(
+          `${at}.${key}: Perch cannot send to ${name}; ${
+            n === 1 ? "this channel is" : `these ${n} channels are`
+          } ignored`,
+        );
+      }
+    }
     receivers.set(r.name, { name: r.name, channels });
   });
 
@@ -556,7 +791,7 @@ export function parseNotifyConfig(
   });
 
   if (errors.length > 0) return { errors };
-  return { config: { route, receivers, inhibitRules, timeIntervals } };
+  return { config: { route, receivers, inhibitRules, timeIntervals }, warnings };
 }
 
 function compileRoute(
@@ -645,10 +880,23 @@ function matchers(
 function httpConfig(
   c: z.output<typeof httpConfigSchema>,
   headers: Record<string, string> = {},
+  secret: (value: string | undefined, file: string | undefined, key: string) => string | undefined,
 ): HttpConfig {
-  const bearer = c?.authorization ? c.authorization.credentials : c?.bearer_token;
+  const basic = c?.basic_auth;
+  const bearer = c?.authorization
+    ? secret(
+      c.authorization.credentials,
+      c.authorization.credentials_file,
+      "authorization.credentials_file",
+    )
+    : secret(c?.bearer_token, c?.bearer_token_file, "bearer_token_file");
   return {
-    basicAuth: c?.basic_auth,
+    basicAuth: basic
+      ? {
+        username: secret(basic.username, basic.username_file, "basic_auth.username_file") ?? "",
+        password: secret(basic.password, basic.password_file, "basic_auth.password_file") ?? "",
+      }
+      : undefined,
     bearerToken: bearer,
     headers,
     timeoutMs: c?.timeout ? parseDuration(c.timeout)! : 10_000,

@@ -46,7 +46,7 @@ Deno.test("parseNotifyConfig() names the path of each problem", () => {
   }, "receivers[0].email_configs[0].smarthost: must be host:port");
   f(
     { route: { receiver: "r" }, receivers: [{ name: "r", pagerduty_configs: [{}] }] },
-    "receivers[0].pagerduty_configs[0].routing_key: must be a string",
+    "receivers[0].pagerduty_configs[0].routing_key: required (or routing_key_file)",
   );
   f({ receivers }, "route: required when receivers are configured");
   f(
@@ -132,4 +132,79 @@ Deno.test("parseNotifyConfig() with nothing configured sends nothing", () => {
   const r = parseNotifyConfig({});
   assert.ok("config" in r);
   assert.equal(r.config.route, undefined);
+});
+
+Deno.test("parseNotifyConfig() applies Alertmanager's global defaults, reads *_file secrets, warns on what it ignores", () => {
+  const files: Record<string, string> = {
+    "/s/slack": "https://hooks.slack.test/F\n",
+    "/s/pw": "pw",
+  };
+  const r = parseNotifyConfig({
+    global: {
+      smtp_from: "perch@example.com",
+      smtp_smarthost: "mail.example.com:587",
+      smtp_auth_username: "u",
+      smtp_auth_password_file: "/s/pw",
+      smtp_require_tls: false,
+      pagerduty_url: "https://pd.test/v2/enqueue",
+      http_config: { bearer_token: "global-token" },
+      scrape_interval: 15000, // Perch's own global settings are not the notifier's business.
+    },
+    templates: ["/etc/alertmanager/*.tmpl"],
+    route: { receiver: "r", group_wait: "0s", mute_time_intervals: ["night"] },
+    mute_time_intervals: [{ name: "night", time_intervals: [{ weekdays: ["sunday"] }] }],
+    receivers: [{
+      name: "r",
+      email_configs: [{ to: "ops@example.com" }],
+      slack_configs: [{ api_url_file: "/s/slack", footer: "f", actions: [{ type: "button" }] }],
+      pagerduty_configs: [{ routing_key: "k" }, { service_key: "v1" }],
+      webhook_configs: [{ url: "http://hook.test/", http_config: { proxy_url: "http://p:3128" } }],
+      opsgenie_configs: [{ api_key: "x" }],
+    }],
+  }, { readFile: (f) => files[f] ?? "" });
+  if ("errors" in r) throw new Error(r.errors.join("\n"));
+  const ch = r.config.receivers.get("r")!.channels;
+  assert.deepEqual(ch.map((c) => c.type), ["webhook", "email", "slack", "pagerduty"]);
+  const email = ch.find((c) => c.type === "email")!;
+  assert.equal(email.type === "email" && email.from, "perch@example.com");
+  assert.equal(email.type === "email" && email.smarthost, "mail.example.com:587");
+  assert.equal(email.type === "email" && email.authPassword, "pw");
+  assert.equal(email.type === "email" && email.requireTls, false);
+  const slack = ch.find((c) => c.type === "slack")!;
+  assert.equal(slack.type === "slack" && slack.apiUrl, "https://hooks.slack.test/F");
+  assert.equal(slack.type === "slack" && slack.http.bearerToken, "global-token");
+  const pd = ch.find((c) => c.type === "pagerduty")!;
+  assert.equal(pd.type === "pagerduty" && pd.url, "https://pd.test/v2/enqueue");
+  assert.equal(r.config.route!.groupWait, 0);
+  assert.ok(r.config.timeIntervals.has("night"));
+  const w = r.warnings.join("\n");
+  assert.match(w, /^templates: Perch does not load Alertmanager template files/m);
+  assert.match(w, /slack_configs\[0\]: footer, actions not supported by Perch; ignored/);
+  assert.match(w, /pagerduty_configs\[1\]\.service_key: Events API v1 is not supported/);
+  assert.match(w, /webhook_configs\[0\]\.http_config: proxy_url not supported/);
+  assert.match(w, /opsgenie_configs: Perch cannot send to OpsGenie; this channel is ignored/);
+
+  const missing = parseNotifyConfig({
+    route: { receiver: "r" },
+    receivers: [{ name: "r", email_configs: [{ to: "a@b" }], slack_configs: [{}] }],
+  });
+  assert.ok("errors" in missing);
+  assert.deepEqual(missing.errors, [
+    "receivers[0].email_configs[0].from: required (or global.smtp_from)",
+    "receivers[0].email_configs[0].smarthost: required (or global.smtp_smarthost)",
+    "receivers[0].slack_configs[0].api_url: required (or api_url_file, global.slack_api_url)",
+  ]);
+  const unreadable = parseNotifyConfig({
+    route: { receiver: "r" },
+    receivers: [{ name: "r", webhook_configs: [{ url_file: "/nope" }] }],
+  }, {
+    readFile: () => {
+      throw new Error("No such file");
+    },
+  });
+  assert.ok("errors" in unreadable);
+  assert.match(
+    unreadable.errors[0]!,
+    /webhook_configs\[0\]\.url_file: cannot read "\/nope": No such file/,
+  );
 });

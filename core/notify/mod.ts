@@ -8,6 +8,7 @@
 export { type Clock, FakeClock, realClock, type TimerId } from "./clock.ts";
 export {
   type AlertmanagerConfig,
+  alertmanagerGlobalFields,
   type ChannelConfig,
   type EmailConfig,
   type HttpConfig,

@@ -118,3 +118,187 @@ receivers:
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+/** An alertmanager.yml using every route field and a wide range of receiver fields of Alertmanager 0.25. */
+const RICH_ALERTMANAGER_YML = `global:
+  resolve_timeout: 5m
+  smtp_from: alerts@example.com
+  smtp_smarthost: mail.example.com:587
+  smtp_hello: perch.example.com
+  smtp_auth_username: alerts
+  smtp_auth_password: mailpass
+  smtp_require_tls: true
+  slack_api_url: https://hooks.slack.com/services/T000/B000/XXXX
+  pagerduty_url: https://events.pagerduty.com/v2/enqueue
+  opsgenie_api_url: https://api.opsgenie.com/
+  http_config:
+    follow_redirects: true
+templates:
+  - /etc/alertmanager/templates/*.tmpl
+route:
+  receiver: ops
+  group_by: [alertname, site]
+  group_wait: 0s
+  group_interval: 1m
+  repeat_interval: 3h
+  routes:
+    - matchers: ['severity="critical"', 'team=~"db|infra"']
+      receiver: pager
+      continue: true
+      group_by: ['...']
+      active_time_intervals: [business]
+    - match: { severity: warning }
+      match_re: { site: "barn.*" }
+      receiver: chat
+      mute_time_intervals: [night]
+      group_wait: 10s
+      routes:
+        - matchers: ['env!="prod"']
+          receiver: blackhole
+    - receiver: mail
+      matchers: ['team="mail"']
+inhibit_rules:
+  - source_matchers: ['severity="critical"']
+    target_matchers: ['severity="warning"']
+    equal: [alertname, site]
+  - source_match: { severity: critical }
+    target_match_re: { severity: "info|warning" }
+    equal: [site]
+time_intervals:
+  - name: business
+    time_intervals:
+      - times: [{ start_time: "08:00", end_time: "18:00" }]
+        weekdays: ["monday:friday"]
+        location: Europe/Berlin
+mute_time_intervals:
+  - name: night
+    time_intervals:
+      - times: [{ start_time: "22:00", end_time: "24:00" }]
+        days_of_month: ["1:31"]
+        months: ["january:december"]
+        years: ["2024:2030"]
+receivers:
+  - name: ops
+    webhook_configs:
+      - url: http://10.0.0.5:9000/hook
+        send_resolved: true
+        max_alerts: 10
+        http_config:
+          basic_auth: { username: u, password: p }
+          follow_redirects: false
+          enable_http2: true
+          tls_config: { insecure_skip_verify: false }
+          proxy_url: http://proxy.example.com:3128
+  - name: pager
+    pagerduty_configs:
+      - routing_key: pdkey
+        send_resolved: true
+        client: Perch
+        client_url: "{{ .ExternalURL }}"
+        description: '{{ template "pagerduty.default.description" . }}'
+        severity: critical
+        class: power
+        component: mains
+        group: barn
+        details: { site: "{{ .CommonLabels.site }}" }
+        images: [{ src: "https://example.com/i.png", alt: "graph", href: "https://example.com" }]
+        links: [{ href: "https://example.com/runbook", text: "runbook" }]
+  - name: chat
+    slack_configs:
+      - channel: "#alerts"
+        username: perch
+        color: '{{ if eq .Status "firing" }}danger{{ else }}good{{ end }}'
+        title: '{{ .CommonLabels.alertname }}'
+        title_link: "https://example.com"
+        pretext: pre
+        text: '{{ range .Alerts }}{{ .Annotations.summary }}{{ end }}'
+        fallback: fb
+        footer: foot
+        short_fields: true
+        link_names: true
+        mrkdwn_in: [text, pretext]
+        callback_id: cb
+        icon_emoji: ":bird:"
+        image_url: https://example.com/i.png
+        thumb_url: https://example.com/t.png
+        fields:
+          - { title: Site, value: "{{ .CommonLabels.site }}", short: true }
+        actions:
+          - type: button
+            text: Runbook
+            url: https://example.com/runbook
+            style: primary
+    opsgenie_configs:
+      - api_key: ogkey
+        message: '{{ .CommonLabels.alertname }}'
+        priority: P2
+        responders: [{ name: ops, type: team }]
+  - name: mail
+    email_configs:
+      - to: ops@example.com
+        send_resolved: true
+        headers: { Subject: "[perch] {{ .CommonLabels.alertname }}" }
+        tls_config: { server_name: mail.example.com }
+  - name: blackhole
+  - name: others
+    telegram_configs: [{ bot_token: "123:abc", chat_id: 42, api_url: "https://api.telegram.org" }]
+    discord_configs: [{ webhook_url: "https://discord.com/api/webhooks/1/x" }]
+    pushover_configs: [{ user_key: uk, token: tk, priority: "2", retry: 1m, expire: 1h }]
+    victorops_configs: [{ api_key: vk, routing_key: rk, api_url: "https://alert.victorops.com/integrations/generic/20131114/alert/" }]
+    webex_configs: [{ room_id: r1, api_url: "https://webexapis.com/v1/messages", http_config: { authorization: { credentials: wx } } }]
+    wechat_configs: [{ api_secret: ws, corp_id: c1, api_url: "https://qyapi.weixin.qq.com/cgi-bin/" }]
+    sns_configs: [{ topic_arn: "arn:aws:sns:us-east-1:123:t", sigv4: { region: us-east-1 } }]
+  - name: files
+    webhook_configs:
+      - url: http://10.0.0.6/hook
+        http_config:
+          authorization: { type: Bearer, credentials_file: token.txt }
+    slack_configs:
+      - api_url_file: slack.txt
+`;
+
+Deno.test("an alertmanager.yml that amtool check-config accepts loads in Perch as it is", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "perch-amcfg-" });
+  await Deno.writeTextFile(`${dir}/alertmanager.yml`, RICH_ALERTMANAGER_YML);
+  await Deno.writeTextFile(`${dir}/token.txt`, "file-token");
+  await Deno.writeTextFile(`${dir}/slack.txt`, "https://hooks.slack.com/services/FILE\n");
+  try {
+    await Deno.stat(AMTOOL).catch(() => {
+      throw new Error(`${AMTOOL} is missing: apt-get install prometheus-alertmanager`);
+    });
+    const check = await new Deno.Command(AMTOOL, {
+      args: ["check-config", `${dir}/alertmanager.yml`],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const dec = new TextDecoder();
+    assert.equal(check.code, 0, dec.decode(check.stdout) + dec.decode(check.stderr));
+
+    const p = await spawnPerch({
+      args: [`--config=${dir}/alertmanager.yml`],
+      dataDir: `${dir}/data`,
+      env: { PERCH_SELF_SCRAPE__ENABLED: "false" },
+    });
+    try {
+      // What Perch cannot do is said, not refused.
+      await p.waitForLog((l) => l.includes("Perch cannot send to OpsGenie"));
+      await p.waitForLog((l) => l.includes("does not load Alertmanager template files"));
+      const show = await amtool(p.url, "config", "show");
+      assert.equal(show.code, 0, show.stderr);
+      assert.match(show.stdout, /group_wait: 0s/);
+      assert.match(show.stdout, /smtp_smarthost: mail\.example\.com:587/);
+      assert.match(show.stdout, /smtp_auth_password: <secret>/);
+      assert.match(show.stdout, /name: night/);
+      assert.doesNotMatch(show.stdout, /mailpass|pdkey|ogkey/);
+      const receivers = await (await fetch(`${p.url}/api/v2/receivers`)).json();
+      assert.deepEqual(
+        receivers.map((r: { name: string }) => r.name),
+        ["ops", "pager", "chat", "mail", "blackhole", "others", "files"],
+      );
+    } finally {
+      await p.stop();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
