@@ -39,6 +39,7 @@ import {
 } from "./core/notify/mod.ts";
 import { createRuleManager, engineQueryFunc } from "./core/rules/mod.ts";
 import { BUILTIN_RULE_FILES } from "./core/rules/_builtin_files.ts";
+import { HOST_RULE_FILE, HostCollector, hostJobs } from "./core/hostmetrics/mod.ts";
 import { DashboardStore, dirSource, provisionDashboards } from "./core/dashboards/mod.ts";
 import { LiveHub } from "./core/live/mod.ts";
 import {
@@ -179,7 +180,10 @@ function configDir(configPath: string | undefined): string {
 function ruleFilePatterns(c: Config, configPath: string | undefined): string[] {
   const dir = configDir(configPath);
   const own = c.rule_files.map((f) => f.startsWith("/") || dir === "." ? f : `${dir}/${f}`);
-  return [...(c.self_monitoring_rules ? Object.keys(BUILTIN_RULE_FILES) : []), ...own];
+  const builtin = Object.keys(BUILTIN_RULE_FILES).filter((f) =>
+    f === HOST_RULE_FILE ? c.host_metrics.alerts : c.self_monitoring_rules
+  );
+  return [...builtin, ...own];
 }
 
 function readRuleFile(path: string): Promise<string> {
@@ -479,6 +483,9 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
   const listen = parseListen(config.server.listen)!;
   const portKnown = listen.port !== 0;
   let selfAddress = selfTargetAddress(listen.hostname, listen.port);
+  // The host collector is scraped in process like the self target (job "node").
+  const host = new HostCollector();
+  const hostJobsOf = (c: Config) => hostJobs(c.host_metrics, c.self_scrape.interval, host);
   const scraper = createScrapeManager({
     configs: parts.scrape,
     appendRows: (rows, protocol) => pipelineHandle.ingest(protocol, rows),
@@ -489,6 +496,7 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
     selfScrape: portKnown ? config.self_scrape : { ...config.self_scrape, enabled: false },
     selfAddress,
     global: config.global,
+    inProcessJobs: hostJobsOf(config),
   });
   await lifecycle.start({
     name: "scrape",
@@ -496,7 +504,12 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
     stop: () => scraper.stop(),
   });
   reloadListeners.push((c, p) =>
-    scraper.reload(p.scrape, { selfScrape: c.self_scrape, global: c.global, selfAddress })
+    scraper.reload(p.scrape, {
+      selfScrape: c.self_scrape,
+      global: c.global,
+      selfAddress,
+      inProcessJobs: hostJobsOf(c),
+    })
   );
 
   // Links in notifications: without server.external_url, Prometheus's default

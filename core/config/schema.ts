@@ -205,6 +205,19 @@ const selfScrapeSchema = z.strictObject({
   interval: duration("15s"),
 }).prefault({});
 
+const hostMetricsSchema = z.strictObject({
+  /** Collect the host's CPU, memory, disks, network and temperatures (node_exporter names). */
+  enabled: z.boolean({ error: "must be true or false" }).prefault(true),
+  /** How often; 0 = the self_scrape interval. */
+  interval: duration("0", { allowZero: true }),
+  /** The `job` label of the host series. */
+  job: z.string().min(1, "must not be empty").prefault("node"),
+  /** The `instance` label; empty = the host name. */
+  instance: z.string().prefault(""),
+  /** Load the built-in host alerts (disk almost full, memory pressure, too hot, clock). */
+  alerts: z.boolean({ error: "must be true or false" }).prefault(true),
+}).prefault({});
+
 /** Sections owned by later components: accepted as objects, validated by their owners. */
 const looseList = z.array(z.record(z.string(), z.unknown())).prefault([]);
 
@@ -218,6 +231,8 @@ export const configSchema = z.strictObject({
   global: globalSchema,
   self_scrape: selfScrapeSchema,
   otlp: otlpSchema,
+  /** The built-in host collector (core/hostmetrics). */
+  host_metrics: hostMetricsSchema,
   scrape_configs: looseList,
   rule_files: z.array(z.string()).prefault([]),
   /** Load the rule files shipped with Perch (self-monitoring alerts). */

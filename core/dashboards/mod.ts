@@ -42,7 +42,7 @@ export {
   type ProvisionReport,
   type ProvisionSource,
 } from "./provision.ts";
-export { OVERVIEW_DASHBOARD, OVERVIEW_ID, OVERVIEW_METRICS } from "./overview.ts";
+export { HOST_METRICS, OVERVIEW_DASHBOARD, OVERVIEW_ID, OVERVIEW_METRICS } from "./overview.ts";
 export { type GrafanaImportResult, importGrafana } from "./grafana.ts";
 export { type DragMode, dragTarget, placePanel } from "./layout.ts";
 export { formatValue, KNOWN_UNITS, resolveUnit, unitFromMetricName } from "./format.ts";

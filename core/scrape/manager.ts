@@ -34,6 +34,21 @@ export interface SelfScrapeSettings {
   readonly interval: number;
 }
 
+/**
+ * A job scraped in process rather than over HTTP, like the `perch` job: the
+ * text `metrics()` returns goes through the same scrape loop (target labels,
+ * `up`, staleness markers, metadata). The host collector is one.
+ */
+export interface InProcessJob {
+  readonly job: string;
+  /** The target address, which becomes the `instance` label. */
+  readonly instance: string;
+  /** ms */
+  readonly interval: number;
+  /** Exposition text in the Prometheus text format. */
+  readonly metrics: () => string | Promise<string>;
+}
+
 /** Options for {@linkcode createScrapeManager}. */
 export interface ScrapeManagerOptions {
   /** Resolved `scrape_configs` (see `parseScrapeConfigs`). */
@@ -55,6 +70,8 @@ export interface ScrapeManagerOptions {
   readonly selfAddress?: string;
   /** Defaults for run-time targets. @default {{scrape_interval: 15000, scrape_timeout: 10000}} */
   readonly global?: ScrapeGlobals;
+  /** More in-process jobs; a configured job of the same name wins. @default {[]} */
+  readonly inProcessJobs?: readonly InProcessJob[];
   /** @default {globalThis.fetch} */
   readonly fetch?: FetchFn;
 }
@@ -111,7 +128,12 @@ export interface ScrapeManager {
   /** Applies new configs; unchanged jobs and targets keep running. */
   reload(
     configs: readonly ScrapeConfig[],
-    options?: { selfScrape?: SelfScrapeSettings; global?: ScrapeGlobals; selfAddress?: string },
+    options?: {
+      selfScrape?: SelfScrapeSettings;
+      global?: ScrapeGlobals;
+      selfAddress?: string;
+      inProcessJobs?: readonly InProcessJob[];
+    },
   ): Promise<void>;
   /** Every target with its health. */
   targets(): TargetsSnapshot;
@@ -331,6 +353,7 @@ export function createScrapeManager(opts: ScrapeManagerOptions): ScrapeManager {
   let selfScrape: SelfScrapeSettings = opts.selfScrape ?? { enabled: true, interval: 15_000 };
   let global: ScrapeGlobals = opts.global ?? { scrape_interval: 15_000, scrape_timeout: 10_000 };
   let selfAddress = opts.selfAddress ?? "localhost:8080";
+  let inProcessJobs: readonly InProcessJob[] = opts.inProcessJobs ?? [];
   const pools = new Map<string, ScrapePool>();
   const apiTargets = new Map<string, ApiTarget>();
   let started = false;
@@ -362,20 +385,19 @@ export function createScrapeManager(opts: ScrapeManagerOptions): ScrapeManager {
     });
   });
 
-  function selfConfig(): ScrapeConfig {
-    const base = apiPoolConfig(SELF_JOB, {
-      scrape_interval: selfScrape.interval,
-      scrape_timeout: Math.min(10_000, selfScrape.interval),
+  function inProcessConfig(job: string, interval: number): ScrapeConfig {
+    const base = apiPoolConfig(job, {
+      scrape_interval: interval,
+      scrape_timeout: Math.min(10_000, interval),
     });
     return {
       ...base,
       bodySizeLimit: DEFAULT_BODY_SIZE_LIMIT,
-      fingerprint: `self\u0000${selfScrape.interval}`,
+      fingerprint: `self\u0000${interval}`,
     };
   }
 
-  function selfFetch(): FetchFn | undefined {
-    const fn = opts.selfMetrics;
+  function inProcessFetch(fn: (() => string | Promise<string>) | undefined): FetchFn | undefined {
     if (!fn) return undefined;
     return async () =>
       new Response(await fn(), { headers: { "content-type": "text/plain; version=0.0.4" } });
@@ -395,14 +417,27 @@ export function createScrapeManager(opts: ScrapeManagerOptions): ScrapeManager {
   async function apply(): Promise<void> {
     const desired = new Map<
       string,
-      { config: ScrapeConfig; kind: PoolKind; groups?: TargetGroup[] }
+      { config: ScrapeConfig; kind: PoolKind; groups?: TargetGroup[]; fetch?: FetchFn }
     >();
     for (const c of configs) desired.set(c.jobName, { config: c, kind: "config" });
     if (selfScrape.enabled && !desired.has(SELF_JOB)) {
       desired.set(SELF_JOB, {
-        config: selfConfig(),
+        config: inProcessConfig(SELF_JOB, selfScrape.interval),
         kind: "self",
         groups: [{ source: "self", targets: [selfAddress], labels: {} }],
+        fetch: inProcessFetch(opts.selfMetrics),
+      });
+    }
+    for (const j of inProcessJobs) {
+      if (desired.has(j.job)) {
+        logger.info("built-in job not started: a scrape config uses its job name", { job: j.job });
+        continue;
+      }
+      desired.set(j.job, {
+        config: inProcessConfig(j.job, j.interval),
+        kind: "self",
+        groups: [{ source: "self", targets: [j.instance], labels: {} }],
+        fetch: inProcessFetch(j.metrics),
       });
     }
     for (const [job, groups] of apiGroupsByJob()) {
@@ -425,7 +460,7 @@ export function createScrapeManager(opts: ScrapeManagerOptions): ScrapeManager {
     for (const [job, d] of desired) {
       let pool = pools.get(job);
       if (pool === undefined) {
-        pool = new ScrapePool(d.config, d.kind, deps, d.kind === "self" ? selfFetch() : undefined);
+        pool = new ScrapePool(d.config, d.kind, deps, d.fetch);
         pools.set(job, pool);
         if (d.groups) pool.setGroups("api", d.groups);
         starting.push(pool.start());
@@ -485,6 +520,7 @@ export function createScrapeManager(opts: ScrapeManagerOptions): ScrapeManager {
         if (options.selfScrape) selfScrape = options.selfScrape;
         if (options.global) global = options.global;
         if (options.selfAddress) selfAddress = options.selfAddress;
+        if (options.inProcessJobs) inProcessJobs = options.inProcessJobs;
         if (started) await apply();
       }),
     targets,
@@ -497,7 +533,8 @@ export function createScrapeManager(opts: ScrapeManagerOptions): ScrapeManager {
         const spec = r.spec;
         if (
           configs.some((c) => c.jobName === spec.job) ||
-          (spec.job === SELF_JOB && selfScrape.enabled)
+          (spec.job === SELF_JOB && selfScrape.enabled) ||
+          inProcessJobs.some((j) => j.job === spec.job)
         ) {
           throw new ApiTargetConflictError(`job "${spec.job}" is defined in the configuration`);
         }

@@ -1,7 +1,8 @@
 /**
  * Scraping: `scrape_configs` validation, relabeling, target discovery
  * (static and file_sd), per-target scrape loops writing through the shared
- * ingest pipeline, run-time targets persisted in Deno KV, and self-scrape.
+ * ingest pipeline, run-time targets persisted in Deno KV, self-scrape and
+ * other in-process jobs (the host collector).
  *
  * @module
  */
@@ -31,6 +32,7 @@ export {
   ApiTargetInputError,
   createScrapeManager,
   type DroppedTargetInfo,
+  type InProcessJob,
   type ScrapeManager,
   type ScrapeManagerOptions,
   SELF_JOB,

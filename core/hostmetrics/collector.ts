@@ -1,0 +1,673 @@
+/**
+ * The host collector: one pass over `/proc` and `/sys` per call, written as
+ * exposition text with node_exporter's metric names, labels, units and help
+ * texts, so dashboards and rules made for node_exporter work unchanged.
+ * It runs in process (no subprocess, no HTTP); the scrape manager scrapes it
+ * like the `perch` job, through the shared ingest pipeline.
+ *
+ * Each sub-collector carries node_exporter's collector name and reports
+ * `node_scrape_collector_success{collector}` (0 when its source is missing
+ * or failed) and `node_scrape_collector_duration_seconds{collector}`. Work
+ * is bounded: at most `maxEntries` mounts, disks, interfaces, chips and
+ * zones; a statfs that does not answer within `statfsTimeoutMs` marks the
+ * mount stuck (`node_filesystem_device_error` 1) until it answers.
+ *
+ * @module
+ */
+import { statfs as nodeStatfs } from "node:fs/promises";
+import { Exposition } from "./exposition.ts";
+import {
+  type CpuTimes,
+  parseDiskstats,
+  parseFileNr,
+  parseLoadavg,
+  parseMeminfo,
+  parseMountInfo,
+  parseNetDev,
+  parsePressure,
+  parseProcStat,
+} from "./procfs.ts";
+import { collectHwmon, collectThermal } from "./sysfs.ts";
+import { openTimexReader, type TimexReader } from "./timex.ts";
+
+/** The fields of statfs(2) the filesystem collector uses. */
+export interface StatFs {
+  readonly bsize: number;
+  readonly blocks: number;
+  readonly bfree: number;
+  readonly bavail: number;
+  readonly files: number;
+  readonly ffree: number;
+}
+
+/** Options for {@linkcode HostCollector}. */
+export interface HostCollectorOptions {
+  /**
+   * Root of the file tree to read: `/proc` is `${root}/proc`, `/sys` is
+   * `${root}/sys` and a mount point `/x` is statfs'd at `${root}/x`
+   * (tests point it at captured fixtures).
+   * @default {"/"}
+   */
+  readonly root?: string;
+  /** statfs(2) of a path. @default {node:fs/promises statfs} */
+  readonly statfs?: (path: string) => Promise<StatFs>;
+  /** Wall clock, ms since the epoch (node_time_seconds). @default {Date.now} */
+  readonly now?: () => number;
+  /** adjtimex reader; null leaves the timex series out. @default {libc through FFI} */
+  readonly timex?: TimexReader | null;
+  /** @default {5000} */
+  readonly statfsTimeoutMs?: number;
+  /** Most mounts, disks, interfaces, chips or zones read per pass. @default {256} */
+  readonly maxEntries?: number;
+}
+
+/** node_exporter's default `--collector.filesystem.mount-points-exclude`. */
+export const MOUNT_POINTS_EXCLUDE =
+  /^\/(dev|proc|run\/credentials\/.+|sys|var\/lib\/docker\/.+|var\/lib\/containers\/storage\/.+)($|\/)/;
+/** node_exporter's default `--collector.filesystem.fs-types-exclude`. */
+export const FS_TYPES_EXCLUDE =
+  /^(autofs|binfmt_misc|bpf|cgroup2?|configfs|debugfs|devpts|devtmpfs|fusectl|hugetlbfs|iso9660|mqueue|nsfs|overlay|proc|procfs|pstore|rpc_pipefs|securityfs|selinuxfs|squashfs|erofs|sysfs|tracefs)$/;
+/** node_exporter's default `--collector.diskstats.device-exclude` (partitions, ram, loop). */
+export const DISK_DEVICES_EXCLUDE = /^(z?ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$/;
+
+const CPU_MODES = ["user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal"] as const;
+/** A CPU counter that drops by more than this is taken as a reset (CPU hotplug). */
+const CPU_JUMP_BACK_SECONDS = 3;
+
+/** /proc/diskstats fields in order: name, help, type, scale. */
+const DISK_FIELDS: readonly [string, string, "counter" | "gauge", number][] = [
+  ["reads_completed_total", "The total number of reads completed successfully.", "counter", 1],
+  ["reads_merged_total", "The total number of reads merged.", "counter", 1],
+  ["read_bytes_total", "The total number of bytes read successfully.", "counter", 512],
+  ["read_time_seconds_total", "The total number of seconds spent by all reads.", "counter", 0.001],
+  ["writes_completed_total", "The total number of writes completed successfully.", "counter", 1],
+  ["writes_merged_total", "The number of writes merged.", "counter", 1],
+  ["written_bytes_total", "The total number of bytes written successfully.", "counter", 512],
+  [
+    "write_time_seconds_total",
+    "This is the total number of seconds spent by all writes.",
+    "counter",
+    0.001,
+  ],
+  ["io_now", "The number of I/Os currently in progress.", "gauge", 1],
+  ["io_time_seconds_total", "Total seconds spent doing I/Os.", "counter", 0.001],
+  [
+    "io_time_weighted_seconds_total",
+    "The weighted # of seconds spent doing I/Os.",
+    "counter",
+    0.001,
+  ],
+  [
+    "discards_completed_total",
+    "The total number of discards completed successfully.",
+    "counter",
+    1,
+  ],
+  ["discards_merged_total", "The total number of discards merged.", "counter", 1],
+  ["discarded_sectors_total", "The total number of sectors discarded successfully.", "counter", 1],
+  [
+    "discard_time_seconds_total",
+    "This is the total number of seconds spent by all discards.",
+    "counter",
+    0.001,
+  ],
+  [
+    "flush_requests_total",
+    "The total number of flush requests completed successfully",
+    "counter",
+    1,
+  ],
+  [
+    "flush_requests_time_seconds_total",
+    "This is the total number of seconds spent by all flush requests.",
+    "counter",
+    0.001,
+  ],
+];
+
+const PRESSURE: readonly [string, "some" | "full", string, string][] = [
+  ["cpu", "some", "cpu_waiting", "Total time in seconds that processes have waited for CPU time"],
+  [
+    "io",
+    "some",
+    "io_waiting",
+    "Total time in seconds that processes have waited due to IO congestion",
+  ],
+  [
+    "io",
+    "full",
+    "io_stalled",
+    "Total time in seconds no process could make progress due to IO congestion",
+  ],
+  [
+    "memory",
+    "some",
+    "memory_waiting",
+    "Total time in seconds that processes have waited for memory",
+  ],
+  [
+    "memory",
+    "full",
+    "memory_stalled",
+    "Total time in seconds no process could make progress due to memory congestion",
+  ],
+  [
+    "irq",
+    "full",
+    "irq_stalled",
+    "Total time in seconds no process could make progress due to IRQ congestion",
+  ],
+];
+
+/** A sub-collector ran but its source is absent on this host (no PSI, no hwmon…). */
+class NoDataError extends Error {}
+
+async function readText(path: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) throw new NoDataError(`${path} does not exist`);
+    throw e;
+  }
+}
+
+async function readOptional(path: string): Promise<string | undefined> {
+  try {
+    return (await Deno.readTextFile(path)).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Cost of the last pass, for self-monitoring and the bench. */
+export interface HostCollectStats {
+  readonly durationMs: number;
+  readonly samples: number;
+  readonly failed: readonly string[];
+}
+
+/** Reads the host's metrics on demand; see the module doc. */
+export class HostCollector {
+  readonly #proc: string;
+  readonly #sys: string;
+  readonly #root: string;
+  readonly #statfs: (path: string) => Promise<StatFs>;
+  readonly #now: () => number;
+  readonly #timexOption: TimexReader | null | undefined;
+  #timex: TimexReader | null | undefined;
+  readonly #statfsTimeoutMs: number;
+  readonly #max: number;
+  /** Previous CPU times by CPU, to keep counters from going backwards. */
+  #prevCpu = new Map<string, CpuTimes>();
+  /** Mount points whose statfs has not answered yet. */
+  readonly #stuck = new Set<string>();
+  #last: HostCollectStats = { durationMs: 0, samples: 0, failed: [] };
+  #running: Promise<string> | undefined;
+
+  constructor(options: HostCollectorOptions = {}) {
+    const root = (options.root ?? "/").replace(/\/+$/, "");
+    this.#root = root;
+    this.#proc = `${root}/proc`;
+    this.#sys = `${root}/sys`;
+    this.#statfs = options.statfs ??
+      ((p) => nodeStatfs(p) as Promise<StatFs>);
+    this.#now = options.now ?? Date.now;
+    this.#timexOption = options.timex;
+    this.#statfsTimeoutMs = options.statfsTimeoutMs ?? 5000;
+    this.#max = options.maxEntries ?? 256;
+  }
+
+  /** Cost and failures of the last pass. */
+  get lastStats(): HostCollectStats {
+    return this.#last;
+  }
+
+  /** One pass over every sub-collector; concurrent calls share the running pass. */
+  collect(): Promise<string> {
+    if (this.#running) return this.#running;
+    this.#running = this.#collect().finally(() => this.#running = undefined);
+    return this.#running;
+  }
+
+  async #collect(): Promise<string> {
+    const start = performance.now();
+    const out = new Exposition();
+    const failed: string[] = [];
+    const subs: [string, () => Promise<void> | void][] = [
+      ["cpu", () => this.#cpuAndStat(out, "cpu")],
+      ["stat", () => this.#cpuAndStat(out, "stat")],
+      ["meminfo", () => this.#meminfo(out)],
+      ["loadavg", () => this.#loadavg(out)],
+      ["diskstats", () => this.#diskstats(out)],
+      ["netdev", () => this.#netdev(out)],
+      ["filesystem", () => this.#filesystem(out)],
+      ["hwmon", async () => {
+        if (!await collectHwmon(this.#sys, out, this.#max)) throw new NoDataError("no hwmon");
+      }],
+      ["thermal_zone", async () => {
+        if (!await collectThermal(this.#sys, out, this.#max)) throw new NoDataError("no thermal");
+      }],
+      ["pressure", () => this.#pressure(out)],
+      ["filefd", () => this.#filefd(out)],
+      ["entropy", () => this.#entropy(out)],
+      ["uname", () => this.#uname(out)],
+      ["time", () => this.#time(out)],
+      ["timex", () => this.#timexMetrics(out)],
+    ];
+    // /proc/stat feeds two collectors: read it once.
+    this.#statText = undefined;
+    await Promise.all(subs.map(async ([name, fn]) => {
+      const t0 = performance.now();
+      let ok = 1;
+      try {
+        await fn();
+      } catch (_e) {
+        ok = 0;
+        failed.push(name);
+      }
+      out.add(
+        "node_scrape_collector_duration_seconds",
+        "node_exporter: Duration of a collector scrape.",
+        "gauge",
+        (performance.now() - t0) / 1000,
+        { collector: name },
+      );
+      out.add(
+        "node_scrape_collector_success",
+        "node_exporter: Whether a collector succeeded.",
+        "gauge",
+        ok,
+        { collector: name },
+      );
+    }));
+    const text = out.text();
+    this.#last = { durationMs: performance.now() - start, samples: out.samples, failed };
+    return text;
+  }
+
+  #statText: Promise<string> | undefined;
+
+  async #cpuAndStat(out: Exposition, which: "cpu" | "stat"): Promise<void> {
+    this.#statText ??= readText(`${this.#proc}/stat`);
+    const stat = parseProcStat(await this.#statText);
+    if (which === "stat") {
+      const add = (n: string, h: string, t: "counter" | "gauge", v: number | undefined) => {
+        if (v !== undefined) out.add(n, h, t, v);
+      };
+      add("node_intr_total", "Total number of interrupts serviced.", "counter", stat.intr);
+      add("node_context_switches_total", "Total number of context switches.", "counter", stat.ctxt);
+      add("node_forks_total", "Total number of forks.", "counter", stat.processes);
+      add("node_boot_time_seconds", "Node boot time, in unixtime.", "gauge", stat.btime);
+      add(
+        "node_procs_running",
+        "Number of processes in runnable state.",
+        "gauge",
+        stat.procsRunning,
+      );
+      add(
+        "node_procs_blocked",
+        "Number of processes blocked waiting for I/O to complete.",
+        "gauge",
+        stat.procsBlocked,
+      );
+      return;
+    }
+    const next = new Map<string, CpuTimes>();
+    for (const c0 of stat.cpus.slice(0, this.#max)) {
+      const prev = this.#prevCpu.get(c0.cpu);
+      // Idle and iowait may step back a little on tickless kernels: keep the
+      // counter monotonic unless the drop is large (a CPU was re-onlined).
+      const c = prev === undefined ? c0 : monotonic(prev, c0);
+      next.set(c.cpu, c);
+      for (const mode of CPU_MODES) {
+        out.add(
+          "node_cpu_seconds_total",
+          "Seconds the CPUs spent in each mode.",
+          "counter",
+          c[mode],
+          { cpu: c.cpu, mode },
+        );
+      }
+      const gh = "Seconds the CPUs spent in guests (VMs) for each mode.";
+      out.add("node_cpu_guest_seconds_total", gh, "counter", c.guest, { cpu: c.cpu, mode: "user" });
+      out.add("node_cpu_guest_seconds_total", gh, "counter", c.guestNice, {
+        cpu: c.cpu,
+        mode: "nice",
+      });
+    }
+    this.#prevCpu = next;
+  }
+
+  async #meminfo(out: Exposition): Promise<void> {
+    const m = parseMeminfo(await readText(`${this.#proc}/meminfo`));
+    for (const [k, v] of m) {
+      out.add(
+        `node_memory_${k}`,
+        `Memory information field ${k}.`,
+        k.endsWith("_total") ? "counter" : "gauge",
+        v,
+      );
+    }
+  }
+
+  async #loadavg(out: Exposition): Promise<void> {
+    const l = parseLoadavg(await readText(`${this.#proc}/loadavg`));
+    if (!l) throw new Error("unexpected content in /proc/loadavg");
+    out.add("node_load1", "1m load average.", "gauge", l[0]);
+    out.add("node_load5", "5m load average.", "gauge", l[1]);
+    out.add("node_load15", "15m load average.", "gauge", l[2]);
+  }
+
+  async #diskstats(out: Exposition): Promise<void> {
+    const lines = parseDiskstats(await readText(`${this.#proc}/diskstats`));
+    let n = 0;
+    for (const d of lines) {
+      if (DISK_DEVICES_EXCLUDE.test(d.device)) continue;
+      if (++n > this.#max) break;
+      for (let i = 0; i < d.fields.length && i < DISK_FIELDS.length; i++) {
+        const [name, help, type, scale] = DISK_FIELDS[i]!;
+        out.add(`node_disk_${name}`, help, type, d.fields[i]! * scale, { device: d.device });
+      }
+    }
+  }
+
+  async #netdev(out: Exposition): Promise<void> {
+    const devs = parseNetDev(await readText(`${this.#proc}/net/dev`)).slice(0, this.#max);
+    // rx_nohandler is not in /proc/net/dev; node_exporter gets it over netlink.
+    const nohandler = await Promise.all(
+      devs.map((d) => readOptional(`${this.#sys}/class/net/${d.device}/statistics/rx_nohandler`)),
+    );
+    devs.forEach((d, i) => {
+      const stats = new Map(d.stats);
+      const nh = Number(nohandler[i]);
+      if (nohandler[i] !== undefined && Number.isFinite(nh)) stats.set("receive_nohandler", nh);
+      for (const [k, v] of stats) {
+        out.add(`node_network_${k}_total`, `Network device statistic ${k}.`, "counter", v, {
+          device: d.device,
+        });
+      }
+    });
+  }
+
+  async #filesystem(out: Exposition): Promise<void> {
+    let text: string;
+    try {
+      text = await Deno.readTextFile(`${this.#proc}/1/mountinfo`);
+    } catch {
+      // hidepid: fall back to our own mount namespace.
+      text = await readText(`${this.#proc}/self/mountinfo`);
+    }
+    const seen = new Set<string>();
+    const mounts = parseMountInfo(text).filter((m) => {
+      if (MOUNT_POINTS_EXCLUDE.test(m.mountPoint) || FS_TYPES_EXCLUDE.test(m.fsType)) return false;
+      const key = `${m.source}\u0000${m.mountPoint}\u0000${m.fsType}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    }).slice(0, this.#max);
+    await Promise.all(mounts.map(async (m) => {
+      const ro = m.options.includes("ro") || m.superOptions.includes("ro") ||
+          m.superOptions.includes("emergency_ro")
+        ? 1
+        : 0;
+      const base = { device: m.source, fstype: m.fsType, mountpoint: m.mountPoint };
+      const r = await this.#statfsBounded(m.mountPoint);
+      const labels = { ...base, device_error: "error" in r ? r.error : "" };
+      out.add(
+        "node_filesystem_device_error",
+        "Whether an error occurred while getting statistics for the given device.",
+        "gauge",
+        "error" in r ? 1 : 0,
+        labels,
+      );
+      out.add("node_filesystem_readonly", "Filesystem read-only status.", "gauge", ro, labels);
+      if ("error" in r) return;
+      const s = r.stat;
+      out.add(
+        "node_filesystem_size_bytes",
+        "Filesystem size in bytes.",
+        "gauge",
+        s.blocks * s.bsize,
+        base,
+      );
+      out.add(
+        "node_filesystem_free_bytes",
+        "Filesystem free space in bytes.",
+        "gauge",
+        s.bfree * s.bsize,
+        base,
+      );
+      out.add(
+        "node_filesystem_avail_bytes",
+        "Filesystem space available to non-root users in bytes.",
+        "gauge",
+        s.bavail * s.bsize,
+        base,
+      );
+      out.add("node_filesystem_files", "Filesystem total file nodes.", "gauge", s.files, base);
+      out.add(
+        "node_filesystem_files_free",
+        "Filesystem total free file nodes.",
+        "gauge",
+        s.ffree,
+        base,
+      );
+      out.add("node_filesystem_mount_info", "Filesystem mount information.", "gauge", 1, {
+        device: m.source,
+        major: String(m.major),
+        minor: String(m.minor),
+        mountpoint: m.mountPoint,
+      });
+    }));
+  }
+
+  /** statfs with a deadline; a mount that does not answer stays "stuck" until it does. */
+  async #statfsBounded(mountPoint: string): Promise<{ stat: StatFs } | { error: string }> {
+    if (this.#stuck.has(mountPoint)) return { error: "mountpoint timeout" };
+    const path = this.#root === "" ? mountPoint : `${this.#root}${mountPoint}`;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const call = this.#statfs(path);
+    const timeout = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), this.#statfsTimeoutMs);
+    });
+    try {
+      const r = await Promise.race([call, timeout]);
+      if (r === "timeout") {
+        this.#stuck.add(mountPoint);
+        call.finally(() => this.#stuck.delete(mountPoint)).catch(() => {});
+        return { error: "mountpoint timeout" };
+      }
+      return { stat: r };
+    } catch (e) {
+      return { error: e instanceof Error ? e.message : String(e) };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #pressure(out: Exposition): Promise<void> {
+    const texts = await Promise.all(
+      ["cpu", "io", "memory", "irq"].map((r) => readOptional(`${this.#proc}/pressure/${r}`)),
+    );
+    const byRes = new Map(["cpu", "io", "memory", "irq"].map((r, i) => [r, texts[i]]));
+    if (texts.every((t) => t === undefined)) throw new NoDataError("no PSI");
+    for (const [res, kind, name, help] of PRESSURE) {
+      const t = byRes.get(res);
+      if (t === undefined) continue;
+      const v = parsePressure(t)[kind];
+      if (v !== undefined) out.add(`node_pressure_${name}_seconds_total`, help, "counter", v);
+    }
+  }
+
+  async #filefd(out: Exposition): Promise<void> {
+    const f = parseFileNr(await readText(`${this.#proc}/sys/fs/file-nr`));
+    if (!f) throw new Error("unexpected content in file-nr");
+    out.add(
+      "node_filefd_allocated",
+      "File descriptor statistics: allocated.",
+      "gauge",
+      f.allocated,
+    );
+    out.add("node_filefd_maximum", "File descriptor statistics: maximum.", "gauge", f.maximum);
+  }
+
+  async #entropy(out: Exposition): Promise<void> {
+    const [avail, pool] = await Promise.all([
+      readText(`${this.#proc}/sys/kernel/random/entropy_avail`),
+      readOptional(`${this.#proc}/sys/kernel/random/poolsize`),
+    ]);
+    out.add("node_entropy_available_bits", "Bits of available entropy.", "gauge", Number(avail));
+    if (pool !== undefined) {
+      out.add("node_entropy_pool_size_bits", "Bits of entropy pool.", "gauge", Number(pool));
+    }
+  }
+
+  async #uname(out: Exposition): Promise<void> {
+    const k = `${this.#proc}/sys/kernel`;
+    const [sysname, release, version, nodename, domainname, arch] = await Promise.all([
+      readText(`${k}/ostype`),
+      readText(`${k}/osrelease`),
+      readText(`${k}/version`),
+      readText(`${k}/hostname`),
+      readOptional(`${k}/domainname`),
+      readOptional(`${k}/arch`),
+    ]);
+    out.add(
+      "node_uname_info",
+      "Labeled system information as provided by the uname system call.",
+      "gauge",
+      1,
+      {
+        sysname: sysname.trim(),
+        release: release.trim(),
+        version: version.trim(),
+        // uname -m; kernels before 6.1 have no /proc/sys/kernel/arch, and
+        // Deno runs only where its arch name equals uname's.
+        machine: arch ?? Deno.build.arch,
+        nodename: nodename.trim(),
+        domainname: domainname ?? "(none)",
+      },
+    );
+  }
+
+  async #time(out: Exposition): Promise<void> {
+    const nowMs = this.#now();
+    out.add(
+      "node_time_seconds",
+      "System time in seconds since epoch (1970).",
+      "gauge",
+      nowMs / 1000,
+    );
+    const d = new Date(nowMs);
+    const zone = new Intl.DateTimeFormat("en-US", { timeZoneName: "short" }).formatToParts(d)
+      .find((p) => p.type === "timeZoneName")?.value ?? "";
+    out.add(
+      "node_time_zone_offset_seconds",
+      "System time zone offset in seconds.",
+      "gauge",
+      -d.getTimezoneOffset() * 60,
+      {
+        time_zone: zone,
+      },
+    );
+    const cs = `${this.#sys}/devices/system/clocksource`;
+    let names: string[] = [];
+    try {
+      for await (const e of Deno.readDir(cs)) {
+        if (/^clocksource\d+$/.test(e.name)) names.push(e.name);
+      }
+    } catch {
+      return;
+    }
+    names = names.sort().slice(0, this.#max);
+    await Promise.all(names.map(async (n) => {
+      const device = n.slice("clocksource".length);
+      const [avail, cur] = await Promise.all([
+        readOptional(`${cs}/${n}/available_clocksource`),
+        readOptional(`${cs}/${n}/current_clocksource`),
+      ]);
+      for (const c of (avail ?? "").split(/\s+/).filter((s) => s !== "")) {
+        out.add(
+          "node_time_clocksource_available_info",
+          "Available clocksources read from '/sys/devices/system/clocksource'.",
+          "gauge",
+          1,
+          { device, clocksource: c },
+        );
+      }
+      if (cur) {
+        out.add(
+          "node_time_clocksource_current_info",
+          "Current clocksource read from '/sys/devices/system/clocksource'.",
+          "gauge",
+          1,
+          { device, clocksource: cur },
+        );
+      }
+    }));
+  }
+
+  #timexMetrics(out: Exposition): void {
+    if (this.#timex === undefined) {
+      this.#timex = this.#timexOption !== undefined ? this.#timexOption : openTimexReader() ?? null;
+    }
+    const t = this.#timex?.();
+    if (t === undefined) throw new NoDataError("adjtimex is not available");
+    const NANO = 0x2000, TIME_ERROR = 5, PPM16 = 1e6 * 65536;
+    const div = (t.status & NANO) !== 0 ? 1e9 : 1e6;
+    const g = (name: string, help: string, v: number) =>
+      out.add(`node_timex_${name}`, help, "gauge", v);
+    const c = (name: string, help: string, v: number) =>
+      out.add(`node_timex_${name}`, help, "counter", v);
+    g(
+      "sync_status",
+      "Is clock synchronized to a reliable server (1 = yes, 0 = no).",
+      t.state === TIME_ERROR ? 0 : 1,
+    );
+    g("offset_seconds", "Time offset in between local system and reference clock.", t.offset / div);
+    g("frequency_adjustment_ratio", "Local clock frequency adjustment.", 1 + t.freq / PPM16);
+    g("maxerror_seconds", "Maximum error in seconds.", t.maxerror / 1e6);
+    g("estimated_error_seconds", "Estimated error in seconds.", t.esterror / 1e6);
+    g("status", "Value of the status array bits.", t.status);
+    g("loop_time_constant", "Phase-locked loop time constant.", t.constant);
+    g("tick_seconds", "Seconds between clock ticks.", t.tick / 1e6);
+    g("pps_frequency_hertz", "Pulse per second frequency.", t.ppsfreq / PPM16);
+    g("pps_jitter_seconds", "Pulse per second jitter.", t.jitter / div);
+    g("pps_shift_seconds", "Pulse per second interval duration.", t.shift);
+    g(
+      "pps_stability_hertz",
+      "Pulse per second stability, average of recent frequency changes.",
+      t.stabil / PPM16,
+    );
+    c("pps_jitter_total", "Pulse per second count of jitter limit exceeded events.", t.jitcnt);
+    c("pps_calibration_total", "Pulse per second count of calibration intervals.", t.calcnt);
+    c("pps_error_total", "Pulse per second count of calibration errors.", t.errcnt);
+    c(
+      "pps_stability_exceeded_total",
+      "Pulse per second count of stability limit exceeded events.",
+      t.stbcnt,
+    );
+    g("tai_offset_seconds", "International Atomic Time (TAI) offset.", t.tai);
+  }
+}
+
+/** Keeps each CPU counter from stepping back, unless it dropped by more than a few seconds. */
+function monotonic(prev: CpuTimes, next: CpuTimes): CpuTimes {
+  const keep = (k: keyof Omit<CpuTimes, "cpu">) => {
+    const p = prev[k], n = next[k];
+    return n < p && p - n < CPU_JUMP_BACK_SECONDS ? p : n;
+  };
+  return {
+    cpu: next.cpu,
+    user: keep("user"),
+    nice: keep("nice"),
+    system: keep("system"),
+    idle: keep("idle"),
+    iowait: keep("iowait"),
+    irq: keep("irq"),
+    softirq: keep("softirq"),
+    steal: keep("steal"),
+    guest: keep("guest"),
+    guestNice: keep("guestNice"),
+  };
+}
