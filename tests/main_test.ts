@@ -214,7 +214,9 @@ Deno.test("Perch scrapes itself from the start, also when listening on port 0", 
     const deadline = Date.now() + 15_000;
     let result: { metric: Record<string, string>; value: [number, string] }[] = [];
     while (Date.now() < deadline) {
-      const r = await (await fetch(`${p.url}/api/v1/query?query=up`)).json();
+      // The built-in host job (node) has its own `up`.
+      const q = encodeURIComponent('up{job="perch"}');
+      const r = await (await fetch(`${p.url}/api/v1/query?query=${q}`)).json();
       result = r.data.result;
       if (result.length > 0) break;
       await new Promise((r) => setTimeout(r, 250));

@@ -360,15 +360,40 @@ export class HostCollector {
 
   async #diskstats(out: Exposition): Promise<void> {
     const lines = parseDiskstats(await readText(`${this.#proc}/diskstats`));
-    let n = 0;
-    for (const d of lines) {
-      if (DISK_DEVICES_EXCLUDE.test(d.device)) continue;
-      if (++n > this.#max) break;
+    const disks = lines.filter((d) => !DISK_DEVICES_EXCLUDE.test(d.device)).slice(0, this.#max);
+    await Promise.all(disks.map(async (d) => {
+      const [udevText, rot] = await Promise.all([
+        readOptional(`${this.#root}/run/udev/data/b${d.major}:${d.minor}`),
+        readOptional(`${this.#sys}/block/${d.device}/queue/rotational`),
+      ]);
+      const udev = parseUdevProperties(udevText ?? "");
+      out.add("node_disk_info", "Info of /sys/block/<block_device>.", "gauge", 1, {
+        device: d.device,
+        major: String(d.major),
+        minor: String(d.minor),
+        path: udev.get("ID_PATH") ?? "",
+        wwn: udev.get("ID_WWN") ?? "",
+        model: udev.get("ID_MODEL") ?? "",
+        serial: udev.get("SCSI_IDENT_SERIAL") || udev.get("ID_SERIAL_SHORT") ||
+          udev.get("ID_SERIAL") || "",
+        revision: udev.get("ID_REVISION") ?? "",
+        rotational: rot === "1" ? "1" : "0",
+      });
       for (let i = 0; i < d.fields.length && i < DISK_FIELDS.length; i++) {
         const [name, help, type, scale] = DISK_FIELDS[i]!;
         out.add(`node_disk_${name}`, help, type, d.fields[i]! * scale, { device: d.device });
       }
-    }
+      const fsType = udev.get("ID_FS_TYPE");
+      if (fsType) {
+        out.add("node_disk_filesystem_info", "Info about disk filesystem.", "gauge", 1, {
+          device: d.device,
+          type: fsType,
+          usage: udev.get("ID_FS_USAGE") ?? "",
+          uuid: udev.get("ID_FS_UUID") ?? "",
+          version: udev.get("ID_FS_VERSION") ?? "",
+        });
+      }
+    }));
   }
 
   async #netdev(out: Exposition): Promise<void> {
@@ -649,6 +674,17 @@ export class HostCollector {
     );
     g("tai_offset_seconds", "International Atomic Time (TAI) offset.", t.tai);
   }
+}
+
+/** The `E:KEY=value` device properties of a udev database file (/run/udev/data/b<maj>:<min>). */
+function parseUdevProperties(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of text.split("\n")) {
+    if (!line.startsWith("E:")) continue;
+    const eq = line.indexOf("=");
+    if (eq > 2) out.set(line.slice(2, eq), line.slice(eq + 1));
+  }
+  return out;
 }
 
 /** Keeps each CPU counter from stepping back, unless it dropped by more than a few seconds. */

@@ -142,6 +142,23 @@ Deno.test("HostCollector on an x86 box writes node_exporter's names, labels and 
   assert.equal(m.get('node_disk_flush_requests_total{device="sda"}'), undefined);
   assert.equal(m.get('node_disk_discards_completed_total{device="sda"}'), 0);
   assert.equal(m.types.get("node_disk_io_now"), "gauge");
+  // node_disk_info from udev's database and sysfs; filesystem info from udev.
+  assert.equal(
+    m.get(
+      'node_disk_info{device="nvme0n1",major="259",minor="0",model="Samsung SSD 980 1TB",' +
+        'path="pci-0000:3d:00.0-nvme-1",revision="3B4QFXO7",rotational="0",' +
+        'serial="S64ANS0T123456",wwn="eui.002538b111111111"}',
+    ),
+    1,
+  );
+  assert.equal(m.get('node_disk_info{device="sda",major="8",minor="0",rotational="1"}'), 1);
+  assert.equal(
+    m.get(
+      'node_disk_filesystem_info{device="dm-0",type="ext4",usage="filesystem",' +
+        'uuid="0a1b2c3d-aaaa-bbbb-cccc-111122223333",version="1.0"}',
+    ),
+    1,
+  );
 
   // netdev: every device (no default exclusion), rx_nohandler from sysfs.
   assert.equal(m.get('node_network_receive_bytes_total{device="enp3s0"}'), 987654321);

@@ -25,6 +25,8 @@ Deno.test({
       `${dir}/perch.yml`,
       `self_scrape:
   enabled: false
+host_metrics:
+  enabled: false
 global:
   external_labels: { site: edge1 }
 remote_write:
