@@ -8,19 +8,22 @@
  */
 import type { Exposition } from "./exposition.ts";
 
-/** Reads a small sysfs file; undefined when it cannot be read. */
-async function readValue(path: string): Promise<string | undefined> {
+/**
+ * Reads a small sysfs file; undefined when it cannot be read. Reads are
+ * synchronous: sysfs attributes are produced in memory (see collector.ts).
+ */
+function readValue(path: string): string | undefined {
   try {
-    return (await Deno.readTextFile(path)).replace(/\n+$/, "");
+    return Deno.readTextFileSync(path).replace(/\n+$/, "");
   } catch {
     return undefined;
   }
 }
 
-async function listDir(path: string, max: number): Promise<string[] | undefined> {
+function listDir(path: string, max: number): string[] | undefined {
   const out: string[] = [];
   try {
-    for await (const e of Deno.readDir(path)) {
+    for (const e of Deno.readDirSync(path)) {
       out.push(e.name);
       if (out.length >= max) break;
     }
@@ -70,68 +73,68 @@ export function explodeSensorFile(
 /** Sensor (`temp1`) → property (`input`, `crit`, `label`, `""`) → raw text. */
 type SensorData = Map<string, Map<string, string>>;
 
-async function collectSensorFiles(dir: string, data: SensorData, max: number): Promise<void> {
-  const names = await listDir(dir, max);
+function collectSensorFiles(dir: string, data: SensorData, max: number): void {
+  const names = listDir(dir, max);
   if (!names) return;
-  await Promise.all(names.map(async (name) => {
+  names.forEach((name) => {
     const e = explodeSensorFile(name);
     if (!e || !SENSOR_TYPES.has(e.type)) return;
-    const v = await readValue(`${dir}/${name}`);
+    const v = readValue(`${dir}/${name}`);
     if (v === undefined) return;
     const sensor = `${e.type}${e.num}`;
     let m = data.get(sensor);
     if (!m) data.set(sensor, m = new Map());
     m.set(e.prop, v);
-  }));
+  });
 }
 
-async function realPath(p: string): Promise<string | undefined> {
+function realPath(p: string): string | undefined {
   try {
-    return await Deno.realPath(p);
+    return Deno.realPathSync(p);
   } catch {
     return undefined;
   }
 }
 
 /** The chip label: `<bus>_<device>` of the device link, else the `name` file, else `hwmonN`. */
-async function hwmonBaseName(dir: string): Promise<string | undefined> {
-  const dev = await realPath(`${dir}/device`);
+function hwmonBaseName(dir: string): string | undefined {
+  const dev = realPath(`${dir}/device`);
   if (dev !== undefined) {
     const devName = cleanName(baseName(dev));
     const devType = cleanName(baseName(dev.slice(0, dev.lastIndexOf("/"))));
     if (devType !== "" && devName !== "") return `${devType}_${devName}`;
     if (devName !== "") return devName;
   }
-  const name = await readValue(`${dir}/name`);
+  const name = readValue(`${dir}/name`);
   if (name) {
     const c = cleanName(name);
     if (c !== "") return c;
   }
-  const real = await realPath(dir);
+  const real = realPath(dir);
   const c = real === undefined ? "" : cleanName(baseName(real));
   return c === "" ? undefined : c;
 }
 
 /** Writes node_hwmon_* for every chip under `<sys>/class/hwmon`; false when there is none. */
-export async function collectHwmon(
+export function collectHwmon(
   sys: string,
   out: Exposition,
   maxEntries: number,
-): Promise<boolean> {
+): boolean {
   const root = `${sys}/class/hwmon`;
-  const entries = await listDir(root, maxEntries);
+  const entries = listDir(root, maxEntries);
   if (entries === undefined) return false;
   const chips: { dir: string; base: string; nameFile: string }[] = [];
   for (const e of entries) {
     const dir = `${root}/${e}`;
     try {
-      if (!(await Deno.stat(dir)).isDirectory) continue;
+      if (!(Deno.statSync(dir)).isDirectory) continue;
     } catch {
       continue;
     }
-    const base = await hwmonBaseName(dir);
+    const base = hwmonBaseName(dir);
     if (base === undefined) continue;
-    chips.push({ dir, base, nameFile: (await readValue(`${dir}/name`))?.trim() ?? "" });
+    chips.push({ dir, base, nameFile: readValue(`${dir}/name`)?.trim() ?? "" });
   }
   // Several hwmon nodes of one device get the same base name: tell them apart
   // by the `name` file when that differs, else by the hwmonN directory.
@@ -145,23 +148,23 @@ export async function collectHwmon(
       }
       chip = `${c.base}_${suffix}`;
     }
-    await writeChip(c.dir, chip, c.nameFile, out, maxEntries);
+    writeChip(c.dir, chip, c.nameFile, out, maxEntries);
   }
   return true;
 }
 
-async function writeChip(
+function writeChip(
   dir: string,
   chip: string,
   nameFile: string,
   out: Exposition,
   max: number,
-): Promise<void> {
+): void {
   const data: SensorData = new Map();
-  await collectSensorFiles(dir, data, max);
+  collectSensorFiles(dir, data, max);
   try {
-    if ((await Deno.stat(`${dir}/device`)).isDirectory) {
-      await collectSensorFiles(`${dir}/device`, data, max);
+    if ((Deno.statSync(`${dir}/device`)).isDirectory) {
+      collectSensorFiles(`${dir}/device`, data, max);
     }
   } catch {
     // No device directory.
@@ -323,18 +326,18 @@ function writeSensor(
  * Writes node_thermal_zone_temp and node_cooling_device_{cur,max}_state from
  * `<sys>/class/thermal`; false when the directory is missing.
  */
-export async function collectThermal(
+export function collectThermal(
   sys: string,
   out: Exposition,
   maxEntries: number,
-): Promise<boolean> {
+): boolean {
   const root = `${sys}/class/thermal`;
-  const entries = await listDir(root, maxEntries);
+  const entries = listDir(root, maxEntries);
   if (entries === undefined) return false;
-  await Promise.all(entries.map(async (e) => {
+  entries.forEach((e) => {
     const dir = `${root}/${e}`;
     if (e.startsWith("thermal_zone")) {
-      const [type, temp] = await Promise.all([readValue(`${dir}/type`), readValue(`${dir}/temp`)]);
+      const [type, temp] = [readValue(`${dir}/type`), readValue(`${dir}/temp`)];
       const t = Number(temp);
       if (type === undefined || temp === undefined || temp === "" || !Number.isFinite(t)) return;
       out.add("node_thermal_zone_temp", "Zone temperature in Celsius", "gauge", t / 1000, {
@@ -342,11 +345,11 @@ export async function collectThermal(
         type,
       });
     } else if (e.startsWith("cooling_device")) {
-      const [type, cur, max] = await Promise.all([
+      const [type, cur, max] = [
         readValue(`${dir}/type`),
         readValue(`${dir}/cur_state`),
         readValue(`${dir}/max_state`),
-      ]);
+      ];
       if (type === undefined) return;
       const labels = { name: e.slice("cooling_device".length), type };
       const c = Number(cur), m = Number(max);
@@ -369,6 +372,6 @@ export async function collectThermal(
         );
       }
     }
-  }));
+  });
   return true;
 }
