@@ -928,6 +928,7 @@ export class DB implements Appender, Querier {
     maxT: number,
     func?: string,
     onRead?: (samples: number) => void,
+    attempt = 0,
   ): Promise<Map<number, Samples>> {
     const seqs = [...this.#blocks.keys()].sort((a, b) => a - b);
     const slices: (BlockSlice | Map<number, Samples>)[] = [];
@@ -950,6 +951,13 @@ export class DB implements Appender, Querier {
         }
         throw e;
       }
+    }
+    // A flush, compaction or tier that finished while blocks were loading
+    // moved samples out of the head (or out of blocks read) into a block this
+    // read did not list: read again, or those samples would be missing (remote
+    // write would skip them for good).
+    if (attempt < 8 && !sameKeys(this.#blocks, seqs)) {
+      return this.#read(refs, minT, maxT, func, onRead, attempt + 1);
     }
     const frozen = this.#frozen.filter((f) => {
       const lo = f.window * this.#range;
@@ -1530,4 +1538,11 @@ export class DB implements Appender, Querier {
     this.#blocks.clear();
     if (this.#ownKv) this.#kv.close();
   }
+}
+
+/** Whether `m` has exactly the keys in `keys`. */
+function sameKeys(m: ReadonlyMap<number, unknown>, keys: readonly number[]): boolean {
+  if (m.size !== keys.length) return false;
+  for (const k of keys) if (!m.has(k)) return false;
+  return true;
 }
