@@ -70,6 +70,9 @@ export const FS_TYPES_EXCLUDE =
 /** node_exporter's default `--collector.diskstats.device-exclude` (partitions, ram, loop). */
 export const DISK_DEVICES_EXCLUDE = /^(z?ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$/;
 
+/** node_exporter's default `--collector.vmstat.fields`. */
+const VMSTAT_FIELDS = /^(oom_kill|pgpg|pswp|pg.*fault).*/;
+
 const CPU_MODES = ["user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal"] as const;
 /** A CPU counter that drops by more than this is taken as a reset (CPU hotplug). */
 const CPU_JUMP_BACK_SECONDS = 3;
@@ -246,6 +249,8 @@ export class HostCollector {
       ["loadavg", () => this.#loadavg(out)],
       ["diskstats", () => this.#diskstats(out)],
       ["netdev", () => this.#netdev(out)],
+      ["netclass", () => this.#netclass(out)],
+      ["vmstat", () => this.#vmstat(out)],
       ["filesystem", () => this.#filesystem(out)],
       ["hwmon", () => {
         if (!collectHwmon(this.#sys, out, this.#max)) throw new NoDataError("no hwmon");
@@ -420,6 +425,103 @@ export class HostCollector {
         });
       }
     });
+  }
+
+  #netclass(out: Exposition): void {
+    const root = `${this.#sys}/class/net`;
+    const devs: string[] = [];
+    for (const e of Deno.readDirSync(root)) {
+      // Interfaces are links to device directories; skip files (bonding_masters).
+      try {
+        if (Deno.statSync(`${root}/${e.name}`).isDirectory) devs.push(e.name);
+      } catch {
+        continue;
+      }
+      if (devs.length >= this.#max) break;
+    }
+    for (const device of devs.sort()) {
+      const dir = `${root}/${device}`;
+      // Attributes a driver does not support fail to read (EINVAL): left out.
+      const read = (f: string) => readOptional(`${dir}/${f}`);
+      const num = (f: string) => {
+        const t = read(f);
+        if (t === undefined || t === "") return undefined;
+        const v = Number(t); // Also parses the hex of dev_id and flags.
+        return Number.isFinite(v) ? v : undefined;
+      };
+      const operstate = read("operstate") ?? "";
+      out.add(
+        "node_network_up",
+        "Value is 1 if operstate is 'up', 0 otherwise.",
+        "gauge",
+        operstate === "up" ? 1 : 0,
+        { device },
+      );
+      const flags = num("flags");
+      out.add(
+        "node_network_info",
+        "Non-numeric data from /sys/class/net/<iface>, value is always 1.",
+        "gauge",
+        1,
+        {
+          device,
+          address: read("address") ?? "",
+          broadcast: read("broadcast") ?? "",
+          duplex: read("duplex") ?? "",
+          operstate,
+          adminstate: flags === undefined ? "unknown" : (flags & 1) === 1 ? "up" : "down",
+          ifalias: read("ifalias") ?? "",
+        },
+      );
+      const fields: [string, string, "gauge" | "counter"][] = [
+        ["addr_assign_type", "address_assign_type", "gauge"],
+        ["carrier", "carrier", "gauge"],
+        ["carrier_changes", "carrier_changes_total", "counter"],
+        ["carrier_up_count", "carrier_up_changes_total", "counter"],
+        ["carrier_down_count", "carrier_down_changes_total", "counter"],
+        ["dev_id", "device_id", "gauge"],
+        ["dormant", "dormant", "gauge"],
+        ["flags", "flags", "gauge"],
+        ["ifindex", "iface_id", "gauge"],
+        ["iflink", "iface_link", "gauge"],
+        ["link_mode", "iface_link_mode", "gauge"],
+        ["mtu", "mtu_bytes", "gauge"],
+        ["name_assign_type", "name_assign_type", "gauge"],
+        ["netdev_group", "net_dev_group", "gauge"],
+        ["tx_queue_len", "transmit_queue_length", "gauge"],
+        ["type", "protocol_type", "gauge"],
+      ];
+      for (const [file, name, type] of fields) {
+        const v = num(file);
+        if (v !== undefined) {
+          out.add(`node_network_${name}`, `Network device property: ${name}`, type, v, { device });
+        }
+      }
+      // Mbit/s → bytes/s; an unknown speed (-1) is written as node_exporter does.
+      const speed = num("speed");
+      if (speed !== undefined) {
+        out.add(
+          "node_network_speed_bytes",
+          "Network device property: speed_bytes",
+          "gauge",
+          Math.trunc(speed * 1e6 / 8),
+          { device },
+        );
+      }
+    }
+  }
+
+  #vmstat(out: Exposition): void {
+    const text = readText(`${this.#proc}/vmstat`);
+    for (const line of text.split("\n")) {
+      const sp = line.indexOf(" ");
+      if (sp <= 0) continue;
+      const key = line.slice(0, sp);
+      if (!VMSTAT_FIELDS.test(key)) continue;
+      const v = Number(line.slice(sp + 1));
+      if (!Number.isFinite(v)) continue;
+      out.add(`node_vmstat_${key}`, `/proc/vmstat information field ${key}.`, "untyped", v);
+    }
   }
 
   async #filesystem(out: Exposition): Promise<void> {

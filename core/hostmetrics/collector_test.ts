@@ -171,6 +171,42 @@ Deno.test("HostCollector on an x86 box writes node_exporter's names, labels and 
   assert.equal(m.get('node_network_receive_nohandler_total{device="wlp2s0"}'), undefined);
   assert.equal(m.get('node_network_receive_packets_total{device="lo"}'), 2048);
 
+  // netclass: sysfs attributes per interface; unreadable ones left out.
+  assert.deepEqual(m.keysOf("node_network_up"), [
+    'node_network_up{device="enp3s0"}',
+    'node_network_up{device="lo"}',
+    'node_network_up{device="wlp2s0"}',
+  ]);
+  assert.equal(m.get('node_network_up{device="enp3s0"}'), 1);
+  assert.equal(m.get('node_network_up{device="lo"}'), 0);
+  assert.equal(
+    m.get(
+      'node_network_info{address="00:d8:61:12:34:56",adminstate="up",broadcast="ff:ff:ff:ff:ff:ff",' +
+        'device="enp3s0",duplex="full",ifalias="uplink",operstate="up"}',
+    ),
+    1,
+  );
+  assert.equal(m.get('node_network_speed_bytes{device="enp3s0"}'), 125_000_000);
+  assert.equal(m.get('node_network_speed_bytes{device="lo"}'), undefined);
+  assert.equal(m.get('node_network_mtu_bytes{device="lo"}'), 65536);
+  assert.equal(m.get('node_network_flags{device="enp3s0"}'), 0x1003);
+  assert.equal(m.get('node_network_carrier_changes_total{device="enp3s0"}'), 4);
+  assert.equal(m.types.get("node_network_carrier_changes_total"), "counter");
+  assert.equal(m.get('node_network_protocol_type{device="lo"}'), 772);
+
+  // vmstat: node_exporter's default field set, untyped.
+  assert.deepEqual([...m.names].filter((n) => n.startsWith("node_vmstat_")).sort(), [
+    "node_vmstat_oom_kill",
+    "node_vmstat_pgfault",
+    "node_vmstat_pgmajfault",
+    "node_vmstat_pgpgin",
+    "node_vmstat_pgpgout",
+    "node_vmstat_pswpin",
+    "node_vmstat_pswpout",
+  ]);
+  assert.equal(m.get("node_vmstat_oom_kill"), 1);
+  assert.equal(m.types.get("node_vmstat_pgfault"), "untyped");
+
   // filesystem: default mount point and fs type exclusions, one series per
   // device/mountpoint/fstype, `\040` decoded, read-only flag, statfs × bsize.
   assert.deepEqual(m.keysOf("node_filesystem_size_bytes"), [
@@ -268,7 +304,7 @@ Deno.test("HostCollector on an x86 box writes node_exporter's names, labels and 
 
   // Every sub-collector reported success.
   for (const k of m.keysOf("node_scrape_collector_success")) assert.equal(m.get(k), 1, k);
-  assert.equal(m.keysOf("node_scrape_collector_success").length, 15);
+  assert.equal(m.keysOf("node_scrape_collector_success").length, 17);
   assert.deepEqual(c.lastStats.failed, []);
 });
 

@@ -10,7 +10,7 @@
 import { escapeLabelValue, formatValue } from "../selfmon/registry.ts";
 
 /** The metric types the host collector writes. */
-export type FamilyType = "counter" | "gauge";
+export type FamilyType = "counter" | "gauge" | "untyped";
 
 interface FamilyBuf {
   readonly help: string;

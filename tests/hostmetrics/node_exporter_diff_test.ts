@@ -20,6 +20,8 @@ const COLLECTORS = [
   "loadavg",
   "diskstats",
   "netdev",
+  "netclass",
+  "vmstat",
   "filesystem",
   "hwmon",
   "thermal_zone",
@@ -66,6 +68,10 @@ const EXACT = new Set([
   "node_timex_tai_offset_seconds",
   "node_timex_loop_time_constant",
   "node_scrape_collector_success",
+  "node_network_up",
+  "node_network_mtu_bytes",
+  "node_network_speed_bytes",
+  "node_network_flags",
   "node_thermal_zone_temp_max",
 ]);
 
@@ -81,6 +87,7 @@ function slack(name: string): number {
     [/^node_timex_/, 2],
     [/^node_disk_io_now$/, 64],
     [/^node_hwmon_|^node_thermal_zone_temp$/, 5],
+    [/^node_vmstat_/, 1_000_000],
     [/_seconds_total$/, 60],
     [/_bytes_total$/, 256 * 2 ** 20],
     [/_bytes$/, 1 * 2 ** 30],
@@ -91,7 +98,10 @@ function slack(name: string): number {
 }
 
 /** Labels added to node_exporter after 1.5 (Debian's version): left out of the comparison. */
-const NEWER_LABELS: Record<string, string[]> = { node_disk_info: ["rotational"] };
+const NEWER_LABELS: Record<string, string[]> = {
+  node_disk_info: ["rotational"],
+  node_network_info: ["adminstate"],
+};
 
 type Series = Map<string, number>; // label set (JSON, sorted, no job/instance) → value
 
