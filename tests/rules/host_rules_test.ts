@@ -72,10 +72,12 @@ async function firingAfter(
       await h.clock.advance(M / 2);
     }
     return [
-      ...new Set(h.manager.alerts().filter((a) => a.state === "firing").map((a) => {
-        const name = a.labels.alertname!;
-        return a.labels.mountpoint ? `${name} ${a.labels.mountpoint}` : name;
-      })),
+      ...new Set(
+        h.manager.alerts().filter((a) => a.state === "firing").map((a) => {
+          const name = a.labels.alertname!;
+          return a.labels.mountpoint ? `${name} ${a.labels.mountpoint}` : name;
+        }),
+      ),
     ].sort();
   } finally {
     await h.close();
