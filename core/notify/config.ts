@@ -99,7 +99,41 @@ export interface SlackConfig extends ChannelBase {
   readonly fallback: string;
   readonly iconEmoji: string;
   readonly iconUrl: string;
+  readonly footer: string;
+  readonly callbackId: string;
+  readonly imageUrl: string;
+  readonly thumbUrl: string;
+  readonly linkNames: boolean;
+  /** Attachment fields that take Markdown. @default fallback, pretext, text */
+  readonly mrkdwnIn: readonly string[];
+  /** Attachment fields (title and value are templates). */
+  readonly fields: readonly SlackField[];
+  /** Message buttons (string values are templates). */
+  readonly actions: readonly SlackAction[];
   readonly http: HttpConfig;
+}
+
+/** `slack_configs[].fields[]`; `short` defaults to the config's `short_fields`. */
+export interface SlackField {
+  readonly title: string;
+  readonly value: string;
+  readonly short: boolean;
+}
+
+/** `slack_configs[].actions[]`, as Alertmanager takes them. */
+export interface SlackAction {
+  readonly type: string;
+  readonly text: string;
+  readonly url?: string;
+  readonly style?: string;
+  readonly name?: string;
+  readonly value?: string;
+  readonly confirm?: {
+    readonly text: string;
+    readonly title?: string;
+    readonly ok_text?: string;
+    readonly dismiss_text?: string;
+  };
 }
 
 /** `pagerduty_configs[]` (Events API v2). */
@@ -116,6 +150,13 @@ export interface PagerDutyConfig extends ChannelBase {
   readonly component: string;
   readonly group: string;
   readonly details: Readonly<Record<string, string>>;
+  /** Images and links on the incident (string values are templates). */
+  readonly images: readonly {
+    readonly src?: string;
+    readonly alt?: string;
+    readonly href?: string;
+  }[];
+  readonly links: readonly { readonly href?: string; readonly text?: string }[];
   readonly http: HttpConfig;
 }
 
@@ -299,7 +340,7 @@ const slackSchema = z.strictObject({
   title_link: str.optional(),
   pretext: str.optional(),
   text: str.optional(),
-  fields: z.array(z.record(z.string(), z.unknown())).optional(),
+  fields: z.array(z.strictObject({ title: str, value: str, short: bool.optional() })).optional(),
   short_fields: bool.optional(),
   footer: str.optional(),
   fallback: str.optional(),
@@ -310,7 +351,20 @@ const slackSchema = z.strictObject({
   thumb_url: str.optional(),
   link_names: bool.optional(),
   mrkdwn_in: z.array(str).optional(),
-  actions: z.array(z.record(z.string(), z.unknown())).optional(),
+  actions: z.array(z.strictObject({
+    type: str.min(1, "must not be empty"),
+    text: str.min(1, "must not be empty"),
+    url: str.optional(),
+    style: str.optional(),
+    name: str.optional(),
+    value: str.optional(),
+    confirm: z.strictObject({
+      text: str,
+      title: str.optional(),
+      ok_text: str.optional(),
+      dismiss_text: str.optional(),
+    }).optional(),
+  })).optional(),
   http_config: httpConfigSchema,
 });
 
@@ -330,8 +384,10 @@ const pagerdutySchema = z.strictObject({
   component: str.optional(),
   group: str.optional(),
   details: strMap.optional(),
-  images: z.array(z.record(z.string(), z.unknown())).optional(),
-  links: z.array(z.record(z.string(), z.unknown())).optional(),
+  images: z.array(
+    z.strictObject({ src: str.optional(), alt: str.optional(), href: str.optional() }),
+  ).optional(),
+  links: z.array(z.strictObject({ href: str.optional(), text: str.optional() })).optional(),
   http_config: httpConfigSchema,
 });
 
@@ -660,17 +716,18 @@ export function parseNotifyConfig(
         const v = c[f];
         if (v) tpl(`${p}.${f}`, v);
       }
-      ignored(p, c, [
-        "fields",
-        "short_fields",
-        "footer",
-        "callback_id",
-        "image_url",
-        "thumb_url",
-        "link_names",
-        "mrkdwn_in",
-        "actions",
-      ]);
+      const more = [c.footer, c.image_url, c.thumb_url, c.callback_id];
+      for (const v of more) if (v) tpl(p, v);
+      c.fields?.forEach((f, k) => {
+        tpl(`${p}.fields[${k}].title`, f.title);
+        tpl(`${p}.fields[${k}].value`, f.value);
+      });
+      c.actions?.forEach((a, k) => {
+        for (const v of [a.text, a.url, a.style, a.name, a.value]) {
+          if (v) tpl(`${p}.actions[${k}]`, v);
+        }
+        if (!a.url && !a.name) errors.push(`${at}.${p}.actions[${k}]: needs url or name`);
+      });
       const apiUrl = secret(c.api_url, c.api_url_file, `${at}.${p}.api_url_file`) ??
         secret(g.slack_api_url, g.slack_api_url_file, "global.slack_api_url_file");
       if (!apiUrl) {
@@ -691,6 +748,18 @@ export function parseNotifyConfig(
         fallback: c.fallback ?? '{{ template "slack.default.title" . }}',
         iconEmoji: c.icon_emoji ?? "",
         iconUrl: c.icon_url ?? "",
+        footer: c.footer ?? "",
+        callbackId: c.callback_id ?? "",
+        imageUrl: c.image_url ?? "",
+        thumbUrl: c.thumb_url ?? "",
+        linkNames: c.link_names ?? false,
+        mrkdwnIn: c.mrkdwn_in ?? ["fallback", "pretext", "text"],
+        fields: (c.fields ?? []).map((f) => ({
+          title: f.title,
+          value: f.value,
+          short: f.short ?? c.short_fields ?? false,
+        })),
+        actions: c.actions ?? [],
         http: http(c.http_config, `${at}.${p}`),
       });
     });
@@ -700,7 +769,6 @@ export function parseNotifyConfig(
         const v = c[f];
         if (v) tpl(`${p}.${f}`, v);
       }
-      ignored(p, c, ["images", "links"]);
       const routingKey = secret(c.routing_key, c.routing_key_file, `${at}.${p}.routing_key_file`);
       if (!routingKey) {
         if (c.service_key !== undefined || c.service_key_file !== undefined) {
@@ -731,6 +799,8 @@ export function parseNotifyConfig(
           num_firing: "{{ .Alerts.Firing | len }}",
           num_resolved: "{{ .Alerts.Resolved | len }}",
         },
+        images: c.images ?? [],
+        links: c.links ?? [],
         http: http(c.http_config, `${at}.${p}`),
       });
     });

@@ -156,7 +156,7 @@ Deno.test("parseNotifyConfig() applies Alertmanager's global defaults, reads *_f
     receivers: [{
       name: "r",
       email_configs: [{ to: "ops@example.com" }],
-      slack_configs: [{ api_url_file: "/s/slack", footer: "f", actions: [{ type: "button" }] }],
+      slack_configs: [{ api_url_file: "/s/slack", footer: "f" }],
       pagerduty_configs: [{ routing_key: "k" }, { service_key: "v1" }],
       webhook_configs: [{ url: "http://hook.test/", http_config: { proxy_url: "http://p:3128" } }],
       opsgenie_configs: [{ api_key: "x" }],
@@ -179,20 +179,27 @@ Deno.test("parseNotifyConfig() applies Alertmanager's global defaults, reads *_f
   assert.ok(r.config.timeIntervals.has("night"));
   const w = r.warnings.join("\n");
   assert.match(w, /^templates: Perch does not load Alertmanager template files/m);
-  assert.match(w, /slack_configs\[0\]: footer, actions not supported by Perch; ignored/);
   assert.match(w, /pagerduty_configs\[1\]\.service_key: Events API v1 is not supported/);
   assert.match(w, /webhook_configs\[0\]\.http_config: proxy_url not supported/);
   assert.match(w, /opsgenie_configs: Perch cannot send to OpsGenie; this channel is ignored/);
 
   const missing = parseNotifyConfig({
     route: { receiver: "r" },
-    receivers: [{ name: "r", email_configs: [{ to: "a@b" }], slack_configs: [{}] }],
+    receivers: [{
+      name: "r",
+      email_configs: [{ to: "a@b" }],
+      slack_configs: [{}, {
+        api_url: "https://hooks.slack.test/x",
+        actions: [{ type: "button", text: "go" }],
+      }],
+    }],
   });
   assert.ok("errors" in missing);
   assert.deepEqual(missing.errors, [
     "receivers[0].email_configs[0].from: required (or global.smtp_from)",
     "receivers[0].email_configs[0].smarthost: required (or global.smtp_smarthost)",
     "receivers[0].slack_configs[0].api_url: required (or api_url_file, global.slack_api_url)",
+    "receivers[0].slack_configs[1].actions[0]: needs url or name",
   ]);
   const unreadable = parseNotifyConfig({
     route: { receiver: "r" },

@@ -53,6 +53,17 @@ Deno.test("Slack receiver gets an incoming-webhook message in the documented sha
           send_resolved: true,
           title: "{{ .CommonLabels.alertname }} is {{ .Status }}",
           text: "{{ range .Alerts }}{{ .Labels.instance }}: {{ .Annotations.summary }}\n{{ end }}",
+          footer: "perch",
+          link_names: true,
+          short_fields: true,
+          mrkdwn_in: ["text"],
+          fields: [{ title: "Instance", value: "{{ .CommonLabels.instance }}" }],
+          actions: [{
+            type: "button",
+            text: "Runbook for {{ .CommonLabels.alertname }}",
+            url: "https://runbooks.test/{{ .CommonLabels.alertname }}",
+            style: "primary",
+          }],
         }],
       }],
     });
@@ -78,6 +89,18 @@ Deno.test("Slack receiver gets an incoming-webhook message in the documented sha
     assert.equal(msg.attachments[0]!.text, "h1: no power\n");
     assert.equal(msg.attachments[0]!.color, "danger");
     assert.ok(msg.attachments[0]!.fallback.length > 0);
+    // Alertmanager's other Slack fields, rendered.
+    const att = msg.attachments[0] as unknown as Record<string, unknown>;
+    assert.equal(att.footer, "perch");
+    assert.deepEqual(att.mrkdwn_in, ["text"]);
+    assert.deepEqual(att.fields, [{ title: "Instance", value: "h1", short: true }]);
+    assert.deepEqual(att.actions, [{
+      type: "button",
+      text: "Runbook for HostDown",
+      url: "https://runbooks.test/HostDown",
+      style: "primary",
+    }]);
+    assert.equal((msg as unknown as Record<string, unknown>).link_names, true);
   } finally {
     await rx.close();
   }
@@ -128,6 +151,8 @@ Deno.test("PagerDuty receiver gets Events API v2 trigger then resolve with one d
           url: `${rx.url}/v2/enqueue`,
           severity:
             '{{ if eq .CommonLabels.severity "critical" }}critical{{ else }}warning{{ end }}',
+          links: [{ href: "https://runbooks.test/{{ .CommonLabels.alertname }}", text: "runbook" }],
+          images: [{ src: "https://img.test/disk.png", alt: "disk" }],
         }],
       }],
     });
@@ -146,6 +171,8 @@ Deno.test("PagerDuty receiver gets Events API v2 trigger then resolve with one d
     assert.ok(trig!.payload.summary.length > 0 && trig!.payload.summary.length <= 1024);
     assert.equal(typeof trig!.payload.source, "string");
     assert.ok(!Number.isNaN(Date.parse(trig!.payload.timestamp)));
+    assert.deepEqual(trig!.links, [{ href: "https://runbooks.test/DiskFull", text: "runbook" }]);
+    assert.deepEqual(trig!.images, [{ src: "https://img.test/disk.png", alt: "disk", href: "" }]);
     assert.equal(res!.event_action, "resolve");
     assert.equal(res!.dedup_key, trig!.dedup_key);
   } finally {

@@ -56,6 +56,17 @@ export function pagerdutyPayload(
     if (c.component) payload.component = r(c.component, "component");
     if (c.group) payload.group = r(c.group, "group");
     body.payload = payload;
+    const images = c.images.map((im, i) => ({
+      src: r(im.src ?? "", `images[${i}].src`),
+      alt: r(im.alt ?? "", `images[${i}].alt`),
+      href: r(im.href ?? "", `images[${i}].href`),
+    })).filter((im) => im.src !== "");
+    if (images.length > 0) body.images = images;
+    const links = c.links.map((l, i) => ({
+      href: r(l.href ?? "", `links[${i}].href`),
+      text: r(l.text ?? "", `links[${i}].text`),
+    })).filter((l) => l.href !== "");
+    if (links.length > 0) body.links = links;
     body.client = r(c.client, "client", "Perch");
     const clientUrl = r(c.clientUrl, "client_url");
     if (clientUrl) body.client_url = clientUrl;

@@ -27,10 +27,33 @@ export function slackPayload(
     text: r(c.text, "text", fallbackText),
     fallback: r(c.fallback, "fallback", fallbackText),
     color: r(c.color, "color", n.status === "firing" ? "danger" : "good"),
-    mrkdwn_in: ["fallback", "pretext", "text"],
+    footer: r(c.footer, "footer"),
+    callback_id: r(c.callbackId, "callback_id"),
+    image_url: r(c.imageUrl, "image_url"),
+    thumb_url: r(c.thumbUrl, "thumb_url"),
+    mrkdwn_in: c.mrkdwnIn,
   };
   for (const k of Object.keys(attachment)) if (attachment[k] === "") delete attachment[k];
+  if (c.fields.length > 0) {
+    attachment.fields = c.fields.map((f, i) => ({
+      title: r(f.title, `fields[${i}].title`),
+      value: r(f.value, `fields[${i}].value`),
+      short: f.short,
+    }));
+  }
+  if (c.actions.length > 0) {
+    attachment.actions = c.actions.map((a, i) => {
+      const out: Record<string, unknown> = { type: a.type, text: r(a.text, `actions[${i}].text`) };
+      for (const k of ["url", "style", "name", "value"] as const) {
+        const v = a[k];
+        if (v) out[k] = r(v, `actions[${i}].${k}`);
+      }
+      if (a.confirm) out.confirm = { ...a.confirm };
+      return out;
+    });
+  }
   const msg: Record<string, unknown> = { attachments: [attachment] };
+  if (c.linkNames) msg.link_names = true;
   if (c.channel) msg.channel = c.channel;
   if (c.username) msg.username = c.username;
   if (c.iconEmoji) msg.icon_emoji = c.iconEmoji;
