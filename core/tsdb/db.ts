@@ -256,6 +256,10 @@ function blockKey(seq: number): Deno.KvKey {
 function flushedKey(window: number): Deno.KvKey {
   return [KV_PREFIX, "flushed", window];
 }
+/** Block `seq` was merged into another (compaction, tier rewrite): never adopt it again. */
+function replacedKey(seq: number): Deno.KvKey {
+  return [KV_PREFIX, "replaced", seq];
+}
 
 const noopLogger: Logger = () => {};
 
@@ -522,10 +526,29 @@ export class DB implements Appender, Querier {
       }
     } catch { /* no quarantine yet */ }
     onDisk.sort((a, b) => a - b);
+    // Inputs of a compaction or tier rewrite that a crash left behind after
+    // the output was recorded: serving them again would count their data twice.
+    const replaced = new Map<number, number>();
+    for await (const e of this.#kv.list<number>({ prefix: [KV_PREFIX, "replaced"] })) {
+      replaced.set(e.key[2] as number, e.value);
+    }
+    const present = new Set(onDisk);
+    const stale: Deno.KvKey[] = [];
+    for (const [seq] of replaced) if (!present.has(seq)) stale.push(replacedKey(seq));
+    if (stale.length) await commitBatched(this.#kv, stale.map((key) => ({ key, size: 64 })));
     const adopt: Deno.AtomicOperation = this.#kv.atomic();
     let adopted = 0;
     for (const seq of onDisk) {
       if (seq >= this.#nextSeq) this.#nextSeq = seq + 1;
+      const by = replaced.get(seq);
+      if (!known.has(seq) && by !== undefined && (known.has(by) || present.has(by))) {
+        await Deno.remove(joinPath(this.#blocksDir, blockFileName(seq))).catch(() => {});
+        this.#log("info", "removed a block already merged into another", {
+          block: blockFileName(seq),
+          into: blockFileName(by),
+        });
+        continue;
+      }
       try {
         const r = await BlockReader.open(this.#blocksDir, seq);
         this.#blocks.set(seq, r);
@@ -1293,6 +1316,7 @@ export class DB implements Appender, Querier {
         .set(blockKey(seq), { minT: meta.minT, maxT: meta.maxT, level: meta.level })
         .delete(blockKey(meta0.seq));
       for (const t of into) op = op.delete(blockKey(t.meta.seq));
+      for (const x of [meta0.seq, ...into.map((t) => t.meta.seq)]) op = op.set(replacedKey(x), seq);
       await op.commit();
       await this.#markDeleted(meta0.seq);
       for (const t of into) await this.#markDeleted(t.meta.seq);
@@ -1333,7 +1357,7 @@ export class DB implements Appender, Querier {
         maxT: meta.maxT,
         level: meta.level,
       });
-      for (const s of plan.inputs) op = op.delete(blockKey(s));
+      for (const s of plan.inputs) op = op.delete(blockKey(s)).set(replacedKey(s), seq);
       this.#blocks.set(seq, r);
       await op.commit();
       for (const s of plan.inputs) await this.#markDeleted(s);

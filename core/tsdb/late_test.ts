@@ -152,6 +152,7 @@ Deno.test("late samples into a downsampled window are merged into its aggregates
     now: () => T0 + 3 * D,
     downsampling: tiers,
     onOldWrite: (lo, hi) => changed.push([lo, hi]),
+    deleteGraceMs: H, // replaced blocks stay as *.del until close
   });
   const ref = await open(refDir, { now: () => T0 + 3 * D });
   const rows: Row[] = [];
@@ -175,22 +176,42 @@ Deno.test("late samples into a downsampled window are merged into its aggregates
   for (const [, t, v] of [...rows, ...late]) final.set(t, v);
   await ref.append(batch([...final].sort((a, b) => a[0] - b[0]).map(([t, v]) => ["g", t, v])));
   const win = { minT: T0, maxT: T0 + 2 * H - 1 };
-  const view = async (func: string) => {
-    const s = await db.select([newMatcher("=", "__name__", "g")], { ...win, func });
-    assert.equal(s.length, 1);
-    return s[0];
-  };
   const raw = (await ref.select([newMatcher("=", "__name__", "g")], win))[0];
   const sum = (v: Float64Array) => v.reduce((a, x) => a + x, 0);
-  // One point per minute: the late samples did not add windows.
-  const counts = await view("count_over_time");
-  assert.equal(counts.t.length, 120);
-  assert.equal(sum(counts.v), raw.t.length);
-  assert.equal(sum((await view("sum_over_time")).v), sum(raw.v));
-  assert.equal(Math.max(...(await view("max_over_time")).v), Math.max(...raw.v));
-  // last of minute 0 is the rewritten sample.
-  const last = await view("last_over_time");
-  assert.deepEqual([last.t[0], last.v[0]], [T0 + 50_000, 1000]);
+  const check = async (db: DB) => {
+    const view = async (func: string) => {
+      const s = await db.select([newMatcher("=", "__name__", "g")], { ...win, func });
+      assert.equal(s.length, 1);
+      return s[0];
+    };
+    // One point per minute: the late samples did not add windows.
+    const counts = await view("count_over_time");
+    assert.equal(counts.t.length, 120);
+    assert.equal(sum(counts.v), raw.t.length);
+    assert.equal(sum((await view("sum_over_time")).v), sum(raw.v));
+    assert.equal(Math.max(...(await view("max_over_time")).v), Math.max(...raw.v));
+    // last of minute 0 is the rewritten sample.
+    const last = await view("last_over_time");
+    assert.deepEqual([last.t[0], last.v[0]], [T0 + 50_000, 1000]);
+  };
+  await check(db);
+  // A crash after the merge was recorded but before its inputs were renamed
+  // away: the inputs are on disk under their names and must not count again.
+  const crashDir = await Deno.makeTempDir();
+  await copyDir(dir, crashDir);
+  for await (const e of Deno.readDir(`${crashDir}/blocks`)) {
+    if (e.name.endsWith(".del")) {
+      await Deno.rename(
+        `${crashDir}/blocks/${e.name}`,
+        `${crashDir}/blocks/${e.name.slice(0, -4)}`,
+      );
+    }
+  }
+  const crashed = await open(crashDir, { now: () => T0 + 3 * D, downsampling: tiers });
+  await check(crashed);
+  assert.equal((await crashed.stats()).blocks, tierOnly);
+  await crashed.close();
+  await Deno.remove(crashDir, { recursive: true });
   await db.close();
   await ref.close();
   for (const d of [dir, refDir]) await Deno.remove(d, { recursive: true });
