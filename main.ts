@@ -27,7 +27,12 @@ import {
 import { type DB, IncidentLog, openCheckedKv, openDB } from "./core/tsdb/mod.ts";
 import { openStateKv, type StateKv } from "./core/state_kv.ts";
 import { createEngine, type Engine, MemoryPool, RangeResultCache } from "./core/promql/mod.ts";
-import { IngestPipeline, KvInfluxDatabases, PushRegistry } from "./core/ingest/mod.ts";
+import {
+  GraphiteListener,
+  IngestPipeline,
+  KvInfluxDatabases,
+  PushRegistry,
+} from "./core/ingest/mod.ts";
 import { realClock } from "./core/clock.ts";
 import { createScrapeManager, parseScrapeConfigs, type ScrapeConfig } from "./core/scrape/mod.ts";
 import {
@@ -468,6 +473,22 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
     intervalMs: () => config.self_scrape.interval,
     logger: logger.child("push"),
   });
+  // The optional Graphite plaintext listener (TCP + UDP), through the same pipeline.
+  if (config.graphite.listen !== "") {
+    const addr = parseListen(config.graphite.listen)!;
+    const graphite = new GraphiteListener({
+      hostname: addr.hostname,
+      port: addr.port,
+      append: (rows) => pipelineHandle.ingest("graphite", rows),
+      logger: logger.child("graphite"),
+    });
+    await lifecycle.start({
+      name: "graphite",
+      start: () => graphite.start(),
+      stop: () => graphite.stop(),
+    });
+  }
+
   await lifecycle.start({
     name: "push",
     async start() {

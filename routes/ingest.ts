@@ -45,6 +45,7 @@ import {
   OtlpJsonError,
   type OtlpSettings,
   OverloadedError,
+  parseCollectdJson,
   type ParsedRows,
   parseInfluxLines,
   parseJsonMetrics,
@@ -129,6 +130,15 @@ export function ingestRoutes(deps: IngestDeps): Hono {
       "json",
       async () => parseJsonMetrics(await text(c), { now: now() }),
       () => c.json({}, 200),
+    ));
+
+  // collectd's write_http plugin with `Format "JSON"`.
+  app.post("/api/v1/collectd", (c) =>
+    run(
+      c,
+      "collectd",
+      async () => parseCollectdJson(await text(c), { now: now() }),
+      () => c.body(null, 204),
     ));
 
   app.post("/api/v1/import/prometheus", (c) =>

@@ -178,7 +178,7 @@ function hasCreds(s: ScopeCreds): boolean {
  * | scope  | requests                                                                  |
  * |--------|---------------------------------------------------------------------------|
  * | public | `OPTIONS *`, `GET /health`, `GET /-/healthy`, `GET /-/ready`               |
- * | write  | `POST/PUT` on `/api/v1/write`, `/api/v2/write`, `/write`, `/query` (Influx), `/api/v1/import*`, `/api/v1/metrics`, `/metrics/*` (Pushgateway), `/api/v1/otlp/v1/metrics` and `/v1/metrics` (OTLP), `/api/v2/alerts` |
+ * | write  | `POST/PUT/DELETE` on `/api/v1/write`, `/api/v2/write`, `/write`, `/query` (Influx), `/api/v1/import*`, `/api/v1/metrics`, `/api/v1/collectd`, `/metrics/*` (Pushgateway), `/api/v1/otlp/v1/metrics` and `/v1/metrics` (OTLP), `/api/v2/alerts` |
  * | admin  | anything under `/-/` (reload, quit) and `/api/v1/admin/`; `POST/PUT/PATCH/DELETE` on `/api/v1/rules`, `/api/v1/alerts`, `/api/v1/silences`, `/api/v2/silence(s)`, `/api/v1/scrape`, `/api/dashboards` (except `validate`) |
  * | read   | everything else: query API, UI pages, static files, `/ws`, `/federate`, `/api/v1/export`, `/metrics` |
  */
@@ -189,7 +189,7 @@ export function scopeOf(method: string, path: string): Scope {
   const mutating = m === "POST" || m === "PUT" || m === "PATCH" || m === "DELETE";
   if (
     mutating &&
-    (/^\/(api\/v1\/write|api\/v2\/write|write|query|api\/v1\/metrics|api\/v2\/alerts|api\/v1\/otlp\/v1\/metrics|v1\/metrics)$/
+    (/^\/(api\/v1\/write|api\/v2\/write|write|query|api\/v1\/metrics|api\/v1\/collectd|api\/v2\/alerts|api\/v1\/otlp\/v1\/metrics|v1\/metrics)$/
       .test(
         path,
       ) ||

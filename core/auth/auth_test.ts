@@ -17,6 +17,9 @@ Deno.test("scopeOf() classifies ingest, admin, public and read routes", () => {
   f("POST", "/api/v1/import", "write");
   f("POST", "/api/v1/import/prometheus", "write");
   f("PUT", "/metrics/job/x", "write");
+  f("DELETE", "/metrics/job/x", "write");
+  f("POST", "/api/v1/collectd", "write");
+  f("PUT", "/api/v1/admin/wipe", "admin");
   f("POST", "/api/v2/write", "write");
   f("POST", "/-/reload", "admin");
   f("POST", "/api/v1/admin/tsdb/snapshot", "admin");

@@ -158,12 +158,13 @@ function deepFreeze<T>(value: T): T {
 
 /**
  * Lists the settings that differ between two configs but only take effect
- * after a restart (the listener, storage, silence limits, TLS, cache size,
+ * after a restart (the listeners, storage, silence limits, TLS, cache size,
  * external URL, default rule evaluation interval).
  */
 export function restartOnlyChanges(before: Config, after: Config): string[] {
   const out: string[] = [];
   if (before.server.listen !== after.server.listen) out.push("server.listen");
+  if (before.graphite.listen !== after.graphite.listen) out.push("graphite.listen");
   // Storage is opened once with its settings.
   for (const key of Object.keys(before.storage) as (keyof Config["storage"])[]) {
     if (JSON.stringify(before.storage[key]) !== JSON.stringify(after.storage[key])) {

@@ -200,6 +200,13 @@ const otlpSchema = z.strictObject({
   delta: z.enum(["convert", "reject"], { error: "must be convert or reject" }).prefault("convert"),
 }).prefault({});
 
+/** The Graphite plaintext listener (TCP and UDP on one port); off while `listen` is empty. */
+const graphiteSchema = z.strictObject({
+  listen: z.string().prefault("").refine((s) => s === "" || parseListen(s) !== undefined, {
+    message: "must be host:port, e.g. 0.0.0.0:2003 (empty turns the listener off)",
+  }),
+}).prefault({});
+
 const selfScrapeSchema = z.strictObject({
   enabled: z.boolean({ error: "must be true or false" }).prefault(true),
   interval: duration("15s"),
@@ -233,6 +240,7 @@ export const configSchema = z.strictObject({
   otlp: otlpSchema,
   /** The built-in host collector (core/hostmetrics). */
   host_metrics: hostMetricsSchema,
+  graphite: graphiteSchema,
   scrape_configs: looseList,
   rule_files: z.array(z.string()).prefault([]),
   /** Load the rule files shipped with Perch (self-monitoring alerts). */

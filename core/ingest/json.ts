@@ -28,7 +28,7 @@
  */
 import { z } from "zod";
 import type { MetricType } from "../model/types.ts";
-import { ParsedRows } from "./rows.ts";
+import { NOT_JSON, ParsedRows, parseJsonBody } from "./rows.ts";
 import { integerTextToMs, isIntegerText, parseNumber } from "./_util.ts";
 import { checkLabelName, checkMetricName } from "../model/labels.ts";
 
@@ -157,13 +157,8 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
 /** Parses a JSON push body into rows; never throws on bad input. */
 export function parseJsonMetrics(text: string, options: JsonParseOptions): ParsedRows {
   const rows = new ParsedRows();
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (e) {
-    rows.addError("body", text, `Cannot parse JSON: ${e instanceof Error ? e.message : String(e)}`);
-    return rows;
-  }
+  const doc = parseJsonBody(text, rows);
+  if (doc === NOT_JSON) return rows;
   if (Array.isArray(doc)) {
     for (let i = 0; i < doc.length; i++) metric(rows, doc[i], `[${i}]`, options.now);
   } else {

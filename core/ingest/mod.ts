@@ -20,6 +20,9 @@ export {
   influxPrecision,
   parseInfluxLines,
 } from "./influx.ts";
+export { type CollectdParseOptions, parseCollectdJson } from "./collectd.ts";
+export { type GraphiteParseOptions, parseGraphiteLines } from "./graphite.ts";
+export { GraphiteListener, type GraphiteListenerOptions } from "./graphite_listener.ts";
 export {
   answerInfluxQuery,
   type InfluxDatabaseStore,

@@ -142,3 +142,16 @@ export class ParsedRows {
     this.errors.push(p);
   }
 }
+
+/** What {@linkcode parseJsonBody} returns for text that is no JSON. */
+export const NOT_JSON: unique symbol = Symbol("not JSON");
+
+/** Parses a JSON body, or records the syntax error on `rows` (field `body`) and returns {@linkcode NOT_JSON}. */
+export function parseJsonBody(text: string, rows: ParsedRows): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    rows.addError("body", text, `Cannot parse JSON: ${e instanceof Error ? e.message : String(e)}`);
+    return NOT_JSON;
+  }
+}
