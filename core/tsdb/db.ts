@@ -108,7 +108,9 @@ export interface OpenOptions {
   fsyncIntervalMs?: number;
   /**
    * Opt-in limit: a sample older than the newest sample of its own series
-   * by more than this is rejected (`out_of_order`). @default Infinity (off)
+   * by more than this is rejected (`out_of_order`). "Newest" is what this
+   * process has seen, WAL replay included; a series whose data is only in
+   * blocks has no limit until its next sample. @default Infinity (off)
    */
   outOfOrderWindowMs?: number;
   /** Samples further than this ahead of `now()` are rejected. @default 10 min */

@@ -18,7 +18,8 @@
  *    range query every 100 ms, without and then with a back-fill running;
  *    reports p50/p99 latency of both.
  *
- * Prints one JSON object; `lateOverInOrder` is the throughput ratio (late
+ * `deno bench core/tsdb/late_bench.ts` compares phases 1 and 2 for 40 series.
+ * The script prints one JSON object; `lateOverInOrder` is the throughput ratio (late
  * samples per second / in-order samples per second, including the flush;
  * best of `--rounds` alternating runs of each).
  *
@@ -31,7 +32,8 @@ import { type DB, openDB } from "./db.ts";
 
 const arg = (name: string, d: string) =>
   Deno.args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? d;
-const hosts = Number(arg("hosts", "100"));
+// `deno bench` runs a small version (2 hosts = 40 series) of the same comparison.
+const hosts = import.meta.main ? Number(arg("hosts", "100")) : 2;
 const intervalMs = Number(arg("interval", "300")) * 1000;
 const fsync = arg("fsync", "always") as "always" | "interval";
 
@@ -147,6 +149,15 @@ async function liveLatency(backfill: boolean, ms = 6000) {
     queryP50Ms: pct(queryMs, 0.5),
     queryP99Ms: pct(queryMs, 0.99),
   };
+}
+
+if (!import.meta.main) {
+  Deno.bench("back-fill a day, in order", { group: "late", baseline: true }, async () => {
+    await timed(false);
+  });
+  Deno.bench("back-fill the same day behind live data", { group: "late" }, async () => {
+    await timed(true);
+  });
 }
 
 if (import.meta.main) {
