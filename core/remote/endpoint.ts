@@ -15,11 +15,11 @@ import { encodeRemoteWriteBody, type WriteSeries } from "../ingest/remote_write_
 import { relabel } from "../scrape/relabel.ts";
 import { backoffDelay, RemoteClient, type SendOutcome } from "./client.ts";
 import type { RemoteWriteConfig } from "./config.ts";
-import type { Cursor, LateEntry, RemoteStore } from "./late_log.ts";
+import { type Cursor, type LateEntry, lateRangeEntry, type RemoteStore } from "./late_log.ts";
 import type { TrackedSample, WriteTracker } from "./write_tracker.ts";
 
 /** Why samples were dropped without being sent. */
-export type DropReason = "relabel" | "lag_budget" | "late_budget" | "late_log";
+export type DropReason = "relabel" | "lag_budget" | "late_log";
 
 /** Counters and gauges of one endpoint. */
 export interface EndpointStats {
@@ -70,6 +70,7 @@ const MIN_WIDTH = 1000, MAX_WIDTH = 3_600_000;
 const RELABEL_CACHE_MAX = 100_000;
 const CURSOR_PERSIST_IDLE_MS = 60_000;
 const STOP_GRACE_MS = 5_000;
+const REPLAY_SLICE_MS = 600_000;
 
 class Aborted extends Error {}
 
@@ -104,7 +105,7 @@ export class EndpointQueue {
       samplesSent: 0,
       samplesFailed: 0,
       samplesRetried: 0,
-      samplesDropped: { relabel: 0, lag_budget: 0, late_budget: 0, late_log: 0 },
+      samplesDropped: { relabel: 0, lag_budget: 0, late_log: 0 },
       lateSamples: 0,
       requests: 0,
       metadataSent: 0,
@@ -288,26 +289,15 @@ export class EndpointQueue {
   async #drainLate(): Promise<void> {
     const name = this.config.name;
     const store = this.#d.store;
-    const budget = this.config.queue.maxLateBytes;
-    if (budget > 0 && store.lateBytes(name) > budget) {
-      while (store.lateBytes(name) > budget) {
-        const items = await store.readLate(name, this.#cursor.lateSeq, 16);
-        if (items.length === 0) break;
-        let n = 0;
-        for (const it of items) n += it.entry.t.length;
-        this.#cursor = { t: this.#cursor.t, lateSeq: items[items.length - 1]!.seq };
-        await this.#persist(true);
-        await store.deleteLate(name, items);
-        this.#stats.samplesDropped.late_budget += n;
-        this.#d.log.warn("remote write late log over its budget; oldest late samples dropped", {
-          remote_name: name,
-          samples: n,
-        });
-      }
-    }
     while (!this.#stopping) {
-      const items = await store.readLate(name, this.#cursor.lateSeq, 64);
+      let items = await store.readLate(name, this.#cursor.lateSeq, 64);
       if (items.length === 0) return;
+      if (items[0]!.entry.range) {
+        await this.#replay(items[0]!.seq, items[0]!.entry);
+        continue;
+      }
+      const k = items.findIndex((it) => it.entry.range !== undefined);
+      if (k > 0) items = items.slice(0, k);
       const samples: TrackedSample[] = [];
       for (const it of items) collectEntry(it.entry, this.#cursor.t, samples);
       const series = groupSamples(samples);
@@ -317,6 +307,30 @@ export class EndpointQueue {
       await this.#persist(true);
       await store.deleteLate(name, items);
     }
+  }
+
+  /**
+   * Sends storage in a range entry's [lo, hi] again (up to the cursor; later
+   * data is read anyway), slice by slice, persisting the progress.
+   */
+  async #replay(seq: number, entry: LateEntry): Promise<void> {
+    const name = this.config.name;
+    const r = entry.range!;
+    const end = Math.min(r.hi, this.#cursor.t);
+    let lo = r.lo - 1;
+    while (lo < end) {
+      if (this.#stopping) return;
+      const hi = Math.min(end, lo + REPLAY_SLICE_MS);
+      const data = await this.#d.querier.select(ALL, { minT: lo, maxT: hi });
+      const series = sliceSeries(data, lo, hi, []);
+      for (const s of series) this.#stats.lateSamples += s.t.length;
+      await this.#deliver(series, true);
+      lo = hi;
+      if (lo < end) await this.#d.store.updateLate(name, seq, lateRangeEntry(lo + 1, r.hi));
+    }
+    this.#cursor = { t: this.#cursor.t, lateSeq: seq };
+    await this.#persist(true);
+    await this.#d.store.deleteLate(name, [{ seq, entry }]);
   }
 
   #target(labels: Labels): Labels | null {

@@ -27,8 +27,13 @@ export interface Cursor {
   readonly lateSeq: number;
 }
 
-/** Samples appended behind an endpoint's cursor, column-wise. */
+/**
+ * Samples appended behind an endpoint's cursor, column-wise; or, when the
+ * log is over its budget, only the time range they span (`range`, inclusive;
+ * the columns are empty): that range of storage is read and sent again.
+ */
 export interface LateEntry {
+  readonly range?: { readonly lo: number; readonly hi: number };
   /** Series, flat label pairs `[name0, value0, …]` each. */
   readonly series: string[][];
   /** Series index of each sample. */
@@ -39,6 +44,17 @@ export interface LateEntry {
 
 // Deno KV values are limited to 64 KiB; stay well below.
 const MAX_ENTRY_BYTES = 48 * 1024;
+
+/** A range entry: storage in [lo, hi] is sent again (see {@linkcode LateEntry}). */
+export function lateRangeEntry(lo: number, hi: number): LateEntry {
+  return {
+    range: { lo, hi },
+    series: [],
+    refs: new Uint32Array(0),
+    t: new Float64Array(0),
+    v: new Float64Array(0),
+  };
+}
 
 /** Approximate serialized size of an entry in bytes. */
 export function lateEntryBytes(e: LateEntry): number {
@@ -273,6 +289,11 @@ export class RemoteStore {
     }, { limit });
     for await (const e of iter) out.push({ seq: e.key[3] as number, entry: e.value });
     return out;
+  }
+
+  /** Rewrites one entry (progress through a range entry). */
+  async updateLate(endpoint: string, seq: number, entry: LateEntry): Promise<void> {
+    await this.#kv.set(lateKey(endpoint, seq), entry);
   }
 
   /** Deletes the listed entries of an endpoint. */

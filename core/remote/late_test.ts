@@ -157,6 +157,36 @@ Deno.test("a late batch bigger than one KV commit is logged and sent whole", asy
   await peer.close();
 });
 
+Deno.test("a back-fill over max_late_bytes is sent from storage by its time range: nothing dropped", async () => {
+  const peer = await fakeReceiver();
+  const { db, dir } = await tempDB();
+  const m = await RemoteWriteManager.open({
+    querier: db,
+    kv: `${dir}/remote.kv`,
+    logger: silentLogger(),
+  });
+  const app = m.appender(db);
+  await m.apply(cfg(peer.url, { backfill: "2h", queue_config: { max_late_bytes: 20_000 } }));
+  const now = Date.now();
+  // Sent live before the back-fill arrives: inside its range, so sent again.
+  await app.append(batchOf("live", 2, [now - 1_800_000]));
+  await waitFor(() => m.endpoint("peer")!.cursor.t >= now, 5000, "cursor at now");
+  const ts = Array.from({ length: 400 }, (_, i) => now - 3_600_000 + i * 9000);
+  await app.append(batchOf("backfill", 100, ts));
+  await waitFor(() => peer.total() >= 2 + 40_000, 20_000, "the back-fill");
+  for (let k = 0; k < 100; k++) {
+    assert.deepEqual(new Set(timesOf(peer, `backfill{i="${k}"}`)).size, 400, `series ${k}`);
+  }
+  // The live sample lies inside the back-fill's range: read and sent again.
+  assert.equal(timesOf(peer, 'live{i="0"}').length, 2);
+  const s = m.stats()[0]!;
+  assert.equal(s.samplesDropped.late_log, 0);
+  assert.ok(m.stats()[0]!.queueBytes < 20_000, "the log stays within its budget");
+  await m.close();
+  await db.close();
+  await peer.close();
+});
+
 Deno.test("rewind() sends storage after t again; pending and health tell a lagging endpoint", async () => {
   const peer = await fakeReceiver();
   const { db, dir } = await tempDB();

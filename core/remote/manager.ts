@@ -12,7 +12,7 @@ import { newMatcher } from "../model/matchers.ts";
 import type { Logger } from "../logging/mod.ts";
 import type { RemoteWriteConfig } from "./config.ts";
 import { EndpointQueue, type EndpointStats } from "./endpoint.ts";
-import { buildLateEntries, RemoteStore } from "./late_log.ts";
+import { buildLateEntries, lateEntryBytes, lateRangeEntry, RemoteStore } from "./late_log.ts";
 import { type LateHold, type TrackedSample, WriteTracker } from "./write_tracker.ts";
 import type { RemoteClient } from "./client.ts";
 
@@ -65,16 +65,38 @@ export class RemoteWriteManager {
     this.#log = o.logger;
     this.#store = new RemoteStore(kv);
     const store = this.#store;
+    // Samples, or their time range when they would take the log over its
+    // budget (that range of storage is then sent again: duplicates, no gap).
+    const entries = (endpoint: string, samples: readonly TrackedSample[]) => {
+      const list = buildLateEntries(samples);
+      const budget = this.#queues.get(endpoint)?.config.queue.maxLateBytes ?? 0;
+      if (budget <= 0) return { list, range: false };
+      let bytes = store.lateBytes(endpoint);
+      for (const e of list) bytes += lateEntryBytes(e);
+      if (bytes <= budget) return { list, range: false };
+      let lo = Infinity, hi = -Infinity;
+      for (const s of samples) {
+        if (s.t < lo) lo = s.t;
+        if (s.t > hi) hi = s.t;
+      }
+      return { list: [lateRangeEntry(lo, hi)], range: true };
+    };
     this.#tracker = new WriteTracker({
       async hold(endpoint: string, samples: TrackedSample[]): Promise<LateHold> {
-        const seqs = await store.appendLate(endpoint, buildLateEntries(samples), true);
+        const e = entries(endpoint, samples);
+        const seqs = await store.appendLate(endpoint, e.list, true);
         return {
-          release: (kept) =>
-            store.release(endpoint, seqs, kept ? buildLateEntries(kept) : undefined),
+          release(kept) {
+            if (!kept) return store.release(endpoint, seqs);
+            // Storage refused some: keep what it stored (a range stays whole
+            // unless nothing was stored).
+            if (e.range) return store.release(endpoint, seqs, kept.length > 0 ? undefined : []);
+            return store.release(endpoint, seqs, buildLateEntries(kept));
+          },
         };
       },
       async add(endpoint: string, samples: TrackedSample[]): Promise<void> {
-        await store.appendLate(endpoint, buildLateEntries(samples));
+        await store.appendLate(endpoint, entries(endpoint, samples).list);
       },
     });
     this.#tracker.onLogError = (endpoint, error, n) => {

@@ -28,8 +28,7 @@ export function registerRemoteWriteMetrics(
   }, each((s) => s.samplesRetried));
   registry.collected("counter", {
     name: "perch_remote_write_samples_dropped_total",
-    help:
-      "Samples not sent: relabel drops, lag budget skips, late log budget, late log write errors.",
+    help: "Samples not sent: relabel drops, lag budget skips, late log write errors.",
   }, () =>
     stats().flatMap((s) =>
       Object.entries(s.samplesDropped).map(([reason, value]) => ({
@@ -39,7 +38,8 @@ export function registerRemoteWriteMetrics(
     ));
   registry.collected("counter", {
     name: "perch_remote_write_late_samples_total",
-    help: "Samples appended behind the endpoint's cursor and sent from the late log.",
+    help:
+      "Samples sent because data landed behind the endpoint's cursor (late log, ranges re-read).",
   }, each((s) => s.lateSamples));
   registry.collected("gauge", {
     name: "perch_remote_write_lag_seconds",
