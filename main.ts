@@ -75,6 +75,7 @@ import { engineQueryFn, wsRoutes } from "./routes/ws.ts";
 import { remoteRoutes } from "./routes/remote.ts";
 import { authMiddleware } from "./routes/auth.ts";
 import { csrfGuard } from "./routes/csrf.ts";
+import { FrontDoor, StreamLimiter } from "./core/net/mod.ts";
 import { systemRoutes } from "./routes/system.ts";
 import { uiRoutes } from "./routes/ui/mod.tsx";
 
@@ -761,32 +762,96 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
     }),
   );
 
+  // HTTP: the front door (core/net) owns the public listener and its
+  // timeouts and caps; Perch's HTTP server answers on a private Unix socket.
   const tls = await tlsServeOptions(config.auth);
-  let server: Deno.HttpServer<Deno.NetAddr> | undefined;
+  let server: Deno.HttpServer<Deno.UnixAddr> | undefined;
+  let front: FrontDoor | undefined;
+  let socketDir: string | undefined;
   let addr = listen;
+  const dropped = registry.counter({
+    name: "perch_http_connections_dropped_total",
+    help: "Client connections dropped or refused by the front door, by reason.",
+    labelNames: ["reason"],
+  });
+  registry.collected("gauge", {
+    name: "perch_http_connections",
+    help: "Open client connections (limit: server.max_connections).",
+  }, () => [{ value: front?.connections ?? 0 }]);
+  const streaming = new StreamLimiter(() => config.server.max_streams, () => front?.upgraded ?? 0);
+  const handler = async (req: Request): Promise<Response> => {
+    const conn = req.headers.get("x-perch-conn");
+    front?.begin(conn);
+    let ended = false;
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      front?.end(conn);
+    };
+    const stream = streaming.enter(new URL(req.url).pathname);
+    if (stream === false) {
+      end();
+      return Response.json({
+        error:
+          `too many streaming responses in progress (server.max_streams: ${config.server.max_streams}); retry later`,
+      }, { status: 503, headers: { "retry-after": "1" } });
+    }
+    const done = () => {
+      stream?.();
+      end();
+    };
+    let res: Response;
+    try {
+      res = await app.fetch(req);
+    } catch (e) {
+      done();
+      throw e;
+    }
+    if (res.status === 101 || res.body === null) {
+      done();
+      return res;
+    }
+    return new Response(
+      res.body.pipeThrough(new TransformStream({ flush: done, cancel: done })),
+      res,
+    );
+  };
   const http: Component = {
     name: "http",
-    start() {
-      return new Promise<void>((resolve, reject) => {
+    async start() {
+      socketDir = await Deno.makeTempDir({ prefix: "perch-http-" });
+      const path = `${socketDir}/http.sock`;
+      await new Promise<void>((resolve, reject) => {
         try {
-          server = Deno.serve({
-            hostname: listen.hostname,
-            port: listen.port,
-            ...tls,
-            onListen: (a) => {
-              addr = { hostname: a.hostname, port: a.port };
-              if (!config.server.external_url) externalURL = defaultExternalURL(a.port);
-              log.info("listening", { addr: `${a.hostname}:${a.port}`, version: VERSION });
-              resolve();
-            },
-          }, app.fetch);
+          server = Deno.serve({ path, onListen: () => resolve() }, handler);
         } catch (e) {
           reject(e);
         }
       });
+      front = FrontDoor.open({
+        hostname: listen.hostname,
+        port: listen.port,
+        ...("cert" in tls ? { tls } : {}),
+        upstreamPath: path,
+        limits: () => ({
+          headerTimeoutMs: config.server.header_timeout,
+          bodyTimeoutMs: config.server.body_timeout,
+          idleTimeoutMs: config.server.idle_timeout,
+          maxConnections: config.server.max_connections,
+        }),
+        onDrop: (reason) => dropped.labels(reason).inc(),
+      });
+      const a = front.addr;
+      addr = { hostname: a.hostname, port: a.port };
+      if (!config.server.external_url) externalURL = defaultExternalURL(a.port);
+      log.info("listening", { addr: `${a.hostname}:${a.port}`, version: VERSION });
     },
     async stop() {
+      // No new connections; requests in flight finish; then the rest closes.
+      front?.stopAccepting();
       await server?.shutdown();
+      await front?.close();
+      if (socketDir) await Deno.remove(socketDir, { recursive: true }).catch(() => {});
     },
   };
   await lifecycle.start(http);

@@ -75,6 +75,22 @@ const serverSchema = z.strictObject({
   max_body_bytes: bytes("32MiB"),
   /** How long stopping may take before Perch exits anyway. */
   shutdown_timeout: duration("15s"),
+  /** A request's line and headers must arrive within this (else 408 and the connection closes). */
+  header_timeout: duration("10s"),
+  /** Longest pause while a request body is being received before the connection is dropped. */
+  body_timeout: duration("30s"),
+  /** Keep-alive connections with nothing in flight are closed after this. */
+  idle_timeout: duration("60s"),
+  /** Open client connections; more get 503 + Retry-After. */
+  max_connections: z.number({ error: "must be a number" }).int("must be an integer").min(
+    1,
+    "must be at least 1",
+  ).prefault(512),
+  /** Concurrent streaming responses (/ws, /federate, /api/v1/export); more get 503. */
+  max_streams: z.number({ error: "must be a number" }).int("must be an integer").min(
+    1,
+    "must be at least 1",
+  ).prefault(64),
   /** The URL users reach Perch at (links in notifications). */
   external_url: z.string().prefault(""),
   /**
