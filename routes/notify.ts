@@ -16,6 +16,7 @@ import type { AlertInstance } from "../core/model/alert.ts";
 import { type Matcher, newMatcher } from "../core/model/mod.ts";
 import { checkLabelName } from "../core/model/labels.ts";
 import {
+  type AlertStatus,
   type Notifier,
   parseMatcher,
   type Silence,
@@ -45,6 +46,21 @@ export interface NotifyDeps {
 /** An `/api/v2` error: a JSON string, as Alertmanager answers. */
 function amError(c: Context, status: 400 | 404 | 500, message: string): Response {
   return c.json(message, status);
+}
+
+/**
+ * Alertmanager's silence filter (`amtool silence query alertname=X`): each
+ * filter matcher is tested against the value of the silence's matcher of the
+ * same name; an empty-valued filter also accepts a silence without that name
+ * (`=`, `=~`) or with it (`!=`, `!~`).
+ */
+function silenceMatchesFilter(s: Silence, filters: readonly Matcher[]): boolean {
+  const values = new Map(s.matchers.map((m) => [m.name, m.value]));
+  return filters.every((f) => {
+    const negative = f.type === "!=" || f.type === "!~";
+    if (f.value === "" && values.has(f.name) === negative) return true;
+    return f.matches(values.get(f.name) ?? "");
+  });
 }
 
 /** Go's zero time, which amtool sends for "not set". */
@@ -136,7 +152,16 @@ export function notifyRoutes(deps: NotifyDeps): Hono {
   });
 
   // Alertmanager's API v2.
-  app.get("/api/v2/silences", (c) => c.json(n.silences.list().map(v2Silence)));
+  app.get("/api/v2/silences", (c) => {
+    const matchers: Matcher[] = [];
+    for (const text of c.req.queries("filter") ?? []) {
+      const m = parseMatcher(text);
+      if (typeof m === "string") return amError(c, 400, `bad matcher format: ${text}: ${m}`);
+      matchers.push(m);
+    }
+    const list = n.silences.list().filter((s) => silenceMatchesFilter(s, matchers));
+    return c.json(list.map(v2Silence));
+  });
   app.post("/api/v2/silences", async (c) => {
     const b = await body(c);
     if (!b) return amError(c, 400, "request body must be a JSON object (a postable silence)");
@@ -271,7 +296,8 @@ export function notifyRoutes(deps: NotifyDeps): Hono {
 
   // Alertmanager's filters: active/silenced/inhibited/unprocessed (default
   // true), filter (label matchers, all must match) and receiver (regex).
-  app.get("/api/v2/alerts", (c) => {
+  /** Alertmanager's alert filters from the query, or an error response. */
+  const alertFilter = (c: Context): ((s: AlertStatus) => boolean) | Response => {
     const flag = (name: string) => c.req.query(name) !== "false";
     const show = {
       active: flag("active"),
@@ -294,7 +320,7 @@ export function notifyRoutes(deps: NotifyDeps): Hono {
         return amError(c, 400, `failed to parse receiver param: ${(e as Error).message}`);
       }
     }
-    const shown = n.alerts().filter((s) => {
+    return (s) => {
       // Alertmanager does not list alerts whose endsAt has passed.
       if (s.status === "resolved") return false;
       if (!matchers.every((m) => m.matches(s.alert.labels[m.name] ?? ""))) return false;
@@ -303,24 +329,48 @@ export function notifyRoutes(deps: NotifyDeps): Hono {
       if (s.inhibitedBy.length > 0 && !show.inhibited) return false;
       if (s.silencedBy.length === 0 && s.inhibitedBy.length === 0 && !show.active) return false;
       return true;
-    });
-    return c.json(
-      shown.map((s) => ({
-        fingerprint: s.alert.fingerprint,
-        labels: s.alert.labels,
-        annotations: s.alert.annotations,
-        startsAt: iso(s.alert.startsAt),
-        endsAt: s.alert.endsAt > 0 ? iso(s.alert.endsAt) : "0001-01-01T00:00:00Z",
-        updatedAt: iso(now()),
-        generatorURL: s.alert.generatorURL,
-        receivers: [...new Set(s.receivers)].map((name) => ({ name })),
-        status: {
-          state: s.silencedBy.length > 0 || s.inhibitedBy.length > 0 ? "suppressed" : "active",
-          silencedBy: s.silencedBy,
-          inhibitedBy: s.inhibitedBy,
-        },
-      })),
-    );
+    };
+  };
+  const gettableAlert = (s: AlertStatus) => ({
+    fingerprint: s.alert.fingerprint,
+    labels: s.alert.labels,
+    annotations: s.alert.annotations,
+    startsAt: iso(s.alert.startsAt),
+    endsAt: s.alert.endsAt > 0 ? iso(s.alert.endsAt) : "0001-01-01T00:00:00Z",
+    updatedAt: iso(now()),
+    generatorURL: s.alert.generatorURL,
+    receivers: [...new Set(s.receivers)].map((name) => ({ name })),
+    status: {
+      state: s.silencedBy.length > 0 || s.inhibitedBy.length > 0 ? "suppressed" : "active",
+      silencedBy: s.silencedBy,
+      inhibitedBy: s.inhibitedBy,
+    },
+  });
+
+  // Alertmanager's filters: active/silenced/inhibited (default true), filter
+  // (label matchers, all must match) and receiver (regex).
+  app.get("/api/v2/alerts", (c) => {
+    const keep = alertFilter(c);
+    if (keep instanceof Response) return keep;
+    return c.json(n.alerts().filter(keep).map(gettableAlert));
+  });
+
+  // Aggregation groups (Grafana's and karma's view), with the same filters;
+  // the receiver filter applies to the group's receiver.
+  app.get("/api/v2/alerts/groups", (c) => {
+    const keep = alertFilter(c);
+    if (keep instanceof Response) return keep;
+    const out = [];
+    for (const g of n.alertGroups()) {
+      const alerts = g.alerts.filter((s) => keep({ ...s, receivers: [g.receiver] }));
+      if (alerts.length === 0) continue;
+      out.push({
+        labels: g.labels,
+        receiver: { name: g.receiver },
+        alerts: alerts.map(gettableAlert),
+      });
+    }
+    return c.json(out);
   });
 
   return app;

@@ -185,3 +185,53 @@ Deno.test("GET /api/v2/alerts leaves out resolved alerts and honours Alertmanage
   const bad = await app.request(`/api/v2/alerts?filter=${encodeURIComponent("no matcher")}`);
   assert.equal(bad.status, 400);
 });
+
+Deno.test("GET /api/v2/silences honours Alertmanager's filter; /api/v2/alerts/groups lists groups", async () => {
+  await using t = await setup(webhookConfig({ group_by: ["alertname"] }));
+  const app = notifyRoutes({ notifier: t.notifier, now: () => t.clock.now() });
+  const endsAt = new Date(t.clock.now() + 3600_000).toISOString();
+  const make = (matchers: string[]) =>
+    app.request("/api/v2/silences", {
+      method: "POST",
+      body: JSON.stringify({ matchers, endsAt, createdBy: "me", comment: matchers.join(",") }),
+    });
+  await make(['alertname="Disk"', 'site="barn"']);
+  await make(['alertname="Power"']);
+  const query = async (...filters: string[]) => {
+    const qs = filters.map((f) => `filter=${encodeURIComponent(f)}`).join("&");
+    const list = await (await app.request(`/api/v2/silences?${qs}`)).json();
+    return list.map((s: { comment: string }) => s.comment).sort();
+  };
+  assert.deepEqual(await query(), ['alertname="Disk",site="barn"', 'alertname="Power"']);
+  assert.deepEqual(await query("alertname=Disk"), ['alertname="Disk",site="barn"']);
+  assert.deepEqual(await query("alertname=~P.*"), ['alertname="Power"']);
+  assert.deepEqual(await query('site!="barn"'), ['alertname="Power"']);
+  assert.deepEqual(await query('site=""'), ['alertname="Power"']);
+
+  await t.notifier.sink.put([
+    alert({ alertname: "Disk", site: "barn" }),
+    alert({ alertname: "Disk", site: "shed" }),
+    alert({ alertname: "Load", site: "shed" }),
+  ], t.clock.now());
+  const groups = await (await app.request("/api/v2/alerts/groups")).json() as {
+    labels: Record<string, string>;
+    receiver: { name: string };
+    alerts: { labels: Record<string, string>; status: { state: string } }[];
+  }[];
+  const byName = new Map(groups.map((g) => [g.labels.alertname, g]));
+  assert.deepEqual([...byName.keys()].sort(), ["Disk", "Load"]);
+  assert.equal(byName.get("Disk")!.receiver.name, "hook");
+  assert.deepEqual(byName.get("Disk")!.alerts.map((a) => a.labels.site).sort(), ["barn", "shed"]);
+  // The silenced alert is "suppressed"; silenced=false leaves it out.
+  assert.equal(
+    byName.get("Disk")!.alerts.find((a) => a.labels.site === "barn")!.status.state,
+    "suppressed",
+  );
+  const active = await (await app.request("/api/v2/alerts/groups?silenced=false")).json();
+  const disk = active.find((g: { labels: Record<string, string> }) =>
+    g.labels.alertname === "Disk"
+  );
+  assert.equal(disk.alerts.length, 1);
+  const none = await (await app.request("/api/v2/alerts/groups?receiver=nobody")).json();
+  assert.deepEqual(none, []);
+});

@@ -158,6 +158,15 @@ export class Dispatcher {
     return out;
   }
 
+  /** The aggregation groups: labels, receiver and member fingerprints. */
+  groups(): { labels: Record<string, string>; receiver: string; fingerprints: string[] }[] {
+    return [...this.#groups.values()].map((g) => ({
+      labels: g.labels,
+      receiver: g.route.receiver,
+      fingerprints: [...g.alerts.keys()],
+    }));
+  }
+
   /** Number of aggregation groups. */
   get groupCount(): number {
     return this.#groups.size;

@@ -77,6 +77,8 @@ export interface Notifier {
   pending(): Job[];
   /** Alerts known to the dispatcher with their silenced/inhibited status. */
   alerts(): AlertStatus[];
+  /** Aggregation groups with their alerts (Alertmanager's `/api/v2/alerts/groups`). */
+  alertGroups(): { labels: Record<string, string>; receiver: string; alerts: AlertStatus[] }[];
   /** Waits until no flush or delivery attempt is in progress (tests). */
   idle(): Promise<void>;
 }
@@ -185,6 +187,14 @@ export function createNotifier(opts: NotifierOptions): Notifier {
     deliveryLog: (o) => queue.deliveryLog(o),
     pending: () => queue.pending(),
     alerts: () => dispatcher.alerts(clock.now()),
+    alertGroups() {
+      const byFp = new Map(dispatcher.alerts(clock.now()).map((a) => [a.alert.fingerprint, a]));
+      return dispatcher.groups().map((g) => ({
+        labels: g.labels,
+        receiver: g.receiver,
+        alerts: g.fingerprints.flatMap((fp) => byFp.get(fp) ?? []),
+      }));
+    },
     async idle() {
       await dispatcher.idle();
       await queue.idle();

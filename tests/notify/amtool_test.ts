@@ -81,6 +81,9 @@ receivers:
     const query = await amtool(p.url, "silence", "query", "-o", "json");
     const silences = JSON.parse(query.stdout) as { id: string; comment: string }[];
     assert.deepEqual(silences.map((s) => [s.id, s.comment]), [[ok.stdout.trim(), "fix"]]);
+    // The query's matchers filter on the server, as Alertmanager does.
+    const other = await amtool(p.url, "silence", "query", "alertname=Other", "-o", "json");
+    assert.deepEqual(JSON.parse(other.stdout), []);
 
     // alert add sends Go's zero time as startsAt: the alert starts now, not in year 1.
     const before = Date.now();
