@@ -86,7 +86,7 @@ export function isNoSpace(e: unknown): boolean {
   const s = e instanceof Error
     ? `${e.name} ${e.message} ${(e as { code?: string }).code}`
     : String(e);
-  return /ENOSPC|os error 28|No space left/i.test(s);
+  return /ENOSPC|os error 28|No space left|disk is full|SQLITE_FULL/i.test(s);
 }
 
 let scratchT = new Float64Array(4096);

@@ -765,6 +765,7 @@ export class DB implements Appender, Querier {
     const seriesRefs = new Int32Array(batch.series.length).fill(-1);
     const rejected: RejectedSample[] = [];
     const defs: SeriesDef[] = [];
+    let created: number[] | undefined;
     const limitOoo = this.#oooWindow !== Infinity;
     const newest = limitOoo ? new Float64Array(batch.series.length).fill(NaN) : undefined;
     // Indexes of accepted samples, only when some are rejected.
@@ -811,8 +812,10 @@ export class DB implements Appender, Querier {
       const bi = batch.ref(i);
       if (seriesRefs[bi] < 0) {
         const labels = batch.series[bi];
-        const ref = this.#index.getOrCreate(labels, labelsKey(labels)).ref;
+        const got = this.#index.getOrCreate(labels, labelsKey(labels));
+        const ref = got.ref;
         seriesRefs[bi] = ref;
+        if (got.created) (created ??= []).push(ref);
         if (!this.#logged.has(ref)) defs.push({ ref, labels });
       }
       if (keep) keep[k] = i;
@@ -850,21 +853,40 @@ export class DB implements Appender, Querier {
           }
         }
       }
-      for (const d of defs) this.#logged.add(d.ref);
+      for (const d of defs) {
+        // A concurrent append that failed may have dropped the new series meanwhile.
+        if (this.#index.labels(d.ref) === undefined) this.#index.restore(d.ref, d.labels);
+        this.#logged.add(d.ref);
+      }
       this.#c.samplesAppended += k;
     };
     try {
       const pending = defs.length > 0 ? this.#wal.append(encodeSeries(defs)) : undefined;
       const p = this.#wal.appendSamples(src, apply);
-      if (pending) await pending;
+      if (pending) {
+        // Both fail together when the group fails: keep p's rejection handled.
+        p.catch(() => {});
+        await pending;
+      }
       await p;
     } catch (e) {
+      // Series this append created are dropped again: nothing of them is stored, and
+      // saving them to KV would take the space freed for data.
+      for (const ref of created ?? []) if (!this.#logged.has(ref)) this.#index.forget(ref);
       if (isNoSpace(e)) {
         this.#c.storageFullRejections++;
+        this.#problems.set(
+          "disk_full",
+          `the disk is full: writes are refused (507) since ${
+            new Date(this.#now()).toISOString()
+          }` +
+            " until space is freed",
+        );
         throw new StorageFullError("Cannot append: the disk is full", { cause: e });
       }
       throw e;
     }
+    this.#problems.delete("disk_full");
     if (oldLo <= oldHi) this.#notifyOld(oldLo, oldHi);
     if (defs.length > 0) {
       this.#index.save().catch((e) =>

@@ -150,6 +150,31 @@ export class SeriesIndex {
     return { ref, created: true };
   }
 
+  /**
+   * Drops a series that was created but never stored (its append failed):
+   * it leaves lookups, postings and the unsaved list; its ref is not reused.
+   */
+  forget(ref: number): void {
+    const labels = this.#labels[ref];
+    if (labels === undefined) return;
+    this.#labels[ref] = undefined;
+    this.#byKey.delete(labelsKey(labels));
+    const drop = (list: number[]) => {
+      const i = list.lastIndexOf(ref);
+      if (i >= 0) list.splice(i, 1);
+    };
+    drop(this.#allRefs);
+    for (const l of labels) {
+      const byValue = this.#postings.get(l.name);
+      const list = byValue?.get(l.value);
+      if (!list) continue;
+      drop(list);
+      if (list.length === 0) byValue!.delete(l.value);
+      if (byValue!.size === 0) this.#postings.delete(l.name);
+    }
+    drop(this.#unsaved);
+  }
+
   /** Registers a series with a known ref (WAL replay); saves it to KV when new. */
   restore(ref: number, labels: Labels): void {
     if (this.#labels[ref] !== undefined) return;
@@ -189,14 +214,14 @@ export class SeriesIndex {
     const p = this.#saving.then(() =>
       commitBatched(
         this.#kv,
-        refs.map((ref) => {
+        refs.filter((ref) => this.#labels[ref] !== undefined).map((ref) => {
           const value = encodeLabels(this.#labels[ref]!);
           return { key: seriesKey(ref), value, size: value.length + 32 };
         }),
       )
     );
     this.#saving = p.catch(() => {
-      this.#unsaved.push(...refs);
+      this.#unsaved.push(...refs.filter((ref) => this.#labels[ref] !== undefined));
     });
     return p;
   }

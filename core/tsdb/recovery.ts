@@ -144,7 +144,8 @@ export class IncidentLog {
     c.samplesLost += full.samples ?? 0;
     c.recordsSkipped += full.records ?? 0;
     if (full.kind.startsWith("wal_")) c.bytesSkipped += full.bytes ?? 0;
-    this.#persist();
+    // A full disk must not lose the report: it is still served, and written with the next change.
+    this.#persist().catch(() => {});
     return true;
   }
 

@@ -99,6 +99,8 @@ export class Wal {
   readonly #segmentBytes: number;
   readonly #write: (file: Deno.FsFile, data: Uint8Array) => Promise<void>;
   #file!: Deno.FsFile;
+  /** False after a rotation closed the old segment but could not open the next. */
+  #fileOpen = false;
   #seg = 0;
   #size = 0;
   #segments = new Set<number>();
@@ -252,7 +254,8 @@ export class Wal {
     this.#closed = true;
     if (this.#timer !== undefined) clearInterval(this.#timer);
     await this.#chain;
-    this.#file.close();
+    if (this.#fileOpen) this.#file.close();
+    this.#fileOpen = false;
   }
 
   #enqueue<T>(op: () => Promise<T>): Promise<T> {
@@ -264,13 +267,22 @@ export class Wal {
   async #openSegment(n: number): Promise<void> {
     const path = joinPath(this.#dir, walSegmentName(n));
     const file = await Deno.open(path, { create: true, append: true });
-    const hdr = new Uint8Array(WAL_HEADER_BYTES);
-    hdr.set(MAGIC);
-    hdr[4] = WAL_VERSION;
-    await writeAll(file, hdr);
-    await file.syncData();
-    await fsyncDir(this.#dir);
+    try {
+      await file.truncate(0);
+      const hdr = new Uint8Array(WAL_HEADER_BYTES);
+      hdr.set(MAGIC);
+      hdr[4] = WAL_VERSION;
+      await writeAll(file, hdr);
+      await file.syncData();
+      await fsyncDir(this.#dir);
+    } catch (e) {
+      // No space for even a header: leave no half-made segment; the next write tries again.
+      file.close();
+      await Deno.remove(path).catch(() => {});
+      throw e;
+    }
     this.#file = file;
+    this.#fileOpen = true;
     this.#seg = n;
     this.#enc.reset();
     this.#size = WAL_HEADER_BYTES;
@@ -282,14 +294,18 @@ export class Wal {
   }
 
   async #rotateNow(): Promise<void> {
-    await this.#sync();
-    this.#file.close();
-    this.#needRotate = false;
+    if (this.#fileOpen) {
+      await this.#sync().catch(() => {});
+      this.#file.close();
+      this.#fileOpen = false;
+    }
+    this.#dirty = false;
     await this.#openSegment(this.#seg + 1);
+    this.#needRotate = false;
   }
 
   async #sync(): Promise<void> {
-    if (!this.#dirty) return;
+    if (!this.#dirty || !this.#fileOpen) return;
     const t0 = performance.now();
     await this.#file.syncData();
     this.stats.fsyncs++;
