@@ -244,3 +244,48 @@ Deno.test("the idempotency key is stable across retries and sent as a header", a
   await t.clock.advance(60_000);
   assert.equal(t.requests[0]!.headers.get("Idempotency-Key"), id);
 });
+
+Deno.test("after a supersession and a restart, only the newest notification of the group is delivered, once", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const clock = new FakeClock();
+  let down = true;
+  const route = { group_by: ["team"], group_wait: "1s", group_interval: "1m" };
+  const x = alert({ alertname: "X", team: "a" });
+  const y = alert({ alertname: "Y", team: "a" });
+  {
+    await using t = await setup(webhookConfig(route, { send_resolved: true }), {
+      kv,
+      clock,
+      statuses: () => 503,
+    });
+    await t.notifier.sink.put([x, y], clock.now());
+    await clock.advance(1_000);
+    await t.notifier.sink.put([x, { ...y, endsAt: clock.now() }], clock.now());
+    await clock.advance(60_000);
+    await t.notifier.sink.put([x], clock.now());
+    await clock.advance(60_000);
+    // Two notifications were queued; the older one has been replaced by now.
+    const pending = t.notifier.pending();
+    assert.equal(pending.length, 1);
+  }
+  {
+    await using t = await setup(webhookConfig(route, { send_resolved: true }), {
+      kv,
+      clock,
+      statuses: () => down ? 503 : 200,
+    });
+    assert.equal(t.notifier.pending().length, 1, "the queue is read back from KV");
+    down = false;
+    await t.notifier.sink.put([x], clock.now());
+    await clock.advance(5 * 60_000);
+    assert.equal(t.requests.length, 1);
+    const body = t.requests[0]!.body as {
+      alerts: { labels: Record<string, string>; status: string }[];
+    };
+    assert.deepEqual(
+      body.alerts.map((a) => `${a.labels.alertname}:${a.status}`).sort(),
+      ["X:firing", "Y:resolved"],
+    );
+  }
+  kv.close();
+});
