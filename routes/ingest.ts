@@ -17,8 +17,8 @@
  * the group, `POST` replaces the families it carries, `DELETE` removes the
  * group (202), `PUT /api/v1/admin/wipe` removes every group (202). With a
  * push registry the groups are kept and exposed again every interval; a push
- * with a syntax error then changes nothing (400) and only sets
- * `push_failure_time_seconds`.
+ * with a syntax error then changes nothing (400), one the pipeline refuses
+ * sets `push_failure_time_seconds`.
  *
  * @module
  */
@@ -165,9 +165,9 @@ export function ingestRoutes(deps: IngestDeps): Hono {
     const t = now();
     try {
       const rows = parsePrometheusText(await text(c), { now: t, openMetrics: isOpenMetrics(c) });
-      // As the Pushgateway: a push with a syntax error changes nothing.
+      // As the Pushgateway: a push with a syntax error changes nothing (not
+      // even push_failure_time_seconds, which records refused valid pushes).
       if (push && rows.errors.length > 0) {
-        await push.failed(labels, t);
         return c.json({
           message: "No samples were stored; the push has errors (see errors)",
           accepted: 0,
@@ -178,7 +178,7 @@ export function ingestRoutes(deps: IngestDeps): Hono {
       const result = await deps.pipeline.ingest("pushgateway", rows, { extraLabels: labels });
       const bad = outcome(c, result);
       if (push) {
-        if (bad) await push.failed(labels, t);
+        if (bad) await push.failed(labels, t, rows);
         else await push.pushed(labels, rows, t, c.req.method === "PUT");
       }
       return bad ?? c.json({}, 200);

@@ -175,8 +175,13 @@ export class PushRegistry {
     });
   }
 
-  /** Records a failed push (`push_failure_time_seconds`); stored metrics stay. */
-  failed(labels: Readonly<Record<string, string>>, now: number): Promise<void> {
+  /**
+   * Records a refused push (`push_failure_time_seconds`); the stored metrics
+   * stay. `rows`, the refused push whose valid part the caller already
+   * appended at `now`, is undone: the group's values are written again at
+   * `now` (the last write wins) and series only the push had end there.
+   */
+  failed(labels: Readonly<Record<string, string>>, now: number, rows?: ParsedRows): Promise<void> {
     return this.#serial(async () => {
       const gkey = groupKey(labels);
       const g = this.#groups.get(gkey) ??
@@ -184,7 +189,8 @@ export class PushRegistry {
       g.failureTime = now;
       this.#groups.set(gkey, g);
       await this.#opts.kv.set([KV_PREFIX, gkey], groupMeta(g));
-      await this.#append(this.#rows([g], now, [], false));
+      const extra = rows ? removedSeries({ ...g, families: familiesOf(rows, now) }, g) : [];
+      await this.#append(this.#rows([g], now, extra.map((x) => [g, x]), rows !== undefined));
     });
   }
 

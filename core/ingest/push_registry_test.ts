@@ -173,8 +173,16 @@ Deno.test("PushRegistry: a histogram family moves as one; a broken push changes 
     ]);
     await p.clock.advance(15_000);
     const failedAt = p.clock.now();
-    const r = await p.send("PUT", path, "other 2\nbroken{ 3\n");
+    // A syntax error changes nothing, as in the Pushgateway.
+    let r = await p.send("PUT", path, "other 2\nbroken{ 3\n");
     assert.equal(r.status, 400);
+    assert.equal((await p.query("push_failure_time_seconds"))[0]?.value, 0);
+    // A push the pipeline refuses keeps the group and records the failure.
+    r = await p.send("PUT", path, 'other 2\nnew_one 5\nx{__reserved="1"} 3\n');
+    assert.equal(r.status, 400, r.text);
+    // Undone at once: the group's value is back, the series only that push had ended.
+    assert.deepEqual(await p.query("other"), [{ __name__: "other", job: "batch", value: 1 }]);
+    assert.deepEqual(await p.query("new_one"), []);
     await p.clock.advance(HOUR);
     assert.deepEqual(await p.query("other"), [{ __name__: "other", job: "batch", value: 1 }]);
     assert.equal((await p.query("push_failure_time_seconds"))[0]?.value, failedAt / 1000);
