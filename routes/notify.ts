@@ -336,8 +336,9 @@ export function notifyRoutes(deps: NotifyDeps): Hono {
     labels: s.alert.labels,
     annotations: s.alert.annotations,
     startsAt: iso(s.alert.startsAt),
-    endsAt: s.alert.endsAt > 0 ? iso(s.alert.endsAt) : "0001-01-01T00:00:00Z",
-    updatedAt: iso(now()),
+    // As Alertmanager: when the alert resolves unless it is refreshed.
+    endsAt: iso(s.endsAt),
+    updatedAt: iso(s.updatedAt),
     generatorURL: s.alert.generatorURL,
     receivers: [...new Set(s.receivers)].map((name) => ({ name })),
     status: {

@@ -115,6 +115,8 @@ Deno.test("POST /api/v2/alerts: Go's zero times mean now and still firing; error
   assert.equal(res.status, 200);
   let list = await (await app.request("/api/v2/alerts")).json();
   assert.equal(list[0].startsAt, new Date(t.clock.now()).toISOString());
+  // Alertmanager's endsAt for an alert without one: when it resolves unless refreshed.
+  assert.equal(list[0].endsAt, new Date(t.clock.now() + 5 * 60_000).toISOString());
   await t.clock.advance(1_000);
   assert.equal(t.requests.length, 1, "group_wait 0s notifies at once");
   // Not refreshed: it resolves after the resolve timeout, like any other alert.

@@ -66,6 +66,10 @@ export interface AlertStatus {
   readonly silencedBy: readonly string[];
   readonly inhibitedBy: readonly string[];
   readonly receivers: readonly string[];
+  /** When the alert was last put. */
+  readonly updatedAt: number;
+  /** When it ends: its own `endsAt`, else when it counts as resolved if not refreshed. */
+  readonly endsAt: number;
 }
 
 const NFLOG_RETENTION_MS = 5 * 86_400_000;
@@ -153,6 +157,8 @@ export class Dispatcher {
         receivers: this.#config.route
           ? matchRoutes(this.#config.route, s.alert.labels).map((r) => r.receiver)
           : [],
+        updatedAt: s.updatedAt,
+        endsAt: s.alert.endsAt > 0 ? s.alert.endsAt : s.updatedAt + this.deps.resolveTimeoutMs,
       });
     }
     return out;
