@@ -14,7 +14,6 @@
  *
  * @module
  */
-import { statfs as nodeStatfs } from "node:fs/promises";
 import { Exposition } from "./exposition.ts";
 import {
   type CpuTimes,
@@ -27,6 +26,7 @@ import {
   parsePressure,
   parseProcStat,
 } from "./procfs.ts";
+import { libcStatfs, openLibc } from "./libc.ts";
 import { collectHwmon, collectThermal } from "./sysfs.ts";
 import { openTimexReader, type TimexReader } from "./timex.ts";
 
@@ -49,7 +49,7 @@ export interface HostCollectorOptions {
    * @default {"/"}
    */
   readonly root?: string;
-  /** statfs(2) of a path. @default {node:fs/promises statfs} */
+  /** statfs(2) of a path. @default {libc's through FFI, else node:fs's} */
   readonly statfs?: (path: string) => Promise<StatFs>;
   /** Wall clock, ms since the epoch (node_time_seconds). @default {Date.now} */
   readonly now?: () => number;
@@ -218,8 +218,7 @@ export class HostCollector {
     this.#root = root;
     this.#proc = `${root}/proc`;
     this.#sys = `${root}/sys`;
-    this.#statfs = options.statfs ??
-      ((p) => nodeStatfs(p) as Promise<StatFs>);
+    this.#statfs = options.statfs ?? defaultStatfs();
     this.#now = options.now ?? Date.now;
     this.#timexOption = options.timex;
     this.#statfsTimeoutMs = options.statfsTimeoutMs ?? 5000;
@@ -785,6 +784,29 @@ export class HostCollector {
     );
     g("tai_offset_seconds", "International Atomic Time (TAI) offset.", t.tai);
   }
+}
+
+/**
+ * statfs through libc when FFI is allowed, else through `node:fs` (loaded
+ * only then). FFI gives no errno from its worker thread, so a failing libc
+ * call is asked again through `node:fs` for the reason, which becomes the
+ * `device_error` label as node_exporter's Go error text does
+ * ("permission denied").
+ */
+function defaultStatfs(): (path: string) => Promise<StatFs> {
+  const viaNode = async (p: string): Promise<StatFs> => {
+    const { statfs } = await import("node:fs/promises");
+    try {
+      return await statfs(p) as StatFs;
+    } catch (e) {
+      // "EACCES: permission denied, statfs '/x'" → "permission denied"
+      const m = e instanceof Error ? /^[A-Z]+: ([^,]+),/.exec(e.message) : null;
+      throw new Error(m ? m[1] : String(e));
+    }
+  };
+  const libc = openLibc();
+  if (libc === undefined) return viaNode;
+  return (p) => libcStatfs(libc, p).catch(() => viaNode(p));
 }
 
 /** The `E:KEY=value` device properties of a udev database file (/run/udev/data/b<maj>:<min>). */

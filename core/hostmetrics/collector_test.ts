@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
+import { statfs } from "node:fs/promises";
 import { parsePrometheusText } from "../ingest/prometheus_text.ts";
 import { HostCollector, type StatFs } from "./collector.ts";
+import { decodeStatfs, libcStatfs, openLibc } from "./libc.ts";
 import { decodeTimex, type TimexReading } from "./timex.ts";
 import { hostJobs } from "./mod.ts";
 
@@ -496,4 +498,43 @@ Deno.test("hostJobs: job node named after the host at the self-scrape interval, 
   );
   assert.deepEqual([k!.job, k!.instance, k!.interval], ["host", "gw:9100", 5_000]);
   assert.deepEqual(hostJobs({ ...on, enabled: false }, 15_000, collector), []);
+});
+
+Deno.test("statfs through libc matches node:fs, and a failing one names the reason", async () => {
+  const libc = openLibc();
+  assert.ok(libc, "FFI is available under deno test -A");
+  const [ours, node] = await Promise.all([libcStatfs(libc, "/"), statfs("/")]);
+  assert.equal(ours.bsize, node.bsize);
+  assert.equal(ours.blocks, node.blocks);
+  assert.equal(ours.files, node.files);
+  // The real statfs on the Pi fixture: "/" is a directory of the fixture,
+  // "/run" is not there, so it is a device error with node_exporter's wording.
+  const m = parse(await new HostCollector({ root: `${DATA}rpi`, timex: null }).collect());
+  assert.ok(
+    (m.get('node_filesystem_size_bytes{device="/dev/mmcblk0p2",fstype="ext4",mountpoint="/"}') ??
+      0) > 0,
+  );
+  assert.equal(
+    m.get(
+      'node_filesystem_device_error{device="tmpfs",device_error="no such file or directory",' +
+        'fstype="tmpfs",mountpoint="/run"}',
+    ),
+    1,
+  );
+});
+
+Deno.test("decodeStatfs reads struct statfs as laid out on 64-bit Linux", () => {
+  const buf = new Uint8Array(120);
+  const dv = new DataView(buf.buffer);
+  [0xef53, 4096, 1000, 600, 550, 640, 600].forEach((v, i) =>
+    dv.setBigUint64(i * 8, BigInt(v), true)
+  );
+  assert.deepEqual(decodeStatfs(buf), {
+    bsize: 4096,
+    blocks: 1000,
+    bfree: 600,
+    bavail: 550,
+    files: 640,
+    ffree: 600,
+  });
 });

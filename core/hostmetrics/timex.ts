@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { openLibc } from "./libc.ts";
 
 /** The fields of `struct timex` node_exporter reports, raw. */
 export interface TimexReading {
@@ -68,22 +69,16 @@ export function decodeTimex(buf: Uint8Array, state: number): TimexReading {
 }
 
 /**
- * Opens libc once and returns a reader; undefined when FFI is not permitted,
- * libc cannot be opened or the platform is not 64-bit Linux.
+ * A reader over libc's adjtimex; undefined when FFI is not permitted, libc
+ * cannot be opened or the platform is not 64-bit Linux.
  */
 export function openTimexReader(): TimexReader | undefined {
-  if (Deno.build.os !== "linux") return undefined;
-  if (Deno.build.arch !== "x86_64" && Deno.build.arch !== "aarch64") return undefined;
-  let lib: Deno.DynamicLibrary<{ adjtimex: { parameters: ["buffer"]; result: "i32" } }>;
-  try {
-    lib = Deno.dlopen("libc.so.6", { adjtimex: { parameters: ["buffer"], result: "i32" } });
-  } catch {
-    return undefined;
-  }
+  const libc = openLibc();
+  if (libc === undefined) return undefined;
   const buf = new Uint8Array(TIMEX_SIZE);
   return () => {
     buf.fill(0); // modes = 0: read only.
-    const state = lib.symbols.adjtimex(buf);
+    const state = libc.adjtimex(buf);
     if (state < 0) return undefined;
     return decodeTimex(buf, state);
   };
