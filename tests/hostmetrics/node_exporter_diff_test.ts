@@ -86,6 +86,8 @@ function slack(name: string): number {
     [/^node_filefd_allocated$/, 10_000],
     [/^node_timex_/, 2],
     [/^node_disk_io_now$/, 64],
+    // Fans, voltages, currents and power swing between two reads: label sets only.
+    [/^node_hwmon_(fan|in|curr|power|energy)_/, Infinity],
     [/^node_hwmon_|^node_thermal_zone_temp$/, 5],
     [/^node_vmstat_/, 1_000_000],
     [/_seconds_total$/, 60],
