@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import { type PerchProcess, spawnPerch } from "../_perch.ts";
 import {
+  eventually,
   freePort,
   NODE_EXPORTER_BIN,
   type Peer,
@@ -158,6 +159,7 @@ remote_write:
       settle_delay: 2s
       min_backoff: 100ms
       max_backoff: 1s
+      healthy_lag: 5s
 `,
     );
     // vmagent needs one address for Perch across restarts.
@@ -195,7 +197,16 @@ remote_write:
           await sleep(3_000);
           assert.equal(await perch.stop("SIGKILL"), 137);
           perch = await startPerch();
-          await sleep(5_000);
+          // /health tells that the endpoint is behind its healthy_lag.
+          const url = perch.url;
+          await eventually(
+            async () => {
+              const h = await (await fetch(`${url}/health`)).json();
+              return h.checks.remote_write?.status === "degraded";
+            },
+            20_000,
+            "/health degraded while VictoriaMetrics is down",
+          );
           vm = await startVM({ port: vmPort, dataDir: vmDir });
         }
       }
@@ -214,6 +225,15 @@ remote_write:
         await sleep(1_000);
       }
       c ??= await compare(await perchExport(perch.url), vm.url);
+      const url = perch.url;
+      await eventually(
+        async () =>
+          (await metric(url, /^perch_remote_write_pending_samples\{[^}]*\} (\S+)/))[0] === 0,
+        20_000,
+        "nothing pending",
+      );
+      const health = await (await fetch(`${url}/health`)).json();
+      assert.equal(health.checks.remote_write.status, "healthy", JSON.stringify(health));
       const counters = await (await fetch(`${perch.url}/metrics`)).text();
       console.log(
         `outage test: stored in Perch ${c.stored}, found downstream ${c.found}, ` +
