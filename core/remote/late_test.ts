@@ -59,6 +59,30 @@ function gatedQuerier(db: DB) {
   return { q, state };
 }
 
+/** A fake receiver, a temp DB, and remote write to the receiver appending through its tracker. */
+async function running(extra: Record<string, unknown> = {}) {
+  const peer = await fakeReceiver();
+  const { db, dir } = await tempDB();
+  const m = await RemoteWriteManager.open({
+    querier: db,
+    kv: `${dir}/remote.kv`,
+    logger: silentLogger(),
+  });
+  const app = m.appender(db);
+  await m.apply(cfg(peer.url, extra));
+  return {
+    peer,
+    db,
+    m,
+    app,
+    async close() {
+      await m.close();
+      await db.close();
+      await peer.close();
+    },
+  };
+}
+
 function timesOf(peer: { samples: Map<string, { t: number }[]> }, key: string): number[] {
   return (peer.samples.get(key) ?? []).map((s) => s.t).sort((a, b) => a - b);
 }
@@ -134,15 +158,7 @@ Deno.test("a backlog landing while the catch-up reader passes its range is sent 
 });
 
 Deno.test("a late batch bigger than one KV commit is logged and sent whole", async () => {
-  const peer = await fakeReceiver();
-  const { db, dir } = await tempDB();
-  const m = await RemoteWriteManager.open({
-    querier: db,
-    kv: `${dir}/remote.kv`,
-    logger: silentLogger(),
-  });
-  const app = m.appender(db);
-  await m.apply(cfg(peer.url));
+  const { peer, m, app, close } = await running();
   const now = Date.now();
   await waitFor(() => m.endpoint("peer")!.cursor.t >= now, 5000, "cursor at now");
   // 200 series × 400 samples ≈ 1.8 MB in the late log, over KV's 800 KiB per commit.
@@ -152,21 +168,14 @@ Deno.test("a late batch bigger than one KV commit is logged and sent whole", asy
   const s = m.stats()[0]!;
   assert.equal(s.lateSamples, 80_000);
   assert.equal(s.samplesDropped.late_log, 0);
-  await m.close();
-  await db.close();
-  await peer.close();
+  await close();
 });
 
 Deno.test("a back-fill over max_late_bytes is sent from storage by its time range: nothing dropped", async () => {
-  const peer = await fakeReceiver();
-  const { db, dir } = await tempDB();
-  const m = await RemoteWriteManager.open({
-    querier: db,
-    kv: `${dir}/remote.kv`,
-    logger: silentLogger(),
+  const { peer, m, app, close } = await running({
+    backfill: "2h",
+    queue_config: { max_late_bytes: 20_000 },
   });
-  const app = m.appender(db);
-  await m.apply(cfg(peer.url, { backfill: "2h", queue_config: { max_late_bytes: 20_000 } }));
   const now = Date.now();
   // Sent live before the back-fill arrives: inside its range, so sent again.
   await app.append(batchOf("live", 2, [now - 1_800_000]));
@@ -182,21 +191,11 @@ Deno.test("a back-fill over max_late_bytes is sent from storage by its time rang
   const s = m.stats()[0]!;
   assert.equal(s.samplesDropped.late_log, 0);
   assert.ok(m.stats()[0]!.queueBytes < 20_000, "the log stays within its budget");
-  await m.close();
-  await db.close();
-  await peer.close();
+  await close();
 });
 
 Deno.test("rewind() sends storage after t again; pending and health tell a lagging endpoint", async () => {
-  const peer = await fakeReceiver();
-  const { db, dir } = await tempDB();
-  const m = await RemoteWriteManager.open({
-    querier: db,
-    kv: `${dir}/remote.kv`,
-    logger: silentLogger(),
-  });
-  const app = m.appender(db);
-  await m.apply(cfg(peer.url, { queue_config: { healthy_lag: "1m" } }));
+  const { peer, m, app, close } = await running({ queue_config: { healthy_lag: "1m" } });
   const now = Date.now();
   await app.append(batchOf("r", 2, [now - 1000, now]));
   await waitFor(() => peer.total() === 4, 5000, "first send");
@@ -211,7 +210,5 @@ Deno.test("rewind() sends storage after t again; pending and health tell a laggi
   peer.status = 200;
   await waitFor(() => m.health().status === "healthy", 5000, "healthy again");
   await waitFor(() => m.stats()[0]!.pendingSamples === 0, 5000, "nothing pending");
-  await m.close();
-  await db.close();
-  await peer.close();
+  await close();
 });
