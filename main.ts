@@ -32,6 +32,8 @@ import {
   IngestPipeline,
   KvInfluxDatabases,
   PushRegistry,
+  RateLimitedError,
+  SourceRateLimiter,
 } from "./core/ingest/mod.ts";
 import { realClock } from "./core/clock.ts";
 import { createScrapeManager, parseScrapeConfigs, type ScrapeConfig } from "./core/scrape/mod.ts";
@@ -59,6 +61,7 @@ import {
   hasCredentials,
   isLoopback,
   loadOrCreateAdminToken,
+  scopeOf,
   tlsServeOptions,
   withAdminToken,
 } from "./core/auth/mod.ts";
@@ -73,7 +76,8 @@ import { scrapeRoutes } from "./routes/scrape.ts";
 import { dashboardRoutes } from "./routes/dashboards.ts";
 import { engineQueryFn, wsRoutes } from "./routes/ws.ts";
 import { remoteRoutes } from "./routes/remote.ts";
-import { authMiddleware } from "./routes/auth.ts";
+import { authMiddleware, principalOf } from "./routes/auth.ts";
+import { AsyncLocalStorage } from "node:async_hooks";
 import { csrfGuard } from "./routes/csrf.ts";
 import { FrontDoor, StreamLimiter } from "./core/net/mod.ts";
 import { systemRoutes } from "./routes/system.ts";
@@ -442,8 +446,30 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
   });
   // Routes and scrapes keep this handle; the pipeline behind it is rebuilt
   // when limits change on reload.
+  // Pushes are charged to their source (credential, else client address;
+  // set per request below) before anything is appended; scrapes are not.
+  const ingestSource = new AsyncLocalStorage<string>();
+  const sourceLimiter = new SourceRateLimiter(
+    () => config.limits.ingest_rate_per_source,
+    () => config.limits.ingest_burst_per_source,
+  );
+  const rateLimited = registry.counter({
+    name: "perch_ingest_rate_limited_requests_total",
+    help: "Push requests refused with 429 by the per-source rate limit.",
+  });
   const pipelineHandle: Pick<IngestPipeline, "ingest"> = {
-    ingest: (protocol, rows, o) => pipeline.ingest(protocol, rows, o),
+    ingest: (protocol, rows, o) => {
+      const source = ingestSource.getStore();
+      if (source !== undefined) {
+        try {
+          sourceLimiter.take(source, rows.sampleCount, Date.now());
+        } catch (e) {
+          if (e instanceof RateLimitedError) rateLimited.inc();
+          return Promise.reject(e);
+        }
+      }
+      return pipeline.ingest(protocol, rows, o);
+    },
   };
 
   // State for everything that is not samples: alert state, silences,
@@ -683,6 +709,12 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
     authenticator = authFor(c);
   });
   app.use("*", authMiddleware(() => authenticator));
+  app.use("*", function ingestSourceOf(c, next) {
+    if (scopeOf(c.req.method, c.req.path) !== "write") return next();
+    const who = principalOf(c.req.raw);
+    const source = who !== undefined ? who : `address:${c.req.header("x-perch-peer") ?? "unknown"}`;
+    return ingestSource.run(source, next);
+  });
   app.route(
     "/",
     systemRoutes({ health, registry, ready: () => ready, reload }),

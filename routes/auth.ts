@@ -9,6 +9,14 @@
 import type { MiddlewareHandler } from "hono";
 import { type Authenticator, scopeOf } from "../core/auth/mod.ts";
 
+/** Who made each authenticated request (`username` or `token:<digest prefix>`). */
+const principals = new WeakMap<Request, string>();
+
+/** The principal of a request that passed {@linkcode authMiddleware} with credentials. */
+export function principalOf(req: Request): string | undefined {
+  return principals.get(req);
+}
+
 /** Builds the middleware; `auth` is read per request, so a reload applies at once. */
 export function authMiddleware(auth: () => Authenticator): MiddlewareHandler {
   return async function checkAuth(c, next) {
@@ -16,7 +24,10 @@ export function authMiddleware(auth: () => Authenticator): MiddlewareHandler {
     if (a.open) return await next();
     const scope = scopeOf(c.req.method, c.req.path);
     const r = a.check(scope, c.req.header("authorization"));
-    if (r.ok) return await next();
+    if (r.ok) {
+      if (r.principal !== "anonymous") principals.set(c.req.raw, r.principal);
+      return await next();
+    }
     if (r.status === 401) c.header("WWW-Authenticate", r.challenge);
     return c.json({
       status: "error",

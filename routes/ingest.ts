@@ -53,6 +53,7 @@ import {
   parseRemoteWrite,
   ProtoError,
   type PushRegistry,
+  RateLimitedError,
   readBody,
   translateOtlp,
   UnsupportedEncodingError,
@@ -274,7 +275,11 @@ export function ingestRoutes(deps: IngestDeps): Hono {
   const otlp = async (c: Context): Promise<Response> => {
     const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
     const json = type === "application/json";
-    const reply = (status: 200 | 400 | 413 | 415 | 503 | 507, rejected: number, msg: string) => {
+    const reply = (
+      status: 200 | 400 | 413 | 415 | 429 | 503 | 507,
+      rejected: number,
+      msg: string,
+    ) => {
       if (status !== 200) {
         // OTLP/HTTP error bodies are a google.rpc.Status (code 3 INVALID_ARGUMENT, 8 RESOURCE_EXHAUSTED, 14 UNAVAILABLE).
         const code = status === 400 || status === 415 ? 3 : status === 503 ? 14 : 8;
@@ -327,6 +332,10 @@ export function ingestRoutes(deps: IngestDeps): Hono {
         c.header("Retry-After", String(e.retryAfterSeconds));
         return reply(503, 0, e.message);
       }
+      if (e instanceof RateLimitedError) {
+        c.header("Retry-After", String(e.retryAfterSeconds));
+        return reply(429, 0, e.message);
+      }
       if (e instanceof StorageFullError) return reply(507, 0, `Storage is full: ${e.message}`);
       throw e;
     }
@@ -374,8 +383,12 @@ function outcome(c: Context, r: IngestResult, influx = false): Response | undefi
 
 /** Maps a thrown error to a response; unknown errors are rethrown (500 by Hono). */
 function failure(c: Context, e: unknown): Response {
-  const err = (status: 400 | 413 | 415 | 503 | 507, problem: IngestProblem) =>
+  const err = (status: 400 | 413 | 415 | 429 | 503 | 507, problem: IngestProblem) =>
     c.json({ errors: [problem], accepted: 0 }, status);
+  if (e instanceof RateLimitedError) {
+    c.header("Retry-After", String(e.retryAfterSeconds));
+    return err(429, { field: "", value: "", message: e.message });
+  }
   if (e instanceof BadRequest) return err(400, e.problem);
   if (e instanceof BodyTooLargeError) {
     return err(413, { field: "body", value: "", message: e.message });

@@ -21,6 +21,7 @@ import {
   BodyTooLargeError,
   type IngestPipeline,
   OverloadedError,
+  RateLimitedError,
   readBody,
   UnsupportedEncodingError,
 } from "../core/ingest/mod.ts";
@@ -173,6 +174,10 @@ export function remoteRoutes(deps: RemoteRoutesDeps): Hono {
         if (e instanceof OverloadedError) {
           c.header("Retry-After", String(e.retryAfterSeconds));
           return c.json({ error: e.message, accepted }, 503);
+        }
+        if (e instanceof RateLimitedError) {
+          c.header("Retry-After", String(e.retryAfterSeconds));
+          return c.json({ error: e.message, accepted }, 429);
         }
         if (e instanceof StorageFullError) return c.json({ error: e.message, accepted }, 507);
         throw e;

@@ -138,7 +138,8 @@ export class Authenticator {
     if (p.kind === "bearer") {
       let hit = false;
       for (const t of s.tokens) hit = constantTimeEqual(t, p.digest) || hit;
-      return hit ? "token" : undefined;
+      // Named by a short prefix of its digest: tells tokens apart (rate limits, logs).
+      return hit ? `token:${toHex(p.digest).slice(0, 8)}` : undefined;
     }
     return undefined;
   }
@@ -167,6 +168,10 @@ export class Authenticator {
 }
 
 const DUMMY = sha256("perch-dummy-password");
+
+function toHex(b: Uint8Array): string {
+  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+}
 
 function hasCreds(s: ScopeCreds): boolean {
   return s.users.size > 0 || s.tokens.length > 0;

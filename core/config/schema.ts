@@ -189,6 +189,10 @@ const limitsSchema = z.strictObject({
   max_series_per_metric: positiveInt(0),
   /** Concurrent append requests before 503 + Retry-After. */
   max_inflight_appends: positiveInt(64),
+  /** Samples per second each source (credential, else client address) may push; 0 = no limit. */
+  ingest_rate_per_source: positiveInt(0),
+  /** Samples a source may push at once before its rate applies; 0 = ten seconds of the rate. */
+  ingest_burst_per_source: positiveInt(0),
 }).prefault({});
 
 const globalSchema = z.strictObject({

@@ -50,6 +50,7 @@ export {
   OverloadedError,
   type RejectionReason,
 } from "./pipeline.ts";
+export { RateLimitedError, SourceRateLimiter } from "./rate_limit.ts";
 export { endsWithEof, parsePrometheusText, type PrometheusTextOptions } from "./prometheus_text.ts";
 export { PushRegistry, type PushRegistryOptions } from "./push_registry.ts";
 export { parseRemoteWrite } from "./remote_write.ts";
