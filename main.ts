@@ -17,6 +17,7 @@ import {
 import type { FlagOverrides } from "./core/config/mod.ts";
 import { type Component, Lifecycle } from "./core/lifecycle.ts";
 import { Logger, type LogLevel, type LogSink } from "./core/logging/mod.ts";
+import { parseDuration } from "./core/model/units.ts";
 import {
   HealthChecks,
   registerIngestMetrics,
@@ -576,15 +577,16 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
     queue: deliveryOptions(config),
     maxSilenceDurationMs: config.silences.max_duration,
     silenceRetentionMs: config.silences.retention,
-    // Above the longest rule interval, so a firing alert is refreshed in time.
-    resolveTimeoutMs: Math.max(15 * 60_000, 4 * config.global.evaluation_interval),
+    resolveTimeoutMs: resolveTimeout(config),
   });
   await lifecycle.start({
     name: "notify",
     start: () => notifier.start(),
     stop: () => notifier.stop(),
   });
-  reloadListeners.push((c, p) => notifier.reload(p.notify, deliveryOptions(c)));
+  reloadListeners.push((c, p) =>
+    notifier.reload(p.notify, { queue: deliveryOptions(c), resolveTimeoutMs: resolveTimeout(c) })
+  );
 
   const rules = createRuleManager({
     kv: stateKv,
@@ -944,6 +946,18 @@ function alertmanagerYaml(c: Config): string {
     if (v !== undefined && !(Array.isArray(v) && v.length === 0)) sections[k] = v;
   }
   return toYaml(redactSecrets(sections));
+}
+
+/**
+ * How long a firing alert may go without a refresh before it counts as
+ * resolved: Alertmanager's `global.resolve_timeout` (default 15m here), but
+ * never under 4 rule evaluation intervals, so rule alerts are refreshed in time.
+ */
+function resolveTimeout(c: Config): number {
+  const configured = c.global.resolve_timeout === undefined
+    ? 15 * 60_000
+    : parseDuration(c.global.resolve_timeout) ?? 15 * 60_000;
+  return Math.max(configured, 4 * c.global.evaluation_interval);
 }
 
 /** The notification retry settings of a config. */

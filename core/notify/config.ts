@@ -610,13 +610,6 @@ export function parseNotifyConfig(
         "they define falls back to plain text",
     );
   }
-  if (g.resolve_timeout !== undefined) {
-    warnings.push(
-      "global.resolve_timeout: ignored; Perch resolves an alert that is not refreshed for 15m " +
-        "(at least 4 evaluation intervals)",
-    );
-  }
-
   const timeIntervals = new Map<string, TimeInterval[]>();
   const addIntervals = (section: string, list: typeof s.time_intervals) =>
     (list ?? []).forEach((ti, i) => {

@@ -79,6 +79,7 @@ export class Dispatcher {
   readonly #alerts = new Map<string, StoredAlert>();
   readonly #groups = new Map<string, Group>();
   #config: NotifyConfig;
+  #resolveTimeoutMs: number;
   #running = false;
 
   constructor(
@@ -96,6 +97,12 @@ export class Dispatcher {
     config: NotifyConfig,
   ) {
     this.#config = config;
+    this.#resolveTimeoutMs = deps.resolveTimeoutMs;
+  }
+
+  /** Changes how long a firing alert may go without a refresh (a config reload). */
+  set resolveTimeoutMs(ms: number) {
+    this.#resolveTimeoutMs = ms;
   }
 
   /** The current config. */
@@ -158,7 +165,7 @@ export class Dispatcher {
           ? matchRoutes(this.#config.route, s.alert.labels).map((r) => r.receiver)
           : [],
         updatedAt: s.updatedAt,
-        endsAt: s.alert.endsAt > 0 ? s.alert.endsAt : s.updatedAt + this.deps.resolveTimeoutMs,
+        endsAt: s.alert.endsAt > 0 ? s.alert.endsAt : s.updatedAt + this.#resolveTimeoutMs,
       });
     }
     return out;
@@ -220,7 +227,7 @@ export class Dispatcher {
   #status(s: StoredAlert, now: number): "firing" | "resolved" {
     const a = s.alert;
     if (a.endsAt > 0 && a.endsAt <= now) return "resolved";
-    if (a.endsAt === 0 && now - s.updatedAt >= this.deps.resolveTimeoutMs) return "resolved";
+    if (a.endsAt === 0 && now - s.updatedAt >= this.#resolveTimeoutMs) return "resolved";
     return "firing";
   }
 

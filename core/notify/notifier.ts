@@ -67,9 +67,12 @@ export interface Notifier {
   stop(): Promise<void>;
   /**
    * Applies a new config (already validated by parseNotifyConfig) and, when
-   * given, new retry settings.
+   * given, new retry settings and resolve timeout.
    */
-  reload(config: NotifyConfig, queue?: QueueOptions): void;
+  reload(
+    config: NotifyConfig,
+    settings?: { queue?: QueueOptions; resolveTimeoutMs?: number },
+  ): void;
   readonly silences: SilencesApi;
   /** Delivery-log entries, newest first. */
   deliveryLog(opts?: { limit?: number; receiver?: string }): Promise<DeliveryLogEntry[]>;
@@ -173,9 +176,10 @@ export function createNotifier(opts: NotifierOptions): Notifier {
       await dispatcher.stop();
       await queue.stop();
     },
-    reload(next, queueOptions) {
+    reload(next, settings = {}) {
       config = next;
-      if (queueOptions) queue.setOptions(queueOptions);
+      if (settings.queue) queue.setOptions(settings.queue);
+      if (settings.resolveTimeoutMs) dispatcher.resolveTimeoutMs = settings.resolveTimeoutMs;
       dispatcher.reload(next);
     },
     silences: {

@@ -293,6 +293,12 @@ Deno.test("an alertmanager.yml that amtool check-config accepts loads in Perch a
       assert.match(show.stdout, /smtp_auth_password: <secret>/);
       assert.match(show.stdout, /name: night/);
       assert.doesNotMatch(show.stdout, /mailpass|pdkey|ogkey/);
+      // global.resolve_timeout applies: an alert without endsAt resolves 5m after its last update.
+      const add = await amtool(p.url, "alert", "add", "alertname=Timeout");
+      assert.equal(add.code, 0, add.stderr);
+      const [posted] = await (await fetch(`${p.url}/api/v2/alerts?filter=alertname%3DTimeout`))
+        .json();
+      assert.equal(Date.parse(posted.endsAt) - Date.parse(posted.updatedAt), 5 * 60_000);
       const receivers = await (await fetch(`${p.url}/api/v2/receivers`)).json();
       assert.deepEqual(
         receivers.map((r: { name: string }) => r.name),
