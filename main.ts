@@ -20,6 +20,7 @@ import { Logger, type LogLevel, type LogSink } from "./core/logging/mod.ts";
 import { parseDuration } from "./core/model/units.ts";
 import {
   HealthChecks,
+  MemoryGuard,
   registerIngestMetrics,
   registerProcessMetrics,
   registerStorageMetrics,
@@ -80,6 +81,7 @@ import { remoteRoutes } from "./routes/remote.ts";
 import { authMiddleware, principalOf } from "./routes/auth.ts";
 import { AsyncLocalStorage } from "node:async_hooks";
 import { csrfGuard } from "./routes/csrf.ts";
+import { formatBytes } from "./core/model/mod.ts";
 import { FrontDoor, StreamLimiter } from "./core/net/mod.ts";
 import { systemRoutes } from "./routes/system.ts";
 import { uiRoutes } from "./routes/ui/mod.tsx";
@@ -674,6 +676,49 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
     registry,
     maxBodyBytes: () => config.server.max_body_bytes,
     corsOrigins: () => config.server.cors_origins,
+  });
+  // The memory ceiling: over limits.memory_limit, shed queries and pushes.
+  const memoryGuard = new MemoryGuard(() => config.limits.memory_limit);
+  await lifecycle.start({
+    name: "memory_guard",
+    start() {
+      memoryGuard.start();
+      return Promise.resolve();
+    },
+    stop() {
+      memoryGuard.stop();
+      return Promise.resolve();
+    },
+  });
+  health.register("memory", () =>
+    memoryGuard.pressure
+      ? {
+        status: "degraded",
+        message: `resident memory ${formatBytes(memoryGuard.rss)} is over limits.memory_limit (${
+          formatBytes(config.limits.memory_limit)
+        }): shedding queries and pushes`,
+      }
+      : { status: "healthy" });
+  const shed = registry.counter({
+    name: "perch_http_requests_shed_total",
+    help: "Requests refused with 503 because memory was over limits.memory_limit.",
+  });
+  app.use("*", async function shedUnderPressure(c, next) {
+    if (!memoryGuard.pressure) return await next();
+    const path = c.req.path;
+    const scope = scopeOf(c.req.method, path);
+    const sheddable = scope === "write" ||
+      (scope === "read" && (path.startsWith("/api/") || path === "/federate" || path === "/ws"));
+    if (!sheddable) return await next();
+    shed.inc();
+    c.header("Retry-After", "5");
+    return c.json({
+      status: "error",
+      errorType: "unavailable",
+      error: `Perch is over its memory limit (limits.memory_limit: ${
+        formatBytes(config.limits.memory_limit)
+      }, resident ${formatBytes(memoryGuard.rss)}); retry later`,
+    }, 503);
   });
   // Cross-origin browser requests and non-JSON bodies never reach admin routes.
   app.use(

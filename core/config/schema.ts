@@ -193,6 +193,8 @@ const limitsSchema = z.strictObject({
   ingest_rate_per_source: positiveInt(0),
   /** Samples a source may push at once before its rate applies; 0 = ten seconds of the rate. */
   ingest_burst_per_source: positiveInt(0),
+  /** Resident memory ceiling: over it, queries and pushes get 503 + Retry-After; 0 = off. */
+  memory_limit: bytes(0),
 }).prefault({});
 
 const globalSchema = z.strictObject({

@@ -18,6 +18,7 @@ export {
   Registry,
 } from "./registry.ts";
 export { registerProcessMetrics } from "./process.ts";
+export { MemoryGuard } from "./memory_guard.ts";
 export {
   type CheckReport,
   type CheckResult,
