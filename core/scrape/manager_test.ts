@@ -134,6 +134,64 @@ Deno.test("ScrapeManager self-scrapes Perch's metrics as job perch", async () =>
   }
 });
 
+Deno.test("ScrapeManager runs in-process jobs (host metrics); a configured job of that name wins", async () => {
+  const clock = new FakeClock();
+  const rec = recordingAppender();
+  let passes = 0;
+  const host = (instance: string, interval: number) => ({
+    job: "node",
+    instance,
+    interval,
+    metrics: () => {
+      passes++;
+      return "# TYPE node_load1 gauge\nnode_load1 0.5\n";
+    },
+  });
+  const real = exposition({ body: "node_load1 2\n" });
+  const m = createScrapeManager({
+    configs: [],
+    appendRows: rec.append,
+    logger: silentLogger(),
+    clock,
+    selfScrape: { enabled: false, interval: 15_000 },
+    inProcessJobs: [host("pi4", 5_000)],
+  });
+  try {
+    await m.start();
+    await clock.advance(10_000);
+    const loads = all(rec.batches).filter((w) => w.name === "node_load1");
+    assert.ok(loads.length >= 2, "one pass per interval");
+    assert.equal(passes, loads.length);
+    assert.deepEqual(loads[0]!.labels, { job: "node", instance: "pi4" });
+    const up = all(rec.batches).find((w) => w.name === "up")!;
+    assert.deepEqual([up.labels, up.v], [{ job: "node", instance: "pi4" }, 1]);
+    // A run-time target cannot take the job.
+    await assert.rejects(
+      m.addApiTarget({ job: "node", url: `http://${real.address}/metrics` }),
+      ApiTargetConflictError,
+    );
+    // Reload with another instance: the old series go stale, the new one is scraped.
+    rec.batches.length = 0;
+    await m.reload([], { inProcessJobs: [host("gateway", 5_000)] });
+    await clock.advance(5_000);
+    const after = all(rec.batches).filter((w) => w.name === "node_load1");
+    assert.ok(after.some((w) => w.labels.instance === "gateway" && w.v === 0.5));
+    assert.ok(after.some((w) => w.labels.instance === "pi4" && w.stale), "stale marker");
+    // A scrape config named node (a real node_exporter) replaces the built-in job.
+    rec.batches.length = 0;
+    const before = passes;
+    await m.reload(configs([{ job_name: "node", static_configs: [{ targets: [real.address] }] }]));
+    await clock.advance(10_000);
+    assert.equal(passes, before, "the built-in job no longer runs");
+    const fromReal = all(rec.batches).filter((w) => w.name === "node_load1" && w.v === 2);
+    assert.ok(fromReal.length >= 1);
+    assert.equal(fromReal[0]!.labels.instance, real.address);
+  } finally {
+    await m.stop();
+    await real.close();
+  }
+});
+
 Deno.test("ScrapeManager adds, persists and removes run-time targets", async () => {
   const srv = exposition({ body: "api_metric 3\n" });
   const kv = await Deno.openKv(":memory:");
