@@ -70,6 +70,12 @@ export const FS_TYPES_EXCLUDE =
 /** node_exporter's default `--collector.diskstats.device-exclude` (partitions, ram, loop). */
 export const DISK_DEVICES_EXCLUDE = /^(z?ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$/;
 
+/** node_exporter's default `--collector.netstat.fields`. */
+const NETSTAT_FIELDS =
+  /^(.*_(InErrors|InErrs)|Ip_Forwarding|Ip(6|Ext)_(InOctets|OutOctets)|Icmp6?_(InMsgs|OutMsgs)|TcpExt_(Listen.*|Syncookies.*|TCPSynRetrans|TCPTimeouts|TCPOFOQueue|TCPRcvQDrop)|Tcp_(ActiveOpens|InSegs|OutSegs|OutRsts|PassiveOpens|RetransSegs|CurrEstab)|Udp6?_(InDatagrams|OutDatagrams|NoPorts|RcvbufErrors|SndbufErrors))$/;
+/** The /proc/net/sockstat fields node_exporter exports, in its order. */
+const SOCKSTAT_FIELDS = ["inuse", "orphan", "tw", "alloc", "mem", "memory", "mem_bytes"];
+
 /** node_exporter's default `--collector.vmstat.fields`. */
 const VMSTAT_FIELDS = /^(oom_kill|pgpg|pswp|pg.*fault).*/;
 
@@ -250,6 +256,8 @@ export class HostCollector {
       ["netdev", () => this.#netdev(out)],
       ["netclass", () => this.#netclass(out)],
       ["vmstat", () => this.#vmstat(out)],
+      ["netstat", () => this.#netstat(out)],
+      ["sockstat", () => this.#sockstat(out)],
       ["filesystem", () => this.#filesystem(out)],
       ["hwmon", () => {
         if (!collectHwmon(this.#sys, out, this.#max)) throw new NoDataError("no hwmon");
@@ -522,6 +530,78 @@ export class HostCollector {
       out.add(`node_vmstat_${key}`, `/proc/vmstat information field ${key}.`, "untyped", v);
     }
   }
+
+  #netstat(out: Exposition): void {
+    // /proc/net/netstat and /proc/net/snmp: a header line and a value line per protocol.
+    const stats = new Map<string, Map<string, string>>();
+    for (const file of ["net/netstat", "net/snmp"]) {
+      const lines = readText(`${this.#proc}/${file}`).split("\n");
+      for (let i = 0; i + 1 < lines.length; i += 2) {
+        const names = lines[i]!.split(" "), values = lines[i + 1]!.split(" ");
+        if (names.length !== values.length || !names[0]!.endsWith(":")) continue;
+        const m = new Map<string, string>();
+        for (let k = 1; k < names.length; k++) m.set(names[k]!, values[k]!);
+        stats.set(names[0]!.slice(0, -1), m);
+      }
+    }
+    // /proc/net/snmp6 (absent without IPv6): "Ip6InReceives 123", split after the "6".
+    for (const line of (readOptional(`${this.#proc}/net/snmp6`) ?? "").split("\n")) {
+      const f = line.trim().split(/\s+/);
+      const six = f[0]?.indexOf("6") ?? -1;
+      if (f.length < 2 || six < 0) continue;
+      const proto = f[0]!.slice(0, six + 1);
+      let m = stats.get(proto);
+      if (!m) stats.set(proto, m = new Map());
+      m.set(f[0]!.slice(six + 1), f[1]!);
+    }
+    for (const [proto, m] of stats) {
+      for (const [name, raw] of m) {
+        const key = `${proto}_${name}`;
+        if (!NETSTAT_FIELDS.test(key)) continue;
+        const v = Number(raw);
+        if (raw === "" || !Number.isFinite(v)) continue;
+        out.add(`node_netstat_${key}`, `Statistic ${proto}${name}.`, "untyped", v);
+      }
+    }
+  }
+
+  #sockstat(out: Exposition): void {
+    const v4 = readOptional(`${this.#proc}/net/sockstat`);
+    const v6 = readOptional(`${this.#proc}/net/sockstat6`);
+    if (v4 === undefined && v6 === undefined) throw new NoDataError("no sockstat");
+    this.#pageSize ??= openLibc()?.getpagesize() ?? 4096;
+    for (const [text, ipv6] of [[v4, false], [v6, true]] as const) {
+      for (const line of (text ?? "").split("\n")) {
+        const colon = line.indexOf(":");
+        if (colon <= 0) continue;
+        const proto = line.slice(0, colon);
+        const f = line.slice(colon + 1).trim().split(/\s+/);
+        const fields = new Map<string, number>();
+        for (let i = 0; i + 1 < f.length; i += 2) fields.set(f[i]!, Number(f[i + 1]));
+        if (proto === "sockets") {
+          const used = fields.get("used");
+          if (!ipv6 && used !== undefined) {
+            out.add("node_sockstat_sockets_used", "Number of IPv4 sockets in use.", "gauge", used);
+          }
+          continue;
+        }
+        const mem = fields.get("mem");
+        if (mem !== undefined) fields.set("mem_bytes", mem * this.#pageSize);
+        for (const name of SOCKSTAT_FIELDS) {
+          const v = fields.get(name);
+          if (v === undefined || !Number.isFinite(v)) continue;
+          out.add(
+            `node_sockstat_${proto}_${name}`,
+            `Number of ${proto} sockets in state ${name}.`,
+            "gauge",
+            v,
+          );
+        }
+      }
+    }
+  }
+
+  #pageSize: number | undefined;
 
   async #filesystem(out: Exposition): Promise<void> {
     let text: string;

@@ -209,6 +209,22 @@ Deno.test("HostCollector on an x86 box writes node_exporter's names, labels and 
   assert.equal(m.get("node_vmstat_oom_kill"), 1);
   assert.equal(m.types.get("node_vmstat_pgfault"), "untyped");
 
+  // netstat (node_exporter's default fields, untyped) and sockstat, from real captures.
+  assert.equal(m.get("node_netstat_Ip_Forwarding"), 2);
+  assert.equal(m.get("node_netstat_Tcp_ActiveOpens"), 7425);
+  assert.equal(m.get("node_netstat_Tcp_CurrEstab"), 22);
+  assert.equal(m.get("node_netstat_Icmp_InMsgs"), 1);
+  assert.equal(m.get("node_netstat_Tcp_MaxConn"), undefined, "not a default field");
+  assert.ok(m.get("node_netstat_Ip6_InOctets")! > 0, "from snmp6");
+  assert.equal(m.types.get("node_netstat_Tcp_InSegs"), "untyped");
+  assert.equal(m.helps.get("node_netstat_Tcp_InSegs"), "Statistic TcpInSegs.");
+  assert.equal(m.get("node_sockstat_sockets_used"), 180);
+  assert.equal(m.get("node_sockstat_TCP_tw"), 58);
+  assert.equal(m.get("node_sockstat_TCP_mem"), 26);
+  assert.equal(m.get("node_sockstat_TCP_mem_bytes")! % 26, 0, "pages × page size");
+  assert.equal(m.get("node_sockstat_FRAG_memory"), 0);
+  assert.ok(m.names.has("node_sockstat_TCP6_inuse"));
+
   // filesystem: default mount point and fs type exclusions, one series per
   // device/mountpoint/fstype, `\040` decoded, read-only flag, statfs × bsize.
   assert.deepEqual(m.keysOf("node_filesystem_size_bytes"), [
@@ -306,7 +322,7 @@ Deno.test("HostCollector on an x86 box writes node_exporter's names, labels and 
 
   // Every sub-collector reported success.
   for (const k of m.keysOf("node_scrape_collector_success")) assert.equal(m.get(k), 1, k);
-  assert.equal(m.keysOf("node_scrape_collector_success").length, 17);
+  assert.equal(m.keysOf("node_scrape_collector_success").length, 19);
   assert.deepEqual(c.lastStats.failed, []);
 });
 

@@ -14,6 +14,7 @@
 
 const SYMBOLS = {
   adjtimex: { parameters: ["buffer"], result: "i32" },
+  getpagesize: { parameters: [], result: "i32" },
   // statfs(const char *path, struct statfs *buf) on a worker thread: a hung
   // network mount must not block the event loop.
   statfs: { parameters: ["buffer", "buffer"], result: "i32", nonblocking: true },

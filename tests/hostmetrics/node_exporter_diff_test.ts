@@ -22,6 +22,8 @@ const COLLECTORS = [
   "netdev",
   "netclass",
   "vmstat",
+  "netstat",
+  "sockstat",
   "filesystem",
   "hwmon",
   "thermal_zone",
@@ -44,6 +46,9 @@ const UPSTREAM_FLAGS = [
 const ONLY_PERCH = new Set([
   // Added in node_exporter 1.7; Debian ships 1.5.
   "node_filesystem_mount_info",
+  // Added to netstat's default fields after 1.5.
+  "node_netstat_TcpExt_TCPOFOQueue",
+  "node_netstat_TcpExt_TCPRcvQDrop",
 ]);
 
 /** Values that cannot change between two reads. */
@@ -90,6 +95,9 @@ function slack(name: string): number {
     [/^node_hwmon_(fan|in|curr|power|energy)_/, Infinity],
     [/^node_hwmon_|^node_thermal_zone_temp$/, 5],
     [/^node_vmstat_/, 1_000_000],
+    [/^node_netstat_.*Octets$/, 256 * 2 ** 20],
+    [/^node_netstat_/, 100_000],
+    [/^node_sockstat_/, 64 * 2 ** 20],
     [/_seconds_total$/, 60],
     [/_bytes_total$/, 256 * 2 ** 20],
     [/_bytes$/, 1 * 2 ** 30],
