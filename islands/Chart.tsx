@@ -10,7 +10,7 @@ import { useEffect, useRef } from "preact/hooks";
 import uPlot from "uplot";
 import { formatValue } from "../core/dashboards/format.ts";
 import { calcs, type ChartData, type HeatmapData } from "./series.ts";
-import { cssVar, PALETTE } from "./theme.ts";
+import { cssColor, cssVar, PALETTE } from "./theme.ts";
 
 /** What a chart shows. */
 export interface ChartProps {
@@ -208,11 +208,16 @@ function buildOptions(
       {},
       ...d.series.map((s, i): uPlot.Series => ({
         label: s.name,
-        stroke: PALETTE[i % PALETTE.length],
+        stroke: s.color ? cssColor(s.color) : PALETTE[i % PALETTE.length],
         width: 1.5,
         points: { show: false },
         spanGaps: false,
-        ...(bars ? { paths: bars, fill: PALETTE[i % PALETTE.length] + "aa" } : {}),
+        ...(bars
+          ? {
+            paths: bars,
+            fill: (s.color ? cssColor(s.color) : PALETTE[i % PALETTE.length]) + "aa",
+          }
+          : {}),
         value: (_u, v) => f(v),
       })),
     ],
@@ -228,7 +233,7 @@ function buildOptions(
         d.series.forEach((s, i) => {
           const v = d.data[i + 1]![idx];
           if (v !== null && v !== undefined) {
-            rows.push([PALETTE[i % PALETTE.length]!, s.name, f(v)]);
+            rows.push([s.color ? cssColor(s.color) : PALETTE[i % PALETTE.length]!, s.name, f(v)]);
           }
         });
         if (rows.length === 0) {
@@ -343,7 +348,12 @@ export default function Chart(p: ChartProps) {
                 return (
                   <tr key={s.name + i}>
                     <td>
-                      <span class="swatch" style={{ background: PALETTE[i % PALETTE.length] }} />
+                      <span
+                        class="swatch"
+                        style={{
+                          background: s.color ? cssColor(s.color) : PALETTE[i % PALETTE.length],
+                        }}
+                      />
                       <span class="series-name">{s.name}</span>
                     </td>
                     {legend.calcs.map((k) => <td key={k} class="num" data-calc={k}>{f(c[k])}</td>)}

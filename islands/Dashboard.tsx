@@ -15,8 +15,21 @@ import { GRID_COLUMNS } from "../core/dashboards/constants.ts";
 import { type DragMode, dragTarget, placePanel } from "../core/dashboards/layout.ts";
 import { parseRefresh, parseTimeExpr, stepFor } from "../core/dashboards/time_range.ts";
 import { formatDuration } from "../core/model/units.ts";
-import { ALL_VALUE, interpolate, parseLabelValuesQuery } from "../core/dashboards/variables.ts";
-import { ApiError, labelValues, type MatrixSeries, queryRange } from "./api.ts";
+import {
+  ALL_VALUE,
+  interpolate,
+  interpolateText,
+  parseLabelValuesQuery,
+} from "../core/dashboards/variables.ts";
+import { displayLayout, type DisplayPanel } from "../core/dashboards/display.ts";
+import {
+  ApiError,
+  labelValues,
+  type MatrixSeries,
+  type QueryData,
+  queryInstant,
+  queryRange,
+} from "./api.ts";
 import { trackGridDrag } from "./grid_drag.ts";
 import { applyDelta, LiveConnection, type LiveMessage, liveUrl } from "./live.ts";
 import { PanelBody, type PanelState } from "./panels.tsx";
@@ -46,13 +59,30 @@ export function panelStep(rangeMs: number, w: number): number {
   return stepFor(rangeMs, Math.max(200, (1200 * w) / 24), 3, 1000);
 }
 
-function builtins(rangeMs: number, step: number) {
+function builtins(range: { start: number; end: number }, step: number) {
   const scrape = 15_000;
+  const rangeMs = range.end - range.start;
+  const rate = Math.max(4 * scrape, step + scrape);
   return {
     interval: formatDuration(step),
-    rateInterval: formatDuration(Math.max(4 * scrape, step + scrape)),
+    rateInterval: formatDuration(rate),
     range: formatDuration(Math.max(1000, Math.round(rangeMs / 1000) * 1000)),
+    intervalMs: step,
+    rateIntervalMs: rate,
+    rangeMs,
+    from: range.start,
+    to: range.end,
   };
+}
+
+/** An instant result as a one-point matrix, so every panel reads one shape. */
+function asMatrix(r: QueryData, t: number): MatrixSeries[] {
+  if (r.resultType === "matrix") return r.result;
+  if (r.resultType === "vector") {
+    return r.result.map((s) => ({ metric: s.metric, values: [s.value] }));
+  }
+  if (r.resultType === "scalar") return [{ metric: {}, values: [r.result] }];
+  return t ? [] : [];
 }
 
 function VariablePicker(
@@ -132,7 +162,7 @@ export default function DashboardView(props: DashboardProps) {
   const [refresh, setRefresh] = useState(props.view.refresh);
   const [vars, setVars] = useState<Record<string, string[]>>(props.view.vars);
   const [varOptions, setVarOptions] = useState<Record<string, string[]>>({});
-  const [states, setStates] = useState<Record<number, PanelState>>({});
+  const [states, setStates] = useState<Record<string, PanelState>>({});
   const [edit, setEdit] = useState(props.view.edit);
   const [editing, setEditing] = useState<number | null>(null);
   const [nowMs, setNowMs] = useState(props.now);
@@ -164,44 +194,46 @@ export default function DashboardView(props: DashboardProps) {
     }
   }, [tr.from, tr.to, refresh, vars, edit]);
 
-  // Variable options from label values (a variable may use earlier ones).
+  // Variable options from label values, in order (a variable may use earlier ones), and a
+  // value for each as Grafana picks it: the saved one while it is an option, else the first
+  // option (All when the variable has All).
   useEffect(() => {
     const ctl = new AbortController();
     (async () => {
       const out: Record<string, string[]> = {};
+      const sel: Record<string, string[]> = { ...vars };
+      let changed = false;
       for (const v of dash.variables) {
-        if (v.type === "custom") {
-          out[v.name] = v.options;
-          continue;
+        if (v.type === "custom") out[v.name] = v.options;
+        else {
+          const q = parseLabelValuesQuery(v.query);
+          if (!q) continue;
+          try {
+            const match = q.selector
+              ? interpolate(q.selector, sel, undefined, out, regexVars, allValues)
+              : undefined;
+            out[v.name] = await labelValues(q.label, match, ctl.signal);
+          } catch (e) {
+            if ((e as Error).name === "AbortError") return;
+            out[v.name] = [];
+          }
         }
-        const q = parseLabelValuesQuery(v.query);
-        if (!q) continue;
-        try {
-          const sel = q.selector
-            ? interpolate(q.selector, vars, undefined, out, regexVars)
-            : undefined;
-          out[v.name] = await labelValues(q.label, sel, ctl.signal);
-        } catch (e) {
-          if ((e as Error).name === "AbortError") return;
-          out[v.name] = [];
+        const cur = sel[v.name] ?? [];
+        const opts = out[v.name] ?? [];
+        const kept = cur.filter((x) => x === ALL_VALUE ? v.includeAll : opts.includes(x));
+        if (kept.length === 0) {
+          const first = v.includeAll ? ALL_VALUE : opts[0];
+          if (first !== undefined && cur.join("\n") !== first) {
+            sel[v.name] = [first];
+            changed = true;
+          }
+        } else if (kept.length !== cur.length) {
+          sel[v.name] = kept;
+          changed = true;
         }
       }
       setVarOptions(out);
-      // Pick a value for variables that have none.
-      setVars((cur) => {
-        let changed = false;
-        const next = { ...cur };
-        for (const v of dash.variables) {
-          if ((next[v.name]?.length ?? 0) === 0) {
-            const first = v.includeAll ? ALL_VALUE : out[v.name]?.[0];
-            if (first !== undefined) {
-              next[v.name] = [first];
-              changed = true;
-            }
-          }
-        }
-        return changed ? next : cur;
-      });
+      if (changed) setVars(sel);
     })();
     return () => ctl.abort();
   }, [dash.variables, JSON.stringify(vars)]);
@@ -210,26 +242,65 @@ export default function DashboardView(props: DashboardProps) {
     () => new Set(dash.variables.filter((v) => v.multi || v.includeAll).map((v) => v.name)),
     [dash.variables],
   );
-  const queries = useMemo(() => {
-    const span = range.end - range.start;
-    return dash.panels.map((p) => {
-      const step = panelStep(span, p.gridPos.w);
-      return {
+  const allValues = useMemo(
+    () =>
+      Object.fromEntries(
+        dash.variables.filter((v) => v.allValue !== undefined).map((v) => [v.name, v.allValue!]),
+      ),
+    [dash.variables],
+  );
+
+  // What is drawn where: rows (folded or open), repeats, packed as Grafana does. While editing,
+  // panels stay where they are saved so that dragging moves what you see.
+  const [folded, setFolded] = useState<Record<string, boolean>>({});
+  const layoutPanels = useMemo(
+    () => (drag ? placePanel(dash.panels, drag.id, drag.pos) : dash.panels),
+    [dash.panels, drag],
+  );
+  const display: DisplayPanel[] = useMemo(() => {
+    if (edit) {
+      return layoutPanels.map((p) => ({
+        key: String(p.id),
         panel: p,
+        gridPos: p.gridPos,
+        scoped: {},
+        ...(p.type === "row" ? { collapsed: p.collapsed === true } : {}),
+      }));
+    }
+    return displayLayout(dash.panels, {
+      folded: (k) => folded[k],
+      repeatValues: (name) => {
+        const v = vars[name] ?? [];
+        return v.includes(ALL_VALUE) ? varOptions[name] ?? [] : v;
+      },
+    });
+  }, [layoutPanels, dash.panels, edit, folded, vars, varOptions]);
+
+  const queries = useMemo(() => {
+    return display.filter((d) => d.panel.type !== "row" && d.panel.type !== "text").map((d) => {
+      const step = panelStep(range.end - range.start, d.gridPos.w);
+      const values = { ...vars, ...d.scoped };
+      return {
+        key: d.key,
+        panel: d.panel,
         step,
-        exprs: p.targets.map((t) =>
-          interpolate(t.expr, vars, builtins(span, step), varOptions, regexVars)
+        instant: d.panel.targets.map((t) => t.instant === true),
+        // A hidden target keeps its slot (results stay aligned with targets) but runs nothing.
+        exprs: d.panel.targets.map((t) =>
+          t.hide
+            ? ""
+            : interpolate(t.expr, values, builtins(range, step), varOptions, regexVars, allValues)
         ),
       };
     });
-  }, [dash.panels, range.start, range.end, vars, varOptions, regexVars]);
+  }, [display, range.start, range.end, vars, varOptions, regexVars, allValues]);
 
-  const setPanel = (id: number, f: (s: PanelState) => PanelState) =>
+  const setPanel = (id: string, f: (s: PanelState) => PanelState) =>
     setStates((cur) => ({ ...cur, [id]: f(cur[id] ?? { status: "idle" }) }));
   // Live messages of one tick arrive together: apply them in one render, not one each.
-  const pending = useRef(new Map<number, ((s: PanelState) => PanelState)[]>());
+  const pending = useRef(new Map<string, ((s: PanelState) => PanelState)[]>());
   const flushTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
-  const setPanelSoon = (id: number, f: (s: PanelState) => PanelState) => {
+  const setPanelSoon = (id: string, f: (s: PanelState) => PanelState) => {
     const l = pending.current.get(id);
     if (l) l.push(f);
     else pending.current.set(id, [f]);
@@ -251,18 +322,18 @@ export default function DashboardView(props: DashboardProps) {
   };
 
   // Which panels are on (or near) the screen: only those load and stay live.
-  const [visible, setVisible] = useState<ReadonlySet<number>>(() => new Set());
+  const [visible, setVisible] = useState<ReadonlySet<string>>(() => new Set());
   useEffect(() => {
     const grid = gridRef.current;
     if (!grid || typeof IntersectionObserver === "undefined") {
-      setVisible(new Set(dash.panels.map((p) => p.id)));
+      setVisible(new Set(display.map((d) => d.key)));
       return;
     }
     const obs = new IntersectionObserver((entries) => {
       setVisible((cur) => {
         const next = new Set(cur);
         for (const e of entries) {
-          const id = Number((e.target as HTMLElement).dataset.panelId);
+          const id = (e.target as HTMLElement).dataset.panelId ?? "";
           if (e.isIntersecting) next.add(id);
           else next.delete(id);
         }
@@ -271,43 +342,45 @@ export default function DashboardView(props: DashboardProps) {
     }, { rootMargin: "50% 0px" });
     for (const el of grid.querySelectorAll<HTMLElement>("[data-panel-id]")) obs.observe(el);
     return () => obs.disconnect();
-  }, [dash.panels.map((p) => p.id).join(",")]);
+  }, [display.map((d) => d.key).join(",")]);
 
   // Load over HTTP: first paint, range or query changes, a panel scrolling into view, and
   // polling while the socket is down. Live ticks never come here: they arrive over /ws.
-  const inflight = useRef(new Map<number, { key: string; ctl: AbortController }>());
+  const inflight = useRef(new Map<string, { key: string; ctl: AbortController }>());
   const loadPanel = (q: (typeof queries)[number], signal: AbortSignal) => {
     if (q.exprs.length === 0) {
-      setPanel(q.panel.id, () => ({ status: "ok", results: [], updatedAt: Date.now() }));
+      setPanel(q.key, () => ({ status: "ok", results: [], updatedAt: Date.now() }));
       return;
     }
-    setPanel(q.panel.id, (s) => ({ ...s, status: s.results ? s.status : "loading" }));
+    setPanel(q.key, (s) => ({ ...s, status: s.results ? s.status : "loading" }));
     Promise.all(
-      q.exprs.map((e) =>
-        e.trim()
-          ? queryRange(e, range.start, range.end, q.step, signal)
-          : Promise.resolve({ resultType: "matrix" as const, result: [] })
+      q.exprs.map((e, i) =>
+        !e.trim()
+          ? Promise.resolve({ resultType: "matrix" as const, result: [] })
+          : q.instant[i]
+          ? queryInstant(e, range.end, signal)
+          : queryRange(e, range.start, range.end, q.step, signal)
       ),
     )
       .then((rs) => {
-        const results = rs.map((r) => (r.resultType === "matrix" ? r.result : []));
-        setPanel(q.panel.id, () => ({ status: "ok", results, updatedAt: Date.now() }));
+        const results = rs.map((r) => asMatrix(r, range.end));
+        setPanel(q.key, () => ({ status: "ok", results, updatedAt: Date.now() }));
       })
       .catch((e) => {
         if ((e as Error).name === "AbortError") return;
-        setPanel(q.panel.id, (s) => ({ ...s, status: "error", error: (e as ApiError).message }));
+        setPanel(q.key, (s) => ({ ...s, status: "error", error: (e as ApiError).message }));
       });
   };
 
   useEffect(() => {
     for (const q of queries) {
-      if (!visible.has(q.panel.id)) continue;
+      if (!visible.has(q.key)) continue;
       const key = `${range.start}|${range.end}|${q.step}|${q.exprs.join("\n")}`;
-      const cur = inflight.current.get(q.panel.id);
+      const cur = inflight.current.get(q.key);
       if (cur?.key === key) continue;
       cur?.ctl.abort();
       const ctl = new AbortController();
-      inflight.current.set(q.panel.id, { key, ctl });
+      inflight.current.set(q.key, { key, ctl });
       loadPanel(q, ctl.signal);
     }
   }, [queries, visible]);
@@ -342,19 +415,19 @@ export default function DashboardView(props: DashboardProps) {
     const span = range.end - range.start;
     const ids: string[] = [];
     for (const q of queries) {
-      if (!visible.has(q.panel.id)) continue; // off-screen panels are paused
+      if (!visible.has(q.key)) continue; // off-screen panels are paused
       q.exprs.forEach((expr, ti) => {
         if (!expr.trim()) return;
-        const panelId = `${q.panel.id}:${ti}`;
+        const panelId = `${q.key}:${ti}`;
         ids.push(panelId);
         conn.subscribe(
           { panelId, query: expr, range: span, step: q.step, every: refreshMs },
           (m: LiveMessage) => {
             if (m.type === "error") {
-              setPanelSoon(q.panel.id, (s) => ({ ...s, status: "error", error: m.error }));
+              setPanelSoon(q.key, (s) => ({ ...s, status: "error", error: m.error }));
               return;
             }
-            setPanelSoon(q.panel.id, (s) => {
+            setPanelSoon(q.key, (s) => {
               const results: MatrixSeries[][] = [...(s.results ?? q.exprs.map(() => []))];
               results[ti] = m.type === "result" ? m.series : applyDelta(results[ti] ?? [], m);
               return { status: "ok", results, updatedAt: Date.now() };
@@ -371,7 +444,7 @@ export default function DashboardView(props: DashboardProps) {
     };
   }, [
     isLive,
-    queries.map((q) => `${q.panel.id}|${q.step}|${q.exprs.join("\n")}`).join(";"),
+    queries.map((q) => `${q.key}|${q.step}|${q.exprs.join("\n")}`).join(";"),
     [...visible].sort().join(","),
     tr.from,
     refreshMs,
@@ -385,12 +458,7 @@ export default function DashboardView(props: DashboardProps) {
   const onZoom = (start: number, end: number) => setTr({ from: String(start), to: String(end) });
   const editingPanel = dash.panels.find((p) => p.id === editing);
   const panelIndex = (id: number) => dash.panels.findIndex((p) => p.id === id);
-  // While dragging, the grid shows where everything would go.
-  const layout = useMemo(
-    () => (drag ? placePanel(dash.panels, drag.id, drag.pos) : dash.panels),
-    [dash.panels, drag],
-  );
-  const bottom = layout.reduce((m, p) => Math.max(m, p.gridPos.y + p.gridPos.h), 0);
+  const bottom = display.reduce((m, d) => Math.max(m, d.gridPos.y + d.gridPos.h), 0);
   const beginDrag = (e: PointerEvent, p: Panel, mode: DragMode) => {
     const grid = gridRef.current;
     if (!edit || !grid || e.button !== 0) return;
@@ -417,7 +485,7 @@ export default function DashboardView(props: DashboardProps) {
       <div class="toolbar" role="toolbar" aria-label="Dashboard controls">
         <h1 class="dash-title">{dash.title}</h1>
         <div class="vars">
-          {dash.variables.map((v) => (
+          {dash.variables.filter((v) => !v.hidden).map((v) => (
             <VariablePicker
               v={v}
               options={varOptions[v.name] ?? []}
@@ -501,36 +569,76 @@ export default function DashboardView(props: DashboardProps) {
         ref={gridRef}
         style={{ gridTemplateRows: `repeat(${Math.max(1, bottom)}, ${ROW_PX}px)` }}
       >
-        {layout.map((p) => {
-          const s = states[p.id] ?? { status: "idle" as const };
-          const g = p.gridPos;
+        {display.map((d) => {
+          const p = d.panel;
+          const g = d.gridPos;
+          const values = { ...vars, ...d.scoped };
+          const title = interpolateText(p.title, values);
+          const place = {
+            gridColumn: `${g.x + 1} / span ${g.w}`,
+            gridRow: `${g.y + 1} / span ${g.h}`,
+          };
+          if (p.type === "row") {
+            return (
+              <div
+                class={`panel-row${d.collapsed ? " folded" : ""}`}
+                key={d.key}
+                data-row-id={d.key}
+                data-grid={edit ? `${g.x},${g.y},${g.w},${g.h}` : undefined}
+                style={place}
+              >
+                <button
+                  type="button"
+                  class="row-toggle"
+                  aria-expanded={!d.collapsed}
+                  disabled={edit}
+                  onClick={() => setFolded((f) => ({ ...f, [d.key]: !d.collapsed }))}
+                >
+                  <span aria-hidden="true">{d.collapsed ? "▸" : "▾"}</span> {title}
+                  {d.collapsed && ((p as Panel).panels?.length ?? 0) > 0 && (
+                    <span class="muted">({(p as Panel).panels!.length} panels)</span>
+                  )}
+                </button>
+                {edit && (
+                  <PanelEditTools
+                    panel={p as Panel}
+                    onEdit={() => setEditing(p.id)}
+                    onChange={(np) =>
+                      setDash({ ...dash, panels: placePanel(dash.panels, np.id, np.gridPos) })}
+                    onDelete={() => {
+                      setDash({ ...dash, panels: dash.panels.filter((x) => x.id !== p.id) });
+                      if (editing === p.id) setEditing(null);
+                    }}
+                  />
+                )}
+              </div>
+            );
+          }
+          const s = states[d.key] ??
+            { status: p.type === "text" ? "ok" as const : "idle" as const };
           return (
             <section
               class={`panel panel-${p.type}${s.status === "error" ? " has-error" : ""}${
                 drag?.id === p.id ? " dragging" : ""
               }`}
-              key={p.id}
-              data-panel-id={p.id}
+              key={d.key}
+              data-panel-id={d.key}
               data-grid={edit ? `${g.x},${g.y},${g.w},${g.h}` : undefined}
               data-status={s.status}
               data-updated={s.updatedAt ?? ""}
-              aria-labelledby={`panel-title-${p.id}`}
-              style={{
-                gridColumn: `${g.x + 1} / span ${g.w}`,
-                gridRow: `${g.y + 1} / span ${g.h}`,
-                "--h": `${g.h * ROW_PX}px`,
-              }}
+              aria-labelledby={`panel-title-${d.key}`}
+              style={{ ...place, "--h": `${g.h * ROW_PX}px` }}
             >
               <header
                 class="panel-head"
                 title={edit ? "Drag to move" : undefined}
-                onPointerDown={edit ? (e) => beginDrag(e, p, "move") : undefined}
+                onPointerDown={edit ? (e) => beginDrag(e, p as Panel, "move") : undefined}
               >
-                <h2 id={`panel-title-${p.id}`} title={p.description ?? ""}>{p.title}</h2>
+                <h2 id={`panel-title-${d.key}`} title={p.description ?? ""}>{title}</h2>
                 {s.status === "loading" && <span class="muted" aria-live="polite">loading…</span>}
                 {edit && (
                   <PanelEditTools
-                    panel={p}
+                    panel={p as Panel}
                     onEdit={() => setEditing(p.id)}
                     onChange={(np) =>
                       setDash({ ...dash, panels: placePanel(dash.panels, np.id, np.gridPos) })}
@@ -559,7 +667,7 @@ export default function DashboardView(props: DashboardProps) {
                   title="Drag to resize"
                   aria-hidden="true"
                   data-testid="resize-handle"
-                  onPointerDown={(e) => beginDrag(e, p, "resize")}
+                  onPointerDown={(e) => beginDrag(e, p as Panel, "resize")}
                 />
               )}
             </section>

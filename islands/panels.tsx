@@ -5,7 +5,8 @@
  *
  * @module
  */
-import type { Panel } from "../core/dashboards/schema.ts";
+import type { NestedPanel as Panel } from "../core/dashboards/schema.ts";
+import { overrideFor } from "../core/dashboards/display.ts";
 import { formatValue, resolveUnit } from "../core/dashboards/format.ts";
 import type { MatrixSeries } from "./api.ts";
 import Chart from "./Chart.tsx";
@@ -40,19 +41,35 @@ function panelUnit(panel: Panel): string {
   return resolveUnit(panel.options.unit, panel.targets[0]?.expr ?? "");
 }
 
-function lastValues(
-  panel: Panel,
-  results: MatrixSeries[][],
-): { name: string; v: number; metric: Record<string, string> }[] {
-  const out: { name: string; v: number; metric: Record<string, string> }[] = [];
+interface ValueRow {
+  name: string;
+  v: number;
+  metric: Record<string, string>;
+  /** Unit and decimals after overrides. */
+  unit: string;
+  decimals?: number;
+  color?: string;
+}
+
+/** The last value of every series, named and formatted as the panel's overrides say. */
+function lastValues(panel: Panel, results: MatrixSeries[][]): ValueRow[] {
+  const out: ValueRow[] = [];
+  const unit = panelUnit(panel);
   results.forEach((series, i) => {
-    const lf = panel.targets[i]?.legendFormat ?? "";
+    const t = panel.targets[i];
+    if (t?.hide) return;
+    const lf = t?.legendFormat ?? "";
     for (const s of series) {
       const last = s.values[s.values.length - 1];
+      const name = legendName(s.metric, lf);
+      const o = overrideFor(name, panel.options.overrides);
       out.push({
-        name: legendName(s.metric, lf),
+        name: o.displayName ?? name,
         v: last ? sampleValue(last[1]) : NaN,
         metric: s.metric,
+        unit: o.unit ?? unit,
+        decimals: o.decimals ?? panel.options.decimals,
+        color: o.color,
       });
     }
   });
@@ -61,24 +78,32 @@ function lastValues(
 
 /** A big number per series, coloured by thresholds. */
 export function StatView({ panel, state }: ViewProps) {
-  const unit = panelUnit(panel);
   const rows = state.results ? lastValues(panel, state.results) : [];
   if (state.status === "ok" && rows.length === 0) return <p class="muted center">No data</p>;
-  const shown = rows.length ? rows.slice(0, 8) : [{ name: "", v: NaN, metric: {} }];
+  const shown: ValueRow[] = rows.length
+    ? rows.slice(0, 8)
+    : [{ name: "", v: NaN, metric: {}, unit: panelUnit(panel) }];
+  const mode = panel.options.colorMode ?? "value";
   return (
     <div class="stat-grid">
-      {shown.map((r) => (
-        <div class="stat">
-          <span
-            class="stat-value"
-            data-value={Number.isNaN(r.v) ? "" : String(r.v)}
-            style={{ color: cssColor(thresholdColor(r.v, panel.options.thresholds, "inherit")) }}
+      {shown.map((r) => {
+        const c = cssColor(r.color ?? thresholdColor(r.v, panel.options.thresholds, "inherit"));
+        return (
+          <div
+            class={`stat${mode === "background" ? " stat-bg" : ""}`}
+            style={mode === "background" && c !== "inherit" ? { background: c } : undefined}
           >
-            {Number.isNaN(r.v) ? "–" : formatValue(r.v, unit, panel.options.decimals)}
-          </span>
-          {rows.length > 1 && <span class="stat-name">{r.name}</span>}
-        </div>
-      ))}
+            <span
+              class="stat-value"
+              data-value={Number.isNaN(r.v) ? "" : String(r.v)}
+              style={{ color: mode === "value" ? c : "inherit" }}
+            >
+              {Number.isNaN(r.v) ? "–" : formatValue(r.v, r.unit, r.decimals)}
+            </span>
+            {rows.length > 1 && <span class="stat-name">{r.name}</span>}
+          </div>
+        );
+      })}
     </div>
   );
 }
@@ -93,11 +118,8 @@ function arc(cx: number, cy: number, r: number, a0: number, a1: number): string 
 }
 
 /** A 240° SVG gauge per series between min and max. */
-export function GaugeView({ panel, state }: ViewProps) {
-  const unit = panelUnit(panel);
-  const rows = state.results ? lastValues(panel, state.results) : [];
-  if (state.status === "ok" && rows.length === 0) return <p class="muted center">No data</p>;
-  const shown = rows.length ? rows.slice(0, 6) : [{ name: "", v: NaN, metric: {} }];
+/** Scale of gauges and bar gauges: the panel's min/max, else what the unit implies. */
+function scaleOf(panel: Panel, unit: string, rows: readonly ValueRow[]): [number, number] {
   const min = panel.options.min ?? 0;
   const max = panel.options.max ??
     (unit === "ratio"
@@ -105,6 +127,63 @@ export function GaugeView({ panel, state }: ViewProps) {
       : unit === "percent"
       ? 100
       : Math.max(100, ...rows.map((r) => r.v).filter((v) => v === v)));
+  return [min, max];
+}
+
+/** Horizontal (or vertical) bars per series between min and max, coloured by thresholds. */
+export function BarGaugeView({ panel, state }: ViewProps) {
+  const unit = panelUnit(panel);
+  const rows = state.results ? lastValues(panel, state.results) : [];
+  if (state.status === "ok" && rows.length === 0) return <p class="muted center">No data</p>;
+  const [min, max] = scaleOf(panel, unit, rows);
+  const vertical = panel.options.orientation === "vertical";
+  return (
+    <div class={`bargauge${vertical ? " vertical" : ""}`}>
+      {rows.slice(0, 50).map((r) => {
+        const frac = Number.isNaN(r.v)
+          ? 0
+          : Math.min(1, Math.max(0, (r.v - min) / (max - min || 1)));
+        const color = cssColor(r.color ?? thresholdColor(r.v, panel.options.thresholds, "#3b82f6"));
+        return (
+          <div class="bar-row">
+            <span class="bar-name" title={r.name}>{r.name}</span>
+            <span class="bar-track">
+              <span
+                class="bar-fill"
+                style={vertical
+                  ? { height: `${(frac * 100).toFixed(1)}%`, background: color }
+                  : { width: `${(frac * 100).toFixed(1)}%`, background: color }}
+              />
+            </span>
+            <span class="bar-value" data-value={Number.isNaN(r.v) ? "" : String(r.v)}>
+              {Number.isNaN(r.v) ? "–" : formatValue(r.v, r.unit, r.decimals)}
+            </span>
+          </div>
+        );
+      })}
+    </div>
+  );
+}
+
+/** A text panel: its content as plain text (Markdown is not rendered, never HTML). */
+export function TextView({ panel }: ViewProps) {
+  const text = panel.options.content ?? "";
+  return (
+    <div class="text-panel">
+      {text.split(/\n{2,}/).map((para) => <p>{para.replace(/^#+\s*/gm, "")}</p>)}
+    </div>
+  );
+}
+
+/** A 240° SVG gauge per series between min and max. */
+export function GaugeView({ panel, state }: ViewProps) {
+  const unit = panelUnit(panel);
+  const rows = state.results ? lastValues(panel, state.results) : [];
+  if (state.status === "ok" && rows.length === 0) return <p class="muted center">No data</p>;
+  const shown: ValueRow[] = rows.length
+    ? rows.slice(0, 6)
+    : [{ name: "", v: NaN, metric: {}, unit }];
+  const [min, max] = scaleOf(panel, unit, rows);
   const a0 = Math.PI * 5 / 6, a1 = Math.PI * 13 / 6;
   return (
     <div class="gauge-grid">
@@ -112,13 +191,13 @@ export function GaugeView({ panel, state }: ViewProps) {
         const frac = Number.isNaN(r.v)
           ? 0
           : Math.min(1, Math.max(0, (r.v - min) / (max - min || 1)));
-        const color = cssColor(thresholdColor(r.v, panel.options.thresholds, "#3b82f6"));
+        const color = cssColor(r.color ?? thresholdColor(r.v, panel.options.thresholds, "#3b82f6"));
         return (
           <figure class="gauge">
             <svg
               viewBox="0 0 100 80"
               role="img"
-              aria-label={`${r.name} ${formatValue(r.v, unit, panel.options.decimals)}`}
+              aria-label={`${r.name} ${formatValue(r.v, r.unit, r.decimals)}`}
             >
               <path d={arc(50, 50, 38, a0, a1)} class="gauge-track" fill="none" stroke-width="9" />
               {frac > 0 && (
@@ -136,7 +215,7 @@ export function GaugeView({ panel, state }: ViewProps) {
                 class="gauge-text"
                 data-value={Number.isNaN(r.v) ? "" : String(r.v)}
               >
-                {Number.isNaN(r.v) ? "–" : formatValue(r.v, unit, panel.options.decimals)}
+                {Number.isNaN(r.v) ? "–" : formatValue(r.v, r.unit, r.decimals)}
               </text>
             </svg>
             {rows.length > 1 && <figcaption>{r.name}</figcaption>}
@@ -149,7 +228,6 @@ export function GaugeView({ panel, state }: ViewProps) {
 
 /** A table: one row per series with its labels and last value. */
 export function TableView({ panel, state }: ViewProps) {
-  const unit = panelUnit(panel);
   const rows = state.results ? lastValues(panel, state.results) : [];
   const cols = [...new Set(rows.flatMap((r) => Object.keys(r.metric)))].sort();
   if (state.status === "ok" && rows.length === 0) return <p class="muted center">No data</p>;
@@ -172,7 +250,7 @@ export function TableView({ panel, state }: ViewProps) {
                   color: cssColor(thresholdColor(r.v, panel.options.thresholds, "inherit")),
                 }}
               >
-                {formatValue(r.v, unit, panel.options.decimals)}
+                {formatValue(r.v, r.unit, r.decimals)}
               </td>
             </tr>
           ))}
@@ -205,9 +283,10 @@ export function ChartView({ panel, state, range, syncKey, onZoom }: ViewProps) {
   }
   const data = toChartData(
     (state.results ?? []).map((series, i) => ({
-      series,
+      series: panel.targets[i]?.hide ? [] : series,
       legendFormat: panel.targets[i]?.legendFormat ?? "",
     })),
+    panel.options.overrides,
   );
   if (state.status === "ok" && data.series.length === 0) return <p class="muted center">No data</p>;
   return (
@@ -231,6 +310,10 @@ export function PanelBody(props: ViewProps) {
   switch (props.panel.type) {
     case "stat":
       return <StatView {...props} />;
+    case "bargauge":
+      return <BarGaugeView {...props} />;
+    case "text":
+      return <TextView {...props} />;
     case "gauge":
       return <GaugeView {...props} />;
     case "table":

@@ -6,11 +6,15 @@
  * @module
  */
 import type { MatrixSeries } from "./api.ts";
+import { overrideFor } from "../core/dashboards/display.ts";
+import type { FieldOverride } from "../core/dashboards/schema.ts";
 
 /** One drawn series. */
 export interface ChartSeries {
   readonly name: string;
   readonly metric: Record<string, string>;
+  /** A colour from an override; the palette's otherwise. */
+  readonly color?: string;
 }
 
 /** Columnar chart data: `data[0]` are x seconds, `data[i+1]` series i. */
@@ -38,9 +42,17 @@ export function sampleValue(s: string): number {
   return Number(s);
 }
 
-/** Aligns several matrix results (one per target) into columnar data. */
+/** Field overrides of a panel. */
+type SeriesOverrides = readonly FieldOverride[] | undefined;
+
+/**
+ * Aligns several matrix results (one per target) into columnar data. Field
+ * overrides rename (`displayName`), colour, and draw below the axis
+ * (`negativeY`: values negated) the series they match by legend name.
+ */
 export function toChartData(
   results: readonly { series: readonly MatrixSeries[]; legendFormat: string }[],
+  overrides?: SeriesOverrides,
 ): ChartData {
   const xsSet = new Set<number>();
   for (const r of results) for (const s of r.series) for (const [t] of s.values) xsSet.add(t);
@@ -51,12 +63,19 @@ export function toChartData(
   const ys: (number | null)[][] = [];
   for (const r of results) {
     for (const s of r.series) {
+      const name = legendName(s.metric, r.legendFormat);
+      const o = overrideFor(name, overrides);
+      const sign = o.negativeY ? -1 : 1;
       const col: (number | null)[] = new Array(xs.length).fill(null);
       for (const [t, v] of s.values) {
         const n = sampleValue(v);
-        col[index.get(t)!] = Number.isFinite(n) ? n : null;
+        col[index.get(t)!] = Number.isFinite(n) ? sign * n : null;
       }
-      series.push({ name: legendName(s.metric, r.legendFormat), metric: s.metric });
+      series.push({
+        name: o.displayName ?? name,
+        metric: s.metric,
+        ...(o.color ? { color: o.color } : {}),
+      });
       ys.push(col);
     }
   }

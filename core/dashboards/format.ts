@@ -31,6 +31,15 @@ export const KNOWN_UNITS = [
   "grams",
   "reqps",
   "bytes_per_second",
+  "bits_per_second",
+  "pps",
+  "ops",
+  "iops",
+  "eps",
+  "rpm",
+  "bool",
+  "bool_yes_no",
+  "bool_on_off",
 ] as const;
 
 const SUFFIX_UNITS: readonly [string, string][] = [
@@ -206,6 +215,24 @@ export function formatValue(v: number, unit = "", decimals?: number): string {
       return `${scaled(v, 1000, SI, decimals)}g`.replace(/(\d)g$/, "$1 g");
     case "reqps":
       return `${scaled(v, 1000, SI, decimals)} req/s`;
+    case "bits_per_second":
+      return `${formatValue(v, "bits", decimals)}/s`;
+    case "pps":
+      return `${scaled(v, 1000, SI, decimals)} p/s`;
+    case "ops":
+      return `${scaled(v, 1000, SI, decimals)} ops/s`;
+    case "iops":
+      return `${scaled(v, 1000, SI, decimals)} io/s`;
+    case "eps":
+      return `${scaled(v, 1000, SI, decimals)} ev/s`;
+    case "rpm":
+      return `${scaled(v, 1000, SI, decimals)} rpm`;
+    case "bool":
+      return v === 0 ? "False" : "True";
+    case "bool_yes_no":
+      return v === 0 ? "No" : "Yes";
+    case "bool_on_off":
+      return v === 0 ? "Off" : "On";
     default:
       return `${scaled(v, 1000, SI, decimals)} ${unit}`;
   }

@@ -11,6 +11,7 @@ import { type DashboardInput, GRID_COLUMNS, type PanelType } from "./schema.ts";
 import { checkQuery, type FieldError, validateDashboard } from "./validate.ts";
 import type { Dashboard } from "./schema.ts";
 import { parseLabelValuesQuery } from "./variables.ts";
+import { matcherRegex } from "./display.ts";
 
 /** The outcome of an import. */
 export type GrafanaImportResult =
@@ -26,11 +27,12 @@ const PANEL_TYPES: Record<string, PanelType> = {
   stat: "stat",
   singlestat: "stat",
   gauge: "gauge",
-  bargauge: "gauge",
+  bargauge: "bargauge",
   table: "table",
   "table-old": "table",
   heatmap: "heatmap",
   barchart: "bar",
+  text: "text",
 };
 
 const UNITS: Record<string, string> = {
@@ -48,10 +50,23 @@ const UNITS: Record<string, string> = {
   celsius: "celsius",
   fahrenheit: "fahrenheit",
   reqps: "reqps",
-  ops: "reqps",
   Bps: "bytes_per_second",
   binBps: "bytes_per_second",
-  bps: "bits",
+  bps: "bits_per_second",
+  binbps: "bits_per_second",
+  bits: "bits",
+  decbits: "bits",
+  pps: "pps",
+  ops: "ops",
+  iops: "iops",
+  eps: "eps",
+  wps: "ops",
+  rps: "reqps",
+  rpm: "rpm",
+  rotrpm: "rpm",
+  bool: "bool",
+  bool_yes_no: "bool_yes_no",
+  bool_on_off: "bool_on_off",
   volt: "volts",
   amp: "amperes",
   watt: "watts",
@@ -89,22 +104,6 @@ function slug(s: string): string {
   return out || "imported";
 }
 
-function flattenPanels(panels: Json[], unsupported: string[]): Json[] {
-  const out: Json[] = [];
-  for (const p of panels ?? []) {
-    if (p?.type === "row") {
-      const nested: Json[] = Array.isArray(p.panels) ? p.panels : [];
-      unsupported.push(
-        `row "${
-          p.title ?? ""
-        }": rows are not supported; its ${nested.length} panel(s) were placed on the grid`,
-      );
-      out.push(...nested);
-    } else out.push(p);
-  }
-  return out;
-}
-
 function variableFrom(v: Json, unsupported: string[]): Json | undefined {
   const name = String(v?.name ?? "");
   const where = `variable "${name}"`;
@@ -120,6 +119,8 @@ function variableFrom(v: Json, unsupported: string[]): Json | undefined {
     multi: !!v.multi,
     includeAll: !!v.includeAll,
     current: cur,
+    allValue: typeof v.allValue === "string" && v.allValue !== "" ? v.allValue : undefined,
+    hidden: v.hide === 2 ? true : undefined,
   };
   switch (v?.type) {
     case "query": {
@@ -171,20 +172,15 @@ function panelFrom(p: Json, index: number, unsupported: string[]): Json | undefi
     unsupported.push(`${where}: panel type "${p?.type}" is not supported; panel dropped`);
     return undefined;
   }
-  if (p.type === "bargauge") unsupported.push(`${where}: bar gauge shown as a gauge`);
   if (p.type === "graph" && p.bars && !p.lines) type = "bar";
   if (p.type === "timeseries" && p.fieldConfig?.defaults?.custom?.drawStyle === "bars") {
     type = "bar";
   }
-  if (p.repeat) unsupported.push(`${where}: repeat by "$${p.repeat}" is not supported`);
   if (Array.isArray(p.transformations) && p.transformations.length) {
     unsupported.push(`${where}: ${p.transformations.length} transformation(s) ignored`);
   }
   if (Array.isArray(p.seriesOverrides) && p.seriesOverrides.length) {
-    unsupported.push(`${where}: series overrides ignored`);
-  }
-  if (Array.isArray(p.fieldConfig?.overrides) && p.fieldConfig.overrides.length) {
-    unsupported.push(`${where}: field overrides ignored`);
+    unsupported.push(`${where}: series overrides of the old graph panel ignored`);
   }
   if (Array.isArray(p.alert?.conditions)) unsupported.push(`${where}: legacy panel alert ignored`);
 
@@ -201,10 +197,8 @@ function panelFrom(p: Json, index: number, unsupported: string[]): Json | undefi
       unsupported.push(`${where} target ${refId}: no PromQL expression; dropped`);
       continue;
     }
-    if (t.hide) unsupported.push(`${where} target ${refId}: hidden in Grafana, shown in Perch`);
-    if (t.instant) unsupported.push(`${where} target ${refId}: instant query run as a range query`);
     for (const m of t.expr.matchAll(/\$__([a-z_]+)/g)) {
-      if (!["interval", "rate_interval", "range"].includes(m[1])) {
+      if (!SUPPORTED_MACROS.has(m[1])) {
         unsupported.push(`${where} target ${refId}: $__${m[1]} is not supported`);
       }
     }
@@ -219,7 +213,12 @@ function panelFrom(p: Json, index: number, unsupported: string[]): Json | undefi
         ? t.legendFormat
         : "",
       refId,
+      hide: t.hide === true ? true : undefined,
+      instant: t.instant === true && t.range !== true ? true : undefined,
     });
+  }
+  if (type === "text" && p.options?.mode === "html") {
+    unsupported.push(`${where}: HTML content is shown as plain text`);
   }
 
   const defaults = p.fieldConfig?.defaults ?? {};
@@ -247,6 +246,12 @@ function panelFrom(p: Json, index: number, unsupported: string[]): Json | undefi
   }
   for (const k of ["min", "max", "avg", "current"]) if (p.legend?.[k]) calcs.add(CALCS[k]!);
 
+  const overrides = overridesFrom(p.fieldConfig?.overrides, where, unsupported);
+  const stacking = defaults.custom?.stacking?.mode;
+  if (stacking === "percent") {
+    unsupported.push(`${where}: percent stacking shown as normal stacking`);
+  }
+
   const decimals = typeof defaults.decimals === "number"
     ? defaults.decimals
     : typeof p.decimals === "number"
@@ -260,7 +265,7 @@ function panelFrom(p: Json, index: number, unsupported: string[]): Json | undefi
     type,
     title: title.slice(0, 200),
     description: typeof p.description === "string" && p.description
-      ? p.description.slice(0, 2000)
+      ? p.description.slice(0, 10_000)
       : undefined,
     gridPos: {
       x: Math.min(GRID_COLUMNS - w, Math.max(0, Math.round(num(g.x, 0)))),
@@ -283,8 +288,125 @@ function panelFrom(p: Json, index: number, unsupported: string[]): Json | undefi
           : (p.legend?.show ?? true),
         calcs: calcs.size ? [...calcs] : ["last"],
       },
+      stacked: stacking === "normal" || stacking === "percent" || p.stack === true
+        ? true
+        : undefined,
+      overrides: overrides.length ? overrides : undefined,
+      colorMode: type === "stat" && ["value", "background", "none"].includes(p.options?.colorMode)
+        ? p.options.colorMode
+        : undefined,
+      orientation: type === "bargauge" &&
+          ["horizontal", "vertical"].includes(p.options?.orientation)
+        ? p.options.orientation
+        : undefined,
+      content: type === "text" && typeof p.options?.content === "string"
+        ? p.options.content.slice(0, 20_000)
+        : type === "text" && typeof p.content === "string"
+        ? p.content.slice(0, 20_000)
+        : undefined,
     },
+    repeat: typeof p.repeat === "string" && p.repeat ? p.repeat : undefined,
+    repeatDirection: p.repeatDirection === "v" ? "v" : undefined,
+    maxPerRow: typeof p.maxPerRow === "number" && p.maxPerRow >= 1
+      ? Math.min(GRID_COLUMNS, Math.round(p.maxPerRow))
+      : undefined,
   };
+}
+
+/** Grafana `$__…` macros Perch substitutes. */
+const SUPPORTED_MACROS = new Set([
+  "interval",
+  "interval_ms",
+  "rate_interval",
+  "rate_interval_ms",
+  "range",
+  "range_s",
+  "range_ms",
+  "from",
+  "to",
+]);
+
+/** Override properties that only change line drawing: accepted, not rendered. */
+const COSMETIC = new Set([
+  "custom.fillOpacity",
+  "custom.lineStyle",
+  "custom.lineWidth",
+  "custom.showPoints",
+  "custom.pointSize",
+  "custom.stacking",
+  "custom.drawStyle",
+  "custom.lineInterpolation",
+  "custom.gradientMode",
+  "custom.axisPlacement",
+  "custom.axisLabel",
+  "custom.spanNulls",
+]);
+
+/** Grafana field overrides → Perch overrides (by name or regex over the legend name). */
+function overridesFrom(list: unknown, where: string, unsupported: string[]): Json[] {
+  if (!Array.isArray(list)) return [];
+  const out: Json[] = [];
+  const ignored = new Set<string>();
+  for (const o of list) {
+    const id = o?.matcher?.id;
+    const opt = o?.matcher?.options;
+    let matchers: Json[];
+    if (id === "byName" && typeof opt === "string" && opt) {
+      matchers = [{ type: "name", value: opt }];
+    } else if (id === "byRegexp" && typeof opt === "string" && opt) {
+      matchers = [{ type: "regex", value: opt }];
+    } else if (id === "byNames" && Array.isArray(opt?.names)) {
+      matchers = opt.names.filter((n: unknown) => typeof n === "string" && n).map((n: string) => ({
+        type: "name",
+        value: n,
+      }));
+    } else {
+      unsupported.push(`${where}: override matcher "${id}" is not supported; override ignored`);
+      continue;
+    }
+    const props: Json = {};
+    for (const pr of Array.isArray(o.properties) ? o.properties : []) {
+      const v = pr?.value;
+      switch (pr?.id) {
+        case "unit":
+          if (typeof v === "string" && UNITS[v] !== undefined) props.unit = UNITS[v];
+          else ignored.add(`unit "${v}"`);
+          break;
+        case "decimals":
+          if (typeof v === "number") props.decimals = Math.min(10, Math.max(0, Math.round(v)));
+          break;
+        case "min":
+        case "max":
+          if (typeof v === "number") props[pr.id] = v;
+          break;
+        case "color":
+          if (v?.fixedColor) props.color = color(v.fixedColor, where, unsupported);
+          else ignored.add(`color mode "${v?.mode}"`);
+          break;
+        case "displayName":
+          if (typeof v === "string") props.displayName = v.slice(0, 200);
+          break;
+        case "custom.transform":
+          if (v === "negative-Y") props.negativeY = true;
+          else ignored.add(`transform "${v}"`);
+          break;
+        default:
+          if (!COSMETIC.has(pr?.id)) ignored.add(String(pr?.id));
+      }
+    }
+    if (Object.keys(props).length === 0) continue;
+    for (const m of matchers) {
+      if (m.type === "regex" && !matcherRegex(m.value)) {
+        unsupported.push(`${where}: override regex ${m.value} is not valid; ignored`);
+        continue;
+      }
+      out.push({ matcher: { ...m, value: String(m.value).slice(0, 500) }, ...props });
+    }
+  }
+  if (ignored.size) {
+    unsupported.push(`${where}: override properties ignored: ${[...ignored].join(", ")}`);
+  }
+  return out.slice(0, 100);
 }
 
 /** Moves panels down until none overlap, keeping their order by (y, x). */
@@ -334,17 +456,45 @@ export function importGrafana(input: unknown, idOverride?: string): GrafanaImpor
   }
   if (Array.isArray(g.links) && g.links.length) unsupported.push("links: not supported; ignored");
 
-  const panels = flattenPanels(g.panels ?? [], unsupported)
-    .map((p, i) => panelFrom(p, i, unsupported))
-    .filter((p): p is Json => p !== undefined);
-  // Ids must be unique positive integers.
+  // Rows keep their panels: a collapsed row holds them, an open row is followed by them.
+  const panels: Json[] = [];
+  const nestedOf = new Map<Json, Json[]>();
+  (Array.isArray(g.panels) ? g.panels : []).forEach((p: Json, i: number) => {
+    if (p?.type !== "row") {
+      const out = panelFrom(p, i, unsupported);
+      if (out) panels.push(out);
+      return;
+    }
+    const y = Math.max(0, Math.round(Number(p.gridPos?.y) || 0));
+    const row: Json = {
+      id: Number.isInteger(p.id) ? p.id : 0,
+      type: "row",
+      title: String(p.title ?? "").slice(0, 200),
+      gridPos: { x: 0, y, w: GRID_COLUMNS, h: 1 },
+      targets: [],
+      options: {},
+      collapsed: p.collapsed === true ? true : undefined,
+      repeat: typeof p.repeat === "string" && p.repeat ? p.repeat : undefined,
+    };
+    if (p.collapsed === true) {
+      const nested = (Array.isArray(p.panels) ? p.panels : [])
+        .map((n: Json, k: number) => panelFrom(n, k, unsupported))
+        .filter((n: Json) => n !== undefined);
+      nestedOf.set(row, nested);
+      row.panels = nested;
+    }
+    panels.push(row);
+  });
+  // Ids must be unique positive integers, inside rows too.
+  const all = panels.flatMap((p) => [p, ...(nestedOf.get(p) ?? [])]);
   const used = new Set<number>();
-  let next = Math.max(0, ...panels.map((p) => (Number.isInteger(p.id) ? p.id : 0))) + 1;
-  for (const p of panels) {
+  let next = Math.max(0, ...all.map((p) => (Number.isInteger(p.id) ? p.id : 0))) + 1;
+  for (const p of all) {
     if (!Number.isInteger(p.id) || p.id < 1 || used.has(p.id)) p.id = next++;
     used.add(p.id);
   }
   resolveOverlaps(panels);
+  for (const nested of nestedOf.values()) resolveOverlaps(nested);
 
   const variables = (Array.isArray(g.templating?.list) ? g.templating.list : [])
     .map((v: Json) => variableFrom(v, unsupported))

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { importGrafana } from "./grafana.ts";
+import type { NestedPanel } from "./schema.ts";
 
 // A trimmed dashboard in the shape of the community "Node Exporter Full".
 const NODE = {
@@ -93,7 +94,13 @@ const NODE = {
       legend: { show: true, max: true, current: true },
       targets: [{ expr: "rate(node_network_receive_bytes_total[$__interval_ms])", refId: "A" }],
     },
-    { id: 22, type: "text", title: "Notes", gridPos: { x: 0, y: 12, w: 6, h: 3 } },
+    {
+      id: 22,
+      type: "text",
+      title: "Notes",
+      gridPos: { x: 0, y: 12, w: 6, h: 3 },
+      options: { mode: "markdown", content: "# Runbook\nCall Bob." },
+    },
   ],
 };
 
@@ -110,7 +117,15 @@ Deno.test("importGrafana() maps a node_exporter-style dashboard onto Perch panel
   assert.ok(node.multi && node.includeAll);
   assert.deepEqual(node.current, ["$__all"]);
 
-  const byTitle = Object.fromEntries(d.panels.map((p) => [p.title, p]));
+  const byTitle: Record<string, NestedPanel> = Object.fromEntries(
+    d.panels.flatMap((p): NestedPanel[] => [p, ...(p.panels ?? [])]).map((p) => [p.title, p]),
+  );
+  // The collapsed row keeps its panel inside it.
+  const row = d.panels.find((p) => p.title === "Memory")!;
+  assert.equal(row.type, "row");
+  assert.equal(row.collapsed, true);
+  assert.deepEqual(row.panels!.map((p) => p.title), ["Memory Basic"]);
+  assert.ok(!d.panels.some((p) => p.title === "Memory Basic"), "not on the top level");
   const cpu = byTitle["CPU Busy"]!;
   assert.equal(cpu.type, "gauge");
   assert.equal(cpu.options.unit, "percent");
@@ -127,20 +142,18 @@ Deno.test("importGrafana() maps a node_exporter-style dashboard onto Perch panel
   assert.equal(byTitle["Net"]!.type, "bar");
   assert.equal(byTitle["Net"]!.options.unit, "bytes_per_second");
   assert.deepEqual(byTitle["Net"]!.options.legend.calcs, ["max", "last"]);
-  assert.equal(byTitle["Notes"], undefined);
+  assert.equal(byTitle["Notes"]!.type, "text");
+  assert.equal(byTitle["Notes"]!.options.content, "# Runbook\nCall Bob.");
 
   const u = r.unsupported.join("\n");
   for (
     const want of [
       /variable "DS_PROMETHEUS": datasource/,
       /variable "q": query "query_result\(up\)"/,
-      /row "Memory"/,
       /panel "Memory Basic" target B: query does not parse/,
       /panel "Memory Basic" target C: non-Prometheus/,
       /legend calculation "variance"/,
-      /field overrides ignored/,
-      /\$__interval_ms is not supported/,
-      /panel type "text" is not supported/,
+      /override matcher "undefined" is not supported/,
     ]
   ) assert.match(u, want);
 });

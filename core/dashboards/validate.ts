@@ -7,7 +7,15 @@
  * @module
  */
 import { parseExpr } from "../promql/mod.ts";
-import { type Dashboard, dashboardSchema, GRID_COLUMNS, type GridPos } from "./schema.ts";
+import {
+  type Dashboard,
+  dashboardSchema,
+  GRID_COLUMNS,
+  type GridPos,
+  MAX_PANELS,
+  type NestedPanel,
+} from "./schema.ts";
+import { matcherRegex } from "./display.ts";
 import { parseTimeExpr } from "./time_range.ts";
 import { interpolateForParse, parseLabelValuesQuery } from "./variables.ts";
 
@@ -83,21 +91,51 @@ export function validateDashboard(input: unknown): ValidationResult {
     }
   });
 
-  const ids = new Map<number, number>();
-  d.panels.forEach((p, i) => {
+  const ids = new Map<number, string>();
+  let total = 0;
+  const checkPanel = (p: NestedPanel, path: string) => {
+    total++;
     const seen = ids.get(p.id);
     if (seen !== undefined) {
-      errors.push({
-        path: `panels.${i}.id`,
-        message: `duplicate panel id ${p.id} (also panels.${seen})`,
-      });
-    } else ids.set(p.id, i);
+      errors.push({ path: `${path}.id`, message: `duplicate panel id ${p.id} (also ${seen})` });
+    } else ids.set(p.id, path);
     if (p.gridPos.x + p.gridPos.w > GRID_COLUMNS) {
       errors.push({
-        path: `panels.${i}.gridPos`,
+        path: `${path}.gridPos`,
         message: `x + w = ${p.gridPos.x + p.gridPos.w} exceeds ${GRID_COLUMNS} columns`,
       });
     }
+    if (p.repeat !== undefined && !varNames.has(p.repeat)) {
+      errors.push({ path: `${path}.repeat`, message: `no variable named "${p.repeat}"` });
+    }
+    const refIds = new Set<string>();
+    p.targets.forEach((t, k) => {
+      const err = checkQuery(t.expr);
+      if (err) errors.push({ path: `${path}.targets.${k}.expr`, message: err });
+      if (refIds.has(t.refId)) {
+        errors.push({ path: `${path}.targets.${k}.refId`, message: `duplicate refId ${t.refId}` });
+      }
+      refIds.add(t.refId);
+    });
+    const o = p.options;
+    if (o.min !== undefined && o.max !== undefined && o.min >= o.max) {
+      errors.push({ path: `${path}.options.max`, message: "must be greater than min" });
+    }
+    o.overrides?.forEach((ov, k) => {
+      if (ov.matcher.type === "regex" && !matcherRegex(ov.matcher.value)) {
+        errors.push({
+          path: `${path}.options.overrides.${k}.matcher.value`,
+          message: "not a regular expression",
+        });
+      }
+    });
+  };
+  d.panels.forEach((p, i) => {
+    checkPanel(p, `panels.${i}`);
+    if (p.panels !== undefined && p.type !== "row") {
+      errors.push({ path: `panels.${i}.panels`, message: "only rows hold panels" });
+    }
+    p.panels?.forEach((n, k) => checkPanel(n, `panels.${i}.panels.${k}`));
     for (let j = 0; j < i; j++) {
       if (overlaps(d.panels[j]!.gridPos, p.gridPos)) {
         errors.push({
@@ -106,22 +144,12 @@ export function validateDashboard(input: unknown): ValidationResult {
         });
       }
     }
-    const refIds = new Set<string>();
-    p.targets.forEach((t, k) => {
-      const err = checkQuery(t.expr);
-      if (err) errors.push({ path: `panels.${i}.targets.${k}.expr`, message: err });
-      if (refIds.has(t.refId)) {
-        errors.push({
-          path: `panels.${i}.targets.${k}.refId`,
-          message: `duplicate refId ${t.refId}`,
-        });
-      }
-      refIds.add(t.refId);
-    });
-    const o = p.options;
-    if (o.min !== undefined && o.max !== undefined && o.min >= o.max) {
-      errors.push({ path: `panels.${i}.options.max`, message: "must be greater than min" });
-    }
   });
+  if (total > MAX_PANELS) {
+    errors.push({
+      path: "panels",
+      message: `${total} panels; at most ${MAX_PANELS} (rows included)`,
+    });
+  }
   return errors.length ? { ok: false, errors } : { ok: true, dashboard: d };
 }

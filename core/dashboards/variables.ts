@@ -42,6 +42,12 @@ export interface BuiltinIntervals {
   readonly rateInterval: string;
   /** The whole range, as a duration. */
   readonly range: string;
+  /** The step, the rate interval and the range in ms; start and end of the range in ms. */
+  readonly intervalMs?: number;
+  readonly rateIntervalMs?: number;
+  readonly rangeMs?: number;
+  readonly from?: number;
+  readonly to?: number;
 }
 
 const VAR_REF =
@@ -61,18 +67,43 @@ export function interpolate(
   builtins?: BuiltinIntervals,
   all?: Readonly<Record<string, readonly string[]>>,
   regexVars?: ReadonlySet<string>,
+  allValues?: Readonly<Record<string, string>>,
 ): string {
   return expr.replace(VAR_REF, (whole, a?: string, b?: string, c?: string) => {
     const name = (a ?? b ?? c)!;
     if (builtins) {
-      if (name === "__interval" || name === "__step") return builtins.interval;
-      if (name === "__rate_interval") return builtins.rateInterval;
-      if (name === "__range") return builtins.range;
+      const ms = (x: number | undefined) => (x === undefined ? whole : String(Math.round(x)));
+      switch (name) {
+        case "__interval":
+        case "__step":
+          return builtins.interval;
+        case "__rate_interval":
+          return builtins.rateInterval;
+        case "__range":
+          return builtins.range;
+        case "__interval_ms":
+          return ms(builtins.intervalMs);
+        case "__rate_interval_ms":
+          return ms(builtins.rateIntervalMs);
+        case "__range_ms":
+          return ms(builtins.rangeMs);
+        case "__range_s":
+          return builtins.rangeMs === undefined
+            ? whole
+            : String(Math.round(builtins.rangeMs / 1000));
+        case "__from":
+          return ms(builtins.from);
+        case "__to":
+          return ms(builtins.to);
+      }
     }
     const v = values[name];
     if (!v) return whole;
     let list = v;
     if (v.includes(ALL_VALUE)) {
+      // A custom all value (e.g. `.*`) goes in as written, as Grafana does.
+      const custom = allValues?.[name];
+      if (custom !== undefined) return custom;
       const opts = all?.[name];
       if (!opts || opts.length === 0) return ".*";
       list = opts;
@@ -126,4 +157,15 @@ function stickyMatch(s: string, i: number): string | undefined {
   const re = new RegExp(VAR_REF.source, "y");
   re.lastIndex = i;
   return re.exec(s)?.[0];
+}
+
+/** Replaces variable references in display text (titles): several values are joined with ", ". */
+export function interpolateText(
+  text: string,
+  values: Readonly<Record<string, readonly string[]>>,
+): string {
+  return text.replace(VAR_REF, (whole, a?: string, b?: string, c?: string) => {
+    const v = values[(a ?? b ?? c)!];
+    return v ? v.map((x) => (x === ALL_VALUE ? "All" : x)).join(", ") : whole;
+  });
 }
