@@ -170,7 +170,7 @@ export function TextView({ panel }: ViewProps) {
   const text = panel.options.content ?? "";
   return (
     <div class="text-panel">
-      {text.split(/\n{2,}/).map((para) => <p>{para.replace(/^#+\s*/gm, "")}</p>)}
+      {text.split(/\n{2,}/).map((para, i) => <p key={i}>{para.replace(/^#+\s*/gm, "")}</p>)}
     </div>
   );
 }
