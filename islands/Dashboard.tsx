@@ -590,7 +590,7 @@ export default function DashboardView(props: DashboardProps) {
                 <button
                   type="button"
                   class="row-toggle"
-                  aria-expanded={!d.collapsed}
+                  aria-expanded={d.collapsed ? "false" : "true"}
                   disabled={edit}
                   onClick={() => setFolded((f) => ({ ...f, [d.key]: !d.collapsed }))}
                 >

@@ -98,7 +98,7 @@ export function StatView({ panel, state }: ViewProps) {
               data-value={Number.isNaN(r.v) ? "" : String(r.v)}
               style={{ color: mode === "value" ? c : "inherit" }}
             >
-              {Number.isNaN(r.v) ? "–" : formatValue(r.v, r.unit, r.decimals)}
+              {rows.length === 0 ? "–" : formatValue(r.v, r.unit, r.decimals)}
             </span>
             {rows.length > 1 && <span class="stat-name">{r.name}</span>}
           </div>
@@ -156,7 +156,7 @@ export function BarGaugeView({ panel, state }: ViewProps) {
               />
             </span>
             <span class="bar-value" data-value={Number.isNaN(r.v) ? "" : String(r.v)}>
-              {Number.isNaN(r.v) ? "–" : formatValue(r.v, r.unit, r.decimals)}
+              {rows.length === 0 ? "–" : formatValue(r.v, r.unit, r.decimals)}
             </span>
           </div>
         );
@@ -215,7 +215,7 @@ export function GaugeView({ panel, state }: ViewProps) {
                 class="gauge-text"
                 data-value={Number.isNaN(r.v) ? "" : String(r.v)}
               >
-                {Number.isNaN(r.v) ? "–" : formatValue(r.v, r.unit, r.decimals)}
+                {rows.length === 0 ? "–" : formatValue(r.v, r.unit, r.decimals)}
               </text>
             </svg>
             {rows.length > 1 && <figcaption>{r.name}</figcaption>}

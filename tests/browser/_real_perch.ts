@@ -45,6 +45,7 @@ export function line(
 /** Starts a webhook receiver and Perch with `dashboards` provisioned as files. */
 export async function startRealPerch(
   dashboards: Record<string, unknown>,
+  extraConfig = "",
 ): Promise<RealPerch> {
   const hooks: Hook[] = [];
   const receiver = Deno.serve(
@@ -80,7 +81,7 @@ receivers:
       - url: http://127.0.0.1:${receiver.addr.port}/hook
 dashboards:
   provision_dir: ${dir}/dashboards
-`,
+${extraConfig}`,
   );
   let p: PerchProcess;
   try {
