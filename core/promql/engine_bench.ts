@@ -21,6 +21,7 @@ const REGIONS = ["eu-west", "eu-central", "us-east", "ap-south"];
 export const CASES: readonly [
   string,
   (e: Engine, start: number, end: number) => Promise<unknown>,
+  { readonly delayedNameRemoval?: boolean }?,
 ][] = [
   [
     "one-series selector, 6 h at 60 s",
@@ -31,8 +32,11 @@ export const CASES: readonly [
     (e, s, t) => e.rangeQuery("sum by (region) (rate(http_requests_total[5m]))", s, t, 60_000),
   ],
   [
-    "the same over all 800 counters",
+    // With names dropped at once (the default) the 8 counters of a host
+    // collide; Prometheus answers this only with delayed name removal too.
+    "the same over all 800 counters (delayed name removal)",
     (e, s, t) => e.rangeQuery('sum by (region) (rate({__name__=~".+_total"}[5m]))', s, t, 60_000),
+    { delayedNameRemoval: true },
   ],
   [
     "avg_over_time(gauge[10m]) for all hosts, instant",
@@ -83,11 +87,16 @@ export async function loadEdgeDB(): Promise<{ db: DB; dir: string; start: number
 }
 
 const loaded = await loadEdgeDB();
-const engine = createEngine({ querier: loaded.db });
+const engines = {
+  plain: createEngine({ querier: loaded.db }),
+  delayed: createEngine({ querier: loaded.db, delayedNameRemoval: true }),
+};
+const engineFor = (o?: { delayedNameRemoval?: boolean }) =>
+  o?.delayedNameRemoval ? engines.delayed : engines.plain;
 
-for (const [name, run] of CASES) {
+for (const [name, run, o] of CASES) {
   Deno.bench(name, { group: "edge" }, async () => {
-    await run(engine, loaded.start, loaded.end);
+    await run(engineFor(o), loaded.start, loaded.end);
   });
 }
 
@@ -95,7 +104,8 @@ if (import.meta.main) {
   const runsArg = Deno.args.find((a) => a.startsWith("--runs="));
   const runs = runsArg ? Number(runsArg.slice(7)) : 7;
   console.log(`edge workload: 2,000 series × 6 h at 10 s, flushed; ${runs} runs, medians:`);
-  for (const [name, run] of CASES) {
+  for (const [name, run, o] of CASES) {
+    const engine = engineFor(o);
     const r = await run(engine, loaded.start, loaded.end) as QueryResult; // Warm-up.
     const v = r.result;
     const size = v.type === "matrix"
