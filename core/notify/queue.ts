@@ -15,9 +15,10 @@
  * the job at once.
  *
  * Per channel there is a token-bucket rate limit (limited jobs wait) and a
- * circuit breaker (after `breakerThreshold` consecutive failures the channel
- * pauses for `breakerCooldownMs`, at most the longest backoff; the next
- * attempt is a probe). Both only delay: neither ever drops a job.
+ * circuit breaker: after `breakerThreshold` consecutive failures the whole
+ * channel waits the backoff of its failure count (capped at
+ * `breakerCooldownMs` and the longest backoff) before any job is tried, so a
+ * new head job continues the pace. Both only delay: neither ever drops a job.
  *
  * Delivery is at least once towards the receiver: a crash after the receiver
  * accepted a notification but before the KV commit re-sends it, with the same
@@ -96,7 +97,7 @@ export interface QueueOptions {
   readonly maxAgeMs?: number;
   /** @default 5 */
   readonly breakerThreshold?: number;
-  /** Capped at `maxBackoffMs`. @default 1m */
+  /** Longest pause of an open circuit; also capped at `maxBackoffMs`. @default 1m */
   readonly breakerCooldownMs?: number;
   /** How long delivery-log entries are kept. @default 7 days */
   readonly logRetentionMs?: number;
@@ -457,7 +458,17 @@ export class DeliveryQueue {
     }
     lane.failures++;
     if (lane.failures >= this.#o.breakerThreshold) {
-      lane.openUntil = now + Math.min(this.#o.breakerCooldownMs, this.#o.maxBackoffMs);
+      // The channel as a whole backs off like a job would after this many
+      // failures: a new head (another group, a superseding notification)
+      // continues the pace instead of restarting it.
+      const pause = backoffMs(
+        lane.failures,
+        this.#o.initialBackoffMs,
+        Math.min(this.#o.breakerCooldownMs, this.#o.maxBackoffMs),
+        this.#o.jitter,
+        this.#o.random,
+      );
+      lane.openUntil = now + pause;
       if (lane.failures === this.#o.breakerThreshold) {
         this.#log.warn("notification channel circuit open; retrying at most every cooldown", {
           receiver: job.receiver,

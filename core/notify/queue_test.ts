@@ -194,22 +194,29 @@ Deno.test("notifications to one channel are delivered in order behind a failing 
   assert.deepEqual(order, ["A", "B", "C"]);
 });
 
-Deno.test("the circuit opens after repeated failures and pauses the channel at most a minute", async () => {
+Deno.test("after repeated failures the whole channel backs off, never more than a minute", async () => {
   await using t = await setup(webhookConfig({ group_wait: "1s" }), {
     statuses: Array(20).fill(400),
     queue: { breakerThreshold: 3, breakerCooldownMs: 5 * 60_000 },
   });
-  await t.notifier.sink.put(
-    ["A", "B", "C", "D"].map((n) => alert({ alertname: n })),
-    t.clock.now(),
-  );
-  // A, B, C fail for good, one after the other; the third failure opens the circuit.
+  const names = ["A", "B", "C", "D", "E", "F", "G", "H", "I", "J", "K", "L", "M"];
+  await t.notifier.sink.put(names.map((n) => alert({ alertname: n })), t.clock.now());
+  // A, B, C fail for good one after the other; the third failure opens the circuit.
   await t.clock.advance(1_000);
   assert.equal(t.answered.length, 3);
-  await t.clock.advance(59_000);
+  // D waits the backoff of 3 failures (2.25 s), E that of 4 (3.375 s), …
+  await t.clock.advance(2_000);
   assert.equal(t.answered.length, 3, "paused while open");
-  await t.clock.advance(1_000);
-  assert.equal(t.answered.length, 4, "a probe after the cooldown, capped at the longest backoff");
+  await t.clock.advance(500);
+  assert.equal(t.answered.length, 4, "D after 2.25 s");
+  await t.clock.advance(3_375);
+  assert.equal(t.answered.length, 5, "E after 3.375 s");
+  // … growing to the cap: never more than a minute between two tries.
+  await t.clock.advance(10 * 60_000);
+  assert.equal(t.answered.length, names.length);
+  const gaps = t.calls.slice(1).map((c, i) => c - t.calls[i]!);
+  assert.ok(Math.max(...gaps) <= 60_000, `longest gap ${Math.max(...gaps)}ms`);
+  assert.ok(Math.max(...gaps) > 30_000, "the pause grew");
 });
 
 Deno.test("pending deliveries resume after a restart, delivered once", async () => {
