@@ -24,6 +24,7 @@ import { encodeRemoteWriteBody, type WriteSeries } from "../core/ingest/mod.ts";
 import { toLabels } from "../core/model/mod.ts";
 import { generateEdgeWorkload } from "../core/tsdb/edge_workload.ts";
 import { spawnPerch } from "../tests/_perch.ts";
+import { QUERIES } from "./_queries.ts";
 import { have, PROM_BIN, startPrometheus, startVM, VM_BIN } from "../tests/remote/_peers.ts";
 
 const arg = (k: string, d: string): string => {
@@ -39,24 +40,6 @@ const flush = Deno.args.includes("--flush");
 const cache = Deno.args.includes("--cache");
 const HOUR = 3_600_000;
 const REGIONS = ["eu-west", "eu-central", "us-east", "ap-south"];
-
-/** The four queries: [name, query, range in ms, step in ms]. */
-export const QUERIES: readonly [string, string, number, number][] = [
-  [
-    "sum by (region)(rate(c[5m])) 6h@60s",
-    "sum by (region) (rate(http_requests_total[5m]))",
-    6 * HOUR,
-    60_000,
-  ],
-  [
-    "avg_over_time(g[10m]) 100 series 6h@60s",
-    "avg_over_time(cpu_usage_percent[10m])",
-    6 * HOUR,
-    60_000,
-  ],
-  ["max by (host)(g) 1h@15s", "max by (host) (cpu_usage_percent)", HOUR, 15_000],
-  ["quantile(0.9, g) 6h@60s", "quantile(0.9, cpu_usage_percent)", 6 * HOUR, 60_000],
-];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -1,0 +1,392 @@
+/**
+ * Issue 19's whole-process table, Perch beside VictoriaMetrics and
+ * Prometheus in one run, so the ratios hold on a noisy machine:
+ *
+ *   deno run -A tools/footprint_bench.ts [--quick] [--workloads=edge,wide]
+ *     [--systems=perch,vm,prom] [--idle=45000] [--runs=20]
+ *     [--v8=--max-semi-space-size=1]
+ *
+ * Workloads (remote write over two connections, each owning half of the
+ * series, data ending just before now so every system takes it in order):
+ * - `edge`: core/tsdb/edge_workload.ts, 100 hosts × 20 metrics = 2,000
+ *   series, 6 h at 10 s = 4.32 M samples, ~10,000 samples per request;
+ * - `wide`: the same generator with 1,000 hosts = 20,000 series, 1 h =
+ *   7.2 M samples, each request one sample for each of 10,000 series (the
+ *   shape Prometheus and vmagent send).
+ * `--quick` takes 1 h / 15 min and a 5 s idle.
+ *
+ * Per workload all systems are started, then fed one after the other
+ * (server CPU seconds from /proc/<pid>/stat, peak RSS as VmHWM reset just
+ * before the ingest), flushed (Perch: admin flush; VictoriaMetrics:
+ * /internal/force_flush; Prometheus keeps its head), left idle together,
+ * queried (the four queries of tools/query_bench.ts, uncached then cached,
+ * medians; Perch uncached by giving each run its own phase of the step
+ * grid, VictoriaMetrics with nocache=1, Prometheus has no cache), measured
+ * on disk, then restarted: restart-to-ready is the time from spawn until an
+ * instant query returns every series of one metric. Ratios are against
+ * VictoriaMetrics.
+ *
+ * @module
+ */
+import { encodeRemoteWriteBody, type WriteSeries } from "../core/ingest/mod.ts";
+import { toLabels } from "../core/model/mod.ts";
+import { generateEdgeWorkload } from "../core/tsdb/edge_workload.ts";
+import { procMem, resetPeakRss, spawnPerch } from "../tests/_perch.ts";
+import { have, PROM_BIN, startPrometheus, startVM, VM_BIN } from "../tests/remote/_peers.ts";
+import { QUERIES } from "./_queries.ts";
+
+const arg = (k: string, d: string): string => {
+  const a = Deno.args.find((x) => x.startsWith(`--${k}=`));
+  return a ? a.slice(k.length + 3) : d;
+};
+const quick = Deno.args.includes("--quick");
+const idleMs = Number(arg("idle", quick ? "5000" : "45000"));
+const runs = Number(arg("runs", quick ? "5" : "20"));
+const v8Flags = arg("v8", "--max-semi-space-size=1");
+const workloads = arg("workloads", "edge,wide").split(",");
+const systems = arg("systems", "perch,vm,prom").split(",");
+const HOUR = 3_600_000;
+const REGIONS = ["eu-west", "eu-central", "us-east", "ap-south"];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const TICKS = 100; // USER_HZ on Linux.
+
+/** User + system CPU seconds of `pid`. */
+function cpuSeconds(pid: number): number {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[11]) + Number(f[12])) / TICKS; // utime, stime (fields 14, 15).
+}
+
+function duBytes(path: string): number {
+  let n = 0;
+  const walk = (p: string) => {
+    for (const e of Deno.readDirSync(p)) {
+      const q = `${p}/${e.name}`;
+      if (e.isDirectory) walk(q);
+      else if (e.isFile) n += Deno.statSync(q).size;
+    }
+  };
+  walk(path);
+  return n;
+}
+
+interface Workload {
+  name: string;
+  bodies: Uint8Array[][];
+  samples: number;
+  series: number;
+  end: number;
+  /** Series of one metric (readiness check). */
+  perMetric: number;
+}
+
+function buildWorkload(name: string): Workload {
+  const wide = name === "wide";
+  const hosts = wide ? 1000 : 100;
+  const hours = wide ? (quick ? 0.25 : 1) : (quick ? 1 : 6);
+  const end = Math.floor(Date.now() / 60_000) * 60_000 - 60_000;
+  const series = [
+    ...generateEdgeWorkload({ hosts, durationMs: hours * HOUR, startMs: end - hours * HOUR }),
+  ].map((s) => {
+    const host = s.labels.find((l) => l.name === "host")!.value;
+    const metric = s.labels.find((l) => l.name === "__name__")!.value;
+    const region = REGIONS[Number(host.replace(/\D/g, "")) % REGIONS.length]!;
+    return { labels: toLabels(metric, { host, job: "node", region }), t: s.t, v: s.v };
+  });
+  const halves = [series.slice(0, series.length >> 1), series.slice(series.length >> 1)];
+  const n = series[0]!.t.length;
+  const per = wide ? 1 : Math.max(1, Math.floor(10_000 / halves[0]!.length));
+  const bodies = halves.map((half) => {
+    const out: Uint8Array[] = [];
+    for (let i = 0; i < n; i += per) {
+      const ws: WriteSeries[] = half.map((s) => ({
+        labels: s.labels,
+        t: s.t.subarray(i, i + per),
+        v: s.v.subarray(i, i + per),
+      }));
+      out.push(encodeRemoteWriteBody({ series: ws }));
+    }
+    return out;
+  });
+  return { name, bodies, samples: series.length * n, series: series.length, end, perMetric: hosts };
+}
+
+async function push(url: string, bodies: Uint8Array[][]): Promise<number> {
+  const t0 = performance.now();
+  await Promise.all(bodies.map(async (list) => {
+    for (const body of list) {
+      const r = await fetch(`${url}/api/v1/write`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/x-protobuf",
+          "content-encoding": "snappy",
+          "x-prometheus-remote-write-version": "0.1.0",
+        },
+        body: body as Uint8Array<ArrayBuffer>,
+      });
+      const text = await r.text();
+      if (r.status >= 300) throw new Error(`write to ${url}: ${r.status} ${text.slice(0, 300)}`);
+    }
+  }));
+  return (performance.now() - t0) / 1000;
+}
+
+/** A system under test: start (fresh or on its data), flush, data path. */
+interface System {
+  name: string;
+  url: string;
+  pid: number;
+  dataPath: string;
+  flush(): Promise<void>;
+  /** Query-string suffix that bypasses the result cache for run `i`, and start shift in ms. */
+  uncached(i: number): { extra: string; shiftMs: number };
+  stop(): Promise<void>;
+  restart(): Promise<void>;
+  cleanup(): Promise<void>;
+}
+
+async function startPerch(dir?: string): Promise<System> {
+  const root = dir ?? await Deno.makeTempDir({ prefix: "perch-footprint-" });
+  const cfg = `${root}/perch.yaml`;
+  if (!dir) await Deno.writeTextFile(cfg, "storage:\n  downsampling: []\n");
+  const p = await spawnPerch({
+    dataDir: `${root}/data`,
+    args: [`--config=${cfg}`],
+    env: { PERCH_STORAGE__RETENTION: "0" },
+    runArgs: v8Flags === "" ? [] : [`--v8-flags=${v8Flags}`],
+  });
+  const sys: System = {
+    name: "Perch",
+    url: p.url,
+    pid: p.process.pid,
+    dataPath: `${root}/data`,
+    async flush() {
+      const r = await fetch(`${p.url}/api/v1/admin/tsdb/flush`, { method: "POST" });
+      await r.body?.cancel();
+      if (r.status >= 300) throw new Error(`flush: ${r.status}`);
+    },
+    uncached: (i) => ({ extra: "", shiftMs: i + 1 }),
+    stop: async () => void await p.stop(),
+    async restart() {
+      const q = await startPerch(root);
+      Object.assign(sys, { url: q.url, pid: q.pid, stop: q.stop });
+    },
+    cleanup: () => Deno.remove(root, { recursive: true }).catch(() => {}),
+  };
+  return sys;
+}
+
+async function startVictoria(dataDir?: string, port?: number): Promise<System> {
+  const vm = await startVM({ dataDir, port });
+  const sys: System = {
+    name: "VictoriaMetrics",
+    url: vm.url,
+    pid: vm.pid,
+    dataPath: vm.dataDir,
+    async flush() {
+      const r = await fetch(`${vm.url}/internal/force_flush`);
+      await r.body?.cancel();
+    },
+    uncached: () => ({ extra: "&nocache=1", shiftMs: 0 }),
+    stop: vm.stop,
+    async restart() {
+      const q = await startVictoria(vm.dataDir, vm.port);
+      Object.assign(sys, { url: q.url, pid: q.pid, stop: q.stop });
+    },
+    cleanup: () => Deno.remove(vm.dataDir, { recursive: true }).catch(() => {}),
+  };
+  return sys;
+}
+
+async function startProm(): Promise<System> {
+  const prom = await startPrometheus();
+  const sys: System = {
+    name: "Prometheus",
+    url: prom.url,
+    pid: prom.pid,
+    dataPath: `${prom.dataDir}/data`,
+    flush: async () => {},
+    uncached: () => ({ extra: "", shiftMs: 0 }),
+    stop: prom.stop,
+    restart() {
+      // startPrometheus makes a fresh dir: start the binary on the old one.
+      const port = prom.port;
+      const proc = new Deno.Command(PROM_BIN, {
+        args: [
+          `--config.file=${prom.dataDir}/prometheus.yml`,
+          `--storage.tsdb.path=${prom.dataDir}/data`,
+          `--web.listen-address=127.0.0.1:${port}`,
+          "--web.enable-remote-write-receiver",
+        ],
+        stdout: "null",
+        stderr: "null",
+      }).spawn();
+      Object.assign(sys, {
+        pid: proc.pid,
+        stop: async () => {
+          proc.kill("SIGTERM");
+          await proc.status;
+        },
+      });
+      return Promise.resolve();
+    },
+    cleanup: () => Deno.remove(prom.dataDir, { recursive: true }).catch(() => {}),
+  };
+  return sys;
+}
+
+/** Median ms per query: uncached (every run misses the cache) and cached (same request again). */
+async function timeQueries(s: System, end: number): Promise<{ cold: number[]; warm: number[] }> {
+  const cold: number[] = [], warm: number[] = [];
+  for (const [, q, range, step] of QUERIES) {
+    const url = (shiftMs: number, extra: string) =>
+      `${s.url}/api/v1/query_range?query=${encodeURIComponent(q)}&start=${
+        (end - range + shiftMs) / 1000
+      }&end=${(end + shiftMs) / 1000}&step=${step / 1000}${extra}`;
+    const once = async (u: string) => {
+      const t0 = performance.now();
+      const r = await fetch(u);
+      const text = await r.text();
+      if (r.status !== 200) throw new Error(`${s.name} ${q}: ${r.status} ${text.slice(0, 300)}`);
+      return performance.now() - t0;
+    };
+    const med = (xs: number[]) => xs.sort((a, b) => a - b)[xs.length >> 1]!;
+    const c: number[] = [];
+    for (let i = 0; i <= runs; i++) {
+      const { extra, shiftMs } = s.uncached(i);
+      const ms = await once(url(shiftMs, extra));
+      if (i > 0) c.push(ms); // The first run warms code paths.
+    }
+    const w: number[] = [];
+    for (let i = 0; i <= runs; i++) {
+      const ms = await once(url(0, ""));
+      if (i > 0) w.push(ms);
+    }
+    cold.push(med(c));
+    warm.push(med(w));
+  }
+  return { cold, warm };
+}
+
+/** Polls an instant query until it returns `n` series; ms since `t0`. */
+async function readyMs(s: System, t0: number, end: number, n: number): Promise<number> {
+  const q = `count(cpu_usage_percent)`;
+  for (let i = 0; i < 6000; i++) {
+    try {
+      const r = await fetch(
+        `${s.url}/api/v1/query?query=${encodeURIComponent(q)}&time=${end / 1000}`,
+      );
+      const text = await r.text();
+      if (r.status === 200) {
+        const v = JSON.parse(text).data.result[0]?.value?.[1];
+        if (Number(v) === n) return performance.now() - t0;
+      }
+    } catch { /* not listening yet */ }
+    await sleep(10);
+  }
+  throw new Error(`${s.name} not ready with the data after restart`);
+}
+
+interface Row {
+  name: string;
+  samplesPerSec: number;
+  cpuS: number;
+  peakRss: number;
+  idleRss: number;
+  queryRss: number;
+  bytesPerSample: number;
+  restartMs: number;
+  cold: number[];
+  warm: number[];
+}
+
+async function runWorkload(w: Workload): Promise<Row[]> {
+  const starters: Record<string, () => Promise<System>> = {
+    perch: () => startPerch(),
+    vm: () => startVictoria(),
+    prom: () => startProm(),
+  };
+  const sys: System[] = [];
+  for (const k of systems) {
+    if (k === "vm" && !have(VM_BIN)) throw new Error(`${VM_BIN} is missing`);
+    if (k === "prom" && !have(PROM_BIN)) throw new Error(`${PROM_BIN} is missing`);
+    sys.push(await starters[k]!());
+  }
+  const rows: Row[] = [];
+  try {
+    await sleep(2000);
+    for (const s of sys) {
+      resetPeakRss(s.pid);
+      const cpu0 = cpuSeconds(s.pid);
+      const secs = await push(s.url, w.bodies);
+      const cpuS = cpuSeconds(s.pid) - cpu0;
+      const peakRss = procMem(s.pid).VmHWM!;
+      await s.flush();
+      rows.push({
+        name: s.name,
+        samplesPerSec: w.samples / secs,
+        cpuS,
+        peakRss,
+        idleRss: 0,
+        queryRss: 0,
+        bytesPerSample: 0,
+        restartMs: 0,
+        cold: [],
+        warm: [],
+      });
+      console.error(`${w.name} ${s.name}: ingest ${secs.toFixed(1)} s, cpu ${cpuS.toFixed(1)} s`);
+    }
+    await sleep(idleMs);
+    sys.forEach((s, i) => rows[i]!.idleRss = procMem(s.pid).VmRSS!);
+    for (const [i, s] of sys.entries()) {
+      const { cold, warm } = await timeQueries(s, w.end);
+      Object.assign(rows[i]!, { cold, warm, queryRss: procMem(s.pid).VmRSS! });
+    }
+    for (const [i, s] of sys.entries()) {
+      await s.stop();
+      rows[i]!.bytesPerSample = duBytes(s.dataPath) / w.samples;
+      const t0 = performance.now();
+      await s.restart();
+      rows[i]!.restartMs = await readyMs(s, t0, w.end, w.perMetric);
+      await s.stop();
+    }
+  } finally {
+    for (const s of sys) {
+      await s.stop().catch(() => {});
+      await s.cleanup();
+    }
+  }
+  return rows;
+}
+
+function print(w: Workload, rows: Row[]) {
+  const vm = rows.find((r) => r.name === "VictoriaMetrics");
+  const ratio = (r: Row, f: (r: Row) => number) => vm ? ` (${(f(r) / f(vm)).toFixed(2)}×)` : "";
+  const lines: [string, (r: Row) => number, (x: number) => string][] = [
+    ["ingest, samples/s", (r) => r.samplesPerSec, (x) => `${(x / 1e6).toFixed(2)} M`],
+    ["server CPU for the ingest", (r) => r.cpuS, (x) => `${x.toFixed(1)} s`],
+    ["peak RSS during ingest", (r) => r.peakRss, (x) => `${x.toFixed(0)} MiB`],
+    ["RSS after ingest + idle", (r) => r.idleRss, (x) => `${x.toFixed(0)} MiB`],
+    ["RSS after the query round", (r) => r.queryRss, (x) => `${x.toFixed(0)} MiB`],
+    ["disk, bytes/sample", (r) => r.bytesPerSample, (x) => x.toFixed(2)],
+    ["restart to ready", (r) => r.restartMs, (x) => `${(x / 1000).toFixed(2)} s`],
+    ...QUERIES.flatMap(([name], i): [string, (r: Row) => number, (x: number) => string][] => [
+      [`${name}, uncached`, (r) => r.cold[i]!, (x) => `${x.toFixed(1)} ms`],
+      [`${name}, cached`, (r) => r.warm[i]!, (x) => `${x.toFixed(1)} ms`],
+    ]),
+  ];
+  console.log(
+    `\n${w.name}: ${w.series} series, ${w.samples} samples, ` +
+      `${w.bodies[0]!.length + w.bodies[1]!.length} requests; idle ${idleMs} ms; ${runs} runs`,
+  );
+  console.log(`| | ${rows.map((r) => r.name).join(" | ")} |`);
+  console.log(`|---|${rows.map(() => "---").join("|")}|`);
+  for (const [label, f, fmt] of lines) {
+    console.log(`| ${label} | ${rows.map((r) => fmt(f(r)) + ratio(r, f)).join(" | ")} |`);
+  }
+}
+
+for (const name of workloads) {
+  const w = buildWorkload(name);
+  print(w, await runWorkload(w));
+}
