@@ -345,7 +345,9 @@ export class IngestPipeline {
         continue;
       }
       origin[batch.length] = i;
-      batch.add(ref, t, sv[i]!);
+      const h = rows.sampleH?.get(i);
+      if (h === undefined) batch.add(ref, t, sv[i]!);
+      else batch.addHistogram(ref, t, h);
     }
 
     this.#count(protocol, "parse_error", rows.invalidSamples);

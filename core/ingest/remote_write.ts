@@ -7,6 +7,7 @@
  * message WriteRequest { repeated TimeSeries timeseries = 1; repeated MetricMetadata metadata = 3; }
  * message TimeSeries { repeated Label labels = 1; repeated Sample samples = 2;
  *                      repeated Exemplar exemplars = 3; repeated Histogram histograms = 4; }
+ * // Histogram: see remote_write_histogram.ts
  * message Label { string name = 1; string value = 2; }
  * message Sample { double value = 1; int64 timestamp = 2; }
  * message MetricMetadata { MetricType type = 1; string metric_family_name = 2;
@@ -17,14 +18,19 @@
  * known series is not decoded again, and a series repeated in one request is
  * listed once.
  *
- * Exemplars and native histograms are skipped and counted in a warning.
+ * Native histograms (integer and float, every schema including custom
+ * buckets) become histogram samples; an invalid one is refused alone, with
+ * a message naming it (`timeseries[3].histograms[0]`). Exemplars are skipped
+ * and counted in a warning.
  * A malformed message refuses the whole request (as Prometheus does), since
  * nothing after the fault can be trusted.
  *
  * @module
  */
 import type { MetricType } from "../model/types.ts";
+import { checkHistogram } from "../model/histogram.ts";
 import { ParsedRows } from "./rows.ts";
+import { decodeHistogram } from "./remote_write_histogram.ts";
 import { bytesKey, decodeUtf8, FIXED64, LEN, ProtoError, ProtoReader, VARINT } from "./_proto.ts";
 
 /** Remote write metadata types, by enum number. */
@@ -67,7 +73,7 @@ let parseEpoch = 0;
 /** Decodes a remote write WriteRequest into rows; never throws on bad input. */
 export function parseRemoteWrite(body: Uint8Array): ParsedRows {
   const rows = new ParsedRows();
-  const counts = { exemplars: 0, histograms: 0 };
+  const counts = { exemplars: 0 };
   const epoch = ++parseEpoch;
   let index = 0;
   let at = "body";
@@ -102,9 +108,6 @@ export function parseRemoteWrite(body: Uint8Array): ParsedRows {
     return bad;
   }
   if (counts.exemplars > 0) rows.warnings.push(`${counts.exemplars} exemplars ignored`);
-  if (counts.histograms > 0) {
-    rows.warnings.push(`${counts.histograms} native histogram samples ignored`);
-  }
   return rows;
 }
 
@@ -113,12 +116,13 @@ function timeSeries(
   rows: ParsedRows,
   r: ProtoReader,
   index: number,
-  counts: { exemplars: number; histograms: number },
+  counts: { exemplars: number },
   epoch: number,
 ): void {
   const buf = r.buf, s = r.pos, e = r.end;
   let keyStart = -1, keyEnd = -1, contiguous = true;
   const firstSample = rows.sampleCount;
+  let nHist = 0;
   while (r.pos < e) {
     const fieldStart = r.pos;
     const tag = r.uint32();
@@ -147,8 +151,19 @@ function timeSeries(
       r.len();
       counts.exemplars++;
     } else if (field === 4 && wire === LEN) {
-      r.len();
-      counts.histograms++;
+      const hs = r.len();
+      const he = r.lenEnd;
+      r.pos = hs;
+      r.end = he;
+      const { t, h } = decodeHistogram(r);
+      r.end = e;
+      const bad = checkHistogram(h);
+      if (bad === undefined) rows.addHistogram(-1, t, h);
+      else {
+        rows.addError(`timeseries[${index}].histograms[${nHist}]`, String(t), bad);
+        rows.invalidSamples++;
+      }
+      nHist++;
     } else {
       r.skip(wire);
     }

@@ -6,7 +6,9 @@
  * @module
  */
 import type { Label } from "../model/labels.ts";
+import type { NativeHistogram } from "../model/histogram.ts";
 import type { MetricType } from "../model/types.ts";
+import { encodeHistogram } from "./remote_write_histogram.ts";
 import { FIXED64, int64Size, LEN, ProtoWriter, utf8Length, uvarintSize, VARINT } from "./_proto.ts";
 import { snappyEncode } from "./snappy.ts";
 
@@ -16,6 +18,8 @@ export interface WriteSeries {
   readonly labels: readonly Label[];
   readonly t: ArrayLike<number>;
   readonly v: ArrayLike<number>;
+  /** Native histogram samples, sent after the float samples. */
+  readonly histograms?: readonly { readonly t: number; readonly h: NativeHistogram }[];
 }
 
 /** Metadata of one metric family. */
@@ -51,6 +55,8 @@ export function encodeWriteRequest(req: WriteRequestInput): Uint8Array {
   for (const s of req.series) {
     if (s.t.length !== s.v.length) throw new Error("BUG: series t and v differ in length");
     let size = 0;
+    const hists = (s.histograms ?? []).map((x) => encodeHistogram(x.t, x.h));
+    for (const b of hists) size += 1 + uvarintSize(b.length) + b.length;
     for (const l of s.labels) {
       const ls = stringFieldSize(l.name) + stringFieldSize(l.value);
       size += 1 + uvarintSize(ls) + ls;
@@ -75,6 +81,13 @@ export function encodeWriteRequest(req: WriteRequestInput): Uint8Array {
       w.double(s.v[i]!);
       w.tag(2, VARINT);
       w.int64(t);
+    }
+    for (const b of hists) {
+      w.tag(4, LEN);
+      w.uvarint(b.length);
+      w.ensure(b.length);
+      w.buf.set(b, w.pos);
+      w.pos += b.length;
     }
   }
   for (const m of req.metadata ?? []) {

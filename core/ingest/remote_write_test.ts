@@ -107,7 +107,7 @@ Deno.test("parseRemoteWrite() keeps NaN payloads so stale markers survive", () =
   assert.ok(Number.isNaN(rows.sampleV[1]!) && !isStaleNaN(rows.sampleV[1]!));
 });
 
-Deno.test("parseRemoteWrite() counts exemplars and native histograms as warnings", () => {
+Deno.test("parseRemoteWrite() counts exemplars as a warning and keeps native histograms", () => {
   const w = new ProtoWriter();
   const inner = new ProtoWriter();
   inner.tag(1, LEN);
@@ -128,7 +128,10 @@ Deno.test("parseRemoteWrite() counts exemplars and native histograms as warnings
   w.buf.set(body, w.pos);
   w.pos += body.length;
   const rows = parseRemoteWrite(w.finish());
-  assert.deepEqual(rows.warnings, ["1 exemplars ignored", "2 native histogram samples ignored"]);
+  assert.deepEqual(rows.warnings, ["1 exemplars ignored"]);
+  // Two empty Histogram messages: valid empty histograms at t=0.
+  assert.equal(rows.sampleCount, 2);
+  assert.equal(rows.sampleH?.size, 2);
 });
 
 Deno.test("parseRemoteWrite() reports bad series with their index and keeps the others", () => {

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { NativeHistogram } from "../model/histogram.ts";
 import type { MetricMetadata } from "../model/types.ts";
 
 /**
@@ -67,6 +68,11 @@ export class ParsedRows {
   sampleV: Float64Array = new Float64Array(256);
   /** 1-based input line of each sample, 0 when not line-based. */
   sampleLine: Int32Array = new Int32Array(256);
+  /**
+   * Native histogram samples by sample index (their `sampleV` is 0); absent
+   * when the input had none.
+   */
+  sampleH: Map<number, NativeHistogram> | undefined;
   #samples = 0;
 
   /** Metadata (type, help, unit) by metric family name. */
@@ -110,6 +116,12 @@ export class ParsedRows {
     this.#samples = i + 1;
   }
 
+  /** Adds a native histogram sample of series `j`. */
+  addHistogram(j: number, t: number, h: NativeHistogram): void {
+    (this.sampleH ??= new Map()).set(this.#samples, h);
+    this.addSample(j, t, 0);
+  }
+
   /** Sets the series of samples `from`… to the end to `j`. */
   setSampleSeries(from: number, j: number): void {
     this.sampleSeries.fill(j, from, this.#samples);
@@ -117,7 +129,9 @@ export class ParsedRows {
 
   /** Drops samples from index `n` on. */
   truncateSamples(n: number): void {
-    if (n < this.#samples) this.#samples = n;
+    if (n >= this.#samples) return;
+    if (this.sampleH) { for (const i of this.sampleH.keys()) if (i >= n) this.sampleH.delete(i); }
+    this.#samples = n;
   }
 
   #grow(): void {

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { NativeHistogram } from "./histogram.ts";
 import type { Labels } from "./labels.ts";
 import type { Matcher } from "./matchers.ts";
 import type { MetricMetadata } from "./types.ts";
@@ -93,6 +94,7 @@ export class SampleBatch {
   #v: Float64Array;
   #len = 0;
   #seriesIndex = new Map<string, number>();
+  #h: Map<number, NativeHistogram> | undefined;
 
   constructor(capacity = 256) {
     this.#refs = new Int32Array(capacity);
@@ -123,6 +125,22 @@ export class SampleBatch {
     this.#t[this.#len] = t;
     this.#v[this.#len] = v;
     this.#len++;
+  }
+
+  /** Adds one native histogram sample of series `ref` (its `v` reads 0). */
+  addHistogram(ref: number, t: number, h: NativeHistogram): void {
+    (this.#h ??= new Map()).set(this.#len, h);
+    this.add(ref, t, 0);
+  }
+
+  /** True when some sample is a native histogram. */
+  get hasHistograms(): boolean {
+    return this.#h !== undefined;
+  }
+
+  /** The native histogram of sample i, or undefined for a float sample. */
+  h(i: number): NativeHistogram | undefined {
+    return this.#h?.get(i);
   }
 
   #grow(): void {

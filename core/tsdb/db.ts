@@ -771,10 +771,14 @@ export class DB implements Appender, Querier {
     // Indexes of accepted samples, only when some are rejected.
     let keep: Uint32Array | null = null;
     let k = 0;
+    const hasH = batch.hasHistograms;
     for (let i = 0; i < n; i++) {
       const t = batch.t(i);
       let why: RejectedSample | undefined;
-      if (!Number.isFinite(t)) {
+      if (hasH && batch.h(i) !== undefined) {
+        // Decoded and validated by ingestion; the store has no histogram chunks yet.
+        why = { index: i, reason: "invalid", message: "native histograms are not stored yet" };
+      } else if (!Number.isFinite(t)) {
         why = { index: i, reason: "invalid", message: "timestamp is not a finite number" };
       } else if (t > maxValid) {
         why = {
