@@ -27,15 +27,20 @@ async function start(hostOn: boolean) {
     `${dir}/perch.yml`,
     `host_metrics:\n  enabled: ${hostOn}\n  interval: ${interval}\nself_scrape:\n  interval: ${interval}\n`,
   );
-  const p = await spawnPerch({ args: [`--config=${dir}/perch.yml`], dataDir: `${dir}/data` });
+  const p = await spawnPerch({
+    args: [`--config=${dir}/perch.yml`],
+    dataDir: `${dir}/data`,
+    // As `deno task start` and the compiled binary run.
+    runArgs: ["--v8-flags=--max-semi-space-size=1"],
+  });
   return { p, dir };
 }
 
 const on = await start(true);
 const off = await start(false);
 try {
-  // Let start-up settle before measuring.
-  await new Promise((r) => setTimeout(r, 10_000));
+  // Let start-up settle (and the first host scrape create its series) before measuring.
+  await new Promise((r) => setTimeout(r, Math.max(10_000, 2 * parseDuration(interval)!)));
   const a0 = procStat(on.p.process.pid), b0 = procStat(off.p.process.pid);
   await new Promise((r) => setTimeout(r, seconds * 1000));
   const a1 = procStat(on.p.process.pid), b1 = procStat(off.p.process.pid);
