@@ -10,12 +10,13 @@ import { type Context, Hono } from "hono";
 import { stringify as toYaml } from "yaml";
 import { type Config, redactSecrets } from "../core/config/mod.ts";
 import { labelsToObject, type Querier } from "../core/model/mod.ts";
-import { formatExpr, formatFloat, parseExpr, PromQLParseError } from "../core/promql/mod.ts";
+import { formatExpr, parseExpr, PromQLParseError } from "../core/promql/mod.ts";
 import { type Engine, MAX_RANGE_POINTS, type QueryResult } from "../core/promql/engine.ts";
 import { QueryError, QueryOverloadError, QueryTimeoutError } from "../core/promql/errors.ts";
 import type { RangeResultCache } from "../core/promql/result_cache.ts";
 import type { Value } from "../core/promql/value.ts";
 import { buildInfo } from "../core/version.ts";
+import { type Envelope, queryJsonStream } from "./api_json.ts";
 import {
   BadParam,
   MAX_TIME,
@@ -83,38 +84,6 @@ async function readParams(c: Context): Promise<Params> {
     }
   }
   return new Params(url, form);
-}
-
-/** Formats a ms timestamp as Prometheus's float seconds. */
-function ts(ms: number): number {
-  return ms / 1000;
-}
-
-/** Converts an engine value into Prometheus's `data` object. */
-export function toApiData(value: Value): { resultType: string; result: unknown } {
-  switch (value.type) {
-    case "scalar":
-      return { resultType: "scalar", result: [ts(value.t), formatFloat(value.v)] };
-    case "string":
-      return { resultType: "string", result: [ts(value.t), value.v] };
-    case "vector":
-      return {
-        resultType: "vector",
-        result: value.samples.map((s) => ({
-          metric: labelsToObject(s.labels),
-          value: [ts(s.t), formatFloat(s.v)],
-        })),
-      };
-    case "matrix":
-      return {
-        resultType: "matrix",
-        result: value.series.map((s) => {
-          const values: [number, string][] = new Array(s.t.length);
-          for (let i = 0; i < s.t.length; i++) values[i] = [ts(s.t[i]!), formatFloat(s.v[i]!)];
-          return { metric: labelsToObject(s.labels), values };
-        }),
-      };
-  }
 }
 
 /** Bounds concurrent queries; waiters queue until a slot frees or their deadline passes. */
@@ -191,7 +160,7 @@ export function apiRoutes(deps: ApiDeps): Hono {
     const t = parseTime("time", p.get("time"), now());
     const expr = parseQuery(q);
     const r = await runQuery(p, (e) => e.instantQuery(expr, t));
-    return success(c, withStats(toApiData(r.result), r, p), r.warnings, r.infos);
+    return queryJson(c, r.result, { stats: statsOf(r, p), warnings: r.warnings, infos: r.infos });
   });
 
   /** The product spec's form: raw samples of one metric, optionally aggregated. */
@@ -222,7 +191,7 @@ export function apiRoutes(deps: ApiDeps): Hono {
         p,
         (e) => e.instantQuery(`${sel}[${isoOf(start)}:${isoOf(end)}]`, end),
       );
-      return success(c, toApiData(r.result), r.warnings);
+      return queryJson(c, r.result, { warnings: r.warnings });
     }
     const allowed = ["sum", "avg", "min", "max", "count", "rate"];
     if (!allowed.includes(fn)) {
@@ -240,7 +209,7 @@ export function apiRoutes(deps: ApiDeps): Hono {
       ? `rate(${sel}[${Math.max(step * 4, 60_000) / 1000}s])`
       : `${fn}(${sel})`;
     const r = await runQuery(p, (e) => e.rangeQuery(expr, start, end, step));
-    return success(c, toApiData(r.result), r.warnings);
+    return queryJson(c, r.result, { warnings: r.warnings });
   }
 
   const queryRange = handle(async (c, p) => {
@@ -301,7 +270,7 @@ export function apiRoutes(deps: ApiDeps): Hono {
       (e) =>
         cache ? cache.rangeQuery(e, expr, start, end, step) : e.rangeQuery(expr, start, end, step),
     );
-    return success(c, withStats(toApiData(r.result), r, p), r.warnings, r.infos);
+    return queryJson(c, r.result, { stats: statsOf(r, p), warnings: r.warnings, infos: r.infos });
   });
 
   app.on(["GET", "POST"], "/api/v1/query", query);
@@ -493,30 +462,33 @@ interface TimedResult extends QueryResult {
  * `timings` (seconds) and `samples`. Perch counts samples per query, not per
  * step, so `stats=all` has no `totalQueryableSamplesPerStep`.
  */
-function withStats(data: { resultType: string; result: unknown }, r: TimedResult, p: Params) {
+/** Prometheus's `data.stats` when the request asks for it (`stats=…`). */
+function statsOf(r: TimedResult, p: Params): unknown {
   const param = p.get("stats");
-  if (param === undefined || param === "") return data;
+  if (param === undefined || param === "") return undefined;
   const t = r.stats.timings;
   const evalTotal = t ? t.preparation + t.innerEval + t.resultSort : 0;
   return {
-    ...data,
-    stats: {
-      timings: {
-        evalTotalTime: evalTotal,
-        resultSortTime: t?.resultSort ?? 0,
-        queryPreparationTime: t?.preparation ?? 0,
-        innerEvalTime: t?.innerEval ?? 0,
-        execQueueTime: r.execQueue,
-        execTotalTime: r.execTotal,
-      },
-      samples: {
-        totalQueryableSamples: r.stats.samples,
-        samplesRead: r.stats.samples,
-        peakSamples: r.stats.peakSamples,
-      },
-      series: r.stats.series,
+    timings: {
+      evalTotalTime: evalTotal,
+      resultSortTime: t?.resultSort ?? 0,
+      queryPreparationTime: t?.preparation ?? 0,
+      innerEvalTime: t?.innerEval ?? 0,
+      execQueueTime: r.execQueue,
+      execTotalTime: r.execTotal,
     },
+    samples: {
+      totalQueryableSamples: r.stats.samples,
+      samplesRead: r.stats.samples,
+      peakSamples: r.stats.peakSamples,
+    },
+    series: r.stats.series,
   };
+}
+
+/** A query result in Prometheus's envelope, JSON streamed as the client reads it. */
+function queryJson(c: Context, value: Value, env: Envelope): Response {
+  return c.body(queryJsonStream(value, env), 200, { "content-type": "application/json" });
 }
 
 function isoOf(ms: number): string {

@@ -120,6 +120,7 @@ export function formatFloat(v: number): string {
   if (v === -Infinity) return "-Inf";
   if (Object.is(v, -0)) return "-0";
   const s = String(v);
+  if (s.indexOf("e") === -1) return s; // The common case: no exponent.
   const m = /^(-?)(\d)(?:\.(\d+))?e([+-]\d+)$/.exec(s);
   if (!m) return s;
   const [, sign, lead, frac = "", expText] = m;

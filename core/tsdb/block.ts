@@ -18,8 +18,12 @@ import type { Samples } from "./head.ts";
 import type { Labels } from "../model/mod.ts";
 import { SampleBuf } from "./_sample_buf.ts";
 
-/** Wanted chunks closer than this are read with one read (bytes in between are skipped). */
-const READ_GAP_BYTES = 256 << 10;
+/**
+ * Wanted chunks closer than this are read with one read (bytes in between are
+ * skipped). Small: a query for 100 of 2,000 series would otherwise read whole
+ * blocks (5 MiB instead of 270 KiB for 6 h of the edge workload).
+ */
+const READ_GAP_BYTES = 16 << 10;
 
 /** Block format version (header byte 4 and footer); 2 adds the labels table. */
 export const BLOCK_VERSION = 2;
@@ -484,14 +488,17 @@ export class BlockReader {
   }
 
   #readRange(pos: number, n: number): Promise<Uint8Array> {
-    const op = this.#lock.then(async () => {
+    // Synchronous positioned reads: a query's reads are few and coalesced,
+    // usually served from the page cache, and an asynchronous read costs a
+    // thread-pool round trip each (most of a select's time on a busy box).
+    const op = this.#lock.then(() => {
       const f = this.#file;
       if (!f) throw new Error(`Cannot read block ${this.path}: closed`);
-      await f.seek(pos, Deno.SeekMode.Start);
+      f.seekSync(pos, Deno.SeekMode.Start);
       const buf = new Uint8Array(n);
       let got = 0;
       while (got < n) {
-        const r = await f.read(buf.subarray(got));
+        const r = f.readSync(buf.subarray(got));
         if (r === null) throw new BlockCorruptError(this.path, "file shorter than its table");
         got += r;
       }

@@ -1,0 +1,117 @@
+/**
+ * Streaming JSON encoding of query results in Prometheus's envelope:
+ * `{"status":"success","data":{"resultType":…,"result":…[,"stats":…]}
+ * [,"warnings":[…]][,"infos":[…]]}`. The body is written in chunks of about
+ * 64 KiB as the client reads it, straight from the engine's typed arrays:
+ * no per-point arrays or strings are built first, and the whole document
+ * never exists as one string. Labels are written in their (sorted) order.
+ *
+ * @module
+ */
+import type { Labels } from "../core/model/labels.ts";
+import { formatFloat } from "../core/promql/printer.ts";
+import type { Value } from "../core/promql/value.ts";
+
+/** Characters gathered before a chunk is encoded and handed to the stream. */
+const CHUNK_CHARS = 64 * 1024;
+
+/** What goes around the result. */
+export interface Envelope {
+  readonly warnings?: readonly string[];
+  readonly infos?: readonly string[];
+  /** Written as `data.stats` when set. */
+  readonly stats?: unknown;
+}
+
+/** `{"name":"value",…}` for a label set. */
+function metricJson(labels: Labels): string {
+  let s = "{";
+  for (let i = 0; i < labels.length; i++) {
+    const l = labels[i]!;
+    if (i > 0) s += ",";
+    s += JSON.stringify(l.name) + ":" + JSON.stringify(l.value);
+  }
+  return s + "}";
+}
+
+/** The document as string pieces, in order. */
+export function* queryJsonPieces(value: Value, env: Envelope = {}): Generator<string> {
+  yield `{"status":"success","data":{"resultType":${JSON.stringify(value.type)},"result":`;
+  switch (value.type) {
+    case "scalar":
+      yield `[${value.t / 1000},"${formatFloat(value.v)}"]`;
+      break;
+    case "string":
+      yield `[${value.t / 1000},${JSON.stringify(value.v)}]`;
+      break;
+    case "vector": {
+      yield "[";
+      const samples = value.samples;
+      for (let i = 0; i < samples.length; i++) {
+        const s = samples[i]!;
+        yield `${i > 0 ? "," : ""}{"metric":${metricJson(s.labels)},"value":[${s.t / 1000},"${
+          formatFloat(s.v)
+        }"]}`;
+      }
+      yield "]";
+      break;
+    }
+    case "matrix": {
+      yield "[";
+      const series = value.series;
+      for (let k = 0; k < series.length; k++) {
+        const s = series[k]!;
+        yield `${k > 0 ? "," : ""}{"metric":${metricJson(s.labels)},"values":[`;
+        const t = s.t, v = s.v, n = t.length;
+        // Points in runs, so one yield carries many.
+        let run = "";
+        for (let i = 0; i < n; i++) {
+          run += `${i > 0 ? "," : ""}[${t[i]! / 1000},"${formatFloat(v[i]!)}"]`;
+          if (run.length >= CHUNK_CHARS) {
+            yield run;
+            run = "";
+          }
+        }
+        yield run + "]}";
+      }
+      yield "]";
+      break;
+    }
+  }
+  if (env.stats !== undefined) yield `,"stats":${JSON.stringify(env.stats)}`;
+  yield "}";
+  if (env.warnings?.length) yield `,"warnings":${JSON.stringify(env.warnings)}`;
+  if (env.infos?.length) yield `,"infos":${JSON.stringify(env.infos)}`;
+  yield "}";
+}
+
+/** The document as a byte stream, produced as it is read. */
+export function queryJsonStream(value: Value, env: Envelope = {}): ReadableStream<Uint8Array> {
+  const pieces = queryJsonPieces(value, env);
+  const enc = new TextEncoder();
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      let buf = "";
+      for (;;) {
+        const r = pieces.next();
+        if (r.done) {
+          if (buf !== "") controller.enqueue(enc.encode(buf));
+          controller.close();
+          return;
+        }
+        buf += r.value;
+        if (buf.length >= CHUNK_CHARS) {
+          controller.enqueue(enc.encode(buf));
+          return;
+        }
+      }
+    },
+  }, { highWaterMark: 1 });
+}
+
+/** A 200 response with the document streamed as its body. */
+export function queryJsonResponse(value: Value, env: Envelope = {}): Response {
+  return new Response(queryJsonStream(value, env), {
+    headers: { "content-type": "application/json" },
+  });
+}

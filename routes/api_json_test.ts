@@ -1,0 +1,103 @@
+import assert from "node:assert/strict";
+import { type Labels, toLabels } from "../core/model/labels.ts";
+import { formatFloat } from "../core/promql/printer.ts";
+import type { Value } from "../core/promql/value.ts";
+import { queryJsonStream } from "./api_json.ts";
+
+async function text(v: Value, env = {}): Promise<{ text: string; chunks: number }> {
+  let chunks = 0;
+  let out = "";
+  const dec = new TextDecoder();
+  for await (const c of queryJsonStream(v, env)) {
+    chunks++;
+    out += dec.decode(c, { stream: true });
+  }
+  return { text: out + dec.decode(), chunks };
+}
+
+/** What JSON.stringify makes of Prometheus's envelope built as objects. */
+function expected(v: Value, env: { stats?: unknown; warnings?: string[]; infos?: string[] }) {
+  const metric = (l: Labels) => Object.fromEntries(l.map((x) => [x.name, x.value]));
+  const result = v.type === "scalar"
+    ? [v.t / 1000, formatFloat(v.v)]
+    : v.type === "string"
+    ? [v.t / 1000, v.v]
+    : v.type === "vector"
+    ? v.samples.map((s) => ({ metric: metric(s.labels), value: [s.t / 1000, formatFloat(s.v)] }))
+    : v.series.map((s) => ({
+      metric: metric(s.labels),
+      values: [...s.t].map((t, i) => [t / 1000, formatFloat(s.v[i]!)]),
+    }));
+  const data: Record<string, unknown> = { resultType: v.type, result };
+  if (env.stats !== undefined) data.stats = env.stats;
+  const body: Record<string, unknown> = { status: "success", data };
+  if (env.warnings?.length) body.warnings = env.warnings;
+  if (env.infos?.length) body.infos = env.infos;
+  return JSON.stringify(body);
+}
+
+const odd = toLabels("m\u00e9tric", { a: 'quo"te\\back\nline', "b.c": "\u2028\u{1F600}", z: "" });
+const T = 1_700_000_000_123;
+
+Deno.test("streamed query JSON equals Prometheus's envelope byte for byte", async () => {
+  const values: Value[] = [
+    { type: "scalar", t: T, v: -0 },
+    { type: "scalar", t: T, v: 1e21 },
+    { type: "string", t: T, v: 'a "string"\n\u0000' },
+    { type: "vector", samples: [] },
+    {
+      type: "vector",
+      samples: [
+        { labels: odd, t: T, v: NaN },
+        { labels: toLabels("up", { job: "x" }), t: T + 1, v: Infinity },
+        { labels: [], t: T + 2, v: 1.5e-7 },
+      ],
+    },
+    { type: "matrix", series: [] },
+    {
+      type: "matrix",
+      series: [
+        {
+          labels: odd,
+          t: Float64Array.from([T, T + 15_000, T + 30_001]),
+          v: Float64Array.from([-Infinity, 0.1 + 0.2, 123456789012345680000]),
+        },
+        { labels: toLabels("b", {}), t: Float64Array.from([T]), v: Float64Array.from([-1e-300]) },
+      ],
+    },
+  ];
+  const envs = [
+    {},
+    { warnings: ["PromQL warning: x (1:2)"], infos: ['PromQL info: "y"'] },
+    { stats: { samples: { peakSamples: 3 }, series: 2 }, warnings: [] },
+  ];
+  for (const v of values) {
+    for (const env of envs) {
+      const got = (await text(v, env)).text;
+      assert.equal(got, expected(v, env), `${v.type} ${JSON.stringify(env)}`);
+      JSON.parse(got);
+    }
+  }
+});
+
+Deno.test("a large matrix is streamed in bounded chunks and parses whole", async () => {
+  const n = 11_000;
+  const t = new Float64Array(n), v = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    t[i] = T + i * 15_000;
+    v[i] = Math.sin(i) * 1e6;
+  }
+  const series = Array.from({ length: 30 }, (_, k) => ({
+    labels: toLabels("cpu", { host: `h${k}` }),
+    t,
+    v,
+  }));
+  const value: Value = { type: "matrix", series };
+  const { text: got, chunks } = await text(value);
+  assert.equal(got, expected(value, {}));
+  // About 30 × 11,000 × 30 bytes: many chunks of about 64 KiB, none unbounded.
+  assert.ok(chunks > got.length / (256 * 1024), `${chunks} chunks for ${got.length} bytes`);
+  let biggest = 0;
+  for await (const c of queryJsonStream(value)) biggest = Math.max(biggest, c.length);
+  assert.ok(biggest < 512 * 1024, `${biggest}`);
+});
