@@ -84,7 +84,6 @@ import { csrfGuard } from "./routes/csrf.ts";
 import { formatBytes } from "./core/model/mod.ts";
 import { FrontDoor, StreamLimiter } from "./core/net/mod.ts";
 import { systemRoutes } from "./routes/system.ts";
-import { uiRoutes } from "./routes/ui/mod.tsx";
 
 /** How to start Perch. */
 export interface PerchOptions {
@@ -828,18 +827,24 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
       minTime: () => storage.minTime(),
     }),
   );
-  app.route(
-    "/",
-    uiRoutes({
-      homeData: async () => ({
-        health: await health.run(),
-        startedAt,
-        dataDir: config.storage.data_dir,
-        listen: config.server.listen,
-      }),
-      dashboards,
+  // The UI (server-rendered pages, embedded island bundles) is loaded on its
+  // first request: it is about half of the module loading, and nothing needs
+  // it to be ready. Registered last, so it only sees what no route above took.
+  const uiDeps = {
+    homeData: async () => ({
+      health: await health.run(),
+      startedAt,
+      dataDir: config.storage.data_dir,
+      listen: config.server.listen,
     }),
-  );
+    dashboards,
+  };
+  let ui: Promise<{ fetch: (r: Request) => Response | Promise<Response> }> | undefined;
+  app.all("*", async (c) => {
+    ui ??= import("./routes/ui/mod.tsx").then((m) => m.uiRoutes(uiDeps));
+    const res = await (await ui).fetch(c.req.raw);
+    return res.status === 404 ? c.notFound() : res;
+  });
 
   // HTTP: the front door (core/net) owns the public listener and its
   // timeouts and caps; Perch's HTTP server answers on a private Unix socket.

@@ -22,6 +22,8 @@ export interface StateKvOptions {
   incidents: IncidentLog;
   /** @default 10 min; 0 = only at stop */
   snapshotIntervalMs?: number;
+  /** Delay of the first snapshot when there is none yet. @default 5 s */
+  firstSnapshotDelayMs?: number;
   now?: () => number;
   log?: (level: "info" | "warn" | "error", msg: string, fields: Record<string, unknown>) => void;
 }
@@ -74,13 +76,21 @@ export async function openStateKv(o: StateKvOptions): Promise<StateKv> {
     timer = setInterval(() => snapshot().catch(() => {}), every);
     Deno.unrefTimer(timer as unknown as number);
   }
-  // A first snapshot soon after start, so a young data dir has one too.
-  snapshot().catch(() => {});
+  // A young data dir gets its first snapshot a little after start (not while
+  // Perch is getting ready).
+  let first: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Deno.stat(snapPath);
+  } catch {
+    first = setTimeout(() => snapshot().catch(() => {}), o.firstSnapshotDelayMs ?? 5_000);
+    Deno.unrefTimer(first as unknown as number);
+  }
   return {
     kv,
     snapshot,
     async close() {
       if (timer !== undefined) clearInterval(timer);
+      if (first !== undefined) clearTimeout(first);
       await snapshot().catch(() => {});
       await chain;
       kv.close();

@@ -439,8 +439,10 @@ export class DB implements Appender, Querier {
         now: this.#now,
         consequence: "The series index is rebuilt from the blocks' series tables and the WAL; " +
           "metric metadata (type, help, unit) is re-learned as it is pushed or scraped again.",
+        // Everything of the storage engine is read here or just below (blocks, flush marks).
         verify: async (k) => {
           index = await SeriesIndex.load(k);
+          for await (const _ of k.list({ prefix: [KV_PREFIX, "block"] })) { /* readable */ }
         },
         log: (level, msg, fields) => this.#log(level, msg, fields),
       });

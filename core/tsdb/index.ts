@@ -110,11 +110,12 @@ export class SeriesIndex {
   /** Loads every series and metadata entry from KV. */
   static async load(kv: Deno.Kv): Promise<SeriesIndex> {
     const idx = new SeriesIndex(kv);
-    for await (const e of kv.list<Uint8Array>({ prefix: [KV_PREFIX, "series"] })) {
+    const batchSize = 1000;
+    for await (const e of kv.list<Uint8Array>({ prefix: [KV_PREFIX, "series"] }, { batchSize })) {
       const ref = e.key[2] as number;
       idx.#add(ref, decodeLabels(e.value));
     }
-    for await (const e of kv.list<MetricMetadata>({ prefix: [KV_PREFIX, "meta"] })) {
+    for await (const e of kv.list<MetricMetadata>({ prefix: [KV_PREFIX, "meta"] }, { batchSize })) {
       idx.#meta.set(e.key[2] as string, e.value);
     }
     return idx;

@@ -245,16 +245,17 @@ export interface CheckedKvOptions {
   /** What a fresh file means for a person, appended to the incident message. */
   consequence: string;
   /**
-   * Extra check after the full read (e.g. decoding every value); throw to
-   * declare the file damaged.
+   * Check after opening (e.g. decoding every value); throw to declare the
+   * file damaged. When given, it replaces the generic read of every entry,
+   * so it must read everything it relies on.
    */
   verify?: (kv: Deno.Kv) => Promise<void>;
   log?: (level: "info" | "warn" | "error", msg: string, fields: Record<string, unknown>) => void;
 }
 
 /**
- * Opens the Deno KV file `<dir>/<name>` and reads every entry once; when the
- * open, the read or `verify` fails, the file (with its `-wal`/`-shm`) is
+ * Opens the Deno KV file `<dir>/<name>` and reads every entry once (or runs
+ * `verify`); when the open, the read or `verify` fails, the file (with its `-wal`/`-shm`) is
  * moved to `quarantine/<name>.<time>`, an incident is recorded and a fresh,
  * empty KV is opened in its place. `fresh` tells whether that happened.
  * Errors that are not about the file's content (the directory cannot be
@@ -269,8 +270,8 @@ export async function openCheckedKv(
   let kv: Deno.Kv | undefined;
   try {
     kv = await Deno.openKv(path);
-    for await (const _ of kv.list({ prefix: [] })) { /* read every entry */ }
-    await o.verify?.(kv);
+    if (o.verify) await o.verify(kv);
+    else for await (const _ of kv.list({ prefix: [] }, { batchSize: 1000 })) { /* read all */ }
     return { kv, fresh: false };
   } catch (e) {
     try {

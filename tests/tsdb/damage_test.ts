@@ -113,7 +113,7 @@ Deno.test({
       }
       assert.equal(await servedSamples(p), 2 * SERIES * PER_HOUR);
       // state.kv gets its snapshot soon after start; wait for it before the kill.
-      for (let i = 0; i < 50; i++) {
+      for (let i = 0; i < 150; i++) {
         try {
           Deno.statSync(`${pristine}/state.snapshot.kv`);
           break;
