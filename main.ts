@@ -167,6 +167,9 @@ export function resolveAll(
   }, {
     externalLabels: c.global.external_labels,
     readFile: (f) => Deno.readTextFileSync(f.startsWith("/") ? f : `${baseDir}/${f}`),
+    listDir: (d) =>
+      [...Deno.readDirSync(d.startsWith("/") ? d : `${baseDir}/${d}`)]
+        .filter((e) => !e.isDirectory).map((e) => e.name),
   });
   if ("errors" in notify) errors.push(...notify.errors);
   const remoteWrite = parseRemoteWriteConfigs(c.remote_write);

@@ -14,7 +14,8 @@ import type { Matcher } from "../model/matchers.ts";
 import { LABEL_NAME_REGEXP } from "../model/labels.ts";
 import { parseDuration } from "../model/units.ts";
 import { parseMatcher } from "./label_matchers.ts";
-import { compileTemplate, TemplateError } from "./template.ts";
+import { compileTemplate, parseDefinitions, type TemplateDefs, TemplateError } from "./template.ts";
+import { globToRegExp, isGlob } from "../rules/glob.ts";
 import { compileTimeInterval, type RawTimeInterval, type TimeInterval } from "./time_intervals.ts";
 
 /** A node of the routing tree, with inherited settings filled in. */
@@ -196,6 +197,8 @@ export interface InhibitRule {
 
 /** The compiled notify config. */
 export interface NotifyConfig {
+  /** Named templates from the `templates` files. */
+  readonly templates?: TemplateDefs;
   /** Undefined when nothing is configured: alerts are kept but not sent. */
   readonly route?: RouteConfig;
   readonly receivers: ReadonlyMap<string, ReceiverConfig>;
@@ -540,8 +543,13 @@ const sectionsSchema = z.object({
 export interface NotifyConfigOptions {
   /** `global.external_labels`, for alerts forwarded to an Alertmanager. @default {} */
   readonly externalLabels?: Readonly<Record<string, string>>;
-  /** Reads a `*_file` setting (a secret in a file). @default Deno.readTextFileSync */
+  /**
+   * Reads a `*_file` setting or a template file; relative paths are the
+   * caller's to resolve. @default Deno.readTextFileSync
+   */
   readonly readFile?: (path: string) => string;
+  /** Names of the files in a directory (template globs). @default Deno.readDirSync */
+  readonly listDir?: (dir: string) => string[];
 }
 
 /** Validates and compiles the notify sections; returns every problem found. */
@@ -604,12 +612,11 @@ export function parseNotifyConfig(
     return httpConfig(cfg, headers, (v, f, k) => secret(v, f, `${path}.${k}`));
   };
 
-  if ((s.templates ?? []).length > 0) {
-    warnings.push(
-      "templates: Perch does not load Alertmanager template files; a message that uses a template " +
-        "they define falls back to plain text",
-    );
-  }
+  const templates = loadTemplates(s.templates ?? [], {
+    read,
+    listDir: options.listDir ??
+      ((dir) => [...Deno.readDirSync(dir)].filter((e) => !e.isDirectory).map((e) => e.name)),
+  }, errors);
   const timeIntervals = new Map<string, TimeInterval[]>();
   const addIntervals = (section: string, list: typeof s.time_intervals) =>
     (list ?? []).forEach((ti, i) => {
@@ -854,7 +861,7 @@ export function parseNotifyConfig(
   });
 
   if (errors.length > 0) return { errors };
-  return { config: { route, receivers, inhibitRules, timeIntervals }, warnings };
+  return { config: { route, receivers, inhibitRules, timeIntervals, templates }, warnings };
 }
 
 function compileRoute(
@@ -968,6 +975,59 @@ function httpConfig(
 
 function rateLimit(c: z.output<typeof rateLimitSchema>): RateLimit | undefined {
   return c ? { burst: c.burst, periodMs: parseDuration(c.period)! } : undefined;
+}
+
+/**
+ * Alertmanager's `templates`: files (a glob in the last path segment, as
+ * `/etc/alertmanager/templates/*.tmpl`) whose `define` blocks become callable
+ * by every channel template. A glob matching nothing is no error.
+ */
+function loadTemplates(
+  patterns: readonly string[],
+  io: { read: (path: string) => string; listDir: (dir: string) => string[] },
+  errors: string[],
+): TemplateDefs {
+  const defs = new Map<string, unknown>();
+  patterns.forEach((pattern, i) => {
+    const at = `templates[${i}]`;
+    let files = [pattern];
+    if (isGlob(pattern)) {
+      const slash = pattern.lastIndexOf("/");
+      const dir = slash < 0 ? "." : pattern.slice(0, slash) || "/";
+      if (isGlob(dir)) {
+        errors.push(`${at}: a glob is supported in the file name only, not in directories`);
+        return;
+      }
+      const re = globToRegExp(pattern.slice(slash + 1));
+      try {
+        files = io.listDir(dir).filter((n) => re.test(n)).sort().map((n) =>
+          dir === "." ? n : `${dir.replace(/\/$/, "")}/${n}`
+        );
+      } catch (e) {
+        if (e instanceof Deno.errors.NotFound) files = [];
+        else {
+          errors.push(`${at}: cannot list ${JSON.stringify(dir)}: ${(e as Error).message}`);
+          return;
+        }
+      }
+    }
+    for (const f of files) {
+      let text: string;
+      try {
+        text = io.read(f);
+      } catch (e) {
+        errors.push(`${at}: cannot read ${JSON.stringify(f)}: ${(e as Error).message}`);
+        continue;
+      }
+      try {
+        for (const [name, body] of parseDefinitions(text)) defs.set(name, body);
+      } catch (e) {
+        if (!(e instanceof TemplateError)) throw e;
+        errors.push(`${at}: ${f}: cannot parse template: ${e.message}`);
+      }
+    }
+  });
+  return defs;
 }
 
 function checkTemplate(path: string, src: string, errors: string[]): void {

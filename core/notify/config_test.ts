@@ -138,6 +138,7 @@ Deno.test("parseNotifyConfig() applies Alertmanager's global defaults, reads *_f
   const files: Record<string, string> = {
     "/s/slack": "https://hooks.slack.test/F\n",
     "/s/pw": "pw",
+    "/etc/alertmanager/a.tmpl": 'text outside {{ define "my.title" }}T {{ .Status }}{{ end }}',
   };
   const r = parseNotifyConfig({
     global: {
@@ -161,7 +162,7 @@ Deno.test("parseNotifyConfig() applies Alertmanager's global defaults, reads *_f
       webhook_configs: [{ url: "http://hook.test/", http_config: { proxy_url: "http://p:3128" } }],
       opsgenie_configs: [{ api_key: "x" }],
     }],
-  }, { readFile: (f) => files[f] ?? "" });
+  }, { readFile: (f) => files[f] ?? "", listDir: () => ["a.tmpl", "notes.txt"] });
   if ("errors" in r) throw new Error(r.errors.join("\n"));
   const ch = r.config.receivers.get("r")!.channels;
   assert.deepEqual(ch.map((c) => c.type), ["webhook", "email", "slack", "pagerduty"]);
@@ -178,7 +179,7 @@ Deno.test("parseNotifyConfig() applies Alertmanager's global defaults, reads *_f
   assert.equal(r.config.route!.groupWait, 0);
   assert.ok(r.config.timeIntervals.has("night"));
   const w = r.warnings.join("\n");
-  assert.match(w, /^templates: Perch does not load Alertmanager template files/m);
+  assert.deepEqual([...r.config.templates!.keys()], ["my.title"]);
   assert.match(w, /pagerduty_configs\[1\]\.service_key: Events API v1 is not supported/);
   assert.match(w, /webhook_configs\[0\]\.http_config: proxy_url not supported/);
   assert.match(w, /opsgenie_configs: Perch cannot send to OpsGenie; this channel is ignored/);
@@ -214,4 +215,20 @@ Deno.test("parseNotifyConfig() applies Alertmanager's global defaults, reads *_f
     unreadable.errors[0]!,
     /webhook_configs\[0\]\.url_file: cannot read "\/nope": No such file/,
   );
+});
+
+Deno.test("parseNotifyConfig() names a template file that does not parse", () => {
+  const r = parseNotifyConfig({
+    templates: ["/t/*.tmpl"],
+    route: { receiver: "r" },
+    receivers,
+  }, { readFile: () => '{{ define "x" }}{{ if }}', listDir: () => ["bad.tmpl"] });
+  assert.ok("errors" in r);
+  assert.match(r.errors[0]!, /^templates\[0\]: \/t\/bad\.tmpl: cannot parse template: /);
+  const none = parseNotifyConfig({
+    templates: ["/nowhere/*.tmpl"],
+    route: { receiver: "r" },
+    receivers,
+  });
+  assert.ok(!("errors" in none), "a glob that matches nothing is fine");
 });

@@ -13,6 +13,7 @@ import { sendEmail } from "./channels/email.ts";
 import { sendPagerDuty } from "./channels/pagerduty.ts";
 import { sendSlack } from "./channels/slack.ts";
 import { sendWebhook } from "./channels/webhook.ts";
+import { useTemplates } from "./template.ts";
 import { type Clock, realClock } from "./clock.ts";
 import type { ChannelConfig, NotifyConfig } from "./config.ts";
 import { type AlertStatus, Dispatcher } from "./dispatcher.ts";
@@ -135,6 +136,7 @@ export function createNotifier(opts: NotifierOptions): Notifier {
     }),
   };
   let config = opts.config;
+  useTemplates(config.templates ?? new Map());
   const queue = new DeliveryQueue({
     kv: opts.kv,
     clock,
@@ -178,6 +180,7 @@ export function createNotifier(opts: NotifierOptions): Notifier {
     },
     reload(next, settings = {}) {
       config = next;
+      useTemplates(next.templates ?? new Map());
       if (settings.queue) queue.setOptions(settings.queue);
       if (settings.resolveTimeoutMs) dispatcher.resolveTimeoutMs = settings.resolveTimeoutMs;
       dispatcher.reload(next);

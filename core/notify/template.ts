@@ -40,6 +40,24 @@ export interface Template {
 }
 
 const defined = new Map<string, Node[]>();
+/** Templates from the config's template files; they may override the built-in ones. */
+let userDefined: ReadonlyMap<string, Node[]> = new Map();
+
+/** Named templates parsed from template files (opaque). */
+export type TemplateDefs = ReadonlyMap<string, unknown>;
+
+/**
+ * Parses a template file's `{{ define "name" }}…{{ end }}` blocks; text
+ * outside them is ignored, as Alertmanager does. Throws TemplateError.
+ */
+export function parseDefinitions(src: string): TemplateDefs {
+  return parseTemplate(src).local;
+}
+
+/** Makes `defs` (of the config in force) callable by `{{ template "name" . }}` everywhere. */
+export function useTemplates(defs: TemplateDefs): void {
+  userDefined = defs as ReadonlyMap<string, Node[]>;
+}
 
 /** Compiles a template; throws TemplateError on syntax errors. */
 export function compileTemplate(src: string): Template {
@@ -309,7 +327,7 @@ function exec(nodes: Node[], dot: unknown, ctx: Ctx, out: string[]): void {
         break;
       }
       case "tmpl": {
-        const body = ctx.local.get(n.name) ?? defined.get(n.name);
+        const body = ctx.local.get(n.name) ?? userDefined.get(n.name) ?? defined.get(n.name);
         if (!body) throw new TemplateError(`no such template "${n.name}"`);
         if (ctx.depth > 20) throw new TemplateError("template recursion too deep");
         const arg = n.p ? evalPipe(n.p, dot, ctx) : undefined;

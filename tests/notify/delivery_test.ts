@@ -307,3 +307,38 @@ Deno.test("email refuses to send without TLS when require_tls is set (not retrie
     await sink.close();
   }
 });
+
+Deno.test("templates from the config's template files render in messages, overriding built-in ones", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "perch-tmpl-" });
+  await Deno.writeTextFile(
+    `${dir}/site.tmpl`,
+    `{{ define "site.title" }}[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }} at {{ .CommonLabels.site }}{{ end }}
+{{ define "slack.default.text" }}{{ range .Alerts }}{{ .Annotations.summary }} ({{ .Labels.site }}){{ end }}{{ end }}
+`,
+  );
+  const rx = httpReceiver();
+  try {
+    await using t = await realNotifier({
+      templates: [`${dir}/*.tmpl`],
+      route: { receiver: "slack", ...fast },
+      receivers: [{
+        name: "slack",
+        slack_configs: [{
+          api_url: `${rx.url}/services/T/B/X`,
+          title: '{{ template "site.title" . }}',
+        }],
+      }],
+    });
+    const a = alert({ alertname: "Flood", site: "cellar" }, {
+      annotations: { summary: "water detected" },
+    });
+    await t.notifier.sink.put([a], Date.now());
+    await waitFor(() => rx.accepted.length === 1, 5000, "slack message");
+    const msg = rx.accepted[0]!.body as { attachments: { title: string; text: string }[] };
+    assert.equal(msg.attachments[0]!.title, "[FIRING] Flood at cellar");
+    assert.equal(msg.attachments[0]!.text, "water detected (cellar)");
+  } finally {
+    await rx.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
