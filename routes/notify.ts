@@ -2,8 +2,9 @@
  * Notification routes: silences under `/api/v1/silences` (Perch's
  * `{status, data}` envelope) and `/api/v2/silences` (Alertmanager's shape,
  * so amtool and Grafana work), the delivery log at `/api/v1/notifications`,
- * and Alertmanager-compatible `POST/GET /api/v2/alerts`, `/api/v2/status`
- * and `/api/v2/receivers`. Errors under `/api/v2` are a JSON string, as
+ * Alertmanager-compatible `POST/GET /api/v2/alerts`, `/api/v2/status`
+ * and `/api/v2/receivers`, and `GET /api/v1/receivers` with
+ * `POST /api/v1/receivers/<name>/test` (a test notification sent at once). Errors under `/api/v2` are a JSON string, as
  * Alertmanager sends them (amtool prints it); `/api/v1` errors are Perch's
  * `{error, errors}` object.
  *
@@ -201,6 +202,20 @@ export function notifyRoutes(deps: NotifyDeps): Hono {
       versionInfo: buildInfo(),
     }));
   app.get("/api/v2/receivers", (c) => c.json((deps.receivers?.() ?? []).map((name) => ({ name }))));
+
+  // Perch's receivers list and the "send test notification" action (admin scope).
+  app.get(
+    "/api/v1/receivers",
+    (c) =>
+      c.json({ status: "success", data: (deps.receivers?.() ?? []).map((name) => ({ name })) }),
+  );
+  app.post("/api/v1/receivers/:name/test", async (c) => {
+    const name = c.req.param("name");
+    const results = await n.testReceiver(name);
+    if (!results) return jsonError(c, 404, `no receiver named "${name}"`);
+    const ok = results.every((r) => r.ok);
+    return c.json({ status: "success", data: { receiver: name, ok, channels: results } });
+  });
 
   app.get("/api/v1/notifications", async (c) => {
     const limitText = c.req.query("limit");

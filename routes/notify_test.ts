@@ -237,3 +237,41 @@ Deno.test("GET /api/v2/silences honours Alertmanager's filter; /api/v2/alerts/gr
   const none = await (await app.request("/api/v2/alerts/groups?receiver=nobody")).json();
   assert.deepEqual(none, []);
 });
+
+Deno.test("POST /api/v1/receivers/<name>/test sends a marked test alert at once and reports each channel", async () => {
+  await using t = await setup(webhookConfig(), { statuses: [200, 400] });
+  const app = notifyRoutes({ notifier: t.notifier, receivers: () => ["hook"] });
+  assert.deepEqual((await (await app.request("/api/v1/receivers")).json()).data, [{
+    name: "hook",
+  }]);
+  let res = await app.request("/api/v1/receivers/hook/test", { method: "POST" });
+  assert.equal(res.status, 200);
+  let data = (await res.json()).data;
+  assert.deepEqual(data, {
+    receiver: "hook",
+    ok: true,
+    channels: [{ channelIndex: 0, channel: "webhook", ok: true }],
+  });
+  // Sent right away (no group_wait on the fake clock), as a webhook v4 payload marked as a test.
+  assert.equal(t.requests.length, 1);
+  const body = t.requests[0]!.body as {
+    receiver: string;
+    status: string;
+    alerts: { labels: Record<string, string> }[];
+  };
+  assert.equal(body.receiver, "hook");
+  assert.equal(body.status, "firing");
+  assert.equal(body.alerts[0]!.labels.alertname, "PerchTestNotification");
+  assert.equal(body.alerts[0]!.labels.test, "true");
+  // Not a delivery of a real alert: nothing queued, nothing in the delivery log.
+  assert.equal(t.notifier.pending().length, 0);
+  assert.equal((await t.notifier.deliveryLog()).length, 0);
+  // A receiver that refuses: the error comes back to the caller.
+  res = await app.request("/api/v1/receivers/hook/test", { method: "POST" });
+  data = (await res.json()).data;
+  assert.equal(data.ok, false);
+  assert.match(data.channels[0].error, /400/);
+  res = await app.request("/api/v1/receivers/nope/test", { method: "POST" });
+  assert.equal(res.status, 404);
+  assert.match((await res.json()).error, /no receiver named "nope"/);
+});

@@ -184,7 +184,7 @@ function hasCreds(s: ScopeCreds): boolean {
  * |--------|---------------------------------------------------------------------------|
  * | public | `OPTIONS *`, `GET /health`, `GET /-/healthy`, `GET /-/ready`               |
  * | write  | `POST/PUT/DELETE` on `/api/v1/write`, `/api/v2/write`, `/write`, `/query` (Influx), `/api/v1/import*`, `/api/v1/metrics`, `/api/v1/collectd`, `/metrics/*` (Pushgateway), `/api/v1/otlp/v1/metrics` and `/v1/metrics` (OTLP), `/api/v2/alerts` |
- * | admin  | anything under `/-/` (reload, quit) and `/api/v1/admin/`; `POST/PUT/PATCH/DELETE` on `/api/v1/rules`, `/api/v1/alerts`, `/api/v1/silences`, `/api/v2/silence(s)`, `/api/v1/scrape`, `/api/dashboards` (except `validate`) |
+ * | admin  | anything under `/-/` (reload, quit) and `/api/v1/admin/`; `POST/PUT/PATCH/DELETE` on `/api/v1/rules`, `/api/v1/alerts`, `/api/v1/silences`, `/api/v2/silence(s)`, `/api/v1/scrape`, `/api/v1/receivers`, `/api/dashboards` (except `validate`) |
  * | read   | everything else: query API, UI pages, static files, `/ws`, `/federate`, `/api/v1/export`, `/metrics` |
  */
 export function scopeOf(method: string, path: string): Scope {
@@ -203,7 +203,7 @@ export function scopeOf(method: string, path: string): Scope {
   if (path.startsWith("/-/") || path.startsWith("/api/v1/admin/")) return "admin";
   if (
     mutating &&
-    (/^\/api\/v1\/(rules|alerts|silences|scrape)(\/|$)/.test(path) ||
+    (/^\/api\/v1\/(rules|alerts|silences|scrape|receivers)(\/|$)/.test(path) ||
       /^\/api\/v2\/silences?(\/|$)/.test(path) ||
       (/^\/api\/dashboards(\/|$)/.test(path) && path !== "/api/dashboards/validate"))
   ) return "admin";

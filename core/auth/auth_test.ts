@@ -24,6 +24,8 @@ Deno.test("scopeOf() classifies ingest, admin, public and read routes", () => {
   f("POST", "/-/reload", "admin");
   f("POST", "/api/v1/admin/tsdb/snapshot", "admin");
   f("POST", "/api/v1/silences", "admin");
+  f("POST", "/api/v1/receivers/hook/test", "admin");
+  f("GET", "/api/v1/receivers", "read");
   f("DELETE", "/api/dashboards/abc", "admin");
   f("POST", "/api/dashboards/validate", "read");
   f("GET", "/api/v1/query", "read");

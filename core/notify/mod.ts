@@ -27,10 +27,12 @@ export { type AlertStatus } from "./dispatcher.ts";
 export { type ApiMatcher, parseMatcher } from "./label_matchers.ts";
 export { type Notification, type NotificationAlert } from "./notification.ts";
 export {
+  type ChannelTestResult,
   createNotifier,
   type Notifier,
   type NotifierOptions,
   type SilencesApi,
+  TEST_ALERTNAME,
 } from "./notifier.ts";
 export { type DeliveryLogEntry, type Job, type QueueOptions } from "./queue.ts";
 export { matchRoutes } from "./route.ts";

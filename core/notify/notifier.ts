@@ -17,6 +17,7 @@ import { useTemplates } from "./template.ts";
 import { type Clock, realClock } from "./clock.ts";
 import type { ChannelConfig, NotifyConfig } from "./config.ts";
 import { type AlertStatus, Dispatcher } from "./dispatcher.ts";
+import type { Notification } from "./notification.ts";
 import { type DeliveryLogEntry, DeliveryQueue, type Job, type QueueOptions } from "./queue.ts";
 import { type Silence, type SilenceInput, Silences, type SilenceState } from "./silences.ts";
 
@@ -83,8 +84,51 @@ export interface Notifier {
   alerts(): AlertStatus[];
   /** Aggregation groups with their alerts (Alertmanager's `/api/v2/alerts/groups`). */
   alertGroups(): { labels: Record<string, string>; receiver: string; alerts: AlertStatus[] }[];
+  /**
+   * Sends a synthetic test alert through each channel of `receiver` right
+   * away (no grouping, no queue, no retry, nothing logged as a delivery);
+   * `undefined` when there is no such receiver.
+   */
+  testReceiver(receiver: string): Promise<ChannelTestResult[] | undefined>;
   /** Waits until no flush or delivery attempt is in progress (tests). */
   idle(): Promise<void>;
+}
+
+/** How one channel took a test notification. */
+export interface ChannelTestResult {
+  /** Index into the receiver's channels. */
+  readonly channelIndex: number;
+  readonly channel: ChannelConfig["type"];
+  readonly ok: boolean;
+  readonly error?: string;
+}
+
+/** The alert name of test notifications. */
+export const TEST_ALERTNAME = "PerchTestNotification";
+
+/** A one-alert firing notification marked as a test (label `test="true"`). */
+export function testNotification(receiver: string, now: number, externalURL: string): Notification {
+  const labels = { alertname: TEST_ALERTNAME, severity: "none", test: "true" };
+  return {
+    receiver,
+    groupKey: `{}:{alertname="${TEST_ALERTNAME}"}`,
+    groupLabels: { alertname: TEST_ALERTNAME },
+    status: "firing",
+    alerts: [{
+      fingerprint: `test-${now.toString(16)}`,
+      status: "firing",
+      labels,
+      annotations: {
+        summary: "Test notification from Perch",
+        description:
+          `Sent with "Send test notification" for receiver ${receiver}; not a real alert.`,
+      },
+      startsAt: now,
+      endsAt: 0,
+      generatorURL: externalURL,
+    }],
+    externalURL,
+  };
 }
 
 /** The default senders per channel type. */
@@ -155,15 +199,16 @@ export function createNotifier(opts: NotifierOptions): Notifier {
     maxDurationMs: opts.maxSilenceDurationMs,
     retentionMs: opts.silenceRetentionMs,
   });
+  const externalURL = typeof opts.externalURL === "function"
+    ? opts.externalURL
+    : () => opts.externalURL as string;
   const dispatcher = new Dispatcher({
     kv: opts.kv,
     clock,
     logger,
     queue,
     silences,
-    externalURL: typeof opts.externalURL === "function"
-      ? opts.externalURL
-      : () => opts.externalURL as string,
+    externalURL,
     resolveTimeoutMs: opts.resolveTimeoutMs ?? 15 * 60_000,
   }, config);
 
@@ -200,6 +245,33 @@ export function createNotifier(opts: NotifierOptions): Notifier {
         labels: g.labels,
         receiver: g.receiver,
         alerts: g.fingerprints.flatMap((fp) => byFp.get(fp) ?? []),
+      }));
+    },
+    async testReceiver(name) {
+      const r = config.receivers.get(name);
+      if (!r) return undefined;
+      const now = clock.now();
+      const n = testNotification(name, now, externalURL());
+      const fetchFn = opts.fetch ?? globalThis.fetch;
+      return await Promise.all(r.channels.map(async (c, i) => {
+        const res = await SENDERS[c.type](n, c, {
+          fetch: fetchFn,
+          logger,
+          idempotencyKey: `test-${crypto.randomUUID()}`,
+          now,
+        });
+        logger.info("test notification sent", {
+          receiver: name,
+          channel: c.type,
+          ok: res.ok,
+          ...(res.ok ? {} : { error: res.error }),
+        });
+        return {
+          channelIndex: i,
+          channel: c.type,
+          ok: res.ok,
+          ...(res.ok ? {} : { error: res.error }),
+        };
       }));
     },
     async idle() {

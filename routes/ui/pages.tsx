@@ -9,6 +9,7 @@ import type { DashboardSummary } from "../../core/dashboards/mod.ts";
 import DashboardView, { type DashboardProps } from "../../islands/Dashboard.tsx";
 import Explore, { type ExploreProps } from "../../islands/Explore.tsx";
 import { AlertsView } from "../../islands/Alerts.tsx";
+import { ReceiversView } from "../../islands/Receivers.tsx";
 import { DashboardActions, StatusView, TargetsView } from "../../islands/pages.tsx";
 import { Island, Page } from "./layout.tsx";
 
@@ -73,12 +74,13 @@ export function ExplorePage({ props }: { props: ExploreProps }) {
   );
 }
 
-/** Alerts, rules, silences and the notification log. */
+/** Alerts, rules, silences, the notification log and the receivers (with a test button). */
 export function AlertsPage() {
   return (
     <Page title="Alerts" path="/alerts">
       <h1 class="sr-only">Alerts</h1>
       <Island name="AlertsView" component={AlertsView} props={{}} />
+      <Island name="ReceiversView" component={ReceiversView} props={{}} />
     </Page>
   );
 }
