@@ -214,14 +214,7 @@ export class FrontDoor {
     };
     this.#conns.set(id, c);
     this.#schedule(c);
-    try {
-      c.up = await Deno.connect({ transport: "unix", path: this.#opts.upstreamPath });
-    } catch {
-      this.#drop(c);
-      return;
-    }
-    // The server closing its side (Connection: close, shutdown) ends the connection.
-    await Promise.all([this.#fromClient(c), this.#toClient(c).finally(() => this.#drop(c))]);
+    await this.#fromClient(c);
   }
 
   /** Client → server: framed, so the timers know where each request is. */
@@ -237,8 +230,9 @@ export class FrontDoor {
       if (c.closed) return;
       if (n === null) {
         // Half-close: let the server finish what it is answering.
+        if (!c.up) return this.#drop(c);
         try {
-          await c.up!.closeWrite();
+          await c.up.closeWrite();
         } catch {
           this.#drop(c);
         }
@@ -268,6 +262,14 @@ export class FrontDoor {
       const phase = c.framer.phase;
       if (phase === "head" && (before !== "head" || r.heads > 0)) c.headStart = now;
       try {
+        // The server's side is opened with the first complete request head,
+        // so a client that never completes one costs no server connection.
+        if (!c.up && r.out.length > 0) {
+          c.up = await Deno.connect({ transport: "unix", path: this.#opts.upstreamPath });
+          if (c.closed) return c.up.close();
+          // The server closing its side (Connection: close, shutdown) ends the connection.
+          this.#toClient(c).finally(() => this.#drop(c));
+        }
         for (const piece of r.out) await writeAll(c.up!, piece);
       } catch {
         return this.#drop(c);
