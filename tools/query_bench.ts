@@ -149,7 +149,18 @@ const columns: { name: string; cells: string[]; rss: number; ingest: string }[] 
       await r.body?.cancel();
     }
     await sleep(idleMs);
+    const heap = async () => {
+      const text = await (await fetch(`${p.url}/metrics`)).text();
+      const m = /^perch_heap_used_bytes (\S+)$/m.exec(text);
+      return m ? `${(Number(m[1]) / 2 ** 20).toFixed(1)} MiB` : "?";
+    };
+    console.log(
+      `Perch before the queries: RSS ${rssMiB(p.process.pid)} MiB, V8 heap ${await heap()}`,
+    );
     const cells = await timeQueries(p.url, end);
+    console.log(
+      `Perch after the queries: RSS ${rssMiB(p.process.pid)} MiB, V8 heap ${await heap()}`,
+    );
     columns.push({
       name: `Perch${cache ? " (cache on)" : ""}`,
       cells,
