@@ -295,6 +295,17 @@ export default function DashboardView(props: DashboardProps) {
     });
   }, [display, range.start, range.end, vars, varOptions, regexVars, allValues]);
 
+  // While editing, queries run when typing pauses (and only the changed panel's key moves).
+  const [settled, setSettled] = useState(queries);
+  useEffect(() => {
+    if (!edit) {
+      setSettled(queries);
+      return;
+    }
+    const t = setTimeout(() => setSettled(queries), 500);
+    return () => clearTimeout(t);
+  }, [queries, edit]);
+
   const setPanel = (id: string, f: (s: PanelState) => PanelState) =>
     setStates((cur) => ({ ...cur, [id]: f(cur[id] ?? { status: "idle" }) }));
   // Live messages of one tick arrive together: apply them in one render, not one each.
@@ -373,7 +384,7 @@ export default function DashboardView(props: DashboardProps) {
   };
 
   useEffect(() => {
-    for (const q of queries) {
+    for (const q of settled) {
       if (!visible.has(q.key)) continue;
       const key = `${range.start}|${range.end}|${q.step}|${q.exprs.join("\n")}`;
       const cur = inflight.current.get(q.key);
@@ -383,7 +394,7 @@ export default function DashboardView(props: DashboardProps) {
       inflight.current.set(q.key, { key, ctl });
       loadPanel(q, ctl.signal);
     }
-  }, [queries, visible]);
+  }, [settled, visible]);
   useEffect(() => () => {
     for (const v of inflight.current.values()) v.ctl.abort();
   }, []);
@@ -414,7 +425,7 @@ export default function DashboardView(props: DashboardProps) {
     const unsub = conn.state.subscribe((s) => setLiveState(s));
     const span = range.end - range.start;
     const ids: string[] = [];
-    for (const q of queries) {
+    for (const q of settled) {
       if (!visible.has(q.key)) continue; // off-screen panels are paused
       q.exprs.forEach((expr, ti) => {
         if (!expr.trim()) return;
@@ -444,7 +455,7 @@ export default function DashboardView(props: DashboardProps) {
     };
   }, [
     isLive,
-    queries.map((q) => `${q.key}|${q.step}|${q.exprs.join("\n")}`).join(";"),
+    settled.map((q) => `${q.key}|${q.step}|${q.exprs.join("\n")}`).join(";"),
     [...visible].sort().join(","),
     tr.from,
     refreshMs,
