@@ -79,7 +79,16 @@ function buildOptions(
     stroke: fg,
     grid: { stroke: grid, width: 1 },
     ticks: { stroke: grid },
-    size: 70,
+    // Wide enough for the longest label (uPlot calls this again until the size settles).
+    size: (u, values) => {
+      if (!values || values.length === 0) return 50;
+      const ctx = u.ctx;
+      ctx.save();
+      ctx.font = u.axes[1]?.font?.[0] ?? "12px system-ui";
+      const w = Math.max(...values.map((v) => ctx.measureText(String(v)).width));
+      ctx.restore();
+      return Math.ceil(w / devicePixelRatio) + 18;
+    },
     values: (_u, splits) => splits.map((v) => formatValue(v, p.unit, p.decimals)),
   };
   const axisX: uPlot.Axis = {

@@ -105,7 +105,7 @@ function VariablePicker(
           value={value[0] ?? ""}
           onChange={(e) => onChange([(e.target as HTMLSelectElement).value])}
         >
-          {all.map((o) => <option key={o} value={o}>{name(o)}</option>)}
+          {all.map((o) => <option key={o} value={o} selected={o === value[0]}>{name(o)}</option>)}
           {value[0] !== undefined && !all.includes(value[0]) && (
             <option value={value[0]}>{name(value[0])}</option>
           )}

@@ -59,8 +59,17 @@ export function TimePicker(
             }
           }}
         >
-          {RELATIVE_RANGES.map((r) => <option key={r} value={r}>Last {r}</option>)}
-          <option value="custom">Absolute…</option>
+          {
+            /* `selected` as well as the select's value: hydration does not set a select's value,
+              so the server-rendered choice must already be the right one. */
+          }
+          {RELATIVE_RANGES.map((r) => (
+            <option key={r} value={r} selected={!showCustom && r === relValue}>Last {r}</option>
+          ))}
+          {!showCustom && !RELATIVE_RANGES.includes(relValue) && (
+            <option value={relValue} selected>Last {relValue}</option>
+          )}
+          <option value="custom" selected={showCustom}>Absolute…</option>
         </select>
       </label>
       {showCustom && (
@@ -124,7 +133,9 @@ export function TimePicker(
             onChange={(e) => onRefresh((e.target as HTMLSelectElement).value)}
           >
             {REFRESH_INTERVALS.map((r) => (
-              <option value={r}>{r ? `Every ${r}` : "Refresh off"}</option>
+              <option value={r} selected={r === (refresh ?? "")}>
+                {r ? `Every ${r}` : "Refresh off"}
+              </option>
             ))}
           </select>
         </label>

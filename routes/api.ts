@@ -8,7 +8,7 @@
  */
 import { type Context, Hono } from "hono";
 import { stringify as toYaml } from "yaml";
-import { type Config, redactSecrets } from "../core/config/mod.ts";
+import { type Config, presentConfig, redactSecrets } from "../core/config/mod.ts";
 import { labelsToObject, type Querier } from "../core/model/mod.ts";
 import { formatExpr, parseExpr, PromQLParseError } from "../core/promql/mod.ts";
 import { type Engine, MAX_RANGE_POINTS, type QueryResult } from "../core/promql/engine.ts";
@@ -427,7 +427,7 @@ export function apiRoutes(deps: ApiDeps): Hono {
 
   app.get(
     "/api/v1/status/config",
-    (c) => success(c, { yaml: toYaml(redactSecrets(deps.config())) }),
+    (c) => success(c, { yaml: toYaml(presentConfig(redactSecrets(deps.config()))) }),
   );
 
   function timeHints(p: Params) {

@@ -12,3 +12,4 @@ export {
   restartOnlyChanges,
 } from "./resolve.ts";
 export { redactSecrets } from "./redact.ts";
+export { presentConfig } from "./present.ts";

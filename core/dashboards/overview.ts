@@ -24,8 +24,8 @@ export const OVERVIEW_METRICS = {
   httpRequests: "perch_http_requests_total",
   /** Histogram of HTTP request latency. */
   httpLatency: "perch_http_request_duration_seconds",
-  /** Gauge: resident memory. */
-  memory: "process_resident_memory_bytes",
+  /** Gauge: resident memory of Perch itself (its self-scrape job), not of scraped processes. */
+  memory: 'process_resident_memory_bytes{job="perch"}',
 } as const;
 
 /**
@@ -177,7 +177,7 @@ export const OVERVIEW_DASHBOARD: DashboardInput = {
       gridPos: { x: 12, y: 20, w: 12, h: 8 },
       targets: [
         { expr: M.memory, legendFormat: "resident", refId: "A" },
-        { expr: "perch_heap_used_bytes", legendFormat: "heap used", refId: "B" },
+        { expr: 'perch_heap_used_bytes{job="perch"}', legendFormat: "heap used", refId: "B" },
       ],
       options: { unit: "bytes" },
     },
