@@ -12,7 +12,12 @@ import { type Config, presentConfig, redactSecrets } from "../core/config/mod.ts
 import { labelsToObject, type Querier } from "../core/model/mod.ts";
 import { formatExpr, parseExpr, PromQLParseError } from "../core/promql/mod.ts";
 import { type Engine, MAX_RANGE_POINTS, type QueryResult } from "../core/promql/engine.ts";
-import { QueryError, QueryOverloadError, QueryTimeoutError } from "../core/promql/errors.ts";
+import {
+  QueryError,
+  QueryOverloadError,
+  QueryTimeoutError,
+  QueryTooManySeriesError,
+} from "../core/promql/errors.ts";
 import type { RangeResultCache } from "../core/promql/result_cache.ts";
 import type { Value } from "../core/promql/value.ts";
 import { buildInfo } from "../core/version.ts";
@@ -284,11 +289,15 @@ export function apiRoutes(deps: ApiDeps): Hono {
       if (matches.length === 0) return apiError(c, "bad_data", "no match[] parameter provided");
       const hints = timeHints(p);
       const limit = parseLimit(p.get("limit"));
+      // Without a limit under it, query.max_series bounds what one answer may build.
+      const max = deps.config().query.max_series || Infinity;
       const seen = new Map<string, Record<string, string>>();
-      for (const m of matches) {
+      outer: for (const m of matches) {
         for (const labels of await deps.querier.series(parseMatchParam(m), hints)) {
           const o = labelsToObject(labels);
           seen.set(JSON.stringify(o), o);
+          if (seen.size > limit) break outer;
+          if (seen.size > max) throw new QueryTooManySeriesError(max);
         }
       }
       const all = [...seen.values()];

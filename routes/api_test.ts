@@ -131,6 +131,9 @@ Deno.test("series, labels and label values list what is stored", async () => {
     { __name__: "http_requests_total", host: "a", job: "web" },
     { __name__: "http_requests_total", host: "b", job: "web" },
   ]);
+  r = await get(app, "/api/v1/series?match[]=http_requests_total&limit=1");
+  assert.equal(r.body.data.length, 1);
+  assert.deepEqual(r.body.warnings, ["results truncated due to limit"]);
   r = await get(app, "/api/v1/series");
   assert.equal(r.status, 400);
   assert.equal(r.body.error, "no match[] parameter provided");
@@ -303,4 +306,25 @@ Deno.test("GET /api/v1/alertmanagers lists the Alertmanagers alerts go to", asyn
     activeAlertmanagers: [],
     droppedAlertmanagers: [],
   });
+});
+
+Deno.test("GET /api/v1/series over query.max_series is refused with 422 unless a limit is under it", async () => {
+  const store = new MemStore();
+  for (let i = 0; i < 20; i++) store.add(toLabels("many", { i: String(i) }), T0, i);
+  const r = resolveConfig({ env: { PERCH_QUERY__MAX_SERIES: "10" } });
+  if (!r.ok) throw new Error("config");
+  const app = apiRoutes({
+    engine: () => createEngine({ querier: store }),
+    querier: store,
+    config: () => r.config,
+    startedAt: new Date(T0),
+    flags: {},
+    reloadState: () => ({ ok: true, at: new Date(T0) }),
+  });
+  let res = await get(app, "/api/v1/series?match[]=many");
+  assert.equal(res.status, 422);
+  assert.equal(res.body.error, "query selects more than 10 series (query.max_series)");
+  res = await get(app, "/api/v1/series?match[]=many&limit=5");
+  assert.equal(res.status, 200);
+  assert.equal(res.body.data.length, 5);
 });
