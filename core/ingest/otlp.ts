@@ -25,14 +25,17 @@
  * - Delta temporality (sums and explicit-bucket histograms) is turned into
  *   cumulative per series by {@linkcode OtlpDeltaState} when points arrive in
  *   order; a point that overlaps or repeats the previous one is refused.
- * - Exponential histograms are refused per point: they become native
- *   histograms, which Perch does not store yet.
+ * - Exponential histograms (cumulative) become native histograms as
+ *   Prometheus 3 translates them (`otlp_exp_histogram.ts`); delta ones are
+ *   refused per metric.
  *
  * Refused points are recorded in `rows.errors` with the path of the point
  * and counted in {@linkcode OtlpTranslation.rejectedPoints}.
  *
  * @module
  */
+import { checkHistogram, type NativeHistogram } from "../model/histogram.ts";
+import { exponentialToNative } from "./otlp_exp_histogram.ts";
 import { STALE_NAN } from "../model/types.ts";
 import type { MetricMetadata, MetricType } from "../model/types.ts";
 import {
@@ -342,15 +345,19 @@ export function translateOtlp(
     rejected += n;
   };
 
-  const emit = (name: string, labels: string[], t: number, v: number) => {
+  const seriesOf = (name: string, labels: string[]) => {
     const key = name + "\u0000" + labels.join("\u0000");
     let j = series.get(key);
     if (j === undefined) {
       j = rows.addSeries(name, labels, "otlp\u0000" + key, "");
       series.set(key, j);
     }
-    rows.addSample(j, t, v);
+    return j;
   };
+  const emit = (name: string, labels: string[], t: number, v: number) =>
+    rows.addSample(seriesOf(name, labels), t, v);
+  const emitHistogram = (name: string, labels: string[], t: number, h: NativeHistogram) =>
+    rows.addHistogram(seriesOf(name, labels), t, h);
 
   req.resources.forEach((res, ri) => {
     const attr = (k: string) => res.attributes.find((a) => a.key === k)?.value;
@@ -414,12 +421,11 @@ export function translateOtlp(
           if (n === 0) return;
           return refuse(where, m.name, "metric has no data (gauge, sum, histogram or summary)", n);
         }
-        if (m.kind === "exponential_histogram") {
+        if (m.kind === "exponential_histogram" && m.temporality !== TEMPORALITY_CUMULATIVE) {
           return refuse(
-            where,
-            m.name,
-            "exponential histograms become native histograms, which Perch does not store yet; " +
-              "use explicit-bucket histograms (the SDK's default aggregation)",
+            where + ".aggregationTemporality",
+            m.temporality === TEMPORALITY_DELTA ? "delta" : String(m.temporality),
+            "exponential histograms must be cumulative (delta ones are refused, as in Prometheus 3)",
             n,
           );
         }
@@ -459,7 +465,7 @@ export function translateOtlp(
         }
         const type: MetricType = nameType === "counter"
           ? "counter"
-          : nameType === "histogram"
+          : nameType === "histogram" || nameType === "exponential_histogram"
           ? "histogram"
           : nameType === "summary"
           ? "summary"
@@ -481,6 +487,13 @@ export function translateOtlp(
               v = got[0]!;
             }
             emit(name, labels, p.time, val(v));
+          } else if (m.kind === "exponential_histogram") {
+            if (stale) return emit(name, labels, p.time, STALE_NAN);
+            const h = exponentialToNative(p.exp!, p.count ?? 0, p.sum, "unknown");
+            if (typeof h === "string") return refuse(pw + ".scale", String(p.exp!.scale), h);
+            const bad = checkHistogram(h);
+            if (bad !== undefined) return refuse(pw, name, bad);
+            emitHistogram(name, labels, p.time, h);
           } else if (m.kind === "histogram") {
             const counts = p.bucketCounts ?? [], bounds = p.bounds ?? [];
             let count = p.count ?? 0, sum = p.sum;

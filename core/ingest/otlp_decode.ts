@@ -44,6 +44,7 @@
  *
  * @module
  */
+import type { OtlpExpBuckets } from "./otlp_exp_histogram.ts";
 import { decodeUtf8, FIXED64, LEN, ProtoError, ProtoReader, VARINT } from "./_proto.ts";
 
 /** Kinds of OTLP metric data. */
@@ -78,6 +79,8 @@ export interface OtlpPoint {
   /** Explicit-bucket histogram: counts per bucket (not cumulative), bounds. */
   bucketCounts?: number[];
   bounds?: number[];
+  /** Exponential histogram buckets. */
+  exp?: OtlpExpBuckets;
   /** Summary quantiles as `[quantile, value]`. */
   quantiles?: [number, number][];
 }
@@ -312,9 +315,42 @@ function histogramPointProto(r: ProtoReader, end: number): OtlpPoint {
   return p;
 }
 
+/** Reads an exponential histogram `Buckets { sint32 offset = 1; repeated uint64 bucket_counts = 2; }`. */
+function expBucketsProto(r: ProtoReader): { offset: number; counts: number[] } {
+  const [s, e] = r.bytes();
+  r.pos = s;
+  let offset = 0;
+  const counts: number[] = [];
+  fields(r, e, (f, w) => {
+    if (f === 1 && w === VARINT) {
+      const u = r.int64();
+      offset = u % 2 === 0 ? u / 2 : -(u + 1) / 2;
+    } else if (f === 2 && w === LEN) {
+      const [a, b] = r.bytes();
+      r.pos = a;
+      const outer = r.end;
+      r.end = b;
+      while (r.pos < b) counts.push(r.int64());
+      r.end = outer;
+    } else if (f === 2 && w === VARINT) counts.push(r.int64());
+    else r.skip(w);
+  });
+  return { offset, counts };
+}
+
 function expHistogramPointProto(r: ProtoReader, end: number): OtlpPoint {
   const p: OtlpPoint = { attributes: [], start: 0, time: 0, flags: 0, count: 0 };
+  let scale = 0, zeroCount = 0;
+  let pos = { offset: 0, counts: [] as number[] }, neg = { offset: 0, counts: [] as number[] };
   fields(r, end, (f, w) => {
+    if (f === 6 && w === VARINT) {
+      const u = r.int64();
+      scale = u % 2 === 0 ? u / 2 : -(u + 1) / 2;
+      return;
+    }
+    if (f === 7 && w === FIXED64) return void (zeroCount = fixed64Num(r));
+    if (f === 8 && w === LEN) return void (pos = expBucketsProto(r));
+    if (f === 9 && w === LEN) return void (neg = expBucketsProto(r));
     if (f === 1 && w === LEN) attrsProto(r, p.attributes);
     else if (f === 2 && w === FIXED64) p.start = fixed64Ms(r);
     else if (f === 3 && w === FIXED64) p.time = fixed64Ms(r);
@@ -323,6 +359,14 @@ function expHistogramPointProto(r: ProtoReader, end: number): OtlpPoint {
     else if (f === 10 && w === VARINT) p.flags = r.uint32();
     else r.skip(w);
   });
+  p.exp = {
+    scale,
+    zeroCount,
+    positiveOffset: pos.offset,
+    positive: pos.counts,
+    negativeOffset: neg.offset,
+    negative: neg.counts,
+  };
   return p;
 }
 
@@ -621,9 +665,33 @@ function pointJson(kind: OtlpKind, v: unknown, path: string): OtlpPoint {
         jdouble(x, `${path}.explicitBounds[${i}]`)
       );
       break;
-    case "exponential_histogram":
+    case "exponential_histogram": {
       p.count = jint(o.count, path + ".count");
+      if (o.sum !== undefined && o.sum !== null) p.sum = jdouble(o.sum, path + ".sum");
+      const side = (name: string) => {
+        const b = get(o, name);
+        if (b === undefined || b === null) return { offset: 0, counts: [] };
+        const bo = obj(b, `${path}.${name}`);
+        return {
+          offset: bo.offset === undefined ? 0 : jint(bo.offset, `${path}.${name}.offset`),
+          counts: arr(get(bo, "bucketCounts"), `${path}.${name}.bucketCounts`).map((x, i) =>
+            jint(x, `${path}.${name}.bucketCounts[${i}]`)
+          ),
+        };
+      };
+      const pos = side("positive"), neg = side("negative");
+      p.exp = {
+        scale: o.scale === undefined ? 0 : jint(o.scale, path + ".scale"),
+        zeroCount: get(o, "zeroCount") === undefined
+          ? 0
+          : jint(get(o, "zeroCount"), path + ".zeroCount"),
+        positiveOffset: pos.offset,
+        positive: pos.counts,
+        negativeOffset: neg.offset,
+        negative: neg.counts,
+      };
       break;
+    }
     case "summary":
       p.count = jint(o.count, path + ".count");
       p.sum = o.sum === undefined ? 0 : jdouble(o.sum, path + ".sum");

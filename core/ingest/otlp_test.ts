@@ -224,26 +224,18 @@ Deno.test("translateOtlp() turns delta sums into running totals and refuses over
   assert.match(off.rows.errors[0]!.message, /delta temporality is refused/);
 });
 
-Deno.test("translateOtlp() refuses exponential histograms and bad temporality per point, keeps the rest", () => {
+Deno.test("translateOtlp() refuses bad temporality per point, keeps the rest", () => {
   const r = translateOtlp(req([
     { name: "ok", gauge: { dataPoints: [{ timeUnixNano: t(1), asDouble: 1.5 }] } },
-    {
-      name: "lat",
-      exponentialHistogram: {
-        aggregationTemporality: 2,
-        dataPoints: [{ timeUnixNano: t(1), count: "2" }, { timeUnixNano: t(2), count: "3" }],
-      },
-    },
     {
       name: "bad",
       sum: { aggregationTemporality: 0, dataPoints: [{ timeUnixNano: t(1), asInt: 1 }] },
     },
   ]));
-  assert.equal(r.rejectedPoints, 3);
-  assert.equal(r.rows.invalidSamples, 3);
+  assert.equal(r.rejectedPoints, 1);
+  assert.equal(r.rows.invalidSamples, 1);
   assert.deepEqual([...dump(r.rows).entries()], [["ok{}", [1.5]]]);
-  assert.match(r.rows.errors[0]!.message, /native histograms/);
-  assert.match(r.rows.errors[1]!.message, /invalid temporality/);
+  assert.match(r.rows.errors[0]!.message, /invalid temporality/);
 });
 
 Deno.test("translateOtlp() joins colliding attributes, promotes resource and scope attributes, marks no-value points stale", () => {
