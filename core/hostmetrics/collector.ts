@@ -76,6 +76,24 @@ const NETSTAT_FIELDS =
 /** The /proc/net/sockstat fields node_exporter exports, in its order. */
 const SOCKSTAT_FIELDS = ["inuse", "orphan", "tw", "alloc", "mem", "memory", "mem_bytes"];
 
+/** /proc/net/stat/nf_conntrack columns node_exporter exports, with its help texts. */
+const CONNTRACK_STATS: readonly [string, string][] = [
+  ["found", "Number of searched entries which were successful."],
+  ["invalid", "Number of packets seen which can not be tracked."],
+  ["ignore", "Number of packets seen which are already connected to a conntrack entry."],
+  ["insert", "Number of entries inserted into the list."],
+  ["insert_failed", "Number of entries for which list insertion was attempted but failed."],
+  ["drop", "Number of packets dropped due to conntrack failure."],
+  [
+    "early_drop",
+    "Number of dropped conntrack entries to make room for new ones, if maximum table size was reached.",
+  ],
+  [
+    "search_restart",
+    "Number of conntrack table lookups which had to be restarted due to hashtable resizes.",
+  ],
+];
+
 /** node_exporter's default `--collector.vmstat.fields`. */
 const VMSTAT_FIELDS = /^(oom_kill|pgpg|pswp|pg.*fault).*/;
 
@@ -257,6 +275,9 @@ export class HostCollector {
       ["netclass", () => this.#netclass(out)],
       ["vmstat", () => this.#vmstat(out)],
       ["netstat", () => this.#netstat(out)],
+      ["softnet", () => this.#softnet(out)],
+      ["conntrack", () => this.#conntrack(out)],
+      ["arp", () => this.#arp(out)],
       ["sockstat", () => this.#sockstat(out)],
       ["filesystem", () => this.#filesystem(out)],
       ["hwmon", () => {
@@ -602,6 +623,78 @@ export class HostCollector {
   }
 
   #pageSize: number | undefined;
+
+  #softnet(out: Exposition): void {
+    const lines = readText(`${this.#proc}/net/softnet_stat`).split("\n").filter((l) => l !== "");
+    lines.slice(0, this.#max).forEach((line, i) => {
+      const c = line.trim().split(/\s+/).map((x) => parseInt(x, 16));
+      const col = (k: number) => Number.isFinite(c[k]) ? c[k]! : 0;
+      // Kernels since 5.10 print the CPU id in column 13; before, the line number is it.
+      const cpu = String(c.length > 12 ? col(12) : i);
+      const add = (name: string, help: string, k: number, type: "counter" | "gauge" = "counter") =>
+        out.add(`node_softnet_${name}`, help, type, col(k), { cpu });
+      add("processed_total", "Number of processed packets", 0);
+      add("dropped_total", "Number of dropped packets", 1);
+      add("times_squeezed_total", "Number of times processing packets ran out of quota", 2);
+      add(
+        "cpu_collision_total",
+        "Number of collision occur while obtaining device lock while transmitting",
+        8,
+      );
+      add("received_rps_total", "Number of times cpu woken up received_rps", 9);
+      add("flow_limit_count_total", "Number of times flow limit has been reached", 10);
+      add("backlog_len", "Softnet backlog status", 11, "gauge");
+    });
+  }
+
+  #conntrack(out: Exposition): void {
+    const nf = `${this.#proc}/sys/net/netfilter`;
+    const count = readOptional(`${nf}/nf_conntrack_count`);
+    if (count === undefined) throw new NoDataError("conntrack is not loaded");
+    out.add(
+      "node_nf_conntrack_entries",
+      "Number of currently allocated flow entries for connection tracking.",
+      "gauge",
+      Number(count),
+    );
+    const max = readOptional(`${nf}/nf_conntrack_max`);
+    if (max !== undefined) {
+      out.add(
+        "node_nf_conntrack_entries_limit",
+        "Maximum size of connection tracking table.",
+        "gauge",
+        Number(max),
+      );
+    }
+    // Per-CPU hex counters under a header line, summed as node_exporter does.
+    const stat = readOptional(`${this.#proc}/net/stat/nf_conntrack`);
+    if (stat === undefined) return;
+    const [head, ...rows] = stat.split("\n");
+    const names = (head ?? "").trim().split(/\s+/);
+    const sums = new Map<string, number>();
+    for (const row of rows) {
+      const v = row.trim().split(/\s+/);
+      if (v.length !== names.length) continue;
+      names.forEach((n, k) => sums.set(n, (sums.get(n) ?? 0) + parseInt(v[k]!, 16)));
+    }
+    for (const [field, help] of CONNTRACK_STATS) {
+      const v = sums.get(field);
+      if (v !== undefined) out.add(`node_nf_conntrack_stat_${field}`, help, "gauge", v);
+    }
+  }
+
+  #arp(out: Exposition): void {
+    const lines = readText(`${this.#proc}/net/arp`).split("\n").slice(1);
+    const byDevice = new Map<string, number>();
+    for (const line of lines) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 6) continue;
+      byDevice.set(f[5]!, (byDevice.get(f[5]!) ?? 0) + 1);
+    }
+    for (const [device, n] of byDevice) {
+      out.add("node_arp_entries", "ARP entries by device", "gauge", n, { device });
+    }
+  }
 
   async #filesystem(out: Exposition): Promise<void> {
     let text: string;

@@ -225,6 +225,19 @@ Deno.test("HostCollector on an x86 box writes node_exporter's names, labels and 
   assert.equal(m.get("node_sockstat_FRAG_memory"), 0);
   assert.ok(m.names.has("node_sockstat_TCP6_inuse"));
 
+  // softnet (hex columns, CPU id from column 13), conntrack (stats summed over CPUs), arp.
+  assert.equal(m.get('node_softnet_processed_total{cpu="1"}'), 0x2b17f);
+  assert.equal(m.get('node_softnet_processed_total{cpu="0"}'), 0x25355);
+  assert.equal(m.types.get("node_softnet_backlog_len"), "gauge");
+  assert.equal(m.get("node_nf_conntrack_entries"), 31);
+  assert.equal(m.get("node_nf_conntrack_entries_limit"), 262144);
+  assert.equal(m.get("node_nf_conntrack_stat_found"), 0x30);
+  assert.equal(m.get("node_nf_conntrack_stat_ignore"), 0x300);
+  assert.equal(m.get("node_nf_conntrack_stat_insert"), 11);
+  assert.equal(m.get("node_nf_conntrack_stat_search_restart"), 2);
+  assert.equal(m.get('node_arp_entries{device="enp3s0"}'), 2);
+  assert.equal(m.get('node_arp_entries{device="wlp2s0"}'), 1);
+
   // filesystem: default mount point and fs type exclusions, one series per
   // device/mountpoint/fstype, `\040` decoded, read-only flag, statfs × bsize.
   assert.deepEqual(m.keysOf("node_filesystem_size_bytes"), [
@@ -322,7 +335,7 @@ Deno.test("HostCollector on an x86 box writes node_exporter's names, labels and 
 
   // Every sub-collector reported success.
   for (const k of m.keysOf("node_scrape_collector_success")) assert.equal(m.get(k), 1, k);
-  assert.equal(m.keysOf("node_scrape_collector_success").length, 19);
+  assert.equal(m.keysOf("node_scrape_collector_success").length, 22);
   assert.deepEqual(c.lastStats.failed, []);
 });
 
@@ -399,6 +412,13 @@ Deno.test("HostCollector on a Raspberry Pi reads the SoC temperature, the SD car
   assert.equal(m.get('node_scrape_collector_success{collector="pressure"}'), 0);
   assert.equal(m.get('node_scrape_collector_success{collector="thermal_zone"}'), 1);
   assert.equal(m.get('node_scrape_collector_success{collector="hwmon"}'), 1);
+
+  // An old kernel's softnet_stat (3 columns): CPUs by line; no conntrack module; no ARP entries.
+  assert.equal(m.get('node_softnet_processed_total{cpu="0"}'), 0xa1b2);
+  assert.equal(m.get('node_softnet_times_squeezed_total{cpu="1"}'), 1);
+  assert.equal(m.get('node_softnet_cpu_collision_total{cpu="1"}'), 0);
+  assert.equal(m.get('node_scrape_collector_success{collector="conntrack"}'), 0);
+  assert.equal(m.keysOf("node_arp_entries").length, 0);
 
   // Clock not synchronised (adjtimex returned TIME_ERROR).
   assert.equal(m.get("node_timex_sync_status"), 0);

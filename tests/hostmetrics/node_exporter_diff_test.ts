@@ -24,6 +24,9 @@ const COLLECTORS = [
   "vmstat",
   "netstat",
   "sockstat",
+  "softnet",
+  "conntrack",
+  "arp",
   "filesystem",
   "hwmon",
   "thermal_zone",
@@ -46,6 +49,11 @@ const UPSTREAM_FLAGS = [
 const ONLY_PERCH = new Set([
   // Added in node_exporter 1.7; Debian ships 1.5.
   "node_filesystem_mount_info",
+  // softnet series added after 1.5.
+  "node_softnet_cpu_collision_total",
+  "node_softnet_received_rps_total",
+  "node_softnet_flow_limit_count_total",
+  "node_softnet_backlog_len",
   // Added to netstat's default fields after 1.5.
   "node_netstat_TcpExt_TCPOFOQueue",
   "node_netstat_TcpExt_TCPRcvQDrop",
@@ -98,6 +106,7 @@ function slack(name: string): number {
     [/^node_netstat_.*Octets$/, 256 * 2 ** 20],
     [/^node_netstat_/, 100_000],
     [/^node_sockstat_/, 64 * 2 ** 20],
+    [/^node_softnet_|^node_nf_conntrack_|^node_arp_/, 100_000],
     [/_seconds_total$/, 60],
     [/_bytes_total$/, 256 * 2 ** 20],
     [/_bytes$/, 1 * 2 ** 30],
