@@ -35,12 +35,15 @@ export interface RouteConfig {
   readonly routes: readonly RouteConfig[];
 }
 
-/** Basic or bearer auth and extra headers for an HTTP channel. */
+/** Basic or bearer auth, extra headers, TLS and proxy for an HTTP channel. */
 export interface HttpConfig {
   readonly basicAuth?: { readonly username: string; readonly password: string };
   readonly bearerToken?: string;
   readonly headers: Readonly<Record<string, string>>;
   readonly timeoutMs: number;
+  /** An extra trusted CA and a client certificate (PEM; `*_file`s are read at load). */
+  readonly tls?: { readonly ca?: string; readonly cert?: string; readonly key?: string };
+  readonly proxyUrl?: string;
 }
 
 /** Token bucket: `burst` notifications at once, refilled at `burst` per `period`. */
@@ -598,13 +601,14 @@ export function parseNotifyConfig(
   ) => {
     const path = c ? `${at}.http_config` : "global.http_config";
     const cfg = c ?? g.http_config;
-    const unsupported = ["oauth2", "proxy_url", "no_proxy", "proxy_from_environment"]
-      .concat("proxy_connect_header")
+    const unsupported = ["oauth2", "no_proxy", "proxy_from_environment", "proxy_connect_header"]
       .filter((k) => cfg?.[k as keyof typeof cfg] !== undefined);
-    if (
-      cfg?.tls_config && Object.values(cfg.tls_config).some((v) => v !== undefined && v !== false)
-    ) {
-      unsupported.push("tls_config");
+    const tls = cfg?.tls_config;
+    for (const k of ["server_name", "min_version", "max_version"] as const) {
+      if (tls?.[k] !== undefined) unsupported.push(`tls_config.${k}`);
+    }
+    if (tls?.insecure_skip_verify) {
+      unsupported.push("tls_config.insecure_skip_verify (verification stays on)");
     }
     if (unsupported.length > 0) {
       warnings.push(`${path}: ${unsupported.join(", ")} not supported by Perch; ignored`);
@@ -960,7 +964,14 @@ function httpConfig(
       "authorization.credentials_file",
     )
     : secret(c?.bearer_token, c?.bearer_token_file, "bearer_token_file");
+  const tls = c?.tls_config;
+  const ca = secret(tls?.ca, tls?.ca_file, "tls_config.ca_file");
+  const cert = secret(tls?.cert, tls?.cert_file, "tls_config.cert_file");
+  const key = secret(tls?.key, tls?.key_file, "tls_config.key_file");
+  const tlsOut = ca || (cert && key) ? { ca, cert, key } : undefined;
   return {
+    tls: tlsOut,
+    proxyUrl: c?.proxy_url,
     basicAuth: basic
       ? {
         username: secret(basic.username, basic.username_file, "basic_auth.username_file") ?? "",

@@ -159,7 +159,7 @@ Deno.test("parseNotifyConfig() applies Alertmanager's global defaults, reads *_f
       email_configs: [{ to: "ops@example.com" }],
       slack_configs: [{ api_url_file: "/s/slack", footer: "f" }],
       pagerduty_configs: [{ routing_key: "k" }, { service_key: "v1" }],
-      webhook_configs: [{ url: "http://hook.test/", http_config: { proxy_url: "http://p:3128" } }],
+      webhook_configs: [{ url: "http://hook.test/", http_config: { oauth2: { client_id: "c" } } }],
       opsgenie_configs: [{ api_key: "x" }],
     }],
   }, { readFile: (f) => files[f] ?? "", listDir: () => ["a.tmpl", "notes.txt"] });
@@ -181,7 +181,7 @@ Deno.test("parseNotifyConfig() applies Alertmanager's global defaults, reads *_f
   const w = r.warnings.join("\n");
   assert.deepEqual([...r.config.templates!.keys()], ["my.title"]);
   assert.match(w, /pagerduty_configs\[1\]\.service_key: Events API v1 is not supported/);
-  assert.match(w, /webhook_configs\[0\]\.http_config: proxy_url not supported/);
+  assert.match(w, /webhook_configs\[0\]\.http_config: oauth2 not supported/);
   assert.match(w, /opsgenie_configs: Perch cannot send to OpsGenie; this channel is ignored/);
 
   const missing = parseNotifyConfig({

@@ -342,3 +342,46 @@ Deno.test("templates from the config's template files render in messages, overri
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a webhook over HTTPS with a private CA: refused without tls_config.ca_file, delivered with it", async () => {
+  const certs = await makeTestCerts();
+  const dir = await Deno.makeTempDir({ prefix: "perch-tls-" });
+  await Deno.writeTextFile(`${dir}/ca.pem`, certs.ca);
+  const got: unknown[] = [];
+  const server = Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    cert: certs.cert,
+    key: certs.key,
+    onListen() {},
+    onError: () => new Response("tls error", { status: 500 }),
+  }, async (req) => {
+    got.push(await req.json());
+    return new Response("ok");
+  });
+  const url = `https://localhost:${server.addr.port}/hook`;
+  try {
+    {
+      await using t = await realNotifier({
+        route: { receiver: "hook", ...fast },
+        receivers: [{ name: "hook", webhook_configs: [{ url }] }],
+      });
+      await t.notifier.sink.put([alert({ alertname: "Tls" })], Date.now());
+      await waitFor(() => t.notifier.pending()[0]?.lastError !== undefined, 5000, "a failed try");
+      assert.match(t.notifier.pending()[0]!.lastError ?? "", /certificate|UnknownIssuer|invalid/i);
+      assert.equal(got.length, 0);
+    }
+    await using t = await realNotifier({
+      route: { receiver: "hook", ...fast },
+      receivers: [{
+        name: "hook",
+        webhook_configs: [{ url, http_config: { tls_config: { ca_file: `${dir}/ca.pem` } } }],
+      }],
+    });
+    await t.notifier.sink.put([alert({ alertname: "Tls" })], Date.now());
+    await waitFor(() => got.length === 1, 5000, "delivery over TLS");
+  } finally {
+    await server.shutdown();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

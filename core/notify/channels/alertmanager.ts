@@ -36,5 +36,5 @@ export function alertmanagerPayload(
 export const sendAlertmanager: ChannelSender<AlertmanagerConfig> = (n, c, ctx) => {
   const body = JSON.stringify(alertmanagerPayload(n, ctx.now, c.externalLabels));
   const headers = httpHeaders(c.http, ctx.idempotencyKey);
-  return postJson(ctx.fetch, `${c.url}/api/v2/alerts`, body, headers, c.http.timeoutMs);
+  return postJson(ctx.fetch, `${c.url}/api/v2/alerts`, body, headers, c.http);
 };

@@ -50,25 +50,47 @@ export function httpHeaders(http: HttpConfig, idempotencyKey?: string): Headers 
   return h;
 }
 
+/** One HTTP client per channel config that needs its own CA, client certificate or proxy. */
+const clients = new WeakMap<HttpConfig, Deno.HttpClient>();
+
+/** The HTTP client for `http`, or undefined when the default one does. */
+function clientFor(http: HttpConfig): Deno.HttpClient | undefined {
+  const tls = http.tls;
+  if (!tls && !http.proxyUrl) return undefined;
+  let client = clients.get(http);
+  if (!client) {
+    client = Deno.createHttpClient({
+      ...(tls?.ca ? { caCerts: [tls.ca] } : {}),
+      ...(tls?.cert && tls.key ? { cert: tls.cert, key: tls.key } : {}),
+      ...(http.proxyUrl ? { proxy: { url: http.proxyUrl } } : {}),
+    });
+    clients.set(http, client);
+  }
+  return client;
+}
+
 /**
  * Posts `body` and classifies the answer: 2xx ok; 408, 429 and 5xx retried
  * (honouring `Retry-After`); other 4xx not (never 401/403); network errors
- * and timeouts retried.
+ * and timeouts retried. `http` gives the timeout and, when set, the CAs,
+ * client certificate and proxy (`http_config.tls_config`, `proxy_url`).
  */
 export async function postJson(
   f: typeof fetch,
   url: string,
   body: string,
   headers: Headers,
-  timeoutMs: number,
+  http: HttpConfig,
 ): Promise<SendResult> {
   let res: Response;
   try {
+    const client = clientFor(http);
     res = await f(url, {
       method: "POST",
       body,
       headers,
-      signal: AbortSignal.timeout(timeoutMs),
+      signal: AbortSignal.timeout(http.timeoutMs),
+      ...(client ? { client } : {}),
     });
   } catch (e) {
     return { ok: false, retry: true, error: `POST ${redact(url)}: ${errText(e)}` };
@@ -105,7 +127,8 @@ export function redact(url: string): string {
   }
 }
 
-/** The message of an unknown error. */
+/** The message of an unknown error, with its cause (fetch hides the TLS or DNS reason there). */
 export function errText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
+  if (!(e instanceof Error)) return String(e);
+  return e.cause !== undefined && e.cause !== e ? `${e.message}: ${errText(e.cause)}` : e.message;
 }

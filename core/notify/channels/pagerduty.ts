@@ -77,5 +77,5 @@ export function pagerdutyPayload(
 /** Sends an event to PagerDuty. */
 export const sendPagerDuty: ChannelSender<PagerDutyConfig> = (n, c, ctx) => {
   const body = JSON.stringify(pagerdutyPayload(n, c, ctx.logger));
-  return postJson(ctx.fetch, c.url, body, httpHeaders(c.http), c.http.timeoutMs);
+  return postJson(ctx.fetch, c.url, body, httpHeaders(c.http), c.http);
 };

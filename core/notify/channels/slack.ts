@@ -64,5 +64,5 @@ export function slackPayload(
 /** Sends a notification to a Slack incoming webhook. */
 export const sendSlack: ChannelSender<SlackConfig> = (n, c, ctx) => {
   const body = JSON.stringify(slackPayload(n, c, ctx.logger));
-  return postJson(ctx.fetch, c.apiUrl, body, httpHeaders(c.http), c.http.timeoutMs);
+  return postJson(ctx.fetch, c.apiUrl, body, httpHeaders(c.http), c.http);
 };

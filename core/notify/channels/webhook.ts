@@ -68,5 +68,5 @@ export const sendWebhook: ChannelSender<WebhookConfig> = (n, c, ctx) => {
     ? renderOr(c.bodyTemplate, templateData(n), plainText(n), ctx.logger, "body_template")
     : JSON.stringify(webhookPayload(n, c.maxAlerts));
   const headers = httpHeaders(c.http, ctx.idempotencyKey);
-  return postJson(ctx.fetch, c.url, body, headers, c.http.timeoutMs);
+  return postJson(ctx.fetch, c.url, body, headers, c.http);
 };
