@@ -4,7 +4,7 @@
  *
  *   deno run -A tools/footprint_bench.ts [--quick] [--workloads=edge,wide]
  *     [--systems=perch,vm,prom] [--idle=45000] [--runs=20]
- *     [--v8=--max-semi-space-size=1]
+ *     [--v8=--max-semi-space-size=1] [--perch-run-args=--cpu-prof,--cpu-prof-dir=DIR]
  *
  * Workloads (remote write over two connections, each owning half of the
  * series, data ending just before now so every system takes it in order):
@@ -43,6 +43,8 @@ const quick = Deno.args.includes("--quick");
 const idleMs = Number(arg("idle", quick ? "5000" : "45000"));
 const runs = Number(arg("runs", quick ? "5" : "20"));
 const v8Flags = arg("v8", "--max-semi-space-size=1");
+/** Extra `deno run` arguments for Perch, comma-separated (e.g. `--cpu-prof,--cpu-prof-dir=/tmp/p`). */
+const perchRunArgs = arg("perch-run-args", "").split(",").filter((x) => x !== "");
 const workloads = arg("workloads", "edge,wide").split(",");
 const systems = arg("systems", "perch,vm,prom").split(",");
 const HOUR = 3_600_000;
@@ -153,7 +155,7 @@ async function startPerch(dir?: string): Promise<System> {
     dataDir: `${root}/data`,
     args: [`--config=${cfg}`],
     env: { PERCH_STORAGE__RETENTION: "0" },
-    runArgs: v8Flags === "" ? [] : [`--v8-flags=${v8Flags}`],
+    runArgs: [...(v8Flags === "" ? [] : [`--v8-flags=${v8Flags}`]), ...perchRunArgs],
   });
   const sys: System = {
     name: "Perch",

@@ -9,6 +9,10 @@
  *   deno run --allow-all core/ingest/ingest_bench.ts [--batches=40] [--storage] [--http]
  *     [--only=<protocol name part>]
  *
+ * "remote write (wide)" is the shape Prometheus and vmagent send with many
+ * series: 20,000 series (1,000 hosts), each request one sample for each of
+ * 10,000 of them (the two halves alternate), so per-series costs dominate.
+ *
  * It prints, per protocol: parse only; parse + pipeline (validation, cache,
  * SampleBatch) with a null appender; and through the Hono routes
  * (`app.request`, body decoding included, no socket). With `--storage` it
@@ -44,6 +48,7 @@ export function buildBodies(batches: number): {
   prometheus: string[];
   json: string[];
   remoteWrite: Uint8Array[];
+  remoteWriteWide: Uint8Array[];
   samplesPerRequest: number;
 } {
   const series = [
@@ -93,8 +98,28 @@ export function buildBodies(batches: number): {
     prometheus,
     json,
     remoteWrite,
+    remoteWriteWide: buildWideBodies(batches),
     samplesPerRequest: series.length * SCRAPES_PER_REQUEST,
   };
+}
+
+/** 20,000 series; request i holds one sample of each series of half i % 2 (10,000 series). */
+function buildWideBodies(batches: number): Uint8Array[] {
+  const series = [
+    ...generateEdgeWorkload({ hosts: 1000, durationMs: Math.ceil(batches / 2) * 10_000 }),
+  ];
+  const halves = [series.slice(0, 10_000), series.slice(10_000)];
+  const out: Uint8Array[] = [];
+  for (let b = 0; b < batches; b++) {
+    const i = b >> 1;
+    const rw = halves[b & 1]!.map((s) => ({
+      labels: s.labels,
+      t: s.t.subarray(i, i + 1),
+      v: s.v.subarray(i, i + 1),
+    }));
+    out.push(encodeRemoteWriteBody({ series: rw }));
+  }
+  return out;
 }
 
 /** An appender that stores nothing and accepts everything. */
@@ -117,6 +142,7 @@ function parsers(bodies: ReturnType<typeof buildBodies>): Record<string, Parser>
     "line protocol (1 field/line)": (i) =>
       parseInfluxLines(bodies.influxPerSeries[i]!, { now: NOW }),
     "remote write": (i) => parseRemoteWrite(snappyDecode(bodies.remoteWrite[i]!)),
+    "remote write (wide)": (i) => parseRemoteWrite(snappyDecode(bodies.remoteWriteWide[i]!)),
     "prometheus text": (i) => parsePrometheusText(bodies.prometheus[i]!, { now: NOW }),
     "json": (i) => parseJsonMetrics(bodies.json[i]!, { now: NOW }),
   };
@@ -182,7 +208,7 @@ async function main(): Promise<void> {
   const bodies = buildBodies(batches);
   const per = bodies.samplesPerRequest;
   console.log(
-    `edge workload: 2,000 series, ${batches} requests × ${per} samples, one request at a time; ` +
+    `edge workload: 2,000 series (wide: 20,000), ${batches} requests × ${per} samples, one request at a time; ` +
       "rates are samples/s by the wall clock and by this process's CPU time",
   );
   const { ingestRoutes } = await import("../../routes/ingest.ts");
@@ -192,6 +218,11 @@ async function main(): Promise<void> {
     "remote write": ["/api/v1/write", (i) => bodies.remoteWrite[i]! as Uint8Array<ArrayBuffer>, {
       "content-encoding": "snappy",
     }],
+    "remote write (wide)": [
+      "/api/v1/write",
+      (i) => bodies.remoteWriteWide[i]! as Uint8Array<ArrayBuffer>,
+      { "content-encoding": "snappy" },
+    ],
     "prometheus text": ["/api/v1/import/prometheus", (i) => bodies.prometheus[i]!, {}],
     "json": ["/api/v1/metrics", (i) => bodies.json[i]!, {}],
   };
@@ -214,7 +245,12 @@ async function main(): Promise<void> {
   if (!withStorage && !overHttp) return;
   const { openDB } = await import("../tsdb/db.ts");
   for (
-    const name of ["line protocol (20 fields/line)", "line protocol (1 field/line)", "remote write"]
+    const name of [
+      "line protocol (20 fields/line)",
+      "line protocol (1 field/line)",
+      "remote write",
+      "remote write (wide)",
+    ]
   ) {
     if (!selected(name)) continue;
     for (const mode of [withStorage ? "routes" : "", overHttp ? "http" : ""]) {
