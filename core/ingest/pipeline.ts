@@ -124,6 +124,9 @@ interface SeriesEntry {
   readonly labels: Labels;
   readonly key: string;
   readonly name: string;
+  /** The #ingest call that last put this series in its batch, and its index there. */
+  stamp: number;
+  batchRef: number;
 }
 type CacheEntry = SeriesEntry | { readonly problems: IngestProblem[] };
 
@@ -145,6 +148,7 @@ export class IngestPipeline {
   readonly #retryAfter: number;
   readonly #maxListed: number;
   #inFlight = 0;
+  #stamp = 0;
   readonly #waiters: (() => void)[] = [];
   readonly #cache = new Map<string, Map<string, CacheEntry>>();
   readonly #metaSeen = new Map<string, string>();
@@ -252,6 +256,7 @@ export class IngestPipeline {
 
     const extra = options.extraLabels;
     const cache = this.#cacheFor(protocol, extra);
+    const stamp = ++this.#stamp;
     const nSeries = rows.seriesCount;
     const refOf = new Int32Array(nSeries);
     const batch = new SampleBatch(Math.max(16, rows.sampleCount));
@@ -308,7 +313,14 @@ export class IngestPipeline {
           continue;
         }
       }
-      refOf[j] = batch.addSeries(entry.labels, entry.key);
+      // Cached entries are shared across requests: the stamp says whether this batch
+      // has it. Uncached ones (no raw key) are new objects: deduplicated by key.
+      if (raw === "") entry.batchRef = batch.addSeries(entry.labels, entry.key);
+      else if (entry.stamp !== stamp) {
+        entry.stamp = stamp;
+        entry.batchRef = batch.addNewSeries(entry.labels);
+      }
+      refOf[j] = entry.batchRef;
     }
 
     // Samples.
@@ -475,7 +487,7 @@ function resolveSeries(
   for (const p of validateSeries(name, map)) problems.push(p);
   if (problems.length > 0) return { problems };
   const labels = toLabels(name, map);
-  return { labels, key: labelsKey(labels), name };
+  return { labels, key: labelsKey(labels), name, stamp: 0, batchRef: 0 };
 }
 
 /**
@@ -484,7 +496,7 @@ function resolveSeries(
  */
 function locate(rows: ParsedRows, j: number, p: IngestProblem, sampleLine = 0): IngestProblem {
   const field = p.field === METRIC_NAME ? "name" : p.field;
-  const where = rows.seriesWhere[j]!;
+  const where = rows.where(j);
   const line = sampleLine > 0 ? sampleLine : rows.seriesLine[j]!;
   if (where === "" && line > 0) {
     return { field: `line ${line} ${field}`, value: p.value, message: p.message, line };

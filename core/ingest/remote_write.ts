@@ -52,6 +52,10 @@ interface RwSeries {
   readonly labels: string[];
   /** The raw key, for the pipeline's cache. */
   readonly key: string;
+  /** The raw label bytes (what {@linkcode findSeries} compares). */
+  readonly raw: Uint8Array;
+  /** Hash of `raw`. */
+  readonly hash: number;
   /** Why the series is refused, or "" (then `problemValue` names the culprit). */
   readonly problem: string;
   readonly problemValue: string;
@@ -61,12 +65,49 @@ interface RwSeries {
 }
 
 /**
- * Decoded series by the raw bytes of their labels (as a string, one char per
- * byte): senders repeat the same series in every request, so a known series
- * costs one lookup and no UTF-8 decoding. Cleared when full.
+ * Decoded series by a hash of the raw bytes of their labels: senders repeat
+ * the same series in every request, so a known series costs hashing and
+ * comparing its label bytes, with no string made and no UTF-8 decoding.
+ * Colliding series share a bucket (an array). Cleared when full.
  */
-const seriesCache = new Map<string, RwSeries>();
+const seriesCache = new Map<number, RwSeries | RwSeries[]>();
+let seriesCached = 0;
 const SERIES_CACHE_MAX = 100_000;
+
+/** FNV-1a over buf[s, e). */
+function hashBytes(buf: Uint8Array, s: number, e: number): number {
+  let h = 0x811c9dc5;
+  for (let i = s; i < e; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
+  return h >>> 0;
+}
+
+function sameBytes(raw: Uint8Array, buf: Uint8Array, s: number, e: number): boolean {
+  if (raw.length !== e - s) return false;
+  for (let i = 0; i < raw.length; i++) if (raw[i] !== buf[s + i]) return false;
+  return true;
+}
+
+/** The cached series whose label bytes are buf[s, e), or undefined. */
+function findSeries(h: number, buf: Uint8Array, s: number, e: number): RwSeries | undefined {
+  const got = seriesCache.get(h);
+  if (got === undefined) return undefined;
+  if (!Array.isArray(got)) return sameBytes(got.raw, buf, s, e) ? got : undefined;
+  for (const x of got) if (sameBytes(x.raw, buf, s, e)) return x;
+  return undefined;
+}
+
+function cacheSeries(series: RwSeries): void {
+  if (seriesCached >= SERIES_CACHE_MAX) {
+    seriesCache.clear();
+    seriesCached = 0;
+  }
+  const got = seriesCache.get(series.hash);
+  if (got === undefined) seriesCache.set(series.hash, series);
+  else if (Array.isArray(got)) got.push(series);
+  else seriesCache.set(series.hash, [got, series]);
+  seriesCached++;
+}
+const EMPTY = new Uint8Array(0);
 /** Counts parse calls, so a series is added once per request. */
 let parseEpoch = 0;
 
@@ -170,15 +211,16 @@ function timeSeries(
   }
   const n = rows.sampleCount - firstSample;
   let series: RwSeries | undefined;
-  const rawKey = keyStart >= 0 && contiguous ? bytesKey(buf, keyStart, keyEnd) : "";
-  if (rawKey !== "") series = seriesCache.get(rawKey);
+  const cacheable = keyStart >= 0 && contiguous;
+  const h = cacheable ? hashBytes(buf, keyStart, keyEnd) : 0;
+  if (cacheable) series = findSeries(h, buf, keyStart, keyEnd);
   if (series === undefined) {
-    series = decodeSeries(buf, s, e, rawKey);
-    if (rawKey !== "") {
-      if (seriesCache.size >= SERIES_CACHE_MAX) seriesCache.clear();
-      seriesCache.set(rawKey, series);
-    }
+    const rawKey = cacheable ? bytesKey(buf, keyStart, keyEnd) : "";
+    const raw = cacheable ? buf.slice(keyStart, keyEnd) : EMPTY;
+    series = decodeSeries(buf, s, e, rawKey, raw, h);
+    if (cacheable) cacheSeries(series);
   }
+  const rawKey = series.key;
   if (series.problem !== "") {
     rows.addError(`timeseries[${index}].labels`, series.problemValue, series.problem);
     rows.invalidSamples += n;
@@ -187,13 +229,20 @@ function timeSeries(
   }
   if (series.epoch !== epoch || rawKey === "") {
     series.epoch = epoch;
-    series.j = rows.addSeries(series.name, series.labels, series.key, `timeseries[${index}]`);
+    series.j = rows.addSeries(series.name, series.labels, series.key, "timeseries", 0, index);
   }
   if (n > 0) rows.setSampleSeries(firstSample, series.j);
 }
 
 /** Decodes the labels of the TimeSeries in buf[s, e). */
-function decodeSeries(buf: Uint8Array, s: number, e: number, key: string): RwSeries {
+function decodeSeries(
+  buf: Uint8Array,
+  s: number,
+  e: number,
+  key: string,
+  raw: Uint8Array,
+  hash: number,
+): RwSeries {
   const r = new ProtoReader(buf, s, e);
   const labels: string[] = [];
   let name = "";
@@ -239,7 +288,7 @@ function decodeSeries(buf: Uint8Array, s: number, e: number, key: string): RwSer
     problem = "missing __name__ label";
     problemValue = labelsText(labels);
   }
-  return { name, labels, key, problem, problemValue, epoch: 0, j: 0 };
+  return { name, labels, key, raw, hash, problem, problemValue, epoch: 0, j: 0 };
 }
 
 function labelsText(labels: string[]): string {

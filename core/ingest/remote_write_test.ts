@@ -79,7 +79,7 @@ Deno.test("parseRemoteWrite() round-trips series, samples and metadata through s
     `big_ts +Inf @${2 ** 52}`,
     `big_ts -Inf @${-(2 ** 52)}`,
   ]);
-  assert.equal(rows.seriesWhere[1], "timeseries[1]");
+  assert.equal(rows.where(1), "timeseries[1]");
   assert.deepEqual(rows.metadata.get("http_requests"), {
     type: "counter",
     help: "Requests.",
@@ -250,7 +250,7 @@ Deno.test("parseRemoteWrite() lists a repeated series once and decodes known ser
   const again = parseRemoteWrite(body);
   assert.deepEqual(renderRows(again), renderRows(first));
   assert.equal(again.invalidSamples, 1);
-  assert.deepEqual(again.seriesWhere, ["timeseries[0]", "timeseries[1]"]);
+  assert.deepEqual([again.where(0), again.where(1)], ["timeseries[0]", "timeseries[1]"]);
   // Random series sets parse alike from a cold and a warm cache.
   const rnd = seededRandom(9);
   for (let k = 0; k < 200; k++) {

@@ -52,6 +52,11 @@ export class ParsedRows {
    * `timeseries[5]`); "" for line-based input, where `seriesLine` says it.
    */
   readonly seriesWhere: string[] = [];
+  /**
+   * Item index appended to `seriesWhere` (`timeseries` + 5 → `timeseries[5]`),
+   * or -1; a number, so a request's series make no message strings.
+   */
+  readonly seriesItem: number[] = [];
   /** 1-based line of each series, 0 when not line-based. */
   readonly seriesLine: number[] = [];
 
@@ -95,14 +100,28 @@ export class ParsedRows {
   }
 
   /** Adds a series and returns its index. */
-  addSeries(name: string, labels: string[], rawKey: string, where: string, line = 0): number {
+  addSeries(
+    name: string,
+    labels: string[],
+    rawKey: string,
+    where: string,
+    line = 0,
+    item = -1,
+  ): number {
     const j = this.seriesName.length;
     this.seriesName.push(name);
     this.seriesLabels.push(labels);
     this.seriesRawKey.push(rawKey);
     this.seriesWhere.push(where);
+    this.seriesItem.push(item);
     this.seriesLine.push(line);
     return j;
+  }
+
+  /** Where series `j` came from, for messages (e.g. `timeseries[5]`). */
+  where(j: number): string {
+    const item = this.seriesItem[j] ?? -1;
+    return item >= 0 ? `${this.seriesWhere[j]}[${item}]` : this.seriesWhere[j] ?? "";
   }
 
   /** Adds a sample of series `j`, from input line `line` (0 when not line-based). */

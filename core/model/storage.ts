@@ -118,6 +118,15 @@ export class SampleBatch {
     return ref;
   }
 
+  /**
+   * Adds a series the caller knows is not in the batch yet (it deduplicates
+   * itself) and returns its index; no key is kept, so do not mix with
+   * {@linkcode addSeries} for the same series.
+   */
+  addNewSeries(labels: Labels): number {
+    return this.series.push(labels) - 1;
+  }
+
   /** Adds one sample of series `ref`. */
   add(ref: number, t: number, v: number): void {
     if (this.#len === this.#t.length) this.#grow();

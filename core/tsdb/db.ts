@@ -359,6 +359,13 @@ export class DB implements Appender, Querier {
   #segWindows = new Map<number, Set<number>>();
   #flushedMarks = new Map<number, number>();
   #logged = new Set<number>();
+  /**
+   * Series ref by the Labels array an appender passed (the pipeline keeps
+   * one array per series across requests), so a known series costs no
+   * labelsKey string per request. Valid while the index still has the ref
+   * (refs are never reused).
+   */
+  #refByLabels = new WeakMap<Labels, number>();
   #maxT = -Infinity;
   /** Windows behind the flush horizon that got late writes: clock of the first and last one. */
   #lateWrites = new Map<number, { first: number; last: number }>();
@@ -817,11 +824,15 @@ export class DB implements Appender, Querier {
       }
       const bi = batch.ref(i);
       if (seriesRefs[bi] < 0) {
-        const labels = batch.series[bi];
-        const got = this.#index.getOrCreate(labels, labelsKey(labels));
-        const ref = got.ref;
+        const labels = batch.series[bi]!;
+        let ref = this.#refByLabels.get(labels);
+        if (ref === undefined || this.#index.labels(ref) === undefined) {
+          const got = this.#index.getOrCreate(labels, labelsKey(labels));
+          ref = got.ref;
+          if (got.created) (created ??= []).push(ref);
+          this.#refByLabels.set(labels, ref);
+        }
         seriesRefs[bi] = ref;
-        if (got.created) (created ??= []).push(ref);
         if (!this.#logged.has(ref)) defs.push({ ref, labels });
       }
       if (keep) keep[k] = i;
