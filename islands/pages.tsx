@@ -107,6 +107,15 @@ const isoTime = (v: unknown) => {
 };
 
 /** The status page: health, build info, TSDB stats and cardinality, config. */
+/** A storage incident as /health reports it (core/tsdb/recovery.ts). */
+interface StorageIncidentView {
+  id: string;
+  at: number;
+  file: string;
+  message: string;
+  samples?: number;
+}
+
 export function StatusView() {
   const build = useApi<Record<string, string>>("/api/v1/status/buildinfo");
   const tsdb = useApi<
@@ -119,9 +128,26 @@ export function StatusView() {
   >("/api/v1/status/tsdb");
   const runtime = useApi<Record<string, unknown>>("/api/v1/status/runtimeinfo");
   const config = useApi<{ yaml: string }>("/api/v1/status/config");
+  const [healthTick, setHealthTick] = useState(0);
+  const [ackError, setAckError] = useState("");
   const health = useApi<
-    { status: string; checks: Record<string, { status: string; message: string }> }
-  >("/health", 0, true);
+    {
+      status: string;
+      checks: Record<
+        string,
+        { status: string; message: string; details?: { incidents?: StorageIncidentView[] } }
+      >;
+    }
+  >("/health", healthTick, true);
+  const acknowledge = async () => {
+    try {
+      await sendJson("POST", "/api/v1/admin/health/ack", {});
+      setAckError("");
+    } catch (e) {
+      setAckError((e as Error).message);
+    }
+    setHealthTick((t) => t + 1);
+  };
   const top = (title: string, rows?: { name: string; value: number }[]) =>
     rows && rows.length > 0 && (
       <div>
@@ -162,6 +188,40 @@ export function StatusView() {
           )}
         </Status>
       </section>
+      {health.state === "ok" && (health.data.checks.storage?.details?.incidents?.length ?? 0) > 0 &&
+        (
+          <section class="card" data-testid="status-incidents">
+            <h2>Storage incidents</h2>
+            <p class="muted">
+              Recovery skipped, quarantined or rebuilt data. Health stays degraded until an admin
+              acknowledges these.
+            </p>
+            <table class="table">
+              <thead>
+                <tr>
+                  <th>when</th>
+                  <th>file</th>
+                  <th>samples lost</th>
+                  <th>what happened</th>
+                </tr>
+              </thead>
+              <tbody>
+                {health.data.checks.storage.details!.incidents!.map((i) => (
+                  <tr key={i.id}>
+                    <td>{new Date(i.at).toISOString()}</td>
+                    <td class="name">{i.file}</td>
+                    <td class="num">{i.samples ?? ""}</td>
+                    <td>{i.message}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+            <button type="button" class="primary" data-testid="ack-incidents" onClick={acknowledge}>
+              Acknowledge
+            </button>
+            {ackError && <p class="error">{ackError}</p>}
+          </section>
+        )}
       <section class="card" data-testid="status-build">
         <h2>Build</h2>
         <Status s={build} what="Build info">{(d) => <KV o={d} />}</Status>

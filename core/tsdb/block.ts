@@ -10,7 +10,7 @@
  * @module
  */
 import { crc32c } from "./crc32c.ts";
-import { encodeChunk } from "./chunk.ts";
+import { chunkMeta, encodeChunk } from "./chunk.ts";
 import { ByteReader, ByteWriter } from "./_byte_buf.ts";
 import { blockFileName, joinPath, TMP_SUFFIX } from "./filenames.ts";
 import { fsyncDir, writeAll } from "./wal.ts";
@@ -33,7 +33,7 @@ const READ_VERSIONS = [1, 2];
 export const BLOCK_CHUNK_SAMPLES = 1024;
 const HEADER_BYTES = 8;
 const FOOTER_BYTES_V1 = 44;
-const FOOTER_BYTES = 52;
+const FOOTER_BYTES = 56;
 
 /**
  * Labels of series, encoded for a block's labels table: entry i (series
@@ -93,6 +93,11 @@ export interface BlockMeta {
   /** File offset and length of the labels table (version 2); 0 when absent. */
   labelsOffset?: number;
   labelsLen?: number;
+  /**
+   * Set when the file failed its checksum but its tables passed theirs: the
+   * damaged chunks found (never served) and what they held.
+   */
+  damaged?: { chunks: number; samples: number; series: number };
 }
 
 /**
@@ -241,6 +246,8 @@ export class BlockFileWriter {
       w.u8(BLOCK_VERSION);
       w.u8(this.#resolutionSec & 0xff);
       w.u8(this.#resolutionSec >>> 8);
+      // The tables' own CRC: when chunks are damaged, intact ones can still be trusted.
+      w.u32(crc32c(w.buf, 0, tableStart, w.pos));
       const crc = crc32c(w.view(), this.#crc);
       w.u32(crc);
       w.bytes(new Uint8Array(MAGIC));
@@ -595,13 +602,58 @@ async function verifyAndParse(
   await f.seek(size - footBytes, Deno.SeekMode.Start);
   await readFully(f, foot, path);
   for (let i = 0; i < 4; i++) if (foot[footBytes - 4 + i] !== MAGIC[i]) throw fail("bad magic");
-  if (crc !== new ByteReader(foot, footBytes - 8).u32()) throw fail("checksum mismatch");
+  const fileOk = crc === new ByteReader(foot, footBytes - 8).u32();
+  if (!fileOk && version < 2) throw fail("checksum mismatch");
   const tableOffset = new ByteReader(foot, 24).u32(), tableLen = new ByteReader(foot, 28).u32();
   if (tableOffset + tableLen > size - footBytes) throw fail("table out of range");
   const tail = new Uint8Array(size - tableOffset);
   await f.seek(tableOffset, Deno.SeekMode.Start);
   await readFully(f, tail, path);
-  return parseTail(path, tail, tableOffset, seq, version);
+  if (fileOk) return parseTail(path, tail, tableOffset, seq, version);
+  // The file fails its checksum. When its tables pass their own, the damage is in chunk
+  // bytes: every chunk is checked and only the intact ones are served.
+  const tablesCrc = new ByteReader(tail, tail.length - 12).u32();
+  if (crc32c(tail, 0, 0, tail.length - 12) !== tablesCrc) throw fail("checksum mismatch");
+  const parsed = parseTail(path, tail, tableOffset, seq, version);
+  await salvageChunks(f, parsed, path);
+  return parsed;
+}
+
+/**
+ * Checks every chunk of a block whose file checksum failed; damaged chunks
+ * get NaN time bounds (never read) and are counted in `meta.damaged`.
+ */
+async function salvageChunks(
+  f: Deno.FsFile,
+  p: { meta: BlockMeta; table: ParsedTable },
+  path: string,
+): Promise<void> {
+  const t = p.table;
+  const damaged = { chunks: 0, samples: 0, series: 0 };
+  let series = -1;
+  for (let i = 0; i < t.refs.length; i++) {
+    for (let c = t.first[i]; c < t.first[i + 1]; c++) {
+      const buf = new Uint8Array(t.len[c]);
+      await f.seek(t.off[c], Deno.SeekMode.Start);
+      await readFully(f, buf, path);
+      try {
+        chunkMeta(buf);
+      } catch {
+        damaged.chunks++;
+        damaged.samples += t.count[c];
+        if (series !== i) damaged.series++;
+        series = i;
+        // NaN bounds overlap no range, not even (-Infinity, Infinity).
+        t.cMin[c] = NaN;
+        t.cMax[c] = NaN;
+      }
+    }
+  }
+  if (damaged.chunks === 0) {
+    // Every chunk is intact: the damage is elsewhere (padding no one reads).
+    damaged.series = 0;
+  }
+  p.meta.damaged = damaged;
 }
 
 /** Verifies and parses block bytes; throws {@linkcode BlockCorruptError}. */

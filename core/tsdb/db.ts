@@ -564,6 +564,19 @@ export class DB implements Appender, Querier {
         const r = await BlockReader.open(this.#blocksDir, seq);
         this.#blocks.set(seq, r);
         if (r.meta.maxT > this.#maxT) this.#maxT = r.meta.maxT;
+        const d = r.meta.damaged;
+        if (d) {
+          this.#incidents.add({
+            id: `block_damaged:${seq}`,
+            kind: "block_damaged",
+            file: `${BLOCKS_DIR}/${blockFileName(seq)}`,
+            message: `block ${blockFileName(seq)} (${isoRange(r.meta.minT, r.meta.maxT)}) ` +
+              `failed its checksum; its tables are intact and ${d.chunks} damaged chunks of ` +
+              `${d.series} series (${d.samples} samples) are left out, the rest is served`,
+            samples: d.samples,
+            records: d.chunks,
+          });
+        }
         if (!known.has(seq)) {
           adopt.set(blockKey(seq), { minT: r.meta.minT, maxT: r.meta.maxT, level: r.meta.level });
           adopted++;

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { DatabaseSync } from "node:sqlite";
 import { fsyncDir } from "./wal.ts";
 import { INCIDENTS_FILE, joinPath, QUARANTINE_DIR, TMP_SUFFIX } from "./filenames.ts";
 
@@ -19,6 +20,7 @@ export type IncidentKind =
   | "wal_torn_tail"
   | "wal_unknown_series"
   | "block_quarantined"
+  | "block_damaged"
   | "block_missing"
   | "kv_quarantined"
   | "index_rebuilt"
@@ -238,6 +240,27 @@ export async function quarantineFile(
   return moved ? rel : undefined;
 }
 
+/**
+ * Runs SQLite's `PRAGMA quick_check` on a KV file (absent: nothing to check);
+ * throws when SQLite finds it damaged. Deno KV's own background work (expiry)
+ * aborts the process on a malformed file, so this runs before Deno.openKv.
+ */
+function sqliteCheck(path: string): void {
+  try {
+    Deno.statSync(path);
+  } catch {
+    return;
+  }
+  const db = new DatabaseSync(path);
+  try {
+    const rows = db.prepare("PRAGMA quick_check").all();
+    const first = rows.length > 0 ? String(Object.values(rows[0])[0]) : "no answer";
+    if (first !== "ok") throw new Error(`SQLite quick_check: ${first}`);
+  } finally {
+    db.close();
+  }
+}
+
 /** Options of {@linkcode openCheckedKv}. */
 export interface CheckedKvOptions {
   incidents: IncidentLog;
@@ -269,6 +292,7 @@ export async function openCheckedKv(
   const path = joinPath(dir, name);
   let kv: Deno.Kv | undefined;
   try {
+    sqliteCheck(path);
     kv = await Deno.openKv(path);
     if (o.verify) await o.verify(kv);
     else for await (const _ of kv.list({ prefix: [] }, { batchSize: 1000 })) { /* read all */ }

@@ -202,3 +202,34 @@ Deno.test("DB reads a version 1 block (no labels table) and compaction migrates 
   w.close();
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("DB serves the intact chunks of a block with a damaged chunk and reports what is left out", async () => {
+  const dir = await Deno.makeTempDir();
+  await fill(dir);
+  let db = await open(dir);
+  await db.flush();
+  await db.close();
+  const path = joinPath(dir, BLOCKS_DIR, blockFileName(1));
+  const data = await Deno.readFile(path);
+  data[200] ^= 0x40; // inside an early chunk
+  await Deno.writeFile(path, data);
+  db = await open(dir);
+  let served = 0;
+  for (const s of await everything(db)) {
+    const h = Number(
+      JSON.parse(s.labels).find((l: { name: string }) => l.name === "host").value.slice(1),
+    );
+    for (let i = 0; i < s.t.length; i++) {
+      assert.equal(s.v[i], ((s.t[i] - T0) / 1000) * 100 + h, "never a wrong sample");
+    }
+    served += s.t.length;
+  }
+  const h = db.health();
+  assert.equal(h.status, "degraded");
+  const inc = h.incidents!.find((i) => i.kind === "block_damaged")!;
+  assert.ok(inc, JSON.stringify(h.incidents));
+  assert.ok((inc.samples ?? 0) > 0 && (inc.samples ?? 0) <= 600);
+  assert.equal(served, 600 * 40 - inc.samples!, "everything outside the damaged chunk is served");
+  await db.close();
+  await Deno.remove(dir, { recursive: true });
+});

@@ -79,7 +79,7 @@ type Where = (data: Uint8Array) => number;
 const middle: Where = (d) => Math.floor(d.length / 2);
 /** Regions of a version 2 block, from its footer. */
 const footerU32 = (d: Uint8Array, at: number) =>
-  new DataView(d.buffer, d.byteOffset).getUint32(d.length - 52 + at, true);
+  new DataView(d.buffer, d.byteOffset).getUint32(d.length - 56 + at, true);
 const blockRegions: Record<string, Where> = {
   "block chunks": () => 200,
   "block series table": (d) => footerU32(d, 24) + 3,
