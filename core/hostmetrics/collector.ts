@@ -76,6 +76,25 @@ const NETSTAT_FIELDS =
 /** The /proc/net/sockstat fields node_exporter exports, in its order. */
 const SOCKSTAT_FIELDS = ["inuse", "orphan", "tw", "alloc", "mem", "memory", "mem_bytes"];
 
+/** cpufreq files (kHz) → node_cpu_<name> (Hz), as node_exporter's cpufreq collector names them. */
+const CPUFREQ_FILES: readonly [string, string, string][] = [
+  ["cpuinfo_cur_freq", "frequency_hertz", "Current CPU thread frequency in hertz."],
+  ["cpuinfo_avg_freq", "frequency_avg_hertz", "Average CPU thread frequency in hertz."],
+  ["cpuinfo_min_freq", "frequency_min_hertz", "Minimum CPU thread frequency in hertz."],
+  ["cpuinfo_max_freq", "frequency_max_hertz", "Maximum CPU thread frequency in hertz."],
+  ["scaling_cur_freq", "scaling_frequency_hertz", "Current scaled CPU thread frequency in hertz."],
+  [
+    "scaling_min_freq",
+    "scaling_frequency_min_hertz",
+    "Minimum scaled CPU thread frequency in hertz.",
+  ],
+  [
+    "scaling_max_freq",
+    "scaling_frequency_max_hertz",
+    "Maximum scaled CPU thread frequency in hertz.",
+  ],
+];
+
 /** /proc/net/stat/nf_conntrack columns node_exporter exports, with its help texts. */
 const CONNTRACK_STATS: readonly [string, string][] = [
   ["found", "Number of searched entries which were successful."],
@@ -268,6 +287,7 @@ export class HostCollector {
     const subs: [string, () => Promise<void> | void][] = [
       ["cpu", () => this.#cpuAndStat(out, "cpu")],
       ["stat", () => this.#cpuAndStat(out, "stat")],
+      ["cpufreq", () => this.#cpufreq(out)],
       ["meminfo", () => this.#meminfo(out)],
       ["loadavg", () => this.#loadavg(out)],
       ["diskstats", () => this.#diskstats(out)],
@@ -377,6 +397,37 @@ export class HostCollector {
       });
     }
     this.#prevCpu = next;
+  }
+
+  #cpufreq(out: Exposition): void {
+    const root = `${this.#sys}/devices/system/cpu`;
+    const cpus: string[] = [];
+    for (const e of Deno.readDirSync(root)) {
+      if (/^cpu\d+$/.test(e.name)) cpus.push(e.name.slice(3));
+    }
+    cpus.sort((a, b) => Number(a) - Number(b));
+    for (const cpu of cpus.slice(0, this.#max)) {
+      const dir = `${root}/cpu${cpu}/cpufreq`;
+      // kHz in sysfs; unreadable files (cpuinfo_cur_freq needs root) are left out.
+      for (const [file, name, help] of CPUFREQ_FILES) {
+        const t = readOptional(`${dir}/${file}`);
+        const v = Number(t);
+        if (t === undefined || t === "" || !Number.isFinite(v)) continue;
+        out.add(`node_cpu_${name}`, help, "gauge", v * 1000, { cpu });
+      }
+      const governor = readOptional(`${dir}/scaling_governor`);
+      if (!governor) continue;
+      const available = (readOptional(`${dir}/scaling_available_governors`) ?? "").split(/\s+/);
+      for (const g of available.filter((x) => x !== "")) {
+        out.add(
+          "node_cpu_scaling_governor",
+          "Current enabled CPU frequency governor.",
+          "gauge",
+          g === governor ? 1 : 0,
+          { cpu, governor: g },
+        );
+      }
+    }
   }
 
   #meminfo(out: Exposition): void {

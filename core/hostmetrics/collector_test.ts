@@ -100,6 +100,10 @@ Deno.test("HostCollector on an x86 box writes node_exporter's names, labels and 
   assert.equal(m.types.get("node_cpu_seconds_total"), "counter");
   assert.equal(m.helps.get("node_cpu_seconds_total"), "Seconds the CPUs spent in each mode.");
 
+  // cpufreq (intel_pstate).
+  assert.equal(m.get('node_cpu_scaling_frequency_hertz{cpu="1"}'), 2_400_000_000);
+  assert.equal(m.get('node_cpu_scaling_governor{cpu="0",governor="powersave"}'), 1);
+
   // stat.
   assert.equal(m.get("node_boot_time_seconds"), 1733400000);
   assert.equal(m.get("node_context_switches_total"), 123456789);
@@ -335,7 +339,7 @@ Deno.test("HostCollector on an x86 box writes node_exporter's names, labels and 
 
   // Every sub-collector reported success.
   for (const k of m.keysOf("node_scrape_collector_success")) assert.equal(m.get(k), 1, k);
-  assert.equal(m.keysOf("node_scrape_collector_success").length, 22);
+  assert.equal(m.keysOf("node_scrape_collector_success").length, 23);
   assert.deepEqual(c.lastStats.failed, []);
 });
 
@@ -412,6 +416,14 @@ Deno.test("HostCollector on a Raspberry Pi reads the SoC temperature, the SD car
   assert.equal(m.get('node_scrape_collector_success{collector="pressure"}'), 0);
   assert.equal(m.get('node_scrape_collector_success{collector="thermal_zone"}'), 1);
   assert.equal(m.get('node_scrape_collector_success{collector="hwmon"}'), 1);
+
+  // cpufreq: the Pi's clock (kHz → Hz) and governor; cpuinfo_cur_freq needs root and is absent.
+  assert.equal(m.get('node_cpu_scaling_frequency_hertz{cpu="2"}'), 1_000_000_000);
+  assert.equal(m.get('node_cpu_frequency_max_hertz{cpu="0"}'), 1_500_000_000);
+  assert.equal(m.get('node_cpu_frequency_hertz{cpu="0"}'), undefined);
+  assert.equal(m.get('node_cpu_scaling_governor{cpu="3",governor="ondemand"}'), 1);
+  assert.equal(m.get('node_cpu_scaling_governor{cpu="3",governor="performance"}'), 0);
+  assert.equal(m.keysOf("node_cpu_scaling_governor").length, 24);
 
   // An old kernel's softnet_stat (3 columns): CPUs by line; no conntrack module; no ARP entries.
   assert.equal(m.get('node_softnet_processed_total{cpu="0"}'), 0xa1b2);

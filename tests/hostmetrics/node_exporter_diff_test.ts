@@ -15,6 +15,7 @@ const BINARY = "/usr/bin/prometheus-node-exporter";
 /** The node_exporter collectors Perch covers (core/hostmetrics/README.md). */
 const COLLECTORS = [
   "cpu",
+  "cpufreq",
   "stat",
   "meminfo",
   "loadavg",
@@ -94,6 +95,7 @@ function slack(name: string): number {
     [/^node_time_seconds$/, 60],
     [/^node_scrape_collector_duration_seconds$/, 10],
     [/^node_load/, 4],
+    [/^node_cpu_(scaling_)?frequency_hertz$/, 5e9], // Clocks change with load: label sets only.
     [/^node_procs_/, 64],
     [/^node_entropy_available_bits$/, 4096],
     [/^node_filefd_allocated$/, 10_000],
