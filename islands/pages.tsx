@@ -190,7 +190,7 @@ export function StatusView() {
       </section>
       {health.state === "ok" && (health.data.checks.storage?.details?.incidents?.length ?? 0) > 0 &&
         (
-          <section class="card" data-testid="status-incidents">
+          <section class="card wide" data-testid="status-incidents">
             <h2>Storage incidents</h2>
             <p class="muted">
               Recovery skipped, quarantined or rebuilt data. Health stays degraded until an admin
