@@ -534,6 +534,7 @@ export default function DashboardView(props: DashboardProps) {
           dash={dash}
           saved={saved}
           errors={fieldErrors}
+          varOptions={varOptions}
           onChange={setDash}
           onSaved={(d) => {
             setDash(d);
@@ -570,6 +571,10 @@ export default function DashboardView(props: DashboardProps) {
           panel={editingPanel}
           index={panelIndex(editingPanel.id)}
           errors={fieldErrors}
+          dashboardId={dash.id}
+          resolvedQuery={queries.find((q) => q.key === String(editingPanel.id))?.exprs.find((e) =>
+            e.trim()
+          ) ?? ""}
           onChange={(p) =>
             setDash({ ...dash, panels: dash.panels.map((x) => (x.id === p.id ? p : x)) })}
           onClose={() => setEditing(null)}

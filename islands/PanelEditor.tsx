@@ -10,7 +10,9 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import type { Dashboard, Panel, Target } from "../core/dashboards/schema.ts";
 import { GRID_COLUMNS, LEGEND_CALCS, PANEL_TYPES } from "../core/dashboards/constants.ts";
 import { interpolateForParse } from "../core/dashboards/variables.ts";
-import { apiGet, FieldErrors, sendJson } from "./api.ts";
+import { adminFetch, apiGet, FieldErrors, sendJson } from "./api.ts";
+import { AlertRuleForm } from "./AlertRuleForm.tsx";
+import { DashboardSettings } from "./DashboardSettings.tsx";
 
 type Errors = { field: string; message: string }[];
 
@@ -56,13 +58,27 @@ export function PanelEditTools(
   );
 }
 
+/** Whether the edited dashboard differs from the saved one. */
+export function isDirty(dash: Dashboard, saved: Dashboard): boolean {
+  return JSON.stringify(dash) !== JSON.stringify(saved);
+}
+
+/** A dashboard id from a title: lowercase letters, digits, '-' (≤64). */
+export function idFromTitle(title: string): string {
+  return title.toLowerCase().replace(/[^a-z0-9_-]+/g, "-").replace(/^[-_]+|-+$/g, "")
+    .slice(0, 64);
+}
+
 /** The edit bar above the grid. */
 export function DashboardEditorBar(
-  { dash, saved, errors, onChange, onSaved, onErrors, onCancel, onAddPanel }: {
+  { dash, saved, errors, varOptions, onChange, onSaved, onErrors, onCancel, onAddPanel }: {
     dash: Dashboard;
     saved: Dashboard;
     errors: Errors;
-    onChange: (d: Dashboard) => void;
+    /** Options each variable offers now (the variable editor's preview). */
+    varOptions: Readonly<Record<string, readonly string[]>>;
+    /** A new dashboard, or an update of the latest one. */
+    onChange: (d: Dashboard | ((d: Dashboard) => Dashboard)) => void;
     onSaved: (d: Dashboard) => void;
     onErrors: (e: Errors) => void;
     onCancel: () => void;
@@ -72,6 +88,30 @@ export function DashboardEditorBar(
   const [json, setJson] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [msg, setMsg] = useState("");
+  const [settings, setSettings] = useState(false);
+  const [saveAs, setSaveAs] = useState<{ title: string; id: string } | null>(null);
+  const dirty = isDirty(dash, saved);
+  // Leaving the page with unsaved changes asks first (not when we navigate on purpose).
+  const leaving = useRef(false);
+  useEffect(() => {
+    if (!dirty) return;
+    const warn = (e: BeforeUnloadEvent) => {
+      if (leaving.current) return;
+      e.preventDefault();
+      e.returnValue = "";
+    };
+    addEventListener("beforeunload", warn);
+    return () => removeEventListener("beforeunload", warn);
+  }, [dirty]);
+  const go = (href: string) => {
+    leaving.current = true;
+    location.href = href;
+  };
+  const reportError = (e: unknown) => {
+    if (e instanceof FieldErrors) {
+      onErrors(e.fields.length ? e.fields : [{ field: "(root)", message: e.message }]);
+    } else onErrors([{ field: "(root)", message: (e as Error).message }]);
+  };
   const save = async () => {
     setBusy(true);
     setMsg("");
@@ -82,12 +122,47 @@ export function DashboardEditorBar(
       });
       onSaved(d);
     } catch (e) {
-      if (e instanceof FieldErrors) {
-        onErrors(e.fields.length ? e.fields : [{ field: "(root)", message: e.message }]);
-      } else onErrors([{ field: "(root)", message: (e as Error).message }]);
+      reportError(e);
     } finally {
       setBusy(false);
     }
+  };
+  const saveCopy = async () => {
+    if (!saveAs) return;
+    setBusy(true);
+    try {
+      const d = await sendJson<Dashboard>("POST", "/api/dashboards", {
+        ...dash,
+        id: saveAs.id,
+        title: saveAs.title,
+        version: 0,
+      });
+      go(`/d/${encodeURIComponent(d.id)}`);
+    } catch (e) {
+      reportError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const remove = async () => {
+    if (!confirm(`Delete dashboard "${saved.title}"? This cannot be undone.`)) return;
+    setBusy(true);
+    try {
+      const res = await adminFetch("DELETE", `/api/dashboards/${encodeURIComponent(dash.id)}`);
+      if (!res.ok) {
+        const b = await res.json().catch(() => ({}));
+        throw new Error(b.error ?? `${res.status} ${res.statusText}`);
+      }
+      go("/dashboards");
+    } catch (e) {
+      reportError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const cancel = () => {
+    if (dirty && !confirm("Discard your unsaved changes to this dashboard?")) return;
+    onCancel();
   };
   const applyJson = async () => {
     try {
@@ -111,15 +186,15 @@ export function DashboardEditorBar(
   return (
     <div class="card editor-bar" role="region" aria-label="Dashboard editor">
       <div class="row">
-        <label>
-          Title{" "}
-          <input
-            value={dash.title}
-            onInput={(e) => onChange({ ...dash, title: (e.target as HTMLInputElement).value })}
-            data-testid="dash-title-input"
-          />
-        </label>
         <button type="button" onClick={onAddPanel} data-testid="add-panel">Add panel</button>
+        <button
+          type="button"
+          aria-expanded={settings ? "true" : "false"}
+          onClick={() => setSettings(!settings)}
+          data-testid="dash-settings-button"
+        >
+          Settings
+        </button>
         <button type="button" onClick={() => setJson(JSON.stringify(dash, null, 2))}>JSON…</button>
         <a
           class="button"
@@ -130,8 +205,28 @@ export function DashboardEditorBar(
         >
           Export
         </a>
+        <button
+          type="button"
+          onClick={() => {
+            const title = `${dash.title} copy`;
+            setSaveAs(saveAs ? null : { title, id: idFromTitle(title) });
+          }}
+          data-testid="save-as-button"
+        >
+          Save as…
+        </button>
+        <button
+          type="button"
+          class="danger"
+          disabled={busy}
+          onClick={remove}
+          data-testid="delete-dashboard"
+        >
+          Delete
+        </button>
         <span class="spacer" />
-        <button type="button" onClick={onCancel}>Cancel</button>
+        {dirty && <span class="muted" data-testid="unsaved">Unsaved changes</span>}
+        <button type="button" onClick={cancel} data-testid="cancel-edit">Cancel</button>
         <button
           type="button"
           class="primary"
@@ -142,6 +237,38 @@ export function DashboardEditorBar(
           {busy ? "Saving…" : "Save"}
         </button>
       </div>
+      {saveAs && (
+        <form
+          class="row save-as"
+          onSubmit={(e) => {
+            e.preventDefault();
+            saveCopy();
+          }}
+        >
+          <label>
+            New title{" "}
+            <input
+              value={saveAs.title}
+              onInput={(e) => {
+                const title = (e.target as HTMLInputElement).value;
+                setSaveAs({ title, id: idFromTitle(title) });
+              }}
+              data-testid="save-as-title"
+            />
+          </label>
+          <label>
+            Id{" "}
+            <input
+              value={saveAs.id}
+              onInput={(e) => setSaveAs({ ...saveAs, id: (e.target as HTMLInputElement).value })}
+              data-testid="save-as-id"
+            />
+          </label>
+          <button type="submit" class="primary" disabled={busy} data-testid="save-as-submit">
+            Save copy
+          </button>
+        </form>
+      )}
       {msg && <p class="muted">{msg}</p>}
       {errors.length > 0 && (
         <div class="error" role="alert" data-testid="save-errors">
@@ -154,6 +281,9 @@ export function DashboardEditorBar(
             ))}
           </ul>
         </div>
+      )}
+      {settings && (
+        <DashboardSettings dash={dash} options={varOptions} errors={errors} onChange={onChange} />
       )}
       {json !== null && (
         <div class="json-edit">
@@ -289,10 +419,13 @@ const UNIT_CHOICES = [
 
 /** Edits one panel; changes apply to the view at once. */
 export function PanelEditor(
-  { panel, index, errors, onChange, onClose }: {
+  { panel, index, errors, onChange, onClose, dashboardId, resolvedQuery }: {
     panel: Panel;
     index: number;
     errors: Errors;
+    dashboardId: string;
+    /** The first query with the dashboard's variables substituted (for alert rules). */
+    resolvedQuery: string;
     onChange: (p: Panel) => void;
     onClose: () => void;
   },
@@ -490,6 +623,12 @@ export function PanelEditor(
       >
         Add query
       </button>
+      <AlertRuleForm
+        title={panel.title}
+        query={resolvedQuery}
+        dashboardId={dashboardId}
+        panelId={panel.id}
+      />
     </section>
   );
 }
