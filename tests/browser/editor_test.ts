@@ -229,7 +229,8 @@ Deno.test({
       );
 
       await t.step("unsaved changes: Cancel and leaving the page ask first", async () => {
-        // Still in edit mode from the last step, nothing changed: Cancel does not ask.
+        // Still in edit mode from the last step, freshly loaded: nothing counts as changed.
+        assert.ok(await b.eval(`!${q('[data-testid="unsaved"]')}`), "a fresh editor is dirty");
         await type('[data-testid="dash-title-input"]', "Changed");
         await b.waitFor(q('[data-testid="unsaved"]'));
         dialogs.length = 0;
@@ -345,6 +346,26 @@ Deno.test({
         const hot = await perch.getJson<{ data: { expr: string } }>("/api/v1/alerts/kitchenhot");
         assert.equal(hot.data.expr, '(temp_celsius{room="kitchen"}) >= 100');
       });
+
+      await t.step(
+        "at phone width the editor, settings and alert form fit the screen",
+        async () => {
+          await b.viewport(390, 844);
+          try {
+            await openAndClick("/d/ed?edit=1", '[data-testid="dash-settings-button"]');
+            await b.waitFor(q('[data-testid="variable-editor"]'));
+            await click('[aria-label="Edit panel Temperature"]');
+            await b.waitFor(q('[data-testid="create-alert-button"]'));
+            await click('[data-testid="create-alert-button"]');
+            await b.waitFor(q('[data-testid="alert-form"]'));
+            const width = await b.eval<number>(`document.documentElement.scrollWidth`);
+            await shot("phone");
+            assert.ok(width <= 390, `the page is ${width} px wide`);
+          } finally {
+            await b.send("Emulation.clearDeviceMetricsOverride");
+          }
+        },
+      );
 
       await t.step("a test notification from the Alerts page reaches the webhook", async () => {
         await b.goto(`${url}/alerts`);
