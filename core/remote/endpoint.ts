@@ -57,7 +57,8 @@ export interface EndpointDeps {
   readonly retentionMs?: number;
   readonly now?: () => number;
   /**
-   * Where an endpoint without a cursor starts instead of `now − backfill`:
+   * Where an endpoint without a cursor starts (samples at or after this
+   * time are sent) instead of `now − backfill`:
    * set after a damaged remote.kv was replaced, so cursors are rebuilt
    * conservatively (data is re-sent rather than skipped).
    */
@@ -155,7 +156,9 @@ export class EndpointQueue {
     await this.#d.store.load(name);
     let c = await this.#d.store.cursor(name);
     if (!c) {
-      c = { t: this.#d.missingCursorFrom?.() ?? this.#now() - this.config.backfill, lateSeq: 0 };
+      const from = this.#d.missingCursorFrom?.();
+      // The cursor is the last time handled: start just before `from`.
+      c = { t: from !== undefined ? from - 1 : this.#now() - this.config.backfill, lateSeq: 0 };
       await this.#d.store.setCursor(name, c);
       this.#d.log.info("remote write endpoint starts", { remote_name: name, from: c.t });
     }
