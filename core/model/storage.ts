@@ -18,6 +18,11 @@ export interface SeriesData {
   readonly t: Float64Array;
   /** Values, same length as `t`. Stale markers are kept as {@linkcode STALE_NAN}. */
   readonly v: Float64Array;
+  /**
+   * Native histogram samples of the series, ascending, when it has any (a
+   * series may hold floats, histograms or both at different timestamps).
+   */
+  readonly histograms?: { readonly t: Float64Array; readonly h: readonly NativeHistogram[] };
 }
 
 /** Time bounds of a read, inclusive, in ms. */

@@ -78,6 +78,9 @@ import { SampleBuf } from "./_sample_buf.ts";
 import { BlockWriteError, BlockWriter, isNoSpace, type SeriesChunks } from "./block_writer.ts";
 import { ChunkCorruptError, chunkMeta, decodeChunk } from "./chunk.ts";
 import { DbQuerier } from "./querier.ts";
+import { HIST_DIR, HistogramStore } from "./histogram_store.ts";
+import { decodeHistogramRecord, encodeHistogramRecord, REC_HISTOGRAMS } from "./wal_histogram.ts";
+import type { NativeHistogram } from "../model/histogram.ts";
 import { planCompaction } from "./compact.ts";
 import { planRetention } from "./retention.ts";
 import {
@@ -350,6 +353,8 @@ export class DB implements Appender, Querier {
   #wal!: Wal;
   #index!: SeriesIndex;
   #head: Head;
+  /** Native histogram samples (head and per-window files). */
+  #hist!: HistogramStore;
   #writer!: BlockWriter;
   #querier!: DbQuerier;
   #blocks = new Map<number, BlockReader>();
@@ -464,6 +469,22 @@ export class DB implements Appender, Querier {
     for await (const e of this.#kv.list<number>({ prefix: [KV_PREFIX, "flushed"] })) {
       this.#flushedMarks.set(e.key[2] as number, e.value);
     }
+    this.#hist = await HistogramStore.open(
+      joinPath(this.#dir, HIST_DIR),
+      this.#range,
+      (file, e) => {
+        this.#incidents.add({
+          id: `hist_corrupt:${file}`,
+          kind: "block_quarantined",
+          file: `${HIST_DIR}/${file}`,
+          message: `${HIST_DIR}/${file} is damaged (${e.message}); renamed to ${file}.corrupt, ` +
+            "its native histograms are not served",
+        });
+      },
+    );
+    for (const [ref, labels] of this.#hist.fileSeries()) {
+      if (this.#index.labels(ref) === undefined) this.#index.restore(ref, labels);
+    }
     const known = this.#index.size;
     await this.#replay();
     const v1 = fromBlocks.unindexed;
@@ -505,6 +526,9 @@ export class DB implements Appender, Querier {
       read: (refs, minT, maxT, func, onRead) => this.#read(refs, minT, maxT, func, onRead),
       withData: (refs, minT, maxT) => this.#withData(refs, minT, maxT),
       mayHaveData: (minT, maxT) => this.#mayHaveData(minT, maxT),
+      histograms: (refs, minT, maxT) => this.#hist.read(refs, minT, maxT),
+      histogramRefs: (refs, minT, maxT) =>
+        this.#hist.empty ? [] : this.#hist.withData(refs, minT, maxT),
     });
     await this.#measureKv();
     const every = this.#opts.backgroundIntervalMs ?? 60_000;
@@ -705,6 +729,19 @@ export class DB implements Appender, Querier {
         lastW = w;
       }
     };
+    const applyH = (seg: number, ref: number, t: number, h: NativeHistogram) => {
+      const w = Math.floor(t / this.#range);
+      const mark = this.#flushedMarks.get(w);
+      if (mark !== undefined && mark > seg) return;
+      if (this.#index.labels(ref) === undefined) {
+        orphans.set(seg, (orphans.get(seg) ?? 0) + 1);
+        return;
+      }
+      this.#hist.append(ref, t, h);
+      if (t > this.#maxT) this.#maxT = t;
+      if (this.#oooWindow !== Infinity) this.#noteSeriesMaxT(ref, t);
+      set!.add(w);
+    };
     const res = await replayWal(this.#walDir, (type, r, seg) => {
       if (type === REC_SERIES) {
         for (const d of decodeSeries(r)) {
@@ -718,6 +755,9 @@ export class DB implements Appender, Querier {
         track(seg);
         const c = decodeSamples(r);
         for (let i = 0; i < c.n; i++) apply(seg, c.refs[i], c.t[i], c.v[i]);
+      } else if (type === REC_HISTOGRAMS) {
+        track(seg);
+        decodeHistogramRecord(r, (ref, t, h) => applyH(seg, ref, t, h));
       }
     }, (msg, fields) => this.#log("warn", msg, fields));
     this.#c.walTruncatedBytes += res.truncatedBytes;
@@ -794,13 +834,12 @@ export class DB implements Appender, Querier {
     let keep: Uint32Array | null = null;
     let k = 0;
     const hasH = batch.hasHistograms;
+    // Accepted histogram samples (batch indexes); they skip the float path.
+    const hIdx: number[] = [];
     for (let i = 0; i < n; i++) {
       const t = batch.t(i);
       let why: RejectedSample | undefined;
-      if (hasH && batch.h(i) !== undefined) {
-        // Decoded and validated by ingestion; the store has no histogram chunks yet.
-        why = { index: i, reason: "invalid", message: "native histograms are not stored yet" };
-      } else if (!Number.isFinite(t)) {
+      if (!Number.isFinite(t)) {
         why = { index: i, reason: "invalid", message: "timestamp is not a finite number" };
       } else if (t > maxValid) {
         why = {
@@ -848,11 +887,19 @@ export class DB implements Appender, Querier {
         seriesRefs[bi] = ref;
         if (!this.#logged.has(ref)) defs.push({ ref, labels });
       }
+      if (hasH && batch.h(i) !== undefined) {
+        hIdx.push(i);
+        if (!keep) {
+          keep = new Uint32Array(n);
+          for (let j = 0; j < i; j++) keep[j] = j;
+        }
+        continue;
+      }
       if (keep) keep[k] = i;
       k++;
     }
     this.#c.samplesRejected += rejected.length;
-    if (k === 0) return { accepted: 0, rejected };
+    if (k === 0 && hIdx.length === 0) return { accepted: 0, rejected };
     const src = new BatchSamples(batch, seriesRefs, keep, k);
     const floor = this.#opts.onOldWrite ? this.#head.timeRange()?.minT ?? Infinity : -Infinity;
     let oldLo = Infinity, oldHi = -Infinity;
@@ -890,15 +937,39 @@ export class DB implements Appender, Querier {
       }
       this.#c.samplesAppended += k;
     };
+    const hRefs = hIdx.map((i) => seriesRefs[batch.ref(i)]);
+    const hT = hIdx.map((i) => batch.t(i));
+    const hH = hIdx.map((i) => batch.h(i)!);
+    const applyH = (seg: number) => {
+      let set = this.#segWindows.get(seg);
+      if (!set) this.#segWindows.set(seg, set = new Set());
+      for (let i = 0; i < hRefs.length; i++) {
+        const t = hT[i];
+        this.#hist.append(hRefs[i], t, hH[i]);
+        if (t > this.#maxT) this.#maxT = t;
+        if (limitOoo) this.#noteSeriesMaxT(hRefs[i], t);
+        set.add(Math.floor(t / this.#range));
+      }
+      if (k === 0) {
+        for (const d of defs) {
+          if (this.#index.labels(d.ref) === undefined) this.#index.restore(d.ref, d.labels);
+          this.#logged.add(d.ref);
+        }
+      }
+      this.#c.samplesAppended += hRefs.length;
+    };
     try {
       const pending = defs.length > 0 ? this.#wal.append(encodeSeries(defs)) : undefined;
-      const p = this.#wal.appendSamples(src, apply);
-      if (pending) {
-        // Both fail together when the group fails: keep p's rejection handled.
-        p.catch(() => {});
-        await pending;
-      }
+      const p = k > 0 ? this.#wal.appendSamples(src, apply) : undefined;
+      const ph = hIdx.length > 0
+        ? this.#wal.append(encodeHistogramRecord({ refs: hRefs, t: hT, h: hH }), applyH)
+        : undefined;
+      // All fail together when the group fails: keep every rejection handled.
+      p?.catch(() => {});
+      ph?.catch(() => {});
+      if (pending) await pending;
       await p;
+      await ph;
     } catch (e) {
       // Series this append created are dropped again: nothing of them is stored, and
       // saving them to KV would take the space freed for data.
@@ -927,7 +998,7 @@ export class DB implements Appender, Querier {
       this.#nextFlushCheck = Infinity;
       this.#background().catch(() => {});
     }
-    return { accepted: k, rejected };
+    return { accepted: k + hIdx.length, rejected };
   }
 
   /** Newest timestamp stored for a series (by labels), -Infinity when unknown. */
@@ -964,7 +1035,7 @@ export class DB implements Appender, Querier {
   async #diskBytesTotal(): Promise<number> {
     let blocks = 0;
     for (const b of this.#blocks.values()) blocks += b.meta.bytes;
-    return (await this.#wal.diskBytes()) + blocks + this.#kvBytes;
+    return (await this.#wal.diskBytes()) + blocks + this.#kvBytes + this.#hist.diskBytes;
   }
 
   /** Records metadata for a metric name (kept in KV). */
@@ -1103,6 +1174,7 @@ export class DB implements Appender, Querier {
    */
   minTime(): number | null {
     let m = this.#head.timeRange()?.minT ?? Infinity;
+    m = Math.min(m, this.#hist.minTime() ?? Infinity);
     for (const b of this.#blocks.values()) if (b.meta.minT < m) m = b.meta.minT;
     for (const f of this.#frozen) {
       for (const cs of f.chunks.values()) {
@@ -1120,6 +1192,7 @@ export class DB implements Appender, Querier {
 
   /** True when some source (block, flush in progress, head) may hold data in [minT, maxT]. */
   #mayHaveData(minT: number, maxT: number): boolean {
+    if (!this.#hist.empty) return true;
     const h = this.#head.timeRange();
     if (h && h.maxT >= minT && h.minT <= maxT) return true;
     for (const b of this.#blocks.values()) {
@@ -1207,7 +1280,7 @@ export class DB implements Appender, Querier {
       const l = this.#lateWrites.get(w);
       return force || !l || now - l.last >= idle || now - l.first >= most;
     };
-    let windows = this.#head.windows();
+    let windows = this.#windowsHeld();
     const due = windows.filter((w) => (w + 1) * this.#range <= horizon && settled(w));
     if (due.length > 0) await this.#flushWindows(due);
     if (this.#head.bytes > this.#headBudget) {
@@ -1222,7 +1295,14 @@ export class DB implements Appender, Querier {
 
   /** Persists the whole head into blocks now and checkpoints the WAL. */
   flush(): Promise<void> {
-    return this.#enqueueBg(() => this.#flushWindows(this.#head.windows()));
+    return this.#enqueueBg(() => this.#flushWindows(this.#windowsHeld()));
+  }
+
+  /** Block windows with samples in the head, float or histogram, ascending. */
+  #windowsHeld(): number[] {
+    const hw = this.#hist.windows();
+    if (hw.length === 0) return this.#head.windows();
+    return [...new Set([...this.#head.windows(), ...hw])].sort((a, b) => a - b);
   }
 
   async #flushWindows(windows: number[]): Promise<void> {
@@ -1230,6 +1310,8 @@ export class DB implements Appender, Querier {
     const seg = await this.#wal.rotate();
     for (const w of windows) {
       this.#lateWrites.delete(w);
+      // Histograms first: the window's flush mark below lets its WAL go.
+      await this.#hist.flushWindow(w, (ref) => this.#index.labels(ref));
       const chunks = this.#head.extractWindow(w);
       if (chunks.size > 0) {
         const frozen: Frozen = { window: w, chunks };
@@ -1464,7 +1546,7 @@ export class DB implements Appender, Querier {
       now: this.#now(),
       retentionMs: this.#retentionMs,
       maxBytes: this.#maxBytes,
-      otherBytes: walBytes + this.#kvBytes,
+      otherBytes: walBytes + this.#kvBytes + this.#hist.diskBytes,
     });
     for (const seq of drop) {
       const m = this.#blocks.get(seq)?.meta;
@@ -1472,6 +1554,10 @@ export class DB implements Appender, Querier {
       if (m) this.#notifyOld(m.minT, m.maxT);
       this.#c.retentionDeletedBlocks++;
       this.#log("info", "retention deleted block", { block: blockFileName(seq) });
+    }
+    if (this.#retentionMs > 0) {
+      const n = await this.#hist.dropBefore(this.#now() - this.#retentionMs);
+      if (n > 0) this.#log("info", "retention deleted histogram files", { files: n });
     }
   }
 
@@ -1513,6 +1599,8 @@ export class DB implements Appender, Querier {
         blocks += (await Deno.stat(joinPath(this.#blocksDir, e.name))).size;
       }
     }
+    // Histogram files count with the blocks.
+    blocks += this.#hist.diskBytes;
     return { wal, blocks, kv: this.#kvBytes, total: wal + blocks + this.#kvBytes };
   }
 

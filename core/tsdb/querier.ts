@@ -18,6 +18,7 @@ import {
 } from "../model/mod.ts";
 import type { SeriesIndex } from "./index.ts";
 import type { Samples } from "./head.ts";
+import type { HistogramSamples } from "./histogram_chunk.ts";
 
 /** Where the querier reads samples from; implemented by the database. */
 export interface SampleSources {
@@ -40,8 +41,15 @@ export interface SampleSources {
    * samples. When absent, the querier reads samples instead.
    */
   withData?(refs: readonly number[], minT: number, maxT: number): number[];
-  /** False when no source can hold data in [minT, maxT] (from their time bounds, O(sources)). */
+  /**
+   * False when no source can hold data in [minT, maxT] (from their time
+   * bounds, O(sources)); histograms count as data.
+   */
   mayHaveData?(minT: number, maxT: number): boolean;
+  /** Native histogram samples of `refs` in [minT, maxT]; refs without any are absent. */
+  histograms?(refs: readonly number[], minT: number, maxT: number): Map<number, HistogramSamples>;
+  /** The refs among `refs` with histogram samples in [minT, maxT]. */
+  histogramRefs?(refs: readonly number[], minT: number, maxT: number): number[];
 }
 
 /** A {@linkcode Querier} over a database's sources. */
@@ -52,18 +60,28 @@ export class DbQuerier implements Querier {
   async select(matchers: readonly Matcher[], hints: SelectHints): Promise<SeriesData[]> {
     const src = this.sources;
     if (src.mayHaveData && !src.mayHaveData(hints.minT, hints.maxT)) return [];
-    let refs = src.index.select(matchers);
+    const all = src.index.select(matchers);
+    const hRefs = all.length > 0 && src.histogramRefs
+      ? src.histogramRefs(all, hints.minT, hints.maxT)
+      : [];
+    let refs = all;
     // Per-series time bounds skip series (and all their reads) without data in range.
     if (src.withData && refs.length > 0 && (hints.minT !== -Infinity || hints.maxT !== Infinity)) {
       refs = src.withData(refs, hints.minT, hints.maxT);
     }
-    if (refs.length === 0) return [];
-    const got = await src.read(refs, hints.minT, hints.maxT, hints.func, hints.onRead);
+    if (refs.length === 0 && hRefs.length === 0) return [];
+    const got = refs.length > 0
+      ? await src.read(refs, hints.minT, hints.maxT, hints.func, hints.onRead)
+      : new Map<number, Samples>();
+    const hist = hRefs.length > 0 ? src.histograms!(hRefs, hints.minT, hints.maxT) : undefined;
     const out: SeriesData[] = [];
-    for (const ref of refs) {
+    for (const ref of hist ? [...new Set([...refs, ...hRefs])] : refs) {
       const m = got.get(ref);
-      if (!m || m.t.length === 0) continue;
-      out.push({ labels: src.index.labels(ref)!, t: m.t, v: m.v });
+      const h = hist?.get(ref);
+      if ((!m || m.t.length === 0) && !h) continue;
+      const labels = src.index.labels(ref)!;
+      const t = m?.t ?? new Float64Array(0), v = m?.v ?? new Float64Array(0);
+      out.push(h ? { labels, t, v, histograms: h } : { labels, t, v });
     }
     out.sort((a, b) => compareLabels(a.labels, b.labels));
     return out;
@@ -79,9 +97,12 @@ export class DbQuerier implements Querier {
     const src = this.sources;
     if (!src.withData) return (await this.select(matchers, hints)).map((s) => s.labels);
     if (src.mayHaveData && !src.mayHaveData(hints.minT, hints.maxT)) return [];
-    let refs = src.index.select(matchers);
+    const all = src.index.select(matchers);
+    let refs = all;
     if (hints.minT !== -Infinity || hints.maxT !== Infinity) {
       refs = src.withData(refs, hints.minT, hints.maxT);
+      const h = src.histogramRefs?.(all, hints.minT, hints.maxT) ?? [];
+      if (h.length > 0) refs = [...new Set([...refs, ...h])];
     }
     return refs.map((r) => src.index.labels(r)!).sort(compareLabels);
   }

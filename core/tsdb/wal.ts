@@ -22,6 +22,7 @@ import { crc32c } from "./crc32c.ts";
 import { ByteReader, ByteWriter } from "./_byte_buf.ts";
 import { joinPath, parseWalSegmentName, walSegmentName } from "./filenames.ts";
 import { REC_SAMPLES_SYNC, REC_SAMPLES_V2, SampleEncoder, type SampleSource } from "./wal_codec.ts";
+import { REC_HISTOGRAMS } from "./wal_histogram.ts";
 import type { Labels } from "../model/mod.ts";
 
 /** WAL segment format version (byte 4 of every segment). */
@@ -566,7 +567,13 @@ export interface ReplayResult {
 }
 
 /** Record types replay knows; anything else with a good CRC is treated as damage. */
-const KNOWN_TYPES = new Set([REC_SERIES, REC_SAMPLES, REC_SAMPLES_V2, REC_SAMPLES_SYNC]);
+const KNOWN_TYPES = new Set([
+  REC_SERIES,
+  REC_SAMPLES,
+  REC_SAMPLES_V2,
+  REC_SAMPLES_SYNC,
+  REC_HISTOGRAMS,
+]);
 
 /** Number of samples a samples record says it holds (its first varint), or 0. */
 function samplesIn(rec: Uint8Array): number {
@@ -575,7 +582,8 @@ function samplesIn(rec: Uint8Array): number {
     if (type === REC_SAMPLES_V2 || type === REC_SAMPLES_SYNC) {
       return new ByteReader(rec, WAL_FRAME_BYTES + 1).uvarint();
     }
-    if (type === REC_SAMPLES) {
+    if (type === REC_SAMPLES || type === REC_HISTOGRAMS) {
+      // A flags byte, then the count.
       const r = new ByteReader(rec, WAL_FRAME_BYTES + 2);
       return r.uvarint();
     }

@@ -168,6 +168,13 @@ Deno.test({
                   }],
                 },
               },
+              {
+                name: "lat_delta",
+                exponentialHistogram: {
+                  aggregationTemporality: 1,
+                  dataPoints: [{ timeUnixNano: now, count: "0", scale: 0 }],
+                },
+              },
             ],
           }],
         }],
@@ -180,8 +187,10 @@ Deno.test({
       const out = await res.json();
       assert.equal(res.status, 200);
       assert.equal(out.partialSuccess.rejectedDataPoints, "1");
-      // Translated into a native histogram, which the store refuses for now.
-      assert.match(out.partialSuccess.errorMessage, /native histograms are not stored yet/);
+      // The delta exponential histogram is refused; the cumulative one is stored as a native histogram.
+      assert.match(out.partialSuccess.errorMessage, /metrics\[2\].*must be cumulative/);
+      const series = await fetch(`${perch.url}/api/v1/series?match[]=lat`).then((r) => r.json());
+      assert.deepEqual(series.data, [{ __name__: "lat", job: "probe" }]);
       assert.equal((await one(perch.url, `level_meters{job="probe"}`))[1], 1.25);
 
       const bad = await fetch(`${perch.url}/api/v1/otlp/v1/metrics`, {
