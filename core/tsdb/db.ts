@@ -713,33 +713,33 @@ export class DB implements Appender, Querier {
       set = this.#segWindows.get(seg);
       if (!set) this.#segWindows.set(seg, set = new Set());
     };
-    const apply = (seg: number, ref: number, t: number, v: number) => {
+    // The block window of a replayed sample, or undefined when it is skipped
+    // (its window was flushed after this segment, or its series is unknown).
+    const admit = (seg: number, ref: number, t: number): number | undefined => {
       const w = Math.floor(t / this.#range);
       const mark = this.#flushedMarks.get(w);
-      if (mark !== undefined && mark > seg) return;
+      if (mark !== undefined && mark > seg) return undefined;
       if (this.#index.labels(ref) === undefined) {
         orphans.set(seg, (orphans.get(seg) ?? 0) + 1);
-        return;
+        return undefined;
       }
-      this.#head.append(ref, t, v);
       if (t > this.#maxT) this.#maxT = t;
       if (this.#oooWindow !== Infinity) this.#noteSeriesMaxT(ref, t);
+      return w;
+    };
+    const apply = (seg: number, ref: number, t: number, v: number) => {
+      const w = admit(seg, ref, t);
+      if (w === undefined) return;
+      this.#head.append(ref, t, v);
       if (w !== lastW) {
         set!.add(w);
         lastW = w;
       }
     };
     const applyH = (seg: number, ref: number, t: number, h: NativeHistogram) => {
-      const w = Math.floor(t / this.#range);
-      const mark = this.#flushedMarks.get(w);
-      if (mark !== undefined && mark > seg) return;
-      if (this.#index.labels(ref) === undefined) {
-        orphans.set(seg, (orphans.get(seg) ?? 0) + 1);
-        return;
-      }
+      const w = admit(seg, ref, t);
+      if (w === undefined) return;
       this.#hist.append(ref, t, h);
-      if (t > this.#maxT) this.#maxT = t;
-      if (this.#oooWindow !== Infinity) this.#noteSeriesMaxT(ref, t);
       set!.add(w);
     };
     const res = await replayWal(this.#walDir, (type, r, seg) => {
