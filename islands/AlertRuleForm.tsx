@@ -8,6 +8,7 @@
  * @module
  */
 import { useEffect, useState } from "preact/hooks";
+import { splitCondition } from "./alert_condition.ts";
 import { apiGet, FieldErrors, sendJson } from "./api.ts";
 
 type Errors = readonly { field: string; message: string }[];
@@ -20,22 +21,6 @@ const OPERATORS = [
   ["eq", "=="],
   ["ne", "!="],
 ] as const;
-const BY_SYMBOL: Record<string, string> = Object.fromEntries(OPERATORS.map(([o, s]) => [s, o]));
-
-/**
- * Splits a PromQL condition ending in a comparison with a number
- * (`rate(x[5m]) > 0.5`) into the threshold API's expression, operator and
- * threshold; undefined when it does not end that way.
- */
-export function splitCondition(
-  text: string,
-): { expression: string; operator: string; threshold: number } | undefined {
-  const m = /^([\s\S]*?)\s*(>=|<=|==|!=|>|<)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$/
-    .exec(text.trim());
-  if (!m || !m[1]!.trim() || /\bbool\s*$/.test(m[1]!)) return undefined;
-  return { expression: m[1]!.trim(), operator: BY_SYMBOL[m[2]!]!, threshold: Number(m[3]) };
-}
-
 /** Parses `k=v, k2=v2` into labels; undefined names the bad part. */
 function parseLabels(text: string): Record<string, string> | string {
   const out: Record<string, string> = {};
@@ -121,12 +106,7 @@ export function AlertRuleForm(
     let cond: { expression: string; operator: string; threshold: number };
     if (mode === "promql") {
       const c = splitCondition(condition);
-      if (!c) {
-        return setErrors([{
-          field: "condition",
-          message: "must end in a comparison with a number, e.g. rate(x[5m]) > 0.5",
-        }]);
-      }
+      if ("error" in c) return setErrors([{ field: "condition", message: c.error }]);
       cond = c;
     } else {
       if (threshold.trim() === "" || !Number.isFinite(Number(threshold))) {
