@@ -193,3 +193,23 @@ Deno.test("PromQL reads the float samples of series that also hold histograms, a
   await db.close();
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("DB: a histogram appended while its window is being flushed is kept", async () => {
+  let { db, dir } = await tmpDB();
+  const { b, want } = mixedBatch();
+  await db.append(b);
+  const extra = new SampleBatch();
+  const ref = extra.addSeries(toLabels("lat", { job: "api" }), "lat");
+  extra.addHistogram(ref, T0 + 5 * 60_000 + 500, hist(42));
+  // The flush starts first (it waits for the WAL to rotate), the append lands meanwhile.
+  await Promise.all([db.flush(), db.append(extra)]);
+  const all = [...want];
+  all.splice(6, 0, [T0 + 5 * 60_000 + 500, hist(42)]);
+  assert.deepEqual(await histPoints(db), all);
+  await db.flush();
+  await db.close();
+  ({ db } = await tmpDB({}, dir));
+  assert.deepEqual(await histPoints(db), all);
+  await db.close();
+  await Deno.remove(dir, { recursive: true });
+});

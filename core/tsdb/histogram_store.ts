@@ -305,13 +305,17 @@ export class HistogramStore {
     await Deno.rename(tmp, path);
     await fsyncDir(this.#dir);
     this.#files.set(window, { window, series: decodeHistogramFile(bytes), bytes: bytes.length });
+    // Drop exactly the samples written: appends during the write stay in the head.
     for (const [ref, got] of taken) {
-      const s = this.#head.get(ref)!;
+      const s = this.#head.get(ref);
+      if (!s) continue;
+      const written = new Set(got.h);
       const keepT: number[] = [], keepH: NativeHistogram[] = [];
       for (let i = 0; i < s.t.length; i++) {
-        if (s.t[i]! < lo || s.t[i]! >= hi) keepT.push(s.t[i]!), keepH.push(s.h[i]!);
+        const t = s.t[i]!;
+        if (!(written.has(s.h[i]!) && t >= lo && t < hi)) keepT.push(t), keepH.push(s.h[i]!);
       }
-      this.#headSamples -= got.t.length;
+      this.#headSamples -= s.t.length - keepT.length;
       if (keepT.length === 0) this.#head.delete(ref);
       else this.#head.set(ref, { t: keepT, h: keepH });
     }
