@@ -69,7 +69,8 @@ async function ready(url: string): Promise<boolean> {
     const h = await fetch(`${url}/health`);
     await h.body?.cancel();
     if (h.status !== 200) return false;
-    const q = await fetch(`${url}/api/v1/query?query=count(node_load1)`);
+    // Over the last 2 h, so a data dir kept with --dir still answers a while after it was built.
+    const q = await fetch(`${url}/api/v1/query?query=count(last_over_time(node_load1[2h]))`);
     const j = await q.json();
     return j.status === "success" && j.data.result.length === 1;
   } catch {
