@@ -20,11 +20,13 @@ import { Logger, type LogLevel, type LogSink } from "./core/logging/mod.ts";
 import { parseDuration } from "./core/model/units.ts";
 import {
   HealthChecks,
+  type MallocTrimmer,
   MemoryGuard,
   registerIngestMetrics,
   registerProcessMetrics,
   registerStorageMetrics,
   Registry,
+  startMallocTrimmer,
 } from "./core/selfmon/mod.ts";
 import { type DB, IncidentLog, openCheckedKv, openDB } from "./core/tsdb/mod.ts";
 import { openStateKv, type StateKv } from "./core/state_kv.ts";
@@ -681,14 +683,17 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
   });
   // The memory ceiling: over limits.memory_limit, shed queries and pushes.
   const memoryGuard = new MemoryGuard(() => config.limits.memory_limit);
+  let trimmer: MallocTrimmer | undefined;
   await lifecycle.start({
     name: "memory_guard",
     start() {
       memoryGuard.start();
+      trimmer = startMallocTrimmer();
       return Promise.resolve();
     },
     stop() {
       memoryGuard.stop();
+      trimmer?.stop();
       return Promise.resolve();
     },
   });

@@ -29,6 +29,7 @@ import {
   answerInfluxQuery,
   BodyEncodingError,
   BodyTooLargeError,
+  BufferPool,
   decodeBase64Text,
   decodeOtlpJson,
   decodeOtlpProto,
@@ -94,7 +95,11 @@ export function ingestRoutes(deps: IngestDeps): Hono {
   const limit = deps.maxBodyBytes ?? DEFAULT_MAX_BODY;
   const maxBodyBytes = typeof limit === "function" ? limit : () => limit;
 
-  async function body(c: Context, defaultEncoding?: string): Promise<Uint8Array> {
+  async function body(
+    c: Context,
+    defaultEncoding?: string,
+    pool?: BufferPool,
+  ): Promise<Uint8Array> {
     const len = Number(c.req.header("content-length") ?? "NaN");
     const maxBytes = maxBodyBytes();
     if (len > maxBytes) throw new BodyTooLargeError(maxBytes);
@@ -102,8 +107,11 @@ export function ingestRoutes(deps: IngestDeps): Hono {
       encoding: c.req.header("content-encoding") ?? null,
       defaultEncoding,
       maxBytes,
+      pool,
     });
   }
+  // Remote write bodies are decoded into reused buffers (parsing copies what it keeps).
+  const decodePool = new BufferPool();
 
   async function text(c: Context): Promise<string> {
     return new TextDecoder().decode(await body(c));
@@ -265,7 +273,14 @@ export function ingestRoutes(deps: IngestDeps): Hono {
     return run(
       c,
       "remote_write",
-      async () => parseRemoteWrite(await body(c, "snappy")),
+      async () => {
+        const buf = await body(c, "snappy", decodePool);
+        try {
+          return parseRemoteWrite(buf);
+        } finally {
+          decodePool.give(buf);
+        }
+      },
       () => c.body(null, 204),
     );
   });

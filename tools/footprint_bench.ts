@@ -5,6 +5,7 @@
  *   deno run -A tools/footprint_bench.ts [--quick] [--workloads=edge,wide]
  *     [--systems=perch,vm,prom] [--idle=45000] [--runs=20]
  *     [--v8=--max-semi-space-size=1] [--perch-run-args=--cpu-prof,--cpu-prof-dir=DIR]
+ *     [--perch-log=FILE]
  *
  * Workloads (remote write over two connections, each owning half of the
  * series, data ending just before now so every system takes it in order):
@@ -45,6 +46,8 @@ const runs = Number(arg("runs", quick ? "5" : "20"));
 const v8Flags = arg("v8", "--max-semi-space-size=1");
 /** Extra `deno run` arguments for Perch, comma-separated (e.g. `--cpu-prof,--cpu-prof-dir=/tmp/p`). */
 const perchRunArgs = arg("perch-run-args", "").split(",").filter((x) => x !== "");
+/** Appends Perch's output (logs, V8 traces) to this file when it stops. */
+const perchLog = arg("perch-log", "");
 const workloads = arg("workloads", "edge,wide").split(",");
 const systems = arg("systems", "perch,vm,prom").split(",");
 const HOUR = 3_600_000;
@@ -168,7 +171,12 @@ async function startPerch(dir?: string): Promise<System> {
       if (r.status >= 300) throw new Error(`flush: ${r.status}`);
     },
     uncached: (i) => ({ extra: "", shiftMs: i + 1 }),
-    stop: async () => void await p.stop(),
+    stop: async () => {
+      await p.stop();
+      if (perchLog !== "") {
+        await Deno.writeTextFile(perchLog, p.logs.join("\n") + "\n", { append: true });
+      }
+    },
     async restart() {
       const q = await startPerch(root);
       Object.assign(sys, { url: q.url, pid: q.pid, stop: q.stop });

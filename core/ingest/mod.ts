@@ -10,6 +10,7 @@
 export {
   BodyEncodingError,
   BodyTooLargeError,
+  BufferPool,
   readBody,
   type ReadBodyOptions,
   UnsupportedEncodingError,

@@ -6,6 +6,7 @@ import {
   encodeWriteRequest,
   type WriteSeries,
 } from "./remote_write_codec.ts";
+import { BufferPool } from "./body.ts";
 import { snappyDecode } from "./snappy.ts";
 import { FIXED64, LEN, ProtoReader, ProtoWriter, VARINT } from "./_proto.ts";
 import { renderRows, seededRandom } from "./_test_util.ts";
@@ -265,4 +266,27 @@ Deno.test("parseRemoteWrite() lists a repeated series once and decodes known ser
     assert.equal(cold.length, list.length);
     assert.deepEqual(renderRows(parseRemoteWrite(b)), cold);
   }
+});
+
+Deno.test("remote write bodies decoded into a reused buffer: rows parsed earlier keep their labels and values", () => {
+  const pool = new BufferPool();
+  const a = encodeRemoteWriteBody({
+    series: [series({ __name__: "aaaa_first", zone: "alpha-one" }, [1000, 2000], [1.5, 2.5])],
+  });
+  const b = encodeRemoteWriteBody({
+    series: [series({ __name__: "bbbb_other", zone: "beta-two!" }, [3000], [9])],
+  });
+  const bufA = snappyDecode(a, Infinity, (n) => pool.take(n));
+  const rowsA = parseRemoteWrite(bufA);
+  const before = renderRows(rowsA);
+  pool.give(bufA);
+  const bufB = snappyDecode(b, Infinity, (n) => pool.take(n));
+  assert.equal(bufB.buffer, bufA.buffer, "the pool hands the same buffer out again");
+  const rowsB = parseRemoteWrite(bufB);
+  assert.deepEqual(renderRows(rowsA), before);
+  assert.match(before.join("\n"), /aaaa_first\{zone="alpha-one"\}/);
+  assert.match(renderRows(rowsB).join("\n"), /bbbb_other\{zone="beta-two!"\}/);
+  // A buffer the pool did not hand out is ignored; one still out is not handed out again.
+  pool.give(new Uint8Array(10));
+  assert.notEqual(pool.take(10).buffer, bufB.buffer);
 });

@@ -43,12 +43,18 @@ export function snappyUncompressedLength(src: Uint8Array): [number, number] {
 /**
  * Uncompresses snappy block data. Throws {@linkcode SnappyTooLargeError}
  * before allocating when the header announces more than `maxLength` bytes,
- * and {@linkcode SnappyError} for corrupt input.
+ * and {@linkcode SnappyError} for corrupt input. `alloc` gives the output
+ * buffer (e.g. from a {@linkcode BufferPool}); it need not be zeroed.
  */
-export function snappyDecode(src: Uint8Array, maxLength = Infinity): Uint8Array {
+export function snappyDecode(
+  src: Uint8Array,
+  maxLength = Infinity,
+  alloc: (length: number) => Uint8Array = (n) => new Uint8Array(n),
+): Uint8Array {
   const [length, header] = snappyUncompressedLength(src);
   if (length > maxLength) throw new SnappyTooLargeError(length, maxLength);
-  const dst = new Uint8Array(length);
+  const dst = alloc(length); // Every byte is written below (or it throws).
+  if (dst.length !== length) throw new RangeError("BUG: snappyDecode alloc returned a wrong size");
   const n = src.length;
   let s = header, d = 0;
   while (s < n) {

@@ -19,6 +19,7 @@ export {
 } from "./registry.ts";
 export { registerProcessMetrics } from "./process.ts";
 export { MemoryGuard } from "./memory_guard.ts";
+export { type MallocTrimmer, startMallocTrimmer } from "./malloc.ts";
 export {
   type CheckReport,
   type CheckResult,
