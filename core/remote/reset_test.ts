@@ -1,4 +1,3 @@
-import assert from "node:assert/strict";
 import { silentLogger } from "../logging/mod.ts";
 import { parseRemoteWriteConfigs } from "./config.ts";
 import { RemoteWriteManager } from "./manager.ts";

@@ -183,122 +183,7 @@ Deno.test({
         },
       ];
       for (const c of cases) {
-        await t.step(c.file, async () => {
-          const doc = JSON.parse(await Deno.readTextFile(new URL(c.file, TESTDATA)));
-          const res = await fetch(`${perch.url}/api/dashboards/import/grafana`, {
-            method: "POST",
-            headers: { "content-type": "application/json" },
-            body: JSON.stringify(doc),
-          });
-          const body = await res.json();
-          assert.ok(res.ok, `import: ${res.status} ${JSON.stringify(body).slice(0, 2000)}`);
-          const id = body.dashboard.id;
-          type Stored = { id: number; type: string; targets?: { expr: string; hide?: boolean }[] };
-          const stored = await perch.getJson<{ panels: (Stored & { panels?: Stored[] })[] }>(
-            `/api/dashboards/${id}`,
-          );
-          const total = stored.panels.reduce((n, p) => n + 1 + (p.panels?.length ?? 0), 0);
-          assert.equal(total, c.total, "every panel and row of the dashboard is stored");
-
-          await b.goto(`${perch.url}/d/${id}?from=now-5m&to=now`);
-          for (const v of c.vars) {
-            await b.waitFor(`${v}.test(decodeURIComponent(location.search))`, 15_000).catch(
-              async (e) => {
-                throw new Error(
-                  `variables did not resolve to ${v}: ${await b.eval(
-                    "decodeURIComponent(location.search)",
-                  )} (${e.message})`,
-                );
-              },
-            );
-          }
-          const rows = await b.eval<number>(`document.querySelectorAll('.row-toggle').length`);
-          assert.equal(rows, c.rows);
-          await b.eval(`[...document.querySelectorAll('.row-toggle')]
-            .filter((x) => x.getAttribute('aria-expanded') === 'false').forEach((x) => x.click())`);
-          await b.waitFor(
-            `[...document.querySelectorAll('.row-toggle')].every((x) => x.getAttribute('aria-expanded') === 'true')`,
-          );
-          const count = await b.eval<number>(`document.querySelectorAll('.panel').length`);
-          assert.equal(
-            count,
-            c.total - c.rows,
-            "every panel is on the page once the rows are open",
-          );
-          for (let i = 0; i < count; i++) {
-            const loaded =
-              `['ok', 'error'].includes(document.querySelectorAll('.panel')[${i}].dataset.status)`;
-            if (await b.eval<boolean>(loaded)) continue;
-            await b.eval(`document.querySelectorAll('.panel')[${i}].scrollIntoView()`);
-            await b.waitFor(loaded, 20_000, `panel ${i} to load`);
-          }
-          await new Promise((r) => setTimeout(r, 1000)); // charts draw after data arrives
-          const panels = await b.eval<
-            {
-              key: string;
-              title: string;
-              type: string;
-              status: string;
-              noData: boolean;
-              drawn: boolean;
-              error: string;
-            }[]
-          >(PANELS);
-          await Deno.mkdir(ARTIFACTS, { recursive: true });
-          await b.eval(`window.scrollTo(0, 0)`);
-          await b.screenshot(`${ARTIFACTS}${c.file.replace(/\.json$/, "")}.png`);
-
-          const failed = panels.filter((p) => p.status === "error");
-          assert.deepEqual(failed.map((p) => `${p.title}: ${p.error}`), [], "no panel fails");
-
-          // A panel without data must be one whose metrics Perch does not have.
-          const exists = new Map<string, boolean>();
-          const has = async (metric: string) => {
-            if (!exists.has(metric)) {
-              const r = await perch.getJson<{ data: unknown[] }>(
-                `/api/v1/series?match[]=${encodeURIComponent(`${metric}{job=~"${c.jobs}"}`)}`,
-              );
-              exists.set(metric, r.data.length > 0);
-            }
-            return exists.get(metric)!;
-          };
-          const byKey = new Map<string, { expr: string }[]>();
-          for (const p of stored.panels) {
-            for (const q of [p, ...(p.panels ?? [])]) {
-              byKey.set(String(q.id), (q.targets ?? []).filter((t) => !t.hide));
-            }
-          }
-          const wrong: string[] = [];
-          const text = panels.filter((p) => p.type === "text").length;
-          for (const p of panels.filter((p) => p.type !== "text" && (p.noData || !p.drawn))) {
-            const metrics = new Set(
-              (byKey.get(p.key) ?? []).flatMap((t) => t.expr.match(c.metrics) ?? []),
-            );
-            let any = false;
-            for (const m of metrics) any ||= await has(m);
-            // Data exists for its metrics, yet nothing was drawn: only acceptable when the
-            // query itself returns nothing now (filters such as `> 0`).
-            if (any) {
-              const empty = await Promise.all((byKey.get(p.key) ?? []).map(async (t) => {
-                const r = await perch.getJson<{ data: { result: unknown[] } }>(
-                  `/api/v1/query_range?query=${
-                    encodeURIComponent(interpolateForCheck(t.expr, c.jobs))
-                  }&start=${Date.now() / 1000 - 300}&end=${Date.now() / 1000}&step=15`,
-                ).catch(() => ({ data: { result: [] } }));
-                return r.data.result.length === 0;
-              }));
-              if (!empty.every(Boolean)) wrong.push(`${p.title} (${[...metrics].join(", ")})`);
-            }
-          }
-          const drawn = panels.filter((p) => p.drawn).length;
-          counts.push(
-            `${c.file}: ${c.total} imported (${c.rows} rows, ${count} panels, ${text} text), ` +
-              `${drawn} drawn with data, ${count - drawn - text} without data here`,
-          );
-          assert.deepEqual(wrong, [], "panels without data although their queries return some");
-          assert.ok(drawn >= c.minDrawn, `only ${drawn} panels drew data`);
-          assert.deepEqual(b.errors, []);
-        });
+        await t.step(c.file, () => importAndDraw(perch, b, c, counts));
       }
     } finally {
       console.log(counts.join("\n"));
@@ -311,6 +196,169 @@ Deno.test({
         await p.status;
       }
       await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+/** Imports a case's dashboard, opens it, unfolds every row and checks every panel. */
+async function importAndDraw(
+  perch: Awaited<ReturnType<typeof startRealPerch>>,
+  b: Browser,
+  c: Case,
+  counts: string[],
+): Promise<void> {
+  const doc = JSON.parse(await Deno.readTextFile(new URL(c.file, TESTDATA)));
+  const res = await fetch(`${perch.url}/api/dashboards/import/grafana`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(doc),
+  });
+  const body = await res.json();
+  assert.ok(res.ok, `import: ${res.status} ${JSON.stringify(body).slice(0, 2000)}`);
+  const id = body.dashboard.id;
+  type Stored = { id: number; type: string; targets?: { expr: string; hide?: boolean }[] };
+  const stored = await perch.getJson<{ panels: (Stored & { panels?: Stored[] })[] }>(
+    `/api/dashboards/${id}`,
+  );
+  const total = stored.panels.reduce((n, p) => n + 1 + (p.panels?.length ?? 0), 0);
+  assert.equal(total, c.total, "every panel and row of the dashboard is stored");
+
+  await b.goto(`${perch.url}/d/${id}?from=now-5m&to=now`);
+  for (const v of c.vars) {
+    await b.waitFor(`${v}.test(decodeURIComponent(location.search))`, 15_000).catch(
+      async (e) => {
+        throw new Error(
+          `variables did not resolve to ${v}: ${await b.eval(
+            "decodeURIComponent(location.search)",
+          )} (${e.message})`,
+        );
+      },
+    );
+  }
+  const rows = await b.eval<number>(`document.querySelectorAll('.row-toggle').length`);
+  assert.equal(rows, c.rows);
+  await b.eval(`[...document.querySelectorAll('.row-toggle')]
+      .filter((x) => x.getAttribute('aria-expanded') === 'false').forEach((x) => x.click())`);
+  await b.waitFor(
+    `[...document.querySelectorAll('.row-toggle')].every((x) => x.getAttribute('aria-expanded') === 'true')`,
+  );
+  const count = await b.eval<number>(`document.querySelectorAll('.panel').length`);
+  assert.equal(
+    count,
+    c.total - c.rows,
+    "every panel is on the page once the rows are open",
+  );
+  for (let i = 0; i < count; i++) {
+    const loaded =
+      `['ok', 'error'].includes(document.querySelectorAll('.panel')[${i}].dataset.status)`;
+    if (await b.eval<boolean>(loaded)) continue;
+    await b.eval(`document.querySelectorAll('.panel')[${i}].scrollIntoView()`);
+    await b.waitFor(loaded, 20_000, `panel ${i} to load`);
+  }
+  await new Promise((r) => setTimeout(r, 1000)); // charts draw after data arrives
+  const panels = await b.eval<
+    {
+      key: string;
+      title: string;
+      type: string;
+      status: string;
+      noData: boolean;
+      drawn: boolean;
+      error: string;
+    }[]
+  >(PANELS);
+  await Deno.mkdir(ARTIFACTS, { recursive: true });
+  await b.eval(`window.scrollTo(0, 0)`);
+  await b.screenshot(`${ARTIFACTS}${c.file.replace(/\.json$/, "")}.png`);
+
+  const failed = panels.filter((p) => p.status === "error");
+  assert.deepEqual(failed.map((p) => `${p.title}: ${p.error}`), [], "no panel fails");
+
+  // A panel without data must be one whose metrics Perch does not have.
+  const exists = new Map<string, boolean>();
+  const has = async (metric: string) => {
+    if (!exists.has(metric)) {
+      const r = await perch.getJson<{ data: unknown[] }>(
+        `/api/v1/series?match[]=${encodeURIComponent(`${metric}{job=~"${c.jobs}"}`)}`,
+      );
+      exists.set(metric, r.data.length > 0);
+    }
+    return exists.get(metric)!;
+  };
+  const byKey = new Map<string, { expr: string }[]>();
+  for (const p of stored.panels) {
+    for (const q of [p, ...(p.panels ?? [])]) {
+      byKey.set(String(q.id), (q.targets ?? []).filter((t) => !t.hide));
+    }
+  }
+  const wrong: string[] = [];
+  const text = panels.filter((p) => p.type === "text").length;
+  for (const p of panels.filter((p) => p.type !== "text" && (p.noData || !p.drawn))) {
+    const metrics = new Set(
+      (byKey.get(p.key) ?? []).flatMap((t) => t.expr.match(c.metrics) ?? []),
+    );
+    let any = false;
+    for (const m of metrics) any ||= await has(m);
+    // Data exists for its metrics, yet nothing was drawn: only acceptable when the
+    // query itself returns nothing now (filters such as `> 0`).
+    if (any) {
+      const empty = await Promise.all((byKey.get(p.key) ?? []).map(async (t) => {
+        const r = await perch.getJson<{ data: { result: unknown[] } }>(
+          `/api/v1/query_range?query=${
+            encodeURIComponent(interpolateForCheck(t.expr, c.jobs))
+          }&start=${Date.now() / 1000 - 300}&end=${Date.now() / 1000}&step=15`,
+        ).catch(() => ({ data: { result: [] } }));
+        return r.data.result.length === 0;
+      }));
+      if (!empty.every(Boolean)) wrong.push(`${p.title} (${[...metrics].join(", ")})`);
+    }
+  }
+  const drawn = panels.filter((p) => p.drawn).length;
+  counts.push(
+    `${c.file}: ${c.total} imported (${c.rows} rows, ${count} panels, ${text} text), ` +
+      `${drawn} drawn with data, ${count - drawn - text} without data here`,
+  );
+  assert.deepEqual(wrong, [], "panels without data although their queries return some");
+  assert.ok(drawn >= c.minDrawn, `only ${drawn} panels drew data`);
+  assert.deepEqual(b.errors, []);
+}
+
+Deno.test({
+  name: "Node Exporter Full draws from Perch's built-in host metrics with no exporter installed",
+  ignore: !hasChromium(),
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const [perch, b] = await Promise.all([
+      startRealPerch({}, "host_metrics:\n  interval: 1s\n"),
+      Browser.launch({ width: 1600, height: 1000 }),
+    ]);
+    const counts: string[] = [];
+    try {
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const r = await perch.getJson<{ data: { result: unknown[] } }>(
+          `/api/v1/query?query=${
+            encodeURIComponent('count_over_time(node_load1{job="node"}[1m]) > 8')
+          }`,
+        );
+        if (r.data.result.length > 0) break;
+        assert.ok(Date.now() < deadline, "the built-in host collector wrote nothing");
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      await importAndDraw(perch, b, {
+        file: "node-exporter-full.json",
+        total: 141,
+        rows: 16,
+        metrics: /\bnode_[a-zA-Z0-9_]+/g,
+        vars: [new RegExp(`var-node=${Deno.hostname().replace(/[.]/g, "\\.")}`)],
+        minDrawn: 60,
+        jobs: "node",
+      }, counts);
+    } finally {
+      console.log(`built-in host metrics: ${counts.join("\n")}`);
+      await b.close();
+      await perch.close();
     }
   },
 });
