@@ -87,6 +87,15 @@ Deno.test("perch exits non-zero on an invalid config and lists every error", asy
   assert.match(ok.stdout, /Configuration is valid/);
 });
 
+/**
+ * Replaces a file in one step (write beside it, then rename), so Perch's file
+ * watcher never reloads a half-written config while the test is busy.
+ */
+async function writeAtomic(path: string, text: string): Promise<void> {
+  await Deno.writeTextFile(`${path}.tmp`, text);
+  await Deno.rename(`${path}.tmp`, path);
+}
+
 Deno.test("a rejected reload keeps the old config in force; a good one applies", async () => {
   const dir = await Deno.makeTempDir();
   const file = `${dir}/perch.yml`;
@@ -106,7 +115,7 @@ Deno.test("a rejected reload keeps the old config in force; a good one applies",
     assert.match(r.body.error, /server\.max_body_bytes/);
 
     // A broken file is rejected with its errors; the limit stays.
-    await Deno.writeTextFile(
+    await writeAtomic(
       file,
       "server:\n  max_body_bytes: 1MiB\nstorage:\n  retention: soon\n",
     );
@@ -121,7 +130,7 @@ Deno.test("a rejected reload keeps the old config in force; a good one applies",
     assert.equal(health.checks.config.status, "degraded");
 
     // SIGHUP with a good file applies it.
-    await Deno.writeTextFile(file, "server:\n  max_body_bytes: 1MiB\n");
+    await writeAtomic(file, "server:\n  max_body_bytes: 1MiB\n");
     p.process.kill("SIGHUP");
     await p.waitForLog((l) => l.includes('"msg":"config reloaded"'));
     r = await post("/-/reload", big);
@@ -130,7 +139,7 @@ Deno.test("a rejected reload keeps the old config in force; a good one applies",
 
     // Saving the file is enough too.
     const before = p.logs.filter((l) => l.includes('"msg":"config reloaded"')).length;
-    await Deno.writeTextFile(file, "server:\n  max_body_bytes: 2KiB\n");
+    await writeAtomic(file, "server:\n  max_body_bytes: 2KiB\n");
     await p.waitForLog(() =>
       p.logs.filter((l) => l.includes('"msg":"config reloaded"')).length > before
     );
