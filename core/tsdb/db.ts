@@ -512,7 +512,10 @@ export class DB implements Appender, Querier {
       segmentBytes: this.#opts.walSegmentBytes,
       write: this.#opts.walWrite,
     });
-    await this.#index.save();
+    // On a full disk KV writes fail: start anyway (the series are in the WAL; saved later).
+    await this.#index.save().catch((e) =>
+      this.#log("error", "saving series to KV failed", { error: String(e) })
+    );
     this.#writer = new BlockWriter({
       labels: (refs) =>
         encodeLabelsBlob(refs ?? this.#index.select([]), (ref) => this.#index.labels(ref)),
@@ -610,7 +613,11 @@ export class DB implements Appender, Querier {
       }
       known.delete(seq);
     }
-    if (adopted > 0) await adopt.commit();
+    if (adopted > 0) {
+      await adopt.commit().catch((e) =>
+        this.#log("error", "recording adopted blocks in KV failed", { error: String(e) })
+      );
+    }
     for (const [seq, entry] of known) {
       if (seq >= this.#nextSeq) this.#nextSeq = seq + 1;
       this.#c.missingBlocks++;
@@ -659,7 +666,9 @@ export class DB implements Appender, Querier {
     }
     const series = this.#index.size - before;
     if (series > 0) {
-      await this.#index.save();
+      await this.#index.save().catch((e) =>
+        this.#log("error", "saving series to KV failed", { error: String(e) })
+      );
       for (const ref of this.#index.select([])) this.#logged.add(ref);
       this.#log("warn", "series restored into the index from blocks", { series, blocks });
     }

@@ -148,7 +148,14 @@ export class Wal {
         if (n > max) max = n;
       }
     }
-    await wal.#openSegment(max + 1);
+    try {
+      await wal.#openSegment(max + 1);
+    } catch (e) {
+      // A full disk must not stop start-up: appends fail (507) until the segment can be made.
+      if (!/ENOSPC|os error 28|No space left/i.test(String(e))) throw e;
+      wal.#seg = max;
+      wal.#needRotate = true;
+    }
     if (wal.#fsync === "interval") {
       const timer = setInterval(() => {
         if (wal.#dirty && !wal.#closed) wal.#enqueue(() => wal.#sync()).catch(() => {});

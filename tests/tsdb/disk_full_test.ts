@@ -77,6 +77,13 @@ Deno.test({
       assert.equal(h.checks.storage.status, "degraded");
       assert.match(h.checks.storage.message, /disk is full/);
 
+      // A restart while the disk is still full: Perch starts, serves, and refuses writes with 507.
+      await p.stop("SIGKILL");
+      p = await spawnPerch({ dataDir: dir });
+      assert.equal(await served(p), acknowledged);
+      const full = await push(p, batch(i++, 20));
+      assert.equal(full.status, 507, full.text);
+
       // Space is freed: the very next writes are accepted, no restart.
       await Deno.remove(`${dir}/filler`);
       for (let j = 0; j < 5; j++, i++) {
