@@ -168,6 +168,53 @@ function str(r: ProtoReader): string {
   return decodeUtf8(r.buf, s, e);
 }
 
+/** Reads a length-delimited field at `r.pos` with `read(end)`, then moves past it. */
+function nested<T>(r: ProtoReader, read: (end: number) => T): T {
+  const [s, e] = r.bytes();
+  r.pos = s;
+  const v = read(e);
+  r.pos = e;
+  return v;
+}
+
+/** Runs `each(field, wire)` over the fields of the nested message at `r.pos`. */
+function eachNested(r: ProtoReader, each: (field: number, wire: number) => void): void {
+  nested(r, (end) => fields(r, end, each));
+}
+
+/**
+ * Reads a repeated scalar field, packed (`LEN`) or one value of wire type
+ * `wire`, with `read`, into `out`.
+ */
+function repeated(
+  r: ProtoReader,
+  w: number,
+  wire: number,
+  out: number[],
+  read: () => number,
+): void {
+  if (w !== LEN) {
+    expect(w, wire, "repeated field");
+    out.push(read());
+    return;
+  }
+  nested(r, (end) => {
+    if (wire === FIXED64 && (end - r.pos) % 8 !== 0) {
+      throw new ProtoError("packed 64-bit field has a partial value");
+    }
+    const outer = r.end;
+    r.end = end;
+    while (r.pos < end) out.push(read());
+    r.end = outer;
+  });
+}
+
+/** A zig-zag encoded `sint32`/`sint64`. */
+function sint(r: ProtoReader): number {
+  const u = r.int64();
+  return u % 2 === 0 ? u / 2 : -(u + 1) / 2;
+}
+
 function base64(bytes: Uint8Array): string {
   let s = "";
   for (let i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i]!);
@@ -183,30 +230,20 @@ function anyValueProto(r: ProtoReader, end: number): unknown {
     else if (f === 3 && w === VARINT) v = r.int64();
     else if (f === 4 && w === FIXED64) v = r.double();
     else if (f === 5 && w === LEN) {
-      const [s, e] = r.bytes();
-      r.pos = s;
       const items: unknown[] = [];
-      fields(r, e, (ff, ww) => {
-        if (ff === 1 && ww === LEN) {
-          const [vs, ve] = r.bytes();
-          r.pos = vs;
-          items.push(anyValueProto(r, ve));
-          r.pos = ve;
-        } else r.skip(ww);
+      eachNested(r, (ff, ww) => {
+        if (ff === 1 && ww === LEN) items.push(nested(r, (e) => anyValueProto(r, e)));
+        else r.skip(ww);
       });
-      r.pos = e;
       v = items;
     } else if (f === 6 && w === LEN) {
-      const [s, e] = r.bytes();
-      r.pos = s;
       const o: Record<string, unknown> = {};
-      fields(r, e, (ff, ww) => {
+      eachNested(r, (ff, ww) => {
         if (ff === 1 && ww === LEN) {
           const [k, val] = keyValueRaw(r);
           o[k] = val;
         } else r.skip(ww);
       });
-      r.pos = e;
       v = o;
     } else if (f === 7 && w === LEN) {
       const [s, e] = r.bytes();
@@ -218,20 +255,13 @@ function anyValueProto(r: ProtoReader, end: number): unknown {
 
 /** Reads a length-delimited `KeyValue` at `r.pos` → [key, raw value]. */
 function keyValueRaw(r: ProtoReader): [string, unknown] {
-  const [s, e] = r.bytes();
-  r.pos = s;
   let key = "";
   let value: unknown = "";
-  fields(r, e, (f, w) => {
+  eachNested(r, (f, w) => {
     if (f === 1 && w === LEN) key = str(r);
-    else if (f === 2 && w === LEN) {
-      const [vs, ve] = r.bytes();
-      r.pos = vs;
-      value = anyValueProto(r, ve);
-      r.pos = ve;
-    } else r.skip(w);
+    else if (f === 2 && w === LEN) value = nested(r, (e) => anyValueProto(r, e));
+    else r.skip(w);
   });
-  r.pos = e;
   return [key, value];
 }
 
@@ -261,6 +291,29 @@ function attrsProto(r: ProtoReader, out: OtlpAttr[]): void {
   out.push({ key, value: attrText(value) });
 }
 
+/**
+ * The fields every histogram and summary point shares: attributes (field
+ * `attrs`), start (2), time (3), count (4), sum (5) and flags (field
+ * `flags`). Returns false for any other field.
+ */
+function commonPointField(
+  r: ProtoReader,
+  p: OtlpPoint,
+  f: number,
+  w: number,
+  attrs: number,
+  flags: number,
+): boolean {
+  if (f === attrs && w === LEN) attrsProto(r, p.attributes);
+  else if (f === 2 && w === FIXED64) p.start = fixed64Ms(r);
+  else if (f === 3 && w === FIXED64) p.time = fixed64Ms(r);
+  else if (f === 4 && w === FIXED64) p.count = fixed64Num(r);
+  else if (f === 5 && w === FIXED64) p.sum = r.double();
+  else if (f === flags && w === VARINT) p.flags = r.uint32();
+  else return false;
+  return true;
+}
+
 function numberPointProto(r: ProtoReader, end: number): OtlpPoint {
   const p: OtlpPoint = { attributes: [], start: 0, time: 0, flags: 0 };
   fields(r, end, (f, w) => {
@@ -275,22 +328,6 @@ function numberPointProto(r: ProtoReader, end: number): OtlpPoint {
   return p;
 }
 
-/** Reads a repeated fixed64/double field, packed or not, into `out`. */
-function repeated64(r: ProtoReader, w: number, out: number[], read: () => number): void {
-  if (w === LEN) {
-    const [s, e] = r.bytes();
-    if ((e - s) % 8 !== 0) throw new ProtoError("packed 64-bit field has a partial value");
-    r.pos = s;
-    const outer = r.end;
-    r.end = e;
-    while (r.pos < e) out.push(read());
-    r.end = outer;
-  } else {
-    expect(w, FIXED64, "repeated 64-bit field");
-    out.push(read());
-  }
-}
-
 function histogramPointProto(r: ProtoReader, end: number): OtlpPoint {
   const p: OtlpPoint = {
     attributes: [],
@@ -302,14 +339,9 @@ function histogramPointProto(r: ProtoReader, end: number): OtlpPoint {
     bounds: [],
   };
   fields(r, end, (f, w) => {
-    if (f === 9 && w === LEN) attrsProto(r, p.attributes);
-    else if (f === 2 && w === FIXED64) p.start = fixed64Ms(r);
-    else if (f === 3 && w === FIXED64) p.time = fixed64Ms(r);
-    else if (f === 4 && w === FIXED64) p.count = fixed64Num(r);
-    else if (f === 5 && w === FIXED64) p.sum = r.double();
-    else if (f === 6) repeated64(r, w, p.bucketCounts!, () => fixed64Num(r));
-    else if (f === 7) repeated64(r, w, p.bounds!, () => r.double());
-    else if (f === 10 && w === VARINT) p.flags = r.uint32();
+    if (commonPointField(r, p, f, w, 9, 10)) return;
+    if (f === 6) repeated(r, w, FIXED64, p.bucketCounts!, () => fixed64Num(r));
+    else if (f === 7) repeated(r, w, FIXED64, p.bounds!, () => r.double());
     else r.skip(w);
   });
   return p;
@@ -317,22 +349,11 @@ function histogramPointProto(r: ProtoReader, end: number): OtlpPoint {
 
 /** Reads an exponential histogram `Buckets { sint32 offset = 1; repeated uint64 bucket_counts = 2; }`. */
 function expBucketsProto(r: ProtoReader): { offset: number; counts: number[] } {
-  const [s, e] = r.bytes();
-  r.pos = s;
   let offset = 0;
   const counts: number[] = [];
-  fields(r, e, (f, w) => {
-    if (f === 1 && w === VARINT) {
-      const u = r.int64();
-      offset = u % 2 === 0 ? u / 2 : -(u + 1) / 2;
-    } else if (f === 2 && w === LEN) {
-      const [a, b] = r.bytes();
-      r.pos = a;
-      const outer = r.end;
-      r.end = b;
-      while (r.pos < b) counts.push(r.int64());
-      r.end = outer;
-    } else if (f === 2 && w === VARINT) counts.push(r.int64());
+  eachNested(r, (f, w) => {
+    if (f === 1 && w === VARINT) offset = sint(r);
+    else if (f === 2) repeated(r, w, VARINT, counts, () => r.int64());
     else r.skip(w);
   });
   return { offset, counts };
@@ -343,20 +364,11 @@ function expHistogramPointProto(r: ProtoReader, end: number): OtlpPoint {
   let scale = 0, zeroCount = 0;
   let pos = { offset: 0, counts: [] as number[] }, neg = { offset: 0, counts: [] as number[] };
   fields(r, end, (f, w) => {
-    if (f === 6 && w === VARINT) {
-      const u = r.int64();
-      scale = u % 2 === 0 ? u / 2 : -(u + 1) / 2;
-      return;
-    }
-    if (f === 7 && w === FIXED64) return void (zeroCount = fixed64Num(r));
-    if (f === 8 && w === LEN) return void (pos = expBucketsProto(r));
-    if (f === 9 && w === LEN) return void (neg = expBucketsProto(r));
-    if (f === 1 && w === LEN) attrsProto(r, p.attributes);
-    else if (f === 2 && w === FIXED64) p.start = fixed64Ms(r);
-    else if (f === 3 && w === FIXED64) p.time = fixed64Ms(r);
-    else if (f === 4 && w === FIXED64) p.count = fixed64Num(r);
-    else if (f === 5 && w === FIXED64) p.sum = r.double();
-    else if (f === 10 && w === VARINT) p.flags = r.uint32();
+    if (commonPointField(r, p, f, w, 1, 10)) return;
+    if (f === 6 && w === VARINT) scale = sint(r);
+    else if (f === 7 && w === FIXED64) zeroCount = fixed64Num(r);
+    else if (f === 8 && w === LEN) pos = expBucketsProto(r);
+    else if (f === 9 && w === LEN) neg = expBucketsProto(r);
     else r.skip(w);
   });
   p.exp = {
@@ -381,53 +393,36 @@ function summaryPointProto(r: ProtoReader, end: number): OtlpPoint {
     quantiles: [],
   };
   fields(r, end, (f, w) => {
-    if (f === 7 && w === LEN) attrsProto(r, p.attributes);
-    else if (f === 2 && w === FIXED64) p.start = fixed64Ms(r);
-    else if (f === 3 && w === FIXED64) p.time = fixed64Ms(r);
-    else if (f === 4 && w === FIXED64) p.count = fixed64Num(r);
-    else if (f === 5 && w === FIXED64) p.sum = r.double();
-    else if (f === 6 && w === LEN) {
-      const [s, e] = r.bytes();
-      r.pos = s;
+    if (commonPointField(r, p, f, w, 7, 8)) return;
+    if (f === 6 && w === LEN) {
       let q = 0, v = 0;
-      fields(r, e, (ff, ww) => {
+      eachNested(r, (ff, ww) => {
         if (ff === 1 && ww === FIXED64) q = r.double();
         else if (ff === 2 && ww === FIXED64) v = r.double();
         else r.skip(ww);
       });
-      r.pos = e;
       p.quantiles!.push([q, v]);
-    } else if (f === 8 && w === VARINT) p.flags = r.uint32();
-    else r.skip(w);
+    } else r.skip(w);
   });
   return p;
 }
 
+const POINT_DECODERS: Record<OtlpKind, ((r: ProtoReader, end: number) => OtlpPoint) | undefined> = {
+  gauge: numberPointProto,
+  sum: numberPointProto,
+  histogram: histogramPointProto,
+  exponential_histogram: expHistogramPointProto,
+  summary: summaryPointProto,
+  none: undefined,
+};
+
 /** Reads the data message of a metric (Gauge, Sum, …) into `m`. */
 function metricDataProto(r: ProtoReader, end: number, m: OtlpMetric): void {
+  const point = POINT_DECODERS[m.kind];
   fields(r, end, (f, w) => {
     if (f === 1 && w === LEN) {
-      const [s, e] = r.bytes();
-      r.pos = s;
-      const outer = r.end;
-      r.end = e;
-      switch (m.kind) {
-        case "gauge":
-        case "sum":
-          m.points.push(numberPointProto(r, e));
-          break;
-        case "histogram":
-          m.points.push(histogramPointProto(r, e));
-          break;
-        case "exponential_histogram":
-          m.points.push(expHistogramPointProto(r, e));
-          break;
-        case "summary":
-          m.points.push(summaryPointProto(r, e));
-          break;
-      }
-      r.end = outer;
-      r.pos = e;
+      const p = nested(r, (e) => point?.(r, e));
+      if (p) m.points.push(p);
     } else if (f === 2 && w === VARINT && m.kind !== "gauge" && m.kind !== "summary") {
       m.temporality = r.uint32();
     } else if (f === 3 && w === VARINT && m.kind === "sum") m.monotonic = r.int64() !== 0;
@@ -458,12 +453,9 @@ function metricProto(r: ProtoReader, end: number): OtlpMetric {
     else if (f === 2 && w === LEN) m.description = str(r);
     else if (f === 3 && w === LEN) m.unit = str(r);
     else if (KIND_BY_FIELD[f] && w === LEN) {
-      const [s, e] = r.bytes();
-      r.pos = s;
       m.kind = KIND_BY_FIELD[f]!;
       m.points.length = 0;
-      metricDataProto(r, e, m);
-      r.pos = e;
+      nested(r, (e) => metricDataProto(r, e, m));
     } else r.skip(w);
   });
   return m;
@@ -479,21 +471,14 @@ function scopeProto(r: ProtoReader, end: number): OtlpScopeMetrics {
   };
   fields(r, end, (f, w) => {
     if (f === 1 && w === LEN) {
-      const [s, e] = r.bytes();
-      r.pos = s;
-      fields(r, e, (ff, ww) => {
+      eachNested(r, (ff, ww) => {
         if (ff === 1 && ww === LEN) sm.name = str(r);
         else if (ff === 2 && ww === LEN) sm.version = str(r);
         else if (ff === 3 && ww === LEN) attrsProto(r, sm.attributes);
         else r.skip(ww);
       });
-      r.pos = e;
-    } else if (f === 2 && w === LEN) {
-      const [s, e] = r.bytes();
-      r.pos = s;
-      sm.metrics.push(metricProto(r, e));
-      r.pos = e;
-    } else if (f === 3 && w === LEN) sm.schemaUrl = str(r);
+    } else if (f === 2 && w === LEN) sm.metrics.push(nested(r, (e) => metricProto(r, e)));
+    else if (f === 3 && w === LEN) sm.schemaUrl = str(r);
     else r.skip(w);
   });
   return sm;
@@ -503,19 +488,12 @@ function resourceProto(r: ProtoReader, end: number): OtlpResourceMetrics {
   const rm: OtlpResourceMetrics = { attributes: [], scopes: [] };
   fields(r, end, (f, w) => {
     if (f === 1 && w === LEN) {
-      const [s, e] = r.bytes();
-      r.pos = s;
-      fields(r, e, (ff, ww) => {
+      eachNested(r, (ff, ww) => {
         if (ff === 1 && ww === LEN) attrsProto(r, rm.attributes);
         else r.skip(ww);
       });
-      r.pos = e;
-    } else if (f === 2 && w === LEN) {
-      const [s, e] = r.bytes();
-      r.pos = s;
-      rm.scopes.push(scopeProto(r, e));
-      r.pos = e;
-    } else r.skip(w);
+    } else if (f === 2 && w === LEN) rm.scopes.push(nested(r, (e) => scopeProto(r, e)));
+    else r.skip(w);
   });
   return rm;
 }
@@ -525,12 +503,8 @@ export function decodeOtlpProto(body: Uint8Array): OtlpRequest {
   const r = new ProtoReader(body);
   const req: OtlpRequest = { resources: [] };
   fields(r, body.length, (f, w) => {
-    if (f === 1 && w === LEN) {
-      const [s, e] = r.bytes();
-      r.pos = s;
-      req.resources.push(resourceProto(r, e));
-      r.pos = e;
-    } else r.skip(w);
+    if (f === 1 && w === LEN) req.resources.push(nested(r, (e) => resourceProto(r, e)));
+    else r.skip(w);
   });
   return req;
 }
