@@ -491,6 +491,19 @@ export default function DashboardView(props: DashboardProps) {
     });
   };
 
+  /** The move/resize/edit/delete buttons of a panel or row while editing. */
+  const editTools = (p: Panel) => (
+    <PanelEditTools
+      panel={p}
+      onEdit={() => setEditing(p.id)}
+      onChange={(np) => setDash({ ...dash, panels: placePanel(dash.panels, np.id, np.gridPos) })}
+      onDelete={() => {
+        setDash({ ...dash, panels: dash.panels.filter((x) => x.id !== p.id) });
+        if (editing === p.id) setEditing(null);
+      }}
+    />
+  );
+
   return (
     <div class="dashboard" data-dashboard={dash.id}>
       <div class="toolbar" role="toolbar" aria-label="Dashboard controls">
@@ -615,18 +628,7 @@ export default function DashboardView(props: DashboardProps) {
                     <span class="muted">({(p as Panel).panels!.length} panels)</span>
                   )}
                 </button>
-                {edit && (
-                  <PanelEditTools
-                    panel={p as Panel}
-                    onEdit={() => setEditing(p.id)}
-                    onChange={(np) =>
-                      setDash({ ...dash, panels: placePanel(dash.panels, np.id, np.gridPos) })}
-                    onDelete={() => {
-                      setDash({ ...dash, panels: dash.panels.filter((x) => x.id !== p.id) });
-                      if (editing === p.id) setEditing(null);
-                    }}
-                  />
-                )}
+                {edit && editTools(p as Panel)}
               </div>
             );
           }
@@ -652,18 +654,7 @@ export default function DashboardView(props: DashboardProps) {
               >
                 <h2 id={`panel-title-${d.key}`} title={p.description ?? ""}>{title}</h2>
                 {s.status === "loading" && <span class="muted" aria-live="polite">loading…</span>}
-                {edit && (
-                  <PanelEditTools
-                    panel={p as Panel}
-                    onEdit={() => setEditing(p.id)}
-                    onChange={(np) =>
-                      setDash({ ...dash, panels: placePanel(dash.panels, np.id, np.gridPos) })}
-                    onDelete={() => {
-                      setDash({ ...dash, panels: dash.panels.filter((x) => x.id !== p.id) });
-                      if (editing === p.id) setEditing(null);
-                    }}
-                  />
-                )}
+                {edit && editTools(p as Panel)}
               </header>
               <div class="panel-body">
                 {s.status === "error" && <p class="error panel-error" role="alert">{s.error}</p>}

@@ -13,6 +13,7 @@
  */
 import { Browser } from "../tests/browser/_cdp.ts";
 import { spawnPerch } from "../tests/_perch.ts";
+import { thirtyPanels } from "../tests/browser/_real_perch.ts";
 
 function arg(name: string, def: string): string {
   const i = Deno.args.indexOf(`--${name}`);
@@ -23,22 +24,10 @@ const browsers = Number(arg("browsers", "3"));
 const seconds = Number(arg("seconds", "60"));
 const main = arg("main", "");
 
-const BIG = {
-  id: "big",
-  title: "Thirty panels",
-  time: { from: "now-15m", to: "now" },
-  refresh: "5s",
-  panels: Array.from({ length: 30 }, (_, i) => ({
-    id: i + 1,
-    type: "line",
-    title: `Panel ${i + 1}`,
-    gridPos: { x: (i % 3) * 8, y: Math.floor(i / 3) * 6, w: 8, h: 6 },
-    targets: [0, 1, 2, 3].map((k) => ({
-      expr: `sum(rate(bench_requests_total{k="${k}"}[1m])) * ${i + 1}`,
-      refId: String.fromCharCode(65 + k),
-    })),
-  })),
-};
+const BIG = thirtyPanels(
+  { from: "now-15m", refresh: "5s" },
+  (k) => `sum(rate(bench_requests_total{k="${k}"}[1m]))`,
+);
 
 function cpuSeconds(pid: number): number {
   const f = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1]!.split(" ");
@@ -48,28 +37,21 @@ function cpuSeconds(pid: number): number {
 const dir = await Deno.makeTempDir({ prefix: "perch-live-bench-" });
 await Deno.mkdir(`${dir}/dashboards`);
 await Deno.writeTextFile(`${dir}/dashboards/big.json`, JSON.stringify(BIG));
-await Deno.writeTextFile(
-  `${dir}/perch.yml`,
-  `dashboards:\n  provision_dir: ${dir}/dashboards\nself_scrape:\n  enabled: false\nhost_metrics:\n  enabled: false\n`,
-);
-const perch = await spawnPerch({
-  args: [`--config=${dir}/perch.yml`],
-  dataDir: `${dir}/data`,
-  ...(main ? { script: main } : {}),
-}).catch(async () =>
-  // Older checkouts have no host_metrics section.
-  await (async () => {
-    await Deno.writeTextFile(
-      `${dir}/perch.yml`,
-      `dashboards:\n  provision_dir: ${dir}/dashboards\nself_scrape:\n  enabled: false\n`,
-    );
-    return spawnPerch({
-      args: [`--config=${dir}/perch.yml`],
-      dataDir: `${dir}/data2`,
-      ...(main ? { script: main } : {}),
-    });
-  })()
-);
+/** Starts Perch with `extra` config lines (host metrics off, unless the checkout predates them). */
+async function start(extra: string, data: string) {
+  await Deno.writeTextFile(
+    `${dir}/perch.yml`,
+    `dashboards:\n  provision_dir: ${dir}/dashboards\nself_scrape:\n  enabled: false\n${extra}`,
+  );
+  return await spawnPerch({
+    args: [`--config=${dir}/perch.yml`],
+    dataDir: `${dir}/${data}`,
+    ...(main ? { script: main } : {}),
+  });
+}
+// Older checkouts have no host_metrics section and refuse it.
+const perch = await start("host_metrics:\n  enabled: false\n", "data")
+  .catch(() => start("", "data2"));
 const pages: Browser[] = [];
 let pushing = true;
 let n = 0;

@@ -125,3 +125,30 @@ ${extraConfig}`,
     },
   };
 }
+
+/**
+ * A dashboard of 30 line panels (3 per grid row) with 4 targets each, 120
+ * queries in all; `expr(k)` is target k's query, multiplied by the panel's
+ * number so that every query is distinct.
+ */
+export function thirtyPanels(
+  range: { from: string; refresh: string },
+  expr: (k: number) => string,
+) {
+  return {
+    id: "big",
+    title: "Thirty panels",
+    time: { from: range.from, to: "now" },
+    refresh: range.refresh,
+    panels: Array.from({ length: 30 }, (_, i) => ({
+      id: i + 1,
+      type: "line",
+      title: `Panel ${i + 1}`,
+      gridPos: { x: (i % 3) * 8, y: Math.floor(i / 3) * 6, w: 8, h: 6 },
+      targets: [0, 1, 2, 3].map((k) => ({
+        expr: `${expr(k)} * ${i + 1}`,
+        refId: String.fromCharCode(65 + k),
+      })),
+    })),
+  };
+}

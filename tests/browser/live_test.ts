@@ -7,25 +7,10 @@
  */
 import assert from "node:assert/strict";
 import { Browser, hasChromium } from "./_cdp.ts";
-import { line, startRealPerch } from "./_real_perch.ts";
+import { line, startRealPerch, thirtyPanels } from "./_real_perch.ts";
 
 /** 30 panels, 4 targets each (120 queries), on a 1 s refresh. */
-const BIG = {
-  id: "big",
-  title: "Thirty panels",
-  time: { from: "now-5m", to: "now" },
-  refresh: "1s",
-  panels: Array.from({ length: 30 }, (_, i) => ({
-    id: i + 1,
-    type: "line",
-    title: `Panel ${i + 1}`,
-    gridPos: { x: (i % 3) * 8, y: Math.floor(i / 3) * 6, w: 8, h: 6 },
-    targets: [0, 1, 2, 3].map((k) => ({
-      expr: `sensor_value{k="${k}"} * ${i + 1}`,
-      refId: String.fromCharCode(65 + k),
-    })),
-  })),
-};
+const BIG = thirtyPanels({ from: "now-5m", refresh: "1s" }, (k) => `sensor_value{k="${k}"}`);
 
 /** Waits (bounded) until `f()` is true on the test side. */
 async function until(f: () => boolean, timeoutMs: number, what: string): Promise<void> {
