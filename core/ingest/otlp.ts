@@ -48,6 +48,7 @@ import {
   TEMPORALITY_DELTA,
 } from "./otlp_decode.ts";
 import { ParsedRows } from "./rows.ts";
+import { formatFloat } from "../promql/mod.ts";
 import { LEN, ProtoWriter, VARINT } from "./_proto.ts";
 
 /** How OTLP data is translated. */
@@ -212,27 +213,6 @@ export function otlpLabelName(key: string): string {
   if (c0 >= 48 && c0 <= 57) s = "key_" + s;
   else if (s.startsWith("_") && !s.startsWith("__")) s = "key" + s;
   return /^_*$/.test(s) ? "" : s;
-}
-
-/** Go's `strconv.FormatFloat(f, 'f', -1, 64)`: shortest digits, never an exponent. */
-export function formatFloatF(x: number): string {
-  if (x === Infinity) return "+Inf";
-  if (x === -Infinity) return "-Inf";
-  if (x !== x) return "NaN";
-  const s = String(x);
-  const e = s.indexOf("e");
-  if (e < 0) return s;
-  const neg = s.startsWith("-");
-  const mant = s.slice(neg ? 1 : 0, e);
-  const exp = Number(s.slice(e + 1));
-  const dot = mant.indexOf(".");
-  const digits = mant.replace(".", "");
-  const point = (dot < 0 ? mant.length : dot) + exp;
-  let out: string;
-  if (point <= 0) out = "0." + "0".repeat(-point) + digits;
-  else if (point >= digits.length) out = digits + "0".repeat(point - digits.length);
-  else out = digits.slice(0, point) + "." + digits.slice(point);
-  return (neg ? "-" : "") + out;
 }
 
 const IDENTIFYING = ["service.namespace", "service.name", "service.instance.id"];
@@ -517,7 +497,7 @@ export function translateOtlp(
               c += cum[i]!;
               emit(
                 name + "_bucket",
-                withLabel(labels, "le", formatFloatF(bounds[i]!)),
+                withLabel(labels, "le", formatFloat(bounds[i]!)),
                 p.time,
                 val(c),
               );
@@ -527,7 +507,7 @@ export function translateOtlp(
             emit(name + "_sum", labels, p.time, val(p.sum ?? 0));
             emit(name + "_count", labels, p.time, val(p.count ?? 0));
             for (const [q, v] of p.quantiles ?? []) {
-              emit(name, withLabel(labels, "quantile", formatFloatF(q)), p.time, val(v));
+              emit(name, withLabel(labels, "quantile", formatFloat(q)), p.time, val(v));
             }
           }
         });

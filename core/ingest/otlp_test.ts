@@ -11,13 +11,13 @@ import { resourceFromAttributes } from "@opentelemetry/resources";
 import { JsonMetricsSerializer, ProtobufMetricsSerializer } from "@opentelemetry/otlp-transformer";
 import {
   encodeOtlpResponse,
-  formatFloatF,
   OtlpDeltaState,
   otlpLabelName,
   otlpMetricName,
   otlpUnit,
   translateOtlp,
 } from "./otlp.ts";
+import { formatFloat } from "../promql/mod.ts";
 import { decodeOtlpJson, decodeOtlpProto, type OtlpRequest } from "./otlp_decode.ts";
 import { isStaleNaN } from "../model/types.ts";
 import type { ParsedRows } from "./rows.ts";
@@ -91,15 +91,15 @@ Deno.test("otlpLabelName() sanitises attribute keys as Prometheus 3 does by defa
   assert.equal(otlpLabelName(""), "");
 });
 
-Deno.test("formatFloatF() prints bucket bounds like Go's FormatFloat(f, 'f', -1)", () => {
-  assert.equal(formatFloatF(0.005), "0.005");
-  assert.equal(formatFloatF(1e-7), "0.0000001");
-  assert.equal(formatFloatF(2.5e-10), "0.00000000025");
-  assert.equal(formatFloatF(1e21), "1000000000000000000000");
-  assert.equal(formatFloatF(1.5e22), "15000000000000000000000");
-  assert.equal(formatFloatF(-1e-7), "-0.0000001");
-  assert.equal(formatFloatF(10), "10");
-  assert.equal(formatFloatF(Infinity), "+Inf");
+Deno.test("bucket bounds and quantiles print like Go's FormatFloat(f, 'f', -1)", () => {
+  assert.equal(formatFloat(0.005), "0.005");
+  assert.equal(formatFloat(1e-7), "0.0000001");
+  assert.equal(formatFloat(2.5e-10), "0.00000000025");
+  assert.equal(formatFloat(1e21), "1000000000000000000000");
+  assert.equal(formatFloat(1.5e22), "15000000000000000000000");
+  assert.equal(formatFloat(-1e-7), "-0.0000001");
+  assert.equal(formatFloat(10), "10");
+  assert.equal(formatFloat(Infinity), "+Inf");
 });
 
 /** Collects what an SDK would export, with fixed views. */
