@@ -340,19 +340,9 @@ export function ingestRoutes(deps: IngestDeps): Hono {
         return reply(400, 0, `body is not a valid OTLP request: ${e.message}`);
       }
       if (e instanceof OtlpJsonError) return reply(400, 0, e.message);
-      if (e instanceof BodyTooLargeError) return reply(413, 0, e.message);
-      if (e instanceof UnsupportedEncodingError) return reply(415, 0, e.message);
-      if (e instanceof BodyEncodingError) return reply(400, 0, e.message);
-      if (e instanceof OverloadedError) {
-        c.header("Retry-After", String(e.retryAfterSeconds));
-        return reply(503, 0, e.message);
-      }
-      if (e instanceof RateLimitedError) {
-        c.header("Retry-After", String(e.retryAfterSeconds));
-        return reply(429, 0, e.message);
-      }
-      if (e instanceof StorageFullError) return reply(507, 0, `Storage is full: ${e.message}`);
-      throw e;
+      const f = classify(c, e);
+      if (!f) throw e;
+      return reply(f.status, 0, f.problem.message);
     }
   };
   app.post("/api/v1/otlp/v1/metrics", otlp);
@@ -396,32 +386,40 @@ function outcome(c: Context, r: IngestResult, influx = false): Response | undefi
   return c.json(body, r.cardinality ? 429 : 400);
 }
 
+type FailureStatus = 400 | 413 | 415 | 429 | 503 | 507;
+
+/**
+ * The status and problem for an error every push protocol can meet (bad
+ * body, too large, saturated, rate-limited, storage full), setting
+ * `Retry-After` where it applies; undefined for any other error.
+ */
+function classify(
+  c: Context,
+  e: unknown,
+): { status: FailureStatus; problem: IngestProblem } | undefined {
+  const of = (status: FailureStatus, message: string, field = "", value = "") => ({
+    status,
+    problem: { field, value, message },
+  });
+  if (e instanceof RateLimitedError || e instanceof OverloadedError) {
+    c.header("Retry-After", String(e.retryAfterSeconds));
+    return of(e instanceof RateLimitedError ? 429 : 503, e.message);
+  }
+  if (e instanceof BadRequest) return { status: 400, problem: e.problem };
+  if (e instanceof BodyTooLargeError) return of(413, e.message, "body");
+  if (e instanceof UnsupportedEncodingError) {
+    return of(415, e.message, "content-encoding", e.encoding);
+  }
+  if (e instanceof BodyEncodingError) return of(400, e.message, "body");
+  if (e instanceof StorageFullError) return of(507, `Storage is full: ${e.message}`);
+  return undefined;
+}
+
 /** Maps a thrown error to a response; unknown errors are rethrown (500 by Hono). */
 function failure(c: Context, e: unknown): Response {
-  const err = (status: 400 | 413 | 415 | 429 | 503 | 507, problem: IngestProblem) =>
-    c.json({ errors: [problem], accepted: 0 }, status);
-  if (e instanceof RateLimitedError) {
-    c.header("Retry-After", String(e.retryAfterSeconds));
-    return err(429, { field: "", value: "", message: e.message });
-  }
-  if (e instanceof BadRequest) return err(400, e.problem);
-  if (e instanceof BodyTooLargeError) {
-    return err(413, { field: "body", value: "", message: e.message });
-  }
-  if (e instanceof UnsupportedEncodingError) {
-    return err(415, { field: "content-encoding", value: e.encoding, message: e.message });
-  }
-  if (e instanceof BodyEncodingError) {
-    return err(400, { field: "body", value: "", message: e.message });
-  }
-  if (e instanceof OverloadedError) {
-    c.header("Retry-After", String(e.retryAfterSeconds));
-    return err(503, { field: "", value: "", message: e.message });
-  }
-  if (e instanceof StorageFullError) {
-    return err(507, { field: "", value: "", message: `Storage is full: ${e.message}` });
-  }
-  throw e;
+  const f = classify(c, e);
+  if (!f) throw e;
+  return c.json({ errors: [f.problem], accepted: 0 }, f.status);
 }
 
 /**
