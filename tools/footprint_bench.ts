@@ -35,6 +35,7 @@ import { generateEdgeWorkload } from "../core/tsdb/edge_workload.ts";
 import { procMem, resetPeakRss, spawnPerch } from "../tests/_perch.ts";
 import { have, PROM_BIN, startPrometheus, startVM, VM_BIN } from "../tests/remote/_peers.ts";
 import { QUERIES } from "./_queries.ts";
+import { pushConcurrently } from "../tests/_remote_write.ts";
 
 const arg = (k: string, d: string): string => {
   const a = Deno.args.find((x) => x.startsWith(`--${k}=`));
@@ -114,26 +115,6 @@ function buildWorkload(name: string): Workload {
     return out;
   });
   return { name, bodies, samples: series.length * n, series: series.length, end, perMetric: hosts };
-}
-
-async function push(url: string, bodies: Uint8Array[][]): Promise<number> {
-  const t0 = performance.now();
-  await Promise.all(bodies.map(async (list) => {
-    for (const body of list) {
-      const r = await fetch(`${url}/api/v1/write`, {
-        method: "POST",
-        headers: {
-          "content-type": "application/x-protobuf",
-          "content-encoding": "snappy",
-          "x-prometheus-remote-write-version": "0.1.0",
-        },
-        body: body as Uint8Array<ArrayBuffer>,
-      });
-      const text = await r.text();
-      if (r.status >= 300) throw new Error(`write to ${url}: ${r.status} ${text.slice(0, 300)}`);
-    }
-  }));
-  return (performance.now() - t0) / 1000;
 }
 
 /** A system under test: start (fresh or on its data), flush, data path. */
@@ -328,7 +309,7 @@ async function runWorkload(w: Workload): Promise<Row[]> {
     for (const s of sys) {
       resetPeakRss(s.pid);
       const cpu0 = cpuSeconds(s.pid);
-      const secs = await push(s.url, w.bodies);
+      const secs = await pushConcurrently(s.url, w.bodies);
       const cpuS = cpuSeconds(s.pid) - cpu0;
       const peakRss = procMem(s.pid).VmHWM!;
       await s.flush();

@@ -26,6 +26,7 @@ import { generateEdgeWorkload } from "../core/tsdb/edge_workload.ts";
 import { spawnPerch } from "../tests/_perch.ts";
 import { QUERIES } from "./_queries.ts";
 import { have, PROM_BIN, startPrometheus, startVM, VM_BIN } from "../tests/remote/_peers.ts";
+import { pushConcurrently } from "../tests/_remote_write.ts";
 
 const arg = (k: string, d: string): string => {
   const a = Deno.args.find((x) => x.startsWith(`--${k}=`));
@@ -78,26 +79,6 @@ function buildBodies(): { bodies: Uint8Array[][]; samples: number; end: number }
   return { bodies, samples: series.length * n, end };
 }
 
-async function push(url: string, bodies: Uint8Array[][]): Promise<number> {
-  const t0 = performance.now();
-  await Promise.all(bodies.map(async (list) => {
-    for (const body of list) {
-      const r = await fetch(`${url}/api/v1/write`, {
-        method: "POST",
-        headers: {
-          "content-type": "application/x-protobuf",
-          "content-encoding": "snappy",
-          "x-prometheus-remote-write-version": "0.1.0",
-        },
-        body: body as Uint8Array<ArrayBuffer>,
-      });
-      const text = await r.text();
-      if (r.status >= 300) throw new Error(`write to ${url}: ${r.status} ${text.slice(0, 300)}`);
-    }
-  }));
-  return (performance.now() - t0) / 1000;
-}
-
 /** Median ms per query, and the result's series × points of the first run. */
 async function timeQueries(url: string, end: number, extra = ""): Promise<string[]> {
   const out: string[] = [];
@@ -143,7 +124,7 @@ const columns: { name: string; cells: string[]; rss: number; ingest: string }[] 
     runArgs: ["--v8-flags=--max-semi-space-size=1"],
   });
   try {
-    const s = await push(p.url, bodies);
+    const s = await pushConcurrently(p.url, bodies);
     if (flush) {
       const r = await fetch(`${p.url}/api/v1/admin/tsdb/flush`, { method: "POST" });
       await r.body?.cancel();
@@ -176,7 +157,7 @@ const columns: { name: string; cells: string[]; rss: number; ingest: string }[] 
 if (withPeers && have(VM_BIN)) {
   const vm = await startVM();
   try {
-    const s = await push(vm.url, bodies);
+    const s = await pushConcurrently(vm.url, bodies);
     await sleep(idleMs);
     const cells = await timeQueries(vm.url, end, "&nocache=1");
     columns.push({
@@ -194,7 +175,7 @@ if (withPeers && have(VM_BIN)) {
 if (withPeers && have(PROM_BIN)) {
   const prom = await startPrometheus();
   try {
-    const s = await push(prom.url, bodies);
+    const s = await pushConcurrently(prom.url, bodies);
     await sleep(idleMs);
     const cells = await timeQueries(prom.url, end);
     columns.push({

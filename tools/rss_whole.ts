@@ -24,6 +24,7 @@ import { encodeRemoteWriteBody, type WriteSeries } from "../core/ingest/mod.ts";
 import { SampleBatch } from "../core/model/mod.ts";
 import { EdgeStream } from "../core/tsdb/rss_bench.ts";
 import { procMem } from "../tests/_perch.ts";
+import { postRemoteWrite } from "../tests/_remote_write.ts";
 
 const arg = (k: string, d: string): string => {
   const a = Deno.args.find((x) => x.startsWith(`--${k}=`));
@@ -161,20 +162,7 @@ for (let s = 0; s < scrapes; s += scrapesPerBody) {
     v: vs[i]!,
   }));
   const body = encodeRemoteWriteBody({ series });
-  inflight.push(
-    fetch(`${base}/api/v1/write`, {
-      method: "POST",
-      headers: {
-        "content-type": "application/x-protobuf",
-        "content-encoding": "snappy",
-        "x-prometheus-remote-write-version": "0.1.0",
-      },
-      body: body as Uint8Array<ArrayBuffer>,
-    }).then(async (r) => {
-      const text = await r.text();
-      if (r.status >= 300) throw new Error(`write: ${r.status} ${text}`);
-    }),
-  );
+  inflight.push(postRemoteWrite(base, body));
   if (inflight.length >= conc) await inflight.shift();
   if ((s / scrapesPerBody) % 20 === 0) {
     peakDuringIngest = Math.max(peakDuringIngest, procMem(pid).VmRSS);

@@ -18,6 +18,7 @@
  */
 import { encodeRemoteWriteBody, type WriteSeries } from "../../core/ingest/mod.ts";
 import { STALE_NAN } from "../../core/model/mod.ts";
+import { postRemoteWrite } from "../_remote_write.ts";
 export const MIN = 60_000;
 export const SCRAPE = 15_000;
 export const SPAN = 45 * MIN;
@@ -373,18 +374,5 @@ export function normalise(a: Answer, ordered: boolean): unknown {
 }
 
 export async function remoteWrite(url: string, data: Built[]): Promise<void> {
-  const body = encodeRemoteWriteBody({ series: data as WriteSeries[] });
-  const res = await fetch(`${url}/api/v1/write`, {
-    method: "POST",
-    headers: {
-      "content-type": "application/x-protobuf",
-      "content-encoding": "snappy",
-      "x-prometheus-remote-write-version": "0.1.0",
-    },
-    body: body as Uint8Array<ArrayBuffer>,
-  });
-  const text = await res.text();
-  if (res.status !== 204 && res.status !== 200) {
-    throw new Error(`remote write to ${url}: ${res.status} ${text}`);
-  }
+  await postRemoteWrite(url, encodeRemoteWriteBody({ series: data as WriteSeries[] }));
 }
