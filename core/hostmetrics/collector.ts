@@ -26,19 +26,12 @@ import {
   parsePressure,
   parseProcStat,
 } from "./procfs.ts";
-import { libcStatfs, openLibc } from "./libc.ts";
+import { libcStatfs, openLibc, type StatFsResult } from "./libc.ts";
 import { collectHwmon, collectThermal } from "./sysfs.ts";
 import { openTimexReader, type TimexReader } from "./timex.ts";
 
-/** The fields of statfs(2) the filesystem collector uses. */
-export interface StatFs {
-  readonly bsize: number;
-  readonly blocks: number;
-  readonly bfree: number;
-  readonly bavail: number;
-  readonly files: number;
-  readonly ffree: number;
-}
+/** The fields of statfs(2) the filesystem collector uses (as libc.ts decodes them). */
+export type StatFs = StatFsResult;
 
 /** Options for {@linkcode HostCollector}. */
 export interface HostCollectorOptions {
