@@ -60,6 +60,20 @@ const HY = 28;
 const FS = `fstype!~"tmpfs|ramfs"`;
 
 /** The built-in dashboard document. */
+/** A 0–100 % gauge: green, orange from `warn`, red from 90. */
+function percentGauge(warn: number) {
+  return {
+    unit: "percent",
+    min: 0,
+    max: 100,
+    thresholds: [
+      { value: 0, color: "green" },
+      { value: warn, color: "orange" },
+      { value: 90, color: "red" },
+    ],
+  };
+}
+
 export const OVERVIEW_DASHBOARD: DashboardInput = {
   id: OVERVIEW_ID,
   title: "Perch overview",
@@ -192,15 +206,7 @@ export const OVERVIEW_DASHBOARD: DashboardInput = {
         legendFormat: "{{instance}}",
         refId: "A",
       }],
-      options: {
-        unit: "percent",
-        min: 0,
-        max: 100,
-        thresholds: [{ value: 0, color: "green" }, { value: 70, color: "orange" }, {
-          value: 90,
-          color: "red",
-        }],
-      },
+      options: percentGauge(70),
     },
     {
       id: 12,
@@ -212,15 +218,7 @@ export const OVERVIEW_DASHBOARD: DashboardInput = {
         legendFormat: "{{instance}}",
         refId: "A",
       }],
-      options: {
-        unit: "percent",
-        min: 0,
-        max: 100,
-        thresholds: [{ value: 0, color: "green" }, { value: 80, color: "orange" }, {
-          value: 90,
-          color: "red",
-        }],
-      },
+      options: percentGauge(80),
     },
     {
       id: 13,
@@ -232,15 +230,7 @@ export const OVERVIEW_DASHBOARD: DashboardInput = {
         legendFormat: "{{instance}}",
         refId: "A",
       }],
-      options: {
-        unit: "percent",
-        min: 0,
-        max: 100,
-        thresholds: [{ value: 0, color: "green" }, { value: 80, color: "orange" }, {
-          value: 90,
-          color: "red",
-        }],
-      },
+      options: percentGauge(80),
     },
     {
       id: 14,
