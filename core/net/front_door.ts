@@ -68,7 +68,20 @@ interface Conn {
   timer?: ReturnType<typeof setTimeout>;
   timerAt: number;
   closed: boolean;
+  /** The server stopped reading (it answered early, e.g. 413): input is read and thrown away. */
+  discard?: boolean;
+  /** The server's side has ended: the response is sent, the client may still be sending. */
+  lingering?: boolean;
 }
+
+/**
+ * How long a connection lingers after its response when the client may
+ * still be sending (e.g. the rest of a body refused with 413). Closing with
+ * unread input makes the kernel reset the connection, and the client can
+ * lose the response it was sent; so the write side is shut and the input
+ * drained until the client closes or this time is up, as web servers do.
+ */
+const LINGER_MS = 2_000;
 
 const enc = new TextEncoder();
 
@@ -228,6 +241,10 @@ export class FrontDoor {
         return this.#drop(c);
       }
       if (c.closed) return;
+      if (c.discard) {
+        if (n === null) return this.#drop(c);
+        continue;
+      }
       if (n === null) {
         // Half-close: let the server finish what it is answering.
         if (!c.up) return this.#drop(c);
@@ -268,11 +285,15 @@ export class FrontDoor {
           c.up = await Deno.connect({ transport: "unix", path: this.#opts.upstreamPath });
           if (c.closed) return c.up.close();
           // The server closing its side (Connection: close, shutdown) ends the connection.
-          this.#toClient(c).finally(() => this.#drop(c));
+          this.#toClient(c).finally(() => this.#linger(c));
         }
         for (const piece of r.out) await writeAll(c.up!, piece);
       } catch {
-        return this.#drop(c);
+        if (!c.up) return this.#drop(c);
+        // The server stopped reading but may still be answering: keep its
+        // response flowing and throw the rest of the input away.
+        c.discard = true;
+        continue;
       }
       this.#schedule(c);
     }
@@ -314,7 +335,7 @@ export class FrontDoor {
   }
 
   #schedule(c: Conn): void {
-    if (c.closed) return;
+    if (c.closed || c.lingering) return;
     const due = this.#due(c);
     if (!due) return;
     // Keep an earlier timer; it re-checks when it fires.
@@ -343,6 +364,20 @@ export class FrontDoor {
       return;
     }
     this.#drop(c);
+  }
+
+  /** Ends a connection whose server side is done without losing the response (see LINGER_MS). */
+  #linger(c: Conn): void {
+    if (c.closed || c.lingering) return;
+    c.lingering = c.discard = true;
+    clearTimeout(c.timer);
+    try {
+      c.up?.close();
+    } catch {
+      // Already closed.
+    }
+    c.client.closeWrite().catch(() => this.#drop(c));
+    c.timer = setTimeout(() => this.#drop(c), LINGER_MS);
   }
 
   #drop(c: Conn): void {
