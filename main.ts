@@ -17,7 +17,7 @@ import {
 import type { FlagOverrides } from "./core/config/mod.ts";
 import { type Component, Lifecycle } from "./core/lifecycle.ts";
 import { Logger, type LogLevel, type LogSink } from "./core/logging/mod.ts";
-import { parseDuration } from "./core/model/units.ts";
+import { formatBytes, parseDuration } from "./core/model/mod.ts";
 import {
   HealthChecks,
   type MallocTrimmer,
@@ -48,8 +48,7 @@ import {
   parseNotifyConfig,
   type QueueOptions,
 } from "./core/notify/mod.ts";
-import { createRuleManager, engineQueryFunc } from "./core/rules/mod.ts";
-import { BUILTIN_RULE_FILES } from "./core/rules/_builtin_files.ts";
+import { BUILTIN_RULE_FILES, createRuleManager, engineQueryFunc } from "./core/rules/mod.ts";
 import { HOST_RULE_FILE, HostCollector, hostJobs } from "./core/hostmetrics/mod.ts";
 import { DashboardStore, dirSource, provisionDashboards } from "./core/dashboards/mod.ts";
 import { LiveHub } from "./core/live/mod.ts";
@@ -83,7 +82,6 @@ import { remoteRoutes } from "./routes/remote.ts";
 import { authMiddleware, principalOf } from "./routes/auth.ts";
 import { AsyncLocalStorage } from "node:async_hooks";
 import { csrfGuard } from "./routes/csrf.ts";
-import { formatBytes } from "./core/model/mod.ts";
 import { FrontDoor, StreamLimiter } from "./core/net/mod.ts";
 import { systemRoutes } from "./routes/system.ts";
 

@@ -7,7 +7,7 @@
  * @module
  */
 import { useState } from "preact/hooks";
-import { formatValue } from "../core/dashboards/format.ts";
+import { formatValue } from "../core/dashboards/mod_browser.ts";
 import {
   type ApiAlert,
   type ApiRuleGroup,

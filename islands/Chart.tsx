@@ -8,7 +8,7 @@
  */
 import { useEffect, useRef } from "preact/hooks";
 import uPlot from "uplot";
-import { formatValue } from "../core/dashboards/format.ts";
+import { formatValue } from "../core/dashboards/mod_browser.ts";
 import { calcs, type ChartData, type HeatmapData } from "./series.ts";
 import { cssColor, cssVar, PALETTE } from "./theme.ts";
 

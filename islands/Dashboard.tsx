@@ -10,18 +10,26 @@
  */
 import { Component, type ComponentProps } from "preact";
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
-import type { Dashboard, GridPos, Panel, Variable } from "../core/dashboards/schema.ts";
-import { GRID_COLUMNS } from "../core/dashboards/constants.ts";
-import { type DragMode, dragTarget, placePanel } from "../core/dashboards/layout.ts";
-import { parseRefresh, parseTimeExpr, stepFor } from "../core/dashboards/time_range.ts";
-import { formatDuration } from "../core/model/units.ts";
 import {
   ALL_VALUE,
+  type Dashboard,
+  displayLayout,
+  type DisplayPanel,
+  type DragMode,
+  dragTarget,
+  GRID_COLUMNS,
+  type GridPos,
   interpolate,
   interpolateText,
+  type Panel,
   parseLabelValuesQuery,
-} from "../core/dashboards/variables.ts";
-import { displayLayout, type DisplayPanel } from "../core/dashboards/display.ts";
+  parseRefresh,
+  parseTimeExpr,
+  placePanel,
+  stepFor,
+  type Variable,
+} from "../core/dashboards/mod_browser.ts";
+import { formatDuration } from "../core/model/mod_browser.ts";
 import {
   ApiError,
   labelValues,

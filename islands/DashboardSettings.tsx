@@ -7,7 +7,7 @@
  * @module
  */
 import { useEffect, useState } from "preact/hooks";
-import type { Dashboard } from "../core/dashboards/schema.ts";
+import type { Dashboard } from "../core/dashboards/mod_browser.ts";
 import { sendJson } from "./api.ts";
 import { PausedInput, splitList, VariableEditor } from "./VariableEditor.tsx";
 

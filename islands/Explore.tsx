@@ -5,8 +5,7 @@
  * @module
  */
 import { useEffect, useState } from "preact/hooks";
-import { formatValue, resolveUnit } from "../core/dashboards/format.ts";
-import { parseTimeExpr } from "../core/dashboards/time_range.ts";
+import { formatValue, parseTimeExpr, resolveUnit } from "../core/dashboards/mod_browser.ts";
 import { type MatrixSeries, queryRange } from "./api.ts";
 import Chart from "./Chart.tsx";
 import { legendName, sampleValue, toChartData } from "./series.ts";

@@ -7,9 +7,15 @@
  * @module
  */
 import { useEffect, useRef, useState } from "preact/hooks";
-import type { Dashboard, Panel, Target } from "../core/dashboards/schema.ts";
-import { GRID_COLUMNS, LEGEND_CALCS, PANEL_TYPES } from "../core/dashboards/constants.ts";
-import { interpolateForParse } from "../core/dashboards/variables.ts";
+import {
+  type Dashboard,
+  GRID_COLUMNS,
+  interpolateForParse,
+  LEGEND_CALCS,
+  type Panel,
+  PANEL_TYPES,
+  type Target,
+} from "../core/dashboards/mod_browser.ts";
 import { adminFetch, apiGet, FieldErrors, sendJson } from "./api.ts";
 import { AlertRuleForm } from "./AlertRuleForm.tsx";
 import { DashboardSettings } from "./DashboardSettings.tsx";

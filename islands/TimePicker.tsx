@@ -9,7 +9,7 @@ import {
   parseTimeExpr,
   REFRESH_INTERVALS,
   RELATIVE_RANGES,
-} from "../core/dashboards/time_range.ts";
+} from "../core/dashboards/mod_browser.ts";
 
 /** A time range as dashboards write it. */
 export interface TimeRange {

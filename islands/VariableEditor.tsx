@@ -7,7 +7,7 @@
  * @module
  */
 import { useEffect, useRef, useState } from "preact/hooks";
-import type { Variable } from "../core/dashboards/schema.ts";
+import type { Variable } from "../core/dashboards/mod_browser.ts";
 
 type Errors = readonly { field: string; message: string }[];
 

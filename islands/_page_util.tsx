@@ -6,7 +6,7 @@
  */
 import type { ComponentChildren } from "preact";
 import { useEffect, useState } from "preact/hooks";
-import { formatValue } from "../core/dashboards/format.ts";
+import { formatValue } from "../core/dashboards/mod_browser.ts";
 import { ApiError, apiGet } from "./api.ts";
 
 /** The state of one API fetch. */

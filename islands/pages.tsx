@@ -6,7 +6,7 @@
  * @module
  */
 import { useEffect, useState } from "preact/hooks";
-import { formatValue } from "../core/dashboards/format.ts";
+import { formatValue } from "../core/dashboards/mod_browser.ts";
 import { type ApiAlert, isZeroTime } from "./alerts_model.ts";
 import { queryInstant, sendJson } from "./api.ts";
 import { Labels, since, Status, useApi } from "./_page_util.tsx";

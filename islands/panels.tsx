@@ -5,9 +5,12 @@
  *
  * @module
  */
-import type { NestedPanel as Panel } from "../core/dashboards/schema.ts";
-import { overrideFor } from "../core/dashboards/display.ts";
-import { formatValue, resolveUnit } from "../core/dashboards/format.ts";
+import {
+  formatValue,
+  type NestedPanel as Panel,
+  overrideFor,
+  resolveUnit,
+} from "../core/dashboards/mod_browser.ts";
 import type { MatrixSeries } from "./api.ts";
 import Chart from "./Chart.tsx";
 import {

@@ -6,8 +6,7 @@
  * @module
  */
 import type { MatrixSeries } from "./api.ts";
-import { overrideFor } from "../core/dashboards/display.ts";
-import type { FieldOverride } from "../core/dashboards/schema.ts";
+import { type FieldOverride, overrideFor } from "../core/dashboards/mod_browser.ts";
 
 /** One drawn series. */
 export interface ChartSeries {

@@ -10,16 +10,20 @@ import { type Context, Hono } from "hono";
 import { stringify as toYaml } from "yaml";
 import { type Config, presentConfig, redactSecrets } from "../core/config/mod.ts";
 import { labelsToObject, type Querier } from "../core/model/mod.ts";
-import { formatExpr, parseExpr, PromQLParseError } from "../core/promql/mod.ts";
-import { type Engine, MAX_RANGE_POINTS, type QueryResult } from "../core/promql/engine.ts";
 import {
+  type Engine,
+  formatExpr,
+  MAX_RANGE_POINTS,
+  parseExpr,
+  PromQLParseError,
   QueryError,
   QueryOverloadError,
+  type QueryResult,
   QueryTimeoutError,
   QueryTooManySeriesError,
-} from "../core/promql/errors.ts";
-import type { RangeResultCache } from "../core/promql/result_cache.ts";
-import type { Value } from "../core/promql/value.ts";
+  type RangeResultCache,
+  type Value,
+} from "../core/promql/mod.ts";
 import { buildInfo } from "../core/version.ts";
 import { type Envelope, queryJsonStream } from "./api_json.ts";
 import {

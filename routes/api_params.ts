@@ -4,8 +4,7 @@
  *
  * @module
  */
-import { parseDuration as parseDurationText } from "../core/model/units.ts";
-import type { Matcher } from "../core/model/matchers.ts";
+import { type Matcher, parseDuration as parseDurationText } from "../core/model/mod.ts";
 import { parseExpr } from "../core/promql/mod.ts";
 
 /** A request parameter is missing or malformed; the API answers 400 bad_data. */

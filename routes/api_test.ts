@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
 import { resolveConfig } from "../core/config/mod.ts";
 import { toLabels } from "../core/model/mod.ts";
-import { createEngine } from "../core/promql/engine.ts";
-import { RangeResultCache } from "../core/promql/result_cache.ts";
-import { MemStore } from "../core/tsdb/mem_querier.ts";
+import { createEngine, RangeResultCache } from "../core/promql/mod.ts";
+import { MemStore } from "../core/tsdb/mod_testing.ts";
 import { apiRoutes } from "./api.ts";
 
 const T0 = Date.UTC(2024, 0, 15, 10, 0, 0);

@@ -24,7 +24,7 @@
  */
 import { Hono } from "hono";
 import type { Context } from "hono";
-import { StorageFullError } from "../core/model/storage.ts";
+import { checkLabelName, StorageFullError } from "../core/model/mod.ts";
 import {
   answerInfluxQuery,
   BodyEncodingError,
@@ -59,7 +59,6 @@ import {
   translateOtlp,
   UnsupportedEncodingError,
 } from "../core/ingest/mod.ts";
-import { checkLabelName } from "../core/model/labels.ts";
 
 /** What the ingest routes need. */
 export interface IngestDeps {

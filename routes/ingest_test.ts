@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { StorageFullError } from "../core/model/storage.ts";
+import { StorageFullError } from "../core/model/mod.ts";
 import {
   encodeRemoteWriteBody,
   encodeWriteRequest,
@@ -7,7 +7,7 @@ import {
   type IngestPipelineOptions,
   snappyEncode,
 } from "../core/ingest/mod.ts";
-import { RecordingAppender } from "../core/ingest/_test_util.ts";
+import { RecordingAppender } from "../core/ingest/mod_testing.ts";
 import { groupingLabels, ingestRoutes } from "./ingest.ts";
 
 const NOW = 1_700_000_000_000;

@@ -13,9 +13,7 @@
 import { createHash } from "node:crypto";
 import { Hono } from "hono";
 import type { Context } from "hono";
-import type { AlertInstance } from "../core/model/alert.ts";
-import { type Matcher, newMatcher } from "../core/model/mod.ts";
-import { checkLabelName } from "../core/model/labels.ts";
+import { type AlertInstance, checkLabelName, type Matcher, newMatcher } from "../core/model/mod.ts";
 import {
   type AlertStatus,
   type Notifier,

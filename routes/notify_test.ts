@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { alert, setup, webhookConfig } from "../core/notify/_test_util.ts";
+import { alert, setup, webhookConfig } from "../core/notify/mod_testing.ts";
 import { notifyRoutes } from "./notify.ts";
 
 Deno.test("silences API: create, list, get, expire in both shapes", async () => {

@@ -14,8 +14,7 @@
  */
 import { Hono } from "hono";
 import type { Context } from "hono";
-import type { Matcher } from "../core/model/matchers.ts";
-import { type Querier, StorageFullError } from "../core/model/storage.ts";
+import { type Matcher, type Querier, StorageFullError } from "../core/model/mod.ts";
 import {
   BodyEncodingError,
   BodyTooLargeError,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { harness } from "../core/rules/_harness.ts";
+import { harness } from "../core/rules/mod_testing.ts";
 import { rulesRoutes } from "./rules.ts";
 
 const M = 60_000;

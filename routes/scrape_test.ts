@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { silentLogger } from "../core/logging/mod.ts";
 import { createScrapeManager, parseScrapeConfigs } from "../core/scrape/mod.ts";
-import { exposition, FakeClock, recordingAppender } from "../core/scrape/_test_util.ts";
+import { FakeClock } from "../core/clock.ts";
+import { exposition, recordingAppender } from "../core/scrape/mod_testing.ts";
 import { scrapeRoutes } from "./scrape.ts";
 
 const GLOBAL = { scrape_interval: 10_000, scrape_timeout: 5_000 };

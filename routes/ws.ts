@@ -6,7 +6,7 @@
  */
 import { Hono } from "hono";
 import type { LiveHub, LiveQueryFn } from "../core/live/mod.ts";
-import type { Engine } from "../core/promql/engine.ts";
+import type { Engine } from "../core/promql/mod.ts";
 
 /** What the WebSocket route needs. */
 export interface WsDeps {

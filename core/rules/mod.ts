@@ -84,3 +84,4 @@ export {
   type ThresholdRuleSpec,
   thresholdWarnings,
 } from "./threshold.ts";
+export { BUILTIN_RULE_FILES } from "./_builtin_files.ts";

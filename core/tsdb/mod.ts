@@ -16,7 +16,6 @@ export {
 export { BlockCorruptError, type BlockMeta } from "./block.ts";
 export { type CompactionPlan, planCompaction } from "./compact.ts";
 export { planRetention, type RetentionInput } from "./retention.ts";
-export { MemStore } from "./mem_querier.ts";
 export {
   AGG,
   DEFAULT_DOWNSAMPLING,

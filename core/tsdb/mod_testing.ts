@@ -1,0 +1,7 @@
+/**
+ * Test support of core/tsdb for the tests of other modules and routes.
+ * Perch itself never loads this door.
+ *
+ * @module
+ */
+export { MemStore } from "./mem_querier.ts";
