@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { formatBytes, formatDuration } from "../model/units.ts";
+import { formatBytes, formatDuration } from "../model/mod.ts";
 
 /** Keys whose numbers are durations in ms. */
 const DURATIONS = new Set([

@@ -9,9 +9,9 @@
  * @module
  */
 import { z } from "zod";
-import { parseBytes, parseDuration } from "../model/units.ts";
-import { authSchema } from "../auth/config.ts";
-import { alertmanagerGlobalFields } from "../notify/config.ts";
+import { parseBytes, parseDuration } from "../model/mod.ts";
+import { authSchema } from "../auth/mod.ts";
+import { alertmanagerGlobalFields } from "../notify/mod.ts";
 
 /** A duration field: `"1h30m"`, `"0"` or a number of seconds. */
 function duration(def: string, opts: { allowZero?: boolean } = {}) {

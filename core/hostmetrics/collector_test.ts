@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { statfs } from "node:fs/promises";
-import { parsePrometheusText } from "../ingest/prometheus_text.ts";
+import { parsePrometheusText } from "../ingest/mod.ts";
 import { HostCollector, type StatFs } from "./collector.ts";
 import { decodeStatfs, libcStatfs, openLibc } from "./libc.ts";
 import { decodeTimex, type TimexReading } from "./timex.ts";

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { escapeLabelValue, formatValue } from "../selfmon/registry.ts";
+import { escapeLabelValue, formatValue } from "../selfmon/mod.ts";
 
 /** The metric types the host collector writes. */
 export type FamilyType = "counter" | "gauge" | "untyped";

@@ -15,7 +15,7 @@
  *
  * @module
  */
-import type { Labels } from "../model/labels.ts";
+import type { Labels } from "../model/mod.ts";
 
 /** One series of a range query result (ms timestamps). */
 export interface LiveSeries {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parsePrometheusText } from "../ingest/prometheus_text.ts";
+import { parsePrometheusText } from "../ingest/mod.ts";
 import { Registry } from "./registry.ts";
 
 function parse(text: string) {
