@@ -8,8 +8,8 @@
  *
  * @module
  */
-import type { Labels } from "../core/model/mod.ts";
-import { formatFloat, type Value } from "../core/promql/mod.ts";
+import { formatFloat, type Labels } from "../core/model/mod.ts";
+import type { Value } from "../core/promql/mod.ts";
 
 /** Characters gathered before a chunk is encoded and handed to the stream. */
 const CHUNK_CHARS = 64 * 1024;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { type Labels, toLabels } from "../core/model/mod.ts";
-import { formatFloat, type Value } from "../core/promql/mod.ts";
+import { formatFloat, type Labels, toLabels } from "../core/model/mod.ts";
+import type { Value } from "../core/promql/mod.ts";
 import { queryJsonStream } from "./api_json.ts";
 
 async function text(v: Value, env = {}): Promise<{ text: string; chunks: number }> {

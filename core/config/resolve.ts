@@ -6,6 +6,7 @@
  * @module
  */
 import { parseDocument } from "yaml";
+import { configIssues } from "../model/mod.ts";
 import { type Config, configSchema } from "./schema.ts";
 
 /** Overrides from flags; each maps onto one config path. */
@@ -104,29 +105,10 @@ export function resolveConfig(input: ResolveInput): ResolveResult {
 
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      errors.push(`${formatPath(issue.path)}: ${issueMessage(issue)}`);
-    }
+    errors.push(...configIssues(parsed.error));
     return { ok: false, errors };
   }
   return { ok: true, config: deepFreeze(parsed.data), warnings };
-}
-
-function issueMessage(issue: { code: string; message: string; keys?: string[] }): string {
-  if (issue.code === "unrecognized_keys" && issue.keys) {
-    return `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.join(", ")}`;
-  }
-  return issue.message;
-}
-
-function formatPath(path: readonly PropertyKey[]): string {
-  if (path.length === 0) return "(top level)";
-  let s = "";
-  for (const p of path) {
-    if (typeof p === "number") s += `[${p}]`;
-    else s += s === "" ? String(p) : `.${String(p)}`;
-  }
-  return s;
 }
 
 function envValue(text: string): unknown {

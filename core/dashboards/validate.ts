@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { fieldIssues } from "../model/mod.ts";
 import { parseExpr } from "../promql/mod.ts";
 import {
   type Dashboard,
@@ -50,10 +51,7 @@ export function validateDashboard(input: unknown): ValidationResult {
   if (!parsed.success) {
     return {
       ok: false,
-      errors: parsed.error.issues.map((i) => ({
-        path: i.path.map(String).join(".") || "(root)",
-        message: i.message,
-      })),
+      errors: fieldIssues(parsed.error).map((i) => ({ path: i.field, message: i.message })),
     };
   }
   const d = parsed.data;

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { escapeLabelValue, formatValue } from "../selfmon/mod.ts";
+import { escapeLabelValue, formatSampleValue } from "../selfmon/mod.ts";
 
 /** The metric types the host collector writes. */
 export type FamilyType = "counter" | "gauge" | "untyped";
@@ -51,7 +51,7 @@ export class Exposition {
     }
     if (f.seen.has(ls)) return;
     f.seen.add(ls);
-    f.lines.push(`${name}${ls} ${formatValue(value)}`);
+    f.lines.push(`${name}${ls} ${formatSampleValue(value)}`);
     this.#samples++;
   }
 

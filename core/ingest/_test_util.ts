@@ -13,6 +13,7 @@ import type {
   SampleBatch,
 } from "../model/storage.ts";
 import type { MetricMetadata } from "../model/types.ts";
+import { formatSampleValue } from "../selfmon/mod.ts";
 import type { IngestStatsSink } from "./pipeline.ts";
 import type { ParsedRows } from "./rows.ts";
 
@@ -31,17 +32,10 @@ export function renderRows(rows: ParsedRows): string[] {
       for (let k = 0; k < l.length; k += 2) parts.push(`${l[k]}=${JSON.stringify(l[k + 1])}`);
       s += `{${parts.join(",")}}`;
     }
-    out.push(`${s} ${formatValue(rows.sampleV[i]!)} @${rows.sampleT[i]}`);
+    out.push(`${s} ${formatSampleValue(rows.sampleV[i]!)} @${rows.sampleT[i]}`);
   }
   for (const e of rows.errors) out.push(`ERR ${e.field}: ${e.message}`);
   return out;
-}
-
-function formatValue(v: number): string {
-  if (v !== v) return "NaN";
-  if (v === Infinity) return "+Inf";
-  if (v === -Infinity) return "-Inf";
-  return String(v);
 }
 
 /** A small seeded PRNG (mulberry32); `next()` in [0, 1). */

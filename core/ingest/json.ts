@@ -28,6 +28,7 @@
  */
 import { z } from "zod";
 import type { MetricType } from "../model/types.ts";
+import { formatPath } from "../model/mod.ts";
 import { NOT_JSON, ParsedRows, parseJsonBody } from "./rows.ts";
 import { integerTextToMs, isIntegerText, parseNumber } from "./_util.ts";
 import { checkLabelName, checkMetricName } from "../model/labels.ts";
@@ -136,15 +137,6 @@ function show(v: unknown): string {
   return typeof v === "string" ? v : JSON.stringify(v) ?? String(v);
 }
 
-function pathText(prefix: string, path: readonly PropertyKey[]): string {
-  let s = prefix;
-  for (const p of path) {
-    if (typeof p === "number") s += `[${p}]`;
-    else s += s === "" ? String(p) : `.${String(p)}`;
-  }
-  return s === "" ? "body" : s;
-}
-
 function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   let v: unknown = root;
   for (const p of path) {
@@ -205,7 +197,7 @@ function metric(rows: ParsedRows, input: unknown, where: string, now: number): v
   const problems = metricProblems(input);
   if (!parsed.success || problems.length > 0) {
     for (const issue of parsed.error?.issues ?? []) {
-      problems.push([pathText("", issue.path), valueAt(input, issue.path), issue.message]);
+      problems.push([formatPath(issue.path) || "body", valueAt(input, issue.path), issue.message]);
     }
     // In the order of the documented shape, so the report reads top to bottom.
     const rank = (path: string) => {

@@ -48,7 +48,7 @@ import {
   TEMPORALITY_DELTA,
 } from "./otlp_decode.ts";
 import { ParsedRows } from "./rows.ts";
-import { formatFloat } from "../promql/mod.ts";
+import { formatFloat } from "../model/mod.ts";
 import { LEN, ProtoWriter, VARINT } from "./_proto.ts";
 
 /** How OTLP data is translated. */

@@ -17,7 +17,7 @@ import {
   otlpUnit,
   translateOtlp,
 } from "./otlp.ts";
-import { formatFloat } from "../promql/mod.ts";
+import { formatFloat } from "../model/mod.ts";
 import { decodeOtlpJson, decodeOtlpProto, type OtlpRequest } from "./otlp_decode.ts";
 import { isStaleNaN } from "../model/types.ts";
 import type { ParsedRows } from "./rows.ts";

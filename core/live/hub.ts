@@ -16,6 +16,7 @@
  * @module
  */
 import type { Labels } from "../model/mod.ts";
+import { formatSampleValue } from "../selfmon/mod.ts";
 
 /** One series of a range query result (ms timestamps). */
 export interface LiveSeries {
@@ -95,13 +96,6 @@ class Conn {
   readonly subs = new Map<string, Group>(); // panelId → group.
   closed = false;
   constructor(readonly client: LiveClient) {}
-}
-
-function formatValue(v: number): string {
-  if (v === Infinity) return "+Inf";
-  if (v === -Infinity) return "-Inf";
-  if (v !== v) return "NaN";
-  return String(v);
 }
 
 function metricOf(labels: Labels): Record<string, string> {
@@ -335,7 +329,7 @@ export class LiveHub {
       const metric = metricOf(s.labels);
       const k = keyOf(metric);
       const values: Point[] = new Array(s.t.length);
-      for (let i = 0; i < s.t.length; i++) values[i] = [s.t[i]! / 1000, formatValue(s.v[i]!)];
+      for (let i = 0; i < s.t.length; i++) values[i] = [s.t[i]! / 1000, formatSampleValue(s.v[i]!)];
       series.push({ metric, values });
       const lt = s.t.length ? s.t[s.t.length - 1]! : -Infinity;
       lastT.set(k, lt);

@@ -56,4 +56,6 @@ export {
   StorageFullError,
 } from "./storage.ts";
 export { formatBytes, formatDuration, parseBytes, parseDuration } from "./units.ts";
+export { formatFloat, goQuote, isGoPrint, unquoteString } from "./strconv.ts";
+export { configIssues, type FieldIssue, fieldIssues, formatPath } from "./zod_issues.ts";
 export { type AlertInstance, type AlertSink } from "./alert.ts";

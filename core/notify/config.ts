@@ -13,6 +13,7 @@ import { z } from "zod";
 import type { Matcher } from "../model/matchers.ts";
 import { LABEL_NAME_REGEXP } from "../model/labels.ts";
 import { parseDuration } from "../model/units.ts";
+import { configIssues } from "../model/mod.ts";
 import { parseMatcher } from "./label_matchers.ts";
 import { compileTemplate, parseDefinitions, type TemplateDefs, TemplateError } from "./template.ts";
 import { globToRegExp, isGlob } from "../rules/glob.ts";
@@ -571,12 +572,7 @@ export function parseNotifyConfig(
   });
   if (!parsed.success) {
     return {
-      errors: parsed.error.issues.map((i) => {
-        const msg = i.code === "unrecognized_keys"
-          ? `unknown field${i.keys.length > 1 ? "s" : ""} ${i.keys.join(", ")}`
-          : i.message;
-        return `${formatPath(i.path)}: ${msg}`;
-      }),
+      errors: configIssues(parsed.error),
     };
   }
   const s = parsed.data;
@@ -1048,13 +1044,4 @@ function checkTemplate(path: string, src: string, errors: string[]): void {
     if (e instanceof TemplateError) errors.push(`${path}: cannot parse template: ${e.message}`);
     else throw e;
   }
-}
-
-function formatPath(path: readonly PropertyKey[]): string {
-  let s = "";
-  for (const p of path) {
-    if (typeof p === "number") s += `[${p}]`;
-    else s += s === "" ? String(p) : `.${String(p)}`;
-  }
-  return s || "(top level)";
 }

@@ -7,9 +7,10 @@
  */
 import { type Label, type Labels, METRIC_NAME } from "../model/labels.ts";
 import { checkLabelValue } from "../model/labels.ts";
+import { formatFloat } from "../model/strconv.ts";
 import type { AggregateOp } from "./ast.ts";
 import { QueryExecutionError } from "./errors.ts";
-import { formatFloatPlain, invalidQuantileWarning, Kahan, quantile } from "./functions.ts";
+import { invalidQuantileWarning, Kahan, quantile } from "./functions.ts";
 import { type ESample, keyOf, type VectorColumns } from "./value.ts";
 
 /** Grouping of an aggregation. */
@@ -191,7 +192,7 @@ export function countValues(input: ESample[], g: Grouping, label: string): ESamp
   }
   const groups = new Map<string, ESample>();
   for (const s of input) {
-    const value = formatFloatPlain(s.v);
+    const value = formatFloat(s.v);
     const gl = groupLabels(s.labels, g).filter((l) => l.name !== label);
     const labels = [...gl, { name: label, value }].sort((a, b) =>
       a.name < b.name ? -1 : a.name > b.name ? 1 : 0

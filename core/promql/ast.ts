@@ -92,25 +92,8 @@ export interface Call {
   readonly pos: PosRange;
 }
 
-/** Aggregation operators. */
-export type AggregateOp =
-  | "sum"
-  | "avg"
-  | "count"
-  | "min"
-  | "max"
-  | "group"
-  | "stddev"
-  | "stdvar"
-  | "topk"
-  | "bottomk"
-  | "count_values"
-  | "quantile"
-  | "limitk"
-  | "limit_ratio";
-
-/** Aggregation operators in a set, for lookups. */
-export const AGGREGATE_OPS: ReadonlySet<string> = new Set<AggregateOp>([
+/** Aggregation operators, in the order Prometheus's grammar lists them. */
+const AGGREGATE_OP_LIST = [
   "sum",
   "avg",
   "count",
@@ -125,7 +108,13 @@ export const AGGREGATE_OPS: ReadonlySet<string> = new Set<AggregateOp>([
   "quantile",
   "limitk",
   "limit_ratio",
-]);
+] as const;
+
+/** Aggregation operators. */
+export type AggregateOp = typeof AGGREGATE_OP_LIST[number];
+
+/** Aggregation operators in a set, for lookups (the lexer's aggregation keywords too). */
+export const AGGREGATE_OPS: ReadonlySet<string> = new Set<AggregateOp>(AGGREGATE_OP_LIST);
 
 /** Aggregations that take a parameter before the expression, with its type. */
 export const AGGREGATE_PARAM_TYPES: Readonly<Partial<Record<AggregateOp, ValueType>>> = {

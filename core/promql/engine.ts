@@ -17,7 +17,7 @@
  * @module
  */
 import type { Labels } from "../model/labels.ts";
-import { METRIC_NAME } from "../model/labels.ts";
+import { compareLabels, METRIC_NAME } from "../model/labels.ts";
 import type { Querier, SeriesData } from "../model/storage.ts";
 import {
   aggregate,
@@ -896,7 +896,7 @@ function matrixAt(m: MatrixValue, t: number, ev: Evaluator): Series[] {
   }
   ev.countSamples(total);
   ev.checkHeld(total);
-  out.sort((a, b) => compareLabelSets(a.labels, b.labels));
+  out.sort((a, b) => compareLabels(a.labels, b.labels));
   checkDuplicates(out.map((s) => s.labels));
   return out;
 }
@@ -906,16 +906,6 @@ function dropped(labels: Labels, drop: boolean): Labels {
   return labels.some((l) => l.name === METRIC_NAME)
     ? labels.filter((l) => l.name !== METRIC_NAME)
     : labels;
-}
-
-function compareLabelSets(a: Labels, b: Labels): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const x = a[i]!, y = b[i]!;
-    if (x.name !== y.name) return x.name < y.name ? -1 : 1;
-    if (x.value !== y.value) return x.value < y.value ? -1 : 1;
-  }
-  return a.length - b.length;
 }
 
 /** `v` with `__name__` removed from every sample flagged to drop it (`v` itself when none is). */
@@ -1041,7 +1031,7 @@ function finishColumns(cols: VectorColumns, ts: Float64Array): Value {
     }
     series.push({ labels: g.labels, t, v: out });
   }
-  series.sort((a, b) => compareLabelSets(a.labels, b.labels));
+  series.sort((a, b) => compareLabels(a.labels, b.labels));
   return { type: "matrix", series };
 }
 
@@ -1088,6 +1078,6 @@ function finish(val: EvalValue, ts: Float64Array, instant: boolean): Value {
     t: Float64Array.from(e.t),
     v: Float64Array.from(e.v),
   }));
-  series.sort((a, b) => compareLabelSets(a.labels, b.labels));
+  series.sort((a, b) => compareLabels(a.labels, b.labels));
   return { type: "matrix", series };
 }

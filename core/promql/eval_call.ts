@@ -6,7 +6,13 @@
  * @module
  */
 import { RE2JS } from "re2js";
-import { type Label, LABEL_NAME_REGEXP, type Labels, METRIC_NAME } from "../model/labels.ts";
+import {
+  compareLabels,
+  type Label,
+  LABEL_NAME_REGEXP,
+  type Labels,
+  METRIC_NAME,
+} from "../model/labels.ts";
 import type { Matcher } from "../model/matchers.ts";
 import type { Call, Expr } from "./ast.ts";
 import { QueryExecutionError } from "./errors.ts";
@@ -399,16 +405,6 @@ export function natCompare(a: string, b: string): number {
   return ca.length - cb.length;
 }
 
-function compareFull(a: Labels, b: Labels): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const x = a[i]!, y = b[i]!;
-    if (x.name !== y.name) return x.name < y.name ? -1 : 1;
-    if (x.value !== y.value) return x.value < y.value ? -1 : 1;
-  }
-  return a.length - b.length;
-}
-
 interface BucketGroup {
   labels: Labels;
   dropName: boolean;
@@ -635,7 +631,7 @@ export function evalCall(ev: Evaluator, e: Call, ts: Float64Array): EvalValue {
               if (x === y) continue;
               return sign * (natCompare(x, y) < 0 ? -1 : 1);
             }
-            return sign * compareFull(a.labels, b.labels);
+            return sign * compareLabels(a.labels, b.labels);
           })
         ),
       };

@@ -481,23 +481,3 @@ export function bucketFraction(lower: number, upper: number, buckets: Bucket[]):
   };
   return (rank(upper) - rank(lower)) / total;
 }
-
-/** Formats a float as Go's `strconv.FormatFloat(v, 'f', -1, 64)` (no exponent). */
-export function formatFloatPlain(v: number): string {
-  if (Number.isNaN(v)) return "NaN";
-  if (v === Infinity) return "+Inf";
-  if (v === -Infinity) return "-Inf";
-  const s = String(v);
-  if (!/e/i.test(s)) return s;
-  const m = /^(-?)(\d)(?:\.(\d+))?e([+-]\d+)$/.exec(s);
-  if (!m) return s;
-  const [, sign, d0, frac = "", expS] = m;
-  const exp = Number(expS);
-  const digits = d0! + frac;
-  if (exp >= 0) {
-    const intLen = 1 + exp;
-    if (digits.length <= intLen) return sign + digits + "0".repeat(intLen - digits.length);
-    return sign + digits.slice(0, intLen) + "." + digits.slice(intLen);
-  }
-  return sign + "0." + "0".repeat(-exp - 1) + digits;
-}

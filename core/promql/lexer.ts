@@ -8,6 +8,8 @@
  *
  * @module
  */
+import { goQuote } from "../model/strconv.ts";
+import { AGGREGATE_OPS } from "./ast.ts";
 
 /** Token kinds: keyword and operator tokens use their own (lower-case) text. */
 export type TokenKind =
@@ -34,23 +36,6 @@ export interface Token {
 
 /** Binary-operator keywords. */
 const OPERATOR_WORDS = new Set(["and", "or", "unless", "atan2"]);
-/** Aggregation keywords. */
-export const AGGREGATOR_WORDS: ReadonlySet<string> = new Set([
-  "sum",
-  "avg",
-  "count",
-  "min",
-  "max",
-  "group",
-  "stddev",
-  "stdvar",
-  "topk",
-  "bottomk",
-  "count_values",
-  "quantile",
-  "limitk",
-  "limit_ratio",
-]);
 /** Modifier keywords. */
 export const KEYWORD_WORDS: ReadonlySet<string> = new Set([
   "offset",
@@ -96,31 +81,6 @@ const isSpace = (c: string) => c === " " || c === "\t" || c === "\n" || c === "\
 const isDigit = (c: string) => c >= "0" && c <= "9";
 const isAlpha = (c: string) => c === "_" || (c >= "a" && c <= "z") || (c >= "A" && c <= "Z");
 const isAlnum = (c: string) => isAlpha(c) || isDigit(c);
-
-/** Quotes a string as Go's `%q` does (used in messages and the printer). */
-export function goQuote(s: string, quote = '"'): string {
-  let out = quote;
-  for (const ch of s) {
-    const cp = ch.codePointAt(0)!;
-    if (ch === quote || ch === "\\") out += "\\" + ch;
-    else if (cp >= 0xdc80 && cp <= 0xdcff) out += "\\x" + hex(cp - 0xdc00, 2); // raw byte
-    else if (cp < 0x20 || cp === 0x7f) {
-      const named: Record<string, string> = {
-        "\x07": "\\a",
-        "\b": "\\b",
-        "\f": "\\f",
-        "\n": "\\n",
-        "\r": "\\r",
-        "\t": "\\t",
-        "\v": "\\v",
-      };
-      out += named[ch] ?? "\\x" + hex(cp, 2);
-    } else if ((cp >= 0x80 && cp < 0xa0) || cp === 0xad || (cp >= 0xd800 && cp < 0xe000)) {
-      out += cp > 0xffff ? "\\U" + hex(cp, 8) : "\\u" + hex(cp, 4);
-    } else out += ch;
-  }
-  return out + quote;
-}
 
 function hex(n: number, width: number): string {
   return n.toString(16).padStart(width, "0");
@@ -460,7 +420,7 @@ class Lexer {
     const lower = word.toLowerCase();
     if (lower === "inf" || lower === "nan") this.emit("NUMBER");
     else if (
-      OPERATOR_WORDS.has(lower) || AGGREGATOR_WORDS.has(lower) || KEYWORD_WORDS.has(lower) ||
+      OPERATOR_WORDS.has(lower) || AGGREGATE_OPS.has(lower) || KEYWORD_WORDS.has(lower) ||
       PREPROCESSOR_WORDS.has(lower)
     ) this.emit(lower);
     else this.emit(word.includes(":") ? "METRIC_IDENT" : "IDENT");
@@ -492,6 +452,6 @@ export function describeToken(t: Token): string {
   }
   if (KEYWORD_WORDS.has(t.kind)) return `<${t.text}>`;
   if (OPERATOR_KINDS.has(t.kind)) return `<op:${t.text}>`;
-  if (AGGREGATOR_WORDS.has(t.kind)) return `<aggr:${t.text}>`;
+  if (AGGREGATE_OPS.has(t.kind)) return `<aggr:${t.text}>`;
   return goQuote(t.text);
 }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { describeToken, goQuote, lex } from "./lexer.ts";
+import { goQuote } from "../model/strconv.ts";
+import { describeToken, lex } from "./lexer.ts";
 
 function kinds(input: string): string {
   return lex(input).map((t) => t.kind === t.text ? t.kind : `${t.kind}(${t.text})`).join(" ");

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { formatDuration, parseDuration, parseNumber, unquoteString } from "./literals.ts";
+import { unquoteString } from "../model/strconv.ts";
+import { formatDuration, parseDuration, parseNumber } from "./literals.ts";
 
 Deno.test("parseDuration() reads Prometheus durations into ms", () => {
   const cases: [string, number][] = [

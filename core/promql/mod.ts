@@ -31,9 +31,9 @@ export {
   type VectorSelector,
 } from "./ast.ts";
 export { lex, type Token, type TokenKind } from "./lexer.ts";
-export { formatDuration, parseDuration, parseNumber, unquoteString } from "./literals.ts";
+export { formatDuration, parseDuration, parseNumber } from "./literals.ts";
 export { parseExpr, PromQLParseError } from "./parser.ts";
-export { formatExpr, formatFloat, formatMatcherText } from "./printer.ts";
+export { formatExpr, formatMatcherText } from "./printer.ts";
 export {
   createEngine,
   type Engine,

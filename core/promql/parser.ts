@@ -10,6 +10,7 @@
  */
 import { METRIC_NAME } from "../model/labels.ts";
 import { type Matcher, type MatchType, newMatcher } from "../model/matchers.ts";
+import { goQuote, unquoteString } from "../model/strconv.ts";
 import {
   AGGREGATE_OPS,
   AGGREGATE_PARAM_TYPES,
@@ -29,15 +30,8 @@ import {
   type VectorMatchCardinality,
   type VectorSelector,
 } from "./ast.ts";
-import {
-  AGGREGATOR_WORDS,
-  describeToken,
-  goQuote,
-  KEYWORD_WORDS,
-  lex,
-  type Token,
-} from "./lexer.ts";
-import { parseDuration, parseNumber, unquoteString } from "./literals.ts";
+import { describeToken, KEYWORD_WORDS, lex, type Token } from "./lexer.ts";
+import { parseDuration, parseNumber } from "./literals.ts";
 
 /** A PromQL syntax or type error, with the position of the offending text. */
 export class PromQLParseError extends SyntaxError {
@@ -150,7 +144,7 @@ const POW_PRECEDENCE = 6;
 
 /** Keywords that may still name a metric (`metric_identifier` in Prometheus's grammar). */
 const NAME_KEYWORDS = new Set([
-  ...AGGREGATOR_WORDS,
+  ...AGGREGATE_OPS,
   "by",
   "without",
   "offset",

@@ -8,7 +8,7 @@
 import { METRIC_NAME } from "../model/labels.ts";
 import type { Matcher } from "../model/matchers.ts";
 import type { AtModifier, Expr, VectorMatching, VectorSelector } from "./ast.ts";
-import { goQuote } from "./lexer.ts";
+import { formatFloat, goQuote } from "../model/strconv.ts";
 import { formatDuration } from "./literals.ts";
 
 const LEGACY_LABEL = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
@@ -111,26 +111,4 @@ function labelList(labels: readonly string[]): string {
 
 function isoTime(ms: number): string {
   return new Date(ms).toISOString().replace(".000Z", "Z");
-}
-
-/** Formats a float as Go's `strconv.FormatFloat(v, 'f', -1, 64)`. */
-export function formatFloat(v: number): string {
-  if (Number.isNaN(v)) return "NaN";
-  if (v === Infinity) return "+Inf";
-  if (v === -Infinity) return "-Inf";
-  if (Object.is(v, -0)) return "-0";
-  const s = String(v);
-  if (s.indexOf("e") === -1) return s; // The common case: no exponent.
-  const m = /^(-?)(\d)(?:\.(\d+))?e([+-]\d+)$/.exec(s);
-  if (!m) return s;
-  const [, sign, lead, frac = "", expText] = m;
-  const exp = Number(expText);
-  const digits = lead + frac;
-  if (exp >= 0) {
-    return sign +
-      (exp + 1 >= digits.length
-        ? digits + "0".repeat(exp + 1 - digits.length)
-        : `${digits.slice(0, exp + 1)}.${digits.slice(exp + 1)}`);
-  }
-  return `${sign}0.${"0".repeat(-exp - 1)}${digits}`;
 }

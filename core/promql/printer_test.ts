@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { parseExpr } from "./parser.ts";
-import { formatExpr, formatFloat } from "./printer.ts";
+import { formatFloat } from "../model/strconv.ts";
+import { formatExpr } from "./printer.ts";
 import { stripForCompare } from "./_test_util.ts";
 
 /** [input, canonical text as Prometheus prints it]. */

@@ -16,7 +16,8 @@ import { type HttpAuth, resolveHttpAuth } from "../model/http_auth.ts";
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { parseDuration } from "../model/units.ts";
-import { formatPath, parseScrapeConfigs } from "../scrape/config.ts";
+import { parseScrapeConfigs } from "../scrape/config.ts";
+import { configIssues, formatPath } from "../model/mod.ts";
 import type { RelabelRule } from "../scrape/relabel.ts";
 
 /** How requests to an endpoint authenticate. */
@@ -199,12 +200,7 @@ export function parseRemoteWriteConfigs(raw: unknown): ParseRemoteWriteResult {
     const at = (...p: Path) => formatPath([...base, ...p]);
     const parsed = endpointSchema.safeParse(item);
     if (!parsed.success) {
-      for (const issue of parsed.error.issues) {
-        const msg = issue.code === "unrecognized_keys"
-          ? `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.join(", ")}`
-          : issue.message;
-        errors.push(`${formatPath([...base, ...issue.path])}: ${msg}`);
-      }
+      errors.push(...configIssues(parsed.error, base));
       return;
     }
     const before = errors.length;

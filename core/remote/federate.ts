@@ -17,7 +17,7 @@ import { type Labels, labelsKey, METRIC_NAME } from "../model/labels.ts";
 import type { Matcher } from "../model/matchers.ts";
 import type { Querier } from "../model/storage.ts";
 import { isStaleNaN } from "../model/types.ts";
-import { escapeLabelValue, formatValue } from "../selfmon/registry.ts";
+import { escapeLabelValue, formatSampleValue } from "../selfmon/registry.ts";
 
 /** Options of {@linkcode federate}. */
 export interface FederateOptions {
@@ -96,5 +96,5 @@ function sampleLine(s: Latest): string {
     if (l.name !== METRIC_NAME) parts.push(`${l.name}="${escapeLabelValue(l.value)}"`);
   }
   const ls = parts.length > 0 ? `{${parts.join(",")}}` : "";
-  return `${s.name}${ls} ${formatValue(s.v)} ${Math.round(s.t)}`;
+  return `${s.name}${ls} ${formatSampleValue(s.v)} ${Math.round(s.t)}`;
 }

@@ -15,7 +15,7 @@ import { checkLabelName } from "../model/labels.ts";
 import { parseDuration } from "../model/units.ts";
 import { valueTypeOf } from "../promql/ast.ts";
 import { parseExpr, PromQLParseError } from "../promql/parser.ts";
-import { formatFloat } from "../promql/printer.ts";
+import { type FieldIssue, fieldIssues, formatFloat } from "../model/mod.ts";
 import {
   type AlertingRule,
   OPERATOR_SYMBOL,
@@ -72,10 +72,7 @@ export interface ThresholdRule extends ThresholdRuleSpec {
 }
 
 /** A problem with one field. */
-export interface FieldProblem {
-  readonly field: string;
-  readonly message: string;
-}
+export type FieldProblem = FieldIssue;
 
 /** Derives an id from a name: lowercase, URL-safe. */
 export function slugId(name: string): string {
@@ -91,12 +88,7 @@ export function parseThresholdRule(
   if (r.success) return { ok: true, spec: r.data };
   return {
     ok: false,
-    errors: r.error.issues.map((i) => ({
-      field: i.path.join(".") || "(root)",
-      message: i.code === "unrecognized_keys"
-        ? `unknown field(s) ${(i as { keys: string[] }).keys.join(", ")}`
-        : i.message,
-    })),
+    errors: fieldIssues(r.error),
   };
 }
 

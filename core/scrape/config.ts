@@ -10,6 +10,7 @@
 import { type HttpAuth, resolveHttpAuth } from "../model/http_auth.ts";
 import { z } from "zod";
 import { parseBytes, parseDuration } from "../model/units.ts";
+import { configIssues, formatPath } from "../model/mod.ts";
 import {
   compileRelabelRule,
   DEFAULT_RELABEL_REGEX,
@@ -191,16 +192,6 @@ export function checkTargetAddress(addr: string): string | undefined {
   return undefined;
 }
 
-/** Formats a path like `scrape_configs[0].static_configs[1].targets[2]`. */
-export function formatPath(path: readonly PropertyKey[]): string {
-  let out = "";
-  for (const p of path) {
-    if (typeof p === "number") out += `[${p}]`;
-    else out += out === "" ? String(p) : `.${String(p)}`;
-  }
-  return out;
-}
-
 function durationMs(v: string | number | undefined): number | undefined {
   if (v === undefined) return undefined;
   if (typeof v === "number") return Number.isFinite(v) && v >= 0 ? v * 1000 : undefined;
@@ -228,12 +219,7 @@ export function parseScrapeConfigs(
     const base: Path = ["scrape_configs", i];
     const parsed = scrapeConfigSchema.safeParse(item);
     if (!parsed.success) {
-      for (const issue of parsed.error.issues) {
-        const msg = issue.code === "unrecognized_keys"
-          ? `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.join(", ")}`
-          : issue.message;
-        errors.push(`${formatPath([...base, ...issue.path])}: ${msg}`);
-      }
+      errors.push(...configIssues(parsed.error, base));
       return;
     }
     const at = (...p: Path) => formatPath([...base, ...p]);

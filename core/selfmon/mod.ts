@@ -9,7 +9,7 @@ export {
   CounterChild,
   DEFAULT_BUCKETS,
   escapeLabelValue,
-  formatValue,
+  formatSampleValue,
   Gauge,
   GaugeChild,
   Histogram,

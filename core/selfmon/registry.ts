@@ -39,7 +39,7 @@ function escapeHelp(v: string): string {
 }
 
 /** Formats a sample value as Prometheus does (`+Inf`, `-Inf`, `NaN`). */
-export function formatValue(v: number): string {
+export function formatSampleValue(v: number): string {
   if (v === Infinity) return "+Inf";
   if (v === -Infinity) return "-Inf";
   if (Number.isNaN(v)) return "NaN";
@@ -140,7 +140,7 @@ export class Counter extends LabelledFamily<CounterChild> {
   }
   protected writeChild(out: string[], labels: readonly string[], c: CounterChild): void {
     const names = this.options.labelNames ?? [];
-    out.push(`${this.options.name}${formatLabels(names, labels)} ${formatValue(c.value)}`);
+    out.push(`${this.options.name}${formatLabels(names, labels)} ${formatSampleValue(c.value)}`);
   }
   /** Shorthand for a counter without labels. */
   inc(n = 1): void {
@@ -156,7 +156,7 @@ export class Gauge extends LabelledFamily<GaugeChild> {
   }
   protected writeChild(out: string[], labels: readonly string[], g: GaugeChild): void {
     const names = this.options.labelNames ?? [];
-    out.push(`${this.options.name}${formatLabels(names, labels)} ${formatValue(g.value)}`);
+    out.push(`${this.options.name}${formatLabels(names, labels)} ${formatSampleValue(g.value)}`);
   }
   /** Shorthand for a gauge without labels. */
   set(v: number): void {
@@ -195,11 +195,11 @@ export class Histogram extends LabelledFamily<HistogramChild> {
     const names = this.options.labelNames ?? [];
     const n = this.options.name;
     for (let i = 0; i < this.bounds.length; i++) {
-      const le = `le="${formatValue(this.bounds[i]!)}"`;
+      const le = `le="${formatSampleValue(this.bounds[i]!)}"`;
       out.push(`${n}_bucket${formatLabels(names, labels, le)} ${h.counts[i]}`);
     }
     out.push(`${n}_bucket${formatLabels(names, labels, 'le="+Inf"')} ${h.count}`);
-    out.push(`${n}_sum${formatLabels(names, labels)} ${formatValue(h.sum)}`);
+    out.push(`${n}_sum${formatLabels(names, labels)} ${formatSampleValue(h.sum)}`);
     out.push(`${n}_count${formatLabels(names, labels)} ${h.count}`);
   }
   /** Shorthand for a histogram without labels. */
@@ -230,7 +230,7 @@ class CollectedFamily implements Family {
     for (const s of samples) {
       const entries = Object.entries(s.labels ?? {});
       const names = entries.map(([k]) => k), values = entries.map(([, v]) => v);
-      out.push(`${this.options.name}${formatLabels(names, values)} ${formatValue(s.value)}`);
+      out.push(`${this.options.name}${formatLabels(names, values)} ${formatSampleValue(s.value)}`);
     }
   }
 }
