@@ -29,7 +29,7 @@ import {
   stepFor,
   type Variable,
 } from "../core/dashboards/mod_browser.ts";
-import { formatDuration } from "../core/model/mod_browser.ts";
+import { formatDuration } from "../core/model/mod_light.ts";
 import {
   ApiError,
   labelValues,

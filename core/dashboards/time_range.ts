@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { formatDuration, parseDuration } from "../model/mod_browser.ts";
+import { formatDuration, parseDuration } from "../model/mod_light.ts";
 
 /** Relative ranges offered by the time picker, as `now-<d>`. */
 export const RELATIVE_RANGES: readonly string[] = [

@@ -59,3 +59,15 @@ export { formatBytes, formatDuration, parseBytes, parseDuration } from "./units.
 export { formatFloat, goQuote, isGoPrint, unquoteString } from "./strconv.ts";
 export { configIssues, type FieldIssue, fieldIssues, formatPath } from "./zod_issues.ts";
 export { type AlertInstance, type AlertSink } from "./alert.ts";
+export {
+  type BucketSpan,
+  checkHistogram,
+  type CounterResetHint,
+  countsFromDeltas,
+  CUSTOM_BUCKETS_SCHEMA,
+  deltasFromCounts,
+  histogramsEqual,
+  MAX_SCHEMA,
+  MIN_SCHEMA,
+  type NativeHistogram,
+} from "./histogram.ts";

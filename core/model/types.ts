@@ -26,14 +26,14 @@ export interface MetricMetadata {
  * The staleness marker: a NaN with a special bit pattern (0x7ff0000000000002)
  * that ends a series for instant selectors, as in Prometheus.
  */
-export const STALE_NAN: number = (() => {
+export const STALE_NAN: number = /* @__PURE__ */ (() => {
   const b = new DataView(new ArrayBuffer(8));
   b.setUint32(0, 0x7ff00000);
   b.setUint32(4, 0x00000002);
   return b.getFloat64(0);
 })();
 
-const staleView = new DataView(new ArrayBuffer(8));
+const staleView = /* @__PURE__ */ new DataView(new ArrayBuffer(8));
 
 /**
  * True when `v` is the staleness marker (not just any NaN). The marker is a

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { STALE_NAN } from "../model/types.ts";
+import { STALE_NAN } from "../model/mod.ts";
 import {
   ChunkCorruptError,
   chunkMeta,

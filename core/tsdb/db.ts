@@ -32,6 +32,7 @@ import {
   labelsKey,
   type Matcher,
   type MetricMetadata,
+  type NativeHistogram,
   type Querier,
   type RejectedSample,
   type SampleBatch,
@@ -80,7 +81,6 @@ import { ChunkCorruptError, chunkMeta, decodeChunk } from "./chunk.ts";
 import { DbQuerier } from "./querier.ts";
 import { HIST_DIR, HistogramStore } from "./histogram_store.ts";
 import { decodeHistogramRecord, encodeHistogramRecord, REC_HISTOGRAMS } from "./wal_histogram.ts";
-import type { NativeHistogram } from "../model/histogram.ts";
 import { planCompaction } from "./compact.ts";
 import { planRetention } from "./retention.ts";
 import {

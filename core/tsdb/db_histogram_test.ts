@@ -1,12 +1,9 @@
 import assert from "node:assert/strict";
-import type { NativeHistogram } from "../model/histogram.ts";
-import { newMatcher, SampleBatch, toLabels } from "../model/mod.ts";
-import { IngestPipeline } from "../ingest/pipeline.ts";
-import { parseRemoteWrite } from "../ingest/remote_write.ts";
-import { encodeWriteRequest } from "../ingest/remote_write_codec.ts";
+import { type NativeHistogram, newMatcher, SampleBatch, toLabels } from "../model/mod.ts";
+import { encodeWriteRequest, IngestPipeline, parseRemoteWrite } from "../ingest/mod.ts";
 import { type DB, openDB, type OpenOptions } from "./db.ts";
 import { HIST_DIR } from "./histogram_store.ts";
-import { createEngine } from "../promql/engine.ts";
+import { createEngine } from "../promql/mod.ts";
 
 const H = 3_600_000;
 const T0 = 1_700_000_000_000 - (1_700_000_000_000 % (24 * H)); // a day (and block window) start

@@ -12,8 +12,7 @@
  *
  * @module
  */
-import type { Labels } from "../model/labels.ts";
-import { toLabels } from "../model/labels.ts";
+import { type Labels, toLabels } from "../model/mod.ts";
 
 /** Options of {@linkcode generateEdgeWorkload}; all optional. */
 export interface EdgeWorkloadOptions {

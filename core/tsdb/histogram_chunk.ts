@@ -14,7 +14,7 @@ import {
   type CounterResetHint,
   CUSTOM_BUCKETS_SCHEMA,
   type NativeHistogram,
-} from "../model/histogram.ts";
+} from "../model/mod_light.ts";
 import { ChunkCorruptError } from "./chunk.ts";
 import { crc32c } from "./crc32c.ts";
 import { ByteReader, ByteWriter, ShortReadError } from "./_byte_buf.ts";

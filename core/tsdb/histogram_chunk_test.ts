@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { NativeHistogram } from "../model/histogram.ts";
+import type { NativeHistogram } from "../model/mod.ts";
 import { ChunkCorruptError, decodeChunk } from "./chunk.ts";
 import {
   decodeHistogramChunk,

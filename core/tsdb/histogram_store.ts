@@ -13,8 +13,7 @@
  *
  * @module
  */
-import type { Labels } from "../model/labels.ts";
-import type { NativeHistogram } from "../model/histogram.ts";
+import type { Labels, NativeHistogram } from "../model/mod.ts";
 import { crc32c } from "./crc32c.ts";
 import {
   decodeHistogramChunk,

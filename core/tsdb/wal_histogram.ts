@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { NativeHistogram } from "../model/histogram.ts";
+import type { NativeHistogram } from "../model/mod.ts";
 import { readHistogramSample, writeHistogramSample } from "./histogram_chunk.ts";
 import { type ByteReader, ByteWriter } from "./_byte_buf.ts";
 

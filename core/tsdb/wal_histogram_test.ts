@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { NativeHistogram } from "../model/histogram.ts";
+import type { NativeHistogram } from "../model/mod.ts";
 import { ByteReader, ShortReadError } from "./_byte_buf.ts";
 import { decodeHistogramRecord, encodeHistogramRecord, REC_HISTOGRAMS } from "./wal_histogram.ts";
 
