@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { isStaleNaN } from "../model/types.ts";
+import { isStaleNaN } from "../model/mod.ts";
 
 /** Malformed protobuf data. */
 export class ProtoError extends SyntaxError {

@@ -4,15 +4,15 @@
  *
  * @module
  */
-import { formatSeries } from "../model/labels.ts";
-import type {
-  Appender,
-  AppendResult,
-  RejectedSample,
-  RejectReason,
-  SampleBatch,
-} from "../model/storage.ts";
-import type { MetricMetadata } from "../model/types.ts";
+import {
+  type Appender,
+  type AppendResult,
+  formatSeries,
+  type MetricMetadata,
+  type RejectedSample,
+  type RejectReason,
+  type SampleBatch,
+} from "../model/mod.ts";
 import { formatSampleValue } from "../selfmon/mod.ts";
 import type { IngestStatsSink } from "./pipeline.ts";
 import type { ParsedRows } from "./rows.ts";

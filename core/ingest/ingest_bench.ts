@@ -26,9 +26,8 @@
  * @module
  */
 import process from "node:process";
-import { SampleBatch } from "../model/storage.ts";
-import type { Appender, AppendResult } from "../model/storage.ts";
-import { generateEdgeWorkload } from "../tsdb/edge_workload.ts";
+import { type Appender, type AppendResult, SampleBatch } from "../model/mod.ts";
+import { generateEdgeWorkload } from "../tsdb/mod_testing.ts";
 import { parseInfluxLines } from "./influx.ts";
 import { parseJsonMetrics } from "./json.ts";
 import { IngestPipeline } from "./pipeline.ts";
@@ -243,7 +242,7 @@ async function main(): Promise<void> {
     console.log(`${"".padEnd(31)} routes (app.request) ${http.text}`);
   }
   if (!withStorage && !overHttp) return;
-  const { openDB } = await import("../tsdb/db.ts");
+  const { openDB } = await import("../tsdb/mod.ts");
   for (
     const name of [
       "line protocol (20 fields/line)",

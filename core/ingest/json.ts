@@ -27,11 +27,9 @@
  * @module
  */
 import { z } from "zod";
-import type { MetricType } from "../model/types.ts";
-import { formatPath } from "../model/mod.ts";
+import { checkLabelName, checkMetricName, formatPath, type MetricType } from "../model/mod.ts";
 import { NOT_JSON, ParsedRows, parseJsonBody } from "./rows.ts";
 import { integerTextToMs, isIntegerText, parseNumber } from "./_util.ts";
-import { checkLabelName, checkMetricName } from "../model/labels.ts";
 
 /** Options for {@linkcode parseJsonMetrics}. */
 export interface JsonParseOptions {

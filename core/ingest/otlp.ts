@@ -34,10 +34,15 @@
  *
  * @module
  */
-import { checkHistogram, type NativeHistogram } from "../model/histogram.ts";
+import {
+  checkHistogram,
+  formatFloat,
+  type MetricMetadata,
+  type MetricType,
+  type NativeHistogram,
+  STALE_NAN,
+} from "../model/mod.ts";
 import { exponentialToNative } from "./otlp_exp_histogram.ts";
-import { STALE_NAN } from "../model/types.ts";
-import type { MetricMetadata, MetricType } from "../model/types.ts";
 import {
   FLAG_NO_RECORDED_VALUE,
   type OtlpAttr,
@@ -48,7 +53,6 @@ import {
   TEMPORALITY_DELTA,
 } from "./otlp_decode.ts";
 import { ParsedRows } from "./rows.ts";
-import { formatFloat } from "../model/mod.ts";
 import { LEN, ProtoWriter, VARINT } from "./_proto.ts";
 
 /** How OTLP data is translated. */

@@ -14,7 +14,7 @@ import {
   MAX_SCHEMA,
   MIN_SCHEMA,
   type NativeHistogram,
-} from "../model/histogram.ts";
+} from "../model/mod.ts";
 
 /** Zero threshold of translated histograms (Prometheus's default for OTLP). */
 export const OTLP_ZERO_THRESHOLD = 1e-128;

@@ -8,7 +8,7 @@ import {
 } from "@opentelemetry/sdk-metrics";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { JsonMetricsSerializer, ProtobufMetricsSerializer } from "@opentelemetry/otlp-transformer";
-import type { NativeHistogram } from "../model/histogram.ts";
+import type { NativeHistogram } from "../model/mod.ts";
 import { translateOtlp } from "./otlp.ts";
 import { decodeOtlpJson, decodeOtlpProto } from "./otlp_decode.ts";
 import { convertBucketLayout, OTLP_ZERO_THRESHOLD } from "./otlp_exp_histogram.ts";

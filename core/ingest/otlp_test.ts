@@ -17,9 +17,8 @@ import {
   otlpUnit,
   translateOtlp,
 } from "./otlp.ts";
-import { formatFloat } from "../model/mod.ts";
+import { formatFloat, isStaleNaN } from "../model/mod.ts";
 import { decodeOtlpJson, decodeOtlpProto, type OtlpRequest } from "./otlp_decode.ts";
-import { isStaleNaN } from "../model/types.ts";
 import type { ParsedRows } from "./rows.ts";
 import { ProtoReader } from "./_proto.ts";
 

@@ -9,21 +9,19 @@
  * @module
  */
 import {
+  type Appender,
   checkLabelName,
   checkMetricName,
   type Labels,
   labelsKey,
   METRIC_NAME,
-  toLabels,
-  validateSeries,
-} from "../model/labels.ts";
-import {
-  type Appender,
+  type MetricMetadata,
   type RejectReason,
   SampleBatch,
   StorageFullError,
-} from "../model/storage.ts";
-import type { MetricMetadata } from "../model/types.ts";
+  toLabels,
+  validateSeries,
+} from "../model/mod.ts";
 import {
   type Admission,
   CardinalityLimiter,

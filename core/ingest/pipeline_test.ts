@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { StorageFullError } from "../model/storage.ts";
+import { StorageFullError } from "../model/mod.ts";
 import { parseInfluxLines } from "./influx.ts";
 import { parseJsonMetrics } from "./json.ts";
 import { IngestPipeline, OverloadedError } from "./pipeline.ts";

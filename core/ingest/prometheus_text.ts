@@ -19,7 +19,7 @@
  *
  * @module
  */
-import type { MetricType } from "../model/types.ts";
+import type { MetricType } from "../model/mod.ts";
 import { ParsedRows } from "./rows.ts";
 import { detach, isIntegerText, parseNumber } from "./_util.ts";
 

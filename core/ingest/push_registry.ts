@@ -27,7 +27,7 @@
  */
 import type { Clock, TimerId } from "../clock.ts";
 import type { Logger } from "../logging/mod.ts";
-import { type MetricMetadata, STALE_NAN } from "../model/types.ts";
+import { type MetricMetadata, STALE_NAN } from "../model/mod.ts";
 import { ParsedRows } from "./rows.ts";
 
 /** One stored series: name, pushed label pairs (flat), value, explicit timestamp. */

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { FakeClock } from "../clock.ts";
-import { labelsToObject } from "../model/labels.ts";
-import { createEngine } from "../promql/engine.ts";
-import { openDB } from "../tsdb/db.ts";
+import { labelsToObject } from "../model/mod.ts";
+import { createEngine } from "../promql/mod.ts";
+import { openDB } from "../tsdb/mod.ts";
 import { ingestRoutes } from "../../routes/ingest.ts";
 import { IngestPipeline } from "./pipeline.ts";
 import { PushRegistry } from "./push_registry.ts";

@@ -27,8 +27,7 @@
  *
  * @module
  */
-import type { MetricType } from "../model/types.ts";
-import { checkHistogram } from "../model/histogram.ts";
+import { checkHistogram, type MetricType } from "../model/mod.ts";
 import { ParsedRows } from "./rows.ts";
 import { decodeHistogram } from "./remote_write_histogram.ts";
 import { bytesKey, decodeUtf8, FIXED64, LEN, ProtoError, ProtoReader, VARINT } from "./_proto.ts";

@@ -5,9 +5,7 @@
  *
  * @module
  */
-import type { Label } from "../model/labels.ts";
-import type { NativeHistogram } from "../model/histogram.ts";
-import type { MetricType } from "../model/types.ts";
+import type { Label, MetricType, NativeHistogram } from "../model/mod.ts";
 import { encodeHistogram } from "./remote_write_histogram.ts";
 import { FIXED64, int64Size, LEN, ProtoWriter, utf8Length, uvarintSize, VARINT } from "./_proto.ts";
 import { snappyEncode } from "./snappy.ts";

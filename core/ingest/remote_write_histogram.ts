@@ -24,8 +24,13 @@
  *
  * @module
  */
-import type { BucketSpan, CounterResetHint, NativeHistogram } from "../model/histogram.ts";
-import { countsFromDeltas, deltasFromCounts } from "../model/histogram.ts";
+import {
+  type BucketSpan,
+  type CounterResetHint,
+  countsFromDeltas,
+  deltasFromCounts,
+  type NativeHistogram,
+} from "../model/mod.ts";
 import {
   FIXED64,
   LEN,

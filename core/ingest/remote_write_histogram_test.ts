@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import type { NativeHistogram } from "../model/histogram.ts";
-import { SampleBatch } from "../model/storage.ts";
+import { type NativeHistogram, SampleBatch } from "../model/mod.ts";
 import { IngestPipeline } from "./pipeline.ts";
 import { parseRemoteWrite } from "./remote_write.ts";
 import { encodeRemoteWriteBody, encodeWriteRequest } from "./remote_write_codec.ts";

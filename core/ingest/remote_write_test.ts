@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { isStaleNaN, STALE_NAN } from "../model/types.ts";
+import { isStaleNaN, STALE_NAN } from "../model/mod.ts";
 import { parseRemoteWrite } from "./remote_write.ts";
 import {
   encodeRemoteWriteBody,

@@ -5,8 +5,7 @@
  *
  * @module
  */
-import type { NativeHistogram } from "../model/histogram.ts";
-import type { MetricMetadata } from "../model/types.ts";
+import type { MetricMetadata, NativeHistogram } from "../model/mod.ts";
 
 /**
  * One problem with the input, naming where it is. `field` is a path such as

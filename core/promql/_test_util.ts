@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Matcher } from "../model/matchers.ts";
+import type { Matcher } from "../model/mod.ts";
 
 /**
  * Copies a parsed tree without positions and with matchers reduced to

@@ -5,9 +5,13 @@
  *
  * @module
  */
-import { type Label, type Labels, METRIC_NAME } from "../model/labels.ts";
-import { checkLabelValue } from "../model/labels.ts";
-import { formatFloat } from "../model/strconv.ts";
+import {
+  checkLabelValue,
+  formatFloat,
+  type Label,
+  type Labels,
+  METRIC_NAME,
+} from "../model/mod.ts";
 import type { AggregateOp } from "./ast.ts";
 import { QueryExecutionError } from "./errors.ts";
 import { invalidQuantileWarning, Kahan, quantile } from "./functions.ts";

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import { toLabels } from "../model/labels.ts";
-import type { Labels } from "../model/labels.ts";
+import { type Labels, toLabels } from "../model/mod.ts";
 import { aggregate, aggregateColumns, COLUMN_AGG_OPS } from "./aggregations.ts";
 import type { ESample, VectorColumns } from "./value.ts";
 

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { Matcher } from "../model/matchers.ts";
+import type { Matcher } from "../model/mod.ts";
 
 /** The four value types of PromQL expressions. */
 export type ValueType = "scalar" | "vector" | "matrix" | "string";

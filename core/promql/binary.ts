@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { type Label, type Labels, METRIC_NAME } from "../model/labels.ts";
+import { type Label, type Labels, METRIC_NAME } from "../model/mod.ts";
 import { type BinaryOp, isComparisonOp, type VectorMatching } from "./ast.ts";
 import { QueryExecutionError } from "./errors.ts";
 import { goPow } from "./functions.ts";

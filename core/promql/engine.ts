@@ -16,9 +16,13 @@
  *
  * @module
  */
-import type { Labels } from "../model/labels.ts";
-import { compareLabels, METRIC_NAME } from "../model/labels.ts";
-import type { Querier, SeriesData } from "../model/storage.ts";
+import {
+  compareLabels,
+  type Labels,
+  METRIC_NAME,
+  type Querier,
+  type SeriesData,
+} from "../model/mod.ts";
 import {
   aggregate,
   aggregateColumns,

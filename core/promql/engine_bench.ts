@@ -8,10 +8,9 @@
  *
  * @module
  */
-import { toLabels } from "../model/labels.ts";
-import { SampleBatch } from "../model/storage.ts";
-import { type DB, openDB } from "../tsdb/db.ts";
-import { generateEdgeWorkload } from "../tsdb/edge_workload.ts";
+import { SampleBatch, toLabels } from "../model/mod.ts";
+import { type DB, openDB } from "../tsdb/mod.ts";
+import { generateEdgeWorkload } from "../tsdb/mod_testing.ts";
 import { createEngine, type Engine, type QueryResult } from "./engine.ts";
 
 const HOUR = 3_600_000;

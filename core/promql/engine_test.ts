@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { newMatcher, STALE_NAN, toLabels } from "../model/mod.ts";
-import { MemStore } from "../tsdb/mem_querier.ts";
+import { MemStore } from "../tsdb/mod_testing.ts";
 import type { Expr, VectorSelector } from "./ast.ts";
 import { createEngine } from "./engine.ts";
 import {

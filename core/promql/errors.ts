@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { formatBytes, formatDuration } from "../model/units.ts";
+import { formatBytes, formatDuration } from "../model/mod.ts";
 
 /** Base class of every error the engine raises for a query (not for a bug). */
 export class QueryError extends Error {

@@ -11,9 +11,9 @@ import {
   type Label,
   LABEL_NAME_REGEXP,
   type Labels,
+  type Matcher,
   METRIC_NAME,
-} from "../model/labels.ts";
-import type { Matcher } from "../model/matchers.ts";
+} from "../model/mod.ts";
 import type { Call, Expr } from "./ast.ts";
 import { QueryExecutionError } from "./errors.ts";
 import type { Evaluator } from "./engine.ts";

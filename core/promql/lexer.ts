@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { goQuote } from "../model/strconv.ts";
+import { goQuote } from "../model/mod.ts";
 import { AGGREGATE_OPS } from "./ast.ts";
 
 /** Token kinds: keyword and operator tokens use their own (lower-case) text. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { goQuote } from "../model/strconv.ts";
+import { goQuote } from "../model/mod.ts";
 import { describeToken, lex } from "./lexer.ts";
 
 function kinds(input: string): string {

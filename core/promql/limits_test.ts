@@ -1,8 +1,6 @@
 import assert from "node:assert/strict";
-import type { Matcher } from "../model/matchers.ts";
-import { toLabels } from "../model/labels.ts";
-import type { SelectHints, SeriesData } from "../model/storage.ts";
-import { MemStore } from "../tsdb/mem_querier.ts";
+import { type Matcher, type SelectHints, type SeriesData, toLabels } from "../model/mod.ts";
+import { MemStore } from "../tsdb/mod_testing.ts";
 import { MemoryPool } from "./budget.ts";
 import { createEngine } from "./engine.ts";
 import {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { unquoteString } from "../model/strconv.ts";
+import { unquoteString } from "../model/mod.ts";
 import { formatDuration, parseDuration, parseNumber } from "./literals.ts";
 
 Deno.test("parseDuration() reads Prometheus durations into ms", () => {

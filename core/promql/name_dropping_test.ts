@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { toLabels } from "../model/mod.ts";
-import { MemStore } from "../tsdb/mem_querier.ts";
+import { MemStore } from "../tsdb/mod_testing.ts";
 import { createEngine } from "./engine.ts";
 import { QueryExecutionError } from "./errors.ts";
 

@@ -8,9 +8,14 @@
  *
  * @module
  */
-import { METRIC_NAME } from "../model/labels.ts";
-import { type Matcher, type MatchType, newMatcher } from "../model/matchers.ts";
-import { goQuote, unquoteString } from "../model/strconv.ts";
+import {
+  goQuote,
+  type Matcher,
+  type MatchType,
+  METRIC_NAME,
+  newMatcher,
+  unquoteString,
+} from "../model/mod.ts";
 import {
   AGGREGATE_OPS,
   AGGREGATE_PARAM_TYPES,

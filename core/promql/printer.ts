@@ -5,10 +5,8 @@
  *
  * @module
  */
-import { METRIC_NAME } from "../model/labels.ts";
-import type { Matcher } from "../model/matchers.ts";
+import { formatFloat, goQuote, type Matcher, METRIC_NAME } from "../model/mod.ts";
 import type { AtModifier, Expr, VectorMatching, VectorSelector } from "./ast.ts";
-import { formatFloat, goQuote } from "../model/strconv.ts";
 import { formatDuration } from "./literals.ts";
 
 const LEGACY_LABEL = /^[a-zA-Z_][a-zA-Z0-9_]*$/;

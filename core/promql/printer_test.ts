@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { parseExpr } from "./parser.ts";
-import { formatFloat } from "../model/strconv.ts";
+import { formatFloat } from "../model/mod.ts";
 import { formatExpr } from "./printer.ts";
 import { stripForCompare } from "./_test_util.ts";
 

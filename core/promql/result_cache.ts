@@ -29,7 +29,7 @@
  *
  * @module
  */
-import { compareLabels, type Labels } from "../model/labels.ts";
+import { compareLabels, type Labels } from "../model/mod.ts";
 import type { Expr } from "./ast.ts";
 import type { Engine, QueryResult } from "./engine.ts";
 import { parseExpr } from "./parser.ts";

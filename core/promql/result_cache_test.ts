@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
-import { toLabels } from "../model/labels.ts";
-import { STALE_NAN } from "../model/types.ts";
-import { MemStore } from "../tsdb/mem_querier.ts";
+import { STALE_NAN, toLabels } from "../model/mod.ts";
+import { MemStore } from "../tsdb/mod_testing.ts";
 import { createEngine, type Engine, type QueryResult } from "./engine.ts";
 import { RangeResultCache } from "./result_cache.ts";
 

@@ -3,8 +3,7 @@
  *
  * @module
  */
-import type { Labels } from "../model/labels.ts";
-import { labelsKey } from "../model/labels.ts";
+import { type Labels, labelsKey } from "../model/mod.ts";
 
 /** One sample of an instant vector result. */
 export interface Sample {

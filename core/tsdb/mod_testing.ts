@@ -5,3 +5,4 @@
  * @module
  */
 export { MemStore } from "./mem_querier.ts";
+export { generateEdgeWorkload } from "./edge_workload.ts";
