@@ -13,6 +13,8 @@ export interface StorageStats {
   headChunks: number;
   headBytes: number;
   blocks: number;
+  histogramFiles?: number;
+  histogramHeadSamples?: number;
   bytes: { wal: number; blocks: number; kv: number };
   corruptBlocks: number;
   missingBlocks: number;
@@ -61,6 +63,16 @@ export function registerStorageMetrics(
   gauge("perch_tsdb_head_chunks", "Chunks held in the head.", (s) => s.headChunks);
   gauge("perch_tsdb_head_bytes", "Bytes held by the head.", (s) => s.headBytes);
   gauge("perch_tsdb_blocks", "Block files in storage.", (s) => s.blocks);
+  gauge(
+    "perch_tsdb_histogram_files",
+    "Native histogram files in storage.",
+    (s) => s.histogramFiles ?? 0,
+  );
+  gauge(
+    "perch_tsdb_histogram_head_samples",
+    "Native histogram samples held in memory.",
+    (s) => s.histogramHeadSamples ?? 0,
+  );
   gauge(
     "perch_tsdb_corrupt_blocks",
     "Blocks quarantined because they failed their checksum.",

@@ -97,6 +97,15 @@ export class ByteWriter {
     this.bytes(b);
   }
 
+  /** A label set: count, then each name and value as {@linkcode str}. */
+  labels(labels: readonly { readonly name: string; readonly value: string }[]): void {
+    this.uvarint(labels.length);
+    for (const l of labels) {
+      this.str(l.name);
+      this.str(l.value);
+    }
+  }
+
   /** The written bytes (a view, not a copy). */
   view(): Uint8Array {
     return this.buf.subarray(0, this.pos);
@@ -178,5 +187,13 @@ export class ByteReader {
       if (e instanceof ShortReadError) throw e;
       throw new ShortReadError("Cannot read string: invalid UTF-8");
     }
+  }
+  /** A label set written by {@linkcode ByteWriter.labels}. */
+  labels(): { name: string; value: string }[] {
+    const k = this.uvarint();
+    if (k > this.remaining) throw new ShortReadError("Cannot read labels: count past the end");
+    const out: { name: string; value: string }[] = [];
+    for (let j = 0; j < k; j++) out.push({ name: this.str(), value: this.str() });
+    return out;
   }
 }

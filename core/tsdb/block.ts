@@ -17,6 +17,7 @@ import { fsyncDir, writeAll } from "./wal.ts";
 import type { Samples } from "./head.ts";
 import type { Labels } from "../model/mod.ts";
 import { SampleBuf } from "./_sample_buf.ts";
+import { FileRanges } from "./_file_ranges.ts";
 
 /**
  * Wanted chunks closer than this are read with one read (bytes in between are
@@ -311,8 +312,7 @@ export class BlockFileWriter {
 export class BlockReader {
   readonly meta: BlockMeta;
   readonly path: string;
-  #file: Deno.FsFile | undefined;
-  #lock: Promise<unknown> = Promise.resolve();
+  #ranges!: FileRanges;
   #refs: Uint32Array;
   #first: Uint32Array; // index of each series' first chunk; length series+1
   #off: Float64Array;
@@ -343,7 +343,11 @@ export class BlockReader {
     try {
       const { meta, table } = await verifyAndParse(path, f, seq);
       const r = new BlockReader(path, meta, table);
-      r.#file = f;
+      r.#ranges = new FileRanges(
+        path,
+        f,
+        () => new BlockCorruptError(path, "file shorter than its table"),
+      );
       return r;
     } catch (e) {
       f.close();
@@ -495,31 +499,12 @@ export class BlockReader {
   }
 
   #readRange(pos: number, n: number): Promise<Uint8Array> {
-    // Synchronous positioned reads: a query's reads are few and coalesced,
-    // usually served from the page cache, and an asynchronous read costs a
-    // thread-pool round trip each (most of a select's time on a busy box).
-    const op = this.#lock.then(() => {
-      const f = this.#file;
-      if (!f) throw new Error(`Cannot read block ${this.path}: closed`);
-      f.seekSync(pos, Deno.SeekMode.Start);
-      const buf = new Uint8Array(n);
-      let got = 0;
-      while (got < n) {
-        const r = f.readSync(buf.subarray(got));
-        if (r === null) throw new BlockCorruptError(this.path, "file shorter than its table");
-        got += r;
-      }
-      return buf;
-    });
-    this.#lock = op.catch(() => {});
-    return op;
+    return this.#ranges.read(pos, n);
   }
 
   /** Closes the file handle (after pending reads). */
-  async close(): Promise<void> {
-    await this.#lock;
-    this.#file?.close();
-    this.#file = undefined;
+  close(): Promise<void> {
+    return this.#ranges.close();
   }
 }
 

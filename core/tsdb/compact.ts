@@ -17,6 +17,9 @@ import type { BlockMeta } from "./block.ts";
 /** Multipliers of the block range for each compaction level. */
 export const COMPACTION_LEVELS = [1, 3, 12] as const;
 
+/** What planning needs of a block (or of a histogram file: its window bounds). */
+export type CompactionInput = Pick<BlockMeta, "seq" | "minT" | "maxT">;
+
 /** Blocks to merge into one. */
 export interface CompactionPlan {
   /** Input block sequence numbers, ascending. */
@@ -28,13 +31,13 @@ export interface CompactionPlan {
 
 /** Returns the next compaction to run, or undefined when there is none. */
 export function planCompaction(
-  blocks: readonly BlockMeta[],
+  blocks: readonly CompactionInput[],
   blockRangeMs: number,
   horizon: number,
 ): CompactionPlan | undefined {
   for (let level = 0; level < COMPACTION_LEVELS.length; level++) {
     const r = blockRangeMs * COMPACTION_LEVELS[level];
-    const groups = new Map<number, BlockMeta[]>();
+    const groups = new Map<number, CompactionInput[]>();
     for (const b of blocks) {
       const w = Math.floor(b.minT / r);
       if (Math.floor(b.maxT / r) !== w) continue;

@@ -79,7 +79,7 @@ import { SampleBuf } from "./_sample_buf.ts";
 import { BlockWriteError, BlockWriter, isNoSpace, type SeriesChunks } from "./block_writer.ts";
 import { ChunkCorruptError, chunkMeta, decodeChunk } from "./chunk.ts";
 import { DbQuerier } from "./querier.ts";
-import { HIST_DIR, HistogramStore } from "./histogram_store.ts";
+import { HistogramStore } from "./histogram_store.ts";
 import { decodeHistogramRecord, encodeHistogramRecord, REC_HISTOGRAMS } from "./wal_histogram.ts";
 import { planCompaction } from "./compact.ts";
 import { planRetention } from "./retention.ts";
@@ -200,6 +200,9 @@ export interface DBStats {
   headMaxT: number | null;
   blocks: number;
   blockSamples: number;
+  /** Native histogram files and the histogram samples held in memory. */
+  histogramFiles: number;
+  histogramHeadSamples: number;
   bytes: DiskBytes;
   corruptBlocks: number;
   missingBlocks: number;
@@ -469,22 +472,19 @@ export class DB implements Appender, Querier {
     for await (const e of this.#kv.list<number>({ prefix: [KV_PREFIX, "flushed"] })) {
       this.#flushedMarks.set(e.key[2] as number, e.value);
     }
-    this.#hist = await HistogramStore.open(
-      joinPath(this.#dir, HIST_DIR),
-      this.#range,
-      (file, e) => {
-        this.#incidents.add({
-          id: `hist_corrupt:${file}`,
-          kind: "block_quarantined",
-          file: `${HIST_DIR}/${file}`,
-          message: `${HIST_DIR}/${file} is damaged (${e.message}); renamed to ${file}.corrupt, ` +
-            "its native histograms are not served",
-        });
-      },
+    this.#hist = await HistogramStore.open({
+      dataDir: this.#dir,
+      range: this.#range,
+      incidents: this.#incidents,
+      log: this.#log,
+      now: this.#now,
+      onChange: (minT, maxT) => this.#notifyOld(minT, maxT),
+      graceMs: this.#opts.deleteGraceMs,
+    });
+    await this.#hist.restoreIndex(
+      (ref) => this.#index.labels(ref),
+      (ref, labels) => this.#index.restore(ref, labels),
     );
-    for (const [ref, labels] of this.#hist.fileSeries()) {
-      if (this.#index.labels(ref) === undefined) this.#index.restore(ref, labels);
-    }
     const known = this.#index.size;
     await this.#replay();
     const v1 = fromBlocks.unindexed;
@@ -910,7 +910,7 @@ export class DB implements Appender, Querier {
     this.#c.samplesRejected += rejected.length;
     if (k === 0 && hIdx.length === 0) return { accepted: 0, rejected };
     const src = new BatchSamples(batch, seriesRefs, keep, k);
-    const floor = this.#opts.onOldWrite ? this.#head.timeRange()?.minT ?? Infinity : -Infinity;
+    const floor = this.#opts.onOldWrite ? this.headMinT() ?? Infinity : -Infinity;
     let oldLo = Infinity, oldHi = -Infinity;
     // About 2 bytes per sample compressed; the budget check needs only an estimate.
     if (this.#maxBytes > 0) await this.#checkBudget(16 + k * 4);
@@ -957,7 +957,17 @@ export class DB implements Appender, Querier {
         this.#hist.append(hRefs[i], t, hH[i]);
         if (t > this.#maxT) this.#maxT = t;
         if (limitOoo) this.#noteSeriesMaxT(hRefs[i], t);
-        set.add(Math.floor(t / this.#range));
+        if (t < floor) {
+          if (t < oldLo) oldLo = t;
+          if (t > oldHi) oldHi = t;
+        }
+        const w = Math.floor(t / this.#range);
+        set.add(w);
+        if ((w + 1) * this.#range <= this.#maxT - this.#flushDelay) {
+          const l = this.#lateWrites.get(w);
+          if (l) l.last = now;
+          else this.#lateWrites.set(w, { first: now, last: now });
+        }
       }
       if (k === 0) {
         for (const d of defs) {
@@ -1194,9 +1204,10 @@ export class DB implements Appender, Querier {
     return m === Infinity ? null : m;
   }
 
-  /** Timestamp of the oldest sample in the head (not yet in blocks), or null when empty. */
+  /** Timestamp of the oldest sample in the head (not yet in blocks or files), or null when empty. */
   headMinT(): number | null {
-    return this.#head.timeRange()?.minT ?? null;
+    const m = Math.min(this.#head.timeRange()?.minT ?? Infinity, this.#hist.headMinT() ?? Infinity);
+    return m === Infinity ? null : m;
   }
 
   /** True when some source (block, flush in progress, head) may hold data in [minT, maxT]. */
@@ -1264,7 +1275,10 @@ export class DB implements Appender, Querier {
     return this.#enqueueBg(async () => {
       try {
         await this.#flushDue();
-        if (this.#opts.compaction ?? true) await this.#compactOnce();
+        if (this.#opts.compaction ?? true) {
+          await this.#compactOnce();
+          await this.#compactHistograms(1);
+        }
         await this.#downsampleDue(4);
         await this.#applyRetention();
         await this.#purgeDeleted(false);
@@ -1402,6 +1416,12 @@ export class DB implements Appender, Querier {
       .sort((a, b) => a.afterMs - b.afterMs);
     if (tiers.length === 0) return;
     const now = this.#now();
+    try {
+      await this.#hist.downsample(tiers, now, (ref) => this.#index.labels(ref), max);
+    } catch (e) {
+      this.#c.downsamplingFailures++;
+      this.#log("error", "histogram downsampling failed", { error: String(e) });
+    }
     let done = 0;
     for (const b of [...this.#blocks.values()].sort((x, y) => x.meta.seq - y.meta.seq)) {
       if (done >= max || this.#closed) return;
@@ -1489,6 +1509,19 @@ export class DB implements Appender, Querier {
     }
   }
 
+  /** Runs up to `max` histogram file compactions. */
+  async #compactHistograms(max: number): Promise<void> {
+    const horizon = this.#maxT - this.#flushDelay;
+    try {
+      for (let i = 0; i < max; i++) {
+        if (!await this.#hist.compact(horizon, (ref) => this.#index.labels(ref))) break;
+      }
+    } catch (e) {
+      this.#c.compactionFailures++;
+      this.#log("error", "histogram compaction failed", { error: String(e) });
+    }
+  }
+
   async #compactOnce(): Promise<void> {
     const metas = [...this.#blocks.values()].map((b) => b.meta).filter((m) => !m.resolution);
     const plan = planCompaction(metas, this.#range, this.#maxT - this.#flushDelay);
@@ -1534,6 +1567,7 @@ export class DB implements Appender, Querier {
 
   /** Phase two: remove files marked at least the grace period ago (all when `force`). */
   async #purgeDeleted(force: boolean): Promise<void> {
+    await this.#hist.purgeRetired(force);
     const grace = this.#opts.deleteGraceMs ?? 60_000;
     const now = this.#now();
     const keep = [];
@@ -1549,24 +1583,34 @@ export class DB implements Appender, Querier {
   async #applyRetention(): Promise<void> {
     if (this.#retentionMs <= 0 && this.#maxBytes <= 0) return;
     await this.#measureKv();
-    const metas = [...this.#blocks.values()].map((b) => b.meta);
+    // Histogram files are planned with the blocks, under negative ids.
+    const hist = this.#hist.retentionItems();
+    const items = [
+      ...[...this.#blocks.values()].map((b) => b.meta),
+      ...hist.map((h, i) => ({ seq: -1 - i, maxT: h.maxT, bytes: h.bytes })),
+    ];
     const walBytes = await this.#wal.diskBytes();
-    const drop = planRetention(metas, {
+    const drop = planRetention(items, {
       now: this.#now(),
       retentionMs: this.#retentionMs,
       maxBytes: this.#maxBytes,
-      otherBytes: walBytes + this.#kvBytes + this.#hist.diskBytes,
+      otherBytes: walBytes + this.#kvBytes,
     });
+    const histDrop: string[] = [];
     for (const seq of drop) {
+      if (seq < 0) {
+        histDrop.push(hist[-1 - seq]!.name);
+        continue;
+      }
       const m = this.#blocks.get(seq)?.meta;
       await this.#markDeleted(seq);
       if (m) this.#notifyOld(m.minT, m.maxT);
       this.#c.retentionDeletedBlocks++;
       this.#log("info", "retention deleted block", { block: blockFileName(seq) });
     }
-    if (this.#retentionMs > 0) {
-      const n = await this.#hist.dropBefore(this.#now() - this.#retentionMs);
-      if (n > 0) this.#log("info", "retention deleted histogram files", { files: n });
+    if (histDrop.length > 0) {
+      await this.#hist.drop(histDrop);
+      this.#log("info", "retention deleted histogram files", { files: histDrop });
     }
   }
 
@@ -1580,6 +1624,7 @@ export class DB implements Appender, Querier {
           await this.#compactOnce();
           if (this.#c.compactions === before) break;
         }
+        await this.#compactHistograms(16);
       }
       await this.#downsampleDue(Infinity);
       await this.#applyRetention();
@@ -1645,6 +1690,8 @@ export class DB implements Appender, Querier {
       headMaxT: range?.maxT ?? null,
       blocks: this.#blocks.size,
       blockSamples,
+      histogramFiles: this.#hist.files,
+      histogramHeadSamples: this.#hist.headSamples,
       bytes: await this.diskBytes(),
       walFsyncs: ws.fsyncs,
       walFsyncSecondsSum: ws.fsyncSecondsSum,
@@ -1711,6 +1758,7 @@ export class DB implements Appender, Querier {
     this.#writer.close();
     for (const b of this.#blocks.values()) await b.close();
     this.#blocks.clear();
+    await this.#hist.close();
     if (this.#ownKv) this.#kv.close();
   }
 }

@@ -2,30 +2,14 @@ import assert from "node:assert/strict";
 import { type NativeHistogram, newMatcher, SampleBatch, toLabels } from "../model/mod.ts";
 import { encodeWriteRequest, IngestPipeline, parseRemoteWrite } from "../ingest/mod.ts";
 import { type DB, openDB, type OpenOptions } from "./db.ts";
-import { HIST_DIR } from "./histogram_store.ts";
+import { HIST_DIR, histFileName } from "./filenames.ts";
 import { createEngine } from "../promql/mod.ts";
+import { counterHistogram } from "./_histogram_test_util.ts";
 
 const H = 3_600_000;
 const T0 = 1_700_000_000_000 - (1_700_000_000_000 % (24 * H)); // a day (and block window) start
 
-/** A counter histogram after i scrapes: its buckets grow, a new one appears at i = 50. */
-function hist(i: number): NativeHistogram {
-  const positiveBuckets = i < 50 ? [i, 2 * i] : [i, 2 * i, i - 50];
-  const count = positiveBuckets.reduce((a, b) => a + b, 0) + i;
-  return {
-    schema: 2,
-    zeroThreshold: 1e-128,
-    zeroCount: i,
-    count,
-    sum: i * 0.75,
-    positiveSpans: [{ offset: -1, length: positiveBuckets.length }],
-    positiveBuckets,
-    negativeSpans: [],
-    negativeBuckets: [],
-    float: false,
-    counterResetHint: "unknown",
-  };
-}
+const hist = counterHistogram;
 
 async function tmpDB(extra: Partial<OpenOptions> = {}, dir?: string) {
   dir ??= await Deno.makeTempDir();
@@ -41,6 +25,11 @@ async function tmpDB(extra: Partial<OpenOptions> = {}, dir?: string) {
 }
 
 const ALL = { minT: -Infinity, maxT: Infinity };
+
+/** The raw histogram file of the 2 h block window `k` windows after T0. */
+function windowFile(k: number): string {
+  return histFileName({ lo: T0 + k * 2 * H, hi: T0 + (k + 1) * 2 * H, resolution: 0 });
+}
 
 async function histPoints(db: DB, name = "lat", hints = ALL) {
   const got = await db.select([newMatcher("=", "__name__", name)], hints);
@@ -88,7 +77,7 @@ Deno.test("DB stores native histograms through WAL replay, flush to files and re
   // Flush: one file per block window; the head is empty; a restart reads the files.
   await db.flush();
   const files = [...Deno.readDirSync(`${dir}/${HIST_DIR}`)].map((e) => e.name).sort();
-  assert.deepEqual(files, [`${T0 / (2 * H)}.hist`, `${T0 / (2 * H) + 1}.hist`]);
+  assert.deepEqual(files, [windowFile(0), windowFile(1)]);
   assert.deepEqual(await histPoints(db), want);
   await db.close();
   ({ db } = await tmpDB({}, dir));
@@ -118,16 +107,18 @@ Deno.test("DB: a damaged histogram file is set aside and reported, the rest is s
   await db.append(b);
   await db.flush();
   await db.close();
-  const first = `${dir}/${HIST_DIR}/${T0 / (2 * H)}.hist`;
+  const first = `${dir}/${HIST_DIR}/${windowFile(0)}`;
   const bytes = await Deno.readFile(first);
   bytes[bytes.length >> 1]! ^= 0xff;
   await Deno.writeFile(first, bytes);
   ({ db } = await tmpDB({}, dir));
   // The first window (120 samples) is gone; the second is served.
   assert.deepEqual(await histPoints(db), want.slice(120));
-  assert.ok((await Deno.stat(first + ".corrupt")).isFile);
+  assert.ok((await Deno.stat(`${dir}/quarantine/${HIST_DIR}/${windowFile(0)}`)).isFile);
+  await assert.rejects(Deno.stat(first), Deno.errors.NotFound);
   const inc = db.incidents.list().find((i) => i.file.startsWith(HIST_DIR));
-  assert.match(inc?.message ?? "", /is damaged .*CRC/);
+  assert.match(inc?.message ?? "", /failed its checks .*CRC.*quarantined/);
+  assert.equal(db.health().status, "degraded");
   await db.close();
   await Deno.remove(dir, { recursive: true });
 });
@@ -143,7 +134,7 @@ Deno.test("DB: retention deletes old histogram files", async () => {
   await db.flush();
   await db.maintenance();
   const left = [...Deno.readDirSync(`${dir}/${HIST_DIR}`)].map((e) => e.name).sort();
-  assert.deepEqual(left, [`${T0 / (2 * H) + 49}.hist`]);
+  assert.deepEqual(left, [windowFile(49)]);
   assert.deepEqual((await histPoints(db)).map(([t]) => t), [T0 + 99 * H]);
   await db.close();
   await Deno.remove(dir, { recursive: true });

@@ -8,7 +8,11 @@
  *   blocks/000001.blk       immutable block files, numbered by a sequence that never repeats
  *   blocks/000001.blk.tmp   a block being written (dropped on open)
  *   blocks/000001.blk.del   a block marked for deletion (removed after the grace period)
+ *   hist/<lo>_<hi>.hist     native histograms of [lo, hi) ms (a block window or a compacted one)
+ *   hist/<lo>_<hi>_<res>.hist  the same, downsampled to one histogram per <res> ms (plus resets)
+ *   hist/<window>.hist      a histogram file of format version 1 (one block window)
  *   quarantine/000001.blk   a block that failed its checksum, moved aside, never served
+ *   quarantine/hist/<name>  a histogram file that failed its checks, moved aside, never served
  *   quarantine/index.kv.<time>  a damaged KV file (or incidents.json) moved aside at open
  *   index.kv                the Deno KV database (series index, metadata, block list)
  *   incidents.json          what recovery skipped, quarantined or rebuilt, until acknowledged
@@ -36,6 +40,11 @@ export const WAL_SUFFIX = ".wal";
 /** Suffix of block files. */
 export const BLOCK_SUFFIX = ".blk";
 
+/** Directory of native histogram files. */
+export const HIST_DIR = "hist";
+/** Suffix of native histogram files. */
+export const HIST_SUFFIX = ".hist";
+
 /** Top-level key prefix of everything the storage engine keeps in Deno KV. */
 export const KV_PREFIX = "tsdb";
 
@@ -59,6 +68,32 @@ export function blockFileName(seq: number): string {
 export function parseBlockFileName(name: string): number | undefined {
   const m = /^(\d{6,})\.blk$/.exec(name);
   return m ? Number(m[1]) : undefined;
+}
+
+/** Identity of a histogram file of format version 2: its time range [lo, hi) and resolution. */
+export interface HistFileId {
+  /** Inclusive start, ms. */
+  readonly lo: number;
+  /** Exclusive end, ms. */
+  readonly hi: number;
+  /** Downsampling resolution in ms; 0 = raw samples. */
+  readonly resolution: number;
+}
+
+/** File name of the histogram file of [lo, hi) at `resolution` (0 = raw). */
+export function histFileName(id: HistFileId): string {
+  return `${id.lo}_${id.hi}${id.resolution > 0 ? `_${id.resolution}` : ""}${HIST_SUFFIX}`;
+}
+
+/**
+ * What a histogram file name says: a version 2 identity, or the block window
+ * of a version 1 file (`<window>.hist`); undefined when it is neither.
+ */
+export function parseHistFileName(name: string): HistFileId | { window: number } | undefined {
+  let m = /^(-?\d+)_(-?\d+)(?:_(\d+))?\.hist$/.exec(name);
+  if (m) return { lo: Number(m[1]), hi: Number(m[2]), resolution: Number(m[3] ?? 0) };
+  m = /^(-?\d+)\.hist$/.exec(name);
+  return m ? { window: Number(m[1]) } : undefined;
 }
 
 /** Joins path parts with "/" (Deno accepts "/" on every platform). */

@@ -37,7 +37,8 @@ function sameSpans(a: readonly BucketSpan[], b: readonly BucketSpan[]): boolean 
   return true;
 }
 
-function sameLayout(a: NativeHistogram, b: NativeHistogram): boolean {
+/** Same schema, zero threshold, spans and custom bounds: bucket arrays line up index by index. */
+export function sameLayout(a: NativeHistogram, b: NativeHistogram): boolean {
   const ca = a.customValues ?? [], cb = b.customValues ?? [];
   return a.schema === b.schema && Object.is(a.zeroThreshold, b.zeroThreshold) &&
     sameSpans(a.positiveSpans, b.positiveSpans) && sameSpans(a.negativeSpans, b.negativeSpans) &&

@@ -1,221 +1,182 @@
 /**
  * Native histogram samples of the database: an in-memory head per series
- * (filled by appends and WAL replay) and one file per flushed block window,
- * `hist/<window>.hist`, holding every histogram series of that window as
- * histogram chunks with its labels (self-contained, CRC-checked). Layout:
- * FORMAT.md, "Histogram files".
+ * (filled by appends and WAL replay) and histogram files under `hist/`, each
+ * holding every histogram series of a time range as histogram chunks with
+ * labels (self-contained, CRC-checked; FORMAT.md, "Histogram files").
  *
- * The database logs histogram samples in the WAL (type 5) and calls
- * {@linkcode HistogramStore.flushWindow} before it marks a window flushed,
- * so a window's histograms are on disk before its WAL may go. A late
- * histogram into a flushed window is merged into that window's file at the
- * next flush (newest write wins on equal timestamps).
+ * Lifecycle, as for float blocks: {@linkcode HistogramStore.flushWindow}
+ * writes a block window's file before the database marks the window flushed
+ * (so its WAL may go); {@linkcode HistogramStore.compact} merges files 2h →
+ * 6h → 24h; {@linkcode HistogramStore.downsample} rewrites files older than
+ * a tier at its resolution (histogram_runs.ts: the last histogram per step
+ * plus the samples around resets); retention and the disk budget delete
+ * whole files (the database plans them with its blocks).
+ *
+ * At most one file covers a window: a late histogram into a window that a
+ * file covers is merged into that file (rewritten; newest write wins on
+ * equal timestamps, and a downsampled file is downsampled again), never
+ * written beside it. Every rewrite writes the new file (temp, fsync, rename)
+ * before it removes what it replaces, and at open a file inside the range of
+ * a file written later is removed, so a crash in between serves nothing
+ * twice. Files carry a write sequence; reads merge files in that order.
+ *
+ * A file that fails its checks at open, or a chunk at read, is moved to
+ * `quarantine/hist/`, never served, and recorded as an incident.
  *
  * @module
  */
 import type { Labels, NativeHistogram } from "../model/mod.ts";
-import { crc32c } from "./crc32c.ts";
+import { ChunkCorruptError } from "./chunk.ts";
+import { planCompaction } from "./compact.ts";
+import type { DownsamplingTier } from "./downsample.ts";
 import {
-  decodeHistogramChunk,
-  encodeHistogramChunk,
-  type HistogramSamples,
-  MAX_HISTOGRAM_CHUNK_SAMPLES,
-} from "./histogram_chunk.ts";
+  HIST_DIR,
+  type HistFileId,
+  histFileName,
+  joinPath,
+  parseHistFileName,
+  TMP_SUFFIX,
+} from "./filenames.ts";
+import { decodeHistogramChunk, type HistogramSamples } from "./histogram_chunk.ts";
+import {
+  encodeHistogramFile,
+  HistFileReader,
+  type HistFileSeries,
+  HistogramFileCorruptError,
+} from "./histogram_file.ts";
+import {
+  clipRun,
+  concatRuns,
+  downsampleHistograms,
+  EMPTY_RUN,
+  mergeRuns,
+  runChunks,
+} from "./histogram_runs.ts";
+import type { IncidentLog } from "./recovery.ts";
+import { writeAtomic } from "./recovery.ts";
 import { fsyncDir } from "./wal.ts";
-import { ByteReader, ByteWriter, ShortReadError } from "./_byte_buf.ts";
 
-/** Directory of histogram files under the data directory. */
-export const HIST_DIR = "hist";
-const MAGIC = [0x50, 0x48, 0x53, 0x54]; // "PHST"
-/** Version byte of histogram files. */
-export const HIST_FILE_VERSION = 1;
+export { HIST_DIR };
 
-/** A histogram file that fails its checks. */
-export class HistogramFileCorruptError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "HistogramFileCorruptError";
-  }
+/** Options of {@linkcode HistogramStore.open}. */
+export interface HistogramStoreOptions {
+  /** The data directory (files live in `<dataDir>/hist`). */
+  readonly dataDir: string;
+  /** Width of a block window, ms. */
+  readonly range: number;
+  readonly incidents: IncidentLog;
+  readonly log: (
+    level: "debug" | "info" | "warn" | "error",
+    msg: string,
+    fields: Record<string, unknown>,
+  ) => void;
+  readonly now: () => number;
+  /** Data behind the head changed or went (quarantine, downsampling): [minT, maxT]. */
+  readonly onChange?: (minT: number, maxT: number) => void;
+  /** Replaced files stay open this long for reads in flight. @default 60000 */
+  readonly graceMs?: number;
 }
+
+/** Labels of a series by ref (the series index). */
+export type LabelsOf = (ref: number) => Labels | undefined;
 
 interface HeadSeries {
   t: number[];
   h: NativeHistogram[];
 }
 
-interface FileSeries {
-  readonly labels: Labels;
-  readonly chunks: readonly Uint8Array[];
-  readonly minT: number;
-  readonly maxT: number;
-}
-
-interface HistFile {
-  readonly window: number;
-  readonly series: Map<number, FileSeries>;
-  readonly bytes: number;
-}
-
-/** Encodes a histogram file from its series (ascending refs). */
-export function encodeHistogramFile(
-  series: readonly { ref: number; labels: Labels; t: ArrayLike<number>; h: NativeHistogram[] }[],
-): Uint8Array {
-  const w = new ByteWriter(4096);
-  for (const b of MAGIC) w.u8(b);
-  w.u8(HIST_FILE_VERSION);
-  w.u8(0), w.u8(0), w.u8(0);
-  w.uvarint(series.length);
-  for (const s of series) {
-    w.uvarint(s.ref);
-    w.uvarint(s.labels.length);
-    for (const l of s.labels) {
-      w.str(l.name);
-      w.str(l.value);
-    }
-    const n = s.h.length;
-    const c = Math.ceil(n / MAX_HISTOGRAM_CHUNK_SAMPLES);
-    w.uvarint(c);
-    for (let k = 0; k < c; k++) {
-      const a = k * MAX_HISTOGRAM_CHUNK_SAMPLES, e = Math.min(n, a + MAX_HISTOGRAM_CHUNK_SAMPLES);
-      const chunk = encodeHistogramChunk(
-        Array.from({ length: e - a }, (_, i) => s.t[a + i]!),
-        s.h.slice(a, e),
-      );
-      w.uvarint(chunk.length);
-      w.bytes(chunk);
-    }
-  }
-  w.u32(crc32c(w.view()));
-  return w.copy();
-}
-
-/** Decodes a histogram file's table (chunks stay encoded). */
-export function decodeHistogramFile(b: Uint8Array): Map<number, FileSeries> {
-  if (b.length < 12 || MAGIC.some((m, i) => b[i] !== m)) {
-    throw new HistogramFileCorruptError("not a histogram file (bad magic)");
-  }
-  const stored = (b[b.length - 4]! | (b[b.length - 3]! << 8) | (b[b.length - 2]! << 16) |
-    (b[b.length - 1]! << 24)) >>> 0;
-  if (crc32c(b, 0, 0, b.length - 4) !== stored) {
-    throw new HistogramFileCorruptError("histogram file CRC mismatch");
-  }
-  if (b[4] !== HIST_FILE_VERSION) {
-    throw new HistogramFileCorruptError(`unknown histogram file version ${b[4]}`);
-  }
-  const out = new Map<number, FileSeries>();
-  try {
-    const r = new ByteReader(b, 8, b.length - 4);
-    const n = r.uvarint();
-    for (let i = 0; i < n; i++) {
-      const ref = r.uvarint();
-      const k = r.uvarint();
-      if (k > r.remaining) throw new ShortReadError("label count past the end");
-      const labels: { name: string; value: string }[] = [];
-      for (let j = 0; j < k; j++) labels.push({ name: r.str(), value: r.str() });
-      const c = r.uvarint();
-      if (c > r.remaining) throw new ShortReadError("chunk count past the end");
-      const chunks: Uint8Array[] = [];
-      let minT = Infinity, maxT = -Infinity;
-      for (let j = 0; j < c; j++) {
-        const chunk = r.bytes(r.uvarint());
-        const d = decodeHistogramChunk(chunk);
-        minT = Math.min(minT, d.t[0]!);
-        maxT = Math.max(maxT, d.t[d.t.length - 1]!);
-        chunks.push(chunk);
-      }
-      out.set(ref, { labels, chunks, minT, maxT });
-    }
-  } catch (e) {
-    if (e instanceof ShortReadError) throw new HistogramFileCorruptError(e.message);
-    if (e instanceof Error && e.name === "ChunkCorruptError") {
-      throw new HistogramFileCorruptError(e.message);
-    }
-    throw e;
-  }
-  return out;
-}
-
-/** Merges two ascending runs; on equal timestamps `b` (the newer write) wins. */
-function mergeRuns(a: HistogramSamples, b: HistogramSamples): HistogramSamples {
-  if (a.t.length === 0) return b;
-  if (b.t.length === 0) return a;
-  const t: number[] = [], h: NativeHistogram[] = [];
-  let i = 0, j = 0;
-  while (i < a.t.length || j < b.t.length) {
-    if (j >= b.t.length || (i < a.t.length && a.t[i]! < b.t[j]!)) {
-      t.push(a.t[i]!), h.push(a.h[i++]!);
-    } else {
-      if (i < a.t.length && a.t[i] === b.t[j]) i++;
-      t.push(b.t[j]!), h.push(b.h[j++]!);
-    }
-  }
-  return { t: new Float64Array(t), h };
-}
-
-function clipRun(s: HistogramSamples, minT: number, maxT: number): HistogramSamples {
-  const t: number[] = [], h: NativeHistogram[] = [];
-  for (let i = 0; i < s.t.length; i++) {
-    if (s.t[i]! >= minT && s.t[i]! <= maxT) t.push(s.t[i]!), h.push(s.h[i]!);
-  }
-  return t.length === s.t.length ? s : { t: new Float64Array(t), h };
-}
-
-function fileName(window: number): string {
-  return `${window}.hist`;
+function covers(f: HistFileReader, lo: number, hi: number): boolean {
+  return f.meta.lo <= lo && hi <= f.meta.hi;
 }
 
 /** See the module doc. */
 export class HistogramStore {
   readonly #dir: string;
-  readonly #range: number;
+  readonly #o: HistogramStoreOptions;
   readonly #head = new Map<number, HeadSeries>();
-  readonly #files = new Map<number, HistFile>();
+  readonly #files = new Map<string, HistFileReader>();
+  #retired: { reader: HistFileReader; at: number }[] = [];
+  #seq = 1;
   #headSamples = 0;
+  /** Counters since open. */
+  readonly counts = { compactions: 0, downsamplings: 0, quarantined: 0, rewrites: 0 };
 
-  private constructor(dir: string, range: number) {
-    this.#dir = dir;
-    this.#range = range;
+  private constructor(o: HistogramStoreOptions) {
+    this.#o = o;
+    this.#dir = joinPath(o.dataDir, HIST_DIR);
   }
 
   /**
-   * Opens the store in `dir` (created when missing). A damaged file is
-   * renamed to `<name>.corrupt` (never served) and reported through
-   * `onCorrupt`.
+   * Opens the store (the directory is created when missing): drops temp
+   * files, verifies every file (a damaged one is quarantined and recorded),
+   * and removes files that a later write already merged into another.
    */
-  static async open(
-    dir: string,
-    range: number,
-    onCorrupt: (file: string, e: Error) => void,
-  ): Promise<HistogramStore> {
-    await Deno.mkdir(dir, { recursive: true });
-    const s = new HistogramStore(dir, range);
-    for await (const e of Deno.readDir(dir)) {
-      if (e.name.endsWith(".tmp")) {
-        await Deno.remove(`${dir}/${e.name}`).catch(() => {});
+  static async open(o: HistogramStoreOptions): Promise<HistogramStore> {
+    const s = new HistogramStore(o);
+    await Deno.mkdir(s.#dir, { recursive: true });
+    const found: HistFileReader[] = [];
+    for await (const e of Deno.readDir(s.#dir)) {
+      if (e.name.endsWith(TMP_SUFFIX)) {
+        await Deno.remove(joinPath(s.#dir, e.name)).catch(() => {});
         continue;
       }
-      const m = /^(-?\d+)\.hist$/.exec(e.name);
-      if (!m) continue;
-      const path = `${dir}/${e.name}`;
+      const id = parseHistFileName(e.name);
+      if (!id) continue;
+      const v1: HistFileId | undefined = "window" in id
+        ? { lo: id.window * o.range, hi: (id.window + 1) * o.range, resolution: 0 }
+        : undefined;
       try {
-        const bytes = await Deno.readFile(path);
-        s.#files.set(Number(m[1]), {
-          window: Number(m[1]),
-          series: decodeHistogramFile(bytes),
-          bytes: bytes.length,
-        });
+        const r = await HistFileReader.open(s.#dir, e.name, v1);
+        const named = v1 ?? id as HistFileId;
+        if (
+          r.meta.lo !== named.lo || r.meta.hi !== named.hi ||
+          r.meta.resolution !== named.resolution
+        ) {
+          await r.close();
+          throw new HistogramFileCorruptError("its header does not match its name");
+        }
+        found.push(r);
       } catch (err) {
         if (!(err instanceof HistogramFileCorruptError)) throw err;
-        await Deno.rename(path, path + ".corrupt");
-        onCorrupt(e.name, err);
+        await s.#quarantineName(e.name, err);
       }
+    }
+    for (const r of found) if (r.meta.seq >= s.#seq) s.#seq = r.meta.seq + 1;
+    for (const r of found) {
+      const by = found.find((g) =>
+        g !== r && g.meta.seq > r.meta.seq && covers(g, r.meta.lo, r.meta.hi)
+      );
+      if (by) {
+        await r.close();
+        await Deno.remove(joinPath(s.#dir, r.name)).catch(() => {});
+        o.log("info", "removed a histogram file already merged into another", {
+          file: r.name,
+          into: by.name,
+        });
+      } else s.#files.set(r.name, r);
     }
     return s;
   }
 
-  /** Labels of every series in the files (to restore a rebuilt index). */
-  *fileSeries(): Iterable<[number, Labels]> {
-    for (const f of this.#files.values()) for (const [ref, s] of f.series) yield [ref, s.labels];
+  /**
+   * Restores into the index the series that files hold but it lacks (after
+   * the index was rebuilt); returns how many.
+   */
+  async restoreIndex(
+    labelsOf: LabelsOf,
+    restore: (ref: number, l: Labels) => void,
+  ): Promise<number> {
+    let n = 0;
+    for (const f of this.#files.values()) {
+      if (!f.refs.some((ref) => labelsOf(ref) === undefined)) continue;
+      for (const [ref, labels] of await f.labels()) {
+        if (labelsOf(ref) === undefined) {
+          restore(ref, labels);
+          n++;
+        }
+      }
+    }
+    return n;
   }
 
   /** Samples held in memory. */
@@ -223,11 +184,21 @@ export class HistogramStore {
     return this.#headSamples;
   }
 
-  /** Bytes of the histogram files. */
+  /** Histogram files served. */
+  get files(): number {
+    return this.#files.size;
+  }
+
+  /** Bytes of the histogram files served. */
   get diskBytes(): number {
     let n = 0;
     for (const f of this.#files.values()) n += f.bytes;
     return n;
+  }
+
+  /** False when no histogram is held at all (the common case: skip every lookup). */
+  get empty(): boolean {
+    return this.#head.size === 0 && this.#files.size === 0;
   }
 
   /** Adds a sample to the head; a sample at a stored timestamp replaces it. */
@@ -257,18 +228,26 @@ export class HistogramStore {
   windows(): number[] {
     const ws = new Set<number>();
     for (const s of this.#head.values()) {
-      for (const t of s.t) ws.add(Math.floor(t / this.#range));
+      for (const t of s.t) ws.add(Math.floor(t / this.#o.range));
     }
     return [...ws].sort((a, b) => a - b);
   }
 
+  /** Oldest sample in the head, or null. */
+  headMinT(): number | null {
+    let m = Infinity;
+    for (const s of this.#head.values()) if (s.t.length > 0 && s.t[0]! < m) m = s.t[0]!;
+    return m === Infinity ? null : m;
+  }
+
   /**
-   * Writes the head's samples of `window` to its file (merged with what the
-   * file holds), then drops them from the head. On failure the head keeps
-   * them and the error is thrown.
+   * Writes the head's samples of `window` to disk, then drops them from the
+   * head: merged into the file covering the window when there is one (a
+   * compacted or downsampled file included), else into a new file of the
+   * window. On failure the head keeps them and the error is thrown.
    */
-  async flushWindow(window: number, labelsOf: (ref: number) => Labels | undefined): Promise<void> {
-    const lo = window * this.#range, hi = lo + this.#range;
+  async flushWindow(window: number, labelsOf: LabelsOf): Promise<void> {
+    const lo = window * this.#o.range, hi = lo + this.#o.range;
     const taken = new Map<number, HistogramSamples>();
     for (const [ref, s] of this.#head) {
       const t: number[] = [], h: NativeHistogram[] = [];
@@ -278,32 +257,25 @@ export class HistogramStore {
       if (t.length > 0) taken.set(ref, { t: new Float64Array(t), h });
     }
     if (taken.size === 0) return;
-    const old = this.#files.get(window);
-    const refs = new Set([...taken.keys(), ...(old?.series.keys() ?? [])]);
-    const series = [];
-    for (const ref of [...refs].sort((a, b) => a - b)) {
-      const before = old?.series.get(ref);
-      const labels = labelsOf(ref) ?? before?.labels;
-      if (!labels) continue; // a series whose definition was lost: nothing to name it by
-      let run: HistogramSamples = { t: new Float64Array(0), h: [] };
-      for (const c of before?.chunks ?? []) run = mergeRuns(run, decodeHistogramChunk(c));
-      run = mergeRuns(run, taken.get(ref) ?? { t: new Float64Array(0), h: [] });
-      series.push({ ref, labels, t: run.t, h: run.h });
+    let target: HistFileReader | undefined;
+    for (const f of this.#files.values()) {
+      if (covers(f, lo, hi) && (!target || f.meta.seq > target.meta.seq)) target = f;
     }
-    const bytes = encodeHistogramFile(series);
-    const path = `${this.#dir}/${fileName(window)}`;
-    const tmp = path + ".tmp";
-    const f = await Deno.open(tmp, { write: true, create: true, truncate: true });
+    const id: HistFileId = target?.meta ?? { lo, hi, resolution: 0 };
     try {
-      let off = 0;
-      while (off < bytes.length) off += await f.write(bytes.subarray(off));
-      await f.sync();
-    } finally {
-      f.close();
+      await this.#rewrite(id, target ? [target] : [], labelsOf, (ref, old) => {
+        const run = mergeRuns(old ?? EMPTY_RUN, taken.get(ref)!);
+        return id.resolution > 0 ? downsampleHistograms(run, id.resolution) : run;
+      }, new Set(taken.keys()));
+    } catch (e) {
+      if (!(e instanceof DamagedInput)) throw e;
+      await this.#quarantine(e.file, e.cause);
+      return await this.flushWindow(window, labelsOf);
     }
-    await Deno.rename(tmp, path);
-    await fsyncDir(this.#dir);
-    this.#files.set(window, { window, series: decodeHistogramFile(bytes), bytes: bytes.length });
+    if (target) {
+      this.counts.rewrites++;
+      if (id.resolution > 0) this.#o.onChange?.(id.lo, id.hi - 1);
+    }
     // Drop exactly the samples written: appends during the write stay in the head.
     for (const [ref, got] of taken) {
       const s = this.#head.get(ref);
@@ -320,48 +292,143 @@ export class HistogramStore {
     }
   }
 
+  /**
+   * Merges raw files inside one compaction window (2h → 6h → 24h, as
+   * blocks) whose window ends before `horizon`; false when there was none.
+   */
+  async compact(horizon: number, labelsOf: LabelsOf): Promise<boolean> {
+    const raw = [...this.#files.values()].filter((f) => f.meta.resolution === 0);
+    const plan = planCompaction(
+      raw.map((f, seq) => ({ seq, minT: f.meta.lo, maxT: f.meta.hi - 1 })),
+      this.#o.range,
+      horizon,
+    );
+    if (!plan) return false;
+    const inputs = plan.inputs.map((i) => raw[i]!).sort((a, b) => a.meta.seq - b.meta.seq);
+    try {
+      await this.#rewrite({ lo: plan.minT, hi: plan.maxT + 1, resolution: 0 }, inputs, labelsOf);
+    } catch (e) {
+      if (!(e instanceof DamagedInput)) throw e;
+      await this.#quarantine(e.file, e.cause);
+      return true;
+    }
+    this.counts.compactions++;
+    this.#o.log("info", "histogram files compacted", {
+      inputs: inputs.map((f) => f.name),
+      output: histFileName({ lo: plan.minT, hi: plan.maxT + 1, resolution: 0 }),
+    });
+    return true;
+  }
+
+  /**
+   * Rewrites up to `max` files whose newest possible sample is older than a
+   * tier at that tier's resolution (the coarsest tier due).
+   */
+  async downsample(
+    tiers: readonly DownsamplingTier[],
+    now: number,
+    labelsOf: LabelsOf,
+    max: number,
+  ): Promise<void> {
+    let done = 0;
+    const files = [...this.#files.values()].sort((a, b) => a.meta.lo - b.meta.lo);
+    for (const f of files) {
+      if (done >= max) return;
+      if (this.#files.get(f.name) !== f) continue;
+      let res = 0;
+      for (const t of tiers) {
+        if (f.meta.hi - 1 < now - t.afterMs) res = Math.max(res, t.resolutionMs);
+      }
+      if (res <= f.meta.resolution) continue;
+      const id = { lo: f.meta.lo, hi: f.meta.hi, resolution: res };
+      try {
+        await this.#rewrite(
+          id,
+          [f],
+          labelsOf,
+          (_, old) => old ? downsampleHistograms(old, res) : EMPTY_RUN,
+        );
+      } catch (e) {
+        if (!(e instanceof DamagedInput)) throw e;
+        await this.#quarantine(e.file, e.cause);
+        continue;
+      }
+      done++;
+      this.counts.downsamplings++;
+      this.#o.onChange?.(id.lo, id.hi - 1);
+      this.#o.log("info", "histogram file downsampled", {
+        input: f.name,
+        output: histFileName(id),
+        resolutionMs: res,
+      });
+    }
+  }
+
+  /** Files with their data bounds and size, for retention planning. */
+  retentionItems(): { name: string; maxT: number; bytes: number }[] {
+    return [...this.#files.values()].map((f) => ({ name: f.name, maxT: f.maxT, bytes: f.bytes }));
+  }
+
+  /** Deletes files (retention, disk budget). */
+  async drop(names: readonly string[]): Promise<void> {
+    for (const name of names) {
+      const f = this.#files.get(name);
+      if (!f) continue;
+      this.#files.delete(name);
+      await Deno.remove(joinPath(this.#dir, name)).catch((e) => {
+        if (!(e instanceof Deno.errors.NotFound)) throw e;
+      });
+      this.#retire(f);
+      this.#o.onChange?.(f.minT, f.maxT);
+    }
+  }
+
   /** Refs among `refs` with histogram samples in [minT, maxT]. */
   withData(refs: readonly number[], minT: number, maxT: number): number[] {
-    const files = [...this.#files.values()].filter((f) => {
-      const lo = f.window * this.#range;
-      return lo <= maxT && lo + this.#range - 1 >= minT;
-    });
+    const files = [...this.#files.values()].filter((f) => f.maxT >= minT && f.minT <= maxT);
     return refs.filter((ref) => {
       const s = this.#head.get(ref);
       if (s && s.t.some((t) => t >= minT && t <= maxT)) return true;
-      for (const f of files) {
-        const fs = f.series.get(ref);
-        if (fs && fs.minT <= maxT && fs.maxT >= minT) return true;
-      }
+      for (const f of files) if (f.hasData(ref, minT, maxT)) return true;
       return false;
     });
   }
 
-  /** False when no histogram is held at all (the common case: skip every lookup). */
-  get empty(): boolean {
-    return this.#head.size === 0 && this.#files.size === 0;
-  }
-
-  /** Histogram samples of `refs` in [minT, maxT], files first, then the head (newest wins). */
-  read(refs: readonly number[], minT: number, maxT: number): Map<number, HistogramSamples> {
+  /**
+   * Histogram samples of `refs` in [minT, maxT], files in write order, then
+   * the head (newest wins). The files and head are taken when the call
+   * starts, so a flush or compaction meanwhile loses nothing from it.
+   */
+  async read(
+    refs: readonly number[],
+    minT: number,
+    maxT: number,
+  ): Promise<Map<number, HistogramSamples>> {
     const out = new Map<number, HistogramSamples>();
     if (this.empty) return out;
     const files = [...this.#files.values()]
-      .filter((f) => {
-        const lo = f.window * this.#range;
-        return lo <= maxT && lo + this.#range - 1 >= minT;
-      })
-      .sort((a, b) => a.window - b.window);
+      .filter((f) => f.maxT >= minT && f.minT <= maxT)
+      .sort((a, b) => a.meta.seq - b.meta.seq);
+    const head = new Map<number, HistogramSamples>();
     for (const ref of refs) {
-      let run: HistogramSamples = { t: new Float64Array(0), h: [] };
-      for (const f of files) {
-        const fs = f.series.get(ref);
-        if (!fs || fs.minT > maxT || fs.maxT < minT) continue;
-        for (const c of fs.chunks) run = mergeRuns(run, decodeHistogramChunk(c));
-      }
       const s = this.#head.get(ref);
-      if (s) run = mergeRuns(run, { t: new Float64Array(s.t), h: s.h.slice() });
-      run = clipRun(run, minT, maxT);
+      if (s) head.set(ref, clipRun({ t: new Float64Array(s.t), h: s.h.slice() }, minT, maxT));
+    }
+    for (const ref of refs) {
+      let run = EMPTY_RUN;
+      for (const f of files) {
+        let got: HistogramSamples | undefined;
+        try {
+          got = await f.read(ref, minT, maxT);
+        } catch (e) {
+          if (!(e instanceof ChunkCorruptError || e instanceof HistogramFileCorruptError)) throw e;
+          // Never serve a damaged file: set it aside and answer without it.
+          if (this.#files.get(f.name) === f) await this.#quarantine(f, e);
+          return this.read(refs, minT, maxT);
+        }
+        if (got) run = mergeRuns(run, got);
+      }
+      run = mergeRuns(run, head.get(ref) ?? EMPTY_RUN);
       if (run.t.length > 0) out.set(ref, run);
     }
     return out;
@@ -369,25 +436,151 @@ export class HistogramStore {
 
   /** Oldest histogram timestamp held, or null. */
   minTime(): number | null {
-    let m = Infinity;
-    for (const s of this.#head.values()) if (s.t.length > 0) m = Math.min(m, s.t[0]!);
-    for (const f of this.#files.values()) {
-      for (const s of f.series.values()) m = Math.min(m, s.minT);
-    }
+    let m = this.headMinT() ?? Infinity;
+    for (const f of this.#files.values()) m = Math.min(m, f.minT);
     return m === Infinity ? null : m;
   }
 
-  /** Deletes the files of windows that end at or before `cutoff` (retention). */
-  async dropBefore(cutoff: number): Promise<number> {
-    let n = 0;
-    for (const [w] of this.#files) {
-      if ((w + 1) * this.#range > cutoff) continue;
-      await Deno.remove(`${this.#dir}/${fileName(w)}`).catch((e) => {
-        if (!(e instanceof Deno.errors.NotFound)) throw e;
-      });
-      this.#files.delete(w);
-      n++;
+  /** Closes files replaced at least the grace period ago (all when `force`). */
+  async purgeRetired(force: boolean): Promise<void> {
+    const grace = this.#o.graceMs ?? 60_000;
+    const now = this.#o.now();
+    const keep = [];
+    for (const r of this.#retired) {
+      if (force || now - r.at >= grace) await r.reader.close();
+      else keep.push(r);
     }
-    return n;
+    this.#retired = keep;
   }
+
+  /** Closes every file. */
+  async close(): Promise<void> {
+    await this.purgeRetired(true);
+    for (const f of this.#files.values()) await f.close();
+    this.#files.clear();
+  }
+
+  #retire(f: HistFileReader): void {
+    this.#retired.push({ reader: f, at: this.#o.now() });
+  }
+
+  /**
+   * Writes the file `id` from `inputs` (merged per series in write order),
+   * installs it, then removes the inputs. `change` rewrites the merged run of
+   * each series in `only` (every series without `only`; `old` is undefined
+   * when no input holds it; an empty result drops the series); the other
+   * series' chunks are copied. A damaged input throws
+   * {@linkcode DamagedInput}, and nothing is changed then.
+   */
+  async #rewrite(
+    id: HistFileId,
+    inputs: readonly HistFileReader[],
+    labelsOf: LabelsOf,
+    change?: (ref: number, old: HistogramSamples | undefined) => HistogramSamples,
+    only?: ReadonlySet<number>,
+  ): Promise<void> {
+    const refs = new Set<number>(only);
+    for (const f of inputs) for (const ref of f.refs) refs.add(ref);
+    let fileLabels: Map<number, Labels> | undefined;
+    const series: HistFileSeries[] = [];
+    for (const ref of [...refs].sort((a, b) => a - b)) {
+      const parts: { f: HistFileReader; chunks: Uint8Array[] }[] = [];
+      for (const f of inputs) {
+        try {
+          const chunks = await f.chunks(ref);
+          if (chunks.length > 0) parts.push({ f, chunks });
+        } catch (e) {
+          if (e instanceof ChunkCorruptError || e instanceof HistogramFileCorruptError) {
+            throw new DamagedInput(f, e);
+          }
+          throw e;
+        }
+      }
+      let labels = labelsOf(ref);
+      if (!labels) {
+        for (const f of inputs) {
+          if (!fileLabels && f.refs.includes(ref)) fileLabels = await f.labels();
+        }
+        labels = fileLabels?.get(ref);
+      }
+      if (!labels) continue; // a series whose definition was lost: nothing to name it by
+      const changed = change !== undefined && (only === undefined || only.has(ref));
+      const byTime = [...parts].sort((a, b) => a.f.meta.lo - b.f.meta.lo);
+      let chunks: Uint8Array[];
+      if (!changed && disjoint(byTime)) {
+        // Inputs that follow each other in time: their chunks are copied, not decoded.
+        chunks = byTime.flatMap((p) => p.chunks);
+      } else {
+        let old: HistogramSamples | undefined;
+        for (const p of parts) {
+          const run = concatRuns(p.chunks.map((c) => decodeHistogramChunk(c)));
+          old = old ? mergeRuns(old, run) : run;
+        }
+        const run = changed ? change(ref, old) : old!;
+        if (run.t.length === 0) continue;
+        chunks = runChunks(run);
+      }
+      series.push({ ref, labels, chunks });
+    }
+    const name = histFileName(id);
+    const meta = { ...id, seq: this.#seq++ };
+    await writeAtomic(this.#dir, name, encodeHistogramFile(meta, series));
+    const r = await HistFileReader.open(this.#dir, name);
+    const old = this.#files.get(name);
+    this.#files.set(name, r);
+    if (old) this.#retire(old);
+    for (const f of inputs) {
+      if (f.name === name) continue;
+      this.#files.delete(f.name);
+      await Deno.remove(joinPath(this.#dir, f.name)).catch(() => {});
+      this.#retire(f);
+    }
+    if (inputs.some((f) => f.name !== name)) await fsyncDir(this.#dir);
+  }
+
+  async #quarantine(f: HistFileReader, e: unknown): Promise<void> {
+    if (this.#files.get(f.name) === f) this.#files.delete(f.name);
+    this.#retire(f);
+    await this.#quarantineName(f.name, e, f.samples);
+    this.#o.onChange?.(f.minT, f.maxT);
+  }
+
+  async #quarantineName(name: string, e: unknown, samples?: number): Promise<void> {
+    const qdir = joinPath(this.#o.dataDir, "quarantine", HIST_DIR);
+    await Deno.mkdir(qdir, { recursive: true });
+    let bytes: number | undefined;
+    try {
+      bytes = (await Deno.stat(joinPath(this.#dir, name))).size;
+    } catch { /* gone */ }
+    await Deno.rename(joinPath(this.#dir, name), joinPath(qdir, name)).catch(() => {});
+    await fsyncDir(this.#dir);
+    this.counts.quarantined++;
+    const why = e instanceof Error ? e.message : String(e);
+    this.#o.log("error", "damaged histogram file quarantined", { file: name, error: why });
+    this.#o.incidents.add({
+      id: `hist_quarantined:${name}`,
+      kind: "block_quarantined",
+      file: `${HIST_DIR}/${name}`,
+      quarantined: `quarantine/${HIST_DIR}/${name}`,
+      message: `histogram file ${HIST_DIR}/${name} failed its checks (${why}) and was ` +
+        "quarantined; its native histograms are not served",
+      ...(samples !== undefined ? { samples } : {}),
+      ...(bytes !== undefined ? { bytes } : {}),
+    });
+  }
+}
+
+/** A rewrite met a damaged input file. */
+class DamagedInput extends Error {
+  constructor(readonly file: HistFileReader, override readonly cause: Error) {
+    super(`damaged histogram file ${file.name}: ${cause.message}`);
+  }
+}
+
+/** Whether the parts (ascending by start) lie in disjoint file ranges. */
+function disjoint(parts: readonly { f: HistFileReader }[]): boolean {
+  for (let k = 1; k < parts.length; k++) {
+    if (parts[k]!.f.meta.lo < parts[k - 1]!.f.meta.hi) return false;
+  }
+  return true;
 }

@@ -47,7 +47,11 @@ export interface SampleSources {
    */
   mayHaveData?(minT: number, maxT: number): boolean;
   /** Native histogram samples of `refs` in [minT, maxT]; refs without any are absent. */
-  histograms?(refs: readonly number[], minT: number, maxT: number): Map<number, HistogramSamples>;
+  histograms?(
+    refs: readonly number[],
+    minT: number,
+    maxT: number,
+  ): Promise<Map<number, HistogramSamples>>;
   /** The refs among `refs` with histogram samples in [minT, maxT]. */
   histogramRefs?(refs: readonly number[], minT: number, maxT: number): number[];
 }
@@ -73,7 +77,9 @@ export class DbQuerier implements Querier {
     const got = refs.length > 0
       ? await src.read(refs, hints.minT, hints.maxT, hints.func, hints.onRead)
       : new Map<number, Samples>();
-    const hist = hRefs.length > 0 ? src.histograms!(hRefs, hints.minT, hints.maxT) : undefined;
+    const hist = hRefs.length > 0
+      ? await src.histograms!(hRefs, hints.minT, hints.maxT)
+      : undefined;
     const out: SeriesData[] = [];
     for (const ref of hist ? [...new Set([...refs, ...hRefs])] : refs) {
       const m = got.get(ref);

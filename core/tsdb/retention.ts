@@ -18,8 +18,11 @@ export interface RetentionInput {
   otherBytes: number;
 }
 
+/** What planning needs of a block (or of a histogram file, under an id of its own). */
+export type RetentionItem = Pick<BlockMeta, "seq" | "maxT" | "bytes">;
+
 /** Sequence numbers of blocks to delete, oldest first. */
-export function planRetention(blocks: readonly BlockMeta[], o: RetentionInput): number[] {
+export function planRetention(blocks: readonly RetentionItem[], o: RetentionInput): number[] {
   const sorted = [...blocks].sort((a, b) => a.maxT - b.maxT || a.seq - b.seq);
   const drop: number[] = [];
   let i = 0;

@@ -414,11 +414,7 @@ export function encodeSeries(defs: readonly SeriesDef[]): Uint8Array {
   w.uvarint(defs.length);
   for (const d of defs) {
     w.uvarint(d.ref);
-    w.uvarint(d.labels.length);
-    for (const l of d.labels) {
-      w.str(l.name);
-      w.str(l.value);
-    }
+    w.labels(d.labels);
   }
   return w.copy();
 }
@@ -429,10 +425,7 @@ export function decodeSeries(r: ByteReader): SeriesDef[] {
   const out: SeriesDef[] = [];
   for (let i = 0; i < n; i++) {
     const ref = r.uvarint();
-    const k = r.uvarint();
-    const labels = [];
-    for (let j = 0; j < k; j++) labels.push({ name: r.str(), value: r.str() });
-    out.push({ ref, labels });
+    out.push({ ref, labels: r.labels() });
   }
   return out;
 }
