@@ -71,3 +71,4 @@ export {
   MIN_SCHEMA,
   type NativeHistogram,
 } from "./histogram.ts";
+export { authorizationHeader, type HttpAuth, resolveHttpAuth } from "./http_auth.ts";

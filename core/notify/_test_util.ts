@@ -1,6 +1,6 @@
 /** Test helpers: alerts, a fake fetch that records requests, a notifier on a fake clock. */
 import { createHash } from "node:crypto";
-import type { AlertInstance } from "../model/alert.ts";
+import type { AlertInstance } from "../model/mod.ts";
 import { silentLogger } from "../logging/mod.ts";
 import { Registry } from "../selfmon/mod.ts";
 import { FakeClock } from "./clock.ts";

@@ -10,13 +10,10 @@
  * @module
  */
 import { z } from "zod";
-import type { Matcher } from "../model/matchers.ts";
-import { LABEL_NAME_REGEXP } from "../model/labels.ts";
-import { parseDuration } from "../model/units.ts";
-import { configIssues } from "../model/mod.ts";
+import { configIssues, LABEL_NAME_REGEXP, type Matcher, parseDuration } from "../model/mod.ts";
 import { parseMatcher } from "./label_matchers.ts";
 import { compileTemplate, parseDefinitions, type TemplateDefs, TemplateError } from "./template.ts";
-import { globToRegExp, isGlob } from "../rules/glob.ts";
+import { globToRegExp, isGlob } from "../rules/mod.ts";
 import { compileTimeInterval, type RawTimeInterval, type TimeInterval } from "./time_intervals.ts";
 
 /** A node of the routing tree, with inherited settings filled in. */

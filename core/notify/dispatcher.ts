@@ -16,7 +16,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import type { AlertInstance } from "../model/alert.ts";
+import type { AlertInstance } from "../model/mod.ts";
 import type { Logger } from "../logging/mod.ts";
 import type { Clock, TimerId } from "./clock.ts";
 import type { NotifyConfig, RouteConfig } from "./config.ts";

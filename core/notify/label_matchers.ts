@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type Matcher, type MatchType, newMatcher } from "../model/matchers.ts";
+import { type Matcher, type MatchType, newMatcher } from "../model/mod.ts";
 
 const MATCHER_RE = /^\s*([a-zA-Z_][a-zA-Z0-9_]*|"(?:[^"\\]|\\.)*")\s*(=~|!~|!=|=)\s*(.*?)\s*$/s;
 

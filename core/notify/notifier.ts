@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { AlertSink } from "../model/alert.ts";
+import type { AlertSink } from "../model/mod.ts";
 import type { Logger } from "../logging/mod.ts";
 import type { Registry } from "../selfmon/mod.ts";
 import { sendAlertmanager } from "./channels/alertmanager.ts";

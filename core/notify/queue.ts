@@ -28,7 +28,7 @@
  * @module
  */
 import type { Logger } from "../logging/mod.ts";
-import { formatDuration } from "../model/units.ts";
+import { formatDuration } from "../model/mod.ts";
 import type { Counter, Gauge, Histogram } from "../selfmon/mod.ts";
 import type { ChannelSender, SendResult } from "./channels/channel.ts";
 import type { Clock, TimerId } from "./clock.ts";

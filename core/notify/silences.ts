@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { Matcher } from "../model/matchers.ts";
+import type { Matcher } from "../model/mod.ts";
 import {
   type ApiMatcher,
   fromApiMatcher,

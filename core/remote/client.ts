@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { authorizationHeader } from "../model/http_auth.ts";
+import { authorizationHeader } from "../model/mod.ts";
 import { VERSION } from "../version.ts";
 import type { RemoteWriteConfig } from "./config.ts";
 

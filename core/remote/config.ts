@@ -12,13 +12,16 @@
  *
  * @module
  */
-import { type HttpAuth, resolveHttpAuth } from "../model/http_auth.ts";
+import {
+  configIssues,
+  formatPath,
+  type HttpAuth,
+  parseDuration,
+  resolveHttpAuth,
+} from "../model/mod.ts";
 import { createHash } from "node:crypto";
 import { z } from "zod";
-import { parseDuration } from "../model/units.ts";
-import { parseScrapeConfigs } from "../scrape/config.ts";
-import { configIssues, formatPath } from "../model/mod.ts";
-import type { RelabelRule } from "../scrape/relabel.ts";
+import { parseScrapeConfigs, type RelabelRule } from "../scrape/mod.ts";
 
 /** How requests to an endpoint authenticate. */
 export type RemoteAuth = HttpAuth;

@@ -7,12 +7,17 @@
  *
  * @module
  */
-import { type Labels, labelsKey, METRIC_NAME } from "../model/labels.ts";
-import { newMatcher } from "../model/matchers.ts";
-import type { Querier, SeriesData } from "../model/storage.ts";
+import {
+  type Labels,
+  labelsKey,
+  METRIC_NAME,
+  newMatcher,
+  type Querier,
+  type SeriesData,
+} from "../model/mod.ts";
 import type { Logger } from "../logging/mod.ts";
-import { encodeRemoteWriteBody, type WriteSeries } from "../ingest/remote_write_codec.ts";
-import { relabel } from "../scrape/relabel.ts";
+import { encodeRemoteWriteBody, type WriteSeries } from "../ingest/mod.ts";
+import { relabel } from "../scrape/mod.ts";
 import { backoffDelay, RemoteClient, type SendOutcome } from "./client.ts";
 import type { RemoteWriteConfig } from "./config.ts";
 import { type Cursor, type LateEntry, lateRangeEntry, type RemoteStore } from "./late_log.ts";

@@ -22,12 +22,19 @@
  *
  * @module
  */
-import { type Labels, labelsKey, labelsToObject, METRIC_NAME } from "../model/labels.ts";
-import type { Matcher } from "../model/matchers.ts";
-import type { Querier, SeriesData } from "../model/storage.ts";
-import { isStaleNaN, STALE_NAN } from "../model/types.ts";
-import { ParsedRows } from "../ingest/rows.ts";
-import { escapeLabelValue } from "../selfmon/registry.ts";
+import {
+  isStaleNaN,
+  type Labels,
+  labelsKey,
+  labelsToObject,
+  type Matcher,
+  METRIC_NAME,
+  type Querier,
+  type SeriesData,
+  STALE_NAN,
+} from "../model/mod.ts";
+import { ParsedRows } from "../ingest/mod.ts";
+import { escapeLabelValue } from "../selfmon/mod.ts";
 
 /** Options of {@linkcode exportStream}. */
 export interface ExportOptions {

@@ -13,11 +13,15 @@
  *
  * @module
  */
-import { type Labels, labelsKey, METRIC_NAME } from "../model/labels.ts";
-import type { Matcher } from "../model/matchers.ts";
-import type { Querier } from "../model/storage.ts";
-import { isStaleNaN } from "../model/types.ts";
-import { escapeLabelValue, formatSampleValue } from "../selfmon/registry.ts";
+import {
+  isStaleNaN,
+  type Labels,
+  labelsKey,
+  type Matcher,
+  METRIC_NAME,
+  type Querier,
+} from "../model/mod.ts";
+import { escapeLabelValue, formatSampleValue } from "../selfmon/mod.ts";
 
 /** Options of {@linkcode federate}. */
 export interface FederateOptions {

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import type { Labels } from "../model/labels.ts";
+import type { Labels } from "../model/mod.ts";
 
 /** Top-level KV key prefix of everything remote write keeps. */
 export const REMOTE_KV_PREFIX = "remote";

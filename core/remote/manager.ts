@@ -6,9 +6,7 @@
  *
  * @module
  */
-import type { Appender, Querier } from "../model/storage.ts";
-import { METRIC_NAME } from "../model/labels.ts";
-import { newMatcher } from "../model/matchers.ts";
+import { type Appender, METRIC_NAME, newMatcher, type Querier } from "../model/mod.ts";
 import type { Logger } from "../logging/mod.ts";
 import type { RemoteWriteConfig } from "./config.ts";
 import { EndpointQueue, type EndpointStats } from "./endpoint.ts";

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Registry } from "../selfmon/registry.ts";
+import type { Registry } from "../selfmon/mod.ts";
 import type { EndpointStats } from "./endpoint.ts";
 
 /** Registers the remote write metrics, read from `stats()` at each collection. */

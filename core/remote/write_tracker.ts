@@ -25,9 +25,7 @@
  *
  * @module
  */
-import type { Labels } from "../model/labels.ts";
-import type { Appender, AppendResult, SampleBatch } from "../model/storage.ts";
-import type { MetricMetadata } from "../model/types.ts";
+import type { Appender, AppendResult, Labels, MetricMetadata, SampleBatch } from "../model/mod.ts";
 
 /** One sample handed to remote write. */
 export interface TrackedSample {

@@ -4,11 +4,11 @@
  *
  * @module
  */
-import { Logger } from "../logging/logger.ts";
-import { type Labels, toLabels } from "../model/labels.ts";
-import { createEngine } from "../promql/engine.ts";
-import { Registry } from "../selfmon/registry.ts";
-import { MemStore } from "../tsdb/mem_querier.ts";
+import { Logger } from "../logging/mod.ts";
+import { type Labels, toLabels } from "../model/mod.ts";
+import { createEngine } from "../promql/mod.ts";
+import { Registry } from "../selfmon/mod.ts";
+import { MemStore } from "../tsdb/mod_testing.ts";
 import { CallbackAppender, FakeClock, RecordingSink } from "./_test_util.ts";
 import {
   createRuleManager,

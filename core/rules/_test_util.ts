@@ -3,9 +3,14 @@
  *
  * @module
  */
-import type { AlertInstance, AlertSink } from "../model/alert.ts";
-import type { Labels } from "../model/labels.ts";
-import type { Appender, AppendResult, SampleBatch } from "../model/storage.ts";
+import type {
+  AlertInstance,
+  AlertSink,
+  Appender,
+  AppendResult,
+  Labels,
+  SampleBatch,
+} from "../model/mod.ts";
 
 /** The shared fake clock (core/clock.ts). */
 export { FakeClock } from "../clock.ts";

@@ -15,8 +15,7 @@
  *
  * @module
  */
-import { fromPairs, labelsToObject, METRIC_NAME, seriesId } from "../model/labels.ts";
-import type { Labels } from "../model/labels.ts";
+import { fromPairs, type Labels, labelsToObject, METRIC_NAME, seriesId } from "../model/mod.ts";
 import { type AlertingRule, compareThreshold } from "./rule.ts";
 import { expandTemplate, type TemplateQueries } from "./template.ts";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { toLabels } from "../model/labels.ts";
-import { parseExpr } from "../promql/parser.ts";
+import { toLabels } from "../model/mod.ts";
+import { parseExpr } from "../promql/mod.ts";
 import {
   type AlertRecord,
   DEFAULT_STEP_CONTEXT,

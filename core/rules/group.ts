@@ -6,15 +6,21 @@
  *
  * @module
  */
-import type { AlertInstance, AlertSink } from "../model/alert.ts";
-import { type Labels, labelsKey, labelsToObject, METRIC_NAME, toLabels } from "../model/labels.ts";
-import type { Appender } from "../model/storage.ts";
-import { SampleBatch } from "../model/storage.ts";
-import { STALE_NAN } from "../model/types.ts";
-import type { Logger } from "../logging/logger.ts";
-import type { Counter, Gauge } from "../selfmon/registry.ts";
-import type { Expr } from "../promql/ast.ts";
-import { parseExpr } from "../promql/parser.ts";
+import {
+  type AlertInstance,
+  type AlertSink,
+  type Appender,
+  type Labels,
+  labelsKey,
+  labelsToObject,
+  METRIC_NAME,
+  SampleBatch,
+  STALE_NAN,
+  toLabels,
+} from "../model/mod.ts";
+import type { Logger } from "../logging/mod.ts";
+import type { Counter, Gauge } from "../selfmon/mod.ts";
+import { type Expr, parseExpr } from "../promql/mod.ts";
 import {
   type AlertRecord,
   type QuerySample,

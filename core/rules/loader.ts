@@ -33,11 +33,8 @@
  * @module
  */
 import { parse as parseYaml } from "yaml";
-import { checkLabelName, checkLabelValue, checkMetricName } from "../model/labels.ts";
-import { parseDuration } from "../model/units.ts";
-import { type Expr, valueTypeOf } from "../promql/ast.ts";
-import { parseExpr, PromQLParseError } from "../promql/parser.ts";
-import { formatExpr } from "../promql/printer.ts";
+import { checkLabelName, checkLabelValue, checkMetricName, parseDuration } from "../model/mod.ts";
+import { type Expr, formatExpr, parseExpr, PromQLParseError, valueTypeOf } from "../promql/mod.ts";
 import { expandGlobs } from "./glob.ts";
 import type { Rule, RuleError, RuleGroup } from "./rule.ts";
 import {

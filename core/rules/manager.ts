@@ -14,10 +14,10 @@
  *
  * @module
  */
-import type { AlertInstance, AlertSink } from "../model/alert.ts";
-import type { Appender } from "../model/storage.ts";
-import type { Logger } from "../logging/logger.ts";
-import type { Registry } from "../selfmon/registry.ts";
+import type { AlertInstance, AlertSink, Appender } from "../model/mod.ts";
+import type { Logger } from "../logging/mod.ts";
+import type { Registry } from "../selfmon/mod.ts";
+import type { Expr } from "../promql/mod.ts";
 import {
   type AlertRecord,
   DEFAULT_STEP_CONTEXT,
@@ -632,7 +632,7 @@ export function createRuleManager(opts: RuleManagerOptions): RuleManager {
 
 /** The shape of an engine result this adapter understands (core/promql's `QueryResult`). */
 export interface EngineLike {
-  instantQuery(expr: import("../promql/ast.ts").Expr | string, t: number): Promise<{
+  instantQuery(expr: Expr | string, t: number): Promise<{
     readonly result:
       | {
         readonly type: "vector";

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import { getLabel } from "../model/labels.ts";
-import { isStaleNaN } from "../model/types.ts";
+import { getLabel, isStaleNaN } from "../model/mod.ts";
 import { harness } from "./_harness.ts";
 import { groupOffset, nextSlot } from "./group.ts";
 

@@ -21,7 +21,7 @@ export {
 export { type Clock, realClock, type TimerId } from "./clock.ts";
 export { RuleConflictError, RuleNotFoundError, RuleValidationError } from "./errors.ts";
 export { formatE as formatAlertValue } from "./_format.ts";
-export { expandGlobs, globToRegExp } from "./glob.ts";
+export { expandGlobs, globToRegExp, isGlob } from "./glob.ts";
 export {
   alertIdempotencyKey,
   generatorURL,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { MemStore } from "../tsdb/mem_querier.ts";
+import { MemStore } from "../tsdb/mod_testing.ts";
 import { harness, type HarnessOptions } from "./_harness.ts";
 
 const M = 60_000;

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Expr } from "../promql/ast.ts";
+import type { Expr } from "../promql/mod.ts";
 
 /** The product spec's comparison operators. */
 export type ThresholdOperator = "gt" | "lt" | "ge" | "le" | "eq" | "ne";

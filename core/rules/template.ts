@@ -33,8 +33,7 @@
  * @module
  */
 import { RE2JS } from "re2js";
-import { type Labels, labelsToObject } from "../model/labels.ts";
-import { parseDuration } from "../model/units.ts";
+import { type Labels, labelsToObject, parseDuration } from "../model/mod.ts";
 import {
   formatGoTime,
   formatValue,

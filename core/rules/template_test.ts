@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { toLabels } from "../model/labels.ts";
+import { toLabels } from "../model/mod.ts";
 import {
   checkTemplate,
   expandTemplate,

@@ -11,11 +11,14 @@
  * @module
  */
 import { z } from "zod";
-import { checkLabelName } from "../model/labels.ts";
-import { parseDuration } from "../model/units.ts";
-import { valueTypeOf } from "../promql/ast.ts";
-import { parseExpr, PromQLParseError } from "../promql/parser.ts";
-import { type FieldIssue, fieldIssues, formatFloat } from "../model/mod.ts";
+import {
+  checkLabelName,
+  type FieldIssue,
+  fieldIssues,
+  formatFloat,
+  parseDuration,
+} from "../model/mod.ts";
+import { parseExpr, PromQLParseError, valueTypeOf } from "../promql/mod.ts";
 import {
   type AlertingRule,
   OPERATOR_SYMBOL,

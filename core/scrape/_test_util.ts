@@ -4,8 +4,8 @@
  *
  * @module
  */
-import type { ParsedRows } from "../ingest/rows.ts";
-import { isStaleNaN } from "../model/types.ts";
+import type { ParsedRows } from "../ingest/mod.ts";
+import { isStaleNaN } from "../model/mod.ts";
 import { parseScrapeConfigs, type ScrapeConfig } from "./config.ts";
 import type { AppendRows } from "./scrape_loop.ts";
 import { populateTarget, type Target } from "./targets.ts";

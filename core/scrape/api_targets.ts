@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { parseDuration } from "../model/units.ts";
+import { formatDuration, parseDuration } from "../model/mod.ts";
 import { checkTargetAddress, type ScrapeConfig, type ScrapeGlobals } from "./config.ts";
 import {
   METRICS_PATH_LABEL,
@@ -14,7 +14,6 @@ import {
   SCRAPE_TIMEOUT_LABEL,
   type TargetGroup,
 } from "./targets.ts";
-import { formatDuration } from "../model/units.ts";
 
 /** A stored run-time target. */
 export interface ApiTarget {

@@ -7,10 +7,15 @@
  *
  * @module
  */
-import { type HttpAuth, resolveHttpAuth } from "../model/http_auth.ts";
+import {
+  configIssues,
+  formatPath,
+  type HttpAuth,
+  parseBytes,
+  parseDuration,
+  resolveHttpAuth,
+} from "../model/mod.ts";
 import { z } from "zod";
-import { parseBytes, parseDuration } from "../model/units.ts";
-import { configIssues, formatPath } from "../model/mod.ts";
 import {
   compileRelabelRule,
   DEFAULT_RELABEL_REGEX,

@@ -8,7 +8,7 @@
  * @module
  */
 import type { Logger } from "../logging/mod.ts";
-import type { MetricMetadata } from "../model/types.ts";
+import type { MetricMetadata } from "../model/mod.ts";
 import type { Registry } from "../selfmon/mod.ts";
 import {
   apiPoolConfig,

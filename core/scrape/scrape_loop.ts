@@ -15,12 +15,9 @@
  *
  * @module
  */
-import { authorizationHeader } from "../model/http_auth.ts";
-import { parsePrometheusText } from "../ingest/prometheus_text.ts";
-import { ParsedRows } from "../ingest/rows.ts";
+import { authorizationHeader, METRIC_NAME, type MetricMetadata, STALE_NAN } from "../model/mod.ts";
+import { ParsedRows, parsePrometheusText } from "../ingest/mod.ts";
 import type { Logger } from "../logging/mod.ts";
-import { METRIC_NAME } from "../model/labels.ts";
-import { type MetricMetadata, STALE_NAN } from "../model/types.ts";
 import { VERSION } from "../version.ts";
 import type { Clock, TimerId } from "./clock.ts";
 import type { ScrapeConfig } from "./config.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { IngestPipeline } from "../ingest/pipeline.ts";
+import { IngestPipeline } from "../ingest/mod.ts";
 import { silentLogger } from "../logging/mod.ts";
 import { isStaleNaN, metricName, type SampleBatch } from "../model/mod.ts";
 import { realClock } from "./clock.ts";

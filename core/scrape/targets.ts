@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { formatDuration, parseDuration } from "../model/units.ts";
+import { formatDuration, parseDuration } from "../model/mod.ts";
 import type { ScrapeConfig } from "./config.ts";
 import { checkTargetAddress } from "./config.ts";
 import { relabel } from "./relabel.ts";
