@@ -10,15 +10,6 @@
 /** Where the system Chromium lives. */
 export const CHROMIUM = "/usr/bin/chromium";
 
-/** True when Chromium is installed. */
-export function hasChromium(): boolean {
-  try {
-    return Deno.statSync(CHROMIUM).isFile;
-  } catch {
-    return false;
-  }
-}
-
 type Handler = (params: Record<string, unknown>) => void;
 
 /** One browser with one page. */

@@ -5,14 +5,15 @@
  */
 import assert from "node:assert/strict";
 import { spawnPerch } from "../_perch.ts";
-import { Browser, CHROMIUM, hasChromium } from "./_cdp.ts";
+import { Browser, CHROMIUM } from "./_cdp.ts";
+import { requireBinary } from "../_require.ts";
 
 Deno.test({
   name: "the UI asks for the generated admin token once and then performs admin actions",
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    assert.ok(hasChromium(), `${CHROMIUM} is not installed (.ci/run installs chromium)`);
+    requireBinary(CHROMIUM, "chromium");
     const perch = await spawnPerch({ args: ["--listen=0.0.0.0:0"] });
     const token = JSON.parse(
       await perch.waitForLog((l) => l.includes("generated an admin token")),

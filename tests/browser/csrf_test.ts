@@ -8,7 +8,8 @@
  */
 import assert from "node:assert/strict";
 import { spawnPerch } from "../_perch.ts";
-import { Browser, CHROMIUM, hasChromium } from "./_cdp.ts";
+import { Browser, CHROMIUM } from "./_cdp.ts";
+import { requireBinary } from "../_require.ts";
 
 Deno.test({
   name: "a page on another origin cannot change Perch through the browser; Perch's own page can",
@@ -16,7 +17,7 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     // A missing browser is a broken test environment, not a pass.
-    assert.ok(hasChromium(), `${CHROMIUM} is not installed (.ci/run installs chromium)`);
+    requireBinary(CHROMIUM, "chromium");
     const perch = await spawnPerch();
     const now = Date.now();
     const silence = {

@@ -9,7 +9,8 @@
  */
 import assert from "node:assert/strict";
 import { formatValue } from "../../core/dashboards/format.ts";
-import { Browser, hasChromium } from "./_cdp.ts";
+import { Browser, CHROMIUM } from "./_cdp.ts";
+import { requireBinary } from "../_require.ts";
 import { line, startRealPerch } from "./_real_perch.ts";
 
 const ARTIFACTS = new URL("../artifacts/", import.meta.url).pathname;
@@ -118,10 +119,10 @@ const click = (sel: string) => `document.querySelector('${sel}').click()`;
 
 Deno.test({
   name: "dashboard in Chromium against a real Perch: data, live, editor, alerts, pages, no XSS",
-  ignore: !hasChromium(),
   sanitizeResources: false,
   sanitizeOps: false,
   async fn(t) {
+    requireBinary(CHROMIUM, "chromium");
     await Deno.mkdir(ARTIFACTS, { recursive: true });
     const [perch, b] = await Promise.all([
       startRealPerch({ "rooms.json": ROOMS }),
@@ -565,5 +566,3 @@ Deno.test({
     }
   },
 });
-
-if (!hasChromium()) console.warn("SKIPPED browser tests: /usr/bin/chromium is not installed");

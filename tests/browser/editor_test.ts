@@ -10,7 +10,8 @@
  * Bounded: one Perch, one browser.
  */
 import assert from "node:assert/strict";
-import { Browser, CHROMIUM, hasChromium } from "./_cdp.ts";
+import { Browser, CHROMIUM } from "./_cdp.ts";
+import { requireBinary } from "../_require.ts";
 import { line, startRealPerch } from "./_real_perch.ts";
 
 const ARTIFACTS = new URL("../artifacts/", import.meta.url).pathname;
@@ -66,7 +67,7 @@ Deno.test({
   sanitizeOps: false,
   async fn(t) {
     // A missing browser is a broken test environment, not a pass.
-    assert.ok(hasChromium(), `${CHROMIUM} is not installed (.ci/run installs chromium)`);
+    requireBinary(CHROMIUM, "chromium");
     await Deno.mkdir(ARTIFACTS, { recursive: true });
     const [perch, b] = await Promise.all([startRealPerch({ "ed.json": ED }), Browser.launch()]);
     const shot = (name: string) => b.screenshot(`${ARTIFACTS}editor-${name}.png`);

@@ -9,7 +9,8 @@
  * peers, one browser, about two minutes.
  */
 import assert from "node:assert/strict";
-import { Browser, hasChromium } from "./_cdp.ts";
+import { Browser, CHROMIUM } from "./_cdp.ts";
+import { requireBinary } from "../_require.ts";
 import { startRealPerch } from "./_real_perch.ts";
 
 const TESTDATA = new URL("../dashboards/testdata/", import.meta.url);
@@ -64,10 +65,10 @@ interface Case {
 
 Deno.test({
   name: "Node Exporter Full, VictoriaMetrics and vmagent dashboards import and draw with real data",
-  ignore: !hasChromium(),
   sanitizeResources: false,
   sanitizeOps: false,
   async fn(t) {
+    requireBinary(CHROMIUM, "chromium");
     const NODE = "/usr/bin/prometheus-node-exporter", VM = "/usr/bin/victoria-metrics";
     const VMAGENT = "/usr/bin/vmagent";
     for (const bin of [NODE, VM, VMAGENT]) await need(bin);
@@ -325,10 +326,10 @@ async function importAndDraw(
 
 Deno.test({
   name: "Node Exporter Full draws from Perch's built-in host metrics with no exporter installed",
-  ignore: !hasChromium(),
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
+    requireBinary(CHROMIUM, "chromium");
     const [perch, b] = await Promise.all([
       startRealPerch({}, "host_metrics:\n  interval: 1s\n"),
       Browser.launch({ width: 1600, height: 1000 }),

@@ -6,7 +6,8 @@
  * protocol's network events. Bounded: one Perch, one browser, about 30 s.
  */
 import assert from "node:assert/strict";
-import { Browser, hasChromium } from "./_cdp.ts";
+import { Browser, CHROMIUM } from "./_cdp.ts";
+import { requireBinary } from "../_require.ts";
 import { line, startRealPerch, thirtyPanels } from "./_real_perch.ts";
 
 /** 30 panels, 4 targets each (120 queries), on a 1 s refresh. */
@@ -24,10 +25,10 @@ async function until(f: () => boolean, timeoutMs: number, what: string): Promise
 Deno.test({
   name:
     "live mode: one socket, no HTTP per tick, absolute ranges not live, off-screen panels paused",
-  ignore: !hasChromium(),
   sanitizeResources: false,
   sanitizeOps: false,
   async fn(t) {
+    requireBinary(CHROMIUM, "chromium");
     const [perch, b] = await Promise.all([
       startRealPerch({ "big.json": BIG }),
       Browser.launch({ width: 1280, height: 900 }),

@@ -6,15 +6,16 @@
  */
 import assert from "node:assert/strict";
 import { formatValue } from "../../core/dashboards/format.ts";
-import { Browser, hasChromium } from "./_cdp.ts";
+import { Browser, CHROMIUM } from "./_cdp.ts";
+import { requireBinary } from "../_require.ts";
 import { startRealPerch } from "./_real_perch.ts";
 
 Deno.test({
   name: "overview memory, Explore range label, stat fit, Status durations, 390 px pages",
-  ignore: !hasChromium(),
   sanitizeResources: false,
   sanitizeOps: false,
   async fn(t) {
+    requireBinary(CHROMIUM, "chromium");
     const [perch, b] = await Promise.all([startRealPerch({}), Browser.launch()]);
     try {
       // A second "process" with much more memory, as a scraped exporter would report.

@@ -7,21 +7,15 @@
  * - `/usr/bin/influx` (Debian's `influxdb-client`, InfluxDB 1.x CLI) writes
  *   line protocol with `INSERT` and `-import`; the points are queried back.
  *
- * Each test skips (with a message) only when its binary is missing, and is
+ * Each test fails when its binary is missing (.ci/run installs it), and is
  * bounded in time.
  */
 import assert from "node:assert/strict";
 import { spawnPerch } from "../_perch.ts";
+import { requireBinary } from "../_require.ts";
 
 const PROMETHEUS = "/usr/bin/prometheus";
 const INFLUX = "/usr/bin/influx";
-const exists = (p: string) => Deno.stat(p).then(() => true, () => false);
-const haveProm = await exists(PROMETHEUS);
-const haveInflux = await exists(INFLUX);
-if (!haveProm) console.warn(`interop_test: Prometheus test skipped, ${PROMETHEUS} is missing`);
-if (!haveInflux) {
-  console.warn(`interop_test: influx CLI test skipped, ${INFLUX} is missing (influxdb-client)`);
-}
 
 function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -99,10 +93,10 @@ function spawnLogged(cmd: string, args: string[], cwd: string) {
 
 Deno.test({
   name: "a real Prometheus remote-writing its own metrics to Perch: same series and values",
-  ignore: !haveProm,
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
+    requireBinary(PROMETHEUS, "prometheus");
     const perch = await spawnPerch();
     const dir = await Deno.makeTempDir({ prefix: "perch-interop-prom-" });
     const promPort = freePort();
@@ -227,10 +221,10 @@ async function influx(args: string[], cwd?: string) {
 
 Deno.test({
   name: "the influx 1.x CLI writes line protocol to Perch with INSERT and -import",
-  ignore: !haveInflux,
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
+    requireBinary(INFLUX, "influxdb-client");
     const perch = await spawnPerch();
     const dir = await Deno.makeTempDir({ prefix: "perch-interop-influx-" });
     const conn = ["-host", "127.0.0.1", "-port", String(perch.port), "-database", "perch"];

@@ -239,13 +239,10 @@ Deno.test("email over SMTP (plain, AUTH PLAIN): headers and multipart body", asy
   }
 });
 
-Deno.test("email over SMTP with STARTTLS and a test CA; 4xx replies are retried", async (t) => {
+Deno.test("email over SMTP with STARTTLS and a test CA; 4xx replies are retried", async () => {
   const which = await new Deno.Command("sh", { args: ["-c", "command -v openssl"], stdout: "null" })
     .output();
-  if (!which.success) {
-    t.step({ name: "openssl missing", ignore: true, fn: () => {} });
-    return;
-  }
+  assert.ok(which.success, "openssl is missing: apt install openssl (it makes the test CA)");
   const certs = await makeTestCerts();
   const sink = await startSmtpSink({
     tls: { key: certs.key, cert: certs.cert },

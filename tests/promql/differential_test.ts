@@ -8,10 +8,11 @@
  * The dataset and why it avoids 2.42-vs-3 differences: _dataset.ts.
  * Annotations (warnings/infos) are not compared: 2.42 has few of them.
  *
- * Skips (with a message) only when /usr/bin/prometheus is missing.
+ * Fails when /usr/bin/prometheus is missing (.ci/run installs it).
  */
 import assert from "node:assert/strict";
 import { spawnPerch } from "../_perch.ts";
+import { requireBinary } from "../_require.ts";
 import {
   ask,
   buildDataset,
@@ -23,8 +24,6 @@ import {
 } from "./_dataset.ts";
 
 const PROMETHEUS = "/usr/bin/prometheus";
-const haveProm = await Deno.stat(PROMETHEUS).then(() => true, () => false);
-if (!haveProm) console.warn(`differential_test: skipped, ${PROMETHEUS} is not installed`);
 
 /** Both value strings parse to floats within 2^-48 relative (a few ulps), or are equal. */
 function sameUpToRounding(a: string, b: string): boolean {
@@ -114,10 +113,10 @@ async function startPrometheus(): Promise<{ url: string; stop: () => Promise<voi
 
 Deno.test({
   name: "Perch answers ~100 PromQL queries exactly as Prometheus does over the same data",
-  ignore: !haveProm,
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
+    requireBinary(PROMETHEUS, "prometheus");
     const started = Date.now();
     // Recent data, so both stores accept it without out-of-order settings.
     const t0 = Math.floor((Date.now() - 55 * MIN) / MIN) * MIN;

@@ -8,17 +8,6 @@ export const PROM_BIN = "/usr/bin/prometheus";
 export const VMAGENT_BIN = "/usr/bin/vmagent";
 export const NODE_EXPORTER_BIN = "/usr/bin/prometheus-node-exporter";
 
-/** True when the binary exists; otherwise prints why the test is skipped. */
-export function have(bin: string): boolean {
-  try {
-    Deno.statSync(bin);
-    return true;
-  } catch {
-    console.warn(`SKIPPED: ${bin} is not installed (apt install victoria-metrics prometheus)`);
-    return false;
-  }
-}
-
 /** A free TCP port on 127.0.0.1. */
 export function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });

@@ -9,6 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { type PerchProcess, spawnPerch } from "../_perch.ts";
+import { requireBinary } from "../_require.ts";
 import {
   eventually,
   freePort,
@@ -27,15 +28,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Fails loudly (not a silent skip) when a peer binary is missing. */
 function requirePeers(): void {
-  for (const bin of [VM_BIN, VMAGENT_BIN, NODE_EXPORTER_BIN]) {
-    try {
-      Deno.statSync(bin);
-    } catch {
-      throw new Error(
-        `${bin} is missing: apt install victoria-metrics prometheus-node-exporter (see .ci/run)`,
-      );
-    }
-  }
+  requireBinary(VM_BIN, "victoria-metrics");
+  requireBinary(VMAGENT_BIN, "victoria-metrics");
+  requireBinary(NODE_EXPORTER_BIN, "prometheus-node-exporter");
 }
 
 type Samples = Map<string, Map<number, string>>;

@@ -10,9 +10,9 @@ import { IngestPipeline } from "../../core/ingest/mod.ts";
 import { parseRemoteWriteConfigs, RemoteWriteManager } from "../../core/remote/mod.ts";
 import { type DB, openDB } from "../../core/tsdb/mod.ts";
 import { remoteRoutes } from "../../routes/remote.ts";
+import { requireBinary } from "../_require.ts";
 import {
   eventually,
-  have,
   PROM_BIN,
   promQuery,
   seriesKey,
@@ -72,8 +72,9 @@ async function perchSamples(db: DB, name: string) {
 Deno.test({
   name: "Perch remote-writes to real VictoriaMetrics and Prometheus; peers return what Perch holds",
   ...opts,
-  ignore: !have(VM_BIN) || !have(PROM_BIN),
   async fn() {
+    requireBinary(VM_BIN, "victoria-metrics");
+    requireBinary(PROM_BIN, "prometheus");
     const vm = await startVM();
     const prom = await startPrometheus();
     const db = await tempDB();
@@ -135,8 +136,8 @@ Deno.test({
 Deno.test({
   name: "Outage: VictoriaMetrics stopped during ingestion and restarted gets every sample once",
   ...opts,
-  ignore: !have(VM_BIN),
   async fn() {
+    requireBinary(VM_BIN, "victoria-metrics");
     let vm = await startVM();
     const db = await tempDB();
     const m = await RemoteWriteManager.open({
@@ -199,8 +200,8 @@ Deno.test({
 Deno.test({
   name: "SIGKILL of Perch during catch-up: the next run resumes from the persisted cursor",
   ...opts,
-  ignore: !have(VM_BIN),
   async fn() {
+    requireBinary(VM_BIN, "victoria-metrics");
     // Deduplicate on the peer: a slice in flight at the kill may be sent twice (README).
     const vm = await startVM({ extra: ["-dedup.minScrapeInterval=1ms"] });
     const dir = await Deno.makeTempDir({ prefix: "perch-kill-" });
@@ -272,8 +273,8 @@ Deno.test({
 Deno.test({
   name: "A real Prometheus scrapes /federate",
   ...opts,
-  ignore: !have(PROM_BIN),
   async fn() {
+    requireBinary(PROM_BIN, "prometheus");
     const db = await tempDB();
     const routes = remoteRoutes({
       querier: db,

@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { spawnPerch } from "../_perch.ts";
-import { have, startVM, VM_BIN, vmExport } from "./_peers.ts";
+import { requireBinary } from "../_require.ts";
+import { startVM, VM_BIN, vmExport } from "./_peers.ts";
 
 async function waitUntil(pred: () => Promise<boolean>, what: string, ms = 30_000) {
   const end = Date.now() + ms;
@@ -17,8 +18,8 @@ async function waitUntil(pred: () => Promise<boolean>, what: string, ms = 30_000
 
 Deno.test({
   name: "a Perch process remote-writes what it ingests to a real VictoriaMetrics",
-  ignore: !have(VM_BIN),
   async fn() {
+    requireBinary(VM_BIN, "victoria-metrics");
     const vm = await startVM();
     const dir = await Deno.makeTempDir({ prefix: "perch-rw-" });
     await Deno.writeTextFile(

@@ -16,16 +16,9 @@ import {
   SampleBatch,
 } from "../../core/model/mod.ts";
 import { createScrapeManager, parseScrapeConfigs } from "../../core/scrape/mod.ts";
+import { requireBinary } from "../_require.ts";
 
 const BINARY = "/usr/bin/prometheus-node-exporter";
-
-function exists(path: string): boolean {
-  try {
-    return Deno.statSync(path).isFile;
-  } catch {
-    return false;
-  }
-}
 
 function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -51,17 +44,10 @@ class CollectingAppender implements Appender {
   }
 }
 
-const skip = !exists(BINARY);
-if (skip) {
-  console.warn(
-    `SKIP node_exporter interop: ${BINARY} is missing (apt install prometheus-node-exporter)`,
-  );
-}
-
 Deno.test({
   name: "Perch scrapes a real prometheus-node-exporter through the ingest pipeline",
-  ignore: skip,
   async fn() {
+    requireBinary(BINARY, "prometheus-node-exporter");
     const port = freePort();
     const child = new Deno.Command(BINARY, {
       args: [
