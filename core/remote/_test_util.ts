@@ -4,14 +4,23 @@
  * @module
  */
 import { parseRemoteWrite, snappyDecode } from "../ingest/mod.ts";
-import { type Labels, labelsKey, SampleBatch, toLabels } from "../model/mod.ts";
+import {
+  type Labels,
+  labelsKey,
+  type NativeHistogram,
+  SampleBatch,
+  toLabels,
+} from "../model/mod.ts";
 import { type DB, openDB } from "../tsdb/mod.ts";
 
 /** A receiver that records every sample, with a switchable answer. */
 export interface FakeReceiver {
   readonly url: string;
-  /** Samples received per series key (`name{a="b"}`), in arrival order. */
-  readonly samples: Map<string, { t: number; v: number }[]>;
+  /**
+   * Samples received per series key (`name{a="b"}`), in arrival order; a
+   * native histogram sample has `h` (and `v` 0).
+   */
+  readonly samples: Map<string, { t: number; v: number; h?: NativeHistogram }[]>;
   /** Status to answer with next (200 by default). */
   status: number;
   requests: number;
@@ -21,7 +30,7 @@ export interface FakeReceiver {
 
 /** Starts a fake receiver on 127.0.0.1. */
 export function fakeReceiver(): Promise<FakeReceiver> {
-  const samples = new Map<string, { t: number; v: number }[]>();
+  const samples = new Map<string, { t: number; v: number; h?: NativeHistogram }[]>();
   const r = {
     url: "",
     samples,
@@ -56,7 +65,8 @@ export function fakeReceiver(): Promise<FakeReceiver> {
         const key = seriesText(toLabels(rows.seriesName[j]!, map));
         let l = samples.get(key);
         if (!l) samples.set(key, l = []);
-        l.push({ t: rows.sampleT[i]!, v: rows.sampleV[i]! });
+        const h = rows.sampleH?.get(i);
+        l.push({ t: rows.sampleT[i]!, v: rows.sampleV[i]!, ...(h ? { h } : {}) });
       }
       return new Response(null, { status: 204 });
     });

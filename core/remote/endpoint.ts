@@ -8,9 +8,11 @@
  * @module
  */
 import {
+  histogramsEqual,
   type Labels,
   labelsKey,
   METRIC_NAME,
+  type NativeHistogram,
   newMatcher,
   type Querier,
   type SeriesData,
@@ -239,7 +241,7 @@ export class EndpointQueue {
     }
     const series = sliceSeries(data, lo, hi, uncertain);
     let n = 0;
-    for (const s of series) n += s.t.length;
+    for (const s of series) n += sampleCount(s);
     const catchingUp = hi < live;
     await this.#deliver(series, catchingUp);
     this.#cursor = { t: hi, lateSeq: this.#cursor.lateSeq };
@@ -273,9 +275,8 @@ export class EndpointQueue {
     // Count in bounded slices so a long skip never loads everything at once.
     for (let lo = from; lo < floor; lo += MAX_WIDTH) {
       const hi = Math.min(floor, lo + MAX_WIDTH);
-      for (const s of await this.#d.querier.select(ALL, { minT: lo, maxT: hi })) {
-        for (let i = 0; i < s.t.length; i++) if (s.t[i]! > lo && s.t[i]! <= hi) skipped++;
-      }
+      const data = await this.#d.querier.select(ALL, { minT: lo, maxT: hi });
+      for (const s of sliceSeries(data, lo, hi, [])) skipped += sampleCount(s);
       this.#check();
     }
     this.#stats.samplesDropped.lag_budget += skipped;
@@ -331,7 +332,7 @@ export class EndpointQueue {
       const hi = Math.min(end, lo + REPLAY_SLICE_MS);
       const data = await this.#d.querier.select(ALL, { minT: lo, maxT: hi });
       const series = sliceSeries(data, lo, hi, []);
-      for (const s of series) this.#stats.lateSamples += s.t.length;
+      for (const s of series) this.#stats.lateSamples += sampleCount(s);
       await this.#deliver(series, true);
       lo = hi;
       if (lo < end) await this.#d.store.updateLate(name, seq, lateRangeEntry(lo + 1, r.hi));
@@ -371,10 +372,10 @@ export class EndpointQueue {
     for (const s of series) {
       const labels = this.#target(s.labels as Labels);
       if (labels === null) {
-        this.#stats.samplesDropped.relabel += s.t.length;
+        this.#stats.samplesDropped.relabel += sampleCount(s);
         continue;
       }
-      shards[hashKey(labelsKey(labels)) % q.maxShards]!.push({ labels, t: s.t, v: s.v });
+      shards[hashKey(labelsKey(labels)) % q.maxShards]!.push({ ...s, labels });
     }
     await Promise.all(shards.map((sh) => this.#sendShard(sh, catchingUp)));
   }
@@ -397,6 +398,16 @@ export class EndpointQueue {
           t: sub(s.t, i, i + take),
           v: sub(s.v, i, i + take),
         });
+        n += take;
+        i += take;
+        if (n >= max) await flush();
+      }
+      // Native histograms after the series' floats, in the same batches.
+      const hs = s.histograms ?? [];
+      i = 0;
+      while (i < hs.length) {
+        const take = Math.min(max - n, hs.length - i);
+        batch.push({ labels: s.labels, t: [], v: [], histograms: hs.slice(i, i + take) });
         n += take;
         i += take;
         if (n >= max) await flush();
@@ -534,8 +545,17 @@ function sub(a: ArrayLike<number>, from: number, to: number): ArrayLike<number> 
 
 function newest(series: readonly WriteSeries[]): number {
   let t = -Infinity;
-  for (const s of series) if (s.t.length > 0 && s.t[s.t.length - 1]! > t) t = s.t[s.t.length - 1]!;
+  for (const s of series) {
+    if (s.t.length > 0 && s.t[s.t.length - 1]! > t) t = s.t[s.t.length - 1]!;
+    const hs = s.histograms;
+    if (hs && hs.length > 0 && hs[hs.length - 1]!.t > t) t = hs[hs.length - 1]!.t;
+  }
   return t;
+}
+
+/** Samples of a series to send: floats and native histograms. */
+function sampleCount(s: WriteSeries): number {
+  return s.t.length + (s.histograms?.length ?? 0);
 }
 
 /** A small string hash (FNV-1a) for sharding by series. */
@@ -553,8 +573,9 @@ function sameValue(a: number, b: number): boolean {
 }
 
 /**
- * The series of a slice (lo, hi]: storage's samples, plus the uncertain ones
- * the read did not return (merged in time order).
+ * The series of a slice (lo, hi]: storage's samples (floats and native
+ * histograms), plus the uncertain ones the read did not return (merged in
+ * time order).
  */
 export function sliceSeries(
   data: readonly SeriesData[],
@@ -568,40 +589,69 @@ export function sliceSeries(
     let a = 0, b = s.t.length;
     while (a < b && s.t[a]! <= lo) a++;
     while (b > a && s.t[b - 1]! > hi) b--;
-    if (a === b) continue;
+    const hs = histogramsIn(s, lo, hi);
+    if (a === b && hs.length === 0) continue;
     if (uncertain.length > 0) byKey.set(labelsKey(s.labels), out.length);
-    out.push({ labels: s.labels, t: s.t.subarray(a, b), v: s.v.subarray(a, b) });
+    out.push({
+      labels: s.labels,
+      t: s.t.subarray(a, b),
+      v: s.v.subarray(a, b),
+      ...(hs.length > 0 ? { histograms: hs } : {}),
+    });
   }
   if (uncertain.length === 0) return out;
   const extra = new Map<string, TrackedSample[]>();
   for (const u of uncertain) {
     const key = labelsKey(u.labels);
     const idx = byKey.get(key);
-    if (idx !== undefined) {
-      const s = out[idx]!;
-      const i = lowerBound(s.t, u.t);
-      if (i < s.t.length && s.t[i] === u.t && sameValue(s.v[i]!, u.v)) continue;
-    }
+    if (idx !== undefined && readIncludes(out[idx]!, u)) continue;
     let list = extra.get(key);
     if (!list) extra.set(key, list = []);
     list.push(u);
   }
   for (const [key, list] of extra) {
     const idx = byKey.get(key);
-    const merged = new Map<number, number>();
-    if (idx !== undefined) {
-      const s = out[idx]!;
-      for (let i = 0; i < s.t.length; i++) merged.set(s.t[i]!, s.v[i]!);
-    }
-    for (const u of list) merged.set(u.t, u.v);
-    const ts = [...merged.keys()].sort((a, b) => a - b);
-    const t = Float64Array.from(ts);
-    const v = new Float64Array(ts.length);
-    for (let i = 0; i < ts.length; i++) v[i] = merged.get(ts[i]!)!;
-    const entry = { labels: list[0]!.labels, t, v };
+    const merged: TrackedSample[] = [];
+    if (idx !== undefined) merged.push(...samplesOf(out[idx]!));
+    merged.push(...list);
+    const entry = groupSamples(merged)[0]!;
     if (idx !== undefined) out[idx] = entry;
     else out.push(entry);
   }
+  return out;
+}
+
+/** The native histograms of `s` in (lo, hi]. */
+function histogramsIn(
+  s: SeriesData,
+  lo: number,
+  hi: number,
+): { t: number; h: NativeHistogram }[] {
+  const out: { t: number; h: NativeHistogram }[] = [];
+  const hs = s.histograms;
+  if (!hs) return out;
+  for (let i = lowerBound(hs.t, lo); i < hs.t.length && hs.t[i]! <= hi; i++) {
+    if (hs.t[i]! > lo) out.push({ t: hs.t[i]!, h: hs.h[i]! });
+  }
+  return out;
+}
+
+/** Whether a read series already holds sample `u` (same time, same value). */
+function readIncludes(s: WriteSeries, u: TrackedSample): boolean {
+  if (u.h) {
+    const got = s.histograms?.find((x) => x.t === u.t);
+    return got !== undefined && histogramsEqual(got.h, u.h);
+  }
+  const i = lowerBound(s.t, u.t);
+  return i < s.t.length && s.t[i] === u.t && sameValue(s.v[i]!, u.v);
+}
+
+/** The samples of a series to send, as tracked samples. */
+function samplesOf(s: WriteSeries): TrackedSample[] {
+  const labels = s.labels as Labels;
+  const out: TrackedSample[] = [];
+  for (let i = 0; i < s.t.length; i++) out.push({ labels, t: s.t[i]!, v: s.v[i]! });
+  for (const x of s.histograms ?? []) out.push({ labels, t: x.t, v: 0, h: x.h });
   return out;
 }
 
@@ -622,12 +672,19 @@ function collectEntry(e: LateEntry, upTo: number, out: TrackedSample[]): void {
     for (let i = 0; i < flat.length; i += 2) l.push({ name: flat[i]!, value: flat[i + 1]! });
     return l as Labels;
   });
+  const hs = new Map<number, NativeHistogram>();
+  e.hIndex?.forEach((k, j) => hs.set(k, e.h![j]!));
   for (let i = 0; i < e.t.length; i++) {
-    if (e.t[i]! <= upTo) out.push({ labels: labels[e.refs[i]!]!, t: e.t[i]!, v: e.v[i]! });
+    if (e.t[i]! > upTo) continue;
+    const h = hs.get(i);
+    out.push({ labels: labels[e.refs[i]!]!, t: e.t[i]!, v: e.v[i]!, ...(h ? { h } : {}) });
   }
 }
 
-/** Groups samples by series, each series in time order. */
+/**
+ * Groups samples by series, each series in time order (floats and native
+ * histograms apart); of two samples of a kind at one time the later wins.
+ */
 export function groupSamples(samples: readonly TrackedSample[]): WriteSeries[] {
   const byKey = new Map<string, TrackedSample[]>();
   for (const s of samples) {
@@ -638,10 +695,16 @@ export function groupSamples(samples: readonly TrackedSample[]): WriteSeries[] {
   }
   const out: WriteSeries[] = [];
   for (const list of byKey.values()) {
-    list.sort((a, b) => a.t - b.t);
-    const v = new Float64Array(list.length);
-    for (let i = 0; i < list.length; i++) v[i] = list[i]!.v;
-    out.push({ labels: list[0]!.labels, t: Float64Array.from(list, (s) => s.t), v });
+    const floats = new Map<number, number>();
+    const hists = new Map<number, NativeHistogram>();
+    for (const s of list) {
+      if (s.h) hists.set(s.t, s.h);
+      else floats.set(s.t, s.v);
+    }
+    const t = Float64Array.from(floats.keys()).sort();
+    const v = Float64Array.from(t, (x) => floats.get(x)!);
+    const histograms = [...hists].sort((a, b) => a[0] - b[0]).map(([t, h]) => ({ t, h }));
+    out.push({ labels: list[0]!.labels, t, v, ...(histograms.length > 0 ? { histograms } : {}) });
   }
   return out;
 }

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import type { Labels } from "../model/mod.ts";
+import type { Labels, NativeHistogram } from "../model/mod.ts";
 
 /** Top-level KV key prefix of everything remote write keeps. */
 export const REMOTE_KV_PREFIX = "remote";
@@ -40,6 +40,9 @@ export interface LateEntry {
   readonly refs: Uint32Array;
   readonly t: Float64Array;
   readonly v: Float64Array;
+  /** Native histogram samples: their indexes in the columns (`v` is 0 there) and values. */
+  readonly hIndex?: Uint32Array;
+  readonly h?: NativeHistogram[];
 }
 
 // Deno KV values are limited to 64 KiB; stay well below.
@@ -56,16 +59,23 @@ export function lateRangeEntry(lo: number, hi: number): LateEntry {
   };
 }
 
+/** Approximate serialized size of a native histogram in a late entry, in bytes. */
+function histogramBytes(h: NativeHistogram): number {
+  return 160 + 10 * (h.positiveBuckets.length + h.negativeBuckets.length) +
+    24 * (h.positiveSpans.length + h.negativeSpans.length) + 10 * (h.customValues?.length ?? 0);
+}
+
 /** Approximate serialized size of an entry in bytes. */
 export function lateEntryBytes(e: LateEntry): number {
   let n = 64 + e.refs.length * 20;
   for (const s of e.series) for (const x of s) n += x.length + 4;
+  for (const h of e.h ?? []) n += histogramBytes(h);
   return n;
 }
 
 /** Builds late entries from samples, split to fit a KV value. */
 export function buildLateEntries(
-  samples: readonly { labels: Labels; t: number; v: number }[],
+  samples: readonly { labels: Labels; t: number; v: number; h?: NativeHistogram }[],
 ): LateEntry[] {
   const out: LateEntry[] = [];
   let i = 0;
@@ -74,12 +84,13 @@ export function buildLateEntries(
     const index = new Map<Labels, number>();
     const refs: number[] = [], ts: number[] = [];
     const vs = new Float64Array(samples.length - i);
+    const hIndex: number[] = [], hs: NativeHistogram[] = [];
     let bytes = 64;
     let k = 0;
     for (; i < samples.length; i++) {
       const s = samples[i]!;
       let ref = index.get(s.labels);
-      let add = 20;
+      let add = 20 + (s.h ? histogramBytes(s.h) : 0);
       if (ref === undefined) {
         for (const l of s.labels) add += l.name.length + l.value.length + 8;
       }
@@ -92,6 +103,7 @@ export function buildLateEntries(
       bytes += add;
       refs.push(ref);
       ts.push(s.t);
+      if (s.h) hIndex.push(k), hs.push(s.h);
       vs[k++] = s.v;
     }
     out.push({
@@ -99,6 +111,7 @@ export function buildLateEntries(
       refs: Uint32Array.from(refs),
       t: Float64Array.from(ts),
       v: vs.slice(0, k),
+      ...(hs.length > 0 ? { hIndex: Uint32Array.from(hIndex), h: hs } : {}),
     });
   }
   return out;

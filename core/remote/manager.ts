@@ -239,13 +239,15 @@ export class RemoteWriteManager {
     for (let lo = from; lo < to && !this.#closed; lo += SEED_SLICE_MS) {
       const hi = Math.min(to, lo + SEED_SLICE_MS);
       for (const s of await this.#o.querier.select(all, { minT: lo + 1, maxT: hi })) {
-        let i = 0;
-        while (i < s.t.length) {
-          const b = Math.floor(s.t[i]! / 10_000);
-          let j = i + 1;
-          while (j < s.t.length && Math.floor(s.t[j]! / 10_000) === b) j++;
-          this.#tracker.stored.add(s.t[i]!, j - i);
-          i = j;
+        for (const ts of s.histograms ? [s.t, s.histograms.t] : [s.t]) {
+          let i = 0;
+          while (i < ts.length) {
+            const b = Math.floor(ts[i]! / 10_000);
+            let j = i + 1;
+            while (j < ts.length && Math.floor(ts[j]! / 10_000) === b) j++;
+            this.#tracker.stored.add(ts[j - 1]!, j - i);
+            i = j;
+          }
         }
       }
     }

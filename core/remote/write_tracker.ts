@@ -25,13 +25,27 @@
  *
  * @module
  */
-import type { Appender, AppendResult, Labels, MetricMetadata, SampleBatch } from "../model/mod.ts";
+import type {
+  Appender,
+  AppendResult,
+  Labels,
+  MetricMetadata,
+  NativeHistogram,
+  SampleBatch,
+} from "../model/mod.ts";
 
-/** One sample handed to remote write. */
+/** One sample handed to remote write: a float, or a native histogram (then `v` is 0). */
 export interface TrackedSample {
   readonly labels: Labels;
   readonly t: number;
   readonly v: number;
+  readonly h?: NativeHistogram;
+}
+
+/** Sample `i` of a batch as a {@linkcode TrackedSample}. */
+function trackedAt(batch: SampleBatch, i: number): TrackedSample {
+  const labels = batch.series[batch.ref(i)]!, t = batch.t(i), h = batch.h(i);
+  return h ? { labels, t, v: 0, h } : { labels, t, v: batch.v(i) };
 }
 
 /** A read window of one endpoint; close it when the read has returned. */
@@ -230,10 +244,8 @@ export class WriteTracker implements Appender {
       const samples: TrackedSample[] = [];
       const index: number[] = [];
       for (let i = 0; i < batch.length; i++) {
-        const t = batch.t(i);
-        // Native histograms are not sent by remote write out (yet).
-        if (t <= horizon && batch.h(i) === undefined) {
-          samples.push({ labels: batch.series[batch.ref(i)]!, t, v: batch.v(i) });
+        if (batch.t(i) <= horizon) {
+          samples.push(trackedAt(batch, i));
           index.push(i);
         }
       }
@@ -309,11 +321,11 @@ export class WriteTracker implements Appender {
       const horizon = track.horizon;
       for (let i = 0; i < batch.length; i++) {
         const t = batch.t(i);
-        if (t <= logged || rejected?.has(i) || batch.h(i) !== undefined) continue;
+        if (t <= logged || rejected?.has(i)) continue;
         if (uncertain && t > w.lo && t <= w.hi) {
-          w.uncertain.push({ labels: batch.series[batch.ref(i)]!, t, v: batch.v(i) });
+          w.uncertain.push(trackedAt(batch, i));
         } else if (t <= horizon || (uncertain && t <= w.lo)) {
-          late.push({ labels: batch.series[batch.ref(i)]!, t, v: batch.v(i) });
+          late.push(trackedAt(batch, i));
         }
       }
       if (late.length > 0) {

@@ -8,6 +8,7 @@ import {
   type SeriesData,
   toLabels,
 } from "../model/mod.ts";
+import { counterHistogram } from "../tsdb/mod_testing.ts";
 import { sliceSeries } from "./endpoint.ts";
 import { type LateLog, type TrackedSample, WriteTracker } from "./write_tracker.ts";
 
@@ -154,4 +155,26 @@ Deno.test("sliceSeries() keeps uncertain samples the read missed and drops those
   assert.deepEqual(Array.from(a.v), [2, 3, 9]);
   const b = out.find((s) => s.labels === B)!;
   assert.deepEqual(Array.from(b.t), [115]);
+});
+
+Deno.test("sliceSeries() clips native histograms to the slice and adds uncertain ones the read missed", () => {
+  const h = counterHistogram;
+  const data: SeriesData[] = [{
+    labels: A,
+    t: Float64Array.of(110),
+    v: Float64Array.of(2),
+    histograms: { t: Float64Array.of(100, 115, 120), h: [h(1), h(2), h(3)] },
+  }];
+  const uncertain: TrackedSample[] = [
+    { labels: A, t: 120, v: 0, h: h(3) }, // seen by the read
+    { labels: A, t: 122, v: 0, h: h(4) }, // missed
+    { labels: B, t: 118, v: 0, h: h(5) }, // missed, new series
+  ];
+  const out = sliceSeries(data, 100, 125, uncertain);
+  const a = out.find((s) => labelsKey(s.labels as Labels) === labelsKey(A))!;
+  assert.deepEqual(Array.from(a.t), [110]);
+  assert.deepEqual(a.histograms, [{ t: 115, h: h(2) }, { t: 120, h: h(3) }, { t: 122, h: h(4) }]);
+  const b = out.find((s) => s.labels === B)!;
+  assert.deepEqual(Array.from(b.t), []);
+  assert.deepEqual(b.histograms, [{ t: 118, h: h(5) }]);
 });

@@ -6,3 +6,4 @@
  */
 export { MemStore } from "./mem_querier.ts";
 export { generateEdgeWorkload } from "./edge_workload.ts";
+export { counterHistogram } from "./_histogram_test_util.ts";

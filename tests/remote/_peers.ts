@@ -2,6 +2,33 @@
  * Real peers from Debian for the edge-to-core tests: VictoriaMetrics and
  * Prometheus on loopback, each in its own temp dir, stopped by their pid.
  */
+import { parseRemoteWriteConfigs, type RemoteWriteConfig } from "../../core/remote/mod.ts";
+import { type DB, openDB } from "../../core/tsdb/mod.ts";
+
+/** Perch storage in a temp dir (or `dir`), without worker or background timer. */
+export async function tempDB(dir?: string): Promise<DB> {
+  dir ??= await Deno.makeTempDir({ prefix: "perch-edge-" });
+  return await openDB({ dir, useWorker: false, backgroundIntervalMs: 0 });
+}
+
+/** Remote write configs for tests: fast sends and retries, no metadata, no pacing. */
+export function endpoints(list: Record<string, unknown>[]): RemoteWriteConfig[] {
+  const r = parseRemoteWriteConfigs(list.map((e) => ({
+    metadata_config: { send: false },
+    ...e,
+    queue_config: {
+      batch_send_deadline: "100ms",
+      settle_delay: "0s",
+      min_backoff: "20ms",
+      max_backoff: "300ms",
+      max_samples_per_send: 500,
+      max_rate: 0,
+      ...(e.queue_config as object ?? {}),
+    },
+  })));
+  if (!r.ok) throw new Error(r.errors.join("\n"));
+  return r.configs;
+}
 
 export const VM_BIN = "/usr/bin/victoria-metrics";
 export const PROM_BIN = "/usr/bin/prometheus";
@@ -135,8 +162,15 @@ export async function startVMAgent(
   return { url, port, dataDir, output: out, pid: proc.pid, stop: () => stopProc(proc) };
 }
 
-/** Starts Prometheus with the remote write receiver and the given scrape configs (YAML). */
-export async function startPrometheus(scrapeYaml = "scrape_configs: []\n"): Promise<Peer> {
+/**
+ * Starts Prometheus with the remote write receiver and the given scrape
+ * configs (YAML); `features` go to `--enable-feature` (e.g.
+ * `native-histograms`, which Debian's 2.42 needs to store them).
+ */
+export async function startPrometheus(
+  scrapeYaml = "scrape_configs: []\n",
+  features: readonly string[] = [],
+): Promise<Peer> {
   const port = freePort();
   const dataDir = await Deno.makeTempDir({ prefix: "perch-prom-" });
   const cfg = `${dataDir}/prometheus.yml`;
@@ -146,6 +180,7 @@ export async function startPrometheus(scrapeYaml = "scrape_configs: []\n"): Prom
     `--storage.tsdb.path=${dataDir}/data`,
     `--web.listen-address=127.0.0.1:${port}`,
     "--web.enable-remote-write-receiver",
+    ...(features.length > 0 ? [`--enable-feature=${features.join(",")}`] : []),
   ]);
   const url = `http://127.0.0.1:${port}`;
   await waitHttp(`${url}/-/ready`, 30_000, proc, out);

@@ -7,45 +7,24 @@ import assert from "node:assert/strict";
 import { silentLogger } from "../../core/logging/mod.ts";
 import { labelsKey, SampleBatch, toLabels } from "../../core/model/mod.ts";
 import { IngestPipeline } from "../../core/ingest/mod.ts";
-import { parseRemoteWriteConfigs, RemoteWriteManager } from "../../core/remote/mod.ts";
-import { type DB, openDB } from "../../core/tsdb/mod.ts";
+import { RemoteWriteManager } from "../../core/remote/mod.ts";
+import type { DB } from "../../core/tsdb/mod.ts";
 import { remoteRoutes } from "../../routes/remote.ts";
 import { requireBinary } from "../_require.ts";
 import {
+  endpoints,
   eventually,
   PROM_BIN,
   promQuery,
   seriesKey,
   startPrometheus,
   startVM,
+  tempDB,
   VM_BIN,
   vmExport,
 } from "./_peers.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
-
-function endpoints(list: Record<string, unknown>[]) {
-  const r = parseRemoteWriteConfigs(list.map((e) => ({
-    metadata_config: { send: false },
-    ...e,
-    queue_config: {
-      batch_send_deadline: "100ms",
-      settle_delay: "0s",
-      min_backoff: "20ms",
-      max_backoff: "300ms",
-      max_samples_per_send: 500,
-      max_rate: 0,
-      ...(e.queue_config as object ?? {}),
-    },
-  })));
-  if (!r.ok) throw new Error(r.errors.join("\n"));
-  return r.configs;
-}
-
-async function tempDB(dir?: string): Promise<DB> {
-  dir ??= await Deno.makeTempDir({ prefix: "perch-edge-" });
-  return await openDB({ dir, useWorker: false, backgroundIntervalMs: 0 });
-}
 
 function batch(name: string, nSeries: number, times: number[]): SampleBatch {
   const b = new SampleBatch();
