@@ -12,6 +12,7 @@
 import { z } from "zod";
 import { configIssues, LABEL_NAME_REGEXP, type Matcher, parseDuration } from "../model/mod.ts";
 import { parseMatcher } from "./label_matchers.ts";
+import { TemplateParseError } from "../template/mod.ts";
 import { compileTemplate, parseDefinitions, type TemplateDefs, TemplateError } from "./template.ts";
 import { globToRegExp, isGlob } from "../rules/mod.ts";
 import { compileTimeInterval, type RawTimeInterval, type TimeInterval } from "./time_intervals.ts";
@@ -1027,7 +1028,7 @@ function loadTemplates(
         for (const [name, body] of parseDefinitions(text)) defs.set(name, body);
       } catch (e) {
         if (!(e instanceof TemplateError)) throw e;
-        errors.push(`${at}: ${f}: cannot parse template: ${e.message}`);
+        errors.push(`${at}: ${f}: cannot parse template: ${templateProblem(e)}`);
       }
     }
   });
@@ -1038,7 +1039,13 @@ function checkTemplate(path: string, src: string, errors: string[]): void {
   try {
     compileTemplate(src);
   } catch (e) {
-    if (e instanceof TemplateError) errors.push(`${path}: cannot parse template: ${e.message}`);
-    else throw e;
+    if (e instanceof TemplateError) {
+      errors.push(`${path}: cannot parse template: ${templateProblem(e)}`);
+    } else throw e;
   }
+}
+
+/** A parse problem with its place (`at char 3: function "x" not defined`). */
+function templateProblem(e: TemplateError): string {
+  return e instanceof TemplateParseError ? `at char ${e.offset}: ${e.detail}` : e.message;
 }

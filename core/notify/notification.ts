@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { type GoValue, notificationData } from "../template/mod.ts";
 import { defineTemplate } from "./template.ts";
 
 /** An alert as it is sent. Times in ms since the epoch; `endsAt` 0 while firing. */
@@ -41,19 +42,6 @@ export function rfc3339(ms: number): string {
   return ms > 0 ? new Date(ms).toISOString() : ZERO_TIME;
 }
 
-/** Labels and common labels: sorted names with `SortedPairs`, `Names` and `Values`. */
-function kv(obj: Readonly<Record<string, string>>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  const keys = Object.keys(obj).sort();
-  for (const k of keys) out[k] = obj[k];
-  Object.defineProperties(out, {
-    SortedPairs: { value: () => keys.map((k) => ({ Name: k, Value: obj[k] })) },
-    Names: { value: () => keys },
-    Values: { value: () => keys.map((k) => obj[k]) },
-  });
-  return out;
-}
-
 function common(
   alerts: readonly NotificationAlert[],
   pick: (a: NotificationAlert) => Readonly<Record<string, string>>,
@@ -77,35 +65,31 @@ export function commonAnnotations(n: Notification): Record<string, string> {
   return common(n.alerts, (a) => a.annotations);
 }
 
-/** Builds Alertmanager's template data (`.Status`, `.Alerts`, `.CommonLabels`, …). */
-export function templateData(n: Notification): Record<string, unknown> {
+/** Builds Alertmanager's template data (`.Status`, `.Alerts`, `.CommonLabels`, …) as Go values. */
+export function templateData(n: Notification): GoValue {
   const base = n.externalURL.replace(/\/+$/, "");
-  const alerts = n.alerts.map((a) => ({
-    Status: a.status,
-    Labels: kv(a.labels),
-    Annotations: kv(a.annotations),
-    StartsAt: new Date(a.startsAt),
-    EndsAt: a.endsAt > 0 ? new Date(a.endsAt) : new Date(-62135596800000),
-    GeneratorURL: a.generatorURL,
-    Fingerprint: a.fingerprint,
-    Value: a.value,
-    DashboardURL: `${base}/alerts?fingerprint=${a.fingerprint}`,
-  }));
-  const list = Object.assign([...alerts], {});
-  Object.defineProperties(list, {
-    Firing: { value: () => alerts.filter((a) => a.Status === "firing") },
-    Resolved: { value: () => alerts.filter((a) => a.Status === "resolved") },
+  return notificationData({
+    receiver: n.receiver,
+    status: n.status,
+    alerts: n.alerts.map((a) => ({
+      status: a.status,
+      labels: a.labels,
+      annotations: a.annotations,
+      startsAt: a.startsAt,
+      endsAt: a.endsAt,
+      generatorURL: a.generatorURL,
+      fingerprint: a.fingerprint,
+      extra: {
+        Value: a.value ?? null,
+        DashboardURL: `${base}/alerts?fingerprint=${a.fingerprint}`,
+      },
+    })),
+    groupLabels: n.groupLabels,
+    commonLabels: commonLabels(n),
+    commonAnnotations: commonAnnotations(n),
+    externalURL: n.externalURL,
+    extra: { GroupKey: n.groupKey },
   });
-  return {
-    Receiver: n.receiver,
-    Status: n.status,
-    Alerts: list,
-    GroupLabels: kv(n.groupLabels),
-    CommonLabels: kv(commonLabels(n)),
-    CommonAnnotations: kv(commonAnnotations(n)),
-    ExternalURL: n.externalURL,
-    GroupKey: n.groupKey,
-  };
 }
 
 // Default templates, after Alertmanager's default.tmpl, so pasted configs that

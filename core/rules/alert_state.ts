@@ -17,7 +17,7 @@
  */
 import { fromPairs, type Labels, labelsToObject, METRIC_NAME, seriesId } from "../model/mod.ts";
 import { type AlertingRule, compareThreshold } from "./rule.ts";
-import { expandTemplate, type TemplateQueries } from "./template.ts";
+import { expandAlertTemplate, type TemplateQueries } from "../template/mod.ts";
 
 /** Persisted states; "inactive" instances are not kept. */
 export type AlertState = "pending" | "firing" | "resolved";
@@ -145,7 +145,7 @@ export function stepAlerts(
     queries: ctx.templateQueries,
   });
   const expand = (src: string, labels: Record<string, string>, value: number, what: string) => {
-    const r = expandTemplate(src, tdata(labels, value));
+    const r = expandAlertTemplate(src, tdata(labels, value));
     if (r.error) templateErrors.push(`${what}: ${r.error}`);
     return r.text;
   };

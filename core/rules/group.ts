@@ -31,7 +31,7 @@ import {
 import type { Clock, TimerId } from "./clock.ts";
 import { type AlertingRule, groupKey, type RecordingRule, type RuleGroup } from "./rule.ts";
 import type { RuleStore } from "./store.ts";
-import { renderWithQueries, TemplateQueries } from "./template.ts";
+import { renderWithQueries, TemplateQueries } from "../template/mod.ts";
 
 /**
  * Evaluates a PromQL expression at `t` (ms) and returns an instant vector; a

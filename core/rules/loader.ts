@@ -43,7 +43,7 @@ import {
   type ThresholdRule,
   thresholdWarnings,
 } from "./threshold.ts";
-import { checkTemplate } from "./template.ts";
+import { checkAlertTemplate } from "../template/mod.ts";
 
 /** What loading produced: the groups when there are no errors, and every problem. */
 export interface LoadResult {
@@ -119,7 +119,7 @@ function stringMap(
       if (vm) err(`invalid label value for "${k}": ${vm}`);
     }
     if (templated) {
-      const tm = checkTemplate(s);
+      const tm = checkAlertTemplate(s);
       if (tm) err(`${what}.${k}: ${tm}`);
     }
     out[k] = s;

@@ -20,7 +20,7 @@ export {
 } from "./alert_state.ts";
 export { type Clock, realClock, type TimerId } from "./clock.ts";
 export { RuleConflictError, RuleNotFoundError, RuleValidationError } from "./errors.ts";
-export { formatE as formatAlertValue } from "./_format.ts";
+export { formatE as formatAlertValue } from "../template/mod.ts";
 export { expandGlobs, globToRegExp, isGlob } from "./glob.ts";
 export {
   alertIdempotencyKey,
@@ -61,19 +61,6 @@ export {
   type ThresholdOperator,
 } from "./rule.ts";
 export { RULE_KEYS, RuleStore } from "./store.ts";
-export {
-  checkTemplate,
-  expandTemplate,
-  parseTemplate,
-  renderTemplate,
-  renderWithQueries,
-  type Template,
-  type TemplateData,
-  TemplateParseError,
-  TemplateQueries,
-  TemplateRenderError,
-  type TemplateSample,
-} from "./template.ts";
 export {
   type FieldProblem,
   normaliseThresholdRule,

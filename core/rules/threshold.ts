@@ -25,7 +25,7 @@ import {
   type RuleGroup,
   type ThresholdOperator,
 } from "./rule.ts";
-import { checkTemplate } from "./template.ts";
+import { checkAlertTemplate } from "../template/mod.ts";
 
 const ID_REGEXP = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
@@ -140,13 +140,13 @@ export function normaliseThresholdRule(
     const m = checkLabelName(k);
     if (m) errors.push({ field: `labels.${k}`, message: m });
     if (k === "alertname") errors.push({ field: `labels.${k}`, message: "is set from name" });
-    const tm = checkTemplate(v);
+    const tm = checkAlertTemplate(v);
     if (tm) errors.push({ field: `labels.${k}`, message: tm });
   }
   for (const [k, v] of Object.entries(spec.annotations)) {
     const m = checkLabelName(k);
     if (m) errors.push({ field: `annotations.${k}`, message: m });
-    const tm = checkTemplate(v);
+    const tm = checkAlertTemplate(v);
     if (tm) errors.push({ field: `annotations.${k}`, message: tm });
   }
   const interval = spec.evaluation_interval ?? opts.defaultIntervalMs;
