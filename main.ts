@@ -7,6 +7,7 @@
  */
 import { parseArgs } from "node:util";
 import { stringify as toYaml } from "yaml";
+import { Hono } from "hono";
 import {
   type Config,
   parseListen,
@@ -64,7 +65,6 @@ import {
   hasCredentials,
   isLoopback,
   loadOrCreateAdminToken,
-  scopeOf,
   tlsServeOptions,
   withAdminToken,
 } from "./core/auth/mod.ts";
@@ -84,6 +84,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { csrfGuard } from "./routes/csrf.ts";
 import { FrontDoor, StreamLimiter } from "./core/net/mod.ts";
 import { systemRoutes } from "./routes/system.ts";
+import { READ, RouteScopes } from "./routes/scope.ts";
 
 /** How to start Perch. */
 export interface PerchOptions {
@@ -673,11 +674,16 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
   });
 
   let ready = false;
+  // Each route declares its access scope where it is registered (routes/scope.ts);
+  // the middleware below (CORS, shedding, CSRF, auth) looks requests up here.
+  const scopes = new RouteScopes();
+  const scopeOf = (method: string, path: string) => scopes.of(method, path);
   const app = createApp({
     logger,
     registry,
     maxBodyBytes: () => config.server.max_body_bytes,
     corsOrigins: () => config.server.cors_origins,
+    scopeOf,
   });
   // The memory ceiling: over limits.memory_limit, shed queries and pushes.
   const memoryGuard = new MemoryGuard(() => config.limits.memory_limit);
@@ -711,7 +717,7 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
   app.use("*", async function shedUnderPressure(c, next) {
     if (!memoryGuard.pressure) return await next();
     const path = c.req.path;
-    const scope = scopeOf(c.req.method, path);
+    const scope = scopes.of(c.req.method, path);
     const sheddable = scope === "write" ||
       (scope === "read" && (path.startsWith("/api/") || path === "/federate" || path === "/ws"));
     if (!sheddable) return await next();
@@ -729,6 +735,7 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
   app.use(
     "*",
     csrfGuard({
+      scopeOf,
       allowedOrigins: () => config.server.cors_origins,
       externalUrl: () => config.server.external_url,
     }),
@@ -760,19 +767,19 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
   reloadListeners.push((c) => {
     authenticator = authFor(c);
   });
-  app.use("*", authMiddleware(() => authenticator));
+  app.use("*", authMiddleware(() => authenticator, scopeOf));
   app.use("*", function ingestSourceOf(c, next) {
-    if (scopeOf(c.req.method, c.req.path) !== "write") return next();
+    if (scopes.of(c.req.method, c.req.path) !== "write") return next();
     const who = principalOf(c.req.raw);
     const source = who !== undefined ? who : `address:${c.req.header("x-perch-peer") ?? "unknown"}`;
     return ingestSource.run(source, next);
   });
-  app.route(
-    "/",
+  scopes.mount(
+    app,
     systemRoutes({ health, registry, ready: () => ready, reload }),
   );
-  app.route(
-    "/",
+  scopes.mount(
+    app,
     ingestRoutes({
       pipeline: pipelineHandle,
       // After decompression a body may grow; it is bounded at 4x the wire limit.
@@ -789,8 +796,8 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
       pushRegistry,
     }),
   );
-  app.route(
-    "/",
+  scopes.mount(
+    app,
     apiRoutes({
       engine: () => engine,
       rangeCache,
@@ -802,11 +809,23 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
       alertmanagers: () => alertmanagerUrls(parts.notify),
     }),
   );
-  app.route("/", adminRoutes({ storage, querier: storage }));
-  app.route("/", scrapeRoutes({ manager: scraper }));
-  app.route("/", rulesRoutes({ rules }));
-  app.route(
-    "/",
+  scopes.mount(
+    app,
+    adminRoutes({
+      storage,
+      querier: storage,
+      dataDir,
+      snapshotKvs: () => [
+        { file: "index.kv" },
+        { file: "state.kv", kv: stateKv },
+        { file: REMOTE_KV_FILE },
+      ],
+    }),
+  );
+  scopes.mount(app, scrapeRoutes({ manager: scraper }));
+  scopes.mount(app, rulesRoutes({ rules }));
+  scopes.mount(
+    app,
     notifyRoutes({
       notifier,
       startedAt,
@@ -814,20 +833,13 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
       receivers: () => [...parts.notify.receivers.keys()],
     }),
   );
-  app.route("/", dashboardRoutes({ store: dashboards }));
-  app.route("/", wsRoutes({ hub }));
-  app.route(
-    "/",
+  scopes.mount(app, dashboardRoutes({ store: dashboards }));
+  scopes.mount(app, wsRoutes({ hub }));
+  scopes.mount(
+    app,
     remoteRoutes({
       querier: storage,
       pipeline: pipelineHandle,
-      storage,
-      dataDir,
-      snapshotKvs: () => [
-        { file: "index.kv" },
-        { file: "state.kv", kv: stateKv },
-        { file: REMOTE_KV_FILE },
-      ],
       externalLabels: () => config.global.external_labels,
       lookbackMs: () => config.query.lookback_delta,
       minTime: () => storage.minTime(),
@@ -846,11 +858,13 @@ export async function startPerch(options: PerchOptions = {}): Promise<Perch> {
     dashboards,
   };
   let ui: Promise<{ fetch: (r: Request) => Response | Promise<Response> }> | undefined;
-  app.all("*", async (c) => {
+  const uiRouter = new Hono();
+  uiRouter.all("*", READ, async (c) => {
     ui ??= import("./routes/ui/mod.tsx").then((m) => m.uiRoutes(uiDeps));
     const res = await (await ui).fetch(c.req.raw);
     return res.status === 404 ? c.notFound() : res;
   });
+  scopes.mount(app, uiRouter);
 
   // HTTP: the front door (core/net) owns the public listener and its
   // timeouts and caps; Perch's HTTP server answers on a private Unix socket.

@@ -1,13 +1,19 @@
 /**
- * TSDB admin and status routes: `POST /api/v1/admin/tsdb/flush`,
- * `POST /api/v1/admin/health/ack` (acknowledge storage incidents: health
- * turns healthy again) and `GET /api/v1/status/tsdb` (Prometheus's shape plus
- * Perch's storage numbers).
+ * Storage admin and status routes:
+ *
+ * | route                              | what                                                    |
+ * |------------------------------------|---------------------------------------------------------|
+ * | `POST /api/v1/admin/tsdb/flush`    | write the head's complete windows into blocks now       |
+ * | `POST /api/v1/admin/tsdb/snapshot` | snapshot under `<data_dir>/snapshots/<name>`            |
+ * | `POST /api/v1/admin/health/ack`    | acknowledge storage incidents: health turns healthy     |
+ * | `GET /api/v1/status/tsdb`          | Prometheus's shape plus Perch's storage numbers         |
  *
  * @module
  */
 import { Hono } from "hono";
 import { type Labels, newMatcher, type Querier } from "../core/model/mod.ts";
+import { createSnapshot, type SnapshotKv } from "../core/remote/mod.ts";
+import { ADMIN, READ } from "./scope.ts";
 
 /** The storage facade the routes need. */
 export interface AdminStorage {
@@ -31,6 +37,11 @@ export interface AdminStorage {
 export interface AdminDeps {
   readonly storage: AdminStorage;
   readonly querier: Querier;
+  /** Where snapshots go (`<dataDir>/snapshots/`). */
+  readonly dataDir: string;
+  /** KV databases a snapshot exports. @default [{file: "index.kv"}] */
+  readonly snapshotKvs?: () => readonly SnapshotKv[];
+  readonly now?: () => number;
 }
 
 const ALL = [newMatcher("=~", "__name__", ".+")];
@@ -76,17 +87,30 @@ export function cardinality(series: readonly Labels[], limit: number) {
 export function adminRoutes(deps: AdminDeps): Hono {
   const app = new Hono();
 
-  app.post("/api/v1/admin/tsdb/flush", async (c) => {
+  app.post("/api/v1/admin/tsdb/flush", ADMIN, async (c) => {
     await deps.storage.flush();
     return c.json({ status: "success", data: {} });
   });
 
-  app.post("/api/v1/admin/health/ack", async (c) => {
+  app.post("/api/v1/admin/tsdb/snapshot", ADMIN, async (c) => {
+    const r = await createSnapshot({
+      dataDir: deps.dataDir,
+      storage: deps.storage,
+      kvs: deps.snapshotKvs?.(),
+      now: deps.now ?? Date.now,
+    });
+    return c.json({
+      status: "success",
+      data: { name: r.name, blocks: r.blocks, linked: r.linked, kvEntries: r.kvEntries },
+    });
+  });
+
+  app.post("/api/v1/admin/health/ack", ADMIN, async (c) => {
     const acknowledged = await deps.storage.acknowledgeIncidents();
     return c.json({ status: "success", data: { acknowledged } });
   });
 
-  app.get("/api/v1/status/tsdb", async (c) => {
+  app.get("/api/v1/status/tsdb", READ, async (c) => {
     const limitText = c.req.query("limit");
     const limit = limitText === undefined ? 10 : Number(limitText);
     if (!Number.isInteger(limit) || limit < 1) {

@@ -35,6 +35,7 @@ import {
   parseMatchParam,
   parseTime,
 } from "./api_params.ts";
+import { READ } from "./scope.ts";
 
 /** What the API needs. */
 export interface ApiDeps {
@@ -282,12 +283,13 @@ export function apiRoutes(deps: ApiDeps): Hono {
     return queryJson(c, r.result, { stats: statsOf(r, p), warnings: r.warnings, infos: r.infos });
   });
 
-  app.on(["GET", "POST"], "/api/v1/query", query);
-  app.on(["GET", "POST"], "/api/v1/query_range", queryRange);
+  app.on(["GET", "POST"], "/api/v1/query", READ, query);
+  app.on(["GET", "POST"], "/api/v1/query_range", READ, queryRange);
 
   app.on(
     ["GET", "POST"],
     "/api/v1/series",
+    READ,
     handle(async (c, p) => {
       const matches = p.all("match[]");
       if (matches.length === 0) return apiError(c, "bad_data", "no match[] parameter provided");
@@ -313,6 +315,7 @@ export function apiRoutes(deps: ApiDeps): Hono {
   app.on(
     ["GET", "POST"],
     "/api/v1/labels",
+    READ,
     handle(async (c, p) => {
       const hints = timeHints(p);
       const limit = parseLimit(p.get("limit"));
@@ -336,6 +339,7 @@ export function apiRoutes(deps: ApiDeps): Hono {
 
   app.get(
     "/api/v1/label/:name/values",
+    READ,
     handle(async (c, p) => {
       let name = c.req.param("name") ?? "";
       if (name.startsWith("U__")) name = unescapeUtf8Name(name);
@@ -360,6 +364,7 @@ export function apiRoutes(deps: ApiDeps): Hono {
   app.on(
     ["GET", "POST"],
     "/api/v1/query_exemplars",
+    READ,
     handle((c, p) => {
       const start = parseTime("start", p.get("start"), MIN_TIME);
       const end = parseTime("end", p.get("end"), MAX_TIME);
@@ -371,7 +376,7 @@ export function apiRoutes(deps: ApiDeps): Hono {
     }),
   );
 
-  app.get("/api/v1/alertmanagers", (c) =>
+  app.get("/api/v1/alertmanagers", READ, (c) =>
     success(c, {
       activeAlertmanagers: (deps.alertmanagers?.() ?? []).map((url) => ({ url })),
       droppedAlertmanagers: [],
@@ -379,6 +384,7 @@ export function apiRoutes(deps: ApiDeps): Hono {
 
   app.get(
     "/api/v1/metadata",
+    READ,
     handle(async (c, p) => {
       const limit = parseLimit(p.get("limit"));
       const perMetric = parseLimit(p.get("limit_per_metric"));
@@ -400,6 +406,7 @@ export function apiRoutes(deps: ApiDeps): Hono {
   app.on(
     ["GET", "POST"],
     "/api/v1/format_query",
+    READ,
     handle((c, p) => {
       const q = p.get("query") ?? "";
       return success(c, formatExpr(parseQuery(q)));
@@ -409,15 +416,16 @@ export function apiRoutes(deps: ApiDeps): Hono {
   app.on(
     ["GET", "POST"],
     "/api/v1/parse_query",
+    READ,
     handle((c, p) => {
       const q = p.get("query") ?? "";
       return success(c, astJson(parseQuery(q)));
     }),
   );
 
-  app.get("/api/v1/status/buildinfo", (c) => success(c, buildInfo()));
+  app.get("/api/v1/status/buildinfo", READ, (c) => success(c, buildInfo()));
 
-  app.get("/api/v1/status/runtimeinfo", (c) => {
+  app.get("/api/v1/status/runtimeinfo", READ, (c) => {
     const cfg = deps.config();
     const reload = deps.reloadState();
     return success(c, {
@@ -436,10 +444,11 @@ export function apiRoutes(deps: ApiDeps): Hono {
     });
   });
 
-  app.get("/api/v1/status/flags", (c) => success(c, deps.flags));
+  app.get("/api/v1/status/flags", READ, (c) => success(c, deps.flags));
 
   app.get(
     "/api/v1/status/config",
+    READ,
     (c) => success(c, { yaml: toYaml(presentConfig(redactSecrets(deps.config()))) }),
   );
 

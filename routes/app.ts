@@ -10,7 +10,7 @@ import { bodyLimit } from "hono/body-limit";
 import { routePath } from "hono/route";
 import type { Logger } from "../core/logging/mod.ts";
 import type { Registry } from "../core/selfmon/mod.ts";
-import { scopeOf } from "../core/auth/mod.ts";
+import type { ScopeOf } from "./scope.ts";
 
 /** What the shell needs; routers are mounted by the caller. */
 export interface AppDeps {
@@ -24,9 +24,11 @@ export interface AppDeps {
    * @default none
    */
   readonly corsOrigins?: () => readonly string[];
+  /** The scope each request needs (routes/scope.ts): admin routes answer CORS only to `corsOrigins`. */
+  readonly scopeOf: ScopeOf;
 }
 
-/** Builds the application shell; mount routers on the returned app with `app.route("/", r)`. */
+/** Builds the application shell; mount routers on it with `RouteScopes.mount` (routes/scope.ts). */
 export function createApp(deps: AppDeps): Hono {
   const log = deps.logger.child("http");
   const requests = deps.registry.counter({
@@ -72,7 +74,7 @@ export function createApp(deps: AppDeps): Hono {
         const method = c.req.method === "OPTIONS"
           ? c.req.header("access-control-request-method") ?? "GET"
           : c.req.method;
-        if (scopeOf(method, c.req.path) !== "admin") return "*";
+        if (deps.scopeOf(method, c.req.path) !== "admin") return "*";
         return corsOrigins().includes(origin) ? origin : null;
       },
       allowMethods: ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS"],

@@ -1,13 +1,14 @@
 /**
- * Access control middleware: maps each request to a scope
- * ({@linkcode scopeOf}) and checks its `Authorization` header. 401 with a
+ * Access control middleware: asks which scope a request needs (the scope its
+ * route declares, routes/scope.ts) and checks its `Authorization` header. 401 with a
  * `WWW-Authenticate` challenge without (valid) credentials, 403 for valid
  * credentials of another scope. Mount it first: `app.use("*", authMiddleware(…))`.
  *
  * @module
  */
 import type { MiddlewareHandler } from "hono";
-import { type Authenticator, scopeOf } from "../core/auth/mod.ts";
+import type { Authenticator } from "../core/auth/mod.ts";
+import type { ScopeOf } from "./scope.ts";
 
 /** Who made each authenticated request (`username` or `token:<digest prefix>`). */
 const principals = new WeakMap<Request, string>();
@@ -18,7 +19,7 @@ export function principalOf(req: Request): string | undefined {
 }
 
 /** Builds the middleware; `auth` is read per request, so a reload applies at once. */
-export function authMiddleware(auth: () => Authenticator): MiddlewareHandler {
+export function authMiddleware(auth: () => Authenticator, scopeOf: ScopeOf): MiddlewareHandler {
   return async function checkAuth(c, next) {
     const a = auth();
     if (a.open) return await next();

@@ -1,7 +1,7 @@
 /**
  * Cross-site request forgery guard for state-changing admin requests (reload,
  * flush, snapshot, rules, alerts, silences, dashboards, scrape targets: the
- * admin scope of {@linkcode scopeOf}, which the UI's actions use too).
+ * routes that declare the admin scope, which the UI's actions use too).
  *
  * A web page on another origin can make a browser send a "simple" request
  * (a form POST, or `fetch` with `text/plain`) without a CORS preflight, with
@@ -18,10 +18,12 @@
  * @module
  */
 import type { MiddlewareHandler } from "hono";
-import { scopeOf } from "../core/auth/mod.ts";
+import type { ScopeOf } from "./scope.ts";
 
 /** What the guard reads per request (so config reloads apply). */
 export interface CsrfOptions {
+  /** The scope each request needs (routes/scope.ts). */
+  readonly scopeOf: ScopeOf;
   /** Extra origins allowed to call admin endpoints (`server.cors_origins`). */
   readonly allowedOrigins: () => readonly string[];
   /** `server.external_url`: its origin counts as Perch's own. */
@@ -59,7 +61,7 @@ export function originAllowed(
 export function csrfGuard(opts: CsrfOptions): MiddlewareHandler {
   return async function csrf(c, next) {
     const method = c.req.method.toUpperCase();
-    if (!MUTATING.has(method) || scopeOf(method, c.req.path) !== "admin") return await next();
+    if (!MUTATING.has(method) || opts.scopeOf(method, c.req.path) !== "admin") return await next();
     const origin = c.req.header("origin");
     if (origin !== undefined && !originAllowed(origin, c.req.header("host"), opts)) {
       return c.json({

@@ -19,6 +19,7 @@ import {
   validateDashboard,
 } from "../core/dashboards/mod.ts";
 import { jsonError } from "./errors.ts";
+import { ADMIN, READ } from "./scope.ts";
 
 /** What the dashboard routes need. */
 export interface DashboardRouteDeps {
@@ -51,9 +52,9 @@ export function dashboardRoutes(deps: DashboardRouteDeps): Hono {
   const app = new Hono();
   const { store } = deps;
 
-  app.get("/api/dashboards", async (c) => c.json({ dashboards: await store.list() }));
+  app.get("/api/dashboards", READ, async (c) => c.json({ dashboards: await store.list() }));
 
-  app.post("/api/dashboards", async (c) => {
+  app.post("/api/dashboards", ADMIN, async (c) => {
     const doc = await body(c);
     if (typeof doc === "symbol") return jsonError(c, 400, "body must be JSON");
     try {
@@ -63,14 +64,14 @@ export function dashboardRoutes(deps: DashboardRouteDeps): Hono {
     }
   });
 
-  app.post("/api/dashboards/validate", async (c) => {
+  app.post("/api/dashboards/validate", READ, async (c) => {
     const doc = await body(c);
     if (typeof doc === "symbol") return jsonError(c, 400, "body must be JSON");
     const r = validateDashboard(doc);
     return c.json(r.ok ? { ok: true, errors: [] } : { ok: false, errors: fields(r.errors) });
   });
 
-  app.post("/api/dashboards/import/grafana", async (c) => {
+  app.post("/api/dashboards/import/grafana", ADMIN, async (c) => {
     const doc = await body(c);
     if (typeof doc === "symbol") return jsonError(c, 400, "body must be JSON");
     const r = importGrafana(doc, c.req.query("id") || undefined);
@@ -94,7 +95,7 @@ export function dashboardRoutes(deps: DashboardRouteDeps): Hono {
     }
   });
 
-  app.get("/api/dashboards/:id", async (c) => {
+  app.get("/api/dashboards/:id", READ, async (c) => {
     try {
       return c.json(await store.get(c.req.param("id")));
     } catch (e) {
@@ -102,7 +103,7 @@ export function dashboardRoutes(deps: DashboardRouteDeps): Hono {
     }
   });
 
-  app.put("/api/dashboards/:id", async (c) => {
+  app.put("/api/dashboards/:id", ADMIN, async (c) => {
     const doc = await body(c);
     if (typeof doc === "symbol") return jsonError(c, 400, "body must be JSON");
     try {
@@ -112,7 +113,7 @@ export function dashboardRoutes(deps: DashboardRouteDeps): Hono {
     }
   });
 
-  app.delete("/api/dashboards/:id", async (c) => {
+  app.delete("/api/dashboards/:id", ADMIN, async (c) => {
     try {
       await store.delete(c.req.param("id"));
       return c.body(null, 204);

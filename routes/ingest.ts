@@ -59,6 +59,7 @@ import {
   translateOtlp,
   UnsupportedEncodingError,
 } from "../core/ingest/mod.ts";
+import { ADMIN, READ, WRITE } from "./scope.ts";
 
 /** What the ingest routes need. */
 export interface IngestDeps {
@@ -132,7 +133,7 @@ export function ingestRoutes(deps: IngestDeps): Hono {
     }
   }
 
-  app.post("/api/v1/metrics", (c) =>
+  app.post("/api/v1/metrics", WRITE, (c) =>
     run(
       c,
       "json",
@@ -141,7 +142,7 @@ export function ingestRoutes(deps: IngestDeps): Hono {
     ));
 
   // collectd's write_http plugin with `Format "JSON"`.
-  app.post("/api/v1/collectd", (c) =>
+  app.post("/api/v1/collectd", WRITE, (c) =>
     run(
       c,
       "collectd",
@@ -149,7 +150,7 @@ export function ingestRoutes(deps: IngestDeps): Hono {
       () => c.body(null, 204),
     ));
 
-  app.post("/api/v1/import/prometheus", (c) =>
+  app.post("/api/v1/import/prometheus", WRITE, (c) =>
     run(
       c,
       "prometheus",
@@ -195,11 +196,11 @@ export function ingestRoutes(deps: IngestDeps): Hono {
     }
   };
   // `/metrics/*`, not `/metrics/job/*`: the job may come as `job@base64`.
-  app.put("/metrics/*", pushgateway);
-  app.post("/metrics/*", pushgateway);
-  app.delete("/metrics/*", pushgateway);
+  app.put("/metrics/*", WRITE, pushgateway);
+  app.post("/metrics/*", WRITE, pushgateway);
+  app.delete("/metrics/*", WRITE, pushgateway);
   // The Pushgateway's admin API: delete every group.
-  app.put("/api/v1/admin/wipe", async (c) => {
+  app.put("/api/v1/admin/wipe", ADMIN, async (c) => {
     if (!push) return c.json({ error: "pushed groups are not kept: nothing to wipe" }, 404);
     await push.wipe();
     return c.body(null, 202);
@@ -228,17 +229,17 @@ export function ingestRoutes(deps: IngestDeps): Hono {
       () => c.body(null, 204),
     );
   };
-  app.post("/write", influx);
-  app.post("/api/v2/write", influx);
+  app.post("/write", WRITE, influx);
+  app.post("/api/v2/write", WRITE, influx);
   // InfluxDB clients ping first (the CLI prints the version header), and
   // Telegraf asks to create its database.
-  app.on(["GET", "HEAD"], "/ping", (c) => {
+  app.on(["GET", "HEAD"], "/ping", READ, (c) => {
     c.header("X-Influxdb-Version", INFLUX_VERSION);
     c.header("X-Influxdb-Build", "OSS");
     if (c.req.query("verbose") === "true") return c.json({ version: INFLUX_VERSION }, 200);
     return c.body(null, 204);
   });
-  app.on(["GET", "POST"], "/query", async (c) => {
+  async function influxQuery(c: Context) {
     c.header("X-Influxdb-Version", INFLUX_VERSION);
     let q = c.req.query("q");
     if (q === undefined && c.req.method === "POST") {
@@ -255,9 +256,12 @@ export function ingestRoutes(deps: IngestDeps): Hono {
       if (e instanceof InfluxQueryError) return c.json({ error: e.message }, 400);
       throw e;
     }
-  });
+  }
+  // Clients send statements that change state (CREATE DATABASE) by POST.
+  app.get("/query", READ, influxQuery);
+  app.post("/query", WRITE, influxQuery);
 
-  app.post("/api/v1/write", (c) => {
+  app.post("/api/v1/write", WRITE, (c) => {
     const type = c.req.header("content-type") ?? "";
     if (/proto=io\.prometheus\.write\.v2\.Request/.test(type)) {
       return c.json({
@@ -344,8 +348,8 @@ export function ingestRoutes(deps: IngestDeps): Hono {
       return reply(f.status, 0, f.problem.message);
     }
   };
-  app.post("/api/v1/otlp/v1/metrics", otlp);
-  app.post("/v1/metrics", otlp);
+  app.post("/api/v1/otlp/v1/metrics", WRITE, otlp);
+  app.post("/v1/metrics", WRITE, otlp);
 
   return app;
 }

@@ -25,6 +25,7 @@ import {
 } from "../core/notify/mod.ts";
 import { jsonError } from "./errors.ts";
 import { buildInfo } from "../core/version.ts";
+import { ADMIN, READ, WRITE } from "./scope.ts";
 
 /** What the notify routes need. */
 export interface NotifyDeps {
@@ -117,11 +118,11 @@ export function notifyRoutes(deps: NotifyDeps): Hono {
   const now = deps.now ?? Date.now;
 
   // Perch's API.
-  app.get("/api/v1/silences", (c) => {
+  app.get("/api/v1/silences", READ, (c) => {
     const data = n.silences.list().map(v2Silence);
     return c.json({ status: "success", data });
   });
-  app.get("/api/v1/silences/:id", (c) => {
+  app.get("/api/v1/silences/:id", READ, (c) => {
     try {
       return c.json({
         status: "success",
@@ -131,7 +132,7 @@ export function notifyRoutes(deps: NotifyDeps): Hono {
       return silenceError(c, e);
     }
   });
-  app.post("/api/v1/silences", async (c) => {
+  app.post("/api/v1/silences", ADMIN, async (c) => {
     const b = await body(c);
     if (!b) return jsonError(c, 400, "Request body must be a JSON object");
     try {
@@ -141,7 +142,7 @@ export function notifyRoutes(deps: NotifyDeps): Hono {
       return silenceError(c, e);
     }
   });
-  app.delete("/api/v1/silences/:id", async (c) => {
+  app.delete("/api/v1/silences/:id", ADMIN, async (c) => {
     try {
       await n.silences.expire(c.req.param("id") ?? "");
       return c.json({ status: "success" });
@@ -151,7 +152,7 @@ export function notifyRoutes(deps: NotifyDeps): Hono {
   });
 
   // Alertmanager's API v2.
-  app.get("/api/v2/silences", (c) => {
+  app.get("/api/v2/silences", READ, (c) => {
     const matchers: Matcher[] = [];
     for (const text of c.req.queries("filter") ?? []) {
       const m = parseMatcher(text);
@@ -161,7 +162,7 @@ export function notifyRoutes(deps: NotifyDeps): Hono {
     const list = n.silences.list().filter((s) => silenceMatchesFilter(s, matchers));
     return c.json(list.map(v2Silence));
   });
-  app.post("/api/v2/silences", async (c) => {
+  app.post("/api/v2/silences", ADMIN, async (c) => {
     const b = await body(c);
     if (!b) return amError(c, 400, "request body must be a JSON object (a postable silence)");
     try {
@@ -172,14 +173,14 @@ export function notifyRoutes(deps: NotifyDeps): Hono {
     }
   });
   for (const path of ["/api/v2/silence/:id", "/api/v2/silences/:id"]) {
-    app.get(path, (c) => {
+    app.get(path, READ, (c) => {
       try {
         return c.json(v2Silence(n.silences.get(c.req.param("id") ?? "")));
       } catch (e) {
         return silenceError(c, e, true);
       }
     });
-    app.delete(path, async (c) => {
+    app.delete(path, ADMIN, async (c) => {
       try {
         await n.silences.expire(c.req.param("id") ?? "");
         return c.body(null, 200);
@@ -192,22 +193,27 @@ export function notifyRoutes(deps: NotifyDeps): Hono {
   // Alertmanager's status (`amtool config show`, `amtool cluster show`): Perch
   // runs no gossip cluster, so the cluster is "disabled" as in a lone Alertmanager.
   const startedAt = deps.startedAt ?? new Date();
-  app.get("/api/v2/status", (c) =>
+  app.get("/api/v2/status", READ, (c) =>
     c.json({
       cluster: { status: "disabled", peers: [] },
       config: { original: deps.alertmanagerConfig?.() ?? "" },
       uptime: startedAt.toISOString(),
       versionInfo: buildInfo(),
     }));
-  app.get("/api/v2/receivers", (c) => c.json((deps.receivers?.() ?? []).map((name) => ({ name }))));
+  app.get(
+    "/api/v2/receivers",
+    READ,
+    (c) => c.json((deps.receivers?.() ?? []).map((name) => ({ name }))),
+  );
 
   // Perch's receivers list and the "send test notification" action (admin scope).
   app.get(
     "/api/v1/receivers",
+    READ,
     (c) =>
       c.json({ status: "success", data: (deps.receivers?.() ?? []).map((name) => ({ name })) }),
   );
-  app.post("/api/v1/receivers/:name/test", async (c) => {
+  app.post("/api/v1/receivers/:name/test", ADMIN, async (c) => {
     const name = c.req.param("name");
     const results = await n.testReceiver(name);
     if (!results) return jsonError(c, 404, `no receiver named "${name}"`);
@@ -215,7 +221,7 @@ export function notifyRoutes(deps: NotifyDeps): Hono {
     return c.json({ status: "success", data: { receiver: name, ok, channels: results } });
   });
 
-  app.get("/api/v1/notifications", async (c) => {
+  app.get("/api/v1/notifications", READ, async (c) => {
     const limitText = c.req.query("limit");
     const limit = limitText === undefined ? 100 : Number(limitText);
     if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) {
@@ -253,7 +259,7 @@ export function notifyRoutes(deps: NotifyDeps): Hono {
   });
 
   // Alertmanager-compatible alert intake, so Prometheus, vmalert or amtool can send here.
-  app.post("/api/v2/alerts", async (c) => {
+  app.post("/api/v2/alerts", WRITE, async (c) => {
     let raw: unknown;
     try {
       raw = await c.req.json();
@@ -363,7 +369,7 @@ export function notifyRoutes(deps: NotifyDeps): Hono {
 
   // Alertmanager's filters: active/silenced/inhibited (default true), filter
   // (label matchers, all must match) and receiver (regex).
-  app.get("/api/v2/alerts", (c) => {
+  app.get("/api/v2/alerts", READ, (c) => {
     const keep = alertFilter(c);
     if (keep instanceof Response) return keep;
     return c.json(n.alerts().filter(keep).map(gettableAlert));
@@ -371,7 +377,7 @@ export function notifyRoutes(deps: NotifyDeps): Hono {
 
   // Aggregation groups (Grafana's and karma's view), with the same filters;
   // the receiver filter applies to the group's receiver.
-  app.get("/api/v2/alerts/groups", (c) => {
+  app.get("/api/v2/alerts/groups", READ, (c) => {
     const keep = alertFilter(c);
     if (keep instanceof Response) return keep;
     const out = [];

@@ -6,7 +6,6 @@
  * | `GET /federate?match[]=…`              | latest samples, Prometheus text (0.0.4)       |
  * | `GET\|POST /api/v1/export`             | JSON lines (or `format=csv`), streamed        |
  * | `POST /api/v1/import`                  | JSON lines of export, through the pipeline    |
- * | `POST /api/v1/admin/tsdb/snapshot`     | snapshot under `<data_dir>/snapshots/<name>`  |
  *
  * Errors: bad parameters are 400 `{"status":"error","errorType":"bad_data"}`.
  *
@@ -24,20 +23,15 @@ import {
   readBody,
   UnsupportedEncodingError,
 } from "../core/ingest/mod.ts";
-import { createSnapshot, exportStream, federate, parseImportLines } from "../core/remote/mod.ts";
-import type { SnapshotKv } from "../core/remote/mod.ts";
+import { exportStream, federate, parseImportLines } from "../core/remote/mod.ts";
 import { BadParam, MIN_TIME, parseMatchParam, parseTime } from "./api_params.ts";
+import { READ, WRITE } from "./scope.ts";
 
 /** What the remote routes need. */
 export interface RemoteRoutesDeps {
   readonly querier: Querier;
   /** The shared ingest pipeline (import goes through it). */
   readonly pipeline: Pick<IngestPipeline, "ingest">;
-  /** Storage (flushed before a snapshot). */
-  readonly storage: { flush(): Promise<void> };
-  readonly dataDir: string;
-  /** KV databases a snapshot exports. @default [{file: "index.kv"}] */
-  readonly snapshotKvs?: () => readonly SnapshotKv[];
   /** `global.external_labels`, added by /federate. */
   readonly externalLabels?: () => Readonly<Record<string, string>>;
   /** The oldest stored sample (ms), or null when storage is empty: export starts there. */
@@ -72,12 +66,12 @@ function selectors(p: URLSearchParams): (readonly Matcher[])[] {
   return texts.map(parseMatchParam);
 }
 
-/** Builds the federation, export/import and snapshot routes. */
+/** Builds the federation and export/import routes. */
 export function remoteRoutes(deps: RemoteRoutesDeps): Hono {
   const app = new Hono();
   const now = deps.now ?? Date.now;
 
-  app.get("/federate", (c) => {
+  app.get("/federate", READ, (c) => {
     let sels;
     try {
       const q = new URL(c.req.url).searchParams;
@@ -132,10 +126,10 @@ export function remoteRoutes(deps: RemoteRoutesDeps): Hono {
       },
     });
   };
-  app.get("/api/v1/export", exportHandler);
-  app.post("/api/v1/export", exportHandler);
+  app.get("/api/v1/export", READ, exportHandler);
+  app.post("/api/v1/export", READ, exportHandler);
 
-  app.post("/api/v1/import", async (c) => {
+  app.post("/api/v1/import", WRITE, async (c) => {
     let bytes: Uint8Array;
     try {
       bytes = await readBody(c.req.raw.body, {
@@ -190,19 +184,6 @@ export function remoteRoutes(deps: RemoteRoutesDeps): Hono {
       }, 400);
     }
     return c.body(null, 204);
-  });
-
-  app.post("/api/v1/admin/tsdb/snapshot", async (c) => {
-    const r = await createSnapshot({
-      dataDir: deps.dataDir,
-      storage: deps.storage,
-      kvs: deps.snapshotKvs?.(),
-      now,
-    });
-    return c.json({
-      status: "success",
-      data: { name: r.name, blocks: r.blocks, linked: r.linked, kvEntries: r.kvEntries },
-    });
   });
 
   return app;

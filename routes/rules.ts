@@ -18,6 +18,7 @@ import {
   thresholdRuleJSON,
   thresholdWarnings,
 } from "../core/rules/mod.ts";
+import { ADMIN, READ } from "./scope.ts";
 
 /** What the rules routes need. */
 export interface RulesDeps {
@@ -109,7 +110,7 @@ export function rulesRoutes(deps: RulesDeps): Hono {
   const app = new Hono();
   const rules = deps.rules;
 
-  app.get("/api/v1/rules", (c) => {
+  app.get("/api/v1/rules", READ, (c) => {
     const url = new URL(c.req.url);
     const type = url.searchParams.get("type");
     if (type !== null && type !== "alert" && type !== "record") {
@@ -141,11 +142,11 @@ export function rulesRoutes(deps: RulesDeps): Hono {
     return c.json({ status: "success", data: { groups: out } });
   });
 
-  app.get("/api/v1/alerts", (c) => {
+  app.get("/api/v1/alerts", READ, (c) => {
     return c.json({ status: "success", data: { alerts: rules.alerts().map(alertJSON) } });
   });
 
-  app.post("/api/v1/alerts", async (c) => {
+  app.post("/api/v1/alerts", ADMIN, async (c) => {
     const b = await jsonBody(c);
     if (!b.ok) return b.res;
     try {
@@ -161,7 +162,7 @@ export function rulesRoutes(deps: RulesDeps): Hono {
     }
   });
 
-  app.get("/api/v1/alerts/:id", (c) => {
+  app.get("/api/v1/alerts/:id", READ, (c) => {
     try {
       const id = c.req.param("id");
       const info = rules.getThresholdRule(id);
@@ -179,7 +180,7 @@ export function rulesRoutes(deps: RulesDeps): Hono {
     }
   });
 
-  app.put("/api/v1/alerts/:id", async (c) => {
+  app.put("/api/v1/alerts/:id", ADMIN, async (c) => {
     const b = await jsonBody(c);
     if (!b.ok) return b.res;
     try {
@@ -190,7 +191,7 @@ export function rulesRoutes(deps: RulesDeps): Hono {
     }
   });
 
-  app.delete("/api/v1/alerts/:id", async (c) => {
+  app.delete("/api/v1/alerts/:id", ADMIN, async (c) => {
     try {
       await rules.deleteThresholdRule(c.req.param("id"));
       return c.json({ status: "success", data: null });
@@ -199,7 +200,7 @@ export function rulesRoutes(deps: RulesDeps): Hono {
     }
   });
 
-  app.post("/api/v1/alerts/:id/test", async (c) => {
+  app.post("/api/v1/alerts/:id/test", ADMIN, async (c) => {
     try {
       const r = await rules.testThresholdRule(c.req.param("id"));
       if (r.error) return error(c, 422, "execution", r.error);

@@ -16,6 +16,7 @@ import {
 } from "../core/scrape/mod.ts";
 import { formatDuration } from "../core/model/mod.ts";
 import { BadParam, parseLimit, parseMatchParam } from "./api_params.ts";
+import { ADMIN, READ } from "./scope.ts";
 
 /** What the scrape routes need. */
 export interface ScrapeRoutesDeps {
@@ -78,7 +79,7 @@ export function scrapeRoutes(deps: ScrapeRoutesDeps): Hono {
   const app = new Hono();
   const m = deps.manager;
 
-  app.get("/api/v1/targets", (c) => {
+  app.get("/api/v1/targets", READ, (c) => {
     const state = (c.req.query("state") ?? "any").toLowerCase();
     if (!["active", "dropped", "any"].includes(state)) {
       return badData(c, `invalid parameter "state": must be active, dropped or any`);
@@ -109,7 +110,7 @@ export function scrapeRoutes(deps: ScrapeRoutesDeps): Hono {
     });
   });
 
-  app.get("/api/v1/targets/metadata", (c) => {
+  app.get("/api/v1/targets/metadata", READ, (c) => {
     let matchers: readonly Matcher[] = [];
     let limit: number;
     try {
@@ -145,15 +146,15 @@ export function scrapeRoutes(deps: ScrapeRoutesDeps): Hono {
     return c.json({ status: "success", data: out });
   });
 
-  app.get("/api/v1/scrape_pools", (c) => {
+  app.get("/api/v1/scrape_pools", READ, (c) => {
     return c.json({ status: "success", data: { scrapePools: m.pools() } });
   });
 
-  app.get("/api/v1/scrape", (c) => {
+  app.get("/api/v1/scrape", READ, (c) => {
     return c.json({ targets: m.listApiTargets().map(apiTargetJson) });
   });
 
-  app.post("/api/v1/scrape", async (c) => {
+  app.post("/api/v1/scrape", ADMIN, async (c) => {
     let body: unknown;
     try {
       body = await c.req.json();
@@ -175,7 +176,7 @@ export function scrapeRoutes(deps: ScrapeRoutesDeps): Hono {
     }
   });
 
-  app.delete("/api/v1/scrape/:id", async (c) => {
+  app.delete("/api/v1/scrape/:id", ADMIN, async (c) => {
     const id = c.req.param("id");
     if (!(await m.removeApiTarget(id))) {
       return c.json({ error: `no scrape target with id ${id}` }, 404);

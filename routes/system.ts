@@ -5,6 +5,7 @@
  */
 import { Hono } from "hono";
 import type { HealthChecks, Registry } from "../core/selfmon/mod.ts";
+import { ADMIN, PUBLIC, READ } from "./scope.ts";
 
 /** What the system routes need. */
 export interface SystemDeps {
@@ -20,28 +21,29 @@ export interface SystemDeps {
 export function systemRoutes(deps: SystemDeps): Hono {
   const app = new Hono();
 
-  app.get("/health", async (c) => {
+  app.get("/health", PUBLIC, async (c) => {
     const report = await deps.health.run();
     return c.json(report, report.status === "unhealthy" ? 503 : 200);
   });
 
-  app.on(["GET", "HEAD"], "/-/healthy", (c) => c.text("Perch is Healthy.\n"));
+  app.on(["GET", "HEAD"], "/-/healthy", PUBLIC, (c) => c.text("Perch is Healthy.\n"));
   app.on(
     ["GET", "HEAD"],
     "/-/ready",
+    PUBLIC,
     (c) =>
       deps.ready()
         ? c.text("Perch is Ready.\n")
         : c.text("Service Unavailable: Perch is starting.\n", 503),
   );
 
-  app.on(["POST", "PUT"], "/-/reload", async (c) => {
+  app.on(["POST", "PUT"], "/-/reload", ADMIN, async (c) => {
     const result = await deps.reload();
     if (result.ok) return c.json({ status: "success" });
     return c.json({ status: "error", error: "config rejected", errors: result.errors }, 500);
   });
 
-  app.get("/metrics", async (c) => {
+  app.get("/metrics", READ, async (c) => {
     return c.body(await deps.registry.collect(), 200, {
       "Content-Type": "text/plain; version=0.0.4; charset=utf-8",
     });

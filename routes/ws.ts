@@ -7,6 +7,7 @@
 import { Hono } from "hono";
 import type { LiveHub, LiveQueryFn } from "../core/live/mod.ts";
 import type { Engine } from "../core/promql/mod.ts";
+import { READ } from "./scope.ts";
 
 /** What the WebSocket route needs. */
 export interface WsDeps {
@@ -30,7 +31,7 @@ const MAX_MESSAGE_CHARS = 64 * 1024;
 /** The `/ws` route. */
 export function wsRoutes(deps: WsDeps): Hono {
   const app = new Hono();
-  app.get("/ws", (c) => {
+  app.get("/ws", READ, (c) => {
     if ((c.req.header("upgrade") ?? "").toLowerCase() !== "websocket") {
       return c.json({ error: "expected a WebSocket upgrade" }, 426);
     }

@@ -13,7 +13,10 @@
 import { createHash } from "node:crypto";
 import type { AuthConfig } from "./config.ts";
 
-/** An access scope. `public` routes (health probes, CORS preflight) need none. */
+/**
+ * An access scope. `public` routes (health probes, CORS preflight) need none.
+ * Each route declares its own where it is registered (routes/scope.ts).
+ */
 export type Scope = "write" | "read" | "admin" | "public";
 
 /** The outcome of a check. */
@@ -175,39 +178,6 @@ function toHex(b: Uint8Array): string {
 
 function hasCreds(s: ScopeCreds): boolean {
   return s.users.size > 0 || s.tokens.length > 0;
-}
-
-/**
- * The scope of a request. A table, first match wins:
- *
- * | scope  | requests                                                                  |
- * |--------|---------------------------------------------------------------------------|
- * | public | `OPTIONS *`, `GET /health`, `GET /-/healthy`, `GET /-/ready`               |
- * | write  | `POST/PUT/DELETE` on `/api/v1/write`, `/api/v2/write`, `/write`, `/query` (Influx), `/api/v1/import*`, `/api/v1/metrics`, `/api/v1/collectd`, `/metrics/*` (Pushgateway), `/api/v1/otlp/v1/metrics` and `/v1/metrics` (OTLP), `/api/v2/alerts` |
- * | admin  | anything under `/-/` (reload, quit) and `/api/v1/admin/`; `POST/PUT/PATCH/DELETE` on `/api/v1/rules`, `/api/v1/alerts`, `/api/v1/silences`, `/api/v2/silence(s)`, `/api/v1/scrape`, `/api/v1/receivers`, `/api/dashboards` (except `validate`) |
- * | read   | everything else: query API, UI pages, static files, `/ws`, `/federate`, `/api/v1/export`, `/metrics` |
- */
-export function scopeOf(method: string, path: string): Scope {
-  const m = method.toUpperCase();
-  if (m === "OPTIONS") return "public";
-  if (path === "/health" || path === "/-/healthy" || path === "/-/ready") return "public";
-  const mutating = m === "POST" || m === "PUT" || m === "PATCH" || m === "DELETE";
-  if (
-    mutating &&
-    (/^\/(api\/v1\/write|api\/v2\/write|write|query|api\/v1\/metrics|api\/v1\/collectd|api\/v2\/alerts|api\/v1\/otlp\/v1\/metrics|v1\/metrics)$/
-      .test(
-        path,
-      ) ||
-      /^\/api\/v1\/import(\/|$)/.test(path) || /^\/metrics\/./.test(path))
-  ) return "write";
-  if (path.startsWith("/-/") || path.startsWith("/api/v1/admin/")) return "admin";
-  if (
-    mutating &&
-    (/^\/api\/v1\/(rules|alerts|silences|scrape|receivers)(\/|$)/.test(path) ||
-      /^\/api\/v2\/silences?(\/|$)/.test(path) ||
-      (/^\/api\/dashboards(\/|$)/.test(path) && path !== "/api/dashboards/validate"))
-  ) return "admin";
-  return "read";
 }
 
 /** Deno.serve TLS options from `auth.tls` (files read now), or `{}` for plain HTTP. */

@@ -1,6 +1,7 @@
 /**
- * Access control: credentials per scope (write, read, admin), the scope of
- * each route, and TLS listener options.
+ * Access control: credentials per scope (write, read, admin) and TLS
+ * listener options. Routes declare their scope where they are registered
+ * (routes/scope.ts).
  *
  * @module
  */
@@ -17,7 +18,6 @@ export {
   type AuthResult,
   constantTimeEqual,
   type Scope,
-  scopeOf,
   sha256Hex,
   tlsServeOptions,
 } from "./auth.ts";

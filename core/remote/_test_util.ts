@@ -11,7 +11,9 @@ import {
   SampleBatch,
   toLabels,
 } from "../model/mod.ts";
-import { type DB, openDB } from "../tsdb/mod.ts";
+import { tempDB } from "../tsdb/mod_testing.ts";
+
+export { tempDB };
 
 /** A receiver that records every sample, with a switchable answer. */
 export interface FakeReceiver {
@@ -78,18 +80,6 @@ export function seriesText(labels: Labels): string {
   const name = labels.find((l) => l.name === "__name__")?.value ?? "";
   const rest = labels.filter((l) => l.name !== "__name__").map((l) => `${l.name}="${l.value}"`);
   return `${name}{${rest.join(",")}}`;
-}
-
-/** Opens a DB in a temp dir, without worker or background timer. */
-export async function tempDB(dir?: string): Promise<{ db: DB; dir: string }> {
-  dir ??= await Deno.makeTempDir({ prefix: "perch-remote-" });
-  const db = await openDB({
-    dir,
-    useWorker: false,
-    backgroundIntervalMs: 0,
-    outOfOrderWindowMs: Infinity,
-  });
-  return { db, dir };
 }
 
 /** A batch of samples for series `name{i="<k>"}`, k < nSeries, at the given times. */

@@ -7,3 +7,4 @@
 export { MemStore } from "./mem_querier.ts";
 export { generateEdgeWorkload } from "./edge_workload.ts";
 export { counterHistogram } from "./_histogram_test_util.ts";
+export { tempDB } from "./_test_util.ts";
