@@ -258,8 +258,6 @@ Deno.test({
     const routes = remoteRoutes({
       querier: db,
       pipeline: new IngestPipeline({ appender: db }),
-      storage: db,
-      dataDir: "/nonexistent",
       externalLabels: () => ({ edge: "box-1" }),
     });
     const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, routes.fetch);
