@@ -57,6 +57,7 @@ export {
 } from "./storage.ts";
 export { formatBytes, formatDuration, parseBytes, parseDuration } from "./units.ts";
 export { formatFloat, goQuote, isGoPrint, unquoteString } from "./strconv.ts";
+export { expandRegexp } from "./regexp_expand.ts";
 export { configIssues, type FieldIssue, fieldIssues, formatPath } from "./zod_issues.ts";
 export { type AlertInstance, type AlertSink } from "./alert.ts";
 export {

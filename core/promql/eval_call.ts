@@ -8,6 +8,7 @@
 import { RE2JS } from "re2js";
 import {
   compareLabels,
+  expandRegexp,
   type Label,
   LABEL_NAME_REGEXP,
   type Labels,
@@ -82,53 +83,6 @@ function validLabelName(name: string): boolean {
   return LABEL_NAME_REGEXP.test(name);
 }
 
-/** Expands `$1`, `${name}` and `$$` in a replacement as Go's `regexp.Expand`. */
-export function expandTemplate(
-  template: string,
-  group: (i: number) => string,
-  named: (n: string) => string | undefined,
-): string {
-  let out = "";
-  for (let i = 0; i < template.length; i++) {
-    const c = template[i]!;
-    if (c !== "$") {
-      out += c;
-      continue;
-    }
-    if (template[i + 1] === "$") {
-      out += "$";
-      i++;
-      continue;
-    }
-    let name: string;
-    let end: number;
-    if (template[i + 1] === "{") {
-      const close = template.indexOf("}", i + 2);
-      name = close < 0 ? "" : template.slice(i + 2, close);
-      end = close;
-      if (close < 0 || !/^[a-zA-Z0-9_]+$/.test(name)) {
-        out += "$";
-        continue;
-      }
-    } else {
-      const m = /^[a-zA-Z0-9_]+/.exec(template.slice(i + 1));
-      if (!m) {
-        out += "$";
-        continue;
-      }
-      name = m[0];
-      end = i + m[0].length;
-    }
-    i = end;
-    if (/^\d+$/.test(name) && !(name.length > 1 && name[0] === "0") && name.length < 9) {
-      out += group(Number(name));
-    } else {
-      out += named(name) ?? "";
-    }
-  }
-  return out;
-}
-
 function dupCheck(vec: ESample[]): void {
   const seen = new Set<string>();
   for (const s of vec) {
@@ -166,7 +120,7 @@ function labelReplace(ev: Evaluator, e: Call, ts: Float64Array): StepVectors {
         for (const l of s.labels) if (l.name === src) srcVal = l.value;
         const m = re.matcher(srcVal);
         if (m.matches()) {
-          const res = expandTemplate(
+          const res = expandRegexp(
             repl,
             (i) => (i <= m.groupCount() ? m.group(i) ?? "" : ""),
             (n) => (n in names ? m.group(n) ?? "" : undefined),

@@ -15,6 +15,7 @@
  */
 import { createHash } from "node:crypto";
 import { RE2JS } from "re2js";
+import { expandRegexp } from "../model/mod.ts";
 
 /** The relabel actions Perch supports (all of Prometheus's). */
 export type RelabelAction =
@@ -206,64 +207,16 @@ function captureGroups(
   return out;
 }
 
-const NAME_CHAR = /[\p{L}\p{Nd}_]/u;
-
-/**
- * Expands a Go `Regexp.Expand` template: `$$` → `$`; `$name`/`${name}` where
- * name is the longest run of letters, digits and `_`; a number refers to a
- * group by index (no leading zeros), anything else by name; unknown or
- * unmatched groups give "". A malformed `$` stays as is.
- */
-export function expandTemplate(
+/** Relabeling's `Regexp.Expand`: `groups` by index, names through the regexp. */
+function expandTemplate(
   template: string,
   groups: readonly (string | undefined)[],
   re: RE2JS,
 ): string {
-  if (!template.includes("$")) return template;
-  let out = "";
-  let i = 0;
-  const n = template.length;
-  while (i < n) {
-    const d = template.indexOf("$", i);
-    if (d < 0) break;
-    out += template.slice(i, d);
-    i = d + 1;
-    if (i < n && template[i] === "$") {
-      out += "$";
-      i++;
-      continue;
-    }
-    let j = i;
-    const brace = j < n && template[j] === "{";
-    if (brace) j++;
-    const nameStart = j;
-    while (j < n) {
-      const cp = template.codePointAt(j)!;
-      const ch = String.fromCodePoint(cp);
-      if (!NAME_CHAR.test(ch)) break;
-      j += ch.length;
-    }
-    const name = template.slice(nameStart, j);
-    if (name === "" || (brace && template[j] !== "}")) {
-      out += "$"; // Malformed: the `$` is literal text.
-      continue;
-    }
-    if (brace) j++;
-    i = j;
-    out += groupValue(name, groups, re) ?? "";
-  }
-  return out + template.slice(i);
-}
-
-function groupValue(
-  name: string,
-  groups: readonly (string | undefined)[],
-  re: RE2JS,
-): string | undefined {
-  if (/^(0|[1-9][0-9]{0,7})$/.test(name)) return groups[Number(name)];
-  if (/^[0-9]+$/.test(name)) return undefined; // Leading zero or too long: a name no group has.
-  const index = re.namedGroups()[name];
-  return index === undefined ? undefined : groups[index];
+  return expandRegexp(template, (i) => groups[i], (name) => {
+    const index = re.namedGroups()[name];
+    return index === undefined ? undefined : groups[index];
+  });
 }
 
 /** Prometheus's hashmod: the last 8 bytes of the MD5 as a big-endian uint64, modulo `modulus`. */

@@ -7,6 +7,7 @@
  * @module
  */
 import { RE2JS } from "re2js";
+import { expandRegexp } from "../model/mod.ts";
 import { FnError } from "./errors.ts";
 
 export const ENC = new TextEncoder();
@@ -127,46 +128,13 @@ export function compileRegexp(pattern: string): RE2JS {
   return re;
 }
 
-/** Go's `Regexp.Expand` of `$1`, `${1}`, `$name`, `${name}`, `$$` for one match. */
-function expandReplacement(
-  tmpl: string,
-  group: (i: number) => string,
-  named: Record<string, number>,
-): string {
-  let out = "";
-  let rest = tmpl;
-  for (;;) {
-    const i = rest.indexOf("$");
-    if (i < 0) break;
-    out += rest.slice(0, i);
-    rest = rest.slice(i);
-    if (rest[1] === "$") {
-      out += "$";
-      rest = rest.slice(2);
-      continue;
-    }
-    const brace = rest[1] === "{";
-    const m = (brace ? /^\$\{([\p{L}\p{Nd}_]+)\}/u : /^\$([\p{L}\p{Nd}_]+)/u).exec(rest);
-    if (!m) {
-      out += "$";
-      rest = rest.slice(1);
-      continue;
-    }
-    rest = rest.slice(m[0].length);
-    const name = m[1]!;
-    if (/^\d+$/.test(name) && !(name.length > 1 && name[0] === "0") && name.length < 9) {
-      out += group(Number(name));
-    } else if (name in named) out += group(named[name]!);
-  }
-  return out + rest;
-}
-
 /** Go's `Regexp.ReplaceAllString`. */
 export function replaceAll(re: RE2JS, src: string, repl: string): string {
   const m = re.matcher(src);
   const named = re.namedGroups();
   const groups = re.groupCount();
   const group = (i: number) => (i <= groups ? m.group(i) ?? "" : "");
+  const byName = (name: string) => (name in named ? group(named[name]!) : undefined);
   let out = "";
   let lastEnd = 0;
   let pos = 0;
@@ -175,7 +143,7 @@ export function replaceAll(re: RE2JS, src: string, repl: string): string {
     const a0 = m.start(), a1 = m.end();
     out += src.slice(lastEnd, a0);
     // An empty match right after a match is not replaced (Go's rule).
-    if (a1 > lastEnd || a0 === 0) out += expandReplacement(repl, group, named);
+    if (a1 > lastEnd || a0 === 0) out += expandRegexp(repl, group, byName);
     lastEnd = a1;
     const cp = src.codePointAt(pos);
     const width = cp !== undefined && cp > 0xffff ? 2 : 1;
