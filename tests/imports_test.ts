@@ -24,6 +24,9 @@
  *    cycle.
  * 4. Perch never loads a `mod_testing.ts` (test support other modules'
  *    tests share).
+ * 5. A file under `core/` that Perch loads imports neither `routes/`,
+ *    `islands/` nor the HTTP and UI packages (hono, preact): the domain
+ *    logic stays free of them.
  *
  * Specifiers come from Deno's own module graph (`deno info --json`), so
  * comments, strings and multi-line imports are parsed as Deno parses them.
@@ -88,6 +91,21 @@ export function backDoor(
   return `imports its own module's door ${to} (a cycle through core/${source.module}/${
     to.split("/")[2]
   }): import the file that defines the name`;
+}
+
+/** npm packages of the HTTP and UI layers. */
+const EDGE_PACKAGES = new Set([
+  "npm:hono",
+  "npm:preact",
+  "npm:preact-render-to-string",
+  "npm:@preact/signals",
+]);
+
+/** Rule 5: why `from` (a file Perch loads) breaks the layering by importing `to`, or undefined. */
+export function layerBreach(from: string, to: string): string | undefined {
+  if (!from.startsWith("core/")) return undefined;
+  if (!/^(routes|islands)\//.test(to) && !EDGE_PACKAGES.has(to)) return undefined;
+  return `imports ${to}: core/ stays free of HTTP and UI (routes/, islands/, hono, preact)`;
 }
 
 /** Rule 3: the module cycles among `edges`, each as `a → b → … → a` with one import per step. */
@@ -175,10 +193,12 @@ async function importGraph(): Promise<ImportEdge[]> {
     const graph = JSON.parse(dec.decode(out.stdout)) as {
       modules: { specifier: string; dependencies?: GraphDependency[] }[];
     };
-    const local = (url: string | undefined): string | undefined =>
-      url?.startsWith(rootUrl.href)
-        ? decodeURIComponent(url.slice(rootUrl.href.length))
-        : undefined;
+    // A repository file relative to the root, or an npm package as `npm:<name>`.
+    const local = (url: string | undefined): string | undefined => {
+      if (url?.startsWith(rootUrl.href)) return decodeURIComponent(url.slice(rootUrl.href.length));
+      const npm = url === undefined ? null : /^npm:\/?((?:@[^/@]+\/)?[^/@]+)/.exec(url);
+      return npm === null ? undefined : `npm:${npm[1]}`;
+    };
     const edges: ImportEdge[] = [];
     for (const m of graph.modules) {
       const from = local(m.specifier);
@@ -263,6 +283,12 @@ Deno.test("the rules tell a door from a deep import", () => {
   assert.ok(backDoor("core/notify/channels/slack.ts", "core/notify/mod.ts", mods));
   assert.equal(backDoor("core/tsdb/mod.ts", "core/tsdb/mod_testing.ts", mods), undefined);
   assert.equal(backDoor("core/tsdb/db.ts", "core/model/mod.ts", mods), undefined);
+  // Rule 5.
+  assert.ok(layerBreach("core/tsdb/db.ts", "routes/api.ts"));
+  assert.ok(layerBreach("core/live/hub.ts", "npm:hono"));
+  assert.ok(layerBreach("core/dashboards/x.ts", "npm:@preact/signals"));
+  assert.equal(layerBreach("core/tsdb/db.ts", "npm:zod"), undefined);
+  assert.equal(layerBreach("routes/api.ts", "npm:hono"), undefined);
   // Rule 3.
   const e = (from: string, to: string): ImportEdge => ({ from, line: 1, to, dynamic: false });
   assert.deepEqual(
@@ -292,8 +318,11 @@ Deno.test("modules are imported through their doors, without cycles", async () =
     if (!isChecked(e.from)) continue;
     const deep = deepImport(e.from, e.to, modules);
     if (deep !== undefined) problems.push(where(e, deep));
-    const back = perch.has(e.from) ? backDoor(e.from, e.to, modules) : undefined;
+    if (!perch.has(e.from)) continue;
+    const back = backDoor(e.from, e.to, modules);
     if (back !== undefined) problems.push(where(e, back));
+    const breach = layerBreach(e.from, e.to);
+    if (breach !== undefined) problems.push(where(e, breach));
   }
   for (const f of perch) {
     if (/^core\/[^/]+\/mod_testing\.ts$/.test(f)) {
