@@ -9,6 +9,7 @@ import { RE2JS } from "re2js";
 import {
   compareLabels,
   expandRegexp,
+  goQuote,
   type Label,
   LABEL_NAME_REGEXP,
   type Labels,
@@ -58,21 +59,6 @@ function setLabel(labels: Labels, name: string, value: string): Labels {
     out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
   return out;
-}
-
-/** Quotes a string as Go's `%q` would, showing invalid bytes as `\xNN`. */
-export function goQuote(s: string): string {
-  let out = '"';
-  for (const ch of s) {
-    const c = ch.codePointAt(0)!;
-    if (c >= 0xdc80 && c <= 0xdcff) out += "\\x" + (c - 0xdc00).toString(16).padStart(2, "0");
-    else if (ch === '"') out += '\\"';
-    else if (ch === "\\") out += "\\\\";
-    else if (ch === "\n") out += "\\n";
-    else if (ch === "\t") out += "\\t";
-    else out += ch;
-  }
-  return out + '"';
 }
 
 /**
