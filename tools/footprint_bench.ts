@@ -33,7 +33,8 @@ import { encodeRemoteWriteBody, type WriteSeries } from "../core/ingest/mod.ts";
 import { toLabels } from "../core/model/mod.ts";
 import { generateEdgeWorkload } from "../core/tsdb/edge_workload.ts";
 import { procMem, resetPeakRss, spawnPerch } from "../tests/_perch.ts";
-import { have, PROM_BIN, startPrometheus, startVM, VM_BIN } from "../tests/remote/_peers.ts";
+import { PROM_BIN, startPrometheus, startVM, VM_BIN } from "../tests/remote/_peers.ts";
+import { requireBinary } from "../tests/_require.ts";
 import { QUERIES } from "./_queries.ts";
 import { pushConcurrently } from "../tests/_remote_write.ts";
 
@@ -299,8 +300,8 @@ async function runWorkload(w: Workload): Promise<Row[]> {
   };
   const sys: System[] = [];
   for (const k of systems) {
-    if (k === "vm" && !have(VM_BIN)) throw new Error(`${VM_BIN} is missing`);
-    if (k === "prom" && !have(PROM_BIN)) throw new Error(`${PROM_BIN} is missing`);
+    if (k === "vm") requireBinary(VM_BIN, "victoria-metrics");
+    if (k === "prom") requireBinary(PROM_BIN, "prometheus");
     sys.push(await starters[k]!());
   }
   const rows: Row[] = [];

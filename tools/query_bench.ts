@@ -25,7 +25,8 @@ import { toLabels } from "../core/model/mod.ts";
 import { generateEdgeWorkload } from "../core/tsdb/edge_workload.ts";
 import { spawnPerch } from "../tests/_perch.ts";
 import { QUERIES } from "./_queries.ts";
-import { have, PROM_BIN, startPrometheus, startVM, VM_BIN } from "../tests/remote/_peers.ts";
+import { PROM_BIN, startPrometheus, startVM, VM_BIN } from "../tests/remote/_peers.ts";
+import { requireBinary } from "../tests/_require.ts";
 import { pushConcurrently } from "../tests/_remote_write.ts";
 
 const arg = (k: string, d: string): string => {
@@ -154,7 +155,8 @@ const columns: { name: string; cells: string[]; rss: number; ingest: string }[] 
   }
 }
 
-if (withPeers && have(VM_BIN)) {
+if (withPeers) {
+  requireBinary(VM_BIN, "victoria-metrics");
   const vm = await startVM();
   try {
     const s = await pushConcurrently(vm.url, bodies);
@@ -172,7 +174,8 @@ if (withPeers && have(VM_BIN)) {
   }
 }
 
-if (withPeers && have(PROM_BIN)) {
+if (withPeers) {
+  requireBinary(PROM_BIN, "prometheus");
   const prom = await startPrometheus();
   try {
     const s = await pushConcurrently(prom.url, bodies);
