@@ -64,12 +64,12 @@ export function registerStorageMetrics(
   gauge("perch_tsdb_head_bytes", "Bytes held by the head.", (s) => s.headBytes);
   gauge("perch_tsdb_blocks", "Block files in storage.", (s) => s.blocks);
   gauge(
-    "perch_tsdb_histogram_files",
+    "perch_tsdb_native_hist_files",
     "Native histogram files in storage.",
     (s) => s.histogramFiles ?? 0,
   );
   gauge(
-    "perch_tsdb_histogram_head_samples",
+    "perch_tsdb_native_hist_head_samples",
     "Native histogram samples held in memory.",
     (s) => s.histogramHeadSamples ?? 0,
   );
