@@ -10,6 +10,7 @@
  */
 import { copyKv, exportKv } from "./remote/mod.ts";
 import { fsyncDir, IncidentLog, openCheckedKv } from "./tsdb/mod.ts";
+import type { Basics, Component } from "./lifecycle.ts";
 
 /** The state KV file in the data dir. */
 export const STATE_KV_FILE = "state.kv";
@@ -139,4 +140,41 @@ async function restore(
       "state, queued notifications and run-time targets are lost; provisioned dashboards and " +
       "rules come back from their files",
   });
+}
+
+/** What the state component offers the components after it. */
+export interface StateComponent extends Component<unknown, unknown> {
+  /** The open `state.kv` (after start). */
+  readonly kv: Deno.Kv;
+}
+
+/**
+ * The state component: `state.kv` for everything that is not samples (key
+ * layouts in STATE_KV.md), checked at open and restored from its snapshot
+ * when damaged.
+ */
+export function stateComponent(
+  deps: Pick<Basics, "logger"> & {
+    readonly storage: { readonly dataDir: string; readonly incidents: IncidentLog };
+  },
+): StateComponent {
+  let state: StateKv | undefined;
+  const recoveryLog = deps.logger.child("recovery");
+  return {
+    name: "state",
+    async start() {
+      state = await openStateKv({
+        dataDir: deps.storage.dataDir,
+        incidents: deps.storage.incidents,
+        log: (level, msg, fields) => recoveryLog.log(level, msg, fields),
+      });
+    },
+    async stop() {
+      await state?.close();
+    },
+    get kv() {
+      if (state === undefined) throw new Error("BUG: state.kv used before it started");
+      return state.kv;
+    },
+  };
 }

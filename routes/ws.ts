@@ -5,24 +5,12 @@
  * @module
  */
 import { Hono } from "hono";
-import type { LiveHub, LiveQueryFn } from "../core/live/mod.ts";
-import type { Engine } from "../core/promql/mod.ts";
+import type { LiveHub } from "../core/live/mod.ts";
 import { READ } from "./scope.ts";
 
 /** What the WebSocket route needs. */
 export interface WsDeps {
   readonly hub: LiveHub;
-}
-
-/** Adapts a PromQL engine to the hub's query function. */
-export function engineQueryFn(engine: () => Engine): LiveQueryFn {
-  return async (expr, start, end, step) => {
-    const r = await engine().rangeQuery(expr, start, end, step);
-    const v = r.result;
-    if (v.type === "matrix") return v.series;
-    if (v.type === "scalar") return [{ labels: [], t: [v.t], v: [v.v] }];
-    throw new Error(`expected a range result, got ${v.type}`);
-  };
 }
 
 /** Largest client message accepted, in characters (a subscribe is well under 4 KiB). */

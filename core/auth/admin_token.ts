@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { AuthConfig } from "./config.ts";
+import type { AuthConfig } from "../config/mod.ts";
 
 /** The token's file name inside the data directory. */
 export const ADMIN_TOKEN_FILE = "admin_token";

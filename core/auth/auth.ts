@@ -11,7 +11,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import type { AuthConfig } from "./config.ts";
+import type { AuthConfig } from "../config/mod.ts";
 
 /**
  * An access scope. `public` routes (health probes, CORS preflight) need none.

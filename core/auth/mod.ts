@@ -5,7 +5,7 @@
  *
  * @module
  */
-export { type AuthConfig, authSchema } from "./config.ts";
+export { type AuthConfig, authSchema } from "../config/mod.ts";
 export {
   ADMIN_TOKEN_FILE,
   hasCredentials,
@@ -21,3 +21,4 @@ export {
   sha256Hex,
   tlsServeOptions,
 } from "./auth.ts";
+export { type AuthComponent, authComponent } from "./component.ts";

@@ -9,7 +9,29 @@ export {
   resolveConfig,
   type ResolveInput,
   type ResolveResult,
-  restartOnlyChanges,
 } from "./resolve.ts";
 export { redactSecrets } from "./redact.ts";
 export { presentConfig } from "./present.ts";
+export {
+  configDir,
+  ConfigError,
+  type ConfigSource,
+  loadConfig,
+  readConfigText,
+  resolvePath,
+} from "./load.ts";
+export { watchFile } from "./watch.ts";
+export { flagOverrides, FLAGS, flagValues, HELP } from "./cli.ts";
+export {
+  alertmanagerGlobalFields,
+  amBool,
+  amDuration,
+  amDurationOrZero,
+  amHostPort,
+  amHttpConfigSchema,
+  amStr,
+  amStrMap,
+  amTlsConfigSchema,
+  amUrl,
+} from "./alertmanager_fields.ts";
+export { type AuthConfig, authSchema } from "./auth_schema.ts";

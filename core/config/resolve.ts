@@ -137,31 +137,3 @@ function deepFreeze<T>(value: T): T {
   }
   return value;
 }
-
-/**
- * Lists the settings that differ between two configs but only take effect
- * after a restart (the listeners, storage, silence limits, TLS, cache size,
- * external URL, default rule evaluation interval).
- */
-export function restartOnlyChanges(before: Config, after: Config): string[] {
-  const out: string[] = [];
-  if (before.server.listen !== after.server.listen) out.push("server.listen");
-  if (before.graphite.listen !== after.graphite.listen) out.push("graphite.listen");
-  // Storage is opened once with its settings.
-  for (const key of Object.keys(before.storage) as (keyof Config["storage"])[]) {
-    if (JSON.stringify(before.storage[key]) !== JSON.stringify(after.storage[key])) {
-      out.push(`storage.${key}`);
-    }
-  }
-  if (JSON.stringify(before.silences) !== JSON.stringify(after.silences)) out.push("silences");
-  if (JSON.stringify(before.auth.tls) !== JSON.stringify(after.auth.tls)) out.push("auth.tls");
-  // Rules and notifications are built with these at start.
-  if (before.server.external_url !== after.server.external_url) out.push("server.external_url");
-  if (before.global.evaluation_interval !== after.global.evaluation_interval) {
-    out.push("global.evaluation_interval");
-  }
-  if (before.query.cache_max_bytes !== after.query.cache_max_bytes) {
-    out.push("query.cache_max_bytes");
-  }
-  return out;
-}

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { resolveConfig, restartOnlyChanges } from "./resolve.ts";
+import { resolveConfig } from "./resolve.ts";
 
 function errorsOf(input: Parameters<typeof resolveConfig>[0]): readonly string[] {
   const r = resolveConfig(input);
@@ -162,22 +162,6 @@ Deno.test("resolveConfig() ignores PERCH_ variables that name no section, with a
   assert.deepEqual(errorsOf({ env: { PERCH_STORAGE__FSYNK: "interval" } }), [
     "storage: unknown field fsynk",
   ]);
-});
-
-Deno.test("restartOnlyChanges() reports settings read only at start (external URL, evaluation interval)", () => {
-  const cfg = (text: string) => {
-    const r = resolveConfig({ fileText: text });
-    if (!r.ok) throw new Error(r.errors.join("; "));
-    return r.config;
-  };
-  const before = cfg("");
-  const after = cfg(
-    "server:\n  external_url: https://perch.example/\nglobal:\n  evaluation_interval: 30s\n",
-  );
-  const changed = restartOnlyChanges(before, after);
-  assert.ok(changed.includes("server.external_url"), String(changed));
-  assert.ok(changed.includes("global.evaluation_interval"), String(changed));
-  assert.deepEqual(restartOnlyChanges(before, cfg("")), []);
 });
 
 Deno.test("resolveConfig() notification delivery: defaults and a named error", () => {

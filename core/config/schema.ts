@@ -10,8 +10,8 @@
  */
 import { z } from "zod";
 import { parseBytes, parseDuration } from "../model/mod.ts";
-import { authSchema } from "../auth/mod.ts";
-import { alertmanagerGlobalFields } from "../notify/mod.ts";
+import { authSchema } from "./auth_schema.ts";
+import { alertmanagerGlobalFields } from "./alertmanager_fields.ts";
 
 /** A duration field: `"1h30m"`, `"0"` or a number of seconds. */
 function duration(def: string, opts: { allowZero?: boolean } = {}) {

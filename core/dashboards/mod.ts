@@ -65,3 +65,4 @@ export {
   type LabelValuesQuery,
   parseLabelValuesQuery,
 } from "./variables.ts";
+export { type DashboardsComponent, dashboardsComponent } from "./component.ts";

@@ -81,3 +81,10 @@ export {
   snappyUncompressedLength,
 } from "./snappy.ts";
 export { decodeBase64Text, sanitizeLabelName, sanitizeMetricName } from "./_util.ts";
+export {
+  graphiteComponent,
+  type PipelineComponent,
+  pipelineComponent,
+  type PushComponent,
+  pushComponent,
+} from "./component.ts";

@@ -12,3 +12,4 @@ export {
   type LiveQueryFn,
   type LiveSeries,
 } from "./hub.ts";
+export { engineQueryFn, type LiveComponent, liveComponent } from "./component.ts";

@@ -4,3 +4,4 @@
  * @module
  */
 export { type LogFields, Logger, type LogLevel, type LogSink, silentLogger } from "./logger.ts";
+export { logComponent } from "./component.ts";

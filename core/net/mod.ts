@@ -13,3 +13,4 @@ export {
 } from "./front_door.ts";
 export { FrameError, type FramePhase, RequestFramer } from "./request_framer.ts";
 export { STREAM_PATHS, StreamLimiter } from "./stream_limiter.ts";
+export { PublicAddress } from "./public_address.ts";

@@ -10,6 +10,18 @@
  * @module
  */
 import { z } from "zod";
+import {
+  alertmanagerGlobalFields,
+  amBool as bool,
+  amDuration as duration,
+  amDurationOrZero as durationOrZero,
+  amHostPort as hostPort,
+  amHttpConfigSchema as httpConfigSchema,
+  amStr as str,
+  amStrMap as strMap,
+  amTlsConfigSchema as tlsConfigSchema,
+  amUrl as url,
+} from "../config/mod.ts";
 import { configIssues, LABEL_NAME_REGEXP, type Matcher, parseDuration } from "../model/mod.ts";
 import { parseMatcher } from "./label_matchers.ts";
 import { TemplateParseError } from "../template/mod.ts";
@@ -223,6 +235,8 @@ export interface RawNotifyConfig {
 }
 
 /** Alertmanager's route defaults. */
+export { alertmanagerGlobalFields };
+
 export const ROUTE_DEFAULTS = {
   groupWait: 30_000,
   groupInterval: 300_000,
@@ -230,67 +244,6 @@ export const ROUTE_DEFAULTS = {
 } as const;
 
 const DEFAULT_PAGERDUTY_URL = "https://events.pagerduty.com/v2/enqueue";
-
-const duration = z.string({ error: "must be a duration such as 30s, 5m, 4h" }).refine(
-  (s) => (parseDuration(s) ?? -1) > 0,
-  "must be a positive duration such as 30s, 5m, 4h",
-);
-/** Alertmanager allows a zero `group_wait` (notify as soon as an alert arrives). */
-const durationOrZero = z.string({ error: "must be a duration such as 0s, 30s, 5m" }).refine(
-  (s) => (parseDuration(s) ?? -1) >= 0,
-  "must be a duration such as 0s, 30s, 5m",
-);
-const url = z.string({ error: "must be a URL" }).refine((s) => {
-  try {
-    const u = new URL(s);
-    return u.protocol === "http:" || u.protocol === "https:";
-  } catch {
-    return false;
-  }
-}, "must be a URL");
-const str = z.string({ error: "must be a string" });
-const hostPort = str.refine((s) => /^[^\s:]+:\d{1,5}$/.test(s), "must be host:port");
-const strMap = z.record(z.string(), z.string({ error: "must be a string" }));
-const bool = z.boolean({ error: "must be true or false" });
-
-const tlsConfigSchema = z.strictObject({
-  ca: str.optional(),
-  ca_file: str.optional(),
-  cert: str.optional(),
-  cert_file: str.optional(),
-  key: str.optional(),
-  key_file: str.optional(),
-  server_name: str.optional(),
-  insecure_skip_verify: bool.optional(),
-  min_version: str.optional(),
-  max_version: str.optional(),
-});
-
-/** prometheus/common's HTTP client config, as Alertmanager takes it (+ Perch's `timeout`). */
-const httpConfigSchema = z.strictObject({
-  basic_auth: z.strictObject({
-    username: str.optional(),
-    username_file: str.optional(),
-    password: str.optional(),
-    password_file: str.optional(),
-  }).optional(),
-  authorization: z.strictObject({
-    type: str.optional(),
-    credentials: str.optional(),
-    credentials_file: str.optional(),
-  }).optional(),
-  bearer_token: str.optional(),
-  bearer_token_file: str.optional(),
-  oauth2: z.record(z.string(), z.unknown()).optional(),
-  tls_config: tlsConfigSchema.optional(),
-  proxy_url: str.optional(),
-  no_proxy: str.optional(),
-  proxy_from_environment: bool.optional(),
-  proxy_connect_header: z.record(z.string(), z.unknown()).optional(),
-  follow_redirects: bool.optional(),
-  enable_http2: bool.optional(),
-  timeout: duration.optional(),
-}).optional();
 
 const rateLimitSchema = z.strictObject({
   burst: z.number({ error: "must be a number" }).int("must be an integer").min(
@@ -401,41 +354,6 @@ const alertmanagerSchema = z.strictObject({
   url,
   http_config: httpConfigSchema,
 });
-
-/**
- * Alertmanager's `global` settings, accepted in Perch's `global` section:
- * `smtp_*`, `slack_api_url`, `pagerduty_url` and `http_config` are the
- * defaults of the channels that leave them out, as in Alertmanager; the
- * settings of receivers Perch lacks are accepted and unused.
- */
-export const alertmanagerGlobalFields = {
-  resolve_timeout: durationOrZero.optional(),
-  http_config: httpConfigSchema,
-  smtp_from: str.optional(),
-  smtp_hello: str.optional(),
-  smtp_smarthost: hostPort.optional(),
-  smtp_auth_username: str.optional(),
-  smtp_auth_password: str.optional(),
-  smtp_auth_password_file: str.optional(),
-  smtp_auth_secret: str.optional(),
-  smtp_auth_identity: str.optional(),
-  smtp_require_tls: bool.optional(),
-  smtp_tls_config: tlsConfigSchema.optional(),
-  slack_api_url: url.optional(),
-  slack_api_url_file: str.optional(),
-  pagerduty_url: url.optional(),
-  opsgenie_api_url: str.optional(),
-  opsgenie_api_key: str.optional(),
-  opsgenie_api_key_file: str.optional(),
-  wechat_api_url: str.optional(),
-  wechat_api_secret: str.optional(),
-  wechat_api_corp_id: str.optional(),
-  victorops_api_url: str.optional(),
-  victorops_api_key: str.optional(),
-  victorops_api_key_file: str.optional(),
-  telegram_api_url: str.optional(),
-  webex_api_url: str.optional(),
-};
 
 /** Receiver types of Alertmanager that Perch cannot send to: accepted, reported, skipped. */
 const UNSUPPORTED_RECEIVERS = {

@@ -46,3 +46,10 @@ export {
 } from "./silences.ts";
 export { compileTemplate, TemplateError } from "./template.ts";
 export { type WebhookPayload, webhookPayload } from "./channels/webhook.ts";
+export {
+  alertmanagerYaml,
+  type NotifyComponent,
+  notifyComponent,
+  type NotifySection,
+  notifySection,
+} from "./component.ts";

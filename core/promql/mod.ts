@@ -59,3 +59,4 @@ export {
   type RangeResultCacheStats,
 } from "./result_cache.ts";
 export type { Sample, Series, Value } from "./value.ts";
+export { type QueryComponent, queryComponent } from "./component.ts";

@@ -39,3 +39,8 @@ export {
   type SnapshotResult,
   SNAPSHOTS_DIR,
 } from "./snapshot.ts";
+export {
+  type RemoteWriteComponent,
+  remoteWriteComponent,
+  type RemoteWriteSection,
+} from "./component.ts";

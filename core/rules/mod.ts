@@ -72,3 +72,9 @@ export {
   thresholdWarnings,
 } from "./threshold.ts";
 export { BUILTIN_RULE_FILES } from "./_builtin_files.ts";
+export {
+  ruleFilePatterns,
+  type RulesComponent,
+  rulesComponent,
+  type RulesSection,
+} from "./component.ts";

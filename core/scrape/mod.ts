@@ -64,3 +64,9 @@ export {
   type Target,
   type TargetGroup,
 } from "./targets.ts";
+export {
+  type ScrapeComponent,
+  scrapeComponent,
+  type ScrapeComponentDeps,
+  type ScrapeSection,
+} from "./component.ts";

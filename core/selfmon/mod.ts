@@ -33,3 +33,4 @@ export {
   registerStorageMetrics,
   type StorageStats,
 } from "./storage_metrics.ts";
+export { type MemoryGuardComponent, memoryGuardComponent } from "./component.ts";

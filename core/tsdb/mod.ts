@@ -32,3 +32,4 @@ export {
   writeAtomic,
 } from "./recovery.ts";
 export { fsyncDir } from "./wal.ts";
+export { type StorageComponent, storageComponent } from "./component.ts";

@@ -1,0 +1,57 @@
+/**
+ * The memory guard component: samples RSS against `limits.memory_limit`
+ * (the HTTP layer sheds queries and pushes while over it) and trims glibc's
+ * malloc heap in the background.
+ *
+ * @module
+ */
+import type { Config } from "../config/mod.ts";
+import type { Basics, Component } from "../lifecycle.ts";
+import { formatBytes } from "../model/mod.ts";
+import { type MallocTrimmer, startMallocTrimmer } from "./malloc.ts";
+import { MemoryGuard } from "./memory_guard.ts";
+
+/** What the memory guard component offers: the guard and the limit in force. */
+export interface MemoryGuardComponent extends Component<Config, number> {
+  readonly guard: MemoryGuard;
+  /** `limits.memory_limit` in force, bytes (0 = off). */
+  readonly limit: number;
+}
+
+/** The memory ceiling: health `memory` (degraded while over it). */
+export function memoryGuardComponent(deps: Pick<Basics, "health">): MemoryGuardComponent {
+  let limit = 0;
+  const guard = new MemoryGuard(() => limit);
+  let trimmer: MallocTrimmer | undefined;
+  deps.health.register("memory", () =>
+    guard.pressure
+      ? {
+        status: "degraded",
+        message: `resident memory ${formatBytes(guard.rss)} is over limits.memory_limit (${
+          formatBytes(limit)
+        }): shedding queries and pushes`,
+      }
+      : { status: "healthy" });
+  return {
+    name: "memory_guard",
+    guard,
+    get limit() {
+      return limit;
+    },
+    section: (c) => ({ ok: true, value: c.limits.memory_limit }),
+    start(l) {
+      limit = l;
+      guard.start();
+      trimmer = startMallocTrimmer();
+      return Promise.resolve();
+    },
+    apply(l) {
+      limit = l;
+    },
+    stop() {
+      guard.stop();
+      trimmer?.stop();
+      return Promise.resolve();
+    },
+  };
+}
