@@ -181,6 +181,24 @@ export class ByteReader {
 
   str(): string {
     const n = this.uvarint();
+    // Short ASCII strings (label names and most values) are built here: a
+    // TextDecoder call costs about a microsecond, which adds up over the
+    // series tables read at start-up.
+    if (n <= 64) {
+      this.#need(n);
+      const b = this.buf, p = this.pos;
+      let s = "";
+      let i = 0;
+      for (; i < n; i++) {
+        const c = b[p + i];
+        if (c >= 0x80) break;
+        s += String.fromCharCode(c);
+      }
+      if (i === n) {
+        this.pos = p + n;
+        return s;
+      }
+    }
     try {
       return dec.decode(this.bytes(n));
     } catch (e) {

@@ -5,7 +5,9 @@
  *
  * Writing is crash-safe: bytes go to `<name>.tmp`, are fsynced, renamed, and
  * the directory is fsynced. Reading verifies the checksum of the whole file
- * on open; chunks carry their own checksums, verified on decode.
+ * on open, or (`check: "tables"`, version 2) only the tables' own checksum,
+ * leaving the chunk bytes to {@linkcode BlockReader.scrub}; chunks carry their
+ * own checksums, verified on decode either way.
  *
  * @module
  */
@@ -308,6 +310,20 @@ export class BlockFileWriter {
   }
 }
 
+/** Options of {@linkcode BlockReader.open}. */
+export interface BlockOpenOptions {
+  /**
+   * What is checked before the block is used: `"full"` (default) reads every
+   * byte against the file checksum; `"tables"` reads only the footer and
+   * tables and checks them against their own checksum (version 2; version 1
+   * blocks and tables that fail it get the full check), leaving the chunk
+   * bytes to {@linkcode BlockReader.scrub}. Chunks are checked at their first
+   * decode either way, so a damaged one is never served.
+   * @default {"full"}
+   */
+  check?: "full" | "tables";
+}
+
 /** An open, verified block: the series table in memory, chunk bytes read on demand. */
 export class BlockReader {
   readonly meta: BlockMeta;
@@ -322,8 +338,11 @@ export class BlockReader {
   #cMax: Float64Array;
   // 1 once a chunk's CRC was verified at a read since open.
   #verified: Uint8Array;
+  #scrubbed: boolean;
+  #scrubbing: Promise<void> | undefined;
 
-  private constructor(path: string, meta: BlockMeta, table: ParsedTable) {
+  private constructor(path: string, meta: BlockMeta, table: ParsedTable, scrubbed: boolean) {
+    this.#scrubbed = scrubbed;
     this.path = path;
     this.meta = meta;
     this.#refs = table.refs;
@@ -336,13 +355,18 @@ export class BlockReader {
     this.#verified = new Uint8Array(table.len.length);
   }
 
-  /** Opens `<dir>/<seq>.blk`, verifying its checksum; throws {@linkcode BlockCorruptError}. */
-  static async open(dir: string, seq: number): Promise<BlockReader> {
+  /**
+   * Opens `<dir>/<seq>.blk`, verifying its checksum; throws {@linkcode BlockCorruptError}.
+   * With `check: "tables"` a version 2 block whose tables pass their own
+   * checksum opens without reading its chunk bytes (see {@linkcode scrub}).
+   */
+  static async open(dir: string, seq: number, o: BlockOpenOptions = {}): Promise<BlockReader> {
     const path = joinPath(dir, blockFileName(seq));
     const f = await Deno.open(path, { read: true });
     try {
-      const { meta, table } = await verifyAndParse(path, f, seq);
-      const r = new BlockReader(path, meta, table);
+      const lazy = o.check === "tables" ? await parseTables(path, f, seq) : undefined;
+      const { meta, table } = lazy ?? await verifyAndParse(path, f, seq);
+      const r = new BlockReader(path, meta, table, lazy === undefined);
       r.#ranges = new FileRanges(
         path,
         f,
@@ -353,6 +377,50 @@ export class BlockReader {
       f.close();
       throw e;
     }
+  }
+
+  /** True once every byte was checked against the file checksum (at open or by {@linkcode scrub}). */
+  get scrubbed(): boolean {
+    return this.#scrubbed;
+  }
+
+  /**
+   * Checks the whole file against its checksum (once; a no-op for a block
+   * opened with the full check). When it fails, every chunk is checked and
+   * the damaged ones are left out from then on, as a full check at open
+   * does: their time bounds become NaN and `meta.damaged` counts them.
+   * Reads go through the same queue as queries, a piece at a time.
+   */
+  scrub(): Promise<void> {
+    if (this.#scrubbed) return Promise.resolve();
+    return this.#scrubbing ??= (async () => {
+      const size = this.meta.bytes;
+      const crcAt = size - 8;
+      let crc = 0;
+      for (let pos = 0; pos < crcAt; pos += VERIFY_PIECE) {
+        crc = crc32c(await this.#readRange(pos, Math.min(VERIFY_PIECE, crcAt - pos)), crc);
+      }
+      const want = new ByteReader(await this.#readRange(crcAt, 4)).u32();
+      if (crc !== want) {
+        await salvageChunks(
+          { meta: this.meta, table: this.#table() },
+          (pos, n) => this.#readRange(pos, n),
+        );
+      }
+      this.#scrubbed = true;
+    })();
+  }
+
+  #table(): ParsedTable {
+    return {
+      refs: this.#refs,
+      first: this.#first,
+      off: this.#off,
+      len: this.#len,
+      count: this.#count,
+      cMin: this.#cMin,
+      cMax: this.#cMax,
+    };
   }
 
   /** Refs of the series in this block, ascending. */
@@ -600,8 +668,48 @@ async function verifyAndParse(
   const tablesCrc = new ByteReader(tail, tail.length - 12).u32();
   if (crc32c(tail, 0, 0, tail.length - 12) !== tablesCrc) throw fail("checksum mismatch");
   const parsed = parseTail(path, tail, tableOffset, seq, version);
-  await salvageChunks(f, parsed, path);
+  await salvageChunks(parsed, async (pos, n) => {
+    const buf = new Uint8Array(n);
+    await f.seek(pos, Deno.SeekMode.Start);
+    await readFully(f, buf, path);
+    return buf;
+  });
   return parsed;
+}
+
+/**
+ * Reads and parses a version 2 block's footer and tables, checked against
+ * the tables' own checksum only; undefined when the block is version 1 or
+ * anything fails (the full check then decides).
+ */
+async function parseTables(
+  path: string,
+  f: Deno.FsFile,
+  seq: number,
+): Promise<{ meta: BlockMeta; table: ParsedTable } | undefined> {
+  try {
+    const size = (await f.stat()).size;
+    if (size < HEADER_BYTES + FOOTER_BYTES) return undefined;
+    const head = new Uint8Array(HEADER_BYTES);
+    await f.seek(0, Deno.SeekMode.Start);
+    await readFully(f, head, path);
+    for (let i = 0; i < 4; i++) if (head[i] !== MAGIC[i]) return undefined;
+    if (head[4] < 2 || !READ_VERSIONS.includes(head[4])) return undefined;
+    const foot = new Uint8Array(FOOTER_BYTES);
+    await f.seek(size - FOOTER_BYTES, Deno.SeekMode.Start);
+    await readFully(f, foot, path);
+    for (let i = 0; i < 4; i++) if (foot[FOOTER_BYTES - 4 + i] !== MAGIC[i]) return undefined;
+    const tableOffset = new ByteReader(foot, 24).u32();
+    if (tableOffset < HEADER_BYTES || tableOffset > size - FOOTER_BYTES) return undefined;
+    const tail = new Uint8Array(size - tableOffset);
+    await f.seek(tableOffset, Deno.SeekMode.Start);
+    await readFully(f, tail, path);
+    const tablesCrc = new ByteReader(tail, tail.length - 12).u32();
+    if (crc32c(tail, 0, 0, tail.length - 12) !== tablesCrc) return undefined;
+    return parseTail(path, tail, tableOffset, seq, head[4]);
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -609,18 +717,15 @@ async function verifyAndParse(
  * get NaN time bounds (never read) and are counted in `meta.damaged`.
  */
 async function salvageChunks(
-  f: Deno.FsFile,
   p: { meta: BlockMeta; table: ParsedTable },
-  path: string,
+  read: (pos: number, n: number) => Promise<Uint8Array>,
 ): Promise<void> {
   const t = p.table;
   const damaged = { chunks: 0, samples: 0, series: 0 };
   let series = -1;
   for (let i = 0; i < t.refs.length; i++) {
     for (let c = t.first[i]; c < t.first[i + 1]; c++) {
-      const buf = new Uint8Array(t.len[c]);
-      await f.seek(t.off[c], Deno.SeekMode.Start);
-      await readFully(f, buf, path);
+      const buf = await read(t.off[c], t.len[c]);
       try {
         chunkMeta(buf);
       } catch {

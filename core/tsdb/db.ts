@@ -152,6 +152,12 @@ export interface OpenOptions {
   walSegmentBytes?: number;
   /** Period of background flush/compaction/retention; 0 = only on demand. @default 60000 */
   backgroundIntervalMs?: number;
+  /**
+   * Blocks found at open are checked against their file checksum this long
+   * after open, in the background (their tables are checked at open, their
+   * chunks at first read); 0 = at once. @default 1000
+   */
+  scrubDelayMs?: number;
   /** Grace period between marking a block deleted and removing its file. @default 60000 */
   deleteGraceMs?: number;
   /** Compact blocks in the background. @default true */
@@ -383,6 +389,7 @@ export class DB implements Appender, Querier {
   #bgLock: Promise<unknown> = Promise.resolve();
   #bgRunning = false;
   #timer: ReturnType<typeof setInterval> | undefined;
+  #scrubTimer: ReturnType<typeof setTimeout> | undefined;
   #pendingDeletes: { path: string; at: number; reader: BlockReader }[] = [];
   #kvBytes = 0;
   #closed = false;
@@ -539,6 +546,52 @@ export class DB implements Appender, Querier {
       this.#timer = setInterval(() => this.#background().catch(() => {}), every);
       Deno.unrefTimer(this.#timer as unknown as number);
     }
+    // Blocks opened above had only their tables checked: the chunk bytes
+    // (most of a data dir) are checked after start-up, not before it.
+    this.#scrubTimer = setTimeout(() => {
+      this.#scrubTimer = undefined;
+      this.#enqueueBg(() => this.#scrubAll()).catch(() => {});
+    }, this.#opts.scrubDelayMs ?? 1000);
+    Deno.unrefTimer(this.#scrubTimer as unknown as number);
+  }
+
+  /** Checks every block not yet checked against its file checksum (see BlockReader.scrub). */
+  async #scrubAll(): Promise<void> {
+    for (const [seq, b] of [...this.#blocks].sort((x, y) => x[0] - y[0])) {
+      if (this.#closed) return;
+      if (!b.scrubbed) await this.#scrubBlock(seq, b);
+    }
+  }
+
+  /**
+   * Scrubs one block: damaged chunks are left out and reported as at open;
+   * a block that cannot be read is quarantined.
+   */
+  async #scrubBlock(seq: number, b: BlockReader): Promise<void> {
+    try {
+      await b.scrub();
+    } catch (e) {
+      if (this.#blocks.get(seq) !== b) return; // Compacted or deleted meanwhile.
+      await this.#dropCorrupt(seq, b, e);
+      return;
+    }
+    this.#noteDamaged(seq, b);
+  }
+
+  /** Records the incident of a block served minus its damaged chunks (once per block). */
+  #noteDamaged(seq: number, r: BlockReader): void {
+    const d = r.meta.damaged;
+    if (!d) return;
+    this.#incidents.add({
+      id: `block_damaged:${seq}`,
+      kind: "block_damaged",
+      file: `${BLOCKS_DIR}/${blockFileName(seq)}`,
+      message: `block ${blockFileName(seq)} (${isoRange(r.meta.minT, r.meta.maxT)}) ` +
+        `failed its checksum; its tables are intact and ${d.chunks} damaged chunks of ` +
+        `${d.series} series (${d.samples} samples) are left out, the rest is served`,
+      samples: d.samples,
+      records: d.chunks,
+    });
   }
 
   async #recoverBlocks(): Promise<void> {
@@ -588,22 +641,10 @@ export class DB implements Appender, Querier {
         continue;
       }
       try {
-        const r = await BlockReader.open(this.#blocksDir, seq);
+        const r = await BlockReader.open(this.#blocksDir, seq, { check: "tables" });
         this.#blocks.set(seq, r);
         if (r.meta.maxT > this.#maxT) this.#maxT = r.meta.maxT;
-        const d = r.meta.damaged;
-        if (d) {
-          this.#incidents.add({
-            id: `block_damaged:${seq}`,
-            kind: "block_damaged",
-            file: `${BLOCKS_DIR}/${blockFileName(seq)}`,
-            message: `block ${blockFileName(seq)} (${isoRange(r.meta.minT, r.meta.maxT)}) ` +
-              `failed its checksum; its tables are intact and ${d.chunks} damaged chunks of ` +
-              `${d.series} series (${d.samples} samples) are left out, the rest is served`,
-            samples: d.samples,
-            records: d.chunks,
-          });
-        }
+        this.#noteDamaged(seq, r);
         if (!known.has(seq)) {
           adopt.set(blockKey(seq), { minT: r.meta.minT, maxT: r.meta.maxT, level: r.meta.level });
           adopted++;
@@ -1113,6 +1154,11 @@ export class DB implements Appender, Querier {
         }
       } catch (e) {
         if (e instanceof ChunkCorruptError || e instanceof BlockCorruptError) {
+          if (!b.scrubbed) {
+            // Not checked whole yet: check it now, leave out what is damaged, read again.
+            await this.#scrubBlock(seq, b);
+            return this.#read(refs, minT, maxT, func, onRead, attempt);
+          }
           await this.#dropCorrupt(seq, b, e);
           continue;
         }
@@ -1169,10 +1215,15 @@ export class DB implements Appender, Querier {
       }
     }
     if (bad) {
-      // Never serve a corrupt block: quarantine it and answer without it.
+      // Never serve a corrupt chunk: a block not checked whole yet is checked
+      // now (its damaged chunks are left out from then on), any other is
+      // quarantined; then the read starts again.
       for (const seq of new Set(bad)) {
         const b = this.#blocks.get(seq);
-        if (b) await this.#dropCorrupt(seq, b, new ChunkCorruptError("chunk checksum mismatch"));
+        if (b && !b.scrubbed) await this.#scrubBlock(seq, b);
+        else if (b) {
+          await this.#dropCorrupt(seq, b, new ChunkCorruptError("chunk checksum mismatch"));
+        }
       }
       return this.#read(refs, minT, maxT, func, onRead);
     }
@@ -1274,6 +1325,9 @@ export class DB implements Appender, Querier {
     this.#bgRunning = true;
     return this.#enqueueBg(async () => {
       try {
+        // Compaction and tiers read blocks whole: each is checked first, so
+        // damage is reported before an input is replaced.
+        await this.#scrubAll();
         await this.#flushDue();
         if (this.#opts.compaction ?? true) {
           await this.#compactOnce();
@@ -1617,6 +1671,7 @@ export class DB implements Appender, Querier {
   /** Runs one round of background work now: flush due windows (late ones too), compact, retention. */
   async maintenance(): Promise<void> {
     await this.#enqueueBg(async () => {
+      await this.#scrubAll();
       await this.#flushDue(true);
       if (this.#opts.compaction ?? true) {
         for (let i = 0; i < 16; i++) {
@@ -1744,6 +1799,7 @@ export class DB implements Appender, Querier {
   async close(): Promise<void> {
     if (this.#closed) return;
     if (this.#timer !== undefined) clearInterval(this.#timer);
+    if (this.#scrubTimer !== undefined) clearTimeout(this.#scrubTimer);
     await this.#enqueueBg(() => this.#flushDue(true)).catch((e) =>
       this.#log("error", "flush on close failed", { error: String(e) })
     );

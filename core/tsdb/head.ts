@@ -227,7 +227,10 @@ export class Head {
   }
 
   #growOpen(s: MemSeries): void {
-    const cap = Math.min(Math.max(s.bt.length * 2, 8), Math.max(HEAD_CHUNK_SAMPLES, s.bn + 1));
+    // ×4: a series that keeps receiving samples reaches a full chunk's
+    // capacity in two steps (each new buffer beyond 8 samples is a separate
+    // allocation outside the JS heap, the costliest part of a WAL replay).
+    const cap = Math.min(Math.max(s.bt.length * 4, 8), Math.max(HEAD_CHUNK_SAMPLES, s.bn + 1));
     const cap2 = cap <= s.bt.length ? s.bt.length * 2 : cap;
     const t = new Float64Array(cap2), v = new Float64Array(cap2);
     t.set(s.bt.subarray(0, s.bn));

@@ -203,17 +203,77 @@ Deno.test("DB reads a version 1 block (no labels table) and compaction migrates 
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("DB serves the intact chunks of a block with a damaged chunk and reports what is left out", async () => {
+/** A data dir with one block (600 × 40 samples) with a flipped byte inside an early chunk. */
+async function dirWithDamagedChunk(): Promise<string> {
   const dir = await Deno.makeTempDir();
   await fill(dir);
-  let db = await open(dir);
+  const db = await open(dir);
   await db.flush();
   await db.close();
   const path = joinPath(dir, BLOCKS_DIR, blockFileName(1));
   const data = await Deno.readFile(path);
-  data[200] ^= 0x40; // inside an early chunk
+  data[200] ^= 0x40;
   await Deno.writeFile(path, data);
-  db = await open(dir);
+  return dir;
+}
+
+Deno.test("BlockReader with check 'tables' opens without reading chunks; scrub() finds and leaves out a damaged chunk", async () => {
+  const dir = await dirWithDamagedChunk();
+  const blocks = joinPath(dir, BLOCKS_DIR);
+  const path = joinPath(blocks, blockFileName(1));
+
+  const full = await BlockReader.open(blocks, 1);
+  assert.equal(full.scrubbed, true);
+  const lost = full.meta.damaged!;
+  assert.ok(lost.chunks > 0 && lost.samples > 0, "the full check finds the damaged chunk");
+  await full.close();
+
+  const lazy = await BlockReader.open(blocks, 1, { check: "tables" });
+  assert.equal(lazy.scrubbed, false);
+  assert.equal(lazy.meta.damaged, undefined, "chunk bytes are not read at open");
+  assert.equal(lazy.meta.samples, full.meta.samples);
+  await lazy.scrub();
+  assert.equal(lazy.scrubbed, true);
+  assert.deepEqual(lazy.meta.damaged, lost, "scrub finds what the full check finds");
+  const all = await lazy.readAll();
+  let served = 0;
+  for (const s of all.values()) served += s.t.length;
+  assert.equal(served, 600 * 40 - lost.samples, "every intact chunk is still read");
+  await lazy.close();
+
+  // Damaged tables fail either way.
+  const t = new Uint8Array(await Deno.readFile(path));
+  t[t.length - 20] ^= 0x04;
+  await Deno.writeFile(path, t);
+  await assert.rejects(() => BlockReader.open(blocks, 1, { check: "tables" }), /checksum/);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("DB reports a damaged chunk found by its background check, before anything reads the block", async () => {
+  const dir = await dirWithDamagedChunk();
+  const db = await openDB({
+    dir,
+    now: () => T0 + 3_600_000,
+    backgroundIntervalMs: 0,
+    useWorker: false,
+    downsampling: [],
+    scrubDelayMs: 0,
+  });
+  for (let i = 0; i < 200 && db.health().status === "healthy"; i++) {
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  const inc = db.health().incidents?.find((i) => i.kind === "block_damaged");
+  assert.ok(inc, JSON.stringify(db.health()));
+  let served = 0;
+  for (const s of await everything(db)) served += s.t.length;
+  assert.equal(served, 600 * 40 - inc.samples!);
+  await db.close();
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("DB serves the intact chunks of a block with a damaged chunk and reports what is left out", async () => {
+  const dir = await dirWithDamagedChunk();
+  const db = await open(dir);
   let served = 0;
   for (const s of await everything(db)) {
     const h = Number(
