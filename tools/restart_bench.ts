@@ -2,13 +2,22 @@
  * Restart benchmark: time from starting Perch until it is ready (`/health`
  * answers 200 and a query over the stored data is answered), on a data dir
  * holding the 6 h edge workload (2,000 series, 10 s; flushed into blocks)
- * plus a few minutes of WAL, after a SIGKILL.
+ * plus a few minutes of WAL, after a SIGKILL; and the cold start on an empty
+ * data dir. Prometheus gets the same workload by remote write and is
+ * restarted the same way in the same run.
  *
- *   deno run --allow-all tools/restart_bench.ts [--runs=7] [--wal-minutes=5] [--hours=6] [--dir=PATH]
+ *   deno run --allow-all tools/restart_bench.ts [--runs=9] [--cold-runs=5]
+ *     [--wal-minutes=5] [--hours=6] [--dir=PATH] [--no-prometheus]
+ *     [--main=PATH/main.ts ...]
  *
- * Prints the first start on the new data dir ("first") and the median, min
- * and max of the restarts after SIGKILL, with the server's own start-up
- * breakdown from its log (storage open, listening).
+ * Each `--main` is another Perch checkout to time against this one (for
+ * before/after); runs of all of them are interleaved so a busy machine
+ * affects each alike. Reported per system: wall time to ready (median, p90),
+ * the process's CPU time (user + system, all threads) and, for Perch, the
+ * main thread's CPU time (less sensitive than wall time to other work on the
+ * machine).
+ * The data dir's WAL grows by a few records per restart (self-monitoring
+ * samples); it is rebuilt when `--dir` is not given.
  *
  * @module
  */
@@ -16,30 +25,44 @@ import { parseArgs } from "node:util";
 import { SampleBatch } from "../core/model/mod.ts";
 import { generateEdgeWorkload } from "../core/tsdb/edge_workload.ts";
 import { openDB } from "../core/tsdb/mod.ts";
+import { encodeRemoteWriteBody, type WriteSeries } from "../core/ingest/mod.ts";
+import { postRemoteWrite } from "../tests/_remote_write.ts";
+import { PROM_BIN, startPrometheus } from "../tests/remote/_peers.ts";
+import { requireBinary } from "../tests/_require.ts";
 
 const { values: a } = parseArgs({
   args: Deno.args,
   options: {
-    runs: { type: "string", default: "7" },
+    runs: { type: "string", default: "9" },
+    "cold-runs": { type: "string", default: "5" },
     "wal-minutes": { type: "string", default: "5" },
     hours: { type: "string", default: "6" },
     dir: { type: "string" },
+    "no-prometheus": { type: "boolean", default: false },
+    main: { type: "string", multiple: true },
   },
 });
 const ROOT = new URL("../", import.meta.url).pathname;
 const runs = Number(a.runs);
+const coldRuns = Number(a["cold-runs"]);
 const walMinutes = Number(a["wal-minutes"]);
 const hours = Number(a.hours);
+const QUERY = "count(last_over_time(node_load1[2h]))";
 
-async function build(dir: string): Promise<void> {
+/** The workload's time span: ends a minute ago, the last `walMinutes` stay in the WAL. */
+function workload() {
   const end = Math.floor(Date.now() / 10_000) * 10_000 - 60_000;
   const walMs = walMinutes * 60_000;
   const start = end - hours * 3_600_000 - walMs;
   const series = [
     ...generateEdgeWorkload({ durationMs: hours * 3_600_000 + walMs, startMs: start }),
   ];
+  return { series, walStart: series[0].t.length - Math.round(walMs / 10_000) };
+}
+
+async function buildPerch(dir: string): Promise<void> {
+  const { series, walStart } = workload();
   const db = await openDB({ dir, backgroundIntervalMs: 0, useWorker: false, downsampling: [] });
-  const n = series[0].t.length;
   const append = async (from: number, to: number) => {
     for (let i = from; i < to; i += 6) {
       const b = new SampleBatch(series.length * 6);
@@ -50,10 +73,9 @@ async function build(dir: string): Promise<void> {
       await db.append(b);
     }
   };
-  const walStart = n - Math.round(walMs / 10_000);
   await append(0, walStart);
   await db.flush();
-  await append(walStart, n); // stays in the WAL
+  await append(walStart, series[0].t.length); // stays in the WAL
   await db.close();
 }
 
@@ -64,22 +86,22 @@ function freePort(): number {
   return port;
 }
 
-async function ready(url: string): Promise<boolean> {
+async function ready(url: string, health: string, data: boolean): Promise<boolean> {
   try {
-    const h = await fetch(`${url}/health`);
+    const h = await fetch(`${url}${health}`);
     await h.body?.cancel();
     if (h.status !== 200) return false;
     // Over the last 2 h, so a data dir kept with --dir still answers a while after it was built.
-    const q = await fetch(`${url}/api/v1/query?query=count(last_over_time(node_load1[2h]))`);
+    const q = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(QUERY)}`);
     const j = await q.json();
-    return j.status === "success" && j.data.result.length === 1;
+    return j.status === "success" && (!data || j.data.result.length === 1);
   } catch {
     return false;
   }
 }
 
-/** CPU time (user + system, ms) a process has used, from /proc (NaN elsewhere). */
-function cpuMs(pid: number): number {
+/** CPU time (user + system, ms) of a process, all threads, from /proc (NaN elsewhere). */
+function processCpuMs(pid: number): number {
   try {
     const f = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
     return (Number(f[11]) + Number(f[12])) * 10; // clock ticks of 10 ms
@@ -88,21 +110,33 @@ function cpuMs(pid: number): number {
   }
 }
 
-/** Starts Perch, waits until ready; returns ms, CPU ms and the child (still running). */
-async function start(
-  dir: string,
-): Promise<{ ms: number; cpu: number; child: Deno.ChildProcess; log: string[] }> {
-  const port = freePort();
-  const url = `http://127.0.0.1:${port}`;
+/** CPU time (ms) of a process's main thread, from its scheduler statistics (NaN elsewhere). */
+function mainThreadCpuMs(pid: number): number {
+  try {
+    return Number(Deno.readTextFileSync(`/proc/${pid}/task/${pid}/schedstat`).split(" ")[0]) / 1e6;
+  } catch {
+    return NaN;
+  }
+}
+
+interface Run {
+  ms: number;
+  cpu: number;
+  mainCpu: number;
+  log: string[];
+}
+
+/** Starts a server, waits until it is ready, SIGKILLs it; throws when it is not ready in time. */
+async function timeStart(
+  cmd: string,
+  args: string[],
+  url: string,
+  health: string,
+  data: boolean,
+): Promise<Run> {
   const t0 = performance.now();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-all",
-      `${ROOT}main.ts`,
-      `--listen=127.0.0.1:${port}`,
-      `--data-dir=${dir}`,
-    ],
+  const child = new Deno.Command(cmd, {
+    args,
     env: { NO_COLOR: "1" },
     stdout: "piped",
     stderr: "piped",
@@ -120,76 +154,167 @@ async function start(
       }
     }
   };
-  pump(child.stdout);
-  pump(child.stderr);
-  for (let i = 0; i < 3000; i++) {
-    if (await ready(url)) {
-      return { ms: performance.now() - t0, cpu: cpuMs(child.pid), child, log };
+  const pumped = Promise.all([pump(child.stdout), pump(child.stderr)]);
+  try {
+    for (let i = 0; i < 6000; i++) {
+      if (await ready(url, health, data)) {
+        return {
+          ms: performance.now() - t0,
+          cpu: processCpuMs(child.pid),
+          mainCpu: mainThreadCpuMs(child.pid),
+          log,
+        };
+      }
+      await new Promise((r) => setTimeout(r, 4));
     }
-    await new Promise((r) => setTimeout(r, 5));
+    throw new Error(`${cmd} was not ready within the time limit:\n${log.slice(-30).join("\n")}`);
+  } finally {
+    child.kill("SIGKILL");
+    await child.status;
+    await pumped;
   }
-  child.kill("SIGKILL");
-  throw new Error(`Perch was not ready within the time limit:\n${log.join("\n")}`);
 }
 
-function startedMs(log: string[], name: string): number | undefined {
-  for (const l of log) {
-    if (l.includes('"msg":"component started"') && l.includes(`"name":"${name}"`)) {
-      return JSON.parse(l).duration_ms;
-    }
-  }
-  return undefined;
+function perchStart(main: string, dir: string, data: boolean): Promise<Run> {
+  const port = freePort();
+  return timeStart(
+    Deno.execPath(),
+    ["run", "--allow-all", main, `--listen=127.0.0.1:${port}`, `--data-dir=${dir}`],
+    `http://127.0.0.1:${port}`,
+    "/health",
+    data,
+  );
 }
 
+/** Median and 90th percentile (nearest rank). */
+function stats(xs: number[]): { med: number; p90: number } {
+  const s = [...xs].sort((x, y) => x - y);
+  return { med: s[Math.floor((s.length - 1) / 2)], p90: s[Math.ceil(0.9 * s.length) - 1] };
+}
+
+function report(name: string, what: string, rs: Run[], mainThread = true): void {
+  const f = (xs: number[]) => {
+    const { med, p90 } = stats(xs);
+    return `median ${med.toFixed(0)} ms, p90 ${p90.toFixed(0)} ms`;
+  };
+  const main = !mainThread || rs.some((r) => Number.isNaN(r.mainCpu))
+    ? ""
+    : `; main thread CPU ${f(rs.map((r) => r.mainCpu))}`;
+  console.log(
+    `${name} ${what} (${rs.length} runs): ready ${f(rs.map((r) => r.ms))}; ` +
+      `process CPU ${f(rs.map((r) => r.cpu))}${main}`,
+  );
+}
+
+/** Where Perch's own log says start-up time went (storage open, listening). */
+function breakdown(log: string[]): string {
+  const at = (m: string) => {
+    const l = log.find((x) => x.includes(`"msg":"${m}"`));
+    return l ? new Date(JSON.parse(l).time).getTime() : NaN;
+  };
+  const storage = log.find((l) =>
+    l.includes('"msg":"component started"') && l.includes('"name":"storage"')
+  );
+  const first = log.length > 0 ? new Date(JSON.parse(log[0]).time).getTime() : NaN;
+  return `first log line → listening ${at("listening") - first} ms; storage open ${
+    storage ? JSON.parse(storage).duration_ms : "?"
+  } ms`;
+}
+
+// Perch.
+const mains = [`${ROOT}main.ts`, ...(a.main ?? [])];
+const label = (i: number) => i === 0 ? "Perch" : `Perch (${mains[i]})`;
 const dir = a.dir ?? await Deno.makeTempDir({ prefix: "perch-restart-" });
-const t0 = performance.now();
 let reuse = false;
 try {
   reuse = [...Deno.readDirSync(`${dir}/blocks`)].length > 0;
 } catch { /* a new dir */ }
-if (!reuse) await build(dir);
-else console.log(`reusing the data dir ${dir}`);
+const t0 = performance.now();
 if (!reuse) {
+  await buildPerch(dir);
   console.log(
     `built ${hours} h edge workload + ${walMinutes} min WAL in ${
       ((performance.now() - t0) / 1000).toFixed(1)
     } s`,
   );
-}
-const times: number[] = [];
-const cpus: number[] = [];
-let firstMs = 0;
-for (let r = 0; r <= runs; r++) {
-  const s = await start(dir);
-  s.child.kill("SIGKILL");
-  await s.child.status;
-  const storage = startedMs(s.log, "storage");
-  const t = (m: string) => {
-    const l = s.log.find((x) => x.includes(`"msg":"${m}"`));
-    return l ? new Date(JSON.parse(l).time).getTime() : NaN;
-  };
-  const first = s.log.length > 0 ? new Date(JSON.parse(s.log[0]).time).getTime() : NaN;
-  console.log(
-    `${r === 0 ? "first" : `restart ${r}`}: ready in ${s.ms.toFixed(0)} ms, ${s.cpu} ms CPU ` +
-      `(first log line → ` +
-      `listening ${t("listening") - first} ms; storage open ${storage} ms)`,
-  );
-  if (r === 0) firstMs = s.ms;
-  else {
-    times.push(s.ms);
-    cpus.push(s.cpu);
+} else console.log(`reusing the data dir ${dir}`);
+
+const cold = mains.map(() => [] as Run[]);
+const restarts = mains.map(() => [] as Run[]);
+// The first start after the build replays the WAL the build left; not counted.
+const first = await perchStart(mains[0], dir, true);
+console.log(`first start: ready in ${first.ms.toFixed(0)} ms (${breakdown(first.log)})`);
+for (let r = 0; r < Math.max(runs, coldRuns); r++) {
+  // Alternate the order so that drift in the machine's load affects each alike.
+  const order = mains.map((_, i) => i);
+  if (r % 2 === 1) order.reverse();
+  for (const i of order) {
+    if (r < coldRuns) {
+      const empty = await Deno.makeTempDir({ prefix: "perch-cold-" });
+      cold[i].push(await perchStart(mains[i], empty, false));
+      await Deno.remove(empty, { recursive: true });
+    }
+    if (r < runs) {
+      const s = await perchStart(mains[i], dir, true);
+      restarts[i].push(s);
+      if (i === 0) console.log(`restart ${r + 1}: ${s.ms.toFixed(0)} ms (${breakdown(s.log)})`);
+    }
   }
 }
-times.sort((x, y) => x - y);
-cpus.sort((x, y) => x - y);
-const med = times[Math.floor(times.length / 2)];
-console.log(
-  `restart CPU to ready: median ${cpus[Math.floor(cpus.length / 2)]} ms (user + system; less ` +
-    "sensitive than wall time to a busy machine)",
-);
-console.log(
-  `restart ready: median ${med.toFixed(0)} ms, min ${times[0].toFixed(0)} ms, max ${
-    times[times.length - 1].toFixed(0)
-  } ms (first start ${firstMs.toFixed(0)} ms, ${runs} restarts after SIGKILL)`,
-);
+for (let i = 0; i < mains.length; i++) {
+  report(label(i), "cold start, empty data dir", cold[i]);
+  report(label(i), "restart after SIGKILL", restarts[i]);
+}
 if (!a.dir) await Deno.remove(dir, { recursive: true });
+
+// Prometheus, on the same workload (pushed by remote write; its head keeps what it has not
+// compacted into blocks yet, as Prometheus does).
+if (!a["no-prometheus"]) {
+  requireBinary(PROM_BIN, "prometheus");
+  const prom = await startPrometheus();
+  const { series } = workload();
+  const n = series[0].t.length;
+  const t1 = performance.now();
+  for (let i = 0; i < n; i += 6) {
+    const ws: WriteSeries[] = series.map((s) => ({
+      labels: s.labels,
+      t: [...s.t.subarray(i, Math.min(n, i + 6))],
+      v: [...s.v.subarray(i, Math.min(n, i + 6))],
+    }));
+    await postRemoteWrite(prom.url, encodeRemoteWriteBody({ series: ws }));
+  }
+  // Prometheus cuts blocks from its head once it spans 3 h, checked every minute.
+  let blocks = 0;
+  for (let i = 0; i < 180 && blocks < 2; i++) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const m = await (await fetch(`${prom.url}/metrics`)).text();
+    blocks = Number(/^prometheus_tsdb_blocks_loaded (\S+)$/m.exec(m)?.[1] ?? 0);
+  }
+  console.log(
+    `Prometheus: pushed in ${((performance.now() - t1) / 1000).toFixed(1)} s; ${blocks} blocks`,
+  );
+  // Kill it hard, then restart it on its data dir as Perch is.
+  Deno.kill(prom.pid, "SIGKILL");
+  await prom.stop().catch(() => {});
+  const promRuns: Run[] = [];
+  for (let r = 0; r < runs; r++) {
+    const port = freePort();
+    promRuns.push(
+      await timeStart(
+        PROM_BIN,
+        [
+          `--config.file=${prom.dataDir}/prometheus.yml`,
+          `--storage.tsdb.path=${prom.dataDir}/data`,
+          `--web.listen-address=127.0.0.1:${port}`,
+          "--web.enable-remote-write-receiver",
+        ],
+        `http://127.0.0.1:${port}`,
+        "/-/ready",
+        true,
+      ),
+    );
+  }
+  // Go spreads its work over threads: the main thread's share says nothing.
+  report("Prometheus", "restart after SIGKILL", promRuns, false);
+  await Deno.remove(prom.dataDir, { recursive: true });
+}
