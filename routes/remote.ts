@@ -3,7 +3,7 @@
  *
  * | route                                  | what                                          |
  * |----------------------------------------|-----------------------------------------------|
- * | `GET /federate?match[]=…`              | latest samples, Prometheus text (0.0.4)       |
+ * | `GET /federate?match[]=…`              | latest samples, Prometheus text or protobuf   |
  * | `GET\|POST /api/v1/export`             | JSON lines (or `format=csv`), streamed        |
  * | `POST /api/v1/import`                  | JSON lines of export, through the pipeline    |
  *
@@ -23,7 +23,13 @@ import {
   readBody,
   UnsupportedEncodingError,
 } from "../core/ingest/mod.ts";
-import { exportStream, federate, parseImportLines } from "../core/remote/mod.ts";
+import {
+  exportStream,
+  federate,
+  negotiateFederate,
+  parseImportLines,
+  PROTOBUF_EXPOSITION_TYPE,
+} from "../core/remote/mod.ts";
 import { BadParam, MIN_TIME, parseMatchParam, parseTime } from "./api_params.ts";
 import { READ, WRITE } from "./scope.ts";
 
@@ -81,24 +87,30 @@ export function remoteRoutes(deps: RemoteRoutesDeps): Hono {
       if (e instanceof BadParam) return badData(c, e.message);
       throw e;
     }
+    const format = negotiateFederate(c.req.header("accept") ?? null);
     const gen = federate(deps.querier, sels, {
       now: now(),
       lookbackMs: deps.lookbackMs?.() ?? 300_000,
       externalLabels: deps.externalLabels?.(),
+      format,
     });
     const enc = new TextEncoder();
     const body = new ReadableStream<Uint8Array>({
       async pull(ctl) {
         const r = await gen.next();
         if (r.done) ctl.close();
-        else ctl.enqueue(enc.encode(r.value));
+        else ctl.enqueue(typeof r.value === "string" ? enc.encode(r.value) : r.value);
       },
       async cancel() {
         await gen.return(undefined);
       },
     });
     return new Response(body, {
-      headers: { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" },
+      headers: {
+        "Content-Type": format === "protobuf"
+          ? PROTOBUF_EXPOSITION_TYPE
+          : "text/plain; version=0.0.4; charset=utf-8",
+      },
     });
   });
 

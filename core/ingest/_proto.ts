@@ -264,6 +264,15 @@ export class ProtoWriter {
     this.pos += len;
   }
 
+  /** Writes a length-delimited field holding `b` (an encoded message). */
+  message(field: number, b: Uint8Array): void {
+    this.tag(field, LEN);
+    this.uvarint(b.length);
+    this.ensure(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+  }
+
   /** The bytes written so far (a view, not a copy). */
   finish(): Uint8Array {
     return this.buf.subarray(0, this.pos);

@@ -72,6 +72,14 @@ export {
 } from "./otlp.ts";
 export { decodeOtlpJson, decodeOtlpProto, OtlpJsonError, type OtlpRequest } from "./otlp_decode.ts";
 export { ProtoError } from "./_proto.ts";
+export {
+  cumulativeCustomBuckets,
+  encodeMetricFamily,
+  type ExpositionFamily,
+  type ExpositionMetric,
+  type ExpositionType,
+  PROTOBUF_EXPOSITION_TYPE,
+} from "./exposition_proto.ts";
 export { type IngestProblem, ParsedRows } from "./rows.ts";
 export {
   snappyDecode,

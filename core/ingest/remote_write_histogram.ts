@@ -206,7 +206,8 @@ export function decodeHistogram(r: ProtoReader): WireHistogram {
   return { t, h };
 }
 
-function writeSpans(w: ProtoWriter, field: number, spans: readonly BucketSpan[]): void {
+/** Writes each span as a BucketSpan message (offset 1 sint32, length 2 uint32) in field `field`. */
+export function writeSpans(w: ProtoWriter, field: number, spans: readonly BucketSpan[]): void {
   for (const s of spans) {
     const off = zigzag(s.offset);
     w.tag(field, LEN);
@@ -220,7 +221,13 @@ function writeSpans(w: ProtoWriter, field: number, spans: readonly BucketSpan[])
   }
 }
 
-function writePacked(w: ProtoWriter, field: number, values: readonly number[], double: boolean) {
+/** Writes a packed repeated field of doubles, or of sint64 when `double` is false (none when empty). */
+export function writePacked(
+  w: ProtoWriter,
+  field: number,
+  values: readonly number[],
+  double: boolean,
+): void {
   if (values.length === 0) return;
   w.tag(field, LEN);
   if (double) {

@@ -7,7 +7,10 @@
  * appear on several lines (ascending in time); import accepts that. Finite
  * values are JSON numbers; the others are strings: `"NaN"`, `"Inf"`,
  * `"-Inf"` and `"StaleNaN"` (Perch's staleness marker), so a round trip is
- * lossless. Import also accepts `"+Inf"` and `null` (NaN).
+ * lossless. Import also accepts `"+Inf"` and `null` (NaN). Native histogram
+ * samples are on lines of their own, `{"metric":{…},"histograms":[{…}],
+ * "timestamps":[…]}`, each histogram in the lossless JSON form of
+ * export_values.ts; a series holding floats and histograms has lines of both.
  *
  * CSV (`format=csv`), one row per sample, RFC 4180 quoting, with a header:
  *
@@ -18,12 +21,11 @@
  *
  * `series` is the Prometheus form `name{label="value",…}` (labels sorted);
  * `value` uses the same special words as JSON (`NaN`, `Inf`, `-Inf`,
- * `StaleNaN`).
+ * `StaleNaN`); a native histogram's `value` is its JSON object (quoted).
  *
  * @module
  */
 import {
-  isStaleNaN,
   type Labels,
   labelsKey,
   labelsToObject,
@@ -31,8 +33,14 @@ import {
   METRIC_NAME,
   type Querier,
   type SeriesData,
-  STALE_NAN,
 } from "../model/mod.ts";
+import {
+  formatExportValue,
+  histogramFromJson,
+  HistogramJsonError,
+  histogramToJson,
+  parseExportValue,
+} from "./export_values.ts";
 import { ParsedRows } from "../ingest/mod.ts";
 import { escapeLabelValue } from "../selfmon/mod.ts";
 
@@ -44,33 +52,6 @@ export interface ExportOptions {
   readonly format: "json" | "csv";
   /** Width of the first read; it adapts after. @default 1 h */
   readonly chunkMs?: number;
-}
-
-/** The text of a value in export. */
-export function formatExportValue(v: number): string | number {
-  if (Number.isFinite(v)) return v;
-  if (v === Infinity) return "Inf";
-  if (v === -Infinity) return "-Inf";
-  return isStaleNaN(v) ? "StaleNaN" : "NaN";
-}
-
-/** The value of an export text or number; undefined when it is neither. */
-export function parseExportValue(x: unknown): number | undefined {
-  if (typeof x === "number") return x;
-  if (x === null) return NaN;
-  switch (x) {
-    case "NaN":
-      return NaN;
-    case "Inf":
-    case "+Inf":
-      return Infinity;
-    case "-Inf":
-      return -Infinity;
-    case "StaleNaN":
-      return STALE_NAN;
-  }
-  if (typeof x === "string" && x.trim() !== "" && Number.isFinite(Number(x))) return Number(x);
-  return undefined;
 }
 
 function seriesText(labels: Labels): string {
@@ -85,13 +66,19 @@ function csvField(s: string): string {
 }
 
 function jsonLine(s: SeriesData): string {
-  const values: (string | number)[] = new Array(s.v.length);
-  for (let i = 0; i < s.v.length; i++) values[i] = formatExportValue(s.v[i]!);
-  return JSON.stringify({
-    metric: labelsToObject(s.labels),
-    values,
-    timestamps: Array.from(s.t),
-  }) + "\n";
+  const metric = labelsToObject(s.labels);
+  let out = "";
+  if (s.t.length > 0) {
+    const values: (string | number)[] = new Array(s.v.length);
+    for (let i = 0; i < s.v.length; i++) values[i] = formatExportValue(s.v[i]!);
+    out += JSON.stringify({ metric, values, timestamps: Array.from(s.t) }) + "\n";
+  }
+  const hs = s.histograms;
+  if (hs && hs.t.length > 0) {
+    const histograms = hs.h.map(histogramToJson);
+    out += JSON.stringify({ metric, histograms, timestamps: Array.from(hs.t) }) + "\n";
+  }
+  return out;
 }
 
 function csvRows(s: SeriesData): string {
@@ -99,6 +86,10 @@ function csvRows(s: SeriesData): string {
   let out = "";
   for (let i = 0; i < s.t.length; i++) {
     out += `${name},${s.t[i]},${formatExportValue(s.v[i]!)}\n`;
+  }
+  const hs = s.histograms;
+  for (let i = 0; i < (hs?.t.length ?? 0); i++) {
+    out += `${name},${hs!.t[i]},${csvField(JSON.stringify(histogramToJson(hs!.h[i]!)))}\n`;
   }
   return out;
 }
@@ -141,8 +132,9 @@ export function exportStream(
             if (seen.has(key)) continue;
             seen.add(key);
             const c = clipSeries(s, minT, hi);
-            if (c.t.length === 0) continue;
-            n += c.t.length;
+            const nh = c.histograms?.t.length ?? 0;
+            if (c.t.length === 0 && nh === 0) continue;
+            n += c.t.length + nh;
             text += o.format === "csv" ? csvRows(c) : jsonLine(c);
           }
         }
@@ -159,12 +151,23 @@ export function exportStream(
   });
 }
 
+/** Index range [a, b) of the ascending `t` within [lo, hi]. */
+function within(t: Float64Array, lo: number, hi: number): [number, number] {
+  let a = 0, b = t.length;
+  while (a < b && t[a]! < lo) a++;
+  while (b > a && t[b - 1]! > hi) b--;
+  return [a, b];
+}
+
 function clipSeries(s: SeriesData, lo: number, hi: number): SeriesData {
-  let a = 0, b = s.t.length;
-  while (a < b && s.t[a]! < lo) a++;
-  while (b > a && s.t[b - 1]! > hi) b--;
-  if (a === 0 && b === s.t.length) return s;
-  return { labels: s.labels, t: s.t.subarray(a, b), v: s.v.subarray(a, b) };
+  const [a, b] = within(s.t, lo, hi);
+  const hs = s.histograms;
+  const [ha, hb] = hs ? within(hs.t, lo, hi) : [0, 0];
+  if (a === 0 && b === s.t.length && (!hs || (ha === 0 && hb === hs.t.length))) return s;
+  const out = { labels: s.labels, t: s.t.subarray(a, b), v: s.v.subarray(a, b) };
+  return hs && hb > ha
+    ? { ...out, histograms: { t: hs.t.subarray(ha, hb), h: hs.h.slice(ha, hb) } }
+    : out;
 }
 
 /**
@@ -185,20 +188,28 @@ export function parseImportLines(text: string, firstLine = 1): ParsedRows {
       rows.addError(`line ${ln}`, line, `invalid JSON: ${(e as Error).message}`, ln);
       continue;
     }
-    const o = obj as { metric?: unknown; values?: unknown; timestamps?: unknown };
+    const o = obj as {
+      metric?: unknown;
+      values?: unknown;
+      histograms?: unknown;
+      timestamps?: unknown;
+    };
     if (typeof o !== "object" || o === null || typeof o.metric !== "object" || !o.metric) {
       rows.addError(`line ${ln} metric`, line, "metric must be an object of labels", ln);
       continue;
     }
-    if (!Array.isArray(o.values) || !Array.isArray(o.timestamps)) {
-      rows.addError(`line ${ln} values`, line, "values and timestamps must be arrays", ln);
+    const hist = o.histograms !== undefined;
+    const items = hist ? o.histograms : o.values;
+    const what = hist ? "histograms" : "values";
+    if (!Array.isArray(items) || !Array.isArray(o.timestamps)) {
+      rows.addError(`line ${ln} ${what}`, line, `${what} and timestamps must be arrays`, ln);
       continue;
     }
-    if (o.values.length !== o.timestamps.length) {
+    if (items.length !== o.timestamps.length) {
       rows.addError(
         `line ${ln} timestamps`,
         line,
-        `values (${o.values.length}) and timestamps (${o.timestamps.length}) differ in length`,
+        `${what} (${items.length}) and timestamps (${o.timestamps.length}) differ in length`,
         ln,
       );
       continue;
@@ -218,14 +229,30 @@ export function parseImportLines(text: string, firstLine = 1): ParsedRows {
     }
     if (bad) continue;
     const j = rows.addSeries(name, labels, "", "", ln);
-    for (let i = 0; i < o.values.length; i++) {
-      const v = parseExportValue(o.values[i]);
+    for (let i = 0; i < items.length; i++) {
       const t = o.timestamps[i];
-      if (v === undefined || typeof t !== "number" || !Number.isFinite(t)) {
+      if (typeof t !== "number" || !Number.isFinite(t)) {
+        rows.addError(`line ${ln} timestamps[${i}]`, String(t), "not a number of ms", ln);
+        rows.invalidSamples++;
+        continue;
+      }
+      if (hist) {
+        try {
+          rows.addHistogram(j, t, histogramFromJson(items[i]));
+        } catch (e) {
+          if (!(e instanceof HistogramJsonError)) throw e;
+          const field = `line ${ln} histograms[${i}]${e.field ? `.${e.field}` : ""}`;
+          rows.addError(field, JSON.stringify(items[i]), e.message, ln);
+          rows.invalidSamples++;
+        }
+        continue;
+      }
+      const v = parseExportValue(items[i]);
+      if (v === undefined) {
         rows.addError(
-          `line ${ln} ${v === undefined ? "values" : "timestamps"}[${i}]`,
-          String(v === undefined ? o.values[i] : t),
-          v === undefined ? "not a number or NaN/Inf/-Inf/StaleNaN" : "not a number of ms",
+          `line ${ln} values[${i}]`,
+          String(items[i]),
+          "not a number or NaN/Inf/-Inf/StaleNaN",
           ln,
         );
         rows.invalidSamples++;

@@ -21,14 +21,20 @@ export { type Cursor, REMOTE_KV_PREFIX, RemoteStore } from "./late_log.ts";
 export { REMOTE_KV_FILE, RemoteWriteManager, type RemoteWriteOptions } from "./manager.ts";
 export { registerRemoteWriteMetrics } from "./metrics.ts";
 export { type ReadWindow, type TrackedSample, WriteTracker } from "./write_tracker.ts";
-export { federate, type FederateOptions } from "./federate.ts";
 export {
-  type ExportOptions,
-  exportStream,
+  federate,
+  type FederateOptions,
+  negotiateFederate,
+  PROTOBUF_EXPOSITION_TYPE,
+} from "./federate.ts";
+export { type ExportOptions, exportStream, parseImportLines } from "./export.ts";
+export {
   formatExportValue,
+  histogramFromJson,
+  HistogramJsonError,
+  histogramToJson,
   parseExportValue,
-  parseImportLines,
-} from "./export.ts";
+} from "./export_values.ts";
 export {
   copyKv,
   createSnapshot,

@@ -7,9 +7,17 @@
  */
 import assert from "node:assert/strict";
 import { silentLogger } from "../../core/logging/mod.ts";
-import { labelsKey, newMatcher, SampleBatch, toLabels } from "../../core/model/mod.ts";
+import { IngestPipeline } from "../../core/ingest/mod.ts";
+import {
+  labelsKey,
+  type NativeHistogram,
+  newMatcher,
+  SampleBatch,
+  toLabels,
+} from "../../core/model/mod.ts";
 import { RemoteWriteManager } from "../../core/remote/mod.ts";
 import type { DB } from "../../core/tsdb/mod.ts";
+import { remoteRoutes } from "../../routes/remote.ts";
 import { endpoints, eventually, startPrometheus, tempDB } from "./_peers.ts";
 import {
   type ApiHistogram,
@@ -20,6 +28,31 @@ import {
 } from "./_histograms.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
+
+/** A histogram with custom buckets (schema −53): bounds 0.1, 0.5, 2.5 and +Inf. */
+function customHistogram(i: number): NativeHistogram {
+  const buckets = [i, 2 * i + 1, 1, i % 3];
+  return {
+    schema: -53,
+    zeroThreshold: 0,
+    zeroCount: 0,
+    count: buckets.reduce((a, b) => a + b, 0),
+    sum: i * 0.7,
+    positiveSpans: [{ offset: 0, length: 4 }],
+    positiveBuckets: buckets,
+    negativeSpans: [],
+    negativeBuckets: [],
+    customValues: [0.1, 0.5, 2.5],
+    float: false,
+    counterResetHint: "unknown",
+  };
+}
+
+/** The cumulative count of a custom-bucket histogram up to bound `le`. */
+function cumulativeAt(h: NativeHistogram, le: number): number {
+  const k = h.customValues!.indexOf(le);
+  return h.positiveBuckets.slice(0, k + 1).reduce((a, b) => a + b, 0);
+}
 
 /** Two histogram series (integer and float) and a float series, 30 samples 10 s apart. */
 function histogramBatch(times: readonly number[]): SampleBatch {
@@ -116,6 +149,104 @@ Deno.test({
       await m.close();
       await db.close();
       await prom.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "A real Prometheus scrapes native histograms from /federate in the protobuf format",
+  ...opts,
+  async fn() {
+    const db = await tempDB();
+    const routes = remoteRoutes({
+      querier: db,
+      pipeline: new IngestPipeline({ appender: db }),
+    });
+    const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, routes.fetch);
+    // A new histogram of each series every 250 ms, so each scrape sees a newer one.
+    let i = 0;
+    const feed = async () => {
+      const b = new SampleBatch();
+      const add = (name: string, kind: string) => {
+        const l = toLabels(name, { kind });
+        return b.addSeries(l, labelsKey(l));
+      };
+      const t = Date.now();
+      b.addHistogram(add("rpc_seconds", "int"), t, testHistogram(i));
+      b.addHistogram(add("rpc_seconds", "float"), t, testHistogram(i, true));
+      b.addHistogram(add("rpc_custom", "int"), t, customHistogram(i));
+      i++;
+      await db.append(b);
+    };
+    await feed();
+    const timer = setInterval(() => feed().catch(() => {}), 250);
+    const prom = await startPrometheus(
+      `scrape_configs:
+  - job_name: federate
+    honor_labels: true
+    metrics_path: /federate
+    params:
+      "match[]": ['{__name__=~"rpc_.*"}']
+    static_configs:
+      - targets: ["127.0.0.1:${server.addr.port}"]
+`,
+      ["native-histograms"],
+    );
+    try {
+      await eventually(
+        async () =>
+          ((await peerHistograms(prom.url, "rpc_seconds", Date.now())).get("float")?.length ?? 0) >=
+            3,
+        30_000,
+        "Prometheus to scrape three histograms of each series",
+      );
+      clearInterval(timer);
+      const now = Date.now();
+      const got = await peerHistograms(prom.url, "rpc_seconds", now);
+      const mine = await perchHistograms(db, "rpc_seconds");
+      // Each scraped histogram is the one Perch holds at that timestamp.
+      for (const [kind, list] of got) {
+        const byT = new Map(mine.get(kind)!.map((x) => [x.t, x.h]));
+        assert.ok(list.length >= 3, kind);
+        for (const x of list) {
+          const want = byT.get(x.t);
+          assert.ok(want && sameApiHistogram(x.h, want), `${kind} @${x.t}`);
+        }
+      }
+      // Custom buckets arrive as a classic histogram: cumulative buckets, sum, count.
+      const stored = (await db.select([newMatcher("=", "__name__", "rpc_custom")], {
+        minT: 0,
+        maxT: 4e12,
+      }))[0]!.histograms!;
+      const byT = new Map([...stored.t].map((t, k) => [t, stored.h[k]!]));
+      const res = await fetch(
+        `${prom.url}/api/v1/query?query=${
+          encodeURIComponent('{__name__=~"rpc_custom_.*"}[10m]')
+        }&time=${now / 1000}`,
+      );
+      const rows = (await res.json()).data.result as {
+        metric: Record<string, string>;
+        values: [number, string][];
+      }[];
+      // _bucket for 0.1, 0.5, 2.5 and +Inf, _sum, _count.
+      assert.equal(rows.length, 6, JSON.stringify(rows.map((r) => r.metric)));
+      for (const r of rows) {
+        for (const [ts, v] of r.values) {
+          const h = byT.get(Math.round(ts * 1000))!;
+          const name = r.metric.__name__;
+          const want = name === "rpc_custom_sum"
+            ? h.sum
+            : name === "rpc_custom_count" || r.metric.le === "+Inf"
+            ? h.count
+            : cumulativeAt(h, Number(r.metric.le));
+          assert.equal(Number(v), want, `${name}{le=${r.metric.le}} @${ts}`);
+        }
+      }
+    } finally {
+      clearInterval(timer);
+      await prom.stop();
+      await server.shutdown();
+      await db.close();
     }
   },
 });
