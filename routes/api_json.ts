@@ -9,7 +9,7 @@
  * @module
  */
 import { formatFloat, type Labels } from "../core/model/mod.ts";
-import type { Value } from "../core/promql/mod.ts";
+import { allBuckets, type FloatHistogram, type Value } from "../core/promql/mod.ts";
 
 /** Characters gathered before a chunk is encoded and handed to the stream. */
 const CHUNK_CHARS = 64 * 1024;
@@ -33,6 +33,36 @@ function metricJson(labels: Labels): string {
   return s + "}";
 }
 
+/**
+ * A float inside a histogram as Prometheus's JSON writes it: shortest
+ * digits, exponent form below 1e-6 and from 1e21 (`1e-07`), `-0` kept.
+ */
+export function histFloat(v: number): string {
+  if (Number.isNaN(v)) return "NaN";
+  if (v === Infinity) return "+Inf";
+  if (v === -Infinity) return "-Inf";
+  if (Object.is(v, -0)) return "-0";
+  return String(v).replace(/e([+-])(\d)$/, "e$10$2");
+}
+
+/**
+ * A native histogram as Prometheus's API writes it: count, sum and the
+ * populated buckets as `[boundaries, lower, upper, count]`, where boundaries
+ * is 0 (upper inclusive), 1 (lower inclusive), 2 (neither) or 3 (both).
+ */
+export function histogramJson(h: FloatHistogram): string {
+  let s = `{"count":"${histFloat(h.count)}","sum":"${histFloat(h.sum)}"`;
+  let first = true;
+  for (const b of allBuckets(h)) {
+    if (b.count === 0) continue;
+    s += first ? `,"buckets":[` : ",";
+    first = false;
+    const kind = b.lowerInclusive ? (b.upperInclusive ? 3 : 1) : (b.upperInclusive ? 0 : 2);
+    s += `[${kind},"${histFloat(b.lower)}","${histFloat(b.upper)}","${histFloat(b.count)}"]`;
+  }
+  return s + (first ? "}" : "]}");
+}
+
 /** The document as string pieces, in order. */
 export function* queryJsonPieces(value: Value, env: Envelope = {}): Generator<string> {
   yield `{"status":"success","data":{"resultType":${JSON.stringify(value.type)},"result":`;
@@ -48,9 +78,14 @@ export function* queryJsonPieces(value: Value, env: Envelope = {}): Generator<st
       const samples = value.samples;
       for (let i = 0; i < samples.length; i++) {
         const s = samples[i]!;
-        yield `${i > 0 ? "," : ""}{"metric":${metricJson(s.labels)},"value":[${s.t / 1000},"${
-          formatFloat(s.v)
-        }"]}`;
+        const sep = i > 0 ? "," : "";
+        yield s.h
+          ? `${sep}{"metric":${metricJson(s.labels)},"histogram":[${s.t / 1000},${
+            histogramJson(s.h)
+          }]}`
+          : `${sep}{"metric":${metricJson(s.labels)},"value":[${s.t / 1000},"${
+            formatFloat(s.v)
+          }"]}`;
       }
       yield "]";
       break;
@@ -60,10 +95,11 @@ export function* queryJsonPieces(value: Value, env: Envelope = {}): Generator<st
       const series = value.series;
       for (let k = 0; k < series.length; k++) {
         const s = series[k]!;
-        yield `${k > 0 ? "," : ""}{"metric":${metricJson(s.labels)},"values":[`;
+        yield `${k > 0 ? "," : ""}{"metric":${metricJson(s.labels)}`;
         const t = s.t, v = s.v, n = t.length;
-        // Points in runs, so one yield carries many.
-        let run = "";
+        // Points in runs, so one yield carries many. Like Prometheus, "values"
+        // only when there are float points, "histograms" only for histograms.
+        let run = n > 0 ? `,"values":[` : "";
         for (let i = 0; i < n; i++) {
           run += `${i > 0 ? "," : ""}[${t[i]! / 1000},"${formatFloat(v[i]!)}"]`;
           if (run.length >= CHUNK_CHARS) {
@@ -71,7 +107,20 @@ export function* queryJsonPieces(value: Value, env: Envelope = {}): Generator<st
             run = "";
           }
         }
-        yield run + "]}";
+        if (n > 0) run += "]";
+        const h = s.histograms;
+        if (h && h.t.length > 0) {
+          run += `,"histograms":[`;
+          for (let i = 0; i < h.t.length; i++) {
+            run += `${i > 0 ? "," : ""}[${h.t[i]! / 1000},${histogramJson(h.h[i]!)}]`;
+            if (run.length >= CHUNK_CHARS) {
+              yield run;
+              run = "";
+            }
+          }
+          run += "]";
+        }
+        yield run + "}";
       }
       yield "]";
       break;

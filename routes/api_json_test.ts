@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { formatFloat, type Labels, toLabels } from "../core/model/mod.ts";
-import type { Value } from "../core/promql/mod.ts";
-import { queryJsonStream } from "./api_json.ts";
+import { FloatHistogram, type Value } from "../core/promql/mod.ts";
+import { histogramJson, queryJsonStream } from "./api_json.ts";
 
 async function text(v: Value, env = {}): Promise<{ text: string; chunks: number }> {
   let chunks = 0;
@@ -99,4 +99,60 @@ Deno.test("a large matrix is streamed in bounded chunks and parses whole", async
   let biggest = 0;
   for await (const c of queryJsonStream(value)) biggest = Math.max(biggest, c.length);
   assert.ok(biggest < 512 * 1024, `${biggest}`);
+});
+
+Deno.test("queryJsonStream() writes native histograms as Prometheus's API: histogram, histograms, buckets", async () => {
+  // The example of Prometheus's API documentation: schema 0, zero bucket ±0.25.
+  const h = new FloatHistogram({
+    schema: 0,
+    zeroThreshold: 0.25,
+    zeroCount: 3,
+    count: 42,
+    sum: 34593.34,
+    pIdx: [-1, 0, 1, 2],
+    pCnt: [12, 21, 0, 6],
+  });
+  const doc =
+    `{"count":"42","sum":"34593.34","buckets":[[3,"-0.25","0.25","3"],[0,"0.25","0.5","12"],[0,"0.5","1","21"],[0,"2","4","6"]]}`;
+  const m = toLabels("lat", { job: "api" });
+  const vec = await text({ type: "vector", samples: [{ labels: m, t: 1000, v: 0, h }] });
+  assert.equal(
+    vec.text,
+    `{"status":"success","data":{"resultType":"vector","result":[{"metric":{"__name__":"lat","job":"api"},"histogram":[1,${doc}]}]}}`,
+  );
+  // A range series with histograms only has no "values"; one with both has both.
+  const series = [
+    {
+      labels: m,
+      t: new Float64Array(0),
+      v: new Float64Array(0),
+      histograms: { t: Float64Array.of(1000, 2000), h: [h, h] },
+    },
+    {
+      labels: toLabels("mixed", {}),
+      t: Float64Array.of(1000),
+      v: Float64Array.of(1.5),
+      histograms: { t: Float64Array.of(2000), h: [h] },
+    },
+  ];
+  const mat = JSON.parse((await text({ type: "matrix", series })).text);
+  assert.deepEqual(Object.keys(mat.data.result[0]), ["metric", "histograms"]);
+  assert.deepEqual(mat.data.result[0].histograms[1], [2, JSON.parse(doc)]);
+  assert.deepEqual(Object.keys(mat.data.result[1]), ["metric", "values", "histograms"]);
+  // Negative buckets are [lower, upper) (kind 1); custom buckets are (lower, upper], the first [-Inf, b].
+  const neg = new FloatHistogram({ schema: 0, count: 1, sum: -3, nIdx: [2], nCnt: [1] });
+  const custom = new FloatHistogram({
+    schema: -53,
+    count: 3,
+    sum: 1e-7,
+    customValues: [5],
+    pIdx: [0, 1],
+    pCnt: [1, 2],
+  });
+  assert.equal(histogramJson(neg), `{"count":"1","sum":"-3","buckets":[[1,"-4","-2","1"]]}`);
+  assert.equal(
+    histogramJson(custom),
+    `{"count":"3","sum":"1e-07","buckets":[[3,"-Inf","5","1"],[0,"5","+Inf","2"]]}`,
+  );
+  assert.equal(histogramJson(new FloatHistogram({ count: 0, sum: 0 })), `{"count":"0","sum":"0"}`);
 });

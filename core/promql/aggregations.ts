@@ -8,6 +8,7 @@
 import {
   checkLabelValue,
   formatFloat,
+  goQuote,
   type Label,
   type Labels,
   METRIC_NAME,
@@ -15,6 +16,8 @@ import {
 import type { AggregateOp } from "./ast.ts";
 import { QueryExecutionError } from "./errors.ts";
 import { invalidQuantileWarning, Kahan, quantile } from "./functions.ts";
+import { histogramString } from "./histogram_buckets.ts";
+import { sampleOffset } from "./label_hash.ts";
 import { type ESample, keyOf, type VectorColumns } from "./value.ts";
 
 /** Grouping of an aggregation. */
@@ -192,11 +195,11 @@ export function aggregate(
 /** count_values: counts samples per group and distinct value, the value as label `label`. */
 export function countValues(input: ESample[], g: Grouping, label: string): ESample[] {
   if (label === "" || checkLabelValue(label) !== undefined) {
-    throw new QueryExecutionError(`invalid label name ${JSON.stringify(label)}`);
+    throw new QueryExecutionError(`invalid label name ${goQuote(label)}`);
   }
   const groups = new Map<string, ESample>();
   for (const s of input) {
-    const value = formatFloat(s.v);
+    const value = s.h ? histogramString(s.h) : formatFloat(s.v);
     const gl = groupLabels(s.labels, g).filter((l) => l.name !== label);
     const labels = [...gl, { name: label, value }].sort((a, b) =>
       a.name < b.name ? -1 : a.name > b.name ? 1 : 0
@@ -307,22 +310,10 @@ function selectK(input: ESample[], k: number, top: boolean): ESample[] {
   return h.sort((a, b) => less(b, a) ? -1 : less(a, b) ? 1 : 0);
 }
 
-/** A stable 64-bit-ish hash fraction in [0, 1) of a label set (FNV-1a, two lanes). */
-function labelsFraction(labels: Labels): number {
-  const s = keyOf(labels);
-  let h1 = 0x811c9dc5, h2 = 0x01000193 ^ 0x5bd1e995;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    h1 = Math.imul(h1 ^ c, 0x01000193) >>> 0;
-    h2 = Math.imul(h2 ^ c, 0x5bd1e995) >>> 0;
-  }
-  return (h1 * 2 ** 21 + (h2 >>> 11)) / 2 ** 53;
-}
-
 function limitRatio(arr: ESample[], ratio: number): ESample[] {
   const r = Math.max(-1, Math.min(1, ratio));
   return arr.filter((s) => {
-    const f = labelsFraction(s.labels);
+    const f = sampleOffset(s.labels);
     return r >= 0 ? f < r : f >= 1 + r;
   });
 }

@@ -151,6 +151,8 @@ export type BinaryOp =
   | "<"
   | ">="
   | ">"
+  | "</"
+  | ">/"
   | "+"
   | "-"
   | "*"
@@ -385,6 +387,11 @@ export function valueTypeOf(e: Expr): ValueType {
 export function isComparisonOp(op: BinaryOp): boolean {
   return op === "==" || op === "!=" || op === "<" || op === "<=" || op === ">" ||
     op === ">=";
+}
+
+/** True for the native histogram trim operators `</` (keep below) and `>/` (keep above). */
+export function isTrimOp(op: BinaryOp): boolean {
+  return op === "</" || op === ">/";
 }
 
 /** True for the set operators (`and`, `or`, `unless`). */

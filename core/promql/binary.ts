@@ -7,10 +7,100 @@
  * @module
  */
 import { type Label, type Labels, METRIC_NAME } from "../model/mod.ts";
-import { type BinaryOp, isComparisonOp, type VectorMatching } from "./ast.ts";
+import { type BinaryOp, isComparisonOp, isTrimOp, type VectorMatching } from "./ast.ts";
 import { QueryExecutionError } from "./errors.ts";
+import { type FloatHistogram, IncompatibleSchemaError } from "./float_histogram.ts";
 import { goPow } from "./functions.ts";
+import { ANNOTATIONS } from "./hist_annotations.ts";
+import { trimHistogram } from "./histogram_fns.ts";
 import { type ESample, keyOf } from "./value.ts";
+
+/** An annotation of a binary operation (Prometheus reports the last one of each step). */
+export interface BinopNote {
+  readonly warn: boolean;
+  readonly msg: string;
+}
+
+/** The result of one element-wise operation involving a native histogram. */
+interface HistElem {
+  v: number;
+  h?: FloatHistogram;
+  keep: boolean;
+  /** An info to report; the sample is still evaluated. */
+  info?: BinopNote;
+  /**
+   * A failure to report, as Prometheus's error result: incompatible types
+   * (an info), a layout clash or conflicting counter resets (warnings).
+   */
+  error?: BinopNote;
+}
+
+function incompatible(lhs: string, op: BinaryOp, rhs: string): HistElem {
+  return {
+    v: 0,
+    keep: false,
+    error: { warn: false, msg: ANNOTATIONS.incompatibleTypes(lhs, op, rhs) },
+  };
+}
+
+/** Histogram + or - histogram, as Prometheus: collisions fail the sample with a warning. */
+function addOrSub(op: "+" | "-", l: FloatHistogram, r: FloatHistogram): HistElem {
+  const h = l.copy();
+  let res;
+  try {
+    res = op === "+" ? h.add(r) : h.sub(r);
+  } catch (e) {
+    if (!(e instanceof IncompatibleSchemaError)) throw e;
+    return {
+      v: 0,
+      keep: false,
+      error: { warn: true, msg: ANNOTATIONS.incompatibleBucketLayout(op) },
+    };
+  }
+  if (op === "-") h.hint = "gauge";
+  const what = op === "+" ? "addition" : "subtraction";
+  const out: HistElem = { v: 0, h: h.compact(), keep: true };
+  if (res.reconciled) out.info = { warn: false, msg: ANNOTATIONS.mismatchedCustomBuckets(what) };
+  if (res.collision) out.error = { warn: true, msg: ANNOTATIONS.counterResetCollision(what) };
+  return out;
+}
+
+/**
+ * One element-wise operation where at least one side is a native histogram
+ * or the operator trims (Prometheus's vectorElemBinop): `*` by a float,
+ * histogram `/` float, `+`/`-` between histograms, `==`/`!=` between
+ * histograms, trims of a histogram; anything else yields nothing and an info.
+ */
+function histElemBinop(
+  op: BinaryOp,
+  lf: number,
+  rf: number,
+  lh: FloatHistogram | undefined,
+  rh: FloatHistogram | undefined,
+): HistElem {
+  if (!lh && !rh) return incompatible("float", op, "float"); // A trim of floats.
+  if (!lh) {
+    if (op === "*") return { v: 0, h: rh!.copy().mul(lf).compact(), keep: true };
+    return incompatible("float", op, "histogram");
+  }
+  if (!rh) {
+    if (op === "*") return { v: 0, h: lh.copy().mul(rf).compact(), keep: true };
+    if (op === "/") return { v: 0, h: lh.copy().div(rf).compact(), keep: true };
+    if (op === "</" || op === ">/") {
+      return { v: 0, h: trimHistogram(lh, rf, op === "</"), keep: true };
+    }
+    return incompatible("histogram", op, "float");
+  }
+  if (op === "+" || op === "-") return addOrSub(op, lh, rh);
+  if (op === "==") return { v: 0, h: lh, keep: lh.equals(rh) };
+  if (op === "!=") return { v: 0, h: lh, keep: !lh.equals(rh) };
+  return incompatible("histogram", op, "histogram");
+}
+
+/** True when the operator keeps `__name__` (comparisons and trims, unless `bool`). */
+function keepsName(op: BinaryOp): boolean {
+  return isComparisonOp(op) || isTrimOp(op);
+}
 
 /** Applies an arithmetic or comparison operator; `keep` false filters the sample. */
 export function applyOp(op: BinaryOp, l: number, r: number): { v: number; keep: boolean } {
@@ -48,32 +138,55 @@ export function applyOp(op: BinaryOp, l: number, r: number): { v: number; keep: 
 
 /** Scalar op scalar; comparisons yield 0 or 1. */
 export function scalarBinop(op: BinaryOp, l: number, r: number): number {
+  if (isTrimOp(op)) {
+    throw new QueryExecutionError(`operator "${op}" not allowed for Scalar operations`);
+  }
   const { v, keep } = applyOp(op, l, r);
   if (isComparisonOp(op)) return keep ? 1 : 0;
   return v;
 }
 
-/** Vector op scalar (or scalar op vector when `swap`). */
+/**
+ * Vector op scalar (or scalar op vector when `swap`). `note` receives the
+ * step's last annotation, if any.
+ */
 export function vectorScalarBinop(
   op: BinaryOp,
   vec: ESample[],
   scalar: number,
   swap: boolean,
   returnBool: boolean,
+  note?: (n: BinopNote) => void,
 ): ESample[] {
   const out: ESample[] = [];
-  const cmp = isComparisonOp(op);
+  const cmp = isComparisonOp(op), keep0 = keepsName(op), trim = isTrimOp(op);
+  let last: BinopNote | undefined;
   for (const s of vec) {
     const l = swap ? scalar : s.v, r = swap ? s.v : scalar;
-    let { v, keep } = applyOp(op, l, r);
-    if (cmp && swap) v = r;
+    let v: number, keep: boolean, h: FloatHistogram | undefined;
+    if (s.h || trim) {
+      const e = histElemBinop(op, l, r, swap ? undefined : s.h, swap ? s.h : undefined);
+      // Failures other than warnings drop the sample (infos of the result are not reported).
+      if (e.error && !e.error.warn) {
+        last = e.error;
+        continue;
+      }
+      ({ v, keep, h } = e);
+      if (cmp && swap) h = s.h;
+    } else {
+      ({ v, keep } = applyOp(op, l, r));
+      if (cmp && swap) v = r;
+    }
     if (returnBool) {
       v = keep ? 1 : 0;
+      h = undefined;
       keep = true;
     }
     if (!keep) continue;
-    out.push({ labels: s.labels, v, dropName: s.dropName || !cmp || returnBool });
+    const dropName = s.dropName || !keep0 || returnBool;
+    out.push(h ? { labels: s.labels, v: 0, h, dropName } : { labels: s.labels, v, dropName });
   }
+  if (last && note) note(last);
   return out;
 }
 
@@ -134,13 +247,17 @@ function resultLabels(
   return out;
 }
 
-/** Vector op vector for arithmetic and comparison operators. */
+/**
+ * Vector op vector for arithmetic and comparison operators. `note` receives
+ * the step's last annotation, if any.
+ */
 export function vectorBinop(
   op: BinaryOp,
   lhsIn: ESample[],
   rhsIn: ESample[],
   matching: VectorMatching | undefined,
   returnBool: boolean,
+  note?: (n: BinopNote) => void,
 ): ESample[] {
   const m = matching ?? DEFAULT_MATCHING;
   if (m.card === "many-to-many") {
@@ -165,17 +282,28 @@ export function vectorBinop(
     }
     right.set(sig, rs);
   }
-  const cmp = isComparisonOp(op);
+  const keep0 = keepsName(op), trim = isTrimOp(op);
   const matched = new Map<string, Set<string> | null>();
   const out: ESample[] = [];
+  let last: BinopNote | undefined;
   for (const ls of lhs) {
     const sig = signature(ls.labels, m.on, m.labels);
     const rs = right.get(sig);
     if (!rs) continue;
     const fl = swapped ? rs.v : ls.v, fr = swapped ? ls.v : rs.v;
-    let { v, keep } = applyOp(op, fl, fr);
+    let v: number, keep: boolean, h: FloatHistogram | undefined;
+    if (ls.h || rs.h || trim) {
+      const e = histElemBinop(op, fl, fr, swapped ? rs.h : ls.h, swapped ? ls.h : rs.h);
+      if (e.error) {
+        last = e.error;
+        continue;
+      }
+      if (e.info) last = e.info;
+      ({ v, keep, h } = e);
+    } else ({ v, keep } = applyOp(op, fl, fr));
     if (returnBool) {
       v = keep ? 1 : 0;
+      h = undefined;
       keep = true;
     }
     // Matching errors are raised even for samples a comparison filters out.
@@ -198,8 +326,10 @@ export function vectorBinop(
       } else seen.add(k);
     }
     if (!keep) continue;
-    out.push({ labels, v, dropName: ls.dropName || !cmp || returnBool });
+    const dropName = ls.dropName || !keep0 || returnBool;
+    out.push(h ? { labels, v: 0, h, dropName } : { labels, v, dropName });
   }
+  if (last && note) note(last);
   return out;
 }
 

@@ -16,13 +16,7 @@
  *
  * @module
  */
-import {
-  compareLabels,
-  type Labels,
-  METRIC_NAME,
-  type Querier,
-  type SeriesData,
-} from "../model/mod.ts";
+import { type Labels, METRIC_NAME, type Querier } from "../model/mod.ts";
 import {
   aggregate,
   aggregateColumns,
@@ -40,13 +34,12 @@ import type {
   VectorSelector,
 } from "./ast.ts";
 import { isSetOp } from "./ast.ts";
-import { scalarBinop, setOp, vectorBinop, vectorScalarBinop } from "./binary.ts";
+import { type BinopNote, scalarBinop, setOp, vectorBinop, vectorScalarBinop } from "./binary.ts";
 import {
   QueryExecutionError,
   QueryTimeoutError,
   QueryTooManySamplesError,
   QueryTooManySeriesError,
-  QueryTooManyStepsError,
 } from "./errors.ts";
 import {
   LOADED_SAMPLE_BYTES,
@@ -56,7 +49,16 @@ import {
   SAMPLE_BYTES,
   STEP_BYTES,
 } from "./budget.ts";
-import { formatDuration } from "./literals.ts";
+import { dropped, finish, matrixAt, toSeries } from "./engine_result.ts";
+import { cleanSeries, histSamples, type SelData, selectMixed, toSelData } from "./selection.ts";
+import { collectRanges, planGrids, resolveAt } from "./query_plan.ts";
+import { formatGoFloat } from "./functions.ts";
+import {
+  type AggNotes,
+  aggregateKWithHistograms,
+  aggregateWithHistograms,
+} from "./histogram_agg.ts";
+import { cleanHist, statsSelectors } from "./histogram_select.ts";
 import { evalCall } from "./eval_call.ts";
 import { parseExpr } from "./parser.ts";
 import {
@@ -67,12 +69,9 @@ import {
   type MatrixValue,
   MAX_COLUMN_CELLS,
   type RangeSeries,
-  type Sample,
-  type Series,
   type StepScalars,
   type StepVectors,
   type Value,
-  type VectorColumns,
 } from "./value.ts";
 
 /** Engine settings. */
@@ -223,17 +222,6 @@ interface ResolvedOptions {
   delayedNameRemoval: boolean;
 }
 
-/** Fetched data for one selector. */
-export interface SelData {
-  labels: Labels;
-  t: Float64Array;
-  v: Float64Array;
-  /** 1 where the sample is a staleness marker. */
-  stale: Uint8Array;
-  /** Samples without stale markers, built on first use by range selectors. */
-  clean?: { t: Float64Array; v: Float64Array };
-}
-
 function unwrapParens(e: Expr): Expr {
   while (e.type === "ParenExpr") e = e.expr;
   return e;
@@ -259,7 +247,14 @@ async function runQuery(
     budget.need(planBytes);
     const ranges = new Map<VectorSelector, { minT: number; maxT: number }>();
     const funcs = new Map<VectorSelector, string>();
-    collectRanges(expr, start, end, { start, end, opts, ranges, funcs });
+    collectRanges(expr, start, end, {
+      start,
+      end,
+      lookbackDelta: opts.lookbackDelta,
+      ranges,
+      funcs,
+    });
+    const statsOnly = statsSelectors(expr);
     const data = new Map<VectorSelector, SelData[]>();
     const entries = [...ranges];
     // Storage reports every series it reads: series, memory and the deadline
@@ -297,7 +292,8 @@ async function runQuery(
       const list = fetched[i]!;
       series += list.length;
       if (series > opts.maxSeries) throw new QueryTooManySeriesError(opts.maxSeries);
-      data.set(entries[i]![0], list.map(toSelData));
+      const vs = entries[i]![0];
+      data.set(vs, list.map((s) => toSelData(s, statsOnly.has(vs))));
     }
     stats.series = series;
     const ts = new Float64Array(steps);
@@ -328,152 +324,6 @@ async function runQuery(
   } finally {
     stats.peakBytes = budget.peak;
     budget.release();
-  }
-}
-
-/**
- * Walks the step grids a query evaluates on (the outer one, and one per
- * subquery, computed exactly as {@linkcode Evaluator.evalSubquery} will) and
- * returns the number of node-steps: each node evaluated on a grid of n steps
- * costs n. Throws {@linkcode QueryTooManyStepsError} for a subquery grid over
- * `maxSteps`, before anything is allocated.
- */
-export function planGrids(
-  expr: Expr,
-  grid: { start: number; end: number; last: number; steps: number },
-  opts: { maxSteps: number; defaultSubqueryStep: number },
-): number {
-  const { start, end } = grid;
-  let total = 0;
-  const walk = (e: Expr, first: number, last: number, n: number): void => {
-    if (e.type === "ParenExpr") return walk(e.expr, first, last, n);
-    total += n;
-    switch (e.type) {
-      case "SubqueryExpr": {
-        const at = resolveAt(e.at, { start, end });
-        const step = e.step > 0 ? e.step : opts.defaultSubqueryStep;
-        const lo = (at ?? first) - e.offset - e.range;
-        const hi = (at ?? last) - e.offset;
-        let innerStart = step * Math.trunc(lo / step);
-        if (innerStart <= lo) innerStart += step;
-        const inner = innerStart > hi ? 0 : Math.floor((hi - innerStart) / step) + 1;
-        if (inner > opts.maxSteps) {
-          throw new QueryTooManyStepsError(
-            inner,
-            opts.maxSteps,
-            `subquery [${formatDuration(e.range)}:${formatDuration(step)}]`,
-          );
-        }
-        // The subquery's output (a matrix) is counted by the samples it holds.
-        if (inner > 0) walk(e.expr, innerStart, innerStart + (inner - 1) * step, inner);
-        return;
-      }
-      case "Call":
-        for (const a of e.args) walk(a, first, last, n);
-        return;
-      case "AggregateExpr":
-        if (e.param) walk(e.param, first, last, n);
-        return walk(e.expr, first, last, n);
-      case "BinaryExpr":
-        walk(e.lhs, first, last, n);
-        return walk(e.rhs, first, last, n);
-      case "UnaryExpr":
-        return walk(e.expr, first, last, n);
-      default:
-        return;
-    }
-  };
-  walk(expr, start, grid.last, grid.steps);
-  return total;
-}
-
-function toSelData(s: SeriesData): SelData {
-  const n = s.v.length;
-  const stale = new Uint8Array(n);
-  // Check the bit pattern through a Uint32 view: JS numbers do not keep NaN payloads.
-  const words = new Uint32Array(s.v.buffer, s.v.byteOffset, n * 2);
-  const little = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-  const hiIdx = little ? 1 : 0, loIdx = little ? 0 : 1;
-  for (let i = 0; i < n; i++) {
-    if (words[2 * i + hiIdx] === 0x7ff00000 && words[2 * i + loIdx] === 2) stale[i] = 1;
-  }
-  return { labels: s.labels, t: s.t, v: s.v, stale };
-}
-
-interface CollectCtx {
-  start: number;
-  end: number;
-  opts: ResolvedOptions;
-  ranges: Map<VectorSelector, { minT: number; maxT: number }>;
-  /** The function a range selector feeds, passed to storage as a hint. */
-  funcs: Map<VectorSelector, string>;
-}
-
-function resolveAt(
-  at: AtModifier | undefined,
-  c: { start: number; end: number },
-): number | undefined {
-  if (at === undefined) return undefined;
-  if (at === "start") return c.start;
-  if (at === "end") return c.end;
-  return at;
-}
-
-function addRange(c: CollectCtx, vs: VectorSelector, minT: number, maxT: number): void {
-  const r = c.ranges.get(vs);
-  if (r) {
-    r.minT = Math.min(r.minT, minT);
-    r.maxT = Math.max(r.maxT, maxT);
-  } else c.ranges.set(vs, { minT, maxT });
-}
-
-function collectRanges(e: Expr, s: number, en: number, c: CollectCtx): void {
-  switch (e.type) {
-    case "NumberLiteral":
-    case "StringLiteral":
-      return;
-    case "VectorSelector": {
-      const at = resolveAt(e.at, c);
-      const a = (at ?? s) - e.offset, b = (at ?? en) - e.offset;
-      addRange(c, e, a - c.opts.lookbackDelta, b);
-      return;
-    }
-    case "MatrixSelector": {
-      const vs = e.vectorSelector;
-      if (e.absolute) {
-        addRange(c, vs, e.absolute.start - vs.offset, e.absolute.end - vs.offset);
-        return;
-      }
-      const at = resolveAt(vs.at, c);
-      const a = (at ?? s) - vs.offset, b = (at ?? en) - vs.offset;
-      addRange(c, vs, a - e.range, b);
-      return;
-    }
-    case "SubqueryExpr": {
-      const at = resolveAt(e.at, c);
-      const a = (at ?? s) - e.offset - e.range, b = (at ?? en) - e.offset;
-      collectRanges(e.expr, a, b, c);
-      return;
-    }
-    case "Call":
-      for (const a of e.args) {
-        const u = unwrapParens(a);
-        if (u.type === "MatrixSelector") c.funcs.set(u.vectorSelector, e.func);
-        collectRanges(a, s, en, c);
-      }
-      return;
-    case "AggregateExpr":
-      if (e.param) collectRanges(e.param, s, en, c);
-      collectRanges(e.expr, s, en, c);
-      return;
-    case "BinaryExpr":
-      collectRanges(e.lhs, s, en, c);
-      collectRanges(e.rhs, s, en, c);
-      return;
-    case "UnaryExpr":
-    case "ParenExpr":
-      collectRanges(e.expr, s, en, c);
-      return;
   }
 }
 
@@ -583,7 +433,11 @@ export class Evaluator {
         const out: StepVectors = {
           kind: "vector",
           steps: v.steps.map((vec) =>
-            vec.map((s) => ({ labels: s.labels, v: -s.v, dropName: true }))
+            vec.map((s) =>
+              s.h
+                ? { labels: s.labels, v: 0, h: s.h.copy().mul(-1), dropName: true }
+                : { labels: s.labels, v: -s.v, dropName: true }
+            )
           ),
         };
         return this.nameDropped(out, false);
@@ -636,8 +490,9 @@ export class Evaluator {
     const series = this.data.get(e) ?? [];
     const nSteps = ts.length;
     // Columns (value, presence, timestamp per series) unless that would be
-    // far bigger than per-sample output could be (many short-lived series).
-    const columnar = series.length * nSteps <= MAX_COLUMN_CELLS;
+    // far bigger than per-sample output could be (many short-lived series),
+    // or some series has native histograms (columns hold floats only).
+    const columnar = series.length * nSteps <= MAX_COLUMN_CELLS && !series.some((s) => s.hist);
     const steps: ESample[][] = columnar ? [] : Array.from({ length: nSteps }, () => []);
     const cols = {
       labels: [] as Labels[],
@@ -651,6 +506,11 @@ export class Evaluator {
     let total = 0;
     for (const s of series) {
       this.tick();
+      if (s.hist) {
+        total += selectMixed(s, s.hist, ts, at, e.offset, lookback, steps);
+        this.checkHeld(total);
+        continue;
+      }
       let j = -1; // Index of the last sample at or before the eval time.
       const st = s.t, n = st.length;
       const colV = columnar ? new Float64Array(nSteps) : undefined;
@@ -685,9 +545,12 @@ export class Evaluator {
   /** A matrix selector as a range source. */
   evalMatrixSelector(e: MatrixSelector): MatrixValue {
     const vs = e.vectorSelector;
-    const series = (this.data.get(vs) ?? []).map((s) => {
+    const series = (this.data.get(vs) ?? []).map((s): RangeSeries => {
       const c = cleanSeries(s);
-      return { labels: s.labels, t: c.t, v: c.v, dropName: false };
+      const h = s.hist ? cleanHist(s.hist) : undefined;
+      return h && h.t.length > 0
+        ? { labels: s.labels, t: c.t, v: c.v, dropName: false, histograms: h }
+        : { labels: s.labels, t: c.t, v: c.v, dropName: false };
     });
     if (e.absolute) {
       return {
@@ -725,8 +588,22 @@ export class Evaluator {
     const series: RangeSeries[] = [];
     if (n > 0) {
       const v = this.eval(e.expr, inner);
-      if (v.kind === "vector") series.push(...toSeries(v, inner, () => this.tick()));
-      else if (v.kind === "scalar") {
+      if (v.kind === "vector") {
+        // A subquery's histograms do not follow each other as stored:
+        // "reset" and "not_reset" hints become "unknown" (as Prometheus).
+        for (const s of toSeries(v, inner, () => this.tick())) {
+          const h = s.histograms;
+          if (h && h.h.some((x) => x.hint === "reset" || x.hint === "not_reset")) {
+            const hs = h.h.map((x) => {
+              if (x.hint !== "reset" && x.hint !== "not_reset") return x;
+              const c = x.copy();
+              c.hint = "unknown";
+              return c;
+            });
+            series.push({ ...s, histograms: { t: h.t, h: hs } });
+          } else series.push(s);
+        }
+      } else if (v.kind === "scalar") {
         series.push({ labels: [], t: inner.slice(), v: v.v.slice(), dropName: false });
       }
     }
@@ -746,17 +623,41 @@ export class Evaluator {
     const param = e.param ? this.evalScalar(e.param, ts).v : undefined;
     const k = e.op === "topk" || e.op === "bottomk" || e.op === "limitk" ||
       e.op === "limit_ratio";
+    if (e.op === "limit_ratio" && param) {
+      // As Prometheus: one warning for the largest and one for the smallest ratio out of range.
+      let max = -Infinity, min = Infinity;
+      for (const r of param) {
+        if (r > max) max = r;
+        if (r < min) min = r;
+      }
+      const at = e.param!.pos.start;
+      const ratio = "PromQL warning: ratio value should be between -1 and 1";
+      if (max > 1) this.warn(`${ratio}, got ${formatGoFloat(max)}, capping to 1`, at);
+      if (min < -1) this.warn(`${ratio}, got ${formatGoFloat(min)}, capping to -1`, at);
+    }
     const warn = (m: string) => this.warn(m, e.param?.pos.start ?? e.pos.start);
     if (input.cols && COLUMN_AGG_OPS.has(e.op)) {
       const out = aggregateColumns(e.op, input.cols, g, param, warn, () => this.tick());
       return { kind: "vector", steps: out };
     }
+    const exprPos = e.expr.pos.start;
+    const notes: AggNotes = {
+      warn: (m) => this.warn(m, exprPos),
+      info: (m) => this.info(m, exprPos),
+      infoAgg: (m) => this.info(m, e.pos.start),
+      floatWarn: warn,
+    };
     for (let i = 0; i < ts.length; i++) {
       this.tick();
       const p = param ? param[i]! : NaN;
-      steps[i] = k
-        ? aggregateK(e.op, input.steps[i]!, g, p)
-        : aggregate(e.op, input.steps[i]!, g, p, warn);
+      const vec = input.steps[i]!;
+      if (vec.some((s) => s.h)) {
+        steps[i] = k
+          ? aggregateKWithHistograms(e.op, vec, g, p, notes)
+          : aggregateWithHistograms(e.op, vec, g, p, notes);
+      } else {
+        steps[i] = k ? aggregateK(e.op, vec, g, p) : aggregate(e.op, vec, g, p, warn);
+      }
     }
     return { kind: "vector", steps };
   }
@@ -770,26 +671,28 @@ export class Evaluator {
       return { kind: "scalar", v };
     }
     const steps: ESample[][] = new Array(ts.length);
+    const note = (n: BinopNote) =>
+      n.warn ? this.warn(n.msg, e.pos.start) : this.info(n.msg, e.pos.start);
     if (l.kind === "vector" && r.kind === "vector") {
       for (let i = 0; i < ts.length; i++) {
         this.tick();
         steps[i] = isSetOp(e.op)
           ? setOp(e.op as "and" | "or" | "unless", l.steps[i]!, r.steps[i]!, e.matching)
-          : vectorBinop(e.op, l.steps[i]!, r.steps[i]!, e.matching, e.returnBool);
+          : vectorBinop(e.op, l.steps[i]!, r.steps[i]!, e.matching, e.returnBool, note);
       }
       return { kind: "vector", steps };
     }
     if (l.kind === "vector" && r.kind === "scalar") {
       for (let i = 0; i < ts.length; i++) {
         this.tick();
-        steps[i] = vectorScalarBinop(e.op, l.steps[i]!, r.v[i]!, false, e.returnBool);
+        steps[i] = vectorScalarBinop(e.op, l.steps[i]!, r.v[i]!, false, e.returnBool, note);
       }
       return { kind: "vector", steps };
     }
     if (l.kind === "scalar" && r.kind === "vector") {
       for (let i = 0; i < ts.length; i++) {
         this.tick();
-        steps[i] = vectorScalarBinop(e.op, r.steps[i]!, l.v[i]!, true, e.returnBool);
+        steps[i] = vectorScalarBinop(e.op, r.steps[i]!, l.v[i]!, true, e.returnBool, note);
       }
       return { kind: "vector", steps };
     }
@@ -807,109 +710,21 @@ function heldSize(v: EvalValue): number {
     case "vector": {
       if (v.cols) return v.cols.count;
       let n = 0;
-      for (const s of v.steps) n += s.length;
+      for (const s of v.steps) for (const x of s) n += x.h ? histSamples(x.h) : 1;
       return n;
     }
     case "matrix": {
       if (v.fromSelector) return 0;
       let n = 0;
-      for (const s of v.series) n += s.t.length;
+      for (const s of v.series) {
+        n += s.t.length;
+        for (const h of s.histograms?.h ?? []) n += histSamples(h);
+      }
       return n;
     }
     default:
       return 0;
   }
-}
-
-/** Samples of a fetched series without stale markers. */
-export function cleanSeries(s: SelData): { t: Float64Array; v: Float64Array } {
-  if (s.clean) return s.clean;
-  let n = 0;
-  for (let i = 0; i < s.stale.length; i++) if (!s.stale[i]) n++;
-  if (n === s.t.length) {
-    s.clean = { t: s.t, v: s.v };
-    return s.clean;
-  }
-  const t = new Float64Array(n), v = new Float64Array(n);
-  let k = 0;
-  for (let i = 0; i < s.t.length; i++) {
-    if (s.stale[i]) continue;
-    t[k] = s.t[i]!;
-    v[k] = s.v[i]!;
-    k++;
-  }
-  s.clean = { t, v };
-  return s.clean;
-}
-
-/** Collects step vectors into series keyed by labels (and drop flag). */
-export function toSeries(
-  v: StepVectors,
-  ts: Float64Array,
-  tick: () => void = () => {},
-): RangeSeries[] {
-  const byKey = new Map<string, { labels: Labels; dropName: boolean; t: number[]; v: number[] }>();
-  for (let i = 0; i < ts.length; i++) {
-    tick();
-    for (const s of v.steps[i]!) {
-      const k = keyOf(s.labels);
-      let e = byKey.get(k);
-      if (!e) {
-        e = { labels: s.labels, dropName: s.dropName, t: [], v: [] };
-        byKey.set(k, e);
-      }
-      e.t.push(ts[i]!);
-      e.v.push(s.v);
-    }
-  }
-  return [...byKey.values()].map((e) => ({
-    labels: e.labels,
-    dropName: e.dropName,
-    t: Float64Array.from(e.t),
-    v: Float64Array.from(e.v),
-  }));
-}
-
-/** Window bounds of a range source at step time `stepT`: (start, end] or [start, end]. */
-export function windowAt(m: MatrixValue, stepT: number): { start: number; end: number } {
-  const end = (m.at ?? stepT) - m.offset;
-  return { start: end - m.range, end };
-}
-
-/** First index with t > x (or >= x when `closed`). */
-export function lowerIndex(t: Float64Array, x: number, closed: boolean): number {
-  let lo = 0, hi = t.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (closed ? t[mid]! < x : t[mid]! <= x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-function matrixAt(m: MatrixValue, t: number, ev: Evaluator): Series[] {
-  const { start, end } = windowAt(m, t);
-  const out: Series[] = [];
-  let total = 0;
-  for (const s of m.series) {
-    const lo = lowerIndex(s.t, start, m.closedStart ?? false);
-    const hi = lowerIndex(s.t, end, false);
-    if (hi <= lo) continue;
-    total += hi - lo;
-    out.push({ labels: dropped(s.labels, s.dropName), t: s.t.slice(lo, hi), v: s.v.slice(lo, hi) });
-  }
-  ev.countSamples(total);
-  ev.checkHeld(total);
-  out.sort((a, b) => compareLabels(a.labels, b.labels));
-  checkDuplicates(out.map((s) => s.labels));
-  return out;
-}
-
-function dropped(labels: Labels, drop: boolean): Labels {
-  if (!drop) return labels;
-  return labels.some((l) => l.name === METRIC_NAME)
-    ? labels.filter((l) => l.name !== METRIC_NAME)
-    : labels;
 }
 
 /** `v` with `__name__` removed from every sample flagged to drop it (`v` itself when none is). */
@@ -987,101 +802,4 @@ function checkSameLabelset(v: StepVectors, wholeRange: boolean): void {
       keys.add(k);
     }
   }
-}
-
-function checkDuplicates(list: Labels[]): void {
-  const seen = new Set<string>();
-  for (const l of list) {
-    const k = keyOf(l);
-    if (seen.has(k)) {
-      throw new QueryExecutionError("vector cannot contain metrics with the same labelset");
-    }
-    seen.add(k);
-  }
-}
-
-/** Turns the evaluated top node into the public result, dropping names now. */
-/** {@linkcode finish} of a columnar range result: per series, not per sample. */
-function finishColumns(cols: VectorColumns, ts: Float64Array): Value {
-  const { v, present } = cols;
-  const groups = new Map<string, { labels: Labels; cols: number[] }>();
-  for (let s = 0; s < cols.labels.length; s++) {
-    const labels = dropped(cols.labels[s]!, cols.dropName[s]!);
-    const k = keyOf(labels);
-    const g = groups.get(k);
-    if (g) g.cols.push(s);
-    else groups.set(k, { labels, cols: [s] });
-  }
-  const n = ts.length;
-  const series: Series[] = [];
-  for (const g of groups.values()) {
-    let count = 0;
-    for (let i = 0; i < n; i++) {
-      let here = 0;
-      for (const s of g.cols) here += present[s]![i]!;
-      if (here > 1) {
-        throw new QueryExecutionError("vector cannot contain metrics with the same labelset");
-      }
-      count += here;
-    }
-    const t = new Float64Array(count), out = new Float64Array(count);
-    let o = 0;
-    for (let i = 0; i < n; i++) {
-      for (const s of g.cols) {
-        if (!present[s]![i]) continue;
-        t[o] = ts[i]!;
-        out[o++] = v[s]![i]!;
-      }
-    }
-    series.push({ labels: g.labels, t, v: out });
-  }
-  series.sort((a, b) => compareLabels(a.labels, b.labels));
-  return { type: "matrix", series };
-}
-
-function finish(val: EvalValue, ts: Float64Array, instant: boolean): Value {
-  if (val.kind === "string") return { type: "string", t: ts[0]!, v: val.s };
-  if (val.kind === "scalar") {
-    if (instant) return { type: "scalar", t: ts[0]!, v: val.v[0]! };
-    return {
-      type: "matrix",
-      series: [{ labels: [], t: ts.slice(), v: val.v.slice() }],
-    };
-  }
-  if (val.kind === "matrix") throw new Error("BUG: matrix result reached finish()");
-  if (instant) {
-    const samples: Sample[] = val.steps[0]!.map((s) => ({
-      labels: dropped(s.labels, s.dropName),
-      t: ts[0]!,
-      v: s.v,
-    }));
-    checkDuplicates(samples.map((s) => s.labels));
-    return { type: "vector", samples };
-  }
-  if (val.cols) return finishColumns(val.cols, ts);
-  // Range: group by final labels; the same labels at one step twice is an error.
-  const byKey = new Map<string, { labels: Labels; t: number[]; v: number[] }>();
-  for (let i = 0; i < ts.length; i++) {
-    for (const s of val.steps[i]!) {
-      const labels = dropped(s.labels, s.dropName);
-      const k = keyOf(labels);
-      let e = byKey.get(k);
-      if (!e) {
-        e = { labels, t: [], v: [] };
-        byKey.set(k, e);
-      }
-      if (e.t.length > 0 && e.t[e.t.length - 1] === ts[i]) {
-        throw new QueryExecutionError("vector cannot contain metrics with the same labelset");
-      }
-      e.t.push(ts[i]!);
-      e.v.push(s.v);
-    }
-  }
-  const series: Series[] = [...byKey.values()].map((e) => ({
-    labels: e.labels,
-    t: Float64Array.from(e.t),
-    v: Float64Array.from(e.v),
-  }));
-  series.sort((a, b) => compareLabels(a.labels, b.labels));
-  return { type: "matrix", series };
 }

@@ -63,6 +63,8 @@ const OPERATOR_KINDS = new Set([
   "<",
   ">=",
   ">",
+  "</",
+  ">/",
   "=~",
   "!~",
   "@",
@@ -188,9 +190,9 @@ class Lexer {
         return undefined;
       case "<":
       case ">":
-        if (this.peek() === "=") {
-          this.pos++;
-          this.emit(c + "=");
+        if (this.peek() === "=" || this.peek() === "/") {
+          // `</` and `>/` trim native histograms.
+          this.emit(c + this.input[this.pos++]!);
         } else this.emit(c);
         return undefined;
       case "(":

@@ -58,5 +58,7 @@ export {
   type RangeResultCacheOptions,
   type RangeResultCacheStats,
 } from "./result_cache.ts";
-export type { Sample, Series, Value } from "./value.ts";
+export type { HistPoints, Sample, Series, Value } from "./value.ts";
+export { FloatHistogram } from "./float_histogram.ts";
+export { allBuckets, type Bucket } from "./histogram_buckets.ts";
 export { type QueryComponent, queryComponent } from "./component.ts";

@@ -137,6 +137,8 @@ const PRECEDENCE: Record<string, number> = {
   "<": 3,
   ">=": 3,
   ">": 3,
+  "</": 3,
+  ">/": 3,
   "+": 4,
   "-": 4,
   "*": 5,

@@ -34,6 +34,7 @@ import type { Expr } from "./ast.ts";
 import type { Engine, QueryResult } from "./engine.ts";
 import { parseExpr } from "./parser.ts";
 import { formatExpr } from "./printer.ts";
+import type { FloatHistogram } from "./float_histogram.ts";
 import type { Series } from "./value.ts";
 import { keyOf } from "./value.ts";
 
@@ -283,6 +284,7 @@ function reachOf(e: Expr, engine: Engine): Reach | undefined {
 
 function seriesBytes(s: Series): number {
   let n = SERIES_OVERHEAD + 16 * s.t.length;
+  for (const h of s.histograms?.h ?? []) n += 8 + h.size();
   for (const l of s.labels) n += 2 * (l.name.length + l.value.length) + 32;
   return n;
 }
@@ -303,15 +305,26 @@ function toExtent(r: QueryResult, start: number, end: number): Extent {
 /** The part of an extent in [from, to] as a query result. */
 function fromExtent(x: Extent, from: number, to: number): QueryResult {
   const series: Series[] = [];
+  const cut = (t: Float64Array) => {
+    let lo = 0, hi = t.length;
+    while (lo < t.length && t[lo]! < from) lo++;
+    while (hi > lo && t[hi - 1]! > to) hi--;
+    return [lo, hi] as const;
+  };
   for (const s of x.series) {
-    let lo = 0, hi = s.t.length;
-    while (lo < s.t.length && s.t[lo]! < from) lo++;
-    while (hi > lo && s.t[hi - 1]! > to) hi--;
-    if (hi <= lo) continue;
+    const [lo, hi] = cut(s.t);
+    const h = s.histograms;
+    const [hlo, hhi] = h ? cut(h.t) : [0, 0];
+    if (hi <= lo && hhi <= hlo) continue;
+    if (lo === 0 && hi === s.t.length && hlo === 0 && hhi === (h?.t.length ?? 0)) {
+      series.push(s);
+      continue;
+    }
+    const floats = { labels: s.labels, t: s.t.subarray(lo, hi), v: s.v.subarray(lo, hi) };
     series.push(
-      lo === 0 && hi === s.t.length
-        ? s
-        : { labels: s.labels, t: s.t.subarray(lo, hi), v: s.v.subarray(lo, hi) },
+      hhi > hlo
+        ? { ...floats, histograms: { t: h!.t.subarray(hlo, hhi), h: h!.h.slice(hlo, hhi) } }
+        : floats,
     );
   }
   return {
@@ -377,12 +390,19 @@ function mergeResults(parts: QueryResult[]): QueryResult {
     for (const s of e.parts) n += s.t.length;
     const t = new Float64Array(n), v = new Float64Array(n);
     let o = 0;
+    const ht: number[] = [], hh: FloatHistogram[] = [];
     for (const s of e.parts) {
       t.set(s.t, o);
       v.set(s.v, o);
       o += s.t.length;
+      const h = s.histograms;
+      if (h) { for (let i = 0; i < h.t.length; i++) ht.push(h.t[i]!), hh.push(h.h[i]!); }
     }
-    series.push({ labels: e.labels, t, v });
+    series.push(
+      hh.length > 0
+        ? { labels: e.labels, t, v, histograms: { t: Float64Array.from(ht), h: hh } }
+        : { labels: e.labels, t, v },
+    );
   }
   series.sort((a, b) => compareLabels(a.labels, b.labels));
   return {

@@ -4,20 +4,34 @@
  * @module
  */
 import { type Labels, labelsKey } from "../model/mod.ts";
+import type { FloatHistogram } from "./float_histogram.ts";
 
 /** One sample of an instant vector result. */
 export interface Sample {
   readonly labels: Labels;
   /** Evaluation timestamp in ms. */
   readonly t: number;
+  /** The float value (0 for a histogram sample). */
   readonly v: number;
+  /** The native histogram, when the sample is one. */
+  readonly h?: FloatHistogram;
 }
 
-/** One series of a range result; `t` and `v` have the same length, `t` ascending. */
+/** Histogram points of a series: timestamps ascending, one histogram each. */
+export interface HistPoints {
+  readonly t: Float64Array;
+  readonly h: readonly FloatHistogram[];
+}
+
+/**
+ * One series of a range result: float points (`t` and `v` have the same
+ * length, `t` ascending) and, apart, histogram points when it has any.
+ */
 export interface Series {
   readonly labels: Labels;
   readonly t: Float64Array;
   readonly v: Float64Array;
+  readonly histograms?: HistPoints;
 }
 
 /** A query result, as Prometheus's four value types. */
@@ -31,6 +45,8 @@ export type Value =
 export interface ESample {
   labels: Labels;
   v: number;
+  /** A native histogram sample (then `v` is unused). Never changed once made. */
+  h?: FloatHistogram;
   /** `__name__` is removed at the end of evaluation (Prometheus 3 delayed name removal). */
   dropName: boolean;
   /** The sample's own timestamp, set only by vector selectors (for `timestamp()`). */
@@ -113,6 +129,8 @@ export interface RangeSeries {
   t: Float64Array;
   v: Float64Array;
   dropName: boolean;
+  /** Native histogram samples, apart from the floats (stale markers removed). */
+  histograms?: HistPoints;
 }
 
 /** A range vector source (matrix selector or subquery) for range functions. */
@@ -144,4 +162,21 @@ export function keyOf(labels: Labels): string {
     keyCache.set(labels, k);
   }
   return k;
+}
+
+/** Window bounds of a range source at step time `stepT`: (start, end] or [start, end]. */
+export function windowAt(m: MatrixValue, stepT: number): { start: number; end: number } {
+  const end = (m.at ?? stepT) - m.offset;
+  return { start: end - m.range, end };
+}
+
+/** First index with t > x (or >= x when `closed`). */
+export function lowerIndex(t: Float64Array, x: number, closed: boolean): number {
+  let lo = 0, hi = t.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (closed ? t[mid]! < x : t[mid]! <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

@@ -15,7 +15,14 @@
  *
  * @module
  */
-import { fromPairs, type Labels, labelsToObject, METRIC_NAME, seriesId } from "../model/mod.ts";
+import {
+  fromPairs,
+  type Labels,
+  labelsToObject,
+  METRIC_NAME,
+  type NativeHistogram,
+  seriesId,
+} from "../model/mod.ts";
 import { type AlertingRule, compareThreshold } from "./rule.ts";
 import { expandAlertTemplate, type TemplateQueries } from "../template/mod.ts";
 
@@ -63,7 +70,10 @@ export interface Transition {
 /** One sample of a query result. */
 export interface QuerySample {
   readonly labels: Labels;
+  /** The float value (0 for a native histogram, as Prometheus alerts see it). */
   readonly value: number;
+  /** The native histogram, when the sample is one (recording rules store it as such). */
+  readonly histogram?: NativeHistogram;
 }
 
 /** Settings that are not part of the rule. */

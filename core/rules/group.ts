@@ -14,6 +14,7 @@ import {
   labelsKey,
   labelsToObject,
   METRIC_NAME,
+  type NativeHistogram,
   SampleBatch,
   STALE_NAN,
   toLabels,
@@ -37,6 +38,13 @@ import { renderWithQueries, TemplateQueries } from "../template/mod.ts";
  * Evaluates a PromQL expression at `t` (ms) and returns an instant vector; a
  * scalar result is one sample with no labels. Errors reject the promise.
  */
+/** One output sample of a rule: a float, or a native histogram. */
+interface Written {
+  labels: Labels;
+  v: number;
+  h?: NativeHistogram;
+}
+
 export type QueryFunc = (expr: Expr, t: number) => Promise<readonly QuerySample[]>;
 
 /** Runs the PromQL strings of templates' `query` calls through `query` at `ts` (ms). */
@@ -270,7 +278,7 @@ export class GroupRunner {
   }
 
   async #record(rule: RecordingRule, samples: readonly QuerySample[], ts: number): Promise<void> {
-    const out = new Map<string, { labels: Labels; v: number }>();
+    const out = new Map<string, Written>();
     for (const s of samples) {
       const map = labelsToObject(s.labels);
       delete map[METRIC_NAME];
@@ -285,7 +293,7 @@ export class GroupRunner {
           "vector contains metrics with the same labelset after applying rule labels",
         );
       }
-      out.set(key, { labels, v: s.value });
+      out.set(key, s.histogram ? { labels, v: 0, h: s.histogram } : { labels, v: s.value });
     }
     if (this.group.limit > 0 && out.size > this.group.limit) {
       throw new Error(`exceeded limit of ${this.group.limit} with ${out.size} series`);
@@ -296,11 +304,15 @@ export class GroupRunner {
   /** Appends `series` at `ts` plus stale markers for the rule's series that are gone. */
   async #writeSeries(
     ruleKey: string,
-    series: Map<string, { labels: Labels; v: number }>,
+    series: Map<string, Written>,
     ts: number,
   ) {
     const batch = new SampleBatch(series.size + 4);
-    for (const [key, s] of series) batch.add(batch.addSeries(s.labels, key), ts, s.v);
+    for (const [key, s] of series) {
+      const ref = batch.addSeries(s.labels, key);
+      if (s.h) batch.addHistogram(ref, ts, s.h);
+      else batch.add(ref, ts, s.v);
+    }
     const prev = this.#written.get(ruleKey);
     if (prev) {
       for (const [key, labels] of prev) {

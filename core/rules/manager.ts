@@ -14,7 +14,7 @@
  *
  * @module
  */
-import type { AlertInstance, AlertSink, Appender } from "../model/mod.ts";
+import type { AlertInstance, AlertSink, Appender, NativeHistogram } from "../model/mod.ts";
 import type { Logger } from "../logging/mod.ts";
 import type { Registry } from "../selfmon/mod.ts";
 import type { Expr } from "../promql/mod.ts";
@@ -636,7 +636,11 @@ export interface EngineLike {
     readonly result:
       | {
         readonly type: "vector";
-        readonly samples: readonly { labels: QuerySample["labels"]; v: number }[];
+        readonly samples: readonly {
+          labels: QuerySample["labels"];
+          v: number;
+          h?: { toNative(): NativeHistogram };
+        }[];
       }
       | { readonly type: "scalar"; readonly v: number }
       | { readonly type: "string" | "matrix" };
@@ -648,7 +652,11 @@ export function engineQueryFunc(engine: EngineLike): QueryFunc {
   return async (expr, t) => {
     const { result } = await engine.instantQuery(expr, t);
     if (result.type === "vector") {
-      return result.samples.map((s) => ({ labels: s.labels, value: s.v }));
+      return result.samples.map((s) =>
+        s.h
+          ? { labels: s.labels, value: s.v, histogram: s.h.toNative() }
+          : { labels: s.labels, value: s.v }
+      );
     }
     if (result.type === "scalar") return [{ labels: [], value: result.v }];
     throw new Error(`rule expression returned a ${result.type}, not an instant vector or scalar`);

@@ -161,7 +161,7 @@ Deno.test("remote write histograms reach the store through the ingest pipeline",
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("PromQL reads the float samples of series that also hold histograms, and skips the histograms", async () => {
+Deno.test("PromQL reads native histograms from the DB: the latest sample of either kind", async () => {
   const { db, dir } = await tmpDB();
   const { b } = mixedBatch();
   const mixed = b.addSeries(toLabels("mixed", {}), "mixed");
@@ -170,14 +170,21 @@ Deno.test("PromQL reads the float samples of series that also hold histograms, a
   await db.append(b);
   const eng = createEngine({ querier: db });
   const at = T0 + 150_000;
-  // Native histograms are not evaluated by the engine yet: a histogram-only series has no value.
-  const values = async (q: string) => {
+  const samples = async (q: string) => {
     const r = (await eng.instantQuery(q, at)).result;
     assert.equal(r.type, "vector");
-    return r.type === "vector" ? r.samples.map((s) => s.v) : [];
+    return r.type === "vector" ? r.samples : [];
   };
-  assert.deepEqual(await values("lat"), []);
-  assert.deepEqual(await values("mixed"), [5]);
+  const [lat] = await samples("lat");
+  assert.equal(lat!.h?.count, hist(2).count);
+  assert.deepEqual(lat!.h?.pCnt, hist(2).positiveBuckets);
+  // The histogram at 120 s is newer than the float at 60 s.
+  const [m] = await samples("mixed");
+  assert.equal(m!.h?.count, hist(1).count);
+  assert.deepEqual(
+    (await samples("histogram_count(lat) + histogram_sum(lat)")).map((s) => s.v),
+    [hist(2).count + hist(2).sum],
+  );
   await db.close();
   await Deno.remove(dir, { recursive: true });
 });

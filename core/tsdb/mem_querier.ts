@@ -11,6 +11,7 @@ import {
   type Matcher,
   matchesAll,
   type MetricMetadata,
+  type NativeHistogram,
   type Querier,
   type SelectHints,
   type SeriesData,
@@ -21,6 +22,8 @@ interface MemSeries {
   t: Float64Array;
   // Float64Array keeps the staleness marker's NaN bit pattern; plain arrays may not.
   v: Float64Array;
+  /** The histogram of sample i, when it is one (`v[i]` is then unused). */
+  h: (NativeHistogram | undefined)[] | undefined;
   n: number;
   sorted: boolean;
 }
@@ -32,10 +35,26 @@ export class MemStore implements Querier {
 
   /** Adds one sample; a sample at an existing timestamp replaces the old value. */
   add(labels: Labels, t: number, v: number): void {
+    this.#add(labels, t, v, undefined);
+  }
+
+  /** Adds one native histogram sample; it replaces any sample at the same timestamp. */
+  addHistogram(labels: Labels, t: number, h: NativeHistogram): void {
+    this.#add(labels, t, 0, h);
+  }
+
+  #add(labels: Labels, t: number, v: number, h: NativeHistogram | undefined): void {
     const key = labelsKey(labels);
     let s = this.#series.get(key);
     if (!s) {
-      s = { labels, t: new Float64Array(16), v: new Float64Array(16), n: 0, sorted: true };
+      s = {
+        labels,
+        t: new Float64Array(16),
+        v: new Float64Array(16),
+        h: undefined,
+        n: 0,
+        sorted: true,
+      };
       this.#series.set(key, s);
     }
     const n = s.n;
@@ -49,6 +68,8 @@ export class MemStore implements Querier {
     }
     s.t[n] = t;
     s.v[n] = v;
+    if (h) (s.h ??= [])[n] = h;
+    else if (s.h) s.h[n] = undefined;
     s.n = n + 1;
   }
 
@@ -69,18 +90,17 @@ export class MemStore implements Querier {
     const idx = Array.from({ length: s.n }, (_, i) => i);
     idx.sort((a, b) => s.t[a]! - s.t[b]! || a - b);
     const t = new Float64Array(s.t.length), v = new Float64Array(s.v.length);
+    const h = s.h ? new Array<NativeHistogram | undefined>(s.n) : undefined;
     let m = 0;
     for (const i of idx) {
-      if (m > 0 && t[m - 1] === s.t[i]) {
-        v[m - 1] = s.v[i]!;
-      } else {
-        t[m] = s.t[i]!;
-        v[m] = s.v[i]!;
-        m++;
-      }
+      if (m === 0 || t[m - 1] !== s.t[i]) m++;
+      t[m - 1] = s.t[i]!;
+      v[m - 1] = s.v[i]!;
+      if (h) h[m - 1] = s.h![i];
     }
     s.t = t;
     s.v = v;
+    s.h = h;
     s.n = m;
     s.sorted = true;
   }
@@ -105,7 +125,7 @@ export class MemStore implements Querier {
         const lo = lowerBound(s.t, s.n, hints.minT);
         const hi = lowerBound(s.t, s.n, hints.maxT + 1);
         hints.onRead?.(hi - lo);
-        out.push({ labels: s.labels, t: s.t.slice(lo, hi), v: s.v.slice(lo, hi) });
+        out.push(sliceSeries(s, lo, hi));
       }
     } catch (e) {
       return Promise.reject(e);
@@ -138,6 +158,25 @@ export class MemStore implements Querier {
   metadata(): Promise<Map<string, MetricMetadata>> {
     return Promise.resolve(new Map(this.#meta));
   }
+}
+
+/** Samples lo…hi-1 of a series, floats and histograms apart. */
+function sliceSeries(s: MemSeries, lo: number, hi: number): SeriesData {
+  if (!s.h) return { labels: s.labels, t: s.t.slice(lo, hi), v: s.v.slice(lo, hi) };
+  const ft: number[] = [], ht: number[] = [];
+  const hh: NativeHistogram[] = [];
+  for (let i = lo; i < hi; i++) {
+    const h = s.h[i];
+    if (h) {
+      ht.push(s.t[i]!);
+      hh.push(h);
+    } else ft.push(s.t[i]!);
+  }
+  const v = new Float64Array(ft.length);
+  // Copied one by one from the typed array so stale markers keep their bits.
+  for (let i = lo, k = 0; i < hi; i++) if (!s.h[i]) v[k++] = s.v[i]!;
+  const out: SeriesData = { labels: s.labels, t: Float64Array.from(ft), v };
+  return hh.length > 0 ? { ...out, histograms: { t: Float64Array.from(ht), h: hh } } : out;
 }
 
 function lowerBound(a: Float64Array, n: number, x: number): number {

@@ -17,14 +17,38 @@ import {
 } from "../../core/model/mod.ts";
 import { formatSeries } from "../../core/model/mod.ts";
 import { MemStore } from "../../core/tsdb/mem_querier.ts";
-import { type Matcher, matchesAll } from "../../core/model/mod.ts";
+import type { FloatHistogram } from "../../core/promql/float_histogram.ts";
+import {
+  almostEqualFloat,
+  ClassicHistogram,
+  expandHistogramItem,
+  type HistItem,
+  histogramsMatch,
+  histogramText,
+  splitSequence,
+} from "./_hist_notation.ts";
+
+/** One sample of a vector answer; `h` for a native histogram. */
+interface TestSample {
+  labels: Labels;
+  v: number;
+  h?: FloatHistogram;
+}
 
 /** A query answer in the shape the runner compares. */
 export type TestValue =
   | { type: "scalar"; v: number }
   | { type: "string"; v: string }
-  | { type: "vector"; samples: { labels: Labels; v: number }[] }
-  | { type: "matrix"; series: { labels: Labels; t: ArrayLike<number>; v: ArrayLike<number> }[] };
+  | { type: "vector"; samples: TestSample[] }
+  | {
+    type: "matrix";
+    series: {
+      labels: Labels;
+      t: ArrayLike<number>;
+      v: ArrayLike<number>;
+      histograms?: { t: ArrayLike<number>; h: readonly FloatHistogram[] };
+    }[];
+  };
 
 /** The outcome of one query: a value with annotations, or an error. */
 export interface TestOutcome {
@@ -36,8 +60,6 @@ export interface TestOutcome {
 
 /** What the runner needs from an engine. Times are ms since the epoch. */
 export interface EngineUnderTest {
-  /** The matchers of every selector in `expr` (to skip cases touching native histograms). */
-  selectors?(expr: string): (readonly Matcher[])[];
   instant(store: MemStore, expr: string, t: number): Promise<TestOutcome>;
   range(
     store: MemStore,
@@ -58,8 +80,8 @@ export interface CaseResult {
   readonly reason?: string;
 }
 
-/** One item of a value sequence: a float, a staleness marker, or no sample. */
-export type SeqItem = number | "stale" | undefined;
+/** One item of a value sequence: a float, a staleness marker, a native histogram, or no sample. */
+export type SeqItem = number | "stale" | HistItem | undefined;
 
 interface ExpectedSeries {
   labels: Labels;
@@ -122,18 +144,17 @@ function parseNumber(s: string): number {
   return n;
 }
 
-/** Marker thrown for value sequences that need native histograms. */
-class NeedsHistogram extends Error {}
-
 /**
  * Expands a value sequence (`0+10x3 _ stale 1 _x2`) into per-step values;
  * undefined = no sample at that step, "stale" = a staleness marker.
  */
 export function parseSequence(text: string): SeqItem[] {
   const out: SeqItem[] = [];
-  if (text.includes("{{")) throw new NeedsHistogram("native histogram value");
-  for (const item of text.trim().split(/\s+/)) {
-    if (item === "") continue;
+  for (const item of splitSequence(text)) {
+    if (item.startsWith("{{")) {
+      out.push(...expandHistogramItem(item, parseNumber));
+      continue;
+    }
     if (item === "_") {
       out.push(undefined);
       continue;
@@ -259,18 +280,20 @@ export function parseSeriesLine(line: string): { labels: Labels; rest: string } 
 /** Float comparison with the upstream harness's tolerance. */
 export function almostEqual(a: number | "stale", b: number | "stale"): boolean {
   if (a === "stale" || b === "stale") return a === b;
-  if (Number.isNaN(a) && Number.isNaN(b)) return true;
-  if (a === b) return true;
-  const eps = 1e-6;
-  const minNormal = 2.2250738585072014e-308;
-  const diff = Math.abs(a - b);
-  const sum = Math.abs(a) + Math.abs(b);
-  if (a === 0 || b === 0 || sum < minNormal) return diff < eps * minNormal;
-  return diff / Math.min(sum, Number.MAX_VALUE) < eps;
+  return almostEqualFloat(a, b);
 }
 
-function fmtNum(v: SeqItem): string {
+/** One expected value against one result point (float or histogram). */
+function itemMatches(want: SeqItem, got: number | "stale" | FloatHistogram): boolean {
+  if (want === undefined) return false;
+  if (typeof want === "object") return typeof got === "object" && histogramsMatch(want, got);
+  if (typeof got === "object") return false;
+  return almostEqual(want, got);
+}
+
+function fmtNum(v: SeqItem | FloatHistogram): string {
   if (v === undefined) return "_";
+  if (typeof v === "object") return histogramText("h" in v ? v.h : v);
   return String(v);
 }
 
@@ -283,8 +306,6 @@ export async function runScript(
   const lines = text.split("\n");
   const results: CaseResult[] = [];
   let store = new MemStore();
-  /** Series holding native histograms, which the runner cannot load. */
-  let histSeries: Labels[] = [];
   let i = 0;
   while (i < lines.length) {
     const raw = lines[i]!.trim();
@@ -297,7 +318,6 @@ export async function runScript(
     i++;
     if (raw === "clear") {
       store = new MemStore();
-      histSeries = [];
       continue;
     }
     while (i < lines.length && lines[i]!.trim() !== "") {
@@ -308,42 +328,7 @@ export async function runScript(
     const head = block[0]!;
     const load = /^(load|load_with_nhcb)\s+(\S+)$/.exec(head);
     if (load) {
-      const step = parseDuration(load[2]!);
-      const seen = new Set<string>();
-      for (const l of block.slice(1)) {
-        if (/^\S+@st\s/.test(l)) continue; // Start timestamps: out of scope.
-        const { labels, rest } = parseSeriesLine(l);
-        let values: SeqItem[];
-        try {
-          values = parseSequence(rest);
-        } catch (e) {
-          if (e instanceof NeedsHistogram) {
-            histSeries.push(labels);
-            continue;
-          }
-          throw e;
-        }
-        for (let k = 0; k < values.length; k++) {
-          const v = values[k];
-          if (v !== undefined) store.add(labels, k * step, v === "stale" ? STALE_NAN : v);
-        }
-        const name = labels.find((x) => x.name === "__name__")?.value ?? "";
-        if (load[1] === "load_with_nhcb" && /_(bucket|count|sum)$/.test(name)) {
-          // The harness also converts classic histograms into native ones.
-          const base = name.replace(/_(bucket|count|sum)$/, "");
-          const converted = fromPairs([
-            ...labels.filter((x) => x.name !== "le" && x.name !== "__name__").map((
-              x,
-            ) => [x.name, x.value] as [string, string]),
-            ["__name__", base],
-          ]);
-          const key = keyOfLabels(converted);
-          if (!seen.has(key)) {
-            seen.add(key);
-            histSeries.push(converted);
-          }
-        }
-      }
+      loadBlock(store, block.slice(1), parseDuration(load[2]!), load[1] === "load_with_nhcb");
       continue;
     }
     const c = parseEval(block, start + 1);
@@ -357,7 +342,7 @@ export async function runScript(
       });
       continue;
     }
-    const skip = c.skip ?? skipReason(c.expr, histSeries, engine);
+    const skip = c.skip ?? skipReason(c.expr);
     if (skip) {
       results.push({ file, line: c.line, expr: c.expr, status: "skip", reason: skip });
       continue;
@@ -374,18 +359,55 @@ export async function runScript(
   return results;
 }
 
-function skipReason(
-  expr: string,
-  histSeries: Labels[],
-  engine: EngineUnderTest,
-): string | undefined {
-  if (/\binfo\s*\(/.test(expr)) return "info() is out of scope";
-  if (histSeries.length === 0 || !engine.selectors) return undefined;
-  for (const matchers of engine.selectors(expr)) {
-    if (histSeries.some((l) => matchesAll(matchers, l))) {
-      return "selects series with native histogram samples";
+/**
+ * Loads one `load` block. With `nhcb`, classic histograms (`_bucket` with a
+ * numeric `le`, `_count`, `_sum`) are also converted into custom-bucket
+ * native histograms under the base name, as the upstream harness does.
+ */
+function loadBlock(store: MemStore, lines: string[], step: number, nhcb: boolean): void {
+  const classic = new Map<string, { labels: Labels; at: Map<number, ClassicHistogram> }>();
+  for (const l of lines) {
+    if (/^\S+@st\s/.test(l)) continue; // Start timestamps: out of scope.
+    const { labels, rest } = parseSeriesLine(l);
+    const values = parseSequence(rest);
+    for (let k = 0; k < values.length; k++) {
+      const v = values[k];
+      if (v === undefined) continue;
+      if (typeof v === "object") store.addHistogram(labels, k * step, v.h.toNative());
+      else store.add(labels, k * step, v === "stale" ? STALE_NAN : v);
+    }
+    const name = labels.find((x) => x.name === "__name__")?.value ?? "";
+    const m = /^(.*)_(bucket|count|sum)$/.exec(name);
+    if (!nhcb || !m) continue;
+    const le = labels.find((x) => x.name === "le")?.value;
+    const bound = le === undefined ? NaN : parseNumber(le);
+    if (m[2] === "bucket" && Number.isNaN(bound)) continue;
+    const base = fromPairs([
+      ...labels.filter((x) => x.name !== "le" && x.name !== "__name__").map((x) =>
+        [x.name, x.value] as [string, string]
+      ),
+      ["__name__", m[1]!],
+    ]);
+    const key = keyOfLabels(base);
+    let entry = classic.get(key);
+    if (!entry) classic.set(key, entry = { labels: base, at: new Map() });
+    for (let k = 0; k < values.length; k++) {
+      const v = values[k];
+      if (typeof v !== "number") continue;
+      let h = entry.at.get(k * step);
+      if (!h) entry.at.set(k * step, h = new ClassicHistogram());
+      if (m[2] === "bucket") h.setBucket(bound, v);
+      else if (m[2] === "count") h.setCount(v);
+      else h.setSum(v);
     }
   }
+  for (const { labels, at } of classic.values()) {
+    for (const [t, h] of at) store.addHistogram(labels, t, h.toNative().toNative());
+  }
+}
+
+function skipReason(expr: string): string | undefined {
+  if (/\binfo\s*\(/.test(expr)) return "info() is out of scope";
   return undefined;
 }
 
@@ -472,21 +494,12 @@ function parseEval(block: string[], line: number): EvalCase | undefined {
       }
       continue;
     }
-    if (l.includes("{{")) {
-      c.skip = "native histogram in expected result";
-      continue;
-    }
     if (NUM_RE.test(l)) {
       c.scalar = parseNumber(l);
       continue;
     }
-    try {
-      const { labels, rest } = parseSeriesLine(l);
-      c.series.push({ labels, values: parseSequence(rest) });
-    } catch (e) {
-      if (e instanceof NeedsHistogram) c.skip = "native histogram in expected result";
-      else throw e;
-    }
+    const { labels, rest } = parseSeriesLine(l);
+    c.series.push({ labels, values: parseSequence(rest) });
   }
   return c;
 }
@@ -564,10 +577,14 @@ async function rangeCheck(
   }
   if (out.error) return `range-query check: unexpected error: ${out.error.message}`;
   if (out.value?.type !== "matrix") return `range-query check: got ${out.value?.type}`;
-  const samples: { labels: Labels; v: number }[] = [];
+  const samples: TestSample[] = [];
   for (const s of out.value.series) {
     for (let i = 0; i < s.t.length; i++) {
       if (s.t[i] === c.start) samples.push({ labels: s.labels, v: s.v[i]! });
+    }
+    const h = s.histograms;
+    for (let i = 0; i < (h?.t.length ?? 0); i++) {
+      if (h!.t[i] === c.start) samples.push({ labels: s.labels, v: 0, h: h!.h[i]! });
     }
   }
   const asValue: TestValue = c.scalar !== undefined && samples.length === 1
@@ -600,15 +617,24 @@ function compareRange(c: EvalCase, v: TestValue): string | undefined {
     }
     const want: SeqItem[] = new Array(steps).fill(undefined);
     for (let s = 0; s < e.values.length && s < steps; s++) want[s] = e.values[s];
-    const have: SeqItem[] = new Array(steps).fill(undefined);
+    const have: (number | "stale" | FloatHistogram | undefined)[] = new Array(steps).fill(
+      undefined,
+    );
+    const points: [number, number | "stale" | FloatHistogram][] = [];
     for (let p = 0; p < g.t.length; p++) {
-      const s = (g.t[p]! - c.start) / c.step;
-      if (!Number.isInteger(s) || s < 0 || s >= steps) return `point at unexpected time ${g.t[p]}`;
-      have[s] = isStaleNaN(g.v[p]!) ? "stale" : g.v[p];
+      points.push([g.t[p]!, isStaleNaN(g.v[p]!) ? "stale" : g.v[p]!]);
+    }
+    const gh = g.histograms;
+    for (let p = 0; p < (gh?.t.length ?? 0); p++) points.push([gh!.t[p]!, gh!.h[p]!]);
+    for (const [t, value] of points) {
+      const s = (t - c.start) / c.step;
+      if (!Number.isInteger(s) || s < 0 || s >= steps) return `point at unexpected time ${t}`;
+      if (have[s] !== undefined) return `two points at time ${t}`;
+      have[s] = value;
     }
     for (let s = 0; s < steps; s++) {
       const a = want[s], b = have[s];
-      if ((a === undefined) !== (b === undefined) || (a !== undefined && !almostEqual(a, b!))) {
+      if ((a === undefined) !== (b === undefined) || (a !== undefined && !itemMatches(a, b!))) {
         return `${formatSeries(e.labels)}: expected ${want.map(fmtNum).join(" ")}, got ${
           have.map(fmtNum).join(" ")
         }`;
@@ -637,10 +663,9 @@ function compareInstant(c: EvalCase, v: TestValue): string | undefined {
     return "received a range result on instant evaluation";
   }
   const got = v.samples;
+  const show = (s: TestSample) => `${formatSeries(s.labels)} ${fmtNum(s.h ?? s.v)}`;
   if (got.length !== c.series.length) {
-    return `expected ${c.series.length} samples, got ${got.length}: ${
-      got.map((s) => `${formatSeries(s.labels)} ${s.v}`).join(", ")
-    }`;
+    return `expected ${c.series.length} samples, got ${got.length}: ${got.map(show).join(", ")}`;
   }
   const used = new Set<number>();
   for (let k = 0; k < c.series.length; k++) {
@@ -648,17 +673,16 @@ function compareInstant(c: EvalCase, v: TestValue): string | undefined {
     if (e.values.length !== 1) return `expected one value per series for ${formatSeries(e.labels)}`;
     const idx = got.findIndex((g, j) => !used.has(j) && compareLabels(g.labels, e.labels) === 0);
     if (idx < 0) {
-      return `missing ${formatSeries(e.labels)}; got ${
-        got.map((s) => `${formatSeries(s.labels)} ${s.v}`).join(", ")
-      }`;
+      return `missing ${formatSeries(e.labels)}; got ${got.map(show).join(", ")}`;
     }
     if (c.ordered && idx !== k) {
       return `${formatSeries(e.labels)} at position ${idx}, expected ${k}`;
     }
     used.add(idx);
-    if (!almostEqual(isStaleNaN(got[idx]!.v) ? "stale" : got[idx]!.v, e.values[0]!)) {
+    const g = got[idx]!;
+    if (!itemMatches(e.values[0], g.h ?? (isStaleNaN(g.v) ? "stale" : g.v))) {
       return `${formatSeries(e.labels)}: expected ${fmtNum(e.values[0])}, got ${
-        fmtNum(got[idx]!.v)
+        fmtNum(g.h ?? g.v)
       }`;
     }
   }

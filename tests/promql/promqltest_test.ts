@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { type HistItem, histogramsMatch } from "./_hist_notation.ts";
 import { almostEqual, parseDuration, parseSequence, parseSeriesLine } from "./promqltest.ts";
 
 Deno.test("parseSequence() expands a+bxn, gaps, stale and special floats", () => {
@@ -38,4 +39,38 @@ Deno.test("almostEqual() uses a relative tolerance except near zero", () => {
   assert.ok(!almostEqual(1, 1.001));
   assert.ok(!almostEqual(0, 1e-300));
   assert.ok(almostEqual(NaN, NaN));
+});
+
+Deno.test("parseSequence() reads native histograms and expands {{a}}+{{b}}xN by histogram addition", () => {
+  const s = parseSequence(
+    "{{schema:1 sum:5 count:4 z_bucket:1 z_bucket_w:0.5 buckets:[1 2] offset:-1 n_buckets:[1]}} _ " +
+      "{{sum:1 count:1 buckets:[1]}}+{{sum:2 count:2 buckets:[1 1] counter_reset_hint:gauge}}x2",
+  );
+  assert.equal(s.length, 5);
+  const first = s[0] as HistItem;
+  assert.equal(first.h.schema, 1);
+  assert.deepEqual(first.h.pIdx, [-1, 0]);
+  assert.deepEqual(first.h.nCnt, [1]);
+  assert.equal(first.h.zeroThreshold, 0.5);
+  assert.equal(first.hintSet, false);
+  assert.equal(s[1], undefined);
+  const last = s[4] as HistItem;
+  assert.equal(last.h.count, 5);
+  assert.deepEqual(last.h.pCnt, [3, 2]);
+  assert.equal(last.hintSet, true);
+  assert.throws(() => parseSequence("{{schema:0 bogus:1}}"), /unknown histogram field/);
+});
+
+Deno.test("histogramsMatch() compares compacted histograms with the harness's tolerance", () => {
+  const [a] = parseSequence("{{sum:3 count:3 buckets:[0 1 2]}}") as HistItem[];
+  const [b] = parseSequence("{{sum:3.0000000001 count:3 offset:1 buckets:[1 2]}}") as HistItem[];
+  const [c] = parseSequence("{{sum:3 count:3 offset:1 buckets:[1 2.1]}}") as HistItem[];
+  const [d] = parseSequence(
+    "{{sum:3 count:3 offset:1 buckets:[1 2] counter_reset_hint:gauge}}",
+  ) as HistItem[];
+  assert.ok(histogramsMatch(a!, b!.h));
+  assert.ok(!histogramsMatch(a!, c!.h));
+  // A hint is compared only when the expectation writes one.
+  assert.ok(histogramsMatch(a!, d!.h));
+  assert.ok(!histogramsMatch(d!, a!.h));
 });
