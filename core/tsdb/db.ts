@@ -1331,7 +1331,7 @@ export class DB implements Appender, Querier {
         await this.#flushDue();
         if (this.#opts.compaction ?? true) {
           await this.#compactOnce();
-          await this.#compactHistograms(1);
+          await this.#compactHistograms(4);
         }
         await this.#downsampleDue(4);
         await this.#applyRetention();

@@ -32,6 +32,25 @@ export function testHistogram(i: number, float = false): NativeHistogram {
   };
 }
 
+/** A histogram with custom buckets (schema −53): bounds 0.1, 0.5, 2.5 and +Inf. */
+export function customHistogram(i: number): NativeHistogram {
+  const buckets = [i, 2 * i + 1, 1, i % 3];
+  return {
+    schema: -53,
+    zeroThreshold: 0,
+    zeroCount: 0,
+    count: buckets.reduce((a, b) => a + b, 0),
+    sum: i * 0.7,
+    positiveSpans: [{ offset: 0, length: 4 }],
+    positiveBuckets: buckets,
+    negativeSpans: [],
+    negativeBuckets: [],
+    customValues: [0.1, 0.5, 2.5],
+    float: false,
+    counterResetHint: "unknown",
+  };
+}
+
 /** A histogram as the Prometheus API shows it, with numbers instead of strings. */
 export interface ApiHistogram {
   count: number;

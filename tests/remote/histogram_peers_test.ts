@@ -22,31 +22,13 @@ import { endpoints, eventually, startPrometheus, tempDB } from "./_peers.ts";
 import {
   type ApiHistogram,
   apiHistogram,
+  customHistogram,
   parseApiHistogram,
   sameApiHistogram,
   testHistogram,
 } from "./_histograms.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
-
-/** A histogram with custom buckets (schema −53): bounds 0.1, 0.5, 2.5 and +Inf. */
-function customHistogram(i: number): NativeHistogram {
-  const buckets = [i, 2 * i + 1, 1, i % 3];
-  return {
-    schema: -53,
-    zeroThreshold: 0,
-    zeroCount: 0,
-    count: buckets.reduce((a, b) => a + b, 0),
-    sum: i * 0.7,
-    positiveSpans: [{ offset: 0, length: 4 }],
-    positiveBuckets: buckets,
-    negativeSpans: [],
-    negativeBuckets: [],
-    customValues: [0.1, 0.5, 2.5],
-    float: false,
-    counterResetHint: "unknown",
-  };
-}
 
 /** The cumulative count of a custom-bucket histogram up to bound `le`. */
 function cumulativeAt(h: NativeHistogram, le: number): number {
