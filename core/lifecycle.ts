@@ -129,21 +129,12 @@ export class Lifecycle<C> {
     if (!checked.ok) throw new ConfigError(checked.errors);
     for (const w of checked.warnings ?? []) this.#log.warn(w);
     for (let i = 0; i < components.length; i++) {
-      await this.start(components[i]!, checked.value[i]);
+      await this.#start(components[i]!, checked.value[i]);
     }
   }
 
-  /**
-   * Starts `c` after the ones before it, with its section of the start
-   * config (checked now when not given). When a start fails, the components
-   * already started are stopped and the error is rethrown.
-   */
-  async start(c: Component<C>, section?: unknown): Promise<void> {
-    if (section === undefined) {
-      const checked = this.check([c], this.#config);
-      if (!checked.ok) throw new ConfigError(checked.errors);
-      section = checked.value[0];
-    }
+  /** Starts `c` with its section; on failure stops what started and rethrows. */
+  async #start(c: Component<C>, section: unknown): Promise<void> {
     if (this.#components.some((s) => s.name === c.name)) {
       throw new Error(`BUG: component ${c.name} started twice`);
     }
