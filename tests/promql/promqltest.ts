@@ -18,6 +18,7 @@ import {
 import { formatSeries } from "../../core/model/mod.ts";
 import { MemStore } from "../../core/tsdb/mem_querier.ts";
 import type { FloatHistogram } from "../../core/promql/float_histogram.ts";
+import { histogramJson } from "../../routes/api_json.ts";
 import {
   almostEqualFloat,
   ClassicHistogram,
@@ -28,11 +29,27 @@ import {
   splitSequence,
 } from "./_hist_notation.ts";
 
+/**
+ * A native histogram as the HTTP API writes it (no schema or hint): an
+ * engine answering over HTTP returns these, compared with the JSON form of
+ * the expected histogram.
+ */
+export interface JsonHistogram {
+  readonly json: {
+    readonly count: string;
+    readonly sum: string;
+    readonly buckets?: readonly (readonly [number, string, string, string])[];
+  };
+}
+
+/** A histogram answer: the engine's value or its JSON form. */
+export type TestHistogram = FloatHistogram | JsonHistogram;
+
 /** One sample of a vector answer; `h` for a native histogram. */
 interface TestSample {
   labels: Labels;
   v: number;
-  h?: FloatHistogram;
+  h?: TestHistogram;
 }
 
 /** A query answer in the shape the runner compares. */
@@ -46,7 +63,7 @@ export type TestValue =
       labels: Labels;
       t: ArrayLike<number>;
       v: ArrayLike<number>;
-      histograms?: { t: ArrayLike<number>; h: readonly FloatHistogram[] };
+      histograms?: { t: ArrayLike<number>; h: readonly TestHistogram[] };
     }[];
   };
 
@@ -60,6 +77,16 @@ export interface TestOutcome {
 
 /** What the runner needs from an engine. Times are ms since the epoch. */
 export interface EngineUnderTest {
+  /**
+   * Called after each `load` block has been added to `store` (a new store
+   * after `clear`), for engines that read their data elsewhere.
+   */
+  loaded?(store: MemStore): Promise<void>;
+  /**
+   * Normalises an annotation before expected and received ones are compared
+   * (for an engine configured unlike the upstream harness).
+   */
+  annotation?(msg: string): string;
   instant(store: MemStore, expr: string, t: number): Promise<TestOutcome>;
   range(
     store: MemStore,
@@ -284,16 +311,43 @@ export function almostEqual(a: number | "stale", b: number | "stale"): boolean {
 }
 
 /** One expected value against one result point (float or histogram). */
-function itemMatches(want: SeqItem, got: number | "stale" | FloatHistogram): boolean {
+function itemMatches(want: SeqItem, got: number | "stale" | TestHistogram): boolean {
   if (want === undefined) return false;
-  if (typeof want === "object") return typeof got === "object" && histogramsMatch(want, got);
+  if (typeof want === "object") {
+    if (typeof got !== "object") return false;
+    return "json" in got ? jsonMatches(want, got.json) : histogramsMatch(want, got);
+  }
   if (typeof got === "object") return false;
   return almostEqual(want, got);
 }
 
-function fmtNum(v: SeqItem | FloatHistogram): string {
+/** An API float string as a number (`+Inf`, `-Inf`, `NaN` included). */
+function apiFloat(s: string): number {
+  return s === "+Inf" ? Infinity : s === "-Inf" ? -Infinity : Number(s);
+}
+
+/**
+ * A histogram from the HTTP API against the JSON form of the expected one:
+ * count, sum and every populated bucket (kind, bounds, count), floats with
+ * the harness's tolerance. The JSON has no schema or hint to compare.
+ */
+function jsonMatches(want: HistItem, got: JsonHistogram["json"]): boolean {
+  const exp = JSON.parse(histogramJson(want.h)) as JsonHistogram["json"];
+  const near = (a: string, b: string) => almostEqualFloat(apiFloat(a), apiFloat(b));
+  if (!near(exp.count, got.count) || !near(exp.sum, got.sum)) return false;
+  const eb = exp.buckets ?? [], gb = got.buckets ?? [];
+  return eb.length === gb.length && eb.every((b, k) => {
+    const g = gb[k]!;
+    return b[0] === g[0] && near(b[1], g[1]) && near(b[2], g[2]) && near(b[3], g[3]);
+  });
+}
+
+function fmtNum(v: SeqItem | TestHistogram): string {
   if (v === undefined) return "_";
-  if (typeof v === "object") return histogramText("h" in v ? v.h : v);
+  if (typeof v === "object") {
+    if ("json" in v) return JSON.stringify(v.json);
+    return histogramText("hintSet" in v ? v.h : v);
+  }
   return String(v);
 }
 
@@ -329,6 +383,7 @@ export async function runScript(
     const load = /^(load|load_with_nhcb)\s+(\S+)$/.exec(head);
     if (load) {
       loadBlock(store, block.slice(1), parseDuration(load[2]!), load[1] === "load_with_nhcb");
+      await engine.loaded?.(store);
       continue;
     }
     const c = parseEval(block, start + 1);
@@ -504,7 +559,12 @@ function parseEval(block: string[], line: number): EvalCase | undefined {
   return c;
 }
 
-function checkAnnot(kind: string, a: Annot | undefined, got: string[]): string | undefined {
+function checkAnnot(
+  kind: string,
+  a: Annot | undefined,
+  got: string[],
+  norm: (s: string) => string = (s) => s,
+): string | undefined {
   if (!a) return undefined;
   if (a.mode === "none") {
     return got.length > 0 ? `unexpected ${kind}: ${got.join("; ")}` : undefined;
@@ -512,7 +572,7 @@ function checkAnnot(kind: string, a: Annot | undefined, got: string[]): string |
   if (got.length === 0) return `expected ${kind} annotation, got none`;
   if (a.msgs.length === 0 && a.regexes.length === 0) return undefined;
   const matchers = [
-    ...a.msgs.map((m) => (s: string) => s === m),
+    ...a.msgs.map((m) => (s: string) => norm(s) === norm(m)),
     ...a.regexes.map((r) => (s: string) => r.test(s)),
   ];
   for (const m of matchers) {
@@ -550,7 +610,9 @@ async function runCase(
   }
   if (out.error) return `unexpected error: ${out.error.message}`;
   const v = out.value!;
-  const ann = checkAnnot("warning", c.warn, out.warnings) ?? checkAnnot("info", c.info, out.infos);
+  const norm = engine.annotation;
+  const ann = checkAnnot("warning", c.warn, out.warnings, norm) ??
+    checkAnnot("info", c.info, out.infos, norm);
   const diff = c.range ? compareRange(c, v) : compareInstant(c, v);
   return diff ?? ann ?? await rangeCheck(c, v, store, engine);
 }
@@ -617,10 +679,10 @@ function compareRange(c: EvalCase, v: TestValue): string | undefined {
     }
     const want: SeqItem[] = new Array(steps).fill(undefined);
     for (let s = 0; s < e.values.length && s < steps; s++) want[s] = e.values[s];
-    const have: (number | "stale" | FloatHistogram | undefined)[] = new Array(steps).fill(
+    const have: (number | "stale" | TestHistogram | undefined)[] = new Array(steps).fill(
       undefined,
     );
-    const points: [number, number | "stale" | FloatHistogram][] = [];
+    const points: [number, number | "stale" | TestHistogram][] = [];
     for (let p = 0; p < g.t.length; p++) {
       points.push([g.t[p]!, isStaleNaN(g.v[p]!) ? "stale" : g.v[p]!]);
     }
