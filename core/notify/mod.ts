@@ -7,22 +7,21 @@
  */
 export { type Clock, FakeClock, realClock, type TimerId } from "./clock.ts";
 export {
-  type AlertmanagerConfig,
   alertmanagerGlobalFields,
   type ChannelConfig,
-  type EmailConfig,
-  type HttpConfig,
   type InhibitRule,
   type NotifyConfig,
-  type PagerDutyConfig,
   parseNotifyConfig,
-  type RateLimit,
   type RawNotifyConfig,
   type ReceiverConfig,
-  type RouteConfig,
-  type SlackConfig,
-  type WebhookConfig,
 } from "./config.ts";
+export { type HttpConfig, type RateLimit } from "./config_fields.ts";
+export { type RouteConfig } from "./config_route.ts";
+export { type AlertmanagerConfig } from "./channels/alertmanager_config.ts";
+export { type EmailConfig } from "./channels/email_config.ts";
+export { type PagerDutyConfig } from "./channels/pagerduty_config.ts";
+export { type SlackConfig } from "./channels/slack_config.ts";
+export { type WebhookConfig } from "./channels/webhook_config.ts";
 export { type AlertStatus } from "./dispatcher.ts";
 export { type ApiMatcher, parseMatcher } from "./label_matchers.ts";
 export { type Notification, type NotificationAlert } from "./notification.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { RateLimit } from "./config.ts";
+import type { RateLimit } from "./config_fields.ts";
 
 /** One channel's bucket. Time is passed in (ms). */
 export class TokenBucket {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { RouteConfig } from "./config.ts";
+import type { RouteConfig } from "./config_route.ts";
 import { matchLabels } from "./label_matchers.ts";
 
 /**

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { AlertmanagerConfig } from "../config.ts";
+import type { AlertmanagerConfig } from "./alertmanager_config.ts";
 import type { Notification } from "../notification.ts";
 import { type ChannelSender, httpHeaders, postJson } from "./channel.ts";
 

@@ -4,7 +4,8 @@
  * @module
  */
 import type { Logger } from "../../logging/mod.ts";
-import type { ChannelConfig, HttpConfig } from "../config.ts";
+import type { ChannelConfig } from "../config.ts";
+import type { HttpConfig } from "../config_fields.ts";
 import type { Notification } from "../notification.ts";
 
 /** The outcome of one delivery attempt. */

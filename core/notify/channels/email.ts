@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { EmailConfig } from "../config.ts";
+import type { EmailConfig } from "./email_config.ts";
 import type { Logger } from "../../logging/mod.ts";
 import { type Notification, templateData } from "../notification.ts";
 import { type ChannelSender, errText } from "./channel.ts";

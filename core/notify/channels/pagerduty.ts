@@ -7,7 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import type { Logger } from "../../logging/mod.ts";
-import type { PagerDutyConfig } from "../config.ts";
+import type { PagerDutyConfig } from "./pagerduty_config.ts";
 import { type Notification, templateData } from "../notification.ts";
 import { type ChannelSender, httpHeaders, postJson } from "./channel.ts";
 import { plainText, renderOr } from "./render.ts";

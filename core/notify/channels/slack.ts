@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { SlackConfig } from "../config.ts";
+import type { SlackConfig } from "./slack_config.ts";
 import type { Logger } from "../../logging/mod.ts";
 import { type Notification, templateData } from "../notification.ts";
 import { type ChannelSender, httpHeaders, postJson } from "./channel.ts";

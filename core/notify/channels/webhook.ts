@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { WebhookConfig } from "../config.ts";
+import type { WebhookConfig } from "./webhook_config.ts";
 import {
   commonAnnotations,
   commonLabels,
