@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { statfs } from "node:fs/promises";
 import { parsePrometheusText } from "../ingest/mod.ts";
-import { HostCollector, type StatFs } from "./collector.ts";
+import { HostCollector } from "./collector.ts";
+import type { StatFs } from "./filesystem.ts";
 import { decodeStatfs, libcStatfs, openLibc } from "./libc.ts";
 import { decodeTimex, type TimexReading } from "./timex.ts";
 import { hostJobs } from "./mod.ts";

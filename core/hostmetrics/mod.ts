@@ -8,15 +8,9 @@
  */
 import type { HostCollector } from "./collector.ts";
 
-export {
-  DISK_DEVICES_EXCLUDE,
-  FS_TYPES_EXCLUDE,
-  HostCollector,
-  type HostCollectorOptions,
-  type HostCollectStats,
-  MOUNT_POINTS_EXCLUDE,
-  type StatFs,
-} from "./collector.ts";
+export { HostCollector, type HostCollectorOptions, type HostCollectStats } from "./collector.ts";
+export { DISK_DEVICES_EXCLUDE } from "./disk.ts";
+export { FS_TYPES_EXCLUDE, MOUNT_POINTS_EXCLUDE, type StatFs } from "./filesystem.ts";
 export { Exposition, type FamilyType } from "./exposition.ts";
 export { decodeTimex, openTimexReader, type TimexReader, type TimexReading } from "./timex.ts";
 
