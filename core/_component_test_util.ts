@@ -36,6 +36,8 @@ export async function startWith(
 }> {
   const lifecycle = new Lifecycle({ log: b.logger, config: configOf(yaml) });
   await lifecycle.startAll(components);
+  // As a running Perch does shortly after start-up (core/runtime.ts).
+  await lifecycle.runAfterReady();
   return {
     lifecycle,
     reload: (next) =>

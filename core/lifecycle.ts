@@ -57,6 +57,34 @@ export interface Component<C = unknown, S = unknown> {
    * other components still apply the new config.
    */
   apply?(section: S): void | Promise<void>;
+  /**
+   * Work that can wait until Perch is ready (every component started, HTTP
+   * answering): run once shortly after start-up, in start order, without
+   * delaying readiness (loading rule files, helper threads). A component
+   * whose routes need this work done waits for it itself. A throw is logged;
+   * `stopAll` waits for work in progress.
+   */
+  afterReady?(): Promise<void>;
+}
+
+/**
+ * Work a component leaves for after start-up: begun by its `afterReady` or
+ * by its first use, whichever comes first, and done once.
+ */
+export class LoadOnce {
+  #done: Promise<void> | undefined;
+
+  constructor(readonly work: () => Promise<void>) {}
+
+  /** Begins the work (the first time) and resolves when it is done. */
+  run(): Promise<void> {
+    return this.#done ??= this.work();
+  }
+
+  /** Resolves once work begun is over (at once when it never began); never rejects. */
+  settled(): Promise<void> {
+    return this.#done?.catch(() => {}) ?? Promise.resolve();
+  }
 }
 
 /** The outcome of {@linkcode Lifecycle.reload}. */
@@ -86,6 +114,7 @@ export class Lifecycle<C> {
   #config: C;
   #stopping = false;
   #reloads: Promise<unknown> = Promise.resolve();
+  #afterReady: Promise<void> | undefined;
 
   constructor(options: LifecycleOptions<C>) {
     this.#log = options.log;
@@ -218,14 +247,32 @@ export class Lifecycle<C> {
   }
 
   /**
-   * Stops every started component in reverse order, after the reload in
-   * progress (no reload starts any more). Each stop runs even if an earlier
+   * Runs the `afterReady` work of every started component once, one after
+   * another in start order; nothing once `stopAll` has begun.
+   */
+  runAfterReady(): Promise<void> {
+    return this.#afterReady ??= (async () => {
+      for (const c of [...this.#started]) {
+        if (this.#stopping) return;
+        try {
+          await c.afterReady?.();
+        } catch (e) {
+          this.#log.error("a component failed its work after start-up", { name: c.name, error: e });
+        }
+      }
+    })();
+  }
+
+  /**
+   * Stops every started component in reverse order, after the reload and
+   * the after-start-up work in progress (neither starts any more). Each stop runs even if an earlier
    * one failed; the whole sequence gives up after `timeoutMs` and resolves
    * false.
    */
   async stopAll(timeoutMs: number): Promise<boolean> {
     this.#stopping = true;
     await this.#reloads;
+    await this.#afterReady;
     const deadline = Date.now() + timeoutMs;
     let clean = true;
     while (this.#started.length > 0) {

@@ -162,3 +162,61 @@ Deno.test("changedPaths() compares values by path; .* lists each changed key", (
   assert.deepEqual(changedPaths(base, after, ["a", "b.x", "b.*"]), ["b.x", "b.x"]);
   assert.deepEqual(changedPaths(base, base, ["a", "b.*", "missing.path"]), []);
 });
+
+Deno.test("Lifecycle runs after-start-up work once, in start order, past a failing one; stopAll waits for it and skips the rest", async () => {
+  const events: string[] = [];
+  const { lc, lines } = setup();
+  let release!: () => void;
+  const slow = new Promise<void>((r) => release = r);
+  await lc.startAll([
+    {
+      ...recorder("one", events),
+      afterReady() {
+        events.push("one after");
+        return Promise.reject(new Error("cannot"));
+      },
+    },
+    recorder("two", events),
+    {
+      ...recorder("three", events),
+      async afterReady() {
+        events.push("three after");
+        await slow;
+        events.push("three after done");
+      },
+    },
+  ]);
+  assert.deepEqual(events, ["one start 1", "two start 1", "three start 1"]);
+  const first = lc.runAfterReady();
+  assert.equal(lc.runAfterReady(), first, "runs once");
+  for (let i = 0; i < 100 && !events.includes("three after"); i++) {
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  const stopped = lc.stopAll(1000);
+  await new Promise((r) => setTimeout(r, 10));
+  assert.ok(!events.includes("three stop"), "stop waits for the work in progress");
+  release();
+  assert.equal(await stopped, true);
+  assert.deepEqual(events.slice(3), [
+    "one after",
+    "three after",
+    "three after done",
+    "three stop",
+    "two stop",
+    "one stop",
+  ]);
+  assert.ok(lines.some((l) => l.msg === "a component failed its work after start-up"));
+  // Once stopping, work not begun is skipped.
+  const again = setup();
+  const skipped: string[] = [];
+  await again.lc.startAll([{
+    ...recorder("four", skipped),
+    afterReady() {
+      skipped.push("four after");
+      return Promise.resolve();
+    },
+  }]);
+  await again.lc.stopAll(1000);
+  await again.lc.runAfterReady();
+  assert.deepEqual(skipped, ["four start 1", "four stop"]);
+});

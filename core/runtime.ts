@@ -17,7 +17,12 @@ import {
 import { type Basics, type Component, Lifecycle, type ReloadOutcome } from "./lifecycle.ts";
 import { Logger, type LogLevel, type LogSink, silentLogger } from "./logging/mod.ts";
 import { ReloadStatus } from "./reload_status.ts";
-import { HealthChecks, registerProcessMetrics, Registry } from "./selfmon/mod.ts";
+import {
+  HealthChecks,
+  processCpuSeconds,
+  registerProcessMetrics,
+  Registry,
+} from "./selfmon/mod.ts";
 
 /** How to start Perch. */
 export interface PerchOptions extends ConfigSource {
@@ -60,6 +65,13 @@ export type BuildComponents = (
   info?: PerchInfo,
 ) => { list: Component<Config>[]; addr: () => { hostname: string; port: number } };
 
+/**
+ * How long after Perch is ready the components' `afterReady` work starts: a
+ * restarted Perch answers its first health checks and queries before it
+ * loads rule files.
+ */
+const AFTER_READY_DELAY_MS = 200;
+
 /** Starts the components `build` lists; throws {@linkcode ConfigError} for a bad config. */
 export async function startRuntime(options: PerchOptions, build: BuildComponents): Promise<Perch> {
   const source: ConfigSource = { ...options, env: options.env ?? {} };
@@ -89,6 +101,15 @@ export async function startRuntime(options: PerchOptions, build: BuildComponents
     ? watchFile(options.configPath, () => void reload())
     : undefined;
   ready = true;
+  const cpu = processCpuSeconds();
+  log.info("ready", {
+    // Since the runtime started (performance.now()'s origin), module loading included.
+    startup_ms: Math.round(performance.now()),
+    ...(cpu !== undefined ? { cpu_ms: Math.round(cpu * 1000) } : {}),
+  });
+  // Work the components left for after start-up (rule files, helper threads)
+  // begins once the first requests had their turn.
+  const afterReady = setTimeout(() => void lifecycle.runAfterReady(), AFTER_READY_DELAY_MS);
   return {
     get addr() {
       return perch.addr();
@@ -98,6 +119,7 @@ export async function startRuntime(options: PerchOptions, build: BuildComponents
     reload,
     stop() {
       ready = false;
+      clearTimeout(afterReady);
       watcher?.close();
       return lifecycle.stopAll(lifecycle.config.server.shutdown_timeout);
     },

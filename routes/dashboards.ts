@@ -19,11 +19,14 @@ import {
   validateDashboard,
 } from "../core/dashboards/mod.ts";
 import { jsonError } from "./errors.ts";
+import { whenLoaded } from "./loaded.ts";
 import { ADMIN, READ } from "./scope.ts";
 
 /** What the dashboard routes need. */
 export interface DashboardRouteDeps {
   readonly store: DashboardStore;
+  /** Resolves once dashboards are provisioned (after start-up); every request waits for it. */
+  readonly loaded?: () => Promise<void>;
 }
 
 function fields(errors: readonly FieldError[]) {
@@ -50,11 +53,12 @@ async function body(c: Context): Promise<unknown> {
 /** The dashboard API. */
 export function dashboardRoutes(deps: DashboardRouteDeps): Hono {
   const app = new Hono();
+  const loaded = whenLoaded(deps.loaded);
   const { store } = deps;
 
-  app.get("/api/dashboards", READ, async (c) => c.json({ dashboards: await store.list() }));
+  app.get("/api/dashboards", READ, loaded, async (c) => c.json({ dashboards: await store.list() }));
 
-  app.post("/api/dashboards", ADMIN, async (c) => {
+  app.post("/api/dashboards", ADMIN, loaded, async (c) => {
     const doc = await body(c);
     if (typeof doc === "symbol") return jsonError(c, 400, "body must be JSON");
     try {
@@ -64,14 +68,14 @@ export function dashboardRoutes(deps: DashboardRouteDeps): Hono {
     }
   });
 
-  app.post("/api/dashboards/validate", READ, async (c) => {
+  app.post("/api/dashboards/validate", READ, loaded, async (c) => {
     const doc = await body(c);
     if (typeof doc === "symbol") return jsonError(c, 400, "body must be JSON");
     const r = validateDashboard(doc);
     return c.json(r.ok ? { ok: true, errors: [] } : { ok: false, errors: fields(r.errors) });
   });
 
-  app.post("/api/dashboards/import/grafana", ADMIN, async (c) => {
+  app.post("/api/dashboards/import/grafana", ADMIN, loaded, async (c) => {
     const doc = await body(c);
     if (typeof doc === "symbol") return jsonError(c, 400, "body must be JSON");
     const r = importGrafana(doc, c.req.query("id") || undefined);
@@ -95,7 +99,7 @@ export function dashboardRoutes(deps: DashboardRouteDeps): Hono {
     }
   });
 
-  app.get("/api/dashboards/:id", READ, async (c) => {
+  app.get("/api/dashboards/:id", READ, loaded, async (c) => {
     try {
       return c.json(await store.get(c.req.param("id")));
     } catch (e) {
@@ -103,7 +107,7 @@ export function dashboardRoutes(deps: DashboardRouteDeps): Hono {
     }
   });
 
-  app.put("/api/dashboards/:id", ADMIN, async (c) => {
+  app.put("/api/dashboards/:id", ADMIN, loaded, async (c) => {
     const doc = await body(c);
     if (typeof doc === "symbol") return jsonError(c, 400, "body must be JSON");
     try {
@@ -113,7 +117,7 @@ export function dashboardRoutes(deps: DashboardRouteDeps): Hono {
     }
   });
 
-  app.delete("/api/dashboards/:id", ADMIN, async (c) => {
+  app.delete("/api/dashboards/:id", ADMIN, loaded, async (c) => {
     try {
       await store.delete(c.req.param("id"));
       return c.body(null, 204);

@@ -165,7 +165,7 @@ export function perchRoutes(b: Basics, info: PerchInfo, parts: RouteComponents):
     }),
   );
   scopes.mount(app, scrapeRoutes({ manager: d.scrape.manager }));
-  scopes.mount(app, rulesRoutes({ rules: d.rules.manager }));
+  scopes.mount(app, rulesRoutes({ rules: d.rules.manager, loaded: () => d.rules.loaded() }));
   scopes.mount(
     app,
     notifyRoutes({
@@ -175,7 +175,7 @@ export function perchRoutes(b: Basics, info: PerchInfo, parts: RouteComponents):
       receivers: () => d.notify.receivers(),
     }),
   );
-  scopes.mount(app, dashboardRoutes({ store: dashboards }));
+  scopes.mount(app, dashboardRoutes({ store: dashboards, loaded: () => d.dashboards.loaded() }));
   scopes.mount(app, wsRoutes({ hub: d.live.hub }));
   scopes.mount(
     app,
@@ -203,6 +203,7 @@ export function perchRoutes(b: Basics, info: PerchInfo, parts: RouteComponents):
   const uiRouter = new Hono();
   uiRouter.all("*", READ, async (c) => {
     ui ??= import("./ui/mod.tsx").then((m) => m.uiRoutes(uiDeps));
+    await d.dashboards.loaded(); // Pages list and show dashboards.
     const res = await (await ui).fetch(c.req.raw);
     return res.status === 404 ? c.notFound() : res;
   });

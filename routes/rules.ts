@@ -18,11 +18,14 @@ import {
   thresholdRuleJSON,
   thresholdWarnings,
 } from "../core/rules/mod.ts";
+import { whenLoaded } from "./loaded.ts";
 import { ADMIN, READ } from "./scope.ts";
 
 /** What the rules routes need. */
 export interface RulesDeps {
   readonly rules: RuleManager;
+  /** Resolves once the rules are loaded (after start-up); every request waits for it. */
+  readonly loaded?: () => Promise<void>;
 }
 
 const ZERO_TIME = "0001-01-01T00:00:00Z";
@@ -109,8 +112,9 @@ async function jsonBody(
 export function rulesRoutes(deps: RulesDeps): Hono {
   const app = new Hono();
   const rules = deps.rules;
+  const loaded = whenLoaded(deps.loaded);
 
-  app.get("/api/v1/rules", READ, (c) => {
+  app.get("/api/v1/rules", READ, loaded, (c) => {
     const url = new URL(c.req.url);
     const type = url.searchParams.get("type");
     if (type !== null && type !== "alert" && type !== "record") {
@@ -142,11 +146,11 @@ export function rulesRoutes(deps: RulesDeps): Hono {
     return c.json({ status: "success", data: { groups: out } });
   });
 
-  app.get("/api/v1/alerts", READ, (c) => {
+  app.get("/api/v1/alerts", READ, loaded, (c) => {
     return c.json({ status: "success", data: { alerts: rules.alerts().map(alertJSON) } });
   });
 
-  app.post("/api/v1/alerts", ADMIN, async (c) => {
+  app.post("/api/v1/alerts", ADMIN, loaded, async (c) => {
     const b = await jsonBody(c);
     if (!b.ok) return b.res;
     try {
@@ -162,7 +166,7 @@ export function rulesRoutes(deps: RulesDeps): Hono {
     }
   });
 
-  app.get("/api/v1/alerts/:id", READ, (c) => {
+  app.get("/api/v1/alerts/:id", READ, loaded, (c) => {
     try {
       const id = c.req.param("id");
       const info = rules.getThresholdRule(id);
@@ -180,7 +184,7 @@ export function rulesRoutes(deps: RulesDeps): Hono {
     }
   });
 
-  app.put("/api/v1/alerts/:id", ADMIN, async (c) => {
+  app.put("/api/v1/alerts/:id", ADMIN, loaded, async (c) => {
     const b = await jsonBody(c);
     if (!b.ok) return b.res;
     try {
@@ -191,7 +195,7 @@ export function rulesRoutes(deps: RulesDeps): Hono {
     }
   });
 
-  app.delete("/api/v1/alerts/:id", ADMIN, async (c) => {
+  app.delete("/api/v1/alerts/:id", ADMIN, loaded, async (c) => {
     try {
       await rules.deleteThresholdRule(c.req.param("id"));
       return c.json({ status: "success", data: null });
@@ -200,7 +204,7 @@ export function rulesRoutes(deps: RulesDeps): Hono {
     }
   });
 
-  app.post("/api/v1/alerts/:id/test", ADMIN, async (c) => {
+  app.post("/api/v1/alerts/:id/test", ADMIN, loaded, async (c) => {
     try {
       const r = await rules.testThresholdRule(c.req.param("id"));
       if (r.error) return error(c, 422, "execution", r.error);

@@ -200,10 +200,24 @@ function report(name: string, what: string, rs: Run[], mainThread = true): void 
   const main = !mainThread || rs.some((r) => Number.isNaN(r.mainCpu))
     ? ""
     : `; main thread CPU ${f(rs.map((r) => r.mainCpu))}`;
+  // Perch's own "ready" log line: its start-up time and CPU when it was ready,
+  // before the probe's requests and the work left for after start-up.
+  const own = rs.map((r) => ownReady(r.log));
+  const self = own.every((o) => o !== undefined)
+    ? `; by its own log: ready ${f(own.map((o) => o!.ms))}, CPU ${f(own.map((o) => o!.cpu))}`
+    : "";
   console.log(
     `${name} ${what} (${rs.length} runs): ready ${f(rs.map((r) => r.ms))}; ` +
-      `process CPU ${f(rs.map((r) => r.cpu))}${main}`,
+      `process CPU ${f(rs.map((r) => r.cpu))}${main}${self}`,
   );
+}
+
+/** Start-up time and CPU from Perch's "ready" log line, when it writes one. */
+function ownReady(log: string[]): { ms: number; cpu: number } | undefined {
+  const l = log.find((x) => x.includes('"msg":"ready"'));
+  if (!l) return undefined;
+  const j = JSON.parse(l);
+  return typeof j.cpu_ms === "number" ? { ms: j.startup_ms, cpu: j.cpu_ms } : undefined;
 }
 
 /** Where Perch's own log says start-up time went (storage open, listening). */

@@ -1,18 +1,23 @@
 /**
  * The dashboards component: dashboards stored in state.kv; the built-in
  * overview and a directory of JSON files (`dashboards.provision_dir`) are
- * provisioned at start and on every reload (a user's edits are kept).
+ * provisioned after start-up and on every reload (a user's edits are kept).
  *
  * @module
  */
 import { type Config, resolvePath } from "../config/mod.ts";
-import type { Basics, Component } from "../lifecycle.ts";
+import { type Basics, type Component, LoadOnce } from "../lifecycle.ts";
 import { dirSource, provisionDashboards } from "./provision.ts";
 import { DashboardStore } from "./store.ts";
 
 /** What the dashboards component offers: the store the routes and pages use. */
 export interface DashboardsComponent extends Component<Config, string> {
   readonly store: DashboardStore;
+  /**
+   * Resolves once the built-in and directory dashboards are provisioned:
+   * after start-up (`afterReady`), or at once when something asks here first.
+   */
+  loaded(): Promise<void>;
 }
 
 /** Dashboards; the section is the provisioning directory ("" for none). */
@@ -29,18 +34,26 @@ export function dashboardsComponent(
     const rep = await provisionDashboards(store!, dir === "" ? undefined : dirSource(dir));
     for (const e of rep.errors) log.error("dashboard not provisioned", { ...e });
   };
+  let first = "";
+  const loading = new LoadOnce(() => provision(first));
   return {
     name: "dashboards",
     section(c) {
       const dir = c.dashboards.provision_dir;
       return { ok: true, value: dir === "" ? "" : resolvePath(deps.configDir, dir) };
     },
-    async start(dir) {
+    start(dir) {
       store = new DashboardStore(deps.kv());
+      first = dir;
+      return Promise.resolve();
+    },
+    afterReady: () => loading.run(),
+    loaded: () => loading.run(),
+    async apply(dir) {
+      await loading.run();
       await provision(dir);
     },
-    apply: provision,
-    stop: () => Promise.resolve(),
+    stop: () => loading.settled(),
     get store() {
       if (store === undefined) throw new Error("BUG: dashboards used before they started");
       return store;

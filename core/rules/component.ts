@@ -6,7 +6,7 @@
  */
 import { type Config, resolvePath } from "../config/mod.ts";
 import { HOST_RULE_FILE } from "../hostmetrics/mod.ts";
-import type { Basics, Component } from "../lifecycle.ts";
+import { type Basics, type Component, LoadOnce } from "../lifecycle.ts";
 import type { AlertSink, Appender } from "../model/mod.ts";
 import { BUILTIN_RULE_FILES } from "./_builtin_files.ts";
 import {
@@ -28,6 +28,11 @@ export interface RulesSection {
 /** What the rules component offers: its manager, for the rules API. */
 export interface RulesComponent extends Component<Config, RulesSection> {
   readonly manager: RuleManager;
+  /**
+   * Resolves once rule files and alert state are loaded. They load after
+   * start-up (`afterReady`), or at once when something asks here first.
+   */
+  loaded(): Promise<void>;
 }
 
 /** The rule file patterns of `c`: shipped ones first, then `rule_files` relative to `configDir`. */
@@ -73,6 +78,13 @@ export function rulesComponent(
     if (manager === undefined) throw new Error("BUG: rules used before they started");
     return manager;
   };
+  const loading = new LoadOnce(async () => {
+    const r = await started().start();
+    ok = r.ok;
+    if (!r.ok) {
+      log.error("rule files have errors; their rules are not loaded", { errors: r.errors });
+    }
+  });
   return {
     name: "rules",
     restartOnly: ["global.evaluation_interval", "server.external_url"],
@@ -85,7 +97,7 @@ export function rulesComponent(
         externalLabels: c.global.external_labels,
       },
     }),
-    async start(s) {
+    start(s) {
       manager = createRuleManager({
         kv: deps.kv(),
         query: engineQueryFunc({ instantQuery: (expr, t) => deps.engine().instantQuery(expr, t) }),
@@ -99,18 +111,22 @@ export function rulesComponent(
         externalURL: s.externalURL,
         externalLabels: s.externalLabels,
       });
-      const r = await manager.start();
-      ok = r.ok;
-      if (!r.ok) {
-        log.error("rule files have errors; their rules are not loaded", { errors: r.errors });
-      }
+      return Promise.resolve();
     },
+    // Parsing rule files and restoring alert state is most of this
+    // component's start-up: it waits until Perch answers.
+    afterReady: () => loading.run(),
+    loaded: () => loading.run(),
     async apply(s) {
+      await loading.run();
       const r = await started().reload(s.files);
       ok = r.ok;
       if (!r.ok) log.error("rule files rejected; keeping the previous rules", { errors: r.errors });
     },
-    stop: () => manager?.stop() ?? Promise.resolve(),
+    async stop() {
+      await loading.settled();
+      await manager?.stop();
+    },
     get manager() {
       return started();
     },

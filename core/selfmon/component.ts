@@ -42,6 +42,10 @@ export function memoryGuardComponent(deps: Pick<Basics, "health">): MemoryGuardC
     start(l) {
       limit = l;
       guard.start();
+      return Promise.resolve();
+    },
+    // The trimmer's helper thread (a worker with its own heap) can wait.
+    afterReady() {
       trimmer = startMallocTrimmer();
       return Promise.resolve();
     },

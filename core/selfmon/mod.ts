@@ -17,7 +17,7 @@ export {
   type MetricOptions,
   Registry,
 } from "./registry.ts";
-export { registerProcessMetrics } from "./process.ts";
+export { processCpuSeconds, registerProcessMetrics } from "./process.ts";
 export { MemoryGuard } from "./memory_guard.ts";
 export { type MallocTrimmer, startMallocTrimmer } from "./malloc.ts";
 export {

@@ -9,7 +9,8 @@ import { VERSION } from "../version.ts";
 /** Linux clock ticks per second; practically always 100. */
 const CLK_TCK = 100;
 
-function readCpuSeconds(): number | undefined {
+/** CPU time (user + system, all threads) this process has used, in seconds; undefined off Linux. */
+export function processCpuSeconds(): number | undefined {
   try {
     const stat = Deno.readTextFileSync("/proc/self/stat");
     // Fields after the command name (which may contain spaces) start at ")".
@@ -49,7 +50,7 @@ export function registerProcessMetrics(registry: Registry, startTimeMs: number):
     name: "process_cpu_seconds_total",
     help: "Total user and system CPU time spent in seconds.",
   }, () => {
-    const v = readCpuSeconds();
+    const v = processCpuSeconds();
     return v === undefined ? [] : [{ value: v }];
   });
   registry.collected("gauge", {
