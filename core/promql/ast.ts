@@ -9,6 +9,9 @@
  */
 import type { Matcher } from "../model/mod.ts";
 
+/** A node with its fields made writable, for the parser's fixes in place. */
+export type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
 /** The four value types of PromQL expressions. */
 export type ValueType = "scalar" | "vector" | "matrix" | "string";
 
