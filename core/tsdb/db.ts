@@ -41,7 +41,6 @@ import {
   StorageFullError,
 } from "../model/mod.ts";
 import {
-  BLOCK_SUFFIX,
   blockFileName,
   BLOCKS_DIR,
   DELETED_SUFFIX,
@@ -49,7 +48,6 @@ import {
   KV_FILE,
   KV_PREFIX,
   parseBlockFileName,
-  QUARANTINE_DIR,
   TMP_SUFFIX,
   WAL_DIR,
   walSegmentName,
@@ -67,30 +65,24 @@ import {
 import { commitBatched, SeriesIndex } from "./index.ts";
 import { REC_SAMPLES_SYNC, REC_SAMPLES_V2, SampleDecoder, type SampleSource } from "./wal_codec.ts";
 import { IncidentLog, openCheckedKv, type StorageIncident } from "./recovery.ts";
-import { concat, Head, type Samples } from "./head.ts";
-import {
-  BlockCorruptError,
-  type BlockMeta,
-  BlockReader,
-  type BlockSlice,
-  encodeLabelsBlob,
-} from "./block.ts";
+import type { Samples } from "./head.ts";
+import { BlockCorruptError, BlockReader, type BlockSlice, encodeLabelsBlob } from "./block.ts";
 import { SampleBuf } from "./_sample_buf.ts";
-import { BlockWriteError, BlockWriter, isNoSpace, type SeriesChunks } from "./block_writer.ts";
-import { ChunkCorruptError, chunkMeta, decodeChunk } from "./chunk.ts";
+import { BlockWriter, isNoSpace } from "./block_writer.ts";
+import { ChunkCorruptError, chunkMeta } from "./chunk.ts";
 import { DbQuerier } from "./querier.ts";
+import {
+  blockKey,
+  DbState,
+  type Frozen,
+  isoRange,
+  type KvBlockEntry,
+  replacedKey,
+} from "./db_state.ts";
+import { Maintenance } from "./maintenance.ts";
 import { HistogramStore } from "./histogram_store.ts";
 import { decodeHistogramRecord, encodeHistogramRecord, REC_HISTOGRAMS } from "./wal_histogram.ts";
-import { planCompaction } from "./compact.ts";
-import { planRetention } from "./retention.ts";
-import {
-  AGG,
-  aggRef,
-  DEFAULT_DOWNSAMPLING,
-  type DownsamplingTier,
-  isCounterLike,
-  viewFor,
-} from "./downsample.ts";
+import { AGG, aggRef, type DownsamplingTier, viewFor } from "./downsample.ts";
 
 /** Log function: level, message, structured fields. */
 export type Logger = (
@@ -253,39 +245,6 @@ export interface DBHealth {
   incidents?: StorageIncident[];
 }
 
-interface Frozen {
-  window: number;
-  chunks: Map<number, Uint8Array[]>;
-}
-
-interface KvBlockEntry {
-  minT: number;
-  maxT: number;
-  level: number;
-}
-
-function blockKey(seq: number): Deno.KvKey {
-  return [KV_PREFIX, "block", seq];
-}
-function flushedKey(window: number): Deno.KvKey {
-  return [KV_PREFIX, "flushed", window];
-}
-/** Block `seq` was merged into another (compaction, tier rewrite): never adopt it again. */
-function replacedKey(seq: number): Deno.KvKey {
-  return [KV_PREFIX, "replaced", seq];
-}
-
-const noopLogger: Logger = () => {};
-
-/** "2024-01-01T00:00:00.000Z to 2024-01-01T02:00:00.000Z" (numbers when out of range). */
-function isoRange(minT: number, maxT: number): string {
-  const iso = (t: number) => {
-    const d = new Date(t);
-    return Number.isNaN(d.getTime()) ? String(t) : d.toISOString();
-  };
-  return `${iso(minT)} to ${iso(maxT)}`;
-}
-
 const TIER_AGGS = Object.values(AGG).sort((a, b) => a - b);
 
 /** Reads a downsampled block: per series the aggregate view `func` needs. */
@@ -341,38 +300,10 @@ export async function openDB(opts: OpenOptions): Promise<DB> {
 
 /** An open database: Appender and Querier of core/model. */
 export class DB implements Appender, Querier {
-  readonly #dir: string;
-  readonly #walDir: string;
-  readonly #blocksDir: string;
-  readonly #quarantineDir: string;
-  readonly #kvPath: string | undefined;
-  readonly #fsync: "always" | "interval";
-  readonly #oooWindow: number;
-  readonly #futureTolerance: number;
-  readonly #retentionMs: number;
-  readonly #maxBytes: number;
-  readonly #range: number;
-  readonly #flushDelay: number;
-  readonly #headBudget: number;
-  readonly #log: Logger;
-  readonly #now: () => number;
-  readonly #opts: OpenOptions;
-  #kv!: Deno.Kv;
-  #ownKv = false;
-  #wal!: Wal;
-  #index!: SeriesIndex;
-  #head: Head;
-  /** Native histogram samples (head and per-window files). */
-  #hist!: HistogramStore;
-  #writer!: BlockWriter;
+  readonly #db: DbState;
+  readonly #maint: Maintenance;
   #querier!: DbQuerier;
-  #blocks = new Map<number, BlockReader>();
-  #nextSeq = 1;
-  #frozen: Frozen[] = [];
   #sampleBuf = new SampleBuf();
-  #segWindows = new Map<number, Set<number>>();
-  #flushedMarks = new Map<number, number>();
-  #logged = new Set<number>();
   /**
    * Series ref by the Labels array an appender passed (the pipeline keeps
    * one array per series across requests), so a known series costs no
@@ -380,67 +311,164 @@ export class DB implements Appender, Querier {
    * (refs are never reused).
    */
   #refByLabels = new WeakMap<Labels, number>();
-  #maxT = -Infinity;
-  /** Windows behind the flush horizon that got late writes: clock of the first and last one. */
-  #lateWrites = new Map<number, { first: number; last: number }>();
-  /** Newest timestamp per series ref, kept only when an out-of-order window is set. */
-  #seriesMaxT: Float64Array | undefined;
-  #nextFlushCheck = -Infinity;
-  #bgLock: Promise<unknown> = Promise.resolve();
-  #bgRunning = false;
-  #timer: ReturnType<typeof setInterval> | undefined;
-  #scrubTimer: ReturnType<typeof setTimeout> | undefined;
-  #pendingDeletes: { path: string; at: number; reader: BlockReader }[] = [];
-  #kvBytes = 0;
-  #closed = false;
-  #problems = new Map<string, string>();
-  #incidents!: IncidentLog;
   /** index.kv was replaced by a fresh one: series come back from blocks and the WAL. */
   #rebuildIndex = false;
-  #c = {
-    corruptBlocks: 0,
-    missingBlocks: 0,
-    samplesAppended: 0,
-    samplesRejected: 0,
-    walTruncatedBytes: 0,
-    walCorruptSegments: 0,
-    walSkippedBytes: 0,
-    walSkippedRecords: 0,
-    walLostSamples: 0,
-    blockBytesWritten: 0,
-    flushes: 0,
-    flushFailures: 0,
-    compactions: 0,
-    compactionFailures: 0,
-    downsamplings: 0,
-    downsamplingFailures: 0,
-    retentionDeletedBlocks: 0,
-    storageFullRejections: 0,
-  };
+  // The shared state is in DbState (accessors while the parts move out of this file).
+  get #dir() {
+    return this.#db.dir;
+  }
+  get #walDir() {
+    return this.#db.walDir;
+  }
+  get #blocksDir() {
+    return this.#db.blocksDir;
+  }
+  get #quarantineDir() {
+    return this.#db.quarantineDir;
+  }
+  get #kvPath() {
+    return this.#db.kvPath;
+  }
+  get #fsync() {
+    return this.#db.fsync;
+  }
+  get #oooWindow() {
+    return this.#db.oooWindow;
+  }
+  get #futureTolerance() {
+    return this.#db.futureTolerance;
+  }
+  get #retentionMs() {
+    return this.#db.retentionMs;
+  }
+  get #maxBytes() {
+    return this.#db.maxBytes;
+  }
+  get #range() {
+    return this.#db.range;
+  }
+  get #flushDelay() {
+    return this.#db.flushDelay;
+  }
+  get #headBudget() {
+    return this.#db.headBudget;
+  }
+  get #log() {
+    return this.#db.log;
+  }
+  get #now() {
+    return this.#db.now;
+  }
+  get #opts() {
+    return this.#db.opts;
+  }
+  get #head() {
+    return this.#db.head;
+  }
+  get #blocks() {
+    return this.#db.blocks;
+  }
+  get #segWindows() {
+    return this.#db.segWindows;
+  }
+  get #flushedMarks() {
+    return this.#db.flushedMarks;
+  }
+  get #logged() {
+    return this.#db.logged;
+  }
+  get #lateWrites() {
+    return this.#db.lateWrites;
+  }
+  get #problems() {
+    return this.#db.problems;
+  }
+  get #c() {
+    return this.#db.c;
+  }
+  get #kv() {
+    return this.#db.kv;
+  }
+  set #kv(v: Deno.Kv) {
+    this.#db.kv = v;
+  }
+  get #ownKv() {
+    return this.#db.ownKv;
+  }
+  set #ownKv(v: boolean) {
+    this.#db.ownKv = v;
+  }
+  get #wal() {
+    return this.#db.wal;
+  }
+  set #wal(v: Wal) {
+    this.#db.wal = v;
+  }
+  get #index() {
+    return this.#db.index;
+  }
+  set #index(v: SeriesIndex) {
+    this.#db.index = v;
+  }
+  get #hist() {
+    return this.#db.hist;
+  }
+  set #hist(v: HistogramStore) {
+    this.#db.hist = v;
+  }
+  get #writer() {
+    return this.#db.writer;
+  }
+  set #writer(v: BlockWriter) {
+    this.#db.writer = v;
+  }
+  get #nextSeq() {
+    return this.#db.nextSeq;
+  }
+  set #nextSeq(v: number) {
+    this.#db.nextSeq = v;
+  }
+  get #frozen() {
+    return this.#db.frozen;
+  }
+  set #frozen(v: Frozen[]) {
+    this.#db.frozen = v;
+  }
+  get #maxT() {
+    return this.#db.maxT;
+  }
+  set #maxT(v: number) {
+    this.#db.maxT = v;
+  }
+  get #seriesMaxT() {
+    return this.#db.seriesMaxT;
+  }
+  set #seriesMaxT(v: Float64Array | undefined) {
+    this.#db.seriesMaxT = v;
+  }
+  get #nextFlushCheck() {
+    return this.#db.nextFlushCheck;
+  }
+  set #nextFlushCheck(v: number) {
+    this.#db.nextFlushCheck = v;
+  }
+  get #closed() {
+    return this.#db.closed;
+  }
+  set #closed(v: boolean) {
+    this.#db.closed = v;
+  }
+  get #incidents() {
+    return this.#db.incidents;
+  }
+  set #incidents(v: IncidentLog) {
+    this.#db.incidents = v;
+  }
 
   /** Use {@linkcode openDB}. */
   constructor(opts: OpenOptions) {
-    this.#opts = opts;
-    this.#dir = opts.dir;
-    this.#walDir = joinPath(opts.dir, WAL_DIR);
-    this.#blocksDir = joinPath(opts.dir, BLOCKS_DIR);
-    this.#quarantineDir = joinPath(opts.dir, QUARANTINE_DIR);
-    this.#kvPath = typeof opts.kv === "string"
-      ? opts.kv
-      : opts.kv === undefined
-      ? joinPath(opts.dir, KV_FILE)
-      : undefined;
-    this.#fsync = opts.fsync ?? "always";
-    this.#oooWindow = opts.outOfOrderWindowMs ?? Infinity;
-    this.#futureTolerance = opts.futureToleranceMs ?? 600_000;
-    this.#retentionMs = opts.retentionMs ?? 0;
-    this.#maxBytes = opts.maxBytes ?? 0;
-    this.#range = opts.blockRangeMs ?? 7_200_000;
-    this.#flushDelay = Math.min(this.#oooWindow, this.#range / 2);
-    this.#headBudget = opts.headMemoryBudgetBytes ?? 64 << 20;
-    this.#log = opts.logger ?? noopLogger;
-    this.#now = opts.now ?? Date.now;
-    this.#head = new Head(this.#range);
+    this.#db = new DbState(opts);
+    this.#maint = new Maintenance(this.#db);
   }
 
   /** @internal Recovery; called by {@linkcode openDB}. */
@@ -485,7 +513,7 @@ export class DB implements Appender, Querier {
       incidents: this.#incidents,
       log: this.#log,
       now: this.#now,
-      onChange: (minT, maxT) => this.#notifyOld(minT, maxT),
+      onChange: (minT, maxT) => this.#db.notifyOld(minT, maxT),
       graceMs: this.#opts.deleteGraceMs,
     });
     await this.#hist.restoreIndex(
@@ -540,58 +568,8 @@ export class DB implements Appender, Querier {
       histogramRefs: (refs, minT, maxT) =>
         this.#hist.empty ? [] : this.#hist.withData(refs, minT, maxT),
     });
-    await this.#measureKv();
-    const every = this.#opts.backgroundIntervalMs ?? 60_000;
-    if (every > 0) {
-      this.#timer = setInterval(() => this.#background().catch(() => {}), every);
-      Deno.unrefTimer(this.#timer as unknown as number);
-    }
-    // Blocks opened above had only their tables checked: the chunk bytes
-    // (most of a data dir) are checked after start-up, not before it.
-    this.#scrubTimer = setTimeout(() => {
-      this.#scrubTimer = undefined;
-      this.#enqueueBg(() => this.#scrubAll()).catch(() => {});
-    }, this.#opts.scrubDelayMs ?? 1000);
-    Deno.unrefTimer(this.#scrubTimer as unknown as number);
-  }
-
-  /** Checks every block not yet checked against its file checksum (see BlockReader.scrub). */
-  async #scrubAll(): Promise<void> {
-    for (const [seq, b] of [...this.#blocks].sort((x, y) => x[0] - y[0])) {
-      if (this.#closed) return;
-      if (!b.scrubbed) await this.#scrubBlock(seq, b);
-    }
-  }
-
-  /**
-   * Scrubs one block: damaged chunks are left out and reported as at open;
-   * a block that cannot be read is quarantined.
-   */
-  async #scrubBlock(seq: number, b: BlockReader): Promise<void> {
-    try {
-      await b.scrub();
-    } catch (e) {
-      if (this.#blocks.get(seq) !== b) return; // Compacted or deleted meanwhile.
-      await this.#dropCorrupt(seq, b, e);
-      return;
-    }
-    this.#noteDamaged(seq, b);
-  }
-
-  /** Records the incident of a block served minus its damaged chunks (once per block). */
-  #noteDamaged(seq: number, r: BlockReader): void {
-    const d = r.meta.damaged;
-    if (!d) return;
-    this.#incidents.add({
-      id: `block_damaged:${seq}`,
-      kind: "block_damaged",
-      file: `${BLOCKS_DIR}/${blockFileName(seq)}`,
-      message: `block ${blockFileName(seq)} (${isoRange(r.meta.minT, r.meta.maxT)}) ` +
-        `failed its checksum; its tables are intact and ${d.chunks} damaged chunks of ` +
-        `${d.series} series (${d.samples} samples) are left out, the rest is served`,
-      samples: d.samples,
-      records: d.chunks,
-    });
+    await this.#maint.measureKv();
+    this.#maint.start(this.#opts.backgroundIntervalMs ?? 60_000, this.#opts.scrubDelayMs ?? 1000);
   }
 
   async #recoverBlocks(): Promise<void> {
@@ -644,13 +622,13 @@ export class DB implements Appender, Querier {
         const r = await BlockReader.open(this.#blocksDir, seq, { check: "tables" });
         this.#blocks.set(seq, r);
         if (r.meta.maxT > this.#maxT) this.#maxT = r.meta.maxT;
-        this.#noteDamaged(seq, r);
+        this.#db.noteDamaged(seq, r);
         if (!known.has(seq)) {
           adopt.set(blockKey(seq), { minT: r.meta.minT, maxT: r.meta.maxT, level: r.meta.level });
           adopted++;
         }
       } catch (e) {
-        await this.#quarantine(seq, e);
+        await this.#db.quarantine(seq, e);
       }
       known.delete(seq);
     }
@@ -702,7 +680,7 @@ export class DB implements Appender, Querier {
         for (const [ref, labels] of await b.labels()) this.#index.restore(ref, labels);
         blocks++;
       } catch (e) {
-        await this.#dropCorrupt(seq, b, e);
+        await this.#db.dropCorrupt(seq, b, e);
       }
     }
     const series = this.#index.size - before;
@@ -714,40 +692,6 @@ export class DB implements Appender, Querier {
       this.#log("warn", "series restored into the index from blocks", { series, blocks });
     }
     return { series, blocks, unindexed };
-  }
-
-  #notifyOld(minT: number, maxT: number): void {
-    try {
-      this.#opts.onOldWrite?.(minT, maxT);
-    } catch (e) {
-      this.#log("error", "onOldWrite callback failed", { error: String(e) });
-    }
-  }
-
-  async #quarantine(seq: number, e: unknown, meta?: BlockMeta): Promise<void> {
-    await Deno.mkdir(this.#quarantineDir, { recursive: true });
-    const from = joinPath(this.#blocksDir, blockFileName(seq));
-    const to = joinPath(this.#quarantineDir, blockFileName(seq));
-    let bytes: number | undefined;
-    try {
-      bytes = (await Deno.stat(from)).size;
-    } catch { /* gone */ }
-    await Deno.rename(from, to).catch(() => {});
-    await this.#kv.delete(blockKey(seq));
-    this.#c.corruptBlocks++;
-    const why = e instanceof Error ? e.message : String(e);
-    this.#log("error", "corrupt block quarantined", { block: blockFileName(seq), error: why });
-    this.#incidents.add({
-      id: `block_quarantined:${seq}`,
-      kind: "block_quarantined",
-      file: `${BLOCKS_DIR}/${blockFileName(seq)}`,
-      quarantined: `${QUARANTINE_DIR}/${blockFileName(seq)}`,
-      message: `block ${blockFileName(seq)}${
-        meta ? ` (${isoRange(meta.minT, meta.maxT)})` : ""
-      } failed its checks (${why}) and was quarantined; its samples are not served`,
-      ...(meta ? { samples: meta.samples } : {}),
-      ...(bytes !== undefined ? { bytes } : {}),
-    });
   }
 
   async #replay(): Promise<void> {
@@ -954,7 +898,7 @@ export class DB implements Appender, Querier {
     const floor = this.#opts.onOldWrite ? this.headMinT() ?? Infinity : -Infinity;
     let oldLo = Infinity, oldHi = -Infinity;
     // About 2 bytes per sample compressed; the budget check needs only an estimate.
-    if (this.#maxBytes > 0) await this.#checkBudget(16 + k * 4);
+    if (this.#maxBytes > 0) await this.#maint.checkBudget(16 + k * 4);
     const apply = (seg: number) => {
       let set = this.#segWindows.get(seg);
       if (!set) this.#segWindows.set(seg, set = new Set());
@@ -1048,7 +992,7 @@ export class DB implements Appender, Querier {
       throw e;
     }
     this.#problems.delete("disk_full");
-    if (oldLo <= oldHi) this.#notifyOld(oldLo, oldHi);
+    if (oldLo <= oldHi) this.#db.notifyOld(oldLo, oldHi);
     if (defs.length > 0) {
       this.#index.save().catch((e) =>
         this.#log("error", "saving series to KV failed", { error: String(e) })
@@ -1056,7 +1000,7 @@ export class DB implements Appender, Querier {
     }
     if (this.#maxT >= this.#nextFlushCheck || this.#head.bytes > this.#headBudget) {
       this.#nextFlushCheck = Infinity;
-      this.#background().catch(() => {});
+      this.#maint.background().catch(() => {});
     }
     return { accepted: k + hIdx.length, rejected };
   }
@@ -1076,26 +1020,6 @@ export class DB implements Appender, Querier {
       this.#seriesMaxT = m = next;
     }
     if (t > m[ref]) m[ref] = t;
-  }
-
-  async #checkBudget(extra: number): Promise<void> {
-    let used = await this.#diskBytesTotal();
-    if (used + extra <= this.#maxBytes) return;
-    // Make room by deleting the oldest blocks, as retention by size would.
-    await this.#enqueueBg(() => this.#applyRetention());
-    used = await this.#diskBytesTotal();
-    if (used + extra > this.#maxBytes) {
-      this.#c.storageFullRejections++;
-      throw new StorageFullError(
-        `Cannot append: the disk budget of ${this.#maxBytes} bytes is used up (${used} bytes)`,
-      );
-    }
-  }
-
-  async #diskBytesTotal(): Promise<number> {
-    let blocks = 0;
-    for (const b of this.#blocks.values()) blocks += b.meta.bytes;
-    return (await this.#wal.diskBytes()) + blocks + this.#kvBytes + this.#hist.diskBytes;
   }
 
   /** Records metadata for a metric name (kept in KV). */
@@ -1156,10 +1080,10 @@ export class DB implements Appender, Querier {
         if (e instanceof ChunkCorruptError || e instanceof BlockCorruptError) {
           if (!b.scrubbed) {
             // Not checked whole yet: check it now, leave out what is damaged, read again.
-            await this.#scrubBlock(seq, b);
+            await this.#db.scrubBlock(seq, b);
             return this.#read(refs, minT, maxT, func, onRead, attempt);
           }
-          await this.#dropCorrupt(seq, b, e);
+          await this.#db.dropCorrupt(seq, b, e);
           continue;
         }
         throw e;
@@ -1220,21 +1144,14 @@ export class DB implements Appender, Querier {
       // quarantined; then the read starts again.
       for (const seq of new Set(bad)) {
         const b = this.#blocks.get(seq);
-        if (b && !b.scrubbed) await this.#scrubBlock(seq, b);
+        if (b && !b.scrubbed) await this.#db.scrubBlock(seq, b);
         else if (b) {
-          await this.#dropCorrupt(seq, b, new ChunkCorruptError("chunk checksum mismatch"));
+          await this.#db.dropCorrupt(seq, b, new ChunkCorruptError("chunk checksum mismatch"));
         }
       }
       return this.#read(refs, minT, maxT, func, onRead);
     }
     return out;
-  }
-
-  async #dropCorrupt(seq: number, b: BlockReader, e: unknown): Promise<void> {
-    this.#blocks.delete(seq);
-    await b.close();
-    await this.#quarantine(seq, e, b.meta);
-    this.#notifyOld(b.meta.minT, b.meta.maxT);
   }
 
   /**
@@ -1313,407 +1230,21 @@ export class DB implements Appender, Querier {
     return out;
   }
 
-  #enqueueBg<T>(op: () => Promise<T>): Promise<T> {
-    const p = this.#bgLock.then(op);
-    this.#bgLock = p.catch(() => {});
-    return p;
-  }
-
-  /** Flush of complete windows, compaction, retention; serialized. */
-  #background(): Promise<void> {
-    if (this.#bgRunning || this.#closed) return Promise.resolve();
-    this.#bgRunning = true;
-    return this.#enqueueBg(async () => {
-      try {
-        // Compaction and tiers read blocks whole: each is checked first, so
-        // damage is reported before an input is replaced.
-        await this.#scrubAll();
-        await this.#flushDue();
-        if (this.#opts.compaction ?? true) {
-          await this.#compactOnce();
-          await this.#compactHistograms(4);
-        }
-        await this.#downsampleDue(4);
-        await this.#applyRetention();
-        await this.#purgeDeleted(false);
-      } catch (e) {
-        this.#log("error", "background work failed", { error: String(e) });
-      } finally {
-        this.#bgRunning = false;
-      }
-    });
-  }
-
-  /**
-   * Flushes windows behind the flush horizon; a window still receiving late
-   * writes waits (see `lateFlushIdleMs`) unless `force`.
-   */
-  async #flushDue(force = false): Promise<void> {
-    const horizon = this.#maxT - this.#flushDelay;
-    const now = this.#now();
-    const idle = this.#opts.lateFlushIdleMs ?? 300_000;
-    const most = this.#opts.lateFlushMaxMs ?? 1_800_000;
-    const settled = (w: number) => {
-      const l = this.#lateWrites.get(w);
-      return force || !l || now - l.last >= idle || now - l.first >= most;
-    };
-    let windows = this.#windowsHeld();
-    const due = windows.filter((w) => (w + 1) * this.#range <= horizon && settled(w));
-    if (due.length > 0) await this.#flushWindows(due);
-    if (this.#head.bytes > this.#headBudget) {
-      windows = this.#head.windows();
-      this.#log("info", "head over its memory budget, flushing early", { bytes: this.#head.bytes });
-      await this.#flushWindows(windows.length > 1 ? windows.slice(0, -1) : windows);
-      if (this.#head.bytes > this.#headBudget) await this.#flushWindows(this.#head.windows());
-    }
-    const base = Math.floor(horizon / this.#range) + 1;
-    this.#nextFlushCheck = base * this.#range + this.#flushDelay;
-  }
-
   /** Persists the whole head into blocks now and checkpoints the WAL. */
   flush(): Promise<void> {
-    return this.#enqueueBg(() => this.#flushWindows(this.#windowsHeld()));
-  }
-
-  /** Block windows with samples in the head, float or histogram, ascending. */
-  #windowsHeld(): number[] {
-    const hw = this.#hist.windows();
-    if (hw.length === 0) return this.#head.windows();
-    return [...new Set([...this.#head.windows(), ...hw])].sort((a, b) => a - b);
-  }
-
-  async #flushWindows(windows: number[]): Promise<void> {
-    if (windows.length === 0) return;
-    const seg = await this.#wal.rotate();
-    for (const w of windows) {
-      this.#lateWrites.delete(w);
-      // Histograms first: the window's flush mark below lets its WAL go.
-      await this.#hist.flushWindow(w, (ref) => this.#index.labels(ref));
-      const chunks = this.#head.extractWindow(w);
-      if (chunks.size > 0) {
-        const frozen: Frozen = { window: w, chunks };
-        this.#frozen.push(frozen);
-        const seq = this.#nextSeq++;
-        const series: SeriesChunks[] = [...chunks.keys()].sort((a, b) => a - b)
-          .map((ref) => ({ ref, chunks: chunks.get(ref)! }));
-        try {
-          const meta = await this.#writer.flush(this.#blocksDir, seq, series);
-          const r = await BlockReader.open(this.#blocksDir, seq);
-          this.#blocks.set(seq, r);
-          this.#c.blockBytesWritten += meta.bytes;
-          this.#c.flushes++;
-          await this.#kv.atomic()
-            .set(blockKey(seq), { minT: meta.minT, maxT: meta.maxT, level: 0 })
-            .set(flushedKey(w), seg)
-            .commit();
-        } catch (e) {
-          this.#c.flushFailures++;
-          this.#log("error", "block flush failed; data stays in the head and WAL", {
-            window: w,
-            error: e instanceof Error ? e.message : String(e),
-          });
-          for (const [ref, cs] of chunks) {
-            this.#head.restore(
-              ref,
-              concat(cs.map((c) => decodeChunk(c))),
-            );
-          }
-          this.#frozen = this.#frozen.filter((f) => f !== frozen);
-          if (e instanceof BlockWriteError && e.noSpace) {
-            this.#problems.set("flush", "disk full while writing a block");
-          }
-          throw e;
-        }
-        this.#frozen = this.#frozen.filter((f) => f !== frozen);
-        this.#problems.delete("flush");
-      } else {
-        await this.#kv.set(flushedKey(w), seg);
-      }
-      this.#flushedMarks.set(w, seg);
-    }
-    await this.#checkpoint();
-  }
-
-  /** Deletes WAL segments whose samples are all in blocks. */
-  async #checkpoint(): Promise<void> {
-    await this.#index.save();
-    const canDelete = (s: number) => {
-      const ws = this.#segWindows.get(s);
-      if (!ws) return true;
-      for (const w of ws) {
-        const mark = this.#flushedMarks.get(w);
-        if (mark === undefined || mark <= s) return false;
-      }
-      return true;
-    };
-    await this.#wal.removeSegments(canDelete);
-    const live = new Set(this.#wal.segments());
-    for (const s of [...this.#segWindows.keys()]) if (!live.has(s)) this.#segWindows.delete(s);
-    // A mark is needed only while a segment before it remains.
-    const oldest = Math.min(...live);
-    const drop: Deno.KvKey[] = [];
-    for (const [w, mark] of this.#flushedMarks) {
-      if (mark <= oldest) {
-        this.#flushedMarks.delete(w);
-        drop.push(flushedKey(w));
-      }
-    }
-    if (drop.length) await commitBatched(this.#kv, drop.map((key) => ({ key, size: 64 })));
-  }
-
-  /**
-   * Rewrites up to `max` blocks that have aged past a downsampling tier at
-   * that tier's resolution (coarsest tier due first), replacing them.
-   */
-  async #downsampleDue(max: number): Promise<void> {
-    const tiers = [...(this.#opts.downsampling ?? DEFAULT_DOWNSAMPLING)]
-      .sort((a, b) => a.afterMs - b.afterMs);
-    if (tiers.length === 0) return;
-    const now = this.#now();
-    try {
-      await this.#hist.downsample(tiers, now, (ref) => this.#index.labels(ref), max);
-    } catch (e) {
-      this.#c.downsamplingFailures++;
-      this.#log("error", "histogram downsampling failed", { error: String(e) });
-    }
-    let done = 0;
-    for (const b of [...this.#blocks.values()].sort((x, y) => x.meta.seq - y.meta.seq)) {
-      if (done >= max || this.#closed) return;
-      if (!this.#blocks.has(b.meta.seq)) continue; // merged into a tier this round
-      let tier: DownsamplingTier | undefined;
-      for (const t of tiers) if (b.meta.maxT < now - t.afterMs) tier = t;
-      if (!tier || tier.resolutionMs <= (b.meta.resolution ?? 0)) continue;
-      await this.#downsampleBlock(b, tier.resolutionMs);
-      done++;
-    }
-  }
-
-  /**
-   * Downsampled blocks (other than `b`) whose windows at `resolution` overlap
-   * `b`: late data into a downsampled window is merged into them.
-   */
-  #tiersOverlapping(b: BlockReader, resolution: number): BlockReader[] {
-    const lo = Math.floor(b.meta.minT / resolution) * resolution;
-    const hi = (Math.floor(b.meta.maxT / resolution) + 1) * resolution - 1;
-    const out: BlockReader[] = [];
-    for (const x of this.#blocks.values()) {
-      const m = x.meta;
-      if (x === b || !m.resolution || m.resolution > resolution) continue;
-      if (b.meta.resolution && m.resolution <= b.meta.resolution) continue;
-      const xlo = Math.floor(m.minT / resolution) * resolution;
-      if (m.maxT >= lo && xlo <= hi) out.push(x);
-    }
-    return out.sort((x, y) => x.meta.seq - y.meta.seq);
-  }
-
-  async #downsampleBlock(b: BlockReader, resolution: number): Promise<void> {
-    const meta0 = b.meta;
-    const into = this.#tiersOverlapping(b, resolution);
-    const seq = this.#nextSeq++;
-    try {
-      const metadata = this.#index.metadata();
-      const counters: number[] = [];
-      const refs = new Set<number>();
-      for (const x of b.refs) refs.add(meta0.resolution ? Math.floor(x / 8) : x);
-      for (const t of into) for (const x of t.refs) refs.add(Math.floor(x / 8));
-      for (const ref of [...refs].sort((x, y) => x - y)) {
-        const name = this.#index.labels(ref)?.find((l) => l.name === "__name__")?.value;
-        if (isCounterLike(name, name ? metadata.get(name)?.type : undefined)) counters.push(ref);
-      }
-      const meta = await this.#writer.downsample(
-        this.#blocksDir,
-        seq,
-        meta0.level,
-        meta0.seq,
-        resolution,
-        new Uint32Array(counters),
-        into.map((t) => t.meta.seq),
-      );
-      const r = await BlockReader.open(this.#blocksDir, seq);
-      this.#blocks.set(seq, r);
-      let op = this.#kv.atomic()
-        .set(blockKey(seq), { minT: meta.minT, maxT: meta.maxT, level: meta.level })
-        .delete(blockKey(meta0.seq));
-      for (const t of into) op = op.delete(blockKey(t.meta.seq));
-      for (const x of [meta0.seq, ...into.map((t) => t.meta.seq)]) op = op.set(replacedKey(x), seq);
-      await op.commit();
-      await this.#markDeleted(meta0.seq);
-      for (const t of into) await this.#markDeleted(t.meta.seq);
-      if (into.length === 0) this.#notifyOld(meta0.minT, meta0.maxT);
-      else {
-        // Merged windows may move their points anywhere inside the window.
-        const lo = Math.floor(meta0.minT / resolution) * resolution;
-        this.#notifyOld(lo, (Math.floor(meta0.maxT / resolution) + 1) * resolution - 1);
-      }
-      this.#c.downsamplings++;
-      this.#c.blockBytesWritten += meta.bytes;
-      this.#log("info", "block downsampled", {
-        input: meta0.seq,
-        output: seq,
-        resolutionMs: resolution,
-        bytes: [meta0.bytes, meta.bytes],
-        ...(into.length ? { mergedInto: into.map((t) => t.meta.seq) } : {}),
-      });
-    } catch (e) {
-      this.#c.downsamplingFailures++;
-      this.#log("error", "downsampling failed", {
-        block: meta0.seq,
-        error: e instanceof Error ? e.message : String(e),
-      });
-    }
-  }
-
-  /** Runs up to `max` histogram file compactions. */
-  async #compactHistograms(max: number): Promise<void> {
-    const horizon = this.#maxT - this.#flushDelay;
-    try {
-      for (let i = 0; i < max; i++) {
-        if (!await this.#hist.compact(horizon, (ref) => this.#index.labels(ref))) break;
-      }
-    } catch (e) {
-      this.#c.compactionFailures++;
-      this.#log("error", "histogram compaction failed", { error: String(e) });
-    }
-  }
-
-  async #compactOnce(): Promise<void> {
-    const metas = [...this.#blocks.values()].map((b) => b.meta).filter((m) => !m.resolution);
-    const plan = planCompaction(metas, this.#range, this.#maxT - this.#flushDelay);
-    if (!plan) return;
-    const seq = this.#nextSeq++;
-    try {
-      const meta = await this.#writer.compact(this.#blocksDir, seq, plan.level, plan.inputs);
-      const r = await BlockReader.open(this.#blocksDir, seq);
-      let op = this.#kv.atomic().set(blockKey(seq), {
-        minT: meta.minT,
-        maxT: meta.maxT,
-        level: meta.level,
-      });
-      for (const s of plan.inputs) op = op.delete(blockKey(s)).set(replacedKey(s), seq);
-      this.#blocks.set(seq, r);
-      await op.commit();
-      for (const s of plan.inputs) await this.#markDeleted(s);
-      this.#c.compactions++;
-      this.#c.blockBytesWritten += meta.bytes;
-      this.#log("info", "blocks compacted", {
-        inputs: plan.inputs,
-        output: seq,
-        level: plan.level,
-      });
-    } catch (e) {
-      this.#c.compactionFailures++;
-      this.#log("error", "compaction failed", {
-        error: e instanceof Error ? e.message : String(e),
-      });
-    }
-  }
-
-  /** Phase one of a delete: stop serving the block and rename it aside. */
-  async #markDeleted(seq: number): Promise<void> {
-    const r = this.#blocks.get(seq);
-    if (!r) return;
-    this.#blocks.delete(seq);
-    await this.#kv.delete(blockKey(seq));
-    const path = joinPath(this.#blocksDir, blockFileName(seq));
-    await Deno.rename(path, path + DELETED_SUFFIX).catch(() => {});
-    this.#pendingDeletes.push({ path: path + DELETED_SUFFIX, at: this.#now(), reader: r });
-  }
-
-  /** Phase two: remove files marked at least the grace period ago (all when `force`). */
-  async #purgeDeleted(force: boolean): Promise<void> {
-    await this.#hist.purgeRetired(force);
-    const grace = this.#opts.deleteGraceMs ?? 60_000;
-    const now = this.#now();
-    const keep = [];
-    for (const d of this.#pendingDeletes) {
-      if (force || now - d.at >= grace) {
-        await d.reader.close();
-        await Deno.remove(d.path).catch(() => {});
-      } else keep.push(d);
-    }
-    this.#pendingDeletes = keep;
-  }
-
-  async #applyRetention(): Promise<void> {
-    if (this.#retentionMs <= 0 && this.#maxBytes <= 0) return;
-    await this.#measureKv();
-    // Histogram files are planned with the blocks, under negative ids.
-    const hist = this.#hist.retentionItems();
-    const items = [
-      ...[...this.#blocks.values()].map((b) => b.meta),
-      ...hist.map((h, i) => ({ seq: -1 - i, maxT: h.maxT, bytes: h.bytes })),
-    ];
-    const walBytes = await this.#wal.diskBytes();
-    const drop = planRetention(items, {
-      now: this.#now(),
-      retentionMs: this.#retentionMs,
-      maxBytes: this.#maxBytes,
-      otherBytes: walBytes + this.#kvBytes,
-    });
-    const histDrop: string[] = [];
-    for (const seq of drop) {
-      if (seq < 0) {
-        histDrop.push(hist[-1 - seq]!.name);
-        continue;
-      }
-      const m = this.#blocks.get(seq)?.meta;
-      await this.#markDeleted(seq);
-      if (m) this.#notifyOld(m.minT, m.maxT);
-      this.#c.retentionDeletedBlocks++;
-      this.#log("info", "retention deleted block", { block: blockFileName(seq) });
-    }
-    if (histDrop.length > 0) {
-      await this.#hist.drop(histDrop);
-      this.#log("info", "retention deleted histogram files", { files: histDrop });
-    }
+    return this.#maint.flush();
   }
 
   /** Runs one round of background work now: flush due windows (late ones too), compact, retention. */
-  async maintenance(): Promise<void> {
-    await this.#enqueueBg(async () => {
-      await this.#scrubAll();
-      await this.#flushDue(true);
-      if (this.#opts.compaction ?? true) {
-        for (let i = 0; i < 16; i++) {
-          const before = this.#c.compactions;
-          await this.#compactOnce();
-          if (this.#c.compactions === before) break;
-        }
-        await this.#compactHistograms(16);
-      }
-      await this.#downsampleDue(Infinity);
-      await this.#applyRetention();
-      await this.#purgeDeleted(false);
-    });
-  }
-
-  async #measureKv(): Promise<void> {
-    if (!this.#kvPath) return;
-    let total = 0;
-    for (const suffix of ["", "-wal", "-shm"]) {
-      try {
-        total += (await Deno.stat(this.#kvPath + suffix)).size;
-      } catch { /* absent */ }
-    }
-    this.#kvBytes = total;
+  maintenance(): Promise<void> {
+    return this.#maint.runNow();
   }
 
   /** Bytes on disk per part (WAL, blocks, KV). */
-  async diskBytes(): Promise<DiskBytes> {
-    await this.#measureKv();
-    const wal = await this.#wal.diskBytes();
-    let blocks = 0;
-    for await (const e of Deno.readDir(this.#blocksDir)) {
-      if (e.name.endsWith(BLOCK_SUFFIX)) {
-        blocks += (await Deno.stat(joinPath(this.#blocksDir, e.name))).size;
-      }
-    }
-    // Histogram files count with the blocks.
-    blocks += this.#hist.diskBytes;
-    return { wal, blocks, kv: this.#kvBytes, total: wal + blocks + this.#kvBytes };
+  diskBytes(): Promise<DiskBytes> {
+    return this.#maint.diskBytes();
   }
 
-  /** Counters and sizes, as plain numbers. */
   /** True when a series with this `labelsKey()` exists (for the cardinality limiter). */
   hasSeries(key: string): boolean {
     return this.#index.lookup(key) !== undefined;
@@ -1798,18 +1329,17 @@ export class DB implements Appender, Querier {
    */
   async close(): Promise<void> {
     if (this.#closed) return;
-    if (this.#timer !== undefined) clearInterval(this.#timer);
-    if (this.#scrubTimer !== undefined) clearTimeout(this.#scrubTimer);
-    await this.#enqueueBg(() => this.#flushDue(true)).catch((e) =>
+    this.#maint.stop();
+    await this.#maint.enqueue(() => this.#maint.flushDue(true)).catch((e) =>
       this.#log("error", "flush on close failed", { error: String(e) })
     );
     this.#closed = true;
-    await this.#bgLock;
+    await this.#maint.idle();
     await this.#wal.close();
     await this.#index.save().catch((e) =>
       this.#log("error", "saving series failed", { error: String(e) })
     );
-    await this.#purgeDeleted(true);
+    await this.#maint.purgeDeleted(true);
     await this.#incidents.flush();
     this.#writer.close();
     for (const b of this.#blocks.values()) await b.close();
