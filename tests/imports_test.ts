@@ -231,8 +231,8 @@ async function moduleNames(): Promise<Set<string>> {
   return names;
 }
 
-/** The files Perch loads: everything reachable from the entries. */
-function loaded(edges: readonly ImportEdge[]): Set<string> {
+/** The files Perch loads: everything reachable from `entries` (by default Perch's). */
+function loaded(edges: readonly ImportEdge[], entries: readonly string[] = ENTRIES): Set<string> {
   const out = new Map<string, string[]>();
   for (const e of edges) {
     let list = out.get(e.from);
@@ -240,7 +240,7 @@ function loaded(edges: readonly ImportEdge[]): Set<string> {
     list.push(e.to);
   }
   const seen = new Set<string>();
-  const stack = [...ENTRIES];
+  const stack = [...entries];
   while (stack.length > 0) {
     const f = stack.pop()!;
     if (seen.has(f)) continue;
@@ -333,4 +333,16 @@ Deno.test("modules are imported through their doors, without cycles", async () =
   const cycles = moduleCycles(edges.filter((e) => perch.has(e.from)), modules);
   for (const c of cycles) problems.push(`module cycle ${c}`);
   if (problems.length > 0) assert.fail(`${problems.length} problems:\n${problems.join("\n")}`);
+});
+
+Deno.test("the block worker's module graph holds no npm package, not even for types", async () => {
+  // The worker is type-checked and loaded on its own thread when the first
+  // block is written: with zod or re2js in its graph (a type import through
+  // model/mod.ts is enough) that took over its 10 s ready timeout on a busy
+  // machine, and every block was then written on the main thread.
+  const worker = "core/tsdb/block_worker.ts";
+  const graph = loaded(await importGraph(), [worker]);
+  assert.ok(graph.has("core/tsdb/block_writer.ts"), [...graph].join(", "));
+  const npm = [...graph].filter((f) => f.startsWith("npm:"));
+  assert.deepEqual(npm, [], `${worker} reaches ${npm.join(", ")}`);
 });

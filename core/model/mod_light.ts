@@ -6,6 +6,7 @@
  *
  * @module
  */
+export type { Labels } from "./labels.ts";
 export { formatBytes, formatDuration, parseBytes, parseDuration } from "./units.ts";
 export {
   isStaleNaN,

@@ -17,7 +17,7 @@ import { ByteReader, ByteWriter } from "./_byte_buf.ts";
 import { blockFileName, joinPath, TMP_SUFFIX } from "./filenames.ts";
 import { fsyncDir, writeAll } from "./wal.ts";
 import type { Samples } from "./head.ts";
-import type { Labels } from "../model/mod.ts";
+import type { Labels } from "../model/mod_light.ts";
 import { SampleBuf } from "./_sample_buf.ts";
 import { FileRanges } from "./_file_ranges.ts";
 

@@ -23,7 +23,7 @@ import { ByteReader, ByteWriter } from "./_byte_buf.ts";
 import { joinPath, parseWalSegmentName, walSegmentName } from "./filenames.ts";
 import { REC_SAMPLES_SYNC, REC_SAMPLES_V2, SampleEncoder, type SampleSource } from "./wal_codec.ts";
 import { REC_HISTOGRAMS } from "./wal_histogram.ts";
-import type { Labels } from "../model/mod.ts";
+import type { Labels } from "../model/mod_light.ts";
 
 /** WAL segment format version (byte 4 of every segment). */
 export const WAL_VERSION = 3;

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { NativeHistogram } from "../model/mod.ts";
+import type { NativeHistogram } from "../model/mod_light.ts";
 import { readHistogramSample, writeHistogramSample } from "./histogram_chunk.ts";
 import { type ByteReader, ByteWriter } from "./_byte_buf.ts";
 
