@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { formatFloat, type Labels } from "../core/model/mod.ts";
+import type { Labels } from "../core/model/mod.ts";
 import { allBuckets, type FloatHistogram, type Value } from "../core/promql/mod.ts";
 
 /** Characters gathered before a chunk is encoded and handed to the stream. */
@@ -34,10 +34,11 @@ function metricJson(labels: Labels): string {
 }
 
 /**
- * A float inside a histogram as Prometheus's JSON writes it: shortest
- * digits, exponent form below 1e-6 and from 1e21 (`1e-07`), `-0` kept.
+ * A float as Prometheus's API writes it (jsonutil.MarshalFloat): shortest
+ * digits, in exponent form below 1e-6 and from 1e21 (`1e-07`, `1e+21`),
+ * `-0` kept, `NaN`, `+Inf`, `-Inf`.
  */
-export function histFloat(v: number): string {
+export function jsonFloat(v: number): string {
   if (Number.isNaN(v)) return "NaN";
   if (v === Infinity) return "+Inf";
   if (v === -Infinity) return "-Inf";
@@ -51,14 +52,14 @@ export function histFloat(v: number): string {
  * is 0 (upper inclusive), 1 (lower inclusive), 2 (neither) or 3 (both).
  */
 export function histogramJson(h: FloatHistogram): string {
-  let s = `{"count":"${histFloat(h.count)}","sum":"${histFloat(h.sum)}"`;
+  let s = `{"count":"${jsonFloat(h.count)}","sum":"${jsonFloat(h.sum)}"`;
   let first = true;
   for (const b of allBuckets(h)) {
     if (b.count === 0) continue;
     s += first ? `,"buckets":[` : ",";
     first = false;
     const kind = b.lowerInclusive ? (b.upperInclusive ? 3 : 1) : (b.upperInclusive ? 0 : 2);
-    s += `[${kind},"${histFloat(b.lower)}","${histFloat(b.upper)}","${histFloat(b.count)}"]`;
+    s += `[${kind},"${jsonFloat(b.lower)}","${jsonFloat(b.upper)}","${jsonFloat(b.count)}"]`;
   }
   return s + (first ? "}" : "]}");
 }
@@ -68,7 +69,7 @@ export function* queryJsonPieces(value: Value, env: Envelope = {}): Generator<st
   yield `{"status":"success","data":{"resultType":${JSON.stringify(value.type)},"result":`;
   switch (value.type) {
     case "scalar":
-      yield `[${value.t / 1000},"${formatFloat(value.v)}"]`;
+      yield `[${value.t / 1000},"${jsonFloat(value.v)}"]`;
       break;
     case "string":
       yield `[${value.t / 1000},${JSON.stringify(value.v)}]`;
@@ -83,9 +84,7 @@ export function* queryJsonPieces(value: Value, env: Envelope = {}): Generator<st
           ? `${sep}{"metric":${metricJson(s.labels)},"histogram":[${s.t / 1000},${
             histogramJson(s.h)
           }]}`
-          : `${sep}{"metric":${metricJson(s.labels)},"value":[${s.t / 1000},"${
-            formatFloat(s.v)
-          }"]}`;
+          : `${sep}{"metric":${metricJson(s.labels)},"value":[${s.t / 1000},"${jsonFloat(s.v)}"]}`;
       }
       yield "]";
       break;
@@ -101,7 +100,7 @@ export function* queryJsonPieces(value: Value, env: Envelope = {}): Generator<st
         // only when there are float points, "histograms" only for histograms.
         let run = n > 0 ? `,"values":[` : "";
         for (let i = 0; i < n; i++) {
-          run += `${i > 0 ? "," : ""}[${t[i]! / 1000},"${formatFloat(v[i]!)}"]`;
+          run += `${i > 0 ? "," : ""}[${t[i]! / 1000},"${jsonFloat(v[i]!)}"]`;
           if (run.length >= CHUNK_CHARS) {
             yield run;
             run = "";
