@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { STALE_NAN, toLabels } from "../model/mod.ts";
+import { type NativeHistogram, STALE_NAN, toLabels } from "../model/mod.ts";
 import { MemStore } from "../tsdb/mod_testing.ts";
 import { createEngine, type Engine, type QueryResult } from "./engine.ts";
 import { RangeResultCache } from "./result_cache.ts";
@@ -24,9 +24,33 @@ function samples(): { labels: ReturnType<typeof toLabels>; t: number; v: number 
   return out;
 }
 
-/** Adds the samples with from <= t < to. */
+/** Native histogram `i` of a counter with a reset at i = 200. */
+function hist(i: number): NativeHistogram {
+  const j = i < 200 ? i + 1 : i - 199;
+  const buckets = [j, 2 * j, j >> 1];
+  return {
+    schema: 1,
+    zeroThreshold: 0.001,
+    zeroCount: 0,
+    count: buckets[0]! + buckets[1]! + buckets[2]!,
+    sum: j * 1.5,
+    positiveSpans: [{ offset: 0, length: 3 }],
+    positiveBuckets: buckets,
+    negativeSpans: [],
+    negativeBuckets: [],
+    float: false,
+    counterResetHint: "unknown",
+  };
+}
+
+/** Adds the samples with from <= t < to, and a native histogram series. */
 function fill(s: MemStore, from: number, to: number): MemStore {
   for (const x of samples()) if (x.t >= from && x.t < to) s.add(x.labels, x.t, x.v);
+  const lat = toLabels("lat_seconds", { host: "h0" });
+  for (let i = 0; i < 360; i++) {
+    const t = i * 10_000 + 5;
+    if (t >= from && t < to) s.addHistogram(lat, t, hist(i));
+  }
   return s;
 }
 
@@ -51,7 +75,14 @@ function counting(engine: Engine): Engine & { steps: number } {
 function plain(r: QueryResult): unknown {
   if (r.result.type !== "matrix") return r.result;
   return {
-    series: r.result.series.map((s) => ({ labels: s.labels, t: [...s.t], v: [...s.v] })),
+    series: r.result.series.map((s) => ({
+      labels: s.labels,
+      t: [...s.t],
+      v: [...s.v],
+      ...(s.histograms
+        ? { ht: [...s.histograms.t], h: s.histograms.h.map((h) => h.toNative()) }
+        : {}),
+    })),
     warnings: [...r.warnings].sort(),
   };
 }
@@ -70,6 +101,10 @@ const QUERIES = [
   "vector(1) + time()",
   "temp > 21",
   "histogram_quantile(0.5, temp)",
+  "lat_seconds",
+  "rate(lat_seconds[2m])",
+  "histogram_quantile(0.9, rate(lat_seconds[5m]))",
+  "sum(lat_seconds) + lat_seconds",
 ];
 
 Deno.test("RangeResultCache answers exactly as the engine over overlapping, shifting ranges", async () => {
