@@ -65,12 +65,10 @@ import {
 import { commitBatched, SeriesIndex } from "./index.ts";
 import { REC_SAMPLES_SYNC, REC_SAMPLES_V2, SampleDecoder, type SampleSource } from "./wal_codec.ts";
 import { IncidentLog, openCheckedKv, type StorageIncident } from "./recovery.ts";
-import type { Samples } from "./head.ts";
-import { BlockCorruptError, BlockReader, type BlockSlice, encodeLabelsBlob } from "./block.ts";
-import { SampleBuf } from "./_sample_buf.ts";
+import { BlockReader, encodeLabelsBlob } from "./block.ts";
 import { BlockWriter, isNoSpace } from "./block_writer.ts";
-import { ChunkCorruptError, chunkMeta } from "./chunk.ts";
-import { DbQuerier } from "./querier.ts";
+import { chunkMeta } from "./chunk.ts";
+import { DbQuerier, DbSources } from "./querier.ts";
 import {
   blockKey,
   DbState,
@@ -82,7 +80,7 @@ import {
 import { Maintenance } from "./maintenance.ts";
 import { HistogramStore } from "./histogram_store.ts";
 import { decodeHistogramRecord, encodeHistogramRecord, REC_HISTOGRAMS } from "./wal_histogram.ts";
-import { AGG, aggRef, type DownsamplingTier, viewFor } from "./downsample.ts";
+import { type DownsamplingTier } from "./downsample.ts";
 
 /** Log function: level, message, structured fields. */
 export type Logger = (
@@ -245,33 +243,6 @@ export interface DBHealth {
   incidents?: StorageIncident[];
 }
 
-const TIER_AGGS = Object.values(AGG).sort((a, b) => a - b);
-
-/** Reads a downsampled block: per series the aggregate view `func` needs. */
-async function readTier(
-  b: BlockReader,
-  refs: readonly number[],
-  minT: number,
-  maxT: number,
-  func: string | undefined,
-): Promise<Map<number, Samples>> {
-  const want: number[] = [];
-  for (const ref of refs) for (const a of TIER_AGGS) want.push(aggRef(ref, a));
-  const got = await b.read(want, minT, maxT);
-  const out = new Map<number, Samples>();
-  for (const ref of refs) {
-    const parts = new Map<number, Samples>();
-    for (const a of TIER_AGGS) {
-      const x = got.get(aggRef(ref, a));
-      if (x) parts.set(a, x);
-    }
-    if (parts.size === 0) continue;
-    const v = viewFor(parts, func);
-    if (v && v.t.length > 0) out.set(ref, v);
-  }
-  return out;
-}
-
 /** The accepted samples of a batch, as the WAL encoder and the head read them. */
 class BatchSamples implements SampleSource {
   constructor(
@@ -303,7 +274,6 @@ export class DB implements Appender, Querier {
   readonly #db: DbState;
   readonly #maint: Maintenance;
   #querier!: DbQuerier;
-  #sampleBuf = new SampleBuf();
   /**
    * Series ref by the Labels array an appender passed (the pipeline keeps
    * one array per series across requests), so a known series costs no
@@ -559,15 +529,7 @@ export class DB implements Appender, Querier {
       idleMs: this.#opts.blockWorkerIdleMs,
       log: (level, msg, fields) => this.#log(level, msg, fields),
     });
-    this.#querier = new DbQuerier({
-      index: this.#index,
-      read: (refs, minT, maxT, func, onRead) => this.#read(refs, minT, maxT, func, onRead),
-      withData: (refs, minT, maxT) => this.#withData(refs, minT, maxT),
-      mayHaveData: (minT, maxT) => this.#mayHaveData(minT, maxT),
-      histograms: (refs, minT, maxT) => this.#hist.read(refs, minT, maxT),
-      histogramRefs: (refs, minT, maxT) =>
-        this.#hist.empty ? [] : this.#hist.withData(refs, minT, maxT),
-    });
+    this.#querier = new DbQuerier(new DbSources(this.#db));
     await this.#maint.measureKv();
     this.#maint.start(this.#opts.backgroundIntervalMs ?? 60_000, this.#opts.scrubDelayMs ?? 1000);
   }
@@ -1050,111 +1012,6 @@ export class DB implements Appender, Querier {
   }
 
   /**
-   * Samples of `refs` in [minT, maxT], merged over blocks (by sequence),
-   * flushes in progress and the head: per series one exact-size pair of
-   * arrays owned by the caller.
-   */
-  async #read(
-    refs: readonly number[],
-    minT: number,
-    maxT: number,
-    func?: string,
-    onRead?: (samples: number) => void,
-    attempt = 0,
-  ): Promise<Map<number, Samples>> {
-    const seqs = [...this.#blocks.keys()].sort((a, b) => a - b);
-    const slices: (BlockSlice | Map<number, Samples>)[] = [];
-    const sliceSeq: number[] = [];
-    for (const seq of seqs) {
-      const b = this.#blocks.get(seq);
-      if (!b || b.meta.maxT < minT || b.meta.minT > maxT) continue;
-      try {
-        const s = b.meta.resolution
-          ? await readTier(b, refs, minT, maxT, func)
-          : await b.load(refs, minT, maxT);
-        if (s) {
-          slices.push(s);
-          sliceSeq.push(seq);
-        }
-      } catch (e) {
-        if (e instanceof ChunkCorruptError || e instanceof BlockCorruptError) {
-          if (!b.scrubbed) {
-            // Not checked whole yet: check it now, leave out what is damaged, read again.
-            await this.#db.scrubBlock(seq, b);
-            return this.#read(refs, minT, maxT, func, onRead, attempt);
-          }
-          await this.#db.dropCorrupt(seq, b, e);
-          continue;
-        }
-        throw e;
-      }
-    }
-    // A flush, compaction or tier that finished while blocks were loading
-    // moved samples out of the head (or out of blocks read) into a block this
-    // read did not list: read again, or those samples would be missing (remote
-    // write would skip them for good).
-    if (attempt < 8 && !sameKeys(this.#blocks, seqs)) {
-      return this.#read(refs, minT, maxT, func, onRead, attempt + 1);
-    }
-    const frozen = this.#frozen.filter((f) => {
-      const lo = f.window * this.#range;
-      return lo + this.#range - 1 >= minT && lo <= maxT;
-    });
-    // Synchronous from here on: the scratch buffer is shared.
-    const buf = this.#sampleBuf;
-    buf.newQuery();
-    const out = new Map<number, Samples>();
-    let bad: number[] | undefined;
-    for (let i = 0; i < refs.length; i++) {
-      const ref = refs[i];
-      buf.reset();
-      for (let k = 0; k < slices.length; k++) {
-        const sl = slices[k];
-        if (sl instanceof Map) {
-          const d = sl.get(ref);
-          if (d) buf.push(d.t, d.v);
-        } else {
-          const n0 = buf.n;
-          try {
-            sl.decodeInto(i, buf);
-          } catch (e) {
-            if (!(e instanceof ChunkCorruptError)) throw e;
-            (bad ??= []).push(sliceSeq[k]);
-            buf.n = n0;
-          }
-        }
-        buf.endSegment();
-      }
-      for (const f of frozen) {
-        const cs = f.chunks.get(ref);
-        if (!cs) continue;
-        for (const c of cs) buf.decode(c, chunkMeta(c).count, false);
-        buf.endSegment();
-      }
-      this.#head.readInto(ref, minT, maxT, buf);
-      const r = buf.finish(minT, maxT);
-      if (r) {
-        onRead?.(r.t.length);
-        out.set(ref, r);
-      }
-    }
-    if (bad) {
-      // Never serve a corrupt chunk: a block not checked whole yet is checked
-      // now (its damaged chunks are left out from then on), any other is
-      // quarantined; then the read starts again.
-      for (const seq of new Set(bad)) {
-        const b = this.#blocks.get(seq);
-        if (b && !b.scrubbed) await this.#db.scrubBlock(seq, b);
-        else if (b) {
-          await this.#db.dropCorrupt(seq, b, new ChunkCorruptError("chunk checksum mismatch"));
-        }
-      }
-      return this.#read(refs, minT, maxT, func, onRead);
-    }
-    return out;
-  }
-
-  /**
    * Timestamp of the oldest sample held (head, blocks being written and
    * blocks, downsampled tiers included), or null when empty. Synchronous and
    * cheap: block bounds come from footers, the head keeps its range.
@@ -1176,58 +1033,6 @@ export class DB implements Appender, Querier {
   headMinT(): number | null {
     const m = Math.min(this.#head.timeRange()?.minT ?? Infinity, this.#hist.headMinT() ?? Infinity);
     return m === Infinity ? null : m;
-  }
-
-  /** True when some source (block, flush in progress, head) may hold data in [minT, maxT]. */
-  #mayHaveData(minT: number, maxT: number): boolean {
-    if (!this.#hist.empty) return true;
-    const h = this.#head.timeRange();
-    if (h && h.maxT >= minT && h.minT <= maxT) return true;
-    for (const b of this.#blocks.values()) {
-      if (b.meta.maxT >= minT && b.meta.minT <= maxT) return true;
-    }
-    for (const f of this.#frozen) {
-      const lo = f.window * this.#range;
-      if (lo + this.#range - 1 >= minT && lo <= maxT) return true;
-    }
-    return false;
-  }
-
-  #withData(refs: readonly number[], minT: number, maxT: number): number[] {
-    if (!this.#mayHaveData(minT, maxT)) return [];
-    const blocks = [...this.#blocks.values()].filter((b) =>
-      b.meta.maxT >= minT && b.meta.minT <= maxT
-    );
-    const frozen = this.#frozen.filter((f) => {
-      const lo = f.window * this.#range;
-      return lo + this.#range - 1 >= minT && lo <= maxT;
-    });
-    const h = this.#head.timeRange();
-    const inHead = h !== undefined && h.maxT >= minT && h.minT <= maxT;
-    const out: number[] = [];
-    outer: for (const ref of refs) {
-      if (inHead && this.#head.hasData(ref, minT, maxT)) {
-        out.push(ref);
-        continue;
-      }
-      for (const b of blocks) {
-        const r = b.meta.resolution ? aggRef(ref, AGG.last) : ref;
-        if (b.hasData(r, minT, maxT)) {
-          out.push(ref);
-          continue outer;
-        }
-      }
-      for (const f of frozen) {
-        for (const c of f.chunks.get(ref) ?? []) {
-          const m = chunkMeta(c);
-          if (m.maxT >= minT && m.minT <= maxT) {
-            out.push(ref);
-            continue outer;
-          }
-        }
-      }
-    }
-    return out;
   }
 
   /** Persists the whole head into blocks now and checkpoints the WAL. */
@@ -1347,11 +1152,4 @@ export class DB implements Appender, Querier {
     await this.#hist.close();
     if (this.#ownKv) this.#kv.close();
   }
-}
-
-/** Whether `m` has exactly the keys in `keys`. */
-function sameKeys(m: ReadonlyMap<number, unknown>, keys: readonly number[]): boolean {
-  if (m.size !== keys.length) return false;
-  for (const k of keys) if (!m.has(k)) return false;
-  return true;
 }

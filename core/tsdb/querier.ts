@@ -17,10 +17,15 @@ import {
   type SeriesData,
 } from "../model/mod.ts";
 import type { SeriesIndex } from "./index.ts";
+import { BlockCorruptError, type BlockReader, type BlockSlice } from "./block.ts";
+import { ChunkCorruptError, chunkMeta } from "./chunk.ts";
+import { AGG, aggRef, viewFor } from "./downsample.ts";
+import type { DbState } from "./db_state.ts";
+import { SampleBuf } from "./_sample_buf.ts";
 import type { Samples } from "./head.ts";
 import type { HistogramSamples } from "./histogram_chunk.ts";
 
-/** Where the querier reads samples from; implemented by the database. */
+/** Where the querier reads samples from; {@linkcode DbSources} for a database. */
 export interface SampleSources {
   readonly index: SeriesIndex;
   /**
@@ -146,4 +151,228 @@ export class DbQuerier implements Querier {
     // Otherwise per-series time bounds do (series() reads no samples).
     return this.series(matchers, hints);
   }
+}
+
+/**
+ * The sources of an open database: blocks (merged by sequence), blocks
+ * being written, the head, and native histograms (histogram_store.ts).
+ */
+export class DbSources implements SampleSources {
+  readonly #db: DbState;
+  /** Scratch buffer of the merge (reads share it; the merge is synchronous). */
+  readonly #sampleBuf = new SampleBuf();
+
+  constructor(db: DbState) {
+    this.#db = db;
+  }
+
+  /** The series index. */
+  get index(): SeriesIndex {
+    return this.#db.index;
+  }
+
+  /**
+   * Samples of `refs` in [minT, maxT], merged over blocks (by sequence),
+   * flushes in progress and the head: per series one exact-size pair of
+   * arrays owned by the caller.
+   */
+  async read(
+    refs: readonly number[],
+    minT: number,
+    maxT: number,
+    func?: string,
+    onRead?: (samples: number) => void,
+    attempt = 0,
+  ): Promise<Map<number, Samples>> {
+    const seqs = [...this.#db.blocks.keys()].sort((a, b) => a - b);
+    const slices: (BlockSlice | Map<number, Samples>)[] = [];
+    const sliceSeq: number[] = [];
+    for (const seq of seqs) {
+      const b = this.#db.blocks.get(seq);
+      if (!b || b.meta.maxT < minT || b.meta.minT > maxT) continue;
+      try {
+        const s = b.meta.resolution
+          ? await readTier(b, refs, minT, maxT, func)
+          : await b.load(refs, minT, maxT);
+        if (s) {
+          slices.push(s);
+          sliceSeq.push(seq);
+        }
+      } catch (e) {
+        if (e instanceof ChunkCorruptError || e instanceof BlockCorruptError) {
+          if (!b.scrubbed) {
+            // Not checked whole yet: check it now, leave out what is damaged, read again.
+            await this.#db.scrubBlock(seq, b);
+            return this.read(refs, minT, maxT, func, onRead, attempt);
+          }
+          await this.#db.dropCorrupt(seq, b, e);
+          continue;
+        }
+        throw e;
+      }
+    }
+    // A flush, compaction or tier that finished while blocks were loading
+    // moved samples out of the head (or out of blocks read) into a block this
+    // read did not list: read again, or those samples would be missing (remote
+    // write would skip them for good).
+    if (attempt < 8 && !sameKeys(this.#db.blocks, seqs)) {
+      return this.read(refs, minT, maxT, func, onRead, attempt + 1);
+    }
+    const frozen = this.#db.frozen.filter((f) => {
+      const lo = f.window * this.#db.range;
+      return lo + this.#db.range - 1 >= minT && lo <= maxT;
+    });
+    // Synchronous from here on: the scratch buffer is shared.
+    const buf = this.#sampleBuf;
+    buf.newQuery();
+    const out = new Map<number, Samples>();
+    let bad: number[] | undefined;
+    for (let i = 0; i < refs.length; i++) {
+      const ref = refs[i];
+      buf.reset();
+      for (let k = 0; k < slices.length; k++) {
+        const sl = slices[k];
+        if (sl instanceof Map) {
+          const d = sl.get(ref);
+          if (d) buf.push(d.t, d.v);
+        } else {
+          const n0 = buf.n;
+          try {
+            sl.decodeInto(i, buf);
+          } catch (e) {
+            if (!(e instanceof ChunkCorruptError)) throw e;
+            (bad ??= []).push(sliceSeq[k]);
+            buf.n = n0;
+          }
+        }
+        buf.endSegment();
+      }
+      for (const f of frozen) {
+        const cs = f.chunks.get(ref);
+        if (!cs) continue;
+        for (const c of cs) buf.decode(c, chunkMeta(c).count, false);
+        buf.endSegment();
+      }
+      this.#db.head.readInto(ref, minT, maxT, buf);
+      const r = buf.finish(minT, maxT);
+      if (r) {
+        onRead?.(r.t.length);
+        out.set(ref, r);
+      }
+    }
+    if (bad) {
+      // Never serve a corrupt chunk: a block not checked whole yet is checked
+      // now (its damaged chunks are left out from then on), any other is
+      // quarantined; then the read starts again.
+      for (const seq of new Set(bad)) {
+        const b = this.#db.blocks.get(seq);
+        if (b && !b.scrubbed) await this.#db.scrubBlock(seq, b);
+        else if (b) {
+          await this.#db.dropCorrupt(seq, b, new ChunkCorruptError("chunk checksum mismatch"));
+        }
+      }
+      return this.read(refs, minT, maxT, func, onRead);
+    }
+    return out;
+  }
+
+  /** True when some source (block, flush in progress, head) may hold data in [minT, maxT]. */
+  mayHaveData(minT: number, maxT: number): boolean {
+    if (!this.#db.hist.empty) return true;
+    const h = this.#db.head.timeRange();
+    if (h && h.maxT >= minT && h.minT <= maxT) return true;
+    for (const b of this.#db.blocks.values()) {
+      if (b.meta.maxT >= minT && b.meta.minT <= maxT) return true;
+    }
+    for (const f of this.#db.frozen) {
+      const lo = f.window * this.#db.range;
+      if (lo + this.#db.range - 1 >= minT && lo <= maxT) return true;
+    }
+    return false;
+  }
+
+  withData(refs: readonly number[], minT: number, maxT: number): number[] {
+    if (!this.mayHaveData(minT, maxT)) return [];
+    const blocks = [...this.#db.blocks.values()].filter((b) =>
+      b.meta.maxT >= minT && b.meta.minT <= maxT
+    );
+    const frozen = this.#db.frozen.filter((f) => {
+      const lo = f.window * this.#db.range;
+      return lo + this.#db.range - 1 >= minT && lo <= maxT;
+    });
+    const h = this.#db.head.timeRange();
+    const inHead = h !== undefined && h.maxT >= minT && h.minT <= maxT;
+    const out: number[] = [];
+    outer: for (const ref of refs) {
+      if (inHead && this.#db.head.hasData(ref, minT, maxT)) {
+        out.push(ref);
+        continue;
+      }
+      for (const b of blocks) {
+        const r = b.meta.resolution ? aggRef(ref, AGG.last) : ref;
+        if (b.hasData(r, minT, maxT)) {
+          out.push(ref);
+          continue outer;
+        }
+      }
+      for (const f of frozen) {
+        for (const c of f.chunks.get(ref) ?? []) {
+          const m = chunkMeta(c);
+          if (m.maxT >= minT && m.minT <= maxT) {
+            out.push(ref);
+            continue outer;
+          }
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Native histogram samples of `refs` in [minT, maxT]. */
+  histograms(
+    refs: readonly number[],
+    minT: number,
+    maxT: number,
+  ): Promise<Map<number, HistogramSamples>> {
+    return this.#db.hist.read(refs, minT, maxT);
+  }
+
+  /** The refs among `refs` with histogram samples in [minT, maxT]. */
+  histogramRefs(refs: readonly number[], minT: number, maxT: number): number[] {
+    return this.#db.hist.empty ? [] : this.#db.hist.withData(refs, minT, maxT);
+  }
+}
+
+const TIER_AGGS = Object.values(AGG).sort((a, b) => a - b);
+
+/** Reads a downsampled block: per series the aggregate view `func` needs. */
+async function readTier(
+  b: BlockReader,
+  refs: readonly number[],
+  minT: number,
+  maxT: number,
+  func: string | undefined,
+): Promise<Map<number, Samples>> {
+  const want: number[] = [];
+  for (const ref of refs) for (const a of TIER_AGGS) want.push(aggRef(ref, a));
+  const got = await b.read(want, minT, maxT);
+  const out = new Map<number, Samples>();
+  for (const ref of refs) {
+    const parts = new Map<number, Samples>();
+    for (const a of TIER_AGGS) {
+      const x = got.get(aggRef(ref, a));
+      if (x) parts.set(a, x);
+    }
+    if (parts.size === 0) continue;
+    const v = viewFor(parts, func);
+    if (v && v.t.length > 0) out.set(ref, v);
+  }
+  return out;
+}
+
+/** Whether `m` has exactly the keys in `keys`. */
+function sameKeys(m: ReadonlyMap<number, unknown>, keys: readonly number[]): boolean {
+  if (m.size !== keys.length) return false;
+  for (const k of keys) if (!m.has(k)) return false;
+  return true;
 }
