@@ -35,8 +35,15 @@ function fmt(unit: string, decimals?: number) {
   ) => (v === null || v === undefined ? "–" : formatValue(v, unit, decimals));
 }
 
-function tooltipRows(el: HTMLElement, rows: [string, string, string][], title: string): void {
+/** Fills the tooltip; `t` (seconds) is the hovered point's time, kept in `data-t`. */
+function tooltipRows(
+  el: HTMLElement,
+  rows: [string, string, string][],
+  title: string,
+  t: number,
+): void {
   el.replaceChildren();
+  el.dataset.t = String(t);
   const h = document.createElement("div");
   h.className = "tt-time";
   h.textContent = title;
@@ -133,7 +140,11 @@ function buildOptions(
       },
       axes: [axisX, {
         ...axisY,
-        splits: () => h.bounds.map((_, i) => i + 1),
+        // At most about a dozen labels: native histograms can have a hundred rows.
+        splits: () => {
+          const every = Math.ceil(n / 12);
+          return h.bounds.map((_, i) => i + 1).filter((i) => i % every === 0 || i === n);
+        },
         values: (_u, splits) =>
           splits.map((s) => {
             const b = h.bounds[s - 1];
@@ -180,13 +191,18 @@ function buildOptions(
             tooltip.hidden = true;
             return;
           }
-          const lo = b > 0 ? formatValue(h.bounds[b - 1]!, p.unit, p.decimals) : "0";
+          const lo = formatValue(h.lowers[b]!, p.unit, p.decimals);
           const hi = bound === Infinity ? "+Inf" : formatValue(bound, p.unit, p.decimals);
-          tooltipRows(tooltip, [[
-            heatColor(1),
-            `${lo} – ${hi}`,
-            formatValue(h.counts[b]![idx]!, "", 2),
-          ]], new Date(h.xs[idx]! * 1000).toLocaleString());
+          tooltipRows(
+            tooltip,
+            [[
+              heatColor(1),
+              `${lo} – ${hi}`,
+              formatValue(h.counts[b]![idx]!, "", 2),
+            ]],
+            new Date(h.xs[idx]! * 1000).toLocaleString(),
+            h.xs[idx]!,
+          );
           placeTooltip(u, tooltip);
         }],
       },
@@ -250,7 +266,8 @@ function buildOptions(
           return;
         }
         rows.sort((a, b) => Number(b[2] < a[2]) - Number(a[2] < b[2]));
-        tooltipRows(tooltip, rows.slice(0, 12), new Date(d.data[0][idx]! * 1000).toLocaleString());
+        const t = d.data[0][idx]!;
+        tooltipRows(tooltip, rows.slice(0, 12), new Date(t * 1000).toLocaleString(), t);
         placeTooltip(u, tooltip);
       }],
     },

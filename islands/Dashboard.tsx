@@ -87,7 +87,11 @@ function builtins(range: { start: number; end: number }, step: number) {
 function asMatrix(r: QueryData, t: number): MatrixSeries[] {
   if (r.resultType === "matrix") return r.result;
   if (r.resultType === "vector") {
-    return r.result.map((s) => ({ metric: s.metric, values: [s.value] }));
+    return r.result.map((s) =>
+      s.histogram
+        ? { metric: s.metric, values: [], histograms: [s.histogram] }
+        : { metric: s.metric, values: s.value ? [s.value] : [] }
+    );
   }
   if (r.resultType === "scalar") return [{ metric: {}, values: [r.result] }];
   return t ? [] : [];

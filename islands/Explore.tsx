@@ -1,14 +1,16 @@
 /**
  * Explore: an ad-hoc query shown as a graph and a table, with its stats
- * (series, samples, time). The query and range live in the URL.
+ * (series, samples, time). Float series are drawn as lines; native
+ * histograms as a heatmap of their buckets, and the table gives a
+ * histogram's count, sum and buckets. The query and range live in the URL.
  *
  * @module
  */
 import { useEffect, useState } from "preact/hooks";
 import { formatValue, parseTimeExpr, resolveUnit } from "../core/dashboards/mod_browser.ts";
-import { type MatrixSeries, queryRange } from "./api.ts";
+import { type ApiHistogram, type MatrixSeries, queryRange } from "./api.ts";
 import Chart from "./Chart.tsx";
-import { legendName, sampleValue, toChartData } from "./series.ts";
+import { legendName, sampleValue, toChartData, toHeatmap } from "./series.ts";
 import { panelStep } from "./Dashboard.tsx";
 import { QueryInput } from "./PanelEditor.tsx";
 import { TimePicker } from "./TimePicker.tsx";
@@ -69,7 +71,11 @@ export default function Explore(props: ExploreProps) {
     start: parseTimeExpr(tr.from, now) ?? now - 3600_000,
     end: parseTimeExpr(tr.to, now) ?? now,
   };
-  const data = out ? toChartData([{ series: out.series, legendFormat: "" }]) : undefined;
+  // Float series as lines; series holding only native histograms are in the heatmap.
+  const floats = out?.series.filter((s) => s.values.length > 0 || !s.histograms?.length);
+  const data = floats ? toChartData([{ series: floats, legendFormat: "" }]) : undefined;
+  const heat = out?.series.some((s) => s.histograms?.length) ? toHeatmap(out.series) : undefined;
+  const zoom = (a: number, b: number) => setTr({ from: String(a), to: String(b) });
   return (
     <div class="explore">
       <form
@@ -93,20 +99,31 @@ export default function Explore(props: ExploreProps) {
           <p class="muted" data-testid="query-stats">
             {out.series.length} series · {out.samples ?? "?"} samples · {out.ms.toFixed(0)} ms
           </p>
-          <section class="card explore-chart" style={{ height: "360px" }}>
-            {data && data.series.length > 0
-              ? (
-                <Chart
-                  kind="line"
-                  data={data}
-                  unit={unit}
-                  range={range}
-                  onZoom={(a, b) => setTr({ from: String(a), to: String(b) })}
-                  legend={{ show: false, calcs: [] }}
-                />
-              )
-              : <p class="muted">No data</p>}
-          </section>
+          {heat && (
+            <section
+              class="card explore-chart"
+              style={{ height: "360px" }}
+              data-testid="explore-heatmap"
+            >
+              <Chart kind="heatmap" heatmap={heat} unit={unit} range={range} onZoom={zoom} />
+            </section>
+          )}
+          {(!heat || (data && data.series.length > 0)) && (
+            <section class="card explore-chart" style={{ height: "360px" }}>
+              {data && data.series.length > 0
+                ? (
+                  <Chart
+                    kind="line"
+                    data={data}
+                    unit={unit}
+                    range={range}
+                    onZoom={zoom}
+                    legend={{ show: false, calcs: [] }}
+                  />
+                )
+                : <p class="muted">No data</p>}
+            </section>
+          )}
           <section class="card">
             <table class="table">
               <thead>
@@ -119,13 +136,24 @@ export default function Explore(props: ExploreProps) {
               <tbody>
                 {out.series.map((s) => {
                   const last = s.values[s.values.length - 1];
+                  const lastH = s.histograms?.[s.histograms.length - 1];
+                  const hist = lastH && (!last || lastH[0] >= last[0]) ? lastH[1] : undefined;
                   return (
                     <tr>
                       <td>
                         <code>{legendName(s.metric, "")}</code>
+                        {hist && <HistogramBuckets h={hist} unit={unit} />}
                       </td>
-                      <td class="num">{last ? formatValue(sampleValue(last[1]), unit) : "–"}</td>
-                      <td class="num">{s.values.length}</td>
+                      <td class="num" data-testid={hist ? "histogram-last" : undefined}>
+                        {hist
+                          ? `count ${formatValue(sampleValue(hist.count), "")} · sum ${
+                            formatValue(sampleValue(hist.sum), unit)
+                          }`
+                          : last
+                          ? formatValue(sampleValue(last[1]), unit)
+                          : "–"}
+                      </td>
+                      <td class="num">{s.values.length + (s.histograms?.length ?? 0)}</td>
                     </tr>
                   );
                 })}
@@ -135,5 +163,33 @@ export default function Explore(props: ExploreProps) {
         </>
       )}
     </div>
+  );
+}
+
+/** Interval notation of a bucket by its boundaries kind (0 upper inclusive … 3 both). */
+function interval(kind: number, lo: string, hi: string, unit: string): string {
+  const f = (x: string) => formatValue(sampleValue(x), unit);
+  return `${kind === 1 || kind === 3 ? "[" : "("}${f(lo)}, ${f(hi)}${
+    kind === 0 || kind === 3 ? "]" : ")"
+  }`;
+}
+
+/** The populated buckets of a native histogram, folded. */
+function HistogramBuckets({ h, unit }: { h: ApiHistogram; unit: string }) {
+  const buckets = h.buckets ?? [];
+  return (
+    <details class="hist-buckets">
+      <summary class="muted">{buckets.length} buckets</summary>
+      <table class="table" data-testid="histogram-buckets">
+        <tbody>
+          {buckets.map(([kind, lo, hi, c]) => (
+            <tr>
+              <td>{interval(kind, lo, hi, unit)}</td>
+              <td class="num">{formatValue(sampleValue(c), "")}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </details>
   );
 }

@@ -7,17 +7,31 @@
  * @module
  */
 
+/**
+ * A native histogram as the Prometheus API returns it: count, sum, and the
+ * populated buckets `[boundaries, lower, upper, count]` (boundaries: 0
+ * upper inclusive, 1 lower inclusive, 2 neither, 3 both), numbers as strings.
+ */
+export interface ApiHistogram {
+  readonly count: string;
+  readonly sum: string;
+  readonly buckets?: readonly [number, string, string, string][];
+}
+
 /** One series of a matrix result, as the Prometheus API returns it. */
 export interface MatrixSeries {
   readonly metric: Record<string, string>;
-  /** `[seconds, "value"]` pairs, ascending. */
+  /** `[seconds, "value"]` pairs, ascending (empty for a series of native histograms only). */
   readonly values: [number, string][];
+  /** `[seconds, histogram]` pairs, ascending: the series' native histogram points. */
+  readonly histograms?: [number, ApiHistogram][];
 }
 
-/** One sample of a vector result. */
+/** One sample of a vector result: a float `value` or a native `histogram`. */
 export interface VectorSample {
   readonly metric: Record<string, string>;
-  readonly value: [number, string];
+  readonly value?: [number, string];
+  readonly histogram?: [number, ApiHistogram];
 }
 
 /** Query statistics when `stats=all` was asked for. */
@@ -135,8 +149,19 @@ export class FieldErrors extends ApiError {
   }
 }
 
+/**
+ * The API leaves `values` out of a matrix series that holds only native
+ * histograms; every panel reads `values`, so it is made an empty list.
+ */
+function withValues(d: QueryData): QueryData {
+  if (d.resultType === "matrix") {
+    for (const s of d.result) (s as { values?: unknown }).values ??= [];
+  }
+  return d;
+}
+
 /** Runs a range query; times in ms, step in ms. */
-export function queryRange(
+export async function queryRange(
   query: string,
   start: number,
   end: number,
@@ -144,22 +169,26 @@ export function queryRange(
   signal?: AbortSignal,
   stats = false,
 ): Promise<QueryData> {
-  return apiGet<QueryData>("/api/v1/query_range", {
-    query,
-    start: String(start / 1000),
-    end: String(end / 1000),
-    step: String(step / 1000),
-    ...(stats ? { stats: "all" } : {}),
-  }, signal);
+  return withValues(
+    await apiGet<QueryData>("/api/v1/query_range", {
+      query,
+      start: String(start / 1000),
+      end: String(end / 1000),
+      step: String(step / 1000),
+      ...(stats ? { stats: "all" } : {}),
+    }, signal),
+  );
 }
 
 /** Runs an instant query at `time` ms. */
-export function queryInstant(
+export async function queryInstant(
   query: string,
   time: number,
   signal?: AbortSignal,
 ): Promise<QueryData> {
-  return apiGet<QueryData>("/api/v1/query", { query, time: String(time / 1000) }, signal);
+  return withValues(
+    await apiGet<QueryData>("/api/v1/query", { query, time: String(time / 1000) }, signal),
+  );
 }
 
 /** Values of a label, optionally restricted by a selector. */

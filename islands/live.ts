@@ -6,7 +6,7 @@
  * @module
  */
 import { signal } from "@preact/signals";
-import type { MatrixSeries } from "./api.ts";
+import type { ApiHistogram, MatrixSeries } from "./api.ts";
 
 /** Connection states shown to the user. */
 export type LiveState = "connecting" | "open" | "reconnecting" | "offline";
@@ -29,41 +29,70 @@ export interface LiveSubscription {
   readonly every?: number;
 }
 
+/** Merges `[seconds, point]` pairs into an ascending list; a point at an existing time replaces it. */
+function mergePoints<P extends [number, unknown]>(
+  list: P[],
+  add: readonly P[],
+  start: number,
+): void {
+  for (const p of add) {
+    if (p[0] < start) continue;
+    const last = list[list.length - 1];
+    if (!last || p[0] > last[0]) list.push(p);
+    else {
+      const j = list.findIndex(([t]) => t >= p[0]);
+      if (list[j]![0] === p[0]) list[j] = p;
+      else list.splice(j, 0, p);
+    }
+  }
+}
+
+/** The points of `list` at or after `start` (seconds). */
+function from<P extends [number, unknown]>(list: readonly P[] | undefined, start: number): P[] {
+  if (!list) return [];
+  const i = list.findIndex(([t]) => t >= start);
+  return i < 0 ? [] : list.slice(i);
+}
+
 /**
- * Applies a delta to a series list: drops points before `start` (seconds),
- * appends or replaces the delta's points, and removes series left empty.
- * Returns a new list; the input is not changed.
+ * Applies a delta to a series list: drops points (floats and native
+ * histograms) before `start` (seconds), appends or replaces the delta's
+ * points, and removes series left empty. Returns a new list; the input is
+ * not changed.
  */
 export function applyDelta(
   current: readonly MatrixSeries[],
   delta: { start: number; series: readonly MatrixSeries[] },
 ): MatrixSeries[] {
   const key = (m: Record<string, string>) => JSON.stringify(Object.entries(m).sort());
-  const byKey = new Map<string, MatrixSeries>();
+  const byKey = new Map<
+    string,
+    {
+      metric: Record<string, string>;
+      values: [number, string][];
+      histograms: [number, ApiHistogram][];
+    }
+  >();
   for (const s of current) {
-    const i = s.values.findIndex(([t]) => t >= delta.start);
-    byKey.set(key(s.metric), { metric: s.metric, values: i < 0 ? [] : s.values.slice(i) });
+    byKey.set(key(s.metric), {
+      metric: s.metric,
+      values: from(s.values, delta.start),
+      histograms: from(s.histograms, delta.start),
+    });
   }
   for (const d of delta.series) {
     const k = key(d.metric);
-    const cur = byKey.get(k);
-    if (!cur) {
-      byKey.set(k, { metric: d.metric, values: d.values.filter(([t]) => t >= delta.start) });
-      continue;
-    }
-    const values = cur.values;
-    for (const p of d.values) {
-      if (p[0] < delta.start) continue;
-      const last = values[values.length - 1];
-      if (!last || p[0] > last[0]) values.push(p);
-      else {
-        const j = values.findIndex(([t]) => t >= p[0]);
-        if (values[j]![0] === p[0]) values[j] = p;
-        else values.splice(j, 0, p);
-      }
-    }
+    let cur = byKey.get(k);
+    if (!cur) byKey.set(k, cur = { metric: d.metric, values: [], histograms: [] });
+    mergePoints(cur.values, d.values ?? [], delta.start);
+    mergePoints(cur.histograms, d.histograms ?? [], delta.start);
   }
-  return [...byKey.values()].filter((s) => s.values.length > 0);
+  const out: MatrixSeries[] = [];
+  for (const s of byKey.values()) {
+    if (s.histograms.length > 0) out.push(s);
+    else if (s.values.length > 0) out.push({ metric: s.metric, values: s.values });
+  }
+  return out;
 }
 
 /** The page's live connection. */

@@ -20,3 +20,27 @@ Deno.test("applyDelta() slides the window, appends, replaces and drops empty ser
   // The input is untouched.
   assert.equal(cur[0]!.values.length, 3);
 });
+
+Deno.test("applyDelta() slides and appends native histogram points too", () => {
+  const h = (c: string) => ({
+    count: c,
+    sum: "1",
+    buckets: [[0, "1", "2", c]] as [number, string, string, string][],
+  });
+  const cur = [{
+    metric: { h: "a" },
+    values: [] as [number, string][],
+    histograms: [[10, h("1")], [20, h("2")]] as [number, ReturnType<typeof h>][],
+  }];
+  const out = applyDelta(cur, {
+    start: 20,
+    series: [{ metric: { h: "a" }, values: [], histograms: [[20, h("2.5")], [30, h("3")]] }],
+  });
+  assert.deepEqual(out, [{
+    metric: { h: "a" },
+    values: [],
+    histograms: [[20, h("2.5")], [30, h("3")]],
+  }]);
+  // A series whose histograms all slid out is gone.
+  assert.deepEqual(applyDelta(out, { start: 40, series: [] }), []);
+});

@@ -277,9 +277,8 @@ export function HomeStats(
     const load = () =>
       Promise.all(queries.map((q) =>
         queryInstant(q.query, Date.now()).then((r) => {
-          if (r.resultType === "vector" && r.result[0]) {
-            return formatValue(sampleValue(r.result[0].value[1]), q.unit, 1);
-          }
+          const first = r.resultType === "vector" ? r.result[0]?.value : undefined;
+          if (first) return formatValue(sampleValue(first[1]), q.unit, 1);
           if (r.resultType === "scalar") {
             return formatValue(sampleValue(r.result[1]), q.unit, 1);
           }

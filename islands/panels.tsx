@@ -270,7 +270,11 @@ export function ChartView({ panel, state, range, syncKey, onZoom }: ViewProps) {
   if (panel.type === "heatmap") {
     const h = toHeatmap((state.results ?? []).flat());
     if (state.status === "ok" && h.bounds.length === 0) {
-      return <p class="muted center">No histogram buckets (series with an le label)</p>;
+      return (
+        <p class="muted center">
+          No histogram buckets (native histograms, or series with an le label)
+        </p>
+      );
     }
     return (
       <Chart

@@ -1,7 +1,8 @@
 /**
  * Turns Prometheus matrix results into uPlot's columnar data (`[xs, ys…]`
  * with ascending x in seconds and `null` gaps), legend names and legend
- * calculations; and classic `_bucket` series into heatmap cells.
+ * calculations; and histograms (classic `_bucket` series or native histogram
+ * points) into heatmap cells.
  *
  * @module
  */
@@ -107,47 +108,71 @@ export function calcs(col: readonly (number | null)[]): SeriesCalcs {
 export interface HeatmapData {
   /** Times in seconds. */
   readonly xs: number[];
-  /** Upper bounds, ascending (the last may be +Inf). */
+  /** Upper bounds of the rows, ascending (the last may be +Inf). */
   readonly bounds: number[];
+  /** Lower bound of each row (a classic histogram's first row: 0). */
+  readonly lowers: number[];
   /** `counts[b][i]`: observations in bucket b at xs[i]. */
   readonly counts: number[][];
   readonly maxCount: number;
 }
 
 /**
- * Converts classic histogram `_bucket` series (cumulative, with an `le`
- * label, one per bound) into per-bucket counts over time. Series without
- * `le` are ignored; buckets of several label sets at one bound are summed.
+ * Heatmap cells from histogram series of either kind: classic `_bucket`
+ * series (cumulative, with an `le` label, one per bound; buckets of several
+ * label sets at one bound are summed, then each bound's count is its
+ * cumulative count minus the previous bound's), and native histograms (the
+ * `histograms` points of a series: each populated bucket is a row, keyed by
+ * its upper bound; several series' buckets with the same upper bound add
+ * up). Float series without `le` are ignored.
  */
 export function toHeatmap(series: readonly MatrixSeries[]): HeatmapData {
-  const byBound = new Map<number, Map<number, number>>();
+  const rows = new Map<number, Map<number, number>>();
+  const lowerOf = new Map<number, number>();
   const xsSet = new Set<number>();
+  const add = (upper: number, lower: number, t: number, c: number) => {
+    if (!Number.isFinite(c) || c <= 0) return;
+    let m = rows.get(upper);
+    if (!m) rows.set(upper, m = new Map());
+    m.set(t, (m.get(t) ?? 0) + c);
+    if (!lowerOf.has(upper)) lowerOf.set(upper, lower);
+  };
+  // Classic buckets: cumulative per bound, summed over label sets.
+  const classic = new Map<number, Map<number, number>>();
   for (const s of series) {
+    for (const [t, h] of s.histograms ?? []) {
+      xsSet.add(t);
+      for (const [, lo, hi, c] of h.buckets ?? []) {
+        add(sampleValue(hi), sampleValue(lo), t, Number(c));
+      }
+    }
     const le = s.metric.le;
     if (le === undefined) continue;
     const b = sampleValue(le);
-    let m = byBound.get(b);
-    if (!m) byBound.set(b, m = new Map());
+    let m = classic.get(b);
+    if (!m) classic.set(b, m = new Map());
     for (const [t, v] of s.values) {
       xsSet.add(t);
       m.set(t, (m.get(t) ?? 0) + sampleValue(v));
     }
   }
-  const xs = [...xsSet].sort((a, b) => a - b);
-  const bounds = [...byBound.keys()].sort((a, b) => a - b);
-  const counts: number[][] = [];
-  let maxCount = 0;
-  bounds.forEach((b, bi) => {
-    const cur = byBound.get(b)!;
-    const prev = bi > 0 ? byBound.get(bounds[bi - 1]!)! : undefined;
-    const row = xs.map((x) => {
-      const c = (cur.get(x) ?? 0) - (prev?.get(x) ?? 0);
-      return Number.isFinite(c) && c > 0 ? c : 0;
-    });
-    for (const c of row) if (c > maxCount) maxCount = c;
-    counts.push(row);
+  const les = [...classic.keys()].sort((a, b) => a - b);
+  les.forEach((b, bi) => {
+    const prev = bi > 0 ? classic.get(les[bi - 1]!)! : undefined;
+    for (const [t, c] of classic.get(b)!) {
+      add(b, bi > 0 ? les[bi - 1]! : 0, t, c - (prev?.get(t) ?? 0));
+    }
   });
-  return { xs, bounds, counts, maxCount };
+  const xs = [...xsSet].sort((a, b) => a - b);
+  const bounds = [...rows.keys()].sort((a, b) => a - b);
+  let maxCount = 0;
+  const counts = bounds.map((b) => {
+    const m = rows.get(b)!;
+    const row = xs.map((x) => m.get(x) ?? 0);
+    for (const c of row) if (c > maxCount) maxCount = c;
+    return row;
+  });
+  return { xs, bounds, lowers: bounds.map((b) => lowerOf.get(b)!), counts, maxCount };
 }
 
 /** The colour of `v` by thresholds (sorted ascending by value); `fallback` without any. */

@@ -33,8 +33,32 @@ Deno.test("toHeatmap() de-accumulates classic buckets", () => {
     { metric: { le: "0.5" }, values: [[1, "4"], [2, "3"]] },
   ]);
   assert.deepEqual(h.bounds, [0.1, 0.5, Infinity]);
+  assert.deepEqual(h.lowers, [0, 0.1, 0.5]);
   assert.deepEqual(h.counts, [[2, 3], [2, 0], [1, 0]]);
   assert.equal(h.maxCount, 3);
+});
+
+Deno.test("toHeatmap() draws native histograms: a row per populated bucket, series added up", () => {
+  const h = toHeatmap([
+    {
+      metric: { job: "a" },
+      values: [],
+      histograms: [
+        [1, { count: "3", sum: "1", buckets: [[3, "-0.001", "0.001", "1"], [0, "1", "2", "2"]] }],
+        [2, { count: "1", sum: "1", buckets: [[1, "-2", "-1", "1"]] }],
+      ],
+    },
+    {
+      metric: { job: "b" },
+      values: [],
+      histograms: [[2, { count: "4", sum: "9", buckets: [[0, "1", "2", "4"]] }]],
+    },
+  ]);
+  assert.deepEqual(h.xs, [1, 2]);
+  assert.deepEqual(h.bounds, [-1, 0.001, 2]);
+  assert.deepEqual(h.lowers, [-2, -0.001, 1]);
+  assert.deepEqual(h.counts, [[0, 1], [1, 0], [2, 4]]);
+  assert.equal(h.maxCount, 4);
 });
 
 Deno.test("thresholdColor() picks the highest threshold reached", () => {

@@ -9,7 +9,14 @@
  * @module
  */
 import type { Labels } from "../core/model/mod.ts";
-import { allBuckets, type FloatHistogram, type Value } from "../core/promql/mod.ts";
+import {
+  type FloatHistogram,
+  histogramApiJson,
+  jsonFloat,
+  type Value,
+} from "../core/promql/mod.ts";
+
+export { jsonFloat };
 
 /** Characters gathered before a chunk is encoded and handed to the stream. */
 const CHUNK_CHARS = 64 * 1024;
@@ -33,35 +40,9 @@ function metricJson(labels: Labels): string {
   return s + "}";
 }
 
-/**
- * A float as Prometheus's API writes it (jsonutil.MarshalFloat): shortest
- * digits, in exponent form below 1e-6 and from 1e21 (`1e-07`, `1e+21`),
- * `-0` kept, `NaN`, `+Inf`, `-Inf`.
- */
-export function jsonFloat(v: number): string {
-  if (Number.isNaN(v)) return "NaN";
-  if (v === Infinity) return "+Inf";
-  if (v === -Infinity) return "-Inf";
-  if (Object.is(v, -0)) return "-0";
-  return String(v).replace(/e([+-])(\d)$/, "e$10$2");
-}
-
-/**
- * A native histogram as Prometheus's API writes it: count, sum and the
- * populated buckets as `[boundaries, lower, upper, count]`, where boundaries
- * is 0 (upper inclusive), 1 (lower inclusive), 2 (neither) or 3 (both).
- */
+/** A native histogram as Prometheus's API writes it (see {@linkcode histogramApiJson}). */
 export function histogramJson(h: FloatHistogram): string {
-  let s = `{"count":"${jsonFloat(h.count)}","sum":"${jsonFloat(h.sum)}"`;
-  let first = true;
-  for (const b of allBuckets(h)) {
-    if (b.count === 0) continue;
-    s += first ? `,"buckets":[` : ",";
-    first = false;
-    const kind = b.lowerInclusive ? (b.upperInclusive ? 3 : 1) : (b.upperInclusive ? 0 : 2);
-    s += `[${kind},"${jsonFloat(b.lower)}","${jsonFloat(b.upper)}","${jsonFloat(b.count)}"]`;
-  }
-  return s + (first ? "}" : "]}");
+  return JSON.stringify(histogramApiJson(h));
 }
 
 /** The document as string pieces, in order. */

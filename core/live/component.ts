@@ -5,8 +5,8 @@
  * @module
  */
 import type { Basics, Component } from "../lifecycle.ts";
-import type { Engine } from "../promql/mod.ts";
-import { LiveHub, type LiveQueryFn } from "./hub.ts";
+import { type Engine, histogramApiJson } from "../promql/mod.ts";
+import { LiveHub, type LiveQueryFn, type LiveSeries } from "./hub.ts";
 
 /** What the live component offers: the hub the `/ws` route serves. */
 export interface LiveComponent extends Component {
@@ -18,7 +18,13 @@ export function engineQueryFn(engine: () => Engine): LiveQueryFn {
   return async (expr, start, end, step) => {
     const r = await engine().rangeQuery(expr, start, end, step);
     const v = r.result;
-    if (v.type === "matrix") return v.series;
+    if (v.type === "matrix") {
+      return v.series.map(({ labels, t, v, histograms: hs }): LiveSeries =>
+        hs
+          ? { labels, t, v, histograms: { t: hs.t, h: hs.h.map(histogramApiJson) } }
+          : { labels, t, v }
+      );
+    }
     if (v.type === "scalar") return [{ labels: [], t: [v.t], v: [v.v] }];
     throw new Error(`expected a range result, got ${v.type}`);
   };

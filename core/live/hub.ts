@@ -18,11 +18,15 @@
 import type { Labels } from "../model/mod.ts";
 import { formatSampleValue } from "../selfmon/mod.ts";
 
-/** One series of a range query result (ms timestamps). */
+/** A native histogram as the HTTP API writes it (`{count, sum, buckets}`, strings). */
+export type LiveHistogram = object;
+
+/** One series of a range query result (ms timestamps); native histograms apart. */
 export interface LiveSeries {
   readonly labels: Labels;
   readonly t: ArrayLike<number>;
   readonly v: ArrayLike<number>;
+  readonly histograms?: { readonly t: ArrayLike<number>; readonly h: readonly LiveHistogram[] };
 }
 
 /** Runs a range query; `start`, `end` and `step` in ms. Throws on failure. */
@@ -74,6 +78,8 @@ type Point = [number, string];
 interface WireSeries {
   metric: Record<string, string>;
   values: Point[];
+  /** `[seconds, histogram]` points, only for series with native histograms. */
+  histograms?: [number, LiveHistogram][];
 }
 
 interface Group {
@@ -330,13 +336,20 @@ export class LiveHub {
       const k = keyOf(metric);
       const values: Point[] = new Array(s.t.length);
       for (let i = 0; i < s.t.length; i++) values[i] = [s.t[i]! / 1000, formatSampleValue(s.v[i]!)];
-      series.push({ metric, values });
-      const lt = s.t.length ? s.t[s.t.length - 1]! : -Infinity;
+      const hs = s.histograms;
+      const histograms: [number, LiveHistogram][] | undefined = hs && hs.t.length > 0
+        ? Array.from(hs.h, (h, i) => [hs.t[i]! / 1000, h])
+        : undefined;
+      series.push(histograms ? { metric, values, histograms } : { metric, values });
+      let lt = s.t.length ? s.t[s.t.length - 1]! : -Infinity;
+      if (hs && hs.t.length > 0) lt = Math.max(lt, hs.t[hs.t.length - 1]!);
       lastT.set(k, lt);
       if (prev) {
         const before = prev.lastT.get(k) ?? -Infinity;
         const fresh = values.filter(([t]) => t * 1000 > before);
-        if (fresh.length) deltas.push({ metric, values: fresh });
+        const freshH = histograms?.filter(([t]) => t * 1000 > before) ?? [];
+        if (freshH.length) deltas.push({ metric, values: fresh, histograms: freshH });
+        else if (fresh.length) deltas.push({ metric, values: fresh });
       }
     }
     g.last = { start, end, series, lastT };

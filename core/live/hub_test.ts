@@ -167,3 +167,40 @@ Deno.test("LiveHub forgets a group when its last subscriber leaves", () => {
   assert.equal(hub.groupCount, 0);
   assert.equal(hub.clientCount, 0);
 });
+
+Deno.test("LiveHub carries native histogram points in results and deltas", async () => {
+  let now = 100_000;
+  const query: LiveQueryFn = (_expr, start, end, step) => {
+    const t: number[] = [], h: object[] = [];
+    for (let x = start; x <= end; x += step) {
+      t.push(x);
+      h.push({ count: String(x / 1000), sum: "1", buckets: [[0, "1", "2", String(x / 1000)]] });
+    }
+    return Promise.resolve([{
+      labels: [{ name: "s", value: "h" }],
+      t: [],
+      v: [],
+      histograms: { t, h },
+    }]);
+  };
+  const hub = new LiveHub({ query, clock: { now: () => now } });
+  const c = new FakeClient();
+  hub.connect(c).handle(sub("p", "rate(lat[1m])"));
+  await hub.tick();
+  type Wire = { values: unknown[]; histograms: [number, { count: string }][] };
+  const [r] = c.take();
+  const s = (r as { series: Wire[] }).series[0]!;
+  assert.deepEqual(s.values, []);
+  assert.equal(s.histograms.length, 11);
+  assert.deepEqual(s.histograms[10], [100, {
+    count: "100",
+    sum: "1",
+    buckets: [[0, "1", "2", "100"]],
+  }]);
+  now += 2000;
+  await hub.tick();
+  const [d] = c.take();
+  assert.equal(d!.type, "delta");
+  const ds = (d as { series: Wire[] }).series[0]!;
+  assert.deepEqual(ds.histograms.map(([t, h]) => [t, h.count]), [[101, "101"], [102, "102"]]);
+});

@@ -77,6 +77,42 @@ export function allBuckets(h: FloatHistogram, reverse = false): Bucket[] {
   return out;
 }
 
+/**
+ * A float as Prometheus's API writes it (jsonutil.MarshalFloat): shortest
+ * digits, in exponent form below 1e-6 and from 1e21 (`1e-07`, `1e+21`),
+ * `-0` kept, `NaN`, `+Inf`, `-Inf`.
+ */
+export function jsonFloat(v: number): string {
+  if (Number.isNaN(v)) return "NaN";
+  if (v === Infinity) return "+Inf";
+  if (v === -Infinity) return "-Inf";
+  if (Object.is(v, -0)) return "-0";
+  return String(v).replace(/e([+-])(\d)$/, "e$10$2");
+}
+
+/** A native histogram in the HTTP API's JSON (`histogram` / `histograms` of a result). */
+export interface HistogramApiJson {
+  count: string;
+  sum: string;
+  /** Populated buckets: `[boundaries, lower, upper, count]`, lowest first. */
+  buckets?: [number, string, string, string][];
+}
+
+/**
+ * A native histogram as Prometheus's API writes it: count, sum and the
+ * populated buckets as `[boundaries, lower, upper, count]`, where boundaries
+ * is 0 (upper inclusive), 1 (lower inclusive), 2 (neither) or 3 (both).
+ */
+export function histogramApiJson(h: FloatHistogram): HistogramApiJson {
+  const out: HistogramApiJson = { count: jsonFloat(h.count), sum: jsonFloat(h.sum) };
+  for (const b of allBuckets(h)) {
+    if (b.count === 0) continue;
+    const kind = b.lowerInclusive ? (b.upperInclusive ? 3 : 1) : (b.upperInclusive ? 0 : 2);
+    (out.buckets ??= []).push([kind, jsonFloat(b.lower), jsonFloat(b.upper), jsonFloat(b.count)]);
+  }
+  return out;
+}
+
 /** Formats a float as Go's `%g` (shortest digits; exponent form below 1e-4 and from 1e6). */
 export function goG(v: number): string {
   if (Number.isNaN(v)) return "NaN";

@@ -60,5 +60,11 @@ export {
 } from "./result_cache.ts";
 export type { HistPoints, Sample, Series, Value } from "./value.ts";
 export { FloatHistogram } from "./float_histogram.ts";
-export { allBuckets, type Bucket } from "./histogram_buckets.ts";
+export {
+  allBuckets,
+  type Bucket,
+  type HistogramApiJson,
+  histogramApiJson,
+  jsonFloat,
+} from "./histogram_buckets.ts";
 export { type QueryComponent, queryComponent } from "./component.ts";

@@ -10,6 +10,18 @@
 /** Where the system Chromium lives. */
 export const CHROMIUM = "/usr/bin/chromium";
 
+/** A page expression: the non-transparent pixels of the first canvas under `selector`. */
+export function inkedPixels(selector: string): string {
+  return `(() => {
+  const c = document.querySelector('${selector} canvas');
+  if (!c || !c.width) return 0;
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  let n = 0;
+  for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
+  return n;
+})()`;
+}
+
 type Handler = (params: Record<string, unknown>) => void;
 
 /** One browser with one page. */

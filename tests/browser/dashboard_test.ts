@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { formatValue } from "../../core/dashboards/format.ts";
-import { Browser, CHROMIUM } from "./_cdp.ts";
+import { Browser, CHROMIUM, inkedPixels } from "./_cdp.ts";
 import { requireBinary } from "../_require.ts";
 import { line, startRealPerch } from "./_real_perch.ts";
 
@@ -86,15 +86,7 @@ const LEGEND = (panel: number) =>
 })()`;
 
 /** Non-transparent pixels on the panel's canvas. */
-const INKED = (panel: number) =>
-  `(() => {
-  const c = document.querySelector('[data-panel-id="${panel}"] canvas');
-  if (!c || !c.width) return 0;
-  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-  let n = 0;
-  for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
-  return n;
-})()`;
+const INKED = (panel: number) => inkedPixels(`[data-panel-id="${panel}"]`);
 
 /** What every panel on the page shows: status, "No data", inked pixels, stat/gauge text. */
 const PANELS = `(() => [...document.querySelectorAll('.panel')].map((p) => {
