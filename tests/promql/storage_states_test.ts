@@ -16,9 +16,10 @@
  * The query set is the Prometheus differential list plus Perch-only
  * functions, ranges not aligned to their step, ranges reaching past either
  * end of the data, `@ start()`/`@ end()`, offsets, subqueries, staleness and
- * raw range vectors across block boundaries. Each range query also runs
- * shifted by a few steps, so warm answers are assembled from cached extents
- * and freshly evaluated pieces.
+ * raw range vectors across block boundaries, and native histograms (a
+ * counter reset, two schemas, late histograms merged into histogram files).
+ * Each range query also runs shifted by a few steps, so warm answers are
+ * assembled from cached extents and freshly evaluated pieces.
  *
  * In-process with a fixed clock: no timing, bounded work (about 250
  * queries × 20 passes over 32 series).
@@ -26,7 +27,7 @@
 import assert from "node:assert/strict";
 import type { Hono } from "hono";
 import { resolveConfig } from "../../core/config/mod.ts";
-import { SampleBatch } from "../../core/model/mod.ts";
+import { type NativeHistogram, SampleBatch } from "../../core/model/mod.ts";
 import { createEngine } from "../../core/promql/engine.ts";
 import { RangeResultCache } from "../../core/promql/result_cache.ts";
 import { type DB, openDB, type OpenOptions } from "../../core/tsdb/db.ts";
@@ -49,6 +50,50 @@ const H = 60 * MIN;
 /** Aligned to 2 h, so block windows of 10 m and 2 h both start here. */
 const T0 = Date.UTC(2024, 4, 6, 8, 0);
 const DATA = buildDataset(T0);
+
+/** Native histogram series: sample `i` of each at `t[i]`. */
+interface BuiltHistograms {
+  labels: { name: string; value: string }[];
+  t: number[];
+  h: NativeHistogram[];
+}
+
+/**
+ * Two native histogram counters over the 45 minutes, 15 s apart: integer
+ * counts at schema 2 with a counter reset at 25 m (host h-1), float counts
+ * at schema 0 with a wider zero bucket (host h-2).
+ */
+function histogramDataset(t0: number): BuiltHistograms[] {
+  const one = (host: string, float: boolean, k: number): BuiltHistograms => {
+    const b: BuiltHistograms = {
+      labels: [{ name: "__name__", value: "rpc_duration_seconds" }, { name: "host", value: host }],
+      t: [],
+      h: [],
+    };
+    for (let i = 0; i < 180; i++) {
+      const j = float ? (i + 1) * 0.5 : i < 100 ? i + 2 : i - 99;
+      const pos = [j, 3 * j, Math.floor(j / 2) + (float ? 0.25 : 0)];
+      const zeroCount = float ? j / 4 : Math.floor(j / 3);
+      b.t.push(t0 + i * 15_000 + 100 * k + 40);
+      b.h.push({
+        schema: float ? 0 : 2,
+        zeroThreshold: float ? 0.01 : 0.001,
+        zeroCount,
+        count: pos[0]! + pos[1]! + pos[2]! + zeroCount,
+        sum: j * 0.9,
+        positiveSpans: [{ offset: -2, length: 2 }, { offset: 1, length: 1 }],
+        positiveBuckets: pos,
+        negativeSpans: [],
+        negativeBuckets: [],
+        float,
+        counterResetHint: "unknown",
+      });
+    }
+    return b;
+  };
+  return [one("h-1", false, 1), one("h-2", true, 2)];
+}
+const HISTOGRAMS = histogramDataset(T0);
 
 /** Queries beyond the Prometheus list; times relative to T0. */
 function moreQueries(): Query[] {
@@ -132,6 +177,18 @@ function moreQueries(): Query[] {
   rng('count_values("v", batch_jobs_running)', 10 * MIN, 25 * MIN + 1, MIN);
   rng("vector(1)", 3 * MIN, 4 * MIN + 59_999, MIN);
   rng("histogram_quantile(0.9, rate(request_duration_seconds_bucket[5m]))", 5 * MIN, 45 * MIN, MIN);
+  // Native histograms (a counter reset at 25 m, schemas 2 and 0).
+  const R = "rpc_duration_seconds";
+  inst(R);
+  inst(`${R}[2m]`, 20 * MIN + 30_000); // Across a 10 m block boundary.
+  inst(`rate(${R}[5m])`, 26 * MIN + 7_000); // Over the counter reset.
+  inst(`histogram_quantile(0.9, sum(rate(${R}[5m])))`);
+  inst(`histogram_fraction(0, 1, ${R})`);
+  inst(`histogram_stddev(${R}) + histogram_avg(${R})`);
+  rng(R, 5 * MIN + 1, 44 * MIN, 50_000);
+  rng(`sum(increase(${R}[3m]))`, 4 * MIN, 44 * MIN + 30_000, MIN);
+  rng(`histogram_count(rate(${R}[2m]))`, 2 * MIN, 44 * MIN, 45_000);
+  rng(`irate(${R}[1m]) * 60`, 3 * MIN, 40 * MIN, 2 * MIN);
   return list;
 }
 
@@ -224,7 +281,10 @@ async function openStack(dir: string, extra: Partial<OpenOptions>): Promise<Stac
   return { db, cached: api(cache), plain: api(), cache };
 }
 
-/** Appends `data` (samples passing `keep`) in one batch per minute of data, as ingest would. */
+/**
+ * Appends `data` and the native histograms (samples passing `keep`) in one
+ * batch per minute of data, as ingest would.
+ */
 async function load(db: DB, data: Built[], keep: (i: number) => boolean): Promise<number> {
   let total = 0;
   for (let m = 0; m <= 46; m++) {
@@ -234,6 +294,12 @@ async function load(db: DB, data: Built[], keep: (i: number) => boolean): Promis
       const ref = b.addSeries(s.labels, JSON.stringify(s.labels));
       for (let i = 0; i < s.t.length; i++) {
         if (s.t[i]! >= lo && s.t[i]! < hi && keep(i)) b.add(ref, s.t[i]!, s.v[i]!);
+      }
+    }
+    for (const s of HISTOGRAMS) {
+      const ref = b.addSeries(s.labels, JSON.stringify(s.labels));
+      for (let i = 0; i < s.t.length; i++) {
+        if (s.t[i]! >= lo && s.t[i]! < hi && keep(i)) b.addHistogram(ref, s.t[i]!, s.h[i]!);
       }
     }
     const res = await db.append(b);
@@ -326,12 +392,20 @@ Deno.test({
         ref.some((x) => x.includes('warnings":["')),
       "the reference has errors and warnings to compare",
     );
+    const withHistograms = ref.filter((x) => /"histograms?":\[/.test(x)).length;
+    assert.ok(withHistograms >= 6, `${withHistograms} answers hold native histograms`);
     await check("head", a);
 
     await a.db.close();
     a = await openStack(dirA, { blockRangeMs: 2 * H });
     let st = await a.db.stats();
-    assert.deepEqual([st.blocks, st.headSamples], [0, n], "restart replays the WAL into the head");
+    // The head's sample count is of floats; histograms are held apart.
+    const floats = n - HISTOGRAMS.reduce((k, h) => k + h.t.length, 0);
+    assert.deepEqual(
+      [st.blocks, st.headSamples],
+      [0, floats],
+      "restart replays the WAL into the head",
+    );
     await check("restart (WAL replay)", a);
 
     await a.db.flush();
