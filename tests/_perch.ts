@@ -11,7 +11,7 @@ export interface PerchProcess {
   readonly port: number;
   readonly dataDir: string;
   readonly process: Deno.ChildProcess;
-  /** Log lines seen so far (parsed JSON when possible). */
+  /** Log lines seen so far (the last `keepLogs` of them). */
   readonly logs: string[];
   /** Sends a signal and waits for exit; returns the exit code. */
   stop(signal?: Deno.Signal): Promise<number>;
@@ -30,6 +30,28 @@ export interface SpawnOptions {
   readonly startTimeoutMs?: number;
   /** Extra arguments for `deno run` before the script. */
   readonly runArgs?: readonly string[];
+  /** Called with each output line as it arrives (stdout and stderr). */
+  readonly onLog?: (line: string) => void;
+  /** Keep only the last this many lines in `logs` (a long run). @default {Infinity} */
+  readonly keepLogs?: number;
+}
+
+/** Calls `onLine` with each line of `stream` (without its newline) until the stream ends. */
+export async function forEachLine(
+  stream: ReadableStream<Uint8Array>,
+  onLine: (line: string) => void,
+): Promise<void> {
+  const dec = new TextDecoder();
+  let buf = "";
+  for await (const chunk of stream) {
+    buf += dec.decode(chunk, { stream: true });
+    let i;
+    while ((i = buf.indexOf("\n")) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      onLine(line);
+    }
+  }
 }
 
 /** Starts Perch on 127.0.0.1 with port 0 and resolves once it listens. */
@@ -53,26 +75,19 @@ export async function spawnPerch(opts: SpawnOptions = {}): Promise<PerchProcess>
   const child = cmd.spawn();
   const logs: string[] = [];
   const waiters: { pred: (l: string) => boolean; resolve: (l: string) => void }[] = [];
-  const pump = async (stream: ReadableStream<Uint8Array>) => {
-    const dec = new TextDecoder();
-    let buf = "";
-    for await (const chunk of stream) {
-      buf += dec.decode(chunk, { stream: true });
-      let i;
-      while ((i = buf.indexOf("\n")) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        logs.push(line);
-        for (const w of [...waiters]) {
-          if (w.pred(line)) {
-            waiters.splice(waiters.indexOf(w), 1);
-            w.resolve(line);
-          }
-        }
+  const keep = opts.keepLogs ?? Infinity;
+  const onLine = (line: string) => {
+    logs.push(line);
+    if (logs.length > keep) logs.shift();
+    opts.onLog?.(line);
+    for (const w of [...waiters]) {
+      if (w.pred(line)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(line);
       }
     }
   };
-  const pumps = Promise.all([pump(child.stdout), pump(child.stderr)]);
+  const pumps = Promise.all([forEachLine(child.stdout, onLine), forEachLine(child.stderr, onLine)]);
 
   const waitForLog = (pred: (line: string) => boolean, timeoutMs = 20_000) => {
     const seen = logs.find(pred);

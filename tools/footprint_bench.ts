@@ -29,13 +29,16 @@
  *
  * @module
  */
-import { encodeRemoteWriteBody, type WriteSeries } from "../core/ingest/mod.ts";
-import { toLabels } from "../core/model/mod.ts";
-import { generateEdgeWorkload } from "../core/tsdb/edge_workload.ts";
 import { procMem, resetPeakRss, spawnPerch } from "../tests/_perch.ts";
-import { PROM_BIN, startPrometheus, startVM, VM_BIN } from "../tests/remote/_peers.ts";
+import {
+  PROM_BIN,
+  prometheusArgs,
+  startPrometheus,
+  startVM,
+  VM_BIN,
+} from "../tests/remote/_peers.ts";
 import { requireBinary } from "../tests/_require.ts";
-import { QUERIES } from "./_queries.ts";
+import { edgeBodies, QUERIES } from "./_queries.ts";
 import { pushConcurrently } from "../tests/_remote_write.ts";
 
 const arg = (k: string, d: string): string => {
@@ -52,8 +55,6 @@ const perchRunArgs = arg("perch-run-args", "").split(",").filter((x) => x !== ""
 const perchLog = arg("perch-log", "");
 const workloads = arg("workloads", "edge,wide").split(",");
 const systems = arg("systems", "perch,vm,prom").split(",");
-const HOUR = 3_600_000;
-const REGIONS = ["eu-west", "eu-central", "us-east", "ap-south"];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const TICKS = 100; // USER_HZ on Linux.
 
@@ -91,31 +92,7 @@ function buildWorkload(name: string): Workload {
   const wide = name === "wide";
   const hosts = wide ? 1000 : 100;
   const hours = wide ? (quick ? 0.25 : 1) : (quick ? 1 : 6);
-  const end = Math.floor(Date.now() / 60_000) * 60_000 - 60_000;
-  const series = [
-    ...generateEdgeWorkload({ hosts, durationMs: hours * HOUR, startMs: end - hours * HOUR }),
-  ].map((s) => {
-    const host = s.labels.find((l) => l.name === "host")!.value;
-    const metric = s.labels.find((l) => l.name === "__name__")!.value;
-    const region = REGIONS[Number(host.replace(/\D/g, "")) % REGIONS.length]!;
-    return { labels: toLabels(metric, { host, job: "node", region }), t: s.t, v: s.v };
-  });
-  const halves = [series.slice(0, series.length >> 1), series.slice(series.length >> 1)];
-  const n = series[0]!.t.length;
-  const per = wide ? 1 : Math.max(1, Math.floor(10_000 / halves[0]!.length));
-  const bodies = halves.map((half) => {
-    const out: Uint8Array[] = [];
-    for (let i = 0; i < n; i += per) {
-      const ws: WriteSeries[] = half.map((s) => ({
-        labels: s.labels,
-        t: s.t.subarray(i, i + per),
-        v: s.v.subarray(i, i + per),
-      }));
-      out.push(encodeRemoteWriteBody({ series: ws }));
-    }
-    return out;
-  });
-  return { name, bodies, samples: series.length * n, series: series.length, end, perMetric: hosts };
+  return { name, ...edgeBodies(hosts, hours), perMetric: hosts };
 }
 
 /** A system under test: start (fresh or on its data), flush, data path. */
@@ -204,12 +181,7 @@ async function startProm(): Promise<System> {
       // startPrometheus makes a fresh dir: start the binary on the old one.
       const port = prom.port;
       const proc = new Deno.Command(PROM_BIN, {
-        args: [
-          `--config.file=${prom.dataDir}/prometheus.yml`,
-          `--storage.tsdb.path=${prom.dataDir}/data`,
-          `--web.listen-address=127.0.0.1:${port}`,
-          "--web.enable-remote-write-receiver",
-        ],
+        args: prometheusArgs(prom.dataDir, port),
         stdout: "null",
         stderr: "null",
       }).spawn();

@@ -20,11 +20,8 @@
  *
  * @module
  */
-import { encodeRemoteWriteBody, type WriteSeries } from "../core/ingest/mod.ts";
-import { toLabels } from "../core/model/mod.ts";
-import { generateEdgeWorkload } from "../core/tsdb/edge_workload.ts";
-import { spawnPerch } from "../tests/_perch.ts";
-import { QUERIES } from "./_queries.ts";
+import { procMem, spawnPerch } from "../tests/_perch.ts";
+import { edgeBodies, QUERIES } from "./_queries.ts";
 import { PROM_BIN, startPrometheus, startVM, VM_BIN } from "../tests/remote/_peers.ts";
 import { requireBinary } from "../tests/_require.ts";
 import { pushConcurrently } from "../tests/_remote_write.ts";
@@ -40,45 +37,8 @@ const idleMs = Number(arg("idle", "5000"));
 const withPeers = Deno.args.includes("--peers");
 const flush = Deno.args.includes("--flush");
 const cache = Deno.args.includes("--cache");
-const HOUR = 3_600_000;
-const REGIONS = ["eu-west", "eu-central", "us-east", "ap-south"];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function rssMiB(pid: number): number {
-  const m = /^VmRSS:\s+(\d+) kB/m.exec(Deno.readTextFileSync(`/proc/${pid}/status`));
-  return m ? +(Number(m[1]) / 1024).toFixed(1) : NaN;
-}
-
-/** The workload, newest sample just before now; bodies per connection. */
-function buildBodies(): { bodies: Uint8Array[][]; samples: number; end: number } {
-  const end = Math.floor(Date.now() / 60_000) * 60_000 - 60_000;
-  const series = [
-    ...generateEdgeWorkload({ hosts, durationMs: hours * HOUR, startMs: end - hours * HOUR }),
-  ]
-    .map((s) => {
-      const host = s.labels.find((l) => l.name === "host")!.value;
-      const name = s.labels.find((l) => l.name === "__name__")!.value;
-      const region = REGIONS[Number(host.replace(/\D/g, "")) % REGIONS.length]!;
-      return { labels: toLabels(name, { host, job: "node", region }), t: s.t, v: s.v };
-    });
-  const halves = [series.slice(0, series.length >> 1), series.slice(series.length >> 1)];
-  const n = series[0]!.t.length;
-  const per = Math.max(1, Math.floor(10_000 / halves[0]!.length)); // ~10,000 samples per body.
-  const bodies = halves.map((half) => {
-    const out: Uint8Array[] = [];
-    for (let i = 0; i < n; i += per) {
-      const ws: WriteSeries[] = half.map((s) => ({
-        labels: s.labels,
-        t: s.t.subarray(i, i + per),
-        v: s.v.subarray(i, i + per),
-      }));
-      out.push(encodeRemoteWriteBody({ series: ws }));
-    }
-    return out;
-  });
-  return { bodies, samples: series.length * n, end };
-}
 
 /** Median ms per query, and the result's series × points of the first run. */
 async function timeQueries(url: string, end: number, extra = ""): Promise<string[]> {
@@ -107,7 +67,7 @@ async function timeQueries(url: string, end: number, extra = ""): Promise<string
   return out;
 }
 
-const { bodies, samples, end } = buildBodies();
+const { bodies, samples, end } = edgeBodies(hosts, hours);
 console.log(
   `edge workload: ${hosts * 20} series × ${hours} h at 10 s = ${samples} samples, ` +
     `${bodies[0]!.length + bodies[1]!.length} bodies; ${runs} runs per query, medians`,
@@ -137,16 +97,16 @@ const columns: { name: string; cells: string[]; rss: number; ingest: string }[] 
       return m ? `${(Number(m[1]) / 2 ** 20).toFixed(1)} MiB` : "?";
     };
     console.log(
-      `Perch before the queries: RSS ${rssMiB(p.process.pid)} MiB, V8 heap ${await heap()}`,
+      `Perch before the queries: RSS ${procMem(p.process.pid).VmRSS} MiB, V8 heap ${await heap()}`,
     );
     const cells = await timeQueries(p.url, end);
     console.log(
-      `Perch after the queries: RSS ${rssMiB(p.process.pid)} MiB, V8 heap ${await heap()}`,
+      `Perch after the queries: RSS ${procMem(p.process.pid).VmRSS} MiB, V8 heap ${await heap()}`,
     );
     columns.push({
       name: `Perch${cache ? " (cache on)" : ""}`,
       cells,
-      rss: rssMiB(p.process.pid),
+      rss: procMem(p.process.pid).VmRSS,
       ingest: `${(samples / s / 1e6).toFixed(2)} M/s`,
     });
   } finally {
@@ -165,7 +125,7 @@ if (withPeers) {
     columns.push({
       name: "VictoriaMetrics",
       cells,
-      rss: rssMiB(vm.pid),
+      rss: procMem(vm.pid).VmRSS,
       ingest: `${(samples / s / 1e6).toFixed(2)} M/s`,
     });
   } finally {
@@ -184,7 +144,7 @@ if (withPeers) {
     columns.push({
       name: "Prometheus",
       cells,
-      rss: rssMiB(prom.pid),
+      rss: procMem(prom.pid).VmRSS,
       ingest: `${(samples / s / 1e6).toFixed(2)} M/s`,
     });
   } finally {

@@ -26,8 +26,9 @@ import { SampleBatch } from "../core/model/mod.ts";
 import { generateEdgeWorkload } from "../core/tsdb/edge_workload.ts";
 import { openDB } from "../core/tsdb/mod.ts";
 import { encodeRemoteWriteBody, type WriteSeries } from "../core/ingest/mod.ts";
+import { forEachLine } from "../tests/_perch.ts";
 import { postRemoteWrite } from "../tests/_remote_write.ts";
-import { PROM_BIN, startPrometheus } from "../tests/remote/_peers.ts";
+import { freePort, PROM_BIN, prometheusArgs, startPrometheus } from "../tests/remote/_peers.ts";
 import { requireBinary } from "../tests/_require.ts";
 
 const { values: a } = parseArgs({
@@ -77,13 +78,6 @@ async function buildPerch(dir: string): Promise<void> {
   await db.flush();
   await append(walStart, series[0].t.length); // stays in the WAL
   await db.close();
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
 }
 
 async function ready(url: string, health: string, data: boolean): Promise<boolean> {
@@ -142,19 +136,11 @@ async function timeStart(
     stderr: "piped",
   }).spawn();
   const log: string[] = [];
-  const pump = async (stream: ReadableStream<Uint8Array>) => {
-    const dec = new TextDecoder();
-    let buf = "";
-    for await (const c of stream) {
-      buf += dec.decode(c, { stream: true });
-      let i;
-      while ((i = buf.indexOf("\n")) >= 0) {
-        log.push(buf.slice(0, i));
-        buf = buf.slice(i + 1);
-      }
-    }
-  };
-  const pumped = Promise.all([pump(child.stdout), pump(child.stderr)]);
+  const onLine = (line: string) => log.push(line);
+  const pumped = Promise.all([
+    forEachLine(child.stdout, onLine),
+    forEachLine(child.stderr, onLine),
+  ]);
   try {
     for (let i = 0; i < 6000; i++) {
       if (await ready(url, health, data)) {
@@ -316,12 +302,7 @@ if (!a["no-prometheus"]) {
     promRuns.push(
       await timeStart(
         PROM_BIN,
-        [
-          `--config.file=${prom.dataDir}/prometheus.yml`,
-          `--storage.tsdb.path=${prom.dataDir}/data`,
-          `--web.listen-address=127.0.0.1:${port}`,
-          "--web.enable-remote-write-receiver",
-        ],
+        prometheusArgs(prom.dataDir, port),
         `http://127.0.0.1:${port}`,
         "/-/ready",
         true,

@@ -23,7 +23,7 @@
 import { encodeRemoteWriteBody, type WriteSeries } from "../core/ingest/mod.ts";
 import { SampleBatch } from "../core/model/mod.ts";
 import { EdgeStream } from "../core/tsdb/rss_bench.ts";
-import { procMem } from "../tests/_perch.ts";
+import { procMem, spawnPerch } from "../tests/_perch.ts";
 import { postRemoteWrite } from "../tests/_remote_write.ts";
 
 const arg = (k: string, d: string): string => {
@@ -71,60 +71,20 @@ await Deno.writeTextFile(
   configPath,
   "storage:\n  downsampling: []\n",
 );
-const env: Record<string, string> = {};
-for (const [k, v] of Object.entries(Deno.env.toObject())) if (k.startsWith("PERCH_")) env[k] = v;
-env.PERCH_STORAGE__OUT_OF_ORDER_WINDOW = "unlimited";
-env.PERCH_STORAGE__RETENTION = "0";
-env.PERCH_STORAGE__FSYNC ??= "always";
-
-const mainTs = new URL("../main.ts", import.meta.url).pathname;
-const child = new Deno.Command(Deno.execPath(), {
-  args: [
-    "run",
-    "-A",
-    ...(v8Flags === "" ? [] : [`--v8-flags=${v8Flags}`]),
-    mainTs,
-    "--listen=127.0.0.1:0",
-    `--data-dir=${dir}/data`,
-    `--config=${configPath}`,
-  ],
-  env,
-  stdout: "piped",
-  stderr: "piped",
-}).spawn();
-const pid = child.pid;
-
-// The listening port comes from the "listening" log line.
-let resolvePort: (p: number) => void;
-const portP = new Promise<number>((r) => resolvePort = r);
-const tail: string[] = [];
-async function readLines(stream: ReadableStream<Uint8Array>) {
-  const dec = new TextDecoder();
-  let buf = "";
-  for await (const chunk of stream) {
-    buf += dec.decode(chunk, { stream: true });
-    let i;
-    while ((i = buf.indexOf("\n")) >= 0) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      const m = /listening.*?127\.0\.0\.1:(\d+)/.exec(line);
-      if (m) resolvePort(Number(m[1]));
-      tail.push(line);
-      if (tail.length > 20) tail.shift();
-    }
-  }
-}
-const readers = [readLines(child.stdout), readLines(child.stderr)];
-const port = await Promise.race([
-  portP,
-  child.status.then((s) => {
-    throw new Error(`child exited (${s.code}) before listening:\n${tail.join("\n")}`);
-  }),
-  sleep(60_000).then(() => {
-    throw new Error(`no listening line in 60 s:\n${tail.join("\n")}`);
-  }),
-]);
-const base = `http://127.0.0.1:${port}`;
+// Other PERCH_* variables pass through: the child inherits this environment.
+const perch = await spawnPerch({
+  dataDir: `${dir}/data`,
+  args: [`--config=${configPath}`],
+  env: {
+    PERCH_STORAGE__OUT_OF_ORDER_WINDOW: "unlimited",
+    PERCH_STORAGE__RETENTION: "0",
+    PERCH_STORAGE__FSYNC: Deno.env.get("PERCH_STORAGE__FSYNC") ?? "always",
+  },
+  runArgs: v8Flags === "" ? [] : [`--v8-flags=${v8Flags}`],
+  keepLogs: 20,
+});
+const pid = perch.process.pid;
+const base = perch.url;
 const stages: Record<string, Record<string, number>> = {};
 function stage(name: string, extra: Record<string, unknown> = {}) {
   const m = procMem(pid);
@@ -213,9 +173,7 @@ while (performance.now() - tIdle < idleMs) {
 }
 stage("afterIdle", { idleMs });
 
-child.kill("SIGTERM");
-await child.status;
-await Promise.all(readers);
+await perch.stop();
 await Deno.remove(dir, { recursive: true });
 console.log(JSON.stringify({
   summary: Object.fromEntries(Object.entries(stages).map(([k, m]) => [k, m.VmRSS])),

@@ -26,6 +26,7 @@
  * @module
  */
 import { encodeRemoteWriteBody, type WriteSeries } from "../core/ingest/mod.ts";
+import { spawnPerch } from "../tests/_perch.ts";
 
 const arg = (k: string, d: string): string => {
   const a = Deno.args.find((x) => x.startsWith(`--${k}=`));
@@ -93,69 +94,29 @@ receivers:
       - url: http://127.0.0.1:${receiver.addr.port}/hook
 `,
 );
-const env: Record<string, string> = {};
-for (const [k, v] of Object.entries(Deno.env.toObject())) if (k.startsWith("PERCH_")) env[k] = v;
-
-const mainTs = new URL("../main.ts", import.meta.url).pathname;
-const child = new Deno.Command(Deno.execPath(), {
-  args: [
-    "run",
-    "-A",
-    ...(v8Flags === "" ? [] : [`--v8-flags=${v8Flags}`]),
-    mainTs,
-    "--listen=127.0.0.1:0",
-    `--data-dir=${dir}/data`,
-    `--config=${configPath}`,
-  ],
-  env,
-  stdout: "piped",
-  stderr: "piped",
-}).spawn();
-const pid = child.pid;
-let childExited = false;
-child.status.then(() => childExited = true);
-
-let resolvePort: (p: number) => void;
-const portP = new Promise<number>((r) => resolvePort = r);
-const tail: string[] = [];
 const badLogs: { t: number; level: string; line: string }[] = [];
-async function readLines(stream: ReadableStream<Uint8Array>) {
-  const dec = new TextDecoder();
-  let buf = "";
-  for await (const chunk of stream) {
-    buf += dec.decode(chunk, { stream: true });
-    let i;
-    while ((i = buf.indexOf("\n")) >= 0) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      const m = /listening.*?127\.0\.0\.1:(\d+)/.exec(line);
-      if (m) resolvePort(Number(m[1]));
-      tail.push(line);
-      if (tail.length > 30) tail.shift();
-      let level = "";
-      try {
-        level = String(JSON.parse(line).level ?? "");
-      } catch {
-        // Not a structured line: Deno's own output, an uncaught error's stack.
-        if (/error|panic|uncaught/i.test(line)) level = "raw";
-      }
-      if (level === "warn" || level === "error" || level === "raw") {
-        badLogs.push({ t: elapsed(), level, line: line.slice(0, 400) });
-      }
+const perch = await spawnPerch({
+  dataDir: `${dir}/data`,
+  args: [`--config=${configPath}`],
+  runArgs: v8Flags === "" ? [] : [`--v8-flags=${v8Flags}`],
+  keepLogs: 30,
+  onLog(line) {
+    let level = "";
+    try {
+      level = String(JSON.parse(line).level ?? "");
+    } catch {
+      // Not a structured line: Deno's own output, an uncaught error's stack.
+      if (/error|panic|uncaught/i.test(line)) level = "raw";
     }
-  }
-}
-const readers = [readLines(child.stdout), readLines(child.stderr)];
-const port = await Promise.race([
-  portP,
-  child.status.then((s) => {
-    throw new Error(`child exited (${s.code}) before listening:\n${tail.join("\n")}`);
-  }),
-  sleep(60_000).then(() => {
-    throw new Error(`no listening line in 60 s:\n${tail.join("\n")}`);
-  }),
-]);
-const base = `http://127.0.0.1:${port}`;
+    if (level === "warn" || level === "error" || level === "raw") {
+      badLogs.push({ t: elapsed(), level, line: line.slice(0, 400) });
+    }
+  },
+});
+const pid = perch.process.pid;
+let childExited = false;
+perch.process.status.then(() => childExited = true);
+const base = perch.url;
 console.error(`perch pid ${pid} at ${base}, data ${dir}, soak ${minutes} min`);
 
 // ---------------------------------------------------------------- client-side counters
@@ -322,7 +283,7 @@ async function queryOnce() {
   }));
 }
 
-const wsUrl = `ws://127.0.0.1:${port}/ws`;
+const wsUrl = `ws://127.0.0.1:${perch.port}/ws`;
 const SUBS = [
   { query: "sum(rate(soak_rw_total[1m]))", range: 300_000, step: 5_000, every: 5_000 },
   { query: "soak_flap", range: 120_000, step: 1_000, every: 2_000 },
@@ -500,10 +461,10 @@ if (!childExited) await sample();
 
 // Stop the child, the servers; wait for logs.
 const exitedEarly = childExited;
-if (!childExited) child.kill("SIGTERM");
-const status = await Promise.race([child.status, sleep(20_000).then(() => null)]);
-if (status === null) child.kill("SIGKILL");
-await Promise.race([Promise.all(readers), sleep(2000)]);
+const stopped = perch.stop("SIGTERM");
+const status = await Promise.race([perch.process.status, sleep(20_000).then(() => null)]);
+if (status === null) perch.process.kill("SIGKILL");
+await Promise.race([stopped, sleep(2000)]);
 await exporter.shutdown();
 await receiver.shutdown();
 
@@ -565,7 +526,7 @@ const first = rows[0]!;
 const last = rows[rows.length - 1]!;
 const fiveXX = Object.entries(last.http).filter(([c]) => c.startsWith("5"));
 const findings: string[] = [];
-if (exitedEarly) findings.push(`child exited before the end:\n${tail.join("\n")}`);
+if (exitedEarly) findings.push(`child exited before the end:\n${perch.logs.join("\n")}`);
 if (rssSlope > 0.5) findings.push(`RSS grows ${rssSlope.toFixed(2)} MiB/min after warm-up`);
 if (warm.length >= 2 && warm[warm.length - 1]!.fds - warm[0]!.fds > 5) {
   findings.push(`fds grow ${warm[0]!.fds} -> ${warm[warm.length - 1]!.fds}`);

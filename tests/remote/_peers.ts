@@ -163,6 +163,20 @@ export async function startVMAgent(
 }
 
 /**
+ * Prometheus's command line for a dir {@linkcode startPrometheus} made
+ * (`prometheus.yml`, data in `data/`) on `port`, with the remote write
+ * receiver: to start it again on its data.
+ */
+export function prometheusArgs(dir: string, port: number): string[] {
+  return [
+    `--config.file=${dir}/prometheus.yml`,
+    `--storage.tsdb.path=${dir}/data`,
+    `--web.listen-address=127.0.0.1:${port}`,
+    "--web.enable-remote-write-receiver",
+  ];
+}
+
+/**
  * Starts Prometheus with the remote write receiver and the given scrape
  * configs (YAML); `features` go to `--enable-feature` (e.g.
  * `native-histograms`, which Debian's 2.42 needs to store them).
@@ -176,10 +190,7 @@ export async function startPrometheus(
   const cfg = `${dataDir}/prometheus.yml`;
   await Deno.writeTextFile(cfg, `global:\n  scrape_interval: 1s\n${scrapeYaml}`);
   const { proc, out } = spawn(PROM_BIN, [
-    `--config.file=${cfg}`,
-    `--storage.tsdb.path=${dataDir}/data`,
-    `--web.listen-address=127.0.0.1:${port}`,
-    "--web.enable-remote-write-receiver",
+    ...prometheusArgs(dataDir, port),
     ...(features.length > 0 ? [`--enable-feature=${features.join(",")}`] : []),
   ]);
   const url = `http://127.0.0.1:${port}`;
