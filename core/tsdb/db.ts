@@ -29,16 +29,13 @@ import {
   type Appender,
   type AppendResult,
   type Labels,
-  labelsKey,
   type Matcher,
   type MetricMetadata,
   type NativeHistogram,
   type Querier,
-  type RejectedSample,
   type SampleBatch,
   type SelectHints,
   type SeriesData,
-  StorageFullError,
 } from "../model/mod.ts";
 import {
   blockFileName,
@@ -52,21 +49,12 @@ import {
   WAL_DIR,
   walSegmentName,
 } from "./filenames.ts";
-import {
-  decodeSamples,
-  decodeSeries,
-  encodeSeries,
-  REC_SAMPLES,
-  REC_SERIES,
-  replayWal,
-  type SeriesDef,
-  Wal,
-} from "./wal.ts";
+import { decodeSamples, decodeSeries, REC_SAMPLES, REC_SERIES, replayWal, Wal } from "./wal.ts";
 import { commitBatched, SeriesIndex } from "./index.ts";
-import { REC_SAMPLES_SYNC, REC_SAMPLES_V2, SampleDecoder, type SampleSource } from "./wal_codec.ts";
+import { REC_SAMPLES_SYNC, REC_SAMPLES_V2, SampleDecoder } from "./wal_codec.ts";
 import { IncidentLog, openCheckedKv, type StorageIncident } from "./recovery.ts";
 import { BlockReader, encodeLabelsBlob } from "./block.ts";
-import { BlockWriter, isNoSpace } from "./block_writer.ts";
+import { BlockWriter } from "./block_writer.ts";
 import { chunkMeta } from "./chunk.ts";
 import { DbQuerier, DbSources } from "./querier.ts";
 import {
@@ -78,8 +66,9 @@ import {
   replacedKey,
 } from "./db_state.ts";
 import { Maintenance } from "./maintenance.ts";
+import { DbAppender } from "./append.ts";
 import { HistogramStore } from "./histogram_store.ts";
-import { decodeHistogramRecord, encodeHistogramRecord, REC_HISTOGRAMS } from "./wal_histogram.ts";
+import { decodeHistogramRecord, REC_HISTOGRAMS } from "./wal_histogram.ts";
 import { type DownsamplingTier } from "./downsample.ts";
 
 /** Log function: level, message, structured fields. */
@@ -243,25 +232,6 @@ export interface DBHealth {
   incidents?: StorageIncident[];
 }
 
-/** The accepted samples of a batch, as the WAL encoder and the head read them. */
-class BatchSamples implements SampleSource {
-  constructor(
-    readonly batch: SampleBatch,
-    readonly seriesRefs: Int32Array,
-    readonly keep: Uint32Array | null,
-    readonly n: number,
-  ) {}
-  ref(i: number): number {
-    return this.seriesRefs[this.batch.ref(this.keep ? this.keep[i] : i)];
-  }
-  t(i: number): number {
-    return this.batch.t(this.keep ? this.keep[i] : i);
-  }
-  v(i: number): number {
-    return this.batch.v(this.keep ? this.keep[i] : i);
-  }
-}
-
 /** Opens (and recovers) a database in `opts.dir`. */
 export async function openDB(opts: OpenOptions): Promise<DB> {
   const db = new DB(opts);
@@ -273,14 +243,8 @@ export async function openDB(opts: OpenOptions): Promise<DB> {
 export class DB implements Appender, Querier {
   readonly #db: DbState;
   readonly #maint: Maintenance;
+  readonly #appender: DbAppender;
   #querier!: DbQuerier;
-  /**
-   * Series ref by the Labels array an appender passed (the pipeline keeps
-   * one array per series across requests), so a known series costs no
-   * labelsKey string per request. Valid while the index still has the ref
-   * (refs are never reused).
-   */
-  #refByLabels = new WeakMap<Labels, number>();
   /** index.kv was replaced by a fresh one: series come back from blocks and the WAL. */
   #rebuildIndex = false;
   // The shared state is in DbState (accessors while the parts move out of this file).
@@ -305,23 +269,8 @@ export class DB implements Appender, Querier {
   get #oooWindow() {
     return this.#db.oooWindow;
   }
-  get #futureTolerance() {
-    return this.#db.futureTolerance;
-  }
-  get #retentionMs() {
-    return this.#db.retentionMs;
-  }
-  get #maxBytes() {
-    return this.#db.maxBytes;
-  }
   get #range() {
     return this.#db.range;
-  }
-  get #flushDelay() {
-    return this.#db.flushDelay;
-  }
-  get #headBudget() {
-    return this.#db.headBudget;
   }
   get #log() {
     return this.#db.log;
@@ -346,9 +295,6 @@ export class DB implements Appender, Querier {
   }
   get #logged() {
     return this.#db.logged;
-  }
-  get #lateWrites() {
-    return this.#db.lateWrites;
   }
   get #problems() {
     return this.#db.problems;
@@ -410,18 +356,6 @@ export class DB implements Appender, Querier {
   set #maxT(v: number) {
     this.#db.maxT = v;
   }
-  get #seriesMaxT() {
-    return this.#db.seriesMaxT;
-  }
-  set #seriesMaxT(v: Float64Array | undefined) {
-    this.#db.seriesMaxT = v;
-  }
-  get #nextFlushCheck() {
-    return this.#db.nextFlushCheck;
-  }
-  set #nextFlushCheck(v: number) {
-    this.#db.nextFlushCheck = v;
-  }
   get #closed() {
     return this.#db.closed;
   }
@@ -439,6 +373,7 @@ export class DB implements Appender, Querier {
   constructor(opts: OpenOptions) {
     this.#db = new DbState(opts);
     this.#maint = new Maintenance(this.#db);
+    this.#appender = new DbAppender(this.#db, this.#maint);
   }
 
   /** @internal Recovery; called by {@linkcode openDB}. */
@@ -680,7 +615,7 @@ export class DB implements Appender, Querier {
         return undefined;
       }
       if (t > this.#maxT) this.#maxT = t;
-      if (this.#oooWindow !== Infinity) this.#noteSeriesMaxT(ref, t);
+      if (this.#oooWindow !== Infinity) this.#db.noteSeriesMaxT(ref, t);
       return w;
     };
     const apply = (seg: number, ref: number, t: number, v: number) => {
@@ -774,214 +709,8 @@ export class DB implements Appender, Querier {
    * with `fsync: "always"`). Rejects with StorageFullError when the disk or
    * the budget is full; then nothing of the batch is stored.
    */
-  async append(batch: SampleBatch): Promise<AppendResult> {
-    if (this.#closed) throw new Error("Cannot append: the database is closed");
-    const n = batch.length;
-    const now = this.#now();
-    const minValid = this.#retentionMs > 0 ? now - this.#retentionMs : -Infinity;
-    const maxValid = now + this.#futureTolerance;
-    const seriesRefs = new Int32Array(batch.series.length).fill(-1);
-    const rejected: RejectedSample[] = [];
-    const defs: SeriesDef[] = [];
-    let created: number[] | undefined;
-    const limitOoo = this.#oooWindow !== Infinity;
-    const newest = limitOoo ? new Float64Array(batch.series.length).fill(NaN) : undefined;
-    // Indexes of accepted samples, only when some are rejected.
-    let keep: Uint32Array | null = null;
-    let k = 0;
-    const hasH = batch.hasHistograms;
-    // Accepted histogram samples (batch indexes); they skip the float path.
-    const hIdx: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const t = batch.t(i);
-      let why: RejectedSample | undefined;
-      if (!Number.isFinite(t)) {
-        why = { index: i, reason: "invalid", message: "timestamp is not a finite number" };
-      } else if (t > maxValid) {
-        why = {
-          index: i,
-          reason: "too_far_in_future",
-          message: `timestamp ${t} is more than ${this.#futureTolerance} ms ahead of now`,
-        };
-      } else if (t < minValid) {
-        why = {
-          index: i,
-          reason: "out_of_bounds",
-          message: `timestamp ${t} is older than the retention period (before ${minValid})`,
-        };
-      } else if (limitOoo) {
-        const bi = batch.ref(i);
-        let top = newest![bi];
-        if (top !== top) top = newest![bi] = this.#newestOf(batch.series[bi]);
-        if (t < top - this.#oooWindow) {
-          why = {
-            index: i,
-            reason: "out_of_order",
-            message: `timestamp ${t} is more than out_of_order_window (${this.#oooWindow} ms) ` +
-              `behind the newest sample of its series (${top})`,
-          };
-        }
-      }
-      if (why) {
-        rejected.push(why);
-        if (!keep) {
-          keep = new Uint32Array(n);
-          for (let j = 0; j < i; j++) keep[j] = j;
-        }
-        continue;
-      }
-      const bi = batch.ref(i);
-      if (seriesRefs[bi] < 0) {
-        const labels = batch.series[bi]!;
-        let ref = this.#refByLabels.get(labels);
-        if (ref === undefined || this.#index.labels(ref) === undefined) {
-          const got = this.#index.getOrCreate(labels, labelsKey(labels));
-          ref = got.ref;
-          if (got.created) (created ??= []).push(ref);
-          this.#refByLabels.set(labels, ref);
-        }
-        seriesRefs[bi] = ref;
-        if (!this.#logged.has(ref)) defs.push({ ref, labels });
-      }
-      if (hasH && batch.h(i) !== undefined) {
-        hIdx.push(i);
-        if (!keep) {
-          keep = new Uint32Array(n);
-          for (let j = 0; j < i; j++) keep[j] = j;
-        }
-        continue;
-      }
-      if (keep) keep[k] = i;
-      k++;
-    }
-    this.#c.samplesRejected += rejected.length;
-    if (k === 0 && hIdx.length === 0) return { accepted: 0, rejected };
-    const src = new BatchSamples(batch, seriesRefs, keep, k);
-    const floor = this.#opts.onOldWrite ? this.headMinT() ?? Infinity : -Infinity;
-    let oldLo = Infinity, oldHi = -Infinity;
-    // About 2 bytes per sample compressed; the budget check needs only an estimate.
-    if (this.#maxBytes > 0) await this.#maint.checkBudget(16 + k * 4);
-    const apply = (seg: number) => {
-      let set = this.#segWindows.get(seg);
-      if (!set) this.#segWindows.set(seg, set = new Set());
-      let lastW = NaN;
-      for (let i = 0; i < k; i++) {
-        const t = src.t(i);
-        const ref = src.ref(i);
-        this.#head.append(ref, t, src.v(i));
-        if (t > this.#maxT) this.#maxT = t;
-        if (limitOoo) this.#noteSeriesMaxT(ref, t);
-        if (t < floor) {
-          if (t < oldLo) oldLo = t;
-          if (t > oldHi) oldHi = t;
-        }
-        const w = Math.floor(t / this.#range);
-        if (w !== lastW) {
-          set.add(w);
-          lastW = w;
-          if ((w + 1) * this.#range <= this.#maxT - this.#flushDelay) {
-            const l = this.#lateWrites.get(w);
-            if (l) l.last = now;
-            else this.#lateWrites.set(w, { first: now, last: now });
-          }
-        }
-      }
-      for (const d of defs) {
-        // A concurrent append that failed may have dropped the new series meanwhile.
-        if (this.#index.labels(d.ref) === undefined) this.#index.restore(d.ref, d.labels);
-        this.#logged.add(d.ref);
-      }
-      this.#c.samplesAppended += k;
-    };
-    const hRefs = hIdx.map((i) => seriesRefs[batch.ref(i)]);
-    const hT = hIdx.map((i) => batch.t(i));
-    const hH = hIdx.map((i) => batch.h(i)!);
-    const applyH = (seg: number) => {
-      let set = this.#segWindows.get(seg);
-      if (!set) this.#segWindows.set(seg, set = new Set());
-      for (let i = 0; i < hRefs.length; i++) {
-        const t = hT[i];
-        this.#hist.append(hRefs[i], t, hH[i]);
-        if (t > this.#maxT) this.#maxT = t;
-        if (limitOoo) this.#noteSeriesMaxT(hRefs[i], t);
-        if (t < floor) {
-          if (t < oldLo) oldLo = t;
-          if (t > oldHi) oldHi = t;
-        }
-        const w = Math.floor(t / this.#range);
-        set.add(w);
-        if ((w + 1) * this.#range <= this.#maxT - this.#flushDelay) {
-          const l = this.#lateWrites.get(w);
-          if (l) l.last = now;
-          else this.#lateWrites.set(w, { first: now, last: now });
-        }
-      }
-      if (k === 0) {
-        for (const d of defs) {
-          if (this.#index.labels(d.ref) === undefined) this.#index.restore(d.ref, d.labels);
-          this.#logged.add(d.ref);
-        }
-      }
-      this.#c.samplesAppended += hRefs.length;
-    };
-    try {
-      const pending = defs.length > 0 ? this.#wal.append(encodeSeries(defs)) : undefined;
-      const p = k > 0 ? this.#wal.appendSamples(src, apply) : undefined;
-      const ph = hIdx.length > 0
-        ? this.#wal.append(encodeHistogramRecord({ refs: hRefs, t: hT, h: hH }), applyH)
-        : undefined;
-      // All fail together when the group fails: keep every rejection handled.
-      p?.catch(() => {});
-      ph?.catch(() => {});
-      if (pending) await pending;
-      await p;
-      await ph;
-    } catch (e) {
-      // Series this append created are dropped again: nothing of them is stored, and
-      // saving them to KV would take the space freed for data.
-      for (const ref of created ?? []) if (!this.#logged.has(ref)) this.#index.forget(ref);
-      if (isNoSpace(e)) {
-        this.#c.storageFullRejections++;
-        this.#problems.set(
-          "disk_full",
-          `the disk is full: writes are refused (507) since ${
-            new Date(this.#now()).toISOString()
-          }` +
-            " until space is freed",
-        );
-        throw new StorageFullError("Cannot append: the disk is full", { cause: e });
-      }
-      throw e;
-    }
-    this.#problems.delete("disk_full");
-    if (oldLo <= oldHi) this.#db.notifyOld(oldLo, oldHi);
-    if (defs.length > 0) {
-      this.#index.save().catch((e) =>
-        this.#log("error", "saving series to KV failed", { error: String(e) })
-      );
-    }
-    if (this.#maxT >= this.#nextFlushCheck || this.#head.bytes > this.#headBudget) {
-      this.#nextFlushCheck = Infinity;
-      this.#maint.background().catch(() => {});
-    }
-    return { accepted: k + hIdx.length, rejected };
-  }
-
-  /** Newest timestamp stored for a series (by labels), -Infinity when unknown. */
-  #newestOf(labels: Labels): number {
-    const ref = this.#index.lookup(labelsKey(labels));
-    const m = this.#seriesMaxT;
-    return ref === undefined || !m || ref >= m.length ? -Infinity : m[ref];
-  }
-
-  #noteSeriesMaxT(ref: number, t: number): void {
-    let m = this.#seriesMaxT;
-    if (!m || ref >= m.length) {
-      const next = new Float64Array(Math.max(1024, (ref + 1) * 2)).fill(-Infinity);
-      if (m) next.set(m);
-      this.#seriesMaxT = m = next;
-    }
-    if (t > m[ref]) m[ref] = t;
+  append(batch: SampleBatch): Promise<AppendResult> {
+    return this.#appender.append(batch);
   }
 
   /** Records metadata for a metric name (kept in KV). */
@@ -1031,8 +760,7 @@ export class DB implements Appender, Querier {
 
   /** Timestamp of the oldest sample in the head (not yet in blocks or files), or null when empty. */
   headMinT(): number | null {
-    const m = Math.min(this.#head.timeRange()?.minT ?? Infinity, this.#hist.headMinT() ?? Infinity);
-    return m === Infinity ? null : m;
+    return this.#db.headMinT();
   }
 
   /** Persists the whole head into blocks now and checkpoints the WAL. */

@@ -224,4 +224,21 @@ export class DbState {
     await this.quarantine(seq, e, b.meta);
     this.notifyOld(b.meta.minT, b.meta.maxT);
   }
+
+  /** Timestamp of the oldest sample in the head (not yet in blocks or files), or null when empty. */
+  headMinT(): number | null {
+    const m = Math.min(this.head.timeRange()?.minT ?? Infinity, this.hist.headMinT() ?? Infinity);
+    return m === Infinity ? null : m;
+  }
+
+  /** Keeps the newest timestamp of series `ref` (only with an out-of-order window). */
+  noteSeriesMaxT(ref: number, t: number): void {
+    let m = this.seriesMaxT;
+    if (!m || ref >= m.length) {
+      const next = new Float64Array(Math.max(1024, (ref + 1) * 2)).fill(-Infinity);
+      if (m) next.set(m);
+      this.seriesMaxT = m = next;
+    }
+    if (t > m[ref]) m[ref] = t;
+  }
 }
