@@ -165,6 +165,13 @@ export function procMem(pid: number): Record<string, number> {
   return out;
 }
 
+/** User + system CPU seconds `pid` has used (utime + stime of /proc/<pid>/stat, 10 ms ticks). */
+export function procCpuSeconds(pid: number): number {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[11]) + Number(f[12])) / 100; // fields 14 and 15, in USER_HZ ticks
+}
+
 /** Resets the peak RSS (VmHWM) of `pid`, so a later read shows the peak since now. */
 export function resetPeakRss(pid: number): void {
   Deno.writeTextFileSync(`/proc/${pid}/clear_refs`, "5");

@@ -29,7 +29,12 @@
  *
  * @module
  */
-import { procMem, resetPeakRss, spawnPerch } from "../tests/_perch.ts";
+import {
+  procCpuSeconds as cpuSeconds,
+  procMem,
+  resetPeakRss,
+  spawnPerch,
+} from "../tests/_perch.ts";
 import {
   PROM_BIN,
   prometheusArgs,
@@ -56,14 +61,6 @@ const perchLog = arg("perch-log", "");
 const workloads = arg("workloads", "edge,wide").split(",");
 const systems = arg("systems", "perch,vm,prom").split(",");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const TICKS = 100; // USER_HZ on Linux.
-
-/** User + system CPU seconds of `pid`. */
-function cpuSeconds(pid: number): number {
-  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(f[11]) + Number(f[12])) / TICKS; // utime, stime (fields 14, 15).
-}
 
 function duBytes(path: string): number {
   let n = 0;

@@ -12,7 +12,7 @@
  * @module
  */
 import { Browser } from "../tests/browser/_cdp.ts";
-import { spawnPerch } from "../tests/_perch.ts";
+import { procCpuSeconds as cpuSeconds, spawnPerch } from "../tests/_perch.ts";
 import { thirtyPanels } from "../tests/browser/_real_perch.ts";
 
 function arg(name: string, def: string): string {
@@ -28,11 +28,6 @@ const BIG = thirtyPanels(
   { from: "now-15m", refresh: "5s" },
   (k) => `sum(rate(bench_requests_total{k="${k}"}[1m]))`,
 );
-
-function cpuSeconds(pid: number): number {
-  const f = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1]!.split(" ");
-  return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, in clock ticks of 10 ms
-}
 
 const dir = await Deno.makeTempDir({ prefix: "perch-live-bench-" });
 await Deno.mkdir(`${dir}/dashboards`);
