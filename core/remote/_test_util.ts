@@ -1,5 +1,6 @@
 /**
- * Test helpers: a fake remote write receiver on loopback and a temp DB.
+ * Test helpers: a fake remote write receiver on loopback, a temp DB, and
+ * remote write from one to the other with fast test settings.
  *
  * @module
  */
@@ -11,7 +12,11 @@ import {
   SampleBatch,
   toLabels,
 } from "../model/mod.ts";
+import { silentLogger } from "../logging/mod.ts";
+import type { DB } from "../tsdb/mod.ts";
 import { tempDB } from "../tsdb/mod_testing.ts";
+import { parseRemoteWriteConfigs, type RemoteWriteConfig } from "./config.ts";
+import { RemoteWriteManager, type RemoteWriteOptions } from "./manager.ts";
 
 export { tempDB };
 
@@ -109,4 +114,83 @@ export async function waitFor(
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** Queue settings that keep tests fast: short deadlines and backoffs, no settle delay or rate limit. */
+const TEST_QUEUE = {
+  batch_send_deadline: "50ms",
+  settle_delay: "0s",
+  min_backoff: "5ms",
+  max_backoff: "40ms",
+  max_rate: 0,
+};
+
+/**
+ * One endpoint, `peer`, sending to `url` without metadata, with the test
+ * queue settings and `queue` over them; `extra` adds endpoint settings (its
+ * `queue_config` merged over the queue settings).
+ */
+export function peerConfigs(
+  url: string,
+  extra: Record<string, unknown> = {},
+  queue: Record<string, unknown> = {},
+): RemoteWriteConfig[] {
+  const { queue_config, ...rest } = extra;
+  const r = parseRemoteWriteConfigs([{
+    url,
+    name: "peer",
+    metadata_config: { send: false },
+    queue_config: { ...TEST_QUEUE, ...queue, ...(queue_config as object ?? {}) },
+    ...rest,
+  }]);
+  if (!r.ok) throw new Error(r.errors.join("\n"));
+  return r.configs;
+}
+
+/** What {@linkcode runRemoteWrite} starts; `close()` stops all of it. */
+export interface RunningRemoteWrite {
+  readonly peer: FakeReceiver;
+  readonly db: DB;
+  readonly dir: string;
+  readonly m: RemoteWriteManager;
+  /** Appends to the DB through the manager's tracker (as the ingest pipeline does). */
+  readonly app: ReturnType<RemoteWriteManager["appender"]>;
+  close(): Promise<void>;
+}
+
+/**
+ * A fake receiver, a temp DB (`seed` appends to it first), and remote write
+ * to the receiver with `configs(receiverUrl)`, its state in `<dir>/remote.kv`.
+ */
+export async function runRemoteWrite(
+  configs: (url: string) => RemoteWriteConfig[],
+  options: {
+    readonly seed?: (db: DB) => Promise<unknown>;
+    /** More manager options, given the DB. */
+    readonly manager?: (db: DB) => Pick<RemoteWriteOptions, "externalLabels" | "missingCursorFrom">;
+  } = {},
+): Promise<RunningRemoteWrite> {
+  const peer = await fakeReceiver();
+  const { db, dir } = await tempDB();
+  await options.seed?.(db);
+  const m = await RemoteWriteManager.open({
+    querier: db,
+    kv: `${dir}/remote.kv`,
+    logger: silentLogger(),
+    ...options.manager?.(db),
+  });
+  const app = m.appender(db);
+  await m.apply(configs(peer.url));
+  return {
+    peer,
+    db,
+    dir,
+    m,
+    app,
+    async close() {
+      await m.close();
+      await db.close();
+      await peer.close();
+    },
+  };
 }

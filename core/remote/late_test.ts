@@ -15,33 +15,21 @@ import {
   type SelectHints,
   toLabels,
 } from "../model/mod.ts";
-import { parseRemoteWriteConfigs } from "./config.ts";
 import { RemoteWriteManager } from "./manager.ts";
-import { batchOf, fakeReceiver, tempDB, waitFor } from "./_test_util.ts";
+import {
+  batchOf,
+  fakeReceiver,
+  peerConfigs,
+  runRemoteWrite,
+  tempDB,
+  waitFor,
+} from "./_test_util.ts";
 import type { DB } from "../tsdb/mod.ts";
 import { counterHistogram } from "../tsdb/mod_testing.ts";
 
-function cfg(url: string, extra: Record<string, unknown> = {}) {
-  const { queue_config, ...rest } = extra;
-  const r = parseRemoteWriteConfigs([{
-    url,
-    name: "peer",
-    metadata_config: { send: false },
-    queue_config: {
-      batch_send_deadline: "50ms",
-      settle_delay: "0s",
-      min_backoff: "5ms",
-      max_backoff: "40ms",
-      max_samples_per_send: 1000,
-      max_shards: 2,
-      max_rate: 0,
-      ...(queue_config as object ?? {}),
-    },
-    ...rest,
-  }]);
-  if (!r.ok) throw new Error(r.errors.join("\n"));
-  return r.configs;
-}
+/** This file's queue: batches of 1,000, up to 2 shards. */
+const cfg = (url: string, extra: Record<string, unknown> = {}) =>
+  peerConfigs(url, extra, { max_samples_per_send: 1000, max_shards: 2 });
 
 /** Storage whose reads wait at a gate while `gated` is set. */
 function gatedQuerier(db: DB) {
@@ -69,28 +57,7 @@ function gatedQuerier(db: DB) {
 }
 
 /** A fake receiver, a temp DB, and remote write to the receiver appending through its tracker. */
-async function running(extra: Record<string, unknown> = {}) {
-  const peer = await fakeReceiver();
-  const { db, dir } = await tempDB();
-  const m = await RemoteWriteManager.open({
-    querier: db,
-    kv: `${dir}/remote.kv`,
-    logger: silentLogger(),
-  });
-  const app = m.appender(db);
-  await m.apply(cfg(peer.url, extra));
-  return {
-    peer,
-    db,
-    m,
-    app,
-    async close() {
-      await m.close();
-      await db.close();
-      await peer.close();
-    },
-  };
-}
+const running = (extra: Record<string, unknown> = {}) => runRemoteWrite((url) => cfg(url, extra));
 
 function timesOf(peer: { samples: Map<string, { t: number }[]> }, key: string): number[] {
   return (peer.samples.get(key) ?? []).map((s) => s.t).sort((a, b) => a - b);

@@ -1,47 +1,29 @@
 import assert from "node:assert/strict";
 import { silentLogger } from "../logging/mod.ts";
 import { isStaleNaN, STALE_NAN } from "../model/mod.ts";
-import { parseRemoteWriteConfigs } from "./config.ts";
 import { RemoteWriteManager } from "./manager.ts";
-import { batchOf, fakeReceiver, tempDB, waitFor } from "./_test_util.ts";
+import {
+  batchOf,
+  fakeReceiver,
+  peerConfigs,
+  runRemoteWrite,
+  tempDB,
+  waitFor,
+} from "./_test_util.ts";
 
-function cfg(url: string, extra: Record<string, unknown> = {}) {
-  const r = parseRemoteWriteConfigs([{
-    url,
-    name: "peer",
-    metadata_config: { send: false },
-    queue_config: {
-      batch_send_deadline: "50ms",
-      settle_delay: "0s",
-      min_backoff: "5ms",
-      max_backoff: "40ms",
-      max_samples_per_send: 100,
-      max_shards: 3,
-      max_rate: 0,
-      ...(extra.queue_config as object ?? {}),
-    },
-    ...extra,
-  }]);
-  if (!r.ok) throw new Error(r.errors.join("\n"));
-  return r.configs;
-}
+/** This file's queue: batches of 100, up to 3 shards. */
+const cfg = (url: string, extra: Record<string, unknown> = {}) =>
+  peerConfigs(url, extra, { max_samples_per_send: 100, max_shards: 3 });
 
 function times(from: number, n: number, step: number): number[] {
   return Array.from({ length: n }, (_, i) => from + i * step);
 }
 
 Deno.test("remote write catches up oldest first, then follows live, each sample once", async () => {
-  const peer = await fakeReceiver();
-  const { db, dir } = await tempDB();
   const now = Date.now();
-  await db.append(batchOf("temp", 5, times(now - 3_600_000, 360, 10_000)));
-  const m = await RemoteWriteManager.open({
-    querier: db,
-    kv: `${dir}/remote.kv`,
-    logger: silentLogger(),
+  const { peer, m, app, close } = await runRemoteWrite((url) => cfg(url, { backfill: "2h" }), {
+    seed: (db) => db.append(batchOf("temp", 5, times(now - 3_600_000, 360, 10_000))),
   });
-  const app = m.appender(db);
-  await m.apply(cfg(peer.url, { backfill: "2h" }));
   await waitFor(() => peer.total() === 5 * 360, 15_000, "catch-up");
   // Oldest first: every series arrived in ascending time order.
   for (const l of peer.samples.values()) {
@@ -53,21 +35,11 @@ Deno.test("remote write catches up oldest first, then follows live, each sample 
   assert.equal(peer.total(), 5 * 361);
   assert.equal(s.samplesSent, 5 * 361);
   assert.equal(s.samplesFailed, 0);
-  await m.close();
-  await db.close();
-  await peer.close();
+  await close();
 });
 
 Deno.test("remote write retries 5xx and 429 with backoff and loses nothing", async () => {
-  const peer = await fakeReceiver();
-  const { db, dir } = await tempDB();
-  const m = await RemoteWriteManager.open({
-    querier: db,
-    kv: `${dir}/remote.kv`,
-    logger: silentLogger(),
-  });
-  const app = m.appender(db);
-  await m.apply(cfg(peer.url));
+  const { peer, m, app, close } = await runRemoteWrite(cfg);
   peer.status = 503;
   const t0 = Date.now();
   for (let i = 0; i < 10; i++) {
@@ -85,21 +57,11 @@ Deno.test("remote write retries 5xx and 429 with backoff and loses nothing", asy
   const s = m.stats()[0]!;
   assert.equal(s.samplesSent, 40);
   assert.ok(s.samplesRetried > 0);
-  await m.close();
-  await db.close();
-  await peer.close();
+  await close();
 });
 
 Deno.test("remote write drops a batch refused with 400 and counts it as failed", async () => {
-  const peer = await fakeReceiver();
-  const { db, dir } = await tempDB();
-  const m = await RemoteWriteManager.open({
-    querier: db,
-    kv: `${dir}/remote.kv`,
-    logger: silentLogger(),
-  });
-  const app = m.appender(db);
-  await m.apply(cfg(peer.url));
+  const { peer, m, app, close } = await runRemoteWrite(cfg);
   peer.status = 400;
   await app.append(batchOf("bad", 2, [Date.now()]));
   await waitFor(() => m.stats()[0]!.samplesFailed === 2, 5000, "a failed batch");
@@ -108,21 +70,11 @@ Deno.test("remote write drops a batch refused with 400 and counts it as failed",
   await waitFor(() => peer.total() === 2, 5000, "next batch");
   assert.ok([...peer.samples.keys()].every((k) => k.startsWith("good")));
   assert.equal(m.stats()[0]!.samplesRetried, 0);
-  await m.close();
-  await db.close();
-  await peer.close();
+  await close();
 });
 
 Deno.test("remote write sends samples appended behind its cursor exactly once", async () => {
-  const peer = await fakeReceiver();
-  const { db, dir } = await tempDB();
-  const m = await RemoteWriteManager.open({
-    querier: db,
-    kv: `${dir}/remote.kv`,
-    logger: silentLogger(),
-  });
-  const app = m.appender(db);
-  await m.apply(cfg(peer.url));
+  const { peer, m, app, close } = await runRemoteWrite(cfg);
   const now = Date.now();
   await app.append(batchOf("s", 1, [now]));
   await waitFor(() => peer.total() === 1, 5000, "first sample");
@@ -141,9 +93,7 @@ Deno.test("remote write sends samples appended behind its cursor exactly once", 
   assert.equal(new Set(got.map((x) => x.t)).size, 4);
   assert.ok(isStaleNaN(got.find((x) => x.t === now - 20_000)!.v));
   assert.equal(m.stats()[0]!.lateSamples - lateBefore, 3);
-  await m.close();
-  await db.close();
-  await peer.close();
+  await close();
 });
 
 Deno.test("remote write resumes from its persisted cursor after a restart", async () => {
@@ -173,45 +123,33 @@ Deno.test("remote write resumes from its persisted cursor after a restart", asyn
 });
 
 Deno.test("remote write skips data older than sample_age_limit and counts it", async () => {
-  const peer = await fakeReceiver();
-  const { db, dir } = await tempDB();
   const now = Date.now();
-  await db.append(batchOf("old", 2, times(now - 3_600_000, 30, 60_000)));
-  await db.append(batchOf("new", 2, [now - 60_000]));
-  const m = await RemoteWriteManager.open({
-    querier: db,
-    kv: `${dir}/remote.kv`,
-    logger: silentLogger(),
+  const configs = (url: string) =>
+    cfg(url, { backfill: "2h", queue_config: { sample_age_limit: "10m" } });
+  const { peer, m, close } = await runRemoteWrite(configs, {
+    seed: async (db) => {
+      await db.append(batchOf("old", 2, times(now - 3_600_000, 30, 60_000)));
+      await db.append(batchOf("new", 2, [now - 60_000]));
+    },
   });
-  m.appender(db);
-  await m.apply(cfg(peer.url, { backfill: "2h", queue_config: { sample_age_limit: "10m" } }));
   await waitFor(() => peer.total() === 2, 5000, "recent data");
   const s = m.stats()[0]!;
   assert.equal(s.samplesDropped.lag_budget, 60);
   assert.ok([...peer.samples.keys()].every((k) => k.startsWith("new")));
-  await m.close();
-  await db.close();
-  await peer.close();
+  await close();
 });
 
 Deno.test("write_relabel_configs and external labels shape what is sent", async () => {
-  const peer = await fakeReceiver();
-  const { db, dir } = await tempDB();
-  const m = await RemoteWriteManager.open({
-    querier: db,
-    kv: `${dir}/remote.kv`,
-    logger: silentLogger(),
-    externalLabels: () => ({ site: "edge-1" }),
+  const configs = (url: string) =>
+    cfg(url, {
+      write_relabel_configs: [{ source_labels: ["__name__"], regex: "debug_.*", action: "drop" }],
+    });
+  const { peer, m, app, close } = await runRemoteWrite(configs, {
+    manager: () => ({ externalLabels: () => ({ site: "edge-1" }) }),
   });
-  const app = m.appender(db);
-  await m.apply(cfg(peer.url, {
-    write_relabel_configs: [{ source_labels: ["__name__"], regex: "debug_.*", action: "drop" }],
-  }));
   await app.append(batchOf("debug_x", 2, [Date.now()]));
   await app.append(batchOf("keep", 1, [Date.now()]));
   await waitFor(() => m.stats()[0]!.samplesDropped.relabel === 2 && peer.total() === 1);
   assert.deepEqual([...peer.samples.keys()], ['keep{i="0",site="edge-1"}']);
-  await m.close();
-  await db.close();
-  await peer.close();
+  await close();
 });

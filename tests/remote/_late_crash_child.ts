@@ -7,18 +7,12 @@
 import { silentLogger } from "../../core/logging/mod.ts";
 import { labelsKey, SampleBatch, toLabels } from "../../core/model/mod.ts";
 import type { Appender } from "../../core/model/mod.ts";
-import { parseRemoteWriteConfigs, RemoteWriteManager } from "../../core/remote/mod.ts";
+import { RemoteWriteManager } from "../../core/remote/mod.ts";
+import { peerConfigs } from "../../core/remote/_test_util.ts";
 import { openDB } from "../../core/tsdb/mod.ts";
 
 const dir = Deno.env.get("DIR")!;
 const db = await openDB({ dir, useWorker: false, backgroundIntervalMs: 0 });
-const r = parseRemoteWriteConfigs([{
-  url: Deno.env.get("URL")!,
-  name: "peer",
-  metadata_config: { send: false },
-  queue_config: { batch_send_deadline: "100ms", settle_delay: "0s", max_rate: 0 },
-}]);
-if (!r.ok) throw new Error(r.errors.join("\n"));
 const m = await RemoteWriteManager.open({
   querier: db,
   kv: `${dir}/remote.kv`,
@@ -33,7 +27,10 @@ const crashing: Appender = {
   setMetadata: (n, meta) => db.setMetadata(n, meta),
 };
 const app = m.appender(crashing);
-await m.apply(r.configs);
+// As the test configures it after the restart.
+await m.apply(
+  peerConfigs(Deno.env.get("URL")!, { queue_config: { batch_send_deadline: "100ms" } }),
+);
 const now = Date.now();
 const batch = new SampleBatch();
 for (let k = 0; k < 20; k++) {

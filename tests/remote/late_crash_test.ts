@@ -6,8 +6,8 @@
 import assert from "node:assert/strict";
 import { silentLogger } from "../../core/logging/mod.ts";
 import { newMatcher } from "../../core/model/mod.ts";
-import { parseRemoteWriteConfigs, RemoteWriteManager } from "../../core/remote/mod.ts";
-import { fakeReceiver, tempDB, waitFor } from "../../core/remote/_test_util.ts";
+import { RemoteWriteManager } from "../../core/remote/mod.ts";
+import { fakeReceiver, peerConfigs, tempDB, waitFor } from "../../core/remote/_test_util.ts";
 
 Deno.test("a late batch durable in storage when Perch is SIGKILLed is still sent after the restart", async () => {
   const peer = await fakeReceiver();
@@ -31,20 +31,13 @@ Deno.test("a late batch durable in storage when Perch is SIGKILLed is still sent
   for (const s of stored) n += s.t.length;
   assert.equal(n, 200, "storage replayed the batch from its WAL");
 
-  const r = parseRemoteWriteConfigs([{
-    url: peer.url,
-    name: "peer",
-    metadata_config: { send: false },
-    queue_config: { batch_send_deadline: "100ms", settle_delay: "0s", max_rate: 0 },
-  }]);
-  if (!r.ok) throw new Error(r.errors.join("\n"));
   const m = await RemoteWriteManager.open({
     querier: db,
     kv: `${dir}/remote.kv`,
     logger: silentLogger(),
   });
   m.appender(db);
-  await m.apply(r.configs);
+  await m.apply(peerConfigs(peer.url, { queue_config: { batch_send_deadline: "100ms" } }));
   await waitFor(() => peer.total() >= 200, 10_000, "the late batch downstream").catch((e) => {
     throw new Error(`${e.message}: ${peer.total()} of 200 samples arrived`);
   });
