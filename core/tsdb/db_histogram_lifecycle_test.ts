@@ -216,3 +216,36 @@ Deno.test("the disk budget deletes the oldest histogram files first", async () =
   await db.close();
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("a day back-filled after its tier is due: 2 h files downsampled before compaction are merged, not hidden", async () => {
+  const dir = await Deno.makeTempDir();
+  const clock = new Clock();
+  clock.t = T0 + 49 * H;
+  const tiers = [{ afterMs: 24 * H, resolutionMs: H }];
+  let db = await open(dir, clock, { downsampling: tiers });
+  // Hour by hour: each append that completes a window flushes and downsamples it at once.
+  const want = day();
+  for (let h = 0; h < 24; h++) {
+    const k = [...want.t].findIndex((t) => t >= T0 + h * H);
+    await db.append(batchOf({ t: want.t.slice(k, k + 12), h: want.h.slice(k, k + 12) }));
+  }
+  await db.append(batchOf({ t: Float64Array.of(T0 + 26 * H), h: [counterHistogram(200)] }));
+  await db.maintenance();
+  await db.maintenance();
+  const ranges = files(dir).map((f) => f.split(".")[0]!.split("_").map(Number));
+  for (const [lo, hi] of ranges) {
+    const inside = ranges.filter(([l, h]) => (l !== lo || h !== hi) && lo! <= l! && h! <= hi!);
+    assert.deepEqual(inside, [], `no file inside ${lo}_${hi}: ${files(dir)}`);
+  }
+  const thin = mergeRuns(downsampleHistograms(want, H), {
+    t: Float64Array.of(T0 + 26 * H),
+    h: [counterHistogram(200)],
+  });
+  const got = await read(db);
+  assert.deepEqual([...got.t], [...thin.t]);
+  await db.close();
+  db = await open(dir, clock, { downsampling: tiers });
+  assert.deepEqual(await read(db), got, "the same after a restart");
+  await db.close();
+  await Deno.remove(dir, { recursive: true });
+});

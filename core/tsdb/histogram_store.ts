@@ -85,8 +85,10 @@ interface HeadSeries {
   h: NativeHistogram[];
 }
 
-function covers(f: HistFileReader, lo: number, hi: number): boolean {
-  return f.meta.lo <= lo && hi <= f.meta.hi;
+/** Whether the range of `f` (a file or a file's identity) holds [lo, hi). */
+function covers(f: HistFileReader | HistFileId, lo: number, hi: number): boolean {
+  const m = "meta" in f ? f.meta : f;
+  return m.lo <= lo && hi <= m.hi;
 }
 
 /** See the module doc. */
@@ -465,8 +467,13 @@ export class HistogramStore {
   }
 
   /**
-   * Writes the file `id` from `inputs` (merged per series in write order),
-   * installs it, then removes the inputs. `change` rewrites the merged run of
+   * Writes the file `id` from `inputs` and every other file whose range lies
+   * inside `id`'s (merged per series in write order), installs it, then
+   * removes the inputs. Taking every file inside keeps the rule that a file
+   * inside a later file's range was merged into it (open removes such files
+   * as crash leftovers): a compaction of a day that holds an already
+   * downsampled 2 h file, or a window flushed after the block range grew,
+   * merges them instead of hiding them. `change` rewrites the merged run of
    * each series in `only` (every series without `only`; `old` is undefined
    * when no input holds it; an empty result drops the series); the other
    * series' chunks are copied. A damaged input throws
@@ -479,6 +486,8 @@ export class HistogramStore {
     change?: (ref: number, old: HistogramSamples | undefined) => HistogramSamples,
     only?: ReadonlySet<number>,
   ): Promise<void> {
+    const inside = [...this.#files.values()].filter((f) => covers(id, f.meta.lo, f.meta.hi));
+    inputs = [...new Set([...inputs, ...inside])].sort((a, b) => a.meta.seq - b.meta.seq);
     const refs = new Set<number>(only);
     for (const f of inputs) for (const ref of f.refs) refs.add(ref);
     let fileLabels: Map<number, Labels> | undefined;
