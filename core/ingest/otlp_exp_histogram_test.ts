@@ -3,15 +3,12 @@ import {
   AggregationTemporality,
   AggregationType,
   InMemoryMetricExporter,
-  MeterProvider,
-  PeriodicExportingMetricReader,
 } from "@opentelemetry/sdk-metrics";
-import { resourceFromAttributes } from "@opentelemetry/resources";
-import { JsonMetricsSerializer, ProtobufMetricsSerializer } from "@opentelemetry/otlp-transformer";
 import type { NativeHistogram } from "../model/mod.ts";
 import { translateOtlp } from "./otlp.ts";
-import { decodeOtlpJson, decodeOtlpProto } from "./otlp_decode.ts";
+import { decodeOtlpJson } from "./otlp_decode.ts";
 import { convertBucketLayout, OTLP_ZERO_THRESHOLD } from "./otlp_exp_histogram.ts";
+import { decodeBoth, sdkProvider } from "./_otel_test_util.ts";
 
 Deno.test("convertBucketLayout() gives Prometheus 3's spans and counts, merging scales", () => {
   const zeros = (n: number) => Array<number>(n).fill(0);
@@ -72,24 +69,16 @@ function nativeIndex(v: number, s: number): number {
 /** Exports `values` through the SDK (its exponential aggregation starts at scale 20). */
 async function sdkExpHistogram(values: number[]) {
   const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
-  const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 });
-  const mp = new MeterProvider({
-    resource: resourceFromAttributes({ "service.name": "pump" }),
-    readers: [reader],
-    views: [{
-      instrumentName: "flow.latency",
-      aggregation: { type: AggregationType.EXPONENTIAL_HISTOGRAM },
-    }],
-  });
+  const { mp, reader } = sdkProvider(exporter, { "service.name": "pump" }, [{
+    instrumentName: "flow.latency",
+    aggregation: { type: AggregationType.EXPONENTIAL_HISTOGRAM },
+  }]);
   const h = mp.getMeter("m").createHistogram("flow.latency", { unit: "s" });
   for (const v of values) h.record(v, { line: "a" });
   await reader.forceFlush();
   const rm = exporter.getMetrics().at(-1)!;
   await mp.shutdown();
-  const proto = decodeOtlpProto(ProtobufMetricsSerializer.serializeRequest(rm)!);
-  const json = decodeOtlpJson(
-    new TextDecoder().decode(JsonMetricsSerializer.serializeRequest(rm)!),
-  );
+  const { proto, json } = decodeBoth(rm);
   assert.deepEqual(proto, json, "protobuf and JSON decode alike");
   const scale = proto.resources[0]!.scopes[0]!.metrics[0]!.points[0]!.exp!.scale;
   const tr = translateOtlp(proto);

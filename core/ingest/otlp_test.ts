@@ -1,14 +1,9 @@
 import assert from "node:assert/strict";
 import {
   AggregationTemporality,
-  AggregationType,
   InMemoryMetricExporter,
-  MeterProvider,
-  PeriodicExportingMetricReader,
   type ResourceMetrics,
 } from "@opentelemetry/sdk-metrics";
-import { resourceFromAttributes } from "@opentelemetry/resources";
-import { JsonMetricsSerializer, ProtobufMetricsSerializer } from "@opentelemetry/otlp-transformer";
 import {
   encodeOtlpResponse,
   OtlpDeltaState,
@@ -21,6 +16,7 @@ import { formatFloat, isStaleNaN } from "../model/mod.ts";
 import { decodeOtlpJson, decodeOtlpProto, type OtlpRequest } from "./otlp_decode.ts";
 import type { ParsedRows } from "./rows.ts";
 import { ProtoReader } from "./_proto.ts";
+import { decodeBoth, plantProvider, recordPump } from "./_otel_test_util.ts";
 
 /** Series of the rows as `name{k="v",…}` → values, labels sorted. */
 function dump(rows: ParsedRows): Map<string, number[]> {
@@ -106,31 +102,8 @@ async function sdkExport(
   temporality: AggregationTemporality = AggregationTemporality.CUMULATIVE,
 ): Promise<ResourceMetrics> {
   const exporter = new InMemoryMetricExporter(temporality);
-  const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 });
-  const mp = new MeterProvider({
-    resource: resourceFromAttributes({
-      "service.name": "pump",
-      "service.namespace": "plant",
-      "service.instance.id": "pi-7",
-      "host.name": "gw1",
-      "deployment.environment": "test",
-    }),
-    readers: [reader],
-    views: [{
-      instrumentName: "valve.latency",
-      aggregation: {
-        type: AggregationType.EXPLICIT_BUCKET_HISTOGRAM,
-        options: { boundaries: [0.1, 0.5, 1] },
-      },
-    }],
-  });
-  const meter = mp.getMeter("pump-scope", "1.2.3");
-  meter.createCounter("valve.actuations", { unit: "{actuation}", description: "Actuations" })
-    .add(5, { "valve.id": "v1" });
-  meter.createUpDownCounter("queue.depth", { unit: "1" }).add(3);
-  meter.createGauge("water.temperature", { unit: "Cel" }).record(21.5, { sensor: "s1" });
-  const h = meter.createHistogram("valve.latency", { unit: "s" });
-  for (const v of [0.05, 0.2, 0.3, 0.7, 2]) h.record(v, { "valve.id": "v1" });
+  const { mp, reader } = plantProvider(exporter, "pump", { "deployment.environment": "test" });
+  recordPump(mp);
   await reader.forceFlush();
   const out = exporter.getMetrics();
   await mp.shutdown();
@@ -140,11 +113,8 @@ async function sdkExport(
 function translateBoth(
   rm: ResourceMetrics,
 ): [ReturnType<typeof translateOtlp>, OtlpRequest, OtlpRequest] {
-  const proto = ProtobufMetricsSerializer.serializeRequest(rm)!;
-  const json = new TextDecoder().decode(JsonMetricsSerializer.serializeRequest(rm)!);
-  const a = decodeOtlpProto(proto);
-  const b = decodeOtlpJson(json);
-  return [translateOtlp(a), a, b];
+  const { proto, json } = decodeBoth(rm);
+  return [translateOtlp(proto), proto, json];
 }
 
 Deno.test("decodeOtlpProto() and decodeOtlpJson() read the same request from the OTel SDK", async () => {

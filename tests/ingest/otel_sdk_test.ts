@@ -4,16 +4,11 @@
  * produces.
  */
 import assert from "node:assert/strict";
-import {
-  AggregationTemporality,
-  AggregationType,
-  MeterProvider,
-  PeriodicExportingMetricReader,
-} from "@opentelemetry/sdk-metrics";
-import { resourceFromAttributes } from "@opentelemetry/resources";
+import { AggregationTemporality } from "@opentelemetry/sdk-metrics";
 import { OTLPMetricExporter as ProtoExporter } from "@opentelemetry/exporter-metrics-otlp-proto";
 import { OTLPMetricExporter as JsonExporter } from "@opentelemetry/exporter-metrics-otlp-http";
 import { spawnPerch } from "../_perch.ts";
+import { plantProvider, recordPump } from "../../core/ingest/_otel_test_util.ts";
 
 type Sample = { metric: Record<string, string>; value: [number, string] };
 
@@ -31,40 +26,6 @@ async function one(base: string, q: string): Promise<[Record<string, string>, nu
   return [r[0]!.metric, Number(r[0]!.value[1])];
 }
 
-function provider(
-  exporter: ProtoExporter | JsonExporter,
-  service: string,
-): { mp: MeterProvider; reader: PeriodicExportingMetricReader } {
-  const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 });
-  const mp = new MeterProvider({
-    resource: resourceFromAttributes({
-      "service.name": service,
-      "service.namespace": "plant",
-      "service.instance.id": "pi-7",
-      "host.name": "gw1",
-    }),
-    readers: [reader],
-    views: [{
-      instrumentName: "valve.latency",
-      aggregation: {
-        type: AggregationType.EXPLICIT_BUCKET_HISTOGRAM,
-        options: { boundaries: [0.1, 0.5, 1] },
-      },
-    }],
-  });
-  return { mp, reader };
-}
-
-function record(mp: MeterProvider): void {
-  const meter = mp.getMeter("pump-scope", "1.2.3");
-  meter.createCounter("valve.actuations", { unit: "{actuation}", description: "Actuations" })
-    .add(5, { "valve.id": "v1" });
-  meter.createUpDownCounter("queue.depth", { unit: "1" }).add(3);
-  meter.createGauge("water.temperature", { unit: "Cel" }).record(21.5, { sensor: "s1" });
-  const h = meter.createHistogram("valve.latency", { unit: "s" });
-  for (const v of [0.05, 0.2, 0.3, 0.7, 2]) h.record(v, { "valve.id": "v1" });
-}
-
 Deno.test({
   name:
     "the OpenTelemetry JS SDK exports to Perch over OTLP protobuf and JSON; queries see Prometheus 3's names",
@@ -79,8 +40,8 @@ Deno.test({
           ["fan", new JsonExporter({ url: `${perch.url}/v1/metrics` })],
         ] as const
       ) {
-        const { mp, reader } = provider(exporter, service);
-        record(mp);
+        const { mp, reader } = plantProvider(exporter, service);
+        recordPump(mp);
         await reader.forceFlush();
         await mp.shutdown();
 
@@ -122,7 +83,7 @@ Deno.test({
         url: `${perch.url}/v1/metrics`,
         temporalityPreference: AggregationTemporality.DELTA,
       });
-      const { mp, reader } = provider(deltaExporter, "doser");
+      const { mp, reader } = plantProvider(deltaExporter, "doser");
       const c = mp.getMeter("m").createCounter("doses");
       c.add(3);
       await reader.forceFlush();
