@@ -133,6 +133,12 @@ Deno.test({
             `document.querySelector('[data-panel-id="1"]')?.dataset.status === "ok"`,
           );
           await new Promise((r) => setTimeout(r, 1500));
+          // On a slow machine a pause between keystrokes can pass the editor's 300 ms parse
+          // debounce, and the half-typed query's parse check answers 400 (shown under the input;
+          // Chromium logs the 400). Only those are expected here.
+          const halfTyped = (e: string) =>
+            / 400 \(Bad Request\) http:\/\/[^ ]+\/api\/v1\/parse_query\?query=max\+by/.test(e);
+          b.errors.splice(0, b.errors.length, ...b.errors.filter((e) => !halfTyped(e)));
           off();
           await b.send("Network.disable");
           const others = seen.filter((x) => !x.includes("garage") && !x.startsWith("max by"));

@@ -16,7 +16,24 @@ Deno.test({
   sanitizeOps: false,
   async fn(t) {
     requireBinary(CHROMIUM, "chromium");
-    const [perch, b] = await Promise.all([startRealPerch({}), Browser.launch()]);
+    // A firing alert, so /alerts shows its table at 390 px (its hidden "Actions" header once
+    // widened the page, seen only when some alert happened to fire).
+    const rules = await Deno.makeTempFile({ prefix: "perch-numbers-", suffix: ".yml" });
+    await Deno.writeTextFile(
+      rules,
+      `groups:
+  - name: phone
+    rules:
+      - alert: StorageDegradedOnTheGatewayForAWhile
+        expr: vector(1234567.891)
+        labels: { severity: warning, component: storage_engine }
+        annotations: { summary: "Something has been degraded on the box for a long while now" }
+`,
+    );
+    const [perch, b] = await Promise.all([
+      startRealPerch({}, `rule_files: [${rules}]\n`),
+      Browser.launch(),
+    ]);
     try {
       // A second "process" with much more memory, as a scraped exporter would report.
       await perch.importText([
@@ -99,6 +116,7 @@ Deno.test({
         ) {
           await b.goto(`${perch.url}${path}`);
           await b.waitFor(`document.readyState === "complete"`);
+          if (path === "/alerts") await b.waitFor(`document.querySelector('[data-alertname]')`);
           await new Promise((r) => setTimeout(r, 500));
           const w = await b.eval<number>(`document.documentElement.scrollWidth`);
           if (w > 391) {
@@ -114,6 +132,7 @@ Deno.test({
     } finally {
       await b.close();
       await perch.close();
+      await Deno.remove(rules);
     }
   },
 });
