@@ -23,6 +23,11 @@
  * downsampled window are merged into that tier's aggregates. Equal
  * timestamps: the last write wins.
  *
+ * `DB` is a facade over parts that share one {@linkcode DbState}
+ * (db_state.ts): opening and recovery (open.ts), the append path
+ * (append.ts), the read merge (querier.ts) and background maintenance
+ * (maintenance.ts).
+ *
  * @module
  */
 import {
@@ -31,45 +36,19 @@ import {
   type Labels,
   type Matcher,
   type MetricMetadata,
-  type NativeHistogram,
   type Querier,
   type SampleBatch,
   type SelectHints,
   type SeriesData,
 } from "../model/mod.ts";
-import {
-  blockFileName,
-  BLOCKS_DIR,
-  DELETED_SUFFIX,
-  joinPath,
-  KV_FILE,
-  KV_PREFIX,
-  parseBlockFileName,
-  TMP_SUFFIX,
-  WAL_DIR,
-  walSegmentName,
-} from "./filenames.ts";
-import { decodeSamples, decodeSeries, REC_SAMPLES, REC_SERIES, replayWal, Wal } from "./wal.ts";
-import { commitBatched, SeriesIndex } from "./index.ts";
-import { REC_SAMPLES_SYNC, REC_SAMPLES_V2, SampleDecoder } from "./wal_codec.ts";
-import { IncidentLog, openCheckedKv, type StorageIncident } from "./recovery.ts";
-import { BlockReader, encodeLabelsBlob } from "./block.ts";
-import { BlockWriter } from "./block_writer.ts";
+import { IncidentLog, type StorageIncident } from "./recovery.ts";
 import { chunkMeta } from "./chunk.ts";
 import { DbQuerier, DbSources } from "./querier.ts";
-import {
-  blockKey,
-  DbState,
-  type Frozen,
-  isoRange,
-  type KvBlockEntry,
-  replacedKey,
-} from "./db_state.ts";
+import { DbState } from "./db_state.ts";
 import { Maintenance } from "./maintenance.ts";
 import { DbAppender } from "./append.ts";
-import { HistogramStore } from "./histogram_store.ts";
-import { decodeHistogramRecord, REC_HISTOGRAMS } from "./wal_histogram.ts";
-import { type DownsamplingTier } from "./downsample.ts";
+import { DbOpener } from "./open.ts";
+import type { DownsamplingTier } from "./downsample.ts";
 
 /** Log function: level, message, structured fields. */
 export type Logger = (
@@ -244,454 +223,24 @@ export class DB implements Appender, Querier {
   readonly #db: DbState;
   readonly #maint: Maintenance;
   readonly #appender: DbAppender;
-  #querier!: DbQuerier;
-  /** index.kv was replaced by a fresh one: series come back from blocks and the WAL. */
-  #rebuildIndex = false;
-  // The shared state is in DbState (accessors while the parts move out of this file).
-  get #dir() {
-    return this.#db.dir;
-  }
-  get #walDir() {
-    return this.#db.walDir;
-  }
-  get #blocksDir() {
-    return this.#db.blocksDir;
-  }
-  get #quarantineDir() {
-    return this.#db.quarantineDir;
-  }
-  get #kvPath() {
-    return this.#db.kvPath;
-  }
-  get #fsync() {
-    return this.#db.fsync;
-  }
-  get #oooWindow() {
-    return this.#db.oooWindow;
-  }
-  get #range() {
-    return this.#db.range;
-  }
-  get #log() {
-    return this.#db.log;
-  }
-  get #now() {
-    return this.#db.now;
-  }
-  get #opts() {
-    return this.#db.opts;
-  }
-  get #head() {
-    return this.#db.head;
-  }
-  get #blocks() {
-    return this.#db.blocks;
-  }
-  get #segWindows() {
-    return this.#db.segWindows;
-  }
-  get #flushedMarks() {
-    return this.#db.flushedMarks;
-  }
-  get #logged() {
-    return this.#db.logged;
-  }
-  get #problems() {
-    return this.#db.problems;
-  }
-  get #c() {
-    return this.#db.c;
-  }
-  get #kv() {
-    return this.#db.kv;
-  }
-  set #kv(v: Deno.Kv) {
-    this.#db.kv = v;
-  }
-  get #ownKv() {
-    return this.#db.ownKv;
-  }
-  set #ownKv(v: boolean) {
-    this.#db.ownKv = v;
-  }
-  get #wal() {
-    return this.#db.wal;
-  }
-  set #wal(v: Wal) {
-    this.#db.wal = v;
-  }
-  get #index() {
-    return this.#db.index;
-  }
-  set #index(v: SeriesIndex) {
-    this.#db.index = v;
-  }
-  get #hist() {
-    return this.#db.hist;
-  }
-  set #hist(v: HistogramStore) {
-    this.#db.hist = v;
-  }
-  get #writer() {
-    return this.#db.writer;
-  }
-  set #writer(v: BlockWriter) {
-    this.#db.writer = v;
-  }
-  get #nextSeq() {
-    return this.#db.nextSeq;
-  }
-  set #nextSeq(v: number) {
-    this.#db.nextSeq = v;
-  }
-  get #frozen() {
-    return this.#db.frozen;
-  }
-  set #frozen(v: Frozen[]) {
-    this.#db.frozen = v;
-  }
-  get #maxT() {
-    return this.#db.maxT;
-  }
-  set #maxT(v: number) {
-    this.#db.maxT = v;
-  }
-  get #closed() {
-    return this.#db.closed;
-  }
-  set #closed(v: boolean) {
-    this.#db.closed = v;
-  }
-  get #incidents() {
-    return this.#db.incidents;
-  }
-  set #incidents(v: IncidentLog) {
-    this.#db.incidents = v;
-  }
+  readonly #querier: DbQuerier;
 
   /** Use {@linkcode openDB}. */
   constructor(opts: OpenOptions) {
     this.#db = new DbState(opts);
     this.#maint = new Maintenance(this.#db);
     this.#appender = new DbAppender(this.#db, this.#maint);
+    this.#querier = new DbQuerier(new DbSources(this.#db));
   }
 
   /** @internal Recovery; called by {@linkcode openDB}. */
   async _open(kv: Deno.Kv | undefined): Promise<void> {
-    await Deno.mkdir(this.#blocksDir, { recursive: true });
-    await Deno.mkdir(this.#walDir, { recursive: true });
-    this.#incidents = this.#opts.incidents ?? await IncidentLog.open(this.#dir, this.#now);
-    if (kv) {
-      this.#kv = kv;
-      this.#index = await SeriesIndex.load(this.#kv);
-    } else {
-      // A damaged index.kv is quarantined and rebuilt from blocks and the WAL.
-      const path = this.#kvPath!;
-      const cut = path.lastIndexOf("/");
-      let index: SeriesIndex | undefined;
-      const opened = await openCheckedKv(cut < 0 ? "." : path.slice(0, cut), path.slice(cut + 1), {
-        incidents: this.#incidents,
-        now: this.#now,
-        consequence: "The series index is rebuilt from the blocks' series tables and the WAL; " +
-          "metric metadata (type, help, unit) is re-learned as it is pushed or scraped again.",
-        // Everything of the storage engine is read here or just below (blocks, flush marks).
-        verify: async (k) => {
-          index = await SeriesIndex.load(k);
-          for await (const _ of k.list({ prefix: [KV_PREFIX, "block"] })) { /* readable */ }
-        },
-        log: (level, msg, fields) => this.#log(level, msg, fields),
-      });
-      this.#kv = opened.kv;
-      this.#ownKv = true;
-      this.#index = index ?? await SeriesIndex.load(this.#kv);
-      this.#rebuildIndex = opened.fresh;
-    }
-    for (const ref of this.#index.select([])) this.#logged.add(ref);
-    await this.#recoverBlocks();
-    const fromBlocks = await this.#repairIndexFromBlocks();
-    for await (const e of this.#kv.list<number>({ prefix: [KV_PREFIX, "flushed"] })) {
-      this.#flushedMarks.set(e.key[2] as number, e.value);
-    }
-    this.#hist = await HistogramStore.open({
-      dataDir: this.#dir,
-      range: this.#range,
-      incidents: this.#incidents,
-      log: this.#log,
-      now: this.#now,
-      onChange: (minT, maxT) => this.#db.notifyOld(minT, maxT),
-      graceMs: this.#opts.deleteGraceMs,
-    });
-    await this.#hist.restoreIndex(
-      (ref) => this.#index.labels(ref),
-      (ref, labels) => this.#index.restore(ref, labels),
-    );
-    const known = this.#index.size;
-    await this.#replay();
-    const v1 = fromBlocks.unindexed;
-    if (this.#rebuildIndex || fromBlocks.series > 0 || v1.length > 0) {
-      const what = this.#rebuildIndex
-        ? `the series index was rebuilt: ${fromBlocks.series} series from the labels ` +
-          `tables of ${fromBlocks.blocks} blocks, ${this.#index.size - known} more from the WAL`
-        : `the series index lacked series that blocks hold: ${fromBlocks.series} restored ` +
-          `from the labels tables of ${fromBlocks.blocks} blocks`;
-      this.#incidents.add({
-        id: `index_rebuilt:${this.#now()}`,
-        kind: "index_rebuilt",
-        file: KV_FILE,
-        message: what +
-          (v1.length > 0
-            ? `; ${v1.length} blocks of format version 1 carry no labels and some of their ` +
-              `series cannot be found (${v1.map(blockFileName).join(", ")})`
-            : ""),
-      });
-    }
-    this.#wal = await Wal.open({
-      dir: this.#walDir,
-      fsync: this.#fsync,
-      fsyncIntervalMs: this.#opts.fsyncIntervalMs,
-      segmentBytes: this.#opts.walSegmentBytes,
-      write: this.#opts.walWrite,
-    });
-    // On a full disk KV writes fail: start anyway (the series are in the WAL; saved later).
-    await this.#index.save().catch((e) =>
-      this.#log("error", "saving series to KV failed", { error: String(e) })
-    );
-    this.#writer = new BlockWriter({
-      labels: (refs) =>
-        encodeLabelsBlob(refs ?? this.#index.select([]), (ref) => this.#index.labels(ref)),
-      useWorker: this.#opts.useWorker ?? true,
-      workerUrl: this.#opts.blockWorkerUrl,
-      idleMs: this.#opts.blockWorkerIdleMs,
-      log: (level, msg, fields) => this.#log(level, msg, fields),
-    });
-    this.#querier = new DbQuerier(new DbSources(this.#db));
+    await new DbOpener(this.#db).open(kv);
     await this.#maint.measureKv();
-    this.#maint.start(this.#opts.backgroundIntervalMs ?? 60_000, this.#opts.scrubDelayMs ?? 1000);
-  }
-
-  async #recoverBlocks(): Promise<void> {
-    const known = new Map<number, KvBlockEntry>();
-    for await (const e of this.#kv.list<KvBlockEntry>({ prefix: [KV_PREFIX, "block"] })) {
-      known.set(e.key[2] as number, e.value);
-    }
-    const onDisk: number[] = [];
-    for await (const e of Deno.readDir(this.#blocksDir)) {
-      const path = joinPath(this.#blocksDir, e.name);
-      if (e.name.endsWith(TMP_SUFFIX) || e.name.endsWith(DELETED_SUFFIX)) {
-        await Deno.remove(path).catch(() => {});
-        this.#log("info", "removed leftover file", { path });
-        continue;
-      }
-      const seq = parseBlockFileName(e.name);
-      if (seq !== undefined) onDisk.push(seq);
-    }
-    try {
-      for await (const e of Deno.readDir(this.#quarantineDir)) {
-        const seq = parseBlockFileName(e.name);
-        if (seq !== undefined && seq >= this.#nextSeq) this.#nextSeq = seq + 1;
-      }
-    } catch { /* no quarantine yet */ }
-    onDisk.sort((a, b) => a - b);
-    // Inputs of a compaction or tier rewrite that a crash left behind after
-    // the output was recorded: serving them again would count their data twice.
-    const replaced = new Map<number, number>();
-    for await (const e of this.#kv.list<number>({ prefix: [KV_PREFIX, "replaced"] })) {
-      replaced.set(e.key[2] as number, e.value);
-    }
-    const present = new Set(onDisk);
-    const stale: Deno.KvKey[] = [];
-    for (const [seq] of replaced) if (!present.has(seq)) stale.push(replacedKey(seq));
-    if (stale.length) await commitBatched(this.#kv, stale.map((key) => ({ key, size: 64 })));
-    const adopt: Deno.AtomicOperation = this.#kv.atomic();
-    let adopted = 0;
-    for (const seq of onDisk) {
-      if (seq >= this.#nextSeq) this.#nextSeq = seq + 1;
-      const by = replaced.get(seq);
-      if (!known.has(seq) && by !== undefined && (known.has(by) || present.has(by))) {
-        await Deno.remove(joinPath(this.#blocksDir, blockFileName(seq))).catch(() => {});
-        this.#log("info", "removed a block already merged into another", {
-          block: blockFileName(seq),
-          into: blockFileName(by),
-        });
-        continue;
-      }
-      try {
-        const r = await BlockReader.open(this.#blocksDir, seq, { check: "tables" });
-        this.#blocks.set(seq, r);
-        if (r.meta.maxT > this.#maxT) this.#maxT = r.meta.maxT;
-        this.#db.noteDamaged(seq, r);
-        if (!known.has(seq)) {
-          adopt.set(blockKey(seq), { minT: r.meta.minT, maxT: r.meta.maxT, level: r.meta.level });
-          adopted++;
-        }
-      } catch (e) {
-        await this.#db.quarantine(seq, e);
-      }
-      known.delete(seq);
-    }
-    if (adopted > 0) {
-      await adopt.commit().catch((e) =>
-        this.#log("error", "recording adopted blocks in KV failed", { error: String(e) })
-      );
-    }
-    for (const [seq, entry] of known) {
-      if (seq >= this.#nextSeq) this.#nextSeq = seq + 1;
-      this.#c.missingBlocks++;
-      this.#log("error", "block file missing", { block: blockFileName(seq) });
-      this.#incidents.add({
-        id: `block_missing:${seq}`,
-        kind: "block_missing",
-        file: `${BLOCKS_DIR}/${blockFileName(seq)}`,
-        message: `block ${blockFileName(seq)} (${isoRange(entry.minT, entry.maxT)}) is missing; ` +
-          "its samples are lost",
-      });
-      await this.#kv.delete(blockKey(seq));
-    }
-  }
-
-  /**
-   * Restores series that blocks hold but the index lacks (all of them after
-   * index.kv was replaced; some when KV lost entries without an error) from
-   * the blocks' labels tables, under their refs. A block whose labels table
-   * is unreadable is quarantined; version 1 blocks have none and are listed.
-   */
-  async #repairIndexFromBlocks(): Promise<{ series: number; blocks: number; unindexed: number[] }> {
-    let blocks = 0;
-    const unindexed: number[] = [];
-    const before = this.#index.size;
-    for (const [seq, b] of [...this.#blocks].sort((x, y) => x[0] - y[0])) {
-      const div = b.meta.resolution ? 8 : 1;
-      let lacking = false;
-      for (const x of b.refs) {
-        if (this.#index.labels(Math.floor(x / div)) === undefined) {
-          lacking = true;
-          break;
-        }
-      }
-      if (!lacking) continue;
-      if ((b.meta.version ?? 1) < 2) {
-        unindexed.push(seq);
-        continue;
-      }
-      try {
-        for (const [ref, labels] of await b.labels()) this.#index.restore(ref, labels);
-        blocks++;
-      } catch (e) {
-        await this.#db.dropCorrupt(seq, b, e);
-      }
-    }
-    const series = this.#index.size - before;
-    if (series > 0) {
-      await this.#index.save().catch((e) =>
-        this.#log("error", "saving series to KV failed", { error: String(e) })
-      );
-      for (const ref of this.#index.select([])) this.#logged.add(ref);
-      this.#log("warn", "series restored into the index from blocks", { series, blocks });
-    }
-    return { series, blocks, unindexed };
-  }
-
-  async #replay(): Promise<void> {
-    let lastSeg = -1, lastW = NaN;
-    let set: Set<number> | undefined;
-    const decoder = new SampleDecoder();
-    // Samples of series whose definition was lost (per segment): dropped and counted.
-    const orphans = new Map<number, number>();
-    const track = (seg: number) => {
-      if (seg === lastSeg) return;
-      lastSeg = seg;
-      lastW = NaN;
-      set = this.#segWindows.get(seg);
-      if (!set) this.#segWindows.set(seg, set = new Set());
-    };
-    // The block window of a replayed sample, or undefined when it is skipped
-    // (its window was flushed after this segment, or its series is unknown).
-    const admit = (seg: number, ref: number, t: number): number | undefined => {
-      const w = Math.floor(t / this.#range);
-      const mark = this.#flushedMarks.get(w);
-      if (mark !== undefined && mark > seg) return undefined;
-      if (this.#index.labels(ref) === undefined) {
-        orphans.set(seg, (orphans.get(seg) ?? 0) + 1);
-        return undefined;
-      }
-      if (t > this.#maxT) this.#maxT = t;
-      if (this.#oooWindow !== Infinity) this.#db.noteSeriesMaxT(ref, t);
-      return w;
-    };
-    const apply = (seg: number, ref: number, t: number, v: number) => {
-      const w = admit(seg, ref, t);
-      if (w === undefined) return;
-      this.#head.append(ref, t, v);
-      if (w !== lastW) {
-        set!.add(w);
-        lastW = w;
-      }
-    };
-    const applyH = (seg: number, ref: number, t: number, h: NativeHistogram) => {
-      const w = admit(seg, ref, t);
-      if (w === undefined) return;
-      this.#hist.append(ref, t, h);
-      set!.add(w);
-    };
-    const res = await replayWal(this.#walDir, (type, r, seg) => {
-      if (type === REC_SERIES) {
-        for (const d of decodeSeries(r)) {
-          this.#index.restore(d.ref, d.labels);
-          this.#logged.add(d.ref);
-        }
-      } else if (type === REC_SAMPLES_V2 || type === REC_SAMPLES_SYNC) {
-        track(seg);
-        decoder.decode(r, seg, (ref, t, v) => apply(seg, ref, t, v), type === REC_SAMPLES_SYNC);
-      } else if (type === REC_SAMPLES) {
-        track(seg);
-        const c = decodeSamples(r);
-        for (let i = 0; i < c.n; i++) apply(seg, c.refs[i], c.t[i], c.v[i]);
-      } else if (type === REC_HISTOGRAMS) {
-        track(seg);
-        decodeHistogramRecord(r, (ref, t, h) => applyH(seg, ref, t, h));
-      }
-    }, (msg, fields) => this.#log("warn", msg, fields));
-    this.#c.walTruncatedBytes += res.truncatedBytes;
-    this.#c.walCorruptSegments += res.corruptSegments.length;
-    for (const d of res.damage) {
-      const file = `${WAL_DIR}/${walSegmentName(d.segment)}`;
-      this.#c.walSkippedBytes += d.bytes;
-      this.#c.walSkippedRecords += d.records;
-      this.#c.walLostSamples += d.samples;
-      const lost = d.records > 0
-        ? `; ${d.records} intact records after it (${d.samples} samples) could not be decoded ` +
-          "without it and were skipped up to the next sync point"
-        : "";
-      this.#incidents.add({
-        id: `wal:${d.segment}:${d.offset}`,
-        kind: d.tail ? "wal_torn_tail" : "wal_damage",
-        file,
-        message: d.tail
-          ? `the last ${d.bytes} bytes of ${file} were unreadable (a write cut short by a crash ` +
-            `or power loss, or damage) and were cut off${lost}`
-          : `${d.bytes} damaged bytes at offset ${d.offset} of ${file} were skipped; reading ` +
-            `went on after them${lost}`,
-        bytes: d.bytes,
-        records: d.records,
-        samples: d.samples,
-      });
-    }
-    for (const [seg, n] of orphans) {
-      const file = `${WAL_DIR}/${walSegmentName(seg)}`;
-      this.#c.walLostSamples += n;
-      this.#incidents.add({
-        id: `wal_orphans:${seg}`,
-        kind: "wal_unknown_series",
-        file,
-        message: `${n} samples in ${file} belong to series whose definition was lost; dropped`,
-        samples: n,
-      });
-    }
-    this.#log("info", "WAL replayed", {
-      segments: res.segments,
-      records: res.records,
-      headSamples: this.#head.stats().samples,
-    });
+    this.#maint.start(
+      this.#db.opts.backgroundIntervalMs ?? 60_000,
+      this.#db.opts.scrubDelayMs ?? 1000,
+    );
   }
 
   /** The {@linkcode Appender}: this database. */
@@ -715,7 +264,7 @@ export class DB implements Appender, Querier {
 
   /** Records metadata for a metric name (kept in KV). */
   setMetadata(name: string, meta: MetricMetadata): Promise<void> {
-    return this.#index.setMetadata(name, meta);
+    return this.#db.index.setMetadata(name, meta);
   }
 
   // Querier: delegated to DbQuerier.
@@ -746,10 +295,10 @@ export class DB implements Appender, Querier {
    * cheap: block bounds come from footers, the head keeps its range.
    */
   minTime(): number | null {
-    let m = this.#head.timeRange()?.minT ?? Infinity;
-    m = Math.min(m, this.#hist.minTime() ?? Infinity);
-    for (const b of this.#blocks.values()) if (b.meta.minT < m) m = b.meta.minT;
-    for (const f of this.#frozen) {
+    let m = this.#db.head.timeRange()?.minT ?? Infinity;
+    m = Math.min(m, this.#db.hist.minTime() ?? Infinity);
+    for (const b of this.#db.blocks.values()) if (b.meta.minT < m) m = b.meta.minT;
+    for (const f of this.#db.frozen) {
       for (const cs of f.chunks.values()) {
         const t = chunkMeta(cs[0]).minT;
         if (t < m) m = t;
@@ -780,43 +329,43 @@ export class DB implements Appender, Querier {
 
   /** True when a series with this `labelsKey()` exists (for the cardinality limiter). */
   hasSeries(key: string): boolean {
-    return this.#index.lookup(key) !== undefined;
+    return this.#db.index.lookup(key) !== undefined;
   }
 
   /** Number of series in storage. */
   seriesCount(): number {
-    return this.#index.size;
+    return this.#db.index.size;
   }
 
   /** Number of series in storage with this metric name. */
   metricSeriesCount(name: string): number {
-    return this.#index.countByName(name);
+    return this.#db.index.countByName(name);
   }
 
   async stats(): Promise<DBStats> {
-    const h = this.#head.stats();
-    const range = this.#head.timeRange();
+    const h = this.#db.head.stats();
+    const range = this.#db.head.timeRange();
     let blockSamples = 0;
-    for (const b of this.#blocks.values()) blockSamples += b.meta.samples;
-    const ws = this.#wal.stats;
+    for (const b of this.#db.blocks.values()) blockSamples += b.meta.samples;
+    const ws = this.#db.wal.stats;
     return {
-      series: this.#index.size,
+      series: this.#db.index.size,
       headSeries: h.series,
       headSamples: h.samples,
       headChunks: h.chunks,
       headBytes: h.chunkBytes + h.bufferBytes,
       headMinT: range?.minT ?? null,
       headMaxT: range?.maxT ?? null,
-      blocks: this.#blocks.size,
+      blocks: this.#db.blocks.size,
       blockSamples,
-      histogramFiles: this.#hist.files,
-      histogramHeadSamples: this.#hist.headSamples,
+      histogramFiles: this.#db.hist.files,
+      histogramHeadSamples: this.#db.hist.headSamples,
       bytes: await this.diskBytes(),
       walFsyncs: ws.fsyncs,
       walFsyncSecondsSum: ws.fsyncSecondsSum,
       walBytesWritten: ws.bytesWritten,
-      ...this.#c,
-      incidents: { open: this.#incidents.list().length, ...this.#incidents.counts },
+      ...this.#db.c,
+      incidents: { open: this.#db.incidents.list().length, ...this.#db.incidents.counts },
     };
   }
 
@@ -825,10 +374,10 @@ export class DB implements Appender, Querier {
    * missing blocks, skipped WAL, rebuilt KV) are not yet acknowledged.
    */
   health(): DBHealth {
-    if (this.#closed) return { status: "unhealthy", message: "database is closed" };
-    const incidents = this.#incidents.list();
-    if (this.#problems.size > 0 || incidents.length > 0) {
-      const parts = [...this.#problems.values()];
+    if (this.#db.closed) return { status: "unhealthy", message: "database is closed" };
+    const incidents = this.#db.incidents.list();
+    if (this.#db.problems.size > 0 || incidents.length > 0) {
+      const parts = [...this.#db.problems.values()];
       if (incidents.length > 0) {
         const lost = incidents.reduce((n, i) => n + (i.samples ?? 0), 0);
         parts.push(
@@ -844,7 +393,7 @@ export class DB implements Appender, Querier {
 
   /** The incident log recovery writes to (shared with main.ts's KV checks). */
   get incidents(): IncidentLog {
-    return this.#incidents;
+    return this.#db.incidents;
   }
 
   /**
@@ -852,7 +401,7 @@ export class DB implements Appender, Querier {
    * healthy again unless a live problem remains. Resolves with how many.
    */
   async acknowledgeIncidents(): Promise<number> {
-    return await this.#incidents.acknowledge();
+    return await this.#db.incidents.acknowledge();
   }
 
   /**
@@ -861,23 +410,23 @@ export class DB implements Appender, Querier {
    * {@linkcode flush} first to persist everything into blocks.
    */
   async close(): Promise<void> {
-    if (this.#closed) return;
+    if (this.#db.closed) return;
     this.#maint.stop();
     await this.#maint.enqueue(() => this.#maint.flushDue(true)).catch((e) =>
-      this.#log("error", "flush on close failed", { error: String(e) })
+      this.#db.log("error", "flush on close failed", { error: String(e) })
     );
-    this.#closed = true;
+    this.#db.closed = true;
     await this.#maint.idle();
-    await this.#wal.close();
-    await this.#index.save().catch((e) =>
-      this.#log("error", "saving series failed", { error: String(e) })
+    await this.#db.wal.close();
+    await this.#db.index.save().catch((e) =>
+      this.#db.log("error", "saving series failed", { error: String(e) })
     );
     await this.#maint.purgeDeleted(true);
-    await this.#incidents.flush();
-    this.#writer.close();
-    for (const b of this.#blocks.values()) await b.close();
-    this.#blocks.clear();
-    await this.#hist.close();
-    if (this.#ownKv) this.#kv.close();
+    await this.#db.incidents.flush();
+    this.#db.writer.close();
+    for (const b of this.#db.blocks.values()) await b.close();
+    this.#db.blocks.clear();
+    await this.#db.hist.close();
+    if (this.#db.ownKv) this.#db.kv.close();
   }
 }

@@ -2,9 +2,9 @@
  * What the parts of an open database share: its options, files (WAL, index,
  * KV), the head, the set of blocks and the bookkeeping between them, and
  * what each part may do to a damaged block (check it whole, quarantine it).
- * The `DB` facade (db.ts) owns one {@linkcode DbState}; the append path, the
- * read merge (querier.ts) and background maintenance (maintenance.ts) work
- * on it.
+ * The `DB` facade (db.ts) owns one {@linkcode DbState}; opening and recovery
+ * (open.ts), the append path (append.ts), the read merge (querier.ts) and
+ * background maintenance (maintenance.ts) work on it.
  *
  * @module
  */
