@@ -136,6 +136,57 @@ export async function spawnPerch(opts: SpawnOptions = {}): Promise<PerchProcess>
   };
 }
 
+/** Options for {@linkcode spawnWithConfig}. */
+export interface ConfigSpawnOptions extends SpawnOptions {
+  /** Where to write the config; a new temp dir when absent. */
+  readonly dir?: string;
+  /** Files written beside the config first (path relative to the dir → text), e.g. rule files. */
+  readonly files?: Readonly<Record<string, string>>;
+}
+
+/**
+ * Starts Perch with `yaml` as its config file: `<dir>/perch.yml`, with
+ * `files` beside it and the data in `<dir>/data` unless `dataDir` says
+ * otherwise.
+ */
+export async function spawnWithConfig(
+  yaml: string,
+  opts: ConfigSpawnOptions = {},
+): Promise<PerchProcess & { readonly dir: string; readonly config: string }> {
+  const dir = opts.dir ?? await Deno.makeTempDir({ prefix: "perch-test-" });
+  for (const [name, text] of Object.entries(opts.files ?? {})) {
+    const path = `${dir}/${name}`;
+    await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+    await Deno.writeTextFile(path, text);
+  }
+  const config = `${dir}/perch.yml`;
+  await Deno.writeTextFile(config, yaml);
+  const p = await spawnPerch({
+    ...opts,
+    args: [`--config=${config}`, ...(opts.args ?? [])],
+    dataDir: opts.dataDir ?? `${dir}/data`,
+  });
+  return { ...p, dir, config };
+}
+
+/**
+ * A route that sends every alert, grouped by name, to the webhook `url`
+ * (receiver `hook`) quickly: group_wait 100 ms, group_interval 1 s.
+ */
+export function hookRouteYaml(url: string): string {
+  return `route:
+  receiver: hook
+  group_by: [alertname]
+  group_wait: 100ms
+  group_interval: 1s
+  repeat_interval: 1h
+receivers:
+  - name: hook
+    webhook_configs:
+      - url: ${url}
+`;
+}
+
 /** Runs Perch to completion with `args` (for config errors) and returns code and output. */
 export async function runPerch(
   args: readonly string[],

@@ -8,7 +8,7 @@
  * endpoints is never `*`.
  */
 import assert from "node:assert/strict";
-import { spawnPerch } from "./_perch.ts";
+import { spawnWithConfig } from "./_perch.ts";
 
 const EVIL = "http://evil.example:8666";
 const FRIEND = "http://grafana.example:3000";
@@ -46,9 +46,7 @@ function actions(now: number): Action[] {
 }
 
 Deno.test("admin endpoints refuse cross-origin and non-JSON requests and change nothing", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "perch-csrf-" });
-  await Deno.writeTextFile(`${dir}/perch.yml`, `server:\n  cors_origins: ["${FRIEND}"]\n`);
-  const perch = await spawnPerch({ args: [`--config=${dir}/perch.yml`], dataDir: `${dir}/data` });
+  const perch = await spawnWithConfig(`server:\n  cors_origins: ["${FRIEND}"]\n`);
   const state = async () => ({
     silences: (await (await fetch(`${perch.url}/api/v2/silences`)).json()).length,
     rules: JSON.stringify(await (await fetch(`${perch.url}/api/v1/rules`)).json()).includes(
@@ -159,6 +157,6 @@ Deno.test("admin endpoints refuse cross-origin and non-JSON requests and change 
     assert.equal(after.snapshots, true);
   } finally {
     assert.equal(await perch.stop(), 0);
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    await Deno.remove(perch.dir, { recursive: true }).catch(() => {});
   }
 });

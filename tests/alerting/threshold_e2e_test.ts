@@ -5,7 +5,7 @@
  * receive "resolved". Bounded to about 40 s.
  */
 import assert from "node:assert/strict";
-import { spawnPerch } from "../_perch.ts";
+import { hookRouteYaml, spawnWithConfig } from "../_perch.ts";
 
 interface Hook {
   status: string;
@@ -33,28 +33,12 @@ Deno.test("a threshold rule created over the API fires and resolves through a we
     }
   };
 
-  const dir = await Deno.makeTempDir({ prefix: "perch-alert-e2e-" });
-  const config = `${dir}/perch.yml`;
-  await Deno.writeTextFile(
-    config,
-    `global:
+  const p = await spawnWithConfig(`global:
   evaluation_interval: 1s
 self_monitoring_rules: false
 self_scrape:
   enabled: false
-route:
-  receiver: hook
-  group_by: [alertname]
-  group_wait: 100ms
-  group_interval: 1s
-  repeat_interval: 1h
-receivers:
-  - name: hook
-    webhook_configs:
-      - url: http://127.0.0.1:${receiver.addr.port}/hook
-`,
-  );
-  const p = await spawnPerch({ args: [`--config=${config}`], dataDir: `${dir}/data` });
+${hookRouteYaml(`http://127.0.0.1:${receiver.addr.port}/hook`)}`);
   const push = async (value: number) => {
     const res = await fetch(`${p.url}/api/v1/metrics`, {
       method: "POST",

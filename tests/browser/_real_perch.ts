@@ -7,7 +7,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { type PerchProcess, spawnPerch } from "../_perch.ts";
+import { hookRouteYaml, type PerchProcess, spawnWithConfig } from "../_perch.ts";
 
 /** One webhook notification as Perch posts it. */
 export interface Hook {
@@ -57,38 +57,25 @@ export async function startRealPerch(
   );
   const dir = await Deno.makeTempDir({ prefix: "perch-browser-" });
   await Deno.mkdir(`${dir}/dashboards`);
+  const files: Record<string, string> = {};
   for (const [name, doc] of Object.entries(dashboards)) {
-    await Deno.writeTextFile(`${dir}/dashboards/${name}`, JSON.stringify(doc));
+    files[`dashboards/${name}`] = JSON.stringify(doc);
   }
-  await Deno.writeTextFile(
-    `${dir}/perch.yml`,
-    `global:
+  let p: PerchProcess;
+  try {
+    p = await spawnWithConfig(
+      `global:
   evaluation_interval: 1s
 self_scrape:
   enabled: true
   interval: 1s
 storage:
   out_of_order_window: unlimited
-route:
-  receiver: hook
-  group_by: [alertname]
-  group_wait: 100ms
-  group_interval: 1s
-  repeat_interval: 1h
-receivers:
-  - name: hook
-    webhook_configs:
-      - url: http://127.0.0.1:${receiver.addr.port}/hook
-dashboards:
+${hookRouteYaml(`http://127.0.0.1:${receiver.addr.port}/hook`)}dashboards:
   provision_dir: ${dir}/dashboards
 ${extraConfig}`,
-  );
-  let p: PerchProcess;
-  try {
-    p = await spawnPerch({
-      args: [`--config=${dir}/perch.yml`],
-      dataDir: `${dir}/data`,
-    });
+      { dir, files },
+    );
   } catch (e) {
     await receiver.shutdown();
     throw e;

@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { parsePrometheusText } from "../../core/ingest/prometheus_text.ts";
-import { spawnPerch } from "../_perch.ts";
+import { spawnWithConfig } from "../_perch.ts";
 
 const BINARY = "/usr/bin/prometheus-node-exporter";
 
@@ -183,12 +183,9 @@ Deno.test("Perch's host series match a real prometheus-node-exporter: names, lab
   const drain = (async () => {
     for await (const s of exporter.stderr.pipeThrough(new TextDecoderStream())) exporterLog += s;
   })();
-  const dir = await Deno.makeTempDir({ prefix: "perch-host-diff-" });
-  await Deno.writeTextFile(
-    `${dir}/perch.yml`,
+  const perch = await spawnWithConfig(
     "host_metrics:\n  interval: 1s\n  instance: box-under-test\n",
   );
-  const perch = await spawnPerch({ args: [`--config=${dir}/perch.yml`], dataDir: `${dir}/data` });
   try {
     await waitFor("node_exporter to listen", async () => {
       const r = await fetch(`http://127.0.0.1:${port}/metrics`);
@@ -264,6 +261,6 @@ Deno.test("Perch's host series match a real prometheus-node-exporter: names, lab
     exporter.kill("SIGTERM");
     await exporter.status;
     await drain;
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    await Deno.remove(perch.dir, { recursive: true }).catch(() => {});
   }
 });

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { encodeRemoteWriteBody } from "../../core/ingest/mod.ts";
 import { toLabels } from "../../core/model/mod.ts";
-import { spawnPerch } from "../_perch.ts";
+import { spawnWithConfig } from "../_perch.ts";
 
 /** Counter values from Prometheus text, keyed `name{labels as written}`. */
 function counters(text: string, prefix: string): Map<string, number> {
@@ -20,9 +20,7 @@ function counters(text: string, prefix: string): Map<string, number> {
 }
 
 Deno.test("/metrics counts accepted and rejected samples by protocol and reason", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "perch-counters-" });
-  await Deno.writeTextFile(`${dir}/perch.yml`, "limits:\n  max_series_per_metric: 2\n");
-  const p = await spawnPerch({ args: [`--config=${dir}/perch.yml`] });
+  const p = await spawnWithConfig("limits:\n  max_series_per_metric: 2\n");
   const now = Math.floor(Date.now() / 1000) * 1000;
   const future = now + 24 * 3600_000;
   const post = async (path: string, body: BodyInit, headers: Record<string, string> = {}) => {
@@ -97,7 +95,7 @@ Deno.test("/metrics counts accepted and rejected samples by protocol and reason"
     assert.equal(listed.length, 7, listed.join("\n"));
   } finally {
     await p.stop();
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    await Deno.remove(p.dir, { recursive: true }).catch(() => {});
     await Deno.remove(p.dataDir, { recursive: true }).catch(() => {});
   }
 });

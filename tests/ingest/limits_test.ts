@@ -4,7 +4,7 @@
  * oversized plain or chunked bodies are refused; the server keeps serving.
  */
 import assert from "node:assert/strict";
-import { procCpuSeconds, spawnPerch } from "../_perch.ts";
+import { procCpuSeconds, spawnWithConfig } from "../_perch.ts";
 
 /** Gzips `mib` MiB of newlines, streaming, so the test never holds them. */
 async function gzipBomb(mib: number): Promise<Uint8Array<ArrayBuffer>> {
@@ -23,9 +23,7 @@ async function gzipBomb(mib: number): Promise<Uint8Array<ArrayBuffer>> {
 }
 
 Deno.test("Perch answers 413 to gzip bombs and oversized bodies, and keeps serving", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "perch-limits-" });
-  await Deno.writeTextFile(`${dir}/perch.yml`, "server:\n  max_body_bytes: 1MiB\n");
-  const p = await spawnPerch({ args: [`--config=${dir}/perch.yml`] });
+  const p = await spawnWithConfig("server:\n  max_body_bytes: 1MiB\n");
   try {
     const bomb = await gzipBomb(256);
     assert.ok(bomb.length < 1 << 20, `bomb is ${bomb.length} bytes`); // passes the raw limit
@@ -87,7 +85,7 @@ Deno.test("Perch answers 413 to gzip bombs and oversized bodies, and keeps servi
     assert.equal(q.data.result[0]?.value[1], "7");
   } finally {
     await p.stop();
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    await Deno.remove(p.dir, { recursive: true }).catch(() => {});
     await Deno.remove(p.dataDir, { recursive: true }).catch(() => {});
   }
 });

@@ -4,15 +4,13 @@
  * the other is untouched, and exactly what was acknowledged is stored.
  */
 import assert from "node:assert/strict";
-import { spawnPerch } from "../_perch.ts";
+import { spawnWithConfig } from "../_perch.ts";
 
 const TOKEN_A = "source-a-token-0123456789";
 const TOKEN_B = "source-b-token-0123456789";
 
 Deno.test("a source over its ingest rate gets 429 + Retry-After; another source is untouched", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "perch-rate-" });
-  await Deno.writeTextFile(
-    `${dir}/perch.yml`,
+  const perch = await spawnWithConfig(
     `auth:
   write: { tokens: [{ token: ${TOKEN_A} }, { token: ${TOKEN_B} }] }
   read: { open: true }
@@ -21,7 +19,6 @@ limits:
   ingest_burst_per_source: 200
 `,
   );
-  const perch = await spawnPerch({ args: [`--config=${dir}/perch.yml`], dataDir: `${dir}/data` });
   const t0 = Date.now() - 3_000_000;
   let next = 0;
   const push = async (token: string, source: string) => {
@@ -72,6 +69,6 @@ limits:
     assert.match(metrics, /perch_ingest_rate_limited_requests_total 2/);
   } finally {
     assert.equal(await perch.stop(), 0);
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    await Deno.remove(perch.dir, { recursive: true }).catch(() => {});
   }
 });

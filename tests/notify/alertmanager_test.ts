@@ -3,7 +3,7 @@
  * when it is not installed: these tests are the proof of the claim.
  */
 import assert from "node:assert/strict";
-import { spawnPerch } from "../_perch.ts";
+import { spawnWithConfig } from "../_perch.ts";
 import { alert, realNotifier } from "./_util.ts";
 
 const BIN = "/usr/bin/prometheus-alertmanager";
@@ -120,19 +120,16 @@ Deno.test("a real Alertmanager receives forwarded alerts and their resolution", 
 Deno.test("alerts a Perch process forwards carry the external labels and an absolute generatorURL", async () => {
   const dir = await Deno.makeTempDir({ prefix: "perch-am-fwd-" });
   const am = await startAlertmanager(dir);
-  await Deno.writeTextFile(
-    `${dir}/rules.yml`,
-    `groups:
+  const rules = `groups:
   - name: fwd
     interval: 1s
     rules:
       - alert: Forwarded
         expr: vector(1)
         labels: { site: own }
-`,
-  );
-  await Deno.writeTextFile(
-    `${dir}/perch.yml`,
+`;
+  // No server.external_url: links use http://<hostname>:<port>, as Prometheus's default.
+  const p = await spawnWithConfig(
     `global:
   evaluation_interval: 1s
   external_labels: { region: north, site: fallback }
@@ -144,9 +141,8 @@ receivers:
   - name: am
     alertmanager_configs: [{ url: "${am.base}" }]
 `,
+    { dir, files: { "rules.yml": rules } },
   );
-  // No server.external_url: links use http://<hostname>:<port>, as Prometheus's default.
-  const p = await spawnPerch({ args: [`--config=${dir}/perch.yml`], dataDir: `${dir}/data` });
   try {
     const [a] = await pollAlerts(am.base, (l) => l.length === 1);
     assert.equal(a!.labels.alertname, "Forwarded");

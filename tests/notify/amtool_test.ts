@@ -7,7 +7,7 @@
  * when amtool is missing: these tests are the proof of the claim.
  */
 import assert from "node:assert/strict";
-import { spawnPerch } from "../_perch.ts";
+import { spawnPerch, spawnWithConfig } from "../_perch.ts";
 
 const AMTOOL = "/usr/bin/amtool";
 
@@ -25,9 +25,7 @@ async function amtool(url: string, ...args: string[]) {
 }
 
 Deno.test("amtool config show, cluster show, silence add (refused with the reason) and alert add against Perch", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "perch-amtool-" });
-  await Deno.writeTextFile(
-    `${dir}/perch.yml`,
+  const p = await spawnWithConfig(
     `self_scrape: { enabled: false }
 self_monitoring_rules: false
 route:
@@ -46,7 +44,6 @@ receivers:
     pagerduty_configs: [{ routing_key: "pd-key-456" }]
 `,
   );
-  const p = await spawnPerch({ args: [`--config=${dir}/perch.yml`], dataDir: `${dir}/data` });
   try {
     // config show: the routing tree and receivers, secrets hidden.
     const config = await amtool(p.url, "config", "show");
@@ -118,7 +115,7 @@ receivers:
     assert.equal(typeof await bad.json(), "string");
   } finally {
     await p.stop();
-    await Deno.remove(dir, { recursive: true });
+    await Deno.remove(p.dir, { recursive: true });
   }
 });
 

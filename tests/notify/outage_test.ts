@@ -7,7 +7,7 @@
  * config (`notifications.min_backoff` / `max_backoff`).
  */
 import assert from "node:assert/strict";
-import { spawnPerch } from "../_perch.ts";
+import { hookRouteYaml, spawnPerch, spawnWithConfig } from "../_perch.ts";
 import { waitFor } from "./_smtp_sink.ts";
 
 interface Call {
@@ -29,9 +29,7 @@ Deno.test("a receiver down across a SIGKILL of Perch gets every notification exa
     return down ? new Response("redeploying", { status: 503 }) : new Response("ok");
   });
   const dir = await Deno.makeTempDir({ prefix: "perch-outage-" });
-  await Deno.writeTextFile(
-    `${dir}/rules.yml`,
-    `groups:
+  const rules = `groups:
   - name: outage
     interval: 1s
     rules:
@@ -43,11 +41,8 @@ Deno.test("a receiver down across a SIGKILL of Perch gets every notification exa
       - alert: OutageC
         expr: vector(1)
         for: 4s
-`,
-  );
-  await Deno.writeTextFile(
-    `${dir}/perch.yml`,
-    `global:
+`;
+  const config = `global:
   evaluation_interval: 1s
 self_monitoring_rules: false
 self_scrape:
@@ -56,25 +51,13 @@ rule_files: [rules.yml]
 notifications:
   min_backoff: 100ms
   max_backoff: 400ms
-route:
-  receiver: hook
-  group_by: [alertname]
-  group_wait: 100ms
-  group_interval: 1s
-  repeat_interval: 1h
-receivers:
-  - name: hook
-    webhook_configs:
-      - url: http://127.0.0.1:${receiver.addr.port}/hook
-`,
-  );
-  const args = [`--config=${dir}/perch.yml`];
+${hookRouteYaml(`http://127.0.0.1:${receiver.addr.port}/hook`)}`;
   const pendingIn = async (url: string) => {
     const log = await (await fetch(`${url}/api/v1/notifications?receiver=hook`)).json();
     return (log.data as { pending: boolean; id: string }[]).filter((e) => e.pending);
   };
   try {
-    const first = await spawnPerch({ args, dataDir: `${dir}/data` });
+    const first = await spawnWithConfig(config, { dir, files: { "rules.yml": rules } });
     let queued: string[] = [];
     try {
       // All three notifications are queued; the first (the channel's head) is being retried.
@@ -90,7 +73,7 @@ receivers:
     const beforeRestart = calls.length;
     assert.equal(calls.filter((c) => c.accepted).length, 0);
 
-    const second = await spawnPerch({ args, dataDir: `${dir}/data` });
+    const second = await spawnPerch({ args: [`--config=${first.config}`], dataDir: first.dataDir });
     try {
       // The new process resumes the retries (the rules fire again, too) ...
       await waitFor(() => calls.length >= beforeRestart + 5, 30_000, "retries after restart");

@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { encodeRemoteWriteBody } from "../../core/ingest/mod.ts";
-import { procMem, resetPeakRss, spawnPerch } from "../_perch.ts";
+import { procMem, resetPeakRss, spawnPerch, spawnWithConfig } from "../_perch.ts";
 
 const SERIES = 250, PER_SERIES = 2_000, STEP_MS = 1_000;
 
@@ -204,22 +204,19 @@ Deno.test("hostile queries get clear refusals; Perch stays up and inside twice i
 });
 
 Deno.test("a hostile rule or dashboard panel is refused by the same limits; the rest keep working", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "perch-hostile-rules-" });
-  await Deno.writeTextFile(
-    `${dir}/rules.yml`,
-    [
-      "groups:",
-      "  - name: hostile",
-      "    interval: 1s",
-      "    rules:",
-      "      - record: bad",
-      "        expr: max_over_time(rate(up[1m])[30d:1ms])",
-      "      - record: good",
-      "        expr: vector(1)",
-    ].join("\n"),
-  );
-  await Deno.writeTextFile(`${dir}/perch.yml`, "rule_files: [rules.yml]\n");
-  const perch = await spawnPerch({ args: [`--config=${dir}/perch.yml`] });
+  const rules = [
+    "groups:",
+    "  - name: hostile",
+    "    interval: 1s",
+    "    rules:",
+    "      - record: bad",
+    "        expr: max_over_time(rate(up[1m])[30d:1ms])",
+    "      - record: good",
+    "        expr: vector(1)",
+  ].join("\n");
+  const perch = await spawnWithConfig("rule_files: [rules.yml]\n", {
+    files: { "rules.yml": rules },
+  });
   try {
     // Rules: the bad one reports the limit, the good one in the same group is healthy.
     let rules: { name: string; health: string; lastError?: string }[] = [];
@@ -262,6 +259,6 @@ Deno.test("a hostile rule or dashboard panel is refused by the same limits; the 
   } finally {
     assert.equal(await perch.stop(), 0);
     await Deno.remove(perch.dataDir, { recursive: true }).catch(() => {});
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    await Deno.remove(perch.dir, { recursive: true }).catch(() => {});
   }
 });

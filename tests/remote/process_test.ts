@@ -4,7 +4,7 @@
  * to a second, fresh Perch that imports it and answers the same queries.
  */
 import assert from "node:assert/strict";
-import { spawnPerch } from "../_perch.ts";
+import { spawnPerch, spawnWithConfig } from "../_perch.ts";
 import { requireBinary } from "../_require.ts";
 import { startVM, VM_BIN, vmExport } from "./_peers.ts";
 
@@ -21,9 +21,7 @@ Deno.test({
   async fn() {
     requireBinary(VM_BIN, "victoria-metrics");
     const vm = await startVM();
-    const dir = await Deno.makeTempDir({ prefix: "perch-rw-" });
-    await Deno.writeTextFile(
-      `${dir}/perch.yml`,
+    const p = await spawnWithConfig(
       `self_scrape:
   enabled: false
 host_metrics:
@@ -35,7 +33,6 @@ remote_write:
     queue_config: { batch_send_deadline: 200ms }
 `,
     );
-    const p = await spawnPerch({ args: [`--config=${dir}/perch.yml`], dataDir: `${dir}/data` });
     try {
       const now = Math.floor(Date.now() / 1000) * 1000;
       const lines: string[] = [];
