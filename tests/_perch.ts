@@ -5,6 +5,14 @@
 
 export const ROOT = new URL("../", import.meta.url).pathname;
 
+/** A TCP port on 127.0.0.1 that was free a moment ago (for peers that need one up front). */
+export function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
 /** A Perch child process. */
 export interface PerchProcess {
   readonly url: string;

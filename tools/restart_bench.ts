@@ -26,9 +26,9 @@ import { SampleBatch } from "../core/model/mod.ts";
 import { generateEdgeWorkload } from "../core/tsdb/edge_workload.ts";
 import { openDB } from "../core/tsdb/mod.ts";
 import { encodeRemoteWriteBody, type WriteSeries } from "../core/ingest/mod.ts";
-import { forEachLine } from "../tests/_perch.ts";
+import { forEachLine, freePort } from "../tests/_perch.ts";
 import { postRemoteWrite } from "../tests/_remote_write.ts";
-import { freePort, PROM_BIN, prometheusArgs, startPrometheus } from "../tests/remote/_peers.ts";
+import { PROM_BIN, prometheusArgs, startPrometheus } from "../tests/remote/_peers.ts";
 import { requireBinary } from "../tests/_require.ts";
 
 const { values: a } = parseArgs({

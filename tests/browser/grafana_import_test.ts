@@ -11,17 +11,11 @@
 import assert from "node:assert/strict";
 import { Browser, CHROMIUM } from "./_cdp.ts";
 import { requireBinary } from "../_require.ts";
+import { freePort } from "../_perch.ts";
 import { startRealPerch } from "./_real_perch.ts";
 
 const TESTDATA = new URL("../dashboards/testdata/", import.meta.url);
 const ARTIFACTS = new URL("../artifacts/", import.meta.url).pathname;
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
 
 async function need(path: string): Promise<void> {
   assert.ok((await Deno.stat(path).catch(() => null))?.isFile, `${path} is missing (see .ci/run)`);

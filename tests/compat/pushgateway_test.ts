@@ -7,8 +7,7 @@
  * Perch answers to an instant query. Fails when the Pushgateway is missing.
  */
 import assert from "node:assert/strict";
-import { spawnPerch } from "../_perch.ts";
-import { freePort } from "../remote/_peers.ts";
+import { freePort, spawnPerch } from "../_perch.ts";
 
 const PUSHGATEWAY = "/usr/bin/prometheus-pushgateway";
 const FAMILIES = /^(rows_[a-z]+|push_time_seconds|push_failure_time_seconds)$/;

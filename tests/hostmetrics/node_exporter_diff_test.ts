@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { parsePrometheusText } from "../../core/ingest/prometheus_text.ts";
-import { spawnWithConfig } from "../_perch.ts";
+import { freePort, spawnWithConfig } from "../_perch.ts";
 
 const BINARY = "/usr/bin/prometheus-node-exporter";
 
@@ -139,13 +139,6 @@ function byFamily(entries: { name: string; labels: Record<string, string>; value
     f.set(JSON.stringify(Object.fromEntries(ls)), e.value);
   }
   return out;
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
 }
 
 async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, ms = 30_000) {

@@ -11,18 +11,11 @@
  * bounded in time.
  */
 import assert from "node:assert/strict";
-import { spawnPerch } from "../_perch.ts";
+import { freePort, spawnPerch } from "../_perch.ts";
 import { requireBinary } from "../_require.ts";
 
 const PROMETHEUS = "/usr/bin/prometheus";
 const INFLUX = "/usr/bin/influx";
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
 
 async function getJson(url: string): Promise<{ status: string; data: unknown }> {
   const res = await fetch(url);

@@ -3,17 +3,10 @@
  * when it is not installed: these tests are the proof of the claim.
  */
 import assert from "node:assert/strict";
-import { spawnWithConfig } from "../_perch.ts";
+import { freePort, spawnWithConfig } from "../_perch.ts";
 import { alert, realNotifier } from "./_util.ts";
 
 const BIN = "/usr/bin/prometheus-alertmanager";
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
 
 /** A real Alertmanager on loopback with a blackhole receiver; fails when it is not installed. */
 async function startAlertmanager(dir: string) {

@@ -13,6 +13,7 @@
 import assert from "node:assert/strict";
 import { spawnPerch } from "../_perch.ts";
 import { requireBinary } from "../_require.ts";
+import { PROM_BIN, startPrometheus } from "../remote/_peers.ts";
 import {
   ask,
   buildDataset,
@@ -22,8 +23,6 @@ import {
   queries,
   remoteWrite,
 } from "./_dataset.ts";
-
-const PROMETHEUS = "/usr/bin/prometheus";
 
 /** Both value strings parse to floats within 2^-48 relative (a few ulps), or are equal. */
 function sameUpToRounding(a: string, b: string): boolean {
@@ -58,65 +57,12 @@ function assertSameUpToRounding(got: unknown, want: unknown): void {
   }
 }
 
-async function startPrometheus(): Promise<{ url: string; stop: () => Promise<void> }> {
-  const dir = await Deno.makeTempDir({ prefix: "perch-diff-prom-" });
-  const cfg = `${dir}/prometheus.yml`;
-  await Deno.writeTextFile(cfg, "global:\n  scrape_interval: 15s\nscrape_configs: []\n");
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  const child = new Deno.Command(PROMETHEUS, {
-    args: [
-      `--config.file=${cfg}`,
-      `--storage.tsdb.path=${dir}/data`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      "--web.enable-remote-write-receiver",
-      "--storage.tsdb.retention.time=30d",
-      "--log.level=warn",
-    ],
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const stderr = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  let log = "";
-  (async () => {
-    for (;;) {
-      const r = await stderr.read();
-      if (r.done) break;
-      log += r.value;
-    }
-  })();
-  const url = `http://127.0.0.1:${port}`;
-  const stop = async () => {
-    try {
-      child.kill("SIGTERM");
-    } catch {
-      // Already gone.
-    }
-    await child.status;
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
-  };
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const ok = await fetch(`${url}/-/ready`).then(async (r) => {
-      await r.body?.cancel();
-      return r.ok;
-    }, () => false);
-    if (ok) return { url, stop };
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`prometheus did not become ready:\n${log}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 Deno.test({
   name: "Perch answers ~100 PromQL queries exactly as Prometheus does over the same data",
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    requireBinary(PROMETHEUS, "prometheus");
+    requireBinary(PROM_BIN, "prometheus");
     const started = Date.now();
     // Recent data, so both stores accept it without out-of-order settings.
     const t0 = Math.floor((Date.now() - 55 * MIN) / MIN) * MIN;
@@ -158,6 +104,7 @@ Deno.test({
     } finally {
       await Promise.all([prom.stop(), perch.stop()]);
       await Deno.remove(perch.dataDir, { recursive: true }).catch(() => {});
+      await Deno.remove(prom.dataDir, { recursive: true }).catch(() => {});
     }
   },
 });

@@ -2,13 +2,41 @@
  * Real peers from Debian for the edge-to-core tests: VictoriaMetrics and
  * Prometheus on loopback, each in its own temp dir, stopped by their pid.
  */
-import { parseRemoteWriteConfigs, type RemoteWriteConfig } from "../../core/remote/mod.ts";
+import { silentLogger } from "../../core/logging/mod.ts";
+import type { Appender } from "../../core/model/mod.ts";
+import {
+  parseRemoteWriteConfigs,
+  type RemoteWriteConfig,
+  RemoteWriteManager,
+} from "../../core/remote/mod.ts";
 import { type DB, openDB } from "../../core/tsdb/mod.ts";
+import { freePort } from "../_perch.ts";
 
 /** Perch storage in a temp dir (or `dir`), without worker or background timer. */
 export async function tempDB(dir?: string): Promise<DB> {
   dir ??= await Deno.makeTempDir({ prefix: "perch-edge-" });
   return await openDB({ dir, useWorker: false, backgroundIntervalMs: 0 });
+}
+
+/**
+ * Storage in a temp dir and a remote write manager reading it (state in
+ * memory, no endpoints yet: `m.apply(endpoints(…))`); `app` appends through
+ * the manager's tracker, `close()` closes both.
+ */
+export async function remoteWriteFrom(): Promise<
+  { db: DB; m: RemoteWriteManager; app: Appender; close(): Promise<void> }
+> {
+  const db = await tempDB();
+  const m = await RemoteWriteManager.open({ querier: db, kv: ":memory:", logger: silentLogger() });
+  return {
+    db,
+    m,
+    app: m.appender(db),
+    async close() {
+      await m.close();
+      await db.close();
+    },
+  };
 }
 
 /** Remote write configs for tests: fast sends and retries, no metadata, no pacing. */
@@ -34,14 +62,6 @@ export const VM_BIN = "/usr/bin/victoria-metrics";
 export const PROM_BIN = "/usr/bin/prometheus";
 export const VMAGENT_BIN = "/usr/bin/vmagent";
 export const NODE_EXPORTER_BIN = "/usr/bin/prometheus-node-exporter";
-
-/** A free TCP port on 127.0.0.1. */
-export function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
 
 /** A running peer process. */
 export interface Peer {

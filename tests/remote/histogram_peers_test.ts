@@ -6,7 +6,6 @@
  * through Prometheus's HTTP API. Fails when Prometheus is not installed.
  */
 import assert from "node:assert/strict";
-import { silentLogger } from "../../core/logging/mod.ts";
 import { IngestPipeline } from "../../core/ingest/mod.ts";
 import {
   labelsKey,
@@ -15,10 +14,9 @@ import {
   SampleBatch,
   toLabels,
 } from "../../core/model/mod.ts";
-import { RemoteWriteManager } from "../../core/remote/mod.ts";
 import type { DB } from "../../core/tsdb/mod.ts";
 import { remoteRoutes } from "../../routes/remote.ts";
-import { endpoints, eventually, startPrometheus, tempDB } from "./_peers.ts";
+import { endpoints, eventually, remoteWriteFrom, startPrometheus, tempDB } from "./_peers.ts";
 import {
   type ApiHistogram,
   apiHistogram,
@@ -110,14 +108,8 @@ Deno.test({
   ...opts,
   async fn() {
     const prom = await startPrometheus(undefined, ["native-histograms"]);
-    const db = await tempDB();
-    const m = await RemoteWriteManager.open({
-      querier: db,
-      kv: ":memory:",
-      logger: silentLogger(),
-    });
+    const { db, m, app, close } = await remoteWriteFrom();
     try {
-      const app = m.appender(db);
       await m.apply(endpoints([{ url: `${prom.url}/api/v1/write`, name: "prom", backfill: "1h" }]));
       const now = Date.now();
       const times = Array.from({ length: 30 }, (_, i) => now - 400_000 + i * 10_000);
@@ -128,8 +120,7 @@ Deno.test({
       assert.equal(want.get("int")!.length, 30);
       assertSameHistograms(await peerHistograms(prom.url, "rpc_seconds", now), want);
     } finally {
-      await m.close();
-      await db.close();
+      await close();
       await prom.stop();
     }
   },

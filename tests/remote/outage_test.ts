@@ -8,11 +8,10 @@
  * counted and bounded.
  */
 import assert from "node:assert/strict";
-import { type PerchProcess, spawnPerch } from "../_perch.ts";
+import { freePort, type PerchProcess, spawnPerch } from "../_perch.ts";
 import { requireBinary } from "../_require.ts";
 import {
   eventually,
-  freePort,
   NODE_EXPORTER_BIN,
   type Peer,
   seriesKey,

@@ -4,10 +4,8 @@
  * is missing.
  */
 import assert from "node:assert/strict";
-import { silentLogger } from "../../core/logging/mod.ts";
 import { labelsKey, SampleBatch, toLabels } from "../../core/model/mod.ts";
 import { IngestPipeline } from "../../core/ingest/mod.ts";
-import { RemoteWriteManager } from "../../core/remote/mod.ts";
 import type { DB } from "../../core/tsdb/mod.ts";
 import { remoteRoutes } from "../../routes/remote.ts";
 import { requireBinary } from "../_require.ts";
@@ -16,6 +14,7 @@ import {
   eventually,
   PROM_BIN,
   promQuery,
+  remoteWriteFrom,
   seriesKey,
   startPrometheus,
   startVM,
@@ -56,14 +55,8 @@ Deno.test({
     requireBinary(PROM_BIN, "prometheus");
     const vm = await startVM();
     const prom = await startPrometheus();
-    const db = await tempDB();
-    const m = await RemoteWriteManager.open({
-      querier: db,
-      kv: ":memory:",
-      logger: silentLogger(),
-    });
+    const { db, m, app, close } = await remoteWriteFrom();
     try {
-      const app = m.appender(db);
       await m.apply(endpoints([
         { url: `${vm.url}/api/v1/write`, name: "vm", backfill: "1h" },
         { url: `${prom.url}/api/v1/write`, name: "prom", backfill: "1h" },
@@ -104,8 +97,7 @@ Deno.test({
       assert.equal(Number(last[0]![1]), mine.get('edge_temp{sensor="s3"}')!.v[119]);
       assert.equal(m.stats().reduce((n, s) => n + s.samplesFailed, 0), 0);
     } finally {
-      await m.close();
-      await db.close();
+      await close();
       await vm.stop();
       await prom.stop();
     }
@@ -118,13 +110,7 @@ Deno.test({
   async fn() {
     requireBinary(VM_BIN, "victoria-metrics");
     let vm = await startVM();
-    const db = await tempDB();
-    const m = await RemoteWriteManager.open({
-      querier: db,
-      kv: ":memory:",
-      logger: silentLogger(),
-    });
-    const pipelineApp = m.appender(db);
+    const { db, m, app: pipelineApp, close } = await remoteWriteFrom();
     try {
       await m.apply(endpoints([{ url: `${vm.url}/api/v1/write`, name: "vm" }]));
       let appended = 0;
@@ -169,8 +155,7 @@ Deno.test({
       assert.ok(s.samplesRetried > 0);
       assert.equal(s.samplesFailed, 0);
     } finally {
-      await m.close();
-      await db.close();
+      await close();
       await vm.stop();
     }
   },

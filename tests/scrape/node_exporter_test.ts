@@ -16,16 +16,10 @@ import {
   SampleBatch,
 } from "../../core/model/mod.ts";
 import { createScrapeManager, parseScrapeConfigs } from "../../core/scrape/mod.ts";
+import { freePort } from "../_perch.ts";
 import { requireBinary } from "../_require.ts";
 
 const BINARY = "/usr/bin/prometheus-node-exporter";
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
 
 /** Keeps the last value of every series appended. */
 class CollectingAppender implements Appender {
