@@ -9,6 +9,10 @@ import { type Config, resolveConfig } from "./config/mod.ts";
 import { type Basics, type Component, Lifecycle, type ReloadOutcome } from "./lifecycle.ts";
 import { Logger } from "./logging/mod.ts";
 import { HealthChecks, Registry } from "./selfmon/mod.ts";
+import { loadYaml } from "./model/mod.ts";
+
+// The sync parsers these tests call read YAML through the lazily loaded library.
+await loadYaml();
 
 /** A resolved config from YAML text; throws on problems. */
 export function configOf(yaml: string): Config {

@@ -7,9 +7,8 @@
  * @module
  */
 import { type Context, Hono } from "hono";
-import { stringify as toYaml } from "yaml";
 import { type Config, presentConfig, redactSecrets } from "../core/config/mod.ts";
-import { labelsToObject, type Querier } from "../core/model/mod.ts";
+import { labelsToObject, loadYaml, type Querier } from "../core/model/mod.ts";
 import {
   type Engine,
   formatExpr,
@@ -449,7 +448,10 @@ export function apiRoutes(deps: ApiDeps): Hono {
   app.get(
     "/api/v1/status/config",
     READ,
-    (c) => success(c, { yaml: toYaml(presentConfig(redactSecrets(deps.config()))) }),
+    async (c) =>
+      success(c, {
+        yaml: (await loadYaml()).stringify(presentConfig(redactSecrets(deps.config()))),
+      }),
   );
 
   function timeHints(p: Params) {

@@ -4,6 +4,10 @@ import { toLabels } from "../core/model/mod.ts";
 import { createEngine, RangeResultCache } from "../core/promql/mod.ts";
 import { MemStore } from "../core/tsdb/mod_testing.ts";
 import { apiRoutes } from "./api.ts";
+import { loadYaml } from "../core/model/mod.ts";
+
+// The sync parsers these tests call read YAML through the lazily loaded library.
+await loadYaml();
 
 const T0 = Date.UTC(2024, 0, 15, 10, 0, 0);
 

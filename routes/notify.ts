@@ -10,10 +10,15 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
 import { Hono } from "hono";
 import type { Context } from "hono";
-import { type AlertInstance, checkLabelName, type Matcher, newMatcher } from "../core/model/mod.ts";
+import {
+  type AlertInstance,
+  checkLabelName,
+  type Matcher,
+  newMatcher,
+  sha256Hex,
+} from "../core/model/mod.ts";
 import {
   type AlertStatus,
   type Notifier,
@@ -36,7 +41,7 @@ export interface NotifyDeps {
    * The Alertmanager part of the config as YAML, secrets hidden, for
    * `/api/v2/status` (`amtool config show`). @default ""
    */
-  readonly alertmanagerConfig?: () => string;
+  readonly alertmanagerConfig?: () => Promise<string>;
   /** Names of the configured receivers. @default none */
   readonly receivers?: () => readonly string[];
   /** When Perch started (`uptime` in `/api/v2/status`). @default when the routes were built */
@@ -193,10 +198,10 @@ export function notifyRoutes(deps: NotifyDeps): Hono {
   // Alertmanager's status (`amtool config show`, `amtool cluster show`): Perch
   // runs no gossip cluster, so the cluster is "disabled" as in a lone Alertmanager.
   const startedAt = deps.startedAt ?? new Date();
-  app.get("/api/v2/status", READ, (c) =>
+  app.get("/api/v2/status", READ, async (c) =>
     c.json({
       cluster: { status: "disabled", peers: [] },
-      config: { original: deps.alertmanagerConfig?.() ?? "" },
+      config: { original: await deps.alertmanagerConfig?.() ?? "" },
       uptime: startedAt.toISOString(),
       versionInfo: buildInfo(),
     }));
@@ -298,8 +303,7 @@ export function notifyRoutes(deps: NotifyDeps): Hono {
       }
       const keys = Object.keys(labels).sort();
       alerts.push({
-        fingerprint: createHash("sha256").update(keys.map((k) => `${k}=${labels[k]}\n`).join(""))
-          .digest("hex"),
+        fingerprint: sha256Hex(keys.map((k) => `${k}=${labels[k]}\n`).join("")),
         labels: Object.fromEntries(keys.map((k) => [k, String(labels[k])])),
         annotations: a.annotations && typeof a.annotations === "object" ? a.annotations : {},
         startsAt,

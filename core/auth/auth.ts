@@ -10,8 +10,8 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
 import type { AuthConfig } from "../config/mod.ts";
+import { sha256, toHex } from "../model/mod.ts";
 
 /**
  * An access scope. `public` routes (health probes, CORS preflight) need none.
@@ -30,16 +30,6 @@ interface ScopeCreds {
   readonly tokens: Uint8Array[];
   /** `open: true` in the config. */
   readonly open: boolean;
-}
-
-/** SHA-256 of a UTF-8 string. */
-export function sha256(s: string): Uint8Array {
-  return new Uint8Array(createHash("sha256").update(s, "utf8").digest());
-}
-
-/** Hex SHA-256 of a secret, as written in `password_sha256` / `token_sha256`. */
-export function sha256Hex(s: string): string {
-  return createHash("sha256").update(s, "utf8").digest("hex");
 }
 
 function fromHex(h: string): Uint8Array {
@@ -171,10 +161,6 @@ export class Authenticator {
 }
 
 const DUMMY = sha256("perch-dummy-password");
-
-function toHex(b: Uint8Array): string {
-  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-}
 
 function hasCreds(s: ScopeCreds): boolean {
   return s.users.size > 0 || s.tokens.length > 0;

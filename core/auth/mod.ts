@@ -18,7 +18,8 @@ export {
   type AuthResult,
   constantTimeEqual,
   type Scope,
-  sha256Hex,
   tlsServeOptions,
 } from "./auth.ts";
+/** Hex SHA-256 of a secret, as written in `password_sha256` / `token_sha256`. */
+export { sha256Hex } from "../model/mod.ts";
 export { type AuthComponent, authComponent } from "./component.ts";

@@ -5,6 +5,7 @@
  * @module
  */
 import type { Checked } from "../lifecycle.ts";
+import { loadYaml } from "../model/mod.ts";
 import { type FlagOverrides, resolveConfig } from "./resolve.ts";
 import type { Config } from "./schema.ts";
 
@@ -44,6 +45,7 @@ export async function loadConfig(source: ConfigSource): Promise<Checked<Config>>
   } catch (e) {
     return { ok: false, errors: e instanceof ConfigError ? e.errors : [String(e)] };
   }
+  if (text !== undefined && text.trim() !== "") await loadYaml();
   const r = resolveConfig({
     fileText: text,
     fileName: source.configPath,

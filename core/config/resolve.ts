@@ -5,8 +5,7 @@
  *
  * @module
  */
-import { parseDocument } from "yaml";
-import { configIssues } from "../model/mod.ts";
+import { configIssues, yaml } from "../model/mod.ts";
 import { type Config, configSchema } from "./schema.ts";
 
 /** Overrides from flags; each maps onto one config path. */
@@ -18,7 +17,7 @@ export interface FlagOverrides {
 
 /** What to resolve. */
 export interface ResolveInput {
-  /** The YAML text of the config file, if there is one. */
+  /** The YAML text of the config file, if there is one (then `loadYaml()` must have resolved). */
   readonly fileText?: string;
   /** The file's name, for error messages. */
   readonly fileName?: string;
@@ -61,7 +60,7 @@ export function resolveConfig(input: ResolveInput): ResolveResult {
   let raw: Record<string, unknown> = {};
   const where = input.fileName ?? "config";
   if (input.fileText !== undefined && input.fileText.trim() !== "") {
-    const doc = parseDocument(input.fileText, { prettyErrors: true, uniqueKeys: true });
+    const doc = yaml().parseDocument(input.fileText, { prettyErrors: true, uniqueKeys: true });
     if (doc.errors.length > 0) {
       for (const e of doc.errors) {
         const pos = e.linePos?.[0];

@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
 import { resolveConfig } from "./resolve.ts";
+import { loadYaml } from "../model/mod.ts";
+
+// The sync parsers these tests call read YAML through the lazily loaded library.
+await loadYaml();
 
 function errorsOf(input: Parameters<typeof resolveConfig>[0]): readonly string[] {
   const r = resolveConfig(input);

@@ -7,7 +7,6 @@
  *
  * @module
  */
-import { gunzipSync, gzipSync } from "node:zlib";
 import type { Dashboard } from "./schema.ts";
 import { type FieldError, validateDashboard } from "./validate.ts";
 
@@ -85,6 +84,14 @@ interface DashboardHead {
 
 type HeadValue = DashboardHead | StoredDashboard;
 
+/**
+ * node:zlib, loaded when a dashboard is first read or written: it pulls in
+ * much of Deno's Node compatibility layer, which start-up does not need.
+ */
+function zlib(): Promise<typeof import("node:zlib")> {
+  return import("node:zlib");
+}
+
 function isLegacy(v: HeadValue): v is StoredDashboard {
   return "dashboard" in v;
 }
@@ -152,6 +159,7 @@ export class DashboardStore {
       all.set(p, off);
       off += p.length;
     }
+    const { gunzipSync } = await zlib();
     const dashboard = JSON.parse(new TextDecoder().decode(gunzipSync(all))) as Dashboard;
     return { dashboard, source: v.source, updatedAt: v.updatedAt };
   }
@@ -212,6 +220,7 @@ export class DashboardStore {
     check: Deno.AtomicCheck,
     oldChunks = 0,
   ): Promise<boolean> {
+    const { gzipSync } = await zlib();
     const packed = gzipSync(new TextEncoder().encode(JSON.stringify(d)), { level: 6 });
     if (packed.length > MAX_COMPRESSED) {
       throw new DashboardValidationError([{

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import dgram from "node:dgram";
+import type dgram from "node:dgram";
 import type { Logger } from "../logging/mod.ts";
 import { parseGraphiteLines } from "./graphite.ts";
 import type { ParsedRows } from "./rows.ts";
@@ -48,7 +48,9 @@ export class GraphiteListener {
     const tcp = Deno.listen({ hostname: this.#opts.hostname, port: this.#opts.port });
     this.#tcp = tcp;
     const port = (tcp.addr as Deno.NetAddr).port;
-    const udp = dgram.createSocket(this.#opts.hostname.includes(":") ? "udp6" : "udp4");
+    // Loaded only when the listener is configured (it pulls in Node compatibility code).
+    const { createSocket } = await import("node:dgram");
+    const udp = createSocket(this.#opts.hostname.includes(":") ? "udp6" : "udp4");
     await new Promise<void>((resolve, reject) => {
       udp.once("error", reject);
       udp.bind(port, this.#opts.hostname, () => {

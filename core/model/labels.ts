@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
+import { sha256Hex } from "./hash.ts";
 
 /** One label pair. */
 export interface Label {
@@ -196,7 +196,7 @@ export function seriesIdInput(labels: Labels): string {
 
 /** The stable series id: hex SHA-256 of {@linkcode seriesIdInput}. */
 export function seriesId(labels: Labels): string {
-  return createHash("sha256").update(seriesIdInput(labels)).digest("hex");
+  return sha256Hex(seriesIdInput(labels));
 }
 
 /** Formats labels as Prometheus does: `name{a="b", c="d"}`. */

@@ -58,6 +58,8 @@ export {
 export { formatBytes, formatDuration, parseBytes, parseDuration } from "./units.ts";
 export { formatFloat, goQuote, isGoPrint, unquoteString } from "./strconv.ts";
 export { expandRegexp } from "./regexp_expand.ts";
+export { loadYaml, type Yaml, yaml } from "./yaml.ts";
+export { md5, sha256, sha256Hex, toHex } from "./hash.ts";
 export { configIssues, type FieldIssue, fieldIssues, formatPath } from "./zod_issues.ts";
 export { type AlertInstance, type AlertSink } from "./alert.ts";
 export {

@@ -1,6 +1,5 @@
 /**
- * The parts of core/model that need no dependency (no `node:crypto`, no
- * re2js): units, sample values and native histograms. For browser code (the
+ * The parts of core/model that need no dependency (no re2js): units, sample values and native histograms. For browser code (the
  * island bundles) and the block worker, which should not load the whole
  * model; other code imports `mod.ts`, which exports the same names.
  *

@@ -5,10 +5,9 @@
  *
  * @module
  */
-import { stringify as toYaml } from "yaml";
 import { type Config, redactSecrets } from "../config/mod.ts";
 import type { Basics, Component } from "../lifecycle.ts";
-import { parseDuration } from "../model/mod.ts";
+import { loadYaml, parseDuration } from "../model/mod.ts";
 import { alertmanagerGlobalFields, type NotifyConfig, parseNotifyConfig } from "./config.ts";
 import { createNotifier, type Notifier } from "./notifier.ts";
 import type { QueueOptions } from "./queue.ts";
@@ -143,7 +142,7 @@ function deliveryOptions(c: Config): QueueOptions {
 }
 
 /** The Alertmanager sections of a config as YAML, secrets hidden (`/api/v2/status`). */
-export function alertmanagerYaml(c: Config): string {
+export async function alertmanagerYaml(c: Config): Promise<string> {
   const sections: Record<string, unknown> = {};
   const global = Object.fromEntries(
     Object.keys(alertmanagerGlobalFields).flatMap((k) => {
@@ -164,5 +163,5 @@ export function alertmanagerYaml(c: Config): string {
     const v = c[k];
     if (v !== undefined && !(Array.isArray(v) && v.length === 0)) sections[k] = v;
   }
-  return toYaml(redactSecrets(sections));
+  return (await loadYaml()).stringify(redactSecrets(sections));
 }

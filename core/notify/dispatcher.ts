@@ -15,8 +15,7 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
-import type { AlertInstance } from "../model/mod.ts";
+import { type AlertInstance, sha256Hex } from "../model/mod.ts";
 import type { Logger } from "../logging/mod.ts";
 import type { Clock, TimerId } from "./clock.ts";
 import type { NotifyConfig } from "./config.ts";
@@ -352,7 +351,7 @@ export class Dispatcher {
         externalURL: this.deps.externalURL(),
         validForMs: g.route.repeatInterval + g.route.groupInterval,
       };
-      const id = createHash("sha256").update(
+      const id = sha256Hex(
         [
           g.key,
           receiverName,
@@ -363,7 +362,7 @@ export class Dispatcher {
           next.resolved.join(","),
         ]
           .join("\n"),
-      ).digest("hex").slice(0, 32);
+      ).slice(0, 32);
       job = {
         id,
         seq: this.deps.queue.nextSeq(now),

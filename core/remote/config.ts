@@ -18,8 +18,8 @@ import {
   type HttpAuth,
   parseDuration,
   resolveHttpAuth,
+  sha256Hex,
 } from "../model/mod.ts";
-import { createHash } from "node:crypto";
 import { z } from "zod";
 import { parseScrapeConfigs, type RelabelRule } from "../scrape/mod.ts";
 
@@ -183,7 +183,7 @@ function ms(v: string | number | undefined, def: number): number | undefined {
 
 /** A default endpoint name: the first 6 bytes of the URL's SHA-256, in hex. */
 export function defaultRemoteName(url: string): string {
-  return createHash("sha256").update(url).digest("hex").slice(0, 12);
+  return sha256Hex(url).slice(0, 12);
 }
 
 /**

@@ -32,8 +32,14 @@
  *
  * @module
  */
-import { parse as parseYaml } from "yaml";
-import { checkLabelName, checkLabelValue, checkMetricName, parseDuration } from "../model/mod.ts";
+import {
+  checkLabelName,
+  checkLabelValue,
+  checkMetricName,
+  loadYaml,
+  parseDuration,
+  yaml,
+} from "../model/mod.ts";
 import { type Expr, formatExpr, parseExpr, PromQLParseError, valueTypeOf } from "../promql/mod.ts";
 import { expandGlobs } from "./glob.ts";
 import type { Rule, RuleError, RuleGroup } from "./rule.ts";
@@ -139,7 +145,7 @@ function parsePromQL(text: string, err: (m: string) => void): Expr | undefined {
   }
 }
 
-/** Parses and validates one rule file's text. Never throws on bad input. */
+/** Parses and validates one rule file's text (after `loadYaml()`). Never throws on bad input. */
 export function parseRuleFile(
   text: string,
   file: string,
@@ -156,7 +162,7 @@ export function parseRuleFile(
   const thresholdRules: ThresholdRule[] = [];
   let doc: unknown;
   try {
-    doc = parseYaml(text, { uniqueKeys: true });
+    doc = yaml().parse(text, { uniqueKeys: true });
   } catch (e) {
     errors.push({ file, message: `cannot parse YAML: ${(e as Error).message.split("\n")[0]}` });
     return { groups, thresholdRules, errors, warnings };
@@ -328,6 +334,7 @@ export async function loadRuleFiles(
   opts: LoadOptions,
 ): Promise<LoadResult> {
   const read = opts.readFile ?? ((p: string) => Deno.readTextFile(p));
+  await loadYaml();
   const files = await expandGlobs(patterns);
   const errors: RuleError[] = [];
   const warnings: RuleError[] = [];

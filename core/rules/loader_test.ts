@@ -2,6 +2,10 @@ import assert from "node:assert/strict";
 import { globToRegExp } from "./glob.ts";
 import { loadRuleFiles, parseRuleFile } from "./loader.ts";
 import { formatRuleError } from "./rule.ts";
+import { loadYaml } from "../model/mod.ts";
+
+// The sync parsers these tests call read YAML through the lazily loaded library.
+await loadYaml();
 
 const opts = { defaultIntervalMs: 60_000 };
 

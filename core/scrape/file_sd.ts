@@ -9,8 +9,8 @@
  *
  * @module
  */
-import { parse as parseYaml } from "yaml";
 import type { Logger } from "../logging/mod.ts";
+import { loadYaml, yaml } from "../model/mod.ts";
 import type { Clock, TimerId } from "./clock.ts";
 import type { FileSdConfig } from "./config.ts";
 import type { TargetGroup } from "./targets.ts";
@@ -21,7 +21,8 @@ export const FILEPATH_LABEL = "__meta_filepath";
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 /**
- * Parses the text of one SD file into groups, or returns the problem. Pure.
+ * Parses the text of one SD file into groups, or returns the problem. Pure
+ * (YAML files after `loadYaml()`).
  * `path` decides the format (`.json` or YAML) and names the groups' source.
  */
 export function parseSdFile(
@@ -30,7 +31,7 @@ export function parseSdFile(
 ): { groups: TargetGroup[] } | { error: string } {
   let data: unknown;
   try {
-    data = path.endsWith(".json") ? JSON.parse(text) : parseYaml(text);
+    data = path.endsWith(".json") ? JSON.parse(text) : yaml().parse(text);
   } catch (e) {
     return { error: `cannot parse ${path}: ${e instanceof Error ? e.message.split("\n")[0] : e}` };
   }
@@ -193,6 +194,7 @@ export class FileSd {
       return;
     }
     const present = new Set<string>();
+    if (files.some((f) => !f.endsWith(".json"))) await loadYaml();
     for (const f of files) {
       let text: string;
       try {

@@ -4,6 +4,10 @@ import { realClock } from "./clock.ts";
 import { FileSd, globToRegExp, parseSdFile } from "./file_sd.ts";
 import type { TargetGroup } from "./targets.ts";
 import { FakeClock } from "./_test_util.ts";
+import { loadYaml } from "../model/mod.ts";
+
+// The sync parsers these tests call read YAML through the lazily loaded library.
+await loadYaml();
 
 async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
   const end = performance.now() + ms;

@@ -13,9 +13,8 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
 import { RE2JS } from "re2js";
-import { expandRegexp } from "../model/mod.ts";
+import { expandRegexp, md5 } from "../model/mod.ts";
 
 /** The relabel actions Perch supports (all of Prometheus's). */
 export type RelabelAction =
@@ -221,7 +220,7 @@ function expandTemplate(
 
 /** Prometheus's hashmod: the last 8 bytes of the MD5 as a big-endian uint64, modulo `modulus`. */
 export function hashMod(value: string, modulus: number): number {
-  const h = createHash("md5").update(value).digest();
+  const h = md5(value);
   let x = 0n;
   for (let i = 8; i < 16; i++) x = (x << 8n) | BigInt(h[i]!);
   return Number(x % BigInt(modulus));

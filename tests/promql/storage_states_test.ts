@@ -45,6 +45,10 @@ import {
   queryPath,
   remoteWrite,
 } from "./_dataset.ts";
+import { loadYaml } from "../../core/model/mod.ts";
+
+// The sync parsers these tests call read YAML through the lazily loaded library.
+await loadYaml();
 
 const H = 60 * MIN;
 /** Aligned to 2 h, so block windows of 10 m and 2 h both start here. */

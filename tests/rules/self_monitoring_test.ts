@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { parseRuleFile } from "../../core/rules/loader.ts";
 import { formatRuleError } from "../../core/rules/rule.ts";
+import { loadYaml } from "../../core/model/mod.ts";
+
+// The sync parsers these tests call read YAML through the lazily loaded library.
+await loadYaml();
 
 const PATH = new URL("../../rules/self_monitoring.yml", import.meta.url).pathname;
 

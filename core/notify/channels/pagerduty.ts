@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
 import type { Logger } from "../../logging/mod.ts";
+import { sha256Hex } from "../../model/mod.ts";
 import type { PagerDutyConfig } from "./pagerduty_config.ts";
 import { type Notification, templateData } from "../notification.ts";
 import { type ChannelSender, httpHeaders, postJson } from "./channel.ts";
@@ -16,7 +16,7 @@ const SEVERITIES = new Set(["critical", "error", "warning", "info"]);
 
 /** The dedup key for a group: hex SHA-256 of the receiver and group key. */
 export function dedupKey(n: Notification): string {
-  return createHash("sha256").update(`${n.receiver}\n${n.groupKey}`).digest("hex");
+  return sha256Hex(`${n.receiver}\n${n.groupKey}`);
 }
 
 /** Builds the Events API v2 body. */
