@@ -179,6 +179,7 @@ function stats(xs: number[]): { med: number; p90: number } {
 }
 
 function report(name: string, what: string, rs: Run[], mainThread = true): void {
+  if (rs.length === 0) return;
   const f = (xs: number[]) => {
     const { med, p90 } = stats(xs);
     return `median ${med.toFixed(0)} ms, p90 ${p90.toFixed(0)} ms`;
