@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { gunzipSync, inflateSync } from "node:zlib";
 import { snappyDecode, SnappyError, SnappyTooLargeError } from "./snappy.ts";
 
 /** The body is larger than allowed (maps to HTTP 413). */
@@ -106,6 +105,9 @@ export async function readBody(
       // Not DecompressionStream: it inflates each input chunk whole, so a 256 KiB bomb became
       // one 256 MiB chunk (and ~1 s of CPU) before the limit was checked. zlib stops at the limit.
       const raw = await readAll(body, options.maxBytes);
+      // Imported on the first compressed body: node:zlib pulls in much of Deno's Node layer,
+      // which start-up does not need.
+      const { gunzipSync, inflateSync } = await import("node:zlib");
       try {
         const out = enc === "deflate"
           ? inflateSync(raw, { maxOutputLength: options.maxBytes })
