@@ -8,7 +8,7 @@
  * counted and bounded.
  */
 import assert from "node:assert/strict";
-import { freePort, type PerchProcess, spawnPerch } from "../_perch.ts";
+import { freePort, type PerchProcess, spawnWithConfig } from "../_perch.ts";
 import { requireBinary } from "../_require.ts";
 import {
   eventually,
@@ -140,9 +140,7 @@ Deno.test({
     const vmDir = await Deno.makeTempDir({ prefix: "perch-vm-" });
     let vm: Peer | undefined = await startVM({ port: vmPort, dataDir: vmDir });
     const dir = await Deno.makeTempDir({ prefix: "perch-outage-" });
-    await Deno.writeTextFile(
-      `${dir}/perch.yml`,
-      `self_scrape:
+    const config = `self_scrape:
   enabled: false
 remote_write:
   - url: ${vm.url}/api/v1/write
@@ -154,14 +152,13 @@ remote_write:
       min_backoff: 100ms
       max_backoff: 1s
       healthy_lag: 5s
-`,
-    );
+`;
     // vmagent needs one address for Perch across restarts.
     const perchPort = freePort();
     const startPerch = () =>
-      spawnPerch({
-        args: [`--config=${dir}/perch.yml`, `--listen=127.0.0.1:${perchPort}`],
-        dataDir: `${dir}/data`,
+      spawnWithConfig(config, {
+        dir,
+        args: [`--listen=127.0.0.1:${perchPort}`],
         env: { PERCH_SELF_MONITORING_RULES: "false" },
       });
     const node = await startNodeExporter();
