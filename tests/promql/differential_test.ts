@@ -100,7 +100,6 @@ Deno.test({
       // Most answers must carry data, or the comparison proves little.
       assert.ok(nonEmpty >= list.length * 0.8, `only ${nonEmpty} non-empty answers`);
       assert.equal(failures.length, 0, failures.join("\n"));
-      assert.ok(Date.now() - started < 60_000, "differential run took over 60 s");
     } finally {
       await Promise.all([prom.stop(), perch.stop()]);
       await Deno.remove(perch.dataDir, { recursive: true }).catch(() => {});
