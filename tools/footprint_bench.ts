@@ -5,8 +5,11 @@
  *   deno run -A tools/footprint_bench.ts [--quick] [--workloads=edge,wide]
  *     [--systems=perch,vm,prom] [--idle=45000] [--runs=20]
  *     [--v8=--max-semi-space-size=1] [--perch-run-args=--cpu-prof,--cpu-prof-dir=DIR]
- *     [--perch-log=FILE]
+ *     [--perch-log=FILE] [--base=DIR]
  *
+ * `--base=DIR` adds system `base` to the default systems: Perch from
+ * another checkout (its main.ts, run in DIR) beside this one, for
+ * before/after numbers in one run.
  * Workloads (remote write over two connections, each owning half of the
  * series, data ending just before now so every system takes it in order):
  * - `edge`: core/tsdb/edge_workload.ts, 100 hosts × 20 metrics = 2,000
@@ -21,8 +24,9 @@
  * before the ingest), flushed (Perch: admin flush; VictoriaMetrics:
  * /internal/force_flush; Prometheus keeps its head), left idle together,
  * queried (the four queries of tools/query_bench.ts, uncached then cached,
- * medians; Perch uncached by giving each run its own phase of the step
- * grid, VictoriaMetrics with nocache=1, Prometheus has no cache), measured
+ * medians, the systems taking turns request by request, plus each server's
+ * CPU per uncached run; Perch uncached by giving each run its own phase of
+ * the step grid, VictoriaMetrics with nocache=1, Prometheus has no cache), measured
  * on disk, then restarted: restart-to-ready is the time from spawn until an
  * instant query returns every series of one metric. Ratios are against
  * VictoriaMetrics.
@@ -59,7 +63,8 @@ const perchRunArgs = arg("perch-run-args", "").split(",").filter((x) => x !== ""
 /** Appends Perch's output (logs, V8 traces) to this file when it stops. */
 const perchLog = arg("perch-log", "");
 const workloads = arg("workloads", "edge,wide").split(",");
-const systems = arg("systems", "perch,vm,prom").split(",");
+const base = arg("base", "");
+const systems = arg("systems", base ? "base,perch,vm,prom" : "perch,vm,prom").split(",");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function duBytes(path: string): number {
@@ -106,7 +111,7 @@ interface System {
   cleanup(): Promise<void>;
 }
 
-async function startPerch(dir?: string): Promise<System> {
+async function startPerch(dir?: string, checkout?: string): Promise<System> {
   const root = dir ?? await Deno.makeTempDir({ prefix: "perch-footprint-" });
   const cfg = `${root}/perch.yaml`;
   if (!dir) await Deno.writeTextFile(cfg, "storage:\n  downsampling: []\n");
@@ -115,9 +120,10 @@ async function startPerch(dir?: string): Promise<System> {
     args: [`--config=${cfg}`],
     env: { PERCH_STORAGE__RETENTION: "0" },
     runArgs: [...(v8Flags === "" ? [] : [`--v8-flags=${v8Flags}`]), ...perchRunArgs],
+    ...(checkout ? { script: `${checkout}/main.ts`, cwd: checkout } : {}),
   });
   const sys: System = {
-    name: "Perch",
+    name: checkout ? "Perch (base)" : "Perch",
     url: p.url,
     pid: p.process.pid,
     dataPath: `${root}/data`,
@@ -134,7 +140,7 @@ async function startPerch(dir?: string): Promise<System> {
       }
     },
     async restart() {
-      const q = await startPerch(root);
+      const q = await startPerch(root, checkout);
       Object.assign(sys, { url: q.url, pid: q.pid, stop: q.stop });
     },
     cleanup: () => Deno.remove(root, { recursive: true }).catch(() => {}),
@@ -196,37 +202,56 @@ async function startProm(): Promise<System> {
   return sys;
 }
 
-/** Median ms per query: uncached (every run misses the cache) and cached (same request again). */
-async function timeQueries(s: System, end: number): Promise<{ cold: number[]; warm: number[] }> {
-  const cold: number[] = [], warm: number[] = [];
+/**
+ * Median ms per query and system, uncached (every run misses the cache) and
+ * cached (same request again), plus the server's mean CPU ms per uncached
+ * run. Systems take turns request by request, so a busy machine slows them
+ * alike.
+ */
+async function timeQueries(
+  sys: System[],
+  end: number,
+): Promise<{ cold: number[]; warm: number[]; cpu: number[] }[]> {
+  const out = sys.map(() => ({ cold: [] as number[], warm: [] as number[], cpu: [] as number[] }));
+  const med = (xs: number[]) => xs.sort((a, b) => a - b)[xs.length >> 1]!;
   for (const [, q, range, step] of QUERIES) {
-    const url = (shiftMs: number, extra: string) =>
+    const url = (s: System, shiftMs: number, extra: string) =>
       `${s.url}/api/v1/query_range?query=${encodeURIComponent(q)}&start=${
         (end - range + shiftMs) / 1000
       }&end=${(end + shiftMs) / 1000}&step=${step / 1000}${extra}`;
-    const once = async (u: string) => {
+    const once = async (s: System, u: string) => {
       const t0 = performance.now();
       const r = await fetch(u);
       const text = await r.text();
       if (r.status !== 200) throw new Error(`${s.name} ${q}: ${r.status} ${text.slice(0, 300)}`);
       return performance.now() - t0;
     };
-    const med = (xs: number[]) => xs.sort((a, b) => a - b)[xs.length >> 1]!;
-    const c: number[] = [];
+    const cold = sys.map((): number[] => []), warm = sys.map((): number[] => []);
+    const cpu = sys.map(() => 0);
     for (let i = 0; i <= runs; i++) {
-      const { extra, shiftMs } = s.uncached(i);
-      const ms = await once(url(shiftMs, extra));
-      if (i > 0) c.push(ms); // The first run warms code paths.
+      for (const [k, s] of sys.entries()) {
+        const { extra, shiftMs } = s.uncached(i);
+        const c0 = cpuSeconds(s.pid);
+        const ms = await once(s, url(s, shiftMs, extra));
+        if (i > 0) { // The first run warms code paths.
+          cold[k]!.push(ms);
+          cpu[k]! += cpuSeconds(s.pid) - c0;
+        }
+      }
     }
-    const w: number[] = [];
     for (let i = 0; i <= runs; i++) {
-      const ms = await once(url(0, ""));
-      if (i > 0) w.push(ms);
+      for (const [k, s] of sys.entries()) {
+        const ms = await once(s, url(s, 0, ""));
+        if (i > 0) warm[k]!.push(ms);
+      }
     }
-    cold.push(med(c));
-    warm.push(med(w));
+    sys.forEach((_, k) => {
+      out[k]!.cold.push(med(cold[k]!));
+      out[k]!.warm.push(med(warm[k]!));
+      out[k]!.cpu.push(cpu[k]! * 1000 / runs);
+    });
   }
-  return { cold, warm };
+  return out;
 }
 
 /** Polls an instant query until it returns `n` series; ms since `t0`. */
@@ -259,11 +284,13 @@ interface Row {
   restartMs: number;
   cold: number[];
   warm: number[];
+  cpu: number[];
 }
 
 async function runWorkload(w: Workload): Promise<Row[]> {
   const starters: Record<string, () => Promise<System>> = {
     perch: () => startPerch(),
+    base: () => startPerch(undefined, base),
     vm: () => startVictoria(),
     prom: () => startProm(),
   };
@@ -294,15 +321,16 @@ async function runWorkload(w: Workload): Promise<Row[]> {
         restartMs: 0,
         cold: [],
         warm: [],
+        cpu: [],
       });
       console.error(`${w.name} ${s.name}: ingest ${secs.toFixed(1)} s, cpu ${cpuS.toFixed(1)} s`);
     }
     await sleep(idleMs);
     sys.forEach((s, i) => rows[i]!.idleRss = procMem(s.pid).VmRSS!);
-    for (const [i, s] of sys.entries()) {
-      const { cold, warm } = await timeQueries(s, w.end);
-      Object.assign(rows[i]!, { cold, warm, queryRss: procMem(s.pid).VmRSS! });
-    }
+    const times = await timeQueries(sys, w.end);
+    sys.forEach((s, i) =>
+      Object.assign(rows[i]!, { ...times[i]!, queryRss: procMem(s.pid).VmRSS! })
+    );
     for (const [i, s] of sys.entries()) {
       await s.stop();
       rows[i]!.bytesPerSample = duBytes(s.dataPath) / w.samples;
@@ -333,6 +361,7 @@ function print(w: Workload, rows: Row[]) {
     ["restart to ready", (r) => r.restartMs, (x) => `${(x / 1000).toFixed(2)} s`],
     ...QUERIES.flatMap(([name], i): [string, (r: Row) => number, (x: number) => string][] => [
       [`${name}, uncached`, (r) => r.cold[i]!, (x) => `${x.toFixed(1)} ms`],
+      [`${name}, server CPU per uncached run`, (r) => r.cpu[i]!, (x) => `${x.toFixed(1)} ms`],
       [`${name}, cached`, (r) => r.warm[i]!, (x) => `${x.toFixed(1)} ms`],
     ]),
   ];

@@ -55,6 +55,12 @@ export {
   type SeriesData,
   StorageFullError,
 } from "./storage.ts";
+export {
+  SampleArena,
+  type SampleArenaOptions,
+  SampleArenaPool,
+  type SampleViews,
+} from "./sample_arena.ts";
 export { formatBytes, formatDuration, parseBytes, parseDuration } from "./units.ts";
 export { formatFloat, goQuote, isGoPrint, unquoteString } from "./strconv.ts";
 export { expandRegexp } from "./regexp_expand.ts";

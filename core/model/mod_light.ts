@@ -1,11 +1,13 @@
 /**
- * The parts of core/model that need no dependency (no re2js): units, sample values and native histograms. For browser code (the
+ * The parts of core/model that need no dependency (no re2js): units, sample values, native
+ * histograms and the sample arena type. For browser code (the
  * island bundles) and the block worker, which should not load the whole
  * model; other code imports `mod.ts`, which exports the same names.
  *
  * @module
  */
 export type { Labels } from "./labels.ts";
+export type { SampleArena } from "./sample_arena.ts";
 export { formatBytes, formatDuration, parseBytes, parseDuration } from "./units.ts";
 export {
   isStaleNaN,

@@ -9,6 +9,7 @@
 import type { NativeHistogram } from "./histogram.ts";
 import type { Labels } from "./labels.ts";
 import type { Matcher } from "./matchers.ts";
+import type { SampleArena } from "./sample_arena.ts";
 import type { MetricMetadata } from "./types.ts";
 
 /** One series and its samples in a time range, ascending by timestamp. */
@@ -18,6 +19,13 @@ export interface SeriesData {
   readonly t: Float64Array;
   /** Values, same length as `t`. Stale markers are kept as {@linkcode STALE_NAN}. */
   readonly v: Float64Array;
+  /**
+   * How many raw samples each point stands for, same length as `t`, when
+   * some point aggregates several: a downsampled tier answering
+   * `count_over_time` (then `v` is that count) or `avg_over_time` (then `v`
+   * is their sum). Absent: one sample each.
+   */
+  readonly counts?: Float64Array;
   /**
    * Native histogram samples of the series, ascending, when it has any (a
    * series may hold floats, histograms or both at different timestamps).
@@ -47,6 +55,12 @@ export interface SelectHints {
    * huge selection is refused while it is read rather than after.
    */
   readonly onRead?: (samples: number) => void;
+  /**
+   * Where to put the returned samples: a store may carve `t` and `v` out of
+   * this arena instead of allocating them. They stay valid until the caller
+   * resets the arena (the query engine does when the query ends).
+   */
+  readonly arena?: SampleArena;
 }
 
 /** Read access to stored series. */

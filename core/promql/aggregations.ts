@@ -15,10 +15,16 @@ import {
 } from "../model/mod.ts";
 import type { AggregateOp } from "./ast.ts";
 import { QueryExecutionError } from "./errors.ts";
-import { invalidQuantileWarning, Kahan, quantile } from "./functions.ts";
+import { invalidQuantileWarning, KAHAN, Kahan, kahanInc, quantile } from "./functions.ts";
 import { histogramString } from "./histogram_buckets.ts";
 import { sampleOffset } from "./label_hash.ts";
-import { type ESample, keyOf, type VectorColumns } from "./value.ts";
+import {
+  ColumnVector,
+  type ESample,
+  keyOf,
+  type StepVectors,
+  type VectorColumns,
+} from "./value.ts";
 
 /** Grouping of an aggregation. */
 export interface Grouping {
@@ -331,24 +337,12 @@ export const COLUMN_AGG_OPS: ReadonlySet<AggregateOp> = new Set<AggregateOp>([
   "quantile",
 ]);
 
-// Scratch result of kahanAdd (avoids a tuple per call).
-let kSum = 0, kC = 0;
-
-/** Prometheus's `kahansum.Inc(inc, sum, c)`; the result lands in kSum/kC. */
-function kahanAdd(inc: number, sum: number, c: number): void {
-  const t = sum + inc;
-  if (!Number.isFinite(t) && !Number.isNaN(t)) c = 0;
-  else if (Math.abs(sum) >= Math.abs(inc)) c += (sum - t) + inc;
-  else c += (inc - t) + sum;
-  kSum = t;
-  kC = c;
-}
-
 /**
  * A simple aggregation (an op of {@linkcode COLUMN_AGG_OPS}) over every step
  * of a columnar vector. Each series' group is found once, not per sample;
  * per step the result is exactly what {@linkcode aggregate} gives for that
- * step's vector (same accumulation order, same output order).
+ * step's vector (same accumulation order, same output order). The result is
+ * itself columnar (one column per group) when that keeps the order.
  */
 export function aggregateColumns(
   op: AggregateOp,
@@ -357,7 +351,7 @@ export function aggregateColumns(
   param: Float64Array | undefined,
   warn: (m: string) => void,
   tick: () => void,
-): ESample[][] {
+): StepVectors {
   if (!COLUMN_AGG_OPS.has(op)) throw new Error(`BUG: aggregateColumns() called for ${op}`);
   const nSeries = cols.labels.length, nSteps = cols.steps;
   // Group index of each series.
@@ -384,7 +378,7 @@ export function aggregateColumns(
   const values: number[][] = op === "quantile" ? Array.from({ length: nG }, () => []) : [];
   const { v: colV, present, dropName } = cols;
   if (SERIES_MAJOR_OPS.has(op)) return seriesMajor(op, cols, groupOf, groupLbls, tick);
-  const out: ESample[][] = new Array(nSteps);
+  const out = new GroupGrid(groupLbls, nSteps);
   for (let i = 0; i < nSteps; i++) {
     tick();
     let nOrder = 0;
@@ -412,17 +406,17 @@ export function aggregateColumns(
       if (dropName[s]) drop[gi] = 1;
       switch (op) {
         case "sum":
-          kahanAdd(f, ksum[gi]!, kc[gi]!);
-          ksum[gi] = kSum;
-          kc[gi] = kC;
+          kahanInc(f, ksum[gi]!, kc[gi]!);
+          ksum[gi] = KAHAN.sum;
+          kc[gi] = KAHAN.c;
           break;
         case "avg": {
           const n = ++count[gi]!;
           if (!incremental[gi]) {
-            kahanAdd(f, ksum[gi]!, kc[gi]!);
-            if (Number.isFinite(kSum) || Number.isNaN(kSum)) {
-              ksum[gi] = kSum;
-              kc[gi] = kC;
+            kahanInc(f, ksum[gi]!, kc[gi]!);
+            if (Number.isFinite(KAHAN.sum) || Number.isNaN(KAHAN.sum)) {
+              ksum[gi] = KAHAN.sum;
+              kc[gi] = KAHAN.c;
               break;
             }
             incremental[gi] = 1;
@@ -430,9 +424,9 @@ export function aggregateColumns(
             kc[gi] = kc[gi]! / (n - 1);
           }
           const q = (n - 1) / n;
-          kahanAdd(f / n, q * mean[gi]!, q * kc[gi]!);
-          mean[gi] = kSum;
-          kc[gi] = kC;
+          kahanInc(f / n, q * mean[gi]!, q * kc[gi]!);
+          mean[gi] = KAHAN.sum;
+          kc[gi] = KAHAN.c;
           break;
         }
         case "count":
@@ -463,7 +457,7 @@ export function aggregateColumns(
     if (op === "quantile" && (Number.isNaN(p) || p < 0 || p > 1) && nOrder > 0) {
       warn(invalidQuantileWarning(p));
     }
-    const step: ESample[] = new Array(nOrder);
+    out.order(i, order, nOrder);
     for (let k = 0; k < nOrder; k++) {
       const gi = order[k]!;
       let v: number;
@@ -494,11 +488,10 @@ export function aggregateColumns(
         default:
           v = value[gi]!;
       }
-      step[k] = { labels: groupLbls[gi]!, v, dropName: drop[gi] === 1 };
+      out.set(gi, i, v, drop[gi] === 1);
     }
-    out[i] = step;
   }
-  return out;
+  return out.result();
 }
 
 const SERIES_MAJOR_OPS: ReadonlySet<AggregateOp> = new Set<AggregateOp>([
@@ -522,7 +515,7 @@ function seriesMajor(
   groupOf: Int32Array,
   groupLbls: Labels[],
   tick: () => void,
-): ESample[][] {
+): StepVectors {
   const nSeries = cols.labels.length, nSteps = cols.steps, nG = groupLbls.length;
   const cells = nG * nSteps;
   // First present series of each group at each step (-1: group absent).
@@ -560,21 +553,22 @@ function seriesMajor(
       }
     }
   }
-  const out: ESample[][] = new Array(nSteps);
-  const order: number[] = [];
+  const out = new GroupGrid(groupLbls, nSteps);
+  const order = new Int32Array(nG);
   for (let i = 0; i < nSteps; i++) {
-    order.length = 0;
-    let sorted = true, last = -1;
+    let n = 0, sorted = true, last = -1;
     for (let gi = 0; gi < nG; gi++) {
       const f = first[gi * nSteps + i]!;
       if (f < 0) continue;
       if (f < last) sorted = false;
       last = f;
-      order.push(gi);
+      order[n++] = gi;
     }
-    if (!sorted) order.sort((a, b) => first[a * nSteps + i]! - first[b * nSteps + i]!);
-    const step: ESample[] = new Array(order.length);
-    for (let k = 0; k < order.length; k++) {
+    if (!sorted) {
+      order.subarray(0, n).sort((a, b) => first[a * nSteps + i]! - first[b * nSteps + i]!);
+    }
+    out.order(i, order, n);
+    for (let k = 0; k < n; k++) {
       const gi = order[k]!, idx = gi * nSteps + i;
       let v: number;
       if (op === "sum") {
@@ -582,9 +576,91 @@ function seriesMajor(
         v = !Number.isFinite(sum) && !Number.isNaN(sum) ? sum : sum + comp[idx]!;
       } else if (op === "group") v = 1;
       else v = acc[idx]!;
-      step[k] = { labels: groupLbls[gi]!, v, dropName: drop[idx] === 1 };
+      out.set(gi, i, v, drop[idx] === 1);
     }
-    out[i] = step;
   }
-  return out;
+  return out.result();
+}
+
+/**
+ * The output of an aggregation over all steps, written group by group: one
+ * column per group when, at every step, the groups come in group order (the
+ * order columns give) and each keeps one `__name__` drop flag; otherwise
+ * per-step samples in the order each step gave.
+ */
+class GroupGrid {
+  readonly #v: Float64Array[] = [];
+  readonly #present: Uint8Array[] = [];
+  /** Per group: its drop flag, -1 before its first sample. */
+  readonly #drop: Int8Array;
+  /** Per step, the groups in output order; kept only once some step is out of group order. */
+  #orders: Int32Array[] | undefined;
+  #dropVaries = false;
+  #count = 0;
+  #dropAt: Uint8Array;
+
+  constructor(readonly labels: Labels[], readonly steps: number) {
+    for (let gi = 0; gi < labels.length; gi++) {
+      this.#v.push(new Float64Array(steps));
+      this.#present.push(new Uint8Array(steps));
+    }
+    this.#drop = new Int8Array(labels.length).fill(-1);
+    this.#dropAt = new Uint8Array(labels.length * steps);
+  }
+
+  /** Records the output order of step `i`: groups `order[0, n)`. */
+  order(i: number, order: Int32Array, n: number): void {
+    if (!this.#orders) {
+      let sorted = true;
+      for (let k = 1; k < n && sorted; k++) sorted = order[k]! > order[k - 1]!;
+      if (sorted) return;
+      // Steps so far were in group order: rebuild theirs from presence.
+      this.#orders = [];
+      for (let j = 0; j < i; j++) {
+        const o: number[] = [];
+        for (let gi = 0; gi < this.labels.length; gi++) if (this.#present[gi]![j]) o.push(gi);
+        this.#orders.push(Int32Array.from(o));
+      }
+    }
+    this.#orders.push(order.slice(0, n));
+  }
+
+  /** Group `gi`'s value at step `i`. */
+  set(gi: number, i: number, v: number, dropName: boolean): void {
+    this.#v[gi]![i] = v;
+    this.#present[gi]![i] = 1;
+    this.#count++;
+    const d = dropName ? 1 : 0;
+    this.#dropAt[gi * this.steps + i] = d;
+    if (this.#drop[gi] === -1) this.#drop[gi] = d;
+    else if (this.#drop[gi] !== d) this.#dropVaries = true;
+  }
+
+  result(): StepVectors {
+    const nG = this.labels.length, n = this.steps;
+    if (!this.#orders && !this.#dropVaries) {
+      return new ColumnVector({
+        labels: this.labels,
+        dropName: Array.from(this.#drop, (d) => d === 1),
+        v: this.#v,
+        present: this.#present,
+        count: this.#count,
+        steps: n,
+      });
+    }
+    const steps: ESample[][] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const step: ESample[] = [];
+      const emit = (gi: number) =>
+        step.push({
+          labels: this.labels[gi]!,
+          v: this.#v[gi]![i]!,
+          dropName: this.#dropAt[gi * n + i] === 1,
+        });
+      if (this.#orders) { for (const gi of this.#orders[i]!) emit(gi); }
+      else for (let gi = 0; gi < nG; gi++) if (this.#present[gi]![i]) emit(gi);
+      steps[i] = step;
+    }
+    return { kind: "vector", steps };
+  }
 }

@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { type Labels, METRIC_NAME, type Querier } from "../model/mod.ts";
+import { type Labels, METRIC_NAME, type Querier, SampleArenaPool } from "../model/mod.ts";
 import {
   aggregate,
   aggregateColumns,
@@ -112,6 +112,11 @@ export interface EngineOptions {
    * scripts run with it on. @default false
    */
   readonly delayedNameRemoval?: boolean;
+  /**
+   * Arenas the samples a query reads are put in (reused query after query;
+   * see core/model/sample_arena.ts). @default a pool of its own
+   */
+  readonly arenas?: SampleArenaPool;
 }
 
 /** The most points a range query may have per series, as Prometheus. */
@@ -170,6 +175,7 @@ export function createEngine(opts: EngineOptions): Engine {
     maxSteps: opts.maxSteps ?? 100_000,
     memory: opts.memory ?? new MemoryPool(0),
     delayedNameRemoval: opts.delayedNameRemoval ?? false,
+    arenas: opts.arenas ?? new SampleArenaPool(),
   };
   return {
     settings: {
@@ -220,6 +226,7 @@ interface ResolvedOptions {
   maxSteps: number;
   memory: MemoryPool;
   delayedNameRemoval: boolean;
+  arenas: SampleArenaPool;
 }
 
 function unwrapParens(e: Expr): Expr {
@@ -243,6 +250,11 @@ async function runQuery(
   const grid = { start, end, last: start + (steps - 1) * step, steps };
   const planBytes = planGrids(expr, grid, opts) * STEP_BYTES;
   const stats: QueryStats = { samples: 0, series: 0, peakSamples: 0, peakBytes: 0 };
+  // Selected samples live in the arena until the query ends: results copy
+  // what they keep. A select still running when the query fails (timeout,
+  // limits) may yet write into it, so only a quiet arena goes back.
+  const arena = opts.arenas.acquire();
+  let pending = 0;
   try {
     budget.need(planBytes);
     const ranges = new Map<VectorSelector, { minT: number; maxT: number }>();
@@ -269,15 +281,17 @@ async function runQuery(
     let timer: ReturnType<typeof setTimeout> | undefined;
     const fetched = await Promise.race([
       Promise.all(
-        entries.map(([vs, r]) =>
-          opts.querier.select(vs.matchers, {
+        entries.map(([vs, r]) => {
+          pending++;
+          return opts.querier.select(vs.matchers, {
             minT: r.minT,
             maxT: r.maxT,
             step: step || undefined,
             func: funcs.get(vs),
             onRead,
-          })
-        ),
+            arena,
+          }).finally(() => pending--);
+        }),
       ),
       new Promise<never>((_, reject) => {
         timer = setTimeout(
@@ -324,6 +338,7 @@ async function runQuery(
   } finally {
     stats.peakBytes = budget.peak;
     budget.release();
+    if (pending === 0) opts.arenas.release(arena);
   }
 }
 
@@ -512,7 +527,7 @@ export class Evaluator {
         continue;
       }
       let j = -1; // Index of the last sample at or before the eval time.
-      const st = s.t, n = st.length;
+      const st = s.t, n = st.length, stale = s.stale;
       const colV = columnar ? new Float64Array(nSteps) : undefined;
       const colP = columnar ? new Uint8Array(nSteps) : undefined;
       const colT = columnar ? new Float64Array(nSteps) : undefined;
@@ -520,7 +535,7 @@ export class Evaluator {
       for (let i = 0; i < nSteps; i++) {
         const evalT = (at ?? ts[i]!) - e.offset;
         while (j + 1 < n && st[j + 1]! <= evalT) j++;
-        if (j < 0 || st[j]! <= evalT - lookback || s.stale[j]) continue;
+        if (j < 0 || st[j]! <= evalT - lookback || stale?.[j]) continue;
         if (colV) {
           colV[i] = s.v[j]!;
           colP![i] = 1;
@@ -548,9 +563,11 @@ export class Evaluator {
     const series = (this.data.get(vs) ?? []).map((s): RangeSeries => {
       const c = cleanSeries(s);
       const h = s.hist ? cleanHist(s.hist) : undefined;
-      return h && h.t.length > 0
+      const r: RangeSeries = h && h.t.length > 0
         ? { labels: s.labels, t: c.t, v: c.v, dropName: false, histograms: h }
         : { labels: s.labels, t: c.t, v: c.v, dropName: false };
+      if (c.counts) r.counts = c.counts;
+      return r;
     });
     if (e.absolute) {
       return {
@@ -637,8 +654,7 @@ export class Evaluator {
     }
     const warn = (m: string) => this.warn(m, e.param?.pos.start ?? e.pos.start);
     if (input.cols && COLUMN_AGG_OPS.has(e.op)) {
-      const out = aggregateColumns(e.op, input.cols, g, param, warn, () => this.tick());
-      return { kind: "vector", steps: out };
+      return aggregateColumns(e.op, input.cols, g, param, warn, () => this.tick());
     }
     const exprPos = e.expr.pos.start;
     const notes: AggNotes = {

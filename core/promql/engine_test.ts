@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { newMatcher, STALE_NAN, toLabels } from "../model/mod.ts";
-import { MemStore } from "../tsdb/mod_testing.ts";
+import { newMatcher, SampleArenaPool, SampleBatch, STALE_NAN, toLabels } from "../model/mod.ts";
+import { MemStore, tempDB } from "../tsdb/mod_testing.ts";
 import type { Expr, VectorSelector } from "./ast.ts";
 import { createEngine } from "./engine.ts";
 import {
@@ -145,4 +145,43 @@ Deno.test("label_replace() with an invalid regex fails with the regex in the mes
     () => eng.instantQuery(`label_replace(req_total, "x", "$1", "job", "(.*")`, 0),
     (e) => e instanceof QueryExecutionError && e.message.includes("label_replace(): (.*"),
   );
+});
+
+Deno.test("results stay intact while later and concurrent queries reuse the sample arenas", async () => {
+  const { db, dir } = await tempDB();
+  const T = 1_700_000_000_000;
+  const b = new SampleBatch();
+  for (let h = 0; h < 5; h++) {
+    const a = b.addSeries(toLabels("temp", { host: `h${h}` }), `t${h}`);
+    const c = b.addSeries(toLabels("load", { host: `h${h}` }), `l${h}`);
+    for (let i = 0; i < 120; i++) {
+      b.add(a, T + i * 15_000, h * 100 + i);
+      b.add(c, T + i * 15_000, -h - i / 4);
+    }
+  }
+  await db.append(b);
+  await db.flush();
+  // Slabs of 64 samples: every query spans several, and reuses the last one's.
+  const eng = createEngine({ querier: db, arenas: new SampleArenaPool(1, { slabSamples: 64 }) });
+  const end = T + 119 * 15_000;
+  const queries = [
+    () => eng.rangeQuery("temp", T, end, 60_000),
+    () => eng.instantQuery("temp[5m]", end),
+    () => eng.rangeQuery("sum by (host) (rate(load[2m]))", T, end, 30_000),
+    () => eng.instantQuery("load[10m]", end - 60_000),
+  ];
+  const copy = (v: Value) =>
+    JSON.parse(JSON.stringify(v, (_k, x) => ArrayBuffer.isView(x) ? [...(x as Float64Array)] : x));
+  const first = [];
+  for (const q of queries) first.push((await q()).result);
+  const saved = first.map(copy);
+  for (let round = 0; round < 3; round++) {
+    // Other data into the same memory, one query at a time and side by side.
+    for (let k = 1; k <= 4; k++) await eng.instantQuery("load[5m]", end - k * 60_000);
+    const again = await Promise.all(queries.map((q) => q()));
+    assert.deepEqual(again.map((r) => copy(r.result)), saved);
+  }
+  assert.deepEqual(first.map(copy), saved, "earlier results are not overwritten");
+  await db.close();
+  await Deno.remove(dir, { recursive: true });
 });

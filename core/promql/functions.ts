@@ -26,6 +26,13 @@ export interface RangeCtx {
    * counter functions skip the reset scan of windows without one.
    */
   resets?: Int32Array;
+  /**
+   * Raw samples each point of the current series stands for, when it comes
+   * from a downsampled tier (then `v` holds, per point, the count for
+   * `count_over_time` and the sum for `avg_over_time`, the functions that
+   * read it). Absent: one sample per point.
+   */
+  counts?: Float64Array;
 }
 
 /** Fills `out[i]` with the number of counter resets among `v[1..i]` (see {@linkcode RangeCtx.resets}). */
@@ -65,6 +72,22 @@ export class Kahan {
     if (!Number.isFinite(this.sum) && !Number.isNaN(this.sum)) return this.sum;
     return this.sum + this.c;
   }
+}
+
+/**
+ * Where {@linkcode kahanInc} leaves its result: one shared scratch instead of
+ * an object or tuple per added sample (hot loops add millions).
+ */
+export const KAHAN = { sum: 0, c: 0 };
+
+/** {@linkcode Kahan.add} on plain numbers: `inc` added to (`sum`, `c`), result in {@linkcode KAHAN}. */
+export function kahanInc(inc: number, sum: number, c: number): void {
+  const t = sum + inc;
+  if (!Number.isFinite(t) && !Number.isNaN(t)) c = 0;
+  else if (Math.abs(sum) >= Math.abs(inc)) c += (sum - t) + inc;
+  else c += (inc - t) + sum;
+  KAHAN.sum = t;
+  KAHAN.c = c;
 }
 
 function extrapolatedRate(isCounter: boolean, isRate: boolean): RangeFn {
@@ -175,13 +198,10 @@ function avgOverTime(_t: Float64Array, v: Float64Array, lo: number, hi: number):
     const f = v[i]!;
     count = i - lo + 1;
     if (!incremental) {
-      const k = new Kahan();
-      k.sum = sum;
-      k.c = c;
-      k.add(f);
-      if (Number.isFinite(k.sum) || Number.isNaN(k.sum)) {
-        sum = k.sum;
-        c = k.c;
+      kahanInc(f, sum, c);
+      if (Number.isFinite(KAHAN.sum) || Number.isNaN(KAHAN.sum)) {
+        sum = KAHAN.sum;
+        c = KAHAN.c;
         continue;
       }
       incremental = true;
@@ -189,28 +209,39 @@ function avgOverTime(_t: Float64Array, v: Float64Array, lo: number, hi: number):
       c /= count - 1;
     }
     const q = (count - 1) / count;
-    const k = new Kahan();
-    k.sum = q * mean;
-    k.c = q * c;
-    k.add(f / count);
-    mean = k.sum;
-    c = k.c;
+    kahanInc(f / count, q * mean, q * c);
+    mean = KAHAN.sum;
+    c = KAHAN.c;
   }
   if (incremental) return mean + c;
   return sum / count + c / count;
 }
 
+/** The Kahan-compensated sum of v[lo, hi). */
+function sumOverTime(v: Float64Array, lo: number, hi: number): number {
+  let sum = 0, c = 0;
+  for (let i = lo; i < hi; i++) {
+    kahanInc(v[i]!, sum, c);
+    sum = KAHAN.sum;
+    c = KAHAN.c;
+  }
+  return !Number.isFinite(sum) && !Number.isNaN(sum) ? sum : sum + c;
+}
+
 function varianceOverTime(v: Float64Array, lo: number, hi: number): number {
-  let count = 0;
-  const mean = new Kahan(), aux = new Kahan();
+  let count = 0, mSum = 0, mC = 0, aSum = 0, aC = 0;
   for (let i = lo; i < hi; i++) {
     const f = v[i]!;
     count++;
-    const delta = f - (mean.sum + mean.c);
-    mean.add(delta / count);
-    aux.add(delta * (f - (mean.sum + mean.c)));
+    const delta = f - (mSum + mC);
+    kahanInc(delta / count, mSum, mC);
+    mSum = KAHAN.sum;
+    mC = KAHAN.c;
+    kahanInc(delta * (f - (mSum + mC)), aSum, aC);
+    aSum = KAHAN.sum;
+    aC = KAHAN.c;
   }
-  return (aux.sum + aux.c) / count;
+  return (aSum + aC) / count;
 }
 
 function compareOverTime(cmp: (cur: number, best: number) => boolean, returnTs: boolean): RangeFn {
@@ -285,13 +316,12 @@ export const RANGE_FUNCTIONS: Readonly<Record<string, RangeFn>> = {
     return n;
   },
   double_exponential_smoothing: doubleExponentialSmoothing,
-  avg_over_time: avgOverTime,
-  sum_over_time: (_t, v, lo, hi) => {
-    const k = new Kahan();
-    for (let i = lo; i < hi; i++) k.add(v[i]!);
-    return k.value();
-  },
-  count_over_time: (_t, _v, lo, hi) => hi - lo,
+  avg_over_time: (t, v, lo, hi, ctx) =>
+    ctx.counts
+      ? sumOverTime(v, lo, hi) / sumOverTime(ctx.counts, lo, hi)
+      : avgOverTime(t, v, lo, hi),
+  sum_over_time: (_t, v, lo, hi) => sumOverTime(v, lo, hi),
+  count_over_time: (_t, _v, lo, hi, ctx) => ctx.counts ? sumOverTime(ctx.counts, lo, hi) : hi - lo,
   min_over_time: compareOverTime((cur, best) => cur < best || Number.isNaN(best), false),
   max_over_time: compareOverTime((cur, best) => cur > best || Number.isNaN(best), false),
   ts_of_min_over_time: compareOverTime((cur, best) => cur <= best || Number.isNaN(best), true),

@@ -109,6 +109,7 @@ export function rangeCall(ev: Evaluator, e: Call, ts: Float64Array): EvalValue {
       if (!resets || resets.length < len) resets = new Int32Array(Math.max(len, 64));
       ctx.resets = counterResetPrefix(sv, resets.subarray(0, len));
     }
+    ctx.counts = s.counts;
     let lo = 0, hi = 0;
     let produced = false, producedFloat = false;
     const dropName = keepName ? s.dropName : true;
@@ -158,6 +159,7 @@ export function rangeCall(ev: Evaluator, e: Call, ts: Float64Array): EvalValue {
       }
     }
     ctx.resets = undefined;
+    ctx.counts = undefined;
     if (produced && cols) {
       cols.labels.push(s.labels);
       cols.dropName.push(dropName);

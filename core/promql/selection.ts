@@ -15,30 +15,42 @@ export interface SelData {
   labels: Labels;
   t: Float64Array;
   v: Float64Array;
-  /** 1 where the sample is a staleness marker. */
-  stale: Uint8Array;
+  /** 1 where the sample is a staleness marker; absent when none is. */
+  stale?: Uint8Array;
+  /** Raw samples per point (SeriesData `counts`); absent: one each. */
+  counts?: Float64Array;
   /** Samples without stale markers, built on first use by range selectors. */
-  clean?: { t: Float64Array; v: Float64Array };
+  clean?: { t: Float64Array; v: Float64Array; counts?: Float64Array };
   /** Native histogram samples, when the series has any. */
   hist?: HistData;
 }
 
 /** A fetched series as the evaluator reads it (`statsOnly`: histograms without buckets). */
 export function toSelData(s: SeriesData, statsOnly: boolean): SelData {
-  const n = s.v.length;
-  const stale = new Uint8Array(n);
-  // Check the bit pattern through a Uint32 view: JS numbers do not keep NaN payloads.
-  const words = new Uint32Array(s.v.buffer, s.v.byteOffset, n * 2);
-  const little = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-  const hiIdx = little ? 1 : 0, loIdx = little ? 0 : 1;
+  const v = s.v, n = v.length;
+  let stale: Uint8Array | undefined;
+  // NaNs are rare: only they need the bit pattern (through a Uint32 view, as
+  // JS numbers do not keep NaN payloads).
+  let words: Uint32Array | undefined;
   for (let i = 0; i < n; i++) {
-    if (words[2 * i + hiIdx] === 0x7ff00000 && words[2 * i + loIdx] === 2) stale[i] = 1;
+    const x = v[i]!;
+    if (x === x) continue;
+    words ??= new Uint32Array(v.buffer, v.byteOffset, n * 2);
+    if (words[2 * i + HI_WORD] === 0x7ff00000 && words[2 * i + LO_WORD] === 2) {
+      (stale ??= new Uint8Array(n))[i] = 1;
+    }
   }
+  const d: SelData = { labels: s.labels, t: s.t, v };
+  if (stale) d.stale = stale;
+  if (s.counts) d.counts = s.counts;
   const hist = histData(s, statsOnly);
-  return hist
-    ? { labels: s.labels, t: s.t, v: s.v, stale, hist }
-    : { labels: s.labels, t: s.t, v: s.v, stale };
+  if (hist) d.hist = hist;
+  return d;
 }
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+/** Index of a float64's high and low 32-bit words in a Uint32Array view. */
+const HI_WORD = LITTLE_ENDIAN ? 1 : 0, LO_WORD = LITTLE_ENDIAN ? 0 : 1;
 
 /**
  * An instant selector over a series with native histograms: at each step the
@@ -63,7 +75,7 @@ export function selectMixed(
     if (jf < 0 && jh < 0) continue;
     const useH = jh >= 0 && (jf < 0 || ht[jh]! >= ft[jf]!);
     const t = useH ? ht[jh]! : ft[jf]!;
-    if (t <= evalT - lookback || (useH ? h.stale[jh] : s.stale[jf])) continue;
+    if (t <= evalT - lookback || (useH ? h.stale[jh] : s.stale?.[jf])) continue;
     steps[i]!.push(
       useH
         ? { labels: s.labels, v: 0, h: h.h[jh]!, dropName: false, t }
@@ -80,22 +92,22 @@ export function histSamples(h: FloatHistogram): number {
 }
 
 /** Samples of a fetched series without stale markers. */
-export function cleanSeries(s: SelData): { t: Float64Array; v: Float64Array } {
+export function cleanSeries(s: SelData): NonNullable<SelData["clean"]> {
   if (s.clean) return s.clean;
+  const stale = s.stale;
+  if (!stale) return s.clean = s.counts ? { t: s.t, v: s.v, counts: s.counts } : { t: s.t, v: s.v };
   let n = 0;
-  for (let i = 0; i < s.stale.length; i++) if (!s.stale[i]) n++;
-  if (n === s.t.length) {
-    s.clean = { t: s.t, v: s.v };
-    return s.clean;
-  }
+  for (let i = 0; i < stale.length; i++) if (!stale[i]) n++;
   const t = new Float64Array(n), v = new Float64Array(n);
+  const counts = s.counts && new Float64Array(n);
   let k = 0;
   for (let i = 0; i < s.t.length; i++) {
-    if (s.stale[i]) continue;
+    if (stale[i]) continue;
     t[k] = s.t[i]!;
     v[k] = s.v[i]!;
+    if (counts) counts[k] = s.counts![i]!;
     k++;
   }
-  s.clean = { t, v };
+  s.clean = counts ? { t, v, counts } : { t, v };
   return s.clean;
 }

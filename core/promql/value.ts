@@ -131,6 +131,8 @@ export interface RangeSeries {
   dropName: boolean;
   /** Native histogram samples, apart from the floats (stale markers removed). */
   histograms?: HistPoints;
+  /** Raw samples per point, from a downsampled tier (SeriesData `counts`); absent: one each. */
+  counts?: Float64Array;
 }
 
 /** A range vector source (matrix selector or subquery) for range functions. */

@@ -18,8 +18,8 @@ export class FileRanges {
     this.#file = file;
   }
 
-  /** Reads `n` bytes at `pos` into a fresh buffer. */
-  read(pos: number, n: number): Promise<Uint8Array> {
+  /** Reads `n` bytes at `pos` into `into` (its first n bytes), else into a fresh buffer. */
+  read(pos: number, n: number, into?: Uint8Array): Promise<Uint8Array> {
     // Synchronous positioned reads: a query's reads are few and coalesced,
     // usually served from the page cache, and an asynchronous read costs a
     // thread-pool round trip each (most of a select's time on a busy box).
@@ -27,7 +27,7 @@ export class FileRanges {
       const f = this.#file;
       if (!f) throw new Error(`Cannot read ${this.path}: closed`);
       f.seekSync(pos, Deno.SeekMode.Start);
-      const buf = new Uint8Array(n);
+      const buf = into ? into.subarray(0, n) : new Uint8Array(n);
       let got = 0;
       while (got < n) {
         const r = f.readSync(buf.subarray(got));

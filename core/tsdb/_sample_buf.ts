@@ -9,8 +9,14 @@
  * plain copy of the clipped range; otherwise the segments are merged, the
  * later segment winning on equal timestamps.
  *
+ * Points of a downsampled tier may stand for several raw samples (counts,
+ * see downsample.ts `viewFor`): once a source brings counts, the series
+ * carries a count per point (1 for raw samples) and is assembled on a
+ * slower path that keeps them.
+ *
  * @module
  */
+import type { SampleArena } from "../model/mod_light.ts";
 import { decodeChunkInto } from "./chunk.ts";
 import { lowerBound, mergeSamples, type Samples } from "./head.ts";
 
@@ -24,8 +30,13 @@ const SLAB = 1 << 14;
 export class SampleBuf {
   t = new Float64Array(4096);
   v = new Float64Array(4096);
+  /** Raw samples per point, while {@linkcode counted}; same capacity as `t`. */
+  c: Float64Array | undefined;
   n = 0;
+  /** True once a source of the current series brought counts. */
+  counted = false;
   #ends: number[] = [];
+  #order: number[] = [];
   #slabT: Float64Array | undefined;
   #slabV: Float64Array | undefined;
   #slabPos = 0;
@@ -39,18 +50,31 @@ export class SampleBuf {
     this.#slabPos = 0;
   }
 
-  /** Copies t/v[lo, hi) of the given arrays into fresh (or slab) arrays. */
-  #copy(t: Float64Array, v: Float64Array, lo: number, hi: number): Samples {
-    const k = hi - lo;
-    if (k >= SMALL) return { t: t.slice(lo, hi), v: v.slice(lo, hi) };
+  /** Fresh arrays (or views into a slab or `arena`) for `k` samples. */
+  #alloc(k: number, arena: SampleArena | undefined): Samples {
+    if (arena) return arena.samples(k);
+    if (k >= SMALL) return { t: new Float64Array(k), v: new Float64Array(k) };
     if (!this.#slabT || this.#slabPos + k > SLAB) {
       this.#slabT = new Float64Array(SLAB);
       this.#slabV = new Float64Array(SLAB);
       this.#slabPos = 0;
     }
     const p = this.#slabPos;
-    const ot = this.#slabT.subarray(p, p + k), ov = this.#slabV!.subarray(p, p + k);
     this.#slabPos = p + k;
+    return { t: this.#slabT.subarray(p, p + k), v: this.#slabV!.subarray(p, p + k) };
+  }
+
+  /** Copies t/v[lo, hi) of the given arrays into fresh (or slab or `arena`) arrays. */
+  #copy(
+    t: Float64Array,
+    v: Float64Array,
+    lo: number,
+    hi: number,
+    arena: SampleArena | undefined,
+  ): Samples {
+    const k = hi - lo;
+    if (k >= SMALL && !arena) return { t: t.slice(lo, hi), v: v.slice(lo, hi) };
+    const { t: ot, v: ov } = this.#alloc(k, arena);
     if (k < 16) {
       for (let i = 0; i < k; i++) {
         ot[i] = t[lo + i];
@@ -66,6 +90,7 @@ export class SampleBuf {
   /** Starts a new series. */
   reset(): void {
     this.n = 0;
+    this.counted = false;
     this.#ends.length = 0;
   }
 
@@ -79,21 +104,43 @@ export class SampleBuf {
     v.set(this.v.subarray(0, this.n));
     this.t = t;
     this.v = v;
+    if (this.counted) {
+      const c = new Float64Array(cap);
+      c.set(this.c!.subarray(0, this.n));
+      this.c = c;
+    }
+  }
+
+  /** Starts keeping counts: every point so far stands for one sample. */
+  #count(): void {
+    if (!this.c || this.c.length < this.t.length) this.c = new Float64Array(this.t.length);
+    this.c.fill(1, 0, this.n);
+    this.counted = true;
   }
 
   /** Appends `count` samples decoded from `chunk` (count from its table entry). */
   decode(chunk: Uint8Array, count: number, verify: boolean): void {
     this.reserve(count);
-    this.n += decodeChunkInto(chunk, this.t, this.v, this.n, verify);
+    const n0 = this.n;
+    this.n += decodeChunkInto(chunk, this.t, this.v, n0, verify);
+    if (this.counted) this.c!.fill(1, n0, this.n);
   }
 
-  /** Appends samples [start, end) of ascending arrays. */
-  push(t: Float64Array, v: Float64Array, start = 0, end = t.length): void {
+  /**
+   * Appends samples [start, end) of ascending arrays, with the raw samples
+   * each point stands for when `c` is given (else one each).
+   */
+  push(t: Float64Array, v: Float64Array, start = 0, end = t.length, c?: Float64Array): void {
     const k = end - start;
     if (k <= 0) return;
+    if (c && !this.counted) this.#count();
     this.reserve(k);
     this.t.set(t.subarray(start, end), this.n);
     this.v.set(v.subarray(start, end), this.n);
+    if (this.counted) {
+      if (c) this.c!.set(c.subarray(start, end), this.n);
+      else this.c!.fill(1, this.n, this.n + k);
+    }
     this.n += k;
   }
 
@@ -103,11 +150,62 @@ export class SampleBuf {
     if (this.n > last) this.#ends.push(this.n);
   }
 
-  /** The samples in [minT, maxT], ascending and deduplicated, or undefined when none. */
-  finish(minT: number, maxT: number): Samples | undefined {
+  /**
+   * Orders the segments by their first timestamp into `#order` (as start
+   * indexes) and returns true when, in that order, each ends before the next
+   * begins: segments written out of time order (a compacted block of old
+   * windows has a higher sequence than the newer blocks) that do not overlap
+   * need no merge, only concatenation.
+   */
+  #sortDisjoint(): boolean {
+    const ends = this.#ends, t = this.t, order = this.#order;
+    order.length = 0;
+    for (let i = 0; i < ends.length; i++) order.push(i);
+    order.sort((a, b) => t[a === 0 ? 0 : ends[a - 1]] - t[b === 0 ? 0 : ends[b - 1]]);
+    for (let k = 0; k + 1 < order.length; k++) {
+      const a = order[k], b = order[k + 1];
+      if (!(t[ends[a] - 1] < t[b === 0 ? 0 : ends[b - 1]])) return false;
+    }
+    return true;
+  }
+
+  /** The samples in [minT, maxT] of the segments, concatenated in `#order`. */
+  #gather(minT: number, maxT: number, arena: SampleArena | undefined): Samples | undefined {
+    const ends = this.#ends, t = this.t, v = this.v, order = this.#order;
+    const los: number[] = [], his: number[] = [];
+    let k = 0;
+    for (const s of order) {
+      const a = s === 0 ? 0 : ends[s - 1], b = ends[s];
+      const seg = t.subarray(a, b);
+      const lo = a + lowerBound(seg, b - a, minT);
+      let hi = a + lowerBound(seg, b - a, maxT);
+      if (hi < b && t[hi] === maxT) hi++;
+      los.push(lo);
+      his.push(hi);
+      if (hi > lo) k += hi - lo;
+    }
+    if (k === 0) return undefined;
+    const out = this.#alloc(k, arena);
+    let o = 0;
+    for (let i = 0; i < los.length; i++) {
+      const lo = los[i], hi = his[i];
+      if (hi <= lo) continue;
+      out.t.set(t.subarray(lo, hi), o);
+      out.v.set(v.subarray(lo, hi), o);
+      o += hi - lo;
+    }
+    return out;
+  }
+
+  /**
+   * The samples in [minT, maxT], ascending and deduplicated, or undefined
+   * when none; in fresh arrays, or in `arena` when given.
+   */
+  finish(minT: number, maxT: number, arena?: SampleArena): Samples | undefined {
     this.endSegment();
     const n = this.n, t = this.t, ends = this.#ends;
     if (n === 0) return undefined;
+    if (this.counted) return this.#finishCounted(minT, maxT);
     let disjoint = true;
     for (let i = 0; i + 1 < ends.length; i++) {
       if (!(t[ends[i] - 1] < t[ends[i]])) {
@@ -120,7 +218,9 @@ export class SampleBuf {
       const lo = minT === -Infinity ? 0 : lowerBound(t, n, minT);
       let hi = maxT === Infinity ? n : lowerBound(t, n, maxT);
       if (hi < n && t[hi] === maxT) hi++;
-      if (hi > lo) out = this.#copy(t, this.v, lo, hi);
+      if (hi > lo) out = this.#copy(t, this.v, lo, hi, arena);
+    } else if (this.#sortDisjoint()) {
+      out = this.#gather(minT, maxT, arena);
     } else {
       let m: Samples = { t: t.subarray(0, ends[0]), v: this.v.subarray(0, ends[0]) };
       for (let i = 1; i < ends.length; i++) {
@@ -131,12 +231,61 @@ export class SampleBuf {
       const lo = lowerBound(m.t, k, minT);
       let hi = lowerBound(m.t, k, maxT);
       if (hi < k && m.t[hi] === maxT) hi++;
-      if (hi > lo) out = this.#copy(m.t, m.v, lo, hi);
+      if (hi > lo) out = this.#copy(m.t, m.v, lo, hi, arena);
     }
+    this.#order.length = 0;
+    this.#trim();
+    return out;
+  }
+
+  /** Drops scratch grown past KEEP_SAMPLES. */
+  #trim(): void {
     if (this.t.length > KEEP_SAMPLES) {
       this.t = new Float64Array(4096);
       this.v = new Float64Array(4096);
     }
-    return out;
+    if (this.c && this.c.length > KEEP_SAMPLES) this.c = undefined;
   }
+
+  /**
+   * {@linkcode finish} for a series with counts (rare: tier data answering
+   * count_over_time or avg_over_time): segments merged in write order, the
+   * later winning on equal timestamps, into fresh arrays with `c`.
+   */
+  #finishCounted(minT: number, maxT: number): Samples | undefined {
+    const ends = this.#ends, t = this.t, v = this.v, c = this.c!;
+    let m: Samples | undefined;
+    for (let i = 0; i < ends.length; i++) {
+      const a = i === 0 ? 0 : ends[i - 1], b = ends[i];
+      const seg = { t: t.subarray(a, b), v: v.subarray(a, b), c: c.subarray(a, b) };
+      m = m ? mergeCounted(m, seg) : seg;
+    }
+    this.#trim();
+    const k = m!.t.length;
+    const lo = lowerBound(m!.t, k, minT);
+    let hi = lowerBound(m!.t, k, maxT);
+    if (hi < k && m!.t[hi] === maxT) hi++;
+    if (hi <= lo) return undefined;
+    return { t: m!.t.slice(lo, hi), v: m!.v.slice(lo, hi), c: m!.c!.slice(lo, hi) };
+  }
+}
+
+/** {@linkcode mergeSamples} keeping counts (`b` wins on equal timestamps). */
+function mergeCounted(a: Samples, b: Samples): Samples {
+  const n = a.t.length + b.t.length;
+  const t = new Float64Array(n), v = new Float64Array(n), c = new Float64Array(n);
+  let i = 0, j = 0, k = 0;
+  while (i < a.t.length || j < b.t.length) {
+    if (j >= b.t.length || (i < a.t.length && a.t[i] < b.t[j])) {
+      t[k] = a.t[i];
+      v[k] = a.v[i];
+      c[k++] = a.c![i++];
+    } else {
+      if (i < a.t.length && a.t[i] === b.t[j]) i++;
+      t[k] = b.t[j];
+      v[k] = b.v[j];
+      c[k++] = b.c![j++];
+    }
+  }
+  return { t: t.subarray(0, k), v: v.subarray(0, k), c: c.subarray(0, k) };
 }

@@ -477,9 +477,16 @@ export class BlockReader {
   /**
    * Reads the chunks of `refs` overlapping [minT, maxT] for decoding with
    * {@linkcode BlockSlice.decodeInto} (by index into `refs`): one read per
-   * run of nearby chunks, no decoding yet. Undefined when nothing overlaps.
+   * run of nearby chunks, all into one buffer (from `take` when given: the
+   * caller owns it and may reuse it once done decoding), no decoding yet.
+   * Undefined when nothing overlaps.
    */
-  async load(refs: readonly number[], minT: number, maxT: number): Promise<BlockSlice | undefined> {
+  async load(
+    refs: readonly number[],
+    minT: number,
+    maxT: number,
+    take?: (bytes: number) => Uint8Array,
+  ): Promise<BlockSlice | undefined> {
     if (maxT < this.meta.minT || minT > this.meta.maxT) return undefined;
     const first = new Int32Array(refs.length + 1);
     const want: number[] = [];
@@ -504,8 +511,8 @@ export class BlockReader {
     for (let x = 1; x < want.length && sorted; x++) sorted = want[x] > want[x - 1];
     if (!sorted) order.sort((a, b) => this.#off[want[a]] - this.#off[want[b]]);
     const bufOf = new Int32Array(want.length);
-    const bufs: Uint8Array[] = [], bases: number[] = [];
-    let k = 0;
+    const bases: number[] = [], ends: number[] = [];
+    let k = 0, total = 0;
     while (k < order.length) {
       const start = this.#off[want[order[k]]];
       let end = start + this.#len[want[order[k]]];
@@ -516,9 +523,17 @@ export class BlockReader {
         end = Math.max(end, this.#off[c] + this.#len[c]);
         k++;
       }
-      for (let x = k0; x < k; x++) bufOf[order[x]] = bufs.length;
-      bufs.push(await this.#readRange(start, end - start));
+      for (let x = k0; x < k; x++) bufOf[order[x]] = bases.length;
       bases.push(start);
+      ends.push(end);
+      total += end - start;
+    }
+    const all = take ? take(total) : new Uint8Array(total);
+    const bufs: Uint8Array[] = [];
+    for (let r = 0, at = 0; r < bases.length; r++) {
+      const n = ends[r] - bases[r];
+      bufs.push(await this.#ranges.read(bases[r], n, all.subarray(at, at + n)));
+      at += n;
     }
     return new BlockSlice(this, first, Int32Array.from(want), bufOf, bufs, bases);
   }

@@ -156,10 +156,15 @@ const COUNTER_FUNCS = new Set(["rate", "increase", "irate", "resets", "idelta", 
  * | func                       | served from      | exact on whole windows        |
  * | -------------------------- | ---------------- | ----------------------------- |
  * | min_over_time, max_over_time | min, max       | yes                           |
- * | sum_over_time, count_over_time | sum, count   | yes                           |
- * | avg_over_time              | sum / count      | no: each window weighs the same |
+ * | sum_over_time              | sum              | yes                           |
+ * | count_over_time            | count, with counts | yes                         |
+ * | avg_over_time              | sum, with counts | yes (sum of sums / sum of counts) |
  * | rate, increase, resets, …  | counter (else last) | increase yes; extrapolation approximate |
  * | anything else, none        | counter if present, else last | last value per window |
+ *
+ * "With counts": the view's `c` holds each window's count of raw samples,
+ * which the query engine adds up instead of counting points (SeriesData
+ * `counts`), so a window weighs as many samples as it stands for.
  */
 export function viewFor(
   parts: Map<number, Samples>,
@@ -172,14 +177,14 @@ export function viewFor(
       return parts.get(AGG.max);
     case "sum_over_time":
       return parts.get(AGG.sum);
-    case "count_over_time":
-      return parts.get(AGG.count);
+    case "count_over_time": {
+      const c = parts.get(AGG.count);
+      return c && { t: c.t, v: c.v, c: c.v };
+    }
     case "avg_over_time": {
       const s = parts.get(AGG.sum), c = parts.get(AGG.count);
       if (!s || !c || s.t.length !== c.t.length) return parts.get(AGG.last);
-      const v = new Float64Array(s.t.length);
-      for (let i = 0; i < v.length; i++) v[i] = s.v[i] / c.v[i];
-      return { t: s.t, v };
+      return { t: s.t, v: s.v, c: c.v };
     }
   }
   if (func !== undefined && COUNTER_FUNCS.has(func)) {

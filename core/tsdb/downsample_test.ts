@@ -26,7 +26,11 @@ Deno.test("downsampleSeries() keeps min/max/sum/count/last per window and every 
   const direct = downsampleSeries({ kind: "raw", s: { t, v } }, 120, true).parts;
   assert.deepEqual(again, direct);
   assert.deepEqual(viewFor(out, "max_over_time"), out.get(AGG.max));
-  assert.deepEqual([...viewFor(out, "avg_over_time")!.v], [16 / 3, 4, 6]);
+  // avg_over_time and count_over_time see each window with the raw samples it stands for.
+  const avg = viewFor(out, "avg_over_time")!;
+  assert.deepEqual([...avg.v], [16, 4, 6]);
+  assert.deepEqual([...avg.c!], [3, 1, 1]);
+  assert.deepEqual([...viewFor(out, "count_over_time")!.c!], [3, 1, 1]);
 });
 
 function series(rows: SeriesData[], name: string): SeriesData {

@@ -41,6 +41,8 @@ function chunkCount(c: Uint8Array): number {
 export interface Samples {
   t: Float64Array;
   v: Float64Array;
+  /** Raw samples each point stands for, when some point is a tier aggregate (see viewFor). */
+  c?: Float64Array;
 }
 
 const EMPTY: Samples = { t: new Float64Array(0), v: new Float64Array(0) };

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { BufferPool } from "../buffer_pool.ts";
 import {
   compareLabels,
   type Labels,
@@ -29,17 +30,12 @@ import type { HistogramSamples } from "./histogram_chunk.ts";
 export interface SampleSources {
   readonly index: SeriesIndex;
   /**
-   * Samples of `refs` in [minT, maxT], merged over all sources (newest write
-   * wins), ascending; the arrays are fresh and owned by the caller. Refs
-   * without samples in range are absent.
+   * Samples of `refs` in [hints.minT, hints.maxT], merged over all sources
+   * (newest write wins), ascending; the arrays are owned by the caller (fresh,
+   * or from `hints.arena`). Refs without samples in range are absent. Uses
+   * `func` (tier aggregate), `onRead` and `arena` of the hints.
    */
-  read(
-    refs: readonly number[],
-    minT: number,
-    maxT: number,
-    func?: string,
-    onRead?: (samples: number) => void,
-  ): Promise<Map<number, Samples>>;
+  read(refs: readonly number[], hints: SelectHints): Promise<Map<number, Samples>>;
   /**
    * The refs among `refs` (ascending) with data in [minT, maxT], from time
    * bounds kept per series (block tables, head chunks) without reading
@@ -79,9 +75,7 @@ export class DbQuerier implements Querier {
       refs = src.withData(refs, hints.minT, hints.maxT);
     }
     if (refs.length === 0 && hRefs.length === 0) return [];
-    const got = refs.length > 0
-      ? await src.read(refs, hints.minT, hints.maxT, hints.func, hints.onRead)
-      : new Map<number, Samples>();
+    const got = refs.length > 0 ? await src.read(refs, hints) : new Map<number, Samples>();
     const hist = hRefs.length > 0
       ? await src.histograms!(hRefs, hints.minT, hints.maxT)
       : undefined;
@@ -92,7 +86,8 @@ export class DbQuerier implements Querier {
       if ((!m || m.t.length === 0) && !h) continue;
       const labels = src.index.labels(ref)!;
       const t = m?.t ?? new Float64Array(0), v = m?.v ?? new Float64Array(0);
-      out.push(h ? { labels, t, v, histograms: h } : { labels, t, v });
+      const s: SeriesData = m?.c ? { labels, t, v, counts: m.c } : { labels, t, v };
+      out.push(h ? { ...s, histograms: h } : s);
     }
     out.sort((a, b) => compareLabels(a.labels, b.labels));
     return out;
@@ -161,6 +156,8 @@ export class DbSources implements SampleSources {
   readonly #db: DbState;
   /** Scratch buffer of the merge (reads share it; the merge is synchronous). */
   readonly #sampleBuf = new SampleBuf();
+  /** Buffers block regions are read into, reused read after read (up to 4 × 4 MiB kept). */
+  readonly #readBuffers = new BufferPool(4, 4 << 20);
 
   constructor(db: DbState) {
     this.#db = db;
@@ -174,16 +171,34 @@ export class DbSources implements SampleSources {
   /**
    * Samples of `refs` in [minT, maxT], merged over blocks (by sequence),
    * flushes in progress and the head: per series one exact-size pair of
-   * arrays owned by the caller.
+   * arrays owned by the caller (fresh, or from `hints.arena`).
    */
   async read(
     refs: readonly number[],
-    minT: number,
-    maxT: number,
-    func?: string,
-    onRead?: (samples: number) => void,
+    hints: SelectHints,
     attempt = 0,
   ): Promise<Map<number, Samples>> {
+    // Block regions read for this call go back to the pool when it returns.
+    const taken: Uint8Array[] = [];
+    try {
+      return await this.#read(refs, hints, attempt, taken);
+    } finally {
+      for (const b of taken) this.#readBuffers.give(b);
+    }
+  }
+
+  async #read(
+    refs: readonly number[],
+    hints: SelectHints,
+    attempt: number,
+    taken: Uint8Array[],
+  ): Promise<Map<number, Samples>> {
+    const { minT, maxT, func, onRead, arena } = hints;
+    const take = (n: number) => {
+      const b = this.#readBuffers.take(n);
+      taken.push(b);
+      return b;
+    };
     const seqs = [...this.#db.blocks.keys()].sort((a, b) => a - b);
     const slices: (BlockSlice | Map<number, Samples>)[] = [];
     const sliceSeq: number[] = [];
@@ -193,7 +208,7 @@ export class DbSources implements SampleSources {
       try {
         const s = b.meta.resolution
           ? await readTier(b, refs, minT, maxT, func)
-          : await b.load(refs, minT, maxT);
+          : await b.load(refs, minT, maxT, take);
         if (s) {
           slices.push(s);
           sliceSeq.push(seq);
@@ -203,7 +218,7 @@ export class DbSources implements SampleSources {
           if (!b.scrubbed) {
             // Not checked whole yet: check it now, leave out what is damaged, read again.
             await this.#db.scrubBlock(seq, b);
-            return this.read(refs, minT, maxT, func, onRead, attempt);
+            return this.#read(refs, hints, attempt, taken);
           }
           await this.#db.dropCorrupt(seq, b, e);
           continue;
@@ -216,7 +231,7 @@ export class DbSources implements SampleSources {
     // read did not list: read again, or those samples would be missing (remote
     // write would skip them for good).
     if (attempt < 8 && !sameKeys(this.#db.blocks, seqs)) {
-      return this.read(refs, minT, maxT, func, onRead, attempt + 1);
+      return this.#read(refs, hints, attempt + 1, taken);
     }
     const frozen = this.#db.frozen.filter((f) => {
       const lo = f.window * this.#db.range;
@@ -234,7 +249,7 @@ export class DbSources implements SampleSources {
         const sl = slices[k];
         if (sl instanceof Map) {
           const d = sl.get(ref);
-          if (d) buf.push(d.t, d.v);
+          if (d) buf.push(d.t, d.v, 0, d.t.length, d.c);
         } else {
           const n0 = buf.n;
           try {
@@ -254,7 +269,7 @@ export class DbSources implements SampleSources {
         buf.endSegment();
       }
       this.#db.head.readInto(ref, minT, maxT, buf);
-      const r = buf.finish(minT, maxT);
+      const r = buf.finish(minT, maxT, arena);
       if (r) {
         onRead?.(r.t.length);
         out.set(ref, r);
@@ -271,7 +286,7 @@ export class DbSources implements SampleSources {
           await this.#db.dropCorrupt(seq, b, new ChunkCorruptError("chunk checksum mismatch"));
         }
       }
-      return this.read(refs, minT, maxT, func, onRead);
+      return this.#read(refs, hints, 0, taken);
     }
     return out;
   }

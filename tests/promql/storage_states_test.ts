@@ -229,6 +229,10 @@ function tierQueries(): Query[] {
   both("max_over_time(temperature_celsius[10m])");
   both("max_over_time(http_requests_total[3m])");
   both('sum_over_time(temperature_celsius{host!="h-2"}[4m])');
+  // Each tier point stands for the raw samples of its minute (SeriesData counts).
+  both('count_over_time(temperature_celsius{host!="h-2"}[5m])');
+  both("count_over_time(http_requests_total[3m])");
+  both('avg_over_time(temperature_celsius{host!="h-2"}[4m])');
   both("last_over_time(temperature_celsius[5m])");
   both("present_over_time(batch_jobs_running[2m])", 22 * MIN);
   both("sum by (region) (temperature_celsius)");

@@ -1,0 +1,40 @@
+import assert from "node:assert/strict";
+import { SampleArena, SampleArenaPool } from "./sample_arena.ts";
+
+Deno.test("SampleArena hands out disjoint views and reuses its slabs after reset", () => {
+  const a = new SampleArena({ slabSamples: 16, keepSlabs: 1 });
+  const x = a.samples(5), y = a.samples(8), z = a.samples(6); // z starts a second slab
+  x.t.fill(1);
+  y.t.fill(2);
+  z.t.fill(3);
+  assert.deepEqual([...x.t], [1, 1, 1, 1, 1]);
+  assert.deepEqual([...y.t], [2, 2, 2, 2, 2, 2, 2, 2]);
+  assert.equal(x.t.buffer, y.t.buffer);
+  assert.notEqual(y.t.buffer, z.t.buffer);
+  assert.equal(a.bytes, 2 * 16 * 16);
+  a.reset();
+  assert.equal(a.bytes, 16 * 16, "slabs over keepSlabs are dropped");
+  const again = a.samples(5);
+  assert.equal(again.t.buffer, x.t.buffer, "the kept slab is reused");
+});
+
+Deno.test("SampleArena gives runs longer than half a slab arrays of their own", () => {
+  const a = new SampleArena({ slabSamples: 16 });
+  const big = a.samples(9);
+  assert.equal(big.t.length, 9);
+  assert.equal(big.t.buffer.byteLength, 9 * 8);
+  assert.equal(a.bytes, 0);
+});
+
+Deno.test("SampleArenaPool keeps at most maxIdle arenas", () => {
+  const pool = new SampleArenaPool(1, { slabSamples: 16 });
+  const a = pool.acquire(), b = pool.acquire();
+  assert.notEqual(a, b);
+  a.samples(1);
+  b.samples(1);
+  pool.release(a);
+  pool.release(b);
+  assert.equal(pool.idleBytes, 16 * 16);
+  assert.equal(pool.acquire(), a);
+  assert.notEqual(pool.acquire(), b);
+});
