@@ -18,8 +18,14 @@ import {
 
 export { jsonFloat };
 
-/** Characters gathered before a chunk is encoded and handed to the stream. */
-const CHUNK_CHARS = 64 * 1024;
+/** Bytes of a chunk handed to the stream. */
+const CHUNK_BYTES = 64 * 1024;
+/**
+ * Characters of points gathered into one string before it is encoded into
+ * the chunk: short-lived, so the pieces die young instead of being promoted
+ * to the old generation while a long run is built.
+ */
+const RUN_CHARS = 4 * 1024;
 
 /** What goes around the result. */
 export interface Envelope {
@@ -82,7 +88,7 @@ export function* queryJsonPieces(value: Value, env: Envelope = {}): Generator<st
         let run = n > 0 ? `,"values":[` : "";
         for (let i = 0; i < n; i++) {
           run += `${i > 0 ? "," : ""}[${t[i]! / 1000},"${jsonFloat(v[i]!)}"]`;
-          if (run.length >= CHUNK_CHARS) {
+          if (run.length >= RUN_CHARS) {
             yield run;
             run = "";
           }
@@ -93,7 +99,7 @@ export function* queryJsonPieces(value: Value, env: Envelope = {}): Generator<st
           run += `,"histograms":[`;
           for (let i = 0; i < h.t.length; i++) {
             run += `${i > 0 ? "," : ""}[${h.t[i]! / 1000},${histogramJson(h.h[i]!)}]`;
-            if (run.length >= CHUNK_CHARS) {
+            if (run.length >= RUN_CHARS) {
               yield run;
               run = "";
             }
@@ -119,17 +125,25 @@ export function queryJsonStream(value: Value, env: Envelope = {}): ReadableStrea
   const enc = new TextEncoder();
   return new ReadableStream<Uint8Array>({
     pull(controller) {
-      let buf = "";
+      let chunk = new Uint8Array(CHUNK_BYTES), pos = 0;
       for (;;) {
         const r = pieces.next();
         if (r.done) {
-          if (buf !== "") controller.enqueue(enc.encode(buf));
+          if (pos > 0) controller.enqueue(chunk.subarray(0, pos));
           controller.close();
           return;
         }
-        buf += r.value;
-        if (buf.length >= CHUNK_CHARS) {
-          controller.enqueue(enc.encode(buf));
+        const s = r.value;
+        if (pos + s.length * 3 > chunk.length) {
+          if (pos > 0) {
+            controller.enqueue(chunk.subarray(0, pos));
+            chunk = new Uint8Array(Math.max(CHUNK_BYTES, s.length * 3));
+            pos = 0;
+          } else chunk = new Uint8Array(s.length * 3); // One piece larger than a chunk.
+        }
+        pos += enc.encodeInto(s, chunk.subarray(pos)).written;
+        if (pos >= CHUNK_BYTES - RUN_CHARS * 3) {
+          controller.enqueue(chunk.subarray(0, pos));
           return;
         }
       }

@@ -5,11 +5,12 @@
  *   deno run -A tools/footprint_bench.ts [--quick] [--workloads=edge,wide]
  *     [--systems=perch,vm,prom] [--idle=45000] [--runs=20]
  *     [--v8=--max-semi-space-size=1] [--perch-run-args=--cpu-prof,--cpu-prof-dir=DIR]
- *     [--perch-log=FILE] [--base=DIR]
+ *     [--perch-log=FILE] [--base=DIR] [--base-v8=FLAGS]
  *
  * `--base=DIR` adds system `base` to the default systems: Perch from
  * another checkout (its main.ts, run in DIR) beside this one, for
- * before/after numbers in one run.
+ * before/after numbers in one run (`--base-v8`: its V8 flags, default
+ * those of `--v8`; `--base=.` compares flags alone).
  * Workloads (remote write over two connections, each owning half of the
  * series, data ending just before now so every system takes it in order):
  * - `edge`: core/tsdb/edge_workload.ts, 100 hosts × 20 metrics = 2,000
@@ -58,6 +59,8 @@ const quick = Deno.args.includes("--quick");
 const idleMs = Number(arg("idle", quick ? "5000" : "45000"));
 const runs = Number(arg("runs", quick ? "5" : "20"));
 const v8Flags = arg("v8", "--max-semi-space-size=1");
+/** V8 flags of the `base` system (default: those of `--v8`). */
+const baseV8Flags = arg("base-v8", v8Flags);
 /** Extra `deno run` arguments for Perch, comma-separated (e.g. `--cpu-prof,--cpu-prof-dir=/tmp/p`). */
 const perchRunArgs = arg("perch-run-args", "").split(",").filter((x) => x !== "");
 /** Appends Perch's output (logs, V8 traces) to this file when it stops. */
@@ -119,7 +122,12 @@ async function startPerch(dir?: string, checkout?: string): Promise<System> {
     dataDir: `${root}/data`,
     args: [`--config=${cfg}`],
     env: { PERCH_STORAGE__RETENTION: "0" },
-    runArgs: [...(v8Flags === "" ? [] : [`--v8-flags=${v8Flags}`]), ...perchRunArgs],
+    runArgs: [
+      ...((checkout ? baseV8Flags : v8Flags) === ""
+        ? []
+        : [`--v8-flags=${checkout ? baseV8Flags : v8Flags}`]),
+      ...perchRunArgs,
+    ],
     ...(checkout ? { script: `${checkout}/main.ts`, cwd: checkout } : {}),
   });
   const sys: System = {

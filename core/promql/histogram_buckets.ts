@@ -87,7 +87,9 @@ export function jsonFloat(v: number): string {
   if (v === Infinity) return "+Inf";
   if (v === -Infinity) return "-Inf";
   if (Object.is(v, -0)) return "-0";
-  return String(v).replace(/e([+-])(\d)$/, "e$10$2");
+  const s = String(v);
+  // Most values have no exponent: skip the regex (it ran per point of every result).
+  return s.indexOf("e") === -1 ? s : s.replace(/e([+-])(\d)$/, "e$10$2");
 }
 
 /** A native histogram in the HTTP API's JSON (`histogram` / `histograms` of a result). */
