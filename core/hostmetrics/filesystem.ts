@@ -153,7 +153,12 @@ export function defaultStatfs(): (path: string) => Promise<StatFs> {
       throw new Error(m ? m[1] : String(e));
     }
   };
-  const libc = openLibc();
-  if (libc === undefined) return viaNode;
-  return (p) => libcStatfs(libc, p).catch(() => viaNode(p));
+  // libc is opened at the first call, not when the collector is made (at start-up).
+  let impl: ((p: string) => Promise<StatFs>) | undefined;
+  const pick = () => {
+    const libc = openLibc();
+    if (libc === undefined) return viaNode;
+    return (p: string) => libcStatfs(libc, p).catch(() => viaNode(p));
+  };
+  return (p) => (impl ??= pick())(p);
 }

@@ -187,12 +187,18 @@ class BitsIn {
       const i = this.pos >>> 3;
       const byte = this.pos < this.end ? this.buf[i] : 0;
       const off = this.pos & 7;
-      const take = Math.min(8 - off, n);
-      x = x * 2 ** take + ((byte >>> (8 - off - take)) & ((1 << take) - 1));
+      const take = 8 - off < n ? 8 - off : n;
+      x = x * (1 << take) + ((byte >>> (8 - off - take)) & ((1 << take) - 1));
       this.pos += take;
       n -= take;
     }
     return x;
+  }
+
+  /** One bit: `read(1)` without the loop (most of a record's reads). */
+  bit(): number {
+    const p = this.pos++;
+    return p < this.end ? (this.buf[p >>> 3] >>> (7 - (p & 7))) & 1 : 0;
   }
 
   readVarint(): number {
@@ -369,7 +375,7 @@ export class SampleDecoder {
     };
     let prevRef = 0;
     for (let i = 0; i < n; i++) {
-      const ref = rd.read(1) === 0 ? prevRef + 1 : prevRef + 1 + unzigzag(varint());
+      const ref = rd.bit() === 0 ? prevRef + 1 : prevRef + 1 + unzigzag(varint());
       if (ref < 1 || ref > 0xffffffff) throw bad("bad series ref");
       prevRef = ref;
       st.ensure(ref);
@@ -382,17 +388,17 @@ export class SampleDecoder {
         st.avg[ref] = 0;
         v = absValue(ref);
       } else {
-        const tag = rd.read(1) === 0 ? 0 : 2 + rd.read(1); // '0', '10' or '11'
+        const tag = rd.bit() === 0 ? 0 : 2 + rd.bit(); // '0', '10' or '11'
         if (tag === 0) t = st.lastT[ref] + st.lastD[ref];
         else if (tag === 2) t = st.lastT[ref] + st.lastD[ref] + unzigzag(varint());
         else t = raw64();
         st.setTime(ref, t);
-        if (rd.read(1) === 0) {
+        if (rd.bit() === 0) {
           const s = st.scale[ref];
           if (s > MAX_SCALE) throw bad("delta on a raw value");
           const k = riceK(st.avg[ref]);
           let q = 0;
-          while (q < RICE_ESCAPE && rd.read(1) === 1) q++;
+          while (q < RICE_ESCAPE && rd.bit() === 1) q++;
           let zz: number;
           if (q < RICE_ESCAPE) zz = q * 2 ** k + rd.read(k);
           else zz = rd.read(rd.read(6));
