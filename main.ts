@@ -6,15 +6,14 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { authComponent } from "./core/auth/mod.ts";
 import {
   type Config,
   configDir,
   ConfigError,
   flagOverrides,
-  FLAGS,
   HELP,
+  parseFlags,
 } from "./core/config/mod.ts";
 import { dashboardsComponent } from "./core/dashboards/mod.ts";
 import { HostCollector, hostJobs } from "./core/hostmetrics/mod.ts";
@@ -95,19 +94,13 @@ export function startPerch(options: PerchOptions = {}): Promise<Perch> {
 }
 
 async function main(): Promise<number> {
-  let args;
+  let v;
   try {
-    args = parseArgs({
-      args: Deno.args,
-      options: FLAGS,
-      strict: true,
-      allowPositionals: false,
-    });
+    v = parseFlags(Deno.args);
   } catch (e) {
     console.error(`perch: ${e instanceof Error ? e.message : e}\n\n${HELP}`);
     return 2;
   }
-  const v = args.values;
   if (v.help) {
     console.log(HELP);
     return 0;

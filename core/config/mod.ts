@@ -21,7 +21,7 @@ export {
   resolvePath,
 } from "./load.ts";
 export { watchFile } from "./watch.ts";
-export { flagOverrides, FLAGS, flagValues, HELP } from "./cli.ts";
+export { flagOverrides, FLAGS, type FlagValues, flagValues, HELP, parseFlags } from "./cli.ts";
 export {
   alertmanagerGlobalFields,
   amBool,
