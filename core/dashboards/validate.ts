@@ -47,7 +47,7 @@ export function checkQuery(expr: string): string | undefined {
 
 /** Validates an untrusted dashboard document. */
 export function validateDashboard(input: unknown): ValidationResult {
-  const parsed = dashboardSchema.safeParse(input);
+  const parsed = dashboardSchema().safeParse(input);
   if (!parsed.success) {
     return {
       ok: false,

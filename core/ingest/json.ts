@@ -40,48 +40,56 @@ export interface JsonParseOptions {
 const TYPE_MESSAGE = "type must be counter, gauge, histogram or summary (or 0–3)";
 const VALUE_MESSAGE = "value must be a number or {buckets, sum, count}";
 
-const histogramValue = z.object({
-  buckets: z.record(z.string(), z.number().nonnegative(), {
-    error: "buckets must map bounds to non-negative counts",
-  }),
-  sum: z.number({ error: "sum must be a number" }),
-  count: z.number({ error: "count must be a non-negative number" }).nonnegative({
-    error: "count must be a non-negative number",
-  }),
-});
-const value = z.union([z.number(), histogramValue], { error: VALUE_MESSAGE });
-const timestamp = z.union([z.string(), z.number()], {
-  error: "timestamp must be RFC 3339 or a unix time number",
-}).optional();
-const metricSchema = z.object({
-  name: z.string({ error: "name must be a string" }),
-  type: z.union([
-    z.enum(["counter", "gauge", "histogram", "summary", "untyped"]),
-    z.literal(0),
-    z.literal(1),
-    z.literal(2),
-    z.literal(3),
-  ], { error: TYPE_MESSAGE }).optional(),
-  labels: z.record(
-    z.string(),
-    z.union([z.string(), z.number(), z.boolean()], {
-      error: "label value must be a string, number or boolean",
+function histogramValueSchema() {
+  return z.object({
+    buckets: z.record(z.string(), z.number().nonnegative(), {
+      error: "buckets must map bounds to non-negative counts",
     }),
-    { error: "labels must be an object of label names to values" },
-  ).optional(),
-  help: z.string({ error: "help must be a string" }).optional(),
-  unit: z.string({ error: "unit must be a string" }).optional(),
-  samples: z.array(
-    z.object({ value, timestamp }, { error: "a sample must be {value, timestamp}" }),
-    {
-      error: "samples must be a list of {value, timestamp}",
-    },
-  ).optional(),
-  value: value.optional(),
-  timestamp,
-}, { error: "a metric must be a JSON object" });
+    sum: z.number({ error: "sum must be a number" }),
+    count: z.number({ error: "count must be a non-negative number" }).nonnegative({
+      error: "count must be a non-negative number",
+    }),
+  });
+}
 
-type HistogramValue = z.infer<typeof histogramValue>;
+function buildMetricSchema() {
+  const histogramValue = histogramValueSchema();
+  const value = z.union([z.number(), histogramValue], { error: VALUE_MESSAGE });
+  const timestamp = z.union([z.string(), z.number()], {
+    error: "timestamp must be RFC 3339 or a unix time number",
+  }).optional();
+  return z.object({
+    name: z.string({ error: "name must be a string" }),
+    type: z.union([
+      z.enum(["counter", "gauge", "histogram", "summary", "untyped"]),
+      z.literal(0),
+      z.literal(1),
+      z.literal(2),
+      z.literal(3),
+    ], { error: TYPE_MESSAGE }).optional(),
+    labels: z.record(
+      z.string(),
+      z.union([z.string(), z.number(), z.boolean()], {
+        error: "label value must be a string, number or boolean",
+      }),
+      { error: "labels must be an object of label names to values" },
+    ).optional(),
+    help: z.string({ error: "help must be a string" }).optional(),
+    unit: z.string({ error: "unit must be a string" }).optional(),
+    samples: z.array(
+      z.object({ value, timestamp }, { error: "a sample must be {value, timestamp}" }),
+      {
+        error: "samples must be a list of {value, timestamp}",
+      },
+    ).optional(),
+    value: value.optional(),
+    timestamp,
+  }, { error: "a metric must be a JSON object" });
+}
+
+let metricSchema: ReturnType<typeof buildMetricSchema> | undefined;
+
+type HistogramValue = z.infer<ReturnType<typeof histogramValueSchema>>;
 
 const NUMERIC_TYPES: readonly MetricType[] = ["counter", "gauge", "histogram", "summary"];
 
@@ -191,7 +199,8 @@ function metricProblems(input: unknown): [path: string, value: unknown, message:
 const FIELD_ORDER = ["name", "type", "labels", "help", "unit", "value", "samples", "timestamp"];
 
 function metric(rows: ParsedRows, input: unknown, where: string, now: number): void {
-  const parsed = metricSchema.safeParse(input);
+  // Built at the first JSON push: start-up needs none of it.
+  const parsed = (metricSchema ??= buildMetricSchema()).safeParse(input);
   const problems = metricProblems(input);
   if (!parsed.success || problems.length > 0) {
     for (const issue of parsed.error?.issues ?? []) {

@@ -44,29 +44,40 @@ function durationField() {
   });
 }
 
-const finite = z.number({ error: "must be a number" }).refine(Number.isFinite, "must be finite");
+function buildSchema() {
+  const finite = z.number({ error: "must be a number" }).refine(Number.isFinite, "must be finite");
 
-/** The threshold rule as written in a file or sent to `POST /api/v1/alerts`. */
-export const thresholdRuleSchema = z.strictObject({
-  id: z.string().regex(ID_REGEXP, "must be 1-128 characters of A-Z a-z 0-9 _ . - (URL-safe)")
-    .optional(),
-  name: z.string({ error: "must be a string" }).min(1, "must not be empty"),
-  expression: z.string({ error: "must be a string" }).min(1, "must not be empty"),
-  operator: z.enum(["gt", "lt", "ge", "le", "eq", "ne"], {
-    error: "must be one of gt, lt, ge, le, eq, ne",
-  }),
-  threshold: finite,
-  resolve_threshold: finite.optional(),
-  duration: durationField().prefault(0),
-  evaluation_interval: durationField().optional(),
-  keep_firing_for: durationField().prefault(0),
-  labels: z.record(z.string(), z.string({ error: "must be a string" })).prefault({}),
-  annotations: z.record(z.string(), z.string({ error: "must be a string" })).prefault({}),
-  no_data: z.enum(["ok", "firing"], { error: "must be ok or firing" }).prefault("ok"),
-});
+  return z.strictObject({
+    id: z.string().regex(ID_REGEXP, "must be 1-128 characters of A-Z a-z 0-9 _ . - (URL-safe)")
+      .optional(),
+    name: z.string({ error: "must be a string" }).min(1, "must not be empty"),
+    expression: z.string({ error: "must be a string" }).min(1, "must not be empty"),
+    operator: z.enum(["gt", "lt", "ge", "le", "eq", "ne"], {
+      error: "must be one of gt, lt, ge, le, eq, ne",
+    }),
+    threshold: finite,
+    resolve_threshold: finite.optional(),
+    duration: durationField().prefault(0),
+    evaluation_interval: durationField().optional(),
+    keep_firing_for: durationField().prefault(0),
+    labels: z.record(z.string(), z.string({ error: "must be a string" })).prefault({}),
+    annotations: z.record(z.string(), z.string({ error: "must be a string" })).prefault({}),
+    no_data: z.enum(["ok", "firing"], { error: "must be ok or firing" }).prefault("ok"),
+  });
+}
+
+let built: ReturnType<typeof buildSchema> | undefined;
+
+/**
+ * The threshold rule as written in a file or sent to `POST /api/v1/alerts`;
+ * built at its first use (rules load after start-up).
+ */
+export function thresholdRuleSchema(): ReturnType<typeof buildSchema> {
+  return built ??= buildSchema();
+}
 
 /** A validated threshold rule; durations in ms. */
-export type ThresholdRuleSpec = z.output<typeof thresholdRuleSchema>;
+export type ThresholdRuleSpec = z.output<ReturnType<typeof thresholdRuleSchema>>;
 
 /** A threshold rule with its id and evaluation interval filled in. */
 export interface ThresholdRule extends ThresholdRuleSpec {
@@ -87,7 +98,7 @@ export function slugId(name: string): string {
 export function parseThresholdRule(
   input: unknown,
 ): { ok: true; spec: ThresholdRuleSpec } | { ok: false; errors: FieldProblem[] } {
-  const r = thresholdRuleSchema.safeParse(input);
+  const r = thresholdRuleSchema().safeParse(input);
   if (r.success) return { ok: true, spec: r.data };
   return {
     ok: false,
