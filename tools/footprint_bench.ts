@@ -117,7 +117,13 @@ interface System {
 async function startPerch(dir?: string, checkout?: string): Promise<System> {
   const root = dir ?? await Deno.makeTempDir({ prefix: "perch-footprint-" });
   const cfg = `${root}/perch.yaml`;
-  if (!dir) await Deno.writeTextFile(cfg, "storage:\n  downsampling: []\n");
+  // No host collector: the peers do not collect the host either.
+  if (!dir) {
+    await Deno.writeTextFile(
+      cfg,
+      "storage:\n  downsampling: []\nhost_metrics:\n  enabled: false\n",
+    );
+  }
   const p = await spawnPerch({
     dataDir: `${root}/data`,
     args: [`--config=${cfg}`],

@@ -69,7 +69,7 @@ const dir = await Deno.makeTempDir({ prefix: "perch_rss_whole_" });
 const configPath = `${dir}/perch.yaml`;
 await Deno.writeTextFile(
   configPath,
-  "storage:\n  downsampling: []\n",
+  "storage:\n  downsampling: []\nhost_metrics:\n  enabled: false\n",
 );
 // Other PERCH_* variables pass through: the child inherits this environment.
 const perch = await spawnPerch({
