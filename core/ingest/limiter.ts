@@ -29,6 +29,12 @@ export interface SeriesIndex {
   seriesCount(): number;
   /** Number of series in storage with this metric name. */
   metricSeriesCount(name: string): number;
+  /**
+   * A number that changes whenever a series may have left storage (e.g. how
+   * many were removed). When given, a series seen in storage is not asked
+   * about again until it changes.
+   */
+  seriesRemovals?(): number;
 }
 
 /** Why a new series was refused. */
@@ -67,6 +73,21 @@ export class CardinalityLimiter {
   /** The configured limits (Infinity when unlimited). */
   get limits(): { maxSeries: number; maxSeriesPerMetric: number } {
     return { maxSeries: this.#maxSeries, maxSeriesPerMetric: this.#maxPerMetric };
+  }
+
+  /**
+   * Stays the same while no series can have left storage, so a series seen
+   * there is known to exist; undefined when the index cannot tell (ask
+   * {@linkcode stored} every time).
+   */
+  get existenceEpoch(): number | undefined {
+    // Without an index, known series are never forgotten.
+    return this.#index ? this.#index.seriesRemovals?.() : 0;
+  }
+
+  /** True when the series is in storage (admitted series still being appended are not). */
+  stored(key: string): boolean {
+    return this.#exists(key);
   }
 
   #exists(key: string): boolean {

@@ -119,12 +119,18 @@ export class OverloadedError extends Error {
 }
 
 interface SeriesEntry {
+  readonly problems: undefined;
   readonly labels: Labels;
   readonly key: string;
   readonly name: string;
-  /** The #ingest call that last put this series in its batch, and its index there. */
+  /**
+   * The #ingest call that last decided on this series, and the outcome: its
+   * index in that call's batch, or a refusal code (below 0).
+   */
   stamp: number;
   batchRef: number;
+  /** The limiter's existence epoch at which storage last had this series (-1: never). */
+  storedAt: number;
 }
 type CacheEntry = SeriesEntry | { readonly problems: IngestProblem[] };
 
@@ -260,11 +266,13 @@ export class IngestPipeline {
     const batch = new SampleBatch(Math.max(16, rows.sampleCount));
     const limited = !this.#limiter.unlimited;
     const admission: Admission = { keys: [], names: [] };
-    const checked = limited ? new Map<string, number>() : undefined;
+    // Verdicts on uncached series by key (cached ones keep theirs on the entry).
+    let checked: Map<string, number> | undefined;
     const byMetric: Record<string, number> = {};
     let refusedSeries = 0;
     let invalidProblems: Map<number, { problems: IngestProblem[]; lastLine: number }> | undefined;
 
+    const epoch = limited ? this.#limiter.existenceEpoch : undefined;
     for (let j = 0; j < nSeries; j++) {
       const raw = rows.seriesRawKey[j]!;
       let entry = raw === "" ? undefined : cache.get(raw);
@@ -272,7 +280,7 @@ export class IngestPipeline {
         entry = resolveSeries(rows.seriesName[j]!, rows.seriesLabels[j]!, extra);
         if (raw !== "") cache.set(detach(raw), entry);
       }
-      if ("problems" in entry) {
+      if (entry.problems !== undefined) {
         refOf[j] = REF_INVALID;
         // Line-based input: listed below at every line the series is on.
         if (rows.seriesLine[j]! > 0) {
@@ -282,16 +290,31 @@ export class IngestPipeline {
         }
         continue;
       }
-      if (checked !== undefined) {
-        let verdict = checked.get(entry.key);
-        if (verdict === undefined) {
+      // Cached entries are shared across requests: the stamp says whether this
+      // request has decided on it already (batchRef is then its batch index or
+      // refusal code). Uncached ones (no raw key) are new objects: deduplicated by key.
+      if (raw !== "") {
+        if (entry.stamp === stamp) {
+          refOf[j] = entry.batchRef;
+          continue;
+        }
+        entry.stamp = stamp;
+      }
+      let verdict = 0;
+      // A series seen in storage is asked about again only after some series left it.
+      if (limited && (epoch === undefined || entry.storedAt !== epoch)) {
+        let known: number | undefined;
+        if (raw === "") known = (checked ??= new Map()).get(entry.key);
+        if (known !== undefined) verdict = known;
+        else if (this.#limiter.stored(entry.key)) {
+          if (epoch !== undefined) entry.storedAt = epoch;
+        } else {
           const r = this.#limiter.admit(entry.key, entry.name, admission);
           verdict = r === undefined
             ? 0
             : r === "series_limit"
             ? REF_SERIES_LIMIT
             : REF_METRIC_LIMIT;
-          checked.set(entry.key, verdict);
           if (verdict !== 0) {
             refusedSeries++;
             if (entry.name in byMetric || Object.keys(byMetric).length < 20) {
@@ -306,18 +329,14 @@ export class IngestPipeline {
             }));
           }
         }
-        if (verdict !== 0) {
-          refOf[j] = verdict;
-          continue;
-        }
+        if (raw === "") checked!.set(entry.key, verdict);
       }
-      // Cached entries are shared across requests: the stamp says whether this batch
-      // has it. Uncached ones (no raw key) are new objects: deduplicated by key.
+      if (verdict !== 0) {
+        refOf[j] = entry.batchRef = verdict;
+        continue;
+      }
       if (raw === "") entry.batchRef = batch.addSeries(entry.labels, entry.key);
-      else if (entry.stamp !== stamp) {
-        entry.stamp = stamp;
-        entry.batchRef = batch.addNewSeries(entry.labels);
-      }
+      else entry.batchRef = batch.addNewSeries(entry.labels);
       refOf[j] = entry.batchRef;
     }
 
@@ -485,7 +504,15 @@ function resolveSeries(
   for (const p of validateSeries(name, map)) problems.push(p);
   if (problems.length > 0) return { problems };
   const labels = toLabels(name, map);
-  return { labels, key: labelsKey(labels), name, stamp: 0, batchRef: 0 };
+  return {
+    problems: undefined,
+    labels,
+    key: labelsKey(labels),
+    name,
+    stamp: 0,
+    batchRef: 0,
+    storedAt: -1,
+  };
 }
 
 /**

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { StorageFullError } from "../model/mod.ts";
+import { labelsKey, StorageFullError, toLabels } from "../model/mod.ts";
 import { parseInfluxLines } from "./influx.ts";
 import { parseJsonMetrics } from "./json.ts";
 import { IngestPipeline, OverloadedError } from "./pipeline.ts";
@@ -124,6 +124,32 @@ Deno.test("IngestPipeline.ingest() enforces limits.max_series_per_metric using t
   assert.equal(r2.cardinality?.maxSeriesPerMetric, 2);
   assert.deepEqual(r2.cardinality?.byMetric, { temp_value: 1 });
   assert.equal(r2.errors[0]!.field, "line 1 labels");
+});
+
+Deno.test("IngestPipeline.ingest() counts a series against max_series again once storage lost it", async () => {
+  const app = new RecordingAppender();
+  const key = (name: string) => labelsKey(toLabels(name, {}));
+  const existing = new Set([key("a")]);
+  let removals = 0;
+  const p = new IngestPipeline({
+    appender: app,
+    limits: { maxSeries: 1 },
+    seriesIndex: {
+      hasSeries: (k) => existing.has(k),
+      seriesCount: () => existing.size,
+      metricSeriesCount: () => 0,
+      seriesRemovals: () => removals,
+    },
+  });
+  assert.equal((await p.ingest("prometheus", prom("a 1 1"))).accepted, 1);
+  assert.equal((await p.ingest("prometheus", prom("a 2 2"))).accepted, 1);
+  // Storage dropped "a" (its append failed) and "b" took the only place.
+  existing.delete(key("a"));
+  existing.add(key("b"));
+  removals++;
+  const r = await p.ingest("prometheus", prom("a 3 3"));
+  assert.equal(r.accepted, 0);
+  assert.equal(r.cardinality?.refusedSeries, 1);
 });
 
 Deno.test("IngestPipeline.ingest() counts series of appends in flight against the limit", async () => {

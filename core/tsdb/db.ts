@@ -332,6 +332,11 @@ export class DB implements Appender, Querier {
     return this.#db.index.lookup(key) !== undefined;
   }
 
+  /** Changes whenever a series leaves the index (for the cardinality limiter). */
+  seriesRemovals(): number {
+    return this.#index.removed;
+  }
+
   /** Number of series in storage. */
   seriesCount(): number {
     return this.#db.index.size;

@@ -100,6 +100,7 @@ export class SeriesIndex {
   #unsorted = false;
   #nextRef = 1;
   #unsaved: number[] = [];
+  #removed = 0;
   #saving: Promise<void> = Promise.resolve();
   readonly #meta = new Map<string, MetricMetadata>();
 
@@ -131,6 +132,11 @@ export class SeriesIndex {
     return this.#byKey.size;
   }
 
+  /** How many series were forgotten so far (see {@linkcode forget}). */
+  get removed(): number {
+    return this.#removed;
+  }
+
   /** Ref of the series with `key` (from labelsKey), or undefined. */
   lookup(key: string): number | undefined {
     return this.#byKey.get(key);
@@ -158,6 +164,7 @@ export class SeriesIndex {
   forget(ref: number): void {
     const labels = this.#labels[ref];
     if (labels === undefined) return;
+    this.#removed++;
     this.#labels[ref] = undefined;
     this.#byKey.delete(labelsKey(labels));
     const drop = (list: number[]) => {
