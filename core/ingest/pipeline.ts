@@ -352,7 +352,7 @@ export class IngestPipeline {
         if (ref === REF_INVALID) {
           invalidSeries++;
           const bad = invalidProblems?.get(j);
-          const line = rows.sampleLine[i]!;
+          const line = rows.lineOf(i);
           if (bad !== undefined && line !== bad.lastLine) {
             bad.lastLine = line;
             for (const p of bad.problems) listed(locate(rows, j, p, line));
@@ -369,7 +369,7 @@ export class IngestPipeline {
             field: "timestamp",
             value: String(t),
             message: "timestamp is out of range",
-          }, rows.sampleLine[i]!),
+          }, rows.lineOf(i)),
         );
         continue;
       }
@@ -403,7 +403,7 @@ export class IngestPipeline {
               field: "timestamp",
               value: String(batch.t(r.index)),
               message: r.message,
-            }, rows.sampleLine[i]!),
+            }, rows.lineOf(i)),
           );
         }
         for (const [reason, k] of byReason) {

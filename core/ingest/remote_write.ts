@@ -146,22 +146,27 @@ function cacheSeries(series: RwSeries): void {
 const NO_WORDS = new Int32Array(0);
 /** Counts parse calls, so a series is added once per request. */
 let parseEpoch = 0;
+/** Samples in the last request: senders send alike requests, so room for as many is made at once. */
+let lastSamples = 0;
 
 /** Decodes a remote write WriteRequest into rows; never throws on bad input. */
 export function parseRemoteWrite(body: Uint8Array): ParsedRows {
-  const rows = new ParsedRows();
+  // A sample takes at least 2 bytes.
+  const rows = new ParsedRows(Math.min(lastSamples, body.length >>> 1));
   const epoch = ++parseEpoch;
   const state: ParseState = { epoch, prev: undefined, exemplars: 0 };
   let index = 0;
-  let at = "body";
+  // Where a fault is: "body", "metadata" or a time series (its index; no string per series).
+  let at = "body", atSeries = -1;
   try {
     const r = new ProtoReader(body);
     while (r.pos < body.length) {
       at = "body";
+      atSeries = -1;
       const tag = r.uint32();
       const field = tag >>> 3, wire = tag & 7;
       if (field === 1 && wire === LEN) {
-        at = `timeseries[${index}]`;
+        atSeries = index;
         const s = r.len();
         const e = r.lenEnd;
         r.pos = s;
@@ -180,10 +185,15 @@ export function parseRemoteWrite(body: Uint8Array): ParsedRows {
   } catch (e) {
     if (!(e instanceof ProtoError)) throw e;
     const bad = new ParsedRows();
-    bad.addError(at, "", `Cannot decode remote write request: ${e.message}`);
+    bad.addError(
+      atSeries >= 0 ? `timeseries[${atSeries}]` : at,
+      "",
+      `Cannot decode remote write request: ${e.message}`,
+    );
     bad.invalidSamples = rows.sampleCount;
     return bad;
   }
+  lastSamples = rows.sampleCount;
   if (state.exemplars > 0) rows.warnings.push(`${state.exemplars} exemplars ignored`);
   return rows;
 }

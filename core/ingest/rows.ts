@@ -47,17 +47,19 @@ export class ParsedRows {
   /** Cache key of each series within its protocol, or "" for none. */
   readonly seriesRawKey: string[] = [];
   /**
-   * Where each series came from, for messages (e.g. `[2]` or
-   * `timeseries[5]`); "" for line-based input, where `seriesLine` says it.
+   * Item index appended to the series' `where` (`timeseries` + 5 →
+   * `timeseries[5]`), or -1; a number, so a request's series make no message
+   * strings. Only the first {@linkcode seriesCount} entries are used.
    */
-  readonly seriesWhere: string[] = [];
+  seriesItem: Int32Array = new Int32Array(16);
   /**
-   * Item index appended to `seriesWhere` (`timeseries` + 5 → `timeseries[5]`),
-   * or -1; a number, so a request's series make no message strings.
+   * 1-based line of each series, 0 when not line-based; only the first
+   * {@linkcode seriesCount} entries are used.
    */
-  readonly seriesItem: number[] = [];
-  /** 1-based line of each series, 0 when not line-based. */
-  readonly seriesLine: number[] = [];
+  seriesLine: Int32Array = new Int32Array(16);
+  /** `where` of the first series, and of each series once they differ (see {@linkcode where}). */
+  #where0 = "";
+  #wheres: string[] | undefined;
 
   /**
    * Series index of each sample; only the first {@linkcode sampleCount}
@@ -65,13 +67,16 @@ export class ParsedRows {
    * the staleness marker survive; they are replaced when they grow, so read
    * them after parsing.
    */
-  sampleSeries: Int32Array = new Int32Array(256);
+  sampleSeries: Int32Array;
   /** Timestamp (ms) of each sample. */
-  sampleT: Float64Array = new Float64Array(256);
+  sampleT: Float64Array;
   /** Value of each sample. */
-  sampleV: Float64Array = new Float64Array(256);
-  /** 1-based input line of each sample, 0 when not line-based. */
-  sampleLine: Int32Array = new Int32Array(256);
+  sampleV: Float64Array;
+  /**
+   * 1-based input line of each sample; allocated with the first sample that
+   * has one (read it with {@linkcode lineOf}).
+   */
+  sampleLine: Int32Array | undefined;
   /**
    * Native histogram samples by sample index (their `sampleV` is 0); absent
    * when the input had none.
@@ -87,6 +92,14 @@ export class ParsedRows {
   readonly warnings: string[] = [];
   /** Samples the parser dropped because of errors (for counters). */
   invalidSamples = 0;
+
+  /** `capacity`: samples expected (room grows as needed). */
+  constructor(capacity = 256) {
+    const n = Math.max(16, capacity);
+    this.sampleSeries = new Int32Array(n);
+    this.sampleT = new Float64Array(n);
+    this.sampleV = new Float64Array(n);
+  }
 
   /** Number of series. */
   get seriesCount(): number {
@@ -111,16 +124,37 @@ export class ParsedRows {
     this.seriesName.push(name);
     this.seriesLabels.push(labels);
     this.seriesRawKey.push(rawKey);
-    this.seriesWhere.push(where);
-    this.seriesItem.push(item);
-    this.seriesLine.push(line);
+    if (j === this.seriesItem.length) {
+      const n = j * 2;
+      const it = new Int32Array(n), ln = new Int32Array(n);
+      it.set(this.seriesItem);
+      ln.set(this.seriesLine);
+      this.seriesItem = it;
+      this.seriesLine = ln;
+    }
+    this.seriesItem[j] = item;
+    this.seriesLine[j] = line;
+    // Most parsers give every series the same `where`: kept once then.
+    if (j === 0) this.#where0 = where;
+    else if (this.#wheres !== undefined) this.#wheres.push(where);
+    else if (where !== this.#where0) {
+      this.#wheres = new Array<string>(j).fill(this.#where0);
+      this.#wheres.push(where);
+    }
     return j;
   }
 
-  /** Where series `j` came from, for messages (e.g. `timeseries[5]`). */
+  /** Where each series came from (its {@linkcode where} without the item index). */
+  get seriesWhere(): string[] {
+    return this.#wheres?.slice() ?? new Array<string>(this.seriesCount).fill(this.#where0);
+  }
+
+  /** Where series `j` came from, for messages (e.g. `[2]`, `timeseries[5]`, or "" for line-based input). */
   where(j: number): string {
-    const item = this.seriesItem[j] ?? -1;
-    return item >= 0 ? `${this.seriesWhere[j]}[${item}]` : this.seriesWhere[j] ?? "";
+    if (j < 0 || j >= this.seriesCount) return "";
+    const where = this.#wheres?.[j] ?? this.#where0;
+    const item = this.seriesItem[j]!;
+    return item >= 0 ? `${where}[${item}]` : where;
   }
 
   /** Adds a sample of series `j`, from input line `line` (0 when not line-based). */
@@ -130,8 +164,13 @@ export class ParsedRows {
     this.sampleSeries[i] = j;
     this.sampleT[i] = t;
     this.sampleV[i] = v;
-    this.sampleLine[i] = line;
+    if (line !== 0) (this.sampleLine ??= new Int32Array(this.sampleT.length))[i] = line;
     this.#samples = i + 1;
+  }
+
+  /** The 1-based input line of sample i, 0 when not line-based. */
+  lineOf(i: number): number {
+    return this.sampleLine?.[i] ?? 0;
   }
 
   /** Adds a native histogram sample of series `j`. */
@@ -155,15 +194,17 @@ export class ParsedRows {
   #grow(): void {
     const n = this.sampleT.length * 2;
     const s = new Int32Array(n), t = new Float64Array(n), v = new Float64Array(n);
-    const l = new Int32Array(n);
     s.set(this.sampleSeries);
     t.set(this.sampleT);
     v.set(this.sampleV);
-    l.set(this.sampleLine);
     this.sampleSeries = s;
     this.sampleT = t;
     this.sampleV = v;
-    this.sampleLine = l;
+    if (this.sampleLine) {
+      const l = new Int32Array(n);
+      l.set(this.sampleLine);
+      this.sampleLine = l;
+    }
   }
 
   /** Records a problem. */
