@@ -342,10 +342,15 @@ export class IngestPipeline {
 
     // Samples.
     const n = rows.sampleCount;
-    const ss = rows.sampleSeries, st = rows.sampleT, sv = rows.sampleV;
+    const ss = rows.sampleSeries, st = rows.sampleT;
     let invalidSeries = 0, seriesLimit = 0, metricLimit = 0, badTime = 0;
     const origin = new Int32Array(n); // batch sample → rows sample, for messages
-    for (let i = 0; i < n; i++) {
+    // Runs of plain samples are added in a small loop; the others one by one here.
+    for (
+      let i = addPlain(batch, rows, refOf, origin, 0);
+      i < n;
+      i = addPlain(batch, rows, refOf, origin, i + 1)
+    ) {
       const j = ss[i]!;
       const ref = refOf[j]!;
       if (ref < 0) {
@@ -374,9 +379,7 @@ export class IngestPipeline {
         continue;
       }
       origin[batch.length] = i;
-      const h = rows.sampleH?.get(i);
-      if (h === undefined) batch.add(ref, t, sv[i]!);
-      else batch.addHistogram(ref, t, h);
+      batch.addHistogram(ref, t, rows.sampleH!.get(i)!);
     }
 
     this.#count(protocol, "parse_error", rows.invalidSamples);
@@ -460,6 +463,31 @@ export class IngestPipeline {
       this.#metaSeen.set(kept, detach(sig));
     }
   }
+}
+
+/**
+ * Adds samples from `from` on to the batch while they are plain (their series
+ * is in the batch, the timestamp is a safe integer, no histogram); returns
+ * the index of the first one that is not (or the sample count). Small, so
+ * that `batch.add` is inlined and numbers are not boxed.
+ */
+function addPlain(
+  batch: SampleBatch,
+  rows: ParsedRows,
+  refOf: Int32Array,
+  origin: Int32Array,
+  from: number,
+): number {
+  const n = rows.sampleCount, ss = rows.sampleSeries, st = rows.sampleT, sv = rows.sampleV;
+  const hs = rows.sampleH;
+  let i = from;
+  for (; i < n; i++) {
+    const ref = refOf[ss[i]!]!, t = st[i]!;
+    if (ref < 0 || !Number.isSafeInteger(t) || (hs !== undefined && hs.has(i))) break;
+    origin[batch.length] = i;
+    batch.add(ref, t, sv[i]!);
+  }
+  return i;
 }
 
 function finiteOrNull(n: number): number | null {

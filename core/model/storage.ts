@@ -182,6 +182,19 @@ export class SampleBatch {
     this.#v = v;
   }
 
+  /**
+   * The samples as columns (views, valid until the next add): series index,
+   * timestamp and value of each.
+   */
+  columns(): { refs: Int32Array; t: Float64Array; v: Float64Array } {
+    const n = this.#len;
+    return {
+      refs: this.#refs.subarray(0, n),
+      t: this.#t.subarray(0, n),
+      v: this.#v.subarray(0, n),
+    };
+  }
+
   /** Series index of sample i. */
   ref(i: number): number {
     return this.#refs[i]!;

@@ -24,25 +24,6 @@ import { encodeHistogramRecord } from "./wal_histogram.ts";
 import type { DbState } from "./db_state.ts";
 import type { Maintenance } from "./maintenance.ts";
 
-/** The accepted samples of a batch, as the WAL encoder and the head read them. */
-class BatchSamples implements SampleSource {
-  constructor(
-    readonly batch: SampleBatch,
-    readonly seriesRefs: Int32Array,
-    readonly keep: Uint32Array | null,
-    readonly n: number,
-  ) {}
-  ref(i: number): number {
-    return this.seriesRefs[this.batch.ref(this.keep ? this.keep[i] : i)];
-  }
-  t(i: number): number {
-    return this.batch.t(this.keep ? this.keep[i] : i);
-  }
-  v(i: number): number {
-    return this.batch.v(this.keep ? this.keep[i] : i);
-  }
-}
-
 /** Appends batches to one database. */
 export class DbAppender {
   readonly #db: DbState;
@@ -147,7 +128,23 @@ export class DbAppender {
     }
     this.#db.c.samplesRejected += rejected.length;
     if (k === 0 && hIdx.length === 0) return { accepted: 0, rejected };
-    const src = new BatchSamples(batch, seriesRefs, keep, k);
+    // The accepted samples as columns with storage refs, for the WAL encoder and the head.
+    const cols = batch.columns();
+    const refs = new Int32Array(k);
+    let ts = cols.t, vs = cols.v;
+    if (keep) {
+      ts = new Float64Array(k);
+      vs = new Float64Array(k);
+      for (let i = 0; i < k; i++) {
+        const j = keep[i];
+        refs[i] = seriesRefs[cols.refs[j]];
+        ts[i] = cols.t[j];
+        vs[i] = cols.v[j];
+      }
+    } else {
+      for (let i = 0; i < k; i++) refs[i] = seriesRefs[cols.refs[i]];
+    }
+    const src: SampleSource = { n: k, refs, t: ts, v: vs };
     const floor = this.#db.opts.onOldWrite ? this.#db.headMinT() ?? Infinity : -Infinity;
     let oldLo = Infinity, oldHi = -Infinity;
     // About 2 bytes per sample compressed; the budget check needs only an estimate.
@@ -155,13 +152,12 @@ export class DbAppender {
     const apply = (seg: number) => {
       let set = this.#db.segWindows.get(seg);
       if (!set) this.#db.segWindows.set(seg, set = new Set());
+      this.#db.head.appendColumns(refs, ts, vs, k);
       let lastW = NaN;
       for (let i = 0; i < k; i++) {
-        const t = src.t(i);
-        const ref = src.ref(i);
-        this.#db.head.append(ref, t, src.v(i));
+        const t = ts[i];
         if (t > this.#db.maxT) this.#db.maxT = t;
-        if (limitOoo) this.#db.noteSeriesMaxT(ref, t);
+        if (limitOoo) this.#db.noteSeriesMaxT(refs[i], t);
         if (t < floor) {
           if (t < oldLo) oldLo = t;
           if (t > oldHi) oldHi = t;

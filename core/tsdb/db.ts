@@ -334,7 +334,7 @@ export class DB implements Appender, Querier {
 
   /** Changes whenever a series leaves the index (for the cardinality limiter). */
   seriesRemovals(): number {
-    return this.#index.removed;
+    return this.#db.index.removed;
   }
 
   /** Number of series in storage. */

@@ -193,9 +193,48 @@ export class Head {
 
   /** Appends one sample; an equal timestamp replaces the stored value. */
   append(ref: number, t: number, v: number): void {
+    this.#appendSlow(ref, t, v, this.#series.get(ref));
+  }
+
+  /**
+   * Appends samples i in [0, n) of the columns in order, as {@linkcode append}
+   * each (no call per sample in the common case).
+   */
+  appendColumns(refs: Int32Array, ts: Float64Array, vs: Float64Array, n: number): void {
+    const range = this.#range;
+    let hi = this.#hi, fast = 0;
+    for (let i = 0; i < n; i++) {
+      const ref = refs[i], t = ts[i];
+      const s = this.#series.get(ref);
+      // The common case: a newer sample for an open buffer with room, in the
+      // window of its first sample (older samples are held: the low end stays).
+      if (s !== undefined) {
+        const bn = s.bn, bt = s.bt;
+        if (
+          bn > 0 && bn < bt.length && bn < HEAD_CHUNK_SAMPLES && t > bt[bn - 1] &&
+          Math.floor(t / range) === Math.floor(bt[0] / range)
+        ) {
+          bt[bn] = t;
+          s.bv[bn] = vs[i];
+          s.bn = bn + 1;
+          fast++;
+          if (t > hi) hi = t;
+          continue;
+        }
+      }
+      this.#samples += fast;
+      fast = 0;
+      if (hi > this.#hi) this.#hi = hi;
+      this.#appendSlow(ref, t, vs[i], s);
+      hi = this.#hi;
+    }
+    this.#samples += fast;
+    if (hi > this.#hi) this.#hi = hi;
+  }
+
+  #appendSlow(ref: number, t: number, v: number, s: MemSeries | undefined): void {
     if (t < this.#lo) this.#lo = t;
     if (t > this.#hi) this.#hi = t;
-    let s = this.#series.get(ref);
     if (!s) {
       s = new MemSeries();
       this.#series.set(ref, s);

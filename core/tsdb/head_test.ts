@@ -55,3 +55,42 @@ Deno.test("Head never puts samples of two block windows in one chunk", () => {
   assert.equal(w0.length, 1);
   assert.deepEqual(pts(decodeChunk(w0[0])), [[R - 10, 1]]);
 });
+
+Deno.test("Head.appendColumns() stores what append() stores, sample by sample", () => {
+  let seed = 7;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const one = new Head(R), cols = new Head(R);
+  const last = new Map<number, number>();
+  for (let round = 0; round < 60; round++) {
+    const n = 1 + Math.floor(rnd() * 400);
+    const refs = new Int32Array(n), ts = new Float64Array(n), vs = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const ref = 1 + Math.floor(rnd() * 5);
+      const prev = last.get(ref) ?? R - 50_000;
+      const r = rnd();
+      // Mostly in order (crossing window ends), sometimes equal or late.
+      const t = r < 0.8 ? prev + 1000 : r < 0.9 ? prev : prev - Math.floor(rnd() * 200_000);
+      if (t > prev) last.set(ref, t);
+      refs[i] = ref;
+      ts[i] = t;
+      vs[i] = Math.floor(rnd() * 1000) / 4;
+      one.append(ref, t, vs[i]);
+    }
+    cols.appendColumns(refs, ts, vs, n);
+  }
+  assert.deepEqual(cols.stats(), one.stats());
+  assert.deepEqual(cols.timeRange(), one.timeRange());
+  for (let ref = 1; ref <= 5; ref++) {
+    assert.deepEqual(
+      pts(cols.read(ref, -Infinity, Infinity)),
+      pts(one.read(ref, -Infinity, Infinity)),
+    );
+  }
+  // Flushed window by window, both give the same chunks.
+  assert.deepEqual(cols.windows(), one.windows());
+  for (const w of one.windows()) {
+    const decoded = (h: Head) =>
+      [...h.extractWindow(w)].map(([ref, cs]) => [ref, cs.map((c) => pts(decodeChunk(c)))]);
+    assert.deepEqual(decoded(cols), decoded(one));
+  }
+});

@@ -30,12 +30,16 @@ export const SYNC_MIN_BYTES = 4 << 10;
  */
 export const SYNC_BYTES_PER_SERIES = 128;
 
-/** Samples to log, read by index; i in [0, n). */
+/**
+ * Samples to log, as columns: sample i in [0, n) is series `refs[i]`,
+ * timestamp `t[i]` and value `v[i]` (typed arrays in storage, so the encoder
+ * reads them without calls).
+ */
 export interface SampleSource {
   readonly n: number;
-  ref(i: number): number;
-  t(i: number): number;
-  v(i: number): number;
+  readonly refs: ArrayLike<number>;
+  readonly t: ArrayLike<number>;
+  readonly v: ArrayLike<number>;
 }
 
 /** State is kept in arrays indexed by ref; refs are dense counters from 1. */
@@ -46,6 +50,12 @@ const P10 = Array.from({ length: MAX_SCALE + 1 }, (_, k) => 10 ** k);
 const RICE_ESCAPE = 20;
 const T_SAFE = 2 ** 52;
 const M_MAX = 2 ** 49;
+/**
+ * Most bytes one sample takes: a ref varint (≤ 5 bytes + 1 bit), a raw
+ * timestamp (8 bytes + 2 bits) and a value (4 + 64 bits, or a Rice escape of
+ * 20 + 6 + 53 bits).
+ */
+const MAX_SAMPLE_BYTES = 32;
 const f64 = new Float64Array(1);
 const u32 = new Uint32Array(f64.buffer);
 
@@ -118,35 +128,36 @@ function riceK(avg: number): number {
   return b > 0 ? b - 1 : 0;
 }
 
-/** A bit writer straight into a {@linkcode ByteWriter} (MSB first). */
+/**
+ * A bit writer straight into a {@linkcode ByteWriter} (MSB first), with
+ * 32-bit integer arithmetic. It does not grow the buffer: the encoder makes
+ * room for {@linkcode MAX_SAMPLE_BYTES} before each sample.
+ */
 class Bits {
+  /** Fewer than 8 bits not yet written, right-aligned. */
   cur = 0;
   fill = 0;
   constructor(readonly w: ByteWriter) {}
 
+  /** Writes the low `n` bits of x (0 ≤ x < 2^n, n ≤ 53). */
   write(x: number, n: number): void {
-    if (n === 0) return;
     if (n > 24) {
-      this.write(Math.floor(x / 2 ** 24) >>> 0, n - 24);
-      this.write(x % 2 ** 24, 24);
-      return;
-    }
-    this.cur = this.cur * 2 ** n + x;
-    this.fill += n;
-    while (this.fill >= 8) {
-      this.fill -= 8;
-      const b = Math.floor(this.cur / 2 ** this.fill);
-      this.w.u8(b);
-      this.cur -= b * 2 ** this.fill;
-    }
-  }
-
-  writeBig(x: number, n: number): void {
-    if (n <= 24) this.write(x, n);
-    else {
       this.write(Math.floor(x / 2 ** 24), n - 24);
-      this.write(x % 2 ** 24, 24);
+      x %= 2 ** 24;
+      n = 24;
     }
+    // cur < 2^7, so cur << 24 stays below 2^31.
+    const cur = (this.cur << n) | x;
+    let fill = this.fill + n;
+    const w = this.w, b = w.buf;
+    let p = w.pos;
+    while (fill >= 8) {
+      fill -= 8;
+      b[p++] = cur >>> fill; // the store keeps the low 8 bits
+    }
+    w.pos = p;
+    this.cur = cur & ((1 << fill) - 1);
+    this.fill = fill;
   }
 
   varint(x: number): void {
@@ -159,8 +170,12 @@ class Bits {
 
   raw64(x: number): void {
     f64[0] = x;
-    this.write(u32[1], 32);
-    this.write(u32[0], 32);
+    // 16-bit halves: small integers (no boxed numbers), each within write's 24 bits.
+    const hi = u32[1], lo = u32[0];
+    this.write(hi >>> 16, 16);
+    this.write(hi & 0xffff, 16);
+    this.write(lo >>> 16, 16);
+    this.write(lo & 0xffff, 16);
   }
 
   end(): void {
@@ -249,8 +264,10 @@ export class SampleEncoder {
     w.uvarint(src.n);
     const b = new Bits(w);
     let prevRef = 0;
+    const refs = src.refs, ts = src.t, vs = src.v;
     for (let i = 0; i < src.n; i++) {
-      const ref = src.ref(i), t = src.t(i), v = src.v(i);
+      const ref = refs[i]!, t = ts[i]!, v = vs[i]!;
+      w.ensure(MAX_SAMPLE_BYTES);
       if (ref === prevRef + 1) b.write(0, 1);
       else {
         b.write(1, 1);
@@ -284,24 +301,34 @@ export class SampleEncoder {
         b.write(3, 2);
         b.raw64(t);
       }
-      st.setTime(ref, t);
+      // As st.setTime and st.updateAvg, written out: calls would box the numbers.
+      st.lastD[ref] = Number.isInteger(t) && Math.abs(t) <= T_SAFE && Number.isInteger(lt) &&
+          Math.abs(lt) <= T_SAFE
+        ? t - lt
+        : 0;
+      st.lastT[ref] = t;
       // Value.
       const m = mAt(v, st.scale[ref]);
       if (m === m) {
         const zz = zigzag(m - st.lastM[ref]);
-        const k = riceK(st.avg[ref]);
-        const q = Math.floor(zz / 2 ** k);
+        const avg = st.avg[ref];
+        const k = riceK(avg);
         b.write(0, 1);
-        if (q < RICE_ESCAPE) {
-          b.write(2 ** (q + 1) - 2, q + 1); // q ones, then a zero
-          b.writeBig(zz % 2 ** k, k);
+        if (zz < 2 ** 31 && k < 31) {
+          // Integer arithmetic, so the bits passed on are small integers.
+          const q = zz >>> k;
+          if (q < RICE_ESCAPE) {
+            b.write((1 << (q + 1)) - 2, q + 1); // q ones, then a zero
+            b.write(zz & ((1 << k) - 1), k);
+          } else this.#escape(b, zz);
         } else {
-          b.write(2 ** RICE_ESCAPE - 1, RICE_ESCAPE);
-          const L = bitLength(zz);
-          b.write(L, 6);
-          b.writeBig(zz, L);
+          const q = Math.floor(zz / 2 ** k);
+          if (q < RICE_ESCAPE) {
+            b.write(2 ** (q + 1) - 2, q + 1);
+            b.write(zz % 2 ** k, k);
+          } else this.#escape(b, zz);
         }
-        st.updateAvg(ref, zz);
+        st.avg[ref] = avg + (Math.min(zz, 2 ** 40) - avg) / 4;
         st.lastM[ref] = m;
       } else {
         b.write(1, 1);
@@ -310,6 +337,14 @@ export class SampleEncoder {
     }
     b.end();
     this.#since += Math.max(1, w.pos - start);
+  }
+
+  /** A Rice quotient of RICE_ESCAPE or more: the escape, then zz in full. */
+  #escape(b: Bits, zz: number): void {
+    b.write(2 ** RICE_ESCAPE - 1, RICE_ESCAPE);
+    const L = bitLength(zz);
+    b.write(L, 6);
+    b.write(zz, L);
   }
 
   #absValue(b: Bits, ref: number, v: number): void {

@@ -19,15 +19,7 @@ interface Cols extends SampleSource {
 }
 
 function cols(refs: number[], ts: number[], vs: number[]): Cols {
-  return {
-    refs,
-    ts,
-    vs,
-    n: refs.length,
-    ref: (i) => refs[i],
-    t: (i) => ts[i],
-    v: (i) => vs[i],
-  };
+  return { refs, ts, vs, n: refs.length, t: ts, v: vs };
 }
 
 function bits(x: number): string {

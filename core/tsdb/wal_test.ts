@@ -160,9 +160,9 @@ async function writeCompressed(dir: string, n: number) {
     const refs = Array.from({ length: 50 }, (_, i) => i + 1);
     await wal.appendSamples({
       n: refs.length,
-      ref: (i) => refs[i],
-      t: () => 1_700_000_000_000 + r * 10_000,
-      v: (i) => (r * 7 + i * 13) % 1000 + 0.25,
+      refs,
+      t: refs.map(() => 1_700_000_000_000 + r * 10_000),
+      v: refs.map((_, i) => (r * 7 + i * 13) % 1000 + 0.25),
     });
   }
   await wal.close();
