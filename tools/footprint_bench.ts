@@ -109,6 +109,8 @@ interface System {
   flush(): Promise<void>;
   /** Query-string suffix that bypasses the result cache for run `i`, and start shift in ms. */
   uncached(i: number): { extra: string; shiftMs: number };
+  /** WAL fsyncs so far and the seconds they took (Perch only). */
+  fsyncs?(): Promise<{ n: number; s: number }>;
   stop(): Promise<void>;
   restart(): Promise<void>;
   cleanup(): Promise<void>;
@@ -147,6 +149,14 @@ async function startPerch(dir?: string, checkout?: string): Promise<System> {
       if (r.status >= 300) throw new Error(`flush: ${r.status}`);
     },
     uncached: (i) => ({ extra: "", shiftMs: i + 1 }),
+    async fsyncs() {
+      const text = await (await fetch(`${sys.url}/metrics`)).text();
+      const num = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1]);
+      return {
+        n: num("perch_tsdb_wal_fsyncs_total"),
+        s: num("perch_tsdb_wal_fsync_duration_seconds_total"),
+      };
+    },
     stop: async () => {
       await p.stop();
       if (perchLog !== "") {
@@ -319,9 +329,11 @@ async function runWorkload(w: Workload): Promise<Row[]> {
     await sleep(2000);
     for (const s of sys) {
       resetPeakRss(s.pid);
+      const sync0 = await s.fsyncs?.();
       const cpu0 = cpuSeconds(s.pid);
       const secs = await pushConcurrently(s.url, w.bodies);
       const cpuS = cpuSeconds(s.pid) - cpu0;
+      const sync1 = await s.fsyncs?.();
       const peakRss = procMem(s.pid).VmHWM!;
       await s.flush();
       rows.push({
@@ -337,7 +349,12 @@ async function runWorkload(w: Workload): Promise<Row[]> {
         warm: [],
         cpu: [],
       });
-      console.error(`${w.name} ${s.name}: ingest ${secs.toFixed(1)} s, cpu ${cpuS.toFixed(1)} s`);
+      const syncs = sync0 && sync1
+        ? `, ${sync1.n - sync0.n} WAL fsyncs taking ${(sync1.s - sync0.s).toFixed(1)} s`
+        : "";
+      console.error(
+        `${w.name} ${s.name}: ingest ${secs.toFixed(1)} s, cpu ${cpuS.toFixed(1)} s${syncs}`,
+      );
     }
     await sleep(idleMs);
     sys.forEach((s, i) => rows[i]!.idleRss = procMem(s.pid).VmRSS!);

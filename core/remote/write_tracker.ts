@@ -294,9 +294,10 @@ export class WriteTracker implements Appender {
     let rejected: Set<number> | undefined;
     if (res.rejected.length > 0) rejected = new Set(res.rejected.map((r) => r.index));
     let lastB = NaN, run = 0, maxT = -Infinity;
-    for (let i = 0; i < batch.length; i++) {
+    const ts = batch.columns().t;
+    for (let i = 0; i < ts.length; i++) {
       if (rejected?.has(i)) continue;
-      const t = batch.t(i);
+      const t = ts[i];
       const b = Math.floor(t / BUCKET_MS);
       if (b !== lastB) {
         if (run > 0) this.stored.add(maxT, run);
