@@ -81,6 +81,9 @@ export interface IngestDeps {
 const INFLUX_VERSION = "1.8.10";
 
 const DEFAULT_MAX_BODY = 64 << 20;
+/** Parsed remote write rows kept for reuse, and the most samples they may have room for. */
+const ROWS_KEPT = 4;
+const ROWS_KEPT_SAMPLES = 1 << 18;
 
 class BadRequest extends Error {
   constructor(readonly problem: IngestProblem) {
@@ -110,26 +113,38 @@ export function ingestRoutes(deps: IngestDeps): Hono {
       pool,
     });
   }
-  // Remote write bodies are decoded into reused buffers (parsing copies what it keeps).
+  // Remote write bodies are decoded into reused buffers (parsing copies what it keeps),
+  // and parsed into reused rows: a request leaves no per-series arrays to the collector.
   const decodePool = new BufferPool();
+  const rowsPool: ParsedRows[] = [];
+  const keepRows = (rows: ParsedRows) => {
+    if (rowsPool.length < ROWS_KEPT && rows.sampleT.length <= ROWS_KEPT_SAMPLES) {
+      rowsPool.push(rows);
+    }
+  };
 
   async function text(c: Context): Promise<string> {
     return new TextDecoder().decode(await body(c));
   }
 
+  /** Parses, ingests and answers; `done` gets the rows once nothing reads them any more. */
   async function run(
     c: Context,
     protocol: string,
     parse: () => Promise<ParsedRows>,
     ok: () => Response,
     extraLabels?: Record<string, string>,
+    done?: (rows: ParsedRows) => void,
   ): Promise<Response> {
+    let rows: ParsedRows | undefined;
     try {
-      const rows = await parse();
+      rows = await parse();
       const result = await deps.pipeline.ingest(protocol, rows, { extraLabels });
       return outcome(c, result, protocol === "influx") ?? ok();
     } catch (e) {
       return failure(c, e);
+    } finally {
+      if (rows !== undefined) done?.(rows);
     }
   }
 
@@ -279,12 +294,14 @@ export function ingestRoutes(deps: IngestDeps): Hono {
       async () => {
         const buf = await body(c, "snappy", decodePool);
         try {
-          return parseRemoteWrite(buf);
+          return parseRemoteWrite(buf, rowsPool.pop());
         } finally {
           decodePool.give(buf);
         }
       },
       () => c.body(null, 204),
+      undefined,
+      keepRows,
     );
   });
 

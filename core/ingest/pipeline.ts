@@ -137,6 +137,8 @@ type CacheEntry = SeriesEntry | { readonly problems: IngestProblem[] };
 const CACHE_MAX_ENTRIES = 100_000;
 const CACHE_MAX_CONTEXTS = 64;
 const META_CACHE_MAX = 10_000;
+/** Larger batches are not kept for reuse (20 bytes a sample). */
+const MAX_POOLED_SAMPLES = 1 << 18;
 
 // Codes in the per-series ref table for series that are not in the batch.
 const REF_INVALID = -1, REF_SERIES_LIMIT = -2, REF_METRIC_LIMIT = -3;
@@ -156,6 +158,11 @@ export class IngestPipeline {
   readonly #waiters: (() => void)[] = [];
   readonly #cache = new Map<string, Map<string, CacheEntry>>();
   readonly #metaSeen = new Map<string, string>();
+  /**
+   * Emptied batches of earlier calls, reused so that a request does not leave
+   * its arrays (a slot per series and per sample) to the garbage collector.
+   */
+  readonly #batches: SampleBatch[] = [];
 
   constructor(options: IngestPipelineOptions) {
     this.#appender = options.appender;
@@ -263,7 +270,7 @@ export class IngestPipeline {
     const stamp = ++this.#stamp;
     const nSeries = rows.seriesCount;
     const refOf = new Int32Array(nSeries);
-    const batch = new SampleBatch(Math.max(16, rows.sampleCount));
+    const batch = this.#batches.pop() ?? new SampleBatch(Math.max(16, rows.sampleCount));
     const limited = !this.#limiter.unlimited;
     const admission: Admission = { keys: [], names: [] };
     // Verdicts on uncached series by key (cached ones keep theirs on the entry).
@@ -422,6 +429,11 @@ export class IngestPipeline {
       this.#limiter.settle(admission, false);
     }
     if (accepted > 0) this.#stats?.onAccepted(protocol, accepted);
+    // The append has settled: nobody reads the batch any more.
+    if (this.#batches.length < this.#maxInFlight && batch.capacity <= MAX_POOLED_SAMPLES) {
+      batch.reset();
+      this.#batches.push(batch);
+    }
 
     await this.#storeMetadata(rows.metadata);
 

@@ -325,3 +325,28 @@ Deno.test("IngestPipeline.ingest() accounts for every sample of random input in 
     assert.ok((stats.counts[`influx/${reason}`] ?? 0) > 0, reason);
   }
 });
+
+Deno.test("IngestPipeline.ingest() gives the appender only the request's own series and samples, request after request", async () => {
+  const seen: string[][] = [];
+  const p = new IngestPipeline({
+    appender: {
+      append(batch) {
+        const out: string[] = [];
+        for (let i = 0; i < batch.length; i++) {
+          out.push(`${batch.series[batch.ref(i)]![0]!.value} ${batch.v(i)} @${batch.t(i)}`);
+        }
+        out.push(`series: ${batch.seriesCount}`);
+        seen.push(out);
+        return Promise.resolve({ accepted: batch.length, rejected: [] });
+      },
+      setMetadata: () => Promise.resolve(),
+    },
+  });
+  const lines = (n: number, v: number) =>
+    Array.from({ length: n }, (_, i) => `m${i}{a="1"} ${v} ${1000 + v}`).join("\n");
+  await p.ingest("prometheus", prom(lines(5, 1)));
+  await p.ingest("prometheus", prom(`m3{a="1"} 2 1002\nbad-name 1 1`));
+  await p.ingest("prometheus", prom(lines(3, 3)));
+  assert.deepEqual(seen[1], ["m3 2 @1002", "series: 1"]);
+  assert.deepEqual(seen[2], ["m0 3 @1003", "m1 3 @1003", "m2 3 @1003", "series: 3"]);
+});

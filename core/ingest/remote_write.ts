@@ -149,10 +149,14 @@ let parseEpoch = 0;
 /** Samples in the last request: senders send alike requests, so room for as many is made at once. */
 let lastSamples = 0;
 
-/** Decodes a remote write WriteRequest into rows; never throws on bad input. */
-export function parseRemoteWrite(body: Uint8Array): ParsedRows {
+/**
+ * Decodes a remote write WriteRequest into rows; never throws on bad input.
+ * `into`: rows to reuse (emptied first) instead of new ones.
+ */
+export function parseRemoteWrite(body: Uint8Array, into?: ParsedRows): ParsedRows {
+  into?.reset();
   // A sample takes at least 2 bytes.
-  const rows = new ParsedRows(Math.min(lastSamples, body.length >>> 1));
+  const rows = into ?? new ParsedRows(Math.min(lastSamples, body.length >>> 1));
   const epoch = ++parseEpoch;
   const state: ParseState = { epoch, prev: undefined, exemplars: 0 };
   let index = 0;

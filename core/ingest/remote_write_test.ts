@@ -383,3 +383,23 @@ Deno.test("parseRemoteWrite() tells known series apart in any order, also when o
     );
   }
 });
+
+Deno.test("parseRemoteWrite() into reused rows gives what new rows give, and leaves earlier results alone", () => {
+  const big = encodeWriteRequest({
+    series: [
+      ...Array.from({ length: 6 }, (_, i) => series({ __name__: `m${i}`, x: "1" }, [1, 2], [i, i])),
+      series({ x: "no name" }, [3], [3]),
+    ],
+  });
+  const small = encodeWriteRequest({ series: [series({ __name__: "s" }, [5], [7])] });
+  const reused = parseRemoteWrite(big);
+  const errors = reused.errors;
+  assert.equal(errors.length, 1);
+  assert.equal(parseRemoteWrite(small, reused), reused);
+  assert.deepEqual(renderRows(reused), renderRows(parseRemoteWrite(small)));
+  assert.equal(reused.seriesCount, 1);
+  assert.equal(reused.invalidSamples, 0);
+  assert.equal(reused.where(1), "", "a series left over from before is not this request's");
+  assert.equal(errors.length, 1, "problems kept from the earlier request stay as they were");
+  assert.deepEqual(renderRows(parseRemoteWrite(big, reused)), renderRows(parseRemoteWrite(big)));
+});

@@ -40,6 +40,8 @@ export function problemValue(s: string): string {
  * validation results by it.
  */
 export class ParsedRows {
+  // The series arrays: only the first seriesCount entries are this input's
+  // (rows made by `new` hold exactly those; see reset).
   /** Metric name of each series. */
   readonly seriesName: string[] = [];
   /** Label pairs of each series, flat: `[k0, v0, k1, v1, …]`, in input order. */
@@ -84,12 +86,10 @@ export class ParsedRows {
   sampleH: Map<number, NativeHistogram> | undefined;
   #samples = 0;
 
-  /** Metadata (type, help, unit) by metric family name. */
-  readonly metadata = new Map<string, MetricMetadata>();
-  /** Input problems; the parser skipped the parts they name. */
-  readonly errors: IngestProblem[] = [];
-  /** Things ignored on purpose (e.g. native histograms), with counts. */
-  readonly warnings: string[] = [];
+  #metadata = new Map<string, MetricMetadata>();
+  #errors: IngestProblem[] = [];
+  #warnings: string[] = [];
+  #nSeries = 0;
   /** Samples the parser dropped because of errors (for counters). */
   invalidSamples = 0;
 
@@ -101,9 +101,44 @@ export class ParsedRows {
     this.sampleV = new Float64Array(n);
   }
 
+  /** Metadata (type, help, unit) by metric family name. */
+  get metadata(): Map<string, MetricMetadata> {
+    return this.#metadata;
+  }
+
+  /** Input problems; the parser skipped the parts they name. */
+  get errors(): IngestProblem[] {
+    return this.#errors;
+  }
+
+  /** Things ignored on purpose (e.g. native histograms), with counts. */
+  get warnings(): string[] {
+    return this.#warnings;
+  }
+
   /** Number of series. */
   get seriesCount(): number {
-    return this.seriesName.length;
+    return this.#nSeries;
+  }
+
+  /**
+   * Empties the rows for the next request, keeping their room: the series
+   * arrays then hold entries left over from before after
+   * {@linkcode seriesCount}. Problems, warnings and metadata start as new
+   * collections, so results that kept the old ones are unchanged. Only for
+   * rows that nobody reads any more.
+   */
+  reset(): void {
+    this.#nSeries = 0;
+    this.#samples = 0;
+    this.sampleH = undefined;
+    this.sampleLine = undefined;
+    this.#metadata = new Map();
+    this.#errors = [];
+    this.#warnings = [];
+    this.#where0 = "";
+    this.#wheres = undefined;
+    this.invalidSamples = 0;
   }
 
   /** Number of samples. */
@@ -120,10 +155,11 @@ export class ParsedRows {
     line = 0,
     item = -1,
   ): number {
-    const j = this.seriesName.length;
-    this.seriesName.push(name);
-    this.seriesLabels.push(labels);
-    this.seriesRawKey.push(rawKey);
+    const j = this.#nSeries++;
+    // Overwrites what a reset left; fresh rows grow as with push.
+    this.seriesName[j] = name;
+    this.seriesLabels[j] = labels;
+    this.seriesRawKey[j] = rawKey;
     if (j === this.seriesItem.length) {
       const n = j * 2;
       const it = new Int32Array(n), ln = new Int32Array(n);
@@ -212,7 +248,7 @@ export class ParsedRows {
     const p: IngestProblem = line === undefined
       ? { field, value: problemValue(value), message }
       : { field, value: problemValue(value), message, line };
-    this.errors.push(p);
+    this.#errors.push(p);
   }
 }
 

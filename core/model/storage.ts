@@ -107,7 +107,12 @@ export interface AppendResult {
  * per sample. `refs[i]` indexes `series` for sample i.
  */
 export class SampleBatch {
+  /**
+   * Labels of each series; entries from {@linkcode seriesCount} on are left
+   * over from before a {@linkcode reset} (samples never refer to them).
+   */
   readonly series: Labels[] = [];
+  #nSeries = 0;
   #refs: Int32Array;
   #t: Float64Array;
   #v: Float64Array;
@@ -126,12 +131,32 @@ export class SampleBatch {
     return this.#len;
   }
 
+  /** Number of series. */
+  get seriesCount(): number {
+    return this.#nSeries;
+  }
+
+  /** Room for this many samples. */
+  get capacity(): number {
+    return this.#t.length;
+  }
+
+  /**
+   * Empties the batch for reuse, keeping its room (the owner must know that
+   * no appender still reads it).
+   */
+  reset(): void {
+    this.#len = 0;
+    this.#nSeries = 0;
+    this.#seriesIndex.clear();
+    this.#h = undefined;
+  }
+
   /** Adds a series (deduplicated by `key`) and returns its index for {@linkcode add}. */
   addSeries(labels: Labels, key: string): number {
     let ref = this.#seriesIndex.get(key);
     if (ref === undefined) {
-      ref = this.series.length;
-      this.series.push(labels);
+      ref = this.addNewSeries(labels);
       this.#seriesIndex.set(key, ref);
     }
     return ref;
@@ -143,7 +168,10 @@ export class SampleBatch {
    * {@linkcode addSeries} for the same series.
    */
   addNewSeries(labels: Labels): number {
-    return this.series.push(labels) - 1;
+    const j = this.#nSeries++;
+    // Overwrites what a reset left; a fresh batch grows as with push.
+    this.series[j] = labels;
+    return j;
   }
 
   /** Adds one sample of series `ref`. */
@@ -215,7 +243,9 @@ export interface Appender {
    * Appends a batch. Resolves once every accepted sample is durable (per the
    * WAL fsync policy); rejected samples are listed, the rest are stored.
    * Rejects with {@linkcode StorageFullError} when the disk is full, in which
-   * case nothing of this batch is acknowledged.
+   * case nothing of this batch is acknowledged. The batch is the caller's
+   * again once the promise settles (the ingest pipeline reuses it): keep
+   * copies, not the batch.
    */
   append(batch: SampleBatch): Promise<AppendResult>;
   /** Records metadata for a metric name. */

@@ -52,12 +52,12 @@ export class DbAppender {
     const now = this.#db.now();
     const minValid = this.#db.retentionMs > 0 ? now - this.#db.retentionMs : -Infinity;
     const maxValid = now + this.#db.futureTolerance;
-    const seriesRefs = new Int32Array(batch.series.length).fill(-1);
+    const seriesRefs = new Int32Array(batch.seriesCount).fill(-1);
     const rejected: RejectedSample[] = [];
     const defs: SeriesDef[] = [];
     let created: number[] | undefined;
     const limitOoo = this.#db.oooWindow !== Infinity;
-    const newest = limitOoo ? new Float64Array(batch.series.length).fill(NaN) : undefined;
+    const newest = limitOoo ? new Float64Array(batch.seriesCount).fill(NaN) : undefined;
     // Indexes of accepted samples, only when some are rejected.
     let keep: Uint32Array | null = null;
     let k = 0;
