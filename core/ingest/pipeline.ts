@@ -119,6 +119,8 @@ export class OverloadedError extends Error {
 }
 
 interface SeriesEntry {
+  /** The cache (by protocol and extra labels) this entry belongs to. */
+  readonly cache: Map<string, CacheEntry>;
   readonly problems: undefined;
   readonly labels: Labels;
   readonly key: string;
@@ -132,7 +134,10 @@ interface SeriesEntry {
   /** The limiter's existence epoch at which storage last had this series (-1: never). */
   storedAt: number;
 }
-type CacheEntry = SeriesEntry | { readonly problems: IngestProblem[] };
+type CacheEntry = SeriesEntry | {
+  readonly cache: Map<string, CacheEntry>;
+  readonly problems: IngestProblem[];
+};
 
 const CACHE_MAX_ENTRIES = 100_000;
 const CACHE_MAX_CONTEXTS = 64;
@@ -282,10 +287,16 @@ export class IngestPipeline {
     const epoch = limited ? this.#limiter.existenceEpoch : undefined;
     for (let j = 0; j < nSeries; j++) {
       const raw = rows.seriesRawKey[j]!;
-      let entry = raw === "" ? undefined : cache.get(raw);
-      if (entry === undefined) {
-        entry = resolveSeries(rows.seriesName[j]!, rows.seriesLabels[j]!, extra);
-        if (raw !== "") cache.set(detach(raw), entry);
+      // The parser's record of the series keeps the entry of the cache last used with it.
+      const memo = rows.seriesMemo[j];
+      let entry = memo?.memo as CacheEntry | undefined;
+      if (entry === undefined || entry.cache !== cache) {
+        entry = raw === "" ? undefined : cache.get(raw);
+        if (entry === undefined) {
+          entry = resolveSeries(rows.seriesName[j]!, rows.seriesLabels[j]!, extra, cache);
+          if (raw !== "") cache.set(detach(raw), entry);
+        }
+        if (memo !== undefined) memo.memo = entry;
       }
       if (entry.problems !== undefined) {
         refOf[j] = REF_INVALID;
@@ -514,6 +525,7 @@ function resolveSeries(
   name: string,
   pairs: readonly string[],
   extra: Readonly<Record<string, string>> | undefined,
+  cache: Map<string, CacheEntry>,
 ): CacheEntry {
   const map: Record<string, string> = {};
   const problems: IngestProblem[] = [];
@@ -542,9 +554,10 @@ function resolveSeries(
   }
   name = detach(name);
   for (const p of validateSeries(name, map)) problems.push(p);
-  if (problems.length > 0) return { problems };
+  if (problems.length > 0) return { cache, problems };
   const labels = toLabels(name, map);
   return {
+    cache,
     problems: undefined,
     labels,
     key: labelsKey(labels),

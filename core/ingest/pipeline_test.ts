@@ -4,6 +4,8 @@ import { parseInfluxLines } from "./influx.ts";
 import { parseJsonMetrics } from "./json.ts";
 import { IngestPipeline, OverloadedError } from "./pipeline.ts";
 import { parsePrometheusText } from "./prometheus_text.ts";
+import { parseRemoteWrite } from "./remote_write.ts";
+import { encodeWriteRequest } from "./remote_write_codec.ts";
 import { countingStats, RecordingAppender, seededRandom } from "./_test_util.ts";
 
 const NOW = 1_700_000_000_000;
@@ -349,4 +351,27 @@ Deno.test("IngestPipeline.ingest() gives the appender only the request's own ser
   await p.ingest("prometheus", prom(lines(3, 3)));
   assert.deepEqual(seen[1], ["m3 2 @1002", "series: 1"]);
   assert.deepEqual(seen[2], ["m0 3 @1003", "m1 3 @1003", "m2 3 @1003", "series: 3"]);
+});
+
+Deno.test("IngestPipeline.ingest() validates a series remote write knows from before for each set of extra labels", async () => {
+  const app = new RecordingAppender();
+  const p = new IngestPipeline({ appender: app });
+  const body = encodeWriteRequest({
+    series: [{ labels: toLabels("m", { a: "1" }), t: [1000], v: [1] }],
+  });
+  await p.ingest("remote_write", parseRemoteWrite(body));
+  await p.ingest("remote_write", parseRemoteWrite(body), { extraLabels: { job: "x" } });
+  await p.ingest("remote_write", parseRemoteWrite(body), { extraLabels: { a: "2" } });
+  await p.ingest("remote_write", parseRemoteWrite(body));
+  // A new pipeline (limits changed on reload) starts from its own validation cache.
+  await new IngestPipeline({ appender: app }).ingest("remote_write", parseRemoteWrite(body), {
+    extraLabels: { job: "y" },
+  });
+  assert.deepEqual(app.samples, [
+    'm{a="1"} 1 @1000',
+    'm{a="1", job="x"} 1 @1000',
+    'm{a="2"} 1 @1000',
+    'm{a="1"} 1 @1000',
+    'm{a="1", job="y"} 1 @1000',
+  ]);
 });

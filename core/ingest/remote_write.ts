@@ -73,6 +73,8 @@ interface RwSeries {
    * their series in the same order every time, so this is the first guess.
    */
   next: RwSeries | undefined;
+  /** The pipeline's (see {@linkcode SeriesMemo}). */
+  memo: unknown;
 }
 
 /**
@@ -234,12 +236,13 @@ function timeSeries(rows: ParsedRows, r: ProtoReader, index: number, state: Pars
         let p = ss + 10, lo = 0, hi = 0, c = 0x80, shift = 0;
         while (c >= 0x80 && p < se && shift < 56) {
           c = buf[p++]!;
+          // Two 28-bit halves in integers (no powers computed per byte).
           if (shift < 28) lo |= (c & 0x7f) << shift;
-          else hi += (c & 0x7f) * 2 ** (shift - 28);
+          else hi |= (c & 0x7f) << (shift - 28);
           shift += 7;
         }
         if (c < 0x80 && p === se) {
-          rows.addSample(-1, hi * 2 ** 28 + lo, view.getFloat64(ss + 1, true));
+          rows.addSample(-1, hi * 0x10000000 + lo, view.getFloat64(ss + 1, true));
           continue;
         }
       }
@@ -305,7 +308,15 @@ function timeSeries(rows: ParsedRows, r: ProtoReader, index: number, state: Pars
   }
   if (series.epoch !== state.epoch || rawKey === "") {
     series.epoch = state.epoch;
-    series.j = rows.addSeries(series.name, series.labels, series.key, "timeseries", 0, index);
+    series.j = rows.addSeries(
+      series.name,
+      series.labels,
+      series.key,
+      "timeseries",
+      0,
+      index,
+      rawKey === "" ? undefined : series,
+    );
   }
   if (n > 0) rows.setSampleSeries(firstSample, series.j);
 }
@@ -376,6 +387,7 @@ function decodeSeries(
     epoch: 0,
     j: 0,
     next: undefined,
+    memo: undefined,
   };
 }
 

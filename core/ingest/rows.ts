@@ -21,6 +21,15 @@ export interface IngestProblem {
   readonly line?: number;
 }
 
+/**
+ * A parser's long-lived record of one series (kept across requests), on
+ * which the pipeline keeps what it found out about the series, so a known
+ * series needs no lookup by its raw key. Parsers leave `memo` alone.
+ */
+export interface SeriesMemo {
+  memo: unknown;
+}
+
 /** Longest `value` text kept in a problem. */
 const MAX_PROBLEM_VALUE = 120;
 
@@ -48,6 +57,8 @@ export class ParsedRows {
   readonly seriesLabels: string[][] = [];
   /** Cache key of each series within its protocol, or "" for none. */
   readonly seriesRawKey: string[] = [];
+  /** The parser's record of each series, when it keeps them across requests. */
+  readonly seriesMemo: (SeriesMemo | undefined)[] = [];
   /**
    * Item index appended to the series' `where` (`timeseries` + 5 →
    * `timeseries[5]`), or -1; a number, so a request's series make no message
@@ -154,12 +165,14 @@ export class ParsedRows {
     where: string,
     line = 0,
     item = -1,
+    memo?: SeriesMemo,
   ): number {
     const j = this.#nSeries++;
     // Overwrites what a reset left; fresh rows grow as with push.
     this.seriesName[j] = name;
     this.seriesLabels[j] = labels;
     this.seriesRawKey[j] = rawKey;
+    this.seriesMemo[j] = memo;
     if (j === this.seriesItem.length) {
       const n = j * 2;
       const it = new Int32Array(n), ln = new Int32Array(n);
