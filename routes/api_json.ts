@@ -35,6 +35,16 @@ export interface Envelope {
   readonly stats?: unknown;
 }
 
+/**
+ * `t / 1000` as text (t in ms). JSON.stringify prints numbers exactly as
+ * String() does but without V8's number-to-string cache, whose entries
+ * outlive young-generation collections: every point's strings were promoted
+ * and left for a full collection.
+ */
+function seconds(t: number): string {
+  return JSON.stringify(t / 1000);
+}
+
 /** `{"name":"value",…}` for a label set. */
 function metricJson(labels: Labels): string {
   let s = "{";
@@ -56,10 +66,10 @@ export function* queryJsonPieces(value: Value, env: Envelope = {}): Generator<st
   yield `{"status":"success","data":{"resultType":${JSON.stringify(value.type)},"result":`;
   switch (value.type) {
     case "scalar":
-      yield `[${value.t / 1000},"${jsonFloat(value.v)}"]`;
+      yield `[${seconds(value.t)},"${jsonFloat(value.v)}"]`;
       break;
     case "string":
-      yield `[${value.t / 1000},${JSON.stringify(value.v)}]`;
+      yield `[${seconds(value.t)},${JSON.stringify(value.v)}]`;
       break;
     case "vector": {
       yield "[";
@@ -68,10 +78,12 @@ export function* queryJsonPieces(value: Value, env: Envelope = {}): Generator<st
         const s = samples[i]!;
         const sep = i > 0 ? "," : "";
         yield s.h
-          ? `${sep}{"metric":${metricJson(s.labels)},"histogram":[${s.t / 1000},${
+          ? `${sep}{"metric":${metricJson(s.labels)},"histogram":[${seconds(s.t)},${
             histogramJson(s.h)
           }]}`
-          : `${sep}{"metric":${metricJson(s.labels)},"value":[${s.t / 1000},"${jsonFloat(s.v)}"]}`;
+          : `${sep}{"metric":${metricJson(s.labels)},"value":[${seconds(s.t)},"${
+            jsonFloat(s.v)
+          }"]}`;
       }
       yield "]";
       break;
@@ -87,7 +99,7 @@ export function* queryJsonPieces(value: Value, env: Envelope = {}): Generator<st
         // only when there are float points, "histograms" only for histograms.
         let run = n > 0 ? `,"values":[` : "";
         for (let i = 0; i < n; i++) {
-          run += `${i > 0 ? "," : ""}[${t[i]! / 1000},"${jsonFloat(v[i]!)}"]`;
+          run += `${i > 0 ? "," : ""}[${seconds(t[i]!)},"${jsonFloat(v[i]!)}"]`;
           if (run.length >= RUN_CHARS) {
             yield run;
             run = "";
@@ -98,7 +110,7 @@ export function* queryJsonPieces(value: Value, env: Envelope = {}): Generator<st
         if (h && h.t.length > 0) {
           run += `,"histograms":[`;
           for (let i = 0; i < h.t.length; i++) {
-            run += `${i > 0 ? "," : ""}[${h.t[i]! / 1000},${histogramJson(h.h[i]!)}]`;
+            run += `${i > 0 ? "," : ""}[${seconds(h.t[i]!)},${histogramJson(h.h[i]!)}]`;
             if (run.length >= RUN_CHARS) {
               yield run;
               run = "";

@@ -1,9 +1,11 @@
 /**
- * Memory for the samples one reader (a query) takes from storage. Storage
- * carves each series' arrays out of a few large slabs instead of allocating
- * two arrays per series, and the owner resets the arena once nothing reads
- * them any more, so the next query reuses the same memory: a query round
- * leaves neither garbage for the collector nor a grown malloc heap behind.
+ * Memory for the samples one reader (a query) takes from storage, and for
+ * the per-series columns it evaluates them into. Storage carves each
+ * series' arrays out of a few large slabs instead of allocating two arrays
+ * per series, the query engine does the same for its intermediate columns,
+ * and the owner resets the arena once nothing reads them any more, so the
+ * next query reuses the same memory: a query round leaves neither garbage
+ * for the collector nor a grown malloc heap behind.
  *
  * Views handed out are valid until {@linkcode SampleArena.reset}; after it
  * they alias the next reader's data. Whoever resets must hold no view (the
@@ -20,24 +22,57 @@ export interface SampleViews {
 
 /** Options for {@linkcode SampleArena}. */
 export interface SampleArenaOptions {
-  /** Samples per slab (a slab is one Float64Array for times, one for values). @default 32768 */
+  /** Elements per slab (a Float64Array slab is 8 bytes an element). @default 32768 */
   readonly slabSamples?: number;
-  /** Slabs kept over a reset; more are dropped. @default 8 */
+  /** Slabs of each kind kept over a reset; more are dropped. @default 6 */
   readonly keepSlabs?: number;
 }
 
-/** A bump allocator of sample arrays (see the module doc). Not thread-safe; one owner. */
+/** Slabs of one array type, carved front to back. */
+class Slabs<A extends Float64Array | Uint8Array> {
+  readonly list: A[] = [];
+  /** Slab being carved, and the next free element in it. */
+  cur = -1;
+  pos = 0;
+  constructor(readonly size: number, readonly make: (n: number) => A) {}
+
+  take(k: number): A {
+    if (k > this.size >> 1) return this.make(k);
+    if (this.cur < 0 || this.pos + k > this.size) {
+      this.cur++;
+      if (this.cur === this.list.length) this.list.push(this.make(this.size));
+      this.pos = 0;
+    }
+    const p = this.pos;
+    this.pos = p + k;
+    return this.list[this.cur]!.subarray(p, p + k) as A;
+  }
+
+  reset(keep: number): void {
+    if (this.list.length > keep) this.list.length = keep;
+    this.cur = -1;
+    this.pos = 0;
+  }
+}
+
+const floats = (n: number) => new Float64Array(n);
+
+/** A bump allocator of sample arrays and columns (see the module doc). One owner. */
 export class SampleArena {
-  readonly #slabSamples: number;
   readonly #keepSlabs: number;
-  #slabs: { t: Float64Array; v: Float64Array }[] = [];
-  /** Slab being carved, and the next free sample in it. */
-  #cur = -1;
-  #pos = 0;
+  readonly #t: Slabs<Float64Array>;
+  readonly #v: Slabs<Float64Array>;
+  readonly #floats: Slabs<Float64Array>;
+  readonly #bytes: Slabs<Uint8Array>;
 
   constructor(opts: SampleArenaOptions = {}) {
-    this.#slabSamples = opts.slabSamples ?? 32_768;
-    this.#keepSlabs = opts.keepSlabs ?? 8;
+    const size = opts.slabSamples ?? 32_768;
+    this.#keepSlabs = opts.keepSlabs ?? 6;
+    this.#t = new Slabs(size, floats);
+    this.#v = new Slabs(size, floats);
+    this.#floats = new Slabs(size, floats);
+    // Byte slabs as large in bytes as the others, so they too are mapped apart from the heap.
+    this.#bytes = new Slabs(size * 8, (n) => new Uint8Array(n));
   }
 
   /**
@@ -45,38 +80,38 @@ export class SampleArena {
    * {@linkcode reset}. Runs longer than half a slab get arrays of their own.
    */
   samples(k: number): SampleViews {
-    const size = this.#slabSamples;
-    if (k > size >> 1) return { t: new Float64Array(k), v: new Float64Array(k) };
-    if (this.#cur < 0 || this.#pos + k > size) {
-      this.#cur++;
-      if (this.#cur === this.#slabs.length) {
-        this.#slabs.push({ t: new Float64Array(size), v: new Float64Array(size) });
-      }
-      this.#pos = 0;
-    }
-    const s = this.#slabs[this.#cur]!, p = this.#pos;
-    this.#pos = p + k;
-    return { t: s.t.subarray(p, p + k), v: s.v.subarray(p, p + k) };
+    return { t: this.#t.take(k), v: this.#v.take(k) };
+  }
+
+  /** A zeroed Float64Array of `k` elements, valid until the next {@linkcode reset}. */
+  floats(k: number): Float64Array {
+    return this.#floats.take(k).fill(0);
+  }
+
+  /** A zeroed Uint8Array of `k` elements, valid until the next {@linkcode reset}. */
+  bytes(k: number): Uint8Array {
+    return this.#bytes.take(k).fill(0);
   }
 
   /** Bytes the arena holds (its slabs). */
-  get bytes(): number {
-    return this.#slabs.length * this.#slabSamples * 16;
+  get bytesHeld(): number {
+    let n = 0;
+    for (const s of [this.#t, this.#v, this.#floats]) n += s.list.length * s.size * 8;
+    return n + this.#bytes.list.length * this.#bytes.size;
   }
 
   /** Makes all memory free again (invalidating every view) and drops slabs over the kept number. */
   reset(): void {
-    if (this.#slabs.length > this.#keepSlabs) this.#slabs.length = this.#keepSlabs;
-    this.#cur = -1;
-    this.#pos = 0;
+    for (const s of [this.#t, this.#v, this.#floats]) s.reset(this.#keepSlabs);
+    this.#bytes.reset(this.#keepSlabs);
   }
 }
 
 /**
  * Arenas lent to queries: {@linkcode acquire} one per query, give it back
  * with {@linkcode release} when the query is done with every view. At most
- * `maxIdle` arenas are kept between queries (each up to its kept slabs:
- * 4 MiB with the defaults); the rest are left to the garbage collector.
+ * `maxIdle` arenas are kept between queries (each up to its kept slabs); the
+ * rest are left to the garbage collector.
  */
 export class SampleArenaPool {
   readonly #idle: SampleArena[] = [];
@@ -99,7 +134,7 @@ export class SampleArenaPool {
   /** Bytes held by idle arenas. */
   get idleBytes(): number {
     let n = 0;
-    for (const a of this.#idle) n += a.bytes;
+    for (const a of this.#idle) n += a.bytesHeld;
     return n;
   }
 }

@@ -11,11 +11,22 @@ Deno.test("SampleArena hands out disjoint views and reuses its slabs after reset
   assert.deepEqual([...y.t], [2, 2, 2, 2, 2, 2, 2, 2]);
   assert.equal(x.t.buffer, y.t.buffer);
   assert.notEqual(y.t.buffer, z.t.buffer);
-  assert.equal(a.bytes, 2 * 16 * 16);
+  assert.notEqual(x.t.buffer, x.v.buffer);
+  assert.equal(a.bytesHeld, 2 * 2 * 16 * 8);
   a.reset();
-  assert.equal(a.bytes, 16 * 16, "slabs over keepSlabs are dropped");
+  assert.equal(a.bytesHeld, 2 * 16 * 8, "slabs over keepSlabs are dropped");
   const again = a.samples(5);
   assert.equal(again.t.buffer, x.t.buffer, "the kept slab is reused");
+});
+
+Deno.test("SampleArena columns come zeroed, also when their memory is reused", () => {
+  const a = new SampleArena({ slabSamples: 16 });
+  const f = a.floats(4), b = a.bytes(4);
+  f.fill(7);
+  b.fill(1);
+  a.reset();
+  assert.deepEqual([...a.floats(4)], [0, 0, 0, 0]);
+  assert.deepEqual([...a.bytes(4)], [0, 0, 0, 0]);
 });
 
 Deno.test("SampleArena gives runs longer than half a slab arrays of their own", () => {
@@ -23,7 +34,7 @@ Deno.test("SampleArena gives runs longer than half a slab arrays of their own", 
   const big = a.samples(9);
   assert.equal(big.t.length, 9);
   assert.equal(big.t.buffer.byteLength, 9 * 8);
-  assert.equal(a.bytes, 0);
+  assert.equal(a.bytesHeld, 0);
 });
 
 Deno.test("SampleArenaPool keeps at most maxIdle arenas", () => {
@@ -34,7 +45,7 @@ Deno.test("SampleArenaPool keeps at most maxIdle arenas", () => {
   b.samples(1);
   pool.release(a);
   pool.release(b);
-  assert.equal(pool.idleBytes, 16 * 16);
+  assert.equal(pool.idleBytes, 2 * 16 * 8);
   assert.equal(pool.acquire(), a);
   assert.notEqual(pool.acquire(), b);
 });

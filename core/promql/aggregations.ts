@@ -351,6 +351,7 @@ export function aggregateColumns(
   param: Float64Array | undefined,
   warn: (m: string) => void,
   tick: () => void,
+  alloc: ColumnAlloc = FRESH,
 ): StepVectors {
   if (!COLUMN_AGG_OPS.has(op)) throw new Error(`BUG: aggregateColumns() called for ${op}`);
   const nSeries = cols.labels.length, nSteps = cols.steps;
@@ -377,8 +378,8 @@ export function aggregateColumns(
   const incremental = new Uint8Array(nG), drop = new Uint8Array(nG);
   const values: number[][] = op === "quantile" ? Array.from({ length: nG }, () => []) : [];
   const { v: colV, present, dropName } = cols;
-  if (SERIES_MAJOR_OPS.has(op)) return seriesMajor(op, cols, groupOf, groupLbls, tick);
-  const out = new GroupGrid(groupLbls, nSteps);
+  if (SERIES_MAJOR_OPS.has(op)) return seriesMajor(op, cols, groupOf, groupLbls, tick, alloc);
+  const out = new GroupGrid(groupLbls, nSteps, alloc);
   for (let i = 0; i < nSteps; i++) {
     tick();
     let nOrder = 0;
@@ -515,6 +516,7 @@ function seriesMajor(
   groupOf: Int32Array,
   groupLbls: Labels[],
   tick: () => void,
+  alloc: ColumnAlloc,
 ): StepVectors {
   const nSeries = cols.labels.length, nSteps = cols.steps, nG = groupLbls.length;
   const cells = nG * nSteps;
@@ -553,7 +555,7 @@ function seriesMajor(
       }
     }
   }
-  const out = new GroupGrid(groupLbls, nSteps);
+  const out = new GroupGrid(groupLbls, nSteps, alloc);
   const order = new Int32Array(nG);
   for (let i = 0; i < nSteps; i++) {
     let n = 0, sorted = true, last = -1;
@@ -582,6 +584,17 @@ function seriesMajor(
   return out.result();
 }
 
+/** Where zeroed columns come from (a query's arena, or fresh arrays). */
+export interface ColumnAlloc {
+  floats(n: number): Float64Array;
+  bytes(n: number): Uint8Array;
+}
+
+const FRESH: ColumnAlloc = {
+  floats: (n) => new Float64Array(n),
+  bytes: (n) => new Uint8Array(n),
+};
+
 /**
  * The output of an aggregation over all steps, written group by group: one
  * column per group when, at every step, the groups come in group order (the
@@ -599,13 +612,13 @@ class GroupGrid {
   #count = 0;
   #dropAt: Uint8Array;
 
-  constructor(readonly labels: Labels[], readonly steps: number) {
+  constructor(readonly labels: Labels[], readonly steps: number, alloc: ColumnAlloc) {
     for (let gi = 0; gi < labels.length; gi++) {
-      this.#v.push(new Float64Array(steps));
-      this.#present.push(new Uint8Array(steps));
+      this.#v.push(alloc.floats(steps));
+      this.#present.push(alloc.bytes(steps));
     }
     this.#drop = new Int8Array(labels.length).fill(-1);
-    this.#dropAt = new Uint8Array(labels.length * steps);
+    this.#dropAt = alloc.bytes(labels.length * steps);
   }
 
   /** Records the output order of step `i`: groups `order[0, n)`. */

@@ -16,7 +16,13 @@
  *
  * @module
  */
-import { type Labels, METRIC_NAME, type Querier, SampleArenaPool } from "../model/mod.ts";
+import {
+  type Labels,
+  METRIC_NAME,
+  type Querier,
+  SampleArena,
+  SampleArenaPool,
+} from "../model/mod.ts";
 import {
   aggregate,
   aggregateColumns,
@@ -315,7 +321,7 @@ async function runQuery(
     const ev = new Evaluator(opts, data, start, end, step, deadline, stats, {
       budget,
       base: planBytes + loadedBytes,
-    });
+    }, arena);
     const top = unwrapParens(expr);
     let result: Value;
     const t1 = performance.now();
@@ -373,6 +379,8 @@ export class Evaluator {
     readonly stats: QueryStats,
     /** The query's memory reservation and the bytes planned and loaded before evaluation. */
     readonly memory?: { readonly budget: QueryBudget; readonly base: number },
+    /** Where intermediate columns live (reset when the query ends; results are copies). */
+    readonly arena: SampleArena = new SampleArena(),
   ) {}
 
   /** Adds a warning annotation for the node at `pos`. */
@@ -528,9 +536,9 @@ export class Evaluator {
       }
       let j = -1; // Index of the last sample at or before the eval time.
       const st = s.t, n = st.length, stale = s.stale;
-      const colV = columnar ? new Float64Array(nSteps) : undefined;
-      const colP = columnar ? new Uint8Array(nSteps) : undefined;
-      const colT = columnar ? new Float64Array(nSteps) : undefined;
+      const colV = columnar ? this.arena.floats(nSteps) : undefined;
+      const colP = columnar ? this.arena.bytes(nSteps) : undefined;
+      const colT = columnar ? this.arena.floats(nSteps) : undefined;
       const before = total;
       for (let i = 0; i < nSteps; i++) {
         const evalT = (at ?? ts[i]!) - e.offset;
@@ -654,7 +662,7 @@ export class Evaluator {
     }
     const warn = (m: string) => this.warn(m, e.param?.pos.start ?? e.pos.start);
     if (input.cols && COLUMN_AGG_OPS.has(e.op)) {
-      return aggregateColumns(e.op, input.cols, g, param, warn, () => this.tick());
+      return aggregateColumns(e.op, input.cols, g, param, warn, () => this.tick(), this.arena);
     }
     const exprPos = e.expr.pos.start;
     const notes: AggNotes = {

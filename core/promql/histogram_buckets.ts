@@ -87,8 +87,9 @@ export function jsonFloat(v: number): string {
   if (v === Infinity) return "+Inf";
   if (v === -Infinity) return "-Inf";
   if (Object.is(v, -0)) return "-0";
-  const s = String(v);
-  // Most values have no exponent: skip the regex (it ran per point of every result).
+  // As String(v), without V8's number-to-string cache (whose entries outlive
+  // young-generation collections); most values have no exponent: no regex.
+  const s = JSON.stringify(v);
   return s.indexOf("e") === -1 ? s : s.replace(/e([+-])(\d)$/, "e$10$2");
 }
 

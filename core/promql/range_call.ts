@@ -95,8 +95,8 @@ export function rangeCall(ev: Evaluator, e: Call, ts: Float64Array): EvalValue {
       present: [] as Uint8Array[],
     }
     : undefined;
-  let colV = columnar ? new Float64Array(nSteps) : undefined;
-  let colP = columnar ? new Uint8Array(nSteps) : undefined;
+  let colV = columnar ? ev.arena.floats(nSteps) : undefined;
+  let colP = columnar ? ev.arena.bytes(nSteps) : undefined;
   const counter = name === "rate" || name === "increase";
   let resets: Int32Array | undefined;
   const fixedAt = m.at !== undefined;
@@ -165,8 +165,8 @@ export function rangeCall(ev: Evaluator, e: Call, ts: Float64Array): EvalValue {
       cols.dropName.push(dropName);
       cols.v.push(colV!);
       cols.present.push(colP!);
-      colV = new Float64Array(nSteps);
-      colP = new Uint8Array(nSteps);
+      colV = ev.arena.floats(nSteps);
+      colP = ev.arena.bytes(nSteps);
     }
     if (producedFloat && counter) {
       const metric = s.labels.find((l) => l.name === METRIC_NAME)?.value ?? "";
