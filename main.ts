@@ -51,7 +51,8 @@ const perchComponents: BuildComponents = (b, config, source, info) => {
   const storage = storageComponent(b);
   const remote = remoteWriteComponent({ ...b, storage });
   const appender = () => remote.appender;
-  const query = queryComponent({ ...b, storage });
+  // The memory guard (below) reclaims memory once queries are quiet.
+  const query = queryComponent({ ...b, storage, onQueryEnd: () => memory.queryEnded() });
   const engine = () => query.engine;
   const pipeline = pipelineComponent({ ...b, appender, seriesIndex: () => storage.db });
   const state = stateComponent({ ...b, storage });

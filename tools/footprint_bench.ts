@@ -304,6 +304,8 @@ interface Row {
   peakRss: number;
   idleRss: number;
   queryRss: number;
+  /** RSS 3 s after the query round (memory given back once queries are quiet). */
+  laterRss: number;
   bytesPerSample: number;
   restartMs: number;
   cold: number[];
@@ -343,6 +345,7 @@ async function runWorkload(w: Workload): Promise<Row[]> {
         peakRss,
         idleRss: 0,
         queryRss: 0,
+        laterRss: 0,
         bytesPerSample: 0,
         restartMs: 0,
         cold: [],
@@ -362,6 +365,8 @@ async function runWorkload(w: Workload): Promise<Row[]> {
     sys.forEach((s, i) =>
       Object.assign(rows[i]!, { ...times[i]!, queryRss: procMem(s.pid).VmRSS! })
     );
+    await sleep(3000);
+    sys.forEach((s, i) => rows[i]!.laterRss = procMem(s.pid).VmRSS!);
     for (const [i, s] of sys.entries()) {
       await s.stop();
       rows[i]!.bytesPerSample = duBytes(s.dataPath) / w.samples;
@@ -388,6 +393,7 @@ function print(w: Workload, rows: Row[]) {
     ["peak RSS during ingest", (r) => r.peakRss, (x) => `${x.toFixed(0)} MiB`],
     ["RSS after ingest + idle", (r) => r.idleRss, (x) => `${x.toFixed(0)} MiB`],
     ["RSS after the query round", (r) => r.queryRss, (x) => `${x.toFixed(0)} MiB`],
+    ["RSS 3 s after the query round", (r) => r.laterRss, (x) => `${x.toFixed(0)} MiB`],
     ["disk, bytes/sample", (r) => r.bytesPerSample, (x) => x.toFixed(2)],
     ["restart to ready", (r) => r.restartMs, (x) => `${(x / 1000).toFixed(2)} s`],
     ...QUERIES.flatMap(([name], i): [string, (r: Row) => number, (x: number) => string][] => [

@@ -118,6 +118,8 @@ export class SampleArenaPool {
   constructor(
     readonly maxIdle = 2,
     readonly arenaOptions: SampleArenaOptions = {},
+    /** Called after each {@linkcode release} (a query ended). */
+    readonly onRelease?: () => void,
   ) {}
 
   /** An empty arena. */
@@ -129,6 +131,7 @@ export class SampleArenaPool {
   release(a: SampleArena): void {
     a.reset();
     if (this.#idle.length < this.maxIdle) this.#idle.push(a);
+    this.onRelease?.();
   }
 
   /** Bytes held by idle arenas. */

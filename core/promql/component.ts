@@ -6,6 +6,7 @@
  * @module
  */
 import type { Config } from "../config/mod.ts";
+import { SampleArenaPool } from "../model/mod.ts";
 import type { Basics, Component } from "../lifecycle.ts";
 import type { StorageComponent } from "../tsdb/mod.ts";
 import { MemoryPool } from "./budget.ts";
@@ -22,11 +23,17 @@ export interface QueryComponent extends Component<Config, Config["query"]> {
 
 /** Query: metrics `perch_query_memory_reserved_bytes`, `perch_query_cache_*`. */
 export function queryComponent(
-  deps: Pick<Basics, "registry"> & { readonly storage: StorageComponent },
+  deps: Pick<Basics, "registry"> & {
+    readonly storage: StorageComponent;
+    /** Called whenever a query ends (the memory guard reclaims after bursts). */
+    readonly onQueryEnd?: () => void;
+  },
 ): QueryComponent {
   const registry = deps.registry;
   // One pool for every query (query.max_memory); it outlives engines rebuilt on reload.
   const memory = new MemoryPool(0);
+  // Likewise the arenas queries read samples into.
+  const arenas = new SampleArenaPool(2, {}, deps.onQueryEnd);
   let engine: Engine | undefined;
   let cache: RangeResultCache | undefined;
   const started = <T>(v: T | undefined): T => {
@@ -43,6 +50,7 @@ export function queryComponent(
       maxSeries: q.max_series || Infinity,
       maxSteps: q.max_steps,
       memory,
+      arenas,
     });
   };
   registry.collected("gauge", {

@@ -1,7 +1,7 @@
 /**
  * The memory guard component: samples RSS against `limits.memory_limit`
- * (the HTTP layer sheds queries and pushes while over it) and trims glibc's
- * malloc heap in the background.
+ * (the HTTP layer sheds queries and pushes while over it), trims glibc's
+ * malloc heap in the background and gives memory back after query bursts.
  *
  * @module
  */
@@ -10,12 +10,15 @@ import type { Basics, Component } from "../lifecycle.ts";
 import { formatBytes } from "../model/mod.ts";
 import { type MallocTrimmer, startMallocTrimmer } from "./malloc.ts";
 import { MemoryGuard } from "./memory_guard.ts";
+import { fullGc, IdleReclaimer } from "./reclaim.ts";
 
 /** What the memory guard component offers: the guard and the limit in force. */
 export interface MemoryGuardComponent extends Component<Config, number> {
   readonly guard: MemoryGuard;
   /** `limits.memory_limit` in force, bytes (0 = off). */
   readonly limit: number;
+  /** A query ended: once queries are quiet for a second, memory is given back (reclaim.ts). */
+  queryEnded(): void;
 }
 
 /** The memory ceiling: health `memory` (degraded while over it). */
@@ -23,6 +26,10 @@ export function memoryGuardComponent(deps: Pick<Basics, "health">): MemoryGuardC
   let limit = 0;
   const guard = new MemoryGuard(() => limit);
   let trimmer: MallocTrimmer | undefined;
+  const reclaimer = new IdleReclaimer(async () => {
+    await fullGc();
+    await trimmer?.trim();
+  });
   deps.health.register("memory", () =>
     guard.pressure
       ? {
@@ -38,6 +45,7 @@ export function memoryGuardComponent(deps: Pick<Basics, "health">): MemoryGuardC
     get limit() {
       return limit;
     },
+    queryEnded: () => reclaimer.touch(),
     section: (c) => ({ ok: true, value: c.limits.memory_limit }),
     start(l) {
       limit = l;
@@ -52,10 +60,10 @@ export function memoryGuardComponent(deps: Pick<Basics, "health">): MemoryGuardC
     apply(l) {
       limit = l;
     },
-    stop() {
+    async stop() {
       guard.stop();
       trimmer?.stop();
-      return Promise.resolve();
+      await reclaimer.stop();
     },
   };
 }

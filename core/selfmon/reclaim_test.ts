@@ -1,0 +1,46 @@
+import assert from "node:assert/strict";
+import { fullGc, IdleReclaimer } from "./reclaim.ts";
+
+async function until(pred: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+Deno.test("IdleReclaimer runs once after a burst of activity goes quiet, then waits its interval", async () => {
+  const at: number[] = [];
+  const r = new IdleReclaimer(() => {
+    at.push(Date.now());
+    return Promise.resolve();
+  }, { delayMs: 20, minIntervalMs: 300 });
+  for (let i = 0; i < 5; i++) r.touch();
+  await until(() => at.length === 1);
+  r.touch(); // Within the interval: held back until it has passed.
+  await until(() => at.length === 2);
+  assert.ok(at[1]! - at[0]! >= 290, `the second reclaim waits for the interval: ${at}`);
+  await r.stop();
+});
+
+Deno.test("IdleReclaimer.stop() cancels a pending reclaim", async () => {
+  let runs = 0;
+  const r = new IdleReclaimer(() => {
+    runs++;
+    return Promise.resolve();
+  }, { delayMs: 30 });
+  r.touch();
+  await r.stop();
+  await new Promise((res) => setTimeout(res, 80));
+  assert.equal(runs, 0);
+});
+
+Deno.test("fullGc() frees memory nothing refers to any more", async () => {
+  let big: Uint8Array | undefined = new Uint8Array(64 << 20).fill(1);
+  const before = Deno.memoryUsage().external;
+  assert.ok(before >= 64 << 20);
+  big = undefined;
+  assert.equal(await fullGc(), true);
+  assert.ok(Deno.memoryUsage().external < before - (32 << 20), "the buffer is collected");
+  assert.equal(big, undefined);
+});
