@@ -164,18 +164,48 @@ export function linearRegression(
   return [slope, sy / n - slope * sx / n];
 }
 
-/** The φ-quantile of values (sorted in place), as Prometheus's `quantile`. */
-export function quantile(q: number, values: number[]): number {
-  if (values.length === 0 || Number.isNaN(q)) return NaN;
+let sortScratch = new Float64Array(256);
+
+/**
+ * The φ-quantile of values, as Prometheus's `quantile` (values sorted with
+ * NaN first; `values` is left as it is).
+ */
+export function quantile(q: number, values: ArrayLike<number>): number {
+  const n = values.length;
+  if (n === 0 || Number.isNaN(q)) return NaN;
   if (q < 0) return -Infinity;
   if (q > 1) return Infinity;
-  values.sort((a, b) => (Number.isNaN(a) ? -1 : Number.isNaN(b) ? 1 : a - b));
-  const n = values.length;
+  // A typed array's own sort (no comparator called per pair, no boxed
+  // results); it puts NaN last and -0 before 0, where Prometheus's order
+  // puts NaN first and keeps the input order of -0 and 0: NaN is accounted
+  // for below, inputs holding both zeros take the comparator.
+  if (sortScratch.length < n) sortScratch = new Float64Array(Math.max(n, sortScratch.length * 2));
+  const s = sortScratch.subarray(0, n);
+  let nan = 0, negZero = false, posZero = false;
+  for (let i = 0; i < n; i++) {
+    const x = values[i]!;
+    s[i] = x;
+    if (x !== x) nan++;
+    else if (x === 0) {
+      if (1 / x < 0) negZero = true;
+      else posZero = true;
+    }
+  }
+  let at: (k: number) => number;
+  if (negZero && posZero) {
+    const sorted = Array.from(values).sort((a, b) =>
+      Number.isNaN(a) ? -1 : Number.isNaN(b) ? 1 : a - b
+    );
+    at = (k) => sorted[k]!;
+  } else {
+    s.sort();
+    at = (k) => k < nan ? NaN : s[k - nan]!;
+  }
   const rank = q * (n - 1);
   const lower = Math.max(0, Math.floor(rank));
   const upper = Math.min(n - 1, lower + 1);
   const weight = rank - Math.floor(rank);
-  return values[lower]! * (1 - weight) + values[upper]! * weight;
+  return at(lower) * (1 - weight) + at(upper) * weight;
 }
 
 /** The warning Prometheus gives for a quantile outside [0, 1]. */
@@ -336,7 +366,7 @@ export const RANGE_FUNCTIONS: Readonly<Record<string, RangeFn>> = {
   quantile_over_time: (_t, v, lo, hi, ctx) => {
     const q = ctx.args[0]!;
     if (Number.isNaN(q) || q < 0 || q > 1) ctx.warn(invalidQuantileWarning(q));
-    return quantile(q, Array.from(v.subarray(lo, hi)));
+    return quantile(q, v.subarray(lo, hi));
   },
   mad_over_time: (_t, v, lo, hi) => {
     const vals = Array.from(v.subarray(lo, hi));
