@@ -25,6 +25,7 @@ import {
   WAL_DIR,
 } from "./filenames.ts";
 import type { Logger, OpenOptions } from "./db.ts";
+import { RefSet } from "./_ref_set.ts";
 
 /** A window's chunks taken out of the head while its block is being written. */
 export interface Frozen {
@@ -94,7 +95,8 @@ export class DbState {
   frozen: Frozen[] = [];
   readonly segWindows = new Map<number, Set<number>>();
   readonly flushedMarks = new Map<number, number>();
-  readonly logged = new Set<number>();
+  /** Series whose definitions are in the WAL. */
+  readonly logged = new RefSet();
   maxT = -Infinity;
   /** Windows behind the flush horizon that got late writes: clock of the first and last one. */
   readonly lateWrites = new Map<number, { first: number; last: number }>();

@@ -146,7 +146,9 @@ export interface HeadStats {
 /** The in-memory head of one database. */
 export class Head {
   readonly #range: number;
-  readonly #series = new Map<number, MemSeries>();
+  /** Series by ref (refs are dense counters, so an array: no hashing per sample). */
+  readonly #series: (MemSeries | undefined)[] = [];
+  #seriesCount = 0;
   #samples = 0;
   #chunks = 0;
   #chunkBytes = 0;
@@ -172,7 +174,7 @@ export class Head {
   /** Current counters. */
   stats(): HeadStats {
     return {
-      series: this.#series.size,
+      series: this.#seriesCount,
       samples: this.#samples,
       chunks: this.#chunks,
       chunkBytes: this.#chunkBytes,
@@ -186,14 +188,15 @@ export class Head {
     return this.#chunkBytes + this.#bufferBytes;
   }
 
-  /** Refs of series holding samples. */
-  refs(): IterableIterator<number> {
-    return this.#series.keys();
+  /** Refs of series holding samples, ascending. */
+  *refs(): IterableIterator<number> {
+    const all = this.#series;
+    for (let ref = 0; ref < all.length; ref++) if (all[ref] !== undefined) yield ref;
   }
 
   /** Appends one sample; an equal timestamp replaces the stored value. */
   append(ref: number, t: number, v: number): void {
-    this.#appendSlow(ref, t, v, this.#series.get(ref));
+    this.#appendSlow(ref, t, v, this.#series[ref]);
   }
 
   /**
@@ -201,11 +204,11 @@ export class Head {
    * each (no call per sample in the common case).
    */
   appendColumns(refs: Int32Array, ts: Float64Array, vs: Float64Array, n: number): void {
-    const range = this.#range;
+    const range = this.#range, series = this.#series;
     let hi = this.#hi, fast = 0;
     for (let i = 0; i < n; i++) {
       const ref = refs[i], t = ts[i];
-      const s = this.#series.get(ref);
+      const s = series[ref];
       // The common case: a newer sample for an open buffer with room, in the
       // window of its first sample (older samples are held: the low end stays).
       if (s !== undefined) {
@@ -237,7 +240,11 @@ export class Head {
     if (t > this.#hi) this.#hi = t;
     if (!s) {
       s = new MemSeries();
-      this.#series.set(ref, s);
+      const all = this.#series;
+      // Grown one slot at a time, so the array never turns sparse (slow).
+      while (all.length <= ref) all.push(undefined);
+      all[ref] = s;
+      this.#seriesCount++;
       this.#bufferBytes += 16 * s.bt.length;
     }
     const oooMax = s.on > 0 ? s.ot![s.on - 1] : -Infinity;
@@ -403,7 +410,7 @@ export class Head {
 
   /** Samples of `ref` in [minT, maxT], ascending, deduplicated. */
   read(ref: number, minT: number, maxT: number): Samples {
-    const s = this.#series.get(ref);
+    const s = this.#series[ref];
     if (!s) return EMPTY;
     const parts: Samples[] = [];
     for (let i = 0; i < s.chunks.length; i++) {
@@ -429,7 +436,7 @@ export class Head {
    * [minT, maxT] to `out`, ascending and deduplicated (the caller clips).
    */
   readInto(ref: number, minT: number, maxT: number, out: SampleBuf): void {
-    const s = this.#series.get(ref);
+    const s = this.#series[ref];
     if (!s) return;
     if (s.on > 0) {
       const d = this.read(ref, minT, maxT);
@@ -446,7 +453,7 @@ export class Head {
 
   /** True when the head holds a sample of `ref` in [minT, maxT] (no decoding). */
   hasData(ref: number, minT: number, maxT: number): boolean {
-    const s = this.#series.get(ref);
+    const s = this.#series[ref];
     if (!s) return false;
     for (let i = 0; i < s.chunks.length; i++) {
       if (s.cMax[i] >= minT && s.cMin[i] <= maxT) return true;
@@ -465,7 +472,8 @@ export class Head {
   /** Block windows that hold samples, ascending. */
   windows(): number[] {
     const ws = new Set<number>();
-    for (const s of this.#series.values()) {
+    for (const s of this.#series) {
+      if (s === undefined) continue;
       for (const t of s.cMin) ws.add(this.window(t));
       if (s.bn > 0) ws.add(this.window(s.bt[0]));
       for (let i = 0; i < s.on; i++) ws.add(this.window(s.ot![i]));
@@ -486,7 +494,8 @@ export class Head {
 
   #scanRange(): { minT: number; maxT: number } | undefined {
     let minT = Infinity, maxT = -Infinity;
-    for (const s of this.#series.values()) {
+    for (const s of this.#series) {
+      if (s === undefined) continue;
       if (s.cMin.length) minT = Math.min(minT, s.cMin[0]);
       if (s.on) minT = Math.min(minT, s.ot![0]);
       if (s.bn) {
@@ -508,7 +517,9 @@ export class Head {
     const out = new Map<number, Uint8Array[]>();
     const lo = w * this.#range, hi = (w + 1) * this.#range;
     this.#rangeDirty = true;
-    for (const [ref, s] of this.#series) {
+    for (let ref = 0; ref < this.#series.length; ref++) {
+      const s = this.#series[ref];
+      if (s === undefined) continue;
       let from = 0;
       while (from < s.chunks.length && s.cMax[from] < lo) from++;
       let to = from;
@@ -553,7 +564,8 @@ export class Head {
       if (chunks.length > 0) out.set(ref, chunks);
       if (s.chunks.length === 0 && s.on === 0 && s.bn === 0) {
         this.#bufferBytes -= 16 * (s.bt.length + (s.ot ? s.ot.length : 0));
-        this.#series.delete(ref);
+        this.#series[ref] = undefined;
+        this.#seriesCount--;
       }
     }
     if (this.#samples < 0) this.#samples = 0;
