@@ -27,9 +27,9 @@
 import inspector from "node:inspector";
 import process from "node:process";
 import { ingestRoutes } from "../../routes/ingest.ts";
-import { WriteTracker } from "../remote/write_tracker.ts";
-import { openDB } from "../tsdb/db.ts";
-import { generateEdgeWorkload } from "../tsdb/edge_workload.ts";
+import { WriteTracker } from "../remote/mod.ts";
+import { openDB } from "../tsdb/mod.ts";
+import { generateEdgeWorkload } from "../tsdb/mod_testing.ts";
 import { NullAppender } from "./ingest_bench.ts";
 import { IngestPipeline } from "./pipeline.ts";
 import { parseRemoteWrite } from "./remote_write.ts";
