@@ -20,6 +20,9 @@ Deno.test("snappyDecode() decodes known vectors of every element kind", () => {
   f([0x0c, 0x0c, 0x61, 0x62, 0x63, 0x64, 0x1f, 0x04, 0x00, 0x00, 0x00], "abcdabcdabcd");
   // Overlapping copy (run-length): "a" then copy(off 1, len 9).
   f([0x0a, 0x00, 0x61, 0x15, 0x01], "aaaaaaaaaa");
+  // Overlapping copies with offsets of 3 and 5: "abc" + copy(off 3, len 7), "abcde" + copy(off 5, len 13).
+  f([0x0a, 0x08, 0x61, 0x62, 0x63, 0x0d, 0x03], "abcabcabca");
+  f([0x12, 0x10, 0x61, 0x62, 0x63, 0x64, 0x65, 0x32, 0x05, 0x00], "abcdeabcdeabcdeabc");
   // Literal of 70 bytes with a 1-byte length: tag 60<<2, then n-1 = 69.
   const seventy = "x".repeat(70);
   f([0x46, 0xf0, 69, ...bytes(seventy)], seventy);
