@@ -52,7 +52,7 @@ const perchComponents: BuildComponents = (b, config, source, info) => {
   const remote = remoteWriteComponent({ ...b, storage });
   const appender = () => remote.appender;
   // The memory guard (below) reclaims memory once queries are quiet.
-  const query = queryComponent({ ...b, storage, onQueryEnd: () => memory.queryEnded() });
+  const query = queryComponent({ ...b, storage, onQueryEnd: (n) => memory.queryEnded(n) });
   const engine = () => query.engine;
   const pipeline = pipelineComponent({ ...b, appender, seriesIndex: () => storage.db });
   const state = stateComponent({ ...b, storage });

@@ -34,9 +34,12 @@ class Slabs<A extends Float64Array | Uint8Array> {
   /** Slab being carved, and the next free element in it. */
   cur = -1;
   pos = 0;
+  /** Elements handed out since the last reset. */
+  taken = 0;
   constructor(readonly size: number, readonly make: (n: number) => A) {}
 
   take(k: number): A {
+    this.taken += k;
     if (k > this.size >> 1) return this.make(k);
     if (this.cur < 0 || this.pos + k > this.size) {
       this.cur++;
@@ -52,6 +55,7 @@ class Slabs<A extends Float64Array | Uint8Array> {
     if (this.list.length > keep) this.list.length = keep;
     this.cur = -1;
     this.pos = 0;
+    this.taken = 0;
   }
 }
 
@@ -93,6 +97,11 @@ export class SampleArena {
     return this.#bytes.take(k).fill(0);
   }
 
+  /** Bytes handed out since the last reset (how much the reader took). */
+  get bytesUsed(): number {
+    return (this.#t.taken + this.#v.taken + this.#floats.taken) * 8 + this.#bytes.taken;
+  }
+
   /** Bytes the arena holds (its slabs). */
   get bytesHeld(): number {
     let n = 0;
@@ -118,8 +127,8 @@ export class SampleArenaPool {
   constructor(
     readonly maxIdle = 2,
     readonly arenaOptions: SampleArenaOptions = {},
-    /** Called after each {@linkcode release} (a query ended). */
-    readonly onRelease?: () => void,
+    /** Called at each {@linkcode release} (a query ended) with the bytes its arena handed out. */
+    readonly onRelease?: (bytesUsed: number) => void,
   ) {}
 
   /** An empty arena. */
@@ -129,9 +138,10 @@ export class SampleArenaPool {
 
   /** Takes back an arena nothing reads any more. */
   release(a: SampleArena): void {
+    const used = a.bytesUsed;
     a.reset();
     if (this.#idle.length < this.maxIdle) this.#idle.push(a);
-    this.onRelease?.();
+    this.onRelease?.(used);
   }
 
   /** Bytes held by idle arenas. */

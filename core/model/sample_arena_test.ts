@@ -38,7 +38,8 @@ Deno.test("SampleArena gives runs longer than half a slab arrays of their own", 
 });
 
 Deno.test("SampleArenaPool keeps at most maxIdle arenas", () => {
-  const pool = new SampleArenaPool(1, { slabSamples: 16 });
+  const used: number[] = [];
+  const pool = new SampleArenaPool(1, { slabSamples: 16 }, (n) => used.push(n));
   const a = pool.acquire(), b = pool.acquire();
   assert.notEqual(a, b);
   a.samples(1);
@@ -46,6 +47,7 @@ Deno.test("SampleArenaPool keeps at most maxIdle arenas", () => {
   pool.release(a);
   pool.release(b);
   assert.equal(pool.idleBytes, 2 * 16 * 8);
+  assert.deepEqual(used, [16, 16], "each release reports the bytes its arena handed out");
   assert.equal(pool.acquire(), a);
   assert.notEqual(pool.acquire(), b);
 });

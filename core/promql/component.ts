@@ -25,8 +25,11 @@ export interface QueryComponent extends Component<Config, Config["query"]> {
 export function queryComponent(
   deps: Pick<Basics, "registry"> & {
     readonly storage: StorageComponent;
-    /** Called whenever a query ends (the memory guard reclaims after bursts). */
-    readonly onQueryEnd?: () => void;
+    /**
+     * Called whenever a query ends, with the bytes of samples and columns it
+     * held (the memory guard reclaims after large bursts).
+     */
+    readonly onQueryEnd?: (bytes: number) => void;
   },
 ): QueryComponent {
   const registry = deps.registry;

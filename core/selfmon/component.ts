@@ -17,8 +17,12 @@ export interface MemoryGuardComponent extends Component<Config, number> {
   readonly guard: MemoryGuard;
   /** `limits.memory_limit` in force, bytes (0 = off). */
   readonly limit: number;
-  /** A query ended: once queries are quiet for a second, memory is given back (reclaim.ts). */
-  queryEnded(): void;
+  /**
+   * A query that held `bytes` of samples and columns ended: once queries
+   * have held enough and are quiet for a second, memory is given back
+   * (reclaim.ts).
+   */
+  queryEnded(bytes: number): void;
 }
 
 /** The memory ceiling: health `memory` (degraded while over it). */
@@ -45,7 +49,7 @@ export function memoryGuardComponent(deps: Pick<Basics, "health">): MemoryGuardC
     get limit() {
       return limit;
     },
-    queryEnded: () => reclaimer.touch(),
+    queryEnded: (bytes) => reclaimer.touch(bytes),
     section: (c) => ({ ok: true, value: c.limits.memory_limit }),
     start(l) {
       limit = l;

@@ -11,6 +11,12 @@
 
 /** Options for {@linkcode IdleReclaimer}. */
 export interface IdleReclaimerOptions {
+  /**
+   * Activity worth reclaiming after, in the units {@linkcode IdleReclaimer.touch}
+   * is given (bytes queries held): smaller amounts (rule evaluations, small
+   * panels) add up until they reach it. @default 16 MiB
+   */
+  readonly threshold?: number;
   /** Quiet time after the last activity before reclaiming, ms. @default 1000 */
   readonly delayMs?: number;
   /** Least time between two reclaims, ms. @default 10000 */
@@ -24,6 +30,8 @@ export class IdleReclaimer {
   readonly #delayMs: number;
   readonly #minIntervalMs: number;
   readonly #now: () => number;
+  readonly #threshold: number;
+  #pending = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #last = -Infinity;
   #running: Promise<void> | undefined;
@@ -32,15 +40,22 @@ export class IdleReclaimer {
     this.#delayMs = opts.delayMs ?? 1000;
     this.#minIntervalMs = opts.minIntervalMs ?? 10_000;
     this.#now = opts.now ?? Date.now;
+    this.#threshold = opts.threshold ?? 16 << 20;
   }
 
-  /** Records activity: the reclaim waits until `delayMs` after the last call. */
-  touch(): void {
+  /**
+   * Records `amount` of activity. Once the amount since the last reclaim
+   * reaches the threshold, the reclaim runs `delayMs` after the last call.
+   */
+  touch(amount: number): void {
+    this.#pending += amount;
+    if (this.#pending < this.#threshold) return;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     const wait = Math.max(this.#delayMs, this.#last + this.#minIntervalMs - this.#now());
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.#last = this.#now();
+      this.#pending = 0;
       this.#running ??= this.reclaim().catch(() => {}).finally(() => this.#running = undefined);
     }, wait);
     Deno.unrefTimer(this.#timer);

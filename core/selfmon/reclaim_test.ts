@@ -14,10 +14,10 @@ Deno.test("IdleReclaimer runs once after a burst of activity goes quiet, then wa
   const r = new IdleReclaimer(() => {
     at.push(Date.now());
     return Promise.resolve();
-  }, { delayMs: 20, minIntervalMs: 300 });
-  for (let i = 0; i < 5; i++) r.touch();
+  }, { delayMs: 20, minIntervalMs: 300, threshold: 1 });
+  for (let i = 0; i < 5; i++) r.touch(1);
   await until(() => at.length === 1);
-  r.touch(); // Within the interval: held back until it has passed.
+  r.touch(1); // Within the interval: held back until it has passed.
   await until(() => at.length === 2);
   assert.ok(at[1]! - at[0]! >= 290, `the second reclaim waits for the interval: ${at}`);
   await r.stop();
@@ -28,11 +28,28 @@ Deno.test("IdleReclaimer.stop() cancels a pending reclaim", async () => {
   const r = new IdleReclaimer(() => {
     runs++;
     return Promise.resolve();
-  }, { delayMs: 30 });
-  r.touch();
+  }, { delayMs: 30, threshold: 1 });
+  r.touch(1);
   await r.stop();
   await new Promise((res) => setTimeout(res, 80));
   assert.equal(runs, 0);
+});
+
+Deno.test("IdleReclaimer waits until the activity adds up to its threshold", async () => {
+  let runs = 0;
+  const r = new IdleReclaimer(() => {
+    runs++;
+    return Promise.resolve();
+  }, { delayMs: 10, minIntervalMs: 0, threshold: 100 });
+  r.touch(60);
+  await new Promise((res) => setTimeout(res, 60));
+  assert.equal(runs, 0, "60 of 100: nothing yet");
+  r.touch(50);
+  await until(() => runs === 1);
+  r.touch(60); // Counted afresh after a reclaim.
+  await new Promise((res) => setTimeout(res, 60));
+  assert.equal(runs, 1);
+  await r.stop();
 });
 
 Deno.test("fullGc() frees memory nothing refers to any more", async () => {
