@@ -8,7 +8,7 @@
  *
  *   deno run --allow-all tools/restart_bench.ts [--runs=9] [--cold-runs=5]
  *     [--wal-minutes=5] [--hours=6] [--dir=PATH] [--no-prometheus]
- *     [--main=PATH/main.ts ...]
+ *     [--main=PATH/main.ts ...] [--rt]
  *
  * Each `--main` is another Perch checkout to time against this one (for
  * before/after); runs of all of them are interleaved so a busy machine
@@ -16,7 +16,9 @@
  * the process's CPU time (user + system, all threads) and, for Perch, the
  * main thread's CPU time (less sensitive than wall time to other work on the
  * machine).
- * The data dir's WAL grows by a few records per restart (self-monitoring
+ * `--rt` runs each timed server start under `chrt -f 10` (SCHED_FIFO; needs
+ * root), so other work on a shared machine does not stretch wall times: what
+ * a dedicated box would see. The data dir's WAL grows by a few records per restart (self-monitoring
  * samples); it is rebuilt when `--dir` is not given.
  *
  * @module
@@ -41,6 +43,7 @@ const { values: a } = parseArgs({
     dir: { type: "string" },
     "no-prometheus": { type: "boolean", default: false },
     main: { type: "string", multiple: true },
+    rt: { type: "boolean", default: false },
   },
 });
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -129,8 +132,8 @@ async function timeStart(
   data: boolean,
 ): Promise<Run> {
   const t0 = performance.now();
-  const child = new Deno.Command(cmd, {
-    args,
+  const child = new Deno.Command(a.rt ? "chrt" : cmd, {
+    args: a.rt ? ["-f", "10", cmd, ...args] : args,
     env: { NO_COLOR: "1" },
     stdout: "piped",
     stderr: "piped",
