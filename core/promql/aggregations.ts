@@ -584,9 +584,11 @@ function seriesMajor(
   return out.result();
 }
 
-/** Where zeroed columns come from (a query's arena, or fresh arrays). */
+/** Where columns come from (a query's arena, or fresh arrays). */
 export interface ColumnAlloc {
+  /** Values: contents unspecified (read only where present). */
   floats(n: number): Float64Array;
+  /** Flags: zeroed. */
   bytes(n: number): Uint8Array;
 }
 

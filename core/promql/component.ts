@@ -36,7 +36,7 @@ export function queryComponent(
   // One pool for every query (query.max_memory); it outlives engines rebuilt on reload.
   const memory = new MemoryPool(0);
   // Likewise the arenas queries read samples into.
-  const arenas = new SampleArenaPool(2, {}, deps.onQueryEnd);
+  const arenas = new SampleArenaPool(1, {}, deps.onQueryEnd);
   let engine: Engine | undefined;
   let cache: RangeResultCache | undefined;
   const started = <T>(v: T | undefined): T => {
