@@ -161,22 +161,40 @@ const K5 = new Uint32Array([
 /** MD5 shift amounts per round step. */
 const S5 = [7, 12, 17, 22, 5, 9, 14, 20, 4, 11, 16, 23, 6, 10, 15, 21];
 
-/** The message padded to whole 64-byte blocks: 0x80, zeros, then the bit length. */
-function pad(msg: Uint8Array, bigEndian: boolean): { buf: Uint8Array; view: DataView } {
-  const buf = new Uint8Array(((msg.length + 8) >> 6) * 64 + 64);
-  buf.set(msg);
-  buf[msg.length] = 0x80;
-  const view = new DataView(buf.buffer);
-  const bits = msg.length * 8;
+/**
+ * Scratch space for the padded message and the message schedule, reused by
+ * every call (digests are synchronous): a fresh typed array per digest cost
+ * more than the compression itself.
+ */
+let block = new Uint8Array(256);
+let blockView = new DataView(block.buffer);
+const w = new Uint32Array(64);
+const h = new Uint32Array(8);
+
+/**
+ * Writes `text` as UTF-8 into {@linkcode block}, padded to whole 64-byte
+ * blocks (0x80, zeros, then the bit length), and returns the padded length.
+ */
+function pad(text: string, bigEndian: boolean): number {
+  // UTF-8 takes at most 3 bytes per UTF-16 code unit; 72 covers the padding.
+  if (block.length < text.length * 3 + 72) {
+    block = new Uint8Array(text.length * 6 + 72);
+    blockView = new DataView(block.buffer);
+  }
+  const n = enc.encodeInto(text, block).written;
+  const len = ((n + 8) >> 6) * 64 + 64;
+  block.fill(0, n, len);
+  block[n] = 0x80;
+  const bits = n * 8;
   const hi = Math.floor(bits / 2 ** 32), lo = bits >>> 0;
   if (bigEndian) {
-    view.setUint32(buf.length - 8, hi);
-    view.setUint32(buf.length - 4, lo);
+    blockView.setUint32(len - 8, hi);
+    blockView.setUint32(len - 4, lo);
   } else {
-    view.setUint32(buf.length - 8, lo, true);
-    view.setUint32(buf.length - 4, hi, true);
+    blockView.setUint32(len - 8, lo, true);
+    blockView.setUint32(len - 4, hi, true);
   }
-  return { buf, view };
+  return len;
 }
 
 function rotr(x: number, n: number): number {
@@ -185,11 +203,10 @@ function rotr(x: number, n: number): number {
 
 /** SHA-256 of the UTF-8 bytes of `text` (32 bytes). */
 export function sha256(text: string): Uint8Array {
-  const { buf, view } = pad(enc.encode(text), true);
-  const h = Uint32Array.from(H256);
-  const w = new Uint32Array(64);
-  for (let off = 0; off < buf.length; off += 64) {
-    for (let i = 0; i < 16; i++) w[i] = view.getUint32(off + 4 * i);
+  const len = pad(text, true);
+  h.set(H256);
+  for (let off = 0; off < len; off += 64) {
+    for (let i = 0; i < 16; i++) w[i] = blockView.getUint32(off + 4 * i);
     for (let i = 16; i < 64; i++) {
       const x = w[i - 15], y = w[i - 2];
       const s0 = rotr(x, 7) ^ rotr(x, 18) ^ (x >>> 3);
@@ -220,18 +237,25 @@ export function sha256(text: string): Uint8Array {
     h[7] += k;
   }
   const out = new Uint8Array(32);
-  const ov = new DataView(out.buffer);
-  for (let i = 0; i < 8; i++) ov.setUint32(4 * i, h[i]);
+  for (let i = 0; i < 8; i++) {
+    const v = h[i];
+    out[4 * i] = v >>> 24;
+    out[4 * i + 1] = v >>> 16;
+    out[4 * i + 2] = v >>> 8;
+    out[4 * i + 3] = v;
+  }
   return out;
 }
 
 /** MD5 of the UTF-8 bytes of `text` (16 bytes). */
 export function md5(text: string): Uint8Array {
-  const { buf, view } = pad(enc.encode(text), false);
-  const h = new Uint32Array([0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476]);
-  const m = new Uint32Array(16);
-  for (let off = 0; off < buf.length; off += 64) {
-    for (let i = 0; i < 16; i++) m[i] = view.getUint32(off + 4 * i, true);
+  const len = pad(text, false);
+  h[0] = 0x67452301;
+  h[1] = 0xefcdab89;
+  h[2] = 0x98badcfe;
+  h[3] = 0x10325476;
+  for (let off = 0; off < len; off += 64) {
+    for (let i = 0; i < 16; i++) w[i] = blockView.getUint32(off + 4 * i, true);
     let a = h[0], b = h[1], c = h[2], d = h[3];
     for (let i = 0; i < 64; i++) {
       let f: number, g: number;
@@ -248,7 +272,7 @@ export function md5(text: string): Uint8Array {
         f = c ^ (b | ~d);
         g = (7 * i) & 15;
       }
-      const x = (a + f + K5[i] + m[g]) | 0;
+      const x = (a + f + K5[i] + w[g]) | 0;
       const s = S5[(i >> 4) * 4 + (i & 3)];
       a = d;
       d = c;
@@ -261,15 +285,22 @@ export function md5(text: string): Uint8Array {
     h[3] += d;
   }
   const out = new Uint8Array(16);
-  const ov = new DataView(out.buffer);
-  for (let i = 0; i < 4; i++) ov.setUint32(4 * i, h[i], true);
+  for (let i = 0; i < 4; i++) {
+    const v = h[i];
+    out[4 * i] = v;
+    out[4 * i + 1] = v >>> 8;
+    out[4 * i + 2] = v >>> 16;
+    out[4 * i + 3] = v >>> 24;
+  }
   return out;
 }
+
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
 
 /** Lower-case hex of `bytes`. */
 export function toHex(bytes: Uint8Array): string {
   let s = "";
-  for (const b of bytes) s += (b < 16 ? "0" : "") + b.toString(16);
+  for (const b of bytes) s += HEX[b];
   return s;
 }
 
