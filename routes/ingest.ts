@@ -24,12 +24,12 @@
  */
 import { Hono } from "hono";
 import type { Context } from "hono";
+import { BufferPool } from "../core/buffer_pool.ts";
 import { checkLabelName, StorageFullError } from "../core/model/mod.ts";
 import {
   answerInfluxQuery,
   BodyEncodingError,
   BodyTooLargeError,
-  BufferPool,
   decodeBase64Text,
   decodeOtlpJson,
   decodeOtlpProto,

@@ -8,8 +8,6 @@
 import type { BufferPool } from "../buffer_pool.ts";
 import { snappyDecode, SnappyError, SnappyTooLargeError } from "./snappy.ts";
 
-export { BufferPool } from "../buffer_pool.ts";
-
 /** The body is larger than allowed (maps to HTTP 413). */
 export class BodyTooLargeError extends RangeError {
   constructor(readonly limit: number) {

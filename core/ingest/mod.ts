@@ -10,7 +10,6 @@
 export {
   BodyEncodingError,
   BodyTooLargeError,
-  BufferPool,
   readBody,
   type ReadBodyOptions,
   UnsupportedEncodingError,

@@ -6,7 +6,7 @@ import {
   encodeWriteRequest,
   type WriteSeries,
 } from "./remote_write_codec.ts";
-import { BufferPool } from "./body.ts";
+import { BufferPool } from "../buffer_pool.ts";
 import { snappyDecode } from "./snappy.ts";
 import { FIXED64, LEN, ProtoReader, ProtoWriter, VARINT } from "./_proto.ts";
 import { renderRows, seededRandom } from "./_test_util.ts";
