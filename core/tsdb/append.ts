@@ -126,7 +126,7 @@ export class DbAppender {
       if (keep) keep[k] = i;
       k++;
     }
-    this.#db.c.samplesRejected += rejected.length;
+    this.#db.counters.samplesRejected += rejected.length;
     if (k === 0 && hIdx.length === 0) return { accepted: 0, rejected };
     // The accepted samples as columns with storage refs, for the WAL encoder and the head.
     const cols = batch.columns();
@@ -178,7 +178,7 @@ export class DbAppender {
         if (this.#db.index.labels(d.ref) === undefined) this.#db.index.restore(d.ref, d.labels);
         this.#db.logged.add(d.ref);
       }
-      this.#db.c.samplesAppended += k;
+      this.#db.counters.samplesAppended += k;
     };
     const hRefs = hIdx.map((i) => seriesRefs[batch.ref(i)]);
     const hT = hIdx.map((i) => batch.t(i));
@@ -209,7 +209,7 @@ export class DbAppender {
           this.#db.logged.add(d.ref);
         }
       }
-      this.#db.c.samplesAppended += hRefs.length;
+      this.#db.counters.samplesAppended += hRefs.length;
     };
     try {
       const pending = defs.length > 0 ? this.#db.wal.append(encodeSeries(defs)) : undefined;
@@ -228,7 +228,7 @@ export class DbAppender {
       // saving them to KV would take the space freed for data.
       for (const ref of created ?? []) if (!this.#db.logged.has(ref)) this.#db.index.forget(ref);
       if (isNoSpace(e)) {
-        this.#db.c.storageFullRejections++;
+        this.#db.counters.storageFullRejections++;
         this.#db.problems.set(
           "disk_full",
           `the disk is full: writes are refused (507) since ${

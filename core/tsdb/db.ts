@@ -369,7 +369,7 @@ export class DB implements Appender, Querier {
       walFsyncs: ws.fsyncs,
       walFsyncSecondsSum: ws.fsyncSecondsSum,
       walBytesWritten: ws.bytesWritten,
-      ...this.#db.c,
+      ...this.#db.counters,
       incidents: { open: this.#db.incidents.list().length, ...this.#db.incidents.counts },
     };
   }

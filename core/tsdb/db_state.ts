@@ -107,7 +107,7 @@ export class DbState {
   readonly problems = new Map<string, string>();
   incidents!: IncidentLog;
   /** Counters since open (see DBStats). */
-  readonly c = {
+  readonly counters = {
     corruptBlocks: 0,
     missingBlocks: 0,
     samplesAppended: 0,
@@ -203,7 +203,7 @@ export class DbState {
     } catch { /* gone */ }
     await Deno.rename(from, to).catch(() => {});
     await this.kv.delete(blockKey(seq));
-    this.c.corruptBlocks++;
+    this.counters.corruptBlocks++;
     const why = e instanceof Error ? e.message : String(e);
     this.log("error", "corrupt block quarantined", { block: blockFileName(seq), error: why });
     this.incidents.add({

@@ -78,7 +78,7 @@ export class Maintenance {
     await this.enqueue(() => this.#applyRetention());
     used = await this.#diskBytesTotal();
     if (used + extra > this.#db.maxBytes) {
-      this.#db.c.storageFullRejections++;
+      this.#db.counters.storageFullRejections++;
       throw new StorageFullError(
         `Cannot append: the disk budget of ${this.#db.maxBytes} bytes is used up (${used} bytes)`,
       );
@@ -192,14 +192,14 @@ export class Maintenance {
           const meta = await this.#db.writer.flush(this.#db.blocksDir, seq, series);
           const r = await BlockReader.open(this.#db.blocksDir, seq);
           this.#db.blocks.set(seq, r);
-          this.#db.c.blockBytesWritten += meta.bytes;
-          this.#db.c.flushes++;
+          this.#db.counters.blockBytesWritten += meta.bytes;
+          this.#db.counters.flushes++;
           await this.#db.kv.atomic()
             .set(blockKey(seq), { minT: meta.minT, maxT: meta.maxT, level: 0 })
             .set(flushedKey(w), seg)
             .commit();
         } catch (e) {
-          this.#db.c.flushFailures++;
+          this.#db.counters.flushFailures++;
           this.#db.log("error", "block flush failed; data stays in the head and WAL", {
             window: w,
             error: e instanceof Error ? e.message : String(e),
@@ -267,7 +267,7 @@ export class Maintenance {
     try {
       await this.#db.hist.downsample(tiers, now, (ref) => this.#db.index.labels(ref), max);
     } catch (e) {
-      this.#db.c.downsamplingFailures++;
+      this.#db.counters.downsamplingFailures++;
       this.#db.log("error", "histogram downsampling failed", { error: String(e) });
     }
     let done = 0;
@@ -339,8 +339,8 @@ export class Maintenance {
         const lo = Math.floor(meta0.minT / resolution) * resolution;
         this.#db.notifyOld(lo, (Math.floor(meta0.maxT / resolution) + 1) * resolution - 1);
       }
-      this.#db.c.downsamplings++;
-      this.#db.c.blockBytesWritten += meta.bytes;
+      this.#db.counters.downsamplings++;
+      this.#db.counters.blockBytesWritten += meta.bytes;
       this.#db.log("info", "block downsampled", {
         input: meta0.seq,
         output: seq,
@@ -349,7 +349,7 @@ export class Maintenance {
         ...(into.length ? { mergedInto: into.map((t) => t.meta.seq) } : {}),
       });
     } catch (e) {
-      this.#db.c.downsamplingFailures++;
+      this.#db.counters.downsamplingFailures++;
       this.#db.log("error", "downsampling failed", {
         block: meta0.seq,
         error: e instanceof Error ? e.message : String(e),
@@ -365,7 +365,7 @@ export class Maintenance {
         if (!await this.#db.hist.compact(horizon, (ref) => this.#db.index.labels(ref))) break;
       }
     } catch (e) {
-      this.#db.c.compactionFailures++;
+      this.#db.counters.compactionFailures++;
       this.#db.log("error", "histogram compaction failed", { error: String(e) });
     }
   }
@@ -387,15 +387,15 @@ export class Maintenance {
       this.#db.blocks.set(seq, r);
       await op.commit();
       for (const s of plan.inputs) await this.#markDeleted(s);
-      this.#db.c.compactions++;
-      this.#db.c.blockBytesWritten += meta.bytes;
+      this.#db.counters.compactions++;
+      this.#db.counters.blockBytesWritten += meta.bytes;
       this.#db.log("info", "blocks compacted", {
         inputs: plan.inputs,
         output: seq,
         level: plan.level,
       });
     } catch (e) {
-      this.#db.c.compactionFailures++;
+      this.#db.counters.compactionFailures++;
       this.#db.log("error", "compaction failed", {
         error: e instanceof Error ? e.message : String(e),
       });
@@ -453,7 +453,7 @@ export class Maintenance {
       const m = this.#db.blocks.get(seq)?.meta;
       await this.#markDeleted(seq);
       if (m) this.#db.notifyOld(m.minT, m.maxT);
-      this.#db.c.retentionDeletedBlocks++;
+      this.#db.counters.retentionDeletedBlocks++;
       this.#db.log("info", "retention deleted block", { block: blockFileName(seq) });
     }
     if (histDrop.length > 0) {
@@ -469,9 +469,9 @@ export class Maintenance {
       await this.flushDue(true);
       if (this.#db.opts.compaction ?? true) {
         for (let i = 0; i < 16; i++) {
-          const before = this.#db.c.compactions;
+          const before = this.#db.counters.compactions;
           await this.#compactOnce();
-          if (this.#db.c.compactions === before) break;
+          if (this.#db.counters.compactions === before) break;
         }
         await this.#compactHistograms(16);
       }

@@ -207,7 +207,7 @@ export class DbOpener {
     }
     for (const [seq, entry] of known) {
       if (seq >= this.#db.nextSeq) this.#db.nextSeq = seq + 1;
-      this.#db.c.missingBlocks++;
+      this.#db.counters.missingBlocks++;
       this.#db.log("error", "block file missing", { block: blockFileName(seq) });
       this.#db.incidents.add({
         id: `block_missing:${seq}`,
@@ -322,13 +322,13 @@ export class DbOpener {
         decodeHistogramRecord(r, (ref, t, h) => applyH(seg, ref, t, h));
       }
     }, (msg, fields) => this.#db.log("warn", msg, fields));
-    this.#db.c.walTruncatedBytes += res.truncatedBytes;
-    this.#db.c.walCorruptSegments += res.corruptSegments.length;
+    this.#db.counters.walTruncatedBytes += res.truncatedBytes;
+    this.#db.counters.walCorruptSegments += res.corruptSegments.length;
     for (const d of res.damage) {
       const file = `${WAL_DIR}/${walSegmentName(d.segment)}`;
-      this.#db.c.walSkippedBytes += d.bytes;
-      this.#db.c.walSkippedRecords += d.records;
-      this.#db.c.walLostSamples += d.samples;
+      this.#db.counters.walSkippedBytes += d.bytes;
+      this.#db.counters.walSkippedRecords += d.records;
+      this.#db.counters.walLostSamples += d.samples;
       const lost = d.records > 0
         ? `; ${d.records} intact records after it (${d.samples} samples) could not be decoded ` +
           "without it and were skipped up to the next sync point"
@@ -349,7 +349,7 @@ export class DbOpener {
     }
     for (const [seg, n] of orphans) {
       const file = `${WAL_DIR}/${walSegmentName(seg)}`;
-      this.#db.c.walLostSamples += n;
+      this.#db.counters.walLostSamples += n;
       this.#db.incidents.add({
         id: `wal_orphans:${seg}`,
         kind: "wal_unknown_series",
