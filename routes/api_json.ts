@@ -8,15 +8,8 @@
  *
  * @module
  */
-import type { Labels } from "../core/model/mod.ts";
-import {
-  type FloatHistogram,
-  histogramApiJson,
-  jsonFloat,
-  type Value,
-} from "../core/promql/mod.ts";
-
-export { jsonFloat };
+import { jsonFloat, type Labels } from "../core/model/mod.ts";
+import { type FloatHistogram, histogramApiJson, type Value } from "../core/promql/mod.ts";
 
 /** Bytes of a chunk handed to the stream. */
 const CHUNK_BYTES = 64 * 1024;

@@ -15,8 +15,7 @@
  *
  * @module
  */
-import type { Labels } from "../model/mod.ts";
-import { formatSampleValue } from "../selfmon/mod.ts";
+import { jsonFloat, type Labels } from "../model/mod.ts";
 
 /** A native histogram as the HTTP API writes it (`{count, sum, buckets}`, strings). */
 export type LiveHistogram = object;
@@ -335,7 +334,7 @@ export class LiveHub {
       const metric = metricOf(s.labels);
       const k = keyOf(metric);
       const values: Point[] = new Array(s.t.length);
-      for (let i = 0; i < s.t.length; i++) values[i] = [s.t[i]! / 1000, formatSampleValue(s.v[i]!)];
+      for (let i = 0; i < s.t.length; i++) values[i] = [s.t[i]! / 1000, jsonFloat(s.v[i]!)];
       const hs = s.histograms;
       const histograms: [number, LiveHistogram][] | undefined = hs && hs.t.length > 0
         ? Array.from(hs.h, (h, i) => [hs.t[i]! / 1000, h])

@@ -204,3 +204,16 @@ Deno.test("LiveHub carries native histogram points in results and deltas", async
   const ds = (d as { series: Wire[] }).series[0]!;
   assert.deepEqual(ds.histograms.map(([t, h]) => [t, h.count]), [[101, "101"], [102, "102"]]);
 });
+
+Deno.test("LiveHub writes values as the HTTP API does (exponent padding, -0, +Inf)", async () => {
+  const calls: string[] = [];
+  const values = [1e-7, -0, Infinity, 2.5e22];
+  const query = fakeQuery(calls, (t) => values[(t / 1000) % values.length]!);
+  const hub = new LiveHub({ query, clock: { now: () => 3000 } });
+  const a = new FakeClient();
+  hub.connect(a).handle(sub("p", "v", { range: 3000 }));
+  await hub.tick();
+  const [r] = a.take();
+  const series = (r as { series: { values: [number, string][] }[] }).series;
+  assert.deepEqual(series[0]!.values.map(([, v]) => v), ["1e-07", "-0", "+Inf", "2.5e+22"]);
+});

@@ -62,7 +62,7 @@ export {
   type SampleViews,
 } from "./sample_arena.ts";
 export { formatBytes, formatDuration, parseBytes, parseDuration } from "./units.ts";
-export { formatFloat, goQuote, isGoPrint, unquoteString } from "./strconv.ts";
+export { formatFloat, goQuote, isGoPrint, jsonFloat, unquoteString } from "./strconv.ts";
 export { expandRegexp } from "./regexp_expand.ts";
 export { loadYaml, type Yaml, yaml } from "./yaml.ts";
 export { md5, sha256, sha256Hex, toHex } from "./hash.ts";

@@ -1,7 +1,8 @@
 /**
  * Go's `strconv` as Prometheus writes and reads text: a float in shortest
- * plain decimal (`FormatFloat(v, 'f', -1, 64)`), a quoted string (`Quote`)
- * and an unquoted literal (`Unquote`). PromQL, the HTTP API, OTLP labels and
+ * plain decimal (`FormatFloat(v, 'f', -1, 64)`) or as its HTTP API writes
+ * sample values (`jsonutil.MarshalFloat`), a quoted string (`Quote`) and an
+ * unquoted literal (`Unquote`). PromQL, the HTTP API, OTLP labels and
  * the template engine all use these, so they print numbers and strings alike.
  *
  * @module
@@ -31,6 +32,22 @@ export function formatFloat(v: number): string {
         : `${digits.slice(0, exp + 1)}.${digits.slice(exp + 1)}`);
   }
   return `${sign}0.${"0".repeat(-exp - 1)}${digits}`;
+}
+
+/**
+ * A float as Prometheus's API writes it (jsonutil.MarshalFloat): shortest
+ * digits, in exponent form below 1e-6 and from 1e21 (`1e-07`, `1e+21`),
+ * `-0` kept, `NaN`, `+Inf`, `-Inf`.
+ */
+export function jsonFloat(v: number): string {
+  if (Number.isNaN(v)) return "NaN";
+  if (v === Infinity) return "+Inf";
+  if (v === -Infinity) return "-Inf";
+  if (Object.is(v, -0)) return "-0";
+  // As String(v), without V8's number-to-string cache (whose entries outlive
+  // young-generation collections); most values have no exponent: no regex.
+  const s = JSON.stringify(v);
+  return s.indexOf("e") === -1 ? s : s.replace(/e([+-])(\d)$/, "e$10$2");
 }
 
 const NAMED_ESCAPES: Readonly<Record<number, string>> = {

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { jsonFloat } from "../model/mod.ts";
 import type { FloatHistogram } from "./float_histogram.ts";
 import { bucketBound, CUSTOM_SCHEMA } from "./histogram_bounds.ts";
 
@@ -75,22 +76,6 @@ export function allBuckets(h: FloatHistogram, reverse = false): Bucket[] {
     for (let k = 0; k < h.nIdx.length; k++) out.push(negative(h, k));
   }
   return out;
-}
-
-/**
- * A float as Prometheus's API writes it (jsonutil.MarshalFloat): shortest
- * digits, in exponent form below 1e-6 and from 1e21 (`1e-07`, `1e+21`),
- * `-0` kept, `NaN`, `+Inf`, `-Inf`.
- */
-export function jsonFloat(v: number): string {
-  if (Number.isNaN(v)) return "NaN";
-  if (v === Infinity) return "+Inf";
-  if (v === -Infinity) return "-Inf";
-  if (Object.is(v, -0)) return "-0";
-  // As String(v), without V8's number-to-string cache (whose entries outlive
-  // young-generation collections); most values have no exponent: no regex.
-  const s = JSON.stringify(v);
-  return s.indexOf("e") === -1 ? s : s.replace(/e([+-])(\d)$/, "e$10$2");
 }
 
 /** A native histogram in the HTTP API's JSON (`histogram` / `histograms` of a result). */

@@ -65,6 +65,5 @@ export {
   type Bucket,
   type HistogramApiJson,
   histogramApiJson,
-  jsonFloat,
 } from "./histogram_buckets.ts";
 export { type QueryComponent, queryComponent } from "./component.ts";
