@@ -187,11 +187,18 @@ export class Lifecycle<C> {
    * Loads a new config and hands it to every component, all-or-nothing:
    * when loading fails or any component rejects its section, nothing is
    * applied and the old config stays in force. `fields` go on the log line.
+   * A `load` that resolves undefined found nothing new to load: nothing is
+   * checked, applied, counted or logged, and the reload resolves undefined.
    */
+  reload(load: () => Promise<Checked<C>>, fields?: Record<string, unknown>): Promise<ReloadOutcome>;
   reload(
-    load: () => Promise<Checked<C>>,
+    load: () => Promise<Checked<C> | undefined>,
+    fields?: Record<string, unknown>,
+  ): Promise<ReloadOutcome | undefined>;
+  reload(
+    load: () => Promise<Checked<C> | undefined>,
     fields: Record<string, unknown> = {},
-  ): Promise<ReloadOutcome> {
+  ): Promise<ReloadOutcome | undefined> {
     const r = this.#reloads.then(() =>
       this.#stopping
         ? { ok: false as const, errors: ["Perch is stopping; the config was not reloaded"] }
@@ -202,15 +209,16 @@ export class Lifecycle<C> {
   }
 
   async #reloadNow(
-    load: () => Promise<Checked<C>>,
+    load: () => Promise<Checked<C> | undefined>,
     fields: Record<string, unknown>,
-  ): Promise<ReloadOutcome> {
-    let loaded: Checked<C>;
+  ): Promise<ReloadOutcome | undefined> {
+    let loaded: Checked<C> | undefined;
     try {
       loaded = await load();
     } catch (e) {
       loaded = { ok: false, errors: [e instanceof Error ? e.message : String(e)] };
     }
+    if (loaded === undefined) return undefined;
     if (!loaded.ok) return this.#rejected(loaded.errors);
     for (const w of loaded.warnings ?? []) this.#log.warn(w);
     const next = loaded.value;

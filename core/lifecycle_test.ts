@@ -100,6 +100,18 @@ Deno.test("Lifecycle reload is all-or-nothing: one component's refusal keeps the
   await lc.stopAll(1000);
 });
 
+Deno.test("Lifecycle reload of a load that finds nothing new checks, applies, counts and logs nothing", async () => {
+  const events: string[] = [];
+  const { lc, lines, outcomes } = setup();
+  await lc.startAll([recorder("one", events)]);
+  const before = lines.length;
+  assert.equal(await lc.reload(() => Promise.resolve(undefined)), undefined);
+  assert.deepEqual(events, ["one start 1"]);
+  assert.deepEqual(outcomes, []);
+  assert.deepEqual(lines.slice(before), []);
+  await lc.stopAll(1000);
+});
+
 Deno.test("Lifecycle reload reports restart-only settings and still applies the rest", async () => {
   const events: string[] = [];
   const { lc, lines } = setup();

@@ -86,7 +86,22 @@ export async function startRuntime(options: PerchOptions, build: BuildComponents
   const reloads = new ReloadStatus(b.registry, b.health, startedAt);
   const onReload = (o: ReloadOutcome) => reloads.record(o);
   const lifecycle = new Lifecycle({ log, config: first.value, onReload });
-  const reload = () => lifecycle.reload(() => loadConfig(source), { file: options.configPath });
+  // The config file's text at the last load, accepted or not. The watcher
+  // reloads only when the text differs: a save that SIGHUP or `/-/reload`
+  // already loaded is not loaded, applied and logged a second time.
+  let text = first.text;
+  const load = async () => {
+    const r = await loadConfig(source);
+    text = r.text;
+    return r;
+  };
+  const loadIfChanged = async () => {
+    const before = text;
+    const r = await load();
+    return r.text === before ? undefined : r;
+  };
+  const fields = { file: options.configPath };
+  const reload = () => lifecycle.reload(load, fields);
   let ready = false;
   const perch = build(b, first.value, source, {
     config: () => lifecycle.config,
@@ -98,7 +113,7 @@ export async function startRuntime(options: PerchOptions, build: BuildComponents
   });
   await lifecycle.startAll(perch.list);
   const watcher = options.configPath !== undefined && options.watchConfig !== false
-    ? watchFile(options.configPath, () => void reload())
+    ? watchFile(options.configPath, () => void lifecycle.reload(loadIfChanged, fields))
     : undefined;
   ready = true;
   const cpu = processCpuSeconds();

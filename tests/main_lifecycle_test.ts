@@ -32,3 +32,33 @@ Deno.test("a config file saved just before stop() does not reload stopped compon
   assert.deepEqual(after, [], `log lines after stop:\n${after.join("\n")}`);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("the config watcher does not reload a save that a reload already loaded", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "perch-lifecycle-" });
+  const file = `${dir}/perch.yml`;
+  await Deno.writeTextFile(file, "server:\n  max_body_bytes: 1KiB\n");
+  const logs: string[] = [];
+  const p = await startPerch({
+    configPath: file,
+    flags: { listen: "127.0.0.1:0", dataDir: `${dir}/data` },
+    logSink: (l) => logs.push(l),
+  });
+  const reloaded = () => logs.filter((l) => l.includes('"msg":"config reloaded"')).length;
+  try {
+    // Save and reload at once (as a deploy script sending SIGHUP does).
+    await Deno.writeTextFile(file, "server:\n  max_body_bytes: 2KiB\n");
+    assert.deepEqual(await p.reload(), { ok: true, restart: [] });
+    // The watcher sees the save (debounced 250 ms) and finds its text loaded.
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(reloaded(), 1);
+    assert.equal(p.config().server.max_body_bytes, 2048);
+    // A save with other text still reloads.
+    await Deno.writeTextFile(file, "server:\n  max_body_bytes: 3KiB\n");
+    for (let i = 0; i < 200 && reloaded() < 2; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(reloaded(), 2);
+    assert.equal(p.config().server.max_body_bytes, 3072);
+  } finally {
+    assert.equal(await p.stop(), true);
+  }
+  await Deno.remove(dir, { recursive: true });
+});

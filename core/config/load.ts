@@ -27,7 +27,7 @@ export class ConfigError extends Error {
 }
 
 /** The text of the config file; undefined without a file; ConfigError when it is missing. */
-export async function readConfigText(path: string | undefined): Promise<string | undefined> {
+async function readConfigText(path: string | undefined): Promise<string | undefined> {
   if (path === undefined) return undefined;
   try {
     return await Deno.readTextFile(path);
@@ -37,8 +37,11 @@ export async function readConfigText(path: string | undefined): Promise<string |
   }
 }
 
+/** A loaded config, with the file's text as read (undefined without a file or when it could not be read). */
+export type LoadedConfig = Checked<Config> & { readonly text?: string };
+
 /** Reads and resolves the config of `source`: a frozen config, or every problem. */
-export async function loadConfig(source: ConfigSource): Promise<Checked<Config>> {
+export async function loadConfig(source: ConfigSource): Promise<LoadedConfig> {
   let text: string | undefined;
   try {
     text = await readConfigText(source.configPath);
@@ -52,7 +55,9 @@ export async function loadConfig(source: ConfigSource): Promise<Checked<Config>>
     env: source.env ?? {},
     flags: source.flags,
   });
-  return r.ok ? { ok: true, value: r.config, warnings: r.warnings } : r;
+  return r.ok
+    ? { ok: true, value: r.config, warnings: r.warnings, text }
+    : { ok: false, errors: r.errors, text };
 }
 
 /** The directory relative paths in the config file are resolved against. */

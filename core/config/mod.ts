@@ -12,14 +12,7 @@ export {
 } from "./resolve.ts";
 export { redactSecrets } from "./redact.ts";
 export { presentConfig } from "./present.ts";
-export {
-  configDir,
-  ConfigError,
-  type ConfigSource,
-  loadConfig,
-  readConfigText,
-  resolvePath,
-} from "./load.ts";
+export { configDir, ConfigError, type ConfigSource, loadConfig, resolvePath } from "./load.ts";
 export { watchFile } from "./watch.ts";
 export { flagOverrides, FLAGS, type FlagValues, flagValues, HELP, parseFlags } from "./cli.ts";
 export {
