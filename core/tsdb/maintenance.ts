@@ -12,7 +12,7 @@
  * @module
  */
 import { StorageFullError } from "../model/mod.ts";
-import { BLOCK_SUFFIX, blockFileName, DELETED_SUFFIX, joinPath } from "./filenames.ts";
+import { blockFileName, DELETED_SUFFIX, joinPath } from "./filenames.ts";
 import { commitBatched } from "./index.ts";
 import { concat } from "./head.ts";
 import { BlockReader } from "./block.ts";
@@ -87,9 +87,18 @@ export class Maintenance {
 
   /** Bytes on disk now: WAL, blocks, histogram files, and index.kv as last measured. */
   async #diskBytesTotal(): Promise<number> {
-    let blocks = 0;
+    return (await this.#db.wal.diskBytes()) + this.#blockBytes() + this.#kvBytes;
+  }
+
+  /**
+   * Bytes of the served blocks and histogram files, from their metadata
+   * (each block's size was read when it was opened): no listing of blocks/
+   * that compaction or retention could rename files under.
+   */
+  #blockBytes(): number {
+    let blocks = this.#db.hist.diskBytes;
     for (const b of this.#db.blocks.values()) blocks += b.meta.bytes;
-    return (await this.#db.wal.diskBytes()) + blocks + this.#kvBytes + this.#db.hist.diskBytes;
+    return blocks;
   }
 
   /** Checks every block not yet checked against its file checksum (see BlockReader.scrub). */
@@ -497,14 +506,7 @@ export class Maintenance {
   async diskBytes(): Promise<DiskBytes> {
     await this.measureKv();
     const wal = await this.#db.wal.diskBytes();
-    let blocks = 0;
-    for await (const e of Deno.readDir(this.#db.blocksDir)) {
-      if (e.name.endsWith(BLOCK_SUFFIX)) {
-        blocks += (await Deno.stat(joinPath(this.#db.blocksDir, e.name))).size;
-      }
-    }
-    // Histogram files count with the blocks.
-    blocks += this.#db.hist.diskBytes;
+    const blocks = this.#blockBytes();
     return { wal, blocks, kv: this.#kvBytes, total: wal + blocks + this.#kvBytes };
   }
 }
