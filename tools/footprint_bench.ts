@@ -34,12 +34,7 @@
  *
  * @module
  */
-import {
-  procCpuSeconds as cpuSeconds,
-  procMem,
-  resetPeakRss,
-  spawnPerch,
-} from "../tests/_perch.ts";
+import { procCpuSeconds as cpuSeconds, procMem, resetPeakRss } from "../tests/_perch.ts";
 import {
   PROM_BIN,
   prometheusArgs,
@@ -48,6 +43,7 @@ import {
   VM_BIN,
 } from "../tests/remote/_peers.ts";
 import { requireBinary } from "../tests/_require.ts";
+import { spawnBenchPerch } from "./_bench_perch.ts";
 import { edgeBodies, QUERIES } from "./_queries.ts";
 import { pushConcurrently } from "../tests/_remote_write.ts";
 
@@ -118,24 +114,10 @@ interface System {
 
 async function startPerch(dir?: string, checkout?: string): Promise<System> {
   const root = dir ?? await Deno.makeTempDir({ prefix: "perch-footprint-" });
-  const cfg = `${root}/perch.yaml`;
-  // No host collector: the peers do not collect the host either.
-  if (!dir) {
-    await Deno.writeTextFile(
-      cfg,
-      "storage:\n  downsampling: []\nhost_metrics:\n  enabled: false\n",
-    );
-  }
-  const p = await spawnPerch({
-    dataDir: `${root}/data`,
-    args: [`--config=${cfg}`],
+  const v8 = checkout ? baseV8Flags : v8Flags;
+  const p = await spawnBenchPerch(root, {
     env: { PERCH_STORAGE__RETENTION: "0" },
-    runArgs: [
-      ...((checkout ? baseV8Flags : v8Flags) === ""
-        ? []
-        : [`--v8-flags=${checkout ? baseV8Flags : v8Flags}`]),
-      ...perchRunArgs,
-    ],
+    runArgs: [...(v8 === "" ? [] : [`--v8-flags=${v8}`]), ...perchRunArgs],
     ...(checkout ? { script: `${checkout}/main.ts`, cwd: checkout } : {}),
   });
   const sys: System = {

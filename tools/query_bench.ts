@@ -6,7 +6,9 @@
  * with `--peers`, into VictoriaMetrics and Prometheus started beside it;
  * then the four queries, each `--runs` times after one warm-up, uncached
  * (Perch with `query.cache_max_bytes: 0`, VictoriaMetrics with
- * `-search.disableCache`; Prometheus has no result cache). Prints the median
+ * `-search.disableCache`; Prometheus has no result cache). Perch runs
+ * without its host collector and downsampling, as the peers do
+ * (tools/_bench_perch.ts). Prints the median
  * per query and system (client-side: request until the whole body is read),
  * and each process's RSS after the query round.
  *
@@ -20,7 +22,8 @@
  *
  * @module
  */
-import { procMem, spawnPerch } from "../tests/_perch.ts";
+import { procMem } from "../tests/_perch.ts";
+import { spawnBenchPerch } from "./_bench_perch.ts";
 import { edgeBodies, QUERIES } from "./_queries.ts";
 import { PROM_BIN, startPrometheus, startVM, VM_BIN } from "../tests/remote/_peers.ts";
 import { requireBinary } from "../tests/_require.ts";
@@ -76,11 +79,7 @@ const columns: { name: string; cells: string[]; rss: number; ingest: string }[] 
 
 {
   const dir = await Deno.makeTempDir({ prefix: "perch-query-bench-" });
-  const cfg = `${dir}/perch.yaml`;
-  await Deno.writeTextFile(cfg, "storage:\n  downsampling: []\n");
-  const p = await spawnPerch({
-    dataDir: `${dir}/data`,
-    args: [`--config=${cfg}`],
+  const p = await spawnBenchPerch(dir, {
     env: cache ? {} : { PERCH_QUERY__CACHE_MAX_BYTES: "0" },
     runArgs: ["--v8-flags=--max-semi-space-size=1"],
   });

@@ -7,8 +7,8 @@
  *
  * Starts `deno run -A --v8-flags=<v8> main.ts --listen=127.0.0.1:0
  * --data-dir=<tmp>` with retention off, an unlimited out-of-order window
- * (the workload is dated 2024) and no downsampling (a list cannot come from
- * the environment, so a temp config file sets it). Pushes the workload by
+ * (the workload is dated 2024), no downsampling and no host collector
+ * (tools/_bench_perch.ts). Pushes the workload by
  * remote write in batches of `--batch` samples (`--conc` requests in
  * flight), flushes the head (`POST /api/v1/admin/tsdb/flush`), runs
  * dashboard-like queries, then waits `--idle` ms. After each stage it prints
@@ -23,7 +23,8 @@
 import { encodeRemoteWriteBody, type WriteSeries } from "../core/ingest/mod.ts";
 import { SampleBatch } from "../core/model/mod.ts";
 import { EdgeStream } from "../core/tsdb/rss_bench.ts";
-import { procMem, spawnPerch } from "../tests/_perch.ts";
+import { procMem } from "../tests/_perch.ts";
+import { spawnBenchPerch } from "./_bench_perch.ts";
 import { postRemoteWrite } from "../tests/_remote_write.ts";
 
 const arg = (k: string, d: string): string => {
@@ -66,15 +67,8 @@ function smaps(pid: number): Record<string, number> {
 const showSmaps = Deno.args.includes("--smaps");
 
 const dir = await Deno.makeTempDir({ prefix: "perch_rss_whole_" });
-const configPath = `${dir}/perch.yaml`;
-await Deno.writeTextFile(
-  configPath,
-  "storage:\n  downsampling: []\nhost_metrics:\n  enabled: false\n",
-);
 // Other PERCH_* variables pass through: the child inherits this environment.
-const perch = await spawnPerch({
-  dataDir: `${dir}/data`,
-  args: [`--config=${configPath}`],
+const perch = await spawnBenchPerch(dir, {
   env: {
     PERCH_STORAGE__OUT_OF_ORDER_WINDOW: "unlimited",
     PERCH_STORAGE__RETENTION: "0",
