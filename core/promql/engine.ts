@@ -52,7 +52,7 @@ import {
 import { finish, matrixAt, toSeries } from "./engine_result.ts";
 import { cleanSeries, histSamples, type SelData, selectMixed, toSelData } from "./selection.ts";
 import { collectRanges, planGrids, resolveAt } from "./query_plan.ts";
-import { formatGoFloat } from "./functions.ts";
+import { invalidRatioWarning } from "./functions.ts";
 import {
   type AggNotes,
   aggregateKWithHistograms,
@@ -650,9 +650,8 @@ export class Evaluator {
         if (r < min) min = r;
       }
       const at = e.param!.pos.start;
-      const ratio = "PromQL warning: ratio value should be between -1 and 1";
-      if (max > 1) this.warn(`${ratio}, got ${formatGoFloat(max)}, capping to 1`, at);
-      if (min < -1) this.warn(`${ratio}, got ${formatGoFloat(min)}, capping to -1`, at);
+      if (max > 1) this.warn(invalidRatioWarning(max, 1), at);
+      if (min < -1) this.warn(invalidRatioWarning(min, -1), at);
     }
     const warn = (m: string) => this.warn(m, e.param?.pos.start ?? e.pos.start);
     if (input.cols && COLUMN_AGG_OPS.has(e.op)) {

@@ -185,3 +185,15 @@ Deno.test("results stay intact while later and concurrent queries reuse the samp
   await db.close();
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("quantile and limit_ratio warnings print the parameter as Prometheus (Go's %g)", async () => {
+  const engine = createEngine({ querier: store() });
+  const q = await engine.instantQuery("quantile(2e6, req_total)", 5 * MIN);
+  assert.deepEqual(q.warnings, [
+    "PromQL warning: quantile value should be between 0 and 1, got 2e+06 (1:10)",
+  ]);
+  const r = await engine.instantQuery("limit_ratio(-0.00001 - 1e6, req_total)", 5 * MIN);
+  assert.deepEqual(r.warnings, [
+    "PromQL warning: ratio value should be between -1 and 1, got -1.00000000001e+06, capping to -1 (1:13)",
+  ]);
+});

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { formatG } from "../template/mod.ts";
 import { QueryExecutionError } from "./errors.ts";
 
 /** Everything a range function may need besides the window. */
@@ -208,18 +209,16 @@ export function quantile(q: number, values: ArrayLike<number>): number {
   return at(lower) * (1 - weight) + at(upper) * weight;
 }
 
-/** The warning Prometheus gives for a quantile outside [0, 1]. */
+/** The warning Prometheus gives for a quantile outside [0, 1] (the value as Go's `%g`). */
 export function invalidQuantileWarning(q: number): string {
-  return `PromQL warning: quantile value should be between 0 and 1, got ${formatGoFloat(q)}`;
+  return `PromQL warning: quantile value should be between 0 and 1, got ${formatG(q)}`;
 }
 
-/** Formats a float as Go's `%g`-like shortest form (`NaN`, `+Inf`, `1e+06`). */
-export function formatGoFloat(v: number): string {
-  if (Number.isNaN(v)) return "NaN";
-  if (v === Infinity) return "+Inf";
-  if (v === -Infinity) return "-Inf";
-  const s = String(v);
-  return s.replace(/e([+-])(\d)$/, "e$10$2");
+/** The warning Prometheus gives for a `limit_ratio` ratio outside [-1, 1], capped to `to`. */
+export function invalidRatioWarning(r: number, to: number): string {
+  return `PromQL warning: ratio value should be between -1 and 1, got ${formatG(r)}, capping to ${
+    formatG(to)
+  }`;
 }
 
 function avgOverTime(_t: Float64Array, v: Float64Array, lo: number, hi: number): number {

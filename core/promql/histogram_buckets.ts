@@ -8,6 +8,7 @@
  * @module
  */
 import { jsonFloat } from "../model/mod.ts";
+import { formatG } from "../template/mod.ts";
 import type { FloatHistogram } from "./float_histogram.ts";
 import { bucketBound, CUSTOM_SCHEMA } from "./histogram_bounds.ts";
 
@@ -101,27 +102,13 @@ export function histogramApiJson(h: FloatHistogram): HistogramApiJson {
   return out;
 }
 
-/** Formats a float as Go's `%g` (shortest digits; exponent form below 1e-4 and from 1e6). */
-export function goG(v: number): string {
-  if (Number.isNaN(v)) return "NaN";
-  if (v === Infinity) return "+Inf";
-  if (v === -Infinity) return "-Inf";
-  if (Object.is(v, -0)) return "-0";
-  const [m, e] = v.toExponential().split("e") as [string, string];
-  const exp = Number(e);
-  if (exp < -4 || exp >= 6) {
-    return `${m}e${exp < 0 ? "-" : "+"}${String(Math.abs(exp)).padStart(2, "0")}`;
-  }
-  return String(v);
-}
-
 /** Prometheus's `FloatHistogram.String()`: `{count:…, sum:…, [lower,upper):count, …}`. */
 export function histogramString(h: FloatHistogram): string {
   const b = (x: Bucket) =>
-    `${x.lowerInclusive ? "[" : "("}${goG(x.lower)},${goG(x.upper)}${
+    `${x.lowerInclusive ? "[" : "("}${formatG(x.lower)},${formatG(x.upper)}${
       x.upperInclusive ? "]" : ")"
-    }:${goG(x.count)}`;
-  let s = `{count:${goG(h.count)}, sum:${goG(h.sum)}`;
+    }:${formatG(x.count)}`;
+  let s = `{count:${formatG(h.count)}, sum:${formatG(h.sum)}`;
   for (let k = h.nIdx.length - 1; k >= 0; k--) {
     if (h.nCnt[k] !== 0) s += ", " + b(negative(h, k));
   }
