@@ -267,6 +267,11 @@ export class ProtoWriter {
   /** Writes a length-delimited field holding `b` (an encoded message). */
   message(field: number, b: Uint8Array): void {
     this.tag(field, LEN);
+    this.delimited(b);
+  }
+
+  /** Writes `b` after a varint of its length (no tag). */
+  delimited(b: Uint8Array): void {
     this.uvarint(b.length);
     this.ensure(b.length);
     this.buf.set(b, this.pos);

@@ -154,9 +154,6 @@ export function encodeMetricFamily(f: ExpositionFamily): Uint8Array {
   for (const m of f.metrics) w.message(4, encodeMetric(m, f.type));
   const body = w.finish();
   const out = new ProtoWriter(body.length + 8);
-  out.uvarint(body.length);
-  out.ensure(body.length);
-  out.buf.set(body, out.pos);
-  out.pos += body.length;
+  out.delimited(body);
   return out.finish();
 }

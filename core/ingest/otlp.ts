@@ -53,7 +53,7 @@ import {
   TEMPORALITY_DELTA,
 } from "./otlp_decode.ts";
 import { ParsedRows } from "./rows.ts";
-import { LEN, ProtoWriter, VARINT } from "./_proto.ts";
+import { ProtoWriter, VARINT } from "./_proto.ts";
 
 /** How OTLP data is translated. */
 export interface OtlpSettings {
@@ -547,15 +547,6 @@ function withLabel(labels: string[], name: string, value: string): string[] {
   return out;
 }
 
-function message(field: number, inner: ProtoWriter, out: ProtoWriter): void {
-  const bytes = inner.finish();
-  out.tag(field, LEN);
-  out.uvarint(bytes.length);
-  out.ensure(bytes.length);
-  out.buf.set(bytes, out.pos);
-  out.pos += bytes.length;
-}
-
 /**
  * A protobuf `ExportMetricsServiceResponse`: empty when everything was
  * accepted, else with `partial_success { rejected_data_points, error_message }`.
@@ -569,7 +560,7 @@ export function encodeOtlpResponse(rejected: number, errorMessage: string): Uint
       ps.uvarint(rejected);
     }
     if (errorMessage !== "") ps.string(2, errorMessage);
-    message(1, ps, out);
+    out.message(1, ps.finish());
   }
   return out.finish();
 }

@@ -80,13 +80,7 @@ export function encodeWriteRequest(req: WriteRequestInput): Uint8Array {
       w.tag(2, VARINT);
       w.int64(t);
     }
-    for (const b of hists) {
-      w.tag(4, LEN);
-      w.uvarint(b.length);
-      w.ensure(b.length);
-      w.buf.set(b, w.pos);
-      w.pos += b.length;
-    }
+    for (const b of hists) w.message(4, b);
   }
   for (const m of req.metadata ?? []) {
     const type = TYPE_NUMBERS[m.type];

@@ -90,12 +90,10 @@ Deno.test("remote write histogram decodes a hand-encoded message (unpacked delta
   const hb = h.finish().slice();
   const ts = new ProtoWriter();
   ts.tag(1, LEN), ts.uvarint(13), ts.string(1, "__name__"), ts.string(2, "h");
-  ts.tag(4, LEN), ts.uvarint(hb.length);
-  ts.ensure(hb.length), ts.buf.set(hb, ts.pos), ts.pos += hb.length;
+  ts.message(4, hb);
   const tsb = ts.finish().slice();
   const req = new ProtoWriter();
-  req.tag(1, LEN), req.uvarint(tsb.length), req.ensure(tsb.length), req.buf.set(tsb, req.pos);
-  req.pos += tsb.length;
+  req.message(1, tsb);
   const rows = parseRemoteWrite(req.finish());
   assert.deepEqual(rows.errors, []);
   assert.equal(rows.seriesName[0], "h");

@@ -122,12 +122,7 @@ Deno.test("parseRemoteWrite() counts exemplars as a warning and keeps native his
   inner.uvarint(0);
   inner.tag(4, LEN);
   inner.uvarint(0);
-  const body = inner.finish();
-  w.tag(1, LEN);
-  w.uvarint(body.length);
-  w.ensure(body.length);
-  w.buf.set(body, w.pos);
-  w.pos += body.length;
+  w.message(1, inner.finish());
   const rows = parseRemoteWrite(w.finish());
   assert.deepEqual(rows.warnings, ["1 exemplars ignored"]);
   // Two empty Histogram messages: valid empty histograms at t=0.
@@ -307,14 +302,6 @@ Deno.test("parseRemoteWrite() reads a sample alike whatever its encoding", () =>
     -1_700_000_000_000,
   ];
   const values = [0, -0, 1.5, -2.25e300, STALE_NAN];
-  const message = (w: ProtoWriter, field: number, inner: ProtoWriter) => {
-    const b = inner.finish();
-    w.tag(field, LEN);
-    w.uvarint(b.length);
-    w.ensure(b.length);
-    w.buf.set(b, w.pos);
-    w.pos += b.length;
-  };
   // Proto3 senders leave out zero fields, and fields may come in any order.
   const handEncoded = (t: number, v: number, reversed: boolean) => {
     const sample = new ProtoWriter();
@@ -336,10 +323,10 @@ Deno.test("parseRemoteWrite() reads a sample alike whatever its encoding", () =>
     label.string(1, "__name__");
     label.string(2, "x");
     const ts = new ProtoWriter();
-    message(ts, 1, label);
-    message(ts, 2, sample);
+    ts.message(1, label.finish());
+    ts.message(2, sample.finish());
     const req = new ProtoWriter();
-    message(req, 1, ts);
+    req.message(1, ts.finish());
     return req.finish();
   };
   for (const t of times) {
