@@ -172,6 +172,16 @@ export function bytesKey(buf: Uint8Array, s: number, e: number): string {
   return out;
 }
 
+/** Zigzag-encodes a safe integer for a `sint32`/`sint64` field: 0, -1, 1, -2 → 0, 1, 2, 3. */
+export function zigzag(v: number): number {
+  return v >= 0 ? v * 2 : -v * 2 - 1;
+}
+
+/** Inverse of {@linkcode zigzag}: the value of a `sint` varint read as a (non-negative) int64. */
+export function unzigzag(u: number): number {
+  return u % 2 === 0 ? u / 2 : -(u + 1) / 2;
+}
+
 /** A growable protobuf writer. */
 export class ProtoWriter {
   buf: Uint8Array;

@@ -6,14 +6,9 @@
  *
  * @module
  */
-import {
-  CUSTOM_BUCKETS_SCHEMA,
-  deltasFromCounts,
-  type Label,
-  type NativeHistogram,
-} from "../model/mod.ts";
-import { FIXED64, ProtoWriter, VARINT } from "./_proto.ts";
-import { writePacked, writeSpans } from "./remote_write_histogram.ts";
+import { CUSTOM_BUCKETS_SCHEMA, type Label, type NativeHistogram } from "../model/mod.ts";
+import { FIXED64, ProtoWriter, VARINT, zigzag } from "./_proto.ts";
+import { writeBuckets, writeCount, writeSpans } from "./remote_write_histogram.ts";
 
 /** Content type of the length-delimited protobuf exposition. */
 export const PROTOBUF_EXPOSITION_TYPE =
@@ -75,13 +70,7 @@ export function cumulativeCustomBuckets(h: NativeHistogram): number[] {
  */
 function encodeHistogramMessage(h: NativeHistogram): Uint8Array {
   const w = new ProtoWriter(64 + 12 * (h.positiveBuckets.length + h.negativeBuckets.length));
-  if (h.float) {
-    w.tag(4, FIXED64);
-    w.double(h.count);
-  } else {
-    w.tag(1, VARINT);
-    w.uvarint(h.count);
-  }
+  writeCount(w, 1, 4, h.count, h.float);
   w.tag(2, FIXED64);
   w.double(h.sum);
   if (h.schema === CUSTOM_BUCKETS_SCHEMA) {
@@ -89,13 +78,7 @@ function encodeHistogramMessage(h: NativeHistogram): Uint8Array {
     const cum = cumulativeCustomBuckets(h);
     for (let i = 0; i < cv.length; i++) {
       const b = new ProtoWriter(24);
-      if (h.float) {
-        b.tag(4, FIXED64);
-        b.double(cum[i]!);
-      } else {
-        b.tag(1, VARINT);
-        b.uvarint(cum[i]!);
-      }
+      writeCount(b, 1, 4, cum[i]!, h.float);
       b.tag(2, FIXED64);
       b.double(cv[i]!);
       w.message(3, b.finish());
@@ -103,24 +86,16 @@ function encodeHistogramMessage(h: NativeHistogram): Uint8Array {
     return w.finish();
   }
   w.tag(5, VARINT);
-  w.uvarint(h.schema >= 0 ? h.schema * 2 : -h.schema * 2 - 1);
+  w.uvarint(zigzag(h.schema));
   w.tag(6, FIXED64);
   w.double(h.zeroThreshold);
-  if (h.float) {
-    w.tag(8, FIXED64);
-    w.double(h.zeroCount);
-  } else {
-    w.tag(7, VARINT);
-    w.uvarint(h.zeroCount);
-  }
+  writeCount(w, 7, 8, h.zeroCount, h.float);
   writeSpans(w, 9, h.negativeSpans);
-  if (h.float) writePacked(w, 11, h.negativeBuckets, true);
-  else writePacked(w, 10, deltasFromCounts(h.negativeBuckets), false);
+  writeBuckets(w, 10, 11, h.negativeBuckets, h.float);
   const empty = h.positiveSpans.length === 0 && h.negativeSpans.length === 0 &&
     h.zeroThreshold === 0 && h.zeroCount === 0;
   writeSpans(w, 12, empty ? [{ offset: 0, length: 0 }] : h.positiveSpans);
-  if (h.float) writePacked(w, 14, h.positiveBuckets, true);
-  else writePacked(w, 13, deltasFromCounts(h.positiveBuckets), false);
+  writeBuckets(w, 13, 14, h.positiveBuckets, h.float);
   return w.finish();
 }
 

@@ -45,7 +45,7 @@
  * @module
  */
 import type { OtlpExpBuckets } from "./otlp_exp_histogram.ts";
-import { decodeUtf8, FIXED64, LEN, ProtoError, ProtoReader, VARINT } from "./_proto.ts";
+import { decodeUtf8, FIXED64, LEN, ProtoError, ProtoReader, unzigzag, VARINT } from "./_proto.ts";
 
 /** Kinds of OTLP metric data. */
 export type OtlpKind = "gauge" | "sum" | "histogram" | "exponential_histogram" | "summary" | "none";
@@ -209,12 +209,6 @@ function repeated(
   });
 }
 
-/** A zig-zag encoded `sint32`/`sint64`. */
-function sint(r: ProtoReader): number {
-  const u = r.int64();
-  return u % 2 === 0 ? u / 2 : -(u + 1) / 2;
-}
-
 function base64(bytes: Uint8Array): string {
   let s = "";
   for (let i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i]!);
@@ -352,7 +346,7 @@ function expBucketsProto(r: ProtoReader): { offset: number; counts: number[] } {
   let offset = 0;
   const counts: number[] = [];
   eachNested(r, (f, w) => {
-    if (f === 1 && w === VARINT) offset = sint(r);
+    if (f === 1 && w === VARINT) offset = unzigzag(r.int64());
     else if (f === 2) repeated(r, w, VARINT, counts, () => r.int64());
     else r.skip(w);
   });
@@ -365,7 +359,7 @@ function expHistogramPointProto(r: ProtoReader, end: number): OtlpPoint {
   let pos = { offset: 0, counts: [] as number[] }, neg = { offset: 0, counts: [] as number[] };
   fields(r, end, (f, w) => {
     if (commonPointField(r, p, f, w, 1, 10)) return;
-    if (f === 6 && w === VARINT) scale = sint(r);
+    if (f === 6 && w === VARINT) scale = unzigzag(r.int64());
     else if (f === 7 && w === FIXED64) zeroCount = fixed64Num(r);
     else if (f === 8 && w === LEN) pos = expBucketsProto(r);
     else if (f === 9 && w === LEN) neg = expBucketsProto(r);

@@ -37,20 +37,13 @@ import {
   ProtoError,
   type ProtoReader,
   ProtoWriter,
+  unzigzag,
   uvarintSize,
   VARINT,
+  zigzag,
 } from "./_proto.ts";
 
 const HINTS: readonly CounterResetHint[] = ["unknown", "reset", "not_reset", "gauge"];
-
-/** Zigzag-decodes a varint read as a (non-negative) int64. */
-function unzigzag(u: number): number {
-  return u % 2 === 0 ? u / 2 : -(u + 1) / 2;
-}
-
-function zigzag(v: number): number {
-  return v >= 0 ? v * 2 : -v * 2 - 1;
-}
 
 function readSpan(r: ProtoReader): BucketSpan {
   const s = r.len();
@@ -206,6 +199,26 @@ export function decodeHistogram(r: ProtoReader): WireHistogram {
   return { t, h };
 }
 
+/**
+ * Writes a count of a histogram message: a uint64 in field `intField`, or a
+ * double in `floatField` for a float histogram (the two sides of a `oneof`).
+ */
+export function writeCount(
+  w: ProtoWriter,
+  intField: number,
+  floatField: number,
+  v: number,
+  float: boolean,
+): void {
+  if (float) {
+    w.tag(floatField, FIXED64);
+    w.double(v);
+  } else {
+    w.tag(intField, VARINT);
+    w.uvarint(v);
+  }
+}
+
 /** Writes each span as a BucketSpan message (offset 1 sint32, length 2 uint32) in field `field`. */
 export function writeSpans(w: ProtoWriter, field: number, spans: readonly BucketSpan[]): void {
   for (const s of spans) {
@@ -222,7 +235,7 @@ export function writeSpans(w: ProtoWriter, field: number, spans: readonly Bucket
 }
 
 /** Writes a packed repeated field of doubles, or of sint64 when `double` is false (none when empty). */
-export function writePacked(
+function writePacked(
   w: ProtoWriter,
   field: number,
   values: readonly number[],
@@ -241,35 +254,36 @@ export function writePacked(
   for (const v of values) w.uvarint(zigzag(v));
 }
 
+/**
+ * Writes the bucket counts of one side: packed sint64 deltas in `deltaField`,
+ * or packed doubles in `countField` for a float histogram.
+ */
+export function writeBuckets(
+  w: ProtoWriter,
+  deltaField: number,
+  countField: number,
+  counts: readonly number[],
+  float: boolean,
+): void {
+  if (float) writePacked(w, countField, counts, true);
+  else writePacked(w, deltaField, deltasFromCounts(counts), false);
+}
+
 /** Encodes a Histogram message body (without its tag and length). */
 export function encodeHistogram(t: number, h: NativeHistogram): Uint8Array {
   const w = new ProtoWriter(64 + 16 * (h.positiveBuckets.length + h.negativeBuckets.length));
-  if (h.float) {
-    w.tag(2, FIXED64);
-    w.double(h.count);
-  } else {
-    w.tag(1, VARINT);
-    w.uvarint(h.count);
-  }
+  writeCount(w, 1, 2, h.count, h.float);
   w.tag(3, FIXED64);
   w.double(h.sum);
   w.tag(4, VARINT);
   w.uvarint(zigzag(h.schema));
   w.tag(5, FIXED64);
   w.double(h.zeroThreshold);
-  if (h.float) {
-    w.tag(7, FIXED64);
-    w.double(h.zeroCount);
-  } else {
-    w.tag(6, VARINT);
-    w.uvarint(h.zeroCount);
-  }
+  writeCount(w, 6, 7, h.zeroCount, h.float);
   writeSpans(w, 8, h.negativeSpans);
-  if (h.float) writePacked(w, 10, h.negativeBuckets, true);
-  else writePacked(w, 9, deltasFromCounts(h.negativeBuckets), false);
+  writeBuckets(w, 9, 10, h.negativeBuckets, h.float);
   writeSpans(w, 11, h.positiveSpans);
-  if (h.float) writePacked(w, 13, h.positiveBuckets, true);
-  else writePacked(w, 12, deltasFromCounts(h.positiveBuckets), false);
+  writeBuckets(w, 12, 13, h.positiveBuckets, h.float);
   const hint = HINTS.indexOf(h.counterResetHint);
   if (hint > 0) {
     w.tag(14, VARINT);
