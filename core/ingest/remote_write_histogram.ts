@@ -26,7 +26,7 @@
  */
 import {
   type BucketSpan,
-  type CounterResetHint,
+  COUNTER_RESET_HINTS,
   countsFromDeltas,
   deltasFromCounts,
   type NativeHistogram,
@@ -42,8 +42,6 @@ import {
   VARINT,
   zigzag,
 } from "./_proto.ts";
-
-const HINTS: readonly CounterResetHint[] = ["unknown", "reset", "not_reset", "gauge"];
 
 function readSpan(r: ProtoReader): BucketSpan {
   const s = r.len();
@@ -194,7 +192,7 @@ export function decodeHistogram(r: ProtoReader): WireHistogram {
     negativeBuckets: float ? negCounts : countsFromDeltas(negDeltas),
     ...(custom.length > 0 ? { customValues: custom } : {}),
     float,
-    counterResetHint: HINTS[hint] ?? "unknown",
+    counterResetHint: COUNTER_RESET_HINTS[hint] ?? "unknown",
   };
   return { t, h };
 }
@@ -284,7 +282,7 @@ export function encodeHistogram(t: number, h: NativeHistogram): Uint8Array {
   writeBuckets(w, 9, 10, h.negativeBuckets, h.float);
   writeSpans(w, 11, h.positiveSpans);
   writeBuckets(w, 12, 13, h.positiveBuckets, h.float);
-  const hint = HINTS.indexOf(h.counterResetHint);
+  const hint = COUNTER_RESET_HINTS.indexOf(h.counterResetHint);
   if (hint > 0) {
     w.tag(14, VARINT);
     w.uvarint(hint);

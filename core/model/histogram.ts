@@ -26,6 +26,17 @@ export interface BucketSpan {
 /** Counter reset hint, as remote write sends it. */
 export type CounterResetHint = "unknown" | "reset" | "not_reset" | "gauge";
 
+/**
+ * Every hint, in the order of their numbers in Prometheus's remote write
+ * enum and in histogram chunk headers (the index is the wire value).
+ */
+export const COUNTER_RESET_HINTS: readonly CounterResetHint[] = [
+  "unknown",
+  "reset",
+  "not_reset",
+  "gauge",
+];
+
 /** One native histogram sample's value. */
 export interface NativeHistogram {
   /** -4…8 exponential, or {@linkcode CUSTOM_BUCKETS_SCHEMA}. */

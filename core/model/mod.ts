@@ -71,6 +71,7 @@ export { type AlertInstance, type AlertSink } from "./alert.ts";
 export {
   type BucketSpan,
   checkHistogram,
+  COUNTER_RESET_HINTS,
   type CounterResetHint,
   countsFromDeltas,
   CUSTOM_BUCKETS_SCHEMA,

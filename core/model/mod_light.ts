@@ -19,6 +19,7 @@ export {
 export {
   type BucketSpan,
   checkHistogram,
+  COUNTER_RESET_HINTS,
   type CounterResetHint,
   countsFromDeltas,
   CUSTOM_BUCKETS_SCHEMA,

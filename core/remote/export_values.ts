@@ -24,10 +24,12 @@
 import {
   type BucketSpan,
   checkHistogram,
+  COUNTER_RESET_HINTS,
   type CounterResetHint,
+  isStaleNaN,
   type NativeHistogram,
+  STALE_NAN,
 } from "../model/mod.ts";
-import { isStaleNaN, STALE_NAN } from "../model/mod.ts";
 
 /** The text of a value in export. */
 export function formatExportValue(v: number): string | number {
@@ -55,8 +57,6 @@ export function parseExportValue(x: unknown): number | undefined {
   if (typeof x === "string" && x.trim() !== "" && Number.isFinite(Number(x))) return Number(x);
   return undefined;
 }
-
-const HINTS: readonly CounterResetHint[] = ["unknown", "reset", "not_reset", "gauge"];
 
 /** The JSON object of a histogram (see the module doc). */
 export function histogramToJson(h: NativeHistogram): Record<string, unknown> {
@@ -130,8 +130,11 @@ export function histogramFromJson(x: unknown): NativeHistogram {
   const sum = parseExportValue(o.sum);
   if (sum === undefined) throw new HistogramJsonError("sum", "sum must be a number");
   const hint = o.reset_hint ?? "unknown";
-  if (!HINTS.includes(hint as CounterResetHint)) {
-    throw new HistogramJsonError("reset_hint", `reset_hint must be one of ${HINTS.join(", ")}`);
+  if (!COUNTER_RESET_HINTS.includes(hint as CounterResetHint)) {
+    throw new HistogramJsonError(
+      "reset_hint",
+      `reset_hint must be one of ${COUNTER_RESET_HINTS.join(", ")}`,
+    );
   }
   if (o.float !== undefined && typeof o.float !== "boolean") {
     throw new HistogramJsonError("float", "float must be true or false");

@@ -11,7 +11,7 @@
  */
 import {
   type BucketSpan,
-  type CounterResetHint,
+  COUNTER_RESET_HINTS,
   CUSTOM_BUCKETS_SCHEMA,
   type NativeHistogram,
 } from "../model/mod_light.ts";
@@ -24,7 +24,6 @@ export const HISTOGRAM_CHUNK_VERSION = 0x81;
 /** Most samples in one histogram chunk. */
 export const MAX_HISTOGRAM_CHUNK_SAMPLES = 65_535;
 
-const HINTS: readonly CounterResetHint[] = ["unknown", "reset", "not_reset", "gauge"];
 const F_LAYOUT = 1, F_FLOAT = 2;
 /** Chunk flag: timestamps are raw f64 (not all safe integers). */
 const C_RAW_TIME = 1;
@@ -115,7 +114,10 @@ export function writeHistogramSample(
   const float = h.float;
   // Deltas against the previous counts only when both are integer histograms of one layout.
   const deltaPrev = !layout && !float && !prev!.float ? prev : undefined;
-  w.u8((layout ? F_LAYOUT : 0) | (float ? F_FLOAT : 0) | (HINTS.indexOf(h.counterResetHint) << 2));
+  w.u8(
+    (layout ? F_LAYOUT : 0) | (float ? F_FLOAT : 0) |
+      (COUNTER_RESET_HINTS.indexOf(h.counterResetHint) << 2),
+  );
   if (layout) {
     w.varint(h.schema);
     w.f64(h.zeroThreshold);
@@ -146,7 +148,7 @@ export function readHistogramSample(
 ): NativeHistogram {
   const flags = r.u8();
   const layout = (flags & F_LAYOUT) !== 0, float = (flags & F_FLOAT) !== 0;
-  const hint = HINTS[flags >>> 2];
+  const hint = COUNTER_RESET_HINTS[flags >>> 2];
   if (hint === undefined) throw new ShortReadError(`bad histogram sample flags ${flags}`);
   if (!layout && prev === undefined) {
     throw new ShortReadError("histogram sample refers to a missing previous layout");
