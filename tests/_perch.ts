@@ -144,6 +144,45 @@ export async function spawnPerch(opts: SpawnOptions = {}): Promise<PerchProcess>
   };
 }
 
+/** Numbered batches sent across SIGKILL rounds: every id tried, and those Perch acknowledged. */
+export interface KillRounds {
+  readonly attempted: Set<number>;
+  readonly acked: Set<number>;
+  /** The next batch id. */
+  next: number;
+}
+
+/**
+ * Two writers send numbered batches to `p` side by side until, after
+ * `killAfterMs`, `p` is killed with SIGKILL. `send` posts batch `id` and
+ * resolves true when Perch acknowledged it; a throw (the process is gone)
+ * ends that writer.
+ */
+export async function writeUntilSigkill(
+  p: PerchProcess,
+  rounds: KillRounds,
+  send: (url: string, id: number) => Promise<boolean>,
+  killAfterMs: number,
+): Promise<void> {
+  let killed = false;
+  const writer = async () => {
+    while (!killed) {
+      const id = rounds.next++;
+      rounds.attempted.add(id);
+      try {
+        if (await send(p.url, id)) rounds.acked.add(id);
+      } catch {
+        return; // The process is gone.
+      }
+    }
+  };
+  const writers = [writer(), writer()];
+  await new Promise((r) => setTimeout(r, killAfterMs));
+  killed = true;
+  await p.stop("SIGKILL");
+  await Promise.all(writers);
+}
+
 /** Options for {@linkcode spawnWithConfig}. */
 export interface ConfigSpawnOptions extends SpawnOptions {
   /** Where to write the config; a new temp dir when absent. */

@@ -5,7 +5,7 @@
  * present (a batch is one request, all of it or nothing).
  */
 import assert from "node:assert/strict";
-import { spawnPerch } from "./_perch.ts";
+import { type KillRounds, spawnPerch, writeUntilSigkill } from "./_perch.ts";
 
 const SERIES_PER_BATCH = 40;
 
@@ -36,10 +36,9 @@ async function storedBatches(url: string, start: number): Promise<Map<number, nu
 Deno.test("SIGKILL during HTTP ingestion loses no acknowledged batch and leaves none half-written", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "perch-crash-" });
   const env = { PERCH_SELF_SCRAPE__ENABLED: "false", PERCH_SELF_MONITORING_RULES: "false" };
-  const acked = new Set<number>();
-  const attempted = new Set<number>();
+  const sent: KillRounds = { attempted: new Set(), acked: new Set(), next: 0 };
+  const { acked, attempted } = sent;
   const base = Date.now() - 60_000;
-  let next = 0;
   let seed = 12345;
   const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
 
@@ -60,29 +59,14 @@ Deno.test("SIGKILL during HTTP ingestion loses no acknowledged batch and leaves 
     }
 
     // Ingest from two concurrent writers until the kill.
-    let killed = false;
-    const writer = async () => {
-      while (!killed) {
-        const id = next++;
-        attempted.add(id);
-        try {
-          const res = await fetch(`${p.url}/api/v1/import/prometheus`, {
-            method: "POST",
-            body: batchBody(id, base + id),
-          });
-          await res.body?.cancel();
-          if (res.status === 204) acked.add(id);
-        } catch {
-          return; // The process is gone.
-        }
-      }
-    };
-    const writers = [writer(), writer()];
-    await new Promise((r) => setTimeout(r, 200 + Math.floor(random() * 800)));
-    killed = true;
-    p.process.kill("SIGKILL");
-    await p.stop();
-    await Promise.all(writers);
+    await writeUntilSigkill(p, sent, async (url, id) => {
+      const res = await fetch(`${url}/api/v1/import/prometheus`, {
+        method: "POST",
+        body: batchBody(id, base + id),
+      });
+      await res.body?.cancel();
+      return res.status === 204;
+    }, 200 + Math.floor(random() * 800));
   }
 
   const p = await spawnPerch({ dataDir, env });

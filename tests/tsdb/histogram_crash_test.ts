@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { encodeRemoteWriteBody } from "../../core/ingest/mod.ts";
 import type { NativeHistogram } from "../../core/model/mod.ts";
 import { histogramToJson } from "../../core/remote/mod.ts";
-import { spawnPerch } from "../_perch.ts";
+import { type KillRounds, spawnPerch, writeUntilSigkill } from "../_perch.ts";
 import { postRemoteWrite } from "../_remote_write.ts";
 import { customHistogram, testHistogram } from "../remote/_histograms.ts";
 
@@ -76,8 +76,8 @@ Deno.test("SIGKILL while histograms are flushed and compacted loses no acknowled
   // Batch id's timestamp: one second apart, from 10 minutes ago (ahead of the clock by the end).
   const base = Date.now() - 600_000;
   const tOf = (id: number) => base + id * 1000;
-  const acked = new Set<number>(), attempted = new Set<number>();
-  let next = 0;
+  const sent: KillRounds = { attempted: new Set(), acked: new Set(), next: 0 };
+  const { acked, attempted } = sent;
   let seed = 4242;
   const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
 
@@ -103,24 +103,11 @@ Deno.test("SIGKILL while histograms are flushed and compacted loses no acknowled
   for (let round = 0; round < 4; round++) {
     const p = await spawnPerch({ dataDir, env, args });
     await check(p.url, round);
-    let killed = false;
-    const writer = async () => {
-      while (!killed) {
-        const id = next++;
-        attempted.add(id);
-        try {
-          await postRemoteWrite(p.url, body(id, tOf(id)));
-          acked.add(id);
-        } catch {
-          return; // The process is gone (or answered an error: not acknowledged).
-        }
-      }
-    };
-    const writers = [writer(), writer()];
-    await new Promise((r) => setTimeout(r, 1500 + random() * 2500));
-    killed = true;
-    await p.stop("SIGKILL");
-    await Promise.all(writers);
+    // A throw is the process gone or an error answer: not acknowledged.
+    await writeUntilSigkill(p, sent, async (url, id) => {
+      await postRemoteWrite(url, body(id, tOf(id)));
+      return true;
+    }, 1500 + random() * 2500);
   }
   // A last, clean start: everything acknowledged is there, and the files were compacted.
   const p = await spawnPerch({ dataDir, env, args });
