@@ -3,19 +3,18 @@
  * a series table (refs, chunk offsets and time bounds) and a footer with
  * version and CRC-32C (layout in FORMAT.md, "Block file").
  *
- * Writing is crash-safe: bytes go to `<name>.tmp`, are fsynced, renamed, and
- * the directory is fsynced. Reading verifies the checksum of the whole file
- * on open, or (`check: "tables"`, version 2) only the tables' own checksum,
- * leaving the chunk bytes to {@linkcode BlockReader.scrub}; chunks carry their
- * own checksums, verified on decode either way.
+ * Written by `BlockFileWriter` (block_file_writer.ts). Reading verifies the
+ * checksum of the whole file on open, or (`check: "tables"`, version 2) only
+ * the tables' own checksum, leaving the chunk bytes to
+ * {@linkcode BlockReader.scrub}; chunks carry their own checksums, verified
+ * on decode either way.
  *
  * @module
  */
 import { crc32c } from "./crc32c.ts";
-import { chunkMeta, encodeChunk } from "./chunk.ts";
-import { ByteReader, ByteWriter } from "./_byte_buf.ts";
-import { blockFileName, joinPath, TMP_SUFFIX } from "./filenames.ts";
-import { fsyncDir, writeAll } from "./wal.ts";
+import { chunkMeta } from "./chunk.ts";
+import { ByteReader } from "./_byte_buf.ts";
+import { blockFileName, joinPath } from "./filenames.ts";
 import type { Samples } from "./head.ts";
 import type { Labels } from "../model/mod_light.ts";
 import { SampleBuf } from "./_sample_buf.ts";
@@ -45,38 +44,8 @@ const HEADER_BYTES = 8;
 const FOOTER_BYTES_V1 = 44;
 const FOOTER_BYTES = 56;
 
-/**
- * Labels of series, encoded for a block's labels table: entry i (series
- * `refs[i]`, ascending) is `data[off[i], off[i+1])` = k varint, then k ×
- * (name str, value str). Built on the main thread from the series index.
- */
-export interface LabelsBlob {
-  refs: Uint32Array;
-  off: Uint32Array;
-  data: Uint8Array;
-}
-
-/** Encodes `labelsOf(ref)` for each ref (ascending; refs without labels are left out). */
-export function encodeLabelsBlob(
-  refs: Iterable<number>,
-  labelsOf: (ref: number) => readonly { name: string; value: string }[] | undefined,
-): LabelsBlob {
-  const w = new ByteWriter(1 << 12);
-  const rs: number[] = [], off: number[] = [0];
-  for (const ref of refs) {
-    const labels = labelsOf(ref);
-    if (!labels) continue;
-    w.uvarint(labels.length);
-    for (const l of labels) {
-      w.str(l.name);
-      w.str(l.value);
-    }
-    rs.push(ref);
-    off.push(w.pos);
-  }
-  return { refs: new Uint32Array(rs), off: new Uint32Array(off), data: w.copy() };
-}
-const MAGIC = [0x50, 0x42, 0x4c, 0x4b]; // "PBLK"
+/** First and last four bytes of a block file: "PBLK". */
+export const BLOCK_MAGIC = [0x50, 0x42, 0x4c, 0x4b];
 
 /** Thrown when a block file fails its checks. */
 export class BlockCorruptError extends Error {
@@ -108,213 +77,6 @@ export interface BlockMeta {
    * damaged chunks found (never served) and what they held.
    */
   damaged?: { chunks: number; samples: number; series: number };
-}
-
-/**
- * Writes one block file incrementally: series in ascending ref order, each
- * re-cut into chunks of up to {@linkcode BLOCK_CHUNK_SAMPLES}; data is
- * streamed to `<seq>.blk.tmp` with a running CRC, and {@linkcode finish}
- * adds the table and footer, fsyncs, renames and fsyncs the directory.
- */
-export class BlockFileWriter {
-  readonly #dir: string;
-  readonly #seq: number;
-  readonly #level: number;
-  readonly #resolutionSec: number;
-  readonly #chunkSamples: number;
-  readonly #path: string;
-  #file: Deno.FsFile;
-  #buf = new ByteWriter(1 << 20);
-  #crc = 0;
-  #pos = 0;
-  #prevRef = 0;
-  // Table entries: per series ref and chunk count; per chunk len, count, minT, maxT.
-  #sRef: number[] = [];
-  #sChunks: number[] = [];
-  #cLen: number[] = [];
-  #cCount: number[] = [];
-  #cMin: number[] = [];
-  #cMax: number[] = [];
-  #minT = Infinity;
-  #maxT = -Infinity;
-  #samples = 0;
-  #labels: LabelsBlob | undefined;
-
-  private constructor(
-    dir: string,
-    seq: number,
-    level: number,
-    chunkSamples: number,
-    file: Deno.FsFile,
-    resolutionMs: number,
-  ) {
-    this.#dir = dir;
-    this.#seq = seq;
-    this.#level = level;
-    this.#resolutionSec = Math.round(resolutionMs / 1000);
-    if (this.#resolutionSec > 0xffff) throw new RangeError("Block resolution above 65535 s");
-    this.#chunkSamples = chunkSamples;
-    this.#path = joinPath(dir, blockFileName(seq));
-    this.#file = file;
-    this.#buf.bytes(new Uint8Array([...MAGIC, BLOCK_VERSION, 0, 0, 0]));
-  }
-
-  /** Starts block `seq` in `dir`. */
-  static async create(
-    dir: string,
-    seq: number,
-    level: number,
-    chunkSamples = BLOCK_CHUNK_SAMPLES,
-    resolutionMs = 0,
-  ): Promise<BlockFileWriter> {
-    const tmp = joinPath(dir, blockFileName(seq)) + TMP_SUFFIX;
-    const f = await Deno.open(tmp, { create: true, write: true, truncate: true });
-    return new BlockFileWriter(dir, seq, level, chunkSamples, f, resolutionMs);
-  }
-
-  /**
-   * Sets the labels written to the block's labels table, for each series
-   * added (a downsampled block's pseudo-refs map to ref / 8).
-   */
-  setLabels(labels: LabelsBlob): void {
-    this.#labels = labels;
-  }
-
-  /** Adds series `ref` (greater than the previous one) with samples [start, end), ascending. */
-  async add(
-    ref: number,
-    t: Float64Array,
-    v: Float64Array,
-    start = 0,
-    end = t.length,
-  ): Promise<void> {
-    if (end <= start) return;
-    if (ref <= this.#prevRef) throw new Error("BUG: BlockFileWriter refs not ascending");
-    this.#prevRef = ref;
-    this.#sRef.push(ref);
-    let nc = 0;
-    for (let i = start; i < end; i += this.#chunkSamples) {
-      const e = Math.min(end, i + this.#chunkSamples);
-      const c = encodeChunk(t, v, i, e);
-      this.#buf.bytes(c);
-      this.#cLen.push(c.length);
-      this.#cCount.push(e - i);
-      this.#cMin.push(Math.floor(t[i]));
-      this.#cMax.push(Math.ceil(t[e - 1]));
-      nc++;
-    }
-    this.#sChunks.push(nc);
-    if (t[start] < this.#minT) this.#minT = t[start];
-    if (t[end - 1] > this.#maxT) this.#maxT = t[end - 1];
-    this.#samples += end - start;
-    if (this.#buf.pos >= 1 << 20) await this.#drain();
-  }
-
-  async #drain(): Promise<void> {
-    const b = this.#buf.view();
-    this.#crc = crc32c(b, this.#crc);
-    await writeAll(this.#file, b);
-    this.#pos += b.length;
-    this.#buf.reset();
-  }
-
-  /** Writes table and footer, makes the file durable under its final name. */
-  async finish(): Promise<BlockMeta> {
-    try {
-      if (this.#sRef.length === 0) this.#minT = this.#maxT = 0;
-      const tableOffset = this.#pos + this.#buf.pos;
-      const w = this.#buf;
-      const tableStart = w.pos;
-      w.uvarint(this.#sRef.length);
-      const base = Math.floor(this.#minT);
-      let prev = 0, c = 0;
-      for (let i = 0; i < this.#sRef.length; i++) {
-        w.uvarint(this.#sRef[i] - prev);
-        prev = this.#sRef[i];
-        const nc = this.#sChunks[i];
-        w.uvarint(nc);
-        for (let j = 0; j < nc; j++, c++) {
-          w.uvarint(this.#cLen[c]);
-          w.uvarint(this.#cCount[c]);
-          w.uvarint(this.#cMin[c] - base);
-          w.uvarint(this.#cMax[c] - this.#cMin[c]);
-        }
-      }
-      const tableLen = w.pos - tableStart;
-      // Labels table: the series' labels, so the block reads without index.kv.
-      const labelsStart = w.pos;
-      this.#writeLabels(w);
-      const labelsLen = w.pos - labelsStart;
-      w.f64(this.#minT);
-      w.f64(this.#maxT);
-      w.f64(this.#samples);
-      w.u32(tableOffset);
-      w.u32(tableLen);
-      w.u32(tableOffset + tableLen);
-      w.u32(labelsLen);
-      w.u8(this.#level);
-      w.u8(BLOCK_VERSION);
-      w.u8(this.#resolutionSec & 0xff);
-      w.u8(this.#resolutionSec >>> 8);
-      // The tables' own CRC: when chunks are damaged, intact ones can still be trusted.
-      w.u32(crc32c(w.buf, 0, tableStart, w.pos));
-      const crc = crc32c(w.view(), this.#crc);
-      w.u32(crc);
-      w.bytes(new Uint8Array(MAGIC));
-      await writeAll(this.#file, w.view());
-      const bytes = this.#pos + w.pos;
-      await this.#file.sync();
-      this.#file.close();
-      await Deno.rename(this.#path + TMP_SUFFIX, this.#path);
-      await fsyncDir(this.#dir);
-      return {
-        seq: this.#seq,
-        minT: this.#minT,
-        maxT: this.#maxT,
-        samples: this.#samples,
-        series: this.#sRef.length,
-        level: this.#level,
-        bytes,
-        resolution: this.#resolutionSec * 1000,
-      };
-    } catch (e) {
-      await this.abort();
-      throw e;
-    }
-  }
-
-  #writeLabels(w: ByteWriter): void {
-    const lb = this.#labels;
-    const div = this.#resolutionSec > 0 ? 8 : 1;
-    const want: number[] = [];
-    for (const x of this.#sRef) {
-      const ref = Math.floor(x / div);
-      if (want.length === 0 || want[want.length - 1] !== ref) want.push(ref);
-    }
-    const idx: number[] = [];
-    if (lb) {
-      let j = 0;
-      for (const ref of want) {
-        while (j < lb.refs.length && lb.refs[j] < ref) j++;
-        if (j < lb.refs.length && lb.refs[j] === ref) idx.push(j);
-      }
-    }
-    w.uvarint(idx.length);
-    let prev = 0;
-    for (const j of idx) {
-      w.uvarint(lb!.refs[j] - prev);
-      prev = lb!.refs[j];
-      w.bytes(lb!.data.subarray(lb!.off[j], lb!.off[j + 1]));
-    }
-  }
-
-  /** Drops the temporary file. */
-  async abort(): Promise<void> {
-    try {
-      this.#file.close();
-    } catch { /* already closed */ }
-    await Deno.remove(this.#path + TMP_SUFFIX).catch(() => {});
-  }
 }
 
 /** Options of {@linkcode BlockReader.open}. */
@@ -667,7 +429,7 @@ async function verifyAndParse(
     const piece = buf.subarray(0, Math.min(buf.length, crcAt - pos));
     await readFully(f, piece, path);
     if (pos === 0) {
-      for (let i = 0; i < 4; i++) if (piece[i] !== MAGIC[i]) throw fail("bad magic");
+      for (let i = 0; i < 4; i++) if (piece[i] !== BLOCK_MAGIC[i]) throw fail("bad magic");
       version = piece[4];
       if (!READ_VERSIONS.includes(version)) throw fail(`unknown version ${version}`);
     }
@@ -680,7 +442,9 @@ async function verifyAndParse(
   const foot = new Uint8Array(footBytes);
   await f.seek(size - footBytes, Deno.SeekMode.Start);
   await readFully(f, foot, path);
-  for (let i = 0; i < 4; i++) if (foot[footBytes - 4 + i] !== MAGIC[i]) throw fail("bad magic");
+  for (let i = 0; i < 4; i++) {
+    if (foot[footBytes - 4 + i] !== BLOCK_MAGIC[i]) throw fail("bad magic");
+  }
   const fileOk = crc === new ByteReader(foot, footBytes - 8).u32();
   if (!fileOk && version < 2) throw fail("checksum mismatch");
   const tableOffset = new ByteReader(foot, 24).u32(), tableLen = new ByteReader(foot, 28).u32();
@@ -719,12 +483,12 @@ async function parseTables(
     const head = new Uint8Array(HEADER_BYTES);
     await f.seek(0, Deno.SeekMode.Start);
     await readFully(f, head, path);
-    for (let i = 0; i < 4; i++) if (head[i] !== MAGIC[i]) return undefined;
+    for (let i = 0; i < 4; i++) if (head[i] !== BLOCK_MAGIC[i]) return undefined;
     if (head[4] < 2 || !READ_VERSIONS.includes(head[4])) return undefined;
     const foot = new Uint8Array(FOOTER_BYTES);
     await f.seek(size - FOOTER_BYTES, Deno.SeekMode.Start);
     await readFully(f, foot, path);
-    for (let i = 0; i < 4; i++) if (foot[FOOTER_BYTES - 4 + i] !== MAGIC[i]) return undefined;
+    for (let i = 0; i < 4; i++) if (foot[FOOTER_BYTES - 4 + i] !== BLOCK_MAGIC[i]) return undefined;
     const tableOffset = new ByteReader(foot, 24).u32();
     if (tableOffset < HEADER_BYTES || tableOffset > size - FOOTER_BYTES) return undefined;
     const tail = new Uint8Array(size - tableOffset);
@@ -770,24 +534,6 @@ async function salvageChunks(
     damaged.series = 0;
   }
   p.meta.damaged = damaged;
-}
-
-/** Verifies and parses block bytes; throws {@linkcode BlockCorruptError}. */
-export function parseBlock(
-  path: string,
-  data: Uint8Array,
-  seq: number,
-): { meta: BlockMeta; table: ParsedTable } {
-  const fail = (m: string) => new BlockCorruptError(path, m);
-  if (data.length < HEADER_BYTES + FOOTER_BYTES_V1) throw fail("too short");
-  for (let i = 0; i < 4; i++) {
-    if (data[i] !== MAGIC[i] || data[data.length - 4 + i] !== MAGIC[i]) throw fail("bad magic");
-  }
-  if (!READ_VERSIONS.includes(data[4])) throw fail(`unknown version ${data[4]}`);
-  const crcAt = data.length - 8;
-  const r = new ByteReader(data, crcAt);
-  if (crc32c(data, 0, 0, crcAt) !== r.u32()) throw fail("checksum mismatch");
-  return parseTail(path, data, 0, seq, data[4]);
 }
 
 /**

@@ -13,7 +13,8 @@
  * @module
  */
 import { chunkMeta, decodeChunkInto } from "./chunk.ts";
-import { BlockFileWriter, type BlockMeta, BlockReader, type LabelsBlob } from "./block.ts";
+import { type BlockMeta, BlockReader } from "./block.ts";
+import { BlockFileWriter, type LabelsBlob } from "./block_file_writer.ts";
 import { mergeSamples, type Samples } from "./head.ts";
 import {
   AGG,

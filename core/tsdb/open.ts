@@ -28,7 +28,8 @@ import { decodeSamples, decodeSeries, REC_SAMPLES, REC_SERIES, replayWal, Wal } 
 import { commitBatched, SeriesIndex } from "./index.ts";
 import { REC_SAMPLES_SYNC, REC_SAMPLES_V2, SampleDecoder } from "./wal_codec.ts";
 import { IncidentLog, openCheckedKv } from "./recovery.ts";
-import { BlockReader, encodeLabelsBlob } from "./block.ts";
+import { BlockReader } from "./block.ts";
+import { encodeLabelsBlob } from "./block_file_writer.ts";
 import { BlockWriter } from "./block_writer.ts";
 import { HistogramStore } from "./histogram_store.ts";
 import { decodeHistogramRecord, REC_HISTOGRAMS } from "./wal_histogram.ts";

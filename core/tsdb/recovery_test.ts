@@ -11,7 +11,8 @@ import {
   WAL_DIR,
   walSegmentName,
 } from "./filenames.ts";
-import { BlockReader, encodeLabelsBlob } from "./block.ts";
+import { BlockReader } from "./block.ts";
+import { encodeLabelsBlob } from "./block_file_writer.ts";
 import { BlockWriter } from "./block_writer.ts";
 
 const T0 = 1_700_006_400_000;
