@@ -68,6 +68,15 @@ export interface Component<C = unknown, S = unknown> {
 }
 
 /**
+ * `value`, which the component `name` sets in `start`: read before that (by
+ * a component started earlier, say), it is a bug, and this throws.
+ */
+export function started<T>(name: string, value: T | undefined): T {
+  if (value === undefined) throw new Error(`BUG: ${name} used before it started`);
+  return value;
+}
+
+/**
  * Work a component leaves for after start-up: begun by its `afterReady` or
  * by its first use, whichever comes first, and done once.
  */

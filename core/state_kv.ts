@@ -10,7 +10,7 @@
  */
 import { copyKv, exportKv } from "./remote/mod.ts";
 import { fsyncDir, IncidentLog, openCheckedKv } from "./tsdb/mod.ts";
-import type { Basics, Component } from "./lifecycle.ts";
+import { type Basics, type Component, started } from "./lifecycle.ts";
 
 /** The state KV file in the data dir. */
 export const STATE_KV_FILE = "state.kv";
@@ -173,8 +173,7 @@ export function stateComponent(
       await state?.close();
     },
     get kv() {
-      if (state === undefined) throw new Error("BUG: state.kv used before it started");
-      return state.kv;
+      return started("state.kv", state).kv;
     },
   };
 }

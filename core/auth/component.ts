@@ -6,7 +6,7 @@
  * @module
  */
 import type { Config } from "../config/mod.ts";
-import type { Basics, Component } from "../lifecycle.ts";
+import { type Basics, type Component, started } from "../lifecycle.ts";
 import {
   hasCredentials,
   isLoopback,
@@ -74,8 +74,7 @@ export function authComponent(
     },
     stop: () => Promise.resolve(),
     get authenticator() {
-      if (authenticator === undefined) throw new Error("BUG: auth used before it started");
-      return authenticator;
+      return started("auth", authenticator);
     },
     get tls() {
       return tls;

@@ -6,7 +6,7 @@
  * @module
  */
 import { type Config, resolvePath } from "../config/mod.ts";
-import { type Basics, type Component, LoadOnce } from "../lifecycle.ts";
+import { type Basics, type Component, LoadOnce, started } from "../lifecycle.ts";
 import { dirSource, provisionDashboards } from "./provision.ts";
 import { DashboardStore } from "./store.ts";
 
@@ -55,8 +55,7 @@ export function dashboardsComponent(
     },
     stop: () => loading.settled(),
     get store() {
-      if (store === undefined) throw new Error("BUG: dashboards used before they started");
-      return store;
+      return started("dashboards", store);
     },
   };
 }

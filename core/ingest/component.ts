@@ -8,7 +8,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { realClock } from "../clock.ts";
 import { type Config, parseListen } from "../config/mod.ts";
-import type { Basics, Component } from "../lifecycle.ts";
+import { type Basics, type Component, started } from "../lifecycle.ts";
 import type { Appender } from "../model/mod.ts";
 import { registerIngestMetrics } from "../selfmon/mod.ts";
 import { GraphiteListener } from "./graphite_listener.ts";
@@ -78,7 +78,7 @@ export function pipelineComponent(
     stop: () => Promise.resolve(),
     handle: {
       ingest(protocol, rows, o) {
-        if (pipeline === undefined) throw new Error("BUG: ingest used before it started");
+        const current = started("ingest", pipeline);
         const who = source.getStore();
         if (who !== undefined) {
           try {
@@ -88,7 +88,7 @@ export function pipelineComponent(
             return Promise.reject(e);
           }
         }
-        return pipeline.ingest(protocol, rows, o);
+        return current.ingest(protocol, rows, o);
       },
     },
     runAs: (who, f) => source.run(who, f),
@@ -132,8 +132,7 @@ export function pushComponent(
     },
     stop: () => registry?.stop() ?? Promise.resolve(),
     get registry() {
-      if (registry === undefined) throw new Error("BUG: push used before it started");
-      return registry;
+      return started("push", registry);
     },
   };
 }

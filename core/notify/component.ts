@@ -6,7 +6,7 @@
  * @module
  */
 import { type Config, redactSecrets } from "../config/mod.ts";
-import type { Basics, Component } from "../lifecycle.ts";
+import { type Basics, type Component, started } from "../lifecycle.ts";
 import { loadYaml, parseDuration } from "../model/mod.ts";
 import { alertmanagerGlobalFields, type NotifyConfig, parseNotifyConfig } from "./config.ts";
 import { createNotifier, type Notifier } from "./notifier.ts";
@@ -62,10 +62,6 @@ export function notifyComponent(
 ): NotifyComponent {
   let notifier: Notifier | undefined;
   let current: NotifyConfig | undefined;
-  const started = () => {
-    if (notifier === undefined) throw new Error("BUG: notify used before it started");
-    return notifier;
-  };
   return {
     name: "notify",
     restartOnly: ["silences", "server.external_url"],
@@ -101,11 +97,14 @@ export function notifyComponent(
     },
     apply(s) {
       current = s.config;
-      started().reload(s.config, { queue: s.queue, resolveTimeoutMs: s.resolveTimeoutMs });
+      started("notify", notifier).reload(s.config, {
+        queue: s.queue,
+        resolveTimeoutMs: s.resolveTimeoutMs,
+      });
     },
     stop: () => notifier?.stop() ?? Promise.resolve(),
     get notifier() {
-      return started();
+      return started("notify", notifier);
     },
     receivers: () => current ? [...current.receivers.keys()] : [],
     alertmanagerUrls() {

@@ -7,7 +7,7 @@
  */
 import type { Config } from "../config/mod.ts";
 import { SampleArenaPool } from "../model/mod.ts";
-import type { Basics, Component } from "../lifecycle.ts";
+import { type Basics, type Component, started } from "../lifecycle.ts";
 import type { StorageComponent } from "../tsdb/mod.ts";
 import { MemoryPool } from "./budget.ts";
 import { createEngine, type Engine } from "./engine.ts";
@@ -39,10 +39,6 @@ export function queryComponent(
   const arenas = new SampleArenaPool(1, {}, deps.onQueryEnd);
   let engine: Engine | undefined;
   let cache: RangeResultCache | undefined;
-  const started = <T>(v: T | undefined): T => {
-    if (v === undefined) throw new Error("BUG: query used before it started");
-    return v;
-  };
   const makeEngine = (q: Config["query"]): Engine => {
     memory.limit = q.max_memory;
     return createEngine({
@@ -93,15 +89,15 @@ export function queryComponent(
     },
     apply(q) {
       // Query settings (lookback) shape cached results: start afresh.
-      started(cache).clear();
+      started("query", cache).clear();
       engine = makeEngine(q);
     },
     stop: () => Promise.resolve(),
     get engine() {
-      return started(engine);
+      return started("query", engine);
     },
     get rangeCache() {
-      return started(cache);
+      return started("query", cache);
     },
   };
 }

@@ -7,7 +7,7 @@
  * @module
  */
 import type { Config } from "../config/mod.ts";
-import type { Basics, Component } from "../lifecycle.ts";
+import { type Basics, type Component, started } from "../lifecycle.ts";
 import type { Appender } from "../model/mod.ts";
 import { openCheckedKv, type StorageComponent } from "../tsdb/mod.ts";
 import { parseRemoteWriteConfigs, type RemoteWriteConfig } from "./config.ts";
@@ -37,12 +37,9 @@ export function remoteWriteComponent(
   let appender: Appender | undefined;
   let externalLabels: Readonly<Record<string, string>> = {};
   const recoveryLog = deps.logger.child("recovery");
-  const started = () => {
-    if (remote === undefined) throw new Error("BUG: remote write used before it started");
-    return remote;
-  };
-  registerRemoteWriteMetrics(deps.registry, () => started().stats());
-  deps.health.register("remote_write", () => started().health());
+  const running = () => started("remote write", remote);
+  registerRemoteWriteMetrics(deps.registry, () => running().stats());
+  deps.health.register("remote_write", () => running().health());
   return {
     name: "remote_write",
     section(c) {
@@ -82,15 +79,14 @@ export function remoteWriteComponent(
     },
     async apply(s) {
       externalLabels = s.externalLabels;
-      await started().apply(s.endpoints);
+      await running().apply(s.endpoints);
     },
     async stop() {
       await remote?.close();
       kv?.close();
     },
     get appender() {
-      if (appender === undefined) throw new Error("BUG: remote write used before it started");
-      return appender;
+      return started("remote write", appender);
     },
   };
 }

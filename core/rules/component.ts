@@ -6,7 +6,7 @@
  */
 import { type Config, resolvePath } from "../config/mod.ts";
 import { HOST_RULE_FILE } from "../hostmetrics/mod.ts";
-import { type Basics, type Component, LoadOnce } from "../lifecycle.ts";
+import { type Basics, type Component, LoadOnce, started } from "../lifecycle.ts";
 import type { AlertSink, Appender } from "../model/mod.ts";
 import { BUILTIN_RULE_FILES } from "./_builtin_files.ts";
 import {
@@ -74,12 +74,9 @@ export function rulesComponent(
         ? { status: "healthy" }
         : { status: "degraded", message: "rule files have errors (see the log and /api/v1/rules)" },
   );
-  const started = () => {
-    if (manager === undefined) throw new Error("BUG: rules used before they started");
-    return manager;
-  };
+  const running = () => started("rules", manager);
   const loading = new LoadOnce(async () => {
-    const r = await started().start();
+    const r = await running().start();
     ok = r.ok;
     if (!r.ok) {
       log.error("rule files have errors; their rules are not loaded", { errors: r.errors });
@@ -119,7 +116,7 @@ export function rulesComponent(
     loaded: () => loading.run(),
     async apply(s) {
       await loading.run();
-      const r = await started().reload(s.files);
+      const r = await running().reload(s.files);
       ok = r.ok;
       if (!r.ok) log.error("rule files rejected; keeping the previous rules", { errors: r.errors });
     },
@@ -128,7 +125,7 @@ export function rulesComponent(
       await manager?.stop();
     },
     get manager() {
-      return started();
+      return running();
     },
   };
 }

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Config } from "../config/mod.ts";
-import type { Basics, Component } from "../lifecycle.ts";
+import { type Basics, type Component, started } from "../lifecycle.ts";
 import type { PublicAddress } from "../net/mod.ts";
 import { parseScrapeConfigs, type ScrapeConfig, type ScrapeGlobals } from "./config.ts";
 import {
@@ -49,10 +49,7 @@ export interface ScrapeComponentDeps extends Pick<Basics, "logger" | "registry">
 export function scrapeComponent(deps: ScrapeComponentDeps): ScrapeComponent {
   let manager: ScrapeManager | undefined;
   let current: ScrapeSection | undefined;
-  const started = () => {
-    if (manager === undefined) throw new Error("BUG: scrape used before it started");
-    return manager;
-  };
+  const running = () => started("scrape", manager);
   return {
     name: "scrape",
     section(c) {
@@ -86,7 +83,7 @@ export function scrapeComponent(deps: ScrapeComponentDeps): ScrapeComponent {
       // With port 0 the self target's name is known once HTTP listens.
       address.onBound(() => {
         const c = current!;
-        return started().reload(c.configs, {
+        return running().reload(c.configs, {
           selfScrape: c.selfScrape,
           global: c.global,
           selfAddress: address.selfAddress(),
@@ -96,7 +93,7 @@ export function scrapeComponent(deps: ScrapeComponentDeps): ScrapeComponent {
     },
     async apply(s) {
       current = s;
-      await started().reload(s.configs, {
+      await running().reload(s.configs, {
         selfScrape: s.selfScrape,
         global: s.global,
         selfAddress: deps.address.selfAddress(),
@@ -105,7 +102,7 @@ export function scrapeComponent(deps: ScrapeComponentDeps): ScrapeComponent {
     },
     stop: () => manager?.stop() ?? Promise.resolve(),
     get manager() {
-      return started();
+      return running();
     },
   };
 }

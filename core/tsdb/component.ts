@@ -5,7 +5,7 @@
  * @module
  */
 import type { Config } from "../config/mod.ts";
-import type { Basics, Component } from "../lifecycle.ts";
+import { type Basics, type Component, started } from "../lifecycle.ts";
 import { registerStorageMetrics } from "../selfmon/mod.ts";
 import { type DB, openDB } from "./db.ts";
 import { IncidentLog } from "./recovery.ts";
@@ -30,18 +30,15 @@ export function storageComponent(deps: Basics): StorageComponent {
   let oldWrite: (minT: number, maxT: number) => void = () => {};
   const tsdbLog = deps.logger.child("tsdb");
   deps.health.register("storage", () => {
-    const h = started().health();
+    const h = running().health();
     return {
       status: h.status,
       message: h.message,
       ...(h.incidents ? { details: { incidents: h.incidents } } : {}),
     };
   });
-  registerStorageMetrics(deps.registry, () => started().stats());
-  function started(): DB {
-    if (db === undefined) throw new Error("BUG: storage used before it started");
-    return db;
-  }
+  registerStorageMetrics(deps.registry, () => running().stats());
+  const running = () => started("storage", db);
   return {
     name: "storage",
     restartOnly: ["storage.*"],
@@ -72,15 +69,13 @@ export function storageComponent(deps: Basics): StorageComponent {
       await db?.close();
     },
     get db() {
-      return started();
+      return running();
     },
     get incidents() {
-      if (incidents === undefined) throw new Error("BUG: storage used before it started");
-      return incidents;
+      return started("storage", incidents);
     },
     get dataDir() {
-      if (dataDir === undefined) throw new Error("BUG: storage used before it started");
-      return dataDir;
+      return started("storage", dataDir);
     },
     onOldWrite(f) {
       oldWrite = f;
