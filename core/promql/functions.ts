@@ -91,30 +91,51 @@ export function kahanInc(inc: number, sum: number, c: number): void {
   KAHAN.c = c;
 }
 
+/**
+ * Prometheus's extrapolation of a rate, increase or delta: the factor that
+ * scales the difference between the first and the last of `n` (at least 2)
+ * samples at `firstT`..`lastT` to the whole window (per second with
+ * `isRate`). Each edge is extended by half the average sample interval at
+ * most, and the start by no more than `zeroRatio` of the sampled interval
+ * (a counter's first value over its increase: it does not extrapolate below
+ * zero; Infinity for none).
+ */
+export function extrapolationFactor(
+  ctx: RangeCtx,
+  firstT: number,
+  lastT: number,
+  n: number,
+  zeroRatio: number,
+  isRate: boolean,
+): number {
+  let durationToStart = (firstT - ctx.rangeStart) / 1000;
+  let durationToEnd = (ctx.rangeEnd - lastT) / 1000;
+  const sampledInterval = (lastT - firstT) / 1000;
+  const avgBetween = sampledInterval / (n - 1);
+  const threshold = avgBetween * 1.1;
+  if (durationToStart >= threshold) durationToStart = avgBetween / 2;
+  if (zeroRatio !== Infinity) {
+    const durationToZero = sampledInterval * zeroRatio;
+    if (durationToZero < durationToStart) durationToStart = durationToZero;
+  }
+  if (durationToEnd >= threshold) durationToEnd = avgBetween / 2;
+  let factor = sampledInterval !== 0
+    ? (sampledInterval + durationToStart + durationToEnd) / sampledInterval
+    : 1;
+  if (isRate) factor /= ctx.range / 1000;
+  return factor;
+}
+
 function extrapolatedRate(isCounter: boolean, isRate: boolean): RangeFn {
   return (t, v, lo, hi, ctx) => {
     const n = hi - lo;
     if (n < 2) return undefined;
-    const firstT = t[lo]!, lastT = t[hi - 1]!;
     let result = v[hi - 1]! - v[lo]!;
     if (isCounter && (ctx.resets === undefined || ctx.resets[hi - 1]! !== ctx.resets[lo]!)) {
       for (let i = lo + 1; i < hi; i++) if (v[i]! < v[i - 1]!) result += v[i - 1]!;
     }
-    let durationToStart = (firstT - ctx.rangeStart) / 1000;
-    let durationToEnd = (ctx.rangeEnd - lastT) / 1000;
-    const sampledInterval = (lastT - firstT) / 1000;
-    const avgBetween = sampledInterval / (n - 1);
-    const threshold = avgBetween * 1.1;
-    if (durationToStart >= threshold) durationToStart = avgBetween / 2;
-    if (isCounter) {
-      let durationToZero = durationToStart;
-      if (result > 0 && v[lo]! >= 0) durationToZero = sampledInterval * (v[lo]! / result);
-      if (durationToZero < durationToStart) durationToStart = durationToZero;
-    }
-    if (durationToEnd >= threshold) durationToEnd = avgBetween / 2;
-    let factor = (sampledInterval + durationToStart + durationToEnd) / sampledInterval;
-    if (isRate) factor /= ctx.range / 1000;
-    return result * factor;
+    const zeroRatio = isCounter && result > 0 && v[lo]! >= 0 ? v[lo]! / result : Infinity;
+    return result * extrapolationFactor(ctx, t[lo]!, t[hi - 1]!, n, zeroRatio, isRate);
   };
 }
 

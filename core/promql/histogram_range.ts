@@ -11,7 +11,7 @@
 import { FloatHistogram, IncompatibleSchemaError } from "./float_histogram.ts";
 import { ANNOTATIONS, type Notes } from "./hist_annotations.ts";
 import { HistogramAccumulator } from "./histogram_agg.ts";
-import type { RangeCtx, RangeFn } from "./functions.ts";
+import { extrapolationFactor, type RangeCtx, type RangeFn } from "./functions.ts";
 
 /** One step's window: floats `[lo, hi)` of `t`/`v` and histograms `[hlo, hhi)` of `ht`/`hh`. */
 export interface HistWindow {
@@ -135,27 +135,11 @@ function extrapolatedHistogramRate(
   if (n < 2) return undefined;
   const result = histogramRate(w.hh, w.hlo, w.hhi, isCounter, c.metric, c.notes);
   if (!result) return undefined;
-  const firstT = w.ht[w.hlo]!, lastT = w.ht[w.hhi - 1]!;
-  let durationToStart = (firstT - c.ctx.rangeStart) / 1000;
-  let durationToEnd = (c.ctx.rangeEnd - lastT) / 1000;
-  const sampledInterval = (lastT - firstT) / 1000;
-  const avg = sampledInterval / (n - 1);
-  const threshold = avg * 1.1;
-  if (durationToStart >= threshold) durationToStart = avg / 2;
-  if (isCounter) {
-    let durationToZero = durationToStart;
-    const first = w.hh[w.hlo]!;
-    if (result.count > 0 && first.count >= 0) {
-      durationToZero = sampledInterval * (first.count / result.count);
-    }
-    if (durationToZero < durationToStart) durationToStart = durationToZero;
-  }
-  if (durationToEnd >= threshold) durationToEnd = avg / 2;
-  let factor = sampledInterval !== 0
-    ? (sampledInterval + durationToStart + durationToEnd) / sampledInterval
-    : 1;
-  if (isRate) factor /= c.ctx.range / 1000;
-  return result.mul(factor);
+  const first = w.hh[w.hlo]!.count;
+  const zeroRatio = isCounter && result.count > 0 && first >= 0 ? first / result.count : Infinity;
+  return result.mul(
+    extrapolationFactor(c.ctx, w.ht[w.hlo]!, w.ht[w.hhi - 1]!, n, zeroRatio, isRate),
+  );
 }
 
 /** irate and idelta: the last two samples of either kind. */
