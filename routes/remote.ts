@@ -19,17 +19,12 @@ import {
   BodyTooLargeError,
   type IngestPipeline,
   OverloadedError,
+  PROTOBUF_EXPOSITION_TYPE,
   RateLimitedError,
   readBody,
   UnsupportedEncodingError,
 } from "../core/ingest/mod.ts";
-import {
-  exportStream,
-  federate,
-  negotiateFederate,
-  parseImportLines,
-  PROTOBUF_EXPOSITION_TYPE,
-} from "../core/remote/mod.ts";
+import { exportStream, federate, negotiateFederate, parseImportLines } from "../core/remote/mod.ts";
 import { BadParam, MIN_TIME, parseMatchParam, parseTime } from "./api_params.ts";
 import { READ, WRITE } from "./scope.ts";
 

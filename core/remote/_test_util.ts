@@ -18,8 +18,6 @@ import { tempDB } from "../tsdb/mod_testing.ts";
 import { parseRemoteWriteConfigs, type RemoteWriteConfig } from "./config.ts";
 import { RemoteWriteManager, type RemoteWriteOptions } from "./manager.ts";
 
-export { tempDB };
-
 /** A receiver that records every sample, with a switchable answer. */
 export interface FakeReceiver {
   readonly url: string;

@@ -25,7 +25,6 @@ import {
   encodeMetricFamily,
   type ExpositionMetric,
   type ExpositionType,
-  PROTOBUF_EXPOSITION_TYPE,
 } from "../ingest/mod.ts";
 import {
   CUSTOM_BUCKETS_SCHEMA,
@@ -38,8 +37,6 @@ import {
   type Querier,
 } from "../model/mod.ts";
 import { escapeLabelValue, formatSampleValue } from "../selfmon/mod.ts";
-
-export { PROTOBUF_EXPOSITION_TYPE };
 
 /** Options of {@linkcode federate}. */
 export interface FederateOptions {

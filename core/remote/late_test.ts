@@ -16,16 +16,9 @@ import {
   toLabels,
 } from "../model/mod.ts";
 import { RemoteWriteManager } from "./manager.ts";
-import {
-  batchOf,
-  fakeReceiver,
-  peerConfigs,
-  runRemoteWrite,
-  tempDB,
-  waitFor,
-} from "./_test_util.ts";
+import { batchOf, fakeReceiver, peerConfigs, runRemoteWrite, waitFor } from "./_test_util.ts";
 import type { DB } from "../tsdb/mod.ts";
-import { counterHistogram } from "../tsdb/mod_testing.ts";
+import { counterHistogram, tempDB } from "../tsdb/mod_testing.ts";
 
 /** This file's queue: batches of 1,000, up to 2 shards. */
 const cfg = (url: string, extra: Record<string, unknown> = {}) =>

@@ -2,14 +2,8 @@ import assert from "node:assert/strict";
 import { silentLogger } from "../logging/mod.ts";
 import { isStaleNaN, STALE_NAN } from "../model/mod.ts";
 import { RemoteWriteManager } from "./manager.ts";
-import {
-  batchOf,
-  fakeReceiver,
-  peerConfigs,
-  runRemoteWrite,
-  tempDB,
-  waitFor,
-} from "./_test_util.ts";
+import { batchOf, fakeReceiver, peerConfigs, runRemoteWrite, waitFor } from "./_test_util.ts";
+import { tempDB } from "../tsdb/mod_testing.ts";
 
 /** This file's queue: batches of 100, up to 3 shards. */
 const cfg = (url: string, extra: Record<string, unknown> = {}) =>

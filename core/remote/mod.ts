@@ -21,20 +21,9 @@ export { type Cursor, REMOTE_KV_PREFIX, RemoteStore } from "./late_log.ts";
 export { REMOTE_KV_FILE, RemoteWriteManager, type RemoteWriteOptions } from "./manager.ts";
 export { registerRemoteWriteMetrics } from "./metrics.ts";
 export { type ReadWindow, type TrackedSample, WriteTracker } from "./write_tracker.ts";
-export {
-  federate,
-  type FederateOptions,
-  negotiateFederate,
-  PROTOBUF_EXPOSITION_TYPE,
-} from "./federate.ts";
+export { federate, type FederateOptions, negotiateFederate } from "./federate.ts";
 export { type ExportOptions, exportStream, parseImportLines } from "./export.ts";
-export {
-  formatExportValue,
-  histogramFromJson,
-  HistogramJsonError,
-  histogramToJson,
-  parseExportValue,
-} from "./export_values.ts";
+export { histogramToJson } from "./export_values.ts";
 export {
   copyKv,
   createSnapshot,

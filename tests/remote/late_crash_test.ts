@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import { silentLogger } from "../../core/logging/mod.ts";
 import { newMatcher } from "../../core/model/mod.ts";
 import { RemoteWriteManager } from "../../core/remote/mod.ts";
-import { fakeReceiver, peerConfigs, tempDB, waitFor } from "../../core/remote/_test_util.ts";
+import { fakeReceiver, peerConfigs, waitFor } from "../../core/remote/_test_util.ts";
+import { tempDB } from "../../core/tsdb/mod_testing.ts";
 
 Deno.test("a late batch durable in storage when Perch is SIGKILLed is still sent after the restart", async () => {
   const peer = await fakeReceiver();
