@@ -71,8 +71,8 @@ export function pipelineComponent(
     },
     apply(l) {
       // Only the cardinality and in-flight settings shape the pipeline; the
-      // rate limits are read per request.
-      if (JSON.stringify(l) !== JSON.stringify(limits)) pipeline = make(l);
+      // rate limits are read per request (and memory_limit is the memory guard's).
+      if (pipelineShape(l) !== pipelineShape(limits!)) pipeline = make(l);
       limits = l;
     },
     stop: () => Promise.resolve(),
@@ -93,6 +93,11 @@ export function pipelineComponent(
     },
     runAs: (who, f) => source.run(who, f),
   };
+}
+
+/** The `limits` settings an {@linkcode IngestPipeline} is built with. */
+function pipelineShape(l: Config["limits"]): string {
+  return `${l.max_series} ${l.max_series_per_metric} ${l.max_inflight_appends}`;
 }
 
 /** What the push component offers: the registry the Pushgateway routes write to. */

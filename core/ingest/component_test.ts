@@ -40,3 +40,16 @@ Deno.test("pipeline component: the per-source rate limit follows reloads; scrape
   assert.equal((await push("token:a")).accepted, 3);
   await perch.stop();
 });
+
+Deno.test("pipeline component: a reload that changes only rate limits keeps the pipeline and its series count", async () => {
+  const app = new RecordingAppender();
+  const pipeline = pipelineComponent({ ...testBasics(), appender: () => app });
+  const perch = await startWith(testBasics(), "limits:\n  max_series: 2\n", [pipeline]);
+  assert.equal((await pipeline.handle.ingest("prometheus", prom("a 1 1\nb 1 1"))).accepted, 2);
+  const limited = "limits:\n  max_series: 2\n  ingest_rate_per_source: 1000\n";
+  assert.equal((await perch.reload(limited)).ok, true);
+  // Without storage's series index the pipeline counts series itself: still 2 of 2.
+  const r = await pipeline.handle.ingest("prometheus", prom("c 1 2"));
+  assert.equal(r.cardinality?.refusedSeries, 1);
+  await perch.stop();
+});
