@@ -6,8 +6,8 @@
  * @module
  */
 import { globToRegExp, isGlob } from "../rules/mod.ts";
-import { TemplateParseError } from "../template/mod.ts";
-import { compileTemplate, parseDefinitions, type TemplateDefs, TemplateError } from "./template.ts";
+import { TemplateError, TemplateParseError } from "../template/mod.ts";
+import { compileTemplate, parseDefinitions, type TemplateDefs } from "./template.ts";
 
 /**
  * Alertmanager's `templates`: files (a glob in the last path segment, as

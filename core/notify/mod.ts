@@ -43,7 +43,6 @@ export {
   type SilenceState,
   SilenceValidationError,
 } from "./silences.ts";
-export { compileTemplate, TemplateError } from "./template.ts";
 export { type WebhookPayload, webhookPayload } from "./channels/webhook.ts";
 export {
   alertmanagerYaml,

@@ -10,11 +10,8 @@ import {
   parseNotificationTemplate,
   renderNotificationTemplate,
   type Template as Parsed,
-  TemplateError,
   toGoValue,
 } from "../template/mod.ts";
-
-export { TemplateError };
 
 /** A compiled template. */
 export interface Template {

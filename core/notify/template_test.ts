@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { compileTemplate, TemplateError } from "./template.ts";
+import { TemplateError } from "../template/mod.ts";
+import { compileTemplate } from "./template.ts";
 import { type Notification, templateData } from "./notification.ts";
 
 const n: Notification = {
