@@ -5,10 +5,10 @@
  *
  * @module
  */
-import { type Config, redactSecrets } from "../config/mod.ts";
+import { alertmanagerGlobalFields, type Config, redactSecrets } from "../config/mod.ts";
 import { type Basics, type Component, started } from "../lifecycle.ts";
 import { loadYaml, parseDuration } from "../model/mod.ts";
-import { alertmanagerGlobalFields, type NotifyConfig, parseNotifyConfig } from "./config.ts";
+import { type NotifyConfig, parseNotifyConfig } from "./config.ts";
 import { createNotifier, type Notifier } from "./notifier.ts";
 import type { QueueOptions } from "./queue.ts";
 

@@ -12,7 +12,7 @@
  * @module
  */
 import { z } from "zod";
-import { alertmanagerGlobalFields, amStr as str } from "../config/mod.ts";
+import { amStr as str } from "../config/mod.ts";
 import { configIssues, LABEL_NAME_REGEXP, type Matcher } from "../model/mod.ts";
 import {
   type AlertmanagerConfig,
@@ -154,9 +154,6 @@ const sectionsSchema = z.object({
   // Perch's own global settings are left to Perch's schema.
   global: globalSchema.optional(),
 });
-
-/** Alertmanager's `global` settings (core/config's), which the channels default to. */
-export { alertmanagerGlobalFields };
 
 /** Settings from outside the notify sections. */
 export interface NotifyConfigOptions {

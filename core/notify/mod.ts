@@ -7,7 +7,6 @@
  */
 export { type Clock, FakeClock, realClock, type TimerId } from "./clock.ts";
 export {
-  alertmanagerGlobalFields,
   type ChannelConfig,
   type InhibitRule,
   type NotifyConfig,
