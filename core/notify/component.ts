@@ -43,10 +43,7 @@ export function notifySection(c: Config, configDir: string) {
     global: c.global,
   }, {
     externalLabels: c.global.external_labels,
-    readFile: (f) => Deno.readTextFileSync(f.startsWith("/") ? f : `${configDir}/${f}`),
-    listDir: (d) =>
-      [...Deno.readDirSync(d.startsWith("/") ? d : `${configDir}/${d}`)]
-        .filter((e) => !e.isDirectory).map((e) => e.name),
+    baseDir: configDir,
   });
 }
 

@@ -12,7 +12,7 @@
  * @module
  */
 import { z } from "zod";
-import { amStr as str } from "../config/mod.ts";
+import { amStr as str, resolvePath } from "../config/mod.ts";
 import { configIssues, LABEL_NAME_REGEXP, type Matcher } from "../model/mod.ts";
 import {
   type AlertmanagerConfig,
@@ -159,12 +159,11 @@ const sectionsSchema = z.object({
 export interface NotifyConfigOptions {
   /** `global.external_labels`, for alerts forwarded to an Alertmanager. @default {} */
   readonly externalLabels?: Readonly<Record<string, string>>;
-  /**
-   * Reads a `*_file` setting or a template file; relative paths are the
-   * caller's to resolve. @default Deno.readTextFileSync
-   */
+  /** Directory that relative `*_file` and template paths are relative to. @default {"."} */
+  readonly baseDir?: string;
+  /** Reads a `*_file` setting or a template file. @default {Deno.readTextFileSync, in baseDir} */
   readonly readFile?: (path: string) => string;
-  /** Names of the files in a directory (template globs). @default Deno.readDirSync */
+  /** Names of the files in a directory (template globs). @default {Deno.readDirSync, in baseDir} */
   readonly listDir?: (dir: string) => string[];
 }
 
@@ -191,7 +190,8 @@ export function parseNotifyConfig(
   const errors: string[] = [];
   const warnings: string[] = [];
   const g = s.global ?? {};
-  const read = options.readFile ?? Deno.readTextFileSync;
+  const baseDir = options.baseDir ?? ".";
+  const read = options.readFile ?? ((f) => Deno.readTextFileSync(resolvePath(baseDir, f)));
   const ctx: ChannelContext = {
     global: g,
     externalLabels: options.externalLabels ?? {},
@@ -235,7 +235,9 @@ export function parseNotifyConfig(
   const templates = loadTemplates(s.templates ?? [], {
     read,
     listDir: options.listDir ??
-      ((dir) => [...Deno.readDirSync(dir)].filter((e) => !e.isDirectory).map((e) => e.name)),
+      ((dir) =>
+        [...Deno.readDirSync(resolvePath(baseDir, dir))]
+          .filter((e) => !e.isDirectory).map((e) => e.name)),
   }, errors);
   const timeIntervals = new Map<string, TimeInterval[]>();
   const addIntervals = (section: string, list: typeof s.time_intervals) =>
