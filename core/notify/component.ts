@@ -108,7 +108,7 @@ export function notifyComponent(
       const urls = new Set<string>();
       for (const r of current?.receivers.values() ?? []) {
         for (const ch of r.channels) {
-          if (ch.type === "alertmanager") urls.add(`${ch.url.replace(/\/+$/, "")}/api/v2/alerts`);
+          if (ch.type === "alertmanager") urls.add(`${ch.url}/api/v2/alerts`);
         }
       }
       return [...urls];
