@@ -312,22 +312,14 @@ export function parseNotifyConfig(
         r.source_match,
         r.source_match_re,
         errors,
-        {
-          list: `${at}.source_matchers`,
-          match: `${at}.source_match`,
-          matchRe: `${at}.source_match_re`,
-        },
+        `${at}.source_`,
       ),
       targetMatchers: compileMatchers(
         r.target_matchers,
         r.target_match,
         r.target_match_re,
         errors,
-        {
-          list: `${at}.target_matchers`,
-          match: `${at}.target_match`,
-          matchRe: `${at}.target_match_re`,
-        },
+        `${at}.target_`,
       ),
       equal: r.equal ?? [],
     };

@@ -129,11 +129,7 @@ export function compileRoute(
       ? parseDuration(r.repeat_interval)!
       : parent?.repeatInterval ??
         ROUTE_DEFAULTS.repeatInterval,
-    matchers: compileMatchers(r.matchers, r.match, r.match_re, errors, {
-      list: `${at}.matchers`,
-      match: `${at}.match`,
-      matchRe: `${at}.match_re`,
-    }),
+    matchers: compileMatchers(r.matchers, r.match, r.match_re, errors, `${at}.`),
     continue: r.continue ?? false,
     muteTimeIntervals: intervals("mute_time_intervals", r.mute_time_intervals),
     activeTimeIntervals: intervals("active_time_intervals", r.active_time_intervals),
@@ -145,25 +141,29 @@ export function compileRoute(
   return node;
 }
 
-/** Compiles a matcher list and the legacy `match`/`match_re` maps into one list. */
+/**
+ * Compiles a matcher list and the legacy `match`/`match_re` maps into one
+ * list; `at` is the path of their fields without the field names
+ * (`route.routes[0].`, `inhibit_rules[1].source_`).
+ */
 export function compileMatchers(
   list: string[] | undefined,
   match: Record<string, string> | undefined,
   matchRe: Record<string, string> | undefined,
   errors: string[],
-  at: { list: string; match: string; matchRe: string },
+  at: string,
 ): Matcher[] {
   const out: Matcher[] = [];
   const add = (path: string, m: Matcher | string) => {
     if (typeof m === "string") errors.push(`${path}: ${m}`);
     else out.push(m);
   };
-  (list ?? []).forEach((s, i) => add(`${at.list}[${i}]`, parseMatcher(s)));
+  (list ?? []).forEach((s, i) => add(`${at}matchers[${i}]`, parseMatcher(s)));
   for (const [k, v] of Object.entries(match ?? {})) {
-    add(`${at.match}.${k}`, parseMatcher(`${k}=${JSON.stringify(v)}`));
+    add(`${at}match.${k}`, parseMatcher(`${k}=${JSON.stringify(v)}`));
   }
   for (const [k, v] of Object.entries(matchRe ?? {})) {
-    add(`${at.matchRe}.${k}`, parseMatcher(`${k}=~${JSON.stringify(v)}`));
+    add(`${at}match_re.${k}`, parseMatcher(`${k}=~${JSON.stringify(v)}`));
   }
   return out;
 }
