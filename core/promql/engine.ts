@@ -342,19 +342,6 @@ async function runQuery(
   }
 }
 
-/** Formats the `(line:col)` of a node, as Prometheus's annotations do. */
-export function posString(query: string | undefined, start: number): string {
-  if (query === undefined) return `(1:${start + 1})`;
-  let line = 1, col = 1;
-  for (let i = 0; i < start && i < query.length; i++) {
-    if (query[i] === "\n") {
-      line++;
-      col = 1;
-    } else col++;
-  }
-  return `(${line}:${col})`;
-}
-
 /** The synchronous evaluator over fetched data. */
 export class Evaluator {
   readonly warnings = new Set<string>();
@@ -377,14 +364,18 @@ export class Evaluator {
     readonly arena: SampleArena = new SampleArena(),
   ) {}
 
-  /** Adds a warning annotation for the node at `pos`. */
+  /**
+   * Adds a warning annotation for the node at `pos`, ending with its
+   * `(line:col)` as Prometheus's annotations do. The evaluator has only the
+   * tree, not the query text: the line is 1 and the column the offset + 1.
+   */
   warn(msg: string, pos: number): void {
-    this.warnings.add(`${msg} ${posString(undefined, pos)}`);
+    this.warnings.add(`${msg} (1:${pos + 1})`);
   }
 
-  /** Adds an info annotation for the node at `pos`. */
+  /** Adds an info annotation for the node at `pos` (as {@linkcode warn}). */
   info(msg: string, pos: number): void {
-    this.infos.add(`${msg} ${posString(undefined, pos)}`);
+    this.infos.add(`${msg} (1:${pos + 1})`);
   }
 
   /** Throws a timeout error when past the deadline (checked cheaply). */
