@@ -164,13 +164,22 @@ export interface Query {
   lastBits?: string;
 }
 
-/** Where two normalised answers first differ (a JSON path and both values). */
-export function firstDifference(a: unknown, b: unknown, path = "$"): string {
+/**
+ * Where two normalised answers first differ (a JSON path and both values),
+ * or "" when they agree; `same` decides for two values that are not objects
+ * (default: identical).
+ */
+export function firstDifference(
+  a: unknown,
+  b: unknown,
+  path = "$",
+  same: (a: unknown, b: unknown, path: string) => boolean = (x, y) => x === y,
+): string {
   if (typeof a !== typeof b || Array.isArray(a) !== Array.isArray(b) || a === null || b === null) {
     return a === b ? "" : `${path}: ${JSON.stringify(a)} vs ${JSON.stringify(b)}`;
   }
   if (typeof a !== "object") {
-    return a === b ? "" : `${path}: ${JSON.stringify(a)} vs ${JSON.stringify(b)}`;
+    return same(a, b, path) ? "" : `${path}: ${JSON.stringify(a)} vs ${JSON.stringify(b)}`;
   }
   const ka = Object.keys(a as object), kb = Object.keys(b as object);
   for (const k of new Set([...ka, ...kb])) {
@@ -178,10 +187,19 @@ export function firstDifference(a: unknown, b: unknown, path = "$"): string {
       (a as Record<string, unknown>)[k],
       (b as Record<string, unknown>)[k],
       `${path}.${k}`,
+      same,
     );
     if (d) return d;
   }
   return "";
+}
+
+/** Both strings parse to finite floats within `rel` relative of each other, or are equal. */
+export function nearFloats(a: string, b: string, rel: number): boolean {
+  if (a === b) return true;
+  const x = Number(a), y = Number(b);
+  if (!Number.isFinite(x) || !Number.isFinite(y)) return false;
+  return Math.abs(x - y) <= Math.max(Math.abs(x), Math.abs(y)) * rel;
 }
 
 /** The queries; times are relative to t0. */

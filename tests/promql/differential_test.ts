@@ -19,18 +19,11 @@ import {
   buildDataset,
   firstDifference,
   MIN,
+  nearFloats,
   normalise,
   queries,
   remoteWrite,
 } from "./_dataset.ts";
-
-/** Both value strings parse to floats within 2^-48 relative (a few ulps), or are equal. */
-function sameUpToRounding(a: string, b: string): boolean {
-  if (a === b) return true;
-  const x = Number(a), y = Number(b);
-  if (!Number.isFinite(x) || !Number.isFinite(y)) return false;
-  return Math.abs(x - y) <= Math.max(Math.abs(x), Math.abs(y)) * 2 ** -48;
-}
 
 function assertSameUpToRounding(got: unknown, want: unknown): void {
   // Everything but the value strings (labels, timestamps, lengths) must be identical.
@@ -53,7 +46,8 @@ function assertSameUpToRounding(got: unknown, want: unknown): void {
   const g = values(got), w = values(want);
   assert.equal(g.length, w.length);
   for (let i = 0; i < g.length; i++) {
-    assert.ok(sameUpToRounding(g[i]!, w[i]!), `${g[i]} vs ${w[i]}`);
+    // Within 2^-48 relative: a few ulps.
+    assert.ok(nearFloats(g[i]!, w[i]!, 2 ** -48), `${g[i]} vs ${w[i]}`);
   }
 }
 

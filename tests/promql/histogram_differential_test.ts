@@ -25,6 +25,7 @@ import { spawnPerch } from "../_perch.ts";
 import { postRemoteWrite } from "../_remote_write.ts";
 import { requireBinary } from "../_require.ts";
 import { PROM_BIN, startPrometheus } from "../remote/_peers.ts";
+import { firstDifference, nearFloats } from "./_dataset.ts";
 
 const STEP = 15_000;
 const N = 120; // 30 minutes of samples.
@@ -128,43 +129,21 @@ function queries(): string[] {
 
 type Json = { status: string; data?: { resultType: string; result: unknown }; error?: string };
 
-/** Floats (strings) within a few ulps, or equal. */
-function near(a: string, b: string, rel: number): boolean {
-  if (a === b) return true;
-  const x = Number(a), y = Number(b);
-  if (!Number.isFinite(x) || !Number.isFinite(y)) return false;
-  return Math.abs(x - y) <= Math.max(Math.abs(x), Math.abs(y)) * rel;
-}
-
-/** The first difference between two answers, or undefined. */
-function difference(got: unknown, want: unknown, path = "$"): string | undefined {
-  if (typeof got === "string" && typeof want === "string") {
-    // Histogram numbers and bounds: 1e-9 (bounds may differ in the last digit); values: 2^-48.
-    const rel = /buckets|count|sum/.test(path) ? 1e-9 : 2 ** -48;
-    return near(got, want, rel) ? undefined : `${path}: ${got} vs ${want}`;
-  }
-  if (Array.isArray(got) && Array.isArray(want)) {
-    if (got.length !== want.length) return `${path}: length ${got.length} vs ${want.length}`;
-    for (let i = 0; i < got.length; i++) {
-      const d = difference(got[i], want[i], `${path}[${i}]`);
-      if (d) return d;
-    }
-    return undefined;
-  }
-  if (got && want && typeof got === "object" && typeof want === "object") {
-    const gk = Object.keys(got).sort(), wk = Object.keys(want).sort();
-    if (gk.join() !== wk.join()) return `${path}: keys ${gk} vs ${wk}`;
-    for (const k of gk) {
-      const d = difference(
-        (got as Record<string, unknown>)[k],
-        (want as Record<string, unknown>)[k],
-        `${path}.${k}`,
-      );
-      if (d) return d;
-    }
-    return undefined;
-  }
-  return got === want ? undefined : `${path}: ${JSON.stringify(got)} vs ${JSON.stringify(want)}`;
+/**
+ * The first difference between two answers, or "": strings as floats
+ * within 1e-9 relative in histograms (Prometheus's bucket bounds may differ
+ * in the last digit), 2^-48 elsewhere; everything else identical.
+ */
+function difference(got: unknown, want: unknown): string {
+  return firstDifference(
+    got,
+    want,
+    "$",
+    (g, w, path) =>
+      typeof g === "string" && typeof w === "string"
+        ? nearFloats(g, w, /buckets|count|sum/.test(path) ? 1e-9 : 2 ** -48)
+        : g === w,
+  );
 }
 
 /** The answer with vector results sorted by labels (Prometheus's order is not defined there). */
@@ -184,7 +163,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    await requireBinary(PROM_BIN, "prometheus");
+    requireBinary(PROM_BIN, "prometheus");
     const t0 = Math.floor((Date.now() - 60 * 60_000) / 60_000) * 60_000;
     const prom = await startPrometheus(undefined, ["native-histograms"]);
     const perch = await spawnPerch();
