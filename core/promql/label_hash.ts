@@ -64,24 +64,30 @@ export function xxhash64(b: Uint8Array): bigint {
   return h ^ (h >> 32n);
 }
 
+const UTF8 = new TextEncoder();
+/** A lone surrogate standing for a raw byte (see core/model/strconv.ts). */
+const RAW_BYTE_REGEXP = /[\udc80-\udcff]/u;
+
 /** The bytes of a label string: UTF-8, with lone surrogates U+DC80…U+DCFF as the raw bytes they stand for. */
-function stringBytes(s: string, out: number[]): void {
+function stringBytes(s: string): ArrayLike<number> {
+  if (!RAW_BYTE_REGEXP.test(s)) return UTF8.encode(s);
+  const out: number[] = [];
   for (const ch of s) {
     const c = ch.codePointAt(0)!;
     if (c >= 0xdc80 && c <= 0xdcff) out.push(c - 0xdc00);
-    else out.push(...new TextEncoder().encode(ch));
+    else for (const b of UTF8.encode(ch)) out.push(b);
   }
+  return out;
 }
 
 /** Prometheus's `labels.Hash()` of a (sorted) label set. */
 export function labelsHash(labels: Labels): bigint {
   const bytes: number[] = [];
   const add = (s: string) => {
-    const b: number[] = [];
-    stringBytes(s, b);
+    const b = stringBytes(s);
     if (b.length < 255) bytes.push(b.length);
     else bytes.push(255, b.length & 0xff, (b.length >> 8) & 0xff, (b.length >> 16) & 0xff);
-    for (const x of b) bytes.push(x);
+    for (let i = 0; i < b.length; i++) bytes.push(b[i]!);
   };
   for (const l of labels) {
     add(l.name);
@@ -90,7 +96,15 @@ export function labelsHash(labels: Labels): bigint {
   return xxhash64(Uint8Array.from(bytes));
 }
 
+/**
+ * Offsets already computed, by label set: `limit_ratio` asks at every step
+ * for the same series (the same Labels object), and a hash costs tens of µs.
+ */
+const OFFSETS = new WeakMap<Labels, number>();
+
 /** The sampling offset in [0, 1] of a label set: its hash over 2^64. */
 export function sampleOffset(labels: Labels): number {
-  return Number(labelsHash(labels)) / 2 ** 64;
+  let f = OFFSETS.get(labels);
+  if (f === undefined) OFFSETS.set(labels, f = Number(labelsHash(labels)) / 2 ** 64);
+  return f;
 }
