@@ -51,10 +51,11 @@ interface RwSeries {
   readonly name: string;
   /** Label pairs without `__name__`; shared, so nobody may change them. */
   readonly labels: string[];
-  /** The raw key, for the pipeline's cache. */
+  /**
+   * The raw label bytes, one char a byte (so its length is theirs), or "" for
+   * a series not cached; the pipeline's cache key.
+   */
   readonly key: string;
-  /** Length of the raw label bytes. */
-  readonly length: number;
   /**
    * The raw label bytes as little-endian 32-bit words, the last one padded
    * with zeros (what {@linkcode sameBytes} compares).
@@ -110,7 +111,7 @@ function sameBytes(
   e: number,
 ): boolean {
   const n = e - s;
-  if (series.length !== n) return false;
+  if (series.key.length !== n) return false;
   const words = series.words, full = n >>> 2;
   for (let k = 0; k < full; k++) if (view.getInt32(s + k * 4, true) !== words[k]) return false;
   for (let i = full * 4; i < n; i++) {
@@ -379,7 +380,6 @@ function decodeSeries(
     name,
     labels,
     key,
-    length: key.length,
     words,
     hash,
     problem,
