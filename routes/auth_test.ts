@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Hono } from "hono";
-import { Authenticator, authSchema } from "../core/auth/mod.ts";
+import { Authenticator } from "../core/auth/mod.ts";
+import { authSchema } from "../core/config/mod.ts";
 import { authMiddleware } from "./auth.ts";
 import { ADMIN, PUBLIC, READ, RouteScopes, WRITE } from "./scope.ts";
 

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { Authenticator, authSchema, constantTimeEqual, sha256Hex } from "./mod.ts";
+import { authSchema } from "../config/mod.ts";
+import { sha256Hex } from "../model/mod.ts";
+import { Authenticator, constantTimeEqual } from "./auth.ts";
 
 const basic = (u: string, p: string) => "Basic " + btoa(`${u}:${p}`);
 

@@ -5,21 +5,5 @@
  *
  * @module
  */
-export { type AuthConfig, authSchema } from "../config/mod.ts";
-export {
-  ADMIN_TOKEN_FILE,
-  hasCredentials,
-  isLoopback,
-  loadOrCreateAdminToken,
-  withAdminToken,
-} from "./admin_token.ts";
-export {
-  Authenticator,
-  type AuthResult,
-  constantTimeEqual,
-  type Scope,
-  tlsServeOptions,
-} from "./auth.ts";
-/** Hex SHA-256 of a secret, as written in `password_sha256` / `token_sha256`. */
-export { sha256Hex } from "../model/mod.ts";
+export { Authenticator, type AuthResult, type Scope } from "./auth.ts";
 export { type AuthComponent, authComponent } from "./component.ts";

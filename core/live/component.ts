@@ -14,7 +14,7 @@ export interface LiveComponent extends Component {
 }
 
 /** Adapts a PromQL engine to the hub's query function. */
-export function engineQueryFn(engine: () => Engine): LiveQueryFn {
+function engineQueryFn(engine: () => Engine): LiveQueryFn {
   return async (expr, start, end, step) => {
     const r = await engine().rangeQuery(expr, start, end, step);
     const v = r.result;

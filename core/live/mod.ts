@@ -12,4 +12,4 @@ export {
   type LiveQueryFn,
   type LiveSeries,
 } from "./hub.ts";
-export { engineQueryFn, type LiveComponent, liveComponent } from "./component.ts";
+export { type LiveComponent, liveComponent } from "./component.ts";

@@ -19,7 +19,6 @@ export {
 } from "./registry.ts";
 export { processCpuSeconds, registerProcessMetrics } from "./process.ts";
 export { MemoryGuard } from "./memory_guard.ts";
-export { type MallocTrimmer, startMallocTrimmer } from "./malloc.ts";
 export {
   type CheckReport,
   type CheckResult,
