@@ -34,10 +34,6 @@ import { type AlertingRule, groupKey, type RecordingRule, type RuleGroup } from 
 import type { RuleStore } from "./store.ts";
 import { renderWithQueries, TemplateQueries } from "../template/mod.ts";
 
-/**
- * Evaluates a PromQL expression at `t` (ms) and returns an instant vector; a
- * scalar result is one sample with no labels. Errors reject the promise.
- */
 /** One output sample of a rule: a float, or a native histogram. */
 interface Written {
   labels: Labels;
@@ -45,6 +41,10 @@ interface Written {
   h?: NativeHistogram;
 }
 
+/**
+ * Evaluates a PromQL expression at `t` (ms) and returns an instant vector; a
+ * scalar result is one sample with no labels. Errors reject the promise.
+ */
 export type QueryFunc = (expr: Expr, t: number) => Promise<readonly QuerySample[]>;
 
 /** Runs the PromQL strings of templates' `query` calls through `query` at `ts` (ms). */
