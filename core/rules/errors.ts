@@ -3,11 +3,11 @@
  *
  * @module
  */
-import type { FieldProblem } from "./threshold.ts";
+import type { FieldIssue } from "../model/mod.ts";
 
 /** The rule sent is invalid; HTTP 400 with every problem by field. */
 export class RuleValidationError extends Error {
-  constructor(readonly problems: readonly FieldProblem[]) {
+  constructor(readonly problems: readonly FieldIssue[]) {
     super(`Invalid alert rule: ${problems.map((p) => `${p.field}: ${p.message}`).join("; ")}`);
     this.name = "RuleValidationError";
   }

@@ -62,7 +62,6 @@ export {
 } from "./rule.ts";
 export { RULE_KEYS, RuleStore } from "./store.ts";
 export {
-  type FieldProblem,
   normaliseThresholdRule,
   parseThresholdRule,
   type ThresholdRule,

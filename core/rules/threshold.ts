@@ -85,9 +85,6 @@ export interface ThresholdRule extends ThresholdRuleSpec {
   readonly evaluation_interval: number;
 }
 
-/** A problem with one field. */
-export type FieldProblem = FieldIssue;
-
 /** Derives an id from a name: lowercase, URL-safe. */
 export function slugId(name: string): string {
   const s = name.toLowerCase().replace(/[^a-z0-9_.-]+/g, "-").replace(/^-+|-+$/g, "");
@@ -97,7 +94,7 @@ export function slugId(name: string): string {
 /** Validates the shape (zod) of a threshold rule; returns the spec or every problem. */
 export function parseThresholdRule(
   input: unknown,
-): { ok: true; spec: ThresholdRuleSpec } | { ok: false; errors: FieldProblem[] } {
+): { ok: true; spec: ThresholdRuleSpec } | { ok: false; errors: FieldIssue[] } {
   const r = thresholdRuleSchema().safeParse(input);
   if (r.success) return { ok: true, spec: r.data };
   return {
@@ -113,8 +110,8 @@ export function parseThresholdRule(
 export function normaliseThresholdRule(
   spec: ThresholdRuleSpec,
   opts: { file: string; defaultIntervalMs: number },
-): { ok: true; rule: ThresholdRule; group: RuleGroup } | { ok: false; errors: FieldProblem[] } {
-  const errors: FieldProblem[] = [];
+): { ok: true; rule: ThresholdRule; group: RuleGroup } | { ok: false; errors: FieldIssue[] } {
+  const errors: FieldIssue[] = [];
   const id = spec.id ?? slugId(spec.name);
   let query;
   try {
