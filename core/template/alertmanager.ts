@@ -22,7 +22,7 @@ import { marshalJson } from "./go_json.ts";
 import { formatLayout, parseLayout, zoneAt } from "./go_time.ts";
 import { humanize, toFloat } from "./humanize.ts";
 import { type Dialect, parseTemplate, type Template } from "./parse.ts";
-import { titleCase, trimSpace } from "./text.ts";
+import { ENC, titleCase, trimSpace } from "./text.ts";
 import {
   GoDuration,
   GoMap,
@@ -229,7 +229,12 @@ function queryUnescape(s: string): string {
       bytes.push(parseInt(h, 16));
       i += 2;
     } else if (c === "+") bytes.push(0x20);
-    else bytes.push(...new TextEncoder().encode(c));
+    else {
+      // One code point at a time: a surrogate pair encoded half by half would be two U+FFFD.
+      const ch = String.fromCodePoint(s.codePointAt(i)!);
+      bytes.push(...ENC.encode(ch));
+      i += ch.length - 1;
+    }
   }
   return new TextDecoder().decode(new Uint8Array(bytes));
 }

@@ -152,6 +152,7 @@ Deno.test("Alertmanager's string, URL, encoding and collection functions", () =>
       "true Desk ",
     ],
     ['{{ urlUnescape "a%20b+c%2F" }} {{ .Receiver | urlquery }}', "a b c/ team-x"],
+    ['{{ urlUnescape "%F0%9F%98%80+😀é" }}', "😀 😀é"],
     [
       '{{ base64encode "perch?>" }} {{ base64encode "perch?>" | base64decode }}',
       "cGVyY2g_Pg== perch?>",
