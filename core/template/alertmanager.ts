@@ -250,7 +250,7 @@ function base64Decode(s: string): string {
 }
 
 function base64Encode(s: string): string {
-  const bytes = new TextEncoder().encode(s);
+  const bytes = ENC.encode(s);
   let bin = "";
   for (const b of bytes) bin += String.fromCharCode(b);
   return btoa(bin).replaceAll("+", "-").replaceAll("/", "_");

@@ -6,6 +6,7 @@
  */
 import { goQuote, isGoPrint } from "../model/mod.ts";
 import { formatE, formatF, formatG, formatHexFloat } from "./go_float.ts";
+import { ENC } from "./text.ts";
 import {
   formatGoValue,
   GoDuration,
@@ -149,8 +150,6 @@ function fmtFloat(v: number, verb: string, f: Spec): string | undefined {
   }
   return pad(sign + s, f);
 }
-
-const ENC = new TextEncoder();
 
 /** Go's `strconv.CanBackquote`: no backquote, no control character but tab. */
 function canBackquote(s: string): boolean {
