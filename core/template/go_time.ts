@@ -454,7 +454,14 @@ export function formatGoDuration(ns: bigint): string {
   return neg ? "-" + out : out;
 }
 
-const zoneCache = new Map<string, Intl.DateTimeFormat | Error>();
+/** A zone's formatters: its UTC offset, and its abbreviation in the locales tried in turn. */
+interface ZoneFormats {
+  readonly offset: Intl.DateTimeFormat;
+  readonly short: readonly Intl.DateTimeFormat[];
+}
+
+/** Formatters by zone name, built once each (a formatter is costly to build and holds ICU memory). */
+const zoneCache = new Map<string, ZoneFormats | Error>();
 
 /**
  * The zone `name` (IANA, `UTC`, `Local`) in force at `ms`, as Go's
@@ -466,12 +473,18 @@ export function zoneAt(name: string, ms: number): Zone {
   if (name === "" || name === "UTC") return UTC;
   let f = zoneCache.get(name);
   if (!f) {
+    const timeZone = name === "Local" ? undefined : name;
     try {
-      f = new Intl.DateTimeFormat("en-US", {
-        timeZone: name === "Local" ? undefined : name,
-        timeZoneName: "longOffset",
-        year: "numeric",
-      });
+      f = {
+        offset: new Intl.DateTimeFormat("en-US", {
+          timeZone,
+          timeZoneName: "longOffset",
+          year: "numeric",
+        }),
+        short: ["en-US", "en-GB"].map((locale) =>
+          new Intl.DateTimeFormat(locale, { timeZone, timeZoneName: "short" })
+        ),
+      };
     } catch {
       f = new Error(`unknown time zone ${name}`);
     }
@@ -479,18 +492,23 @@ export function zoneAt(name: string, ms: number): Zone {
     zoneCache.set(name, f);
   }
   if (f instanceof Error) throw f;
-  const part = f.formatToParts(ms).find((p) => p.type === "timeZoneName")?.value ?? "GMT";
+  const part = zoneName(f.offset, ms) ?? "GMT";
   const m = /GMT([+-])(\d\d):(\d\d)/.exec(part);
   const offset = m ? (m[1] === "-" ? -1 : 1) * (Number(m[2]) * 3600 + Number(m[3]) * 60) : 0;
-  return { name: abbreviation(name, ms, offset), offset };
+  return { name: abbreviation(f.short, ms, offset), offset };
 }
 
-function abbreviation(name: string, ms: number, offset: number): string {
-  for (const locale of ["en-US", "en-GB"]) {
-    const short = new Intl.DateTimeFormat(locale, {
-      timeZone: name === "Local" ? undefined : name,
-      timeZoneName: "short",
-    }).formatToParts(ms).find((p) => p.type === "timeZoneName")?.value;
+function zoneName(f: Intl.DateTimeFormat, ms: number): string | undefined {
+  return f.formatToParts(ms).find((p) => p.type === "timeZoneName")?.value;
+}
+
+function abbreviation(
+  formats: readonly Intl.DateTimeFormat[],
+  ms: number,
+  offset: number,
+): string {
+  for (const f of formats) {
+    const short = zoneName(f, ms);
     if (short && !/^(GMT|UTC)[+-]/.test(short)) {
       return short === "GMT" && offset === 0 ? "GMT" : short;
     }
