@@ -149,15 +149,17 @@ export class DbAppender {
     let oldLo = Infinity, oldHi = -Infinity;
     // About 2 bytes per sample compressed; the budget check needs only an estimate.
     if (this.#db.maxBytes > 0) await this.#maint.checkBudget(16 + k * 4);
-    const apply = (seg: number) => {
+    // What every stored sample updates: the newest time (per series with an
+    // out-of-order window), the windows of its WAL segment, late windows
+    // behind the flush horizon, and the range written behind the head.
+    const noteStored = (seg: number, r: Int32Array, ts: Float64Array, count: number) => {
       let set = this.#db.segWindows.get(seg);
       if (!set) this.#db.segWindows.set(seg, set = new Set());
-      this.#db.head.appendColumns(refs, ts, vs, k);
       let lastW = NaN;
-      for (let i = 0; i < k; i++) {
+      for (let i = 0; i < count; i++) {
         const t = ts[i];
         if (t > this.#db.maxT) this.#db.maxT = t;
-        if (limitOoo) this.#db.noteSeriesMaxT(refs[i], t);
+        if (limitOoo) this.#db.noteSeriesMaxT(r[i], t);
         if (t < floor) {
           if (t < oldLo) oldLo = t;
           if (t > oldHi) oldHi = t;
@@ -173,42 +175,27 @@ export class DbAppender {
           }
         }
       }
+    };
+    const logDefs = () => {
       for (const d of defs) {
         // A concurrent append that failed may have dropped the new series meanwhile.
         if (this.#db.index.labels(d.ref) === undefined) this.#db.index.restore(d.ref, d.labels);
         this.#db.logged.add(d.ref);
       }
+    };
+    const apply = (seg: number) => {
+      this.#db.head.appendColumns(refs, ts, vs, k);
+      noteStored(seg, refs, ts, k);
+      logDefs();
       this.#db.counters.samplesAppended += k;
     };
-    const hRefs = hIdx.map((i) => seriesRefs[batch.ref(i)]);
-    const hT = hIdx.map((i) => batch.t(i));
+    const hRefs = Int32Array.from(hIdx, (i) => seriesRefs[batch.ref(i)]);
+    const hT = Float64Array.from(hIdx, (i) => batch.t(i));
     const hH = hIdx.map((i) => batch.h(i)!);
     const applyH = (seg: number) => {
-      let set = this.#db.segWindows.get(seg);
-      if (!set) this.#db.segWindows.set(seg, set = new Set());
-      for (let i = 0; i < hRefs.length; i++) {
-        const t = hT[i];
-        this.#db.hist.append(hRefs[i], t, hH[i]);
-        if (t > this.#db.maxT) this.#db.maxT = t;
-        if (limitOoo) this.#db.noteSeriesMaxT(hRefs[i], t);
-        if (t < floor) {
-          if (t < oldLo) oldLo = t;
-          if (t > oldHi) oldHi = t;
-        }
-        const w = Math.floor(t / this.#db.range);
-        set.add(w);
-        if ((w + 1) * this.#db.range <= this.#db.maxT - this.#db.flushDelay) {
-          const l = this.#db.lateWrites.get(w);
-          if (l) l.last = now;
-          else this.#db.lateWrites.set(w, { first: now, last: now });
-        }
-      }
-      if (k === 0) {
-        for (const d of defs) {
-          if (this.#db.index.labels(d.ref) === undefined) this.#db.index.restore(d.ref, d.labels);
-          this.#db.logged.add(d.ref);
-        }
-      }
+      for (let i = 0; i < hRefs.length; i++) this.#db.hist.append(hRefs[i], hT[i], hH[i]);
+      noteStored(seg, hRefs, hT, hRefs.length);
+      if (k === 0) logDefs(); // else apply did
       this.#db.counters.samplesAppended += hRefs.length;
     };
     try {
