@@ -133,13 +133,12 @@ export function ingestRoutes(deps: IngestDeps): Hono {
     protocol: string,
     parse: () => Promise<ParsedRows>,
     ok: () => Response,
-    extraLabels?: Record<string, string>,
     done?: (rows: ParsedRows) => void,
   ): Promise<Response> {
     let rows: ParsedRows | undefined;
     try {
       rows = await parse();
-      const result = await deps.pipeline.ingest(protocol, rows, { extraLabels });
+      const result = await deps.pipeline.ingest(protocol, rows);
       return outcome(c, result, protocol === "influx") ?? ok();
     } catch (e) {
       return failure(c, e);
@@ -300,7 +299,6 @@ export function ingestRoutes(deps: IngestDeps): Hono {
         }
       },
       () => c.body(null, 204),
-      undefined,
       keepRows,
     );
   });
