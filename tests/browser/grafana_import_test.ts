@@ -12,14 +12,11 @@ import assert from "node:assert/strict";
 import { Browser, CHROMIUM } from "./_cdp.ts";
 import { requireBinary } from "../_require.ts";
 import { freePort } from "../_perch.ts";
+import { NODE_EXPORTER_BIN, VM_BIN, VMAGENT_BIN } from "../remote/_peers.ts";
 import { startRealPerch } from "./_real_perch.ts";
 
 const TESTDATA = new URL("../dashboards/testdata/", import.meta.url);
 const ARTIFACTS = new URL("../artifacts/", import.meta.url).pathname;
-
-async function need(path: string): Promise<void> {
-  assert.ok((await Deno.stat(path).catch(() => null))?.isFile, `${path} is missing (see .ci/run)`);
-}
 
 /** Every panel on the page: key, title, status, whether it drew something. */
 const PANELS = `(() => [...document.querySelectorAll('.panel')].map((p) => {
@@ -63,18 +60,18 @@ Deno.test({
   sanitizeOps: false,
   async fn(t) {
     requireBinary(CHROMIUM, "chromium");
-    const NODE = "/usr/bin/prometheus-node-exporter", VM = "/usr/bin/victoria-metrics";
-    const VMAGENT = "/usr/bin/vmagent";
-    for (const bin of [NODE, VM, VMAGENT]) await need(bin);
+    requireBinary(NODE_EXPORTER_BIN, "prometheus-node-exporter");
+    requireBinary(VM_BIN, "victoria-metrics");
+    requireBinary(VMAGENT_BIN, "victoria-metrics");
     const tmp = await Deno.makeTempDir({ prefix: "perch-dash-peers-" });
     const nodePort = freePort(), vmPort = freePort(), agentPort = freePort();
     const peers = [
-      new Deno.Command(NODE, {
+      new Deno.Command(NODE_EXPORTER_BIN, {
         args: [`--web.listen-address=127.0.0.1:${nodePort}`],
         stdout: "null",
         stderr: "null",
       }),
-      new Deno.Command(VM, {
+      new Deno.Command(VM_BIN, {
         args: [`-httpListenAddr=127.0.0.1:${vmPort}`, `-storageDataPath=${tmp}/vm`],
         stdout: "null",
         stderr: "null",
@@ -119,7 +116,7 @@ Deno.test({
       `scrape_configs:\n  - job_name: agent-node\n    scrape_interval: 1s\n    static_configs:\n      - targets: ["127.0.0.1:${nodePort}"]\n`,
     );
     peers.push(
-      new Deno.Command(VMAGENT, {
+      new Deno.Command(VMAGENT_BIN, {
         args: [
           `-httpListenAddr=127.0.0.1:${agentPort}`,
           `-promscrape.config=${tmp}/vmagent.yml`,

@@ -9,13 +9,12 @@
 import assert from "node:assert/strict";
 import { spawnPerch } from "../_perch.ts";
 import { eventually } from "../remote/_peers.ts";
+import { requireBinary } from "../_require.ts";
 
 const COLLECTD = "/usr/sbin/collectd";
 
 Deno.test("collectd write_graphite (TCP, UDP) and write_http JSON reach Perch through one pipeline", async () => {
-  await Deno.stat(COLLECTD).catch(() => {
-    throw new Error(`${COLLECTD} is missing: apt-get install collectd-core libyajl2`);
-  });
+  requireBinary(COLLECTD, "collectd-core libyajl2");
   const perch = await spawnPerch({ env: { PERCH_GRAPHITE__LISTEN: "127.0.0.1:0" } });
   const dir = await Deno.makeTempDir({ prefix: "perch-collectd-" });
   let collectd: Deno.ChildProcess | undefined;

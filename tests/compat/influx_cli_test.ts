@@ -9,6 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { spawnPerch } from "../_perch.ts";
+import { requireBinary } from "../_require.ts";
 
 const INFLUX = "/usr/bin/influx";
 
@@ -32,9 +33,7 @@ async function run(cmd: string, args: string[], stdin?: string) {
 }
 
 Deno.test("influx CLI: SHOW DATABASES, CREATE DATABASE, use, INSERT and SELECT against Perch", async () => {
-  await Deno.stat(INFLUX).catch(() => {
-    throw new Error(`${INFLUX} is missing: apt-get install influxdb-client`);
-  });
+  requireBinary(INFLUX, "influxdb-client");
   let perch = await spawnPerch();
   const dataDir = perch.dataDir;
   try {

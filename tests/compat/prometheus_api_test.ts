@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { spawnPerch } from "../_perch.ts";
 import { eventually, PROM_BIN, startPrometheus } from "../remote/_peers.ts";
+import { requireBinary } from "../_require.ts";
 
 async function json(url: string): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await fetch(url);
@@ -21,9 +22,7 @@ async function json(url: string): Promise<{ status: number; body: Record<string,
 }
 
 Deno.test("Prometheus scrapes Perch's /federate without match[] and finds an empty, healthy target", async () => {
-  await Deno.stat(PROM_BIN).catch(() => {
-    throw new Error(`${PROM_BIN} is missing: apt-get install prometheus`);
-  });
+  requireBinary(PROM_BIN, "prometheus");
   const perch = await spawnPerch({ env: { PERCH_SELF_SCRAPE__INTERVAL: "1s" } });
   const prom = await startPrometheus(
     `scrape_configs:\n  - job_name: perch-federate\n    metrics_path: /federate\n` +

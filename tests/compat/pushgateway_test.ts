@@ -8,6 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { freePort, spawnPerch } from "../_perch.ts";
+import { requireBinary } from "../_require.ts";
 
 const PUSHGATEWAY = "/usr/bin/prometheus-pushgateway";
 const FAMILIES = /^(rows_[a-z]+|push_time_seconds|push_failure_time_seconds)$/;
@@ -44,9 +45,7 @@ async function fromPerch(url: string): Promise<Map<string, string>> {
 }
 
 Deno.test("Pushgateway paths: PUT, POST, a broken push, DELETE and wipe end as in the real Pushgateway", async () => {
-  await Deno.stat(PUSHGATEWAY).catch(() => {
-    throw new Error(`${PUSHGATEWAY} is missing: apt-get install prometheus-pushgateway`);
-  });
+  requireBinary(PUSHGATEWAY, "prometheus-pushgateway");
   const port = freePort();
   const pgw = new Deno.Command(PUSHGATEWAY, {
     args: [`--web.listen-address=127.0.0.1:${port}`, "--web.enable-admin-api"],

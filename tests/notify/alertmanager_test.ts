@@ -5,14 +5,13 @@
 import assert from "node:assert/strict";
 import { freePort, spawnWithConfig } from "../_perch.ts";
 import { alert, realNotifier } from "./_util.ts";
+import { requireBinary } from "../_require.ts";
 
 const BIN = "/usr/bin/prometheus-alertmanager";
 
 /** A real Alertmanager on loopback with a blackhole receiver; fails when it is not installed. */
 async function startAlertmanager(dir: string) {
-  await Deno.stat(BIN).catch(() => {
-    throw new Error(`${BIN} is missing: apt-get install prometheus-alertmanager`);
-  });
+  requireBinary(BIN, "prometheus-alertmanager");
   await Deno.writeTextFile(
     `${dir}/alertmanager.yml`,
     'route:\n  receiver: "null"\nreceivers:\n  - name: "null"\n',

@@ -8,13 +8,12 @@
  */
 import assert from "node:assert/strict";
 import { spawnPerch, spawnWithConfig } from "../_perch.ts";
+import { requireBinary } from "../_require.ts";
 
 const AMTOOL = "/usr/bin/amtool";
 
 async function amtool(url: string, ...args: string[]) {
-  await Deno.stat(AMTOOL).catch(() => {
-    throw new Error(`${AMTOOL} is missing: apt-get install prometheus-alertmanager`);
-  });
+  requireBinary(AMTOOL, "prometheus-alertmanager");
   const out = await new Deno.Command(AMTOOL, {
     args: [`--alertmanager.url=${url}`, ...args],
     stdout: "piped",
@@ -269,9 +268,7 @@ Deno.test("an alertmanager.yml that amtool check-config accepts loads in Perch a
   await Deno.writeTextFile(`${dir}/token.txt`, "file-token");
   await Deno.writeTextFile(`${dir}/slack.txt`, "https://hooks.slack.com/services/FILE\n");
   try {
-    await Deno.stat(AMTOOL).catch(() => {
-      throw new Error(`${AMTOOL} is missing: apt-get install prometheus-alertmanager`);
-    });
+    requireBinary(AMTOOL, "prometheus-alertmanager");
     const check = await new Deno.Command(AMTOOL, {
       args: ["check-config", `${dir}/alertmanager.yml`],
       stdout: "piped",

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { spawnPerch } from "../_perch.ts";
+import { requireBinary } from "../_require.ts";
 
 const PROMTOOL = "/usr/bin/promtool";
 
@@ -17,9 +18,7 @@ async function promtool(...args: string[]): Promise<{ code: number; out: string;
 Deno.test({
   name: "promtool query instant, range, series and labels work against Perch",
   async fn() {
-    await Deno.stat(PROMTOOL).catch(() => {
-      throw new Error(`${PROMTOOL} is missing: apt-get install prometheus`);
-    });
+    requireBinary(PROMTOOL, "prometheus");
     const perch = await spawnPerch();
     try {
       // Whole seconds, 2 min ago, so promtool's float-second times are exact.
