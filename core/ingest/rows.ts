@@ -174,12 +174,8 @@ export class ParsedRows {
     this.seriesRawKey[j] = rawKey;
     this.seriesMemo[j] = memo;
     if (j === this.seriesItem.length) {
-      const n = j * 2;
-      const it = new Int32Array(n), ln = new Int32Array(n);
-      it.set(this.seriesItem);
-      ln.set(this.seriesLine);
-      this.seriesItem = it;
-      this.seriesLine = ln;
+      this.seriesItem = grown(this.seriesItem, j * 2);
+      this.seriesLine = grown(this.seriesLine, j * 2);
     }
     this.seriesItem[j] = item;
     this.seriesLine[j] = line;
@@ -242,18 +238,10 @@ export class ParsedRows {
 
   #grow(): void {
     const n = this.sampleT.length * 2;
-    const s = new Int32Array(n), t = new Float64Array(n), v = new Float64Array(n);
-    s.set(this.sampleSeries);
-    t.set(this.sampleT);
-    v.set(this.sampleV);
-    this.sampleSeries = s;
-    this.sampleT = t;
-    this.sampleV = v;
-    if (this.sampleLine) {
-      const l = new Int32Array(n);
-      l.set(this.sampleLine);
-      this.sampleLine = l;
-    }
+    this.sampleSeries = grown(this.sampleSeries, n);
+    this.sampleT = grown(this.sampleT, n);
+    this.sampleV = grown(this.sampleV, n);
+    if (this.sampleLine) this.sampleLine = grown(this.sampleLine, n);
   }
 
   /** Records a problem. */
@@ -263,6 +251,13 @@ export class ParsedRows {
       : { field, value: problemValue(value), message, line };
     this.#errors.push(p);
   }
+}
+
+/** A copy of `a` with room for `n` entries. */
+function grown<A extends Int32Array | Float64Array>(a: A, n: number): A {
+  const b = new (a.constructor as new (n: number) => A)(n);
+  b.set(a);
+  return b;
 }
 
 /** What {@linkcode parseJsonBody} returns for text that is no JSON. */
