@@ -28,7 +28,7 @@ import { SampleBatch } from "../core/model/mod.ts";
 import { generateEdgeWorkload } from "../core/tsdb/edge_workload.ts";
 import { openDB } from "../core/tsdb/mod.ts";
 import { encodeRemoteWriteBody, type WriteSeries } from "../core/ingest/mod.ts";
-import { forEachLine, freePort } from "../tests/_perch.ts";
+import { forEachLine, freePort, procCpuSeconds } from "../tests/_perch.ts";
 import { postRemoteWrite } from "../tests/_remote_write.ts";
 import { PROM_BIN, prometheusArgs, startPrometheus } from "../tests/remote/_peers.ts";
 import { requireBinary } from "../tests/_require.ts";
@@ -97,16 +97,6 @@ async function ready(url: string, health: string, data: boolean): Promise<boolea
   }
 }
 
-/** CPU time (user + system, ms) of a process, all threads, from /proc (NaN elsewhere). */
-function processCpuMs(pid: number): number {
-  try {
-    const f = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
-    return (Number(f[11]) + Number(f[12])) * 10; // clock ticks of 10 ms
-  } catch {
-    return NaN;
-  }
-}
-
 /** CPU time (ms) of a process's main thread, from its scheduler statistics (NaN elsewhere). */
 function mainThreadCpuMs(pid: number): number {
   try {
@@ -149,7 +139,7 @@ async function timeStart(
       if (await ready(url, health, data)) {
         return {
           ms: performance.now() - t0,
-          cpu: processCpuMs(child.pid),
+          cpu: procCpuSeconds(child.pid) * 1000,
           mainCpu: mainThreadCpuMs(child.pid),
           log,
         };
