@@ -7,7 +7,7 @@
  */
 import { compareLabels, type Labels, METRIC_NAME } from "../model/mod.ts";
 import type { Evaluator } from "./engine.ts";
-import { QueryExecutionError } from "./errors.ts";
+import { sameLabelsetError } from "./errors.ts";
 import type { FloatHistogram } from "./float_histogram.ts";
 import {
   type EvalValue,
@@ -97,7 +97,7 @@ export function matrixAt(m: MatrixValue, t: number, ev: Evaluator): Series[] {
   ev.countSamples(total);
   ev.checkHeld(total);
   out.sort((a, b) => compareLabels(a.labels, b.labels));
-  checkDuplicates(out.map((s) => s.labels));
+  checkDuplicates(out);
   return out;
 }
 
@@ -109,13 +109,12 @@ export function dropped(labels: Labels, drop: boolean): Labels {
     : labels;
 }
 
-function checkDuplicates(list: Labels[]): void {
+/** Throws {@linkcode sameLabelsetError} when two of `list` have one label set. */
+export function checkDuplicates(list: readonly { readonly labels: Labels }[]): void {
   const seen = new Set<string>();
-  for (const l of list) {
-    const k = keyOf(l);
-    if (seen.has(k)) {
-      throw new QueryExecutionError("vector cannot contain metrics with the same labelset");
-    }
+  for (const { labels } of list) {
+    const k = keyOf(labels);
+    if (seen.has(k)) throw sameLabelsetError();
     seen.add(k);
   }
 }
@@ -138,9 +137,7 @@ function finishColumns(cols: VectorColumns, ts: Float64Array): Value {
     for (let i = 0; i < n; i++) {
       let here = 0;
       for (const s of g.cols) here += present[s]![i]!;
-      if (here > 1) {
-        throw new QueryExecutionError("vector cannot contain metrics with the same labelset");
-      }
+      if (here > 1) throw sameLabelsetError();
       count += here;
     }
     const t = new Float64Array(count), out = new Float64Array(count);
@@ -175,7 +172,7 @@ export function finish(val: EvalValue, ts: Float64Array, instant: boolean): Valu
         ? { labels: dropped(s.labels, s.dropName), t: ts[0]!, v: 0, h: s.h }
         : { labels: dropped(s.labels, s.dropName), t: ts[0]!, v: s.v }
     );
-    checkDuplicates(samples.map((s) => s.labels));
+    checkDuplicates(samples);
     return { type: "vector", samples };
   }
   if (val.cols) return finishColumns(val.cols, ts);
@@ -190,9 +187,7 @@ export function finish(val: EvalValue, ts: Float64Array, instant: boolean): Valu
         e = { labels, last: NaN, t: [], v: [], ht: [], h: [] };
         byKey.set(k, e);
       }
-      if (e.last === ts[i]) {
-        throw new QueryExecutionError("vector cannot contain metrics with the same labelset");
-      }
+      if (e.last === ts[i]) throw sameLabelsetError();
       e.last = ts[i]!;
       addPoint(e, ts[i]!, s);
     }

@@ -23,6 +23,11 @@ export class QueryExecutionError extends QueryError {
   }
 }
 
+/** Prometheus's error for a vector with two series of one label set (after `__name__` went, say). */
+export function sameLabelsetError(): QueryExecutionError {
+  return new QueryExecutionError("vector cannot contain metrics with the same labelset");
+}
+
 /** The query ran longer than its timeout; HTTP 503. */
 export class QueryTimeoutError extends QueryError {
   constructor(readonly timeoutMs: number, where = "expression evaluation") {

@@ -18,6 +18,7 @@ import { absentLabels, setLabel, stringArg, unwrap } from "./_call_util.ts";
 import type { Call } from "./ast.ts";
 import { QueryExecutionError } from "./errors.ts";
 import type { Evaluator } from "./engine.ts";
+import { checkDuplicates } from "./engine_result.ts";
 import { DATE_FUNCTIONS, MATH_FUNCTIONS } from "./functions.ts";
 import {
   histogramFractionCall,
@@ -26,7 +27,7 @@ import {
   isHistogramStat,
 } from "./histogram_calls.ts";
 import { rangeCall } from "./range_call.ts";
-import { type ESample, type EvalValue, keyOf, type StepVectors } from "./value.ts";
+import { type ESample, type EvalValue, type StepVectors } from "./value.ts";
 
 /**
  * Label names follow the one scheme Perch ingests (Prometheus's legacy
@@ -34,17 +35,6 @@ import { type ESample, type EvalValue, keyOf, type StepVectors } from "./value.t
  */
 function validLabelName(name: string): boolean {
   return LABEL_NAME_REGEXP.test(name);
-}
-
-function dupCheck(vec: ESample[]): void {
-  const seen = new Set<string>();
-  for (const s of vec) {
-    const k = keyOf(s.labels);
-    if (seen.has(k)) {
-      throw new QueryExecutionError("vector cannot contain metrics with the same labelset");
-    }
-    seen.add(k);
-  }
 }
 
 function labelReplace(ev: Evaluator, e: Call, ts: Float64Array): StepVectors {
@@ -85,7 +75,7 @@ function labelReplace(ev: Evaluator, e: Call, ts: Float64Array): StepVectors {
       if (labels === null) return s;
       return { ...s, labels, dropName: dst === METRIC_NAME ? false : s.dropName };
     });
-    dupCheck(out);
+    checkDuplicates(out);
     return out;
   });
   return { kind: "vector", steps };
@@ -118,7 +108,7 @@ function labelJoin(ev: Evaluator, e: Call, ts: Float64Array): StepVectors {
       }
       return { ...s, labels, dropName: dst === METRIC_NAME ? false : s.dropName };
     });
-    dupCheck(out);
+    checkDuplicates(out);
     return out;
   });
   return { kind: "vector", steps };

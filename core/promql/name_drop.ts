@@ -7,7 +7,7 @@
  */
 import { type Labels, METRIC_NAME } from "../model/mod.ts";
 import { dropped } from "./engine_result.ts";
-import { QueryExecutionError } from "./errors.ts";
+import { sameLabelsetError } from "./errors.ts";
 import { ColumnVector, keyOf, type StepVectors } from "./value.ts";
 
 /** `v` with `__name__` removed from every sample flagged to drop it (`v` itself when none is). */
@@ -67,7 +67,7 @@ export function checkSameLabelset(v: StepVectors, wholeRange: boolean): void {
   }
   if (colliding.size === 0) return;
   if (wholeRange) {
-    throw new QueryExecutionError("vector cannot contain metrics with the same labelset");
+    throw sameLabelsetError();
   }
   for (const step of v.steps) {
     const keys = new Set<string>();
@@ -75,7 +75,7 @@ export function checkSameLabelset(v: StepVectors, wholeRange: boolean): void {
       if (!s.dropName || !colliding.has(s.labels)) continue;
       const k = keyOf(s.labels);
       if (keys.has(k)) {
-        throw new QueryExecutionError("vector cannot contain metrics with the same labelset");
+        throw sameLabelsetError();
       }
       keys.add(k);
     }
