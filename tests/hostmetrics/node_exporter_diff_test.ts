@@ -9,8 +9,8 @@
 import assert from "node:assert/strict";
 import { parsePrometheusText } from "../../core/ingest/prometheus_text.ts";
 import { freePort, spawnWithConfig } from "../_perch.ts";
-
-const BINARY = "/usr/bin/prometheus-node-exporter";
+import { requireBinary } from "../_require.ts";
+import { NODE_EXPORTER_BIN } from "../remote/_peers.ts";
 
 /** The node_exporter collectors Perch covers (core/hostmetrics/README.md). */
 const COLLECTORS = [
@@ -154,15 +154,9 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, ms = 3
 }
 
 Deno.test("Perch's host series match a real prometheus-node-exporter: names, label sets, values", async () => {
-  try {
-    Deno.statSync(BINARY);
-  } catch {
-    throw new Error(
-      `${BINARY} is missing: apt-get install prometheus-node-exporter (.ci/run does)`,
-    );
-  }
+  requireBinary(NODE_EXPORTER_BIN, "prometheus-node-exporter");
   const port = freePort();
-  const exporter = new Deno.Command(BINARY, {
+  const exporter = new Deno.Command(NODE_EXPORTER_BIN, {
     args: [
       `--web.listen-address=127.0.0.1:${port}`,
       "--collector.disable-defaults",

@@ -13,8 +13,8 @@
 import assert from "node:assert/strict";
 import { freePort, spawnPerch } from "../_perch.ts";
 import { requireBinary } from "../_require.ts";
+import { PROM_BIN } from "../remote/_peers.ts";
 
-const PROMETHEUS = "/usr/bin/prometheus";
 const INFLUX = "/usr/bin/influx";
 
 async function getJson(url: string): Promise<{ status: string; data: unknown }> {
@@ -89,7 +89,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    requireBinary(PROMETHEUS, "prometheus");
+    requireBinary(PROM_BIN, "prometheus");
     const perch = await spawnPerch();
     const dir = await Deno.makeTempDir({ prefix: "perch-interop-prom-" });
     const promPort = freePort();
@@ -114,7 +114,7 @@ remote_write:
       send_interval: 1s
 `,
     );
-    const p = spawnLogged(PROMETHEUS, [
+    const p = spawnLogged(PROM_BIN, [
       `--config.file=${dir}/prometheus.yml`,
       `--storage.tsdb.path=${dir}/data`,
       `--web.listen-address=127.0.0.1:${promPort}`,

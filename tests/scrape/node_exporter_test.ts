@@ -18,8 +18,7 @@ import {
 import { createScrapeManager, parseScrapeConfigs } from "../../core/scrape/mod.ts";
 import { freePort } from "../_perch.ts";
 import { requireBinary } from "../_require.ts";
-
-const BINARY = "/usr/bin/prometheus-node-exporter";
+import { NODE_EXPORTER_BIN } from "../remote/_peers.ts";
 
 /** Keeps the last value of every series appended. */
 class CollectingAppender implements Appender {
@@ -41,9 +40,9 @@ class CollectingAppender implements Appender {
 Deno.test({
   name: "Perch scrapes a real prometheus-node-exporter through the ingest pipeline",
   async fn() {
-    requireBinary(BINARY, "prometheus-node-exporter");
+    requireBinary(NODE_EXPORTER_BIN, "prometheus-node-exporter");
     const port = freePort();
-    const child = new Deno.Command(BINARY, {
+    const child = new Deno.Command(NODE_EXPORTER_BIN, {
       args: [
         `--web.listen-address=127.0.0.1:${port}`,
         "--collector.disable-defaults",
