@@ -125,15 +125,8 @@ export async function* federate(
     }
   }
   const all = [...seen.values()].sort((a, b) =>
-    a.name < b.name
-      ? -1
-      : a.name > b.name
-      ? 1
-      : a.type < b.type
-      ? -1
-      : a.type > b.type
-      ? 1
-      : compareRest(a.labels, b.labels)
+    order(a.name, b.name) || order(a.type, b.type) ||
+    order(labelsKey(a.labels), labelsKey(b.labels))
   );
   let i = 0;
   while (i < all.length) {
@@ -185,12 +178,11 @@ function withExternal(labels: Labels, ext: Readonly<Record<string, string>> | un
   );
   if (missing.length === 0) return labels;
   return [...labels, ...missing.map(([name, value]) => ({ name, value }))]
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    .sort((a, b) => order(a.name, b.name));
 }
 
-function compareRest(a: Labels, b: Labels): number {
-  const ka = labelsKey(a), kb = labelsKey(b);
-  return ka < kb ? -1 : ka > kb ? 1 : 0;
+function order(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function labelText(labels: Labels, extra?: string): string {
