@@ -154,8 +154,14 @@ interface GraphDependency {
   readonly isDynamic?: boolean;
 }
 
-/** Every local import of every source file, read from Deno's module graph. */
-async function importGraph(): Promise<ImportEdge[]> {
+let graphOnce: Promise<ImportEdge[]> | undefined;
+
+/** Every local import of every source file, read from Deno's module graph (once per run). */
+function importGraph(): Promise<ImportEdge[]> {
+  return graphOnce ??= readImportGraph();
+}
+
+async function readImportGraph(): Promise<ImportEdge[]> {
   const files: string[] = ["main.ts"];
   const walk = async (dir: string): Promise<void> => {
     for await (const e of Deno.readDir(`${ROOT}${dir}`)) {
