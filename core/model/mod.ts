@@ -63,6 +63,7 @@ export {
 } from "./sample_arena.ts";
 export { formatBytes, formatDuration, parseBytes, parseDuration } from "./units.ts";
 export { formatFloat, goQuote, isGoPrint, jsonFloat, unquoteString } from "./strconv.ts";
+export { formatE, formatF, formatG, formatHexFloat } from "./go_float.ts";
 export { expandRegexp } from "./regexp_expand.ts";
 export { loadYaml, type Yaml, yaml } from "./yaml.ts";
 export { md5, sha256, sha256Hex, toHex } from "./hash.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { formatG } from "../template/mod.ts";
+import { formatG } from "../model/mod.ts";
 import { QueryExecutionError } from "./errors.ts";
 
 /** Everything a range function may need besides the window. */

@@ -8,7 +8,7 @@
  * @module
  */
 import { jsonFloat } from "../model/mod.ts";
-import { formatG } from "../template/mod.ts";
+import { formatG } from "../model/mod.ts";
 import type { FloatHistogram } from "./float_histogram.ts";
 import { bucketBound, CUSTOM_SCHEMA } from "./histogram_bounds.ts";
 

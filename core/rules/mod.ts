@@ -20,7 +20,7 @@ export {
 } from "./alert_state.ts";
 export { type Clock, realClock, type TimerId } from "./clock.ts";
 export { RuleConflictError, RuleNotFoundError, RuleValidationError } from "./errors.ts";
-export { formatE as formatAlertValue } from "../template/mod.ts";
+export { formatE as formatAlertValue } from "../model/mod.ts";
 export { expandGlobs, globToRegExp, isGlob } from "./glob.ts";
 export {
   alertIdempotencyKey,

@@ -4,8 +4,7 @@
  *
  * @module
  */
-import { goQuote, isGoPrint } from "../model/mod.ts";
-import { formatE, formatF, formatG, formatHexFloat } from "./go_float.ts";
+import { formatE, formatF, formatG, formatHexFloat, goQuote, isGoPrint } from "../model/mod.ts";
 import { ENC } from "./text.ts";
 import {
   formatGoValue,

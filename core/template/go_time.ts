@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { formatG } from "./go_float.ts";
+import { formatG } from "../model/mod.ts";
 
 /** A zone: the name Go prints (`UTC`, `CET`; empty for a bare offset) and seconds east of UTC. */
 export interface Zone {

@@ -7,7 +7,7 @@
  * @module
  */
 import { FnError } from "./errors.ts";
-import { formatG } from "./go_float.ts";
+import { formatG } from "../model/mod.ts";
 import { formatGoTime, secondsToMs } from "./go_time.ts";
 import { GoDuration, goTypeName, type GoValue } from "./value.ts";
 

@@ -3,8 +3,8 @@
  * evaluator over Go values) with two dialects — Prometheus's alert templates
  * (rule labels and annotations) and Alertmanager's notification templates
  * (channel messages) — which differ in data and functions, not in language.
- * Go's `fmt` and `strconv` number formatting and the `humanize` family live
- * here too.
+ * Go's `fmt` formatting (over core/model's Go float formatting) and the
+ * `humanize` family live here too.
  *
  * @module
  */
@@ -27,7 +27,6 @@ export {
   toGoValue,
 } from "./value.ts";
 export { GO_FUNCS } from "./builtins.ts";
-export { formatE, formatF, formatG, formatHexFloat } from "./go_float.ts";
 export { sprint, sprintf } from "./go_fmt.ts";
 export { formatGoDuration, formatGoTime, formatLayout, parseLayout } from "./go_time.ts";
 export {

@@ -10,7 +10,7 @@
  * @module
  */
 import { formatGoDuration, formatGoTime } from "./go_time.ts";
-import { formatG } from "./go_float.ts";
+import { formatG } from "../model/mod.ts";
 
 /** A method of a Go type: parameters as for functions; `recv` is the value it is called on. */
 export interface GoMethod {

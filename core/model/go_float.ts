@@ -1,6 +1,6 @@
 /**
  * Go's `strconv` float formatting (`%v`, `%g`, `%e`, `%f`, `%x`) for
- * templates and the alerts API.
+ * templates, PromQL's messages and the alerts API.
  *
  * Fixed-precision output rounds the exact binary value half to even, as Go
  * does (`%.4g` of 12345 is `1.234e+04`, `%.2f` of 0.125 is `0.12`), where
@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { formatFloat } from "../model/mod.ts";
+import { formatFloat } from "./strconv.ts";
 
 /** Decimal digits without trailing zeros; the value is `0.digits × 10^dp`. */
 interface Digits {
