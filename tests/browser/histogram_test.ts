@@ -77,8 +77,6 @@ const HOVER = (fx: number, fy: number) =>
     value: tip.querySelector('.tt-val')?.textContent };
 })()`;
 
-const INKED = inkedPixels;
-
 Deno.test({
   name: "native histograms in Chromium: heatmap panel, tooltip = API, live bucket, Explore",
   sanitizeResources: false,
@@ -113,7 +111,11 @@ Deno.test({
         async () => {
           await b.goto(`${url}/d/lat?refresh=1s`);
           await b.waitFor(`document.querySelector('[data-panel-id="1"]').dataset.status === "ok"`);
-          await b.waitFor(`${INKED('[data-panel-id="1"]')} > 200`, 10_000, "the heatmap to draw");
+          await b.waitFor(
+            `${inkedPixels('[data-panel-id="1"]')} > 200`,
+            10_000,
+            "the heatmap to draw",
+          );
           for (const [fx, fy] of [[0.5, 0.5], [0.3, 0.8], [0.7, 0.2]]) {
             const tip = await b.waitFor<{ t: number; name: string; value: string }>(
               HOVER(fx!, fy!),
@@ -149,7 +151,11 @@ Deno.test({
 
       await t.step("Explore draws a heatmap and lists count, sum and buckets", async () => {
         await b.goto(`${url}/explore?q=rpc_latency&from=now-30m&to=now`);
-        await b.waitFor(`${INKED('[data-testid="explore-heatmap"]')} > 200`, 10_000, "a heatmap");
+        await b.waitFor(
+          `${inkedPixels('[data-testid="explore-heatmap"]')} > 200`,
+          10_000,
+          "a heatmap",
+        );
         // Only histograms: a heatmap and no empty line chart.
         assert.equal(await b.eval(`document.querySelectorAll(".explore-chart").length`), 1);
         const last = await instant("rpc_latency", Date.now() / 1000);
