@@ -44,8 +44,9 @@ await run([
   "compile",
   "--allow-all",
   "--unstable-kv",
-  // A small young generation keeps RSS low under ingest without slowing it.
-  "--v8-flags=--max-semi-space-size=1",
+  // A small young generation keeps RSS low under ingest without slowing it;
+  // gc() for the reclaim after query bursts (core/selfmon/reclaim.ts).
+  "--v8-flags=--max-semi-space-size=1,--expose-gc",
   // The block writer runs in a Web Worker loaded by URL; embed its module.
   "--include",
   "core/tsdb/block_worker.ts",

@@ -73,11 +73,14 @@ let gcFn: (() => void) | null | undefined;
 
 /**
  * Runs a full garbage collection; false where V8 does not let us. Deno has
- * no `gc()` unless started with `--expose-gc`; V8 still exposes it to a new
- * context once the flag is set at run time (node:v8, node:vm), which are
- * loaded on the first call only.
+ * `gc()` when started with `--v8-flags=--expose-gc` (`deno task start` and
+ * the compiled binary are). Started without it, the flag is set at run time
+ * (node:v8, loaded on the first call only) and `gc` taken from a new context
+ * (node:vm): it works on the V8 Perch ships with, but V8 and Node document
+ * changing flags after start as unpredictable, so it is the fallback only.
  */
 export async function fullGc(): Promise<boolean> {
+  if (gcFn === undefined) gcFn = (globalThis as { gc?: () => void }).gc;
   if (gcFn === undefined) {
     try {
       const v8 = await import("node:v8");

@@ -61,3 +61,29 @@ Deno.test("fullGc() frees memory nothing refers to any more", async () => {
   assert.ok(Deno.memoryUsage().external < before - (32 << 20), "the buffer is collected");
   assert.equal(big, undefined);
 });
+
+Deno.test("fullGc() calls the gc() of a process started with --expose-gc", async () => {
+  const code = `
+    const real = globalThis.gc;
+    let calls = 0;
+    globalThis.gc = () => { calls++; real(); };
+    const { fullGc } = await import(${JSON.stringify(import.meta.resolve("./reclaim.ts"))});
+    let big = new Uint8Array(64 << 20).fill(1);
+    const before = Deno.memoryUsage().external;
+    big = undefined;
+    await new Promise((r) => setTimeout(r, 0));
+    const ran = await fullGc();
+    const freed = Deno.memoryUsage().external < before - (32 << 20);
+    console.log(JSON.stringify({ ran, calls, freed, big }));`;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--v8-flags=--expose-gc", code],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  assert.equal(out.code, 0);
+  assert.deepEqual(JSON.parse(new TextDecoder().decode(out.stdout)), {
+    ran: true,
+    calls: 1,
+    freed: true,
+  });
+});
