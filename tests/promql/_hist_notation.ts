@@ -24,7 +24,7 @@ const HINTS: Record<string, CounterResetHint> = {
 };
 
 /** Parses one `{{…}}` description (with the braces). */
-export function parseHistogramDesc(text: string, num: (s: string) => number): HistItem {
+function parseHistogramDesc(text: string, num: (s: string) => number): HistItem {
   const inner = text.trim().replace(/^\{\{/, "").replace(/\}\}$/, "").trim();
   const fields = new Map<string, string>();
   const re = /([a-z_]+):\s*(\[[^\]]*\]|\S+)/g;
