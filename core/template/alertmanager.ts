@@ -41,7 +41,7 @@ export interface NotificationEnv {
 }
 
 /** Go's zero `time.Time`, which Alertmanager's `EndsAt` holds while an alert fires. */
-export const ZERO_TIME_MS = -62135596800000;
+const ZERO_TIME_MS = -62135596800000;
 
 const STRINGS_METHODS: GoMethods = {
   Join: {
@@ -113,7 +113,7 @@ const KV_METHODS: GoMethods = {
 };
 
 /** Alertmanager's `KV`: a label or annotation set. */
-export function kv(obj: Readonly<Record<string, string>>): GoMap {
+function kv(obj: Readonly<Record<string, string>>): GoMap {
   return new GoMap("template.KV", new Map(Object.entries(obj)), "", KV_METHODS);
 }
 
@@ -264,7 +264,7 @@ function parseTime(layout: string, s: string): GoTime {
 const ANY_SLICE = "[]interface {}";
 
 /** Alertmanager's template functions, besides Go's predefined ones. */
-export const ALERTMANAGER_FUNCS: FuncMap = {
+const ALERTMANAGER_FUNCS: FuncMap = {
   ...GO_FUNCS,
   ...COMMON_FUNCS,
   title: { params: ["string"], call: ([s]) => titleCase(s as string, true) },

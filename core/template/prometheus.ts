@@ -185,7 +185,7 @@ function env(e: unknown): AlertTemplateData {
 }
 
 /** Prometheus's template functions, besides Go's predefined ones. */
-export const PROMETHEUS_FUNCS: FuncMap = {
+const PROMETHEUS_FUNCS: FuncMap = {
   ...GO_FUNCS,
   ...COMMON_FUNCS,
   query: {
