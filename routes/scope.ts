@@ -25,9 +25,6 @@
  * @module
  */
 import type { Hono, MiddlewareHandler } from "hono";
-import { SmartRouter } from "hono/router/smart-router";
-import { RegExpRouter } from "hono/router/reg-exp-router";
-import { TrieRouter } from "hono/router/trie-router";
 import type { Scope } from "../core/auth/mod.ts";
 
 const declarations = new WeakMap<MiddlewareHandler, Scope>();
@@ -83,22 +80,34 @@ export function declaredScopes(router: Hono): DeclaredRoute[] {
   return out;
 }
 
-/** The declared scopes of every mounted route, looked up by method and path. */
+/**
+ * The declared scopes of every mounted route, looked up by method and path
+ * in the app's own router (no second route table).
+ */
 export class RouteScopes {
-  readonly #router = new SmartRouter<Scope>({
-    routers: [new RegExpRouter(), new TrieRouter()],
-  });
+  #app: Hono | undefined;
   readonly #declared: DeclaredRoute[] = [];
 
   /**
    * Mounts `router` on `app` at `/` after checking that every route declares
-   * its scope (throws otherwise). Mount every router before the first request.
+   * its scope (throws otherwise). Mount every router on the same app, before
+   * the first request.
    */
   mount(app: Hono, router: Hono): void {
+    if (this.#app !== undefined && this.#app !== app) {
+      throw new Error("BUG: RouteScopes mounts routers on one app");
+    }
     const routes = declaredScopes(router);
-    for (const [method, path, scope] of routes) this.#router.add(method, path, scope);
-    this.#declared.push(...routes);
+    const before = app.routes.length;
     app.route("/", router);
+    // Hono hands a router's handlers over as they are, unless the router has
+    // its own onError (then wrapped): the declarations must arrive as such.
+    const arrived = app.routes.slice(before).filter((r) => declarations.has(r.handler)).length;
+    if (arrived !== router.routes.filter((r) => declarations.has(r.handler)).length) {
+      throw new Error("BUG: a mounted router's scope declarations did not reach the app");
+    }
+    this.#app = app;
+    this.#declared.push(...routes);
   }
 
   /** Every declared route, in mount order. */
@@ -114,7 +123,11 @@ export class RouteScopes {
   of(method: string, path: string): Scope {
     const m = method.toUpperCase();
     if (m === "OPTIONS") return "public";
-    const [matches] = this.#router.match(m === "HEAD" ? "GET" : m, path);
-    return matches.length > 0 ? matches[0][0] : "read";
+    const [matches] = this.#app?.router.match(m === "HEAD" ? "GET" : m, path) ?? [[]];
+    for (const [[handler]] of matches) {
+      const scope = declarations.get(handler);
+      if (scope !== undefined) return scope;
+    }
+    return "read";
   }
 }

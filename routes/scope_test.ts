@@ -58,6 +58,13 @@ Deno.test("RouteScopes.mount() wants the scope first and only one scope per rout
   assert.throws(() => new RouteScopes().mount(new Hono(), twice), /declared both read and admin/);
 });
 
+Deno.test("RouteScopes.mount() refuses a router with its own onError (Hono would wrap its declarations)", () => {
+  const r = new Hono();
+  r.get("/x", READ, (c) => c.text("x"));
+  r.onError((_e, c) => c.text("oops", 500));
+  assert.throws(() => new RouteScopes().mount(new Hono(), r), /scope declarations did not reach/);
+});
+
 Deno.test("RouteScopes.of() finds the declared scope by method and path pattern", async () => {
   const scopes = new RouteScopes();
   const app = new Hono();
