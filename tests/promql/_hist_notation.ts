@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { CounterResetHint } from "../../core/model/histogram.ts";
+import { COUNTER_RESET_HINTS } from "../../core/model/mod.ts";
 import { FloatHistogram } from "../../core/promql/float_histogram.ts";
 
 /** A histogram of a value sequence, and whether its counter reset hint was written out. */
@@ -15,13 +15,6 @@ export interface HistItem {
   readonly h: FloatHistogram;
   readonly hintSet: boolean;
 }
-
-const HINTS: Record<string, CounterResetHint> = {
-  unknown: "unknown",
-  reset: "reset",
-  not_reset: "not_reset",
-  gauge: "gauge",
-};
 
 /** Parses one `{{…}}` description (with the braces). */
 function parseHistogramDesc(text: string, num: (s: string) => number): HistItem {
@@ -76,7 +69,7 @@ function parseHistogramDesc(text: string, num: (s: string) => number): HistItem 
     ) throw new Error(`unknown histogram field ${k}`);
   }
   const hintText = fields.get("counter_reset_hint");
-  const hint = hintText === undefined ? "unknown" : HINTS[hintText];
+  const hint = COUNTER_RESET_HINTS.find((x) => x === (hintText ?? "unknown"));
   if (hint === undefined) throw new Error(`unknown counter_reset_hint ${hintText}`);
   const p = side("buckets", "offset"), n = side("n_buckets", "n_offset");
   const cv = list("custom_values");
