@@ -41,8 +41,6 @@ import { VERSION } from "./core/version.ts";
 import { perchRoutes } from "./routes/mount.ts";
 import { httpComponent } from "./routes/server.ts";
 
-export { ConfigError, type Perch, type PerchOptions };
-
 /** Perch's components in start order: storage → query → ingest/scrape → rules/notify → HTTP. */
 const perchComponents: BuildComponents = (b, config, source, info) => {
   const dir = configDir(source.configPath);
