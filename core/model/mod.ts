@@ -61,7 +61,7 @@ export {
   SampleArenaPool,
   type SampleViews,
 } from "./sample_arena.ts";
-export { formatBytes, formatDuration, parseBytes, parseDuration } from "./units.ts";
+export { formatBytes, formatDuration, parseBytes, parseDuration, readDuration } from "./units.ts";
 export { formatFloat, goQuote, isGoPrint, jsonFloat, unquoteString } from "./strconv.ts";
 export { formatE, formatF, formatG, formatHexFloat } from "./go_float.ts";
 export { expandRegexp } from "./regexp_expand.ts";

@@ -21,27 +21,37 @@ const UNIT_ORDER = ["y", "w", "d", "h", "m", "s", "ms"];
 const DURATION_PART_REGEXP = /(\d+)(ms|y|w|d|h|m|s)/y;
 
 /**
- * Parses a Prometheus duration into milliseconds; returns undefined when the
- * text is not one. `"0"` is zero.
+ * Reads a Prometheus duration of at most `maxMs` into milliseconds, or says
+ * why the text is not one in Prometheus's words (`empty duration string`,
+ * `not a valid duration string: "…"`, `duration out of range`). `"0"` is zero.
  */
-export function parseDuration(text: string): number | undefined {
+export function readDuration(text: string, maxMs: number): number | string {
   if (text === "0") return 0;
-  if (text === "") return undefined;
+  if (text === "") return "empty duration string";
+  const invalid = `not a valid duration string: "${text}"`;
   let total = 0;
   let lastUnit = -1;
-  DURATION_PART_REGEXP.lastIndex = 0;
   let pos = 0;
   while (pos < text.length) {
     DURATION_PART_REGEXP.lastIndex = pos;
     const m = DURATION_PART_REGEXP.exec(text);
-    if (!m) return undefined;
+    if (!m) return invalid;
     const unitIndex = UNIT_ORDER.indexOf(m[2]!);
-    if (unitIndex <= lastUnit) return undefined; // Units must descend and not repeat.
+    if (unitIndex <= lastUnit) return invalid; // Units must descend and not repeat.
     lastUnit = unitIndex;
     total += Number(m[1]) * DURATION_UNITS[m[2]!]!;
     pos = DURATION_PART_REGEXP.lastIndex;
   }
-  return Number.isSafeInteger(total) ? total : undefined;
+  return total > maxMs ? "duration out of range" : total;
+}
+
+/**
+ * Parses a Prometheus duration into milliseconds; returns undefined when the
+ * text is not one (or exceeds 2^53 ms). `"0"` is zero.
+ */
+export function parseDuration(text: string): number | undefined {
+  const ms = readDuration(text, Number.MAX_SAFE_INTEGER);
+  return typeof ms === "number" ? ms : undefined;
 }
 
 /** Formats milliseconds as a Prometheus duration (`5400000` → `"1h30m"`). */

@@ -4,60 +4,29 @@
  *
  * @module
  */
+import { formatDuration as formatModelDuration, readDuration } from "../model/mod.ts";
 
-const UNIT_MS = {
-  y: 365 * 24 * 3600 * 1000,
-  w: 7 * 24 * 3600 * 1000,
-  d: 24 * 3600 * 1000,
-  h: 3600 * 1000,
-  m: 60 * 1000,
-  s: 1000,
-  ms: 1,
-} as const;
-
-const DURATION_RE =
-  /^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$/;
 /** Largest duration Go's time.Duration (int64 ns) can hold, in ms. */
 const MAX_DURATION_MS = 9223372036854;
 
 /**
- * Parses a Prometheus duration (`1h30m`, `5m`, `1d`, `1y`, `1w`, `250ms`, `0`) into ms.
+ * Parses a Prometheus duration (`1h30m`, `5m`, `1d`, `1y`, `1w`, `250ms`, `0`) into ms
+ * (core/model's syntax, with Go's int64-nanosecond range).
  * Units must come in decreasing order, each at most once.
  * @throws {RangeError} when the text is not a valid duration.
  */
 export function parseDuration(text: string): number {
-  if (text === "") throw new RangeError("empty duration string");
-  if (text === "0") return 0;
-  const m = DURATION_RE.exec(text);
-  if (!m || text.length === 0) throw new RangeError(`not a valid duration string: "${text}"`);
-  const units = [UNIT_MS.y, UNIT_MS.w, UNIT_MS.d, UNIT_MS.h, UNIT_MS.m, UNIT_MS.s, UNIT_MS.ms];
-  let ms = 0;
-  let any = false;
-  for (let i = 0; i < units.length; i++) {
-    const g = m[i + 1];
-    if (g === undefined) continue;
-    any = true;
-    ms += Number(g) * units[i];
-  }
-  if (!any) throw new RangeError(`not a valid duration string: "${text}"`);
-  if (ms > MAX_DURATION_MS) throw new RangeError("duration out of range");
+  const ms = readDuration(text, MAX_DURATION_MS);
+  if (typeof ms === "string") throw new RangeError(ms);
   return ms;
 }
 
-/** Formats ms as Prometheus does (`5400000` → `"1h30m"`, `0` → `"0s"`); negative gets `-`. */
+/**
+ * Formats ms as Prometheus does (`5400000` → `"1h30m"`, `0` → `"0s"`); negative
+ * gets `-`. A fraction of a millisecond is rounded (half away from zero).
+ */
 export function formatDuration(ms: number): string {
-  if (ms < 0) return "-" + formatDuration(-ms);
-  if (ms === 0) return "0s";
-  let rest = Math.round(ms);
-  let out = "";
-  for (const [unit, size] of Object.entries(UNIT_MS)) {
-    const n = Math.floor(rest / size);
-    if (n > 0) {
-      out += `${n}${unit}`;
-      rest -= n * size;
-    }
-  }
-  return out;
+  return formatModelDuration(Math.sign(ms) * Math.round(Math.abs(ms)));
 }
 
 /**
