@@ -130,20 +130,24 @@ export function toHeatmap(series: readonly MatrixSeries[]): HeatmapData {
   const rows = new Map<number, Map<number, number>>();
   const lowerOf = new Map<number, number>();
   const xsSet = new Set<number>();
-  const add = (upper: number, lower: number, t: number, c: number) => {
-    if (!Number.isFinite(c) || c <= 0) return;
+  const row = (upper: number, lower: number) => {
     let m = rows.get(upper);
-    if (!m) rows.set(upper, m = new Map());
-    m.set(t, (m.get(t) ?? 0) + c);
-    if (!lowerOf.has(upper)) lowerOf.set(upper, lower);
+    if (!m) {
+      rows.set(upper, m = new Map());
+      lowerOf.set(upper, lower);
+    }
+    return m;
   };
+  const populated = (c: number) => Number.isFinite(c) && c > 0;
+  const add = (m: Map<number, number>, t: number, c: number) => m.set(t, (m.get(t) ?? 0) + c);
   // Classic buckets: cumulative per bound, summed over label sets.
   const classic = new Map<number, Map<number, number>>();
   for (const s of series) {
     for (const [t, h] of s.histograms ?? []) {
       xsSet.add(t);
-      for (const [, lo, hi, c] of h.buckets ?? []) {
-        add(sampleValue(hi), sampleValue(lo), t, Number(c));
+      for (const [, lo, hi, text] of h.buckets ?? []) {
+        const c = Number(text);
+        if (populated(c)) add(row(sampleValue(hi), sampleValue(lo)), t, c);
       }
     }
     const le = s.metric.le;
@@ -158,9 +162,12 @@ export function toHeatmap(series: readonly MatrixSeries[]): HeatmapData {
   }
   const les = [...classic.keys()].sort((a, b) => a - b);
   les.forEach((b, bi) => {
+    // Every classic bucket is a row, also one without observations.
+    const m = row(b, bi > 0 ? les[bi - 1]! : 0);
     const prev = bi > 0 ? classic.get(les[bi - 1]!)! : undefined;
-    for (const [t, c] of classic.get(b)!) {
-      add(b, bi > 0 ? les[bi - 1]! : 0, t, c - (prev?.get(t) ?? 0));
+    for (const [t, cum] of classic.get(b)!) {
+      const c = cum - (prev?.get(t) ?? 0);
+      if (populated(c)) add(m, t, c);
     }
   });
   const xs = [...xsSet].sort((a, b) => a - b);

@@ -38,6 +38,17 @@ Deno.test("toHeatmap() de-accumulates classic buckets", () => {
   assert.equal(h.maxCount, 3);
 });
 
+Deno.test("toHeatmap() keeps a classic bucket without observations as an empty row", () => {
+  const h = toHeatmap([
+    { metric: { le: "0.1" }, values: [[1, "0"], [2, "0"]] },
+    { metric: { le: "0.5" }, values: [[1, "2"], [2, "2"]] },
+    { metric: { le: "+Inf" }, values: [[1, "2"], [2, "3"]] },
+  ]);
+  assert.deepEqual(h.bounds, [0.1, 0.5, Infinity]);
+  assert.deepEqual(h.lowers, [0, 0.1, 0.5]);
+  assert.deepEqual(h.counts, [[0, 0], [2, 2], [0, 1]]);
+});
+
 Deno.test("toHeatmap() draws native histograms: a row per populated bucket, series added up", () => {
   const h = toHeatmap([
     {
