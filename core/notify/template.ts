@@ -22,13 +22,20 @@ export interface Template {
 /** Named templates parsed from template files (opaque). */
 export type TemplateDefs = ReadonlyMap<string, unknown>;
 
-/** The built-in defaults (`__subject`, `slack.default.title`, …). */
-const defined = new Map<string, Parsed>();
+/**
+ * The built-in defaults (`__subject`, `slack.default.title`, …): their source
+ * until first called, then parsed (Perch defines them as it starts).
+ */
+const defined = new Map<string, Parsed | string>();
 /** Templates from the config's template files; they may override the built-in ones. */
 let userDefined: ReadonlyMap<string, Parsed> = new Map();
 
 function lookup(name: string): Parsed | undefined {
-  return userDefined.get(name) ?? defined.get(name);
+  const d = userDefined.get(name) ?? defined.get(name);
+  if (typeof d !== "string") return d;
+  const t = parseNotificationTemplate(d);
+  defined.set(name, t);
+  return t;
 }
 
 /**
@@ -54,7 +61,10 @@ export function compileTemplate(src: string): Template {
   };
 }
 
-/** Registers a named template usable through `{{ template "name" . }}` everywhere. */
+/**
+ * Registers a named template usable through `{{ template "name" . }}`
+ * everywhere; it is parsed when first called.
+ */
 export function defineTemplate(name: string, src: string): void {
-  defined.set(name, parseNotificationTemplate(src));
+  defined.set(name, src);
 }
