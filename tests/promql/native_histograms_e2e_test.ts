@@ -212,9 +212,14 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     const text = await Deno.readTextFile(SCRIPT);
-    const env = { PERCH_STORAGE__RETENTION: "0" };
-    let perch = await spawnPerch({ env });
-    const dataDir = perch.dataDir;
+    // 70-day-old data: retention and the downsampling tiers (which would
+    // thin the histograms once maintenance runs mid-pass) are off.
+    const dir = await Deno.makeTempDir({ prefix: "perch-nh-e2e-" });
+    const config = `${dir}/perch.yml`;
+    await Deno.writeTextFile(config, "storage:\n  retention: 0\n  downsampling: []\n");
+    const dataDir = `${dir}/data`;
+    const args = [`--config=${config}`];
+    let perch = await spawnPerch({ dataDir, args });
     const sent: Sent = { integer: 0, float: 0 };
     const pass = async (name: string, write: boolean) => {
       const results = await runScript(
@@ -240,11 +245,11 @@ Deno.test({
       assert.ok(files > 10, `${files} histogram files after the flush`);
       await pass("flushed", false);
       await perch.stop();
-      perch = await spawnPerch({ dataDir, env });
+      perch = await spawnPerch({ dataDir, args });
       await pass("restarted", false);
     } finally {
       await perch.stop();
-      await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
     }
   },
 });
