@@ -14,7 +14,7 @@ import {
   amStr as str,
   amStrMap as strMap,
 } from "../config/mod.ts";
-import { parseMatcher } from "./label_matchers.ts";
+import { fromApiMatcher, parseMatcher } from "./label_matchers.ts";
 
 /** A node of the routing tree, with inherited settings filled in. */
 export interface RouteConfig {
@@ -160,10 +160,10 @@ export function compileMatchers(
   };
   (list ?? []).forEach((s, i) => add(`${at}matchers[${i}]`, parseMatcher(s)));
   for (const [k, v] of Object.entries(match ?? {})) {
-    add(`${at}match.${k}`, parseMatcher(`${k}=${JSON.stringify(v)}`));
+    add(`${at}match.${k}`, fromApiMatcher({ name: k, value: v, isRegex: false }));
   }
   for (const [k, v] of Object.entries(matchRe ?? {})) {
-    add(`${at}match_re.${k}`, parseMatcher(`${k}=~${JSON.stringify(v)}`));
+    add(`${at}match_re.${k}`, fromApiMatcher({ name: k, value: v, isRegex: true }));
   }
   return out;
 }

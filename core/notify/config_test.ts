@@ -128,6 +128,26 @@ Deno.test("parseNotifyConfig() accepts an Alertmanager routing section as pasted
   assert.equal(r.config.receivers.get("team-X-pager")!.channels[0]!.sendResolved, true);
 });
 
+Deno.test("legacy match and match_re values are taken literally, control characters and regex escapes too", () => {
+  const r = parseNotifyConfig({
+    route: {
+      receiver: "default",
+      routes: [
+        { match_re: { code: "\\d{3}" }, receiver: "codes" },
+        { match: { note: "line\r\nbreak\t\\" }, receiver: "notes" },
+      ],
+    },
+    receivers: [{ name: "default" }, { name: "codes" }, { name: "notes" }],
+  });
+  if ("errors" in r) throw new Error(r.errors.join("\n"));
+  const recv = (labels: Record<string, string>) =>
+    matchRoutes(r.config.route!, labels).map((x) => x.receiver);
+  assert.deepEqual(recv({ code: "503" }), ["codes"]);
+  assert.deepEqual(recv({ code: "ddd" }), ["default"]);
+  assert.deepEqual(recv({ note: "line\r\nbreak\t\\" }), ["notes"]);
+  assert.deepEqual(recv({ note: "line\\r\nbreak\t\\" }), ["default"]);
+});
+
 Deno.test("parseNotifyConfig() with nothing configured sends nothing", () => {
   const r = parseNotifyConfig({});
   assert.ok("config" in r);

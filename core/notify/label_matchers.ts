@@ -17,12 +17,10 @@ export function parseMatcher(text: string): Matcher | string {
   const m = MATCHER_RE.exec(text.replace(/^\s*\{(.*)\}\s*$/s, "$1"));
   if (!m) return `cannot parse matcher ${JSON.stringify(text)}: want name="value"`;
   let name = m[1]!;
-  if (name.startsWith('"')) name = unquote(name) ?? name;
-  let value = m[3]!;
-  if (value.startsWith('"')) {
-    const u = unquote(value);
-    if (u === undefined) return `cannot parse matcher ${JSON.stringify(text)}: bad quoted value`;
-    value = u;
+  if (name.startsWith('"')) name = unescapeValue(name) ?? name;
+  const value = unescapeValue(m[3]!);
+  if (value === undefined) {
+    return `cannot parse matcher ${JSON.stringify(text)}: unescaped double quote in the value`;
   }
   return compile(m[2] as MatchType, name, value);
 }
@@ -69,21 +67,26 @@ function compile(type: MatchType, name: string, value: string): Matcher | string
   }
 }
 
-function unquote(s: string): string | undefined {
-  if (s.length < 2 || !s.endsWith('"')) return undefined;
+/**
+ * A matcher value as Alertmanager reads it, quoted or not: `\n` is a line
+ * feed, `\"` and `\\` are the character, any other backslash (a spurious
+ * escape, or a last character) stays literal. A double quote other than the
+ * two around a quoted value makes it malformed (undefined).
+ */
+function unescapeValue(raw: string): string | undefined {
+  let open = raw.startsWith('"');
+  const s = open ? raw.slice(1) : raw;
   let out = "";
-  for (let i = 1; i < s.length - 1; i++) {
+  for (let i = 0; i < s.length; i++) {
     const c = s[i]!;
-    if (c !== "\\") {
-      if (c === '"') return undefined;
-      out += c;
-      continue;
+    if (c === '"') {
+      if (!open || i < s.length - 1) return undefined;
+      open = false;
+    } else if (c !== "\\" || i === s.length - 1) out += c;
+    else {
+      const n = s[++i]!;
+      out += n === "n" ? "\n" : n === '"' || n === "\\" ? n : "\\" + n;
     }
-    const n = s[++i];
-    if (n === "n") out += "\n";
-    else if (n === "t") out += "\t";
-    else if (n === undefined || i >= s.length - 1) return undefined;
-    else out += n;
   }
-  return out;
+  return open ? undefined : out;
 }

@@ -19,3 +19,20 @@ Deno.test("parseMatcher() reads Alertmanager matcher strings", () => {
   assert.equal(typeof parseMatcher("no operator"), "string");
   assert.equal(typeof parseMatcher('x=~"("'), "string");
 });
+
+Deno.test("parseMatcher() unescapes values as Alertmanager does, quoted or not", () => {
+  const value = (s: string) => {
+    const m = parseMatcher(s);
+    return typeof m === "string" ? m : m.value;
+  };
+  assert.equal(value('a="x\\ny"'), "x\ny");
+  assert.equal(value("a=x\\ny"), "x\ny");
+  assert.equal(value('a="back\\\\slash"'), "back\\slash");
+  // A spurious escape keeps its backslash: \t and \d are two characters, as in a regex.
+  assert.equal(value('a="tab\\there"'), "tab\\there");
+  assert.equal(value('a=~"\\d+"'), "\\d+");
+  assert.equal(value("a=trailing\\"), "trailing\\");
+  for (const bad of ['a="open', 'a="x"y"', 'a=x"y', 'a="esc\\"']) {
+    assert.match(value(bad), /unescaped double quote/, bad);
+  }
+});
