@@ -61,7 +61,8 @@ import {
 import { cleanHist, statsSelectors } from "./histogram_select.ts";
 import { evalCall } from "./eval_call.ts";
 import { checkSameLabelset, dropNamesNow } from "./name_drop.ts";
-import { parseExpr } from "./parser.ts";
+import { parseExpr, sourceOf } from "./parser.ts";
+import { lineColumn } from "./parse_error.ts";
 import {
   ColumnVector,
   type ESample,
@@ -312,10 +313,21 @@ async function runQuery(
     stats.series = series;
     const ts = new Float64Array(steps);
     for (let i = 0; i < steps; i++) ts[i] = start + i * (step || 0);
-    const ev = new Evaluator(opts, data, start, end, step, deadline, stats, {
-      budget,
-      base: planBytes + loadedBytes,
-    }, arena);
+    const ev = new Evaluator(
+      opts,
+      data,
+      start,
+      end,
+      step,
+      deadline,
+      stats,
+      {
+        budget,
+        base: planBytes + loadedBytes,
+      },
+      arena,
+      sourceOf(expr),
+    );
     const top = unwrapParens(expr);
     let result: Value;
     const t1 = performance.now();
@@ -362,20 +374,21 @@ export class Evaluator {
     readonly memory?: { readonly budget: QueryBudget; readonly base: number },
     /** Where intermediate columns live (reset when the query ends; results are copies). */
     readonly arena: SampleArena = new SampleArena(),
+    /** The query text, for the positions of annotations; without it, line 1. */
+    readonly text = "",
   ) {}
 
   /**
    * Adds a warning annotation for the node at `pos`, ending with its
-   * `(line:col)` as Prometheus's annotations do. The evaluator has only the
-   * tree, not the query text: the line is 1 and the column the offset + 1.
+   * `(line:col)` in the query text as Prometheus's annotations do.
    */
   warn(msg: string, pos: number): void {
-    this.warnings.add(`${msg} (1:${pos + 1})`);
+    this.warnings.add(`${msg} (${lineColumn(this.text, pos).join(":")})`);
   }
 
   /** Adds an info annotation for the node at `pos` (as {@linkcode warn}). */
   info(msg: string, pos: number): void {
-    this.infos.add(`${msg} (1:${pos + 1})`);
+    this.infos.add(`${msg} (${lineColumn(this.text, pos).join(":")})`);
   }
 
   /** Throws a timeout error when past the deadline (checked cheaply). */

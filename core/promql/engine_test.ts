@@ -3,6 +3,7 @@ import { newMatcher, SampleArenaPool, SampleBatch, STALE_NAN, toLabels } from ".
 import { MemStore, tempDB } from "../tsdb/mod_testing.ts";
 import type { Expr, VectorSelector } from "./ast.ts";
 import { createEngine } from "./engine.ts";
+import { parseExpr } from "./parser.ts";
 import {
   QueryExecutionError,
   QueryTimeoutError,
@@ -196,4 +197,15 @@ Deno.test("quantile and limit_ratio warnings print the parameter as Prometheus (
   assert.deepEqual(r.warnings, [
     "PromQL warning: ratio value should be between -1 and 1, got -1.00000000001e+06, capping to -1 (1:13)",
   ]);
+});
+
+Deno.test("an annotation names the line and column of a multi-line query, as Prometheus", async () => {
+  const engine = createEngine({ querier: store() });
+  const text = "sum(\n  quantile(\n    2, req_total\n  )\n)";
+  for (const expr of [text, parseExpr(text)]) {
+    const q = await engine.instantQuery(expr, 5 * MIN);
+    assert.deepEqual(q.warnings, [
+      "PromQL warning: quantile value should be between 0 and 1, got 2 (3:5)",
+    ]);
+  }
 });

@@ -15,20 +15,28 @@ export class PromQLParseError extends SyntaxError {
   readonly detail: string;
 
   constructor(readonly query: string, readonly position: PosRange, detail: string) {
-    let line = 1;
-    let lastBreak = -1;
-    const upTo = Math.min(position.start, query.length);
-    for (let i = 0; i < upTo; i++) {
-      if (query[i] === "\n") {
-        line++;
-        lastBreak = i;
-      }
-    }
-    const column = position.start - lastBreak;
+    const [line, column] = lineColumn(query, position.start);
     super(`${line}:${column}: parse error: ${detail}`);
     this.name = "PromQLParseError";
     this.line = line;
     this.column = column;
     this.detail = detail;
   }
+}
+
+/**
+ * The 1-based line and column of offset `pos` in `query`, as Prometheus
+ * prints positions in parse errors and annotations (`line:col`).
+ */
+export function lineColumn(query: string, pos: number): [line: number, column: number] {
+  let line = 1;
+  let lastBreak = -1;
+  const upTo = Math.min(pos, query.length);
+  for (let i = 0; i < upTo; i++) {
+    if (query[i] === "\n") {
+      line++;
+      lastBreak = i;
+    }
+  }
+  return [line, pos - lastBreak];
 }

@@ -56,7 +56,16 @@ export function parseExpr(input: string): Expr {
   // evaluator and the checks below recurse, so bound the tree's depth too.
   checkNesting(input, expr);
   checkAST(input, expr);
+  sources.set(expr, input);
   return expr;
+}
+
+/** The text each tree that {@linkcode parseExpr} returned was parsed from. */
+const sources = new WeakMap<Expr, string>();
+
+/** The query text `expr` was parsed from, when it is a tree {@linkcode parseExpr} returned. */
+export function sourceOf(expr: Expr): string | undefined {
+  return sources.get(expr);
 }
 
 // Binary operator precedence, higher binds tighter.
