@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { parsePrometheusText } from "../core/ingest/prometheus_text.ts";
 import { runPerch, spawnPerch } from "./_perch.ts";
+import { requireBinary } from "./_require.ts";
 
 Deno.test("perch starts with no config file and serves health, readiness and the UI", async () => {
   const p = await spawnPerch();
@@ -196,22 +197,21 @@ Deno.test("GET /metrics parses back as Prometheus text and passes promtool", asy
     }
     assert.equal(rows.metadata.get("perch_http_request_duration_seconds")?.type, "histogram");
 
-    // Debian's promtool is the reference linter for the format, when installed.
+    // Debian's promtool is the reference linter for the format.
     const promtool = "/usr/bin/promtool";
-    if (await Deno.stat(promtool).then(() => true, () => false)) {
-      const child = new Deno.Command(promtool, {
-        args: ["check", "metrics"],
-        stdin: "piped",
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
-      const w = child.stdin.getWriter();
-      await w.write(new TextEncoder().encode(text));
-      await w.close();
-      const out = await child.output();
-      const dec = new TextDecoder();
-      assert.equal(out.code, 0, dec.decode(out.stdout) + dec.decode(out.stderr));
-    }
+    requireBinary(promtool, "prometheus");
+    const child = new Deno.Command(promtool, {
+      args: ["check", "metrics"],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(text));
+    await w.close();
+    const out = await child.output();
+    const dec = new TextDecoder();
+    assert.equal(out.code, 0, dec.decode(out.stdout) + dec.decode(out.stderr));
   } finally {
     await p.stop();
   }
