@@ -8,11 +8,17 @@
  *
  *   deno run --allow-all tools/restart_bench.ts [--runs=9] [--cold-runs=5]
  *     [--wal-minutes=5] [--hours=6] [--dir=PATH] [--no-prometheus]
- *     [--main=PATH/main.ts ...] [--rt]
+ *     [--main=PATH/main.ts ...] [--no-bundle] [--rt]
  *
  * Each `--main` is another Perch checkout to time against this one (for
  * before/after); runs of all of them are interleaved so a busy machine
- * affects each alike. Reported per system: wall time to ready (median, p90),
+ * affects each alike. Each checkout is timed twice: as `deno run main.ts`
+ * (what `deno task start` runs; Deno loads some 400 modules and syncs
+ * `node_modules` first) and bundled into one file by `deno bundle`, run with
+ * the V8 flags of the compiled binary (`tools/compile.ts`): the closest to
+ * the `deno task compile` executable users run, which loads no module graph
+ * from disk. `--no-bundle` leaves the bundled runs out.
+ * Reported per system: wall time to ready (median, p90),
  * the process's CPU time (user + system, all threads) and, for Perch, the
  * main thread's CPU time (less sensitive than wall time to other work on the
  * machine).
@@ -43,6 +49,7 @@ const { values: a } = parseArgs({
     dir: { type: "string" },
     "no-prometheus": { type: "boolean", default: false },
     main: { type: "string", multiple: true },
+    "no-bundle": { type: "boolean", default: false },
     rt: { type: "boolean", default: false },
   },
 });
@@ -120,11 +127,12 @@ async function timeStart(
   url: string,
   health: string,
   data: boolean,
+  env: Record<string, string> = {},
 ): Promise<Run> {
   const t0 = performance.now();
   const child = new Deno.Command(a.rt ? "chrt" : cmd, {
     args: a.rt ? ["-f", "10", cmd, ...args] : args,
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", ...env },
     stdout: "piped",
     stderr: "piped",
   }).spawn();
@@ -154,14 +162,59 @@ async function timeStart(
   }
 }
 
-function perchStart(main: string, dir: string, data: boolean): Promise<Run> {
+/** One way of running Perch: a checkout's main.ts, or its bundle. */
+interface Variant {
+  label: string;
+  script: string;
+  /** `deno run` flags before the script. */
+  runArgs: string[];
+  env?: Record<string, string>;
+}
+
+/**
+ * The bundle of a checkout's main.ts and how to run it: with no config file
+ * or package.json in reach (as tests/bundle_test.ts runs it) and the V8
+ * flags `tools/compile.ts` gives the binary.
+ */
+async function bundled(main: string, label: string, into: string): Promise<Variant> {
+  const script = `${into}/perch.js`;
+  const b = await new Deno.Command(Deno.execPath(), {
+    args: ["bundle", "--quiet", "--platform=deno", "-o", script, main],
+    cwd: new URL(".", `file://${main}`).pathname,
+    stderr: "piped",
+  }).output();
+  if (!b.success) {
+    throw new Error(`deno bundle ${main} failed:\n${new TextDecoder().decode(b.stderr)}`);
+  }
+  return {
+    label: `${label} (bundled)`,
+    script,
+    runArgs: [
+      "--no-config",
+      "--no-lock",
+      "--unstable-kv",
+      "--v8-flags=--max-semi-space-size=1,--expose-gc",
+    ],
+    env: { DENO_NO_PACKAGE_JSON: "1" },
+  };
+}
+
+function perchStart(v: Variant, dir: string, data: boolean): Promise<Run> {
   const port = freePort();
   return timeStart(
     Deno.execPath(),
-    ["run", "--allow-all", main, `--listen=127.0.0.1:${port}`, `--data-dir=${dir}`],
+    [
+      "run",
+      "--allow-all",
+      ...v.runArgs,
+      v.script,
+      `--listen=127.0.0.1:${port}`,
+      `--data-dir=${dir}`,
+    ],
     `http://127.0.0.1:${port}`,
     "/health",
     data,
+    v.env,
   );
 }
 
@@ -218,6 +271,15 @@ function breakdown(log: string[]): string {
 // Perch.
 const mains = [`${ROOT}main.ts`, ...(a.main ?? [])];
 const label = (i: number) => i === 0 ? "Perch" : `Perch (${mains[i]})`;
+const variants: Variant[] = mains.map((m, i) => ({ label: label(i), script: m, runArgs: [] }));
+const bundleDir = await Deno.makeTempDir({ prefix: "perch-bundles-" });
+if (!a["no-bundle"]) {
+  for (let i = 0; i < mains.length; i++) {
+    const into = `${bundleDir}/${i}`;
+    await Deno.mkdir(into);
+    variants.push(await bundled(mains[i], label(i), into));
+  }
+}
 const dir = a.dir ?? await Deno.makeTempDir({ prefix: "perch-restart-" });
 let reuse = false;
 try {
@@ -233,33 +295,40 @@ if (!reuse) {
   );
 } else console.log(`reusing the data dir ${dir}`);
 
-const cold = mains.map(() => [] as Run[]);
-const restarts = mains.map(() => [] as Run[]);
-// The first start after the build replays the WAL the build left; not counted.
-const first = await perchStart(mains[0], dir, true);
-console.log(`first start: ready in ${first.ms.toFixed(0)} ms (${breakdown(first.log)})`);
+const cold = variants.map(() => [] as Run[]);
+const restarts = variants.map(() => [] as Run[]);
+// The first start after the build replays the WAL the build left, and each
+// variant's first start fills Deno's V8 code cache for its files (as the first
+// start of a new binary does); not counted.
+for (const v of variants) {
+  const first = await perchStart(v, dir, true);
+  console.log(
+    `${v.label} first start: ready in ${first.ms.toFixed(0)} ms (${breakdown(first.log)})`,
+  );
+}
 for (let r = 0; r < Math.max(runs, coldRuns); r++) {
   // Alternate the order so that drift in the machine's load affects each alike.
-  const order = mains.map((_, i) => i);
+  const order = variants.map((_, i) => i);
   if (r % 2 === 1) order.reverse();
   for (const i of order) {
     if (r < coldRuns) {
       const empty = await Deno.makeTempDir({ prefix: "perch-cold-" });
-      cold[i].push(await perchStart(mains[i], empty, false));
+      cold[i].push(await perchStart(variants[i], empty, false));
       await Deno.remove(empty, { recursive: true });
     }
     if (r < runs) {
-      const s = await perchStart(mains[i], dir, true);
+      const s = await perchStart(variants[i], dir, true);
       restarts[i].push(s);
       if (i === 0) console.log(`restart ${r + 1}: ${s.ms.toFixed(0)} ms (${breakdown(s.log)})`);
     }
   }
 }
-for (let i = 0; i < mains.length; i++) {
-  report(label(i), "cold start, empty data dir", cold[i]);
-  report(label(i), "restart after SIGKILL", restarts[i]);
+for (let i = 0; i < variants.length; i++) {
+  report(variants[i].label, "cold start, empty data dir", cold[i]);
+  report(variants[i].label, "restart after SIGKILL", restarts[i]);
 }
 if (!a.dir) await Deno.remove(dir, { recursive: true });
+await Deno.remove(bundleDir, { recursive: true });
 
 // Prometheus, on the same workload (pushed by remote write; its head keeps what it has not
 // compacted into blocks yet, as Prometheus does).
