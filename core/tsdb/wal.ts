@@ -93,6 +93,14 @@ export interface WalStats {
   writeErrors: number;
 }
 
+/** The header that starts every segment this version writes. */
+function segmentHeader(): Uint8Array {
+  const hdr = new Uint8Array(WAL_HEADER_BYTES);
+  hdr.set(MAGIC);
+  hdr[4] = WAL_VERSION;
+  return hdr;
+}
+
 /** An open WAL accepting appends to its newest segment. */
 export class Wal {
   readonly #dir: string;
@@ -134,8 +142,11 @@ export class Wal {
   }
 
   /**
-   * Opens the WAL for appending in a new segment after every existing one.
-   * Replay existing segments with {@linkcode replayWal} first.
+   * Opens the WAL for appending in a new segment after every existing one,
+   * or in the newest segment when it holds nothing but its header (a process
+   * killed before it wrote a record), so restarts do not pile up empty
+   * segments that each later start reads again. Replay existing segments
+   * with {@linkcode replayWal} first.
    */
   static async open(opts: WalOptions): Promise<Wal> {
     const wal = new Wal(opts);
@@ -149,7 +160,7 @@ export class Wal {
       }
     }
     try {
-      await wal.#openSegment(max + 1);
+      if (!(max > 0 && await wal.#reuseEmptySegment(max))) await wal.#openSegment(max + 1);
     } catch (e) {
       // A full disk must not stop start-up: appends fail (507) until the segment can be made.
       if (!/ENOSPC|os error 28|No space left/i.test(String(e))) throw e;
@@ -277,10 +288,7 @@ export class Wal {
     const file = await Deno.open(path, { create: true, append: true });
     try {
       await file.truncate(0);
-      const hdr = new Uint8Array(WAL_HEADER_BYTES);
-      hdr.set(MAGIC);
-      hdr[4] = WAL_VERSION;
-      await writeAll(file, hdr);
+      await writeAll(file, segmentHeader());
       await file.syncData();
       await fsyncDir(this.#dir);
     } catch (e) {
@@ -299,6 +307,28 @@ export class Wal {
     this.stats.segments = this.#segments.size;
     this.stats.currentSegment = n;
     this.stats.bytesWritten += WAL_HEADER_BYTES;
+  }
+
+  /**
+   * Appends to segment `n` when it is exactly a header of the current
+   * version; false otherwise. The directory is fsynced again, in case the
+   * process that made the segment died before it did.
+   */
+  async #reuseEmptySegment(n: number): Promise<boolean> {
+    const path = joinPath(this.#dir, walSegmentName(n));
+    if ((await Deno.stat(path)).size !== WAL_HEADER_BYTES) return false;
+    const hdr = await Deno.readFile(path);
+    if (segmentHeader().some((b, i) => hdr[i] !== b)) return false;
+    await fsyncDir(this.#dir);
+    this.#file = await Deno.open(path, { append: true });
+    this.#fileOpen = true;
+    this.#seg = n;
+    this.#enc.reset();
+    this.#size = WAL_HEADER_BYTES;
+    this.#dirty = false;
+    this.stats.segments = this.#segments.size;
+    this.stats.currentSegment = n;
+    return true;
   }
 
   async #rotateNow(): Promise<void> {

@@ -54,6 +54,28 @@ Deno.test("Wal replays every appended record after close", async () => {
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("Wal reopens an empty newest segment instead of adding one per restart", async () => {
+  const dir = await Deno.makeTempDir();
+  // Two starts that wrote nothing (killed before any record) leave one segment.
+  for (let i = 0; i < 2; i++) {
+    const wal = await Wal.open({ dir });
+    assert.equal(wal.currentSegment, 1);
+    await wal.close();
+  }
+  const wal = await Wal.open({ dir });
+  await wal.append(samplesRec(1, 1_700_000_000_000, 3));
+  await wal.close();
+  // A segment that holds records is not appended to: the next start opens a new one.
+  const next = await Wal.open({ dir });
+  assert.equal(next.currentSegment, 2);
+  await next.append(samplesRec(2, 1_700_000_000_000, 2));
+  await next.close();
+  const { got, res } = await readAll(dir);
+  assert.equal(res.segments, 2);
+  assert.deepEqual(got.map((g) => [g.seg, g.ref]), [[1, 1], [1, 1], [1, 1], [2, 2], [2, 2]]);
+  await Deno.remove(dir, { recursive: true });
+});
+
 Deno.test("Wal group commit shares fsyncs among concurrent appends", async () => {
   const dir = await Deno.makeTempDir();
   const wal = await Wal.open({ dir });
