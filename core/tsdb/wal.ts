@@ -16,6 +16,13 @@
  * last good record, so records acknowledged before it stay readable; if even
  * that fails, the next write starts a new segment.
  *
+ * With `fsync: "always"` a segment is preallocated: zeros are written ahead
+ * of the records in steps of {@linkcode WAL_PREALLOC_BYTES}, so most
+ * fdatasyncs only flush data and need not commit a new file size and
+ * blocks (about half the latency on ext4). The zero tail ends the records:
+ * replay stops there without counting damage, and a closed segment is cut
+ * back to its records.
+ *
  * @module
  */
 import { crc32c } from "./crc32c.ts";
@@ -36,7 +43,12 @@ export const REC_SERIES = 1;
 /** Record type: a sample batch. */
 export const REC_SAMPLES = 2;
 
+/** Zeros written ahead of the records of a segment at a time (`fsync: "always"`). */
+export const WAL_PREALLOC_BYTES = 1 << 20;
+
 const MAGIC = [0x50, 0x57, 0x41, 0x4c]; // "PWAL"
+/** Shared source of the zeros written ahead; never written to. */
+let zeros = new Uint8Array(0);
 
 /** Writes `data` fully to `file`; the default {@linkcode WalOptions.write}. */
 export async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
@@ -111,7 +123,14 @@ export class Wal {
   /** False after a rotation closed the old segment but could not open the next. */
   #fileOpen = false;
   #seg = 0;
+  /** End of the records in the current segment. */
   #size = 0;
+  /** End of the file: `#size` plus the zeros written ahead. */
+  #allocated = 0;
+  /** The file offset the next write goes to (-1: unknown). */
+  #filePos = 0;
+  /** Zeros are written ahead (`fsync: "always"`, until the disk is full). */
+  #preallocate = false;
   #segments = new Set<number>();
   #pending: Pending[] = [];
   /** The group being written is encoded here; reused while small. */
@@ -273,7 +292,10 @@ export class Wal {
     this.#closed = true;
     if (this.#timer !== undefined) clearInterval(this.#timer);
     await this.#chain;
-    if (this.#fileOpen) this.#file.close();
+    if (this.#fileOpen) {
+      await this.#cutZeros();
+      this.#file.close();
+    }
     this.#fileOpen = false;
   }
 
@@ -285,7 +307,7 @@ export class Wal {
 
   async #openSegment(n: number): Promise<void> {
     const path = joinPath(this.#dir, walSegmentName(n));
-    const file = await Deno.open(path, { create: true, append: true });
+    const file = await Deno.open(path, { create: true, write: true });
     try {
       await file.truncate(0);
       await writeAll(file, segmentHeader());
@@ -302,6 +324,8 @@ export class Wal {
     this.#seg = n;
     this.#enc.reset();
     this.#size = WAL_HEADER_BYTES;
+    this.#allocated = this.#filePos = WAL_HEADER_BYTES;
+    this.#preallocate = this.#fsync === "always";
     this.#segments.add(n);
     this.#dirty = false;
     this.stats.segments = this.#segments.size;
@@ -334,6 +358,7 @@ export class Wal {
   async #rotateNow(): Promise<void> {
     if (this.#fileOpen) {
       await this.#sync().catch(() => {});
+      await this.#cutZeros();
       this.#file.close();
       this.#fileOpen = false;
     }
@@ -349,6 +374,37 @@ export class Wal {
     this.stats.fsyncs++;
     this.stats.fsyncSecondsSum += (performance.now() - t0) / 1000;
     this.#dirty = false;
+  }
+
+  /**
+   * Writes zeros after the records, which end at `end`, up to the next
+   * multiple of {@linkcode WAL_PREALLOC_BYTES} (at most to the segment
+   * size). Best effort: when the disk is full the zeros are cut off again
+   * and the segment goes on without them.
+   */
+  async #writeAhead(end: number): Promise<void> {
+    const step = WAL_PREALLOC_BYTES;
+    const to = Math.min(this.#segmentBytes, (Math.floor(end / step) + 1) * step);
+    if (zeros.length === 0) zeros = new Uint8Array(step);
+    try {
+      for (let at = end; at < to; at += step) {
+        await this.#write(this.#file, zeros.subarray(0, Math.min(step, to - at)));
+      }
+      this.#allocated = this.#filePos = Math.max(end, to);
+    } catch {
+      this.#preallocate = false;
+      this.#filePos = -1;
+      await this.#file.truncate(end).catch(() => {});
+      this.#allocated = end;
+    }
+  }
+
+  /** Cuts the zeros written ahead off the segment being closed (replay would skip them too). */
+  async #cutZeros(): Promise<void> {
+    if (this.#allocated > this.#size) {
+      await this.#file.truncate(this.#size).catch(() => {});
+      this.#allocated = this.#size;
+    }
   }
 
   /** Frames every record of `group` into the write buffer; returns its bytes. */
@@ -400,7 +456,17 @@ export class Wal {
     }
     const before = this.#size;
     try {
+      if (this.#filePos !== before) {
+        await this.#file.seek(before, Deno.SeekMode.Start);
+        this.#filePos = before;
+      }
       await this.#write(this.#file, this.#buf.view());
+      this.#filePos += total;
+      if (before + total > this.#allocated) {
+        this.#allocated = before + total;
+        // Past the zeros written ahead: write the next step with these records.
+        if (this.#preallocate) await this.#writeAhead(before + total);
+      }
       this.#size += total;
       this.#dirty = true;
       if (this.#fsync === "always") await this.#sync();
@@ -409,6 +475,8 @@ export class Wal {
       if (this.#size === before) {
         // Undo a partial write so the segment ends at its last good record.
         await this.#file.truncate(this.#size).catch(() => {});
+        this.#allocated = this.#size;
+        this.#filePos = -1;
       }
       // The samples encoder counted this group as written: continue in a new segment.
       this.#needRotate = true;
@@ -513,6 +581,17 @@ export function decodeSamples(r: ByteReader): SamplesColumns {
   return { n, refs, t, v };
 }
 
+/** Cuts the file at `path` to `size` bytes, durably. */
+async function truncateFile(path: string, size: number): Promise<void> {
+  const w = await Deno.open(path, { write: true });
+  try {
+    await w.truncate(size);
+    await w.syncData();
+  } finally {
+    w.close();
+  }
+}
+
 /** Segment versions replay accepts. */
 const READ_VERSIONS = [1, 2, WAL_VERSION];
 /** Replay reads segments in pieces of this size (plus any record that is larger). */
@@ -563,6 +642,33 @@ class SegmentReader {
 
   consume(n: number): void {
     this.#start += n;
+  }
+}
+
+/**
+ * Offset just past the last nonzero byte of `f` (`size` bytes): a segment's
+ * records end at or before it, and from there on it holds only the zeros
+ * written ahead. Leaves the file position at 0.
+ */
+async function endOfData(f: Deno.FsFile, size: number): Promise<number> {
+  const buf = new Uint8Array(Math.min(size, READ_PIECE));
+  let end = size;
+  try {
+    while (end > 0) {
+      const from = Math.max(0, end - buf.length);
+      await f.seek(from, Deno.SeekMode.Start);
+      const part = buf.subarray(0, end - from);
+      for (let got = 0; got < part.length;) {
+        const k = await f.read(part.subarray(got));
+        if (k === null) return end; // Shorter than stat said: read it as it is.
+        got += k;
+      }
+      for (let i = part.length - 1; i >= 0; i--) if (part[i] !== 0) return from + i + 1;
+      end = from;
+    }
+    return 0;
+  } finally {
+    await f.seek(0, Deno.SeekMode.Start);
   }
 }
 
@@ -633,6 +739,8 @@ function samplesIn(rec: Uint8Array): number {
  * self-contained type 2 record); series definitions are always applied. A
  * stretch that runs to the end of the newest segment is a torn write: the
  * file is cut there. `onRecord` errors count as damage at that record.
+ * Zeros after the records (written ahead by {@linkcode Wal}) end a segment
+ * cleanly and are cut off; damage followed only by zeros is a torn write.
  */
 export async function replayWal(
   dir: string,
@@ -664,8 +772,10 @@ export async function replayWal(
     res.segments++;
     const last = si === nums.length - 1;
     const f = await Deno.open(path, { read: true });
-    let pos = 0, size = 0;
+    let pos = 0, size = 0, dataEnd = 0;
     let cutAt = -1;
+    /** Where the zeros written ahead start (-1: none), cut off quietly. */
+    let zerosAt = -1;
     const found: WalDamage[] = [];
     let cur: WalDamage | undefined;
     let needSync = false;
@@ -679,6 +789,7 @@ export async function replayWal(
         reader.consume(1);
         pos++;
         cur.bytes++;
+        if (pos >= dataEnd) return false; // Only zeros written ahead follow.
         const fr = await reader.need(WAL_FRAME_BYTES + 1);
         if (fr === undefined) {
           cur.bytes += reader.available;
@@ -693,6 +804,7 @@ export async function replayWal(
     };
     try {
       size = (await f.stat()).size;
+      dataEnd = await endOfData(f, size);
       reader.start(f);
       const hdr = await reader.need(WAL_HEADER_BYTES);
       if (hdr === undefined) {
@@ -713,6 +825,10 @@ export async function replayWal(
         reader.consume(WAL_HEADER_BYTES);
       }
       while (cutAt < 0) {
+        if (pos >= dataEnd && pos < size) {
+          zerosAt = pos; // The records end here; the rest was written ahead.
+          break;
+        }
         const frame = await reader.need(WAL_FRAME_BYTES);
         if (frame === undefined) {
           if (reader.available > 0) {
@@ -776,13 +892,9 @@ export async function replayWal(
       if (d && d.offset === cutAt) d.tail = true;
       res.truncatedBytes += size - cutAt;
       log?.("WAL torn tail truncated", { segment: seg, offset: cutAt, bytes: size - cutAt });
-      const w = await Deno.open(path, { write: true });
-      try {
-        await w.truncate(cutAt);
-        await w.syncData();
-      } finally {
-        w.close();
-      }
+      await truncateFile(path, cutAt);
+    } else if (zerosAt >= 0) {
+      await truncateFile(path, zerosAt);
     }
     for (const d of found) {
       res.damage.push(d);

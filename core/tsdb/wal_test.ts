@@ -8,6 +8,7 @@ import {
   REC_SERIES,
   replayWal,
   Wal,
+  WAL_PREALLOC_BYTES,
   writeAll,
 } from "./wal.ts";
 import { STALE_NAN } from "../model/mod.ts";
@@ -108,6 +109,59 @@ Deno.test("replayWal truncates a torn tail at the last good record", async () =>
   assert.equal(again.length, 10);
   assert.equal(res2.truncatedBytes, 0);
   assert.ok(after.size < data.length);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("a WAL left open (a crash) ends cleanly at the zeros written ahead", async () => {
+  const dir = await Deno.makeTempDir();
+  const wal = await Wal.open({ dir });
+  await wal.append(samplesRec(1, 0, 10));
+  await wal.append(samplesRec(2, 0, 10));
+  const path = joinPath(dir, walSegmentName(1));
+  const records = wal.currentSize;
+  assert.equal((await Deno.stat(path)).size, WAL_PREALLOC_BYTES);
+  // Not closed: the segment is read as a crash leaves it, zeros and all.
+  const { got, res } = await readAll(dir);
+  assert.deepEqual([...new Set(got.map((g) => g.ref))], [1, 2]);
+  assert.deepEqual(res.damage, []);
+  assert.equal(res.truncatedBytes, 0);
+  assert.equal((await Deno.stat(path)).size, records);
+  await wal.close();
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("a torn record before the zeros written ahead is cut as a torn tail", async () => {
+  const dir = await Deno.makeTempDir();
+  const wal = await Wal.open({ dir });
+  await wal.append(samplesRec(1, 0, 10));
+  const good = wal.currentSize;
+  await wal.append(samplesRec(2, 0, 10));
+  const torn = wal.currentSize - 7;
+  const path = joinPath(dir, walSegmentName(1));
+  const f = await Deno.open(path, { write: true });
+  await f.seek(torn, Deno.SeekMode.Start);
+  await writeAll(f, new Uint8Array(7)); // the end of the last record never reached the disk
+  f.close();
+  const { got, res } = await readAll(dir);
+  assert.ok(got.every((g) => g.ref === 1));
+  assert.equal(res.damage.length, 1);
+  assert.equal(res.damage[0].tail, true);
+  assert.equal((await Deno.stat(path)).size, good);
+  await wal.close();
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("Wal cuts the zeros written ahead off a segment it closes", async () => {
+  const dir = await Deno.makeTempDir();
+  const wal = await Wal.open({ dir });
+  await wal.append(samplesRec(1, 0, 10));
+  const first = wal.currentSize;
+  await wal.rotate();
+  await wal.append(samplesRec(2, 0, 10));
+  const second = wal.currentSize;
+  await wal.close();
+  assert.equal((await Deno.stat(joinPath(dir, walSegmentName(1)))).size, first);
+  assert.equal((await Deno.stat(joinPath(dir, walSegmentName(2)))).size, second);
   await Deno.remove(dir, { recursive: true });
 });
 
