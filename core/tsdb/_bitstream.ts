@@ -26,8 +26,10 @@ export function unzigzag(z: number): number {
 
 /** Bits a LEB128 varint of `x` (non-negative safe integer) takes. */
 export function varintBits(x: number): number {
-  const b = bitLength(x);
-  return b === 0 ? 8 : 8 * Math.ceil(b / 7);
+  if (x < 128) return 8;
+  if (x < 16384) return 16;
+  if (x < 2097152) return 24;
+  return 8 * Math.ceil(bitLength(x) / 7);
 }
 
 /** Appends bits to a growable buffer. */
@@ -39,6 +41,11 @@ export class BitWriter {
 
   constructor(capacity = 256) {
     this.#buf = new Uint8Array(Math.max(16, capacity));
+  }
+
+  /** Empties the writer for reuse (the buffer is kept). */
+  reset(): void {
+    this.#len = this.#cur = this.#fill = 0;
   }
 
   /** Bits written so far. */

@@ -63,6 +63,8 @@ interface Choice {
 }
 
 const sel = new Float64Array(MAX);
+/** Residuals per bit length of their z (tryRice). */
+const lengths = new Int32Array(54);
 
 /** The k-th smallest of a[0..n) (Wirth's selection; reorders a). */
 function kth(a: Float64Array, n: number, k: number): number {
@@ -137,7 +139,10 @@ function choose(r: Float64Array, m: number): Choice {
       best.method = RADIX;
     }
   }
-  if (range > 0) {
+  // Each value other than the base costs at least 16 bits: skip the exact count when that loses.
+  let others = 0;
+  if (range > 0) { for (let i = 0; i < m; i++) if (r[i] !== cand) others++; }
+  if (range > 0 && varintBits(zigzag(cand)) + 16 * others + 8 < best.bits) {
     let bits = varintBits(zigzag(cand));
     let count = 0;
     let last = -1;
@@ -167,14 +172,18 @@ function tryRice(r: Float64Array, m: number, extra: number, best: Choice): void 
   for (let i = 0; i < m; i++) sel[i] = r[i];
   const center = kth(sel, m, m >>> 1);
   let zmax = 0;
+  lengths.fill(0);
   for (let i = 0; i < m; i++) {
     const z = zigzag(r[i] - center);
     zs[i] = z;
-    sel[i] = z;
+    lengths[bitLength(z)]++;
     if (z > zmax) zmax = z;
   }
   // For Laplacian residuals the best k is about log2 of the median z; outliers do not move it.
-  const k0 = Math.max(0, bitLength(kth(sel, m, m >>> 1)) - 1);
+  // Only the median's bit length counts: found from the counts per bit length, without a selection.
+  let lenOfMedian = 0;
+  for (let seen = lengths[0]; seen <= m >>> 1;) seen += lengths[++lenOfMedian];
+  const k0 = Math.max(0, lenOfMedian - 1);
   const head = extra + varintBits(zigzag(center)) + 12;
   if (head + m * k0 >= best.bits) return;
   const zWidth = bitLength(zmax);

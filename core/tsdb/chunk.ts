@@ -65,6 +65,9 @@ const needScratch = new Uint8Array(MAX_CHUNK_SAMPLES + 1);
 const excPos = new Int32Array(MAX_CHUNK_SAMPLES + 1);
 const excHi = new Uint32Array(MAX_CHUNK_SAMPLES + 1);
 const excLo = new Uint32Array(MAX_CHUNK_SAMPLES + 1);
+const scaleHist = new Int32Array(MAX_SCALE + 2);
+/** Every chunk is written here first (finish() copies the bytes out). */
+const writer = new BitWriter(1024);
 
 function u32View(a: Float64Array): Uint32Array {
   return new Uint32Array(a.buffer, a.byteOffset, a.length * 2);
@@ -127,11 +130,12 @@ let excCount = 0;
  * clearly better.
  */
 function chooseScale(v: Float64Array, start: number, n: number): number {
-  const hist = new Int32Array(MAX_SCALE + 2);
+  const hist = scaleHist.fill(0);
   for (let i = 0; i < n; i++) {
     const a = v[start + i];
     let need = MAX_SCALE + 1;
-    if (a - a === 0 && !isNegZero(a)) {
+    if (Number.isInteger(a) && Math.abs(a) <= INTSEQ_MAX_ABS && !isNegZero(a)) need = 0;
+    else if (a - a === 0 && !isNegZero(a)) {
       for (let k = 0; k <= MAX_SCALE; k++) {
         const p = P10[k];
         const m = Math.round(a * p);
@@ -175,7 +179,8 @@ function writeChunk(
   vEnc: number,
   scale: number,
 ): Uint8Array {
-  const w = new BitWriter(32 + n * 2);
+  const w = writer;
+  w.reset();
   w.write(CHUNK_VERSION, 8);
   w.write((tEnc << 4) | vEnc, 8);
   w.writeVarint(n);

@@ -265,73 +265,106 @@ export class SampleEncoder {
     const b = new Bits(w);
     let prevRef = 0;
     const refs = src.refs, ts = src.t, vs = src.v;
+    let maxRef = 0;
+    for (let i = 0; i < src.n; i++) if (refs[i]! > maxRef) maxRef = refs[i]!;
+    st.ensure(maxRef);
+    const { epoch, lastT, lastD, lastM, avg: avgs, scale } = st;
     for (let i = 0; i < src.n; i++) {
       const ref = refs[i]!, t = ts[i]!, v = vs[i]!;
       w.ensure(MAX_SAMPLE_BYTES);
-      if (ref === prevRef + 1) b.write(0, 1);
-      else {
-        b.write(1, 1);
-        b.varint(zigzag(ref - prevRef - 1));
+      // The common codes of a sample are gathered in acc (nb ≤ 24 bits) and written
+      // at once; the bits are the same as code by code.
+      let acc = 0, nb = 1; // ref: '0'
+      if (ref !== prevRef + 1) {
+        const zr = zigzag(ref - prevRef - 1);
+        if (zr < 128) {
+          acc = 0x100 | zr; // '1', then a one-byte varint
+          nb = 9;
+        } else {
+          b.write(1, 1);
+          b.varint(zr);
+          nb = 0;
+        }
       }
       prevRef = ref;
-      st.ensure(ref);
-      if (st.epoch[ref] !== ep) {
-        st.epoch[ref] = ep;
+      if (epoch[ref] !== ep) {
+        b.write(acc, nb);
+        epoch[ref] = ep;
         this.#fresh++;
         b.raw64(t);
-        st.lastT[ref] = t;
-        st.lastD[ref] = 0;
-        st.avg[ref] = 0;
+        lastT[ref] = t;
+        lastD[ref] = 0;
+        avgs[ref] = 0;
         this.#absValue(b, ref, v);
         continue;
       }
       // Time.
-      const lt = st.lastT[ref];
-      const dod = t - lt - st.lastD[ref];
+      const lt = lastT[ref];
+      const dod = t - lt - lastD[ref];
       if (
         Number.isInteger(t) && Math.abs(t) <= T_SAFE && Number.isInteger(lt) &&
         Math.abs(lt) <= T_SAFE && Math.abs(dod) <= T_SAFE && !isNegZero(t)
       ) {
-        if (dod === 0) b.write(0, 1);
-        else {
-          b.write(2, 2);
-          b.varint(zigzag(dod));
+        if (dod === 0) {
+          acc <<= 1;
+          nb++;
+        } else {
+          const zd = zigzag(dod);
+          if (zd < 128) {
+            acc = (acc << 10) | 0x200 | zd; // '10', then a one-byte varint
+            nb += 10;
+          } else {
+            b.write(acc, nb);
+            b.write(2, 2);
+            b.varint(zd);
+            acc = nb = 0;
+          }
         }
       } else {
+        b.write(acc, nb);
         b.write(3, 2);
         b.raw64(t);
+        acc = nb = 0;
       }
       // As st.setTime and st.updateAvg, written out: calls would box the numbers.
-      st.lastD[ref] = Number.isInteger(t) && Math.abs(t) <= T_SAFE && Number.isInteger(lt) &&
+      lastD[ref] = Number.isInteger(t) && Math.abs(t) <= T_SAFE && Number.isInteger(lt) &&
           Math.abs(lt) <= T_SAFE
         ? t - lt
         : 0;
-      st.lastT[ref] = t;
+      lastT[ref] = t;
       // Value.
-      const m = mAt(v, st.scale[ref]);
+      const m = mAt(v, scale[ref]);
       if (m === m) {
-        const zz = zigzag(m - st.lastM[ref]);
-        const avg = st.avg[ref];
+        const zz = zigzag(m - lastM[ref]);
+        const avg = avgs[ref];
         const k = riceK(avg);
-        b.write(0, 1);
-        if (zz < 2 ** 31 && k < 31) {
+        if (zz < 2 ** 31 && k < 31 && (zz >>> k) < RICE_ESCAPE) {
           // Integer arithmetic, so the bits passed on are small integers.
           const q = zz >>> k;
-          if (q < RICE_ESCAPE) {
-            b.write((1 << (q + 1)) - 2, q + 1); // q ones, then a zero
-            b.write(zz & ((1 << k) - 1), k);
-          } else this.#escape(b, zz);
+          const len = q + 2 + k; // '0', q ones, a zero, the low k bits
+          const code = (((1 << (q + 1)) - 2) << k) | (zz & ((1 << k) - 1));
+          if (nb + len <= 24) b.write((acc << len) | code, nb + len);
+          else {
+            b.write(acc, nb);
+            if (len <= 24) b.write(code, len);
+            else {
+              b.write((1 << (q + 1)) - 2, q + 2);
+              b.write(zz & ((1 << k) - 1), k);
+            }
+          }
         } else {
+          b.write(acc, nb);
+          b.write(0, 1);
           const q = Math.floor(zz / 2 ** k);
           if (q < RICE_ESCAPE) {
             b.write(2 ** (q + 1) - 2, q + 1);
             b.write(zz % 2 ** k, k);
           } else this.#escape(b, zz);
         }
-        st.avg[ref] = avg + (Math.min(zz, 2 ** 40) - avg) / 4;
-        st.lastM[ref] = m;
+        avgs[ref] = avg + (Math.min(zz, 2 ** 40) - avg) / 4;
+        lastM[ref] = m;
       } else {
-        b.write(1, 1);
+        b.write((acc << 1) | 1, nb + 1);
         this.#absValue(b, ref, v);
       }
     }
