@@ -95,6 +95,10 @@ interface PreLogged {
 }
 
 const BUCKET_MS = 10_000;
+/** {@linkcode StoredCounts.addAll} counts in these when a batch spans at most SPAN_MAX buckets. */
+const SPAN_MAX = 4096;
+const spanCounts = new Int32Array(SPAN_MAX);
+const spanMaxT = new Float64Array(SPAN_MAX);
 
 /**
  * Samples stored per 10 s of timestamp, so an endpoint can tell how many
@@ -111,6 +115,40 @@ export class StoredCounts {
     else {
       b.n += n;
       if (t > b.maxT) b.maxT = t;
+    }
+  }
+
+  /**
+   * Counts every timestamp of `ts` but those at the indexes in `skip`, with
+   * one update per bucket (a request from a sender holds each series' samples
+   * one after the other, so its timestamps go back and forth over a few
+   * buckets).
+   */
+  addAll(ts: Float64Array, skip?: Set<number>): void {
+    let lo = Infinity, hi = -Infinity;
+    for (let i = 0; i < ts.length; i++) {
+      if (skip?.has(i)) continue;
+      const t = ts[i];
+      if (t < lo) lo = t;
+      if (t > hi) hi = t;
+    }
+    if (lo > hi) return;
+    const base = Math.floor(lo / BUCKET_MS);
+    const span = Math.floor(hi / BUCKET_MS) - base + 1;
+    if (!(span <= SPAN_MAX)) {
+      for (let i = 0; i < ts.length; i++) if (!skip?.has(i)) this.add(ts[i]);
+      return;
+    }
+    const counts = spanCounts, maxT = spanMaxT;
+    for (let i = 0; i < ts.length; i++) {
+      if (skip?.has(i)) continue;
+      const t = ts[i], k = Math.floor(t / BUCKET_MS) - base;
+      if (counts[k] === 0 || t > maxT[k]) maxT[k] = t;
+      counts[k]++;
+    }
+    for (let k = 0; k < span; k++) {
+      if (counts[k] > 0) this.add(maxT[k], counts[k]);
+      counts[k] = 0;
     }
   }
 
@@ -293,22 +331,7 @@ export class WriteTracker implements Appender {
     if (res.accepted === 0) return;
     let rejected: Set<number> | undefined;
     if (res.rejected.length > 0) rejected = new Set(res.rejected.map((r) => r.index));
-    let lastB = NaN, run = 0, maxT = -Infinity;
-    const ts = batch.columns().t;
-    for (let i = 0; i < ts.length; i++) {
-      if (rejected?.has(i)) continue;
-      const t = ts[i];
-      const b = Math.floor(t / BUCKET_MS);
-      if (b !== lastB) {
-        if (run > 0) this.stored.add(maxT, run);
-        lastB = b;
-        run = 0;
-        maxT = -Infinity;
-      }
-      if (t > maxT) maxT = t;
-      run++;
-    }
-    if (run > 0) this.stored.add(maxT, run);
+    this.stored.addAll(batch.columns().t, rejected);
 
     const writes: Promise<void>[] = [];
     for (const [name, track] of this.#tracks) {

@@ -62,6 +62,30 @@ interface Choice {
   zWidth: number; // RICE: bits of the largest z
 }
 
+/** Sets a choice of method with its bits, min and range (the other fields 0). */
+function setChoice(c: Choice, bits: number, method: number, min: number, range: number): void {
+  c.bits = bits;
+  c.method = method;
+  c.min = min;
+  c.range = range;
+  c.base = 0;
+  c.exceptions = 0;
+  c.zWidth = 0;
+}
+
+const newChoice = (): Choice => ({
+  bits: 0,
+  method: FIXED,
+  min: 0,
+  range: 0,
+  base: 0,
+  exceptions: 0,
+  zWidth: 0,
+});
+/** The best choice so far and the one being made, swapped (encodeIntSeq allocates none). */
+let bestChoice = newChoice();
+let nextChoice = newChoice();
+
 const sel = new Float64Array(MAX);
 /** Residuals per bit length of their z (tryRice). */
 const lengths = new Int32Array(54);
@@ -102,8 +126,8 @@ function riceBits(m: number, k: number, zWidth: number, limit: number): number {
   return bits;
 }
 
-/** Cheapest residual code for r[0..m). */
-function choose(r: Float64Array, m: number): Choice {
+/** Cheapest residual code for r[0..m), into `out`. */
+function choose(r: Float64Array, m: number, out: Choice): void {
   let min = Infinity;
   let max = -Infinity;
   let cand = 0;
@@ -119,19 +143,13 @@ function choose(r: Float64Array, m: number): Choice {
     else votes--;
   }
   if (m === 0) {
-    return { bits: 10, method: FIXED, min: 0, range: 0, base: 0, exceptions: 0, zWidth: 0 };
+    setChoice(out, 10, FIXED, 0, 0);
+    return;
   }
   const range = max - min;
   const head = varintBits(zigzag(min));
-  const best: Choice = {
-    bits: head + 6 + m * bitLength(range),
-    method: FIXED,
-    min,
-    range,
-    base: 0,
-    exceptions: 0,
-    zWidth: 0,
-  };
+  const best = out;
+  setChoice(best, head + 6 + m * bitLength(range), FIXED, min, range);
   if (range >= 2 && range < MAX_RADIX) {
     const bits = head + varintBits(range) + radixBits(range + 1, m);
     if (bits < best.bits) {
@@ -161,7 +179,6 @@ function choose(r: Float64Array, m: number): Choice {
       best.exceptions = count;
     }
   }
-  return best;
 }
 
 /** Replaces `best` by a Rice code of r[0..m) when that is smaller. */
@@ -212,7 +229,6 @@ export function encodeIntSeq(
   minOrder: number,
 ): void {
   let bestOrder = -1;
-  let best: Choice | undefined;
   const slope = n > 1 ? Math.round((x[xs + n - 1] - x[xs]) / (n - 1)) : 0;
   for (let order = minOrder; order <= LINEAR; order++) {
     const r = res[order];
@@ -229,15 +245,17 @@ export function encodeIntSeq(
         r[m++] = x[xs + i] - 2 * x[xs + i - 1] + x[xs + i - 2];
       }
     }
-    const c = choose(r, m);
+    const c = nextChoice;
+    choose(r, m, c);
     if (order === 2 && n >= 2) c.bits += varintBits(zigzag(x[xs + 1] - x[xs]));
     if (order === LINEAR) c.bits += varintBits(zigzag(slope));
-    if (best === undefined || c.bits < best.bits) {
-      best = c;
+    if (bestOrder < 0 || c.bits < bestChoice.bits) {
+      nextChoice = bestChoice;
+      bestChoice = c;
       bestOrder = order;
     }
   }
-  const c = best!;
+  const c = bestChoice;
   const order = bestOrder;
   // Rice is tried on the winning order only: it rarely changes which order is best.
   const extra = order === 2 && n >= 2

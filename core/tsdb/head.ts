@@ -334,8 +334,18 @@ export class Head {
   }
 
   #seal(s: MemSeries): void {
-    if (s.bn === 0) return;
-    this.#addChunks(s, { t: s.bt.subarray(0, s.bn), v: s.bv.subarray(0, s.bn) });
+    const n = s.bn;
+    if (n === 0) return;
+    if (n <= HEAD_CHUNK_SAMPLES && this.window(s.bt[0]) === this.window(s.bt[n - 1])) {
+      // The usual case (the open buffer holds one window, see #appendSlow): one
+      // chunk after the others, without views and arrays.
+      const c = this.#pack(encodeChunk(s.bt, s.bv, 0, n));
+      s.chunks.push(c);
+      s.cMin.push(s.bt[0]);
+      s.cMax.push(s.bt[n - 1]);
+      this.#chunks++;
+      this.#chunkBytes += c.length;
+    } else this.#addChunks(s, { t: s.bt.subarray(0, n), v: s.bv.subarray(0, n) });
     s.bn = 0;
   }
 
