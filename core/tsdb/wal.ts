@@ -319,18 +319,23 @@ export class Wal {
       await Deno.remove(path).catch(() => {});
       throw e;
     }
+    this.#segments.add(n);
+    this.#use(file, n, WAL_HEADER_BYTES);
+    this.stats.bytesWritten += WAL_HEADER_BYTES;
+  }
+
+  /** Makes `file`, segment `n` holding just its header, the one written; its position is `pos`. */
+  #use(file: Deno.FsFile, n: number, pos: number): void {
     this.#file = file;
     this.#fileOpen = true;
     this.#seg = n;
     this.#enc.reset();
-    this.#size = WAL_HEADER_BYTES;
-    this.#allocated = this.#filePos = WAL_HEADER_BYTES;
+    this.#size = this.#allocated = WAL_HEADER_BYTES;
+    this.#filePos = pos;
     this.#preallocate = this.#fsync === "always";
-    this.#segments.add(n);
     this.#dirty = false;
     this.stats.segments = this.#segments.size;
     this.stats.currentSegment = n;
-    this.stats.bytesWritten += WAL_HEADER_BYTES;
   }
 
   /**
@@ -344,14 +349,7 @@ export class Wal {
     const hdr = await Deno.readFile(path);
     if (segmentHeader().some((b, i) => hdr[i] !== b)) return false;
     await fsyncDir(this.#dir);
-    this.#file = await Deno.open(path, { append: true });
-    this.#fileOpen = true;
-    this.#seg = n;
-    this.#enc.reset();
-    this.#size = WAL_HEADER_BYTES;
-    this.#dirty = false;
-    this.stats.segments = this.#segments.size;
-    this.stats.currentSegment = n;
+    this.#use(await Deno.open(path, { write: true }), n, 0);
     return true;
   }
 

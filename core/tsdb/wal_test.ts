@@ -130,6 +130,21 @@ Deno.test("a WAL left open (a crash) ends cleanly at the zeros written ahead", a
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("a reused empty segment gets zeros written ahead and its records in place", async () => {
+  const dir = await Deno.makeTempDir();
+  await (await Wal.open({ dir })).close();
+  const wal = await Wal.open({ dir });
+  assert.equal(wal.currentSegment, 1);
+  await wal.append(samplesRec(1, 0, 10));
+  await wal.append(samplesRec(2, 0, 10));
+  assert.equal((await Deno.stat(joinPath(dir, walSegmentName(1)))).size, WAL_PREALLOC_BYTES);
+  const { got, res } = await readAll(dir); // as a crash leaves it
+  assert.deepEqual([...new Set(got.map((g) => g.ref))], [1, 2]);
+  assert.deepEqual(res.damage, []);
+  await wal.close();
+  await Deno.remove(dir, { recursive: true });
+});
+
 Deno.test("a torn record before the zeros written ahead is cut as a torn tail", async () => {
   const dir = await Deno.makeTempDir();
   const wal = await Wal.open({ dir });
