@@ -92,6 +92,23 @@ export class ByteWriter {
 
   /** A length-prefixed UTF-8 string. */
   str(s: string): void {
+    const n = s.length;
+    if (n < 0x80) {
+      // Short ASCII (label names and most values): the bytes are the chars, no encoder call.
+      this.ensure(n + 1);
+      const b = this.buf, p = this.pos + 1;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        b[p + i] = c;
+      }
+      if (i === n) {
+        b[p - 1] = n;
+        this.pos = p + n;
+        return;
+      }
+    }
     const b = enc.encode(s);
     this.uvarint(b.length);
     this.bytes(b);
