@@ -138,6 +138,12 @@ export class Wal {
   /** Per-segment state of compressed samples records. */
   #enc = new SampleEncoder();
   #scheduled = false;
+  /**
+   * A group written and fsynced whose appends are not settled yet: with the
+   * next group waiting, its samples go to the head (`onDurable`) while that
+   * group's write and fsync run, rather than before they start.
+   */
+  #durable: { group: Pending[]; segment: number } | undefined;
   #chain: Promise<unknown> = Promise.resolve();
   #dirty = false;
   #needRotate = false;
@@ -241,7 +247,7 @@ export class Wal {
       this.#pending.push({ rec, src, onDurable, resolve, reject });
       if (!this.#scheduled) {
         this.#scheduled = true;
-        this.#enqueue(() => this.#writeGroup()).catch(() => {});
+        this.#enqueue(() => this.#writeGroup(), false).catch(() => {});
       }
     });
   }
@@ -299,10 +305,37 @@ export class Wal {
     this.#fileOpen = false;
   }
 
-  #enqueue<T>(op: () => Promise<T>): Promise<T> {
-    const p = this.#chain.then(op);
+  /**
+   * Runs `op` after every operation before it. A durable group not yet
+   * settled is settled first, unless `op` is the next group's write, which
+   * settles it once its own write is under way.
+   */
+  #enqueue<T>(op: () => Promise<T>, settleFirst = true): Promise<T> {
+    const p = this.#chain.then(() => {
+      if (settleFirst) this.#settleDurable();
+      return op();
+    });
     this.#chain = p.catch(() => {});
     return p;
+  }
+
+  /**
+   * Runs `onDurable` and resolves each append of the durable group that
+   * waits for it, in WAL order. An `onDurable` that throws rejects its append.
+   */
+  #settleDurable(): void {
+    const d = this.#durable;
+    if (d === undefined) return;
+    this.#durable = undefined;
+    for (const g of d.group) {
+      try {
+        g.onDurable?.(d.segment);
+      } catch (e) {
+        g.reject(e);
+        continue;
+      }
+      g.resolve(d.segment);
+    }
   }
 
   async #openSegment(n: number): Promise<void> {
@@ -434,7 +467,7 @@ export class Wal {
     this.#scheduled = false;
     const group = this.#pending;
     this.#pending = [];
-    if (group.length === 0) return;
+    if (group.length === 0) return this.#settleDurable();
     let total = 0;
     try {
       if (this.#needRotate) await this.#rotateNow();
@@ -449,25 +482,17 @@ export class Wal {
       this.stats.writeErrors++;
       this.#enc.reset();
       this.#needRotate = true;
+      this.#settleDurable();
       for (const g of group) g.reject(e);
       return;
     }
     const before = this.#size;
+    const io = this.#writeOut(before, total);
+    // The group before this one settles (its samples go to the head) while this one's
+    // write and fsync run.
+    this.#settleDurable();
     try {
-      if (this.#filePos !== before) {
-        await this.#file.seek(before, Deno.SeekMode.Start);
-        this.#filePos = before;
-      }
-      await this.#write(this.#file, this.#buf.view());
-      this.#filePos += total;
-      if (before + total > this.#allocated) {
-        this.#allocated = before + total;
-        // Past the zeros written ahead: write the next step with these records.
-        if (this.#preallocate) await this.#writeAhead(before + total);
-      }
-      this.#size += total;
-      this.#dirty = true;
-      if (this.#fsync === "always") await this.#sync();
+      await io;
     } catch (e) {
       this.stats.writeErrors++;
       if (this.#size === before) {
@@ -485,10 +510,27 @@ export class Wal {
     this.#releaseBuf();
     this.stats.bytesWritten += total;
     this.stats.records += group.length;
-    for (const g of group) {
-      g.onDurable?.(this.#seg);
-      g.resolve(this.#seg);
+    this.#durable = { group, segment: this.#seg };
+    // Settled now unless the next group's write is queued and can run beside it.
+    if (this.#fsync !== "always" || this.#pending.length === 0) this.#settleDurable();
+  }
+
+  /** Writes the encoded group (`total` bytes) at `before`, and fsyncs it with `fsync: "always"`. */
+  async #writeOut(before: number, total: number): Promise<void> {
+    if (this.#filePos !== before) {
+      await this.#file.seek(before, Deno.SeekMode.Start);
+      this.#filePos = before;
     }
+    await this.#write(this.#file, this.#buf.view());
+    this.#filePos += total;
+    if (before + total > this.#allocated) {
+      this.#allocated = before + total;
+      // Past the zeros written ahead: write the next step with these records.
+      if (this.#preallocate) await this.#writeAhead(before + total);
+    }
+    this.#size += total;
+    this.#dirty = true;
+    if (this.#fsync === "always") await this.#sync();
   }
 
   #releaseBuf(): void {

@@ -91,6 +91,31 @@ Deno.test("Wal group commit shares fsyncs among concurrent appends", async () =>
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("Wal runs onDurable in WAL order, before each append resolves and before a rotation", async () => {
+  const dir = await Deno.makeTempDir();
+  const wal = await Wal.open({ dir });
+  const applied: number[] = [];
+  const settled: number[] = [];
+  const ps: Promise<number>[] = [];
+  // Appends that arrive while a group is being written form the next groups.
+  for (let i = 0; i < 60; i++) {
+    const p = wal.append(samplesRec(i, 1000 * i, 3), () => applied.push(i));
+    ps.push(p.then((seg) => {
+      assert.ok(applied.includes(i), `append ${i} resolved before its onDurable ran`);
+      settled.push(i);
+      return seg;
+    }));
+    if (i % 7 === 0) await new Promise((r) => setTimeout(r, 0));
+  }
+  const rotated = wal.rotate().then(() => [...applied]);
+  await Promise.all(ps);
+  assert.deepEqual(applied, [...Array(60).keys()]);
+  assert.deepEqual(settled, [...Array(60).keys()]);
+  assert.equal((await rotated).length, 60);
+  await wal.close();
+  await Deno.remove(dir, { recursive: true });
+});
+
 Deno.test("replayWal truncates a torn tail at the last good record", async () => {
   const dir = await Deno.makeTempDir();
   const wal = await Wal.open({ dir });
