@@ -102,7 +102,8 @@ export function resolveConfig(input: ResolveInput): ResolveResult {
   if (flags.dataDir !== undefined) setPath(raw, ["storage", "data_dir"], flags.dataDir);
   if (flags.logLevel !== undefined) setPath(raw, ["log", "level"], flags.logLevel);
 
-  const parsed = configSchema.safeParse(raw);
+  // Parsed once: zod's eval-compiled fast path would cost more to build than it saves.
+  const parsed = configSchema.safeParse(raw, { jitless: true });
   if (!parsed.success) {
     errors.push(...configIssues(parsed.error));
     return { ok: false, errors };
