@@ -426,6 +426,9 @@ export class DB implements Appender, Querier {
     await this.#db.index.save().catch((e) =>
       this.#db.log("error", "saving series failed", { error: String(e) })
     );
+    await this.#db.index.checkpoint().catch((e) =>
+      this.#db.log("error", "writing the series index snapshot failed", { error: String(e) })
+    );
     await this.#maint.purgeDeleted(true);
     await this.#db.incidents.flush();
     this.#db.writer.close();

@@ -6,7 +6,9 @@
  * a cache: every block also carries its series' labels (FORMAT.md, "Block"),
  * so a damaged index.kv is rebuilt from blocks and the WAL.
  * Postings are rebuilt in memory from the labels on open rather than kept in
- * KV: that needs no block scan and keeps KV half the size.
+ * KV: that needs no block scan and keeps KV half the size. Open reads most
+ * series from a packed snapshot (index_snapshot.ts), rewritten at
+ * checkpoints, and lists only the entries it does not cover.
  *
  * @module
  */
@@ -20,12 +22,18 @@ import {
 import { ByteReader, ByteWriter } from "./_byte_buf.ts";
 import { crc32c } from "./crc32c.ts";
 import { KV_PREFIX } from "./filenames.ts";
+import { readSnapshot, SNAPSHOT_HEAD_KEY, writeSnapshot } from "./index_snapshot.ts";
 
 /** Format version byte that leads every KV series value (2: with a trailing CRC-32C). */
 export const KV_SERIES_VERSION = 2;
 /** Deno KV allows 1000 mutations and 800 KB per atomic; stay well inside. */
 const KV_MAX_MUTATIONS = 500;
 const KV_MAX_BYTES = 400_000;
+/**
+ * A checkpoint rewrites the snapshot when at least this many saved series,
+ * and an eighth of those it covers, are outside it (listing a few is cheap).
+ */
+const SNAPSHOT_MIN_NEW = 64;
 
 /** KV key of series `ref`. */
 export function seriesKey(ref: number): Deno.KvKey {
@@ -103,16 +111,32 @@ export class SeriesIndex {
   #removed = 0;
   #saving: Promise<void> = Promise.resolve();
   readonly #meta = new Map<string, MetricMetadata>();
+  /** Refs up to this are covered by the snapshot head in KV (0: no head; Infinity: an unusable one). */
+  #snapUpTo = 0;
+  /** Series in that snapshot. */
+  #snapSeries = 0;
 
   private constructor(kv: Deno.Kv) {
     this.#kv = kv;
   }
 
-  /** Loads every series and metadata entry from KV. */
+  /**
+   * Loads every series (from the snapshot, and the entries it does not
+   * cover) and metadata entry from KV.
+   */
   static async load(kv: Deno.Kv): Promise<SeriesIndex> {
     const idx = new SeriesIndex(kv);
     const batchSize = 1000;
-    for await (const e of kv.list<Uint8Array>({ prefix: [KV_PREFIX, "series"] }, { batchSize })) {
+    const { snapshot, damaged } = await readSnapshot(kv);
+    const prefix = [KV_PREFIX, "series"];
+    let selector: Deno.KvListSelector = { prefix };
+    if (snapshot) {
+      for (let i = 0; i < snapshot.refs.length; i++) idx.#add(snapshot.refs[i], snapshot.labels[i]);
+      idx.#snapUpTo = snapshot.upTo;
+      idx.#snapSeries = snapshot.refs.length;
+      selector = { prefix, start: seriesKey(snapshot.upTo + 1) };
+    } else if (damaged) idx.#snapUpTo = Infinity;
+    for await (const e of kv.list<Uint8Array>(selector, { batchSize })) {
       const ref = e.key[2] as number;
       idx.#add(ref, decodeLabels(e.value));
     }
@@ -215,22 +239,48 @@ export class SeriesIndex {
     this.#unsorted = false;
   }
 
-  /** Writes unsaved series to KV in batches; resolves when all up to now are saved. */
+  /**
+   * Writes unsaved series to KV in batches; resolves when all up to now are
+   * saved. Saving a series the snapshot's refs cover deletes its head first.
+   */
   save(): Promise<void> {
     const refs = this.#unsaved;
     this.#unsaved = [];
-    const p = this.#saving.then(() =>
-      commitBatched(
-        this.#kv,
-        refs.filter((ref) => this.#labels[ref] !== undefined).map((ref) => {
-          const value = encodeLabels(this.#labels[ref]!);
-          return { key: seriesKey(ref), value, size: value.length + 32 };
-        }),
-      )
-    );
+    const p = this.#saving.then(async () => {
+      const live = refs.filter((ref) => this.#labels[ref] !== undefined);
+      const muts: { key: Deno.KvKey; value?: Uint8Array; size: number }[] = live.map((ref) => {
+        const value = encodeLabels(this.#labels[ref]!);
+        return { key: seriesKey(ref), value, size: value.length + 32 };
+      });
+      const covered = live.some((ref) => ref <= this.#snapUpTo);
+      if (covered) muts.unshift({ key: SNAPSHOT_HEAD_KEY, size: 64 });
+      await commitBatched(this.#kv, muts);
+      if (covered) this.#snapUpTo = this.#snapSeries = 0;
+    });
     this.#saving = p.catch(() => {
       this.#unsaved.push(...refs.filter((ref) => this.#labels[ref] !== undefined));
     });
+    return p;
+  }
+
+  /**
+   * Rewrites the snapshot when many saved series are outside it (after a
+   * {@linkcode save}); resolves when written or not needed.
+   */
+  checkpoint(): Promise<void> {
+    const p = this.#saving.then(async () => {
+      this.#sortIfNeeded();
+      const unsaved = new Set(this.#unsaved);
+      const refs = this.#allRefs.filter((ref) => !unsaved.has(ref));
+      const outside = refs.length - this.#snapSeries;
+      if (outside < SNAPSHOT_MIN_NEW || outside * 8 < this.#snapSeries) return;
+      const upTo = this.#nextRef - 1;
+      const labelsOf = (ref: number) => this.#labels[ref]!;
+      await writeSnapshot(this.#kv, upTo, refs, labelsOf, (m) => commitBatched(this.#kv, m));
+      this.#snapUpTo = upTo;
+      this.#snapSeries = refs.length;
+    });
+    this.#saving = p.catch(() => {});
     return p;
   }
 

@@ -235,9 +235,16 @@ export class Maintenance {
     await this.#checkpoint();
   }
 
-  /** Deletes WAL segments whose samples are all in blocks. */
+  /**
+   * Saves new series, rewrites the series index snapshot when due and
+   * deletes WAL segments whose samples are all in blocks.
+   */
   async #checkpoint(): Promise<void> {
     await this.#db.index.save();
+    // Only a cache for the next open: a failure costs that open a longer read.
+    await this.#db.index.checkpoint().catch((e) =>
+      this.#db.log("error", "writing the series index snapshot failed", { error: String(e) })
+    );
     const canDelete = (s: number) => {
       const ws = this.#db.segWindows.get(s);
       if (!ws) return true;
