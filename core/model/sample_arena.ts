@@ -33,9 +33,21 @@ export interface SampleArenaOptions {
   readonly keepSlabs?: number;
 }
 
+/**
+ * Frees the memory of arrays nothing may read any more at once, instead of
+ * at the collector's next full collection (until which a query round's
+ * dropped slabs stayed resident: ~5 MiB a query over 1,000 series × 360
+ * samples). Views of them read as empty afterwards.
+ */
+function free(arrays: (Float64Array<ArrayBuffer> | Uint8Array<ArrayBuffer>)[], from: number): void {
+  for (let i = from; i < arrays.length; i++) arrays[i]!.buffer.transfer(0);
+}
+
 /** Slabs of one array type, carved front to back. */
-class Slabs<A extends Float64Array | Uint8Array> {
+class Slabs<A extends Float64Array<ArrayBuffer> | Uint8Array<ArrayBuffer>> {
   readonly list: A[] = [];
+  /** Arrays of runs longer than half a slab, handed out since the last reset. */
+  readonly own: A[] = [];
   /** Slab being carved, and the next free element in it. */
   cur = -1;
   pos = 0;
@@ -45,7 +57,11 @@ class Slabs<A extends Float64Array | Uint8Array> {
 
   take(k: number): A {
     this.taken += k;
-    if (k > this.size >> 1) return this.make(k);
+    if (k > this.size >> 1) {
+      const a = this.make(k);
+      this.own.push(a);
+      return a;
+    }
     if (this.cur < 0 || this.pos + k > this.size) {
       this.cur++;
       if (this.cur === this.list.length) this.list.push(this.make(this.size));
@@ -57,7 +73,12 @@ class Slabs<A extends Float64Array | Uint8Array> {
   }
 
   reset(keep: number): void {
-    if (this.list.length > keep) this.list.length = keep;
+    if (this.list.length > keep) {
+      free(this.list, keep);
+      this.list.length = keep;
+    }
+    free(this.own, 0);
+    this.own.length = 0;
     this.cur = -1;
     this.pos = 0;
     this.taken = 0;
@@ -69,10 +90,10 @@ const floats = (n: number) => new Float64Array(n);
 /** A bump allocator of sample arrays and columns (see the module doc). One owner. */
 export class SampleArena {
   readonly #keepSlabs: number;
-  readonly #t: Slabs<Float64Array>;
-  readonly #v: Slabs<Float64Array>;
-  readonly #floats: Slabs<Float64Array>;
-  readonly #bytes: Slabs<Uint8Array>;
+  readonly #t: Slabs<Float64Array<ArrayBuffer>>;
+  readonly #v: Slabs<Float64Array<ArrayBuffer>>;
+  readonly #floats: Slabs<Float64Array<ArrayBuffer>>;
+  readonly #bytes: Slabs<Uint8Array<ArrayBuffer>>;
 
   constructor(opts: SampleArenaOptions = {}) {
     const size = opts.slabSamples ?? 32_768;
@@ -118,7 +139,10 @@ export class SampleArena {
     return n + this.#bytes.list.length * this.#bytes.size;
   }
 
-  /** Makes all memory free again (invalidating every view) and drops slabs over the kept number. */
+  /**
+   * Makes all memory free again (invalidating every view) and frees slabs
+   * over the kept number and the arrays of long runs.
+   */
   reset(): void {
     for (const s of [this.#t, this.#v, this.#floats]) s.reset(this.#keepSlabs);
     this.#bytes.reset(this.#keepSlabs);

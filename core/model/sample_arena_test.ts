@@ -37,6 +37,15 @@ Deno.test("SampleArena gives runs longer than half a slab arrays of their own", 
   assert.equal(a.bytesHeld, 0);
 });
 
+Deno.test("SampleArena.reset() frees dropped slabs and long runs at once, not at the next collection", () => {
+  const a = new SampleArena({ slabSamples: 16, keepSlabs: 1 });
+  const kept = a.samples(8), dropped = a.samples(12), long = a.floats(9);
+  a.reset();
+  assert.equal(dropped.t.buffer.byteLength, 0, "the second slab's memory is gone");
+  assert.equal(long.buffer.byteLength, 0, "a long run's array too");
+  assert.equal(kept.t.buffer.byteLength, 16 * 8, "the kept slab stays for reuse");
+});
+
 Deno.test("SampleArenaPool keeps at most maxIdle arenas", () => {
   const used: number[] = [];
   const pool = new SampleArenaPool(1, { slabSamples: 16 }, (n) => used.push(n));

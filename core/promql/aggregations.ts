@@ -581,6 +581,8 @@ function seriesMajor(
       out.set(gi, i, v, drop[idx] === 1);
     }
   }
+  // Scratch as large as the output grid: freed now, not at the next full collection.
+  for (const a of [first, acc, comp, drop]) a.buffer.transfer(0);
   return out.result();
 }
 

@@ -131,8 +131,10 @@ function finishColumns(cols: VectorColumns, ts: Float64Array): Value {
     else groups.set(k, { labels, cols: [s] });
   }
   const n = ts.length;
-  const series: Series[] = [];
-  for (const g of groups.values()) {
+  const list = [...groups.values()];
+  const counts = new Int32Array(list.length);
+  let total = 0;
+  for (const [k, g] of list.entries()) {
     let count = 0;
     for (let i = 0; i < n; i++) {
       let here = 0;
@@ -140,13 +142,22 @@ function finishColumns(cols: VectorColumns, ts: Float64Array): Value {
       if (here > 1) throw sameLabelsetError();
       count += here;
     }
-    const t = new Float64Array(count), out = new Float64Array(count);
-    let o = 0;
+    counts[k] = count;
+    total += count;
+  }
+  // Two arrays for all series (views each): a few large allocations, mapped
+  // apart from the malloc heap, not two small ones per series between
+  // long-lived blocks.
+  const allT = new Float64Array(total), allV = new Float64Array(total);
+  const series: Series[] = [];
+  let o = 0;
+  for (const [k, g] of list.entries()) {
+    const t = allT.subarray(o, o + counts[k]!), out = allV.subarray(o, o + counts[k]!);
     for (let i = 0; i < n; i++) {
       for (const s of g.cols) {
         if (!present[s]![i]) continue;
-        t[o] = ts[i]!;
-        out[o++] = v[s]![i]!;
+        allT[o] = ts[i]!;
+        allV[o++] = v[s]![i]!;
       }
     }
     series.push({ labels: g.labels, t, v: out });

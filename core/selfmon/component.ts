@@ -1,7 +1,8 @@
 /**
  * The memory guard component: samples RSS against `limits.memory_limit`
  * (the HTTP layer sheds queries and pushes while over it), trims glibc's
- * malloc heap in the background and gives memory back after query bursts.
+ * malloc heap in the background and gives memory back after bursts of
+ * queries or of anything else that made RSS rise.
  *
  * @module
  */
@@ -10,7 +11,7 @@ import type { Basics, Component } from "../lifecycle.ts";
 import { formatBytes } from "../model/mod.ts";
 import { type MallocTrimmer, startMallocTrimmer } from "./malloc.ts";
 import { MemoryGuard } from "./memory_guard.ts";
-import { fullGc, IdleReclaimer } from "./reclaim.ts";
+import { fullGc, IdleReclaimer, RssRiseWatcher } from "./reclaim.ts";
 
 /** What the memory guard component offers: the guard and the limit in force. */
 export interface MemoryGuardComponent extends Component<Config, number> {
@@ -28,11 +29,17 @@ export interface MemoryGuardComponent extends Component<Config, number> {
 /** The memory ceiling: health `memory` (degraded while over it). */
 export function memoryGuardComponent(deps: Pick<Basics, "health">): MemoryGuardComponent {
   let limit = 0;
-  const guard = new MemoryGuard(() => limit);
   let trimmer: MallocTrimmer | undefined;
   const reclaimer = new IdleReclaimer(async () => {
     await fullGc();
     await trimmer?.trim();
+  });
+  // Ingest bursts, flushes and compactions reclaim too, once RSS stops rising.
+  const rises = new RssRiseWatcher(reclaimer);
+  const guard = new MemoryGuard(() => limit, () => {
+    const rss = Deno.memoryUsage().rss;
+    rises.sample(rss);
+    return rss;
   });
   deps.health.register("memory", () =>
     guard.pressure

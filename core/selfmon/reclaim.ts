@@ -4,7 +4,8 @@
  * grown a good deal more) and free pages in glibc's heap (trimmed every
  * 10 s): tens of MiB resident for seconds after a dashboard loaded. Once
  * queries have been quiet for a moment, {@linkcode IdleReclaimer} runs one
- * full collection and a malloc trim, at most every so often.
+ * full collection and a malloc trim, at most every so often. Other bursts
+ * are seen as rises of the resident set ({@linkcode RssRiseWatcher}).
  *
  * @module
  */
@@ -66,6 +67,26 @@ export class IdleReclaimer {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     await this.#running;
+  }
+}
+
+/**
+ * Turns resident-memory samples into {@linkcode IdleReclaimer} activity: each
+ * rise between two samples of at least `minRise` bytes is activity of that
+ * size. Bursts that are not queries (an ingest, a flush, a compaction) leave
+ * garbage and free malloc pages behind too; once RSS has risen by the
+ * reclaimer's threshold and then stopped rising, they are given back.
+ */
+export class RssRiseWatcher {
+  #last = Infinity;
+
+  constructor(readonly reclaimer: IdleReclaimer, readonly minRise = 1 << 20) {}
+
+  /** Records one RSS sample (bytes). */
+  sample(rss: number): void {
+    const rise = rss - this.#last;
+    this.#last = rss;
+    if (rise >= this.minRise) this.reclaimer.touch(rise);
   }
 }
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { fullGc, IdleReclaimer } from "./reclaim.ts";
+import { fullGc, IdleReclaimer, RssRiseWatcher } from "./reclaim.ts";
 
 async function until(pred: () => boolean, ms = 5000): Promise<void> {
   const end = Date.now() + ms;
@@ -86,4 +86,23 @@ Deno.test("fullGc() calls the gc() of a process started with --expose-gc", async
     calls: 1,
     freed: true,
   });
+});
+
+Deno.test("RssRiseWatcher: rises of RSS are activity, so a reclaim follows once RSS stops rising", async () => {
+  let runs = 0;
+  const r = new IdleReclaimer(() => {
+    runs++;
+    return Promise.resolve();
+  }, { delayMs: 20, minIntervalMs: 0, threshold: 10 << 20 });
+  const w = new RssRiseWatcher(r);
+  const MiB = 1 << 20;
+  for (const rss of [100, 100.5, 101, 100, 100.9]) w.sample(rss * MiB); // Below 1 MiB each: noise.
+  await new Promise((res) => setTimeout(res, 60));
+  assert.equal(runs, 0, "small wobbles are not activity");
+  for (const rss of [104, 108, 106, 112]) w.sample(rss * MiB); // Rises 3, 4 and 6 MiB: 13 MiB.
+  await until(() => runs === 1);
+  w.sample(112 * MiB); // Level: nothing new.
+  await new Promise((res) => setTimeout(res, 60));
+  assert.equal(runs, 1);
+  await r.stop();
 });
