@@ -301,10 +301,9 @@ export class SampleEncoder {
       // Time.
       const lt = lastT[ref];
       const dod = t - lt - lastD[ref];
-      if (
-        Number.isInteger(t) && Math.abs(t) <= T_SAFE && Number.isInteger(lt) &&
-        Math.abs(lt) <= T_SAFE && Math.abs(dod) <= T_SAFE && !isNegZero(t)
-      ) {
+      const ints = Number.isInteger(t) && Math.abs(t) <= T_SAFE && Number.isInteger(lt) &&
+        Math.abs(lt) <= T_SAFE;
+      if (ints && Math.abs(dod) <= T_SAFE && !isNegZero(t)) {
         if (dod === 0) {
           acc <<= 1;
           nb++;
@@ -327,10 +326,7 @@ export class SampleEncoder {
         acc = nb = 0;
       }
       // As st.setTime and st.updateAvg, written out: calls would box the numbers.
-      lastD[ref] = Number.isInteger(t) && Math.abs(t) <= T_SAFE && Number.isInteger(lt) &&
-          Math.abs(lt) <= T_SAFE
-        ? t - lt
-        : 0;
+      lastD[ref] = ints ? t - lt : 0;
       lastT[ref] = t;
       // Value.
       const m = mAt(v, scale[ref]);
