@@ -62,6 +62,8 @@ const f64 = new Float64Array(1);
 const f64u32 = new Uint32Array(f64.buffer);
 const mScratch = new Float64Array(MAX_CHUNK_SAMPLES + 1);
 const needScratch = new Uint8Array(MAX_CHUNK_SAMPLES + 1);
+/** m of value i at scale needScratch[i] (checked exact there). */
+const needM = new Float64Array(MAX_CHUNK_SAMPLES + 1);
 const excPos = new Int32Array(MAX_CHUNK_SAMPLES + 1);
 const excHi = new Uint32Array(MAX_CHUNK_SAMPLES + 1);
 const excLo = new Uint32Array(MAX_CHUNK_SAMPLES + 1);
@@ -126,7 +128,7 @@ let excCount = 0;
 
 /**
  * Picks the decimal scale k for v[start, start+n): needScratch[i] gets the
- * smallest k at which value i is exact (16: none). Returns -1 when XOR is
+ * smallest k at which value i is exact (16: none), needM[i] its m there. Returns -1 when XOR is
  * clearly better.
  */
 function chooseScale(v: Float64Array, start: number, n: number): number {
@@ -134,14 +136,17 @@ function chooseScale(v: Float64Array, start: number, n: number): number {
   for (let i = 0; i < n; i++) {
     const a = v[start + i];
     let need = MAX_SCALE + 1;
-    if (Number.isInteger(a) && Math.abs(a) <= INTSEQ_MAX_ABS && !isNegZero(a)) need = 0;
-    else if (a - a === 0 && !isNegZero(a)) {
+    if (Number.isInteger(a) && Math.abs(a) <= INTSEQ_MAX_ABS && !isNegZero(a)) {
+      need = 0;
+      needM[i] = a;
+    } else if (a - a === 0 && !isNegZero(a)) {
       for (let k = 0; k <= MAX_SCALE; k++) {
         const p = P10[k];
         const m = Math.round(a * p);
         if (Math.abs(m) > INTSEQ_MAX_ABS) break;
         if (m / p === a) {
           need = k;
+          needM[i] = m;
           break;
         }
       }
@@ -212,7 +217,8 @@ function writeChunk(
     for (let i = 0; i < n; i++) {
       const a = v[start + i];
       let mi = NaN;
-      if (needScratch[i] <= scale) {
+      if (needScratch[i] === scale) mi = needM[i];
+      else if (needScratch[i] < scale) {
         mi = Math.round(a * p);
         if (Math.abs(mi) > INTSEQ_MAX_ABS || mi / p !== a) mi = NaN; // BUG guard, not expected
       }
