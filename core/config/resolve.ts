@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { configIssues, yaml } from "../model/mod.ts";
+import { configIssues, PARSE_ONCE, yaml } from "../model/mod.ts";
 import { type Config, configSchema } from "./schema.ts";
 
 /** Overrides from flags; each maps onto one config path. */
@@ -102,8 +102,7 @@ export function resolveConfig(input: ResolveInput): ResolveResult {
   if (flags.dataDir !== undefined) setPath(raw, ["storage", "data_dir"], flags.dataDir);
   if (flags.logLevel !== undefined) setPath(raw, ["log", "level"], flags.logLevel);
 
-  // Parsed once: zod's eval-compiled fast path would cost more to build than it saves.
-  const parsed = configSchema.safeParse(raw, { jitless: true });
+  const parsed = configSchema.safeParse(raw, PARSE_ONCE);
   if (!parsed.success) {
     errors.push(...configIssues(parsed.error));
     return { ok: false, errors };

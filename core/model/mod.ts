@@ -67,7 +67,13 @@ export { formatE, formatF, formatG, formatHexFloat } from "./go_float.ts";
 export { expandRegexp } from "./regexp_expand.ts";
 export { loadYaml, type Yaml, yaml } from "./yaml.ts";
 export { md5, sha256, sha256Hex, toHex } from "./hash.ts";
-export { configIssues, type FieldIssue, fieldIssues, formatPath } from "./zod_issues.ts";
+export {
+  configIssues,
+  type FieldIssue,
+  fieldIssues,
+  formatPath,
+  PARSE_ONCE,
+} from "./zod_issues.ts";
 export { type AlertInstance, type AlertSink } from "./alert.ts";
 export {
   type BucketSpan,

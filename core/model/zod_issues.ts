@@ -11,6 +11,13 @@ import type { z } from "zod";
 
 type Issue = z.core.$ZodIssue;
 
+/**
+ * Parse options for a schema used once or a few times (config sections at
+ * start-up or reload): zod's eval-compiled fast path costs more to build
+ * than it saves there (the config's took ~10 ms at start-up).
+ */
+export const PARSE_ONCE = { jitless: true } as const;
+
 /** A path as a config file reads it: `scrape_configs[0].static_configs[1].targets[2]`. */
 export function formatPath(path: readonly PropertyKey[]): string {
   let out = "";

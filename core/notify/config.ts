@@ -13,7 +13,7 @@
  */
 import { z } from "zod";
 import { amStr as str, resolvePath } from "../config/mod.ts";
-import { configIssues, LABEL_NAME_REGEXP, type Matcher } from "../model/mod.ts";
+import { configIssues, LABEL_NAME_REGEXP, type Matcher, PARSE_ONCE } from "../model/mod.ts";
 import {
   type AlertmanagerConfig,
   alertmanagerSchema,
@@ -180,7 +180,7 @@ export function parseNotifyConfig(
     mute_time_intervals: raw.mute_time_intervals ?? undefined,
     templates: raw.templates ?? undefined,
     global: raw.global ?? undefined,
-  });
+  }, PARSE_ONCE);
   if (!parsed.success) {
     return {
       errors: configIssues(parsed.error),

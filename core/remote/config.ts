@@ -16,6 +16,7 @@ import {
   configIssues,
   formatPath,
   type HttpAuth,
+  PARSE_ONCE,
   parseDuration,
   resolveHttpAuth,
   sha256Hex,
@@ -201,7 +202,7 @@ export function parseRemoteWriteConfigs(raw: unknown): ParseRemoteWriteResult {
   raw.forEach((item, i) => {
     const base: Path = ["remote_write", i];
     const at = (...p: Path) => formatPath([...base, ...p]);
-    const parsed = endpointSchema.safeParse(item);
+    const parsed = endpointSchema.safeParse(item, PARSE_ONCE);
     if (!parsed.success) {
       errors.push(...configIssues(parsed.error, base));
       return;

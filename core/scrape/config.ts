@@ -11,6 +11,7 @@ import {
   configIssues,
   formatPath,
   type HttpAuth,
+  PARSE_ONCE,
   parseBytes,
   parseDuration,
   resolveHttpAuth,
@@ -222,7 +223,7 @@ export function parseScrapeConfigs(
   const seenJobs = new Map<string, number>();
   raw.forEach((item, i) => {
     const base: Path = ["scrape_configs", i];
-    const parsed = scrapeConfigSchema.safeParse(item);
+    const parsed = scrapeConfigSchema.safeParse(item, PARSE_ONCE);
     if (!parsed.success) {
       errors.push(...configIssues(parsed.error, base));
       return;
