@@ -124,31 +124,40 @@ export function* queryJsonPieces(value: Value, env: Envelope = {}): Generator<st
   yield "}";
 }
 
+/**
+ * Where chunks are encoded (pull runs synchronously, so one serves every
+ * stream); each chunk handed out is an exact copy. A fresh 64 KiB buffer per
+ * chunk left up to 64 KiB of garbage for a small result, and one more for
+ * the pull that only found the end.
+ */
+const scratch = new Uint8Array(CHUNK_BYTES);
+
 /** The document as a byte stream, produced as it is read. */
 export function queryJsonStream(value: Value, env: Envelope = {}): ReadableStream<Uint8Array> {
   const pieces = queryJsonPieces(value, env);
   const enc = new TextEncoder();
   return new ReadableStream<Uint8Array>({
     pull(controller) {
-      let chunk = new Uint8Array(CHUNK_BYTES), pos = 0;
+      let pos = 0;
       for (;;) {
         const r = pieces.next();
         if (r.done) {
-          if (pos > 0) controller.enqueue(chunk.subarray(0, pos));
+          if (pos > 0) controller.enqueue(scratch.slice(0, pos));
           controller.close();
           return;
         }
         const s = r.value;
-        if (pos + s.length * 3 > chunk.length) {
-          if (pos > 0) {
-            controller.enqueue(chunk.subarray(0, pos));
-            chunk = new Uint8Array(Math.max(CHUNK_BYTES, s.length * 3));
-            pos = 0;
-          } else chunk = new Uint8Array(s.length * 3); // One piece larger than a chunk.
+        if (pos + s.length * 3 > CHUNK_BYTES) {
+          if (pos > 0) controller.enqueue(scratch.slice(0, pos));
+          pos = 0;
+          if (s.length * 3 > CHUNK_BYTES) { // One piece larger than a chunk.
+            controller.enqueue(enc.encode(s));
+            return;
+          }
         }
-        pos += enc.encodeInto(s, chunk.subarray(pos)).written;
+        pos += enc.encodeInto(s, scratch.subarray(pos)).written;
         if (pos >= CHUNK_BYTES - RUN_CHARS * 3) {
-          controller.enqueue(chunk.subarray(0, pos));
+          controller.enqueue(scratch.slice(0, pos));
           return;
         }
       }

@@ -101,6 +101,40 @@ Deno.test("a large matrix is streamed in bounded chunks and parses whole", async
   assert.ok(biggest < 512 * 1024, `${biggest}`);
 });
 
+Deno.test("chunks stay intact while held: two streams read in turns and decoded at the end", async () => {
+  const series = (name: string) =>
+    Array.from({ length: 40 }, (_, k) => ({
+      labels: toLabels(name, { host: `h${k}` }),
+      t: Float64Array.from({ length: 2000 }, (_, i) => T + i * 15_000),
+      v: Float64Array.from({ length: 2000 }, (_, i) => i * k + 0.5),
+    }));
+  const values: Value[] = [
+    { type: "matrix", series: series("a") },
+    { type: "matrix", series: series("b") },
+  ];
+  const readers = values.map((v) => queryJsonStream(v).getReader());
+  const held: Uint8Array[][] = [[], []];
+  for (let open = 2; open > 0;) {
+    open = 0;
+    for (const [i, r] of readers.entries()) {
+      const c = await r.read();
+      if (c.done) continue;
+      held[i]!.push(c.value);
+      open++;
+    }
+  }
+  for (const [i, v] of values.entries()) {
+    assert.ok(held[i]!.length > 2, "several chunks each");
+    const whole = new Uint8Array(held[i]!.reduce((n, c) => n + c.length, 0));
+    let o = 0;
+    for (const c of held[i]!) {
+      whole.set(c, o);
+      o += c.length;
+    }
+    assert.equal(new TextDecoder().decode(whole), expected(v, {}));
+  }
+});
+
 Deno.test("queryJsonStream() writes native histograms as Prometheus's API: histogram, histograms, buckets", async () => {
   // The example of Prometheus's API documentation: schema 0, zero bucket ±0.25.
   const h = new FloatHistogram({
