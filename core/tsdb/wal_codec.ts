@@ -442,7 +442,8 @@ export class SampleDecoder {
       const ref = rd.bit() === 0 ? prevRef + 1 : prevRef + 1 + unzigzag(varint());
       if (ref < 1 || ref > 0xffffffff) throw bad("bad series ref");
       prevRef = ref;
-      st.ensure(ref);
+      // Checked here, not by a call per sample: replay runs this cold (interpreted).
+      if (ref >= st.epoch.length) st.ensure(ref);
       let t: number, v: number;
       if (st.epoch[ref] !== ep) {
         st.epoch[ref] = ep;
