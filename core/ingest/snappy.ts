@@ -56,7 +56,8 @@ export function snappyDecode(
   const dst = alloc(length); // Every byte is written below (or it throws).
   if (dst.length !== length) throw new RangeError("BUG: snappyDecode alloc returned a wrong size");
   const n = src.length;
-  // Views for copying 4 bytes at a time (the usual copy is shorter than a call to copyWithin is worth).
+  // Views for copying 4 bytes at a time: copies are at most 64 bytes, and most
+  // literals short, less than a call to set or copyWithin is worth.
   const sv = new DataView(src.buffer, src.byteOffset, src.byteLength);
   const dv = new DataView(dst.buffer, dst.byteOffset, dst.byteLength);
   let s = header, d = 0;
@@ -78,12 +79,12 @@ export function snappyDecode(
         if (d + len > length) {
           throw new SnappyError("Cannot decode snappy: output overflows length");
         }
-        if (len <= 64) {
-          let k = 0;
-          for (; k + 4 <= len; k += 4) dv.setUint32(d + k, sv.getUint32(s + k));
-          for (; k < len; k++) dst[d + k] = src[s + k]!;
+        if (len > 64) dst.set(src.subarray(s, s + len), d);
+        else if (s + len + 3 <= n && d + len + 3 <= length) {
+          // Words, the last one whole: the bytes past len are written again later.
+          for (let k = 0; k < len; k += 4) dv.setInt32(d + k, sv.getInt32(s + k, true), true);
         } else {
-          dst.set(src.subarray(s, s + len), d);
+          for (let k = 0; k < len; k++) dst[d + k] = src[s + k]!;
         }
         s += len;
         d += len;
@@ -108,13 +109,13 @@ export function snappyDecode(
     }
     if (off === 0 || off > d) throw new SnappyError("Cannot decode snappy: invalid copy offset");
     if (d + len > length) throw new SnappyError("Cannot decode snappy: output overflows length");
-    if (off >= len && len > 64) {
-      dst.copyWithin(d, d - off, d - off + len);
+    const from = d - off;
+    if (off >= 4 && d + len + 3 <= length) {
+      // Words, the last one whole (the bytes past len are written again later);
+      // each word is read after the words it overlaps were written (off ≥ 4).
+      for (let k = 0; k < len; k += 4) dv.setInt32(d + k, dv.getInt32(from + k, true), true);
     } else {
-      let k = 0;
-      // Four bytes at a time only when they were all written before (off ≥ 4).
-      if (off >= 4) { for (; k + 4 <= len; k += 4) dv.setUint32(d + k, dv.getUint32(d - off + k)); }
-      for (; k < len; k++) dst[d + k] = dst[d - off + k]!;
+      for (let k = 0; k < len; k++) dst[d + k] = dst[from + k]!;
     }
     d += len;
   }
