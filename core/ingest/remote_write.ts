@@ -17,8 +17,9 @@
  * Series are cached across requests by the raw bytes of their labels, so a
  * known series is not decoded again, and a series repeated in one request is
  * listed once. Senders list their series in the same order every time, so
- * the series that followed the previous one last time is compared first,
- * before hashing; samples in the usual encoding are read without calls.
+ * the label bytes of the series that followed the previous one last time are
+ * compared first with the start of the next series, before reading its label
+ * fields or hashing; samples in the usual encoding are read without calls.
  *
  * Native histograms (integer and float, every schema including custom
  * buckets) become histogram samples; an invalid one is refused alone, with
@@ -219,6 +220,18 @@ function timeSeries(rows: ParsedRows, r: ProtoReader, index: number, state: Pars
   let keyStart = -1, keyEnd = -1, contiguous = true;
   const firstSample = rows.sampleCount;
   let nHist = 0;
+  // The guessed series' label bytes at the start are whole label fields, the
+  // same as before: they are skipped, not read field by field.
+  const guess = state.prev?.next;
+  let guessed = false;
+  if (
+    guess !== undefined && s + guess.key.length <= e &&
+    sameBytes(guess, buf, view, s, s + guess.key.length)
+  ) {
+    keyStart = s;
+    keyEnd = r.pos = s + guess.key.length;
+    guessed = true;
+  }
   while (r.pos < e) {
     const fieldStart = r.pos;
     const tag = r.uint32();
@@ -284,8 +297,8 @@ function timeSeries(rows: ParsedRows, r: ProtoReader, index: number, state: Pars
   let series: RwSeries | undefined;
   const cacheable = keyStart >= 0 && contiguous;
   if (cacheable) {
-    const guess = state.prev?.next;
-    if (guess !== undefined && sameBytes(guess, buf, view, keyStart, keyEnd)) series = guess;
+    // The guess holds unless more label fields followed its bytes.
+    if (guessed && keyEnd - keyStart === guess!.key.length) series = guess!;
     else {
       const h = hashBytes(buf, keyStart, keyEnd);
       series = findSeries(h, buf, view, keyStart, keyEnd);

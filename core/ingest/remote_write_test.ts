@@ -390,3 +390,44 @@ Deno.test("parseRemoteWrite() into reused rows gives what new rows give, and lea
   assert.equal(errors.length, 1, "problems kept from the earlier request stay as they were");
   assert.deepEqual(renderRows(parseRemoteWrite(big, reused)), renderRows(parseRemoteWrite(big)));
 });
+
+Deno.test("parseRemoteWrite() takes a series for the one that followed last time only when its labels end where that one's do", () => {
+  const a = series({ __name__: "a" }, [1], [1]);
+  const b = series({ __name__: "b", x: "1" }, [1], [2]);
+  // Teaches the parser that b follows a.
+  parseRemoteWrite(encodeWriteRequest({ series: [a, b] }));
+  // b's label bytes, then one more label.
+  const longer = encodeWriteRequest({
+    series: [a, series({ __name__: "b", x: "1", y: "2" }, [2], [3])],
+  });
+  assert.deepEqual(renderRows(parseRemoteWrite(longer)), ["a 1 @1", 'b{x="1",y="2"} 3 @2']);
+  // b's label bytes, a sample, then a label after it.
+  const field = (w: ProtoWriter, f: number, build: (x: ProtoWriter) => void) => {
+    const x = new ProtoWriter();
+    build(x);
+    w.message(f, x.finish());
+  };
+  const label = (name: string, value: string) => (x: ProtoWriter) => {
+    x.string(1, name);
+    x.string(2, value);
+  };
+  const req = new ProtoWriter();
+  field(req, 1, (ts) => field(ts, 1, label("__name__", "a")));
+  field(req, 1, (ts) => {
+    field(ts, 1, label("__name__", "b"));
+    field(ts, 1, label("x", "1"));
+    field(ts, 2, (smp) => {
+      smp.tag(1, FIXED64);
+      smp.double(4);
+      smp.tag(2, VARINT);
+      smp.int64(3);
+    });
+    field(ts, 1, label("z", "3"));
+  });
+  assert.deepEqual(renderRows(parseRemoteWrite(req.finish())), ['b{x="1",z="3"} 4 @3']);
+  // And b itself is still known as b.
+  assert.deepEqual(renderRows(parseRemoteWrite(encodeWriteRequest({ series: [a, b] }))), [
+    "a 1 @1",
+    'b{x="1"} 2 @1',
+  ]);
+});
