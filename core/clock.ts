@@ -44,6 +44,7 @@ export class FakeClock implements Clock {
   #now: number;
   #nextId = 1;
   #timers: FakeTimer[] = [];
+  #settlers: (() => Promise<unknown>)[] = [];
 
   constructor(start = Date.UTC(2024, 0, 1)) {
     this.#now = start;
@@ -63,6 +64,15 @@ export class FakeClock implements Clock {
     this.#timers = this.#timers.filter((t) => t.id !== id);
   }
 
+  /**
+   * Has `advance` also await `fn` whenever it lets pending work run: work the
+   * code under test starts without a timer (a KV write, then a retry timer)
+   * is then finished before time moves on, however slow the machine is.
+   */
+  settleWith(fn: () => Promise<unknown>): void {
+    this.#settlers.push(fn);
+  }
+
   /** Number of pending timers. */
   get pending(): number {
     return this.#timers.length;
@@ -73,7 +83,7 @@ export class FakeClock implements Clock {
     const target = this.#now + ms;
     for (;;) {
       // Let promise chains started by earlier callbacks schedule their timers.
-      await settle();
+      await this.#settle();
       let next: FakeTimer | undefined;
       for (const t of this.#timers) if (t.at <= target && (!next || t.at < next.at)) next = t;
       if (!next) break;
@@ -82,7 +92,13 @@ export class FakeClock implements Clock {
       await next.fn();
     }
     this.#now = target;
+    await this.#settle();
+  }
+
+  async #settle(): Promise<void> {
     await settle();
+    for (const fn of this.#settlers) await fn();
+    if (this.#settlers.length > 0) await settle();
   }
 }
 

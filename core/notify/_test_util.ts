@@ -111,6 +111,8 @@ export async function setup(
     maxSilenceDurationMs: opts.maxSilenceDurationMs,
     resolveTimeoutMs: opts.resolveTimeoutMs,
   });
+  // Deliveries in flight (KV writes, then a retry timer) finish before the clock moves on.
+  clock.settleWith(() => notifier.idle());
   await notifier.start();
   return {
     notifier,
