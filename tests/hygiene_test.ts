@@ -26,3 +26,9 @@ Deno.test("deno lint finds no problem", async () => {
   const r = await run(["lint"]);
   assert.equal(r.code, 0, r.text.slice(0, 4000));
 });
+
+Deno.test("deno task start runs Perch with the V8 flags the compiled binary has", async () => {
+  const { PERCH_V8_FLAGS } = await import("../tools/_v8_flags.ts");
+  const tasks = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`)).tasks;
+  assert.match(tasks.start, new RegExp(`--v8-flags=${PERCH_V8_FLAGS}( |$)`));
+});

@@ -9,6 +9,7 @@
  * Usage: deno task compile [--output perch] [--target x86_64-unknown-linux-gnu]
  */
 import { parseArgs } from "node:util";
+import { PERCH_V8_FLAGS } from "./_v8_flags.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -44,9 +45,7 @@ await run([
   "compile",
   "--allow-all",
   "--unstable-kv",
-  // A small young generation keeps RSS low under ingest without slowing it;
-  // gc() for the reclaim after query bursts (core/selfmon/reclaim.ts).
-  "--v8-flags=--max-semi-space-size=1,--expose-gc",
+  `--v8-flags=${PERCH_V8_FLAGS}`,
   // The block writer runs in a Web Worker loaded by URL; embed its module.
   "--include",
   "core/tsdb/block_worker.ts",

@@ -4,7 +4,7 @@
  *
  *   deno run -A tools/footprint_bench.ts [--quick] [--workloads=edge,wide]
  *     [--systems=perch,vm,prom] [--idle=45000] [--runs=20]
- *     [--v8=--max-semi-space-size=1] [--perch-run-args=--cpu-prof,--cpu-prof-dir=DIR]
+ *     [--v8=FLAGS (default: tools/_v8_flags.ts)] [--perch-run-args=--cpu-prof,--cpu-prof-dir=DIR]
  *     [--perch-log=FILE] [--base=DIR] [--base-v8=FLAGS]
  *
  * `--base=DIR` adds system `base` to the default systems: Perch from
@@ -46,6 +46,7 @@ import { requireBinary } from "../tests/_require.ts";
 import { spawnBenchPerch } from "./_bench_perch.ts";
 import { edgeBodies, QUERIES } from "./_queries.ts";
 import { pushConcurrently } from "../tests/_remote_write.ts";
+import { PERCH_V8_FLAGS } from "./_v8_flags.ts";
 
 const arg = (k: string, d: string): string => {
   const a = Deno.args.find((x) => x.startsWith(`--${k}=`));
@@ -54,7 +55,7 @@ const arg = (k: string, d: string): string => {
 const quick = Deno.args.includes("--quick");
 const idleMs = Number(arg("idle", quick ? "5000" : "45000"));
 const runs = Number(arg("runs", quick ? "5" : "20"));
-const v8Flags = arg("v8", "--max-semi-space-size=1");
+const v8Flags = arg("v8", PERCH_V8_FLAGS);
 /** V8 flags of the `base` system (default: those of `--v8`). */
 const baseV8Flags = arg("base-v8", v8Flags);
 /** Extra `deno run` arguments for Perch, comma-separated (e.g. `--cpu-prof,--cpu-prof-dir=/tmp/p`). */

@@ -9,6 +9,7 @@
  */
 import { parseDuration } from "../core/model/units.ts";
 import { procCpuSeconds, procMem, spawnWithConfig } from "../tests/_perch.ts";
+import { PERCH_V8_FLAGS } from "./_v8_flags.ts";
 
 const seconds = Number(Deno.args[0] ?? 60);
 const interval = Deno.args[1] ?? "1s";
@@ -22,7 +23,7 @@ function start(hostOn: boolean) {
   return spawnWithConfig(
     `host_metrics:\n  enabled: ${hostOn}\n  interval: ${interval}\nself_scrape:\n  interval: ${interval}\n`,
     // As `deno task start` and the compiled binary run.
-    { runArgs: ["--v8-flags=--max-semi-space-size=1"] },
+    { runArgs: [`--v8-flags=${PERCH_V8_FLAGS}`] },
   );
 }
 

@@ -28,6 +28,7 @@ import { edgeBodies, QUERIES } from "./_queries.ts";
 import { PROM_BIN, startPrometheus, startVM, VM_BIN } from "../tests/remote/_peers.ts";
 import { requireBinary } from "../tests/_require.ts";
 import { pushConcurrently } from "../tests/_remote_write.ts";
+import { PERCH_V8_FLAGS } from "./_v8_flags.ts";
 
 const arg = (k: string, d: string): string => {
   const a = Deno.args.find((x) => x.startsWith(`--${k}=`));
@@ -81,7 +82,7 @@ const columns: { name: string; cells: string[]; rss: number; ingest: string }[] 
   const dir = await Deno.makeTempDir({ prefix: "perch-query-bench-" });
   const p = await spawnBenchPerch(dir, {
     env: cache ? {} : { PERCH_QUERY__CACHE_MAX_BYTES: "0" },
-    runArgs: ["--v8-flags=--max-semi-space-size=1"],
+    runArgs: [`--v8-flags=${PERCH_V8_FLAGS}`],
   });
   try {
     const s = await pushConcurrently(p.url, bodies);

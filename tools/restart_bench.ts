@@ -38,6 +38,7 @@ import { forEachLine, freePort, procCpuSeconds } from "../tests/_perch.ts";
 import { postRemoteWrite } from "../tests/_remote_write.ts";
 import { PROM_BIN, prometheusArgs, startPrometheus } from "../tests/remote/_peers.ts";
 import { requireBinary } from "../tests/_require.ts";
+import { PERCH_V8_FLAGS } from "./_v8_flags.ts";
 
 const { values: a } = parseArgs({
   args: Deno.args,
@@ -193,7 +194,7 @@ async function bundled(main: string, label: string, into: string): Promise<Varia
       "--no-config",
       "--no-lock",
       "--unstable-kv",
-      "--v8-flags=--max-semi-space-size=1,--expose-gc",
+      `--v8-flags=${PERCH_V8_FLAGS}`,
     ],
     env: { DENO_NO_PACKAGE_JSON: "1" },
   };

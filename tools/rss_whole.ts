@@ -3,7 +3,7 @@
  * (2,000 series, 10 s, 6 h = 4.32 M samples), measured from outside:
  *
  *   deno run -A tools/rss_whole.ts [--hours=6] [--hosts=100] [--idle=35000]
- *     [--v8=--max-semi-space-size=1] [--conc=2] [--batch=10000] [--smaps]
+ *     [--v8=FLAGS (default: tools/_v8_flags.ts)] [--conc=2] [--batch=10000] [--smaps]
  *
  * Starts `deno run -A --v8-flags=<v8> main.ts --listen=127.0.0.1:0
  * --data-dir=<tmp>` with retention off, an unlimited out-of-order window
@@ -26,6 +26,7 @@ import { EdgeStream } from "../core/tsdb/rss_bench.ts";
 import { procMem } from "../tests/_perch.ts";
 import { spawnBenchPerch } from "./_bench_perch.ts";
 import { postRemoteWrite } from "../tests/_remote_write.ts";
+import { PERCH_V8_FLAGS } from "./_v8_flags.ts";
 
 const arg = (k: string, d: string): string => {
   const a = Deno.args.find((x) => x.startsWith(`--${k}=`));
@@ -35,7 +36,7 @@ const arg = (k: string, d: string): string => {
 const hours = Number(arg("hours", "6"));
 const hosts = Number(arg("hosts", "100"));
 const idleMs = Number(arg("idle", "35000"));
-const v8Flags = arg("v8", "--max-semi-space-size=1");
+const v8Flags = arg("v8", PERCH_V8_FLAGS);
 const conc = Number(arg("conc", "2"));
 const batchSamples = Number(arg("batch", "10000"));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -2,7 +2,7 @@
  * A bounded soak of a whole Perch process, to find leaks and errors that short
  * tests miss:
  *
- *   deno run -A tools/soak.ts [--minutes=10] [--series=200] [--v8=--max-semi-space-size=1]
+ *   deno run -A tools/soak.ts [--minutes=10] [--series=200] [--v8=FLAGS (default: tools/_v8_flags.ts)]
  *
  * Starts `deno run -A --v8-flags=<v8> main.ts --listen=127.0.0.1:0
  * --data-dir=<tmp>` with a config file (evaluation and self-scrape every 5 s,
@@ -27,6 +27,7 @@
  */
 import { encodeRemoteWriteBody, type WriteSeries } from "../core/ingest/mod.ts";
 import { spawnPerch } from "../tests/_perch.ts";
+import { PERCH_V8_FLAGS } from "./_v8_flags.ts";
 
 const arg = (k: string, d: string): string => {
   const a = Deno.args.find((x) => x.startsWith(`--${k}=`));
@@ -34,7 +35,7 @@ const arg = (k: string, d: string): string => {
 };
 const minutes = Number(arg("minutes", "10"));
 const nSeries = Number(arg("series", "200"));
-const v8Flags = arg("v8", "--max-semi-space-size=1");
+const v8Flags = arg("v8", PERCH_V8_FLAGS);
 const durationMs = minutes * 60_000;
 const warmupMs = Math.min(3 * 60_000, durationMs / 3);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
