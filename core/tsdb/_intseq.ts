@@ -126,6 +126,24 @@ function riceBits(m: number, k: number, zWidth: number, limit: number): number {
   return bits;
 }
 
+/**
+ * A lower bound of riceBits with parameter k, from the counts per bit length
+ * ({@linkcode lengths}): a z of bit length L ≥ 1 is at least 2^(L-1), so its
+ * quotient at least 2^(L-1-k); an escape costs at least ESC + 1 + k, as the
+ * widest z has more than k bits then. On residuals spread evenly Rice loses
+ * by about a bit a value, and this bound shows it without a pass over them.
+ */
+function riceLowerBound(k: number): number {
+  let bits = 0;
+  for (let len = 0; len < lengths.length; len++) {
+    const c = lengths[len];
+    if (c === 0) continue;
+    const q = len - 1 >= k ? 2 ** (len - 1 - k) : 0;
+    bits += c * ((q < ESC ? q : ESC) + 1 + k);
+  }
+  return bits;
+}
+
 /** Cheapest residual code for r[0..m), into `out`. */
 function choose(r: Float64Array, m: number, out: Choice): void {
   let min = Infinity;
@@ -205,6 +223,7 @@ function tryRice(r: Float64Array, m: number, extra: number, best: Choice): void 
   if (head + m * k0 >= best.bits) return;
   const zWidth = bitLength(zmax);
   for (let k = Math.max(0, k0 - 1); k <= Math.min(52, k0 + 1); k++) {
+    if (head + riceLowerBound(k) >= best.bits) continue;
     const bits = head + riceBits(m, k, zWidth, best.bits - head);
     if (bits < best.bits) {
       best.bits = bits;

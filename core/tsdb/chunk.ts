@@ -140,7 +140,8 @@ function chooseScale(v: Float64Array, start: number, n: number): number {
       need = 0;
       needM[i] = a;
     } else if (a - a === 0 && !isNegZero(a)) {
-      for (let k = 0; k <= MAX_SCALE; k++) {
+      // From k = 1: a is not an integer, or above the bound at every scale.
+      for (let k = 1; k <= MAX_SCALE; k++) {
         const p = P10[k];
         const m = Math.round(a * p);
         if (Math.abs(m) > INTSEQ_MAX_ABS) break;
