@@ -175,11 +175,18 @@ function choose(r: Float64Array, m: number, out: Choice): void {
       best.method = RADIX;
     }
   }
-  // Each value other than the base costs at least 16 bits: skip the exact count when that loses.
-  let others = 0;
-  if (range > 0) { for (let i = 0; i < m; i++) if (r[i] !== cand) others++; }
-  if (range > 0 && varintBits(zigzag(cand)) + 16 * others + 8 < best.bits) {
-    let bits = varintBits(zigzag(cand));
+  // Each value other than the base costs at least 16 bits, and at least (m - votes) / 2
+  // values differ from it (the majority vote paired the others off unequal): they are
+  // counted only when that bound does not lose already, and coded only when the count does not.
+  const candBits = varintBits(zigzag(cand));
+  let sparse = range > 0 && candBits + 8 * (m - votes) + 8 < best.bits;
+  if (sparse) {
+    let others = 0;
+    for (let i = 0; i < m; i++) if (r[i] !== cand) others++;
+    sparse = candBits + 16 * others + 8 < best.bits;
+  }
+  if (sparse) {
+    let bits = candBits;
     let count = 0;
     let last = -1;
     for (let i = 0; i < m && bits < best.bits; i++) {
