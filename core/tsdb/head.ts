@@ -334,38 +334,41 @@ export class Head {
   }
 
   #seal(s: MemSeries): void {
-    const n = s.bn;
-    if (n === 0) return;
-    if (n <= HEAD_CHUNK_SAMPLES && this.window(s.bt[0]) === this.window(s.bt[n - 1])) {
-      // The usual case (the open buffer holds one window, see #appendSlow): one
-      // chunk after the others, without views and arrays.
-      const c = this.#pack(encodeChunk(s.bt, s.bv, 0, n));
-      s.chunks.push(c);
-      s.cMin.push(s.bt[0]);
-      s.cMax.push(s.bt[n - 1]);
-      this.#chunks++;
-      this.#chunkBytes += c.length;
-    } else this.#addChunks(s, { t: s.bt.subarray(0, n), v: s.bv.subarray(0, n) });
+    if (s.bn === 0) return;
+    this.#addChunks(s, s.bt, s.bv, 0, s.bn);
     s.bn = 0;
   }
 
-  /** Cuts ascending samples into chunks per window and ≤ HEAD_CHUNK_SAMPLES, appended in order. */
-  #addChunks(s: MemSeries, d: Samples, at = s.chunks.length): void {
-    const n = d.t.length;
-    const chunks: Uint8Array[] = [], mins: number[] = [], maxs: number[] = [];
-    let i = 0;
-    while (i < n) {
-      const w = this.window(d.t[i]);
+  /**
+   * Encodes samples [from, to) of `t`/`v` as chunks (one window and at most
+   * HEAD_CHUNK_SAMPLES each) and inserts them at chunk index `at`; appended
+   * in place, without temporary arrays, when `at` is the end (a seal).
+   */
+  #addChunks(
+    s: MemSeries,
+    t: Float64Array,
+    v: Float64Array,
+    from: number,
+    to: number,
+    at = s.chunks.length,
+  ): void {
+    const append = at === s.chunks.length;
+    const chunks = append ? s.chunks : [], mins = append ? s.cMin : [];
+    const maxs = append ? s.cMax : [];
+    let i = from;
+    while (i < to) {
+      const w = this.window(t[i]);
       let j = i + 1;
-      while (j < n && j - i < HEAD_CHUNK_SAMPLES && this.window(d.t[j]) === w) j++;
-      const c = this.#pack(encodeChunk(d.t, d.v, i, j));
+      while (j < to && j - i < HEAD_CHUNK_SAMPLES && this.window(t[j]) === w) j++;
+      const c = this.#pack(encodeChunk(t, v, i, j));
       chunks.push(c);
-      mins.push(d.t[i]);
-      maxs.push(d.t[j - 1]);
+      mins.push(t[i]);
+      maxs.push(t[j - 1]);
       this.#chunks++;
       this.#chunkBytes += c.length;
       i = j;
     }
+    if (append) return;
     s.chunks.splice(at, 0, ...chunks);
     s.cMin.splice(at, 0, ...mins);
     s.cMax.splice(at, 0, ...maxs);
@@ -412,7 +415,7 @@ export class Head {
     this.#samples += merged.t.length - old.t.length - s.on;
     this.#ooo -= s.on;
     this.#dropChunks(s, from, to);
-    this.#addChunks(s, merged, from);
+    this.#addChunks(s, merged.t, merged.v, 0, merged.t.length, from);
     this.#bufferBytes -= 16 * s.ot!.length;
     s.ot = s.ov = null;
     s.on = 0;
