@@ -269,11 +269,11 @@ export class SeriesIndex {
    */
   checkpoint(): Promise<void> {
     const p = this.#saving.then(async () => {
+      const outside = this.#allRefs.length - this.#unsaved.length - this.#snapSeries;
+      if (outside < SNAPSHOT_MIN_NEW || outside * 8 < this.#snapSeries) return;
       this.#sortIfNeeded();
       const unsaved = new Set(this.#unsaved);
       const refs = this.#allRefs.filter((ref) => !unsaved.has(ref));
-      const outside = refs.length - this.#snapSeries;
-      if (outside < SNAPSHOT_MIN_NEW || outside * 8 < this.#snapSeries) return;
       const upTo = this.#nextRef - 1;
       const labelsOf = (ref: number) => this.#labels[ref]!;
       await writeSnapshot(this.#kv, upTo, refs, labelsOf, (m) => commitBatched(this.#kv, m));
