@@ -27,12 +27,28 @@ export interface MemoryGuardComponent extends Component<Config, number> {
 }
 
 /** The memory ceiling: health `memory` (degraded while over it). */
-export function memoryGuardComponent(deps: Pick<Basics, "health">): MemoryGuardComponent {
+export function memoryGuardComponent(
+  deps: Pick<Basics, "health" | "logger" | "registry">,
+): MemoryGuardComponent {
   let limit = 0;
   let trimmer: MallocTrimmer | undefined;
+  const log = deps.logger.child("memory_guard");
+  const gcSeconds = deps.registry.histogram({
+    name: "perch_memory_reclaim_gc_seconds",
+    help: "Time the reclaim's full collection blocked the main thread",
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+  });
   const reclaimer = new IdleReclaimer(async () => {
+    const rss = Deno.memoryUsage().rss, t0 = performance.now();
     await fullGc();
+    const gcMs = performance.now() - t0;
+    gcSeconds.observe(gcMs / 1000);
     await trimmer?.trim();
+    log.debug("memory reclaimed", {
+      gc_ms: Math.round(gcMs),
+      rss_before: rss,
+      rss_after: Deno.memoryUsage().rss,
+    });
   });
   // Ingest bursts, flushes and compactions reclaim too, once RSS stops rising.
   const rises = new RssRiseWatcher(reclaimer);

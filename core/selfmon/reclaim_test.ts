@@ -66,7 +66,7 @@ Deno.test("fullGc() calls the gc() of a process started with --expose-gc", async
   const code = `
     const real = globalThis.gc;
     let calls = 0;
-    globalThis.gc = () => { calls++; real(); };
+    globalThis.gc = (opts) => { calls++; real(opts); };
     const { fullGc } = await import(${JSON.stringify(import.meta.resolve("./reclaim.ts"))});
     let big = new Uint8Array(64 << 20).fill(1);
     const before = Deno.memoryUsage().external;
@@ -74,7 +74,16 @@ Deno.test("fullGc() calls the gc() of a process started with --expose-gc", async
     await new Promise((r) => setTimeout(r, 0));
     const ran = await fullGc();
     const freed = Deno.memoryUsage().external < before - (32 << 20);
-    console.log(JSON.stringify({ ran, calls, freed, big }));`;
+    let keep = [];
+    for (let r = 0; r < 5; r++) {
+      keep = [];
+      for (let i = 0; i < 300000; i++) keep.push({ a: i, b: "x" + i, c: [i, i + 1] });
+    }
+    keep = undefined;
+    const rss = Deno.memoryUsage().rss;
+    await fullGc();
+    const returned = rss - Deno.memoryUsage().rss > (64 << 20);
+    console.log(JSON.stringify({ ran, calls, freed, returned, big }));`;
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["eval", "--v8-flags=--expose-gc", code],
     stdout: "piped",
@@ -83,8 +92,9 @@ Deno.test("fullGc() calls the gc() of a process started with --expose-gc", async
   assert.equal(out.code, 0);
   assert.deepEqual(JSON.parse(new TextDecoder().decode(out.stdout)), {
     ran: true,
-    calls: 1,
+    calls: 2,
     freed: true,
+    returned: true,
   });
 });
 
