@@ -123,6 +123,48 @@ Deno.test("DB: a damaged histogram file is set aside and reported, the rest is s
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("DB: a damaged histogram file keeps serving its intact series; the original is quarantined", async () => {
+  let { db, dir } = await tmpDB();
+  const b = new SampleBatch();
+  const refs = ["a", "b", "c"].map((job) => b.addSeries(toLabels("lat", { job }), job));
+  const t = (i: number) => T0 + i * 60_000;
+  for (let i = 0; i < 100; i++) for (const ref of refs) b.addHistogram(ref, t(i), hist(i + ref));
+  await db.append(b);
+  await db.flush();
+  await db.close();
+  const path = `${dir}/${HIST_DIR}/${windowFile(0)}`;
+  const bytes = await Deno.readFile(path);
+  bytes[bytes.length >> 1]! ^= 0xff; // inside the middle series' chunk
+  await Deno.writeFile(path, bytes);
+  const served = async (d: DB) => {
+    const got = await d.select([newMatcher("=", "__name__", "lat")], ALL);
+    return Object.fromEntries(got.map((s) => [
+      s.labels.find((l) => l.name === "job")!.value,
+      s.histograms!.h.length,
+    ]));
+  };
+  ({ db } = await tmpDB({}, dir));
+  assert.deepEqual(await served(db), { a: 100, c: 100 });
+  const [first] = await db.select([newMatcher("=", "job", "a")], ALL);
+  assert.deepEqual(first!.histograms!.h, Array.from({ length: 100 }, (_, i) => hist(i + refs[0]!)));
+  assert.ok((await Deno.stat(`${dir}/quarantine/${HIST_DIR}/${windowFile(0)}`)).isFile);
+  const inc = db.incidents.list().filter((i) => i.file.startsWith(HIST_DIR));
+  assert.equal(inc.length, 1);
+  assert.equal(inc[0]!.kind, "block_damaged");
+  assert.match(
+    inc[0]!.message,
+    /200 histograms of 2 series are intact and served, 1 damaged chunks/,
+  );
+  assert.equal(db.health().status, "degraded");
+  // The file written back passes its checks: a restart serves the same and adds nothing.
+  await db.close();
+  ({ db } = await tmpDB({}, dir));
+  assert.deepEqual(await served(db), { a: 100, c: 100 });
+  assert.equal(db.incidents.list().filter((i) => i.file.startsWith(HIST_DIR)).length, 1);
+  await db.close();
+  await Deno.remove(dir, { recursive: true });
+});
+
 Deno.test("DB: retention deletes old histogram files", async () => {
   const { db, dir } = await tmpDB({ retentionMs: 100 * H - 4 * H });
   const { b } = mixedBatch();

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { Labels } from "../model/mod.ts";
+import { type Labels, labelsEqual } from "../model/mod.ts";
 import { ChunkCorruptError } from "./chunk.ts";
 import { crc32c } from "./crc32c.ts";
 import type { HistFileId } from "./filenames.ts";
@@ -148,6 +148,81 @@ function parseFile(b: Uint8Array, v1: HistFileId | undefined, withLabels: boolea
     throw e;
   }
   return t;
+}
+
+/** What {@linkcode salvageHistogramFile} recovered from a damaged file. */
+export interface HistFileSalvage {
+  /** Series that can be trusted, ascending by ref, with their intact chunks. */
+  readonly series: HistFileSeries[];
+  /** Histogram samples in the recovered chunks. */
+  readonly samples: number;
+  /** Chunks left out: failing their own CRC, outside the file's range, or of a series left out. */
+  readonly chunksLost: number;
+  /** Series left out: labels or ref not those of the series index. */
+  readonly seriesLost: number;
+  /** Offset where the framing broke and reading stopped; undefined when it read to the end. */
+  readonly stoppedAt: number | undefined;
+}
+
+/**
+ * Recovers what can be trusted from a version 2 file that failed its
+ * checks, for the range `id` its name gives (the header is not trusted).
+ * Series are read in order until the framing breaks. A series is kept only
+ * when its ref and labels are those the series index has (`labelsOf`), so
+ * damaged bytes never put samples under a wrong series; of its chunks, those
+ * that pass their own CRC and lie in [lo, hi), ascending, are kept.
+ */
+export function salvageHistogramFile(
+  b: Uint8Array,
+  id: HistFileId,
+  labelsOf: (ref: number) => Labels | undefined,
+): HistFileSalvage {
+  const series: HistFileSeries[] = [];
+  let samples = 0, chunksLost = 0, seriesLost = 0, stoppedAt: number | undefined;
+  if (b.length < 12 || MAGIC.some((m, i) => b[i] !== m) || b[4] !== 2) {
+    return { series, samples, chunksLost, seriesLost, stoppedAt: 0 };
+  }
+  const r = new ByteReader(b, 8, b.length - 4);
+  try {
+    r.varint(), r.varint(), r.uvarint(), r.uvarint(); // lo, hi, res, seq
+    const n = r.uvarint();
+    for (let i = 0; i < n && r.remaining > 0; i++) {
+      const ref = r.uvarint();
+      const labels = r.labels();
+      const c = r.uvarint();
+      if (c > r.remaining) throw new ShortReadError("chunk count past the end");
+      const chunks: Uint8Array[] = [];
+      let maxT = -Infinity, count = 0;
+      for (let j = 0; j < c; j++) {
+        const chunk = r.bytes(r.uvarint());
+        try {
+          const m = histogramChunkMeta(chunk);
+          if (m.minT > maxT && m.minT >= id.lo && m.maxT < id.hi) {
+            chunks.push(chunk);
+            maxT = m.maxT;
+            count += m.count;
+            continue;
+          }
+        } catch (e) {
+          if (!(e instanceof ChunkCorruptError)) throw e;
+        }
+        chunksLost++;
+      }
+      const known = labelsOf(ref);
+      const last = series.length > 0 ? series[series.length - 1]!.ref : -1;
+      if (known && ref > last && labelsEqual(known, labels) && chunks.length > 0) {
+        series.push({ ref, labels: known, chunks });
+        samples += count;
+      } else {
+        seriesLost++;
+        chunksLost += chunks.length;
+      }
+    }
+  } catch {
+    // Damaged framing (a bad length, count or string): nothing after it can be placed.
+    stoppedAt = r.pos;
+  }
+  return { series, samples, chunksLost, seriesLost, stoppedAt };
 }
 
 /** An open histogram file; see the module doc. */

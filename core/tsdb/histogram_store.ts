@@ -20,8 +20,11 @@
  * a file written later is removed, so a crash in between serves nothing
  * twice. Files carry a write sequence; reads merge files in that order.
  *
- * A file that fails its checks at open, or a chunk at read, is moved to
- * `quarantine/hist/`, never served, and recorded as an incident.
+ * A file that fails its checks at open is salvaged: the series the series
+ * index vouches for, with their intact chunks, are written back and served,
+ * and the original is copied to `quarantine/hist/`. A file with nothing to
+ * salvage, or a chunk failing at read, sends the file to `quarantine/hist/`,
+ * never served. Both are recorded as incidents.
  *
  * @module
  */
@@ -43,6 +46,7 @@ import {
   HistFileReader,
   type HistFileSeries,
   HistogramFileCorruptError,
+  salvageHistogramFile,
 } from "./histogram_file.ts";
 import {
   clipRun,
@@ -75,6 +79,12 @@ export interface HistogramStoreOptions {
   readonly onChange?: (minT: number, maxT: number) => void;
   /** Replaced files stay open this long for reads in flight. @default 60000 */
   readonly graceMs?: number;
+  /**
+   * The series index at open: the series of a damaged file that it agrees
+   * with are salvaged (see {@linkcode salvageHistogramFile}). Without it a
+   * damaged file is quarantined whole.
+   */
+  readonly labelsOf?: LabelsOf;
 }
 
 /** Labels of a series by ref (the series index). */
@@ -110,13 +120,15 @@ export class HistogramStore {
 
   /**
    * Opens the store (the directory is created when missing): drops temp
-   * files, verifies every file (a damaged one is quarantined and recorded),
-   * and removes files that a later write already merged into another.
+   * files, verifies every file (a damaged one is salvaged or quarantined, and
+   * recorded), and removes files that a later write already merged into
+   * another.
    */
   static async open(o: HistogramStoreOptions): Promise<HistogramStore> {
     const s = new HistogramStore(o);
     await Deno.mkdir(s.#dir, { recursive: true });
     const found: HistFileReader[] = [];
+    const damaged: { name: string; id: HistFileId | undefined; err: Error }[] = [];
     for await (const e of Deno.readDir(s.#dir)) {
       if (e.name.endsWith(TMP_SUFFIX)) {
         await Deno.remove(joinPath(s.#dir, e.name)).catch(() => {});
@@ -140,7 +152,7 @@ export class HistogramStore {
         found.push(r);
       } catch (err) {
         if (!(err instanceof HistogramFileCorruptError)) throw err;
-        await s.#quarantineName(e.name, err);
+        damaged.push({ name: e.name, id: v1 ? undefined : id as HistFileId, err });
       }
     }
     for (const r of found) if (r.meta.seq >= s.#seq) s.#seq = r.meta.seq + 1;
@@ -157,6 +169,7 @@ export class HistogramStore {
         });
       } else s.#files.set(r.name, r);
     }
+    for (const d of damaged) await s.#salvage(d.name, d.id, d.err);
     return s;
   }
 
@@ -545,6 +558,52 @@ export class HistogramStore {
       this.#retire(f);
     }
     if (inputs.some((f) => f.name !== name)) await fsyncDir(this.#dir);
+  }
+
+  /**
+   * A file that failed its checks at open: its series that the series index
+   * vouches for, with their intact chunks, are written back under its name
+   * (a new write sequence) and served; the original goes to quarantine. A
+   * version 1 file, one that an intact file covers (its data was merged
+   * there), or one with nothing to recover is quarantined whole.
+   */
+  async #salvage(name: string, id: HistFileId | undefined, err: Error): Promise<void> {
+    const labelsOf = this.#o.labelsOf;
+    const path = joinPath(this.#dir, name);
+    const merged = id && [...this.#files.values()].some((f) => covers(f, id.lo, id.hi));
+    if (!id || !labelsOf || merged) return await this.#quarantineName(name, err);
+    const got = salvageHistogramFile(await Deno.readFile(path), id, labelsOf);
+    if (got.series.length === 0) return await this.#quarantineName(name, err);
+    const qdir = joinPath(this.#o.dataDir, "quarantine", HIST_DIR);
+    await Deno.mkdir(qdir, { recursive: true });
+    // A copy first: a crash before the rewrite finds the damaged file again.
+    await Deno.copyFile(path, joinPath(qdir, name));
+    await fsyncDir(qdir);
+    const bytes = encodeHistogramFile({ ...id, seq: this.#seq++ }, got.series);
+    await writeAtomic(this.#dir, name, bytes);
+    this.#files.set(name, await HistFileReader.open(this.#dir, name));
+    this.counts.quarantined++;
+    const lost = `${got.chunksLost} damaged chunks` +
+      (got.seriesLost > 0 ? ` and ${got.seriesLost} series the index does not know` : "") +
+      (got.stoppedAt !== undefined ? ` and everything after byte ${got.stoppedAt}` : "");
+    this.#o.log("error", "damaged histogram file salvaged", {
+      file: name,
+      error: err.message,
+      samples: got.samples,
+      series: got.series.length,
+      chunksLost: got.chunksLost,
+      seriesLost: got.seriesLost,
+    });
+    this.#o.incidents.add({
+      id: `hist_damaged:${name}`,
+      kind: "block_damaged",
+      file: `${HIST_DIR}/${name}`,
+      quarantined: `quarantine/${HIST_DIR}/${name}`,
+      message: `histogram file ${HIST_DIR}/${name} failed its checks (${err.message}); ` +
+        `${got.samples} histograms of ${got.series.length} series are intact and served, ` +
+        `${lost} are left out`,
+      records: got.chunksLost,
+    });
   }
 
   async #quarantine(f: HistFileReader, e: unknown): Promise<void> {

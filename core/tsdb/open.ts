@@ -95,6 +95,7 @@ export class DbOpener {
       now: this.#db.now,
       onChange: (minT, maxT) => this.#db.notifyOld(minT, maxT),
       graceMs: this.#db.opts.deleteGraceMs,
+      labelsOf: (ref) => this.#db.index.labels(ref),
     });
     await this.#db.hist.restoreIndex(
       (ref) => this.#db.index.labels(ref),
