@@ -8,8 +8,10 @@
  *
  *   deno run --allow-all tools/restart_bench.ts [--runs=9] [--cold-runs=5]
  *     [--wal-minutes=5] [--hours=6] [--dir=PATH] [--no-prometheus]
- *     [--main=PATH/main.ts ...] [--no-bundle] [--rt]
+ *     [--main=PATH/main.ts ...] [--no-bundle] [--no-config-file] [--rt]
  *
+ * Perch starts with a small config file, as a deployment does (parsing it
+ * loads the YAML library); `--no-config-file` starts it on the defaults.
  * Each `--main` is another Perch checkout to time against this one (for
  * before/after); runs of all of them are interleaved so a busy machine
  * affects each alike. Each checkout is timed twice: as `deno run main.ts`
@@ -51,6 +53,7 @@ const { values: a } = parseArgs({
     "no-prometheus": { type: "boolean", default: false },
     main: { type: "string", multiple: true },
     "no-bundle": { type: "boolean", default: false },
+    "no-config-file": { type: "boolean", default: false },
     rt: { type: "boolean", default: false },
   },
 });
@@ -200,6 +203,25 @@ async function bundled(main: string, label: string, into: string): Promise<Varia
   };
 }
 
+/** A small edge box's config file: what `--config` gives Perch unless `--no-config-file`. */
+const CONFIG_YAML = `# A small edge box.
+log:
+  level: info
+storage:
+  retention: 28d
+  fsync: always
+scrape_configs:
+  - job_name: node
+    scrape_interval: 10s
+    static_configs:
+      - targets: ["127.0.0.1:9100"]
+`;
+const configFile = a["no-config-file"] ? undefined : await Deno.makeTempFile({
+  prefix: "perch-restart-",
+  suffix: ".yml",
+});
+if (configFile) await Deno.writeTextFile(configFile, CONFIG_YAML);
+
 function perchStart(v: Variant, dir: string, data: boolean): Promise<Run> {
   const port = freePort();
   return timeStart(
@@ -211,6 +233,7 @@ function perchStart(v: Variant, dir: string, data: boolean): Promise<Run> {
       v.script,
       `--listen=127.0.0.1:${port}`,
       `--data-dir=${dir}`,
+      ...(configFile ? [`--config=${configFile}`] : []),
     ],
     `http://127.0.0.1:${port}`,
     "/health",
@@ -330,6 +353,7 @@ for (let i = 0; i < variants.length; i++) {
 }
 if (!a.dir) await Deno.remove(dir, { recursive: true });
 await Deno.remove(bundleDir, { recursive: true });
+if (configFile) await Deno.remove(configFile);
 
 // Prometheus, on the same workload (pushed by remote write; its head keeps what it has not
 // compacted into blocks yet, as Prometheus does).

@@ -6,7 +6,7 @@
  * functions with the most self time and, per time window, what ran most.
  *
  *   deno run --allow-all tools/startup_profile.ts --data-dir=PATH
- *     [--script=main.ts] [--out=startup.cpuprofile] [--top=30] [--window-ms=10]
+ *     [--script=main.ts] [--config=FILE] [--out=startup.cpuprofile] [--top=30] [--window-ms=10]
  *
  * `--script` may be a `deno bundle` of main.ts (a `.js` file; run as
  * tools/restart_bench.ts runs bundles). Not in the profile: what Deno does
@@ -24,6 +24,7 @@ const { values: a } = parseArgs({
   options: {
     "data-dir": { type: "string" },
     script: { type: "string", default: new URL("../main.ts", import.meta.url).pathname },
+    config: { type: "string" },
     out: { type: "string", default: "startup.cpuprofile" },
     top: { type: "string", default: "30" },
     "window-ms": { type: "string", default: "10" },
@@ -85,6 +86,7 @@ const child = new Deno.Command(Deno.execPath(), {
     a.script!,
     `--listen=127.0.0.1:${port}`,
     `--data-dir=${a["data-dir"]}`,
+    ...(a.config ? [`--config=${a.config}`] : []),
   ],
   env: { NO_COLOR: "1", ...(bundle.length ? { DENO_NO_PACKAGE_JSON: "1" } : {}) },
   stdout: "null",
