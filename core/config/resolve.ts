@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { configIssues, PARSE_ONCE, yaml } from "../model/mod.ts";
+import { configIssues, PARSE_ONCE, yaml, YamlError } from "../model/mod.ts";
 import { type Config, configSchema } from "./schema.ts";
 
 /** Overrides from flags; each maps onto one config path. */
@@ -60,16 +60,14 @@ export function resolveConfig(input: ResolveInput): ResolveResult {
   let raw: Record<string, unknown> = {};
   const where = input.fileName ?? "config";
   if (input.fileText !== undefined && input.fileText.trim() !== "") {
-    const doc = yaml().parseDocument(input.fileText, { prettyErrors: true, uniqueKeys: true });
-    if (doc.errors.length > 0) {
-      for (const e of doc.errors) {
-        const pos = e.linePos?.[0];
-        const at = pos ? `${where}:${pos.line}:${pos.col}` : where;
-        errors.push(`${at}: ${e.message.split("\n")[0]}`);
-      }
-      return { ok: false, errors };
+    let value: unknown;
+    try {
+      value = yaml().parse(input.fileText);
+    } catch (e) {
+      if (!(e instanceof YamlError)) throw e;
+      const at = e.line === undefined ? where : `${where}:${e.line}:${e.col}`;
+      return { ok: false, errors: [`${at}: ${e.reason}`] };
     }
-    const value = doc.toJS();
     if (value !== null && value !== undefined) {
       if (typeof value !== "object" || Array.isArray(value)) {
         return { ok: false, errors: [`${where}: must be a mapping of sections`] };

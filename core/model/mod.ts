@@ -65,7 +65,7 @@ export { formatBytes, formatDuration, parseBytes, parseDuration, readDuration } 
 export { formatFloat, goQuote, isGoPrint, jsonFloat, unquoteString } from "./strconv.ts";
 export { formatE, formatF, formatG, formatHexFloat } from "./go_float.ts";
 export { expandRegexp } from "./regexp_expand.ts";
-export { loadYaml, type Yaml, yaml } from "./yaml.ts";
+export { loadYaml, type Yaml, yaml, YamlError } from "./yaml.ts";
 export { md5, sha256, sha256Hex, toHex } from "./hash.ts";
 export {
   configIssues,

@@ -162,7 +162,7 @@ export function parseRuleFile(
   const thresholdRules: ThresholdRule[] = [];
   let doc: unknown;
   try {
-    doc = yaml().parse(text, { uniqueKeys: true });
+    doc = yaml().parse(text);
   } catch (e) {
     errors.push({ file, message: `cannot parse YAML: ${(e as Error).message.split("\n")[0]}` });
     return { groups, thresholdRules, errors, warnings };
