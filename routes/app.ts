@@ -8,6 +8,7 @@ import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { bodyLimit } from "hono/body-limit";
 import { routePath } from "hono/route";
+import { TrieRouter } from "hono/router/trie-router";
 import type { Logger } from "../core/logging/mod.ts";
 import type { Registry } from "../core/selfmon/mod.ts";
 import type { ScopeOf } from "./scope.ts";
@@ -42,7 +43,10 @@ export function createApp(deps: AppDeps): Hono {
     labelNames: ["handler"],
   });
 
-  const app = new Hono();
+  // A trie is built as routes are added. Hono's default (a RegExpRouter, with
+  // the trie as fallback) compiles one expression of every route at the first
+  // request instead: ~6 ms of the first request after a restart.
+  const app = new Hono({ router: new TrieRouter() });
 
   app.use("*", async function observe(c, next) {
     const t0 = performance.now();
