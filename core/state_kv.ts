@@ -54,6 +54,7 @@ export async function openStateKv(o: StateKvOptions): Promise<StateKv> {
     now,
     consequence: "State (dashboards, silences, alert state, notification queue, run-time " +
       "targets) is restored from the last snapshot when there is a good one.",
+    journal: true,
     log: o.log,
   });
   if (fresh) await restore(kv, snapPath, o, now);

@@ -12,6 +12,7 @@
  */
 import { DatabaseSync } from "node:sqlite";
 import { fsyncDir } from "./wal.ts";
+import { checkSqliteWal } from "./sqlite_wal.ts";
 import { INCIDENTS_FILE, joinPath, QUARANTINE_DIR, TMP_SUFFIX } from "./filenames.ts";
 
 /** Kinds of incident. */
@@ -23,6 +24,7 @@ export type IncidentKind =
   | "block_damaged"
   | "block_missing"
   | "kv_quarantined"
+  | "kv_journal_damaged"
   | "index_rebuilt"
   | "state_restored"
   | "state_emptied"
@@ -261,6 +263,45 @@ function sqliteCheck(path: string): void {
   }
 }
 
+/** Records (and copies to quarantine) a KV file's journal that SQLite's recovery will not read whole. */
+async function checkJournal(dir: string, name: string, o: CheckedKvOptions): Promise<void> {
+  let wal: Uint8Array;
+  try {
+    wal = await Deno.readFile(joinPath(dir, `${name}-wal`));
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return;
+    throw e;
+  }
+  const c = checkSqliteWal(wal);
+  if (c.brokenAt < 0) return;
+  const now = (o.now ?? Date.now)();
+  const stamp = new Date(now).toISOString().replace(/[:.]/g, "-");
+  const rel = `${QUARANTINE_DIR}/${name}-wal.${stamp}`;
+  await Deno.mkdir(joinPath(dir, QUARANTINE_DIR), { recursive: true });
+  await Deno.writeFile(joinPath(dir, rel), wal);
+  await fsyncDir(joinPath(dir, QUARANTINE_DIR));
+  const where = c.headerDamaged ? "its header" : `byte ${c.brokenAt}`;
+  const lost = c.lostCommits > 0
+    ? `${c.lostCommits} transactions committed after it cannot be applied and are lost`
+    : "the change being written there is lost (more if the file was cut short)";
+  o.log?.("error", "damaged KV journal: changes after the damage are lost", {
+    file: `${name}-wal`,
+    at: where,
+    lostCommits: c.lostCommits,
+    copy: rel,
+  });
+  o.incidents.add({
+    id: `kv_journal:${name}:${now}`,
+    kind: "kv_journal_damaged",
+    file: `${name}-wal`,
+    message: `${name}-wal (SQLite's journal of ${name}) is damaged at ${where}: ${lost}; ` +
+      `${name} is opened as it was before (the journal is copied to ${rel})`,
+    ...(c.lostCommits > 0 ? { records: c.lostCommits } : {}),
+    bytes: wal.length,
+    quarantined: rel,
+  });
+}
+
 /** Options of {@linkcode openCheckedKv}. */
 export interface CheckedKvOptions {
   incidents: IncidentLog;
@@ -273,6 +314,14 @@ export interface CheckedKvOptions {
    * so it must read everything it relies on.
    */
   verify?: (kv: Deno.Kv) => Promise<void>;
+  /**
+   * Check the file's SQLite journal (`-wal`) for committed changes that
+   * SQLite's recovery would drop without a word (damage in the middle of the
+   * log, see sqlite_wal.ts): for files whose content nothing can rebuild. A
+   * damaged journal is copied to `quarantine/` and recorded; the file opens
+   * as it was before the damage.
+   */
+  journal?: boolean;
   log?: (level: "info" | "warn" | "error", msg: string, fields: Record<string, unknown>) => void;
 }
 
@@ -291,6 +340,7 @@ export async function openCheckedKv(
 ): Promise<{ kv: Deno.Kv; fresh: boolean }> {
   const path = joinPath(dir, name);
   let kv: Deno.Kv | undefined;
+  if (o.journal) await checkJournal(dir, name, o);
   try {
     sqliteCheck(path);
     kv = await Deno.openKv(path);

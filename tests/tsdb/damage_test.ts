@@ -8,8 +8,8 @@
  * both histogram files, index.kv, state.kv, remote.kv and their SQLite WAL
  * files) and each damage (flipped bytes, a zeroed page, a truncation) a copy
  * of the data dir is damaged and Perch started on it. Every trial must
- * start, serve no wrong sample or histogram, and report degraded health
- * whenever one is missing. The loss of each trial is printed.
+ * start, serve no wrong sample, histogram or dashboard, and report degraded
+ * health whenever one is missing. The loss of each trial is printed.
  */
 import assert from "node:assert/strict";
 import { encodeRemoteWriteBody } from "../../core/ingest/mod.ts";
@@ -61,6 +61,35 @@ function promText(from: number, steps = PER_HOUR): string {
     for (let s = 0; s < SERIES; s++) lines.push(`trial_metric{s="${s}"} ${value(s, t)} ${t}`);
   }
   return lines.join("\n") + "\n";
+}
+
+const DASHBOARDS = 8;
+
+/** Dashboard `d` as created: 6 line panels. */
+function dashboard(d: number) {
+  return {
+    id: `trial-${d}`,
+    title: `Trial ${d}`,
+    panels: Array.from({ length: 6 }, (_, i) => ({
+      id: i + 1,
+      title: `panel ${i}`,
+      type: "line",
+      gridPos: { x: (i % 2) * 12, y: Math.floor(i / 2) * 8, w: 12, h: 8 },
+      targets: [{ expr: `rate(trial_metric{s="${i}"}[5m])` }],
+    })),
+  };
+}
+
+/** Each dashboard as served (its JSON), or undefined when it is not there. */
+async function dashboards(p: PerchProcess): Promise<(string | undefined)[]> {
+  const out: (string | undefined)[] = [];
+  for (let d = 0; d < DASHBOARDS; d++) {
+    const r = await fetch(`${p.url}/api/dashboards/trial-${d}`);
+    const text = await r.text();
+    assert.ok(r.status === 200 || r.status === 404, `dashboard ${d}: ${r.status} ${text}`);
+    out.push(r.status === 200 ? text : undefined);
+  }
+  return out;
 }
 
 async function post(p: PerchProcess, path: string, body?: string): Promise<Response> {
@@ -232,8 +261,16 @@ Deno.test({
       "1 m tier histogram files",
     );
     const p = await spawnPerch({ dataDir: pristine });
-    let pristineServed;
+    let pristineServed, pristineDashboards;
     try {
+      for (let d = 0; d < DASHBOARDS; d++) {
+        const r = await fetch(`${p.url}/api/dashboards`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(dashboard(d)),
+        });
+        assert.equal(r.status, 201, await r.text());
+      }
       assert.equal((await post(p, "/api/v1/import/prometheus", promText(T_OLD))).status, 204);
       await pushHistograms(p);
       assert.equal((await post(p, "/api/v1/admin/tsdb/flush")).status, 200);
@@ -243,6 +280,8 @@ Deno.test({
         assert.equal(r.status, 204);
       }
       pristineServed = await served(p);
+      pristineDashboards = await dashboards(p);
+      assert.ok(pristineDashboards.every((d) => d !== undefined));
       // state.kv gets its snapshot soon after start; wait for it before the kill.
       for (let i = 0; i < 150; i++) {
         try {
@@ -307,20 +346,29 @@ Deno.test({
           const st = h.checks.storage;
           const lost = total - got.samples;
           const lostHist = totalHist - got.histograms;
-          if (lost > 0 || lostHist > 0) {
+          const dash = await dashboards(c);
+          dash.forEach((d, i) =>
+            assert.ok(
+              d === undefined || d === pristineDashboards[i],
+              `${kind}/${how}: dashboard ${i}`,
+            )
+          );
+          const lostDash = dash.filter((d) => d === undefined).length;
+          if (lost > 0 || lostHist > 0 || lostDash > 0) {
             assert.equal(
               st.status,
               "degraded",
-              `${kind}/${how}: ${lost} samples, ${lostHist} histograms missing`,
+              `${kind}/${how}: ${lost} samples, ${lostHist} histograms, ${lostDash} dashboards missing`,
             );
           }
-          const dash = await fetch(`${c.url}/api/dashboards`);
-          assert.equal(dash.status, 200, `${kind}/${how}: dashboards`);
-          await dash.body?.cancel();
+          const list = await fetch(`${c.url}/api/dashboards`);
+          assert.equal(list.status, 200, `${kind}/${how}: dashboards`);
+          await list.body?.cancel();
           const kinds = (st.details?.incidents ?? []).map((i: { kind: string }) => i.kind);
           rows.push(
             `${kind.padEnd(26)} ${how.padEnd(8)} served ${got.samples}/${total}, lost ${lost}; ` +
-              `histograms lost ${lostHist}/${totalHist}; health ${st.status} [${kinds.join(",")}]`,
+              `histograms lost ${lostHist}/${totalHist}; dashboards lost ${lostDash}; ` +
+              `health ${st.status} [${kinds.join(",")}]`,
           );
           if (st.status === "degraded") {
             // An admin acknowledges: healthy again.

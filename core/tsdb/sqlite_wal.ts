@@ -1,0 +1,113 @@
+/**
+ * Finds what SQLite's recovery would drop without a word from a KV file's
+ * write-ahead log (`<file>-wal`). SQLite applies WAL frames in order up to
+ * the first one that fails its checksum and ignores everything after it,
+ * and ignores the whole log when its header fails: a flipped byte or a
+ * zeroed page early in `state.kv-wal` silently loses every dashboard,
+ * silence and alert change committed after it. This reads the log as
+ * SQLite's recovery does (the format: https://www.sqlite.org/fileformat.html,
+ * "The WAL File Format") and then looks past the break for intact commit
+ * frames of the same log generation: committed transactions the recovery
+ * will not apply.
+ *
+ * Frames past the break are checked against the checksum stored in the
+ * frame before them (the chain is cumulative), so one damaged frame does not
+ * hide the intact ones after it. A damaged or cut-short last frame (a torn
+ * write) is damage too, with no commit after it to count.
+ *
+ * @module
+ */
+
+const MAGIC_LE = 0x377f0682;
+const MAGIC_BE = 0x377f0683;
+const HEADER = 32;
+const FRAME_HEADER = 24;
+
+/** What {@linkcode checkSqliteWal} found. */
+export interface SqliteWalCheck {
+  /** Frames SQLite's recovery applies (up to and including the last good commit). */
+  readonly applied: number;
+  /**
+   * Byte offset of the damage, or -1 when there is none: the header, a frame
+   * of this log that fails its checksum, or a last frame cut short (a write
+   * interrupted by a crash or power cut, or damage; the transaction it
+   * belonged to is lost). Frames of an older log after this one's end are
+   * not damage.
+   */
+  readonly brokenAt: number;
+  /** Whether the header itself fails (recovery then ignores the whole log). */
+  readonly headerDamaged: boolean;
+  /** Intact commit frames after the break: committed transactions recovery drops. */
+  readonly lostCommits: number;
+}
+
+const u32 = (b: Uint8Array, at: number) =>
+  ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
+
+/**
+ * SQLite's WAL checksum over `b[from, to)` (a multiple of 8 bytes) continuing
+ * from `s` (two u32), in the byte order the log's magic names.
+ */
+function checksum(b: Uint8Array, from: number, to: number, s: [number, number], be: boolean) {
+  let s0 = s[0], s1 = s[1];
+  for (let i = from; i < to; i += 8) {
+    const x = be ? u32(b, i) : (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24));
+    const y = be
+      ? u32(b, i + 4)
+      : (b[i + 4]! | (b[i + 5]! << 8) | (b[i + 6]! << 16) | (b[i + 7]! << 24));
+    s0 = (s0 + x + s1) >>> 0;
+    s1 = (s1 + y + s0) >>> 0;
+  }
+  s[0] = s0, s[1] = s1;
+}
+
+/** Checks a SQLite WAL file's bytes; see the module doc. */
+export function checkSqliteWal(b: Uint8Array): SqliteWalCheck {
+  if (b.length < HEADER) return { applied: 0, brokenAt: -1, headerDamaged: false, lostCommits: 0 };
+  const magic = u32(b, 0);
+  const be = magic === MAGIC_BE;
+  const stated = u32(b, 8);
+  const pageSize = stated === 1
+    ? 65_536
+    : stated >= 512 && stated <= 65_536 && (stated & (stated - 1)) === 0
+    ? stated
+    : 4096;
+  const sum: [number, number] = [0, 0];
+  checksum(b, 0, 24, sum, be);
+  const headerDamaged = (magic !== MAGIC_LE && !be) || u32(b, 4) !== 3007000 ||
+    sum[0] !== u32(b, 24) || sum[1] !== u32(b, 28) || stated !== pageSize && stated !== 1;
+  const frameSize = FRAME_HEADER + pageSize;
+  // The generation's salts: the header's, or the first frame's when the header is damaged.
+  const saltAt = headerDamaged && b.length >= HEADER + frameSize ? HEADER + 8 : 16;
+  const salt1 = u32(b, saltAt), salt2 = u32(b, saltAt + 4);
+  let lastCommit = 0, brokenAt = headerDamaged ? 0 : -1, lostCommits = 0;
+  /** Where recovery stops: the break, or the first frame of an older generation (the normal end). */
+  let stopAt = brokenAt;
+  let at = HEADER;
+  for (let i = 0; at + frameSize <= b.length; at += frameSize, i++) {
+    const sameGeneration = u32(b, at + 8) === salt1 && u32(b, at + 12) === salt2;
+    // Past the stop, each frame is checked against the sum stored before it.
+    const s: [number, number] = stopAt < 0
+      ? sum
+      : at === HEADER
+      ? [u32(b, 24), u32(b, 28)]
+      : [u32(b, at - frameSize + 16), u32(b, at - frameSize + 20)];
+    checksum(b, at, at + 8, s, be);
+    checksum(b, at + FRAME_HEADER, at + frameSize, s, be);
+    const ok = sameGeneration && s[0] === u32(b, at + 16) && s[1] === u32(b, at + 20);
+    const commit = u32(b, at + 4) !== 0;
+    if (stopAt >= 0) {
+      if (ok && commit) lostCommits++;
+    } else if (ok) {
+      if (commit) lastCommit = i + 1;
+    } else {
+      stopAt = at;
+      if (sameGeneration) brokenAt = at;
+    }
+  }
+  // A frame cut short at the end, or intact commits past a stop that looked
+  // like the end (a damaged salt), are damage too.
+  if (brokenAt < 0 && stopAt < 0 && at < b.length) brokenAt = at;
+  if (brokenAt < 0 && lostCommits > 0) brokenAt = stopAt;
+  return { applied: lastCommit, brokenAt, headerDamaged, lostCommits };
+}
