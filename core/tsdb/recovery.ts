@@ -273,7 +273,7 @@ async function checkJournal(dir: string, name: string, o: CheckedKvOptions): Pro
     throw e;
   }
   const c = checkSqliteWal(wal);
-  if (c.brokenAt < 0) return;
+  if (!c.damaged) return;
   const now = (o.now ?? Date.now)();
   const stamp = new Date(now).toISOString().replace(/[:.]/g, "-");
   const rel = `${QUARANTINE_DIR}/${name}-wal.${stamp}`;
@@ -283,7 +283,7 @@ async function checkJournal(dir: string, name: string, o: CheckedKvOptions): Pro
   const where = c.headerDamaged ? "its header" : `byte ${c.brokenAt}`;
   const lost = c.lostCommits > 0
     ? `${c.lostCommits} transactions committed after it cannot be applied and are lost`
-    : "the change being written there is lost (more if the file was cut short)";
+    : "it was cut short, and the changes in the missing part are lost";
   o.log?.("error", "damaged KV journal: changes after the damage are lost", {
     file: `${name}-wal`,
     at: where,

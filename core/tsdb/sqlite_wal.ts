@@ -12,8 +12,8 @@
  *
  * Frames past the break are checked against the checksum stored in the
  * frame before them (the chain is cumulative), so one damaged frame does not
- * hide the intact ones after it. A damaged or cut-short last frame (a torn
- * write) is damage too, with no commit after it to count.
+ * hide the intact ones after it. A log cut short inside a frame is damage
+ * too; a write interrupted by a kill is not (see {@linkcode SqliteWalCheck.damaged}).
  *
  * @module
  */
@@ -28,13 +28,20 @@ export interface SqliteWalCheck {
   /** Frames SQLite's recovery applies (up to and including the last good commit). */
   readonly applied: number;
   /**
-   * Byte offset of the damage, or -1 when there is none: the header, a frame
-   * of this log that fails its checksum, or a last frame cut short (a write
-   * interrupted by a crash or power cut, or damage; the transaction it
-   * belonged to is lost). Frames of an older log after this one's end are
-   * not damage.
+   * Byte offset where recovery stops at a frame of this log that fails its
+   * checksum (or 0 for a damaged header), or -1. Frames of an older log after
+   * this one's end are its normal end, not a break.
    */
   readonly brokenAt: number;
+  /**
+   * Whether recovery will lose something that was committed: intact commits
+   * past the break, or a log cut short inside a frame. A last frame that
+   * fails, or a frame header without its page, is what a write interrupted
+   * by a kill looks like (SQLite writes a frame's header and page in two
+   * writes); its transaction never committed, so it is not damage. (Damage
+   * to the last commit frame looks the same and cannot be told apart.)
+   */
+  readonly damaged: boolean;
   /** Whether the header itself fails (recovery then ignores the whole log). */
   readonly headerDamaged: boolean;
   /** Intact commit frames after the break: committed transactions recovery drops. */
@@ -63,7 +70,9 @@ function checksum(b: Uint8Array, from: number, to: number, s: [number, number], 
 
 /** Checks a SQLite WAL file's bytes; see the module doc. */
 export function checkSqliteWal(b: Uint8Array): SqliteWalCheck {
-  if (b.length < HEADER) return { applied: 0, brokenAt: -1, headerDamaged: false, lostCommits: 0 };
+  if (b.length < HEADER) {
+    return { applied: 0, brokenAt: -1, headerDamaged: false, lostCommits: 0, damaged: false };
+  }
   const magic = u32(b, 0);
   const be = magic === MAGIC_BE;
   const stated = u32(b, 8);
@@ -105,9 +114,14 @@ export function checkSqliteWal(b: Uint8Array): SqliteWalCheck {
       if (sameGeneration) brokenAt = at;
     }
   }
-  // A frame cut short at the end, or intact commits past a stop that looked
-  // like the end (a damaged salt), are damage too.
-  if (brokenAt < 0 && stopAt < 0 && at < b.length) brokenAt = at;
-  if (brokenAt < 0 && lostCommits > 0) brokenAt = stopAt;
-  return { applied: lastCommit, brokenAt, headerDamaged, lostCommits };
+  if (brokenAt < 0 && lostCommits > 0) brokenAt = stopAt; // a damaged salt looked like the end
+  const tail = b.length - at;
+  const cut = stopAt < 0 && tail !== 0 && tail !== FRAME_HEADER;
+  return {
+    applied: lastCommit,
+    brokenAt: brokenAt < 0 && cut ? at : brokenAt,
+    headerDamaged,
+    lostCommits,
+    damaged: lostCommits > 0 || cut,
+  };
 }

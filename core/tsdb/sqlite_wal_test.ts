@@ -38,6 +38,7 @@ async function rowsRecovered(dir: string, db: Uint8Array, wal: Uint8Array): Prom
 Deno.test("an intact log: every commit is applied, nothing lost", async () => {
   const { dir, db, wal } = await loggedDb();
   const c = checkSqliteWal(wal);
+  assert.equal(c.damaged, false);
   assert.equal(c.brokenAt, -1);
   assert.equal(c.headerDamaged, false);
   assert.equal(c.lostCommits, 0);
@@ -57,6 +58,7 @@ Deno.test("a damaged frame early in the log: the commits after it, which SQLite 
     const rows = await rowsRecovered(dir, db, bad);
     assert.ok(rows < 40, `SQLite drops rows without a word (${how}: ${rows} of 40)`);
     assert.ok(c.brokenAt > 0 && c.brokenAt <= at, `${how}: broken at ${c.brokenAt}`);
+    assert.equal(c.damaged, true);
     assert.ok(c.lostCommits >= 40 - rows - 1, `${how}: ${c.lostCommits} lost commits found`);
   }
   await Deno.remove(dir, { recursive: true });
@@ -68,22 +70,31 @@ Deno.test("a damaged header: SQLite ignores the whole log, and every commit in i
   bad[17]! ^= 0xff; // salt-1
   const c = checkSqliteWal(bad);
   assert.equal(c.headerDamaged, true);
+  assert.equal(c.damaged, true);
   assert.equal(c.applied, 0);
   assert.equal(await rowsRecovered(dir, db, bad), 0);
   assert.ok(c.lostCommits >= 40, `${c.lostCommits} lost commits`);
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("a log cut inside its last frame, or with a damaged last frame, is damage without lost commits", async () => {
+Deno.test("a log cut inside a frame is damage; a write interrupted by a kill is not", async () => {
   const { dir, wal } = await loggedDb();
+  const frame = 24 + ((wal[8]! << 24 | wal[9]! << 16 | wal[10]! << 8 | wal[11]!) >>> 0);
   const cut = checkSqliteWal(wal.subarray(0, wal.length - 1000));
   assert.equal(cut.lostCommits, 0);
+  assert.equal(cut.damaged, true);
   assert.ok(cut.brokenAt > 0);
+  // SQLite writes a frame's header, then its page: killed in between.
+  const killed = new Uint8Array(wal.length + 24);
+  killed.set(wal);
+  killed.set(wal.subarray(wal.length - frame, wal.length - frame + 24), wal.length);
+  assert.equal(checkSqliteWal(killed).damaged, false);
+  // A last frame failing its checksum (its page not written yet, or damaged) loses no commit.
   const bad = new Uint8Array(wal);
   bad[wal.length - 100]! ^= 0xff;
-  assert.equal(checkSqliteWal(bad).lostCommits, 0);
+  assert.equal(checkSqliteWal(bad).damaged, false);
   assert.ok(checkSqliteWal(bad).brokenAt > 0);
-  assert.equal(checkSqliteWal(new Uint8Array(0)).brokenAt, -1);
+  assert.equal(checkSqliteWal(new Uint8Array(0)).damaged, false);
   await Deno.remove(dir, { recursive: true });
 });
 
@@ -98,6 +109,7 @@ Deno.test("frames of an older log after the end of this one are its normal end, 
   for (let at = 32 + 3 * frame; at + frame <= wal.length; at += frame) restarted[at + 9]! ^= 1; // ... older salts from frame 3 on
   const c = checkSqliteWal(restarted);
   assert.equal(c.brokenAt, -1);
+  assert.equal(c.damaged, false);
   assert.equal(c.lostCommits, 0);
   assert.ok(c.applied <= 3 && c0.applied > 3);
   await Deno.remove(dir, { recursive: true });
