@@ -75,23 +75,34 @@ export function decodeLabels(b: Uint8Array): Labels {
   return out;
 }
 
-/** Commits KV mutations in batches that respect Deno KV's atomic limits. */
-export async function commitBatched(
-  kv: Deno.Kv,
-  muts: { key: Deno.KvKey; value?: unknown; size: number }[],
-): Promise<void> {
-  let i = 0;
-  while (i < muts.length) {
+/** One KV write for {@linkcode commitBatched}: a delete when `value` is undefined. */
+export interface KvMutation {
+  readonly key: Deno.KvKey;
+  readonly value?: unknown;
+  /** Bytes it counts for against the atomic's limit (key, value and overhead). */
+  readonly size: number;
+}
+
+/**
+ * Commits KV mutations in batches that respect Deno KV's atomic limits. They
+ * are taken from `muts` one batch at a time, so a generator holds no more
+ * than one batch.
+ */
+export async function commitBatched(kv: Deno.Kv, muts: Iterable<KvMutation>): Promise<void> {
+  const it = muts[Symbol.iterator]();
+  let next = it.next();
+  while (!next.done) {
     const op = kv.atomic();
     let n = 0, bytes = 0;
     while (
-      i < muts.length && n < KV_MAX_MUTATIONS && (n === 0 || bytes + muts[i].size < KV_MAX_BYTES)
+      !next.done && n < KV_MAX_MUTATIONS && (n === 0 || bytes + next.value.size < KV_MAX_BYTES)
     ) {
-      const m = muts[i++];
+      const m = next.value;
       if (m.value === undefined) op.delete(m.key);
       else op.set(m.key, m.value);
       n++;
       bytes += m.size;
+      next = it.next();
     }
     const res = await op.commit();
     if (!res.ok) throw new Error("BUG: unconditional KV atomic commit failed");
@@ -247,20 +258,30 @@ export class SeriesIndex {
     const refs = this.#unsaved;
     this.#unsaved = [];
     const p = this.#saving.then(async () => {
-      const live = refs.filter((ref) => this.#labels[ref] !== undefined);
-      const muts: { key: Deno.KvKey; value?: Uint8Array; size: number }[] = live.map((ref) => {
-        const value = encodeLabels(this.#labels[ref]!);
-        return { key: seriesKey(ref), value, size: value.length + 32 };
-      });
-      const covered = live.some((ref) => ref <= this.#snapUpTo);
-      if (covered) muts.unshift({ key: SNAPSHOT_HEAD_KEY, size: 64 });
-      await commitBatched(this.#kv, muts);
+      const covered = refs.some((ref) => ref <= this.#snapUpTo && this.#labels[ref] !== undefined);
+      await commitBatched(this.#kv, this.#seriesWrites(refs, covered));
       if (covered) this.#snapUpTo = this.#snapSeries = 0;
     });
     this.#saving = p.catch(() => {
       this.#unsaved.push(...refs.filter((ref) => this.#labels[ref] !== undefined));
     });
     return p;
+  }
+
+  /**
+   * The KV writes that save `refs` (those not forgotten since), encoded as
+   * they are committed: the 20,000 new series of two requests would
+   * otherwise hold ~10 MB of values and keys at once while the batches go out.
+   * `covered`: the snapshot head is deleted first.
+   */
+  *#seriesWrites(refs: readonly number[], covered: boolean): Generator<KvMutation> {
+    if (covered) yield { key: SNAPSHOT_HEAD_KEY, size: 64 };
+    for (const ref of refs) {
+      const labels = this.#labels[ref];
+      if (labels === undefined) continue;
+      const value = encodeLabels(labels);
+      yield { key: seriesKey(ref), value, size: value.length + 32 };
+    }
   }
 
   /**
