@@ -272,33 +272,37 @@ async function checkJournal(dir: string, name: string, o: CheckedKvOptions): Pro
     if (e instanceof Deno.errors.NotFound) return;
     throw e;
   }
-  const c = checkSqliteWal(wal);
+  const shm = await Deno.readFile(joinPath(dir, `${name}-shm`)).catch(() => undefined);
+  const c = checkSqliteWal(wal, shm);
   if (!c.damaged) return;
   const now = (o.now ?? Date.now)();
   const stamp = new Date(now).toISOString().replace(/[:.]/g, "-");
   const rel = `${QUARANTINE_DIR}/${name}-wal.${stamp}`;
-  await Deno.mkdir(joinPath(dir, QUARANTINE_DIR), { recursive: true });
-  await Deno.writeFile(joinPath(dir, rel), wal);
-  await fsyncDir(joinPath(dir, QUARANTINE_DIR));
+  // The copy is for a person to look at; a full disk must not keep Perch from starting.
+  const copied = await Deno.mkdir(joinPath(dir, QUARANTINE_DIR), { recursive: true })
+    .then(() => Deno.writeFile(joinPath(dir, rel), wal))
+    .then(() => fsyncDir(joinPath(dir, QUARANTINE_DIR)))
+    .then(() => true, () => false);
   const where = c.headerDamaged ? "its header" : `byte ${c.brokenAt}`;
   const lost = c.lostCommits > 0
     ? `${c.lostCommits} transactions committed after it cannot be applied and are lost`
-    : "it was cut short, and the changes in the missing part are lost";
+    : "it was cut short, and changes committed in the missing part are lost";
   o.log?.("error", "damaged KV journal: changes after the damage are lost", {
     file: `${name}-wal`,
     at: where,
     lostCommits: c.lostCommits,
-    copy: rel,
+    copy: copied ? rel : null,
   });
   o.incidents.add({
     id: `kv_journal:${name}:${now}`,
     kind: "kv_journal_damaged",
     file: `${name}-wal`,
     message: `${name}-wal (SQLite's journal of ${name}) is damaged at ${where}: ${lost}; ` +
-      `${name} is opened as it was before (the journal is copied to ${rel})`,
+      `${name} is opened as it was before` +
+      (copied ? ` (the journal is copied to ${rel})` : " (the journal could not be copied)"),
     ...(c.lostCommits > 0 ? { records: c.lostCommits } : {}),
     bytes: wal.length,
-    quarantined: rel,
+    ...(copied ? { quarantined: rel } : {}),
   });
 }
 

@@ -12,8 +12,9 @@
  *
  * Frames past the break are checked against the checksum stored in the
  * frame before them (the chain is cumulative), so one damaged frame does not
- * hide the intact ones after it. A log cut short inside a frame is damage
- * too; a write interrupted by a kill is not (see {@linkcode SqliteWalCheck.damaged}).
+ * hide the intact ones after it. A log shorter than SQLite's wal-index says
+ * is damage too; a write interrupted by a kill or a full disk is not (see
+ * {@linkcode SqliteWalCheck.damaged}).
  *
  * @module
  */
@@ -35,11 +36,10 @@ export interface SqliteWalCheck {
   readonly brokenAt: number;
   /**
    * Whether recovery will lose something that was committed: intact commits
-   * past the break, or a log cut short inside a frame. A last frame that
-   * fails, or a frame header without its page, is what a write interrupted
-   * by a kill looks like (SQLite writes a frame's header and page in two
-   * writes); its transaction never committed, so it is not damage. (Damage
-   * to the last commit frame looks the same and cannot be told apart.)
+   * past the break, or fewer frames than SQLite's wal-index (`-shm`) says
+   * were committed (a log cut short). A failing or cut-short last frame
+   * alone is what a write interrupted by a kill or refused by a full disk
+   * leaves; its transaction never committed, so it is not damage.
    */
   readonly damaged: boolean;
   /** Whether the header itself fails (recovery then ignores the whole log). */
@@ -68,8 +68,27 @@ function checksum(b: Uint8Array, from: number, to: number, s: [number, number], 
   s[0] = s0, s[1] = s1;
 }
 
-/** Checks a SQLite WAL file's bytes; see the module doc. */
-export function checkSqliteWal(b: Uint8Array): SqliteWalCheck {
+/**
+ * The number of committed frames SQLite's wal-index (`-shm`) records for the
+ * log `wal` (its `mxFrame`), or undefined when the index is not to be
+ * trusted: its two header copies differ, it is not initialised, or it is of
+ * another generation of the log (other salts). Written in the machine's
+ * byte order (little-endian here).
+ */
+export function walIndexFrames(shm: Uint8Array, wal: Uint8Array): number | undefined {
+  if (shm.length < 96 || wal.length < HEADER) return undefined;
+  for (let i = 0; i < 48; i++) if (shm[i] !== shm[48 + i]) return undefined;
+  const v = new DataView(shm.buffer, shm.byteOffset, 48);
+  if (v.getUint32(0, true) !== 3007000 || shm[12] !== 1) return undefined;
+  for (let i = 0; i < 8; i++) if (shm[32 + i] !== wal[16 + i]) return undefined;
+  return v.getUint32(16, true);
+}
+
+/**
+ * Checks a SQLite WAL file's bytes, with its wal-index (`-shm`) when there
+ * is one; see the module doc.
+ */
+export function checkSqliteWal(b: Uint8Array, shm?: Uint8Array): SqliteWalCheck {
   if (b.length < HEADER) {
     return { applied: 0, brokenAt: -1, headerDamaged: false, lostCommits: 0, damaged: false };
   }
@@ -115,11 +134,11 @@ export function checkSqliteWal(b: Uint8Array): SqliteWalCheck {
     }
   }
   if (brokenAt < 0 && lostCommits > 0) brokenAt = stopAt; // a damaged salt looked like the end
-  const tail = b.length - at;
-  const cut = stopAt < 0 && tail !== 0 && tail !== FRAME_HEADER;
+  const committed = shm && !headerDamaged ? walIndexFrames(shm, b) : undefined;
+  const cut = committed !== undefined && committed > lastCommit;
   return {
     applied: lastCommit,
-    brokenAt: brokenAt < 0 && cut ? at : brokenAt,
+    brokenAt: brokenAt < 0 && cut ? (stopAt < 0 ? at : stopAt) : brokenAt,
     headerDamaged,
     lostCommits,
     damaged: lostCommits > 0 || cut,

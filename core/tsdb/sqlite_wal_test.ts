@@ -7,7 +7,9 @@ import { checkSqliteWal } from "./sqlite_wal.ts";
  * each) still in its log: copies of the database and its `-wal` taken while
  * the connection is open (closing it would checkpoint the log away).
  */
-async function loggedDb(): Promise<{ dir: string; db: Uint8Array; wal: Uint8Array }> {
+async function loggedDb(): Promise<
+  { dir: string; db: Uint8Array; wal: Uint8Array; shm: Uint8Array }
+> {
   const dir = await Deno.makeTempDir();
   const conn = new DatabaseSync(`${dir}/x.db`);
   conn.exec("PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0;");
@@ -16,8 +18,9 @@ async function loggedDb(): Promise<{ dir: string; db: Uint8Array; wal: Uint8Arra
   for (let k = 0; k < 40; k++) ins.run(k, "x".repeat(3000));
   const db = await Deno.readFile(`${dir}/x.db`);
   const wal = await Deno.readFile(`${dir}/x.db-wal`);
+  const shm = await Deno.readFile(`${dir}/x.db-shm`);
   conn.close();
-  return { dir, db, wal };
+  return { dir, db, wal, shm };
 }
 
 /** Rows SQLite's own recovery finds in a copy with this log (0: not even the table). */
@@ -77,23 +80,30 @@ Deno.test("a damaged header: SQLite ignores the whole log, and every commit in i
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("a log cut inside a frame is damage; a write interrupted by a kill is not", async () => {
-  const { dir, wal } = await loggedDb();
+Deno.test("a log shorter than its wal-index says is damage; a write interrupted by a kill or a full disk is not", async () => {
+  const { dir, wal, shm } = await loggedDb();
   const frame = 24 + ((wal[8]! << 24 | wal[9]! << 16 | wal[10]! << 8 | wal[11]!) >>> 0);
-  const cut = checkSqliteWal(wal.subarray(0, wal.length - 1000));
+  const whole = checkSqliteWal(wal, shm);
+  assert.equal(whole.damaged, false);
+  const cut = checkSqliteWal(wal.subarray(0, wal.length >> 1), shm);
   assert.equal(cut.lostCommits, 0);
   assert.equal(cut.damaged, true);
   assert.ok(cut.brokenAt > 0);
-  // SQLite writes a frame's header, then its page: killed in between.
+  // Without the index a cut cannot be told from a write refused by a full disk.
+  assert.equal(checkSqliteWal(wal.subarray(0, wal.length >> 1)).damaged, false);
+  // SQLite writes a frame's header, then its page: killed in between, the index is not advanced.
   const killed = new Uint8Array(wal.length + 24);
   killed.set(wal);
   killed.set(wal.subarray(wal.length - frame, wal.length - frame + 24), wal.length);
-  assert.equal(checkSqliteWal(killed).damaged, false);
-  // A last frame failing its checksum (its page not written yet, or damaged) loses no commit.
-  const bad = new Uint8Array(wal);
-  bad[wal.length - 100]! ^= 0xff;
-  assert.equal(checkSqliteWal(bad).damaged, false);
-  assert.ok(checkSqliteWal(bad).brokenAt > 0);
+  assert.equal(checkSqliteWal(killed, shm).damaged, false);
+  assert.equal(checkSqliteWal(wal.subarray(0, wal.length - 1000), shm).damaged, true);
+  // An index of another generation of the log, or torn between its two copies, is not trusted.
+  const other = new Uint8Array(shm);
+  other[32]! ^= 1, other[80]! ^= 1;
+  assert.equal(checkSqliteWal(wal.subarray(0, wal.length >> 1), other).damaged, false);
+  const torn = new Uint8Array(shm);
+  torn[16]! ^= 1;
+  assert.equal(checkSqliteWal(wal.subarray(0, wal.length >> 1), torn).damaged, false);
   assert.equal(checkSqliteWal(new Uint8Array(0)).damaged, false);
   await Deno.remove(dir, { recursive: true });
 });
