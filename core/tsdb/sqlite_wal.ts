@@ -57,15 +57,24 @@ const u32 = (b: Uint8Array, at: number) =>
  */
 function checksum(b: Uint8Array, from: number, to: number, s: [number, number], be: boolean) {
   let s0 = s[0], s1 = s[1];
-  for (let i = from; i < to; i += 8) {
-    const x = be ? u32(b, i) : (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24));
-    const y = be
-      ? u32(b, i + 4)
-      : (b[i + 4]! | (b[i + 5]! << 8) | (b[i + 6]! << 16) | (b[i + 7]! << 24));
-    s0 = (s0 + x + s1) >>> 0;
-    s1 = (s1 + y + s0) >>> 0;
+  if (!be && (b.byteOffset + from) % 4 === 0) {
+    // Little-endian words (as x86 and ARM write them): read them whole.
+    const w = new Int32Array(b.buffer, b.byteOffset + from, (to - from) >> 2);
+    for (let i = 0; i < w.length; i += 2) {
+      s0 = (s0 + w[i]! + s1) | 0;
+      s1 = (s1 + w[i + 1]! + s0) | 0;
+    }
+  } else {
+    for (let i = from; i < to; i += 8) {
+      const x = be ? u32(b, i) : (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24));
+      const y = be
+        ? u32(b, i + 4)
+        : (b[i + 4]! | (b[i + 5]! << 8) | (b[i + 6]! << 16) | (b[i + 7]! << 24));
+      s0 = (s0 + x + s1) | 0;
+      s1 = (s1 + y + s0) | 0;
+    }
   }
-  s[0] = s0, s[1] = s1;
+  s[0] = s0 >>> 0, s[1] = s1 >>> 0;
 }
 
 /**
