@@ -1,16 +1,47 @@
 /**
  * The HTTP component: the front door (core/net) owns the public listener
  * with its timeouts and caps; Perch's Hono app answers on a private Unix
- * socket behind it. Started last, so every route finds its component running.
+ * socket behind it (in a temporary directory `perch-http-*`; those a killed
+ * Perch left behind are removed after start-up). Started last, so every
+ * route finds its component running.
  *
  * @module
  */
 import type { Hono } from "hono";
 import type { Config } from "../core/config/mod.ts";
-import type { Basics, Component } from "../core/lifecycle.ts";
+import { type Basics, type Component, started } from "../core/lifecycle.ts";
 import type { Logger } from "../core/logging/mod.ts";
 import { FrontDoor, type PublicAddress, StreamLimiter } from "../core/net/mod.ts";
 import { VERSION } from "../core/version.ts";
+
+const SOCKET_DIR_PREFIX = "perch-http-";
+const SOCKET_NAME = "http.sock";
+
+/**
+ * Removes the socket directories of Perch processes that are gone (killed
+ * before their stop could remove them) from `parent`, keeping `own`: a
+ * directory whose socket nobody answers on. Returns how many went.
+ */
+export async function sweepSocketDirs(parent: string, own: string): Promise<number> {
+  let removed = 0;
+  for await (const e of Deno.readDir(parent)) {
+    const dir = `${parent}/${e.name}`;
+    if (!e.isDirectory || !e.name.startsWith(SOCKET_DIR_PREFIX) || dir === own) continue;
+    try {
+      const conn = await Deno.connect({ transport: "unix", path: `${dir}/${SOCKET_NAME}` });
+      conn.close(); // a live Perch
+      continue;
+    } catch (err) {
+      // Refused: nobody listens. Missing: a directory made just before its socket, or emptied.
+      if (err instanceof Deno.errors.NotFound) {
+        const age = Date.now() - ((await Deno.stat(dir).catch(() => null))?.mtime?.getTime() ?? 0);
+        if (age < 60_000) continue;
+      } else if (!(err instanceof Deno.errors.ConnectionRefused)) continue;
+    }
+    if (await Deno.remove(dir, { recursive: true }).then(() => true, () => false)) removed++;
+  }
+  return removed;
+}
 
 /** What the HTTP component offers: where it listens. */
 export interface HttpComponent extends Component<Config, Config["server"]> {
@@ -95,8 +126,8 @@ export function httpComponent(
       settings = s;
       const serve = handler(deps.app());
       const listen = deps.address.listen;
-      socketDir = await Deno.makeTempDir({ prefix: "perch-http-" });
-      const path = `${socketDir}/http.sock`;
+      socketDir = await Deno.makeTempDir({ prefix: SOCKET_DIR_PREFIX });
+      const path = `${socketDir}/${SOCKET_NAME}`;
       await new Promise<void>((resolve, reject) => {
         try {
           server = Deno.serve({ path, onListen: () => resolve() }, serve);
@@ -125,6 +156,11 @@ export function httpComponent(
     },
     apply(s) {
       settings = s;
+    },
+    async afterReady() {
+      const own = started("http", socketDir);
+      const removed = await sweepSocketDirs(own.slice(0, own.lastIndexOf("/")), own);
+      if (removed > 0) log.info("removed socket directories of stopped processes", { removed });
     },
     async stop() {
       // No new connections; requests in flight finish; then the rest closes.
