@@ -27,7 +27,8 @@ export function queryComponent(
     readonly storage: StorageComponent;
     /**
      * Called whenever a query ends, with the bytes of samples and columns it
-     * held (the memory guard reclaims after large bursts).
+     * held, or of the cached results it was answered from (the memory guard
+     * reclaims after large bursts).
      */
     readonly onQueryEnd?: (bytes: number) => void;
   },
@@ -82,6 +83,7 @@ export function queryComponent(
       const c = new RangeResultCache({
         maxBytes: q.cache_max_bytes,
         immutableBefore: () => storage.headMinT() ?? Date.now(),
+        onServed: deps.onQueryEnd,
       });
       cache = c;
       deps.storage.onOldWrite((minT, maxT) => c.invalidate(minT, maxT));

@@ -50,6 +50,12 @@ export interface RangeResultCacheOptions {
    * {@linkcode RangeResultCache.invalidate}. Usually the head's minimum time.
    */
   readonly immutableBefore: () => number;
+  /**
+   * Called after a query with the bytes of cached results it was answered
+   * from (copied into its answer): the memory guard counts them as query
+   * activity, as it counts the samples the engine reads.
+   */
+  readonly onServed?: (bytes: number) => void;
 }
 
 /** Counters of a cache, for self-monitoring. */
@@ -98,6 +104,7 @@ const ENTRY_OVERHEAD = 256;
 export class RangeResultCache {
   readonly #maxBytes: number;
   readonly #immutableBefore: () => number;
+  readonly #onServed: ((bytes: number) => void) | undefined;
   /** Insertion order is recency order (least recently used first). */
   readonly #entries = new Map<string, Entry>();
   #bytes = 0;
@@ -107,6 +114,7 @@ export class RangeResultCache {
   constructor(opts: RangeResultCacheOptions) {
     this.#maxBytes = opts.maxBytes ?? 32 * 1024 * 1024;
     this.#immutableBefore = opts.immutableBefore;
+    this.#onServed = opts.onServed;
   }
 
   /** Current counters. */
@@ -179,7 +187,7 @@ export class RangeResultCache {
     // Walk [start, immEnd]: cached extents where they are, evaluate the gaps.
     const pieces: { result: QueryResult; from: number; to: number; cached: boolean }[] = [];
     let t = start;
-    let missed = false;
+    let missed = false, served = 0;
     const computed: Extent[] = [];
     for (const x of entry.extents) {
       if (x.end < t) continue;
@@ -195,6 +203,7 @@ export class RangeResultCache {
       }
       const to = Math.min(x.end, immEnd);
       pieces.push({ result: fromExtent(x, t, to), from: t, to, cached: true });
+      served += x.bytes * (to - t + step) / (x.end - x.start + step);
       t = to + step;
       if (t > immEnd) break;
     }
@@ -212,6 +221,7 @@ export class RangeResultCache {
     }
     if (missed) this.#misses++;
     else this.#hits++;
+    if (served > 0) this.#onServed?.(served);
     if (computed.length > 0 && this.#entries.get(key) === entry) this.#store(entry, computed, step);
     return mergeResults(pieces.map((p) => p.result));
   }

@@ -148,6 +148,28 @@ Deno.test("RangeResultCache evaluates only the mutable steps of a repeated query
   assert.deepEqual(plain(again), plain(first));
 });
 
+Deno.test("RangeResultCache reports the bytes of cached results a query was answered from", async () => {
+  const engine = createEngine({ querier: store() });
+  const served: number[] = [];
+  const cache = new RangeResultCache({
+    immutableBefore: () => 40 * MIN,
+    onServed: (n) => served.push(n),
+  });
+  const q = "rate(requests_total[5m])";
+  await cache.rangeQuery(engine, q, 0, 59 * MIN, MIN);
+  assert.deepEqual(served, [], "nothing cached yet");
+  await cache.rangeQuery(engine, q, 0, 59 * MIN, MIN);
+  assert.equal(served.length, 1);
+  const whole = cache.stats().bytes;
+  assert.ok(served[0]! > whole / 2 && served[0]! <= whole, `${served[0]} of ${whole}`);
+  // Half the cached steps: about half the bytes.
+  await cache.rangeQuery(engine, q, 0, 19 * MIN, MIN);
+  assert.ok(
+    Math.abs(served[1]! - served[0]! / 2) < served[0]! / 10,
+    `${served[1]} vs ${served[0]}`,
+  );
+});
+
 Deno.test("RangeResultCache sees new head data and, after invalidate(), old writes", async () => {
   const s = store();
   const engine = createEngine({ querier: s });
