@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../model/mod.ts";
 
 import {
   GRID_COLUMNS,
@@ -26,7 +26,9 @@ const VAR_NAME_REGEXP = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 function buildDashboardSchema() {
   const threshold = z.strictObject({
     value: z.number(),
-    color: z.string().regex(/^(#[0-9a-fA-F]{3,8}|[a-z]+)$/, "must be a #hex or named color"),
+    color: z.string().check(
+      z.regex(/^(#[0-9a-fA-F]{3,8}|[a-z]+)$/, "must be a #hex or named color"),
+    ),
   });
 
   /**
@@ -36,70 +38,74 @@ function buildDashboardSchema() {
   const override = z.strictObject({
     matcher: z.strictObject({
       type: z.enum(["name", "regex"]),
-      value: z.string().min(1, "must not be empty").max(500),
+      value: z.string().check(z.minLength(1, "must not be empty"), z.maxLength(500)),
     }),
-    unit: z.string().max(32).optional(),
-    decimals: z.number().int().min(0).max(10).optional(),
-    min: z.number().optional(),
-    max: z.number().optional(),
-    color: z.string().regex(/^(#[0-9a-fA-F]{3,8}|[a-z]+)$/, "must be a #hex or named color")
-      .optional(),
-    displayName: z.string().max(200).optional(),
+    unit: z.optional(z.string().check(z.maxLength(32))),
+    decimals: z.optional(z.number().check(z.int(), z.gte(0), z.lte(10))),
+    min: z.optional(z.number()),
+    max: z.optional(z.number()),
+    color: z.optional(
+      z.string().check(z.regex(/^(#[0-9a-fA-F]{3,8}|[a-z]+)$/, "must be a #hex or named color")),
+    ),
+    displayName: z.optional(z.string().check(z.maxLength(200))),
     /** Draw the series below the axis (values negated for display only). */
-    negativeY: z.boolean().optional(),
+    negativeY: z.optional(z.boolean()),
   });
 
   const panelOptions = z.strictObject({
-    unit: z.string().max(32).prefault(""),
-    decimals: z.number().int().min(0).max(10).optional(),
-    thresholds: z.array(threshold).max(16).prefault([]),
-    min: z.number().optional(),
-    max: z.number().optional(),
-    legend: z.strictObject({
-      show: z.boolean().prefault(true),
-      calcs: z.array(z.enum(LEGEND_CALCS)).prefault(["last"]),
-    }).prefault({}),
-    stacked: z.boolean().optional(),
-    overrides: z.array(override).max(100).optional(),
+    unit: z.prefault(z.string().check(z.maxLength(32)), ""),
+    decimals: z.optional(z.number().check(z.int(), z.gte(0), z.lte(10))),
+    thresholds: z.prefault(z.array(threshold).check(z.maxLength(16)), []),
+    min: z.optional(z.number()),
+    max: z.optional(z.number()),
+    legend: z.prefault(
+      z.strictObject({
+        show: z.prefault(z.boolean(), true),
+        calcs: z.prefault(z.array(z.enum(LEGEND_CALCS)), ["last"]),
+      }),
+      {},
+    ),
+    stacked: z.optional(z.boolean()),
+    overrides: z.optional(z.array(override).check(z.maxLength(100))),
     /** Stat panels: colour the value (default), the background, or nothing. */
-    colorMode: z.enum(["value", "background", "none"]).optional(),
+    colorMode: z.optional(z.enum(["value", "background", "none"])),
     /** Bar gauges: bars side by side or stacked. */
-    orientation: z.enum(["horizontal", "vertical"]).optional(),
+    orientation: z.optional(z.enum(["horizontal", "vertical"])),
     /** Text panels: the text (Markdown is shown as plain text with line breaks). */
-    content: z.string().max(20_000).optional(),
+    content: z.optional(z.string().check(z.maxLength(20_000))),
   });
 
   const target = z.strictObject({
-    expr: z.string().min(1, "must not be empty").max(10_000),
-    legendFormat: z.string().max(500).prefault(""),
-    refId: z.string().max(16).prefault("A"),
+    expr: z.string().check(z.minLength(1, "must not be empty"), z.maxLength(10_000)),
+    legendFormat: z.prefault(z.string().check(z.maxLength(500)), ""),
+    refId: z.prefault(z.string().check(z.maxLength(16)), "A"),
     /** Not run nor shown (another target may still refer to it in Grafana). */
-    hide: z.boolean().optional(),
+    hide: z.optional(z.boolean()),
     /** Evaluated once at the end of the range (stat, gauge, table panels). */
-    instant: z.boolean().optional(),
+    instant: z.optional(z.boolean()),
   });
 
   const gridPos = z.strictObject({
-    x: z.number().int().min(0).max(GRID_COLUMNS - 1),
-    y: z.number().int().min(0).max(10_000),
-    w: z.number().int().min(1).max(GRID_COLUMNS),
-    h: z.number().int().min(1).max(100),
+    x: z.number().check(z.int(), z.gte(0), z.lte(GRID_COLUMNS - 1)),
+    y: z.number().check(z.int(), z.gte(0), z.lte(10_000)),
+    w: z.number().check(z.int(), z.gte(1), z.lte(GRID_COLUMNS)),
+    h: z.number().check(z.int(), z.gte(1), z.lte(100)),
   });
 
   const panelShape = {
-    id: z.number().int().min(1),
+    id: z.number().check(z.int(), z.gte(1)),
     type: z.enum(PANEL_TYPES),
-    title: z.string().max(200).prefault(""),
-    description: z.string().max(10_000).optional(),
+    title: z.prefault(z.string().check(z.maxLength(200)), ""),
+    description: z.optional(z.string().check(z.maxLength(10_000))),
     gridPos,
-    targets: z.array(target).max(50).prefault([]),
-    options: panelOptions.prefault({}),
+    targets: z.prefault(z.array(target).check(z.maxLength(50)), []),
+    options: z.prefault(panelOptions, {}),
     /** Repeat the panel (or a row with its panels) once per value of this variable. */
-    repeat: z.string().regex(VAR_NAME_REGEXP, "must be a variable name").optional(),
+    repeat: z.optional(z.string().check(z.regex(VAR_NAME_REGEXP, "must be a variable name"))),
     /** Repeated panels side by side (h, the default) or stacked (v). */
-    repeatDirection: z.enum(["h", "v"]).optional(),
+    repeatDirection: z.optional(z.enum(["h", "v"])),
     /** Most repeated panels per grid row. */
-    maxPerRow: z.number().int().min(1).max(GRID_COLUMNS).optional(),
+    maxPerRow: z.optional(z.number().check(z.int(), z.gte(1), z.lte(GRID_COLUMNS))),
   };
 
   /** A panel inside a collapsed row. */
@@ -108,22 +114,22 @@ function buildDashboardSchema() {
   const panel = z.strictObject({
     ...panelShape,
     /** Rows: folded, with their panels in `panels`. */
-    collapsed: z.boolean().optional(),
+    collapsed: z.optional(z.boolean()),
     /** Rows: the panels of a collapsed row (positions as when unfolded). */
-    panels: z.array(nestedPanel).max(MAX_PANELS).optional(),
+    panels: z.optional(z.array(nestedPanel).check(z.maxLength(MAX_PANELS))),
   });
 
   const variableBase = {
-    name: z.string().regex(VAR_NAME_REGEXP, "must be a valid identifier"),
-    label: z.string().max(100).optional(),
-    multi: z.boolean().prefault(false),
-    includeAll: z.boolean().prefault(false),
+    name: z.string().check(z.regex(VAR_NAME_REGEXP, "must be a valid identifier")),
+    label: z.optional(z.string().check(z.maxLength(100))),
+    multi: z.prefault(z.boolean(), false),
+    includeAll: z.prefault(z.boolean(), false),
     /** Selected values; `["$__all"]` selects All. */
-    current: z.array(z.string()).prefault([]),
+    current: z.prefault(z.array(z.string()), []),
     /** What All stands for in queries (Grafana's "custom all value", e.g. `.*`). */
-    allValue: z.string().max(1000).optional(),
+    allValue: z.optional(z.string().check(z.maxLength(1000))),
     /** Not shown in the toolbar. */
-    hidden: z.boolean().optional(),
+    hidden: z.optional(z.boolean()),
   };
 
   const variable = z.discriminatedUnion("type", [
@@ -131,28 +137,31 @@ function buildDashboardSchema() {
       type: z.literal("query"),
       ...variableBase,
       /** `label_values(label)` or `label_values(selector, label)`. */
-      query: z.string().min(1),
+      query: z.string().check(z.minLength(1)),
     }),
     z.strictObject({
       type: z.literal("custom"),
       ...variableBase,
-      options: z.array(z.string()).min(1, "must list at least one option"),
+      options: z.array(z.string()).check(z.minLength(1, "must list at least one option")),
     }),
   ]);
 
   return z.strictObject({
-    id: z.string().regex(ID_REGEXP, "must be lowercase letters, digits, '-' or '_' (≤64)"),
-    title: z.string().min(1, "must not be empty").max(200),
-    tags: z.array(z.string().max(50)).max(20).prefault([]),
-    time: z.strictObject({
-      from: z.string().prefault("now-6h"),
-      to: z.string().prefault("now"),
-    }).prefault({}),
-    refresh: z.string().prefault(""),
-    variables: z.array(variable).max(50).prefault([]),
-    panels: z.array(panel).max(MAX_PANELS).prefault([]),
+    id: z.string().check(z.regex(ID_REGEXP, "must be lowercase letters, digits, '-' or '_' (≤64)")),
+    title: z.string().check(z.minLength(1, "must not be empty"), z.maxLength(200)),
+    tags: z.prefault(z.array(z.string().check(z.maxLength(50))).check(z.maxLength(20)), []),
+    time: z.prefault(
+      z.strictObject({
+        from: z.prefault(z.string(), "now-6h"),
+        to: z.prefault(z.string(), "now"),
+      }),
+      {},
+    ),
+    refresh: z.prefault(z.string(), ""),
+    variables: z.prefault(z.array(variable).check(z.maxLength(50)), []),
+    panels: z.prefault(z.array(panel).check(z.maxLength(MAX_PANELS)), []),
     /** Increments on each save; used to refuse stale overwrites. */
-    version: z.number().int().min(0).prefault(0),
+    version: z.prefault(z.number().check(z.int(), z.gte(0)), 0),
   });
 }
 

@@ -26,8 +26,7 @@
  *
  * @module
  */
-import { z } from "zod";
-import { checkLabelName, checkMetricName, formatPath, type MetricType } from "../model/mod.ts";
+import { checkLabelName, checkMetricName, formatPath, type MetricType, z } from "../model/mod.ts";
 import { NOT_JSON, ParsedRows, parseJsonBody } from "./rows.ts";
 import { integerTextToMs, isIntegerText, parseNumber } from "./_util.ts";
 
@@ -42,47 +41,47 @@ const VALUE_MESSAGE = "value must be a number or {buckets, sum, count}";
 
 function histogramValueSchema() {
   return z.object({
-    buckets: z.record(z.string(), z.number().nonnegative(), {
+    buckets: z.record(z.string(), z.number().check(z.nonnegative()), {
       error: "buckets must map bounds to non-negative counts",
     }),
     sum: z.number({ error: "sum must be a number" }),
-    count: z.number({ error: "count must be a non-negative number" }).nonnegative({
+    count: z.number({ error: "count must be a non-negative number" }).check(z.nonnegative({
       error: "count must be a non-negative number",
-    }),
+    })),
   });
 }
 
 function buildMetricSchema() {
   const histogramValue = histogramValueSchema();
   const value = z.union([z.number(), histogramValue], { error: VALUE_MESSAGE });
-  const timestamp = z.union([z.string(), z.number()], {
+  const timestamp = z.optional(z.union([z.string(), z.number()], {
     error: "timestamp must be RFC 3339 or a unix time number",
-  }).optional();
+  }));
   return z.object({
     name: z.string({ error: "name must be a string" }),
-    type: z.union([
+    type: z.optional(z.union([
       z.enum(["counter", "gauge", "histogram", "summary", "untyped"]),
       z.literal(0),
       z.literal(1),
       z.literal(2),
       z.literal(3),
-    ], { error: TYPE_MESSAGE }).optional(),
-    labels: z.record(
+    ], { error: TYPE_MESSAGE })),
+    labels: z.optional(z.record(
       z.string(),
       z.union([z.string(), z.number(), z.boolean()], {
         error: "label value must be a string, number or boolean",
       }),
       { error: "labels must be an object of label names to values" },
-    ).optional(),
-    help: z.string({ error: "help must be a string" }).optional(),
-    unit: z.string({ error: "unit must be a string" }).optional(),
-    samples: z.array(
+    )),
+    help: z.optional(z.string({ error: "help must be a string" })),
+    unit: z.optional(z.string({ error: "unit must be a string" })),
+    samples: z.optional(z.array(
       z.object({ value, timestamp }, { error: "a sample must be {value, timestamp}" }),
       {
         error: "samples must be a list of {value, timestamp}",
       },
-    ).optional(),
-    value: value.optional(),
+    )),
+    value: z.optional(value),
     timestamp,
   }, { error: "a metric must be a JSON object" });
 }

@@ -74,6 +74,7 @@ export {
   formatPath,
   PARSE_ONCE,
 } from "./zod_issues.ts";
+export { z } from "./zod.ts";
 export { type AlertInstance, type AlertSink } from "./alert.ts";
 export {
   type BucketSpan,

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { z } from "zod";
+import type { z } from "./zod.ts";
 
 type Issue = z.core.$ZodIssue;
 

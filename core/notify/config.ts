@@ -11,9 +11,8 @@
  *
  * @module
  */
-import { z } from "zod";
 import { amStr as str, resolvePath } from "../config/mod.ts";
-import { configIssues, LABEL_NAME_REGEXP, type Matcher, PARSE_ONCE } from "../model/mod.ts";
+import { configIssues, LABEL_NAME_REGEXP, type Matcher, PARSE_ONCE, z } from "../model/mod.ts";
 import {
   type AlertmanagerConfig,
   alertmanagerSchema,
@@ -105,20 +104,20 @@ const UNSUPPORTED_RECEIVERS = {
 } as const;
 
 const receiverSchema = z.strictObject({
-  name: str.min(1, "must not be empty"),
-  webhook_configs: z.array(webhookSchema).optional(),
-  email_configs: z.array(emailSchema).optional(),
-  slack_configs: z.array(slackSchema).optional(),
-  pagerduty_configs: z.array(pagerdutySchema).optional(),
-  alertmanager_configs: z.array(alertmanagerSchema).optional(),
+  name: str.check(z.minLength(1, "must not be empty")),
+  webhook_configs: z.optional(z.array(webhookSchema)),
+  email_configs: z.optional(z.array(emailSchema)),
+  slack_configs: z.optional(z.array(slackSchema)),
+  pagerduty_configs: z.optional(z.array(pagerdutySchema)),
+  alertmanager_configs: z.optional(z.array(alertmanagerSchema)),
   ...Object.fromEntries(
     Object.keys(UNSUPPORTED_RECEIVERS).map((k) => [
       k,
-      z.array(z.record(z.string(), z.unknown())).optional(),
+      z.optional(z.array(z.record(z.string(), z.unknown()))),
     ]),
   ) as unknown as Record<
     keyof typeof UNSUPPORTED_RECEIVERS,
-    z.ZodOptional<z.ZodArray<z.ZodRecord<z.ZodString, z.ZodUnknown>>>
+    z.ZodMiniOptional<z.ZodMiniArray<z.ZodMiniRecord<z.ZodMiniString, z.ZodMiniUnknown>>>
   >,
 });
 
@@ -129,30 +128,30 @@ const inhibitSchema = z.strictObject({
   source_match_re: legacyMatch,
   target_match: legacyMatch,
   target_match_re: legacyMatch,
-  equal: z.array(str).optional(),
+  equal: z.optional(z.array(str)),
 });
 
 const timeIntervalSchema = z.strictObject({
-  name: str.min(1, "must not be empty"),
+  name: str.check(z.minLength(1, "must not be empty")),
   time_intervals: z.array(z.strictObject({
-    times: z.array(z.strictObject({ start_time: str, end_time: str })).optional(),
-    weekdays: z.array(str).optional(),
-    days_of_month: z.array(z.union([str, z.number()]).transform(String)).optional(),
-    months: z.array(z.union([str, z.number()]).transform(String)).optional(),
-    years: z.array(z.union([str, z.number()]).transform(String)).optional(),
-    location: str.optional(),
+    times: z.optional(z.array(z.strictObject({ start_time: str, end_time: str }))),
+    weekdays: z.optional(z.array(str)),
+    days_of_month: z.optional(z.array(z.pipe(z.union([str, z.number()]), z.transform(String)))),
+    months: z.optional(z.array(z.pipe(z.union([str, z.number()]), z.transform(String)))),
+    years: z.optional(z.array(z.pipe(z.union([str, z.number()]), z.transform(String)))),
+    location: z.optional(str),
   })),
 });
 
 const sectionsSchema = z.object({
-  route: routeSchema.optional(),
-  receivers: z.array(receiverSchema).optional(),
-  inhibit_rules: z.array(inhibitSchema).optional(),
-  time_intervals: z.array(timeIntervalSchema).optional(),
-  mute_time_intervals: z.array(timeIntervalSchema).optional(),
-  templates: z.array(str).optional(),
+  route: z.optional(routeSchema),
+  receivers: z.optional(z.array(receiverSchema)),
+  inhibit_rules: z.optional(z.array(inhibitSchema)),
+  time_intervals: z.optional(z.array(timeIntervalSchema)),
+  mute_time_intervals: z.optional(z.array(timeIntervalSchema)),
+  templates: z.optional(z.array(str)),
   // Perch's own global settings are left to Perch's schema.
-  global: globalSchema.optional(),
+  global: z.optional(globalSchema),
 });
 
 /** Settings from outside the notify sections. */

@@ -6,14 +6,13 @@
  *
  * @module
  */
-import { z } from "zod";
 import {
   alertmanagerGlobalFields,
   amBool as bool,
   amDuration as duration,
   amHttpConfigSchema as httpConfigSchema,
 } from "../config/mod.ts";
-import { parseDuration } from "../model/mod.ts";
+import { parseDuration, z } from "../model/mod.ts";
 
 /** Basic or bearer auth, extra headers, TLS and proxy for an HTTP channel. */
 export interface HttpConfig {
@@ -38,17 +37,20 @@ export interface ChannelBase {
   readonly rateLimit?: RateLimit;
 }
 
-export const rateLimitSchema = z.strictObject({
-  burst: z.number({ error: "must be a number" }).int("must be an integer").min(
-    1,
-    "must be at least 1",
+export const rateLimitSchema = z.optional(z.strictObject({
+  burst: z.number({ error: "must be a number" }).check(
+    z.int("must be an integer"),
+    z.gte(
+      1,
+      "must be at least 1",
+    ),
   ),
   period: duration,
-}).optional();
+}));
 
 /** `send_resolved` and `rate_limit`, which every channel takes. */
 export const channelCommon = {
-  send_resolved: bool.optional(),
+  send_resolved: z.optional(bool),
   rate_limit: rateLimitSchema,
 };
 

@@ -5,8 +5,7 @@
  *
  * @module
  */
-import { z } from "zod";
-import { LABEL_NAME_REGEXP, type Matcher, parseDuration } from "../model/mod.ts";
+import { LABEL_NAME_REGEXP, type Matcher, parseDuration, z } from "../model/mod.ts";
 import {
   amBool as bool,
   amDuration as duration,
@@ -41,9 +40,9 @@ export const ROUTE_DEFAULTS = {
 } as const;
 
 /** `matchers: ['name="v"', …]`. */
-export const matcherList = z.array(str).optional();
+export const matcherList = z.optional(z.array(str));
 /** Alertmanager's older `match` / `match_re` maps. */
-export const legacyMatch = strMap.optional();
+export const legacyMatch = z.optional(strMap);
 
 /** A `route` node as written in the config file. */
 export interface RawRoute {
@@ -62,20 +61,20 @@ export interface RawRoute {
 }
 
 /** Validates a `route` node and its children. */
-export const routeSchema: z.ZodType<RawRoute> = z.lazy(() =>
+export const routeSchema: z.ZodMiniType<RawRoute> = z.lazy(() =>
   z.strictObject({
-    receiver: str.optional(),
-    group_by: z.array(str).optional(),
-    group_wait: durationOrZero.optional(),
-    group_interval: duration.optional(),
-    repeat_interval: duration.optional(),
+    receiver: z.optional(str),
+    group_by: z.optional(z.array(str)),
+    group_wait: z.optional(durationOrZero),
+    group_interval: z.optional(duration),
+    repeat_interval: z.optional(duration),
     matchers: matcherList,
     match: legacyMatch,
     match_re: legacyMatch,
-    continue: bool.optional(),
-    mute_time_intervals: z.array(str).optional(),
-    active_time_intervals: z.array(str).optional(),
-    routes: z.array(routeSchema).optional(),
+    continue: z.optional(bool),
+    mute_time_intervals: z.optional(z.array(str)),
+    active_time_intervals: z.optional(z.array(str)),
+    routes: z.optional(z.array(routeSchema)),
   })
 );
 

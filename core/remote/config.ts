@@ -20,8 +20,8 @@ import {
   parseDuration,
   resolveHttpAuth,
   sha256Hex,
+  z,
 } from "../model/mod.ts";
-import { z } from "zod";
 import { parseScrapeConfigs, type RelabelRule } from "../scrape/mod.ts";
 
 /** How requests to an endpoint authenticate. */
@@ -96,8 +96,11 @@ const durationText = z.union([z.string(), z.number()], {
   error: "must be a duration such as 30s, 5m",
 });
 const str = z.string({ error: "must be a string" });
-const posInt = z.number({ error: "must be a number" }).int("must be an integer").positive(
-  "must be positive",
+const posInt = z.number({ error: "must be a number" }).check(
+  z.int("must be an integer"),
+  z.positive(
+    "must be positive",
+  ),
 );
 
 const RESERVED_HEADERS = new Set([
@@ -112,65 +115,77 @@ const RESERVED_HEADERS = new Set([
 ]);
 
 const queueSchema = z.strictObject({
-  max_samples_per_send: posInt.optional(),
-  batch_send_deadline: durationText.optional(),
-  max_shards: posInt.optional(),
-  min_shards: posInt.optional(),
-  capacity: posInt.optional(),
-  min_backoff: durationText.optional(),
-  max_backoff: durationText.optional(),
-  retry_on_http_429: z.boolean({ error: "must be true or false" }).optional(),
-  sample_age_limit: durationText.optional(),
-  max_rate: z.number({ error: "must be a number" }).min(0, "must not be negative").optional(),
-  settle_delay: durationText.optional(),
-  max_late_bytes: z.number({ error: "must be a number of bytes" }).int("must be an integer")
-    .min(0, "must not be negative").optional(),
-  healthy_lag: durationText.optional(),
+  max_samples_per_send: z.optional(posInt),
+  batch_send_deadline: z.optional(durationText),
+  max_shards: z.optional(posInt),
+  min_shards: z.optional(posInt),
+  capacity: z.optional(posInt),
+  min_backoff: z.optional(durationText),
+  max_backoff: z.optional(durationText),
+  retry_on_http_429: z.optional(z.boolean({ error: "must be true or false" })),
+  sample_age_limit: z.optional(durationText),
+  max_rate: z.optional(
+    z.number({ error: "must be a number" }).check(z.gte(0, "must not be negative")),
+  ),
+  settle_delay: z.optional(durationText),
+  max_late_bytes: z.optional(
+    z.number({ error: "must be a number of bytes" }).check(
+      z.int("must be an integer"),
+      z.gte(0, "must not be negative"),
+    ),
+  ),
+  healthy_lag: z.optional(durationText),
 });
 
 const endpointSchema = z.strictObject({
-  url: str.min(1, "is required"),
-  name: str.min(1, "must not be empty").regex(
-    /^[a-zA-Z0-9_.:-]+$/,
-    "must contain only letters, digits, _ . : -",
-  ).optional(),
-  remote_timeout: durationText.optional(),
-  headers: z.record(z.string(), str, { error: "must map header names to strings" }).optional(),
-  basic_auth: z.strictObject({
-    username: str.optional(),
-    password: str.optional(),
-    password_file: str.optional(),
-  }).optional(),
-  bearer_token: str.optional(),
-  bearer_token_file: str.optional(),
-  authorization: z.strictObject({
-    type: str.optional(),
-    credentials: str.optional(),
-    credentials_file: str.optional(),
-  }).optional(),
-  tls_config: z.strictObject({
-    ca_file: str.optional(),
-    cert_file: str.optional(),
-    key_file: str.optional(),
-    server_name: str.optional(),
-    insecure_skip_verify: z.boolean({ error: "must be true or false" }).optional(),
-  }).optional(),
-  write_relabel_configs: z.array(z.unknown(), { error: "must be a list of relabel rules" })
-    .optional(),
-  queue_config: queueSchema.optional(),
-  metadata_config: z.strictObject({
-    send: z.boolean({ error: "must be true or false" }).optional(),
-    send_interval: durationText.optional(),
-    max_samples_per_send: posInt.optional(),
-  }).optional(),
-  protobuf_message: z.literal("prometheus.WriteRequest", {
+  url: str.check(z.minLength(1, "is required")),
+  name: z.optional(
+    str.check(
+      z.minLength(1, "must not be empty"),
+      z.regex(
+        /^[a-zA-Z0-9_.:-]+$/,
+        "must contain only letters, digits, _ . : -",
+      ),
+    ),
+  ),
+  remote_timeout: z.optional(durationText),
+  headers: z.optional(z.record(z.string(), str, { error: "must map header names to strings" })),
+  basic_auth: z.optional(z.strictObject({
+    username: z.optional(str),
+    password: z.optional(str),
+    password_file: z.optional(str),
+  })),
+  bearer_token: z.optional(str),
+  bearer_token_file: z.optional(str),
+  authorization: z.optional(z.strictObject({
+    type: z.optional(str),
+    credentials: z.optional(str),
+    credentials_file: z.optional(str),
+  })),
+  tls_config: z.optional(z.strictObject({
+    ca_file: z.optional(str),
+    cert_file: z.optional(str),
+    key_file: z.optional(str),
+    server_name: z.optional(str),
+    insecure_skip_verify: z.optional(z.boolean({ error: "must be true or false" })),
+  })),
+  write_relabel_configs: z.optional(
+    z.array(z.unknown(), { error: "must be a list of relabel rules" }),
+  ),
+  queue_config: z.optional(queueSchema),
+  metadata_config: z.optional(z.strictObject({
+    send: z.optional(z.boolean({ error: "must be true or false" })),
+    send_interval: z.optional(durationText),
+    max_samples_per_send: z.optional(posInt),
+  })),
+  protobuf_message: z.optional(z.literal("prometheus.WriteRequest", {
     error: "only prometheus.WriteRequest (remote write 1.0) is supported",
-  }).optional(),
-  send_exemplars: z.boolean().optional(),
-  send_native_histograms: z.boolean().optional(),
-  follow_redirects: z.boolean().optional(),
-  enable_http2: z.boolean().optional(),
-  backfill: durationText.optional(),
+  })),
+  send_exemplars: z.optional(z.boolean()),
+  send_native_histograms: z.optional(z.boolean()),
+  follow_redirects: z.optional(z.boolean()),
+  enable_http2: z.optional(z.boolean()),
+  backfill: z.optional(durationText),
 });
 
 type Raw = z.output<typeof endpointSchema>;

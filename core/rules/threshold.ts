@@ -10,13 +10,13 @@
  *
  * @module
  */
-import { z } from "zod";
 import {
   checkLabelName,
   type FieldIssue,
   fieldIssues,
   formatFloat,
   parseDuration,
+  z,
 } from "../model/mod.ts";
 import { parseExpr, PromQLParseError, valueTypeOf } from "../promql/mod.ts";
 import {
@@ -30,39 +30,47 @@ import { checkAlertTemplate } from "../template/mod.ts";
 const ID_REGEXP = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
 function durationField() {
-  return z.union([z.string(), z.number()]).transform((v, ctx) => {
-    const ms = typeof v === "number" ? v * 1000 : parseDuration(v.trim());
-    if (ms === undefined || !Number.isFinite(ms) || ms < 0) {
-      ctx.addIssue({
-        code: "custom",
-        message: "must be a duration such as 30s, 5m, 1h30m, or a number of seconds",
-        input: v,
-      });
-      return z.NEVER;
-    }
-    return ms;
-  });
+  return z.pipe(
+    z.union([z.string(), z.number()]),
+    z.transform((v, ctx) => {
+      const ms = typeof v === "number" ? v * 1000 : parseDuration(v.trim());
+      if (ms === undefined || !Number.isFinite(ms) || ms < 0) {
+        ctx.issues.push({
+          code: "custom",
+          message: "must be a duration such as 30s, 5m, 1h30m, or a number of seconds",
+          input: v,
+        });
+        return z.NEVER;
+      }
+      return ms;
+    }),
+  );
 }
 
 function buildSchema() {
-  const finite = z.number({ error: "must be a number" }).refine(Number.isFinite, "must be finite");
+  const finite = z.number({ error: "must be a number" }).check(
+    z.refine(Number.isFinite, "must be finite"),
+  );
 
   return z.strictObject({
-    id: z.string().regex(ID_REGEXP, "must be 1-128 characters of A-Z a-z 0-9 _ . - (URL-safe)")
-      .optional(),
-    name: z.string({ error: "must be a string" }).min(1, "must not be empty"),
-    expression: z.string({ error: "must be a string" }).min(1, "must not be empty"),
+    id: z.optional(
+      z.string().check(
+        z.regex(ID_REGEXP, "must be 1-128 characters of A-Z a-z 0-9 _ . - (URL-safe)"),
+      ),
+    ),
+    name: z.string({ error: "must be a string" }).check(z.minLength(1, "must not be empty")),
+    expression: z.string({ error: "must be a string" }).check(z.minLength(1, "must not be empty")),
     operator: z.enum(["gt", "lt", "ge", "le", "eq", "ne"], {
       error: "must be one of gt, lt, ge, le, eq, ne",
     }),
     threshold: finite,
-    resolve_threshold: finite.optional(),
-    duration: durationField().prefault(0),
-    evaluation_interval: durationField().optional(),
-    keep_firing_for: durationField().prefault(0),
-    labels: z.record(z.string(), z.string({ error: "must be a string" })).prefault({}),
-    annotations: z.record(z.string(), z.string({ error: "must be a string" })).prefault({}),
-    no_data: z.enum(["ok", "firing"], { error: "must be ok or firing" }).prefault("ok"),
+    resolve_threshold: z.optional(finite),
+    duration: z.prefault(durationField(), 0),
+    evaluation_interval: z.optional(durationField()),
+    keep_firing_for: z.prefault(durationField(), 0),
+    labels: z.prefault(z.record(z.string(), z.string({ error: "must be a string" })), {}),
+    annotations: z.prefault(z.record(z.string(), z.string({ error: "must be a string" })), {}),
+    no_data: z.prefault(z.enum(["ok", "firing"], { error: "must be ok or firing" }), "ok"),
   });
 }
 

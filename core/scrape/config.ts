@@ -15,8 +15,8 @@ import {
   parseBytes,
   parseDuration,
   resolveHttpAuth,
+  z,
 } from "../model/mod.ts";
-import { z } from "zod";
 import {
   compileRelabelRule,
   DEFAULT_RELABEL_REGEX,
@@ -98,82 +98,102 @@ const durationText = z.union([z.string(), z.number()], {
   error: "must be a duration such as 15s, 1m",
 });
 
-const labelName = z.string({ error: "must be a string" }).regex(
+const labelName = z.string({ error: "must be a string" }).check(z.regex(
   LABEL_NAME,
   "must be a label name matching [a-zA-Z_][a-zA-Z0-9_]*",
-);
+));
 
 const labelMap = z.record(labelName, z.string({ error: "must be a string" }), {
   error: "must be a mapping of label names to strings",
 });
 
 const relabelSchema = z.strictObject({
-  source_labels: z.array(labelName, { error: "must be a list of label names" }).optional(),
-  separator: z.string().optional(),
-  regex: z.string({ error: "must be a string" }).optional(),
-  modulus: z.number({ error: "must be a number" }).int("must be an integer").positive(
-    "must be positive",
-  ).optional(),
-  target_label: z.string({ error: "must be a string" }).optional(),
-  replacement: z.string({ error: "must be a string" }).optional(),
-  action: z.string({ error: "must be a string" }).optional(),
+  source_labels: z.optional(z.array(labelName, { error: "must be a list of label names" })),
+  separator: z.optional(z.string()),
+  regex: z.optional(z.string({ error: "must be a string" })),
+  modulus: z.optional(
+    z.number({ error: "must be a number" }).check(
+      z.int("must be an integer"),
+      z.positive(
+        "must be positive",
+      ),
+    ),
+  ),
+  target_label: z.optional(z.string({ error: "must be a string" })),
+  replacement: z.optional(z.string({ error: "must be a string" })),
+  action: z.optional(z.string({ error: "must be a string" })),
 });
 
-const targetText = z.string({ error: "must be a string" }).superRefine((t, ctx) => {
+const targetText = z.string({ error: "must be a string" }).check(z.superRefine((t, ctx) => {
   const m = checkTargetAddress(t);
   if (m) ctx.addIssue({ code: "custom", message: m });
-});
+}));
 
 const scrapeConfigSchema = z.strictObject({
-  job_name: z.string({ error: "is required (a string)" }).min(1, "must not be empty"),
-  scrape_interval: durationText.optional(),
-  scrape_timeout: durationText.optional(),
-  metrics_path: z.string({ error: "must be a string" }).refine(
-    (p) => p.startsWith("/"),
-    "must start with /",
-  ).optional(),
-  scheme: z.enum(["http", "https"], { error: "must be http or https" }).optional(),
-  params: z.record(z.string(), z.array(z.string()), {
+  job_name: z.string({ error: "is required (a string)" }).check(
+    z.minLength(1, "must not be empty"),
+  ),
+  scrape_interval: z.optional(durationText),
+  scrape_timeout: z.optional(durationText),
+  metrics_path: z.optional(
+    z.string({ error: "must be a string" }).check(z.refine(
+      (p) => p.startsWith("/"),
+      "must start with /",
+    )),
+  ),
+  scheme: z.optional(z.enum(["http", "https"], { error: "must be http or https" })),
+  params: z.optional(z.record(z.string(), z.array(z.string()), {
     error: "must map parameter names to lists of strings",
-  }).optional(),
-  basic_auth: z.strictObject({
-    username: z.string({ error: "must be a string" }).optional(),
-    password: z.string({ error: "must be a string" }).optional(),
-    password_file: z.string({ error: "must be a string" }).optional(),
-  }).optional(),
-  bearer_token: z.string({ error: "must be a string" }).optional(),
-  bearer_token_file: z.string({ error: "must be a string" }).optional(),
-  authorization: z.strictObject({
-    type: z.string({ error: "must be a string" }).optional(),
-    credentials: z.string({ error: "must be a string" }).optional(),
-    credentials_file: z.string({ error: "must be a string" }).optional(),
-  }).optional(),
-  static_configs: z.array(
+  })),
+  basic_auth: z.optional(z.strictObject({
+    username: z.optional(z.string({ error: "must be a string" })),
+    password: z.optional(z.string({ error: "must be a string" })),
+    password_file: z.optional(z.string({ error: "must be a string" })),
+  })),
+  bearer_token: z.optional(z.string({ error: "must be a string" })),
+  bearer_token_file: z.optional(z.string({ error: "must be a string" })),
+  authorization: z.optional(z.strictObject({
+    type: z.optional(z.string({ error: "must be a string" })),
+    credentials: z.optional(z.string({ error: "must be a string" })),
+    credentials_file: z.optional(z.string({ error: "must be a string" })),
+  })),
+  static_configs: z.optional(z.array(
     z.strictObject({
-      targets: z.array(targetText, { error: "must be a list of host:port" }).optional(),
-      labels: labelMap.optional(),
+      targets: z.optional(z.array(targetText, { error: "must be a list of host:port" })),
+      labels: z.optional(labelMap),
     }),
-  ).optional(),
-  file_sd_configs: z.array(
+  )),
+  file_sd_configs: z.optional(z.array(
     z.strictObject({
-      files: z.array(z.string().min(1, "must not be empty"), { error: "must be a list of paths" })
-        .min(1, "must list at least one file"),
-      refresh_interval: durationText.optional(),
+      files: z.array(z.string().check(z.minLength(1, "must not be empty")), {
+        error: "must be a list of paths",
+      }).check(z.minLength(1, "must list at least one file")),
+      refresh_interval: z.optional(durationText),
     }),
-  ).optional(),
-  honor_labels: z.boolean({ error: "must be true or false" }).optional(),
-  honor_timestamps: z.boolean({ error: "must be true or false" }).optional(),
-  relabel_configs: z.array(relabelSchema).optional(),
-  metric_relabel_configs: z.array(relabelSchema).optional(),
-  sample_limit: z.number({ error: "must be a number" }).int("must be an integer").min(
-    0,
-    "must not be negative",
-  ).optional(),
-  label_limit: z.number({ error: "must be a number" }).int("must be an integer").min(
-    0,
-    "must not be negative",
-  ).optional(),
-  body_size_limit: z.union([z.string(), z.number()]).optional(),
+  )),
+  honor_labels: z.optional(z.boolean({ error: "must be true or false" })),
+  honor_timestamps: z.optional(z.boolean({ error: "must be true or false" })),
+  relabel_configs: z.optional(z.array(relabelSchema)),
+  metric_relabel_configs: z.optional(z.array(relabelSchema)),
+  sample_limit: z.optional(
+    z.number({ error: "must be a number" }).check(
+      z.int("must be an integer"),
+      z.gte(
+        0,
+        "must not be negative",
+      ),
+    ),
+  ),
+  label_limit: z.optional(
+    z.number({ error: "must be a number" }).check(
+      z.int("must be an integer"),
+      z.gte(
+        0,
+        "must not be negative",
+      ),
+    ),
+  ),
+  body_size_limit: z.optional(z.union([z.string(), z.number()])),
 });
 
 type RawScrapeConfig = z.output<typeof scrapeConfigSchema>;

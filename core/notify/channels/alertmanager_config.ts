@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../../model/mod.ts";
 import { amHttpConfigSchema as httpConfigSchema, amUrl as url } from "../../config/mod.ts";
 import {
   type ChannelBase,

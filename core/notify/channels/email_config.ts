@@ -4,8 +4,7 @@
  *
  * @module
  */
-import { z } from "zod";
-import { parseDuration } from "../../model/mod.ts";
+import { parseDuration, z } from "../../model/mod.ts";
 import {
   amBool as bool,
   amDuration as duration,
@@ -45,21 +44,21 @@ export interface EmailConfig extends ChannelBase {
 
 export const emailSchema = z.strictObject({
   ...channelCommon,
-  to: str.min(1, "must not be empty"),
-  from: str.optional(),
-  smarthost: hostPort.optional(),
-  hello: str.optional(),
-  auth_username: str.optional(),
-  auth_password: str.optional(),
-  auth_password_file: str.optional(),
-  auth_secret: str.optional(),
-  auth_identity: str.optional(),
-  require_tls: bool.optional(),
-  tls_config: tlsConfigSchema.optional(),
-  headers: strMap.optional(),
-  html: str.optional(),
-  text: str.optional(),
-  timeout: duration.optional(),
+  to: str.check(z.minLength(1, "must not be empty")),
+  from: z.optional(str),
+  smarthost: z.optional(hostPort),
+  hello: z.optional(str),
+  auth_username: z.optional(str),
+  auth_password: z.optional(str),
+  auth_password_file: z.optional(str),
+  auth_secret: z.optional(str),
+  auth_identity: z.optional(str),
+  require_tls: z.optional(bool),
+  tls_config: z.optional(tlsConfigSchema),
+  headers: z.optional(strMap),
+  html: z.optional(str),
+  text: z.optional(str),
+  timeout: z.optional(duration),
 });
 
 /** Compiles the email channel at `at` (e.g. `receivers[0].email_configs[1]`). */

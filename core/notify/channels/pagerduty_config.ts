@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../../model/mod.ts";
 import {
   amHttpConfigSchema as httpConfigSchema,
   amStr as str,
@@ -47,24 +47,24 @@ const DEFAULT_PAGERDUTY_URL = "https://events.pagerduty.com/v2/enqueue";
 
 export const pagerdutySchema = z.strictObject({
   ...channelCommon,
-  routing_key: str.optional(),
-  routing_key_file: str.optional(),
-  service_key: str.optional(),
-  service_key_file: str.optional(),
-  url: url.optional(),
-  client: str.optional(),
-  client_url: str.optional(),
-  description: str.optional(),
-  severity: str.optional(),
-  source: str.optional(),
-  class: str.optional(),
-  component: str.optional(),
-  group: str.optional(),
-  details: strMap.optional(),
-  images: z.array(
-    z.strictObject({ src: str.optional(), alt: str.optional(), href: str.optional() }),
-  ).optional(),
-  links: z.array(z.strictObject({ href: str.optional(), text: str.optional() })).optional(),
+  routing_key: z.optional(str),
+  routing_key_file: z.optional(str),
+  service_key: z.optional(str),
+  service_key_file: z.optional(str),
+  url: z.optional(url),
+  client: z.optional(str),
+  client_url: z.optional(str),
+  description: z.optional(str),
+  severity: z.optional(str),
+  source: z.optional(str),
+  class: z.optional(str),
+  component: z.optional(str),
+  group: z.optional(str),
+  details: z.optional(strMap),
+  images: z.optional(z.array(
+    z.strictObject({ src: z.optional(str), alt: z.optional(str), href: z.optional(str) }),
+  )),
+  links: z.optional(z.array(z.strictObject({ href: z.optional(str), text: z.optional(str) }))),
   http_config: httpConfigSchema,
 });
 

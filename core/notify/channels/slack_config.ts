@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../../model/mod.ts";
 import {
   amBool as bool,
   amHttpConfigSchema as httpConfigSchema,
@@ -72,40 +72,40 @@ export interface SlackAction {
 
 export const slackSchema = z.strictObject({
   ...channelCommon,
-  api_url: url.optional(),
-  api_url_file: str.optional(),
-  channel: str.optional(),
-  username: str.optional(),
-  color: str.optional(),
-  title: str.optional(),
-  title_link: str.optional(),
-  pretext: str.optional(),
-  text: str.optional(),
-  fields: z.array(z.strictObject({ title: str, value: str, short: bool.optional() })).optional(),
-  short_fields: bool.optional(),
-  footer: str.optional(),
-  fallback: str.optional(),
-  callback_id: str.optional(),
-  icon_emoji: str.optional(),
-  icon_url: str.optional(),
-  image_url: str.optional(),
-  thumb_url: str.optional(),
-  link_names: bool.optional(),
-  mrkdwn_in: z.array(str).optional(),
-  actions: z.array(z.strictObject({
-    type: str.min(1, "must not be empty"),
-    text: str.min(1, "must not be empty"),
-    url: str.optional(),
-    style: str.optional(),
-    name: str.optional(),
-    value: str.optional(),
-    confirm: z.strictObject({
+  api_url: z.optional(url),
+  api_url_file: z.optional(str),
+  channel: z.optional(str),
+  username: z.optional(str),
+  color: z.optional(str),
+  title: z.optional(str),
+  title_link: z.optional(str),
+  pretext: z.optional(str),
+  text: z.optional(str),
+  fields: z.optional(z.array(z.strictObject({ title: str, value: str, short: z.optional(bool) }))),
+  short_fields: z.optional(bool),
+  footer: z.optional(str),
+  fallback: z.optional(str),
+  callback_id: z.optional(str),
+  icon_emoji: z.optional(str),
+  icon_url: z.optional(str),
+  image_url: z.optional(str),
+  thumb_url: z.optional(str),
+  link_names: z.optional(bool),
+  mrkdwn_in: z.optional(z.array(str)),
+  actions: z.optional(z.array(z.strictObject({
+    type: str.check(z.minLength(1, "must not be empty")),
+    text: str.check(z.minLength(1, "must not be empty")),
+    url: z.optional(str),
+    style: z.optional(str),
+    name: z.optional(str),
+    value: z.optional(str),
+    confirm: z.optional(z.strictObject({
       text: str,
-      title: str.optional(),
-      ok_text: str.optional(),
-      dismiss_text: str.optional(),
-    }).optional(),
-  })).optional(),
+      title: z.optional(str),
+      ok_text: z.optional(str),
+      dismiss_text: z.optional(str),
+    })),
+  }))),
   http_config: httpConfigSchema,
 });
 

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "../../model/mod.ts";
 import {
   amHttpConfigSchema as httpConfigSchema,
   amStr as str,
@@ -30,12 +30,12 @@ export interface WebhookConfig extends ChannelBase {
 
 export const webhookSchema = z.strictObject({
   ...channelCommon,
-  url: url.optional(),
-  url_file: str.optional(),
+  url: z.optional(url),
+  url_file: z.optional(str),
   http_config: httpConfigSchema,
-  headers: strMap.optional(),
-  max_alerts: z.number().int().min(0, "must not be negative").optional(),
-  body_template: str.optional(),
+  headers: z.optional(strMap),
+  max_alerts: z.optional(z.number().check(z.int(), z.gte(0, "must not be negative"))),
+  body_template: z.optional(str),
 });
 
 /** Compiles the webhook channel at `at` (e.g. `receivers[0].webhook_configs[1]`). */
