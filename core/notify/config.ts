@@ -292,7 +292,8 @@ export function parseNotifyConfig(
   });
 
   let route: RouteConfig | undefined;
-  if (s.route) {
+  // `route: {}` (the config reference's placeholder) routes nothing, like no route.
+  if (s.route && Object.keys(s.route).length > 0) {
     if (!s.route.receiver) errors.push("route.receiver: the root route must name a receiver");
     if (s.route.matchers?.length || s.route.match || s.route.match_re) {
       errors.push("route: the root route must not have matchers");

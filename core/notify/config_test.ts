@@ -49,6 +49,13 @@ Deno.test("parseNotifyConfig() names the path of each problem", () => {
     "receivers[0].pagerduty_configs[0].routing_key: required (or routing_key_file)",
   );
   f({ receivers }, "route: required when receivers are configured");
+  f({ route: {}, receivers }, "route: required when receivers are configured");
+  f(
+    { route: { group_wait: "1s" } as never, receivers },
+    "route.receiver: the root route must name",
+  );
+  // An empty root route without receivers (the config reference's placeholder) routes nothing.
+  assert.deepEqual(errorsOf({ route: {}, receivers: [] }), []);
   f(
     { route: { receiver: "r" }, receivers: [...receivers, ...receivers] },
     'receivers[1].name: duplicate receiver "r"',
