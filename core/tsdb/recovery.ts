@@ -343,6 +343,13 @@ export async function openCheckedKv(
   o: CheckedKvOptions,
 ): Promise<{ kv: Deno.Kv; fresh: boolean }> {
   const path = joinPath(dir, name);
+  // Without it every open would fail and be taken for damage, and the file quarantined.
+  if (typeof Deno.openKv !== "function") {
+    throw new Error(
+      "Deno KV is not available: run Perch with --unstable-kv (deno task start and the compiled " +
+        "binary do)",
+    );
+  }
   let kv: Deno.Kv | undefined;
   if (o.journal) await checkJournal(dir, name, o);
   try {

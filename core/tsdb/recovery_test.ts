@@ -294,3 +294,34 @@ Deno.test("DB serves the intact chunks of a block with a damaged chunk and repor
   await db.close();
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("openCheckedKv() refuses to run without Deno KV instead of quarantining the file", async () => {
+  // A process without --unstable-kv (no deno.json) has no Deno.openKv: every
+  // open would fail and be taken for damage.
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${dir}/x.kv`, "");
+  const script = `${dir}/child.ts`;
+  await Deno.writeTextFile(
+    script,
+    `import { IncidentLog, openCheckedKv } from ${
+      JSON.stringify(new URL("./recovery.ts", import.meta.url).href)
+    };
+    const dir = ${JSON.stringify(dir)};
+    try {
+      await openCheckedKv(dir, "x.kv", { incidents: await IncidentLog.open(dir), consequence: "" });
+      console.log("opened");
+    } catch (e) {
+      console.log(String(e));
+    }`,
+  );
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", "--no-config", script],
+    cwd: dir,
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  assert.match(new TextDecoder().decode(out.stdout), /Deno KV is not available.*--unstable-kv/);
+  assert.ok((await Deno.stat(`${dir}/x.kv`)).isFile, "the file stays where it is");
+  await assert.rejects(Deno.stat(`${dir}/quarantine`), Deno.errors.NotFound);
+  await Deno.remove(dir, { recursive: true });
+});
