@@ -38,6 +38,7 @@ import {
   histFileName,
   joinPath,
   parseHistFileName,
+  QUARANTINE_DIR,
   TMP_SUFFIX,
 } from "./filenames.ts";
 import { decodeHistogramChunk, type HistogramSamples } from "./histogram_chunk.ts";
@@ -574,7 +575,7 @@ export class HistogramStore {
     if (!id || !labelsOf || merged) return await this.#quarantineName(name, err);
     const got = salvageHistogramFile(await Deno.readFile(path), id, labelsOf);
     if (got.series.length === 0) return await this.#quarantineName(name, err);
-    const qdir = joinPath(this.#o.dataDir, "quarantine", HIST_DIR);
+    const qdir = this.#quarantineDir;
     await Deno.mkdir(qdir, { recursive: true });
     // A copy first: a crash before the rewrite finds the damaged file again.
     await Deno.copyFile(path, joinPath(qdir, name));
@@ -606,6 +607,11 @@ export class HistogramStore {
     });
   }
 
+  /** `<data dir>/quarantine/hist`. */
+  get #quarantineDir(): string {
+    return joinPath(this.#o.dataDir, QUARANTINE_DIR, HIST_DIR);
+  }
+
   async #quarantine(f: HistFileReader, e: unknown): Promise<void> {
     if (this.#files.get(f.name) === f) this.#files.delete(f.name);
     this.#retire(f);
@@ -614,7 +620,7 @@ export class HistogramStore {
   }
 
   async #quarantineName(name: string, e: unknown, samples?: number): Promise<void> {
-    const qdir = joinPath(this.#o.dataDir, "quarantine", HIST_DIR);
+    const qdir = this.#quarantineDir;
     await Deno.mkdir(qdir, { recursive: true });
     let bytes: number | undefined;
     try {

@@ -214,6 +214,11 @@ export async function writeAtomic(dir: string, name: string, data: string | Uint
   await fsyncDir(dir);
 }
 
+/** The suffix of a file moved or copied into `quarantine/` at `now` (ms). */
+function quarantineStamp(now: number): string {
+  return new Date(now).toISOString().replace(/[:.]/g, "-");
+}
+
 /**
  * Moves `<dir>/<name>` (and a SQLite `-wal`/`-shm` beside it) into
  * `<dir>/quarantine/` with a timestamp suffix; returns the new relative
@@ -226,8 +231,7 @@ export async function quarantineFile(
 ): Promise<string | undefined> {
   const qdir = joinPath(dir, QUARANTINE_DIR);
   await Deno.mkdir(qdir, { recursive: true });
-  const stamp = new Date(now).toISOString().replace(/[:.]/g, "-");
-  const rel = `${QUARANTINE_DIR}/${name}.${stamp}`;
+  const rel = `${QUARANTINE_DIR}/${name}.${quarantineStamp(now)}`;
   let moved = false;
   for (const suffix of ["", "-wal", "-shm"]) {
     try {
@@ -276,8 +280,7 @@ async function checkJournal(dir: string, name: string, o: CheckedKvOptions): Pro
   const c = checkSqliteWal(wal, shm);
   if (!c.damaged) return;
   const now = (o.now ?? Date.now)();
-  const stamp = new Date(now).toISOString().replace(/[:.]/g, "-");
-  const rel = `${QUARANTINE_DIR}/${name}-wal.${stamp}`;
+  const rel = `${QUARANTINE_DIR}/${name}-wal.${quarantineStamp(now)}`;
   // The copy is for a person to look at; a full disk must not keep Perch from starting.
   const copied = await Deno.mkdir(joinPath(dir, QUARANTINE_DIR), { recursive: true })
     .then(() => Deno.writeFile(joinPath(dir, rel), wal))
