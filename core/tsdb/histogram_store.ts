@@ -576,12 +576,22 @@ export class HistogramStore {
     const got = salvageHistogramFile(await Deno.readFile(path), id, labelsOf);
     if (got.series.length === 0) return await this.#quarantineName(name, err);
     const qdir = this.#quarantineDir;
-    await Deno.mkdir(qdir, { recursive: true });
-    // A copy first: a crash before the rewrite finds the damaged file again.
-    await Deno.copyFile(path, joinPath(qdir, name));
-    await fsyncDir(qdir);
-    const bytes = encodeHistogramFile({ ...id, seq: this.#seq++ }, got.series);
-    await writeAtomic(this.#dir, name, bytes);
+    try {
+      await Deno.mkdir(qdir, { recursive: true });
+      // A copy first: a crash before the rewrite finds the damaged file again.
+      await Deno.copyFile(path, joinPath(qdir, name));
+      await fsyncDir(qdir);
+      const bytes = encodeHistogramFile({ ...id, seq: this.#seq++ }, got.series);
+      await writeAtomic(this.#dir, name, bytes);
+    } catch (e) {
+      // No room for the copy or the rewrite (a full disk): set the file aside
+      // whole (a rename needs no space) rather than keep Perch from starting.
+      this.#o.log("warn", "damaged histogram file could not be salvaged", {
+        file: name,
+        error: String(e),
+      });
+      return await this.#quarantineName(name, err);
+    }
     this.#files.set(name, await HistFileReader.open(this.#dir, name));
     this.counts.quarantined++;
     const lost = `${got.chunksLost} damaged chunks` +

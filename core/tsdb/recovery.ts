@@ -13,6 +13,7 @@
 import { DatabaseSync } from "node:sqlite";
 import { fsyncDir } from "./wal.ts";
 import { checkSqliteWal } from "./sqlite_wal.ts";
+import { isNoSpace } from "./block_writer.ts";
 import { INCIDENTS_FILE, joinPath, QUARANTINE_DIR, TMP_SUFFIX } from "./filenames.ts";
 
 /** Kinds of incident. */
@@ -309,6 +310,19 @@ async function checkJournal(dir: string, name: string, o: CheckedKvOptions): Pro
   });
 }
 
+/** True when `dir` has no room for a 64 KiB file. */
+async function noSpaceIn(dir: string): Promise<boolean> {
+  const probe = joinPath(dir, `space-probe${TMP_SUFFIX}`);
+  try {
+    await Deno.writeFile(probe, new Uint8Array(64 << 10));
+    return false;
+  } catch (e) {
+    return isNoSpace(e);
+  } finally {
+    await Deno.remove(probe).catch(() => {});
+  }
+}
+
 /** Options of {@linkcode openCheckedKv}. */
 export interface CheckedKvOptions {
   incidents: IncidentLog;
@@ -367,6 +381,12 @@ export async function openCheckedKv(
     } catch { /* already closed */ }
     if (e instanceof Deno.errors.PermissionDenied) throw e;
     const why = e instanceof Error ? e.message : String(e);
+    // Not about the file's content: moving it aside would not help, and a full
+    // disk has no room for a fresh one either (SQLite may say only "disk I/O
+    // error" when it cannot create its side files).
+    if (isNoSpace(e) || await noSpaceIn(dir)) {
+      throw new Error(`${name} cannot be opened: the disk is full (${why})`, { cause: e });
+    }
     const now = (o.now ?? Date.now)();
     let bytes: number | undefined;
     try {

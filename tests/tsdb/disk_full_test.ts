@@ -6,7 +6,24 @@
  * acknowledged sample is still served.
  */
 import assert from "node:assert/strict";
+import { newMatcher, SampleBatch, toLabels } from "../../core/model/mod.ts";
+import { openDB } from "../../core/tsdb/mod.ts";
+import { counterHistogram } from "../../core/tsdb/_histogram_test_util.ts";
 import { type PerchProcess, spawnPerch } from "../_perch.ts";
+
+const ALL = { minT: -Infinity, maxT: Infinity };
+
+/** Writes `path` until the disk is full. */
+async function fill(path: string): Promise<void> {
+  const f = await Deno.open(path, { create: true, write: true });
+  try {
+    for (;;) await f.write(new Uint8Array(4096));
+  } catch {
+    /* full */
+  } finally {
+    f.close();
+  }
+}
 
 async function run(cmd: string, args: string[]): Promise<void> {
   const out = await new Deno.Command(cmd, { args, stderr: "piped" }).output();
@@ -109,6 +126,68 @@ Deno.test({
     } finally {
       await p?.stop("SIGKILL");
       await run("umount", [dir]);
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "On a full disk a damaged histogram file is set aside whole, and index.kv is never taken for damaged",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "perch-full-hist-" });
+    await run("mount", ["-t", "tmpfs", "-o", "size=1500k", "tmpfs", dir]);
+    let kv: Deno.Kv | undefined;
+    try {
+      const T0 = 1_700_000_000_000 - (1_700_000_000_000 % 7_200_000);
+      const opts = {
+        dir,
+        now: () => T0 + 100 * 3_600_000,
+        backgroundIntervalMs: 0,
+        useWorker: false,
+        downsampling: [],
+      };
+      let db = await openDB(opts);
+      const b = new SampleBatch();
+      const refs = ["a", "b", "c"].map((job) => b.addSeries(toLabels("lat", { job }), job));
+      for (let i = 0; i < 100; i++) {
+        for (const ref of refs) b.addHistogram(ref, T0 + i * 60_000, counterHistogram(i + ref));
+      }
+      await db.append(b);
+      await db.flush();
+      await db.close();
+      const [file] = [...Deno.readDirSync(`${dir}/hist`)].map((e) => e.name);
+      const bytes = await Deno.readFile(`${dir}/hist/${file}`);
+      bytes[bytes.length >> 1]! ^= 0xff; // one series' chunk: the other two could be salvaged
+      await Deno.writeFile(`${dir}/hist/${file}`, bytes);
+      // Then the disk fills up: no room for the salvage's copy or rewrite.
+      // index.kv is opened before the disk fills up (SQLite cannot open it on a disk
+      // without a free byte; that start-up refuses with the reason instead).
+      kv = await Deno.openKv(`${dir}/index.kv`);
+      await fill(`${dir}/filler`);
+      db = await openDB({ ...opts, kv });
+      assert.deepEqual(await db.select([newMatcher("=", "__name__", "lat")], ALL), []);
+      assert.ok(Deno.statSync(`${dir}/quarantine/hist/${file}`).isFile);
+      const inc = db.incidents.list().find((i) => i.file === `hist/${file}`);
+      assert.equal(inc?.kind, "block_quarantined");
+      await db.close();
+      kv.close();
+      kv = undefined;
+      // Without its SQLite side files, index.kv cannot even be opened on the full
+      // disk: a refusal with the reason, not damage to set aside.
+      for (const f of ["index.kv-wal", "index.kv-shm"]) {
+        await Deno.remove(`${dir}/${f}`).catch(() => {});
+      }
+      await fill(`${dir}/filler2`);
+      await assert.rejects(openDB(opts), /disk is full/);
+      assert.ok(Deno.statSync(`${dir}/index.kv`).isFile);
+      assert.deepEqual([...Deno.readDirSync(`${dir}/quarantine`)].map((e) => e.name), ["hist"]);
+    } finally {
+      kv?.close();
+      // A failed open may leave a handle behind until the process ends: detach lazily.
+      await run("umount", ["-l", dir]);
       await Deno.remove(dir, { recursive: true });
     }
   },
