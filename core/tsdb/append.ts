@@ -19,7 +19,7 @@ import {
 } from "../model/mod.ts";
 import { encodeSeries, type SeriesDef } from "./wal.ts";
 import type { SampleSource } from "./wal_codec.ts";
-import { isNoSpace } from "./block_writer.ts";
+import { isNoSpace } from "./_no_space.ts";
 import { encodeHistogramRecord } from "./wal_histogram.ts";
 import type { DbState } from "./db_state.ts";
 import type { Maintenance } from "./maintenance.ts";

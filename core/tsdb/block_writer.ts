@@ -13,6 +13,7 @@
  * @module
  */
 import { chunkMeta, decodeChunkInto } from "./chunk.ts";
+import { isNoSpace } from "./_no_space.ts";
 import { type BlockMeta, BlockReader } from "./block.ts";
 import { BlockFileWriter, type LabelsBlob } from "./block_file_writer.ts";
 import { mergeSamples, type Samples } from "./head.ts";
@@ -81,14 +82,6 @@ export type BlockJob = FlushJob | CompactJob | DownsampleJob;
 export type BlockJobResult =
   | { id: number; ok: true; meta: BlockMeta }
   | { id: number; ok: false; message: string; noSpace: boolean };
-
-/** True when an error means the disk is full (ENOSPC). */
-export function isNoSpace(e: unknown): boolean {
-  const s = e instanceof Error
-    ? `${e.name} ${e.message} ${(e as { code?: string }).code}`
-    : String(e);
-  return /ENOSPC|os error 28|No space left|disk is full|SQLITE_FULL/i.test(s);
-}
 
 let scratchT = new Float64Array(4096);
 let scratchV = new Float64Array(4096);

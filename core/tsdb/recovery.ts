@@ -13,7 +13,7 @@
 import { DatabaseSync } from "node:sqlite";
 import { fsyncDir } from "./wal.ts";
 import { checkSqliteWal } from "./sqlite_wal.ts";
-import { isNoSpace } from "./block_writer.ts";
+import { isNoSpace } from "./_no_space.ts";
 import { INCIDENTS_FILE, joinPath, QUARANTINE_DIR, TMP_SUFFIX } from "./filenames.ts";
 
 /** Kinds of incident. */

@@ -25,6 +25,7 @@
  *
  * @module
  */
+import { isNoSpace } from "./_no_space.ts";
 import { crc32c } from "./crc32c.ts";
 import { ByteReader, ByteWriter } from "./_byte_buf.ts";
 import { joinPath, parseWalSegmentName, walSegmentName } from "./filenames.ts";
@@ -189,7 +190,7 @@ export class Wal {
       if (!(max > 0 && await wal.#reuseEmptySegment(max))) await wal.#openSegment(max + 1);
     } catch (e) {
       // A full disk must not stop start-up: appends fail (507) until the segment can be made.
-      if (!/ENOSPC|os error 28|No space left/i.test(String(e))) throw e;
+      if (!isNoSpace(e)) throw e;
       wal.#seg = max;
       wal.#needRotate = true;
     }
