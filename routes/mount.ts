@@ -36,6 +36,7 @@ import { scrapeRoutes } from "./scrape.ts";
 import { systemRoutes } from "./system.ts";
 import { wsRoutes } from "./ws.ts";
 import { READ, RouteScopes } from "./scope.ts";
+import { uiRoutes } from "./ui/mod.tsx";
 
 /** The started components the routes serve. */
 export interface RouteComponents {
@@ -187,9 +188,13 @@ export function perchRoutes(b: Basics, info: PerchInfo, parts: RouteComponents):
       minTime: () => storage.minTime(),
     }),
   );
-  // The UI (server-rendered pages, embedded island bundles) is loaded on its
-  // first request: it is about half of the module loading, and nothing needs
-  // it to be ready. Registered last, so it only sees what no route above took.
+  // The UI (server-rendered pages, embedded island bundles) is built on its
+  // first request; nothing needs it to be ready. Registered last, so it only
+  // sees what no route above took. Its modules are imported statically: a
+  // dynamic import made `deno bundle` (esbuild) wrap every module the UI
+  // shares with the rest (core/model, promql, hono, zod...) in a lazy
+  // initializer, whose body V8 compiled at every start instead of taking it
+  // from the code cache.
   const uiDeps = {
     homeData: async () => ({
       health: await d.health.run(),
@@ -199,12 +204,12 @@ export function perchRoutes(b: Basics, info: PerchInfo, parts: RouteComponents):
     }),
     dashboards,
   };
-  let ui: Promise<{ fetch: (r: Request) => Response | Promise<Response> }> | undefined;
+  let ui: Hono | undefined;
   const uiRouter = new Hono();
   uiRouter.all("*", READ, async (c) => {
-    ui ??= import("./ui/mod.tsx").then((m) => m.uiRoutes(uiDeps));
+    ui ??= uiRoutes(uiDeps);
     await d.dashboards.loaded(); // Pages list and show dashboards.
-    const res = await (await ui).fetch(c.req.raw);
+    const res = await ui.fetch(c.req.raw);
     return res.status === 404 ? c.notFound() : res;
   });
   scopes.mount(app, uiRouter);
