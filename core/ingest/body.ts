@@ -3,6 +3,13 @@
  * decompression (gzip bombs stop at the limit), for `Content-Encoding`
  * identity, gzip, deflate and snappy (block format, as remote write uses).
  *
+ * The body's chunks are consumed: Deno hands each one out in its own 64 KiB
+ * buffer, and once a chunk is copied (or decompressed) its buffer is
+ * detached ({@linkcode release}), which frees it at once. Left to the
+ * collector, these buffers sit outside V8's heap until their total passes
+ * V8's external-memory trigger (64 MiB since the last full collection):
+ * tens of MiB of resident memory under a steady remote-write load.
+ *
  * @module
  */
 import type { BufferPool } from "../buffer_pool.ts";
@@ -71,6 +78,7 @@ export async function readBody(
         const out = enc === "deflate"
           ? inflateSync(raw, { maxOutputLength: options.maxBytes })
           : gunzipSync(raw, { maxOutputLength: options.maxBytes });
+        release(raw);
         return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
       } catch (e) {
         if ((e as { code?: unknown }).code === "ERR_BUFFER_TOO_LARGE") {
@@ -86,9 +94,11 @@ export async function readBody(
       const raw = await readAll(body, options.maxBytes);
       try {
         const pool = options.pool;
-        return pool === undefined
+        const out = pool === undefined
           ? snappyDecode(raw, options.maxBytes)
           : snappyDecode(raw, options.maxBytes, (n) => pool.take(n));
+        release(raw);
+        return out;
       } catch (e) {
         if (e instanceof SnappyTooLargeError) throw new BodyTooLargeError(options.maxBytes);
         if (e instanceof SnappyError) throw new BodyEncodingError(e.message);
@@ -128,6 +138,18 @@ async function readAll(
   for (const c of chunks) {
     out.set(c, o);
     o += c.length;
+    release(c);
   }
   return out;
+}
+
+/**
+ * Frees the memory of `bytes` now instead of at the next full collection,
+ * by detaching its buffer; nothing may read `bytes` afterwards. Only a
+ * buffer that `bytes` spans from its start is detached (a view into a larger
+ * buffer may share it with other views).
+ */
+function release(bytes: Uint8Array): void {
+  const buf = bytes.buffer;
+  if (buf instanceof ArrayBuffer && bytes.byteOffset === 0 && !buf.detached) buf.transfer(0);
 }
