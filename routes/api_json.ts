@@ -9,6 +9,7 @@
  * @module
  */
 import { jsonFloat, type Labels } from "../core/model/mod.ts";
+import { ownedChunk } from "../core/net/mod.ts";
 import { type FloatHistogram, histogramApiJson, type Value } from "../core/promql/mod.ts";
 
 /** Bytes of a chunk handed to the stream. */
@@ -126,9 +127,10 @@ export function* queryJsonPieces(value: Value, env: Envelope = {}): Generator<st
 
 /**
  * Where chunks are encoded (pull runs synchronously, so one serves every
- * stream); each chunk handed out is an exact copy. A fresh 64 KiB buffer per
- * chunk left up to 64 KiB of garbage for a small result, and one more for
- * the pull that only found the end.
+ * stream); each chunk handed out is an exact copy, kept by nothing here
+ * ({@linkcode ownedChunk}: the server frees it once sent). A fresh 64 KiB
+ * buffer per chunk left up to 64 KiB of garbage for a small result, and one
+ * more for the pull that only found the end.
  */
 const scratch = new Uint8Array(CHUNK_BYTES);
 
@@ -142,22 +144,22 @@ export function queryJsonStream(value: Value, env: Envelope = {}): ReadableStrea
       for (;;) {
         const r = pieces.next();
         if (r.done) {
-          if (pos > 0) controller.enqueue(scratch.slice(0, pos));
+          if (pos > 0) controller.enqueue(ownedChunk(scratch.slice(0, pos)));
           controller.close();
           return;
         }
         const s = r.value;
         if (pos + s.length * 3 > CHUNK_BYTES) {
-          if (pos > 0) controller.enqueue(scratch.slice(0, pos));
+          if (pos > 0) controller.enqueue(ownedChunk(scratch.slice(0, pos)));
           pos = 0;
           if (s.length * 3 > CHUNK_BYTES) { // One piece larger than a chunk.
-            controller.enqueue(enc.encode(s));
+            controller.enqueue(ownedChunk(enc.encode(s)));
             return;
           }
         }
         pos += enc.encodeInto(s, scratch.subarray(pos)).written;
         if (pos >= CHUNK_BYTES - RUN_CHARS * 3) {
-          controller.enqueue(scratch.slice(0, pos));
+          controller.enqueue(ownedChunk(scratch.slice(0, pos)));
           return;
         }
       }

@@ -11,7 +11,7 @@ import type { Hono } from "hono";
 import type { Config } from "../core/config/mod.ts";
 import { type Basics, type Component, started } from "../core/lifecycle.ts";
 import type { Logger } from "../core/logging/mod.ts";
-import { FrontDoor, type PublicAddress, StreamLimiter } from "../core/net/mod.ts";
+import { FrontDoor, type PublicAddress, relayBody, StreamLimiter } from "../core/net/mod.ts";
 import { VERSION } from "../core/version.ts";
 
 const SOCKET_DIR_PREFIX = "perch-http-";
@@ -80,7 +80,8 @@ export function httpComponent(
   const maxStreams = () => settings?.max_streams ?? 0;
   const streaming = new StreamLimiter(maxStreams, () => front?.upgraded ?? 0);
   // Each response's end is reported to the front door (idle time counts only
-  // with nothing in flight); streaming responses are bounded.
+  // with nothing in flight); streaming responses are bounded. Body chunks
+  // their producer gave up are freed once sent (core/net/body_chunks.ts).
   const handler = (app: Hono) => async (req: Request): Promise<Response> => {
     const conn = req.headers.get("x-perch-conn");
     front?.begin(conn);
@@ -113,10 +114,7 @@ export function httpComponent(
       done();
       return res;
     }
-    return new Response(
-      res.body.pipeThrough(new TransformStream({ flush: done, cancel: done })),
-      res,
-    );
+    return new Response(relayBody(res.body, done), res);
   };
   return {
     name: "http",

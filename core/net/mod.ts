@@ -1,7 +1,8 @@
 /**
  * The network edge: the front door (Perch's public listener with header,
  * body and idle timeouts and a connection cap), the HTTP/1.1 request framer
- * it uses, and the cap on concurrent streaming responses.
+ * it uses, the cap on concurrent streaming responses, and response bodies
+ * whose chunks are freed once sent.
  *
  * @module
  */
@@ -14,3 +15,4 @@ export {
 export { FrameError, type FramePhase, RequestFramer } from "./request_framer.ts";
 export { STREAM_PATHS, StreamLimiter } from "./stream_limiter.ts";
 export { PublicAddress } from "./public_address.ts";
+export { ownedChunk, relayBody } from "./body_chunks.ts";
