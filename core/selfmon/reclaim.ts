@@ -4,8 +4,11 @@
  * grown a good deal more) and free pages in glibc's heap (trimmed every
  * 10 s): tens of MiB resident for seconds after a dashboard loaded. Once
  * queries have been quiet for a moment, {@linkcode IdleReclaimer} runs one
- * full collection and a malloc trim, at most every so often. Other bursts
- * are seen as rises of the resident set ({@linkcode RssRiseWatcher}).
+ * full collection and a malloc trim, at most every so often unless the
+ * resident set has grown by the threshold again since the last one (a
+ * dashboard loaded twice in a few seconds gets its memory back after each
+ * load). Other bursts are seen as rises of the resident set
+ * ({@linkcode RssRiseWatcher}).
  *
  * @module
  */
@@ -20,8 +23,13 @@ export interface IdleReclaimerOptions {
   readonly threshold?: number;
   /** Quiet time after the last activity before reclaiming, ms. @default 1000 */
   readonly delayMs?: number;
-  /** Least time between two reclaims, ms. @default 10000 */
+  /**
+   * Least time between two reclaims, ms, unless the resident set has risen
+   * by the threshold since the last one ended. @default 10000
+   */
   readonly minIntervalMs?: number;
+  /** Resident set size, bytes. @default Deno.memoryUsage().rss */
+  readonly rss?: () => number;
   /** Clock, ms. @default Date.now */
   readonly now?: () => number;
 }
@@ -32,7 +40,10 @@ export class IdleReclaimer {
   readonly #minIntervalMs: number;
   readonly #now: () => number;
   readonly #threshold: number;
+  readonly #rss: () => number;
   #pending = 0;
+  /** Resident set size after the last reclaim. */
+  #floor = Infinity;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #last = -Infinity;
   #running: Promise<void> | undefined;
@@ -42,22 +53,31 @@ export class IdleReclaimer {
     this.#minIntervalMs = opts.minIntervalMs ?? 10_000;
     this.#now = opts.now ?? Date.now;
     this.#threshold = opts.threshold ?? 16 << 20;
+    this.#rss = opts.rss ?? (() => Deno.memoryUsage().rss);
   }
 
   /**
    * Records `amount` of activity. Once the amount since the last reclaim
-   * reaches the threshold, the reclaim runs `delayMs` after the last call.
+   * reaches the threshold, the reclaim runs `delayMs` after the last call
+   * (later when within `minIntervalMs` of the last reclaim and the resident
+   * set has not risen by the threshold since).
    */
   touch(amount: number): void {
     this.#pending += amount;
     if (this.#pending < this.#threshold) return;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
-    const wait = Math.max(this.#delayMs, this.#last + this.#minIntervalMs - this.#now());
+    const held = this.#rss() - this.#floor < this.#threshold;
+    const wait = held
+      ? Math.max(this.#delayMs, this.#last + this.#minIntervalMs - this.#now())
+      : this.#delayMs;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.#last = this.#now();
       this.#pending = 0;
-      this.#running ??= this.reclaim().catch(() => {}).finally(() => this.#running = undefined);
+      this.#running ??= this.reclaim().catch(() => {}).finally(() => {
+        this.#running = undefined;
+        this.#floor = this.#rss();
+      });
     }, wait);
     Deno.unrefTimer(this.#timer);
   }

@@ -14,12 +14,32 @@ Deno.test("IdleReclaimer runs once after a burst of activity goes quiet, then wa
   const r = new IdleReclaimer(() => {
     at.push(Date.now());
     return Promise.resolve();
-  }, { delayMs: 20, minIntervalMs: 300, threshold: 1 });
+  }, { delayMs: 20, minIntervalMs: 300, threshold: 1, rss: () => 100 });
   for (let i = 0; i < 5; i++) r.touch(1);
   await until(() => at.length === 1);
   r.touch(1); // Within the interval: held back until it has passed.
   await until(() => at.length === 2);
   assert.ok(at[1]! - at[0]! >= 290, `the second reclaim waits for the interval: ${at}`);
+  await r.stop();
+});
+
+Deno.test("IdleReclaimer runs again within its interval once RSS has risen by the threshold", async () => {
+  const at: number[] = [];
+  let rss = 100;
+  const r = new IdleReclaimer(() => {
+    at.push(Date.now());
+    return Promise.resolve();
+  }, { delayMs: 20, minIntervalMs: 5000, threshold: 10, rss: () => rss });
+  r.touch(10);
+  await until(() => at.length === 1);
+  rss = 109;
+  r.touch(10); // Risen by less than the threshold: held back for the interval.
+  await new Promise((res) => setTimeout(res, 100));
+  assert.equal(at.length, 1);
+  rss = 110;
+  r.touch(10); // A second dashboard load: its memory comes back soon too.
+  await until(() => at.length === 2);
+  assert.ok(at[1]! - at[0]! < 2000, `not held for the interval: ${at}`);
   await r.stop();
 });
 
