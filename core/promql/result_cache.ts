@@ -7,7 +7,11 @@
  * no longer changes). A query is answered from the extents it overlaps; the
  * gaps of its immutable part are evaluated, stored and merged in; the
  * mutable rest is always evaluated fresh. Entries are evicted least recently
- * used first, bounded in bytes.
+ * used first, bounded in bytes. A client that does not align its range to
+ * the step (Perch's own pages, which end at the current millisecond) asks
+ * for a new grid phase every time; only the {@linkcode PHASES_KEPT} most
+ * recent phases of a query are kept, so its older grids, never asked for
+ * again, do not fill the cache.
  *
  * Every step of a range query is evaluated as an instant query at that time,
  * so a result assembled from pieces equals the whole one. Expressions whose
@@ -90,11 +94,16 @@ interface Extent {
 
 interface Entry {
   key: string;
+  /** The key without the grid phase: what the phases of one query share. */
+  query: string;
   reach: Reach;
   /** Sorted by start, disjoint, never adjacent (adjacent ones are merged). */
   extents: Extent[];
   bytes: number;
 }
+
+/** Grid phases of one query kept; older ones are dropped when a new one comes. */
+export const PHASES_KEPT = 2;
 
 /** The per-series and per-entry overhead counted on top of points and labels. */
 const SERIES_OVERHEAD = 64;
@@ -174,12 +183,14 @@ export class RangeResultCache {
 
     const s = engine.settings;
     const phase = ((start % step) + step) % step;
-    const key = `${step}|${phase}|${s.lookbackDelta}|${s.defaultSubqueryStep}|${formatExpr(e)}`;
+    const query = `${step}|${s.lookbackDelta}|${s.defaultSubqueryStep}|${formatExpr(e)}`;
+    const key = `${phase}|${query}`;
     let entry = this.#entries.get(key);
     if (entry) {
       this.#entries.delete(key); // Re-insert below: most recently used.
     } else {
-      entry = { key, reach, extents: [], bytes: ENTRY_OVERHEAD };
+      this.#dropOldPhases(query);
+      entry = { key, query, reach, extents: [], bytes: ENTRY_OVERHEAD };
       this.#bytes += ENTRY_OVERHEAD;
     }
     this.#entries.set(key, entry);
@@ -224,6 +235,16 @@ export class RangeResultCache {
     if (served > 0) this.#onServed?.(served);
     if (computed.length > 0 && this.#entries.get(key) === entry) this.#store(entry, computed, step);
     return mergeResults(pieces.map((p) => p.result));
+  }
+
+  /** Drops the least recently used phases of `query` so that a new one makes {@linkcode PHASES_KEPT}. */
+  #dropOldPhases(query: string): void {
+    const same: Entry[] = [];
+    for (const x of this.#entries.values()) if (x.query === query) same.push(x);
+    for (const x of same.slice(0, Math.max(0, same.length - PHASES_KEPT + 1))) {
+      this.#entries.delete(x.key);
+      this.#bytes -= x.bytes;
+    }
   }
 
   #store(entry: Entry, add: Extent[], step: number): void {

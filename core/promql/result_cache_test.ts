@@ -273,3 +273,20 @@ Deno.test("RangeResultCache with a zero byte budget is off: every query goes to 
   assert.equal(engine.steps, 3 * 60);
   assert.deepEqual(cache.stats(), { hits: 0, misses: 0, bytes: 0, extents: 0 });
 });
+
+Deno.test("RangeResultCache keeps the latest grid phases of a query, not every phase an unaligned client asked for", async () => {
+  const engine = counting(createEngine({ querier: store() }));
+  const cache = new RangeResultCache({ immutableBefore: () => 60 * MIN });
+  const q = "avg_over_time(temp[3m])";
+  const run = (shift: number) =>
+    cache.rangeQuery(engine, q, 10 * MIN + shift, 50 * MIN + shift, MIN);
+  await run(0);
+  const one = cache.stats().bytes;
+  for (let shift = 1; shift <= 5; shift++) await run(shift * 1000); // A page reloaded five times.
+  assert.equal(cache.stats().bytes, 2 * one, "two phases kept");
+  const steps = engine.steps;
+  await run(5000); // The latest phase is still answered from the cache.
+  assert.equal(engine.steps, steps);
+  await run(0); // An old one is evaluated again.
+  assert.ok(engine.steps > steps);
+});
