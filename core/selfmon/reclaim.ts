@@ -5,9 +5,11 @@
  * 10 s): tens of MiB resident for seconds after a dashboard loaded. Once
  * queries have been quiet for a moment, {@linkcode IdleReclaimer} runs one
  * full collection and a malloc trim, at most every so often unless the
- * resident set has grown by the threshold again since the last one (a
- * dashboard loaded twice in a few seconds gets its memory back after each
- * load). Other bursts are seen as rises of the resident set
+ * resident set has grown by the threshold again since the last one and
+ * that one gave back at least half the threshold (a dashboard loaded twice
+ * in a few seconds gets its memory back after each load; growth that is
+ * live, such as a filling cache, does not buy a collection every few
+ * seconds). Other bursts are seen as rises of the resident set
  * ({@linkcode RssRiseWatcher}).
  *
  * @module
@@ -25,7 +27,8 @@ export interface IdleReclaimerOptions {
   readonly delayMs?: number;
   /**
    * Least time between two reclaims, ms, unless the resident set has risen
-   * by the threshold since the last one ended. @default 10000
+   * by the threshold since the last one ended and that one gave back at
+   * least half the threshold. @default 10000
    */
   readonly minIntervalMs?: number;
   /** Resident set size, bytes. @default Deno.memoryUsage().rss */
@@ -42,8 +45,9 @@ export class IdleReclaimer {
   readonly #threshold: number;
   readonly #rss: () => number;
   #pending = 0;
-  /** Resident set size after the last reclaim. */
+  /** Resident set size after the last reclaim, and what that reclaim gave back. */
   #floor = Infinity;
+  #gain = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #last = -Infinity;
   #running: Promise<void> | undefined;
@@ -59,14 +63,14 @@ export class IdleReclaimer {
   /**
    * Records `amount` of activity. Once the amount since the last reclaim
    * reaches the threshold, the reclaim runs `delayMs` after the last call
-   * (later when within `minIntervalMs` of the last reclaim and the resident
-   * set has not risen by the threshold since).
+   * (later when within `minIntervalMs` of the last reclaim, unless the
+   * resident set has risen by the threshold since and that reclaim paid).
    */
   touch(amount: number): void {
     this.#pending += amount;
     if (this.#pending < this.#threshold) return;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
-    const held = this.#rss() - this.#floor < this.#threshold;
+    const held = this.#rss() - this.#floor < this.#threshold || this.#gain < this.#threshold / 2;
     const wait = held
       ? Math.max(this.#delayMs, this.#last + this.#minIntervalMs - this.#now())
       : this.#delayMs;
@@ -74,9 +78,11 @@ export class IdleReclaimer {
       this.#timer = undefined;
       this.#last = this.#now();
       this.#pending = 0;
+      const before = this.#rss();
       this.#running ??= this.reclaim().catch(() => {}).finally(() => {
         this.#running = undefined;
         this.#floor = this.#rss();
+        this.#gain = before - this.#floor;
       });
     }, wait);
     Deno.unrefTimer(this.#timer);

@@ -23,23 +23,29 @@ Deno.test("IdleReclaimer runs once after a burst of activity goes quiet, then wa
   await r.stop();
 });
 
-Deno.test("IdleReclaimer runs again within its interval once RSS has risen by the threshold", async () => {
+Deno.test("IdleReclaimer runs again within its interval once RSS has risen by the threshold, if the last reclaim paid", async () => {
   const at: number[] = [];
-  let rss = 100;
+  let rss = 130, after = 100;
   const r = new IdleReclaimer(() => {
     at.push(Date.now());
+    rss = after;
     return Promise.resolve();
   }, { delayMs: 20, minIntervalMs: 5000, threshold: 10, rss: () => rss });
   r.touch(10);
-  await until(() => at.length === 1);
+  await until(() => at.length === 1); // 130 -> 100: gave back 30.
   rss = 109;
   r.touch(10); // Risen by less than the threshold: held back for the interval.
   await new Promise((res) => setTimeout(res, 100));
   assert.equal(at.length, 1);
   rss = 110;
+  after = 106;
   r.touch(10); // A second dashboard load: its memory comes back soon too.
   await until(() => at.length === 2);
   assert.ok(at[1]! - at[0]! < 2000, `not held for the interval: ${at}`);
+  rss = 120;
+  r.touch(10); // That one gave back only 4: growth that is live waits for the interval.
+  await new Promise((res) => setTimeout(res, 100));
+  assert.equal(at.length, 2);
   await r.stop();
 });
 
