@@ -58,10 +58,12 @@ interface RwSeries {
    */
   readonly key: string;
   /**
-   * The raw label bytes as little-endian 32-bit words, the last one padded
-   * with zeros (what {@linkcode sameBytes} compares).
+   * The raw label bytes as little-endian 32-bit words from `w0` on, the last
+   * one padded with zeros (what {@linkcode sameBytes} compares); a slab
+   * shared by many series (an Int32Array each was ~330 bytes a series).
    */
   readonly words: Int32Array;
+  readonly w0: number;
   /** Hash of the raw label bytes. */
   readonly hash: number;
   /** Why the series is refused, or "" (then `problemValue` names the culprit). */
@@ -96,11 +98,25 @@ function hashBytes(buf: Uint8Array, s: number, e: number): number {
   return h >>> 0;
 }
 
-/** buf[s, e) as little-endian 32-bit words, the last one padded with zeros. */
-function wordsOf(buf: Uint8Array, s: number, e: number): Int32Array {
-  const words = new Int32Array((e - s + 3) >>> 2);
-  for (let i = s; i < e; i++) words[(i - s) >>> 2] |= buf[i]! << (((i - s) & 3) * 8);
-  return words;
+/** Words of series' label bytes are carved from slabs of this many. */
+const WORD_SLAB = 16384;
+let wordSlab = new Int32Array(WORD_SLAB);
+let wordPos = 0;
+
+/**
+ * Writes buf[s, e) as little-endian 32-bit words, the last one padded with
+ * zeros, into {@linkcode wordSlab} (a new one when full) and returns where.
+ */
+function wordsOf(buf: Uint8Array, s: number, e: number): number {
+  const n = (e - s + 3) >>> 2;
+  if (wordPos + n > wordSlab.length) {
+    wordSlab = new Int32Array(Math.max(WORD_SLAB, n));
+    wordPos = 0;
+  }
+  const words = wordSlab, w0 = wordPos;
+  wordPos += n;
+  for (let i = s; i < e; i++) words[w0 + ((i - s) >>> 2)] |= buf[i]! << (((i - s) & 3) * 8);
+  return w0;
 }
 
 /** True when the raw label bytes of `series` equal buf[s, e) (`view` is over buf). */
@@ -113,10 +129,10 @@ function sameBytes(
 ): boolean {
   const n = e - s;
   if (series.key.length !== n) return false;
-  const words = series.words, full = n >>> 2;
-  for (let k = 0; k < full; k++) if (view.getInt32(s + k * 4, true) !== words[k]) return false;
+  const words = series.words, w0 = series.w0, full = n >>> 2;
+  for (let k = 0; k < full; k++) if (view.getInt32(s + k * 4, true) !== words[w0 + k]) return false;
   for (let i = full * 4; i < n; i++) {
-    if (((words[full]! >>> ((i & 3) * 8)) & 0xff) !== buf[s + i]) return false;
+    if (((words[w0 + full]! >>> ((i & 3) * 8)) & 0xff) !== buf[s + i]) return false;
   }
   return true;
 }
@@ -303,15 +319,15 @@ function timeSeries(rows: ParsedRows, r: ProtoReader, index: number, state: Pars
       const h = hashBytes(buf, keyStart, keyEnd);
       series = findSeries(h, buf, view, keyStart, keyEnd);
       if (series === undefined) {
-        const words = wordsOf(buf, keyStart, keyEnd);
-        series = decodeSeries(buf, s, e, bytesKey(buf, keyStart, keyEnd), words, h);
+        const w0 = wordsOf(buf, keyStart, keyEnd);
+        series = decodeSeries(buf, s, e, bytesKey(buf, keyStart, keyEnd), wordSlab, w0, h);
         cacheSeries(series);
       }
       if (state.prev !== undefined) state.prev.next = series;
     }
     state.prev = series;
   } else {
-    series = decodeSeries(buf, s, e, "", NO_WORDS, 0);
+    series = decodeSeries(buf, s, e, "", NO_WORDS, 0, 0);
   }
   const rawKey = series.key;
   if (series.problem !== "") {
@@ -342,6 +358,7 @@ function decodeSeries(
   e: number,
   key: string,
   words: Int32Array,
+  w0: number,
   hash: number,
 ): RwSeries {
   const r = new ProtoReader(buf, s, e);
@@ -391,9 +408,11 @@ function decodeSeries(
   }
   return {
     name,
-    labels,
+    // An exact copy: pushing reserved room for ~17 strings.
+    labels: labels.slice(),
     key,
     words,
+    w0,
     hash,
     problem,
     problemValue,

@@ -25,16 +25,27 @@ const OOO_FOLD = 120;
 /** Chunks re-encoded after an OOO merge hold up to this many samples. */
 const MERGED_CHUNK_SAMPLES = 1024;
 /**
- * Sealed head chunks are packed into slabs of this size (views into one
- * buffer) instead of one ArrayBuffer each: one allocation per ~400 chunks, so
- * the allocator does not keep thousands of freed small blocks after a flush.
- * A slab is freed when no chunk in it is referenced any more (chunks are cut
- * in time order, so a flushed window frees its slabs).
+ * Sealed head chunks are packed into slabs of this size instead of one
+ * ArrayBuffer each: one allocation per ~400 chunks, so the allocator does not
+ * keep thousands of freed small blocks after a flush. A slab is dropped when
+ * no chunk in it is held any more (chunks are cut in time order, so a flushed
+ * window frees its slabs).
  */
 const SLAB_BYTES = 64 << 10;
+/** A chunk's location: slab index · 2^32 + offset · 2^16 + length (0: the whole slab). */
+const SLAB_SHIFT = 2 ** 32;
+const OFF_SHIFT = 2 ** 16;
+/** Numbers per chunk in {@linkcode MemSeries.c}: minT, maxT, location. */
+const REC = 3;
 
 function chunkCount(c: Uint8Array): number {
   return chunkMeta(c).count;
+}
+
+/** Timestamps and values of `cap` samples, both views into one ArrayBuffer. */
+function openBuffer(cap: number): [Float64Array, Float64Array] {
+  const b = new ArrayBuffer(16 * cap);
+  return [new Float64Array(b, 0, cap), new Float64Array(b, 8 * cap, cap)];
 }
 
 /** Samples of one series, ascending by timestamp, owned by the receiver. */
@@ -116,20 +127,40 @@ export function concat(parts: Samples[]): Samples {
   return { t, v };
 }
 
-/** One series in the head. */
+/**
+ * One series in the head. Its sealed chunks are {@linkcode REC} numbers each
+ * in one array of exactly that length (replaced, not grown, when chunks come
+ * and go): a series holds a few chunks, and three growable arrays of
+ * bounds and chunk views cost ~860 bytes a series (wide workload, 3 chunks).
+ */
 class MemSeries {
-  chunks: Uint8Array[] = [];
-  cMin: number[] = [];
-  cMax: number[] = [];
-  bt = new Float64Array(8);
-  bv = new Float64Array(8);
+  /** Per chunk: minT, maxT, location in the head's slabs. */
+  c: number[] = [];
+  bt: Float64Array;
+  bv: Float64Array;
   bn = 0;
   ot: Float64Array | null = null;
   ov: Float64Array | null = null;
   on = 0;
 
+  constructor() {
+    [this.bt, this.bv] = openBuffer(8);
+  }
+
+  get chunkCount(): number {
+    return this.c.length / REC;
+  }
+
+  minT(i: number): number {
+    return this.c[i * REC];
+  }
+
+  maxT(i: number): number {
+    return this.c[i * REC + 1];
+  }
+
   get lastChunkMaxT(): number {
-    return this.cMax.length ? this.cMax[this.cMax.length - 1] : -Infinity;
+    return this.c.length ? this.c[this.c.length - 2] : -Infinity;
   }
 }
 
@@ -158,7 +189,12 @@ export class Head {
   #lo = Infinity;
   #hi = -Infinity;
   #rangeDirty = false;
-  #slab: Uint8Array | undefined;
+  /** Chunk slabs by index; a slab's live chunk count; free indexes. */
+  readonly #slabs: (Uint8Array | undefined)[] = [];
+  readonly #slabUse: number[] = [];
+  readonly #freeSlabs: number[] = [];
+  /** The slab new chunks are packed into (-1: none yet). */
+  #slab = -1;
   #slabPos = 0;
 
   /** `blockRangeMs`: chunks never cross a multiple of it. */
@@ -280,7 +316,7 @@ export class Head {
     // JS heap (the costliest part of a WAL replay), and one outgrown at 32
     // was 10 MB of garbage while 20,000 new series filled up.
     const cap = s.bt.length < HEAD_CHUNK_SAMPLES ? HEAD_CHUNK_SAMPLES : s.bt.length * 2;
-    const t = new Float64Array(cap), v = new Float64Array(cap);
+    const [t, v] = openBuffer(cap);
     t.set(s.bt.subarray(0, s.bn));
     v.set(s.bv.subarray(0, s.bn));
     this.#bufferBytes += 16 * (cap - s.bt.length);
@@ -350,55 +386,80 @@ export class Head {
     v: Float64Array,
     from: number,
     to: number,
-    at = s.chunks.length,
+    at = s.chunkCount,
   ): void {
-    const append = at === s.chunks.length;
-    const chunks = append ? s.chunks : [], mins = append ? s.cMin : [];
-    const maxs = append ? s.cMax : [];
+    const recs: number[] = [];
     let i = from;
     while (i < to) {
       const w = this.window(t[i]);
       let j = i + 1;
       while (j < to && j - i < HEAD_CHUNK_SAMPLES && this.window(t[j]) === w) j++;
-      const c = this.#pack(encodeChunk(t, v, i, j));
-      chunks.push(c);
-      mins.push(t[i]);
-      maxs.push(t[j - 1]);
+      const c = encodeChunk(t, v, i, j);
+      recs.push(t[i], t[j - 1], this.#store(c));
       this.#chunks++;
       this.#chunkBytes += c.length;
       i = j;
     }
-    if (append) return;
-    s.chunks.splice(at, 0, ...chunks);
-    s.cMin.splice(at, 0, ...mins);
-    s.cMax.splice(at, 0, ...maxs);
+    // concat and slice allocate exactly the length (push would reserve ~17 more).
+    s.c = at === s.chunkCount
+      ? s.c.concat(recs)
+      : s.c.slice(0, at * REC).concat(recs, s.c.slice(at * REC));
   }
 
-  /** Copies an encoded chunk into the current slab; returns the view. */
-  #pack(c: Uint8Array): Uint8Array {
+  /** Copies an encoded chunk into the current slab (a large one is a slab of its own); returns its location. */
+  #store(c: Uint8Array): number {
     const n = c.length;
-    if (n > SLAB_BYTES / 16) return c;
-    if (!this.#slab || this.#slabPos + n > SLAB_BYTES) {
-      this.#slab = new Uint8Array(SLAB_BYTES);
+    if (n > SLAB_BYTES / 16) return this.#newSlab(c) * SLAB_SHIFT;
+    if (this.#slab < 0 || this.#slabPos + n > SLAB_BYTES) {
+      const old = this.#slab;
+      this.#slab = this.#newSlab(new Uint8Array(SLAB_BYTES));
+      this.#slabUse[this.#slab] = 0;
       this.#slabPos = 0;
+      if (old >= 0 && this.#slabUse[old] === 0) this.#freeSlab(old);
     }
-    const out = this.#slab.subarray(this.#slabPos, this.#slabPos + n);
-    out.set(c);
+    const at = this.#slabPos;
+    this.#slabs[this.#slab]!.set(c, at);
     this.#slabPos += n;
-    return out;
+    this.#slabUse[this.#slab]++;
+    return this.#slab * SLAB_SHIFT + at * OFF_SHIFT + n;
+  }
+
+  /** Registers a slab holding one chunk; returns its index. */
+  #newSlab(bytes: Uint8Array): number {
+    const i = this.#freeSlabs.length ? this.#freeSlabs.pop()! : this.#slabs.length;
+    this.#slabs[i] = bytes;
+    this.#slabUse[i] = 1;
+    return i;
+  }
+
+  #freeSlab(i: number): void {
+    this.#slabs[i] = undefined;
+    this.#freeSlabs.push(i);
+  }
+
+  /** The bytes of chunk `i` of `s` (a view into its slab). */
+  #chunk(s: MemSeries, i: number): Uint8Array {
+    const loc = s.c[i * REC + 2];
+    const slab = this.#slabs[Math.floor(loc / SLAB_SHIFT)]!;
+    const n = loc % OFF_SHIFT;
+    if (n === 0) return slab;
+    const at = Math.floor(loc / OFF_SHIFT) % OFF_SHIFT;
+    return slab.subarray(at, at + n);
   }
 
   #dropChunks(s: MemSeries, from: number, to: number): void {
-    for (let i = from; i < to; i++) this.#chunkBytes -= s.chunks[i].length;
+    for (let i = from; i < to; i++) {
+      const loc = s.c[i * REC + 2], slab = Math.floor(loc / SLAB_SHIFT);
+      this.#chunkBytes -= loc % OFF_SHIFT || this.#slabs[slab]!.length;
+      if (--this.#slabUse[slab] === 0 && slab !== this.#slab) this.#freeSlab(slab);
+    }
     this.#chunks -= to - from;
-    s.chunks.splice(from, to - from);
-    s.cMin.splice(from, to - from);
-    s.cMax.splice(from, to - from);
+    if (to > from) s.c = s.c.slice(0, from * REC).concat(s.c.slice(to * REC));
   }
 
   #decodeChunks(s: MemSeries, from: number, to: number): Samples {
     const parts: Samples[] = [];
-    for (let i = from; i < to; i++) parts.push(decodeChunk(s.chunks[i]));
+    for (let i = from; i < to; i++) parts.push(decodeChunk(this.#chunk(s, i)));
     return concat(parts);
   }
 
@@ -406,10 +467,11 @@ export class Head {
   #fold(s: MemSeries): void {
     const ooo = { t: s.ot!.slice(0, s.on), v: s.ov!.slice(0, s.on) };
     const lo = ooo.t[0], hi = ooo.t[ooo.t.length - 1];
+    const k = s.chunkCount;
     let from = 0;
-    while (from < s.chunks.length && s.cMax[from] < lo) from++;
+    while (from < k && s.maxT(from) < lo) from++;
     let to = from;
-    while (to < s.chunks.length && s.cMin[to] <= hi) to++;
+    while (to < k && s.minT(to) <= hi) to++;
     const old = this.#decodeChunks(s, from, to);
     const merged = mergeSamples(old, ooo);
     this.#samples += merged.t.length - old.t.length - s.on;
@@ -426,9 +488,9 @@ export class Head {
     const s = this.#series[ref];
     if (!s) return EMPTY;
     const parts: Samples[] = [];
-    for (let i = 0; i < s.chunks.length; i++) {
-      if (s.cMax[i] < minT || s.cMin[i] > maxT) continue;
-      parts.push(clip(decodeChunk(s.chunks[i]), minT, maxT));
+    for (let i = 0; i < s.chunkCount; i++) {
+      if (s.maxT(i) < minT || s.minT(i) > maxT) continue;
+      parts.push(clip(decodeChunk(this.#chunk(s, i)), minT, maxT));
     }
     let out = concat(parts);
     if (s.on > 0) {
@@ -456,10 +518,10 @@ export class Head {
       out.push(d.t, d.v);
       return;
     }
-    for (let i = 0; i < s.chunks.length; i++) {
-      if (s.cMax[i] < minT || s.cMin[i] > maxT) continue;
+    for (let i = 0; i < s.chunkCount; i++) {
+      if (s.maxT(i) < minT || s.minT(i) > maxT) continue;
       // Head chunks hold at most HEAD_CHUNK_SAMPLES and were encoded by this process.
-      out.decode(s.chunks[i], HEAD_CHUNK_SAMPLES, false);
+      out.decode(this.#chunk(s, i), HEAD_CHUNK_SAMPLES, false);
     }
     if (s.bn > 0 && s.bt[0] <= maxT && s.bt[s.bn - 1] >= minT) out.push(s.bt, s.bv, 0, s.bn);
   }
@@ -468,8 +530,8 @@ export class Head {
   hasData(ref: number, minT: number, maxT: number): boolean {
     const s = this.#series[ref];
     if (!s) return false;
-    for (let i = 0; i < s.chunks.length; i++) {
-      if (s.cMax[i] >= minT && s.cMin[i] <= maxT) return true;
+    for (let i = 0; i < s.chunkCount; i++) {
+      if (s.maxT(i) >= minT && s.minT(i) <= maxT) return true;
     }
     if (s.bn > 0) {
       const i = lowerBound(s.bt, s.bn, minT);
@@ -487,7 +549,7 @@ export class Head {
     const ws = new Set<number>();
     for (const s of this.#series) {
       if (s === undefined) continue;
-      for (const t of s.cMin) ws.add(this.window(t));
+      for (let i = 0; i < s.chunkCount; i++) ws.add(this.window(s.minT(i)));
       if (s.bn > 0) ws.add(this.window(s.bt[0]));
       for (let i = 0; i < s.on; i++) ws.add(this.window(s.ot![i]));
     }
@@ -509,13 +571,13 @@ export class Head {
     let minT = Infinity, maxT = -Infinity;
     for (const s of this.#series) {
       if (s === undefined) continue;
-      if (s.cMin.length) minT = Math.min(minT, s.cMin[0]);
+      if (s.c.length) minT = Math.min(minT, s.minT(0));
       if (s.on) minT = Math.min(minT, s.ot![0]);
       if (s.bn) {
         minT = Math.min(minT, s.bt[0]);
         maxT = Math.max(maxT, s.bt[s.bn - 1]);
       }
-      if (s.cMax.length) maxT = Math.max(maxT, s.cMax[s.cMax.length - 1]);
+      if (s.c.length) maxT = Math.max(maxT, s.lastChunkMaxT);
       if (s.on) maxT = Math.max(maxT, s.ot![s.on - 1]);
     }
     return minT <= maxT ? { minT, maxT } : undefined;
@@ -533,13 +595,15 @@ export class Head {
     for (let ref = 0; ref < this.#series.length; ref++) {
       const s = this.#series[ref];
       if (s === undefined) continue;
+      const k = s.chunkCount;
       let from = 0;
-      while (from < s.chunks.length && s.cMax[from] < lo) from++;
+      while (from < k && s.maxT(from) < lo) from++;
       let to = from;
-      while (to < s.chunks.length && s.cMin[to] < hi) to++;
-      let chunks = s.chunks.slice(from, to);
+      while (to < k && s.minT(to) < hi) to++;
+      let chunks: Uint8Array[] = [];
+      for (let i = from; i < to; i++) chunks.push(this.#chunk(s, i));
       let removed = 0;
-      for (let i = from; i < to; i++) removed += chunkCount(s.chunks[i]);
+      for (const c of chunks) removed += chunkCount(c);
       this.#dropChunks(s, from, to);
       if (s.on > 0) {
         const a = lowerBound(s.ot!, s.on, lo), b = lowerBound(s.ot!, s.on, hi);
@@ -575,7 +639,7 @@ export class Head {
       }
       this.#samples -= removed;
       if (chunks.length > 0) out.set(ref, chunks);
-      if (s.chunks.length === 0 && s.on === 0 && s.bn === 0) {
+      if (s.c.length === 0 && s.on === 0 && s.bn === 0) {
         this.#bufferBytes -= 16 * (s.bt.length + (s.ot ? s.ot.length : 0));
         this.#series[ref] = undefined;
         this.#seriesCount--;
