@@ -29,7 +29,7 @@ import {
   type SeriesIndex,
 } from "./limiter.ts";
 import type { IngestProblem, ParsedRows } from "./rows.ts";
-import { detach } from "./_util.ts";
+import { detach, intern } from "./_util.ts";
 
 /** Why samples were not stored, as counted in `/metrics`. */
 export type RejectionReason =
@@ -294,7 +294,12 @@ export class IngestPipeline {
         entry = raw === "" ? undefined : cache.get(raw);
         if (entry === undefined) {
           entry = resolveSeries(rows.seriesName[j]!, rows.seriesLabels[j]!, extra, cache);
-          if (raw !== "") cache.set(detach(raw), entry);
+          // A series seen first through a memo finds its entry there: the
+          // cache (a copy of its raw key, ~150 bytes a series) is only for
+          // series without one, or whose memo changed context (extra labels).
+          if (raw !== "" && (memo === undefined || memo.memo !== undefined)) {
+            cache.set(detach(raw), entry);
+          }
         }
         if (memo !== undefined) memo.memo = entry;
       }
@@ -530,7 +535,7 @@ function resolveSeries(
   const map: Record<string, string> = {};
   const problems: IngestProblem[] = [];
   for (let k = 0; k < pairs.length; k += 2) {
-    const key = detach(pairs[k]!);
+    const key = intern(pairs[k]!);
     if (key === METRIC_NAME) {
       problems.push({
         field: `labels.${key}`,
@@ -543,7 +548,7 @@ function resolveSeries(
       problems.push({ field: `labels.${key}`, value: key, message: `duplicate label "${key}"` });
       continue;
     }
-    map[key] = detach(pairs[k + 1]!);
+    map[key] = intern(pairs[k + 1]!);
   }
   if (extra !== undefined) {
     for (const key in extra) {
@@ -552,7 +557,7 @@ function resolveSeries(
       else map[key] = extra[key]!;
     }
   }
-  name = detach(name);
+  name = intern(name);
   for (const p of validateSeries(name, map)) problems.push(p);
   if (problems.length > 0) return { cache, problems };
   const labels = toLabels(name, map);

@@ -34,6 +34,7 @@ import { checkHistogram, type MetricType } from "../model/mod.ts";
 import { ParsedRows } from "./rows.ts";
 import { decodeHistogram } from "./remote_write_histogram.ts";
 import { bytesKey, decodeUtf8, FIXED64, LEN, ProtoError, ProtoReader, VARINT } from "./_proto.ts";
+import { intern } from "./_util.ts";
 
 /** Remote write metadata types, by enum number. */
 const RW_TYPES: readonly MetricType[] = [
@@ -381,10 +382,10 @@ function decodeSeries(
       const t = r.uint32();
       if ((t >>> 3) === 1 && (t & 7) === LEN) {
         const a = r.len();
-        ln = decodeUtf8(buf, a, r.lenEnd);
+        ln = intern(decodeUtf8(buf, a, r.lenEnd));
       } else if ((t >>> 3) === 2 && (t & 7) === LEN) {
         const a = r.len();
-        lv = decodeUtf8(buf, a, r.lenEnd);
+        lv = intern(decodeUtf8(buf, a, r.lenEnd));
       } else r.skip(t & 7);
     }
     r.pos = le;
