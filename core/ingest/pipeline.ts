@@ -12,6 +12,7 @@ import {
   type Appender,
   checkLabelName,
   checkMetricName,
+  type Label,
   type Labels,
   labelsKey,
   METRIC_NAME,
@@ -560,7 +561,8 @@ function resolveSeries(
   name = intern(name);
   for (const p of validateSeries(name, map)) problems.push(p);
   if (problems.length > 0) return { cache, problems };
-  const labels = toLabels(name, map);
+  // map() makes an array of exactly the length (toLabels' pushes reserve ~17).
+  const labels = toLabels(name, map).map(internLabel);
   return {
     cache,
     problems: undefined,
@@ -571,6 +573,32 @@ function resolveSeries(
     batchRef: 0,
     storedAt: -1,
   };
+}
+
+/** Label pairs by name and value, shared by the series that have them; see {@linkcode internLabel}. */
+const labelPairs = new Map<string, Map<string, Label>>();
+let labelPairCount = 0;
+const LABEL_PAIRS_MAX = 1 << 14;
+
+/**
+ * The Label equal to `l` that earlier series hold, else `l` (kept for later
+ * ones): most pairs repeat across series (the metric name, job, region, a
+ * host across its metrics), and one object each was ~40 bytes per label per
+ * series. Bounded: the table starts afresh at {@linkcode LABEL_PAIRS_MAX} pairs.
+ */
+function internLabel(l: Label): Label {
+  let byValue = labelPairs.get(l.name);
+  const got = byValue?.get(l.value);
+  if (got !== undefined) return got;
+  if (labelPairCount >= LABEL_PAIRS_MAX) {
+    labelPairs.clear();
+    labelPairCount = 0;
+    byValue = undefined;
+  }
+  if (byValue === undefined) labelPairs.set(l.name, byValue = new Map());
+  byValue.set(l.value, l);
+  labelPairCount++;
+  return l;
 }
 
 /**
