@@ -42,10 +42,24 @@ function chunkCount(c: Uint8Array): number {
   return chunkMeta(c).count;
 }
 
-/** Timestamps and values of `cap` samples, both views into one ArrayBuffer. */
-function openBuffer(cap: number): [Float64Array, Float64Array] {
-  const b = new ArrayBuffer(16 * cap);
-  return [new Float64Array(b, 0, cap), new Float64Array(b, 8 * cap, cap)];
+/** Bytes a sample takes in an open buffer (a 32-bit time offset and a float64 value). */
+const OPEN_SAMPLE_BYTES = 12;
+
+/** Time offsets and values of `cap` samples, both views into one ArrayBuffer. */
+function openBuffer(cap: number): [Int32Array, Float64Array] {
+  const b = new ArrayBuffer(OPEN_SAMPLE_BYTES * cap);
+  return [new Int32Array(b, 8 * cap, cap), new Float64Array(b, 0, cap)];
+}
+
+/** Binary search over int32 offsets: first index in d[0,n) with d[i] >= x. */
+function lowerBoundI32(d: Int32Array, n: number, x: number): number {
+  let lo = 0, hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (d[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** Samples of one series, ascending by timestamp, owned by the receiver. */
@@ -136,9 +150,16 @@ export function concat(parts: Samples[]): Samples {
 class MemSeries {
   /** Per chunk: minT, maxT, location in the head's slabs. */
   c: number[] = [];
-  bt: Float64Array;
+  /**
+   * The open buffer: timestamps as 32-bit offsets from `base` (its first
+   * sample's: 480 bytes a series less than float64s), values, the count, and
+   * the end of the block window its samples are in.
+   */
+  bt: Int32Array;
   bv: Float64Array;
+  base = 0;
   bn = 0;
+  end = 0;
   ot: Float64Array | null = null;
   ov: Float64Array | null = null;
   on = 0;
@@ -157,6 +178,11 @@ class MemSeries {
 
   maxT(i: number): number {
     return this.c[i * REC + 1];
+  }
+
+  /** Timestamp of open-buffer sample `i`. */
+  openT(i: number): number {
+    return this.base + this.bt[i];
   }
 
   get lastChunkMaxT(): number {
@@ -196,6 +222,8 @@ export class Head {
   /** The slab new chunks are packed into (-1: none yet). */
   #slab = -1;
   #slabPos = 0;
+  /** See {@linkcode #openTimes}. */
+  #openScratch = new Float64Array(HEAD_CHUNK_SAMPLES);
 
   /** `blockRangeMs`: chunks never cross a multiple of it. */
   constructor(blockRangeMs: number) {
@@ -240,7 +268,7 @@ export class Head {
    * each (no call per sample in the common case).
    */
   appendColumns(refs: Int32Array, ts: Float64Array, vs: Float64Array, n: number): void {
-    const range = this.#range, series = this.#series;
+    const series = this.#series;
     let hi = this.#hi, fast = 0;
     for (let i = 0; i < n; i++) {
       const ref = refs[i], t = ts[i];
@@ -248,12 +276,12 @@ export class Head {
       // The common case: a newer sample for an open buffer with room, in the
       // window of its first sample (older samples are held: the low end stays).
       if (s !== undefined) {
-        const bn = s.bn, bt = s.bt;
+        const bn = s.bn, bt = s.bt, d = t - s.base;
         if (
-          bn > 0 && bn < bt.length && bn < HEAD_CHUNK_SAMPLES && t > bt[bn - 1] &&
-          Math.floor(t / range) === Math.floor(bt[0] / range)
+          bn > 0 && bn < bt.length && bn < HEAD_CHUNK_SAMPLES && d > bt[bn - 1] && t < s.end &&
+          d === (d | 0)
         ) {
-          bt[bn] = t;
+          bt[bn] = d;
           s.bv[bn] = vs[i];
           s.bn = bn + 1;
           fast++;
@@ -281,7 +309,7 @@ export class Head {
       while (all.length <= ref) all.push(undefined);
       all[ref] = s;
       this.#seriesCount++;
-      this.#bufferBytes += 16 * s.bt.length;
+      this.#bufferBytes += OPEN_SAMPLE_BYTES * s.bt.length;
     }
     const oooMax = s.on > 0 ? s.ot![s.on - 1] : -Infinity;
     if (t > s.lastChunkMaxT && t > oooMax) {
@@ -289,13 +317,13 @@ export class Head {
         this.#push(s, t, v);
         return;
       }
-      const last = s.bt[s.bn - 1];
+      const last = s.openT(s.bn - 1);
       if (t > last) {
-        if (s.bn >= HEAD_CHUNK_SAMPLES || this.window(t) !== this.window(s.bt[0])) this.#seal(s);
+        if (s.bn >= HEAD_CHUNK_SAMPLES || this.window(t) !== this.window(s.base)) this.#seal(s);
         this.#push(s, t, v);
         return;
       }
-      if (this.window(t) === this.window(s.bt[0])) {
+      if (this.window(t) === this.window(s.base)) {
         this.#insertOpen(s, t, v);
         return;
       }
@@ -304,10 +332,38 @@ export class Head {
   }
 
   #push(s: MemSeries, t: number, v: number): void {
+    if (s.bn === 0) {
+      s.base = t;
+      s.end = (this.window(t) + 1) * this.#range;
+    }
+    const d = t - s.base;
+    if (d !== (d | 0)) {
+      this.#pushWide(s, t, v);
+      return;
+    }
     if (s.bn === s.bt.length) this.#growOpen(s);
-    s.bt[s.bn] = t;
+    s.bt[s.bn] = d;
     s.bv[s.bn++] = v;
     this.#samples++;
+  }
+
+  /**
+   * A sample whose offset from the open buffer's first is no 32-bit integer
+   * (a fractional timestamp, or one 24.8 days after it in a longer block
+   * window): sealed as a chunk of its own after the open buffer's samples.
+   */
+  #pushWide(s: MemSeries, t: number, v: number): void {
+    this.#seal(s);
+    this.#addChunks(s, new Float64Array([t]), new Float64Array([v]), 0, 1);
+    this.#samples++;
+  }
+
+  /** The open buffer's timestamps as float64s (a scratch array, valid until the next call). */
+  #openTimes(s: MemSeries): Float64Array {
+    if (this.#openScratch.length < s.bn) this.#openScratch = new Float64Array(s.bt.length);
+    const out = this.#openScratch, bt = s.bt, base = s.base;
+    for (let i = 0; i < s.bn; i++) out[i] = base + bt[i];
+    return out;
   }
 
   #growOpen(s: MemSeries): void {
@@ -319,21 +375,28 @@ export class Head {
     const [t, v] = openBuffer(cap);
     t.set(s.bt.subarray(0, s.bn));
     v.set(s.bv.subarray(0, s.bn));
-    this.#bufferBytes += 16 * (cap - s.bt.length);
+    this.#bufferBytes += OPEN_SAMPLE_BYTES * (cap - s.bt.length);
     s.bt = t;
     s.bv = v;
   }
 
   #insertOpen(s: MemSeries, t: number, v: number): void {
-    const i = lowerBound(s.bt, s.bn, t);
-    if (i < s.bn && s.bt[i] === t) {
+    const d = t - s.base;
+    if (d !== (d | 0)) {
+      // Not storable as an offset: the open samples become a chunk, t goes out of order.
+      this.#seal(s);
+      this.#insertOoo(s, t, v);
+      return;
+    }
+    const i = lowerBoundI32(s.bt, s.bn, d);
+    if (i < s.bn && s.bt[i] === d) {
       s.bv[i] = v;
       return;
     }
     if (s.bn === s.bt.length) this.#growOpen(s);
     s.bt.copyWithin(i + 1, i, s.bn);
     s.bv.copyWithin(i + 1, i, s.bn);
-    s.bt[i] = t;
+    s.bt[i] = d;
     s.bv[i] = v;
     s.bn++;
     this.#samples++;
@@ -371,7 +434,7 @@ export class Head {
 
   #seal(s: MemSeries): void {
     if (s.bn === 0) return;
-    this.#addChunks(s, s.bt, s.bv, 0, s.bn);
+    this.#addChunks(s, this.#openTimes(s), s.bv, 0, s.bn);
     s.bn = 0;
   }
 
@@ -499,8 +562,12 @@ export class Head {
         clip({ t: s.ot!.slice(0, s.on), v: s.ov!.slice(0, s.on) }, minT, maxT),
       );
     }
-    if (s.bn > 0 && s.bt[0] <= maxT && s.bt[s.bn - 1] >= minT) {
-      const open = clip({ t: s.bt.slice(0, s.bn), v: s.bv.slice(0, s.bn) }, minT, maxT);
+    if (s.bn > 0 && s.openT(0) <= maxT && s.openT(s.bn - 1) >= minT) {
+      const open = clip(
+        { t: this.#openTimes(s).slice(0, s.bn), v: s.bv.slice(0, s.bn) },
+        minT,
+        maxT,
+      );
       out = out.t.length === 0 ? open : concat([out, open]);
     }
     return out;
@@ -523,7 +590,9 @@ export class Head {
       // Head chunks hold at most HEAD_CHUNK_SAMPLES and were encoded by this process.
       out.decode(this.#chunk(s, i), HEAD_CHUNK_SAMPLES, false);
     }
-    if (s.bn > 0 && s.bt[0] <= maxT && s.bt[s.bn - 1] >= minT) out.push(s.bt, s.bv, 0, s.bn);
+    if (s.bn > 0 && s.openT(0) <= maxT && s.openT(s.bn - 1) >= minT) {
+      out.push(this.#openTimes(s), s.bv, 0, s.bn);
+    }
   }
 
   /** True when the head holds a sample of `ref` in [minT, maxT] (no decoding). */
@@ -534,8 +603,8 @@ export class Head {
       if (s.maxT(i) >= minT && s.minT(i) <= maxT) return true;
     }
     if (s.bn > 0) {
-      const i = lowerBound(s.bt, s.bn, minT);
-      if (i < s.bn && s.bt[i] <= maxT) return true;
+      const i = lowerBoundI32(s.bt, s.bn, minT - s.base);
+      if (i < s.bn && s.openT(i) <= maxT) return true;
     }
     if (s.on > 0) {
       const i = lowerBound(s.ot!, s.on, minT);
@@ -550,7 +619,7 @@ export class Head {
     for (const s of this.#series) {
       if (s === undefined) continue;
       for (let i = 0; i < s.chunkCount; i++) ws.add(this.window(s.minT(i)));
-      if (s.bn > 0) ws.add(this.window(s.bt[0]));
+      if (s.bn > 0) ws.add(this.window(s.base));
       for (let i = 0; i < s.on; i++) ws.add(this.window(s.ot![i]));
     }
     return [...ws].sort((a, b) => a - b);
@@ -574,8 +643,8 @@ export class Head {
       if (s.c.length) minT = Math.min(minT, s.minT(0));
       if (s.on) minT = Math.min(minT, s.ot![0]);
       if (s.bn) {
-        minT = Math.min(minT, s.bt[0]);
-        maxT = Math.max(maxT, s.bt[s.bn - 1]);
+        minT = Math.min(minT, s.openT(0));
+        maxT = Math.max(maxT, s.openT(s.bn - 1));
       }
       if (s.c.length) maxT = Math.max(maxT, s.lastChunkMaxT);
       if (s.on) maxT = Math.max(maxT, s.ot![s.on - 1]);
@@ -632,15 +701,15 @@ export class Head {
           s.on -= b - a;
         }
       }
-      if (s.bn > 0 && s.bt[0] >= lo && s.bt[0] < hi) {
-        chunks.push(encodeChunk(s.bt, s.bv, 0, s.bn));
+      if (s.bn > 0 && s.end > lo && s.end <= hi) {
+        chunks.push(encodeChunk(this.#openTimes(s), s.bv, 0, s.bn));
         removed += s.bn;
         s.bn = 0;
       }
       this.#samples -= removed;
       if (chunks.length > 0) out.set(ref, chunks);
       if (s.c.length === 0 && s.on === 0 && s.bn === 0) {
-        this.#bufferBytes -= 16 * (s.bt.length + (s.ot ? s.ot.length : 0));
+        this.#bufferBytes -= OPEN_SAMPLE_BYTES * s.bt.length + 16 * (s.ot ? s.ot.length : 0);
         this.#series[ref] = undefined;
         this.#seriesCount--;
       }

@@ -56,6 +56,33 @@ Deno.test("Head never puts samples of two block windows in one chunk", () => {
   assert.deepEqual(pts(decodeChunk(w0[0])), [[R - 10, 1]]);
 });
 
+Deno.test("Head keeps timestamps its open buffer cannot hold as offsets: fractional ones, and any in a window over 2^31 ms", () => {
+  for (const range of [R, 2 ** 33]) {
+    const h = new Head(range);
+    const want: [number, number][] = [];
+    for (let i = 0; i < 300; i++) {
+      // Every 7th fractional; a late fractional one between open samples at 150.
+      const t = 2 ** 32 + i * 1000 + (i % 7 === 3 ? 0.5 : 0);
+      h.append(1, t, i);
+      want.push([t, i]);
+    }
+    h.append(1, 2 ** 32 + 149_500.25, -1);
+    want.push([2 ** 32 + 149_500.25, -1]);
+    h.append(1, 2 ** 32 + 299_000, 42); // replaces the last sample
+    want[299][1] = 42;
+    // 2^31 ms after the open buffer's first sample: the same window only in the long one.
+    h.append(1, 2 ** 32 + 299_000 + 2 ** 31, 7);
+    want.push([2 ** 32 + 299_000 + 2 ** 31, 7]);
+    want.sort((a, b) => a[0] - b[0]);
+    assert.deepEqual(pts(h.read(1, -Infinity, Infinity)), want);
+    assert.equal(h.stats().samples, 302);
+    assert.ok(h.hasData(1, 2 ** 32 + 298_999.5, 2 ** 32 + 299_000));
+    assert.ok(!h.hasData(1, 2 ** 32 + 299_000.5, 2 ** 32 + 2 ** 31));
+    const flushed = h.windows().flatMap((w) => [...h.extractWindow(w).get(1)!]);
+    assert.deepEqual(flushed.flatMap((c) => pts(decodeChunk(c))), want);
+  }
+});
+
 Deno.test("Head.appendColumns() stores what append() stores, sample by sample", () => {
   let seed = 7;
   const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
