@@ -51,17 +51,6 @@ function openBuffer(cap: number): [Int32Array, Float64Array] {
   return [new Int32Array(b, 8 * cap, cap), new Float64Array(b, 0, cap)];
 }
 
-/** Binary search over int32 offsets: first index in d[0,n) with d[i] >= x. */
-function lowerBoundI32(d: Int32Array, n: number, x: number): number {
-  let lo = 0, hi = n;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (d[mid] < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
 /** Samples of one series, ascending by timestamp, owned by the receiver. */
 export interface Samples {
   t: Float64Array;
@@ -388,7 +377,9 @@ export class Head {
       this.#insertOoo(s, t, v);
       return;
     }
-    const i = lowerBoundI32(s.bt, s.bn, d);
+    // From the end: a late sample is mostly a little late.
+    let i = s.bn;
+    while (i > 0 && s.bt[i - 1] >= d) i--;
     if (i < s.bn && s.bt[i] === d) {
       s.bv[i] = v;
       return;
@@ -603,8 +594,10 @@ export class Head {
       if (s.maxT(i) >= minT && s.minT(i) <= maxT) return true;
     }
     if (s.bn > 0) {
-      const i = lowerBoundI32(s.bt, s.bn, minT - s.base);
-      if (i < s.bn && s.openT(i) <= maxT) return true;
+      // From the end: queries mostly reach the newest samples.
+      let i = s.bn - 1;
+      while (i >= 0 && s.openT(i) > maxT) i--;
+      if (i >= 0 && s.openT(i) >= minT) return true;
     }
     if (s.on > 0) {
       const i = lowerBound(s.ot!, s.on, minT);
