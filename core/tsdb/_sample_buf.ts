@@ -144,6 +144,20 @@ export class SampleBuf {
     this.n += k;
   }
 
+  /**
+   * Appends `n` samples whose timestamps are `base` plus the offsets in `d`
+   * (a head open buffer's), one raw sample each.
+   */
+  pushOffsets(base: number, d: Int32Array, v: Float64Array, n: number): void {
+    if (n <= 0) return;
+    this.reserve(n);
+    const t = this.t, o = this.n;
+    for (let i = 0; i < n; i++) t[o + i] = base + d[i];
+    this.v.set(v.subarray(0, n), o);
+    if (this.counted) this.c!.fill(1, o, o + n);
+    this.n = o + n;
+  }
+
   /** Ends the current source's segment (empty segments are ignored). */
   endSegment(): void {
     const last = this.#ends.length ? this.#ends[this.#ends.length - 1] : 0;

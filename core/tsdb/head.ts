@@ -146,9 +146,9 @@ class MemSeries {
    */
   bt: Int32Array;
   bv: Float64Array;
-  base = 0;
+  base = NaN;
   bn = 0;
-  end = 0;
+  end = NaN;
   ot: Float64Array | null = null;
   ov: Float64Array | null = null;
   on = 0;
@@ -582,7 +582,7 @@ export class Head {
       out.decode(this.#chunk(s, i), HEAD_CHUNK_SAMPLES, false);
     }
     if (s.bn > 0 && s.openT(0) <= maxT && s.openT(s.bn - 1) >= minT) {
-      out.push(this.#openTimes(s), s.bv, 0, s.bn);
+      out.pushOffsets(s.base, s.bt, s.bv, s.bn);
     }
   }
 
