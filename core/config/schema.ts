@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { parseBytes, parseDuration, z } from "../model/mod.ts";
+import { durationFieldMs, parseBytes, parsedNumber, parseDuration, z } from "../model/mod.ts";
 import { authSchema } from "./auth_schema.ts";
 import { alertmanagerGlobalFields } from "./alertmanager_fields.ts";
 
@@ -18,35 +18,23 @@ function duration(def: string, opts: { allowZero?: boolean } = {}) {
   const message = allowZero
     ? "must be a duration such as 30s, 5m, 1h30m (0 turns it off)"
     : "must be a positive duration such as 30s, 5m, 1h30m";
-  return z.pipe(
-    z.prefault(z.union([z.string(), z.number()]), def),
-    z.transform((v, ctx) => {
-      const ms = typeof v === "number" ? v * 1000 : parseDuration(v.trim());
-      if (ms === undefined || !Number.isFinite(ms) || ms < 0 || (!allowZero && ms === 0)) {
-        ctx.issues.push({ code: "custom", message, input: v });
-        return z.NEVER;
-      }
-      return ms;
-    }),
+  return z.prefault(
+    parsedNumber((v) => {
+      const ms = durationFieldMs(v);
+      return ms === 0 && !allowZero ? undefined : ms;
+    }, message),
+    def,
   );
 }
 
 /** A byte size field: `"64MiB"`, `"1GB"`, or a number of bytes. */
 function bytes(def: string | number) {
-  return z.pipe(
-    z.prefault(z.union([z.string(), z.number()]), def),
-    z.transform((v, ctx) => {
+  return z.prefault(
+    parsedNumber((v) => {
       const n = typeof v === "number" ? v : parseBytes(v);
-      if (n === undefined || !Number.isFinite(n) || n < 0) {
-        ctx.issues.push({
-          code: "custom",
-          message: "must be a size such as 512MiB, 1GB or a number of bytes (0 turns it off)",
-          input: v,
-        });
-        return z.NEVER;
-      }
-      return n;
-    }),
+      return n !== undefined && Number.isFinite(n) && n >= 0 ? n : undefined;
+    }, "must be a size such as 512MiB, 1GB or a number of bytes (0 turns it off)"),
+    def,
   );
 }
 

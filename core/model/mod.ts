@@ -61,7 +61,14 @@ export {
   SampleArenaPool,
   type SampleViews,
 } from "./sample_arena.ts";
-export { formatBytes, formatDuration, parseBytes, parseDuration, readDuration } from "./units.ts";
+export {
+  durationFieldMs,
+  formatBytes,
+  formatDuration,
+  parseBytes,
+  parseDuration,
+  readDuration,
+} from "./units.ts";
 export { formatFloat, goQuote, isGoPrint, jsonFloat, unquoteString } from "./strconv.ts";
 export { formatE, formatF, formatG, formatHexFloat } from "./go_float.ts";
 export { expandRegexp } from "./regexp_expand.ts";
@@ -74,7 +81,7 @@ export {
   formatPath,
   PARSE_ONCE,
 } from "./zod_issues.ts";
-export { z } from "./zod.ts";
+export { parsedNumber, z } from "./zod.ts";
 export { type AlertInstance, type AlertSink } from "./alert.ts";
 export {
   type BucketSpan,

@@ -54,6 +54,16 @@ export function parseDuration(text: string): number | undefined {
   return typeof ms === "number" ? ms : undefined;
 }
 
+/**
+ * Milliseconds of a duration field: text as {@linkcode parseDuration} reads
+ * it (surrounding space ignored) or a number of seconds; undefined unless a
+ * finite duration of at least zero.
+ */
+export function durationFieldMs(v: string | number): number | undefined {
+  const ms = typeof v === "number" ? v * 1000 : parseDuration(v.trim());
+  return ms !== undefined && Number.isFinite(ms) && ms >= 0 ? ms : undefined;
+}
+
 /** Formats milliseconds as a Prometheus duration (`5400000` → `"1h30m"`). */
 export function formatDuration(ms: number): string {
   if (ms === 0) return "0s";

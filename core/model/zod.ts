@@ -13,4 +13,26 @@ import * as z from "zod/mini";
 
 z.config(z.locales.en());
 
+/**
+ * A field given as text or a number, turned into a number by `parse`
+ * (durations, sizes); where `parse` gives undefined, the field's issue is
+ * `message`.
+ */
+export function parsedNumber(
+  parse: (v: string | number) => number | undefined,
+  message: string,
+) {
+  return z.pipe(
+    z.union([z.string(), z.number()]),
+    z.transform((v, ctx) => {
+      const n = parse(v);
+      if (n === undefined) {
+        ctx.issues.push({ code: "custom", message, input: v });
+        return z.NEVER;
+      }
+      return n;
+    }),
+  );
+}
+
 export { z };

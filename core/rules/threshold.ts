@@ -12,10 +12,11 @@
  */
 import {
   checkLabelName,
+  durationFieldMs,
   type FieldIssue,
   fieldIssues,
   formatFloat,
-  parseDuration,
+  parsedNumber,
   z,
 } from "../model/mod.ts";
 import { parseExpr, PromQLParseError, valueTypeOf } from "../promql/mod.ts";
@@ -30,20 +31,9 @@ import { checkAlertTemplate } from "../template/mod.ts";
 const ID_REGEXP = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
 function durationField() {
-  return z.pipe(
-    z.union([z.string(), z.number()]),
-    z.transform((v, ctx) => {
-      const ms = typeof v === "number" ? v * 1000 : parseDuration(v.trim());
-      if (ms === undefined || !Number.isFinite(ms) || ms < 0) {
-        ctx.issues.push({
-          code: "custom",
-          message: "must be a duration such as 30s, 5m, 1h30m, or a number of seconds",
-          input: v,
-        });
-        return z.NEVER;
-      }
-      return ms;
-    }),
+  return parsedNumber(
+    durationFieldMs,
+    "must be a duration such as 30s, 5m, 1h30m, or a number of seconds",
   );
 }
 
