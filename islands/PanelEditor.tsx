@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import {
   type Dashboard,
   GRID_COLUMNS,
@@ -98,8 +98,9 @@ export function DashboardEditorBar(
   const [saveAs, setSaveAs] = useState<{ title: string; id: string } | null>(null);
   const dirty = isDirty(dash, saved);
   // Leaving the page with unsaved changes asks first (not when we navigate on purpose).
+  // A layout effect: armed in the same render that shows "unsaved", not a frame later.
   const leaving = useRef(false);
-  useEffect(() => {
+  useLayoutEffect(() => {
     if (!dirty) return;
     const warn = (e: BeforeUnloadEvent) => {
       if (leaving.current) return;

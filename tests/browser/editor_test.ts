@@ -252,7 +252,11 @@ Deno.test({
           userGesture: true,
           expression: `location.href = "/dashboards"`,
         });
-        await new Promise((r) => setTimeout(r, 500));
+        // The prompt comes once the page has handled the navigation: wait for
+        // it (bounded) instead of a fixed half second, which a loaded CI box missed.
+        for (let i = 0; i < 100 && dialogs.length === 0; i++) {
+          await new Promise((r) => setTimeout(r, 50));
+        }
         assert.equal(dialogs[0]?.type, "beforeunload", JSON.stringify(dialogs));
         assert.equal(await b.eval(`location.pathname`), "/d/ed");
         // Cancel, confirmed: the saved title is back and edit mode ends.
