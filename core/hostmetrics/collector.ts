@@ -47,6 +47,7 @@ import {
   collectVmstat,
 } from "./system.ts";
 import { collectTime, collectTimex } from "./time.ts";
+import { loadLocalZone, type LocalZone } from "./zone.ts";
 
 /** Options for {@linkcode HostCollector}. */
 export interface HostCollectorOptions {
@@ -61,6 +62,8 @@ export interface HostCollectorOptions {
   readonly statfs?: (path: string) => Promise<StatFs>;
   /** Wall clock, ms since the epoch (node_time_seconds). @default {Date.now} */
   readonly now?: () => number;
+  /** The local zone (node_time_zone_offset_seconds). @default {loadLocalZone()} */
+  readonly zone?: LocalZone;
   /** adjtimex reader; null leaves the timex series out. @default {libc through FFI} */
   readonly timex?: TimexReader | null;
   /** @default {5000} */
@@ -89,8 +92,8 @@ export class HostCollector {
   #running: Promise<string> | undefined;
   /** /proc/stat of the running pass: it feeds two collectors, so it is read once. */
   #statText: string | undefined;
-  /** Kept: each new Intl formatter holds ICU memory outside the JS heap until a full GC. */
-  #zoneFormat: Intl.DateTimeFormat | undefined;
+  /** Read on first use, as Go reads the local zone once. */
+  #zone: LocalZone | undefined;
 
   constructor(options: HostCollectorOptions = {}) {
     const root = (options.root ?? "/").replace(/\/+$/, "");
@@ -107,6 +110,7 @@ export class HostCollector {
     );
     this.#now = options.now ?? Date.now;
     this.#timexOption = options.timex;
+    this.#zone = options.zone;
   }
 
   /** Cost and failures of the last pass. */
@@ -155,8 +159,8 @@ export class HostCollector {
       ["entropy", () => collectEntropy(src, out)],
       ["uname", () => collectUname(src, out)],
       ["time", () => {
-        this.#zoneFormat ??= new Intl.DateTimeFormat("en-US", { timeZoneName: "short" });
-        collectTime(src, out, this.#now(), this.#zoneFormat);
+        this.#zone ??= loadLocalZone();
+        collectTime(src, out, this.#now(), this.#zone);
       }],
       ["timex", () => collectTimex(out, this.#timexReader()?.())],
     ];

@@ -81,7 +81,13 @@ Deno.test("HostCollector on an x86 box writes node_exporter's names, labels and 
     "/run": DISK,
     "/run/user/1000": DISK,
   });
-  const c = new HostCollector({ root, statfs: statfs.fn, now: () => NOW, timex: () => timex(0) });
+  const c = new HostCollector({
+    root,
+    statfs: statfs.fn,
+    now: () => NOW,
+    timex: () => timex(0),
+    zone: (ms) => ({ name: ms === NOW ? "CET" : "?", offsetSeconds: 3600 }),
+  });
   const text = await c.collect();
   const m = parse(text);
 
@@ -325,6 +331,7 @@ Deno.test("HostCollector on an x86 box writes node_exporter's names, labels and 
     1,
   );
   assert.equal(m.get("node_time_seconds"), NOW / 1000);
+  assert.equal(m.get('node_time_zone_offset_seconds{time_zone="CET"}'), 3600);
   assert.equal(
     m.get('node_time_clocksource_current_info{clocksource="tsc",device="0"}'),
     1,

@@ -6,17 +6,15 @@
  */
 import type { Exposition } from "./exposition.ts";
 import type { TimexReading } from "./timex.ts";
+import type { LocalZone } from "./zone.ts";
 import { type HostPaths, NoDataError, readOptional } from "./_source.ts";
 
-/**
- * `time`: the time `nowMs`, the zone offset (`zoneFormat` names the zone; it is
- * kept by the caller, as each new formatter holds ICU memory) and the clocksources.
- */
+/** `time`: the time `nowMs`, the zone in effect then (`zone`) and the clocksources. */
 export function collectTime(
   src: HostPaths,
   out: Exposition,
   nowMs: number,
-  zoneFormat: Intl.DateTimeFormat,
+  zone: LocalZone,
 ): void {
   out.add(
     "node_time_seconds",
@@ -24,17 +22,13 @@ export function collectTime(
     "gauge",
     nowMs / 1000,
   );
-  const d = new Date(nowMs);
-  const zone = zoneFormat.formatToParts(d)
-    .find((p) => p.type === "timeZoneName")?.value ?? "";
+  const { name, offsetSeconds } = zone(nowMs);
   out.add(
     "node_time_zone_offset_seconds",
     "System time zone offset in seconds.",
     "gauge",
-    -d.getTimezoneOffset() * 60,
-    {
-      time_zone: zone,
-    },
+    offsetSeconds,
+    { time_zone: name },
   );
   const cs = `${src.sys}/devices/system/clocksource`;
   let names: string[] = [];
