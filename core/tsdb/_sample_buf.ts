@@ -145,15 +145,17 @@ export class SampleBuf {
   }
 
   /**
-   * Appends `n` samples whose timestamps are `base` plus the offsets in `d`
-   * (a head open buffer's), one raw sample each.
+   * Appends `n` samples from index `from` of `d` and `v`, their timestamps
+   * `base` plus the offsets in `d` (a head open buffer's), one raw sample each.
    */
-  pushOffsets(base: number, d: Int32Array, v: Float64Array, n: number): void {
+  pushOffsets(base: number, d: Int32Array, v: Float64Array, from: number, n: number): void {
     if (n <= 0) return;
     this.reserve(n);
-    const t = this.t, o = this.n;
-    for (let i = 0; i < n; i++) t[o + i] = base + d[i];
-    this.v.set(v.subarray(0, n), o);
+    const t = this.t, vs = this.v, o = this.n;
+    for (let i = 0; i < n; i++) {
+      t[o + i] = base + d[from + i];
+      vs[o + i] = v[from + i];
+    }
     if (this.counted) this.c!.fill(1, o, o + n);
     this.n = o + n;
   }

@@ -1,8 +1,9 @@
 /**
  * The head: recent samples in memory, per series. Each series has sealed,
  * encoded chunks (at most {@linkcode HEAD_CHUNK_SAMPLES} samples, never
- * crossing a block window), one open buffer of raw typed arrays, and an
- * out-of-order (OOO) buffer for late samples.
+ * crossing a block window), one open buffer of raw samples (a slot in a
+ * shared slab, see _open_slots.ts), and an out-of-order (OOO) buffer for late
+ * samples.
  *
  * Invariants per series: chunks are sorted and disjoint; every OOO sample is
  * older than the first open-buffer sample; every open-buffer sample is newer
@@ -16,6 +17,7 @@
  * @module
  */
 import { chunkMeta, decodeChunk, encodeChunk } from "./chunk.ts";
+import { OPEN_SAMPLE_BYTES, type OpenSlot, OpenSlots } from "./_open_slots.ts";
 import type { SampleBuf } from "./_sample_buf.ts";
 
 /** A head chunk is cut at this many samples (or at a block window boundary). */
@@ -42,14 +44,14 @@ function chunkCount(c: Uint8Array): number {
   return chunkMeta(c).count;
 }
 
-/** Bytes a sample takes in an open buffer (a 32-bit time offset and a float64 value). */
-const OPEN_SAMPLE_BYTES = 12;
-
-/** Time offsets and values of `cap` samples, both views into one ArrayBuffer. */
-function openBuffer(cap: number): [Int32Array, Float64Array] {
-  const b = new ArrayBuffer(OPEN_SAMPLE_BYTES * cap);
-  return [new Int32Array(b, 8 * cap, cap), new Float64Array(b, 0, cap)];
-}
+/**
+ * A new series' open buffer holds this many samples; past them it moves to a
+ * slot of a chunk's {@linkcode HEAD_CHUNK_SAMPLES} (a series that holds a few
+ * samples takes 96 bytes, not 1,440).
+ */
+const FIRST_OPEN_SAMPLES = 8;
+const NO_TIMES = new Int32Array(0);
+const NO_VALUES = new Float64Array(0);
 
 /** Samples of one series, ascending by timestamp, owned by the receiver. */
 export interface Samples {
@@ -136,26 +138,25 @@ export function concat(parts: Samples[]): Samples {
  * and go): a series holds a few chunks, and three growable arrays of
  * bounds and chunk views cost ~860 bytes a series (wide workload, 3 chunks).
  */
-class MemSeries {
+class MemSeries implements OpenSlot {
   /** Per chunk: minT, maxT, location in the head's slabs. */
   c: number[] = [];
   /**
-   * The open buffer: timestamps as 32-bit offsets from `base` (its first
-   * sample's: 480 bytes a series less than float64s), values, the count, and
+   * The open buffer, samples [bo, bo + bn) of its slab's views (a slot of
+   * `bc` samples): timestamps as 32-bit offsets from `base` (its first
+   * sample's: 480 bytes a series less than float64s) and values; `end` is
    * the end of the block window its samples are in.
    */
-  bt: Int32Array;
-  bv: Float64Array;
+  bt: Int32Array = NO_TIMES;
+  bv: Float64Array = NO_VALUES;
+  bo = 0;
+  bc = 0;
   base = NaN;
   bn = 0;
   end = NaN;
   ot: Float64Array | null = null;
   ov: Float64Array | null = null;
   on = 0;
-
-  constructor() {
-    [this.bt, this.bv] = openBuffer(8);
-  }
 
   get chunkCount(): number {
     return this.c.length / REC;
@@ -171,7 +172,7 @@ class MemSeries {
 
   /** Timestamp of open-buffer sample `i`. */
   openT(i: number): number {
-    return this.base + this.bt[i];
+    return this.base + this.bt[this.bo + i];
   }
 
   get lastChunkMaxT(): number {
@@ -187,6 +188,8 @@ export interface HeadStats {
   chunkBytes: number;
   bufferBytes: number;
   oooSamples: number;
+  /** Slabs holding open buffers. */
+  openSlabs: number;
 }
 
 /** The in-memory head of one database. */
@@ -211,8 +214,12 @@ export class Head {
   /** The slab new chunks are packed into (-1: none yet). */
   #slab = -1;
   #slabPos = 0;
-  /** See {@linkcode #openTimes}. */
-  #openScratch = new Float64Array(HEAD_CHUNK_SAMPLES);
+  /** Open-buffer slots of new series, and of a chunk's samples. */
+  readonly #firstSlots = new OpenSlots(FIRST_OPEN_SAMPLES);
+  readonly #fullSlots = new OpenSlots(HEAD_CHUNK_SAMPLES);
+  /** See {@linkcode #openSamples}. */
+  readonly #openT = new Float64Array(HEAD_CHUNK_SAMPLES);
+  readonly #openV = new Float64Array(HEAD_CHUNK_SAMPLES);
 
   /** `blockRangeMs`: chunks never cross a multiple of it. */
   constructor(blockRangeMs: number) {
@@ -233,6 +240,7 @@ export class Head {
       chunkBytes: this.#chunkBytes,
       bufferBytes: this.#bufferBytes,
       oooSamples: this.#ooo,
+      openSlabs: this.#firstSlots.slabs + this.#fullSlots.slabs,
     };
   }
 
@@ -265,13 +273,10 @@ export class Head {
       // The common case: a newer sample for an open buffer with room, in the
       // window of its first sample (older samples are held: the low end stays).
       if (s !== undefined) {
-        const bn = s.bn, bt = s.bt, d = t - s.base;
-        if (
-          bn > 0 && bn < bt.length && bn < HEAD_CHUNK_SAMPLES && d > bt[bn - 1] && t < s.end &&
-          d === (d | 0)
-        ) {
-          bt[bn] = d;
-          s.bv[bn] = vs[i];
+        const bn = s.bn, at = s.bo + bn, bt = s.bt, d = t - s.base;
+        if (bn > 0 && bn < s.bc && d > bt[at - 1] && t < s.end && d === (d | 0)) {
+          bt[at] = d;
+          s.bv[at] = vs[i];
           s.bn = bn + 1;
           fast++;
           if (t > hi) hi = t;
@@ -293,12 +298,13 @@ export class Head {
     if (t > this.#hi) this.#hi = t;
     if (!s) {
       s = new MemSeries();
+      this.#firstSlots.take(s);
       const all = this.#series;
       // Grown one slot at a time, so the array never turns sparse (slow).
       while (all.length <= ref) all.push(undefined);
       all[ref] = s;
       this.#seriesCount++;
-      this.#bufferBytes += OPEN_SAMPLE_BYTES * s.bt.length;
+      this.#bufferBytes += OPEN_SAMPLE_BYTES * s.bc;
     }
     const oooMax = s.on > 0 ? s.ot![s.on - 1] : -Infinity;
     if (t > s.lastChunkMaxT && t > oooMax) {
@@ -330,9 +336,10 @@ export class Head {
       this.#pushWide(s, t, v);
       return;
     }
-    if (s.bn === s.bt.length) this.#growOpen(s);
-    s.bt[s.bn] = d;
-    s.bv[s.bn++] = v;
+    if (s.bn === s.bc) this.#growOpen(s);
+    const at = s.bo + s.bn++;
+    s.bt[at] = d;
+    s.bv[at] = v;
     this.#samples++;
   }
 
@@ -347,26 +354,37 @@ export class Head {
     this.#samples++;
   }
 
-  /** The open buffer's timestamps as float64s (a scratch array, valid until the next call). */
-  #openTimes(s: MemSeries): Float64Array {
-    if (this.#openScratch.length < s.bn) this.#openScratch = new Float64Array(s.bt.length);
-    const out = this.#openScratch, bt = s.bt, base = s.base;
-    for (let i = 0; i < s.bn; i++) out[i] = base + bt[i];
-    return out;
+  /**
+   * Copies the open buffer's samples to the scratch arrays {@linkcode #openT}
+   * (timestamps as float64s) and {@linkcode #openV}, valid until the next call.
+   */
+  #openSamples(s: MemSeries): void {
+    const ot = this.#openT, ov = this.#openV, bt = s.bt, bv = s.bv, base = s.base, o = s.bo;
+    for (let i = 0; i < s.bn; i++) {
+      ot[i] = base + bt[o + i];
+      ov[i] = bv[o + i];
+    }
   }
 
+  /** Moves a full first slot's samples to a slot of a chunk's capacity. */
   #growOpen(s: MemSeries): void {
-    // Past its first 8 samples a series gets a full chunk's capacity in one
-    // step: each buffer beyond 8 samples is a separate allocation outside the
-    // JS heap (the costliest part of a WAL replay), and one outgrown at 32
-    // was 10 MB of garbage while 20,000 new series filled up.
-    const cap = s.bt.length < HEAD_CHUNK_SAMPLES ? HEAD_CHUNK_SAMPLES : s.bt.length * 2;
-    const [t, v] = openBuffer(cap);
-    t.set(s.bt.subarray(0, s.bn));
-    v.set(s.bv.subarray(0, s.bn));
-    this.#bufferBytes += OPEN_SAMPLE_BYTES * (cap - s.bt.length);
-    s.bt = t;
-    s.bv = v;
+    const bt = s.bt, bv = s.bv, bo = s.bo;
+    this.#fullSlots.take(s);
+    for (let i = 0; i < s.bn; i++) {
+      s.bt[s.bo + i] = bt[bo + i];
+      s.bv[s.bo + i] = bv[bo + i];
+    }
+    this.#firstSlots.release(bt, bo);
+    this.#bufferBytes += OPEN_SAMPLE_BYTES * (HEAD_CHUNK_SAMPLES - FIRST_OPEN_SAMPLES);
+  }
+
+  /** Gives the open buffer's slot back (the series is going). */
+  #releaseOpen(s: MemSeries): void {
+    (s.bc === HEAD_CHUNK_SAMPLES ? this.#fullSlots : this.#firstSlots).release(s.bt, s.bo);
+    this.#bufferBytes -= OPEN_SAMPLE_BYTES * s.bc;
+    s.bt = NO_TIMES;
+    s.bv = NO_VALUES;
+    s.bc = 0;
   }
 
   #insertOpen(s: MemSeries, t: number, v: number): void {
@@ -379,16 +397,25 @@ export class Head {
     }
     // From the end: a late sample is mostly a little late.
     let i = s.bn;
-    while (i > 0 && s.bt[i - 1] >= d) i--;
-    if (i < s.bn && s.bt[i] === d) {
-      s.bv[i] = v;
+    while (i > 0 && s.bt[s.bo + i - 1] >= d) i--;
+    if (i < s.bn && s.bt[s.bo + i] === d) {
+      s.bv[s.bo + i] = v;
       return;
     }
-    if (s.bn === s.bt.length) this.#growOpen(s);
-    s.bt.copyWithin(i + 1, i, s.bn);
-    s.bv.copyWithin(i + 1, i, s.bn);
-    s.bt[i] = d;
-    s.bv[i] = v;
+    if (s.bn === s.bc) {
+      if (s.bc === HEAD_CHUNK_SAMPLES) {
+        // A full buffer (a chunk's worth): its samples become a chunk, t goes out of order.
+        this.#seal(s);
+        this.#insertOoo(s, t, v);
+        return;
+      }
+      this.#growOpen(s);
+    }
+    const o = s.bo;
+    s.bt.copyWithin(o + i + 1, o + i, o + s.bn);
+    s.bv.copyWithin(o + i + 1, o + i, o + s.bn);
+    s.bt[o + i] = d;
+    s.bv[o + i] = v;
     s.bn++;
     this.#samples++;
   }
@@ -425,7 +452,8 @@ export class Head {
 
   #seal(s: MemSeries): void {
     if (s.bn === 0) return;
-    this.#addChunks(s, this.#openTimes(s), s.bv, 0, s.bn);
+    this.#openSamples(s);
+    this.#addChunks(s, this.#openT, this.#openV, 0, s.bn);
     s.bn = 0;
   }
 
@@ -554,8 +582,9 @@ export class Head {
       );
     }
     if (s.bn > 0 && s.openT(0) <= maxT && s.openT(s.bn - 1) >= minT) {
+      this.#openSamples(s);
       const open = clip(
-        { t: this.#openTimes(s).slice(0, s.bn), v: s.bv.slice(0, s.bn) },
+        { t: this.#openT.slice(0, s.bn), v: this.#openV.slice(0, s.bn) },
         minT,
         maxT,
       );
@@ -582,7 +611,7 @@ export class Head {
       out.decode(this.#chunk(s, i), HEAD_CHUNK_SAMPLES, false);
     }
     if (s.bn > 0 && s.openT(0) <= maxT && s.openT(s.bn - 1) >= minT) {
-      out.pushOffsets(s.base, s.bt, s.bv, s.bn);
+      out.pushOffsets(s.base, s.bt, s.bv, s.bo, s.bn);
     }
   }
 
@@ -695,14 +724,16 @@ export class Head {
         }
       }
       if (s.bn > 0 && s.end > lo && s.end <= hi) {
-        chunks.push(encodeChunk(this.#openTimes(s), s.bv, 0, s.bn));
+        this.#openSamples(s);
+        chunks.push(encodeChunk(this.#openT, this.#openV, 0, s.bn));
         removed += s.bn;
         s.bn = 0;
       }
       this.#samples -= removed;
       if (chunks.length > 0) out.set(ref, chunks);
       if (s.c.length === 0 && s.on === 0 && s.bn === 0) {
-        this.#bufferBytes -= OPEN_SAMPLE_BYTES * s.bt.length + 16 * (s.ot ? s.ot.length : 0);
+        this.#releaseOpen(s);
+        this.#bufferBytes -= 16 * (s.ot ? s.ot.length : 0);
         this.#series[ref] = undefined;
         this.#seriesCount--;
       }

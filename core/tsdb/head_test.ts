@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Head, mergeSamples } from "./head.ts";
 import { decodeChunk } from "./chunk.ts";
+import { SampleBuf } from "./_sample_buf.ts";
 
 const R = 7_200_000;
 
@@ -120,4 +121,152 @@ Deno.test("Head.appendColumns() stores what append() stores, sample by sample", 
       [...h.extractWindow(w)].map(([ref, cs]) => [ref, cs.map((c) => pts(decodeChunk(c)))]);
     assert.deepEqual(decoded(cols), decoded(one));
   }
+});
+
+/** What a head should hold: value by timestamp per ref. */
+type Model = Map<number, Map<number, number>>;
+
+function modelPts(m: Model, ref: number, minT = -Infinity, maxT = Infinity): [number, number][] {
+  return [...(m.get(ref) ?? new Map<number, number>())]
+    .filter(([t]) => t >= minT && t <= maxT)
+    .sort((a, b) => a[0] - b[0]);
+}
+
+/** Checks every ref's samples through read(), readInto() and hasData(), and the sample count. */
+function assertHolds(h: Head, m: Model, refs: number, minT = -Infinity, maxT = Infinity): void {
+  const buf = new SampleBuf();
+  let n = 0;
+  for (let ref = 0; ref < refs; ref++) {
+    const want = modelPts(m, ref, minT, maxT);
+    n += modelPts(m, ref).length;
+    assert.deepEqual(pts(h.read(ref, minT, maxT)), want, `read of ref ${ref}`);
+    buf.reset();
+    h.readInto(ref, minT, maxT, buf);
+    const got = buf.finish(minT, maxT);
+    assert.deepEqual(got ? pts(got) : [], want, `readInto of ref ${ref}`);
+    assert.equal(h.hasData(ref, minT, maxT), want.length > 0);
+  }
+  // Out-of-order samples that replace chunk samples count twice until folded or flushed.
+  const { samples, oooSamples } = h.stats();
+  if (oooSamples === 0) assert.equal(samples, n);
+  else assert.ok(samples >= n);
+}
+
+/** Extracts window `w` and checks it returns exactly the model's samples there, then drops them. */
+function extractAndCheck(h: Head, m: Model, w: number): void {
+  const got = h.extractWindow(w);
+  for (const [ref, byT] of m) {
+    const want = modelPts(m, ref, w * R, (w + 1) * R - 1);
+    const cs = got.get(ref) ?? [];
+    assert.deepEqual(
+      cs.map((c) => pts(decodeChunk(c))).reduce((a, b) => [...a, ...b], []),
+      want,
+      `window ${w} of ref ${ref}`,
+    );
+    for (const [t] of want) byT.delete(t);
+  }
+}
+
+Deno.test("Head gives a flushed series' open-buffer memory back and reuses it for new series", () => {
+  const h = new Head(R);
+  const m: Model = new Map();
+  const add = (ref: number, t: number, v: number) => {
+    h.append(ref, t, v);
+    if (!m.has(ref)) m.set(ref, new Map());
+    m.get(ref)!.set(t, v);
+  };
+  // 500 series with full buffers, 500 with a few samples (a new series' small buffer).
+  for (let i = 0; i < 100; i++) {
+    for (let ref = 0; ref < 500; ref++) add(ref, R - 1_000_000 + i * 1000, ref + i);
+  }
+  for (let ref = 500; ref < 1000; ref++) for (let i = 0; i < 3; i++) add(ref, R - 10_000 + i, -ref);
+  assertHolds(h, m, 1000);
+  const { openSlabs, bufferBytes } = h.stats();
+  assert.equal(bufferBytes, 500 * 120 * 12 + 500 * 8 * 12);
+  extractAndCheck(h, m, 0);
+  assert.equal(h.stats().series, 0);
+  assert.equal(h.stats().bufferBytes, 0);
+  assert.equal(h.stats().openSlabs, 0);
+  // The same number of series again, under other refs: no more slabs than the first time.
+  for (let i = 0; i < 100; i++) {
+    for (let ref = 1000; ref < 1500; ref++) add(ref, R + i * 1000, ref * i);
+  }
+  for (let ref = 1500; ref < 2000; ref++) add(ref, R + 5, ref);
+  assert.equal(h.stats().openSlabs, openSlabs);
+  assertHolds(h, m, 2000);
+});
+
+Deno.test("Head keeps every answer while series come and go, with late, duplicate and fractional samples", () => {
+  let seed = 11;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const h = new Head(R);
+  const m: Model = new Map();
+  const last = new Map<number, number>();
+  const REFS = 150;
+  let w = 0;
+  for (let round = 0; round < 24; round++) {
+    // Each round, a random third of the refs take 1-150 samples each.
+    for (let ref = 0; ref < REFS; ref++) {
+      if (rnd() > 0.33) continue;
+      const n = 1 + Math.floor(rnd() * 150);
+      for (let k = 0; k < n; k++) {
+        const prev = last.get(ref) ?? w * R + Math.floor(rnd() * R / 2);
+        const r = rnd();
+        let t = r < 0.8
+          ? prev + 1000 + Math.floor(rnd() * 3) * 1000
+          : r < 0.85
+          ? prev
+          : r < 0.95
+          ? prev - Math.floor(rnd() * 400_000)
+          : prev + 333.25; // fractional, in order
+        if (rnd() < 0.02) t -= 0.5; // fractional and maybe late
+        if (t < w * R) t = w * R + Math.floor(rnd() * 1000);
+        if (t > (last.get(ref) ?? -Infinity)) last.set(ref, t);
+        const v = Math.floor(rnd() * 1000) / 8;
+        h.append(ref, t, v);
+        if (!m.has(ref)) m.set(ref, new Map());
+        m.get(ref)!.set(t, v);
+      }
+    }
+    assertHolds(h, m, REFS);
+    const lo = w * R + R / 4;
+    assertHolds(h, m, REFS, lo, lo + R / 2);
+    // Every third round the oldest window goes, and the series only it held with it.
+    if (round % 3 === 2) {
+      extractAndCheck(h, m, w);
+      w++;
+      for (const [ref, t] of last) if (t < w * R) last.delete(ref);
+      assertHolds(h, m, REFS);
+    }
+  }
+  for (const x of h.windows()) extractAndCheck(h, m, x);
+  assert.deepEqual(
+    { ...h.stats(), samples: 0 },
+    {
+      series: 0,
+      samples: 0,
+      chunks: 0,
+      chunkBytes: 0,
+      bufferBytes: 0,
+      oooSamples: 0,
+      openSlabs: 0,
+    },
+  );
+});
+
+Deno.test("Head seals a full open buffer when a sample lands between its samples, and the sample goes out of order", () => {
+  const h = new Head(R);
+  for (let i = 0; i < 120; i++) h.append(1, i * 10, i);
+  h.append(1, 505, -1);
+  h.append(1, 1200, 120);
+  const want: [number, number][] = [];
+  for (let i = 0; i <= 120; i++) want.push([i * 10, i]);
+  want.push([505, -1]);
+  want.sort((a, b) => a[0] - b[0]);
+  assert.deepEqual(pts(h.read(1, -Infinity, Infinity)), want);
+  assert.equal(h.stats().samples, 122);
+  assert.equal(h.stats().oooSamples, 1);
+  assert.equal(h.stats().chunks, 1);
+  const flushed = h.extractWindow(0).get(1)!.map((c) => pts(decodeChunk(c)));
+  assert.deepEqual(flushed.flat(), want);
 });
