@@ -1,22 +1,39 @@
 /**
- * A pool of byte buffers (see {@linkcode BufferPool}). No imports: the block
- * worker loads it too.
+ * A pool of byte buffers (see {@linkcode BufferPool}). Imports only what has
+ * no imports: the block worker loads it too.
  *
  * @module
  */
+
+import { keepsIdleMemory } from "./idle_memory.ts";
 
 /**
  * Reusable byte buffers, so each request (a remote write body decoded, a
  * block region read for a query) does not allocate (and leave to the
  * garbage collector) a fresh buffer: memory outside the JavaScript heap is
  * only freed by a full collection, so per-request buffers pile up. Keeps at most `keep` free
- * buffers, none larger than `maxKeptBytes`.
+ * buffers, none larger than `maxKeptBytes`, and drops them when the process
+ * goes quiet (core/idle_memory.ts).
  */
 export class BufferPool {
   readonly #free: ArrayBuffer[] = [];
   readonly #out = new Set<ArrayBuffer>();
 
-  constructor(readonly keep = 4, readonly maxKeptBytes = 8 << 20) {}
+  constructor(readonly keep = 4, readonly maxKeptBytes = 8 << 20) {
+    keepsIdleMemory(this);
+  }
+
+  /** Buffers kept for reuse, bytes. */
+  get keptBytes(): number {
+    let n = 0;
+    for (const b of this.#free) n += b.byteLength;
+    return n;
+  }
+
+  /** Drops the buffers kept for reuse (those taken stay out). */
+  releaseIdle(): void {
+    this.#free.length = 0;
+  }
 
   /** A buffer of exactly `n` bytes (not zeroed). */
   take(n: number): Uint8Array {

@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { keepsIdleMemory } from "../idle_memory.ts";
 
 /** Samples of one series: timestamps and values of the same length. */
 export interface SampleViews {
@@ -153,7 +154,8 @@ export class SampleArena {
  * Arenas lent to queries: {@linkcode acquire} one per query, give it back
  * with {@linkcode release} when the query is done with every view. At most
  * `maxIdle` arenas are kept between queries (each up to its kept slabs); the
- * rest are left to the garbage collector.
+ * rest are left to the garbage collector, and so are all of them once the
+ * process goes quiet (core/idle_memory.ts).
  */
 export class SampleArenaPool {
   readonly #idle: SampleArena[] = [];
@@ -162,7 +164,14 @@ export class SampleArenaPool {
     readonly arenaOptions: SampleArenaOptions = {},
     /** Called at each {@linkcode release} (a query ended) with the bytes its arena handed out. */
     readonly onRelease?: (bytesUsed: number) => void,
-  ) {}
+  ) {
+    keepsIdleMemory(this);
+  }
+
+  /** Drops the idle arenas (those lent out stay with their queries). */
+  releaseIdle(): void {
+    this.#idle.length = 0;
+  }
 
   /** An empty arena. */
   acquire(): SampleArena {

@@ -8,6 +8,7 @@
  */
 import type { Config } from "../config/mod.ts";
 import type { Basics, Component } from "../lifecycle.ts";
+import { releaseIdleMemory } from "../idle_memory.ts";
 import { formatBytes } from "../model/mod.ts";
 import { type MallocTrimmer, startMallocTrimmer } from "./malloc.ts";
 import { MemoryGuard } from "./memory_guard.ts";
@@ -40,6 +41,8 @@ export function memoryGuardComponent(
   });
   const reclaimer = new IdleReclaimer(async () => {
     const rss = Deno.memoryUsage().rss, t0 = performance.now();
+    // What pools keep for the next burst goes with this collection.
+    releaseIdleMemory();
     await fullGc();
     const gcMs = performance.now() - t0;
     gcSeconds.observe(gcMs / 1000);

@@ -254,6 +254,14 @@ export class SampleBuf {
     return out;
   }
 
+  /** Drops all scratch kept between series and queries (the next series allocates afresh). */
+  releaseIdle(): void {
+    this.t = new Float64Array(4096);
+    this.v = new Float64Array(4096);
+    this.c = undefined;
+    this.newQuery();
+  }
+
   /** Drops scratch grown past KEEP_SAMPLES. */
   #trim(): void {
     if (this.t.length > KEEP_SAMPLES) {

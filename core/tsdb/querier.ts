@@ -8,6 +8,7 @@
  * @module
  */
 import { BufferPool } from "../buffer_pool.ts";
+import { type IdleMemoryHolder, keepsIdleMemory } from "../idle_memory.ts";
 import {
   compareLabels,
   type Labels,
@@ -152,7 +153,7 @@ export class DbQuerier implements Querier {
  * The sources of an open database: blocks (merged by sequence), blocks
  * being written, the head, and native histograms (histogram_store.ts).
  */
-export class DbSources implements SampleSources {
+export class DbSources implements SampleSources, IdleMemoryHolder {
   readonly #db: DbState;
   /** Scratch buffer of the merge (reads share it; the merge is synchronous). */
   readonly #sampleBuf = new SampleBuf();
@@ -161,6 +162,12 @@ export class DbSources implements SampleSources {
 
   constructor(db: DbState) {
     this.#db = db;
+    keepsIdleMemory(this);
+  }
+
+  /** Drops the merge's scratch buffer (the read buffers' pool drops its own). */
+  releaseIdle(): void {
+    this.#sampleBuf.releaseIdle();
   }
 
   /** The series index. */
