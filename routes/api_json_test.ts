@@ -62,6 +62,12 @@ Deno.test("streamed query JSON equals Prometheus's envelope byte for byte", asyn
           v: Float64Array.from([-Infinity, 0.1 + 0.2, 123456789012345680000]),
         },
         { labels: toLabels("b", {}), t: Float64Array.from([T]), v: Float64Array.from([-1e-300]) },
+        {
+          // Whole milliseconds and whole values are written digit by digit: edges of that.
+          labels: toLabels("c", {}),
+          t: Float64Array.from([0, 1, 10, 100, 1010, 1200, T + 0.5, -1500, 1e15 - 1, 1e15 + 1]),
+          v: Float64Array.from([-0, 0, 7, -7, 10, 1e15, 1e15 - 1, 1 - 1e15, 2 ** 53, 0.5]),
+        },
       ],
     },
   ];

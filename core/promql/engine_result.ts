@@ -119,9 +119,53 @@ export function checkDuplicates(list: readonly { readonly labels: Labels }[]): v
   }
 }
 
+/*
+ * The per-step loops of finishColumns are small functions, called per group
+ * (optimized after a few), with indexed loops: a for-of per step allocated
+ * an iterator and its results per point until the one long call was
+ * optimized (wide workload, `max by (host)` over 1 h at 15 s: 25 MiB).
+ */
+
+/** Steps where one of `cs` has a sample; throws when two of them have. */
+function presentCount(present: readonly Uint8Array[], cs: readonly number[], n: number): number {
+  let count = 0;
+  if (cs.length === 1) {
+    const p = present[cs[0]!]!;
+    for (let i = 0; i < n; i++) count += p[i]!;
+    return count;
+  }
+  for (let i = 0; i < n; i++) {
+    let here = 0;
+    for (let j = 0; j < cs.length; j++) here += present[cs[j]!]![i]!;
+    if (here > 1) throw sameLabelsetError();
+    count += here;
+  }
+  return count;
+}
+
+/** Writes the present samples of columns `cs` (steps in order) to `allT`/`allV` from `o`. */
+function fillGroup(
+  cols: VectorColumns,
+  cs: readonly number[],
+  ts: Float64Array,
+  allT: Float64Array,
+  allV: Float64Array,
+  o: number,
+): void {
+  const n = ts.length;
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < cs.length; j++) {
+      const s = cs[j]!;
+      if (!cols.present[s]![i]) continue;
+      allT[o] = ts[i]!;
+      allV[o++] = cols.v[s]![i]!;
+    }
+  }
+}
+
 /** {@linkcode finish} of a columnar range result: per series, not per sample. */
 function finishColumns(cols: VectorColumns, ts: Float64Array): Value {
-  const { v, present } = cols;
+  const { present } = cols;
   const groups = new Map<string, { labels: Labels; cols: number[] }>();
   for (let s = 0; s < cols.labels.length; s++) {
     const labels = dropped(cols.labels[s]!, cols.dropName[s]!);
@@ -134,16 +178,9 @@ function finishColumns(cols: VectorColumns, ts: Float64Array): Value {
   const list = [...groups.values()];
   const counts = new Int32Array(list.length);
   let total = 0;
-  for (const [k, g] of list.entries()) {
-    let count = 0;
-    for (let i = 0; i < n; i++) {
-      let here = 0;
-      for (const s of g.cols) here += present[s]![i]!;
-      if (here > 1) throw sameLabelsetError();
-      count += here;
-    }
-    counts[k] = count;
-    total += count;
+  for (let k = 0; k < list.length; k++) {
+    counts[k] = presentCount(present, list[k]!.cols, n);
+    total += counts[k]!;
   }
   // Two arrays for all series (views each): a few large allocations, mapped
   // apart from the malloc heap, not two small ones per series between
@@ -151,16 +188,11 @@ function finishColumns(cols: VectorColumns, ts: Float64Array): Value {
   const allT = new Float64Array(total), allV = new Float64Array(total);
   const series: Series[] = [];
   let o = 0;
-  for (const [k, g] of list.entries()) {
-    const t = allT.subarray(o, o + counts[k]!), out = allV.subarray(o, o + counts[k]!);
-    for (let i = 0; i < n; i++) {
-      for (const s of g.cols) {
-        if (!present[s]![i]) continue;
-        allT[o] = ts[i]!;
-        allV[o++] = v[s]![i]!;
-      }
-    }
-    series.push({ labels: g.labels, t, v: out });
+  for (let k = 0; k < list.length; k++) {
+    const end = o + counts[k]!;
+    fillGroup(cols, list[k]!.cols, ts, allT, allV, o);
+    series.push({ labels: list[k]!.labels, t: allT.subarray(o, end), v: allV.subarray(o, end) });
+    o = end;
   }
   series.sort((a, b) => compareLabels(a.labels, b.labels));
   return { type: "matrix", series };
