@@ -169,18 +169,20 @@ class ChunkWriter {
     for (; i < t.length && this.pos <= CHUNK_BYTES - POINT_BYTES; i++) {
       if (i > 0) this.buf[this.pos++] = 0x2c; // ,
       this.buf[this.pos++] = 0x5b; // [
-      this.#seconds(t[i]!);
+      // Arrays and index, not numbers: a double passed to a call not inlined is boxed.
+      this.#seconds(t, i);
       this.buf[this.pos++] = 0x2c;
       this.buf[this.pos++] = 0x22; // "
-      this.#float(v[i]!);
+      this.#float(v, i);
       this.buf[this.pos++] = 0x22;
       this.buf[this.pos++] = 0x5d; // ]
     }
     return i;
   }
 
-  /** {@linkcode seconds}: digits of whole milliseconds written directly. */
-  #seconds(t: number): void {
+  /** {@linkcode seconds} of `ts[i]`: digits of whole milliseconds written directly. */
+  #seconds(ts: Float64Array, i: number): void {
+    const t = ts[i]!;
     // Below 1e15 ms, t / 1000 has at most 15 significant digits: its
     // shortest form is exactly these digits, as JSON.stringify writes it.
     if (!(Number.isInteger(t) && t >= 0 && t < 1e15)) return this.#ascii(seconds(t));
@@ -196,13 +198,36 @@ class ChunkWriter {
     if (rest % 10 !== 0) buf[this.pos++] = 0x30 + rest % 10;
   }
 
-  /** {@linkcode jsonFloat}: integers (counters) written directly. */
-  #float(v: number): void {
-    if (!Number.isInteger(v) || Math.abs(v) >= 1e15 || Object.is(v, -0)) {
-      return this.#ascii(jsonFloat(v));
-    }
+  /**
+   * {@linkcode jsonFloat} of `vs[i]`: integers (counters) and values of at most 6
+   * decimals (gauges: `42.17`) written directly. When `m / 10^6 === |v|`
+   * for `m = Math.round(|v|·10^6)`, the decimal m·10^-6 reads back as `v`
+   * and has at most 15 significant digits, so it is the only such decimal
+   * of at most 15 digits: the shortest form JavaScript writes is it, its
+   * trailing zeros dropped (|v| ≥ 1e-6: no exponent form).
+   */
+  #float(vs: Float64Array, i: number): void {
+    const v = vs[i]!;
+    const a = Math.abs(v);
+    const whole = Number.isInteger(a) && a < 1e15;
+    if (Object.is(v, -0) || !(whole || a < 1e9)) return this.#ascii(jsonFloat(v));
+    const m = Math.round(a * 1e6);
+    if (!whole && m / 1e6 !== a) return this.#ascii(jsonFloat(v));
     if (v < 0) this.buf[this.pos++] = 0x2d; // -
-    this.#uint(Math.abs(v));
+    if (whole) return this.#uint(a);
+    const int = Math.floor(m / 1e6);
+    this.#uint(int);
+    this.buf[this.pos++] = 0x2e; // .
+    let frac = m - int * 1e6, digits = 6;
+    while (frac % 10 === 0) {
+      frac /= 10;
+      digits--;
+    }
+    for (let d = digits - 1; d >= 0; d--) {
+      this.buf[this.pos + d] = 0x30 + frac % 10;
+      frac = Math.floor(frac / 10);
+    }
+    this.pos += digits;
   }
 
   /** A whole number from 0 to 2^53 in decimal. */

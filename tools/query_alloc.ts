@@ -9,17 +9,25 @@
  *
  * - V8's sampling heap profiler (collected objects included) gives the
  *   bytes of the JS heap allocated per query, by function;
- * - typed arrays and ArrayBuffers created by `new` (their memory lies
- *   outside the JS heap, which the profiler does not see) are counted by
- *   wrapping the global constructors, by the caller's source line.
+ * - typed arrays and ArrayBuffers created by `new` or `slice` (their
+ *   memory lies outside the JS heap, which the profiler does not see) are
+ *   counted by wrapping the global constructors and the slice methods, by
+ *   the caller's source line.
  *
+ * Starting the sampler deoptimizes code (`--trace-deopt`: "dependent
+ * property cell changed"), so the first runs after it box numbers that
+ * optimized code keeps unboxed: per-step sites (engine loops) read high.
  * With `--gc` the profiler and wrappers stay off and the server runs with
- * `--trace-gc-nvp` instead: per query, the bytes its uncached runs promoted
- * to the old generation (what lingers until a full collection) and the
- * collections by kind; the server's RSS, heap and external memory after
- * each query's runs.
+ * `--trace-gc-nvp` instead: per query, the bytes its uncached runs
+ * allocated in the JS heap as the collections report them (a count the
+ * profiler does not bias), the bytes promoted to
+ * the old generation (what lingers until a full collection) and the full
+ * collections; the server's RSS after each query's runs; after the round,
+ * its heap and external memory before and after a full collection.
  *
- *   deno run -A tools/query_alloc.ts [--workloads=edge,wide] [--runs=5] [--top=15] [--gc]
+ * `--promoted` samples only objects that outlived the young generation.
+ *
+ *   deno run -A tools/query_alloc.ts [--workloads=edge,wide] [--runs=5] [--top=15] [--gc] [--promoted]
  *     [--base=DIR (Perch from another checkout)]
  *
  * @module
@@ -38,6 +46,8 @@ const runs = Number(arg("runs", "5"));
 const top = Number(arg("top", "15"));
 const workloads = arg("workloads", "edge,wide").split(",");
 const gcMode = Deno.args.includes("--gc");
+/** Profile only objects that outlived young-generation collections (promoted). */
+const promotedOnly = Deno.args.includes("--promoted");
 /** Profile Perch from this checkout (its main.ts) instead: before/after. */
 const base = arg("base", "");
 
@@ -110,7 +120,40 @@ const HOOK = `(() => {
       },
     });
   }
+  const TA = Object.getPrototypeOf(Uint8Array.prototype);
+  for (const [proto, key] of [[TA, "slice"], [ArrayBuffer.prototype, "slice"]]) {
+    const f = proto[key];
+    proto[key] = function (...a) {
+      const r = f.apply(this, a);
+      add(r.byteLength);
+      return r;
+    };
+  }
 })()`;
+
+/**
+ * What the server's memory holds right after the round, and after a full
+ * collection (V8's heap and external memory, the process's RSS): the part
+ * a collection gives back is garbage the round left.
+ */
+async function afterRound(port: number, pid: number): Promise<void> {
+  const cdp = await connect(port);
+  const mem = async (): Promise<string> => {
+    const r = await cdp.post("Runtime.evaluate", {
+      expression: "JSON.stringify(Deno.memoryUsage())",
+      returnByValue: true,
+    }) as { result: { value: string } };
+    const m = JSON.parse(r.result.value) as Record<string, number>;
+    const mib = (x: number) => (x / 2 ** 20).toFixed(1);
+    return `RSS ${procMem(pid).VmRSS!.toFixed(0)} MiB, heap used ${mib(m.heapUsed!)} of ${
+      mib(m.heapTotal!)
+    }, external ${mib(m.external!)}`;
+  };
+  console.log(`  after the round: ${await mem()}`);
+  await cdp.post("Runtime.evaluate", { expression: "gc()" });
+  console.log(`  after a full GC: ${await mem()}`);
+  cdp.close();
+}
 
 async function profileWorkload(name: string): Promise<void> {
   const wide = name === "wide";
@@ -118,11 +161,16 @@ async function profileWorkload(name: string): Promise<void> {
   const port = 9300 + Math.floor(Math.random() * 500);
   const root = await Deno.makeTempDir({ prefix: "perch-qalloc-" });
   /** The server's GC trace records (`--gc`). */
-  const gcs: { gc: string; promoted: number }[] = [];
+  const gcs: {
+    gc: string;
+    promoted: number;
+    start_object_size: number;
+    end_object_size: number;
+  }[] = [];
   const p = await spawnBenchPerch(root, {
     env: { PERCH_STORAGE__RETENTION: "0" },
     runArgs: gcMode
-      ? [`--v8-flags=${PERCH_V8_FLAGS},--trace-gc-nvp`]
+      ? [`--v8-flags=${PERCH_V8_FLAGS},--trace-gc-nvp`, `--inspect=127.0.0.1:${port}`]
       : [`--v8-flags=${PERCH_V8_FLAGS}`, `--inspect=127.0.0.1:${port}`],
     keepLogs: 100,
     ...(base ? { script: `${base}/main.ts`, cwd: base } : {}),
@@ -158,10 +206,18 @@ async function profileWorkload(name: string): Promise<void> {
         const kinds = new Map<string, number>();
         for (const g of mine) kinds.set(g.gc, (kinds.get(g.gc) ?? 0) + 1);
         const promoted = mine.reduce((a, g) => a + (g.promoted ?? 0), 0);
+        // Objects allocated between two collections: the heap's size at the
+        // start of one minus its size at the end of the one before.
+        let allocated = 0;
+        for (let i = Math.max(g0, 1); i < gcs.length; i++) {
+          allocated += gcs[i]!.start_object_size - gcs[i - 1]!.end_object_size;
+        }
         console.log(
-          `${label}: promoted ${(promoted / runs / 1024).toFixed(0)} KiB per query; GCs ${
-            JSON.stringify(Object.fromEntries(kinds))
-          }; RSS after ${procMem(p.process.pid).VmRSS!.toFixed(0)} MiB`,
+          `${label}: allocated ${(allocated / runs / 2 ** 20).toFixed(1)} MiB, promoted ${
+            (promoted / runs / 1024).toFixed(0)
+          } KiB per query; GCs ${JSON.stringify(Object.fromEntries(kinds))}; RSS after ${
+            procMem(p.process.pid).VmRSS!.toFixed(0)
+          } MiB`,
         );
         continue;
       }
@@ -169,7 +225,7 @@ async function profileWorkload(name: string): Promise<void> {
       await cdp.post("HeapProfiler.startSampling", {
         samplingInterval: 4096,
         includeObjectsCollectedByMajorGC: true,
-        includeObjectsCollectedByMinorGC: true,
+        includeObjectsCollectedByMinorGC: !promotedOnly,
       });
       for (let i = 0; i < runs; i++) await once(i + 1);
       const { profile } = await cdp.post("HeapProfiler.stopSampling") as {
@@ -199,8 +255,9 @@ async function profileWorkload(name: string): Promise<void> {
       };
       console.log(`${label} (body ${(bodyChars / 1024).toFixed(0)} KiB)`);
       report("JS heap (sampled)", heap);
-      report("typed arrays / ArrayBuffers by new", buffers);
+      report("typed arrays / ArrayBuffers by new or slice", buffers);
     }
+    if (gcMode) await afterRound(port, p.process.pid);
     cdp?.close();
   } finally {
     await p.stop();
