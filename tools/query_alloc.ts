@@ -37,6 +37,7 @@ import { edgeBodies, QUERIES } from "./_queries.ts";
 import { pushConcurrently } from "../tests/_remote_write.ts";
 import { PERCH_V8_FLAGS } from "./_v8_flags.ts";
 import { procMem } from "../tests/_perch.ts";
+import { type CdpSession, connectCdp } from "./_cdp.ts";
 
 const arg = (k: string, d: string): string => {
   const a = Deno.args.find((x) => x.startsWith(`--${k}=`));
@@ -57,33 +58,10 @@ interface AllocNode {
   children: AllocNode[];
 }
 
-/** A Chrome DevTools Protocol session over the inspector's WebSocket. */
-async function connect(port: number): Promise<{
-  post: (method: string, params?: object) => Promise<Record<string, unknown>>;
-  close: () => void;
-}> {
+/** A CDP session on the first target of the inspector at `port`. */
+async function connect(port: number): Promise<CdpSession> {
   const list = await (await fetch(`http://127.0.0.1:${port}/json/list`)).json();
-  const ws = new WebSocket(list[0].webSocketDebuggerUrl);
-  await new Promise((r, j) => {
-    ws.onopen = r;
-    ws.onerror = j;
-  });
-  let id = 0;
-  const waiting = new Map<number, (m: Record<string, unknown>) => void>();
-  ws.onmessage = (e) => {
-    const m = JSON.parse(e.data);
-    if (m.id !== undefined) waiting.get(m.id)?.(m);
-  };
-  const post = (method: string, params: object = {}) =>
-    new Promise<Record<string, unknown>>((resolve, reject) => {
-      const n = ++id;
-      waiting.set(n, (m) => {
-        waiting.delete(n);
-        m.error ? reject(new Error(JSON.stringify(m.error))) : resolve(m.result as never);
-      });
-      ws.send(JSON.stringify({ id: n, method, params }));
-    });
-  return { post, close: () => ws.close() };
+  return await connectCdp(list[0].webSocketDebuggerUrl);
 }
 
 /**

@@ -18,6 +18,7 @@
  */
 import { parseArgs } from "node:util";
 import { freePort } from "../tests/_perch.ts";
+import { connectCdp } from "./_cdp.ts";
 
 const { values: a } = parseArgs({
   args: Deno.args,
@@ -42,28 +43,6 @@ interface Profile {
   nodes: { id: number; callFrame: CallFrame }[];
   samples: number[];
   timeDeltas: number[];
-}
-
-/** A minimal Chrome DevTools Protocol client over the inspector's WebSocket. */
-async function connect(url: string) {
-  const ws = new WebSocket(url);
-  await new Promise((r) => ws.onopen = r);
-  let id = 0;
-  const pending = new Map<number, (result: unknown) => void>();
-  ws.onmessage = (e) => {
-    const m = JSON.parse(e.data);
-    pending.get(m.id)?.(m.result);
-    pending.delete(m.id);
-  };
-  return {
-    send(method: string, params = {}): Promise<unknown> {
-      return new Promise((resolve) => {
-        pending.set(++id, resolve);
-        ws.send(JSON.stringify({ id, method, params }));
-      });
-    },
-    close: () => ws.close(),
-  };
 }
 
 async function until<T>(f: () => Promise<T | undefined>): Promise<T> {
@@ -98,14 +77,14 @@ try {
     const l = await (await fetch(`http://127.0.0.1:${inspect}/json/list`)).json();
     return l.length > 0 ? l as { webSocketDebuggerUrl: string }[] : undefined;
   });
-  const cdp = await connect(targets[0].webSocketDebuggerUrl);
-  await cdp.send("Profiler.enable");
-  await cdp.send("Profiler.setSamplingInterval", { interval: 100 });
-  await cdp.send("Profiler.start");
+  const cdp = await connectCdp(targets[0].webSocketDebuggerUrl);
+  await cdp.post("Profiler.enable");
+  await cdp.post("Profiler.setSamplingInterval", { interval: 100 });
+  await cdp.post("Profiler.start");
   const t0 = performance.now();
   // Sent again until Perch answers: one sent too early after the session
   // opened is sometimes lost, leaving Perch waiting at its first line.
-  const run = () => void cdp.send("Runtime.runIfWaitingForDebugger");
+  const run = () => void cdp.post("Runtime.runIfWaitingForDebugger").catch(() => {});
   run();
   const kick = setInterval(run, 100);
   const url = `http://127.0.0.1:${port}`;
@@ -119,7 +98,7 @@ try {
   console.log(
     `ready and a query answered ${(performance.now() - t0).toFixed(0)} ms after the first line ran`,
   );
-  profile = ((await cdp.send("Profiler.stop")) as { profile: Profile }).profile;
+  profile = ((await cdp.post("Profiler.stop")) as { profile: Profile }).profile;
   cdp.close();
 } finally {
   child.kill("SIGKILL");
