@@ -145,23 +145,34 @@ export function detach(s: string): string {
   return s.length < 13 ? s : JSON.parse(JSON.stringify(s));
 }
 
+/**
+ * A map that starts afresh once it holds `max` entries: a bounded table of
+ * what many series repeat ({@linkcode intern}, the pipeline's shared label
+ * pairs), whose memory stays bounded whatever the series churn.
+ */
+export class BoundedMap<K, V> extends Map<K, V> {
+  constructor(readonly max: number) {
+    super();
+  }
+
+  override set(key: K, value: V): this {
+    if (this.size >= this.max && !this.has(key)) this.clear();
+    return super.set(key, value);
+  }
+}
+
 /** Distinct strings {@linkcode intern} keeps before it starts afresh. */
-const INTERN_MAX = 1 << 14;
-const interned = new Map<string, string>();
+const interned = new BoundedMap<string, string>(1 << 14);
 
 /**
  * A detached (see {@linkcode detach}) copy of `s` shared by every caller
  * that interns an equal string: label names and the values many series
  * repeat (metric names, regions, hosts across metrics) are then held once,
  * not once per series (20,000 series: ~4 MB of copies). Bounded: the table
- * is cleared when it holds {@linkcode INTERN_MAX} strings.
+ * starts afresh at 16,384 strings.
  */
 export function intern(s: string): string {
   let got = interned.get(s);
-  if (got === undefined) {
-    if (interned.size >= INTERN_MAX) interned.clear();
-    got = detach(s);
-    interned.set(got, got);
-  }
+  if (got === undefined) interned.set(got = detach(s), got);
   return got;
 }

@@ -30,7 +30,7 @@ import {
   type SeriesIndex,
 } from "./limiter.ts";
 import type { IngestProblem, ParsedRows } from "./rows.ts";
-import { detach, intern } from "./_util.ts";
+import { BoundedMap, detach, intern } from "./_util.ts";
 
 /** Why samples were not stored, as counted in `/metrics`. */
 export type RejectionReason =
@@ -575,29 +575,23 @@ function resolveSeries(
   };
 }
 
-/** Label pairs by name and value, shared by the series that have them; see {@linkcode internLabel}. */
-const labelPairs = new Map<string, Map<string, Label>>();
-let labelPairCount = 0;
-const LABEL_PAIRS_MAX = 1 << 14;
+/**
+ * Label pairs by name and value (`name` NUL `value`), shared by the series
+ * that have them; see {@linkcode internLabel}. Bounded: 16,384 pairs.
+ */
+const labelPairs = new BoundedMap<string, Label>(1 << 14);
 
 /**
  * The Label equal to `l` that earlier series hold, else `l` (kept for later
  * ones): most pairs repeat across series (the metric name, job, region, a
  * host across its metrics), and one object each was ~40 bytes per label per
- * series. Bounded: the table starts afresh at {@linkcode LABEL_PAIRS_MAX} pairs.
+ * series.
  */
 function internLabel(l: Label): Label {
-  let byValue = labelPairs.get(l.name);
-  const got = byValue?.get(l.value);
+  const key = `${l.name}\u0000${l.value}`;
+  const got = labelPairs.get(key);
   if (got !== undefined) return got;
-  if (labelPairCount >= LABEL_PAIRS_MAX) {
-    labelPairs.clear();
-    labelPairCount = 0;
-    byValue = undefined;
-  }
-  if (byValue === undefined) labelPairs.set(l.name, byValue = new Map());
-  byValue.set(l.value, l);
-  labelPairCount++;
+  labelPairs.set(key, l);
   return l;
 }
 
