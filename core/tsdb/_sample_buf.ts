@@ -20,6 +20,8 @@ import type { SampleArena } from "../model/mod_light.ts";
 import { decodeChunkInto } from "./chunk.ts";
 import { lowerBound, mergeSamples, type Samples } from "./head.ts";
 
+/** Samples the scratch holds at first, and again once dropped. */
+const SCRATCH_SAMPLES = 4096;
 /** Scratch kept between series is dropped when larger than this (samples). */
 const KEEP_SAMPLES = 1 << 18;
 /** Results shorter than this are views into a shared slab (one allocation for many series). */
@@ -28,8 +30,8 @@ const SLAB = 1 << 14;
 
 /** One series' samples being assembled; reused across series (not reentrant). */
 export class SampleBuf {
-  t = new Float64Array(4096);
-  v = new Float64Array(4096);
+  t = new Float64Array(SCRATCH_SAMPLES);
+  v = new Float64Array(SCRATCH_SAMPLES);
   /** Raw samples per point, while {@linkcode counted}; same capacity as `t`. */
   c: Float64Array | undefined;
   n = 0;
@@ -256,18 +258,19 @@ export class SampleBuf {
 
   /** Drops all scratch kept between series and queries (the next series allocates afresh). */
   releaseIdle(): void {
-    this.t = new Float64Array(4096);
-    this.v = new Float64Array(4096);
+    this.#freshScratch();
     this.c = undefined;
     this.newQuery();
   }
 
+  #freshScratch(): void {
+    this.t = new Float64Array(SCRATCH_SAMPLES);
+    this.v = new Float64Array(SCRATCH_SAMPLES);
+  }
+
   /** Drops scratch grown past KEEP_SAMPLES. */
   #trim(): void {
-    if (this.t.length > KEEP_SAMPLES) {
-      this.t = new Float64Array(4096);
-      this.v = new Float64Array(4096);
-    }
+    if (this.t.length > KEEP_SAMPLES) this.#freshScratch();
     if (this.c && this.c.length > KEEP_SAMPLES) this.c = undefined;
   }
 
