@@ -106,13 +106,22 @@ export class BitWriter {
     this.writeVarint(zigzag(x));
   }
 
-  /** Pads to a byte boundary with zero bits, appends `extra` bytes of room and returns the bytes. */
+  /**
+   * Pads to a byte boundary with zero bits, appends `extra` bytes of room
+   * (holding whatever was there) and returns the bytes: a view of the
+   * writer's own buffer, valid until the writer writes again.
+   */
   finish(extra: number): Uint8Array {
     const bytes = (this.#fill + 7) >>> 3;
-    const out = new Uint8Array(this.#len + bytes + extra);
-    out.set(this.#buf.subarray(0, this.#len));
-    for (let i = 0; i < bytes; i++) out[this.#len + i] = this.#cur >>> (24 - 8 * i);
-    return out;
+    const n = this.#len + bytes + extra;
+    if (n > this.#buf.length) {
+      const next = new Uint8Array(Math.max(n, this.#buf.length * 2));
+      next.set(this.#buf.subarray(0, this.#len));
+      this.#buf = next;
+    }
+    const b = this.#buf;
+    for (let i = 0; i < bytes; i++) b[this.#len + i] = this.#cur >>> (24 - 8 * i);
+    return b.subarray(0, n);
   }
 }
 

@@ -8,7 +8,10 @@
  * 20,000 series alone held ~1,200 bytes of RSS a series more.
  *
  * A slab none of whose slots is taken is dropped, so series that go away
- * give their memory back once their neighbours in the slab have gone too.
+ * give their memory back once their neighbours in the slab have gone too;
+ * but one such slab is kept for the next slots: a new series outgrows its
+ * first slot within a request of 8 samples or more, and dropping the slab
+ * each time made every new series allocate (and zero) a 64 KiB slab.
  *
  * @module
  */
@@ -44,6 +47,8 @@ export class OpenSlots {
   readonly #free: number[] = [];
   /** Indexes of dropped slabs; reused only when {@linkcode #free} is empty (no stale slot of theirs left). */
   readonly #dead: number[] = [];
+  /** The one slab kept with no slot taken (its slots are all in {@linkcode #free}), or -1. */
+  #spare = -1;
 
   constructor(cap: number) {
     this.cap = cap;
@@ -68,17 +73,21 @@ export class OpenSlots {
     }
     if (id < 0) id = this.#newSlab();
     const k = Math.floor(id / per);
-    this.#used[k]++;
+    if (this.#used[k]++ === 0 && k === this.#spare) this.#spare = -1;
     s.bt = this.#t[k]!;
     s.bv = this.#v[k]!;
     s.bo = (id - k * per) * this.cap;
     s.bc = this.cap;
   }
 
-  /** Returns the slot at index `bo` of the slab viewed by `bt` (a slab left empty is dropped). */
+  /**
+   * Returns the slot at index `bo` of the slab viewed by `bt` (a slab left
+   * empty is dropped, unless it is the one kept spare).
+   */
   release(bt: Int32Array, bo: number): void {
     const k = this.#slabOf.get(bt)!;
-    if (--this.#used[k] > 0) {
+    if (--this.#used[k] > 0 || this.#spare < 0) {
+      if (this.#used[k] === 0) this.#spare = k;
       this.#free.push(k * this.#perSlab + bo / this.cap);
       return;
     }

@@ -6,7 +6,7 @@
  * @module
  */
 import { crc32c } from "./crc32c.ts";
-import { encodeChunk } from "./chunk.ts";
+import { encodeChunkView } from "./chunk.ts";
 import { ByteWriter } from "./_byte_buf.ts";
 import { blockFileName, joinPath, TMP_SUFFIX } from "./filenames.ts";
 import { fsyncDir, writeAll } from "./wal.ts";
@@ -128,7 +128,7 @@ export class BlockFileWriter {
     let nc = 0;
     for (let i = start; i < end; i += this.#chunkSamples) {
       const e = Math.min(end, i + this.#chunkSamples);
-      const c = encodeChunk(t, v, i, e);
+      const c = encodeChunkView(t, v, i, e);
       this.#buf.bytes(c);
       this.#cLen.push(c.length);
       this.#cCount.push(e - i);

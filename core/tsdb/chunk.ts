@@ -68,7 +68,7 @@ const excPos = new Int32Array(MAX_CHUNK_SAMPLES + 1);
 const excHi = new Uint32Array(MAX_CHUNK_SAMPLES + 1);
 const excLo = new Uint32Array(MAX_CHUNK_SAMPLES + 1);
 const scaleHist = new Int32Array(MAX_SCALE + 2);
-/** Every chunk is written here first (finish() copies the bytes out). */
+/** Every chunk is written here (encodeChunk copies the bytes out, encodeChunkView does not). */
 const writer = new BitWriter(1024);
 
 function u32View(a: Float64Array): Uint32Array {
@@ -81,6 +81,20 @@ function isNegZero(x: number): boolean {
 
 /** Encodes samples [start, end) of t (ms, strictly ascending) and v into one chunk. */
 export function encodeChunk(
+  t: Float64Array,
+  v: Float64Array,
+  start = 0,
+  end: number = t.length,
+): Uint8Array {
+  return encodeChunkView(t, v, start, end).slice();
+}
+
+/**
+ * As {@linkcode encodeChunk}, but the chunk is a view of the encoder's
+ * buffer, which the next call overwrites: for callers that copy the bytes
+ * at once (a chunk of its own was a backing store allocated per chunk).
+ */
+export function encodeChunkView(
   t: Float64Array,
   v: Float64Array,
   start = 0,
@@ -116,9 +130,11 @@ export function encodeChunk(
 
   const scale = chooseScale(v, start, n);
   if (scale < 0) return writeChunk(t, v, start, n, tEnc, V_XOR, 0);
-  const dec = writeChunk(t, v, start, n, tEnc, V_DECIMAL, scale);
-  if (dec.length === 0) return writeChunk(t, v, start, n, tEnc, V_XOR, 0);
-  if (excCount === 0) return dec;
+  const view = writeChunk(t, v, start, n, tEnc, V_DECIMAL, scale);
+  if (view.length === 0) return writeChunk(t, v, start, n, tEnc, V_XOR, 0);
+  if (excCount === 0) return view;
+  // The XOR chunk is written over the decimal one's bytes.
+  const dec = view.slice();
   const xor = writeChunk(t, v, start, n, tEnc, V_XOR, 0);
   return xor.length < dec.length ? xor : dec;
 }
@@ -173,8 +189,9 @@ function chooseScale(v: Float64Array, start: number, n: number): number {
 }
 
 /**
- * Writes a chunk with the given encodings. Returns an empty array when the
- * decimal encoding turns out impossible (every value an exception).
+ * Writes a chunk with the given encodings into {@linkcode writer} and
+ * returns a view of it. Returns an empty array when the decimal encoding
+ * turns out impossible (every value an exception).
  */
 function writeChunk(
   t: Float64Array,

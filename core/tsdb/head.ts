@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { chunkMeta, decodeChunk, encodeChunk } from "./chunk.ts";
+import { chunkMeta, decodeChunk, encodeChunk, encodeChunkView } from "./chunk.ts";
 import { OPEN_SAMPLE_BYTES, type OpenSlot, OpenSlots } from "./_open_slots.ts";
 import type { SampleBuf } from "./_sample_buf.ts";
 
@@ -476,7 +476,7 @@ export class Head {
       const w = this.window(t[i]);
       let j = i + 1;
       while (j < to && j - i < HEAD_CHUNK_SAMPLES && this.window(t[j]) === w) j++;
-      const c = encodeChunk(t, v, i, j);
+      const c = encodeChunkView(t, v, i, j);
       recs.push(t[i], t[j - 1], this.#store(c));
       this.#chunks++;
       this.#chunkBytes += c.length;
@@ -488,10 +488,13 @@ export class Head {
       : s.c.slice(0, at * REC).concat(recs, s.c.slice(at * REC));
   }
 
-  /** Copies an encoded chunk into the current slab (a large one is a slab of its own); returns its location. */
+  /**
+   * Copies an encoded chunk into the current slab (a large one into a slab
+   * of its own); returns its location.
+   */
   #store(c: Uint8Array): number {
     const n = c.length;
-    if (n > SLAB_BYTES / 16) return this.#newSlab(c) * SLAB_SHIFT;
+    if (n > SLAB_BYTES / 16) return this.#newSlab(c.slice()) * SLAB_SHIFT;
     if (this.#slab < 0 || this.#slabPos + n > SLAB_BYTES) {
       const old = this.#slab;
       this.#slab = this.#newSlab(new Uint8Array(SLAB_BYTES));
