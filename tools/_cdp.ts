@@ -1,8 +1,8 @@
 /**
  * A minimal Chrome DevTools Protocol client over a V8 inspector's WebSocket
  * (a Perch started with `--inspect`), for the tools that watch a server from
- * outside: startup_profile.ts (CPU profile of a start) and query_alloc.ts
- * (allocations of queries). The browser tests have their own, richer one
+ * outside: startup_profile.ts (CPU profile of a start), query_alloc.ts
+ * (allocations of queries) and heap_snapshot.ts (what the heap holds). The browser tests have their own, richer one
  * (tests/browser/_cdp.ts).
  *
  * @module
@@ -14,8 +14,15 @@ export interface CdpSession {
   close(): void;
 }
 
-/** Opens a session on the inspector WebSocket `url` (a target's `webSocketDebuggerUrl`). */
-export async function connectCdp(url: string): Promise<CdpSession> {
+/**
+ * Opens a session on the inspector WebSocket `url` (a target's
+ * `webSocketDebuggerUrl`); `onEvent` receives the events (messages without
+ * an id, such as `HeapProfiler.addHeapSnapshotChunk`).
+ */
+export async function connectCdp(
+  url: string,
+  onEvent?: (method: string, params: Record<string, unknown>) => void,
+): Promise<CdpSession> {
   const ws = new WebSocket(url);
   await new Promise((resolve, reject) => {
     ws.onopen = resolve;
@@ -26,6 +33,7 @@ export async function connectCdp(url: string): Promise<CdpSession> {
   ws.onmessage = (e) => {
     const m = JSON.parse(e.data);
     if (m.id !== undefined) waiting.get(m.id)?.(m);
+    else onEvent?.(m.method, m.params ?? {});
   };
   return {
     post: (method, params = {}) =>
