@@ -144,22 +144,20 @@ function riceLowerBound(k: number): number {
   return bits;
 }
 
-/** Cheapest residual code for r[0..m), into `out`. */
-function choose(r: Float64Array, m: number, out: Choice): void {
-  let min = Infinity;
-  let max = -Infinity;
-  let cand = 0;
-  let votes = 0;
-  for (let i = 0; i < m; i++) {
-    const x = r[i];
-    if (x < min) min = x;
-    if (x > max) max = x;
-    if (votes === 0) {
-      cand = x;
-      votes = 1;
-    } else if (x === cand) votes++;
-    else votes--;
-  }
+/**
+ * Cheapest residual code for r[0..m), into `out`, given the residuals'
+ * smallest and largest and the candidate and votes of a majority vote
+ * over them in order (see {@linkcode ORDER_STATS}).
+ */
+function choose(
+  r: Float64Array,
+  m: number,
+  out: Choice,
+  min: number,
+  max: number,
+  cand: number,
+  votes: number,
+): void {
   if (m === 0) {
     setChoice(out, 10, FIXED, 0, 0);
     return;
@@ -243,6 +241,53 @@ function tryRice(r: Float64Array, m: number, extra: number, best: Choice): void 
 }
 
 /**
+ * Per order (4 numbers each, see {@linkcode residuals}): the smallest and
+ * largest residual, and the candidate and its votes of a majority vote
+ * over the residuals in order.
+ */
+const ORDER_STATS = new Float64Array(4 * 4);
+
+/** Counts residual `e` into the {@linkcode ORDER_STATS} of the order at `k`. */
+function tally(st: Float64Array, k: number, e: number): void {
+  if (e < st[k]) st[k] = e;
+  if (e > st[k + 1]) st[k + 1] = e;
+  const votes = st[k + 3];
+  if (votes === 0) {
+    st[k + 2] = e;
+    st[k + 3] = 1;
+  } else st[k + 3] = e === st[k + 2] ? votes + 1 : votes - 1;
+}
+
+/**
+ * Fills the residuals of every order into {@linkcode res} (order 2 from
+ * x[xs+2] on, the others from x[xs+1]) and their {@linkcode ORDER_STATS},
+ * in one pass over x.
+ */
+function residuals(x: Float64Array, xs: number, n: number, slope: number): void {
+  const r0 = res[0], r1 = res[1], r2 = res[2], r3 = res[LINEAR];
+  const st = ORDER_STATS, x0 = x[xs];
+  for (let k = 0; k < 16; k += 4) {
+    st[k] = Infinity;
+    st[k + 1] = -Infinity;
+    st[k + 2] = st[k + 3] = 0;
+  }
+  for (let i = 1; i < n; i++) {
+    const a = x[xs + i], b = x[xs + i - 1];
+    const e0 = a, e1 = a - b, e3 = a - x0 - i * slope;
+    r0[i - 1] = e0;
+    r1[i - 1] = e1;
+    r3[i - 1] = e3;
+    tally(st, 0, e0);
+    tally(st, 4, e1);
+    tally(st, 12, e3);
+    if (i < 2) continue;
+    const e2 = a - 2 * b + x[xs + i - 2];
+    r2[i - 2] = e2;
+    tally(st, 8, e2);
+  }
+}
+
+/**
  * Writes x[xs+1 .. xs+n) given that the decoder knows x[xs]. Orders below
  * `minOrder` are not tried (timestamps use 1). The caller guarantees
  * |x[i] - x[xs]| ≤ INTSEQ_MAX_ABS for minOrder 1, or |x[i]| ≤ INTSEQ_MAX_ABS.
@@ -256,23 +301,14 @@ export function encodeIntSeq(
 ): void {
   let bestOrder = -1;
   const slope = n > 1 ? Math.round((x[xs + n - 1] - x[xs]) / (n - 1)) : 0;
+  residuals(x, xs, n, slope);
+  const st = ORDER_STATS;
   for (let order = minOrder; order <= LINEAR; order++) {
-    const r = res[order];
-    let m = 0;
-    if (order === LINEAR) {
-      if (n < 3) continue;
-      for (let i = 1; i < n; i++) r[m++] = x[xs + i] - x[xs] - i * slope;
-    } else if (order === 0) {
-      for (let i = 1; i < n; i++) r[m++] = x[xs + i];
-    } else if (order === 1) {
-      for (let i = 1; i < n; i++) r[m++] = x[xs + i] - x[xs + i - 1];
-    } else {
-      for (let i = 2; i < n; i++) {
-        r[m++] = x[xs + i] - 2 * x[xs + i - 1] + x[xs + i - 2];
-      }
-    }
+    if (order === LINEAR && n < 3) continue;
+    const m = order === 2 ? Math.max(0, n - 2) : n - 1;
     const c = nextChoice;
-    choose(r, m, c);
+    const k = order * 4;
+    choose(res[order], m, c, st[k], st[k + 1], st[k + 2], st[k + 3]);
     if (order === 2 && n >= 2) c.bits += varintBits(zigzag(x[xs + 1] - x[xs]));
     if (order === LINEAR) c.bits += varintBits(zigzag(slope));
     if (bestOrder < 0 || c.bits < bestChoice.bits) {
