@@ -251,6 +251,10 @@ function timeSeries(rows: ParsedRows, r: ProtoReader, index: number, state: Pars
   }
   while (r.pos < e) {
     const fieldStart = r.pos;
+    if (buf[fieldStart] === SAMPLE_TAG) {
+      r.pos = plainSamples(rows, buf, view, fieldStart, e);
+      if (r.pos !== fieldStart) continue;
+    }
     const tag = r.uint32();
     const field = tag >>> 3, wire = tag & 7;
     if (field === 1 && wire === LEN) {
@@ -259,24 +263,9 @@ function timeSeries(rows: ParsedRows, r: ProtoReader, index: number, state: Pars
       else if (keyEnd !== fieldStart) contiguous = false;
       keyEnd = r.lenEnd;
     } else if (field === 2 && wire === LEN) {
+      // A sample in another encoding than plainSamples reads.
       const ss = r.len();
       const se = r.lenEnd;
-      // What every sender writes: value (tag 0x09, 8 bytes), then a timestamp
-      // (tag 0x10) below 2^56, read here without calls; anything else below.
-      if (se - ss >= 11 && buf[ss] === 0x09 && buf[ss + 9] === 0x10) {
-        let p = ss + 10, lo = 0, hi = 0, c = 0x80, shift = 0;
-        while (c >= 0x80 && p < se && shift < 56) {
-          c = buf[p++]!;
-          // Two 28-bit halves in integers (no powers computed per byte).
-          if (shift < 28) lo |= (c & 0x7f) << shift;
-          else hi |= (c & 0x7f) << (shift - 28);
-          shift += 7;
-        }
-        if (c < 0x80 && p === se) {
-          rows.addSample(-1, hi * 0x10000000 + lo, view.getFloat64(ss + 1, true));
-          continue;
-        }
-      }
       r.pos = ss;
       let v = 0, t = 0;
       while (r.pos < se) {
@@ -350,6 +339,43 @@ function timeSeries(rows: ParsedRows, r: ProtoReader, index: number, state: Pars
     );
   }
   if (n > 0) rows.setSampleSeries(firstSample, series.j);
+}
+
+/** The tag byte of a TimeSeries' samples (field 2, length-delimited). */
+const SAMPLE_TAG = (2 << 3) | LEN;
+
+/**
+ * Reads the run of samples from buf[p] (a {@linkcode SAMPLE_TAG}) on, up to
+ * `e`, while they are in the encoding every sender writes: a one-byte
+ * length, the value (tag 0x09, 8 bytes), then a timestamp (tag 0x10) below
+ * 2^56, and nothing else. Writes them straight into the sample columns and
+ * returns where the run ends (`p` when the first sample is in another
+ * encoding, left to the general reader).
+ */
+function plainSamples(rows: ParsedRows, buf: Uint8Array, view: DataView, p: number, e: number) {
+  // A sample takes at least 13 bytes.
+  let i = rows.reserveSamples(Math.ceil((e - p) / 13));
+  const ts = rows.sampleT, vs = rows.sampleV;
+  while (p + 2 < e && buf[p] === SAMPLE_TAG) {
+    const ss = p + 2, se = ss + buf[p + 1]!;
+    if (buf[p + 1]! >= 0x80 || se > e || se - ss < 11 || buf[ss] !== 0x09 || buf[ss + 9] !== 0x10) {
+      break;
+    }
+    let q = ss + 10, lo = 0, hi = 0, c = 0x80, shift = 0;
+    while (c >= 0x80 && q < se && shift < 56) {
+      c = buf[q++]!;
+      // Two 28-bit halves in integers (no powers computed per byte).
+      if (shift < 28) lo |= (c & 0x7f) << shift;
+      else hi |= (c & 0x7f) << (shift - 28);
+      shift += 7;
+    }
+    if (c >= 0x80 || q !== se) break;
+    ts[i] = hi * 0x10000000 + lo;
+    vs[i++] = view.getFloat64(ss + 1, true);
+    p = se;
+  }
+  rows.addedSamples(i);
+  return p;
 }
 
 /** Decodes the labels of the TimeSeries in buf[s, e). */

@@ -213,6 +213,22 @@ export class ParsedRows {
     this.#samples = i + 1;
   }
 
+  /**
+   * Makes room for `n` more samples and returns the index of the next one:
+   * a parser writes `sampleT` and `sampleV` from there (read the arrays
+   * after this call), then calls {@linkcode addedSamples} with the new
+   * count. Their series index is left for {@linkcode setSampleSeries}.
+   */
+  reserveSamples(n: number): number {
+    while (this.#samples + n > this.sampleT.length) this.#grow();
+    return this.#samples;
+  }
+
+  /** Takes the samples written after {@linkcode reserveSamples} up to index `end`. */
+  addedSamples(end: number): void {
+    this.#samples = end;
+  }
+
   /** The 1-based input line of sample i, 0 when not line-based. */
   lineOf(i: number): number {
     return this.sampleLine?.[i] ?? 0;
