@@ -48,6 +48,7 @@ import {
   OverloadedError,
   parseCollectdJson,
   type ParsedRows,
+  ParsedRowsPool,
   parseInfluxLines,
   parseJsonMetrics,
   parsePrometheusText,
@@ -116,12 +117,8 @@ export function ingestRoutes(deps: IngestDeps): Hono {
   // Remote write bodies are decoded into reused buffers (parsing copies what it keeps),
   // and parsed into reused rows: a request leaves no per-series arrays to the collector.
   const decodePool = new BufferPool();
-  const rowsPool: ParsedRows[] = [];
-  const keepRows = (rows: ParsedRows) => {
-    if (rowsPool.length < ROWS_KEPT && rows.sampleT.length <= ROWS_KEPT_SAMPLES) {
-      rowsPool.push(rows);
-    }
-  };
+  const rowsPool = new ParsedRowsPool(ROWS_KEPT, ROWS_KEPT_SAMPLES);
+  const keepRows = (rows: ParsedRows) => rowsPool.give(rows);
 
   async function text(c: Context): Promise<string> {
     return new TextDecoder().decode(await body(c));
@@ -293,7 +290,7 @@ export function ingestRoutes(deps: IngestDeps): Hono {
       async () => {
         const buf = await body(c, "snappy", decodePool);
         try {
-          return parseRemoteWrite(buf, rowsPool.pop());
+          return parseRemoteWrite(buf, rowsPool.take());
         } finally {
           decodePool.give(buf);
         }

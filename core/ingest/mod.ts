@@ -79,7 +79,7 @@ export {
   type ExpositionType,
   PROTOBUF_EXPOSITION_TYPE,
 } from "./exposition_proto.ts";
-export { type IngestProblem, ParsedRows } from "./rows.ts";
+export { type IngestProblem, ParsedRows, ParsedRowsPool } from "./rows.ts";
 export {
   snappyDecode,
   snappyEncode,

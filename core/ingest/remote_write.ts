@@ -16,7 +16,10 @@
  *
  * Series are cached across requests by the raw bytes of their labels, so a
  * known series is not decoded again, and a series repeated in one request is
- * listed once. Senders list their series in the same order every time, so
+ * listed once. The cache (~600 bytes a series, with the pipeline's entry it
+ * keeps) is dropped by the reclaim after bursts (core/idle_memory.ts) when no
+ * request came since the reclaim before: a sender that stopped leaves
+ * nothing behind, one still sending keeps it. Senders list their series in the same order every time, so
  * the label bytes of the series that followed the previous one last time are
  * compared first with the start of the next series, before reading its label
  * fields or hashing; samples in the usual encoding are read without calls.
@@ -35,6 +38,7 @@ import { ParsedRows } from "./rows.ts";
 import { decodeHistogram } from "./remote_write_histogram.ts";
 import { bytesKey, decodeUtf8, FIXED64, LEN, ProtoError, ProtoReader, VARINT } from "./_proto.ts";
 import { intern } from "./_util.ts";
+import { type IdleMemoryHolder, keepsIdleMemory } from "../idle_memory.ts";
 
 /** Remote write metadata types, by enum number. */
 const RW_TYPES: readonly MetricType[] = [
@@ -48,7 +52,7 @@ const RW_TYPES: readonly MetricType[] = [
   "gauge", // STATESET
 ];
 
-/** A decoded series, shared by all requests (see {@linkcode seriesCache}). */
+/** A decoded series, shared by all requests (see {@linkcode SeriesCache}). */
 interface RwSeries {
   readonly name: string;
   /** Label pairs without `__name__`; shared, so nobody may change them. */
@@ -81,16 +85,6 @@ interface RwSeries {
   /** The pipeline's (see {@linkcode SeriesMemo}). */
   memo: unknown;
 }
-
-/**
- * Decoded series by a hash of the raw bytes of their labels: senders repeat
- * the same series in every request, so a known series costs hashing and
- * comparing its label bytes, with no string made and no UTF-8 decoding.
- * Colliding series share a bucket (an array). Cleared when full.
- */
-const seriesCache = new Map<number, RwSeries | RwSeries[]>();
-let seriesCached = 0;
-const SERIES_CACHE_MAX = 100_000;
 
 /** FNV-1a over buf[s, e). */
 function hashBytes(buf: Uint8Array, s: number, e: number): number {
@@ -138,35 +132,68 @@ function sameBytes(
   return true;
 }
 
-/** The cached series whose label bytes are buf[s, e), or undefined. */
-function findSeries(
-  h: number,
-  buf: Uint8Array,
-  view: DataView,
-  s: number,
-  e: number,
-): RwSeries | undefined {
-  const got = seriesCache.get(h);
-  if (got === undefined) return undefined;
-  if (!Array.isArray(got)) return sameBytes(got, buf, view, s, e) ? got : undefined;
-  for (const x of got) if (sameBytes(x, buf, view, s, e)) return x;
-  return undefined;
+/**
+ * Decoded series by a hash of the raw bytes of their labels: senders repeat
+ * the same series in every request, so a known series costs hashing and
+ * comparing its label bytes, with no string made and no UTF-8 decoding.
+ * Colliding series share a bucket (an array). Cleared when full, and by the
+ * reclaim after bursts when no request was parsed since the reclaim before.
+ */
+class SeriesCache implements IdleMemoryHolder {
+  readonly #byHash = new Map<number, RwSeries | RwSeries[]>();
+  #size = 0;
+  /** {@linkcode parseEpoch} at the last reclaim. */
+  #epochAtReclaim = 0;
+
+  constructor(readonly maxSize: number) {
+    keepsIdleMemory(this);
+  }
+
+  /** The cached series whose label bytes are buf[s, e), or undefined. */
+  find(h: number, buf: Uint8Array, view: DataView, s: number, e: number): RwSeries | undefined {
+    const got = this.#byHash.get(h);
+    if (got === undefined) return undefined;
+    if (!Array.isArray(got)) return sameBytes(got, buf, view, s, e) ? got : undefined;
+    for (const x of got) if (sameBytes(x, buf, view, s, e)) return x;
+    return undefined;
+  }
+
+  add(series: RwSeries): void {
+    if (this.#size >= this.maxSize) {
+      this.#byHash.clear();
+      this.#size = 0;
+    }
+    const got = this.#byHash.get(series.hash);
+    if (got === undefined) this.#byHash.set(series.hash, series);
+    else if (Array.isArray(got)) got.push(series);
+    else this.#byHash.set(series.hash, [got, series]);
+    this.#size++;
+  }
+
+  /**
+   * Drops every series when nothing was parsed since the last reclaim. Each
+   * one's `next` is cleared too: rows kept for reuse may still hold series
+   * of their last request, and through `next` they would hold them all.
+   */
+  releaseIdle(): void {
+    if (parseEpoch === this.#epochAtReclaim) {
+      for (const got of this.#byHash.values()) {
+        if (Array.isArray(got)) { for (const x of got) x.next = undefined; }
+        else got.next = undefined;
+      }
+      this.#byHash.clear();
+      this.#size = 0;
+      wordSlab = NO_WORDS;
+      wordPos = 0;
+    }
+    this.#epochAtReclaim = parseEpoch;
+  }
 }
 
-function cacheSeries(series: RwSeries): void {
-  if (seriesCached >= SERIES_CACHE_MAX) {
-    seriesCache.clear();
-    seriesCached = 0;
-  }
-  const got = seriesCache.get(series.hash);
-  if (got === undefined) seriesCache.set(series.hash, series);
-  else if (Array.isArray(got)) got.push(series);
-  else seriesCache.set(series.hash, [got, series]);
-  seriesCached++;
-}
 const NO_WORDS = new Int32Array(0);
 /** Counts parse calls, so a series is added once per request. */
 let parseEpoch = 0;
+const seriesCache = new SeriesCache(100_000);
 /** Samples in the last request: senders send alike requests, so room for as many is made at once. */
 let lastSamples = 0;
 
@@ -307,11 +334,11 @@ function timeSeries(rows: ParsedRows, r: ProtoReader, index: number, state: Pars
     if (guessed && keyEnd - keyStart === guess!.key.length) series = guess!;
     else {
       const h = hashBytes(buf, keyStart, keyEnd);
-      series = findSeries(h, buf, view, keyStart, keyEnd);
+      series = seriesCache.find(h, buf, view, keyStart, keyEnd);
       if (series === undefined) {
         const w0 = wordsOf(buf, keyStart, keyEnd);
         series = decodeSeries(buf, s, e, bytesKey(buf, keyStart, keyEnd), wordSlab, w0, h);
-        cacheSeries(series);
+        seriesCache.add(series);
       }
       if (state.prev !== undefined) state.prev.next = series;
     }

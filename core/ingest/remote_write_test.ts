@@ -7,6 +7,7 @@ import {
   type WriteSeries,
 } from "./remote_write_codec.ts";
 import { BufferPool } from "../buffer_pool.ts";
+import { releaseIdleMemory } from "../idle_memory.ts";
 import { snappyDecode } from "./snappy.ts";
 import { FIXED64, LEN, ProtoReader, ProtoWriter, VARINT } from "./_proto.ts";
 import { renderRows, seededRandom } from "./_test_util.ts";
@@ -369,6 +370,31 @@ Deno.test("parseRemoteWrite() tells known series apart in any order, also when o
       expected(list),
     );
   }
+});
+
+Deno.test("parseRemoteWrite() keeps its series across a reclaim while requests come, and decodes them alike once dropped", () => {
+  const body = encodeWriteRequest({
+    series: [
+      series({ __name__: "a", x: "1" }, [1], [1]),
+      series({ __name__: "b" }, [1], [5]),
+      series({ x: "no name" }, [4], [4]),
+    ],
+  });
+  const first = parseRemoteWrite(body);
+  releaseIdleMemory();
+  const kept = parseRemoteWrite(body);
+  assert.equal(kept.seriesMemo[0], first.seriesMemo[0], "a request came since: kept");
+  releaseIdleMemory();
+  releaseIdleMemory();
+  const again = parseRemoteWrite(body);
+  assert.notEqual(
+    again.seriesMemo[0],
+    first.seriesMemo[0],
+    "no request between two reclaims: dropped",
+  );
+  assert.deepEqual(renderRows(again), renderRows(first));
+  assert.equal(again.invalidSamples, 1);
+  assert.deepEqual(renderRows(parseRemoteWrite(body)), renderRows(first));
 });
 
 Deno.test("parseRemoteWrite() into reused rows gives what new rows give, and leaves earlier results alone", () => {

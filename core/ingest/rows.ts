@@ -6,6 +6,7 @@
  * @module
  */
 import type { MetricMetadata, NativeHistogram } from "../model/mod.ts";
+import { keepsIdleMemory } from "../idle_memory.ts";
 
 /**
  * One problem with the input, naming where it is. `field` is a path such as
@@ -286,5 +287,36 @@ export function parseJsonBody(text: string, rows: ParsedRows): unknown {
   } catch (e) {
     rows.addError("body", text, `Cannot parse JSON: ${e instanceof Error ? e.message : String(e)}`);
     return NOT_JSON;
+  }
+}
+
+/**
+ * Rows kept for reuse between requests: at most `keep`, none with room for
+ * more than `maxSamples` samples. Kept rows hold the series of their last
+ * request (and, through remote write's series, its cache), so they are
+ * dropped when the process goes quiet (core/idle_memory.ts).
+ */
+export class ParsedRowsPool {
+  readonly #free: ParsedRows[] = [];
+
+  constructor(readonly keep: number, readonly maxSamples: number) {
+    keepsIdleMemory(this);
+  }
+
+  /** Kept rows to reuse (reset by the parser), or undefined. */
+  take(): ParsedRows | undefined {
+    return this.#free.pop();
+  }
+
+  /** Keeps `rows` for reuse when there is room; nothing may read them after. */
+  give(rows: ParsedRows): void {
+    if (this.#free.length < this.keep && rows.sampleT.length <= this.maxSamples) {
+      this.#free.push(rows);
+    }
+  }
+
+  /** Drops the kept rows. */
+  releaseIdle(): void {
+    this.#free.length = 0;
   }
 }
