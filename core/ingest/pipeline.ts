@@ -31,6 +31,7 @@ import {
 } from "./limiter.ts";
 import type { IngestProblem, ParsedRows } from "./rows.ts";
 import { BoundedMap, detach, intern } from "./_util.ts";
+import { type IdleMemoryHolder, keepsIdleMemory } from "../idle_memory.ts";
 
 /** Why samples were not stored, as counted in `/metrics`. */
 export type RejectionReason =
@@ -150,7 +151,7 @@ const MAX_POOLED_SAMPLES = 1 << 18;
 const REF_INVALID = -1, REF_SERIES_LIMIT = -2, REF_METRIC_LIMIT = -3;
 
 /** The shared validation + append pipeline; see the module doc. */
-export class IngestPipeline {
+export class IngestPipeline implements IdleMemoryHolder {
   readonly #appender: Appender;
   readonly #limiter: CardinalityLimiter;
   readonly #stats: IngestStatsSink | undefined;
@@ -166,7 +167,8 @@ export class IngestPipeline {
   readonly #metaSeen = new Map<string, string>();
   /**
    * Emptied batches of earlier calls, reused so that a request does not leave
-   * its arrays (a slot per series and per sample) to the garbage collector.
+   * its arrays (a slot per series and per sample) to the garbage collector;
+   * dropped when the process goes quiet (core/idle_memory.ts).
    */
   readonly #batches: SampleBatch[] = [];
 
@@ -179,6 +181,12 @@ export class IngestPipeline {
     this.#queueTimeoutMs = options.queueTimeoutMs ?? 10_000;
     this.#retryAfter = options.retryAfterSeconds ?? 1;
     this.#maxListed = options.maxListedErrors ?? 100;
+    keepsIdleMemory(this);
+  }
+
+  /** Drops the batches kept for reuse. */
+  releaseIdle(): void {
+    this.#batches.length = 0;
   }
 
   /** Appends running now. */

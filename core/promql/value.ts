@@ -5,6 +5,7 @@
  */
 import { type Labels, labelsKey } from "../model/mod.ts";
 import type { FloatHistogram } from "./float_histogram.ts";
+import { type IdleMemoryHolder, keepsIdleMemory } from "../idle_memory.ts";
 
 /** One sample of an instant vector result. */
 export interface Sample {
@@ -154,16 +155,37 @@ export interface MatrixValue {
 /** Any evaluated node. */
 export type EvalValue = StepVectors | StepScalars | StringValue | MatrixValue;
 
-const keyCache = new WeakMap<Labels, string>();
+/**
+ * String keys of label sets (label arrays are never mutated), dropped by the
+ * reclaim after bursts (core/idle_memory.ts): entries go with their label
+ * sets, but the table keeps the size the largest query gave it (~1 MB after
+ * a round of wide queries, nearly all of it empty).
+ */
+class LabelKeys implements IdleMemoryHolder {
+  #byLabels = new WeakMap<Labels, string>();
+
+  constructor() {
+    keepsIdleMemory(this);
+  }
+
+  of(labels: Labels): string {
+    let k = this.#byLabels.get(labels);
+    if (k === undefined) {
+      k = labelsKey(labels);
+      this.#byLabels.set(labels, k);
+    }
+    return k;
+  }
+
+  releaseIdle(): void {
+    this.#byLabels = new WeakMap();
+  }
+}
+const labelKeys = new LabelKeys();
 
 /** A cached string key for a label set (label arrays are never mutated). */
 export function keyOf(labels: Labels): string {
-  let k = keyCache.get(labels);
-  if (k === undefined) {
-    k = labelsKey(labels);
-    keyCache.set(labels, k);
-  }
-  return k;
+  return labelKeys.of(labels);
 }
 
 /** Window bounds of a range source at step time `stepT`: (start, end] or [start, end]. */

@@ -8,7 +8,7 @@
 /** Serialized positioned reads of an open file; see the module doc. */
 export class FileRanges {
   #file: Deno.FsFile | undefined;
-  #lock: Promise<unknown> = Promise.resolve();
+  #lock: Promise<void> = Promise.resolve();
 
   /**
    * Takes ownership of `file`. `short` builds the error thrown when the file
@@ -36,7 +36,9 @@ export class FileRanges {
       }
       return buf;
     });
-    this.#lock = op.catch(() => {});
+    // The lock settles empty: holding the bytes read would keep the last
+    // read's buffer (a pooled one the pool has dropped) alive.
+    this.#lock = op.then(() => {}, () => {});
     return op;
   }
 

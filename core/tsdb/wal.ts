@@ -32,6 +32,7 @@ import { joinPath, parseWalSegmentName, walSegmentName } from "./filenames.ts";
 import { REC_SAMPLES_SYNC, REC_SAMPLES_V2, SampleEncoder, type SampleSource } from "./wal_codec.ts";
 import { REC_HISTOGRAMS } from "./wal_histogram.ts";
 import type { Labels } from "../model/mod_light.ts";
+import { type IdleMemoryHolder, keepsIdleMemory } from "../idle_memory.ts";
 
 /** WAL segment format version (byte 4 of every segment). */
 export const WAL_VERSION = 3;
@@ -95,6 +96,8 @@ interface Pending {
 
 /** A group buffer larger than this is dropped after its write rather than kept for reuse. */
 const KEEP_BUFFER_BYTES = 1 << 20;
+/** The group buffer's starting size. */
+const WAL_BUF_BYTES = 64 << 10;
 
 /** Counters of one WAL, as plain numbers. */
 export interface WalStats {
@@ -116,7 +119,7 @@ function segmentHeader(): Uint8Array {
 }
 
 /** An open WAL accepting appends to its newest segment. */
-export class Wal {
+export class Wal implements IdleMemoryHolder {
   readonly #dir: string;
   readonly #fsync: "always" | "interval";
   readonly #segmentBytes: number;
@@ -135,8 +138,11 @@ export class Wal {
   #preallocate = false;
   #segments = new Set<number>();
   #pending: Pending[] = [];
-  /** The group being written is encoded here; reused while small. */
-  #buf = new ByteWriter(64 << 10);
+  /**
+   * The group being written is encoded here; reused while small, and made
+   * small again by the reclaim after bursts (see {@linkcode releaseIdle}).
+   */
+  #buf = new ByteWriter(WAL_BUF_BYTES);
   /** Per-segment state of compressed samples records. */
   #enc = new SampleEncoder();
   #scheduled = false;
@@ -166,6 +172,17 @@ export class Wal {
     this.#fsync = opts.fsync ?? "always";
     this.#segmentBytes = opts.segmentBytes ?? 8 << 20;
     this.#write = opts.write ?? writeAll;
+    keepsIdleMemory(this);
+  }
+
+  /**
+   * Gives back a write buffer grown by large groups (wide remote write
+   * requests grow it to 1 MiB), unless a group is encoded in it.
+   */
+  releaseIdle(): void {
+    if (this.#buf.pos === 0 && this.#buf.buf.length > WAL_BUF_BYTES) {
+      this.#buf = new ByteWriter(WAL_BUF_BYTES);
+    }
   }
 
   /**
@@ -536,7 +553,7 @@ export class Wal {
   }
 
   #releaseBuf(): void {
-    if (this.#buf.buf.length > KEEP_BUFFER_BYTES) this.#buf = new ByteWriter(64 << 10);
+    if (this.#buf.buf.length > KEEP_BUFFER_BYTES) this.#buf = new ByteWriter(WAL_BUF_BYTES);
     else this.#buf.reset();
   }
 }
