@@ -332,6 +332,20 @@ function readHeader(chunk: Uint8Array, verify = true): { h: Header; rd: BitReade
   return { h: { count, minT, maxT, tEnc, vEnc }, rd };
 }
 
+/**
+ * The sample count from a chunk's header alone: no checksum, version or
+ * structure check, so only for chunks whose bytes are checked elsewhere
+ * (this process encoded them, or a decode that verifies follows).
+ */
+export function chunkSampleCount(chunk: Uint8Array): number {
+  // Bytes 0-1 are version and encodings; the count follows as a varint of
+  // at most 3 bytes (MAX_CHUNK_SAMPLES), byte-aligned.
+  const a = chunk[2], b = chunk[3], c = chunk[4];
+  if (a < 0x80) return a;
+  if (b < 0x80) return (a & 0x7f) | (b << 7);
+  return (a & 0x7f) | ((b & 0x7f) << 7) | (c << 14);
+}
+
 /** Header info without decoding the samples (the checksum is still verified). */
 export function chunkMeta(chunk: Uint8Array): { count: number; minT: number; maxT: number } {
   const { h } = readHeader(chunk);

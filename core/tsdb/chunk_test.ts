@@ -3,6 +3,7 @@ import { STALE_NAN } from "../model/mod.ts";
 import {
   ChunkCorruptError,
   chunkMeta,
+  chunkSampleCount,
   decodeChunk,
   decodeChunkInto,
   encodeChunk,
@@ -195,6 +196,15 @@ Deno.test("encodeChunk() stores the largest chunk", () => {
     () => encodeChunk(new Float64Array(n + 1).map((_, i) => i), new Float64Array(n + 1)),
     RangeError,
   );
+});
+
+Deno.test("chunkSampleCount() reads the count chunkMeta reads, at every varint length", () => {
+  const r = rng(9);
+  for (const n of [1, 2, 127, 128, 129, 16383, 16384, MAX_CHUNK_SAMPLES]) {
+    const c = encodeChunk(times(r, n, 1), valueGens.gauge2(r, n));
+    assert.equal(chunkSampleCount(c), n);
+    assert.equal(chunkMeta(c).count, n);
+  }
 });
 
 Deno.test("encodeChunk() respects [start, end)", () => {

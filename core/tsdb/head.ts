@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { chunkMeta, decodeChunk, encodeChunk, encodeChunkView } from "./chunk.ts";
+import { chunkSampleCount, decodeChunk, encodeChunk, encodeChunkView } from "./chunk.ts";
 import { OPEN_SAMPLE_BYTES, type OpenSlot, OpenSlots } from "./_open_slots.ts";
 import type { SampleBuf } from "./_sample_buf.ts";
 
@@ -39,10 +39,6 @@ const SLAB_SHIFT = 2 ** 32;
 const OFF_SHIFT = 2 ** 16;
 /** Numbers per chunk in {@linkcode MemSeries.c}: minT, maxT, location. */
 const REC = 3;
-
-function chunkCount(c: Uint8Array): number {
-  return chunkMeta(c).count;
-}
 
 /**
  * A new series' open buffer holds this many samples; past them it moves to a
@@ -697,7 +693,7 @@ export class Head {
       let chunks: Uint8Array[] = [];
       for (let i = from; i < to; i++) chunks.push(this.#chunk(s, i));
       let removed = 0;
-      for (const c of chunks) removed += chunkCount(c);
+      for (const c of chunks) removed += chunkSampleCount(c);
       this.#dropChunks(s, from, to);
       if (s.on > 0) {
         const a = lowerBound(s.ot!, s.on, lo), b = lowerBound(s.ot!, s.on, hi);

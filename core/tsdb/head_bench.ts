@@ -4,7 +4,8 @@
  * 1,000 of them (the two halves alternate, as two remote write connections
  * send them), 1 h per iteration into a fresh head: the series are created
  * (each takes a first open slot and, within its first request, a full one)
- * and every 120 samples a chunk is sealed and encoded.
+ * and every 120 samples a chunk is sealed and encoded; then the same head
+ * gives its windows up as a flush does.
  *
  *   deno bench --allow-all core/tsdb/head_bench.ts
  *
@@ -50,4 +51,12 @@ const hour = requests(1);
 Deno.bench("Head.appendColumns, edge: 2,000 new series, 1 h (720k samples)", () => {
   const head = new Head(RANGE);
   for (const r of hour) head.appendColumns(r.refs, r.t, r.v, r.refs.length);
+});
+
+Deno.bench("Head.extractWindow, edge: 2,000 series, 1 h of chunks", (b) => {
+  const head = new Head(RANGE);
+  for (const r of hour) head.appendColumns(r.refs, r.t, r.v, r.refs.length);
+  b.start();
+  for (const w of head.windows()) head.extractWindow(w);
+  b.end();
 });
