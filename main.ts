@@ -41,7 +41,7 @@ import { VERSION } from "./core/version.ts";
 import { perchRoutes } from "./routes/mount.ts";
 import { httpComponent } from "./routes/server.ts";
 
-/** Perch's components in start order: storage → query → ingest/scrape → rules/notify → HTTP. */
+/** Perch's components in start order: storage -> query -> ingest/scrape -> rules/notify -> HTTP. */
 const perchComponents: BuildComponents = (b, config, source, info) => {
   const dir = configDir(source.configPath);
   const address = new PublicAddress(config);

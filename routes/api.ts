@@ -486,7 +486,7 @@ interface TimedResult extends QueryResult {
  * `timings` (seconds) and `samples`. Perch counts samples per query, not per
  * step, so `stats=all` has no `totalQueryableSamplesPerStep`.
  */
-/** Prometheus's `data.stats` when the request asks for it (`stats=…`). */
+/** Prometheus's `data.stats` when the request asks for it (`stats=...`). */
 function statsOf(r: TimedResult, p: Params): unknown {
   const param = p.get("stats");
   if (param === undefined || param === "") return undefined;

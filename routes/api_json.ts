@@ -1,7 +1,7 @@
 /**
  * Streaming JSON encoding of query results in Prometheus's envelope:
- * `{"status":"success","data":{"resultType":…,"result":…[,"stats":…]}
- * [,"warnings":[…]][,"infos":[…]]}`. The body is written in chunks of about
+ * `{"status":"success","data":{"resultType":...,"result":...[,"stats":...]}
+ * [,"warnings":[...]][,"infos":[...]]}`. The body is written in chunks of about
  * 64 KiB as the client reads it, straight from the engine's typed arrays:
  * no per-point arrays or strings are built first, and the whole document
  * never exists as one string. Labels are written in their (sorted) order.
@@ -39,7 +39,7 @@ function seconds(t: number): string {
   return JSON.stringify(t / 1000);
 }
 
-/** `{"name":"value",…}` for a label set. */
+/** `{"name":"value",...}` for a label set. */
 function metricJson(labels: Labels): string {
   let s = "{";
   for (let i = 0; i < labels.length; i++) {
@@ -162,7 +162,7 @@ class ChunkWriter {
     return out;
   }
 
-  /** Writes points `from`… of `p` while they surely fit; returns the index of the next one. */
+  /** Writes points `from`... of `p` while they surely fit; returns the index of the next one. */
   points(p: Points, from: number): number {
     const { t, v } = p;
     let i = from;
@@ -204,7 +204,7 @@ class ChunkWriter {
    * for `m = Math.round(|v|·10^6)`, the decimal m·10^-6 reads back as `v`
    * and has at most 15 significant digits, so it is the only such decimal
    * of at most 15 digits: the shortest form JavaScript writes is it, its
-   * trailing zeros dropped (|v| ≥ 1e-6: no exponent form).
+   * trailing zeros dropped (|v| >= 1e-6: no exponent form).
    */
   #float(vs: Float64Array, i: number): void {
     const v = vs[i]!;

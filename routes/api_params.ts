@@ -76,7 +76,7 @@ function describe(type: string): string {
   return type === "MatrixSelector" ? "range vector selector" : type;
 }
 
-/** Parses a `limit` parameter: absent or 0 → Infinity. */
+/** Parses a `limit` parameter: absent or 0 -> Infinity. */
 export function parseLimit(text: string | undefined): number {
   if (text === undefined || text === "") return Infinity;
   const n = Number(text);

@@ -2,7 +2,7 @@
  * Access control middleware: asks which scope a request needs (the scope its
  * route declares, routes/scope.ts) and checks its `Authorization` header. 401 with a
  * `WWW-Authenticate` challenge without (valid) credentials, 403 for valid
- * credentials of another scope. Mount it first: `app.use("*", authMiddleware(…))`.
+ * credentials of another scope. Mount it first: `app.use("*", authMiddleware(...))`.
  *
  * @module
  */

@@ -57,7 +57,7 @@ export function originAllowed(
   return false;
 }
 
-/** Builds the middleware; mount it before routes: `app.use("*", csrfGuard(…))`. */
+/** Builds the middleware; mount it before routes: `app.use("*", csrfGuard(...))`. */
 export function csrfGuard(opts: CsrfOptions): MiddlewareHandler {
   return async function csrf(c, next) {
     const method = c.req.method.toUpperCase();

@@ -6,7 +6,7 @@
  * | outcome                              | status                                  |
  * |--------------------------------------|-----------------------------------------|
  * | all stored                           | 200 `{}` (JSON, Pushgateway), 204 (Influx, remote write, import) |
- * | some or all input invalid            | 400 `{"errors":[…],"accepted":n,…}` (valid samples ARE stored) |
+ * | some or all input invalid            | 400 `{"errors":[...],"accepted":n,...}` (valid samples ARE stored) |
  * | body too large                       | 413                                     |
  * | unsupported Content-Encoding / RW 2.0| 415                                     |
  * | new series refused by a limit        | 429 with `cardinality` details          |
@@ -374,7 +374,7 @@ function isOpenMetrics(c: Context): boolean | undefined {
 /**
  * The error response for a result with problems, or undefined when all went
  * in. For InfluxDB clients (`influx`) the body also has InfluxDB 1.x's
- * `error` string (`partial write: …` when some points were stored), which
+ * `error` string (`partial write: ...` when some points were stored), which
  * the influx CLI and Telegraf print.
  */
 function outcome(c: Context, r: IngestResult, influx = false): Response | undefined {

@@ -3,7 +3,7 @@
  *
  * | route                                  | what                                          |
  * |----------------------------------------|-----------------------------------------------|
- * | `GET /federate?match[]=…`              | latest samples, Prometheus text or protobuf   |
+ * | `GET /federate?match[]=...`              | latest samples, Prometheus text or protobuf   |
  * | `GET\|POST /api/v1/export`             | JSON lines (or `format=csv`), streamed        |
  * | `POST /api/v1/import`                  | JSON lines of export, through the pipeline    |
  *

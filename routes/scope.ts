@@ -3,7 +3,7 @@
  * start with the scope it needs.
  *
  * ```ts
- * app.post("/api/v1/admin/tsdb/flush", ADMIN, async (c) => …);
+ * app.post("/api/v1/admin/tsdb/flush", ADMIN, async (c) => ...);
  * app.on(["GET", "POST"], "/api/v1/query", READ, query);
  * ```
  *

@@ -3,7 +3,7 @@
  * `15s`, `28d`, sizes (held in bytes) as `32.0 MiB`, so that the Status page
  * and `/api/v1/status/config` show what a config file would say, as
  * Prometheus does. Sections that components validate themselves
- * (`scrape_configs`, `receivers`, …) are kept as written.
+ * (`scrape_configs`, `receivers`, ...) are kept as written.
  *
  * @module
  */

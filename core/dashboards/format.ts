@@ -3,7 +3,7 @@
  * imports nothing, so it is safe in the browser).
  *
  * Units are Prometheus base units (`seconds`, `bytes`, `ratio`, `celsius`,
- * `percent`, …) as written in OpenMetrics `# UNIT` lines or implied by a
+ * `percent`, ...) as written in OpenMetrics `# UNIT` lines or implied by a
  * metric name's suffix. Formatting picks a readable scale: `1.2 GiB`,
  * `340 ms`, `21.5 °C`.
  *
@@ -62,7 +62,7 @@ const SUFFIX_UNITS: readonly [string, string][] = [
 
 /**
  * The unit implied by a metric name: the suffix before `_total`, `_bucket`,
- * `_sum`, `_count`, `_created` (`http_request_duration_seconds_bucket` →
+ * `_sum`, `_count`, `_created` (`http_request_duration_seconds_bucket` ->
  * `seconds`); `""` when none.
  */
 export function unitFromMetricName(name: string): string {
@@ -169,9 +169,9 @@ function duration(sec: number, decimals?: number): string {
 
 /**
  * Formats `v` in `unit` with an optional fixed number of decimals
- * (`formatValue(1288490188.8, "bytes")` → `"1.2 GiB"`,
- * `formatValue(0.34, "seconds")` → `"340 ms"`, `formatValue(21.5, "celsius")`
- * → `"21.5 °C"`). NaN prints as `NaN`, infinities as `+Inf`/`-Inf`.
+ * (`formatValue(1288490188.8, "bytes")` -> `"1.2 GiB"`,
+ * `formatValue(0.34, "seconds")` -> `"340 ms"`, `formatValue(21.5, "celsius")`
+ * -> `"21.5 °C"`). NaN prints as `NaN`, infinities as `+Inf`/`-Inf`.
  */
 export function formatValue(v: number, unit = "", decimals?: number): string {
   if (v !== v) return "NaN";

@@ -313,7 +313,7 @@ function panelFrom(p: Json, index: number, unsupported: string[]): Json | undefi
   };
 }
 
-/** Grafana `$__…` macros Perch substitutes. */
+/** Grafana `$__...` macros Perch substitutes. */
 const SUPPORTED_MACROS = new Set([
   "interval",
   "interval_ms",
@@ -342,7 +342,7 @@ const COSMETIC = new Set([
   "custom.spanNulls",
 ]);
 
-/** Grafana field overrides → Perch overrides (by name or regex over the legend name). */
+/** Grafana field overrides -> Perch overrides (by name or regex over the legend name). */
 function overridesFrom(list: unknown, where: string, unsupported: string[]): Json[] {
   if (!Array.isArray(list)) return [];
   const out: Json[] = [];
@@ -425,7 +425,7 @@ function resolveOverlaps(panels: Json[]): void {
   }
 }
 
-/** Converts a Grafana dashboard JSON document (or `{dashboard: …}` wrapper). */
+/** Converts a Grafana dashboard JSON document (or `{dashboard: ...}` wrapper). */
 export function importGrafana(input: unknown, idOverride?: string): GrafanaImportResult {
   const unsupported: string[] = [];
   let g: Json = input;

@@ -60,7 +60,7 @@ const HY = 28;
 const FS = `fstype!~"tmpfs|ramfs"`;
 
 /** The built-in dashboard document. */
-/** A 0–100 % gauge: green, orange from `warn`, red from 90. */
+/** A 0-100 % gauge: green, orange from `warn`, red from 90. */
 function percentGauge(warn: number) {
   return {
     unit: "percent",

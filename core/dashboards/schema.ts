@@ -147,7 +147,9 @@ function buildDashboardSchema() {
   ]);
 
   return z.strictObject({
-    id: z.string().check(z.regex(ID_REGEXP, "must be lowercase letters, digits, '-' or '_' (≤64)")),
+    id: z.string().check(
+      z.regex(ID_REGEXP, "must be lowercase letters, digits, '-' or '_' (\u226464)"),
+    ),
     title: z.string().check(z.minLength(1, "must not be empty"), z.maxLength(200)),
     tags: z.prefault(z.array(z.string().check(z.maxLength(50))).check(z.maxLength(20)), []),
     time: z.prefault(

@@ -1,5 +1,5 @@
 /**
- * Time ranges as dashboards write them (`now-6h` … `now`, or absolute times),
+ * Time ranges as dashboards write them (`now-6h` ... `now`, or absolute times),
  * refresh intervals and the query step for a range. Browser-safe: imports
  * only the dependency-free duration parser.
  *
@@ -105,10 +105,10 @@ export function stepFor(rangeMs: number, width = 1000, pxPerPoint = 3, minStep =
 export function describeRange(range: { from: string; to: string }): string {
   const m = /^now-(.+)$/.exec(range.from);
   if (m && range.to === "now") return `Last ${m[1]}`;
-  return `${range.from} → ${range.to}`;
+  return `${range.from} \u2192 ${range.to}`;
 }
 
-/** Parses a refresh interval (`""`/`off` → 0). */
+/** Parses a refresh interval (`""`/`off` -> 0). */
 export function parseRefresh(text: string): number | undefined {
   if (text === "" || text === "off") return 0;
   const d = parseDuration(text);

@@ -17,7 +17,7 @@ export interface HostPaths {
   readonly max: number;
 }
 
-/** A sub-collector ran but its source is absent on this host (no PSI, no hwmon…). */
+/** A sub-collector ran but its source is absent on this host (no PSI, no hwmon...). */
 export class NoDataError extends Error {}
 
 // Files under /proc and /sys are generated in memory by the kernel: they are

@@ -8,7 +8,7 @@ import type { Exposition } from "./exposition.ts";
 import { type CpuTimes, parseProcStat } from "./procfs.ts";
 import { type HostPaths, readOptional } from "./_source.ts";
 
-/** cpufreq files (kHz) → node_cpu_<name> (Hz), as node_exporter's cpufreq collector names them. */
+/** cpufreq files (kHz) -> node_cpu_<name> (Hz), as node_exporter's cpufreq collector names them. */
 const CPUFREQ_FILES: readonly [string, string, string][] = [
   ["cpuinfo_cur_freq", "frequency_hertz", "Current CPU thread frequency in hertz."],
   ["cpuinfo_avg_freq", "frequency_avg_hertz", "Average CPU thread frequency in hertz."],

@@ -148,7 +148,7 @@ export function defaultStatfs(): (path: string) => Promise<StatFs> {
     try {
       return await statfs(p) as StatFs;
     } catch (e) {
-      // "EACCES: permission denied, statfs '/x'" → "permission denied"
+      // "EACCES: permission denied, statfs '/x'" -> "permission denied"
       const m = e instanceof Error ? /^[A-Z]+: ([^,]+),/.exec(e.message) : null;
       throw new Error(m ? m[1] : String(e));
     }

@@ -55,7 +55,7 @@ export interface StatFsResult {
   readonly ffree: number;
 }
 
-/** Decodes `struct statfs`: f_type, f_bsize, f_blocks, f_bfree, f_bavail, f_files, f_ffree, … */
+/** Decodes `struct statfs`: f_type, f_bsize, f_blocks, f_bfree, f_bavail, f_files, f_ffree, ... */
 export function decodeStatfs(buf: Uint8Array): StatFsResult {
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const u = (off: number) => Number(dv.getBigUint64(off, true));

@@ -126,7 +126,7 @@ export function collectNetclass(src: HostPaths, out: Exposition): void {
         out.add(`node_network_${name}`, `Network device property: ${name}`, type, v, { device });
       }
     }
-    // Mbit/s → bytes/s; an unknown speed (-1) is written as node_exporter does.
+    // Mbit/s -> bytes/s; an unknown speed (-1) is written as node_exporter does.
     const speed = num("speed");
     if (speed !== undefined) {
       out.add(

@@ -2,7 +2,7 @@
  * Pure parsers for the `/proc` files the host collector reads: text in,
  * numbers out, no IO. Field meanings follow proc(5) and the kernel's
  * Documentation/ (iostats, psi); units are converted where node_exporter
- * converts them (ticks → seconds, kB → bytes, sectors → bytes).
+ * converts them (ticks -> seconds, kB -> bytes, sectors -> bytes).
  *
  * @module
  */
@@ -12,7 +12,7 @@ export const USER_HZ = 100;
 
 /** CPU time of one CPU from /proc/stat, in seconds. */
 export interface CpuTimes {
-  /** The number after `cpu` (`"0"`, `"1"`, …). */
+  /** The number after `cpu` (`"0"`, `"1"`, ...). */
   readonly cpu: string;
   readonly user: number;
   readonly nice: number;
@@ -107,7 +107,7 @@ export function parseProcStat(text: string): ProcStat {
 
 /**
  * Parses /proc/meminfo into node_exporter's metric suffixes:
- * `Active(anon)` → `Active_anon`, and a `kB` value becomes bytes with a
+ * `Active(anon)` -> `Active_anon`, and a `kB` value becomes bytes with a
  * `_bytes` suffix (`MemTotal_bytes`); counts such as `HugePages_Total` keep
  * their name.
  */
@@ -161,7 +161,7 @@ export function parseDiskstats(text: string): DiskStatsLine[] {
 /** Counters of one network device from /proc/net/dev, named as node_exporter names them. */
 export interface NetDevLine {
   readonly device: string;
-  /** `receive_bytes`, `transmit_errs`, … (without `_total`). */
+  /** `receive_bytes`, `transmit_errs`, ... (without `_total`). */
   readonly stats: ReadonlyMap<string, number>;
 }
 

@@ -38,7 +38,7 @@ function baseName(p: string): string {
   return t.slice(t.lastIndexOf("/") + 1);
 }
 
-/** node_exporter's cleanMetricName: lower case, `[^a-z0-9:_]` → `_`, trimmed of `_`. */
+/** node_exporter's cleanMetricName: lower case, `[^a-z0-9:_]` -> `_`, trimmed of `_`. */
 export function cleanName(s: string): string {
   return s.toLowerCase().replace(/[^a-z0-9:_]/g, "_").replace(/^_+|_+$/g, "");
 }
@@ -70,7 +70,7 @@ export function explodeSensorFile(
   return { type: m[1]!, num: m[2] ? Number(m[2]) : 0, prop: m[4] ?? "" };
 }
 
-/** Sensor (`temp1`) → property (`input`, `crit`, `label`, `""`) → raw text. */
+/** Sensor (`temp1`) -> property (`input`, `crit`, `label`, `""`) -> raw text. */
 type SensorData = Map<string, Map<string, string>>;
 
 function collectSensorFiles(dir: string, data: SensorData, max: number): void {

@@ -172,7 +172,7 @@ export function bytesKey(buf: Uint8Array, s: number, e: number): string {
   return out;
 }
 
-/** Zigzag-encodes a safe integer for a `sint32`/`sint64` field: 0, -1, 1, -2 → 0, 1, 2, 3. */
+/** Zigzag-encodes a safe integer for a `sint32`/`sint64` field: 0, -1, 1, -2 -> 0, 1, 2, 3. */
 export function zigzag(v: number): number {
   return v >= 0 ? v * 2 : -v * 2 - 1;
 }

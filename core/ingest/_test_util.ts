@@ -18,7 +18,7 @@ import type { IngestStatsSink } from "./pipeline.ts";
 import type { ParsedRows } from "./rows.ts";
 
 /**
- * Renders rows as `name{k="v",…} value @t` per sample (labels in input
+ * Renders rows as `name{k="v",...} value @t` per sample (labels in input
  * order) and `ERR <field>: <message>` per problem.
  */
 export function renderRows(rows: ParsedRows): string[] {
@@ -70,7 +70,7 @@ export function randomText(
 }
 
 /**
- * An in-test Appender that records what it stores, as `name{…} v @t` text
+ * An in-test Appender that records what it stores, as `name{...} v @t` text
  * with canonical labels. It can be told to fail (e.g. with
  * StorageFullError), to refuse some sample indexes, or to hold appends
  * until released (for backpressure tests).

@@ -53,7 +53,7 @@ function isNameChar(c: number, colon: boolean): boolean {
  * Turns any text into a valid Prometheus metric name, as VictoriaMetrics
  * (`-usePromCompatibleNaming`) and Telegraf's Prometheus output do: every
  * character outside `[a-zA-Z0-9_:]` becomes `_`, and a leading digit gets a
- * `_` prefix. `cpu.usage-idle` → `cpu_usage_idle`; `1m` → `_1m`.
+ * `_` prefix. `cpu.usage-idle` -> `cpu_usage_idle`; `1m` -> `_1m`.
  */
 export function sanitizeMetricName(s: string): string {
   return sanitize(s, true);

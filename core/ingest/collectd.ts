@@ -1,5 +1,5 @@
 /**
- * collectd's `write_http` JSON format (`Format "JSON"`), pure: text → rows +
+ * collectd's `write_http` JSON format (`Format "JSON"`), pure: text -> rows +
  * problems. Each value list
  *
  * ```json

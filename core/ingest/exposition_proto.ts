@@ -43,7 +43,7 @@ export interface ExpositionFamily {
 
 /**
  * The cumulative count at each custom bound of a custom-bucket histogram
- * (schema −53), as a classic histogram's `_bucket{le}` series count; the
+ * (schema -53), as a classic histogram's `_bucket{le}` series count; the
  * +Inf bucket is the histogram's count.
  */
 export function cumulativeCustomBuckets(h: NativeHistogram): number[] {
@@ -62,7 +62,7 @@ export function cumulativeCustomBuckets(h: NativeHistogram): number[] {
 
 /**
  * The Histogram message of a native histogram: exponential buckets as
- * spans with deltas (integer) or counts (float); custom buckets (schema −53)
+ * spans with deltas (integer) or counts (float); custom buckets (schema -53)
  * as classic cumulative buckets (upper bounds, no +Inf bucket), as
  * Prometheus federates them. An exponential histogram without any span or
  * zero bucket gets an empty span, or a scraper would take it for a classic

@@ -1,14 +1,14 @@
 /**
- * Graphite's plaintext protocol (pure: text → rows + problems), as carbon,
+ * Graphite's plaintext protocol (pure: text -> rows + problems), as carbon,
  * collectd's `write_graphite` and many IoT devices send it:
  *
  * ```
  * <path> <value> [<timestamp>]
- * <path>;<tag>=<value>;… <value> [<timestamp>]
+ * <path>;<tag>=<value>;... <value> [<timestamp>]
  * ```
  *
  * Names: the path becomes the metric name with every character outside
- * `[a-zA-Z0-9_:]` replaced by `_` (`servers.nas-1.load` →
+ * `[a-zA-Z0-9_:]` replaced by `_` (`servers.nas-1.load` ->
  * `servers_nas_1_load`) and `_` put before a leading digit; tag names the
  * same way without `:`, tag values are kept as sent. The timestamp is unix
  * seconds (fractions allowed); a missing timestamp or `-1` means now.

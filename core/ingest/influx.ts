@@ -1,17 +1,17 @@
 /**
- * InfluxDB line protocol parser (pure: text → rows + problems).
+ * InfluxDB line protocol parser (pure: text -> rows + problems).
  *
- * `measurement[,tag=value…] field=value[,field=value…] [timestamp]`
+ * `measurement[,tag=value...] field=value[,field=value...] [timestamp]`
  *
  * Mapping to Perch's model (as VictoriaMetrics does by default):
  * - every numeric field becomes the series `<measurement>_<field>`, also a
- *   field named `value` (`temp value=1` → `temp_value`);
+ *   field named `value` (`temp value=1` -> `temp_value`);
  * - tags become labels;
  * - metric and label names are sanitized to Prometheus names: characters
  *   outside `[a-zA-Z0-9_:]` (`[a-zA-Z0-9_]` for labels) become `_`, a leading
- *   digit gets a `_` prefix (`cpu.load-1` → `cpu_load_1`);
- * - floats as is; integers `12i`, unsigned `12u`; booleans `t`/`true`/…
- *   become 1 and `f`/`false`/… 0; string fields are refused one by one (the
+ *   digit gets a `_` prefix (`cpu.load-1` -> `cpu_load_1`);
+ * - floats as is; integers `12i`, unsigned `12u`; booleans `t`/`true`/...
+ *   become 1 and `f`/`false`/... 0; string fields are refused one by one (the
  *   other fields of the line are kept); NaN/Inf are refused (Influx has none);
  * - the timestamp is an integer in `precision` units (default ns) and is
  *   truncated to ms; a missing timestamp means `now`.

@@ -1,6 +1,6 @@
 /**
  * Perch's own JSON push format (`POST /api/v1/metrics`), validated with zod
- * at the boundary (pure: text → rows + problems).
+ * at the boundary (pure: text -> rows + problems).
  *
  * Accepted shapes, alone or in an array:
  * - `{"name", "type"?, "labels"?, "help"?, "unit"?, "samples": [{"value", "timestamp"?}]}`
@@ -11,10 +11,10 @@
  * be negative. Label values may be strings, numbers or booleans (kept as text).
  *
  * Every problem of a metric is reported at once, each naming its field and
- * what is allowed (`name must not be empty`, `type must be counter, …`,
+ * what is allowed (`name must not be empty`, `type must be counter, ...`,
  * `samples must not be empty`); a metric with any problem stores nothing.
  *
- * A histogram value is `{"buckets": {"0.1": n, …, "+Inf": n}, "sum": s,
+ * A histogram value is `{"buckets": {"0.1": n, ..., "+Inf": n}, "sum": s,
  * "count": c}` with cumulative bucket counts; it is stored as the classic
  * series `<name>_bucket{le}`, `<name>_sum` and `<name>_count`. Bucket
  * counts must not decrease with `le`; a missing `+Inf` bucket is taken from
@@ -36,7 +36,7 @@ export interface JsonParseOptions {
   readonly now: number;
 }
 
-const TYPE_MESSAGE = "type must be counter, gauge, histogram or summary (or 0–3)";
+const TYPE_MESSAGE = "type must be counter, gauge, histogram or summary (or 0\u20133)";
 const VALUE_MESSAGE = "value must be a number or {buckets, sum, count}";
 
 function histogramValueSchema() {
@@ -100,7 +100,7 @@ const RFC3339_REGEXP = /^(\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2})(\.\d+)?([Zz]|
 /**
  * Converts a JSON timestamp to ms, or returns an error message.
  *
- * - RFC 3339 strings (`2024-01-01T12:00:00Z`, `…T12:00:00.123456789+02:00`),
+ * - RFC 3339 strings (`2024-01-01T12:00:00Z`, `...T12:00:00.123456789+02:00`),
  *   sub-millisecond digits truncated.
  * - Numbers and numeric strings: unix time whose unit comes from the
  *   magnitude of the value: below 1e11 seconds (fractions allowed; 1e11 s is

@@ -1,26 +1,26 @@
 /**
- * OpenTelemetry metrics → Perch rows, translated as Prometheus 3 does with
+ * OpenTelemetry metrics -> Perch rows, translated as Prometheus 3 does with
  * its default settings (translation strategy `UnderscoreEscapingWithSuffixes`,
  * label-name underscore sanitisation, multiple underscores preserved):
  *
  * - Metric names: characters outside `[a-zA-Z0-9:]` split the name into
- *   tokens joined by `_`; the unit becomes a suffix (`s` → `_seconds`,
- *   `By` → `_bytes`, `1/s` → `_per_second`, units in `{…}` are dropped);
+ *   tokens joined by `_`; the unit becomes a suffix (`s` -> `_seconds`,
+ *   `By` -> `_bytes`, `1/s` -> `_per_second`, units in `{...}` are dropped);
  *   monotonic sums get `_total`, gauges with unit `1` get `_ratio`; a leading
  *   digit gets `_`. Without suffixes only the characters are replaced.
  * - Label names: characters outside `[a-zA-Z0-9]` become `_`; a leading digit
  *   gets `key_`, a single leading `_` gets `key`. Attributes that collide after
  *   this are joined with `;` in key order.
- * - Resource: `service.name` (prefixed by `service.namespace` and `/`) →
- *   `job`, `service.instance.id` → `instance`; the other resource attributes
+ * - Resource: `service.name` (prefixed by `service.namespace` and `/`) ->
+ *   `job`, `service.instance.id` -> `instance`; the other resource attributes
  *   go to a `target_info` series (value 1, every lookback/2 over the
  *   request's time range and at its end) and, when listed in
  *   `promoteResourceAttributes`, onto every series.
  * - Scope: with `promoteScopeMetadata`, `otel_scope_name`,
  *   `otel_scope_version`, `otel_scope_schema_url` and `otel_scope_<attr>`.
- * - Gauges and non-monotonic sums → gauges; monotonic sums → counters;
- *   explicit-bucket histograms → `_bucket{le}` (cumulative), `_sum` (when
- *   set), `_count`; summaries → `{quantile}`, `_sum`, `_count`. A point with
+ * - Gauges and non-monotonic sums -> gauges; monotonic sums -> counters;
+ *   explicit-bucket histograms -> `_bucket{le}` (cumulative), `_sum` (when
+ *   set), `_count`; summaries -> `{quantile}`, `_sum`, `_count`. A point with
  *   the "no recorded value" flag is a staleness marker.
  * - Delta temporality (sums and explicit-bucket histograms) is turned into
  *   cumulative per series by {@linkcode OtlpDeltaState} when points arrive in
@@ -257,7 +257,7 @@ function addAttributes(b: LabelBuilder, attrs: readonly OtlpAttr[], ignore?: str
 
 interface DeltaEntry {
   end: number;
-  /** Sum: [value]; histogram: [count, sum, bucket counts…]. */
+  /** Sum: [value]; histogram: [count, sum, bucket counts...]. */
   values: number[];
   bounds: string;
 }

@@ -1,5 +1,5 @@
 /**
- * OTLP metrics request decoding (pure: bytes or JSON text → a plain
+ * OTLP metrics request decoding (pure: bytes or JSON text -> a plain
  * {@linkcode OtlpRequest}). Both encodings of
  * `opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest`
  * are read: protobuf (`application/x-protobuf`) and OTLP/JSON
@@ -18,7 +18,7 @@
  * Gauge { repeated NumberDataPoint data_points = 1; }
  * Sum   { repeated NumberDataPoint data_points = 1; AggregationTemporality aggregation_temporality = 2;
  *         bool is_monotonic = 3; }
- * Histogram / ExponentialHistogram { repeated …DataPoint data_points = 1; AggregationTemporality … = 2; }
+ * Histogram / ExponentialHistogram { repeated ...DataPoint data_points = 1; AggregationTemporality ... = 2; }
  * Summary { repeated SummaryDataPoint data_points = 1; }
  * NumberDataPoint { repeated KeyValue attributes = 7; fixed64 start_time_unix_nano = 2;
  *   fixed64 time_unix_nano = 3; double as_double = 4; sfixed64 as_int = 6; uint32 flags = 8; }
@@ -26,7 +26,7 @@
  *   fixed64 time_unix_nano = 3; fixed64 count = 4; optional double sum = 5;
  *   repeated fixed64 bucket_counts = 6; repeated double explicit_bounds = 7; uint32 flags = 10; }
  * ExponentialHistogramDataPoint { repeated KeyValue attributes = 1; fixed64 start_time_unix_nano = 2;
- *   fixed64 time_unix_nano = 3; fixed64 count = 4; … uint32 flags = 10; }
+ *   fixed64 time_unix_nano = 3; fixed64 count = 4; ... uint32 flags = 10; }
  * SummaryDataPoint { repeated KeyValue attributes = 7; fixed64 start_time_unix_nano = 2;
  *   fixed64 time_unix_nano = 3; fixed64 count = 4; double sum = 5;
  *   repeated ValueAtQuantile quantile_values = 6; uint32 flags = 8; }
@@ -120,7 +120,7 @@ export interface OtlpRequest {
 // Protobuf
 // ---------------------------------------------------------------------------
 
-/** Unsigned 64-bit little-endian integer of nanoseconds → ms, exact (truncated). */
+/** Unsigned 64-bit little-endian integer of nanoseconds -> ms, exact (truncated). */
 function nanosToMs(lo: number, hi: number): number {
   // hi·2^32 = hi·4294·10^6 + hi·967296, so the quotient needs no 64-bit math.
   return hi * 4294 + Math.floor((hi * 967296 + lo) / 1e6);
@@ -247,7 +247,7 @@ function anyValueProto(r: ProtoReader, end: number): unknown {
   return v;
 }
 
-/** Reads a length-delimited `KeyValue` at `r.pos` → [key, raw value]. */
+/** Reads a length-delimited `KeyValue` at `r.pos` -> [key, raw value]. */
 function keyValueRaw(r: ProtoReader): [string, unknown] {
   let key = "";
   let value: unknown = "";
@@ -410,7 +410,7 @@ const POINT_DECODERS: Record<OtlpKind, ((r: ProtoReader, end: number) => OtlpPoi
   none: undefined,
 };
 
-/** Reads the data message of a metric (Gauge, Sum, …) into `m`. */
+/** Reads the data message of a metric (Gauge, Sum, ...) into `m`. */
 function metricDataProto(r: ProtoReader, end: number, m: OtlpMetric): void {
   const point = POINT_DECODERS[m.kind];
   fields(r, end, (f, w) => {
@@ -550,7 +550,7 @@ function jint(v: unknown, path: string): number {
   throw new OtlpJsonError(path, "must be an integer (a number or a decimal string)");
 }
 
-/** Nanoseconds as a JSON number or decimal string → ms, exact for strings. */
+/** Nanoseconds as a JSON number or decimal string -> ms, exact for strings. */
 function jnanosMs(v: unknown, path: string): number {
   if (v === undefined || v === null) return 0;
   if (typeof v === "string" && /^\d+$/.test(v)) {

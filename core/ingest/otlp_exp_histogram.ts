@@ -1,5 +1,5 @@
 /**
- * OTLP exponential histogram points → native histograms, as Prometheus 3's
+ * OTLP exponential histogram points -> native histograms, as Prometheus 3's
  * OTLP translator does it: the scale is the schema (a scale above 8 is
  * merged down to 8, below -4 is refused), the zero threshold is 1e-128
  * (OTLP's own threshold is not carried, as in Prometheus), and bucket `i` of

@@ -1,6 +1,6 @@
 /**
- * The one append pipeline for push and pull: parsed rows → validated series
- * → cardinality limits → {@linkcode SampleBatch} → `Appender.append`, with
+ * The one append pipeline for push and pull: parsed rows -> validated series
+ * -> cardinality limits -> {@linkcode SampleBatch} -> `Appender.append`, with
  * bounded concurrency (backpressure) and accepted/rejected counters.
  *
  * Validation results are cached per protocol by each series' raw key, so a
@@ -48,7 +48,7 @@ export type RejectionReason =
 
 /**
  * Receives counts of samples by protocol (`json`, `prometheus`, `influx`,
- * `remote_write`, `scrape`, …); the integrator wires it to self-metrics.
+ * `remote_write`, `scrape`, ...); the integrator wires it to self-metrics.
  */
 export interface IngestStatsSink {
   onAccepted(protocol: string, n: number): void;
@@ -376,7 +376,7 @@ export class IngestPipeline implements IdleMemoryHolder {
     const n = rows.sampleCount;
     const ss = rows.sampleSeries, st = rows.sampleT;
     let invalidSeries = 0, seriesLimit = 0, metricLimit = 0, badTime = 0;
-    const origin = new Int32Array(n); // batch sample → rows sample, for messages
+    const origin = new Int32Array(n); // batch sample -> rows sample, for messages
     // Runs of plain samples are added in a small loop; the others one by one here.
     for (
       let i = addPlain(batch, rows, refOf, origin, 0);

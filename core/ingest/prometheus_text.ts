@@ -1,8 +1,8 @@
 /**
  * Prometheus text exposition format (0.0.4) and OpenMetrics 1.0 parser
- * (pure: text → rows + problems).
+ * (pure: text -> rows + problems).
  *
- * - `name{label="value",…} value [timestamp] [# exemplar]`; the name may also
+ * - `name{label="value",...} value [timestamp] [# exemplar]`; the name may also
  *   be quoted inside the braces (`{"my.metric",a="b"}`) as Prometheus 3
  *   allows, and `__name__` may be given as a label.
  * - Label values take the escapes `\\`, `\"` and `\n`; any other backslash
@@ -11,10 +11,10 @@
  * - Timestamps: integer milliseconds in the Prometheus format; seconds (with
  *   a fraction) in OpenMetrics. OpenMetrics is chosen by the `openMetrics`
  *   option (from the Content-Type), or detected when the body ends with
- *   `# EOF`. Missing timestamp → `now`.
+ *   `# EOF`. Missing timestamp -> `now`.
  * - `# TYPE`, `# HELP` and `# UNIT` become metadata per family name.
- *   OpenMetrics types map to Perch's: `unknown` → untyped,
- *   `gaugehistogram` → histogram, `info`/`stateset` → gauge.
+ *   OpenMetrics types map to Perch's: `unknown` -> untyped,
+ *   `gaugehistogram` -> histogram, `info`/`stateset` -> gauge.
  * - Exemplars are skipped; content after `# EOF` is an error.
  *
  * @module

@@ -1,5 +1,5 @@
 /**
- * Prometheus remote write 1.0 decoder (pure: uncompressed protobuf bytes →
+ * Prometheus remote write 1.0 decoder (pure: uncompressed protobuf bytes ->
  * rows + problems). The body's snappy layer is removed by the caller with
  * {@linkcode snappyDecode}.
  *

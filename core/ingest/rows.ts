@@ -36,7 +36,7 @@ const MAX_PROBLEM_VALUE = 120;
 
 /** Shortens a value for an error message. */
 export function problemValue(s: string): string {
-  return s.length > MAX_PROBLEM_VALUE ? s.slice(0, MAX_PROBLEM_VALUE) + "…" : s;
+  return s.length > MAX_PROBLEM_VALUE ? s.slice(0, MAX_PROBLEM_VALUE) + "\u2026" : s;
 }
 
 /**
@@ -54,14 +54,14 @@ export class ParsedRows {
   // (rows made by `new` hold exactly those; see reset).
   /** Metric name of each series. */
   readonly seriesName: string[] = [];
-  /** Label pairs of each series, flat: `[k0, v0, k1, v1, …]`, in input order. */
+  /** Label pairs of each series, flat: `[k0, v0, k1, v1, ...]`, in input order. */
   readonly seriesLabels: string[][] = [];
   /** Cache key of each series within its protocol, or "" for none. */
   readonly seriesRawKey: string[] = [];
   /** The parser's record of each series, when it keeps them across requests. */
   readonly seriesMemo: (SeriesMemo | undefined)[] = [];
   /**
-   * Item index appended to the series' `where` (`timeseries` + 5 →
+   * Item index appended to the series' `where` (`timeseries` + 5 ->
    * `timeseries[5]`), or -1; a number, so a request's series make no message
    * strings. Only the first {@linkcode seriesCount} entries are used.
    */
@@ -241,7 +241,7 @@ export class ParsedRows {
     this.addSample(j, t, 0);
   }
 
-  /** Sets the series of samples `from`… to the end to `j`. */
+  /** Sets the series of samples `from`... to the end to `j`. */
   setSampleSeries(from: number, j: number): void {
     this.sampleSeries.fill(j, from, this.#samples);
   }

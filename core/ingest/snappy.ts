@@ -112,7 +112,7 @@ export function snappyDecode(
     const from = d - off;
     if (off >= 4 && d + len + 3 <= length) {
       // Words, the last one whole (the bytes past len are written again later);
-      // each word is read after the words it overlaps were written (off ≥ 4).
+      // each word is read after the words it overlaps were written (off >= 4).
       for (let k = 0; k < len; k += 4) dv.setInt32(d + k, dv.getInt32(from + k, true), true);
     } else {
       for (let k = 0; k < len; k++) dst[d + k] = dst[from + k]!;

@@ -87,18 +87,18 @@ interface Group {
   readonly range: number;
   readonly step: number;
   readonly every: number;
-  readonly subs: Map<Conn, string>; // Conn → panelId.
+  readonly subs: Map<Conn, string>; // Conn -> panelId.
   lastRun: number;
   runs: number;
   running: boolean;
-  /** Last result: series key → last timestamp (ms) sent. */
+  /** Last result: series key -> last timestamp (ms) sent. */
   last?: { start: number; end: number; series: WireSeries[]; lastT: Map<string, number> };
   /** Subscribers waiting for their first full result. */
   readonly fresh: Set<Conn>;
 }
 
 class Conn {
-  readonly subs = new Map<string, Group>(); // panelId → group.
+  readonly subs = new Map<string, Group>(); // panelId -> group.
   closed = false;
   constructor(readonly client: LiveClient) {}
 }
@@ -253,7 +253,7 @@ export class LiveHub {
       return bad("query", "must be a non-empty string");
     }
     if (typeof step !== "number" || !(step >= this.#o.minStep)) {
-      return bad("step", `must be a number of ms ≥ ${this.#o.minStep}`);
+      return bad("step", `must be a number of ms \u2265 ${this.#o.minStep}`);
     }
     if (typeof range !== "number" || !(range >= step) || range > this.#o.maxRange) {
       return bad("range", `must be a number of ms between step and ${this.#o.maxRange}`);
@@ -262,7 +262,7 @@ export class LiveHub {
       return bad("step", `too small: over ${this.#o.maxPoints} points per series`);
     }
     if (typeof every !== "number" || !(every >= this.#o.minStep)) {
-      return bad("every", `must be a number of ms ≥ ${this.#o.minStep}`);
+      return bad("every", `must be a number of ms \u2265 ${this.#o.minStep}`);
     }
     if (!conn.subs.has(panelId) && conn.subs.size >= this.#o.maxSubscriptionsPerClient) {
       return bad("panelId", `over the limit of ${this.#o.maxSubscriptionsPerClient} subscriptions`);

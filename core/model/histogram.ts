@@ -1,6 +1,6 @@
 /**
  * Native (sparse) histograms, as Prometheus defines them: exponential
- * buckets of base 2^(2^-schema) for schemas -4…8, or custom bucket bounds
+ * buckets of base 2^(2^-schema) for schemas -4...8, or custom bucket bounds
  * for schema -53 (`customValues` are the upper bounds, the last bucket is
  * +Inf).
  *
@@ -39,7 +39,7 @@ export const COUNTER_RESET_HINTS: readonly CounterResetHint[] = [
 
 /** One native histogram sample's value. */
 export interface NativeHistogram {
-  /** -4…8 exponential, or {@linkcode CUSTOM_BUCKETS_SCHEMA}. */
+  /** -4...8 exponential, or {@linkcode CUSTOM_BUCKETS_SCHEMA}. */
   readonly schema: number;
   /** Width of the zero bucket ([-zt, zt]); 0 for custom buckets. */
   readonly zeroThreshold: number;
@@ -107,7 +107,7 @@ function checkSide(
 export function checkHistogram(h: NativeHistogram): string | undefined {
   const custom = h.schema === CUSTOM_BUCKETS_SCHEMA;
   if (!custom && (h.schema < MIN_SCHEMA || h.schema > MAX_SCHEMA || !Number.isInteger(h.schema))) {
-    return `schema ${h.schema} is out of range (${MIN_SCHEMA}…${MAX_SCHEMA} or ${CUSTOM_BUCKETS_SCHEMA})`;
+    return `schema ${h.schema} is out of range (${MIN_SCHEMA}\u2026${MAX_SCHEMA} or ${CUSTOM_BUCKETS_SCHEMA})`;
   }
   if (custom) {
     const cv = h.customValues ?? [];
@@ -123,7 +123,7 @@ export function checkHistogram(h: NativeHistogram): string | undefined {
     if (h.zeroCount !== 0 || h.zeroThreshold !== 0) {
       return "histograms with custom buckets cannot have a zero bucket";
     }
-    // Bucket indexes run 0…len(custom_values): the last one is +Inf.
+    // Bucket indexes run 0...len(custom_values): the last one is +Inf.
     let idx = -1;
     for (const s of h.positiveSpans) {
       idx += s.offset + s.length;

@@ -45,7 +45,7 @@ export interface SelectHints {
   /**
    * The PromQL function the selected series feed, when known (e.g. "rate",
    * "max_over_time"), as Prometheus's SelectHints.Func. A store with
-   * downsampled data picks the matching aggregate (min for min_over_time, …).
+   * downsampled data picks the matching aggregate (min for min_over_time, ...).
    */
   readonly func?: string;
   /**

@@ -10,8 +10,8 @@
 
 /**
  * Formats a float as Go's `strconv.FormatFloat(v, 'f', -1, 64)`: shortest
- * round-trip digits, never an exponent (`1e21` → `1000000000000000000000`,
- * `-0` → `-0`, `NaN`, `+Inf`, `-Inf`).
+ * round-trip digits, never an exponent (`1e21` -> `1000000000000000000000`,
+ * `-0` -> `-0`, `NaN`, `+Inf`, `-Inf`).
  */
 export function formatFloat(v: number): string {
   if (Number.isNaN(v)) return "NaN";
@@ -122,8 +122,8 @@ function decodeBytes(bytes: number[]): string {
 }
 
 /**
- * Resolves a quoted string (`"…"`, `'…'` with Go escapes, or raw `` `…` ``),
- * as PromQL reads it; a Go rune literal is `'…'` holding one code point.
+ * Resolves a quoted string (`"..."`, `'...'` with Go escapes, or raw `` `...` ``),
+ * as PromQL reads it; a Go rune literal is `'...'` holding one code point.
  * @throws {SyntaxError} on a bad escape or missing quote.
  */
 export function unquoteString(quoted: string): string {

@@ -23,7 +23,7 @@ const DURATION_PART_REGEXP = /(\d+)(ms|y|w|d|h|m|s)/y;
 /**
  * Reads a Prometheus duration of at most `maxMs` into milliseconds, or says
  * why the text is not one in Prometheus's words (`empty duration string`,
- * `not a valid duration string: "…"`, `duration out of range`). `"0"` is zero.
+ * `not a valid duration string: "..."`, `duration out of range`). `"0"` is zero.
  */
 export function readDuration(text: string, maxMs: number): number | string {
   if (text === "0") return 0;
@@ -64,7 +64,7 @@ export function durationFieldMs(v: string | number): number | undefined {
   return ms !== undefined && Number.isFinite(ms) && ms >= 0 ? ms : undefined;
 }
 
-/** Formats milliseconds as a Prometheus duration (`5400000` → `"1h30m"`). */
+/** Formats milliseconds as a Prometheus duration (`5400000` -> `"1h30m"`). */
 export function formatDuration(ms: number): string {
   if (ms === 0) return "0s";
   let out = ms < 0 ? "-" : "";

@@ -1,6 +1,6 @@
 /**
  * One formatter for zod's issues, for the two audiences Perch reports them
- * to: a config file (`scrape_configs[0].static_configs[1].targets: …`,
+ * to: a config file (`scrape_configs[0].static_configs[1].targets: ...`,
  * `(top level)`, "unknown field x") and an API form (`{field: "labels.0",
  * message}`, `(root)`, "unknown field(s) x", the field ids the UI's forms
  * show errors beside).

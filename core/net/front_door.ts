@@ -114,7 +114,7 @@ export class FrontDoor {
     this.#loop = this.#accept();
   }
 
-  /** Opens the listener; throws like `Deno.listen` (address in use, …). */
+  /** Opens the listener; throws like `Deno.listen` (address in use, ...). */
   static open(opts: FrontDoorOptions): FrontDoor {
     const listener = opts.tls
       ? Deno.listenTls({
@@ -230,7 +230,7 @@ export class FrontDoor {
     await this.#fromClient(c);
   }
 
-  /** Client → server: framed, so the timers know where each request is. */
+  /** Client -> server: framed, so the timers know where each request is. */
   async #fromClient(c: Conn): Promise<void> {
     const buf = new Uint8Array(64 * 1024);
     for (;;) {
@@ -299,7 +299,7 @@ export class FrontDoor {
     }
   }
 
-  /** Server → client: passed through as is. */
+  /** Server -> client: passed through as is. */
   async #toClient(c: Conn): Promise<void> {
     const buf = new Uint8Array(64 * 1024);
     for (;;) {

@@ -39,7 +39,7 @@ export const ROUTE_DEFAULTS = {
   repeatInterval: 4 * 3600_000,
 } as const;
 
-/** `matchers: ['name="v"', …]`. */
+/** `matchers: ['name="v"', ...]`. */
 export const matcherList = z.optional(z.array(str));
 /** Alertmanager's older `match` / `match_re` maps. */
 export const legacyMatch = z.optional(strMap);

@@ -409,7 +409,7 @@ function toNotificationAlert(
 
 /**
  * `url` made absolute against `base` when it is a path (rules write
- * `/graph?…` links when no external URL is configured), as receivers and an
+ * `/graph?...` links when no external URL is configured), as receivers and an
  * Alertmanager need a link they can follow.
  */
 export function absoluteURL(url: string, base: string): string {

@@ -65,7 +65,7 @@ export function commonAnnotations(n: Notification): Record<string, string> {
   return common(n.alerts, (a) => a.annotations);
 }
 
-/** Builds Alertmanager's template data (`.Status`, `.Alerts`, `.CommonLabels`, …) as Go values. */
+/** Builds Alertmanager's template data (`.Status`, `.Alerts`, `.CommonLabels`, ...) as Go values. */
 export function templateData(n: Notification): GoValue {
   const base = n.externalURL.replace(/\/+$/, "");
   return notificationData({

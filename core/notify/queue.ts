@@ -130,8 +130,8 @@ interface Lane {
 export const BACKOFF_FACTOR = 1.5;
 
 /**
- * Exponential backoff with jitter for the n-th retry (n ≥ 1): `initial` ×
- * 1.5ⁿ⁻¹, spread by ± `jitter`, never above `max`.
+ * Exponential backoff with jitter for the n-th retry (n >= 1): `initial` ×
+ * 1.5^n^-¹, spread by ± `jitter`, never above `max`.
  */
 export function backoffMs(
   attempt: number,
@@ -511,7 +511,7 @@ export class DeliveryQueue {
       retry_in_ms: at - now,
       error: result.error,
     };
-    // A receiver down for a day is tried ~1,500 times: warn on tries 1, 2, 4, 8, …
+    // A receiver down for a day is tried ~1,500 times: warn on tries 1, 2, 4, 8, ...
     if (loudAttempt(job.attempts)) this.#log.warn("notification failed, will retry", fields);
     else this.#log.debug("notification failed, will retry", fields);
   }

@@ -23,7 +23,7 @@ export interface Template {
 export type TemplateDefs = ReadonlyMap<string, unknown>;
 
 /**
- * The built-in defaults (`__subject`, `slack.default.title`, …): their source
+ * The built-in defaults (`__subject`, `slack.default.title`, ...): their source
  * until first called, then parsed (Perch defines them as it starts).
  */
 const defined = new Map<string, Parsed | string>();
@@ -39,7 +39,7 @@ function lookup(name: string): Parsed | undefined {
 }
 
 /**
- * Parses a template file's `{{ define "name" }}…{{ end }}` blocks; text
+ * Parses a template file's `{{ define "name" }}...{{ end }}` blocks; text
  * outside them is ignored, as Alertmanager does. Throws TemplateError.
  */
 export function parseDefinitions(src: string): TemplateDefs {

@@ -147,9 +147,9 @@ export interface QueryStats {
 /** What a query returns. */
 export interface QueryResult {
   readonly result: Value;
-  /** `PromQL warning: …` annotations, each ending with the `(line:col)` of the expression. */
+  /** `PromQL warning: ...` annotations, each ending with the `(line:col)` of the expression. */
   readonly warnings: string[];
-  /** `PromQL info: …` annotations. */
+  /** `PromQL info: ...` annotations. */
   readonly infos: string[];
   readonly stats: QueryStats;
 }

@@ -1,7 +1,7 @@
 /**
  * Typed query errors, for the HTTP layer to map to status codes
- * (execution → 422, timeout → 503, too many samples → 422, memory in use by
- * other queries → 503 with Retry-After). Limit errors name the setting.
+ * (execution -> 422, timeout -> 503, too many samples -> 422, memory in use by
+ * other queries -> 503 with Retry-After). Limit errors name the setting.
  *
  * @module
  */
@@ -15,7 +15,7 @@ export class QueryError extends Error {
   }
 }
 
-/** The query failed while evaluating (bad argument, many-to-many match, …); HTTP 422. */
+/** The query failed while evaluating (bad argument, many-to-many match, ...); HTTP 422. */
 export class QueryExecutionError extends QueryError {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);

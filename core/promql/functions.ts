@@ -189,7 +189,7 @@ export function linearRegression(
 let sortScratch = new Float64Array(256);
 
 /**
- * The φ-quantile of values, as Prometheus's `quantile` (values sorted with
+ * The phi-quantile of values, as Prometheus's `quantile` (values sorted with
  * NaN first; `values` is left as it is).
  */
 export function quantile(q: number, values: ArrayLike<number>): number {
@@ -470,7 +470,7 @@ export interface BucketQuantileResult {
 }
 
 /**
- * The φ-quantile from classic buckets (sorted in place), as Prometheus's
+ * The phi-quantile from classic buckets (sorted in place), as Prometheus's
  * `BucketQuantile`: linear interpolation within a bucket, coalescing of equal
  * bounds, precision fix and forced monotonicity.
  */

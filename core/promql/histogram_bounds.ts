@@ -1,9 +1,9 @@
 /**
  * Bucket boundaries of native histograms, as Prometheus defines them.
  *
- * An exponential schema s (-4…8) has base 2^(2^-s): bucket `i` of the
+ * An exponential schema s (-4...8) has base 2^(2^-s): bucket `i` of the
  * positive side covers (base^(i-1), base^i], and 1 is always a boundary
- * (bucket 0 ends at 1). For s ≥ 0 a bound is `frac × 2^exp` with `frac` one
+ * (bucket 0 ends at 1). For s >= 0 a bound is `frac × 2^exp` with `frac` one
  * of 2^s values in [0.5, 1); the fractions are computed once per schema with
  * exact integer arithmetic and rounded to the nearest float64, so they equal
  * the correctly rounded mathematical values. The last finite bound is
@@ -42,7 +42,7 @@ function toDouble(n: bigint, scale: number): number {
   return Number(m) * 2 ** (shift - scale);
 }
 
-/** The 2^schema fractions 2^(j/2^schema - 1) for j = 0…2^schema-1. */
+/** The 2^schema fractions 2^(j/2^schema - 1) for j = 0...2^schema-1. */
 function fracs(schema: number): Float64Array {
   const cached = FRACS[schema];
   if (cached) return cached;
@@ -67,7 +67,7 @@ function ldexp(frac: number, exp: number): number {
   return frac * 2 ** exp;
 }
 
-/** Upper bound of bucket `idx` of an exponential schema (-4…8). */
+/** Upper bound of bucket `idx` of an exponential schema (-4...8). */
 export function exponentialBound(idx: number, schema: number): number {
   if (schema < 0) {
     const exp = idx * 2 ** -schema;
@@ -93,7 +93,7 @@ export function bucketBound(
   return cv[idx]!;
 }
 
-/** Index in schema `to` (≤ `from`) of the bucket that holds bucket `idx` of schema `from`. */
+/** Index in schema `to` (<= `from`) of the bucket that holds bucket `idx` of schema `from`. */
 export function targetIndex(idx: number, from: number, to: number): number {
   return ((idx - 1) >> (from - to)) + 1;
 }

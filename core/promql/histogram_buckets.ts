@@ -102,7 +102,7 @@ export function histogramApiJson(h: FloatHistogram): HistogramApiJson {
   return out;
 }
 
-/** Prometheus's `FloatHistogram.String()`: `{count:…, sum:…, [lower,upper):count, …}`. */
+/** Prometheus's `FloatHistogram.String()`: `{count:..., sum:..., [lower,upper):count, ...}`. */
 export function histogramString(h: FloatHistogram): string {
   const b = (x: Bucket) =>
     `${x.lowerInclusive ? "[" : "("}${formatG(x.lower)},${formatG(x.upper)}${

@@ -33,7 +33,7 @@ function fractionBelow(b: Bucket, v: number, linear: boolean): number {
   return 1 - (logV - logUpper) / (logLower - logUpper);
 }
 
-/** The φ-quantile of a native histogram (Prometheus's HistogramQuantile). */
+/** The phi-quantile of a native histogram (Prometheus's HistogramQuantile). */
 export function histogramQuantile(q: number, h: FloatHistogram): QuantileResult {
   if (q < 0) return { value: -Infinity };
   if (q > 1) return { value: Infinity };

@@ -68,7 +68,7 @@ const UTF8 = new TextEncoder();
 /** A lone surrogate standing for a raw byte (see core/model/strconv.ts). */
 const RAW_BYTE_REGEXP = /[\udc80-\udcff]/u;
 
-/** The bytes of a label string: UTF-8, with lone surrogates U+DC80…U+DCFF as the raw bytes they stand for. */
+/** The bytes of a label string: UTF-8, with lone surrogates U+DC80...U+DCFF as the raw bytes they stand for. */
 function stringBytes(s: string): ArrayLike<number> {
   if (!RAW_BYTE_REGEXP.test(s)) return UTF8.encode(s);
   const out: number[] = [];

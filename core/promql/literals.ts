@@ -22,7 +22,7 @@ export function parseDuration(text: string): number {
 }
 
 /**
- * Formats ms as Prometheus does (`5400000` → `"1h30m"`, `0` → `"0s"`); negative
+ * Formats ms as Prometheus does (`5400000` -> `"1h30m"`, `0` -> `"0s"`); negative
  * gets `-`. A fraction of a millisecond is rounded (half away from zero).
  */
 export function formatDuration(ms: number): string {

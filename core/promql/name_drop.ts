@@ -41,7 +41,7 @@ export function dropNamesNow(v: StepVectors): StepVectors {
  * Prometheus's check after a function or operator that drops `__name__`:
  * series whose labels become equal without it may not both be in the
  * result ("vector cannot contain metrics with the same labelset"), so
- * `sum(rate({__name__=~"a|b"}[1m]))` fails as `rate(…)` alone does.
+ * `sum(rate({__name__=~"a|b"}[1m]))` fails as `rate(...)` alone does.
  * For a range-vector function any two such series in the whole result
  * collide; otherwise only two at the same step do. Labels must already be
  * without the dropped names.

@@ -1,5 +1,5 @@
 /**
- * The PromQL printer: AST → canonical text, as Prometheus's `String()` methods
+ * The PromQL printer: AST -> canonical text, as Prometheus's `String()` methods
  * print it (what `promtool promql format` without prettifying and
  * `/api/v1/format_query` return for one-line queries).
  *

@@ -78,7 +78,7 @@ export function fakeReceiver(): Promise<FakeReceiver> {
   });
 }
 
-/** `name{a="b",…}` of canonical labels. */
+/** `name{a="b",...}` of canonical labels. */
 export function seriesText(labels: Labels): string {
   const name = labels.find((l) => l.name === "__name__")?.value ?? "";
   const rest = labels.filter((l) => l.name !== "__name__").map((l) => `${l.name}="${l.value}"`);

@@ -52,7 +52,7 @@ export interface QueueConfig {
   readonly maxRate: number;
   /** Lag budget: older unsent data is skipped (counted, logged); 0 = storage retention. */
   readonly sampleAgeLimit: number;
-  /** Samples newer than now − settle_delay are read on a later pass. @default 10s */
+  /** Samples newer than now - settle_delay are read on a later pass. @default 10s */
   readonly settleDelay: number;
   /** Budget of the durable late-sample log of this endpoint. @default 64MiB */
   readonly maxLateBytes: number;

@@ -45,7 +45,7 @@ export interface EndpointStats {
   /** Persisted cursor time (ms); everything up to here was handled. */
   cursor: number;
   lagSeconds: number;
-  /** Samples stored that this endpoint has not had acknowledged yet (estimate, ≥ the truth). */
+  /** Samples stored that this endpoint has not had acknowledged yet (estimate, >= the truth). */
   pendingSamples: number;
   queueBytes: number;
   lastError: string;
@@ -65,7 +65,7 @@ export interface EndpointDeps {
   readonly now?: () => number;
   /**
    * Where an endpoint without a cursor starts (samples at or after this
-   * time are sent) instead of `now − backfill`:
+   * time are sent) instead of `now - backfill`:
    * set after a damaged remote.kv was replaced, so cursors are rebuilt
    * conservatively (data is re-sent rather than skipped).
    */
@@ -665,7 +665,7 @@ function lowerBound(a: ArrayLike<number>, x: number): number {
   return lo;
 }
 
-/** Samples of a late entry with t ≤ `upTo` (later ones are re-read from storage). */
+/** Samples of a late entry with t <= `upTo` (later ones are re-read from storage). */
 function collectEntry(e: LateEntry, upTo: number, out: TrackedSample[]): void {
   const labels = e.series.map((flat) => {
     const l: { name: string; value: string }[] = [];

@@ -2,14 +2,14 @@
  * Export and import of raw samples.
  *
  * JSON lines, as VictoriaMetrics's `/api/v1/export`: one object per series
- * and time chunk, `{"metric":{"__name__":"x","a":"b"},"values":[…],"timestamps":[…]}`
+ * and time chunk, `{"metric":{"__name__":"x","a":"b"},"values":[...],"timestamps":[...]}`
  * with timestamps in ms. A long range is read in chunks, so a series may
  * appear on several lines (ascending in time); import accepts that. Finite
  * values are JSON numbers; the others are strings: `"NaN"`, `"Inf"`,
  * `"-Inf"` and `"StaleNaN"` (Perch's staleness marker), so a round trip is
  * lossless. Import also accepts `"+Inf"` and `null` (NaN). Native histogram
- * samples are on lines of their own, `{"metric":{…},"histograms":[{…}],
- * "timestamps":[…]}`, each histogram in the lossless JSON form of
+ * samples are on lines of their own, `{"metric":{...},"histograms":[{...}],
+ * "timestamps":[...]}`, each histogram in the lossless JSON form of
  * export_values.ts; a series holding floats and histograms has lines of both.
  *
  * CSV (`format=csv`), one row per sample, RFC 4180 quoting, with a header:
@@ -19,7 +19,7 @@
  * "temp{room=""a b""}",1700000000000,21.5
  * ```
  *
- * `series` is the Prometheus form `name{label="value",…}` (labels sorted);
+ * `series` is the Prometheus form `name{label="value",...}` (labels sorted);
  * `value` uses the same special words as JSON (`NaN`, `Inf`, `-Inf`,
  * `StaleNaN`); a native histogram's `value` is its JSON object (quoted).
  *

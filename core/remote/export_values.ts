@@ -15,7 +15,7 @@
  * ```
  *
  * Bucket counts are absolute (not deltas). Empty span and bucket lists,
- * `custom_values` (schema −53 only), `float` (false) and `reset_hint`
+ * `custom_values` (schema -53 only), `float` (false) and `reset_hint`
  * (`unknown`) may be left out. A non-finite `sum` is a string as export
  * values are (`"NaN"`, `"Inf"`, `"-Inf"`, `"StaleNaN"`).
  *

@@ -4,7 +4,7 @@
  * Prometheus text format (0.0.4) or, when the scraper asks for it, the
  * length-delimited protobuf format:
  *
- * - a series is included when it has a sample in [now − lookback, now]; its
+ * - a series is included when it has a sample in [now - lookback, now]; its
  *   newest one (a float or a native histogram) is written with its
  *   timestamp; a series whose newest sample is a staleness marker is left
  *   out (it has ended);
@@ -15,7 +15,7 @@
  *   histograms);
  * - native histograms with exponential buckets exist only in the protobuf
  *   format; in the text format they are left out, as Prometheus does.
- *   Histograms with custom buckets (schema −53) are written as classic
+ *   Histograms with custom buckets (schema -53) are written as classic
  *   histograms (`_bucket{le}`, `_sum`, `_count`) in both formats.
  *
  * @module

@@ -5,8 +5,8 @@
  * KV keys (prefix `remote`):
  *
  * ```
- * ["remote", "cursor", <endpoint>]        → { t, lateSeq }    (Cursor)
- * ["remote", "late", <endpoint>, <seq>]   → LateEntry         (seq: ascending integer)
+ * ["remote", "cursor", <endpoint>]        -> { t, lateSeq }    (Cursor)
+ * ["remote", "late", <endpoint>, <seq>]   -> LateEntry         (seq: ascending integer)
  * ```
  *
  * Values are stored with Deno KV's structured serialization, which keeps
@@ -21,9 +21,9 @@ export const REMOTE_KV_PREFIX = "remote";
 
 /** Where an endpoint stands; persisted after each successful send. */
 export interface Cursor {
-  /** Every sample of storage with a timestamp ≤ t was sent (or skipped and counted). */
+  /** Every sample of storage with a timestamp <= t was sent (or skipped and counted). */
   readonly t: number;
-  /** Every late-log entry with a sequence ≤ lateSeq was sent. */
+  /** Every late-log entry with a sequence <= lateSeq was sent. */
   readonly lateSeq: number;
 }
 
@@ -34,7 +34,7 @@ export interface Cursor {
  */
 export interface LateEntry {
   readonly range?: { readonly lo: number; readonly hi: number };
-  /** Series, flat label pairs `[name0, value0, …]` each. */
+  /** Series, flat label pairs `[name0, value0, ...]` each. */
   readonly series: string[][];
   /** Series index of each sample. */
   readonly refs: Uint32Array;

@@ -35,7 +35,7 @@ export interface RemoteWriteOptions {
   /** Client factory (tests). */
   readonly client?: (c: RemoteWriteConfig) => RemoteClient;
   /**
-   * Start of endpoints that have no cursor, instead of `now − backfill`
+   * Start of endpoints that have no cursor, instead of `now - backfill`
    * (after a damaged remote.kv was replaced: re-send rather than skip).
    */
   readonly missingCursorFrom?: () => number;

@@ -4,11 +4,11 @@
  * and whenever it arrives (README.md, "Nothing stored is skipped").
  *
  * Each endpoint reads storage in time slices. The tracker knows, per
- * endpoint, the horizon H (storage has been read for t ≤ H) and the read
+ * endpoint, the horizon H (storage has been read for t <= H) and the read
  * window (lo, hi] while a read runs. Appends are numbered when they start,
  * and each accepted sample is handled exactly one way:
  *
- * 1. **Behind the horizon when the append starts** (t ≤ H): written to the
+ * 1. **Behind the horizon when the append starts** (t <= H): written to the
  *    endpoint's durable late log **before storage sees the append**, held
  *    back from sending until storage has answered (then kept, filtered to
  *    what storage accepted, or deleted). A SIGKILL at any point leaves no
@@ -152,7 +152,7 @@ export class StoredCounts {
     }
   }
 
-  /** Samples counted after `t` (the bucket holding `t` counts whole unless all of it is ≤ t). */
+  /** Samples counted after `t` (the bucket holding `t` counts whole unless all of it is <= t). */
   after(t: number): number {
     const from = Math.floor(t / BUCKET_MS);
     let n = 0;
@@ -193,7 +193,7 @@ export class WriteTracker implements Appender {
   }
 
   /**
-   * Starts tracking an endpoint whose storage reads have covered t ≤
+   * Starts tracking an endpoint whose storage reads have covered t <=
    * `horizon` (or moves an endpoint's horizon, between reads).
    */
   track(endpoint: string, horizon: number): void {

@@ -1,13 +1,13 @@
 /**
  * The alert state machine as a pure function: previous instances + one
- * evaluation's query result + `now` → next instances + transitions.
+ * evaluation's query result + `now` -> next instances + transitions.
  *
  * ```
- *   inactive ──cond──▶ pending ──held for `for`──▶ firing ──cond false (after keep_firing_for,
- *      ▲                 │                           │       or below resolve_threshold)──▶ resolved
- *      └──cond false─────┘ (no notification)         └──────────────────────────────────────┘
- *   resolved ──cond──▶ pending (a new alert: new activeAt/startsAt, flap history kept)
- *   resolved ──after resolvedRetention──▶ inactive (forgotten)
+ *   inactive --cond--> pending --held for `for`--> firing --cond false (after keep_firing_for,
+ *      ^                 |                           |       or below resolve_threshold)--> resolved
+ *      '--cond false-----' (no notification)         '--------------------------------------'
+ *   resolved --cond--> pending (a new alert: new activeAt/startsAt, flap history kept)
+ *   resolved --after resolvedRetention--> inactive (forgotten)
  * ```
  *
  * One instance per output series: labels are the series labels without

@@ -3,7 +3,7 @@
  * defaults and its validation. The top-level config schema keeps the section
  * as a loose list; {@linkcode parseScrapeConfigs} validates it and reports
  * every problem at once, each naming its path, e.g.
- * `scrape_configs[0].static_configs[0].targets[1]: …`.
+ * `scrape_configs[0].static_configs[0].targets[1]: ...`.
  *
  * @module
  */

@@ -67,7 +67,7 @@ export const SCRAPE_ACCEPT =
 /** A series after target labels and metric relabeling. */
 interface SeriesEntry {
   readonly name: string;
-  /** Flat `[k0, v0, …]`, sorted by name, without `__name__`. */
+  /** Flat `[k0, v0, ...]`, sorted by name, without `__name__`. */
   readonly pairs: string[];
   /** Canonical text of name + pairs; unique per series. */
   readonly key: string;
@@ -88,7 +88,7 @@ export class ScrapeLoop {
   readonly #fetch: FetchFn;
   readonly #metrics: ScrapeMetrics | undefined;
   readonly #readFile: (path: string) => Promise<string>;
-  /** Parsed raw series text → processed series (null: dropped by relabeling). */
+  /** Parsed raw series text -> processed series (null: dropped by relabeling). */
   readonly #cache = new Map<string, SeriesEntry | null>();
   /** Series written without explicit timestamps by the last scrape, by key. */
   #prev = new Map<string, SeriesEntry>();

@@ -28,7 +28,7 @@ export interface Target {
   readonly pool: string;
   /** Labels before relabeling, meta labels included. */
   readonly discoveredLabels: Readonly<Record<string, string>>;
-  /** Labels every scraped series gets (`job`, `instance`, …); no `__` names. */
+  /** Labels every scraped series gets (`job`, `instance`, ...); no `__` names. */
   readonly labels: Readonly<Record<string, string>>;
   /** Every label after relabeling, `__` ones included (minus `__meta_*`). */
   readonly allLabels: Readonly<Record<string, string>>;
@@ -37,7 +37,7 @@ export interface Target {
   readonly interval: number;
   /** ms */
   readonly timeout: number;
-  /** Identity: same key ⇔ same target (pool + every label after relabeling). */
+  /** Identity: same key <=> same target (pool + every label after relabeling). */
   readonly key: string;
 }
 

@@ -21,7 +21,7 @@ export class TemplateParseError extends TemplateError {
   }
 }
 
-/** A template failed while rendering (bad argument to a function, failed query, …). */
+/** A template failed while rendering (bad argument to a function, failed query, ...). */
 export class TemplateRenderError extends TemplateError {
   constructor(message: string) {
     super(message);
@@ -29,5 +29,5 @@ export class TemplateRenderError extends TemplateError {
   }
 }
 
-/** A function's own failure; the engine reports it as `error calling <name>: …`. */
+/** A function's own failure; the engine reports it as `error calling <name>: ...`. */
 export class FnError extends Error {}

@@ -40,9 +40,9 @@ export interface ExecOptions {
   readonly funcs: FuncMap;
   /** The data: dot and `$` at the start. */
   readonly data: GoValue;
-  /** Values of the dialect's predeclared variables (`$labels`, …), besides `$`. */
+  /** Values of the dialect's predeclared variables (`$labels`, ...), besides `$`. */
   readonly vars?: Readonly<Record<string, GoValue>>;
-  /** Passed to every function call (the evaluation time, the query results, …). */
+  /** Passed to every function call (the evaluation time, the query results, ...). */
   readonly env?: unknown;
   /** Escape every printed value for HTML unless it is `template.HTML` (`safeHtml`). */
   readonly html?: boolean;

@@ -223,7 +223,7 @@ function fmtArg(a: GoValue, verb: string, f: Spec): string {
  * Go's `fmt.Sprintf` for template values: flags `-+ #0`, width and precision
  * (also `*`), argument indexes `[n]`, and the verbs `v T t d b o O x X c q U
  * e E f F g G s %`, with Go's `%!verb(type=value)`, `(MISSING)` and
- * `%!(EXTRA …)` notes.
+ * `%!(EXTRA ...)` notes.
  */
 export function sprintf(format: string, args: readonly GoValue[]): string {
   let out = "";

@@ -40,7 +40,7 @@ export function formatGoTime(ms: number, zone: Zone = UTC): string {
   return formatLayout(ms, zone, STRING_LAYOUT);
 }
 
-/** `Date.UTC` without its mapping of years 0–99 to 1900–1999. */
+/** `Date.UTC` without its mapping of years 0-99 to 1900-1999. */
 function utcDay(y: number, m: number, d: number): number {
   const t = new Date(0);
   t.setUTCFullYear(y, m, d);
@@ -92,7 +92,7 @@ const CHUNKS = [
   "Z07",
 ];
 
-/** Splits a layout into literal text and elements (a fraction is `.000`/`,999`…). */
+/** Splits a layout into literal text and elements (a fraction is `.000`/`,999`...). */
 function chunks(layout: string): { std: boolean; s: string }[] {
   const out: { std: boolean; s: string }[] = [];
   let lit = "";
@@ -521,7 +521,7 @@ function abbreviation(
 }
 
 /**
- * Prometheus's `floatToTime`: seconds → ms as `model.TimeFromUnixNano(int64(v·1e9))`
+ * Prometheus's `floatToTime`: seconds -> ms as `model.TimeFromUnixNano(int64(v·1e9))`
  * (truncated to the millisecond). Undefined for NaN/±Inf; throws a RangeError
  * when `v·1e9` overflows int64.
  */

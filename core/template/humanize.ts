@@ -14,7 +14,7 @@ import { GoDuration, goTypeName, type GoValue } from "./value.ts";
 const BIG = ["k", "M", "G", "T", "P", "E", "Z", "Y"];
 const SMALL = ["m", "u", "n", "p", "f", "a", "z", "y"];
 
-/** Prometheus's `humanize`: SI prefixes, 4 significant digits (`1234567` → `1.235M`). */
+/** Prometheus's `humanize`: SI prefixes, 4 significant digits (`1234567` -> `1.235M`). */
 export function humanize(v: number): string {
   if (v === 0 || !Number.isFinite(v)) return formatG(v, 4);
   let prefix = "";
@@ -34,7 +34,7 @@ export function humanize(v: number): string {
   return formatG(v, 4) + prefix;
 }
 
-/** Prometheus's `humanize1024`: binary prefixes (`2048` → `2ki`). */
+/** Prometheus's `humanize1024`: binary prefixes (`2048` -> `2ki`). */
 export function humanize1024(v: number): string {
   if (Math.abs(v) <= 1 || !Number.isFinite(v)) return formatG(v, 4);
   let prefix = "";
@@ -46,7 +46,7 @@ export function humanize1024(v: number): string {
   return formatG(v, 4) + prefix;
 }
 
-/** Prometheus's `humanizePercentage`: a ratio as a percentage (`0.1234` → `12.34%`). */
+/** Prometheus's `humanizePercentage`: a ratio as a percentage (`0.1234` -> `12.34%`). */
 export function humanizePercentage(v: number): string {
   return formatG(v * 100, 4) + "%";
 }

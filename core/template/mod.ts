@@ -1,8 +1,8 @@
 /**
  * Go templates: one engine (Go's `text/template` language: lexer, parser,
- * evaluator over Go values) with two dialects — Prometheus's alert templates
+ * evaluator over Go values) with two dialects - Prometheus's alert templates
  * (rule labels and annotations) and Alertmanager's notification templates
- * (channel messages) — which differ in data and functions, not in language.
+ * (channel messages) - which differ in data and functions, not in language.
  * Go's `fmt` formatting (over core/model's Go float formatting) and the
  * `humanize` family live here too.
  *

@@ -130,7 +130,7 @@ class Parser {
     return nodes;
   }
 
-  /** `{{ define "name" }}…{{ end }}`: a template of its own, with only `$` in scope. */
+  /** `{{ define "name" }}...{{ end }}`: a template of its own, with only `$` in scope. */
   #define(toks: Tok[], at: number): void {
     if (this.#depth > 0) throw new TemplateParseError("unexpected {{define}}", at);
     const name = this.#templateName(toks, "define", at);

@@ -1,6 +1,6 @@
 /**
  * Prometheus's alert templates: the data (`$labels`, `$value`,
- * `$externalLabels`, `$externalURL`, and `.Labels`, `.Value`, … on dot) and
+ * `$externalLabels`, `$externalURL`, and `.Labels`, `.Value`, ... on dot) and
  * functions (`query first label value strvalue sortByLabel args reReplaceAll
  * match safeHtml title toUpper toLower graphLink tableLink stripPort
  * stripDomain humanize humanize1024 humanizeDuration humanizePercentage

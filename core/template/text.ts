@@ -92,13 +92,13 @@ export function mapCase(s: string, upper: boolean): string {
  */
 export function titleCase(s: string, lower = false): string {
   const titled = s.replace(
-    /(^|[^\p{L}\p{M}\p{N}_'’.:])(\p{Ll})|((?:^|[^\p{L}\p{M}\p{N}_])[.:'’])(\p{Ll})/gu,
+    /(^|[^\p{L}\p{M}\p{N}_'\u2019.:])(\p{Ll})|((?:^|[^\p{L}\p{M}\p{N}_])[.:'\u2019])(\p{Ll})/gu,
     (_m, p1, c1, p2, c2) => p1 !== undefined ? p1 + mapCase(c1, true) : p2 + mapCase(c2, true),
   );
   if (!lower) return titled;
   // Lower every letter that does not start a word.
   return titled.replace(
-    /(?<=[\p{L}\p{M}\p{N}_'’])(\p{Lu}+)/gu,
+    /(?<=[\p{L}\p{M}\p{N}_'\u2019])(\p{Lu}+)/gu,
     (m) => mapCase(m, false),
   );
 }

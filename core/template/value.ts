@@ -4,8 +4,8 @@
  * which a field chain calls as Go's `text/template` does (`.Alerts.Firing`,
  * `.Labels.SortedPairs`, `.GroupLabels.Values.Join ","`).
  *
- * Plain JavaScript values map as: string → `string`, number → `float64`,
- * bigint → `int`, boolean → `bool`, null → `nil`, undefined → no value.
+ * Plain JavaScript values map as: string -> `string`, number -> `float64`,
+ * bigint -> `int`, boolean -> `bool`, null -> `nil`, undefined -> no value.
  *
  * @module
  */

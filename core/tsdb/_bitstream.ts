@@ -14,7 +14,7 @@ export function bitLength(x: number): number {
   return 64 - Math.clz32(Math.floor(x / TWO32));
 }
 
-/** Zig-zag maps a safe integer to a non-negative one: 0,-1,1,-2 → 0,1,2,3. Needs |x| ≤ 2^52. */
+/** Zig-zag maps a safe integer to a non-negative one: 0,-1,1,-2 -> 0,1,2,3. Needs |x| <= 2^52. */
 export function zigzag(x: number): number {
   return x >= 0 ? 2 * x : -2 * x - 1;
 }
@@ -101,7 +101,7 @@ export class BitWriter {
     this.write(x, 8);
   }
 
-  /** Writes a zig-zag varint of a safe integer with |x| ≤ 2^52. */
+  /** Writes a zig-zag varint of a safe integer with |x| <= 2^52. */
   writeZigzag(x: number): void {
     this.writeVarint(zigzag(x));
   }

@@ -60,7 +60,7 @@ export class ByteWriter {
     this.pos += 8;
   }
 
-  /** Unsigned LEB128 of a non-negative integer ≤ 2^53. */
+  /** Unsigned LEB128 of a non-negative integer <= 2^53. */
   uvarint(x: number): void {
     this.ensure(8);
     if (x < 0x80000000) {

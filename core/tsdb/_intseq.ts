@@ -20,7 +20,7 @@ const RICE = 3;
 const ESC = 24;
 const MAX = 65536;
 const zs = new Float64Array(MAX);
-/** Mixed radix is used only while one digit is ≤ 26 bits, so a group holds ≥ 2 digits. */
+/** Mixed radix is used only while one digit is <= 26 bits, so a group holds >= 2 digits. */
 const MAX_RADIX = 2 ** 26;
 /** Groups of mixed-radix digits stay below 2^52. */
 const GROUP_LIMIT = 2 ** 52;
@@ -128,7 +128,7 @@ function riceBits(m: number, k: number, zWidth: number, limit: number): number {
 
 /**
  * A lower bound of riceBits with parameter k, from the counts per bit length
- * ({@linkcode lengths}): a z of bit length L ≥ 1 is at least 2^(L-1), so its
+ * ({@linkcode lengths}): a z of bit length L >= 1 is at least 2^(L-1), so its
  * quotient at least 2^(L-1-k); an escape costs at least ESC + 1 + k, as the
  * widest z has more than k bits then. On residuals spread evenly Rice loses
  * by about a bit a value, and this bound shows it without a pass over them.
@@ -290,7 +290,7 @@ function residuals(x: Float64Array, xs: number, n: number, slope: number): void 
 /**
  * Writes x[xs+1 .. xs+n) given that the decoder knows x[xs]. Orders below
  * `minOrder` are not tried (timestamps use 1). The caller guarantees
- * |x[i] - x[xs]| ≤ INTSEQ_MAX_ABS for minOrder 1, or |x[i]| ≤ INTSEQ_MAX_ABS.
+ * |x[i] - x[xs]| <= INTSEQ_MAX_ABS for minOrder 1, or |x[i]| <= INTSEQ_MAX_ABS.
  */
 export function encodeIntSeq(
   w: BitWriter,

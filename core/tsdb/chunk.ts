@@ -5,7 +5,7 @@
  * Timestamps: constant interval costs nothing per sample; otherwise deltas
  * or delta-of-deltas, bit-packed. Values: when every value (bar a few
  * exceptions such as stale markers) is an exact decimal with a common scale
- * k ≤ 15, they are stored as integers v·10^k and packed as values, deltas or
+ * k <= 15, they are stored as integers v·10^k and packed as values, deltas or
  * delta-of-deltas, whichever is smallest (as VictoriaMetrics does); other
  * chunks use Gorilla XOR. Every value round-trips bit-exactly, NaN payloads
  * and -0 included.

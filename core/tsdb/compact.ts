@@ -2,7 +2,7 @@
  * Compaction planning: which blocks to merge next. Pure: takes block metadata
  * and returns a plan; the block worker executes it (block_writer.ts).
  *
- * Windows grow 2h → 6h → 24h (1×, 3×, 12× the block range), aligned to the
+ * Windows grow 2h -> 6h -> 24h (1×, 3×, 12× the block range), aligned to the
  * epoch so each smaller window lies inside one larger window. A group is all
  * blocks lying inside one window of a level; it is merged when it has two or
  * more blocks (overlapping flushes of one window, or neighbours) and the

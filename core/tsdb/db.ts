@@ -4,14 +4,14 @@
  * replays the WAL into the head) and returns a {@linkcode DB} that is both
  * the {@linkcode Appender} and the {@linkcode Querier} of core/model.
  *
- * Write path: validate per sample → WAL record (+ series definitions) →
- * fsync (group commit) → head. Background: full block windows are flushed
+ * Write path: validate per sample -> WAL record (+ series definitions) ->
+ * fsync (group commit) -> head. Background: full block windows are flushed
  * to block files by a worker, the WAL is checkpointed (segments whose samples
- * are all in blocks are deleted), blocks are compacted (2h → 6h → 24h) and
+ * are all in blocks are deleted), blocks are compacted (2h -> 6h -> 24h) and
  * retention deletes whole blocks by age and disk budget (two-phase).
  *
  * Late data is data: any sample newer than the retention horizon
- * (`now − retentionMs`) is accepted, however far behind other series or
+ * (`now - retentionMs`) is accepted, however far behind other series or
  * connections it is; older ones are rejected as `out_of_bounds`, and
  * `t > now + futureToleranceMs` as `too_far_in_future`. An opt-in
  * `outOfOrderWindowMs` limits how far a sample may lie behind the newest

@@ -45,7 +45,7 @@ export const DEFAULT_DOWNSAMPLING: readonly DownsamplingTier[] = [
 
 /** Aggregates of one series: parallel columns per aggregate. */
 export interface SeriesAggregates {
-  /** Aggregate code → its samples (absent when empty). */
+  /** Aggregate code -> its samples (absent when empty). */
   readonly parts: Map<number, Samples>;
 }
 
@@ -159,7 +159,7 @@ const COUNTER_FUNCS = new Set(["rate", "increase", "irate", "resets", "idelta", 
  * | sum_over_time              | sum              | yes                           |
  * | count_over_time            | count, with counts | yes                         |
  * | avg_over_time              | sum, with counts | yes (sum of sums / sum of counts) |
- * | rate, increase, resets, …  | counter (else last) | increase yes; extrapolation approximate |
+ * | rate, increase, resets, ...  | counter (else last) | increase yes; extrapolation approximate |
  * | anything else, none        | counter if present, else last | last value per window |
  *
  * "With counts": the view's `c` holds each window's count of raw samples,

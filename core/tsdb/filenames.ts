@@ -48,7 +48,7 @@ export const HIST_SUFFIX = ".hist";
 /** Top-level key prefix of everything the storage engine keeps in Deno KV. */
 export const KV_PREFIX = "tsdb";
 
-/** File name of WAL segment `n` (n ≥ 1). */
+/** File name of WAL segment `n` (n >= 1). */
 export function walSegmentName(n: number): string {
   return String(n).padStart(8, "0") + WAL_SUFFIX;
 }

@@ -215,7 +215,7 @@ export interface HistogramSamples {
   readonly h: NativeHistogram[];
 }
 
-/** Encodes 1…65,535 histogram samples (strictly ascending `t`) into a chunk. */
+/** Encodes 1...65,535 histogram samples (strictly ascending `t`) into a chunk. */
 export function encodeHistogramChunk(
   t: ArrayLike<number>,
   h: readonly NativeHistogram[],
@@ -236,7 +236,7 @@ export function encodeHistogramChunk(
   if (raw) {
     for (let i = 0; i < n; i++) w.f64(t[i]!);
   } else {
-    // minT, maxT − minT, then delta-of-delta of the middle timestamps.
+    // minT, maxT - minT, then delta-of-delta of the middle timestamps.
     w.varint(t[0]!);
     w.uvarint(t[n - 1]! - t[0]!);
     let lastD = 0;

@@ -6,8 +6,8 @@
  *
  * Lifecycle, as for float blocks: {@linkcode HistogramStore.flushWindow}
  * writes a block window's file before the database marks the window flushed
- * (so its WAL may go); {@linkcode HistogramStore.compact} merges files 2h →
- * 6h → 24h; {@linkcode HistogramStore.downsample} rewrites files older than
+ * (so its WAL may go); {@linkcode HistogramStore.compact} merges files 2h ->
+ * 6h -> 24h; {@linkcode HistogramStore.downsample} rewrites files older than
  * a tier at its resolution (histogram_runs.ts: the last histogram per step
  * plus the samples around resets); retention and the disk budget delete
  * whole files (the database plans them with its blocks).
@@ -309,7 +309,7 @@ export class HistogramStore {
   }
 
   /**
-   * Merges raw files inside one compaction window (2h → 6h → 24h, as
+   * Merges raw files inside one compaction window (2h -> 6h -> 24h, as
    * blocks) whose window ends before `horizon`; false when there was none.
    */
   async compact(horizon: number, labelsOf: LabelsOf): Promise<boolean> {

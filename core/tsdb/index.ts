@@ -1,6 +1,6 @@
 /**
- * Series index: ref ↔ labels, persisted in Deno KV, with in-memory postings
- * (label pair → ascending refs) that answer matcher lookups.
+ * Series index: ref <-> labels, persisted in Deno KV, with in-memory postings
+ * (label pair -> ascending refs) that answer matcher lookups.
  *
  * Refs are small integers handed out in order and never reused. The index is
  * a cache: every block also carries its series' labels (FORMAT.md, "Block"),

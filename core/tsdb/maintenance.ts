@@ -2,7 +2,7 @@
  * Background maintenance of an open database, serialized on one queue:
  * complete windows are flushed from the head into block files (and
  * histogram files), the WAL is checkpointed (segments whose samples are all
- * in blocks are deleted), blocks are compacted (2h → 6h → 24h) and
+ * in blocks are deleted), blocks are compacted (2h -> 6h -> 24h) and
  * downsampled into tiers, and retention deletes whole blocks by age and disk
  * budget (two-phase: renamed aside, removed after a grace period). Blocks
  * found at open are checked whole (scrubbed) first. Runs on a timer, when

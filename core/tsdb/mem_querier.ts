@@ -160,7 +160,7 @@ export class MemStore implements Querier {
   }
 }
 
-/** Samples lo…hi-1 of a series, floats and histograms apart. */
+/** Samples lo...hi-1 of a series, floats and histograms apart. */
 function sliceSeries(s: MemSeries, lo: number, hi: number): SeriesData {
   if (!s.h) return { labels: s.labels, t: s.t.slice(lo, hi), v: s.v.slice(lo, hi) };
   const ft: number[] = [], ht: number[] = [];

@@ -10,7 +10,7 @@ import type { BlockMeta } from "./block.ts";
 /** Inputs of {@linkcode planRetention}. */
 export interface RetentionInput {
   now: number;
-  /** Blocks whose newest sample is older than now − retentionMs go; 0 = off. */
+  /** Blocks whose newest sample is older than now - retentionMs go; 0 = off. */
   retentionMs: number;
   /** Total budget in bytes; 0 = off. */
   maxBytes: number;

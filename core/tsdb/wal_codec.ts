@@ -51,7 +51,7 @@ const RICE_ESCAPE = 20;
 const T_SAFE = 2 ** 52;
 const M_MAX = 2 ** 49;
 /**
- * Most bytes one sample takes: a ref varint (≤ 5 bytes + 1 bit), a raw
+ * Most bytes one sample takes: a ref varint (<= 5 bytes + 1 bit), a raw
  * timestamp (8 bytes + 2 bits) and a value (4 + 64 bits, or a Rice escape of
  * 20 + 6 + 53 bits).
  */
@@ -63,7 +63,7 @@ function isNegZero(x: number): boolean {
   return x === 0 && 1 / x < 0;
 }
 
-/** Smallest scale at which v is an exact decimal with |m| ≤ 2^49, or SCALE_RAW. */
+/** Smallest scale at which v is an exact decimal with |m| <= 2^49, or SCALE_RAW. */
 function scaleOf(v: number): number {
   if (!Number.isFinite(v) || isNegZero(v)) return SCALE_RAW;
   for (let s = 0; s <= MAX_SCALE; s++) {
@@ -139,7 +139,7 @@ class Bits {
   fill = 0;
   constructor(readonly w: ByteWriter) {}
 
-  /** Writes the low `n` bits of x (0 ≤ x < 2^n, n ≤ 53). */
+  /** Writes the low `n` bits of x (0 <= x < 2^n, n <= 53). */
   write(x: number, n: number): void {
     if (n > 24) {
       this.write(Math.floor(x / 2 ** 24), n - 24);
@@ -272,7 +272,7 @@ export class SampleEncoder {
     for (let i = 0; i < src.n; i++) {
       const ref = refs[i]!, t = ts[i]!, v = vs[i]!;
       w.ensure(MAX_SAMPLE_BYTES);
-      // The common codes of a sample are gathered in acc (nb ≤ 24 bits) and written
+      // The common codes of a sample are gathered in acc (nb <= 24 bits) and written
       // at once; the bits are the same as code by code.
       let acc = 0, nb = 1; // ref: '0'
       if (ref !== prevRef + 1) {

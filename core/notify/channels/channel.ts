@@ -121,7 +121,7 @@ export function redact(url: string): string {
   try {
     const u = new URL(url);
     return `${u.protocol}//${u.host}${
-      u.pathname.length > 24 ? u.pathname.slice(0, 24) + "…" : u.pathname
+      u.pathname.length > 24 ? u.pathname.slice(0, 24) + "\u2026" : u.pathname
     }`;
   } catch {
     return "(bad url)";

@@ -16,7 +16,7 @@ export function plainText(n: Notification): string {
   for (const a of n.alerts) {
     const labels = Object.entries(a.labels).map(([k, v]) => `${k}=${v}`).join(" ");
     const summary = a.annotations.summary ?? a.annotations.description ?? "";
-    lines.push(`- ${a.status}: ${labels}${summary ? ` — ${summary}` : ""}`);
+    lines.push(`- ${a.status}: ${labels}${summary ? ` \u2014 ${summary}` : ""}`);
   }
   return lines.join("\n");
 }
