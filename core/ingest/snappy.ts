@@ -79,7 +79,13 @@ export function snappyDecode(
         if (d + len > length) {
           throw new SnappyError("Cannot decode snappy: output overflows length");
         }
-        if (len > 64) dst.set(src.subarray(s, s + len), d);
+        if (len <= 16 && s + 16 <= n && d + 16 <= length) {
+          // 16 bytes whatever len is: no loop (the bytes past len are written again later).
+          dv.setInt32(d, sv.getInt32(s, true), true);
+          dv.setInt32(d + 4, sv.getInt32(s + 4, true), true);
+          dv.setInt32(d + 8, sv.getInt32(s + 8, true), true);
+          dv.setInt32(d + 12, sv.getInt32(s + 12, true), true);
+        } else if (len > 64) dst.set(src.subarray(s, s + len), d);
         else if (s + len + 3 <= n && d + len + 3 <= length) {
           // Words, the last one whole: the bytes past len are written again later.
           for (let k = 0; k < len; k += 4) dv.setInt32(d + k, sv.getInt32(s + k, true), true);
@@ -110,7 +116,15 @@ export function snappyDecode(
     if (off === 0 || off > d) throw new SnappyError("Cannot decode snappy: invalid copy offset");
     if (d + len > length) throw new SnappyError("Cannot decode snappy: output overflows length");
     const from = d - off;
-    if (off >= 4 && d + len + 3 <= length) {
+    if (off >= 16 && len <= 16 && d + 16 <= length) {
+      // 16 bytes, all read before any is written (off ≥ 16), no loop.
+      const a = dv.getInt32(from, true), b = dv.getInt32(from + 4, true);
+      const c = dv.getInt32(from + 8, true), e = dv.getInt32(from + 12, true);
+      dv.setInt32(d, a, true);
+      dv.setInt32(d + 4, b, true);
+      dv.setInt32(d + 8, c, true);
+      dv.setInt32(d + 12, e, true);
+    } else if (off >= 4 && d + len + 3 <= length) {
       // Words, the last one whole (the bytes past len are written again later);
       // each word is read after the words it overlaps were written (off >= 4).
       for (let k = 0; k < len; k += 4) dv.setInt32(d + k, dv.getInt32(from + k, true), true);
