@@ -117,7 +117,7 @@ export function snappyDecode(
     if (d + len > length) throw new SnappyError("Cannot decode snappy: output overflows length");
     const from = d - off;
     if (off >= 16 && len <= 16 && d + 16 <= length) {
-      // 16 bytes, all read before any is written (off ≥ 16), no loop.
+      // 16 bytes, all read before any is written (off >= 16), no loop.
       const a = dv.getInt32(from, true), b = dv.getInt32(from + 4, true);
       const c = dv.getInt32(from + 8, true), e = dv.getInt32(from + 12, true);
       dv.setInt32(d, a, true);
