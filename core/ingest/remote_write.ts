@@ -36,7 +36,7 @@
 import { checkHistogram, type MetricType } from "../model/mod.ts";
 import { ParsedRows } from "./rows.ts";
 import { decodeHistogram } from "./remote_write_histogram.ts";
-import { bytesKey, decodeUtf8, FIXED64, LEN, ProtoError, ProtoReader, VARINT } from "./_proto.ts";
+import { decodeUtf8, FIXED64, LEN, ProtoError, ProtoReader, VARINT } from "./_proto.ts";
 import { intern } from "./_util.ts";
 import { type IdleMemoryHolder, keepsIdleMemory } from "../idle_memory.ts";
 
@@ -58,10 +58,13 @@ interface RwSeries {
   /** Label pairs without `__name__`; shared, so nobody may change them. */
   readonly labels: string[];
   /**
-   * The raw label bytes, one char a byte (so its length is theirs), or "" for
-   * a series not cached; the pipeline's cache key.
+   * A short name of this series, unique in the process (the pipeline's cache
+   * key), or "" for a series not cached. The raw label bytes themselves are
+   * in `words` (a copy as a string was ~100 bytes a series more).
    */
   readonly key: string;
+  /** Length of the raw label bytes. */
+  readonly len: number;
   /**
    * The raw label bytes as little-endian 32-bit words from `w0` on, the last
    * one padded with zeros (what {@linkcode sameBytes} compares); a slab
@@ -86,11 +89,15 @@ interface RwSeries {
   memo: unknown;
 }
 
-/** FNV-1a over buf[s, e). */
+/**
+ * FNV-1a over buf[s, e), as a signed 32-bit integer: a small integer to V8
+ * (an unsigned one above 2^31 was a 16-byte heap number in the series and
+ * again as its cache key).
+ */
 function hashBytes(buf: Uint8Array, s: number, e: number): number {
-  let h = 0x811c9dc5;
+  let h = 0x811c9dc5 | 0;
   for (let i = s; i < e; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
-  return h >>> 0;
+  return h;
 }
 
 /** Words of series' label bytes are carved from slabs of this many. */
@@ -123,7 +130,7 @@ function sameBytes(
   e: number,
 ): boolean {
   const n = e - s;
-  if (series.key.length !== n) return false;
+  if (series.len !== n) return false;
   const words = series.words, w0 = series.w0, full = n >>> 2;
   for (let k = 0; k < full; k++) if (view.getInt32(s + k * 4, true) !== words[w0 + k]) return false;
   for (let i = full * 4; i < n; i++) {
@@ -193,6 +200,8 @@ class SeriesCache implements IdleMemoryHolder {
 const NO_WORDS = new Int32Array(0);
 /** Counts parse calls, so a series is added once per request. */
 let parseEpoch = 0;
+/** Names given to cached series (their `key`). */
+let keys = 0;
 const seriesCache = new SeriesCache(100_000);
 /** Samples in the last request: senders send alike requests, so room for as many is made at once. */
 let lastSamples = 0;
@@ -269,11 +278,11 @@ function timeSeries(rows: ParsedRows, r: ProtoReader, index: number, state: Pars
   const guess = state.prev?.next;
   let guessed = false;
   if (
-    guess !== undefined && s + guess.key.length <= e &&
-    sameBytes(guess, buf, view, s, s + guess.key.length)
+    guess !== undefined && s + guess.len <= e &&
+    sameBytes(guess, buf, view, s, s + guess.len)
   ) {
     keyStart = s;
-    keyEnd = r.pos = s + guess.key.length;
+    keyEnd = r.pos = s + guess.len;
     guessed = true;
   }
   while (r.pos < e) {
@@ -331,20 +340,21 @@ function timeSeries(rows: ParsedRows, r: ProtoReader, index: number, state: Pars
   const cacheable = keyStart >= 0 && contiguous;
   if (cacheable) {
     // The guess holds unless more label fields followed its bytes.
-    if (guessed && keyEnd - keyStart === guess!.key.length) series = guess!;
+    if (guessed && keyEnd - keyStart === guess!.len) series = guess!;
     else {
       const h = hashBytes(buf, keyStart, keyEnd);
       series = seriesCache.find(h, buf, view, keyStart, keyEnd);
       if (series === undefined) {
         const w0 = wordsOf(buf, keyStart, keyEnd);
-        series = decodeSeries(buf, s, e, bytesKey(buf, keyStart, keyEnd), wordSlab, w0, h);
+        const key = (keys++).toString(36);
+        series = decodeSeries(buf, s, e, key, keyEnd - keyStart, wordSlab, w0, h);
         seriesCache.add(series);
       }
       if (state.prev !== undefined) state.prev.next = series;
     }
     state.prev = series;
   } else {
-    series = decodeSeries(buf, s, e, "", NO_WORDS, 0, 0);
+    series = decodeSeries(buf, s, e, "", 0, NO_WORDS, 0, 0);
   }
   const rawKey = series.key;
   if (series.problem !== "") {
@@ -411,6 +421,7 @@ function decodeSeries(
   s: number,
   e: number,
   key: string,
+  len: number,
   words: Int32Array,
   w0: number,
   hash: number,
@@ -465,6 +476,7 @@ function decodeSeries(
     // An exact copy: pushing reserved room for ~17 strings.
     labels: labels.slice(),
     key,
+    len,
     words,
     w0,
     hash,
