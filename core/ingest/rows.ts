@@ -243,7 +243,9 @@ export class ParsedRows {
 
   /** Sets the series of samples `from`... to the end to `j`. */
   setSampleSeries(from: number, j: number): void {
-    this.sampleSeries.fill(j, from, this.#samples);
+    const ss = this.sampleSeries, n = this.#samples;
+    // A loop, not fill(): a series mostly has a few samples, fewer than a builtin call costs.
+    for (let i = from; i < n; i++) ss[i] = j;
   }
 
   /** Drops samples from index `n` on. */
