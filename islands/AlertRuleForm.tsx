@@ -256,7 +256,7 @@ export function AlertRuleForm(
           </select>
         </label>
         <label class="wide">
-          More labels (name=value, …)
+          More labels (name=value, &hellip;)
           <input
             value={labels}
             placeholder="team=ops"
@@ -275,14 +275,14 @@ export function AlertRuleForm(
           onClick={submit}
           data-testid="alert-submit"
         >
-          {busy ? "Creating…" : "Create rule"}
+          {busy ? "Creating\u2026" : "Create rule"}
         </button>
         <button type="button" onClick={() => setOpen(false)}>Close</button>
       </div>
       {created && (
         <p role="status" data-testid="alert-created">
           Created rule <a href="/alerts">{created.name}</a> (<code>{created.expr}</code>):{"  "}
-          <span data-testid="alert-state">{state || "…"}</span>
+          <span data-testid="alert-state">{state || "\u2026"}</span>
         </p>
       )}
     </section>

@@ -44,7 +44,7 @@ function loadUplot(): Promise<UPlot> {
 function fmt(unit: string, decimals?: number) {
   return (
     v: number | null | undefined,
-  ) => (v === null || v === undefined ? "–" : formatValue(v, unit, decimals));
+  ) => (v === null || v === undefined ? "\u2013" : formatValue(v, unit, decimals));
 }
 
 /** Fills the tooltip; `t` (seconds) is the hovered point's time, kept in `data-t`. */
@@ -210,7 +210,7 @@ function buildOptions(
             tooltip,
             [[
               heatColor(1),
-              `${lo} – ${hi}`,
+              `${lo} \u2013 ${hi}`,
               formatValue(h.counts[b]![idx]!, "", 2),
             ]],
             new Date(h.xs[idx]! * 1000).toLocaleString(),

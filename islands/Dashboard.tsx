@@ -543,10 +543,10 @@ export default function DashboardView(props: DashboardProps) {
           {liveState === "off"
             ? ""
             : liveState === "open"
-            ? "● live"
+            ? "\u25cf live"
             : liveState === "reconnecting"
-            ? "○ reconnecting…"
-            : `○ ${liveState}`}
+            ? "\u25cb reconnecting\u2026"
+            : `\u25cb ${liveState}`}
         </span>
         {!edit && (
           <button type="button" onClick={() => setEdit(true)} data-testid="edit-button">
@@ -635,7 +635,7 @@ export default function DashboardView(props: DashboardProps) {
                   disabled={edit}
                   onClick={() => setFolded((f) => ({ ...f, [d.key]: !d.collapsed }))}
                 >
-                  <span aria-hidden="true">{d.collapsed ? "▸" : "▾"}</span> {title}
+                  <span aria-hidden="true">{d.collapsed ? "\u25b8" : "\u25be"}</span> {title}
                   {d.collapsed && ((p as Panel).panels?.length ?? 0) > 0 && (
                     <span class="muted">({(p as Panel).panels!.length} panels)</span>
                   )}
@@ -665,7 +665,9 @@ export default function DashboardView(props: DashboardProps) {
                 onPointerDown={edit ? (e) => beginDrag(e, p as Panel, "move") : undefined}
               >
                 <h2 id={`panel-title-${d.key}`} title={p.description ?? ""}>{title}</h2>
-                {s.status === "loading" && <span class="muted" aria-live="polite">loading…</span>}
+                {s.status === "loading" && (
+                  <span class="muted" aria-live="polite">loading&hellip;</span>
+                )}
                 {edit && editTools(p as Panel)}
               </header>
               <div class="panel-body">
@@ -694,7 +696,7 @@ export default function DashboardView(props: DashboardProps) {
         })}
       </div>
       {dash.panels.length === 0 && (
-        <p class="muted">This dashboard has no panels yet. Use Edit → Add panel.</p>
+        <p class="muted">This dashboard has no panels yet. Use Edit &rarr; Add panel.</p>
       )}
     </div>
   );

@@ -90,7 +90,7 @@ export default function Explore(props: ExploreProps) {
         <div class="row">
           <button type="submit" class="primary" data-testid="run-query">Run query</button>
           <TimePicker range={tr} onChange={setTr} />
-          {busy && <span class="muted">running…</span>}
+          {busy && <span class="muted">running&hellip;</span>}
         </div>
       </form>
       {out?.error && <p class="error card" role="alert">{out.error}</p>}
@@ -151,7 +151,7 @@ export default function Explore(props: ExploreProps) {
                           }`
                           : last
                           ? formatValue(sampleValue(last[1]), unit)
-                          : "–"}
+                          : "\u2013"}
                       </td>
                       <td class="num">{s.values.length + (s.histograms?.length ?? 0)}</td>
                     </tr>
@@ -166,7 +166,7 @@ export default function Explore(props: ExploreProps) {
   );
 }
 
-/** Interval notation of a bucket by its boundaries kind (0 upper inclusive … 3 both). */
+/** Interval notation of a bucket by its boundaries kind (0 upper inclusive ... 3 both). */
 function interval(kind: number, lo: string, hi: string, unit: string): string {
   const f = (x: string) => formatValue(sampleValue(x), unit);
   return `${kind === 1 || kind === 3 ? "[" : "("}${f(lo)}, ${f(hi)}${

@@ -1,6 +1,6 @@
 /**
  * The dashboard editor: the edit bar (add panel, save with field errors,
- * JSON import/export), per-panel tools (move, resize, delete — buttons, so
+ * JSON import/export), per-panel tools (move, resize, delete -- buttons, so
  * the keyboard can do everything) and the panel editor with a query editor
  * that completes metric and label names and shows parse errors inline.
  *
@@ -50,16 +50,16 @@ export function PanelEditTools(
   );
   return (
     <div class="panel-tools">
-      {b("Edit", "✎", onEdit)}
-      {b("Move left", "←", () => move(-1, 0, 0, 0))}
-      {b("Move right", "→", () => move(1, 0, 0, 0))}
-      {b("Move up", "↑", () => move(0, -1, 0, 0))}
-      {b("Move down", "↓", () => move(0, 1, 0, 0))}
-      {b("Narrower", "⇤", () => move(0, 0, -1, 0))}
-      {b("Wider", "⇥", () => move(0, 0, 1, 0))}
-      {b("Shorter", "⤒", () => move(0, 0, 0, -1))}
-      {b("Taller", "⤓", () => move(0, 0, 0, 1))}
-      {b("Delete", "✕", onDelete)}
+      {b("Edit", "\u270e", onEdit)}
+      {b("Move left", "\u2190", () => move(-1, 0, 0, 0))}
+      {b("Move right", "\u2192", () => move(1, 0, 0, 0))}
+      {b("Move up", "\u2191", () => move(0, -1, 0, 0))}
+      {b("Move down", "\u2193", () => move(0, 1, 0, 0))}
+      {b("Narrower", "\u21e4", () => move(0, 0, -1, 0))}
+      {b("Wider", "\u21e5", () => move(0, 0, 1, 0))}
+      {b("Shorter", "\u2912", () => move(0, 0, 0, -1))}
+      {b("Taller", "\u2913", () => move(0, 0, 0, 1))}
+      {b("Delete", "\u2715", onDelete)}
     </div>
   );
 }
@@ -69,7 +69,7 @@ export function isDirty(dash: Dashboard, saved: Dashboard): boolean {
   return JSON.stringify(dash) !== JSON.stringify(saved);
 }
 
-/** A dashboard id from a title: lowercase letters, digits, '-' (≤64). */
+/** A dashboard id from a title: lowercase letters, digits, '-' (<=64). */
 export function idFromTitle(title: string): string {
   return title.toLowerCase().replace(/[^a-z0-9_-]+/g, "-").replace(/^[-_]+|-+$/g, "")
     .slice(0, 64);
@@ -202,7 +202,9 @@ export function DashboardEditorBar(
         >
           Settings
         </button>
-        <button type="button" onClick={() => setJson(JSON.stringify(dash, null, 2))}>JSON…</button>
+        <button type="button" onClick={() => setJson(JSON.stringify(dash, null, 2))}>
+          JSON&hellip;
+        </button>
         <a
           class="button"
           download={`${dash.id}.json`}
@@ -220,7 +222,7 @@ export function DashboardEditorBar(
           }}
           data-testid="save-as-button"
         >
-          Save as…
+          Save as&hellip;
         </button>
         <button
           type="button"
@@ -241,7 +243,7 @@ export function DashboardEditorBar(
           onClick={save}
           data-testid="save-dashboard"
         >
-          {busy ? "Saving…" : "Save"}
+          {busy ? "Saving\u2026" : "Save"}
         </button>
       </div>
       {saveAs && (
@@ -529,7 +531,7 @@ export function PanelEditor(
           {errFor("options.max") && <span class="error">{errFor("options.max")}</span>}
         </label>
         <label class="wide">
-          Thresholds (value:color, …)
+          Thresholds (value:color, &hellip;)
           <input
             value={thr}
             onInput={(e) => {
@@ -583,7 +585,7 @@ export function PanelEditor(
         </fieldset>
         <p class="muted wide">
           Position: x {panel.gridPos.x}, y {panel.gridPos.y}, {panel.gridPos.w}×{panel.gridPos.h}
-          {errFor("gridPos") && <span class="error">— {errFor("gridPos")}</span>}
+          {errFor("gridPos") && <span class="error">&mdash; {errFor("gridPos")}</span>}
         </p>
       </div>
       <h3>Queries</h3>

@@ -56,7 +56,7 @@ export function ReceiversView() {
                 onClick={() => test(name)}
                 data-testid="test-receiver"
               >
-                {busy === name ? "Sending…" : "Send test notification"}
+                {busy === name ? "Sending\u2026" : "Send test notification"}
               </button>
               {r && (
                 <span

@@ -1,5 +1,5 @@
 /**
- * Time range picker (relative 5m…30d, or absolute from/to) and refresh
+ * Time range picker (relative 5m...30d, or absolute from/to) and refresh
  * interval selector. Plain form controls, so they work with the keyboard.
  *
  * @module
@@ -69,7 +69,7 @@ export function TimePicker(
           {!showCustom && !RELATIVE_RANGES.includes(relValue) && (
             <option value={relValue} selected>Last {relValue}</option>
           )}
-          <option value="custom" selected={showCustom}>Absolute…</option>
+          <option value="custom" selected={showCustom}>Absolute&hellip;</option>
         </select>
       </label>
       {showCustom && (
@@ -122,7 +122,7 @@ export function TimePicker(
           });
         }}
       >
-        ⊖
+        &#x2296;
       </button>
       {onRefresh && (
         <label>

@@ -234,7 +234,7 @@ export function VariableEditor(
               {opts.length === 0
                 ? "No options yet."
                 : `Options (${opts.length}): ${opts.slice(0, 20).join(", ")}${
-                  opts.length > 20 ? ", …" : ""
+                  opts.length > 20 ? ", \u2026" : ""
                 }`}
             </p>
             <FieldError errors={errors} path={`${p}.type`} />
@@ -245,7 +245,7 @@ export function VariableEditor(
                 disabled={i === 0}
                 onClick={() => move(i, -1)}
               >
-                ↑
+                &uarr;
               </button>
               <button
                 type="button"
@@ -253,7 +253,7 @@ export function VariableEditor(
                 disabled={i === variables.length - 1}
                 onClick={() => move(i, 1)}
               >
-                ↓
+                &darr;
               </button>
               <button
                 type="button"

@@ -6,7 +6,7 @@
  */
 import { type ComponentType, h, hydrate } from "preact";
 
-/** Hydrates the page's islands from a name → component table. */
+/** Hydrates the page's islands from a name -> component table. */
 // deno-lint-ignore no-explicit-any
 export function hydrateAll(islands: Record<string, ComponentType<any>>): void {
   for (const el of document.querySelectorAll<HTMLElement>("[data-island]")) {

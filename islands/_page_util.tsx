@@ -48,7 +48,7 @@ export function useApi<T>(path: string, tick = 0, raw = false): Load<T> {
 export function Status<T>(
   { s, what, children }: { s: Load<T>; what: string; children: (d: T) => ComponentChildren },
 ) {
-  if (s.state === "loading") return <p class="muted">Loading {what}…</p>;
+  if (s.state === "loading") return <p class="muted">Loading {what}&hellip;</p>;
   if (s.state === "missing") {
     return (
       <p class="muted" data-testid="api-missing">

@@ -91,7 +91,7 @@ function KV(
 }
 
 const msTime = (v: unknown) => (Number(v) > 0 ? new Date(Number(v)).toLocaleString() : "none");
-/** Bytes, or `{wal, blocks, kv, total}` bytes as "total (wal …, blocks …, kv …)". */
+/** Bytes, or `{wal, blocks, kv, total}` bytes as "total (wal ..., blocks ..., kv ...)". */
 const bytes = (v: unknown) => {
   const f = (n: unknown) => formatValue(Number(n), "bytes");
   if (v && typeof v === "object") {
@@ -299,7 +299,7 @@ export function HomeStats(
         {queries.map((q, i) => (
           <>
             <dt>{q.label}</dt>
-            <dd data-testid={`home-${i}`}>{vals[i] ?? "…"}</dd>
+            <dd data-testid={`home-${i}`}>{vals[i] ?? "\u2026"}</dd>
           </>
         ))}
         <dt>Firing alerts</dt>
@@ -307,7 +307,7 @@ export function HomeStats(
           {alerts.state === "missing"
             ? "n/a"
             : firing === null
-            ? "…"
+            ? "\u2026"
             : <a href="/alerts">{firing}</a>}
         </dd>
       </dl>

@@ -101,7 +101,7 @@ export function StatView({ panel, state }: ViewProps) {
               data-value={Number.isNaN(r.v) ? "" : String(r.v)}
               style={{ color: mode === "value" ? c : "inherit" }}
             >
-              {rows.length === 0 ? "–" : formatValue(r.v, r.unit, r.decimals)}
+              {rows.length === 0 ? "\u2013" : formatValue(r.v, r.unit, r.decimals)}
             </span>
             {rows.length > 1 && <span class="stat-name">{r.name}</span>}
           </div>
@@ -159,7 +159,7 @@ export function BarGaugeView({ panel, state }: ViewProps) {
               />
             </span>
             <span class="bar-value" data-value={Number.isNaN(r.v) ? "" : String(r.v)}>
-              {rows.length === 0 ? "–" : formatValue(r.v, r.unit, r.decimals)}
+              {rows.length === 0 ? "\u2013" : formatValue(r.v, r.unit, r.decimals)}
             </span>
           </div>
         );
@@ -218,7 +218,7 @@ export function GaugeView({ panel, state }: ViewProps) {
                 class="gauge-text"
                 data-value={Number.isNaN(r.v) ? "" : String(r.v)}
               >
-                {rows.length === 0 ? "–" : formatValue(r.v, r.unit, r.decimals)}
+                {rows.length === 0 ? "\u2013" : formatValue(r.v, r.unit, r.decimals)}
               </text>
             </svg>
             {rows.length > 1 && <figcaption>{r.name}</figcaption>}

@@ -1,5 +1,5 @@
 /**
- * Turns Prometheus matrix results into uPlot's columnar data (`[xs, ys…]`
+ * Turns Prometheus matrix results into uPlot's columnar data (`[xs, ys...]`
  * with ascending x in seconds and `null` gaps), legend names and legend
  * calculations; and histograms (classic `_bucket` series or native histogram
  * points) into heatmap cells.

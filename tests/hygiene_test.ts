@@ -34,12 +34,12 @@ Deno.test("deno task start runs Perch with the V8 flags the compiled binary has"
   assert.match(tasks.start, new RegExp(`--v8-flags=${PERCH_V8_FLAGS}( |$)`));
 });
 
-Deno.test("server sources (core/, routes/, main.ts; tests and benches aside) are Latin-1", async () => {
+Deno.test("server sources (core/, routes/, islands/, main.ts; tests and benches aside) are Latin-1", async () => {
   // V8 keeps each module's source (Deno's emit with its inline source map)
   // in the heap, one byte a character, or two for the whole module when one
   // character is above U+00FF: ~2.7 MB of a 20,000-series server's heap
   // went to an arrow or an ellipsis in a comment. Strings say it with an
-  // escape ("\u2026").
+  // escape ("\u2026"), JSX text an expression ({"\u2026"}).
   const found: string[] = [];
   const check = async (path: string) => {
     const lines = (await Deno.readTextFile(`${ROOT}${path}`)).split("\n");
@@ -56,6 +56,7 @@ Deno.test("server sources (core/, routes/, main.ts; tests and benches aside) are
   };
   await walk("core");
   await walk("routes");
+  await walk("islands"); // Rendered on the server too.
   await check("main.ts");
   assert.deepEqual(found, []);
 });
