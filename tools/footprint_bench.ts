@@ -5,8 +5,14 @@
  *   deno run -A tools/footprint_bench.ts [--quick] [--workloads=edge,wide]
  *     [--systems=perch,vm,prom] [--idle=45000] [--runs=20]
  *     [--v8=FLAGS (default: tools/_v8_flags.ts)] [--perch-run-args=--cpu-prof,--cpu-prof-dir=DIR]
- *     [--perch-log=FILE] [--base=DIR] [--base-v8=FLAGS]
+ *     [--perch-log=FILE] [--base=DIR] [--base-v8=FLAGS] [--bundled[=perch|base]]
  *
+ * `--bundled` runs each Perch (or only `perch` or `base`; `--base=.
+ * --bundled=base` compares the two ways of running the same code) bundled
+ * into one file with its block worker beside it (tools/_bench_perch.ts
+ * `bundlePerch`), the closest to the compiled binary that runs offline:
+ * `deno run main.ts` also holds every module's inline source map in the JS
+ * heap, which the binary keeps apart.
  * `--base=DIR` adds system `base` to the default systems: Perch from
  * another checkout (its main.ts, run in DIR) beside this one, for
  * before/after numbers in one run (`--base-v8`: its V8 flags, default
@@ -43,7 +49,7 @@ import {
   VM_BIN,
 } from "../tests/remote/_peers.ts";
 import { requireBinary } from "../tests/_require.ts";
-import { spawnBenchPerch } from "./_bench_perch.ts";
+import { type BundledPerch, bundledPerchAt, bundlePerch, spawnBenchPerch } from "./_bench_perch.ts";
 import { edgeBodies, QUERIES } from "./_queries.ts";
 import { pushConcurrently } from "../tests/_remote_write.ts";
 import { PERCH_V8_FLAGS } from "./_v8_flags.ts";
@@ -64,6 +70,8 @@ const perchRunArgs = arg("perch-run-args", "").split(",").filter((x) => x !== ""
 const perchLog = arg("perch-log", "");
 const workloads = arg("workloads", "edge,wide").split(",");
 const base = arg("base", "");
+/** Which Perch systems run bundled, as close to the compiled binary as runs offline. */
+const bundled = Deno.args.includes("--bundled") ? ["perch", "base"] : arg("bundled", "").split(",");
 const systems = arg("systems", base ? "base,perch,vm,prom" : "perch,vm,prom").split(",");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -116,13 +124,22 @@ interface System {
 async function startPerch(dir?: string, checkout?: string): Promise<System> {
   const root = dir ?? await Deno.makeTempDir({ prefix: "perch-footprint-" });
   const v8 = checkout ? baseV8Flags : v8Flags;
+  const main = checkout ? `${checkout}/main.ts` : new URL("../main.ts", import.meta.url).pathname;
+  // A restart reuses the bundle made at the first start.
+  const b = bundled.includes(checkout ? "base" : "perch")
+    ? await bundleOnce(main, `${root}/bundle`)
+    : undefined;
   const p = await spawnBenchPerch(root, {
-    env: { PERCH_STORAGE__RETENTION: "0" },
-    runArgs: [...(v8 === "" ? [] : [`--v8-flags=${v8}`]), ...perchRunArgs],
-    ...(checkout ? { script: `${checkout}/main.ts`, cwd: checkout } : {}),
+    env: { PERCH_STORAGE__RETENTION: "0", ...b?.env },
+    runArgs: [...b?.runArgs ?? [], ...(v8 === "" ? [] : [`--v8-flags=${v8}`]), ...perchRunArgs],
+    ...(b
+      ? { script: b.script, cwd: `${root}/bundle` }
+      : checkout
+      ? { script: main, cwd: checkout }
+      : {}),
   });
   const sys: System = {
-    name: checkout ? "Perch (base)" : "Perch",
+    name: (checkout ? "Perch (base)" : "Perch") + (b ? " bundled" : ""),
     url: p.url,
     pid: p.process.pid,
     dataPath: `${root}/data`,
@@ -153,6 +170,14 @@ async function startPerch(dir?: string, checkout?: string): Promise<System> {
     cleanup: () => Deno.remove(root, { recursive: true }).catch(() => {}),
   };
   return sys;
+}
+
+async function bundleOnce(main: string, into: string): Promise<BundledPerch> {
+  if (await Deno.stat(`${into}/perch.js`).then(() => true, () => false)) {
+    return bundledPerchAt(into);
+  }
+  await Deno.mkdir(into, { recursive: true });
+  return await bundlePerch(main, into);
 }
 
 async function startVictoria(dataDir?: string, port?: number): Promise<System> {

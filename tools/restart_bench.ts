@@ -41,6 +41,7 @@ import { postRemoteWrite } from "../tests/_remote_write.ts";
 import { PROM_BIN, prometheusArgs, startPrometheus } from "../tests/remote/_peers.ts";
 import { requireBinary } from "../tests/_require.ts";
 import { PERCH_V8_FLAGS } from "./_v8_flags.ts";
+import { bundlePerch } from "./_bench_perch.ts";
 
 const { values: a } = parseArgs({
   args: Deno.args,
@@ -175,34 +176,14 @@ interface Variant {
   env?: Record<string, string>;
 }
 
-/**
- * The bundle of a checkout's main.ts and how to run it: with no config file
- * or package.json in reach (as tests/bundle_test.ts runs it) and the V8
- * flags `tools/compile.ts` gives the binary. Its V8 code cache lives in a
- * Deno dir of its own beside the bundle, removed with it: a shared one
- * gained a 1.3 MB entry per bundle and run (its path is new each time) and
- * grew to hundreds of MB.
- */
+/** The bundle of a checkout's main.ts, run with the V8 flags `tools/compile.ts` gives the binary. */
 async function bundled(main: string, label: string, into: string): Promise<Variant> {
-  const script = `${into}/perch.js`;
-  const b = await new Deno.Command(Deno.execPath(), {
-    args: ["bundle", "--quiet", "--platform=deno", "-o", script, main],
-    cwd: new URL(".", `file://${main}`).pathname,
-    stderr: "piped",
-  }).output();
-  if (!b.success) {
-    throw new Error(`deno bundle ${main} failed:\n${new TextDecoder().decode(b.stderr)}`);
-  }
+  const b = await bundlePerch(main, into);
   return {
     label: `${label} (bundled)`,
-    script,
-    runArgs: [
-      "--no-config",
-      "--no-lock",
-      "--unstable-kv",
-      `--v8-flags=${PERCH_V8_FLAGS}`,
-    ],
-    env: { DENO_NO_PACKAGE_JSON: "1", DENO_DIR: `${into}/deno_dir` },
+    script: b.script,
+    runArgs: [...b.runArgs, `--v8-flags=${PERCH_V8_FLAGS}`],
+    env: { ...b.env },
   };
 }
 
