@@ -2,8 +2,8 @@
  * A minimal Chrome DevTools Protocol client over a V8 inspector's WebSocket
  * (a Perch started with `--inspect`), for the tools that watch a server from
  * outside: startup_profile.ts (CPU profile of a start), query_alloc.ts
- * (allocations of queries) and heap_snapshot.ts (what the heap holds). The browser tests have their own, richer one
- * (tests/browser/_cdp.ts).
+ * (allocations of queries) and heap_snapshot.ts (what the heap holds). The
+ * browser tests have their own, richer one (tests/browser/_cdp.ts).
  *
  * @module
  */

@@ -19,10 +19,11 @@
  * listed once. The cache (~600 bytes a series, with the pipeline's entry it
  * keeps) is dropped by the reclaim after bursts (core/idle_memory.ts) when no
  * request came since the reclaim before: a sender that stopped leaves
- * nothing behind, one still sending keeps it. Senders list their series in the same order every time, so
- * the label bytes of the series that followed the previous one last time are
- * compared first with the start of the next series, before reading its label
- * fields or hashing; samples in the usual encoding are read without calls.
+ * nothing behind, one still sending keeps it. Senders list their series in
+ * the same order every time, so the label bytes of the series that followed
+ * the previous one last time are compared first with the start of the next
+ * series, before reading its label fields or hashing; samples in the usual
+ * encoding are read without calls.
  *
  * Native histograms (integer and float, every schema including custom
  * buckets) become histogram samples; an invalid one is refused alone, with
