@@ -49,10 +49,15 @@ const perchComponents: BuildComponents = (b, config, source, info) => {
   const storage = storageComponent(b);
   const remote = remoteWriteComponent({ ...b, storage });
   const appender = () => remote.appender;
-  // The memory guard (below) reclaims memory once queries are quiet.
+  // The memory guard (below) reclaims memory once queries and ingest are quiet.
   const query = queryComponent({ ...b, storage, onQueryEnd: (n) => memory.queryEnded(n) });
   const engine = () => query.engine;
-  const pipeline = pipelineComponent({ ...b, appender, seriesIndex: () => storage.db });
+  const pipeline = pipelineComponent({
+    ...b,
+    appender,
+    seriesIndex: () => storage.db,
+    onIngest: (n) => memory.ingested(n),
+  });
   const state = stateComponent({ ...b, storage });
   const kv = () => state.kv;
   const push = pushComponent({ ...b, kv, pipeline });

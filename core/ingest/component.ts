@@ -36,6 +36,8 @@ export function pipelineComponent(
     readonly appender: () => Appender;
     /** Storage's series index: limits hold across restarts. @default the pipeline's own count */
     readonly seriesIndex?: () => SeriesIndex;
+    /** Called with the sample count of each batch taken in (pushed or scraped). */
+    readonly onIngest?: (samples: number) => void;
   },
 ): PipelineComponent {
   const stats = registerIngestMetrics(deps.registry);
@@ -88,6 +90,7 @@ export function pipelineComponent(
             return Promise.reject(e);
           }
         }
+        deps.onIngest?.(rows.sampleCount);
         return current.ingest(protocol, rows, o);
       },
     },

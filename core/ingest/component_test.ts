@@ -53,3 +53,18 @@ Deno.test("pipeline component: a reload that changes only rate limits keeps the 
   assert.equal(r.cardinality?.refusedSeries, 1);
   await perch.stop();
 });
+
+Deno.test("pipeline component: each batch taken in is reported with its sample count, refused ones too", async () => {
+  const app = new RecordingAppender();
+  const seen: number[] = [];
+  const pipeline = pipelineComponent({
+    ...testBasics(),
+    appender: () => app,
+    onIngest: (n) => seen.push(n),
+  });
+  const perch = await startWith(testBasics(), "limits:\n  max_series: 2\n", [pipeline]);
+  await pipeline.handle.ingest("prometheus", prom("a 1 1\nb 1 1\nc 1 1"));
+  await pipeline.handle.ingest("scrape", prom("a 2 2"));
+  assert.deepEqual(seen, [3, 1]);
+  await perch.stop();
+});

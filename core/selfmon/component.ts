@@ -25,7 +25,21 @@ export interface MemoryGuardComponent extends Component<Config, number> {
    * (reclaim.ts).
    */
   queryEnded(bytes: number): void;
+  /**
+   * Samples were pushed or scraped: an ingest burst gets its memory (decode
+   * buffers, pooled rows, garbage) back once it is over, as queries do.
+   */
+  ingested(samples: number): void;
 }
+
+/**
+ * What one ingested sample counts for the reclaim: about what ingest holds
+ * for it on the way (the request's bytes, parsed columns, batch, WAL
+ * record). 16 MiB of it is ~260,000 samples: an edge buffer's flush
+ * reclaims once it is over, a sensor pushing 2,000 series every 15 s
+ * about every half hour.
+ */
+const INGEST_BYTES_PER_SAMPLE = 64;
 
 /** The memory ceiling: health `memory` (degraded while over it). */
 export function memoryGuardComponent(
@@ -76,6 +90,7 @@ export function memoryGuardComponent(
       return limit;
     },
     queryEnded: (bytes) => reclaimer.touch(bytes),
+    ingested: (samples) => reclaimer.touch(samples * INGEST_BYTES_PER_SAMPLE),
     section: (c) => ({ ok: true, value: c.limits.memory_limit }),
     start(l) {
       limit = l;

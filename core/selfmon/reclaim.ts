@@ -31,6 +31,13 @@ export interface IdleReclaimerOptions {
    * least half the threshold. @default 10000
    */
   readonly minIntervalMs?: number;
+  /**
+   * Longest that further activity puts off a reclaim once the threshold is
+   * reached, ms: a sender pushing every second never leaves a quiet second.
+   * Long enough that a burst (a dashboard's load, a buffer's flush) is
+   * reclaimed after it ends, not in its middle. @default 60000
+   */
+  readonly maxDelayMs?: number;
   /** Resident set size, bytes. @default Deno.memoryUsage().rss */
   readonly rss?: () => number;
   /** Clock, ms. @default Date.now */
@@ -41,6 +48,7 @@ export interface IdleReclaimerOptions {
 export class IdleReclaimer {
   readonly #delayMs: number;
   readonly #minIntervalMs: number;
+  readonly #maxDelayMs: number;
   readonly #now: () => number;
   readonly #threshold: number;
   readonly #rss: () => number;
@@ -49,12 +57,15 @@ export class IdleReclaimer {
   #floor = Infinity;
   #gain = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** When the pending timer was first set. */
+  #armedAt = 0;
   #last = -Infinity;
   #running: Promise<void> | undefined;
 
   constructor(readonly reclaim: () => Promise<void>, opts: IdleReclaimerOptions = {}) {
     this.#delayMs = opts.delayMs ?? 1000;
     this.#minIntervalMs = opts.minIntervalMs ?? 10_000;
+    this.#maxDelayMs = opts.maxDelayMs ?? 60_000;
     this.#now = opts.now ?? Date.now;
     this.#threshold = opts.threshold ?? 16 << 20;
     this.#rss = opts.rss ?? (() => Deno.memoryUsage().rss);
@@ -64,12 +75,17 @@ export class IdleReclaimer {
    * Records `amount` of activity. Once the amount since the last reclaim
    * reaches the threshold, the reclaim runs `delayMs` after the last call
    * (later when within `minIntervalMs` of the last reclaim, unless the
-   * resident set has risen by the threshold since and that reclaim paid).
+   * resident set has risen by the threshold since and that reclaim paid),
+   * but calls more than `maxDelayMs` after the first one that set it no
+   * longer put it off.
    */
   touch(amount: number): void {
     this.#pending += amount;
     if (this.#pending < this.#threshold) return;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#timer !== undefined) {
+      if (this.#now() - this.#armedAt >= this.#maxDelayMs) return;
+      clearTimeout(this.#timer);
+    } else this.#armedAt = this.#now();
     const held = this.#rss() - this.#floor < this.#threshold || this.#gain < this.#threshold / 2;
     const wait = held
       ? Math.max(this.#delayMs, this.#last + this.#minIntervalMs - this.#now())

@@ -49,6 +49,23 @@ Deno.test("IdleReclaimer runs again within its interval once RSS has risen by th
   await r.stop();
 });
 
+Deno.test("IdleReclaimer: activity that never goes quiet puts a reclaim off for maxDelayMs at most", async () => {
+  const at: number[] = [];
+  const r = new IdleReclaimer(() => {
+    at.push(Date.now());
+    return Promise.resolve();
+  }, { delayMs: 50, maxDelayMs: 200, threshold: 1, rss: () => 100 });
+  // A sender pushing every 20 ms, for 1.5 s: never 50 ms quiet.
+  const t0 = Date.now();
+  while (Date.now() - t0 < 1500) {
+    r.touch(1);
+    await new Promise((res) => setTimeout(res, 20));
+  }
+  const stopped = Date.now();
+  assert.ok(at.length >= 1 && at[0]! < stopped, "reclaimed while the activity went on");
+  await r.stop();
+});
+
 Deno.test("IdleReclaimer.stop() cancels a pending reclaim", async () => {
   let runs = 0;
   const r = new IdleReclaimer(() => {
