@@ -90,7 +90,9 @@ export function memoryGuardComponent(
       return limit;
     },
     queryEnded: (bytes) => reclaimer.touch(bytes),
-    ingested: (samples) => reclaimer.touch(samples * INGEST_BYTES_PER_SAMPLE),
+    // Not put off by each request: a long ingest is reclaimed when its
+    // resident set stops rising, as before; this makes sure one follows its end.
+    ingested: (samples) => reclaimer.touch(samples * INGEST_BYTES_PER_SAMPLE, false),
     section: (c) => ({ ok: true, value: c.limits.memory_limit }),
     start(l) {
       limit = l;

@@ -77,13 +77,15 @@ export class IdleReclaimer {
    * (later when within `minIntervalMs` of the last reclaim, unless the
    * resident set has risen by the threshold since and that reclaim paid),
    * but calls more than `maxDelayMs` after the first one that set it no
-   * longer put it off.
+   * longer put it off. With `postpone` false the call counts but does not
+   * put off a reclaim already set (an ingest: the rises of the resident
+   * set it causes decide when, as they did before ingest counted).
    */
-  touch(amount: number): void {
+  touch(amount: number, postpone = true): void {
     this.#pending += amount;
     if (this.#pending < this.#threshold) return;
     if (this.#timer !== undefined) {
-      if (this.#now() - this.#armedAt >= this.#maxDelayMs) return;
+      if (!postpone || this.#now() - this.#armedAt >= this.#maxDelayMs) return;
       clearTimeout(this.#timer);
     } else this.#armedAt = this.#now();
     const held = this.#rss() - this.#floor < this.#threshold || this.#gain < this.#threshold / 2;

@@ -66,6 +66,22 @@ Deno.test("IdleReclaimer: activity that never goes quiet puts a reclaim off for 
   await r.stop();
 });
 
+Deno.test("IdleReclaimer: activity that does not postpone leaves a set reclaim where it is", async () => {
+  const at: number[] = [];
+  const r = new IdleReclaimer(() => {
+    at.push(Date.now());
+    return Promise.resolve();
+  }, { delayMs: 100, threshold: 1, rss: () => 100 });
+  const t0 = Date.now();
+  r.touch(1, false); // Sets it.
+  while (at.length === 0 && Date.now() - t0 < 1500) {
+    r.touch(1, false);
+    await new Promise((res) => setTimeout(res, 20));
+  }
+  assert.equal(at.length, 1, "ran while the activity went on");
+  await r.stop();
+});
+
 Deno.test("IdleReclaimer.stop() cancels a pending reclaim", async () => {
   let runs = 0;
   const r = new IdleReclaimer(() => {
