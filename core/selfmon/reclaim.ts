@@ -10,7 +10,7 @@
  * in a few seconds gets its memory back after each load; growth that is
  * live, such as a filling cache, does not buy a collection every few
  * seconds). Other bursts are seen as rises of the resident set
- * ({@linkcode RssRiseWatcher}).
+ * ({@linkcode RssRiseWatcher}) and, for ingest, as samples taken in.
  *
  * @module
  */
