@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { fullGc, IdleReclaimer, RssRiseWatcher } from "./reclaim.ts";
+import { fullGc, IdleReclaimer, type IdleReclaimerOptions, RssRiseWatcher } from "./reclaim.ts";
 
 async function until(pred: () => boolean, ms = 5000): Promise<void> {
   const end = Date.now() + ms;
@@ -9,12 +9,18 @@ async function until(pred: () => boolean, ms = 5000): Promise<void> {
   }
 }
 
-Deno.test("IdleReclaimer runs once after a burst of activity goes quiet, then waits its interval", async () => {
+/** A reclaimer that records when it ran (ms), with `rss` fixed at 100 and a threshold of 1 unless given. */
+function recording(opts: IdleReclaimerOptions): { at: number[]; r: IdleReclaimer } {
   const at: number[] = [];
   const r = new IdleReclaimer(() => {
     at.push(Date.now());
     return Promise.resolve();
-  }, { delayMs: 20, minIntervalMs: 300, threshold: 1, rss: () => 100 });
+  }, { threshold: 1, rss: () => 100, ...opts });
+  return { at, r };
+}
+
+Deno.test("IdleReclaimer runs once after a burst of activity goes quiet, then waits its interval", async () => {
+  const { at, r } = recording({ delayMs: 20, minIntervalMs: 300 });
   for (let i = 0; i < 5; i++) r.touch(1);
   await until(() => at.length === 1);
   r.touch(1); // Within the interval: held back until it has passed.
@@ -50,11 +56,7 @@ Deno.test("IdleReclaimer runs again within its interval once RSS has risen by th
 });
 
 Deno.test("IdleReclaimer: activity that never goes quiet puts a reclaim off for maxDelayMs at most", async () => {
-  const at: number[] = [];
-  const r = new IdleReclaimer(() => {
-    at.push(Date.now());
-    return Promise.resolve();
-  }, { delayMs: 50, maxDelayMs: 200, threshold: 1, rss: () => 100 });
+  const { at, r } = recording({ delayMs: 50, maxDelayMs: 200 });
   // A sender pushing every 20 ms, for 1.5 s: never 50 ms quiet.
   const t0 = Date.now();
   while (Date.now() - t0 < 1500) {
@@ -67,11 +69,7 @@ Deno.test("IdleReclaimer: activity that never goes quiet puts a reclaim off for 
 });
 
 Deno.test("IdleReclaimer: activity that does not postpone leaves a set reclaim where it is", async () => {
-  const at: number[] = [];
-  const r = new IdleReclaimer(() => {
-    at.push(Date.now());
-    return Promise.resolve();
-  }, { delayMs: 100, threshold: 1, rss: () => 100 });
+  const { at, r } = recording({ delayMs: 100 });
   const t0 = Date.now();
   r.touch(1, false); // Sets it.
   while (at.length === 0 && Date.now() - t0 < 1500) {
