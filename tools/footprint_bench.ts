@@ -124,8 +124,9 @@ interface System {
 async function startPerch(dir?: string, checkout?: string): Promise<System> {
   const root = dir ?? await Deno.makeTempDir({ prefix: "perch-footprint-" });
   const v8 = checkout ? baseV8Flags : v8Flags;
-  const main = checkout ? `${checkout}/main.ts` : new URL("../main.ts", import.meta.url).pathname;
-  // A restart reuses the bundle made at the first start.
+  const main = checkout
+    ? Deno.realPathSync(`${checkout}/main.ts`) // `--base=.` too
+    : new URL("../main.ts", import.meta.url).pathname;
   const b = bundled.includes(checkout ? "base" : "perch")
     ? await bundleOnce(main, `${root}/bundle`)
     : undefined;
@@ -172,6 +173,7 @@ async function startPerch(dir?: string, checkout?: string): Promise<System> {
   return sys;
 }
 
+/** The bundle of `main` in `into`, made at the first start and reused by restarts. */
 async function bundleOnce(main: string, into: string): Promise<BundledPerch> {
   if (await Deno.stat(`${into}/perch.js`).then(() => true, () => false)) {
     return bundledPerchAt(into);
