@@ -239,6 +239,17 @@ Deno.test("email over SMTP (plain, AUTH PLAIN): headers and multipart body", asy
   }
 });
 
+/** The delivery log once it has an entry (or empty after 5 s). */
+async function firstDeliveries<T>(read: () => Promise<T[]>): Promise<T[]> {
+  const end = Date.now() + 5000;
+  let log = await read();
+  while (log.length === 0 && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 50));
+    log = await read();
+  }
+  return log;
+}
+
 Deno.test("email over SMTP with STARTTLS and a test CA; 4xx replies are retried", async () => {
   const which = await new Deno.Command("sh", { args: ["-c", "command -v openssl"], stdout: "null" })
     .output();
@@ -272,7 +283,8 @@ Deno.test("email over SMTP with STARTTLS and a test CA; 4xx replies are retried"
     assert.match(m.data, /Subject: \[FIRING:1\] /);
     const transcript = sink.transcripts.flat().join("\n");
     assert.match(transcript, /C: STARTTLS/);
-    const log = await n.notifier.deliveryLog();
+    // The delivery is logged after the send returns, which may be after the sink has the mail.
+    const log = await firstDeliveries(() => n.notifier.deliveryLog());
     assert.equal(log[0]!.attempts, 2, "451 was retried once");
   } finally {
     await sink.close();
@@ -290,12 +302,7 @@ Deno.test("email refuses to send without TLS when require_tls is set (not retrie
       }],
     });
     await n.notifier.sink.put([alert({ alertname: "X" })], Date.now());
-    let log: Awaited<ReturnType<typeof n.notifier.deliveryLog>> = [];
-    const end = Date.now() + 5000;
-    while (log.length === 0 && Date.now() < end) {
-      await new Promise((r) => setTimeout(r, 50));
-      log = await n.notifier.deliveryLog();
-    }
+    const log = await firstDeliveries(() => n.notifier.deliveryLog());
     assert.equal(log[0]!.success, false);
     assert.equal(log[0]!.attempts, 1);
     assert.match(log[0]!.error!, /STARTTLS/);
