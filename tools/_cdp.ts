@@ -48,3 +48,12 @@ export async function connectCdp(
     close: () => ws.close(),
   };
 }
+
+/** A session on the first target of the inspector listening on 127.0.0.1:`port`. */
+export async function connectInspector(
+  port: number,
+  onEvent?: (method: string, params: Record<string, unknown>) => void,
+): Promise<CdpSession> {
+  const list = await (await fetch(`http://127.0.0.1:${port}/json/list`)).json();
+  return await connectCdp(list[0].webSocketDebuggerUrl, onEvent);
+}

@@ -34,7 +34,7 @@ import { edgeBodies, QUERIES } from "./_queries.ts";
 import { pushConcurrently } from "../tests/_remote_write.ts";
 import { PERCH_V8_FLAGS } from "./_v8_flags.ts";
 import { procMem } from "../tests/_perch.ts";
-import { type CdpSession, connectCdp } from "./_cdp.ts";
+import { connectInspector } from "./_cdp.ts";
 
 const arg = (k: string, d: string): string => {
   const a = Deno.args.find((x) => x.startsWith(`--${k}=`));
@@ -401,15 +401,6 @@ function summarize(raw: RawSnapshot, series: number): void {
   }
 }
 
-/** A CDP session on the first target of the inspector at `port`. */
-async function connect(
-  port: number,
-  onEvent?: (method: string, params: Record<string, unknown>) => void,
-): Promise<CdpSession> {
-  const list = await (await fetch(`http://127.0.0.1:${port}/json/list`)).json();
-  return await connectCdp(list[0].webSocketDebuggerUrl, onEvent);
-}
-
 /** Runs footprint_bench's query round: each query uncached then cached, `runs` + 1 times each. */
 async function queryRound(url: string, end: number): Promise<void> {
   for (const [, q, range, step] of QUERIES) {
@@ -468,7 +459,7 @@ async function snapshotServer(): Promise<{ raw: RawSnapshot; series: number }> {
       console.log(`${stamp()} 3 s after, ${rss()}`);
     }
     const chunks: string[] = [];
-    const cdp = await connect(port, (method, params) => {
+    const cdp = await connectInspector(port, (method, params) => {
       if (method === "HeapProfiler.addHeapSnapshotChunk") chunks.push(params.chunk as string);
     });
     const usage = async () => {

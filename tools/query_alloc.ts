@@ -37,7 +37,7 @@ import { edgeBodies, QUERIES } from "./_queries.ts";
 import { pushConcurrently } from "../tests/_remote_write.ts";
 import { PERCH_V8_FLAGS } from "./_v8_flags.ts";
 import { procMem } from "../tests/_perch.ts";
-import { type CdpSession, connectCdp } from "./_cdp.ts";
+import { connectInspector } from "./_cdp.ts";
 
 const arg = (k: string, d: string): string => {
   const a = Deno.args.find((x) => x.startsWith(`--${k}=`));
@@ -56,12 +56,6 @@ interface AllocNode {
   callFrame: { functionName: string; url: string; lineNumber: number };
   selfSize: number;
   children: AllocNode[];
-}
-
-/** A CDP session on the first target of the inspector at `port`. */
-async function connect(port: number): Promise<CdpSession> {
-  const list = await (await fetch(`http://127.0.0.1:${port}/json/list`)).json();
-  return await connectCdp(list[0].webSocketDebuggerUrl);
 }
 
 /**
@@ -115,7 +109,7 @@ const HOOK = `(() => {
  * a collection gives back is garbage the round left.
  */
 async function afterRound(port: number, pid: number): Promise<void> {
-  const cdp = await connect(port);
+  const cdp = await connectInspector(port);
   const mem = async (): Promise<string> => {
     const r = await cdp.post("Runtime.evaluate", {
       expression: "JSON.stringify(Deno.memoryUsage())",
@@ -163,7 +157,7 @@ async function profileWorkload(name: string): Promise<void> {
     await f.body?.cancel();
     console.log(`\n${name}: ${w.series} series, ${w.samples} samples; ${runs} uncached runs`);
     console.log(`  RSS before the queries: ${procMem(p.process.pid).VmRSS!.toFixed(0)} MiB`);
-    const cdp = gcMode ? undefined : await connect(port);
+    const cdp = gcMode ? undefined : await connectInspector(port);
     await cdp?.post("Runtime.evaluate", { expression: HOOK });
     await cdp?.post("HeapProfiler.enable");
     for (const [label, q, range, step] of QUERIES) {
