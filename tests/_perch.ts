@@ -270,6 +270,11 @@ export function procCpuSeconds(pid: number): number {
   return (Number(f[11]) + Number(f[12])) / 100; // fields 14 and 15, in USER_HZ ticks
 }
 
+/** CPU seconds of the main thread of `pid` (its task `pid`), from its scheduler statistics. */
+export function mainThreadCpuSeconds(pid: number): number {
+  return Number(Deno.readTextFileSync(`/proc/${pid}/task/${pid}/schedstat`).split(" ")[0]) / 1e9;
+}
+
 /** Resets the peak RSS (VmHWM) of `pid`, so a later read shows the peak since now. */
 export function resetPeakRss(pid: number): void {
   Deno.writeTextFileSync(`/proc/${pid}/clear_refs`, "5");

@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { procCpuSeconds, procMem, resetPeakRss } from "../tests/_perch.ts";
+import { mainThreadCpuSeconds, procCpuSeconds, procMem, resetPeakRss } from "../tests/_perch.ts";
 import { pushConcurrently } from "../tests/_remote_write.ts";
 import { spawnBenchPerch } from "./_bench_perch.ts";
 import { edgeBodies } from "./_queries.ts";
@@ -41,13 +41,6 @@ const runs = (): Runs => ({ cpu: [], main: [], flush: [], rate: [], peak: [] });
 const res = { base: runs(), new: runs() };
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
-/** CPU seconds of the main thread of `pid` (its task `pid`). */
-function mainCpuSeconds(pid: number): number {
-  const stat = Deno.readTextFileSync(`/proc/${pid}/task/${pid}/stat`);
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(f[11]) + Number(f[12])) / 100;
-}
-
 async function feed(which: "base" | "new"): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "perch-ingest-ab-" });
   const opts = {
@@ -62,9 +55,9 @@ async function feed(which: "base" | "new"): Promise<void> {
     await new Promise((ok) => setTimeout(ok, 2000));
     const pid = p.process.pid;
     resetPeakRss(pid);
-    const c0 = procCpuSeconds(pid), m0 = mainCpuSeconds(pid);
+    const c0 = procCpuSeconds(pid), m0 = mainThreadCpuSeconds(pid);
     const secs = await pushConcurrently(p.url, w.bodies);
-    const c1 = procCpuSeconds(pid), m1 = mainCpuSeconds(pid);
+    const c1 = procCpuSeconds(pid), m1 = mainThreadCpuSeconds(pid);
     const peak = procMem(pid).VmHWM!;
     const r = await fetch(`${p.url}/api/v1/admin/tsdb/flush`, { method: "POST" });
     await r.body?.cancel();

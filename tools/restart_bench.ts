@@ -36,7 +36,7 @@ import { SampleBatch } from "../core/model/mod.ts";
 import { generateEdgeWorkload } from "../core/tsdb/edge_workload.ts";
 import { openDB } from "../core/tsdb/mod.ts";
 import { encodeRemoteWriteBody, type WriteSeries } from "../core/ingest/mod.ts";
-import { forEachLine, freePort, procCpuSeconds } from "../tests/_perch.ts";
+import { forEachLine, freePort, mainThreadCpuSeconds, procCpuSeconds } from "../tests/_perch.ts";
 import { postRemoteWrite } from "../tests/_remote_write.ts";
 import { PROM_BIN, prometheusArgs, startPrometheus } from "../tests/remote/_peers.ts";
 import { requireBinary } from "../tests/_require.ts";
@@ -112,7 +112,7 @@ async function ready(url: string, health: string, data: boolean): Promise<boolea
 /** CPU time (ms) of a process's main thread, from its scheduler statistics (NaN elsewhere). */
 function mainThreadCpuMs(pid: number): number {
   try {
-    return Number(Deno.readTextFileSync(`/proc/${pid}/task/${pid}/schedstat`).split(" ")[0]) / 1e6;
+    return mainThreadCpuSeconds(pid) * 1000;
   } catch {
     return NaN;
   }
