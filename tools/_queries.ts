@@ -64,3 +64,22 @@ export function edgeBodies(
   });
   return { bodies, samples: series.length * n, series: series.length, end };
 }
+
+/**
+ * The `query_range` URL on `server` for the query `q` over `range` ms at
+ * `step` ms ending at `end` (ms), the range shifted by `shiftMs` (a grid
+ * phase of its own: the range cache misses it), with `extra` appended.
+ */
+export function queryRangeUrl(
+  server: string,
+  q: string,
+  range: number,
+  step: number,
+  end: number,
+  shiftMs = 0,
+  extra = "",
+): string {
+  return `${server}/api/v1/query_range?query=${encodeURIComponent(q)}&start=${
+    (end - range + shiftMs) / 1000
+  }&end=${(end + shiftMs) / 1000}&step=${step / 1000}${extra}`;
+}

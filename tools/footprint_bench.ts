@@ -50,7 +50,7 @@ import {
 } from "../tests/remote/_peers.ts";
 import { requireBinary } from "../tests/_require.ts";
 import { type BundledPerch, bundledPerchAt, bundlePerch, spawnBenchPerch } from "./_bench_perch.ts";
-import { edgeBodies, QUERIES } from "./_queries.ts";
+import { edgeBodies, QUERIES, queryRangeUrl } from "./_queries.ts";
 import { pushConcurrently } from "../tests/_remote_write.ts";
 import { PERCH_V8_FLAGS } from "./_v8_flags.ts";
 
@@ -250,9 +250,7 @@ async function timeQueries(
   const med = (xs: number[]) => xs.sort((a, b) => a - b)[xs.length >> 1]!;
   for (const [, q, range, step] of QUERIES) {
     const url = (s: System, shiftMs: number, extra: string) =>
-      `${s.url}/api/v1/query_range?query=${encodeURIComponent(q)}&start=${
-        (end - range + shiftMs) / 1000
-      }&end=${(end + shiftMs) / 1000}&step=${step / 1000}${extra}`;
+      queryRangeUrl(s.url, q, range, step, end, shiftMs, extra);
     const once = async (s: System, u: string) => {
       const t0 = performance.now();
       const r = await fetch(u);

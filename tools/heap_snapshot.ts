@@ -30,7 +30,7 @@
  * @module
  */
 import { spawnBenchPerch } from "./_bench_perch.ts";
-import { edgeBodies, QUERIES } from "./_queries.ts";
+import { edgeBodies, QUERIES, queryRangeUrl } from "./_queries.ts";
 import { pushConcurrently } from "../tests/_remote_write.ts";
 import { PERCH_V8_FLAGS } from "./_v8_flags.ts";
 import { procMem } from "../tests/_perch.ts";
@@ -405,11 +405,7 @@ function summarize(raw: RawSnapshot, series: number): void {
 async function queryRound(url: string, end: number): Promise<void> {
   for (const [, q, range, step] of QUERIES) {
     const once = async (shift: number) => {
-      const r = await fetch(
-        `${url}/api/v1/query_range?query=${encodeURIComponent(q)}&start=${
-          (end - range + shift) / 1000
-        }&end=${(end + shift) / 1000}&step=${step / 1000}`,
-      );
+      const r = await fetch(queryRangeUrl(url, q, range, step, end, shift));
       const text = await r.text();
       if (r.status !== 200) throw new Error(`${q}: ${r.status} ${text.slice(0, 200)}`);
     };

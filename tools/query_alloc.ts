@@ -33,7 +33,7 @@
  * @module
  */
 import { spawnBenchPerch } from "./_bench_perch.ts";
-import { edgeBodies, QUERIES } from "./_queries.ts";
+import { edgeBodies, QUERIES, queryRangeUrl } from "./_queries.ts";
 import { pushConcurrently } from "../tests/_remote_write.ts";
 import { PERCH_V8_FLAGS } from "./_v8_flags.ts";
 import { procMem } from "../tests/_perch.ts";
@@ -162,9 +162,7 @@ async function profileWorkload(name: string): Promise<void> {
     await cdp?.post("HeapProfiler.enable");
     for (const [label, q, range, step] of QUERIES) {
       const once = async (shift: number) => {
-        const u = `${p.url}/api/v1/query_range?query=${encodeURIComponent(q)}&start=${
-          (w.end - range + shift) / 1000
-        }&end=${(w.end + shift) / 1000}&step=${step / 1000}`;
+        const u = queryRangeUrl(p.url, q, range, step, w.end, shift);
         const r = await fetch(u);
         const text = await r.text();
         if (r.status !== 200) throw new Error(`${q}: ${r.status} ${text.slice(0, 200)}`);

@@ -24,7 +24,7 @@
  */
 import { procMem } from "../tests/_perch.ts";
 import { spawnBenchPerch } from "./_bench_perch.ts";
-import { edgeBodies, QUERIES } from "./_queries.ts";
+import { edgeBodies, QUERIES, queryRangeUrl } from "./_queries.ts";
 import { PROM_BIN, startPrometheus, startVM, VM_BIN } from "../tests/remote/_peers.ts";
 import { requireBinary } from "../tests/_require.ts";
 import { pushConcurrently } from "../tests/_remote_write.ts";
@@ -48,9 +48,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function timeQueries(url: string, end: number, extra = ""): Promise<string[]> {
   const out: string[] = [];
   for (const [, q, range, step] of QUERIES) {
-    const u = `${url}/api/v1/query_range?query=${encodeURIComponent(q)}&start=${
-      (end - range) / 1000
-    }&end=${end / 1000}&step=${step / 1000}${extra}`;
+    const u = queryRangeUrl(url, q, range, step, end, 0, extra);
     const once = async () => {
       const t0 = performance.now();
       const r = await fetch(u);
