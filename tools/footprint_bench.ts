@@ -314,6 +314,13 @@ interface Row {
   queryRss: number;
   /** RSS 3 s after the query round (memory given back once queries are quiet). */
   laterRss: number;
+  /**
+   * The file-backed part of each RSS reading after the ingest (after idle,
+   * right after the round, 3 s after): pages of the executable and of
+   * libraries mapped from the page cache, which the kernel can drop and
+   * read again under pressure, unlike the anonymous rest.
+   */
+  fileRss: [number, number, number];
   bytesPerSample: number;
   restartMs: number;
   cold: number[];
@@ -354,6 +361,7 @@ async function runWorkload(w: Workload): Promise<Row[]> {
         idleRss: 0,
         queryRss: 0,
         laterRss: 0,
+        fileRss: [0, 0, 0],
         bytesPerSample: 0,
         restartMs: 0,
         cold: [],
@@ -368,13 +376,23 @@ async function runWorkload(w: Workload): Promise<Row[]> {
       );
     }
     await sleep(idleMs);
-    sys.forEach((s, i) => rows[i]!.idleRss = procMem(s.pid).VmRSS!);
+    sys.forEach((s, i) => {
+      const m = procMem(s.pid);
+      rows[i]!.idleRss = m.VmRSS!;
+      rows[i]!.fileRss[0] = m.RssFile!;
+    });
     const times = await timeQueries(sys, w.end);
-    sys.forEach((s, i) =>
-      Object.assign(rows[i]!, { ...times[i]!, queryRss: procMem(s.pid).VmRSS! })
-    );
+    sys.forEach((s, i) => {
+      const m = procMem(s.pid);
+      Object.assign(rows[i]!, { ...times[i]!, queryRss: m.VmRSS! });
+      rows[i]!.fileRss[1] = m.RssFile!;
+    });
     await sleep(3000);
-    sys.forEach((s, i) => rows[i]!.laterRss = procMem(s.pid).VmRSS!);
+    sys.forEach((s, i) => {
+      const m = procMem(s.pid);
+      rows[i]!.laterRss = m.VmRSS!;
+      rows[i]!.fileRss[2] = m.RssFile!;
+    });
     for (const [i, s] of sys.entries()) {
       await s.stop();
       rows[i]!.bytesPerSample = duBytes(s.dataPath) / w.samples;
@@ -402,6 +420,14 @@ function print(w: Workload, rows: Row[]) {
     ["RSS after ingest + idle", (r) => r.idleRss, (x) => `${x.toFixed(0)} MiB`],
     ["RSS after the query round", (r) => r.queryRss, (x) => `${x.toFixed(0)} MiB`],
     ["RSS 3 s after the query round", (r) => r.laterRss, (x) => `${x.toFixed(0)} MiB`],
+    ...(["after idle", "right after the round", "3 s after the round"] as const).map((
+      when,
+      k,
+    ): [string, (r: Row) => number, (x: number) => string] => [
+      `of which file-backed (executable, libraries), ${when}`,
+      (r) => r.fileRss[k]!,
+      (x) => `${x.toFixed(0)} MiB`,
+    ]),
     ["disk, bytes/sample", (r) => r.bytesPerSample, (x) => x.toFixed(2)],
     ["restart to ready", (r) => r.restartMs, (x) => `${(x / 1000).toFixed(2)} s`],
     ...QUERIES.flatMap(([name], i): [string, (r: Row) => number, (x: number) => string][] => [
