@@ -35,8 +35,10 @@
  * CPU per uncached run; Perch uncached by giving each run its own phase of
  * the step grid, VictoriaMetrics with nocache=1, Prometheus has no cache), measured
  * on disk, then restarted: restart-to-ready is the time from spawn until an
- * instant query returns every series of one metric. Ratios are against
- * VictoriaMetrics.
+ * instant query returns every series of one metric. Each RSS reading after
+ * the ingest also gives its file-backed part (`RssFile`: the executable's
+ * and libraries' pages, which the kernel can drop and read again; Deno's
+ * executable is most of Perch's). Ratios are against VictoriaMetrics.
  *
  * @module
  */
