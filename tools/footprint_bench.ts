@@ -55,11 +55,8 @@ import { type BundledPerch, bundledPerchAt, bundlePerch, spawnBenchPerch } from 
 import { edgeBodies, QUERIES, queryRangeUrl } from "./_queries.ts";
 import { pushConcurrently } from "../tests/_remote_write.ts";
 import { PERCH_V8_FLAGS } from "./_v8_flags.ts";
+import { arg } from "./_args.ts";
 
-const arg = (k: string, d: string): string => {
-  const a = Deno.args.find((x) => x.startsWith(`--${k}=`));
-  return a ? a.slice(k.length + 3) : d;
-};
 const quick = Deno.args.includes("--quick");
 const idleMs = Number(arg("idle", quick ? "5000" : "45000"));
 const runs = Number(arg("runs", quick ? "5" : "20"));

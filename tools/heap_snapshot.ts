@@ -35,11 +35,8 @@ import { pushConcurrently } from "../tests/_remote_write.ts";
 import { PERCH_V8_FLAGS } from "./_v8_flags.ts";
 import { procMem } from "../tests/_perch.ts";
 import { connectInspector } from "./_cdp.ts";
+import { arg } from "./_args.ts";
 
-const arg = (k: string, d: string): string => {
-  const a = Deno.args.find((x) => x.startsWith(`--${k}=`));
-  return a ? a.slice(k.length + 3) : d;
-};
 const workload = arg("workload", "wide");
 const at = arg("at", "query");
 const idleMs = Number(arg("idle", "45000"));

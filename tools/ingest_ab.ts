@@ -21,9 +21,8 @@ import { pushConcurrently } from "../tests/_remote_write.ts";
 import { spawnBenchPerch } from "./_bench_perch.ts";
 import { edgeBodies } from "./_queries.ts";
 import { PERCH_V8_FLAGS } from "./_v8_flags.ts";
+import { arg } from "./_args.ts";
 
-const arg = (k: string, d: string): string =>
-  Deno.args.find((x) => x.startsWith(`--${k}=`))?.slice(k.length + 3) ?? d;
 const base = arg("base", "");
 if (base === "") throw new Error("--base=DIR (a checkout of the commit to compare with) is needed");
 const rounds = Number(arg("rounds", "8"));

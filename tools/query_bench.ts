@@ -29,11 +29,8 @@ import { PROM_BIN, startPrometheus, startVM, VM_BIN } from "../tests/remote/_pee
 import { requireBinary } from "../tests/_require.ts";
 import { pushConcurrently } from "../tests/_remote_write.ts";
 import { PERCH_V8_FLAGS } from "./_v8_flags.ts";
+import { arg } from "./_args.ts";
 
-const arg = (k: string, d: string): string => {
-  const a = Deno.args.find((x) => x.startsWith(`--${k}=`));
-  return a ? a.slice(k.length + 3) : d;
-};
 const runs = Number(arg("runs", "20"));
 const hours = Number(arg("hours", "6"));
 const hosts = Number(arg("hosts", "100"));

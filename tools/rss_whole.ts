@@ -27,11 +27,7 @@ import { procMem } from "../tests/_perch.ts";
 import { spawnBenchPerch } from "./_bench_perch.ts";
 import { postRemoteWrite } from "../tests/_remote_write.ts";
 import { PERCH_V8_FLAGS } from "./_v8_flags.ts";
-
-const arg = (k: string, d: string): string => {
-  const a = Deno.args.find((x) => x.startsWith(`--${k}=`));
-  return a ? a.slice(k.length + 3) : d;
-};
+import { arg } from "./_args.ts";
 
 const hours = Number(arg("hours", "6"));
 const hosts = Number(arg("hosts", "100"));

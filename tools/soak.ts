@@ -28,11 +28,8 @@
 import { encodeRemoteWriteBody, type WriteSeries } from "../core/ingest/mod.ts";
 import { spawnPerch } from "../tests/_perch.ts";
 import { PERCH_V8_FLAGS } from "./_v8_flags.ts";
+import { arg } from "./_args.ts";
 
-const arg = (k: string, d: string): string => {
-  const a = Deno.args.find((x) => x.startsWith(`--${k}=`));
-  return a ? a.slice(k.length + 3) : d;
-};
 const minutes = Number(arg("minutes", "10"));
 const nSeries = Number(arg("series", "200"));
 const v8Flags = arg("v8", PERCH_V8_FLAGS);
