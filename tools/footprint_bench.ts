@@ -374,24 +374,20 @@ async function runWorkload(w: Workload): Promise<Row[]> {
         `${w.name} ${s.name}: ingest ${secs.toFixed(1)} s, cpu ${cpuS.toFixed(1)} s${syncs}`,
       );
     }
+    /** Reads every system's RSS and its file-backed part into reading `k` of `fileRss`. */
+    const read = (field: "idleRss" | "queryRss" | "laterRss", k: number) =>
+      sys.forEach((s, i) => {
+        const m = procMem(s.pid);
+        rows[i]![field] = m.VmRSS!;
+        rows[i]!.fileRss[k] = m.RssFile!;
+      });
     await sleep(idleMs);
-    sys.forEach((s, i) => {
-      const m = procMem(s.pid);
-      rows[i]!.idleRss = m.VmRSS!;
-      rows[i]!.fileRss[0] = m.RssFile!;
-    });
+    read("idleRss", 0);
     const times = await timeQueries(sys, w.end);
-    sys.forEach((s, i) => {
-      const m = procMem(s.pid);
-      Object.assign(rows[i]!, { ...times[i]!, queryRss: m.VmRSS! });
-      rows[i]!.fileRss[1] = m.RssFile!;
-    });
+    read("queryRss", 1);
+    sys.forEach((_, i) => Object.assign(rows[i]!, times[i]!));
     await sleep(3000);
-    sys.forEach((s, i) => {
-      const m = procMem(s.pid);
-      rows[i]!.laterRss = m.VmRSS!;
-      rows[i]!.fileRss[2] = m.RssFile!;
-    });
+    read("laterRss", 2);
     for (const [i, s] of sys.entries()) {
       await s.stop();
       rows[i]!.bytesPerSample = duBytes(s.dataPath) / w.samples;
