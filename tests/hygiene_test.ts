@@ -39,7 +39,7 @@ Deno.test("server sources (core/, routes/, islands/, main.ts; tests and benches 
   // in the heap, one byte a character, or two for the whole module when one
   // character is above U+00FF: ~2.7 MB of a 20,000-series server's heap
   // went to an arrow or an ellipsis in a comment. Strings say it with an
-  // escape ("\u2026"), JSX text an expression ({"\u2026"}).
+  // escape ("\u2026"), JSX text an HTML entity (&hellip;).
   const found: string[] = [];
   const check = async (path: string) => {
     const lines = (await Deno.readTextFile(`${ROOT}${path}`)).split("\n");

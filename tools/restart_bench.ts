@@ -183,7 +183,7 @@ async function bundled(main: string, label: string, into: string): Promise<Varia
     label: `${label} (bundled)`,
     script: b.script,
     runArgs: [...b.runArgs, `--v8-flags=${PERCH_V8_FLAGS}`],
-    env: { ...b.env },
+    env: b.env,
   };
 }
 
